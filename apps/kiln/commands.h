@@ -1,0 +1,26 @@
+// Each subcommand registers itself on the CLI11 app and returns the function that runs
+// it. A command returns its exit code; errors are printed by report_error().
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+
+#include "kiln/status.h"
+
+namespace kiln::cli {
+
+using Runner = std::function<int()>;
+
+// Exit codes shared by every command.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitError = 2;        // bad input, I/O, unsupported, internal
+inline constexpr int kExitNeedsRebuild = 3; // kiln check: engine incompatible
+
+// Prints "kiln <command>: error: <message>" as one line on stderr; returns kExitError.
+int report_error(const std::string& command, const Status& status);
+
+Runner register_info(CLI::App& app);
+Runner register_predict(CLI::App& app);
+
+}  // namespace kiln::cli

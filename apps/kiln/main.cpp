@@ -1,0 +1,40 @@
+// kiln: build, inspect and run YOLO engines. Parses the command line and dispatches.
+#include <iostream>
+#include <map>
+
+#include "commands.h"
+
+namespace kiln::cli {
+
+int report_error(const std::string& command, const Status& status) {
+  std::cerr << "kiln " << command << ": error: " << status.message() << std::endl;
+  return kExitError;
+}
+
+}  // namespace kiln::cli
+
+int main(int argc, char** argv) {
+  using namespace kiln::cli;
+  CLI::App app{"kiln: fast, portable engines for Ultralytics YOLO models"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("kiln ") + KILN_VERSION);
+
+  std::map<CLI::App*, Runner> runners;
+  auto add = [&](Runner (*reg)(CLI::App&)) {
+    size_t before = app.get_subcommands({}).size();
+    Runner r = reg(app);
+    runners[app.get_subcommands({})[before]] = std::move(r);
+  };
+  add(register_info);
+  add(register_predict);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : kExitError;
+  }
+  for (auto& [sub, run] : runners)
+    if (sub->parsed()) return run();
+  return kExitError;
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs everything kiln needs to build and test on a Debian/Ubuntu machine.
+# Used by `make demo`, `make test` and .ci/run, so every path sets up the same way.
+set -euo pipefail
+
+APT_PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config
+  libprotobuf-dev protobuf-compiler   # ONNX protobuf
+  libonnx-dev                         # onnx.proto (compiled by our build with protoc)
+  libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
+  libjpeg62-turbo-dev libstb-dev      # JPEG decode (libjpeg-turbo), PNG/encode (stb)
+  libopenblas-dev                     # CPU backend GEMM
+  libgtest-dev libgmock-dev
+  python3 python3-pip
+)
+PIP_PACKAGES=(numpy onnx onnxruntime)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! python3 -c "import numpy, onnx, onnxruntime" 2>/dev/null; then
+  echo "setup: installing python packages ${PIP_PACKAGES[*]}"
+  python3 -m pip install -q "${PIP_PACKAGES[@]}" 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages "${PIP_PACKAGES[@]}"
+fi
+echo "setup: ok"

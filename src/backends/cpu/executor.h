@@ -1,0 +1,27 @@
+// Runs an ir::Graph on the CPU, node by node, freeing each intermediate after its last use.
+#pragma once
+
+#include <vector>
+
+#include "ir/graph.h"
+#include "ir/tensor.h"
+#include "kiln/status.h"
+
+namespace kiln::cpu {
+
+class Executor {
+ public:
+  // Fails (Unsupported, naming op and node) if any node has no CPU kernel.
+  // The graph must outlive the executor.
+  static Result<Executor> create(const ir::Graph& graph);
+
+  // Inputs in graph-input order; outputs in graph-output order. Wrong input count,
+  // dtype or rank is an InvalidArgument naming the input.
+  Result<std::vector<ir::Tensor>> run(const std::vector<ir::Tensor>& inputs) const;
+
+ private:
+  explicit Executor(const ir::Graph* graph) : graph_(graph) {}
+  const ir::Graph* graph_;
+};
+
+}  // namespace kiln::cpu
