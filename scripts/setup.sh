@@ -13,7 +13,8 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev
   python3 python3-pip
 )
-PIP_PACKAGES=(numpy onnx onnxruntime)
+# Test references only: ONNX Runtime (numerics), OpenCV (letterbox pixels), Pillow.
+PIP_PACKAGES=(numpy onnx onnxruntime opencv-python-headless pillow)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -26,7 +27,7 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if ! python3 -c "import numpy, onnx, onnxruntime" 2>/dev/null; then
+if ! python3 -c "import numpy, onnx, onnxruntime, cv2, PIL" 2>/dev/null; then
   echo "setup: installing python packages ${PIP_PACKAGES[*]}"
   python3 -m pip install -q "${PIP_PACKAGES[@]}" 2>/dev/null \
     || python3 -m pip install -q --break-system-packages "${PIP_PACKAGES[@]}"

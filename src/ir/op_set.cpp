@@ -5,11 +5,12 @@
 namespace kiln::ir {
 
 const std::vector<std::string_view>& supported_ops() {
+  // The importer turns ONNX Constant nodes into initialized Values, so Constant is absent.
   // What the Ultralytics exports (detect, segment, pose, obb, classify; FP32, dynamic,
   // INT8 dynamic and QDQ) and OSNet use, plus kiln's own fused ops made by passes.
   static const std::vector<std::string_view> ops = [] {
     std::vector<std::string_view> v = {
-        "Add", "AveragePool", "BatchNormalization", "Cast", "Concat", "Constant",
+        "Add", "AveragePool", "BatchNormalization", "Cast", "Concat",
         "ConstantOfShape", "Conv", "ConvInteger", "ConvTranspose", "Cos", "DequantizeLinear",
         "Div", "DynamicQuantizeLinear", "Expand", "Flatten", "Gather", "Gemm",
         "GlobalAveragePool", "Identity", "MatMul", "MaxPool", "Mul", "QuantizeLinear", "Range",
