@@ -3,6 +3,7 @@
 
 #include <vector>
 
+#include "backends/cpu/kernel.h"
 #include "ir/graph.h"
 #include "ir/tensor.h"
 #include "kiln/status.h"
@@ -22,6 +23,8 @@ class Executor {
  private:
   explicit Executor(const ir::Graph* graph) : graph_(graph) {}
   const ir::Graph* graph_;
+  std::vector<Kernel> kernels_;                        // one per graph node, in node order
+  std::vector<std::vector<const ir::Value*>> frees_;   // values dead after each node
 };
 
 }  // namespace kiln::cpu
