@@ -1,0 +1,27 @@
+// Annotating images: boxes with "name 0.87" labels, one color per class.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "vision/detect.h"
+#include "vision/image_io.h"
+
+namespace kiln::vision {
+
+struct Bgr {
+  uint8_t b, g, r;
+};
+
+// Ultralytics' 20-color palette, cycled by class id.
+Bgr class_color(int class_id);
+
+void fill_rect(Image& image, int x1, int y1, int x2, int y2, Bgr color);
+void draw_box(Image& image, const BoxXyxy& box, Bgr color, int thickness);
+// Renders text with stb_easy_font; (x, y) is the top-left corner, `scale` its pixel size.
+void draw_text(Image& image, int x, int y, const std::string& text, Bgr color, int scale);
+
+// Draws every detection with its label ("person 0.87"); names by class id.
+void draw_detections(Image& image, const std::vector<Detection>& detections, const std::vector<std::string>& names);
+
+}  // namespace kiln::vision

@@ -1,0 +1,187 @@
+#include "vision/image_io.h"
+
+#include <algorithm>
+#include <cctype>
+#include <csetjmp>
+#include <cstdio>
+#include <cstring>
+
+#include <jpeglib.h>
+#include <jerror.h>
+
+#include "core/file_util.h"
+
+// stb_image decodes PNG and BMP only; JPEG goes through libjpeg to match cv2.imread.
+#define STB_IMAGE_IMPLEMENTATION
+#define STB_IMAGE_STATIC
+#define STBI_ONLY_PNG
+#define STBI_ONLY_BMP
+#define STBI_NO_STDIO
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include "stb_image.h"
+#pragma GCC diagnostic pop
+
+namespace kiln::vision {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+Status not_decodable(const std::string& name, const std::string& reason) {
+  return error(StatusCode::kCorrupt, name, ": not a decodable image (", reason, ")");
+}
+
+// libjpeg's default error_exit calls exit(); this one jumps back to the decoder instead.
+// A premature end of data is only a warning to libjpeg (it pads with gray), but for kiln
+// a truncated file is corrupt, so that warning is recorded and turned into an error.
+struct JpegErrorManager {
+  jpeg_error_mgr pub;
+  std::jmp_buf jump;
+  char message[JMSG_LENGTH_MAX] = {};
+  bool truncated = false;
+};
+
+void jpeg_error_exit(j_common_ptr cinfo) {
+  auto* err = reinterpret_cast<JpegErrorManager*>(cinfo->err);
+  (*cinfo->err->format_message)(cinfo, err->message);
+  std::longjmp(err->jump, 1);
+}
+
+void jpeg_emit_message(j_common_ptr cinfo, int msg_level) {
+  auto* err = reinterpret_cast<JpegErrorManager*>(cinfo->err);
+  if (msg_level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) err->truncated = true;
+}
+
+// OpenCV's CMYK -> BGR (icvCvt_CMYK2BGR_8u_C4C3R), for Adobe CMYK/YCCK JPEGs.
+void cmyk_row_to_bgr(const uint8_t* cmyk, uint8_t* bgr, int width) {
+  for (int i = 0; i < width; ++i, cmyk += 4, bgr += 3) {
+    int k = cmyk[3];
+    bgr[2] = static_cast<uint8_t>(k - ((255 - cmyk[0]) * k >> 8));
+    bgr[1] = static_cast<uint8_t>(k - ((255 - cmyk[1]) * k >> 8));
+    bgr[0] = static_cast<uint8_t>(k - ((255 - cmyk[2]) * k >> 8));
+  }
+}
+
+Result<Image> decode_jpeg(std::span<const uint8_t> bytes, const std::string& name) {
+  jpeg_decompress_struct cinfo;
+  JpegErrorManager err;
+  cinfo.err = jpeg_std_error(&err.pub);
+  err.pub.error_exit = jpeg_error_exit;
+  err.pub.emit_message = jpeg_emit_message;
+  // Everything the jump can skip over lives outside this frame's automatic objects
+  // that have destructors, or is declared before setjmp and only assigned after.
+  Image* image = new Image();
+  std::vector<uint8_t>* cmyk_row = new std::vector<uint8_t>();
+  auto cleanup = [&] {
+    jpeg_destroy_decompress(&cinfo);
+    delete cmyk_row;
+  };
+  if (setjmp(err.jump)) {
+    cleanup();
+    delete image;
+    return not_decodable(name, err.message);
+  }
+  jpeg_create_decompress(&cinfo);
+  jpeg_mem_src(&cinfo, bytes.data(), static_cast<unsigned long>(bytes.size()));
+  jpeg_read_header(&cinfo, TRUE);
+  bool cmyk = cinfo.num_components == 4;
+  cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_EXT_BGR;
+  cinfo.dct_method = JDCT_ISLOW;
+  cinfo.do_fancy_upsampling = TRUE;
+  jpeg_start_decompress(&cinfo);
+  *image = Image(static_cast<int>(cinfo.output_width), static_cast<int>(cinfo.output_height));
+  if (cmyk) cmyk_row->resize(static_cast<size_t>(cinfo.output_width) * 4);
+  while (cinfo.output_scanline < cinfo.output_height) {
+    int y = static_cast<int>(cinfo.output_scanline);
+    JSAMPROW row = cmyk ? cmyk_row->data() : image->row(y);
+    jpeg_read_scanlines(&cinfo, &row, 1);
+    if (cmyk) cmyk_row_to_bgr(cmyk_row->data(), image->row(y), image->width);
+    if (err.truncated) break;
+  }
+  bool truncated = err.truncated;
+  if (!truncated) jpeg_finish_decompress(&cinfo);
+  cleanup();
+  Image out = std::move(*image);
+  delete image;
+  if (truncated) return not_decodable(name, "premature end of JPEG data");
+  return out;
+}
+
+Result<Image> decode_with_stb(std::span<const uint8_t> bytes, const std::string& name) {
+  int w = 0, h = 0, channels = 0;
+  stbi_uc* rgb = stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &channels, 3);
+  if (!rgb) return not_decodable(name, stbi_failure_reason());
+  Image image(w, h);
+  const size_t n = static_cast<size_t>(w) * h;
+  for (size_t i = 0; i < n; ++i) {
+    image.pixels[3 * i + 0] = rgb[3 * i + 2];
+    image.pixels[3 * i + 1] = rgb[3 * i + 1];
+    image.pixels[3 * i + 2] = rgb[3 * i + 0];
+  }
+  stbi_image_free(rgb);
+  return image;
+}
+
+bool starts_with(std::span<const uint8_t> bytes, std::initializer_list<uint8_t> magic) {
+  return bytes.size() >= magic.size() && std::equal(magic.begin(), magic.end(), bytes.begin());
+}
+
+}  // namespace
+
+bool has_image_extension(const fs::path& path) {
+  std::string ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp";
+}
+
+Result<Image> decode_image_bytes(std::span<const uint8_t> bytes, const std::string& display_name) {
+  if (bytes.empty()) return not_decodable(display_name, "empty file");
+  // The content decides the decoder, not the extension.
+  if (starts_with(bytes, {0xFF, 0xD8, 0xFF})) return decode_jpeg(bytes, display_name);
+  if (starts_with(bytes, {0x89, 'P', 'N', 'G'}) || starts_with(bytes, {'B', 'M'}))
+    return decode_with_stb(bytes, display_name);
+  return not_decodable(display_name, "unknown format");
+}
+
+Result<Image> decode_image(const fs::path& path) {
+  KILN_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, read_file(path));
+  return decode_image_bytes(bytes, path.string());
+}
+
+Status save_jpeg(const fs::path& path, const Image& image, int quality) {
+  jpeg_compress_struct cinfo;
+  JpegErrorManager err;
+  cinfo.err = jpeg_std_error(&err.pub);
+  err.pub.error_exit = jpeg_error_exit;
+  unsigned char* buffer = nullptr;
+  unsigned long size = 0;
+  if (setjmp(err.jump)) {
+    jpeg_destroy_compress(&cinfo);
+    std::free(buffer);
+    return error(StatusCode::kInternal, path.string(), ": JPEG encoding failed (", err.message, ")");
+  }
+  jpeg_create_compress(&cinfo);
+  jpeg_mem_dest(&cinfo, &buffer, &size);
+  cinfo.image_width = static_cast<JDIMENSION>(image.width);
+  cinfo.image_height = static_cast<JDIMENSION>(image.height);
+  cinfo.input_components = 3;
+  cinfo.in_color_space = JCS_EXT_BGR;
+  jpeg_set_defaults(&cinfo);
+  jpeg_set_quality(&cinfo, quality, TRUE);
+  jpeg_start_compress(&cinfo, TRUE);
+  while (cinfo.next_scanline < cinfo.image_height) {
+    JSAMPROW row = const_cast<uint8_t*>(image.row(static_cast<int>(cinfo.next_scanline)));
+    jpeg_write_scanlines(&cinfo, &row, 1);
+  }
+  jpeg_finish_compress(&cinfo);
+  jpeg_destroy_compress(&cinfo);
+  Status st = write_file_atomic(path, buffer, size);
+  std::free(buffer);
+  return st;
+}
+
+}  // namespace kiln::vision

@@ -1,0 +1,40 @@
+// Image decoding and encoding. Pixels follow OpenCV's conventions (3-channel uint8, HWC,
+// BGR order) so that a decoded image is byte-identical to cv2.imread's, which is what
+// Ultralytics feeds its letterbox.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "kiln/status.h"
+
+namespace kiln::vision {
+
+struct Image {
+  int width = 0;
+  int height = 0;
+  std::vector<uint8_t> pixels;  // height * width * 3, row-major, BGR
+
+  Image() = default;
+  Image(int w, int h, uint8_t fill = 0)
+      : width(w), height(h), pixels(static_cast<size_t>(w) * h * 3, fill) {}
+  uint8_t* row(int y) { return pixels.data() + static_cast<size_t>(y) * width * 3; }
+  const uint8_t* row(int y) const { return pixels.data() + static_cast<size_t>(y) * width * 3; }
+};
+
+// True for the file extensions decode_image understands (jpg, jpeg, png, bmp; any case).
+bool has_image_extension(const std::filesystem::path& path);
+
+// JPEG through libjpeg (ISLOW DCT, fancy upsampling: cv2.imread's settings), PNG and BMP
+// through stb_image. Missing file: NotFound; anything undecodable: Corrupt
+// "<file>: not a decodable image (<reason>)".
+Result<Image> decode_image(const std::filesystem::path& path);
+Result<Image> decode_image_bytes(std::span<const uint8_t> bytes, const std::string& display_name);
+
+// Writes a baseline JPEG (quality 0-100) atomically.
+Status save_jpeg(const std::filesystem::path& path, const Image& image, int quality = 90);
+
+}  // namespace kiln::vision

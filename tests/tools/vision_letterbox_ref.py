@@ -1,0 +1,55 @@
+"""Reference pixels for kiln's vision tests, from OpenCV (what Ultralytics uses).
+
+  vision_letterbox_ref.py imread IMAGE OUT.raw            cv2.imread pixels (BGR HWC uint8)
+  vision_letterbox_ref.py letterbox IMAGE H W OUT.raw     Ultralytics LetterBox(auto=False,
+                                                         scaleup=True, center=True) pixels
+  vision_letterbox_ref.py make_png OUT.png W H SEED       a smooth + noisy test PNG
+Prints the output's "height width" on stdout.
+"""
+import sys
+
+import cv2
+import numpy as np
+
+
+def letterbox(img, new_shape):
+    # Ultralytics 8.4 ultralytics/data/augment.py LetterBox.__call__ with auto=False,
+    # scale_fill=False, scaleup=True, center=True, interpolation=cv2.INTER_LINEAR.
+    shape = img.shape[:2]
+    r = min(new_shape[0] / shape[0], new_shape[1] / shape[1])
+    new_unpad = round(shape[1] * r), round(shape[0] * r)
+    dw, dh = new_shape[1] - new_unpad[0], new_shape[0] - new_unpad[1]
+    dw /= 2
+    dh /= 2
+    if shape[::-1] != new_unpad:
+        img = cv2.resize(img, new_unpad, interpolation=cv2.INTER_LINEAR)
+    top, bottom = round(dh - 0.1), round(dh + 0.1)
+    left, right = round(dw - 0.1), round(dw + 0.1)
+    return cv2.copyMakeBorder(img, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(114, 114, 114))
+
+
+def main():
+    mode = sys.argv[1]
+    if mode == "make_png":
+        out, w, h, seed = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+        rng = np.random.default_rng(seed)
+        yy, xx = np.mgrid[0:h, 0:w]
+        base = np.stack([xx * 255 / max(w - 1, 1), yy * 255 / max(h - 1, 1), (xx + yy) % 256], -1)
+        img = np.clip(base + rng.integers(-40, 41, size=base.shape), 0, 255).astype(np.uint8)
+        cv2.imwrite(out, img)
+        print(h, w)
+        return
+    img = cv2.imread(sys.argv[2], cv2.IMREAD_COLOR)
+    if img is None:
+        sys.exit(f"cv2 cannot read {sys.argv[2]}")
+    if mode == "letterbox":
+        img = letterbox(img, (int(sys.argv[3]), int(sys.argv[4])))
+        out = sys.argv[5]
+    else:
+        out = sys.argv[3]
+    np.ascontiguousarray(img).tofile(out)
+    print(img.shape[0], img.shape[1])
+
+
+if __name__ == "__main__":
+    main()
