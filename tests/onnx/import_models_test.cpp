@@ -7,6 +7,7 @@
 #include <set>
 #include <unordered_set>
 
+#include "ir/model_metadata.h"
 #include "ir/op_set.h"
 #include "onnx/importer.h"
 #include "onnx_test_util.h"
@@ -53,6 +54,18 @@ TEST_P(ImportModel, MatchesIndependentReader) {
   EXPECT_EQ(g.source_path, path.string());
   EXPECT_EQ(g.opset, facts["opset"].get<int64_t>());
   EXPECT_EQ(g.metadata, (facts["metadata"].get<std::map<std::string, std::string>>()));
+
+  // Ultralytics metadata parses to what Python's ast.literal_eval reads.
+  Result<ir::ModelMetadata> meta = ir::parse_model_metadata(g.metadata);
+  ASSERT_TRUE(meta.ok()) << meta.status().message();
+  const json& lit = facts["parsed_metadata"];
+  if (lit.contains("names")) EXPECT_EQ(meta->names, lit["names"].get<std::vector<std::string>>());
+  if (lit.contains("imgsz")) {
+    EXPECT_EQ(meta->imgsz_h, lit["imgsz"][0].get<int64_t>());
+    EXPECT_EQ(meta->imgsz_w, lit["imgsz"][1].get<int64_t>());
+  }
+  if (lit.contains("stride")) EXPECT_EQ(meta->stride, lit["stride"].get<int64_t>());
+  if (lit.contains("kpt_shape")) EXPECT_EQ(meta->kpt_shape, lit["kpt_shape"].get<std::vector<int64_t>>());
 
   // Nodes: Constant nodes are gone, everything else kept with its op type.
   EXPECT_EQ(g.nodes().size(), facts["node_count"].get<size_t>());

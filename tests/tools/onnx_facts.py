@@ -2,6 +2,7 @@
 
 Used by tests/onnx to check kiln's importer: usage `python3 onnx_facts.py MODEL.onnx`.
 """
+import ast
 import json
 import sys
 from collections import Counter
@@ -31,6 +32,22 @@ def tensor_stats(tensor):
     return {"name": tensor.name, "sum": float(a.sum()), "first": [float(x) for x in a[:4]]}
 
 
+def literal_metadata(props):
+    """Ultralytics metadata read with Python's own literal parser (what kiln's must match)."""
+    out = {}
+    if "names" in props:
+        names = ast.literal_eval(props["names"])
+        out["names"] = [names[i] for i in range(len(names))]
+    if "imgsz" in props:
+        size = ast.literal_eval(props["imgsz"])
+        out["imgsz"] = list(size) if isinstance(size, (list, tuple)) else [size, size]
+    if "stride" in props:
+        out["stride"] = int(float(props["stride"]))
+    if "kpt_shape" in props:
+        out["kpt_shape"] = list(ast.literal_eval(props["kpt_shape"]))
+    return out
+
+
 def main(path):
     model = onnx.load(path, load_external_data=True)
     g = model.graph
@@ -52,6 +69,7 @@ def main(path):
         "inputs": [{"name": i.name, "dims": dims_of(i)} for i in g.input if i.name not in init_names],
         "outputs": [{"name": o.name, "dims": dims_of(o)} for o in g.output],
         "metadata": {p.key: p.value for p in model.metadata_props},
+        "parsed_metadata": literal_metadata({p.key: p.value for p in model.metadata_props}),
         "samples": [tensor_stats(t) for t in sampled],
     }
     json.dump(facts, sys.stdout)
