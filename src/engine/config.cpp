@@ -1,0 +1,152 @@
+#include "engine/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+
+#include "engine/model_names.h"
+
+namespace kiln::engine {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// "~/x" -> "$HOME/x"; relative paths resolve against the yaml's folder.
+fs::path resolve_path(const std::string& text, const fs::path& base) {
+  if (text.rfind("~/", 0) == 0) {
+    const char* home = std::getenv("HOME");
+    return fs::path(home ? home : "") / text.substr(2);
+  }
+  fs::path p(text);
+  return p.is_absolute() ? p : base / p;
+}
+
+class Parser {
+ public:
+  explicit Parser(fs::path path) : path_(std::move(path)) {}
+
+  Status unknown(const std::string& key, const std::string& where) const {
+    return error(StatusCode::kInvalidArgument, path_.string(), ": unknown key '", key, "'", where);
+  }
+  template <typename T> Result<T> get(const YAML::Node& node, const std::string& key) const {
+    try {
+      return node.as<T>();
+    } catch (const YAML::Exception&) {
+      return error(StatusCode::kInvalidArgument, path_.string(), ": '", key, "' has the wrong type (line ",
+                   node.Mark().line + 1, ")");
+    }
+  }
+
+  Result<ModelConfig> model(const std::string& name, const YAML::Node& node) const {
+    if (!node.IsMap()) return error(StatusCode::kInvalidArgument, path_.string(), ": model '", name, "' must be a mapping");
+    ModelConfig m;
+    m.name = name;
+    for (const auto& kv : node) {
+      std::string key = kv.first.as<std::string>();
+      std::string full = "models." + name + "." + key;
+      if (key == "source") { KILN_ASSIGN_OR_RETURN(m.source, get<std::string>(kv.second, full)); }
+      else if (key == "imgsz") { KILN_ASSIGN_OR_RETURN(m.imgsz, get<int64_t>(kv.second, full)); }
+      else if (key == "precision") { KILN_ASSIGN_OR_RETURN(m.precision, get<std::string>(kv.second, full)); }
+      else if (key == "batch") { KILN_ASSIGN_OR_RETURN(m.batch, get<std::string>(kv.second, full)); }
+      else if (key == "workspace") { KILN_ASSIGN_OR_RETURN(m.workspace_gb, get<double>(kv.second, full)); }
+      else if (key == "device") { KILN_ASSIGN_OR_RETURN(m.device, get<std::string>(kv.second, full)); }
+      else return unknown(key, " in model '" + name + "'");
+    }
+    if (m.source.empty()) return error(StatusCode::kInvalidArgument, path_.string(), ": model '", name, "' has no source");
+    return m;
+  }
+
+  Result<Config> config(const YAML::Node& root) const {
+    Config c;
+    c.path = path_;
+    if (root.IsNull()) return c;
+    if (!root.IsMap()) return error(StatusCode::kInvalidArgument, path_.string(), ": expected a mapping at the top level");
+    fs::path base = path_.parent_path();
+    for (const auto& kv : root) {
+      std::string key = kv.first.as<std::string>();
+      if (key == "cache_dir" || key == "models_dir") {
+        KILN_ASSIGN_OR_RETURN(std::string s, get<std::string>(kv.second, key));
+        (key == "cache_dir" ? c.cache_dir : c.models_dir) = resolve_path(s, base);
+      } else if (key == "on_mismatch") {
+        KILN_ASSIGN_OR_RETURN(c.on_mismatch, get<std::string>(kv.second, key));
+      } else if (key == "device") {
+        KILN_ASSIGN_OR_RETURN(c.device, get<std::string>(kv.second, key));
+      } else if (key == "models") {
+        if (!kv.second.IsMap()) return error(StatusCode::kInvalidArgument, path_.string(), ": 'models' must be a mapping of name -> settings");
+        for (const auto& m : kv.second) {
+          KILN_ASSIGN_OR_RETURN(ModelConfig mc, model(m.first.as<std::string>(), m.second));
+          c.models.push_back(std::move(mc));
+        }
+      } else {
+        return unknown(key, "");
+      }
+    }
+    return c;
+  }
+
+ private:
+  fs::path path_;
+};
+
+}  // namespace
+
+Result<Config> load_config(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return error(StatusCode::kNotFound, path.string(), ": no such file");
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path.string());
+  } catch (const YAML::Exception& e) {
+    return error(StatusCode::kCorrupt, path.string(), ": invalid YAML: ", e.msg, " (line ", e.mark.line + 1, ")");
+  }
+  try {
+    return Parser(fs::absolute(path)).config(root);
+  } catch (const YAML::Exception& e) {
+    return error(StatusCode::kInvalidArgument, path.string(), ": ", e.msg);
+  }
+}
+
+Result<BuildOptions> resolve_build_options(const Config* config, const ModelConfig* model, const OptionOverrides& o) {
+  BuildOptions opts;
+  std::string device = "cpu", batch = "1";
+  if (config && config->device) device = *config->device;
+  if (model) {
+    if (model->device) device = *model->device;
+    if (model->precision) opts.precision = *model->precision;
+    if (model->batch) batch = *model->batch;
+    if (model->imgsz) opts.imgsz = *model->imgsz;
+    if (model->workspace_gb) opts.workspace_gb = *model->workspace_gb;
+  }
+  if (o.device) device = *o.device;
+  if (o.precision) opts.precision = *o.precision;
+  if (o.batch) batch = *o.batch;
+  if (o.imgsz) opts.imgsz = *o.imgsz;
+  if (o.workspace_gb) opts.workspace_gb = *o.workspace_gb;
+
+  std::string where = model ? " (model '" + model->name + "')" : "";
+  auto annotate = [&](const Status& s) { return Status(s.code(), s.message() + where); };
+  auto dev = parse_device(device);
+  if (!dev.ok()) return annotate(dev.status());
+  opts.device = *dev;
+  auto bp = parse_batch_profile(batch);
+  if (!bp.ok()) return annotate(bp.status());
+  opts.batch = *bp;
+  if (Status s = check_precision(opts.precision); !s.ok()) return annotate(s);
+  if (opts.imgsz < 0 || opts.imgsz % 32 != 0)
+    return error(StatusCode::kInvalidArgument, "imgsz ", opts.imgsz, ": expected a positive multiple of 32", where);
+  if (opts.workspace_gb <= 0) return error(StatusCode::kInvalidArgument, "workspace ", opts.workspace_gb, ": expected > 0 GB", where);
+  return opts;
+}
+
+Result<fs::path> resolve_model_source(const Config& config, const ModelConfig& model, const std::string& models_dir_flag) {
+  fs::path as_path = resolve_path(model.source, config.path.parent_path());
+  std::error_code ec;
+  if (fs::is_regular_file(as_path, ec)) return as_path;
+  fs::path dir = models_dir_flag.empty() && config.models_dir ? *config.models_dir : models_dir(models_dir_flag);
+  auto r = resolve_model(model.source, dir);
+  if (!r.ok()) return error(r.status().code(), config.path.string(), ": model '", model.name, "': ", r.status().message());
+  return r;
+}
+
+}  // namespace kiln::engine

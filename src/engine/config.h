@@ -1,0 +1,64 @@
+// kiln.yaml: several models with their build settings, plus cache_dir, on_mismatch,
+// device and models_dir. Example:
+//   cache_dir: ~/.cache/kiln
+//   on_mismatch: auto
+//   device: cuda:0
+//   models:
+//     vehicle: {source: yolo11n.onnx, imgsz: 640, precision: fp16, batch: 1, workspace: 2}
+//     plate:   {source: plates.onnx, imgsz: 416, batch: "1:4:8"}
+// Relative paths resolve against the yaml's folder. Unknown keys are errors naming the key
+// and the file. Command-line flags override the file (OptionOverrides).
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/build_options.h"
+#include "kiln/status.h"
+
+namespace kiln::engine {
+
+struct ModelConfig {
+  std::string name;
+  std::string source;  // a path (resolved against the yaml's folder) or a model name
+  std::optional<int64_t> imgsz;
+  std::optional<std::string> precision;
+  std::optional<std::string> batch;
+  std::optional<double> workspace_gb;
+  std::optional<std::string> device;
+};
+
+struct Config {
+  std::filesystem::path path;
+  std::optional<std::filesystem::path> cache_dir;
+  std::optional<std::string> on_mismatch;
+  std::optional<std::string> device;
+  std::optional<std::filesystem::path> models_dir;
+  std::vector<ModelConfig> models;  // in file order
+};
+
+// NotFound / Corrupt (YAML syntax) / InvalidArgument (unknown key, wrong type, bad value),
+// each naming the file.
+Result<Config> load_config(const std::filesystem::path& path);
+
+// Settings given on the command line; each one set wins over the config.
+struct OptionOverrides {
+  std::optional<std::string> device;
+  std::optional<std::string> precision;
+  std::optional<std::string> batch;
+  std::optional<int64_t> imgsz;
+  std::optional<double> workspace_gb;
+};
+
+// Defaults <- config top level (device) <- model entry <- overrides; validated.
+Result<BuildOptions> resolve_build_options(const Config* config, const ModelConfig* model,
+                                           const OptionOverrides& overrides);
+
+// The model entry's source as a file: a path relative to the yaml's folder, or a model
+// name looked up in models_dir (flag, else config, else KILN_MODELS_DIR).
+Result<std::filesystem::path> resolve_model_source(const Config& config, const ModelConfig& model,
+                                                   const std::string& models_dir_flag);
+
+}  // namespace kiln::engine

@@ -1,0 +1,91 @@
+// An engine: what it was built from and for (metadata), the optimized graph with its
+// weights, and tactic choices. Saved as one .kiln file (engine_format.h).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/build_options.h"
+#include "engine/environment.h"
+#include "ir/graph.h"
+#include "kiln/status.h"
+
+namespace kiln::engine {
+
+struct ModelInfo {
+  std::string source_path;    // absolute path of the ONNX file it was built from
+  std::string source_sha256;  // of that file's bytes at build time
+  std::string task;
+  std::vector<std::string> names;
+  int64_t stride = 32;
+  int64_t imgsz_h = 0, imgsz_w = 0;
+  std::vector<int64_t> kpt_shape;
+  int64_t opset = 0;
+};
+
+struct BuildInfo {
+  std::string device = "cpu";
+  std::string precision = "fp32";
+  BatchProfile batch;
+  double workspace_gb = 0;
+  std::string tactics = "none";  // how tactics were chosen ("none" on the CPU)
+  double build_seconds = 0;
+  std::optional<double> max_relative_error;  // verification against the source model
+  std::string verification_note;             // why verification was skipped, if it was
+};
+
+struct EngineMetadata {
+  Fingerprint environment;
+  ModelInfo model;
+  BuildInfo build;
+  std::string built_at;  // ISO 8601 UTC
+};
+
+nlohmann::json to_json(const EngineMetadata& m);
+// InvalidArgument naming the field that is missing or of the wrong type.
+Result<EngineMetadata> metadata_from_json(const nlohmann::json& j);
+
+// Everything about an engine file except its graph: enough for `kiln info` and for the
+// compatibility check, and readable even when the checksum fails.
+struct EngineInfo {
+  std::filesystem::path path;
+  uint64_t file_size = 0;
+  uint32_t format_version = 0;
+  uint32_t flags = 0;
+  bool checksum_ok = false;
+  EngineMetadata metadata;
+  uint64_t graph_bytes = 0, weight_bytes = 0, tactic_bytes = 0;
+};
+
+struct Engine {
+  EngineInfo info;
+  ir::Graph graph;
+  std::vector<uint8_t> tactics;
+};
+
+// Corrupt (one line naming the file) when the file is not a readable engine.
+Result<EngineInfo> inspect_engine(const std::filesystem::path& path);
+// Also Corrupt on a checksum mismatch and Incompatible on another format version.
+Result<Engine> load_engine(const std::filesystem::path& path);
+// The same from the bytes of an engine file; `path` names it in errors.
+Result<Engine> load_engine_bytes(std::span<const uint8_t> bytes, const std::filesystem::path& path);
+
+// The bytes of the engine file for `metadata` + `graph` + `tactics`.
+std::vector<uint8_t> encode_engine_file(const EngineMetadata& metadata, const ir::Graph& graph,
+                                        const std::vector<uint8_t>& tactics = {});
+
+// Writes atomically (temp file + rename). Test hook: KILN_TEST_PAUSE_BEFORE_WRITE_MS
+// makes the writer sleep that long after encoding, before writing, so a test can kill a
+// builder mid-build and check that the previous engine survives.
+Status save_engine(const std::filesystem::path& path, std::span<const uint8_t> engine_bytes);
+
+// Current UTC time as "2025-01-31T12:34:56Z".
+std::string iso_time_now();
+
+}  // namespace kiln::engine

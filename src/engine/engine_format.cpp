@@ -1,0 +1,89 @@
+#include "engine/engine_format.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "engine/byte_io.h"
+#include "engine/sha256.h"
+
+namespace kiln::engine {
+
+namespace {
+
+constexpr char kMagic[4] = {'K', 'I', 'L', 'N'};
+constexpr uint32_t kMaxSections = 64;
+constexpr size_t kChecksumBytes = 32;
+
+void put_section(ByteWriter& w, SectionTag tag, std::span<const uint8_t> bytes) {
+  w.put<uint32_t>(static_cast<uint32_t>(tag));
+  w.put<uint32_t>(0);
+  w.put<uint64_t>(bytes.size());
+  w.put_bytes(bytes);
+}
+
+}  // namespace
+
+std::vector<uint8_t> encode_engine(const EngineContainer& c) {
+  ByteWriter w;
+  w.put_bytes({reinterpret_cast<const uint8_t*>(kMagic), 4});
+  w.put<uint32_t>(c.format_version);
+  w.put<uint32_t>(c.flags);
+  w.put<uint32_t>(4);
+  put_section(w, SectionTag::kMetadata, {reinterpret_cast<const uint8_t*>(c.metadata_json.data()), c.metadata_json.size()});
+  put_section(w, SectionTag::kGraph, c.graph);
+  put_section(w, SectionTag::kWeights, c.weights);
+  put_section(w, SectionTag::kTactics, c.tactics);
+  Digest d = sha256(w.bytes());
+  w.put_bytes(d);
+  return std::move(w.bytes());
+}
+
+Result<EngineContainer> decode_engine(std::span<const uint8_t> bytes, const std::string& display_name) {
+  auto corrupt = [&](const std::string& why) {
+    return error(StatusCode::kCorrupt, display_name, ": not a valid kiln engine: ", why);
+  };
+  if (bytes.size() < 4 || std::memcmp(bytes.data(), kMagic, 4) != 0) return corrupt("bad magic (expected \"KILN\")");
+  if (bytes.size() < 16 + kChecksumBytes)
+    return corrupt("truncated (" + std::to_string(bytes.size()) + " bytes)");
+
+  std::span<const uint8_t> body = bytes.first(bytes.size() - kChecksumBytes);
+  ByteReader r(body);
+  r.get_bytes(4);
+  EngineContainer c;
+  c.format_version = r.get<uint32_t>();
+  c.flags = r.get<uint32_t>();
+  uint32_t n = r.get<uint32_t>();
+  if (n > kMaxSections) return corrupt("section count " + std::to_string(n));
+  bool seen[5] = {};
+  for (uint32_t i = 0; i < n && r.ok(); ++i) {
+    uint32_t tag = r.get<uint32_t>();
+    r.get<uint32_t>();
+    uint64_t size = r.get<uint64_t>();
+    if (r.ok() && size > r.remaining())
+      return corrupt("section " + std::to_string(tag) + " of " + std::to_string(size) +
+                     " bytes runs past the end of the file (truncated?)");
+    auto data = r.get_bytes(size);
+    if (!r.ok()) break;
+    if (tag >= 1 && tag <= 4) {
+      if (seen[tag]) return corrupt("duplicate section " + std::to_string(tag));
+      seen[tag] = true;
+    }
+    switch (static_cast<SectionTag>(tag)) {
+      case SectionTag::kMetadata: c.metadata_json.assign(data.begin(), data.end()); break;
+      case SectionTag::kGraph: c.graph.assign(data.begin(), data.end()); break;
+      case SectionTag::kWeights: c.weights.assign(data.begin(), data.end()); break;
+      case SectionTag::kTactics: c.tactics.assign(data.begin(), data.end()); break;
+      default: break;  // sections of newer format versions are skipped
+    }
+  }
+  if (!r.ok()) return corrupt(r.why() + " (truncated?)");
+  if (r.remaining() != 0) return corrupt(std::to_string(r.remaining()) + " unexpected bytes before the checksum");
+  if (!seen[static_cast<int>(SectionTag::kMetadata)]) return corrupt("no metadata section");
+
+  Digest stored;
+  std::copy(bytes.end() - kChecksumBytes, bytes.end(), stored.begin());
+  c.checksum_ok = sha256(body) == stored;
+  return c;
+}
+
+}  // namespace kiln::engine

@@ -1,0 +1,40 @@
+// The .kiln container. Layout (little-endian):
+//   "KILN" | u32 format_version | u32 flags | u32 section_count
+//   section_count x (u32 tag | u32 reserved = 0 | u64 size | size bytes)
+//   32-byte SHA-256 of every byte before it
+// Sections: metadata (JSON text), graph, weights, tactics (graph_serialization.h). The
+// container layout is the same for every format version, so an engine of another version
+// can still be inspected and reported as "needs rebuild" rather than as garbage.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "kiln/status.h"
+
+namespace kiln::engine {
+
+inline constexpr uint32_t kFormatVersion = 1;
+
+enum class SectionTag : uint32_t { kMetadata = 1, kGraph = 2, kWeights = 3, kTactics = 4 };
+
+struct EngineContainer {
+  uint32_t format_version = kFormatVersion;
+  uint32_t flags = 0;
+  std::string metadata_json;
+  std::vector<uint8_t> graph;
+  std::vector<uint8_t> weights;
+  std::vector<uint8_t> tactics;
+  bool checksum_ok = true;  // set by decode_engine
+};
+
+std::vector<uint8_t> encode_engine(const EngineContainer& container);
+
+// Validates every length against the data: Corrupt, naming `display_name`, for a file
+// that is not a kiln engine, is truncated or has a malformed section table. A checksum
+// mismatch is not an error here (checksum_ok = false): callers decide what it means.
+Result<EngineContainer> decode_engine(std::span<const uint8_t> bytes, const std::string& display_name);
+
+}  // namespace kiln::engine
