@@ -1,0 +1,132 @@
+#include "engine/cache.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <sstream>
+
+#include "engine/compatibility.h"
+#include "engine/file_lock.h"
+#include "engine/sha256.h"
+
+namespace kiln::engine {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr size_t kShortKey = 16;
+constexpr double kTempGraceDays = 1.0 / 24;  // a temp file younger than this may be a live write
+
+double age_days(const fs::path& p) {
+  std::error_code ec;
+  auto t = fs::last_write_time(p, ec);
+  if (ec) return 0;
+  return std::chrono::duration<double>(fs::file_time_type::clock::now() - t).count() / 86400.0;
+}
+
+bool is_temp(const fs::path& p) { return p.filename().string().find(".kiln.tmp.") != std::string::npos; }
+
+void append_build_log(const fs::path& dir, const std::string& line) {
+  int fd = ::open((dir / "builds.log").c_str(), O_CREAT | O_WRONLY | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return;  // the log is informational; a build does not fail over it
+  ssize_t n = ::write(fd, line.data(), line.size());
+  (void)n;
+  ::close(fd);
+}
+
+}  // namespace
+
+fs::path default_cache_dir(const std::string& flag, const std::optional<fs::path>& configured) {
+  if (!flag.empty()) return flag;
+  if (const char* env = std::getenv("KILN_CACHE_DIR"); env && *env) return env;
+  if (configured) return *configured;
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return fs::path(xdg) / "kiln";
+  const char* home = std::getenv("HOME");
+  return fs::path(home ? home : ".") / ".cache" / "kiln";
+}
+
+Result<std::string> cache_key(const fs::path& model, const BuildOptions& options, const Fingerprint& fp) {
+  KILN_ASSIGN_OR_RETURN(std::string model_hash, sha256_file_hex(model));
+  Sha256 h;
+  h.update("kiln-cache-key-v1\n").update(model_hash).update("\n");
+  h.update(to_json(options).dump()).update("\n").update(to_json(fp).dump());
+  return to_hex(h.finish());
+}
+
+Result<CacheOutcome> Cache::get_or_build(const fs::path& model, const BuildOptions& options, bool force,
+                                         const Progress& progress) {
+  KILN_ASSIGN_OR_RETURN(Environment env, detect_environment());
+  KILN_ASSIGN_OR_RETURN(Fingerprint fp, fingerprint_for(env, options.device));
+  KILN_ASSIGN_OR_RETURN(std::string key, cache_key(model, options, fp));
+  std::string name = model.stem().string() + "-" + key.substr(0, kShortKey);
+  fs::path engine_path = dir_ / (name + ".kiln");
+
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  if (ec) return error(StatusCode::kIoError, dir_.string(), ": cannot create cache folder: ", ec.message());
+  KILN_ASSIGN_OR_RETURN(FileLock lock, FileLock::acquire(dir_ / (name + ".lock"), [&] {
+    if (progress) progress("waiting for another kiln building " + engine_path.string());
+  }));
+
+  if (!force && fs::exists(engine_path, ec)) {
+    auto info = inspect_engine(engine_path);
+    if (info.ok() && !check_compatibility(*info, env).needs_rebuild()) {
+      fs::last_write_time(engine_path, fs::file_time_type::clock::now(), ec);  // marks it used, for prune
+      return CacheOutcome{engine_path, false, std::nullopt};
+    }
+    if (progress) progress("replacing " + engine_path.string() + ": " + (info.ok() ? "incompatible" : info.status().message()));
+  }
+  KILN_ASSIGN_OR_RETURN(BuildReport report, build_engine(model, options, engine_path, progress));
+  std::ostringstream line;
+  line << report.metadata.built_at << '\t' << key << '\t' << fs::absolute(model).string() << '\t'
+       << report.metadata.build.build_seconds << 's' << '\n';
+  append_build_log(dir_, line.str());
+  return CacheOutcome{engine_path, true, std::move(report)};
+}
+
+Result<std::vector<CacheEntry>> Cache::list() const {
+  std::vector<CacheEntry> entries;
+  std::error_code ec;
+  if (!fs::is_directory(dir_, ec)) return entries;
+  for (const auto& de : fs::directory_iterator(dir_, ec)) {
+    if (!de.is_regular_file() || de.path().extension() != ".kiln") continue;
+    CacheEntry e{de.path(), de.file_size(), age_days(de.path()), std::nullopt, ""};
+    auto info = inspect_engine(de.path());
+    if (info.ok()) e.info = std::move(info).value();
+    else e.problem = info.status().message();
+    entries.push_back(std::move(e));
+  }
+  if (ec) return error(StatusCode::kIoError, dir_.string(), ": cannot list: ", ec.message());
+  std::sort(entries.begin(), entries.end(), [](const CacheEntry& a, const CacheEntry& b) { return a.age_days > b.age_days; });
+  return entries;
+}
+
+Result<std::vector<fs::path>> Cache::prune(std::optional<double> older_than_days) {
+  std::vector<fs::path> removed;
+  std::error_code ec;
+  if (!fs::is_directory(dir_, ec)) return removed;
+  std::vector<fs::path> victims;
+  for (const auto& de : fs::directory_iterator(dir_, ec)) {
+    const fs::path& p = de.path();
+    double age = age_days(p);
+    if (is_temp(p)) {
+      if (age >= std::max(kTempGraceDays, older_than_days.value_or(0))) victims.push_back(p);
+    } else if (p.extension() == ".kiln" && (!older_than_days || age >= *older_than_days)) {
+      victims.push_back(p);
+      removed.push_back(p);
+    }
+  }
+  if (ec) return error(StatusCode::kIoError, dir_.string(), ": cannot list: ", ec.message());
+  for (const fs::path& p : victims) {
+    fs::remove(p, ec);
+    if (ec) return error(StatusCode::kIoError, p.string(), ": cannot remove: ", ec.message());
+    if (p.extension() == ".kiln") fs::remove(fs::path(p).replace_extension(".lock"), ec);
+  }
+  return removed;
+}
+
+}  // namespace kiln::engine
