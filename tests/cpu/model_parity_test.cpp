@@ -1,0 +1,137 @@
+// Whole-model parity with ONNX Runtime: every asset model runs through the CPU executor on
+// the letterboxed bus.jpg; each output must be within 1e-4 of the reference's value range.
+// tests/tools/make_model_input.py and ort_reference.py make the input and the reference,
+// cached under $KILN_BINARY_DIR/cpu_parity.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+
+#include "backends/cpu/executor.h"
+#include "onnx/importer.h"
+#include "support/test_support.h"
+
+namespace kiln::cpu::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path tools_dir() {
+  if (const char* src = std::getenv("KILN_SOURCE_DIR")) return fs::path(src) / "tests" / "tools";
+  return fs::path(__FILE__).parent_path().parent_path() / "tools";
+}
+
+fs::path cache_root() {
+  const char* bin = std::getenv("KILN_BINARY_DIR");
+  return (bin ? fs::path(bin) : fs::temp_directory_path()) / "cpu_parity";
+}
+
+bool python_has_onnxruntime() {
+  static const bool ok = std::system("python3 -c 'import onnxruntime, onnx, PIL' > /dev/null 2>&1") == 0;
+  return ok;
+}
+
+std::vector<char> read_bytes(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+ir::Tensor read_float_tensor(const fs::path& p, const std::vector<int64_t>& shape) {
+  const std::vector<char> bytes = read_bytes(p);
+  ir::Tensor t(ir::DType::kFloat32, shape);
+  EXPECT_EQ(bytes.size(), t.nbytes()) << p;
+  std::copy_n(bytes.begin(), std::min(bytes.size(), t.nbytes()), reinterpret_cast<char*>(t.raw()));
+  return t;
+}
+
+// Makes (once; again when the model or the tools are newer) the input and ORT outputs.
+bool prepare_reference(const fs::path& model, const fs::path& dir, std::string& why) {
+  const fs::path done = dir / "outputs.json";
+  auto newest_source = std::max({fs::last_write_time(model), fs::last_write_time(tools_dir() / "ort_reference.py"),
+                                 fs::last_write_time(tools_dir() / "make_model_input.py")});
+  if (fs::exists(done) && fs::last_write_time(done) > newest_source) return true;
+  fs::create_directories(dir);
+  const std::string q = "'";
+  const std::string make_input = "python3 " + q + (tools_dir() / "make_model_input.py").string() + q + " " + q +
+                                 model.string() + q + " " + q + ::kiln::test::asset("images/bus.jpg").string() + q +
+                                 " " + q + (dir / "input.raw").string() + q + " > " + q +
+                                 (dir / "input.json").string() + q;
+  if (std::system(make_input.c_str()) != 0) {
+    why = "make_model_input.py failed: " + make_input;
+    return false;
+  }
+  const auto input_meta = nlohmann::json::parse(std::ifstream(dir / "input.json"));
+  std::string shape;
+  for (const auto& d : input_meta["shape"]) shape += (shape.empty() ? "" : ",") + std::to_string(d.get<int64_t>());
+  const std::string run_ort = "python3 " + q + (tools_dir() / "ort_reference.py").string() + q + " " + q +
+                              model.string() + q + " " + q + (dir / "input.raw").string() + q + " " + shape + " " + q +
+                              dir.string() + q;
+  if (std::system(run_ort.c_str()) != 0) {
+    why = "ort_reference.py failed: " + run_ort;
+    return false;
+  }
+  return true;
+}
+
+class CpuModelParity : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CpuModelParity, MatchesOnnxRuntime) {
+  KILN_REQUIRE_ASSETS();
+  const fs::path model = ::kiln::test::asset(GetParam());
+  if (!fs::exists(model)) GTEST_SKIP() << "model not found: " << model;
+  if (!python_has_onnxruntime()) GTEST_SKIP() << "python3 onnxruntime/onnx/PIL not available";
+  std::string key = GetParam();
+  std::replace(key.begin(), key.end(), '/', '_');
+  const fs::path dir = cache_root() / key;
+  std::string why;
+  ASSERT_TRUE(prepare_reference(model, dir, why)) << why;
+
+  const auto input_meta = nlohmann::json::parse(std::ifstream(dir / "input.json"));
+  const ir::Tensor input = read_float_tensor(dir / "input.raw", input_meta["shape"].get<std::vector<int64_t>>());
+
+  auto graph = onnx::import_model(model);
+  ASSERT_TRUE(graph.ok()) << graph.status().message();
+  auto exec = Executor::create(*graph);
+  ASSERT_TRUE(exec.ok()) << exec.status().message();
+  const auto start = std::chrono::steady_clock::now();
+  auto outputs = exec->run({input});
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_TRUE(outputs.ok()) << outputs.status().message();
+
+  const auto ref_meta = nlohmann::json::parse(std::ifstream(dir / "outputs.json"));
+  const auto& refs = ref_meta["outputs"];
+  ASSERT_EQ(outputs->size(), refs.size());
+  std::cout << "[parity] " << GetParam() << ": " << ms << " ms";
+  for (size_t i = 0; i < refs.size(); ++i) {
+    EXPECT_EQ(graph->outputs[i]->name, refs[i]["name"].get<std::string>());
+    const ir::Tensor ref =
+        read_float_tensor(dir / refs[i]["file"].get<std::string>(), refs[i]["shape"].get<std::vector<int64_t>>());
+    const ::kiln::test::Diff d = ::kiln::test::compare((*outputs)[i].to_float32(), ref);
+    std::cout << "  " << refs[i]["name"].get<std::string>() << " max_abs " << d.max_abs << " range " << d.range
+              << " rel " << (d.range > 0 ? d.max_abs / d.range : d.max_abs);
+    EXPECT_LE(d.max_abs, 1e-4 * d.range) << "output " << refs[i]["name"] << " range " << d.range;
+  }
+  std::cout << std::endl;
+}
+
+std::string test_name(const ::testing::TestParamInfo<std::string>& info) {
+  std::string s;
+  for (char c : info.param) s += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return s;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Models, CpuModelParity,
+    ::testing::Values("models/yolo11n.onnx", "models/yolo11n-dynamic.onnx", "models/yolov8n.onnx",
+                      "models/yolov8n-seg.onnx", "models/yolo11n-pose.onnx", "models/yolo11n-obb-random.onnx",
+                      "models/yolo11n-cls-random.onnx", "models/int8/yolo11n_320_int8dyn.onnx",
+                      "models/int8/yolov8n-seg_320_int8dyn.onnx", "models/int8/yolov8n_640_int8dyn.onnx",
+                      "models/int8/yolo11n-pose_640_int8qdq_BROKEN-SCORES.onnx", "models/reid/osnet_x0_25_msmt17.onnx",
+                      "models/reid/osnet_x0_25_msmt17_extdata/osnet_x0_25_msmt17.onnx"),
+    test_name);
+
+}  // namespace
+}  // namespace kiln::cpu::test
