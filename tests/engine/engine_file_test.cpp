@@ -1,0 +1,134 @@
+// The .kiln container: save/load round trip, and damaged files give one Corrupt line
+// naming the file (never a crash); a flipped byte is reported as a checksum mismatch.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <cstring>
+#include <random>
+
+#include "core/file_util.h"
+#include "engine/engine.h"
+#include "engine/engine_format.h"
+#include "support/test_support.h"
+
+namespace kiln::engine {
+namespace {
+
+namespace fs = std::filesystem;
+
+EngineMetadata sample_metadata() {
+  EngineMetadata m;
+  m.environment = Fingerprint{"cuda", "NVIDIA H100", "9.0", "12.4", "12.4", "9.1.0", "12.4.5", KILN_VERSION};
+  m.model = ModelInfo{"/m/yolo11n.onnx", std::string(64, 'a'), "pose", {"person"}, 32, 640, 480, {17, 3}, 17};
+  m.build.device = "cuda:0";
+  m.build.precision = "fp16";
+  m.build.batch = BatchProfile{1, 4, 8};
+  m.build.workspace_gb = 2;
+  m.build.build_seconds = 1.5;
+  m.build.max_relative_error = 1.25e-6;
+  m.built_at = "2025-01-02T03:04:05Z";
+  return m;
+}
+
+ir::Graph tiny_graph() {
+  ir::Graph g;
+  ir::Value* x = g.add_value("x");
+  x->shape = ir::make_shape({1, 4});
+  g.inputs.push_back(x);
+  ir::Value* b = g.add_constant("b", ir::Tensor::from_vector<float>({4}, {1, 2, 3, 4}));
+  ir::Value* y = g.add_value("y");
+  g.add_node("Add", "add", {x, b}, {y});
+  g.outputs.push_back(y);
+  return g;
+}
+
+fs::path write_sample(const fs::path& dir) {
+  fs::path p = dir / "tiny.kiln";
+  auto bytes = encode_engine_file(sample_metadata(), tiny_graph(), {1, 2, 3});
+  EXPECT_TRUE(save_engine(p, bytes).ok());
+  return p;
+}
+
+std::vector<uint8_t> bytes_of(const fs::path& p) { return std::move(read_file(p)).value(); }
+void put_bytes(const fs::path& p, const std::vector<uint8_t>& b) {
+  std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+}
+
+TEST(EngineFile, RoundTripsMetadataGraphAndTactics) {
+  fs::path p = write_sample(test::temp_dir());
+  auto e = load_engine(p);
+  ASSERT_TRUE(e.ok()) << e.status().message();
+  EXPECT_EQ(to_json(e->info.metadata), to_json(sample_metadata()));
+  EXPECT_EQ(e->info.metadata.build.batch, (BatchProfile{1, 4, 8}));
+  EXPECT_EQ(e->info.metadata.model.imgsz_w, 480);
+  EXPECT_TRUE(e->info.checksum_ok);
+  EXPECT_EQ(e->info.format_version, kFormatVersion);
+  EXPECT_EQ(e->tactics, (std::vector<uint8_t>{1, 2, 3}));
+  ASSERT_EQ(e->graph.nodes().size(), 1u);
+  EXPECT_EQ(e->graph.nodes()[0]->op_type, "Add");
+  EXPECT_EQ(e->graph.find_value("b")->initializer->values<float>()[3], 4.f);
+  auto bytes = bytes_of(p);
+  EXPECT_EQ(std::string(bytes.begin(), bytes.begin() + 4), "KILN");
+}
+
+TEST(EngineFile, EveryTruncationIsOneLineCorruptError) {
+  fs::path dir = test::temp_dir();
+  auto bytes = bytes_of(write_sample(dir));
+  fs::path cut = dir / "cut.kiln";
+  for (size_t n = 0; n < bytes.size(); n += 7) {
+    put_bytes(cut, std::vector<uint8_t>(bytes.begin(), bytes.begin() + static_cast<long>(n)));
+    auto r = inspect_engine(cut);
+    ASSERT_FALSE(r.ok()) << n;
+    EXPECT_EQ(r.status().code(), StatusCode::kCorrupt) << r.status().message();
+    EXPECT_NE(r.status().message().find(cut.string()), std::string::npos);
+    EXPECT_EQ(r.status().message().find('\n'), std::string::npos);
+    EXPECT_FALSE(load_engine(cut).ok());
+  }
+}
+
+TEST(EngineFile, RandomBytesAreCorrupt) {
+  fs::path p = test::temp_dir() / "random.kiln";
+  std::mt19937 rng(7);
+  for (size_t size : {0, 3, 100, 5000}) {
+    std::vector<uint8_t> b(size);
+    for (auto& x : b) x = static_cast<uint8_t>(rng());
+    if (size >= 4) std::memcpy(b.data(), "KILN", 4);  // even with the right magic
+    put_bytes(p, b);
+    auto r = inspect_engine(p);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), StatusCode::kCorrupt);
+  }
+}
+
+TEST(EngineFile, FlippedByteFailsTheChecksum) {
+  fs::path p = write_sample(test::temp_dir());
+  auto bytes = bytes_of(p);
+  bytes[bytes.size() - 34] ^= 0x01;  // inside the tactics section, just before the checksum
+  put_bytes(p, bytes);
+  auto info = inspect_engine(p);
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  EXPECT_FALSE(info->checksum_ok);
+  auto e = load_engine(p);
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.status().code(), StatusCode::kCorrupt);
+  EXPECT_NE(e.status().message().find("checksum"), std::string::npos);
+}
+
+TEST(EngineFile, OtherFormatVersionIsReadableButNotLoadable) {
+  EngineContainer c;
+  c.format_version = kFormatVersion + 1;
+  nlohmann::json j = to_json(sample_metadata());
+  c.metadata_json = j.dump();
+  fs::path p = test::temp_dir() / "v2.kiln";
+  put_bytes(p, encode_engine(c));
+  auto info = inspect_engine(p);
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  EXPECT_EQ(info->format_version, kFormatVersion + 1);
+  EXPECT_TRUE(info->checksum_ok);
+  auto e = load_engine(p);
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.status().code(), StatusCode::kIncompatible);
+}
+
+}  // namespace
+}  // namespace kiln::engine
