@@ -1,0 +1,39 @@
+// Device helpers shared by the kernels in ops/*.cu: float <-> storage type, launch sizing,
+// and dispatch on kiln's activation dtypes (float32, float16).
+#pragma once
+
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "ir/dtype.h"
+
+namespace kiln::cuda {
+
+__device__ __forceinline__ float to_float(float v) { return v; }
+__device__ __forceinline__ float to_float(__half v) { return __half2float(v); }
+template <typename T> __device__ __forceinline__ T from_float(float v);
+template <> __device__ __forceinline__ float from_float<float>(float v) { return v; }
+template <> __device__ __forceinline__ __half from_float<__half>(float v) { return __float2half_rn(v); }
+
+__device__ __forceinline__ float silu(float x) { return x / (1.f + __expf(-x)); }
+__device__ __forceinline__ float sigmoid(float x) { return 1.f / (1.f + __expf(-x)); }
+
+inline constexpr int kThreads = 256;
+// Grid for a grid-stride loop over n elements (capped; the loop covers the rest).
+inline unsigned grid_for(int64_t n) {
+  int64_t blocks = (n + kThreads - 1) / kThreads;
+  if (blocks > 65535 * 8) blocks = 65535 * 8;
+  return static_cast<unsigned>(blocks < 1 ? 1 : blocks);
+}
+
+// Calls f(float{}) or f(__half{}) for an activation dtype; false for any other dtype.
+template <typename F>
+bool dispatch_float(ir::DType t, F&& f) {
+  if (t == ir::DType::kFloat32) { f(float{}); return true; }
+  if (t == ir::DType::kFloat16) { f(__half{}); return true; }
+  return false;
+}
+
+}  // namespace kiln::cuda

@@ -1,0 +1,212 @@
+#include "backends/cuda/engine.h"
+
+#include <cublas_v2.h>
+#include <cudnn.h>
+
+#include <algorithm>
+#include <sstream>
+
+#include "backends/cuda/cuda_check.h"
+
+namespace kiln::cuda {
+
+bool gpu_available() {
+  int n = 0;
+  return cudaGetDeviceCount(&n) == cudaSuccess && n > 0;
+}
+
+std::string device_summary() {
+  if (!gpu_available()) return "";
+  int dev = 0;
+  cudaDeviceProp p{};
+  if (cudaGetDevice(&dev) != cudaSuccess || cudaGetDeviceProperties(&p, dev) != cudaSuccess) return "";
+  int rt = 0;
+  cudaRuntimeGetVersion(&rt);
+  std::ostringstream os;
+  os << p.name << ", cc " << p.major << "." << p.minor << ", CUDA runtime " << rt << ", cuDNN "
+     << cudnnGetVersion();
+  return os.str();
+}
+
+Engine::~Engine() {
+  for (void* p : device_allocs_) cudaFree(p);
+  if (cublas_workspace_) cudaFree(cublas_workspace_);
+  if (handles_.cudnn) cudnnDestroy(handles_.cudnn);
+  if (handles_.cublas) cublasDestroy(handles_.cublas);
+}
+
+std::vector<Tactic> Engine::tactics() const {
+  std::vector<Tactic> out;
+  for (const auto& s : steps_)
+    if (s->tactic != "strided_copy") out.push_back({s->name, s->tactic});
+  return out;
+}
+
+Result<std::unique_ptr<Engine>> Engine::build(const ir::Graph& graph, const BuildOptions& options) {
+  if (!gpu_available()) return error(StatusCode::kUnsupported, "no CUDA device available");
+  std::unique_ptr<Engine> e(new Engine());
+  e->options_ = options;
+  KILN_RETURN_IF_ERROR(cudnn_status(cudnnCreate(&e->handles_.cudnn), "cudnnCreate"));
+  KILN_RETURN_IF_ERROR(cublas_status(cublasCreate(&e->handles_.cublas), "cublasCreate"));
+  // A fixed cuBLAS workspace keeps cuBLAS from allocating inside CUDA graph capture.
+  constexpr size_t kCublasWorkspace = 32u << 20;
+  KILN_CUDA_TRY(cudaMalloc(&e->cublas_workspace_, kCublasWorkspace), "cudaMalloc cuBLAS workspace");
+  KILN_RETURN_IF_ERROR(cublas_status(cublasSetWorkspace(e->handles_.cublas, e->cublas_workspace_, kCublasWorkspace),
+                                     "cublasSetWorkspace"));
+  PlanBuilder b(graph, options, e->handles_);
+  Status st = b.build();
+  // Take the uploads whatever happened, so they are freed with the engine.
+  e->device_allocs_ = std::move(b.device_allocs_);
+  b.device_allocs_.clear();
+  KILN_RETURN_IF_ERROR(st);
+  e->slots_ = std::move(b.slots_);
+  e->steps_ = std::move(b.steps_);
+  e->workspace_bytes_ = b.workspace_bytes_;
+  e->input_slots_ = b.input_slots();
+  e->output_slots_ = b.output_slots();
+  for (const Slot& s : e->slots_)
+    if (s.constant && s.root < 0) e->weight_bytes_ += s.bytes();
+  return e;
+}
+
+ExecutionContext::~ExecutionContext() {
+  if (graph_exec_) cudaGraphExecDestroy(graph_exec_);
+  if (own_stream_) cudaStreamDestroy(own_stream_);
+  for (void* p : owned_) cudaFree(p);
+}
+
+Result<std::unique_ptr<ExecutionContext>> ExecutionContext::create(const Engine& engine, bool use_cuda_graph) {
+  std::unique_ptr<ExecutionContext> c(new ExecutionContext(engine));
+  c->use_graph_ = use_cuda_graph;
+  KILN_RETURN_IF_ERROR(c->plan_memory());
+  return c;
+}
+
+// Places every non-persistent root slot in one arena: slots whose lifetimes (first to last
+// step touching them or their views) overlap get disjoint ranges; greedy, largest first.
+Status ExecutionContext::plan_memory() {
+  const auto& slots = engine_.slots_;
+  const auto& steps = engine_.steps_;
+  auto root_of = [&](int s) { return slots[s].root >= 0 ? slots[s].root : s; };
+  std::vector<int> first(slots.size(), -1), last(slots.size(), -1);
+  for (int i = 0; i < static_cast<int>(steps.size()); ++i) {
+    for (const auto* ids : {&steps[i]->reads, &steps[i]->writes})
+      for (int s : *ids) {
+        const int r = root_of(s);
+        if (first[r] < 0) first[r] = i;
+        last[r] = i;
+      }
+  }
+  constexpr size_t kAlign = 256;
+  auto aligned = [&](size_t n) { return (n + kAlign - 1) / kAlign * kAlign; };
+  std::vector<int> order;
+  for (int s = 0; s < static_cast<int>(slots.size()); ++s)
+    if (slots[s].root < 0 && !slots[s].constant && !slots[s].persistent && first[s] >= 0) order.push_back(s);
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return slots[a].bytes() > slots[b].bytes(); });
+  std::vector<size_t> offset(slots.size(), 0);
+  std::vector<int> placed;
+  size_t peak = 0;
+  for (int s : order) {
+    const size_t size = aligned(std::max<size_t>(slots[s].bytes(), 1));
+    std::vector<std::pair<size_t, size_t>> busy;  // ranges of live-overlapping placed slots
+    for (int p : placed)
+      if (first[p] <= last[s] && first[s] <= last[p]) busy.push_back({offset[p], offset[p] + aligned(slots[p].bytes())});
+    std::sort(busy.begin(), busy.end());
+    size_t at = 0;
+    for (auto [lo, hi] : busy) {
+      if (at + size <= lo) break;
+      at = std::max(at, hi);
+    }
+    offset[s] = at;
+    peak = std::max(peak, at + size);
+    placed.push_back(s);
+  }
+  arena_bytes_ = peak;
+  if (peak) {
+    KILN_CUDA_TRY(cudaMalloc(&arena_, peak), "cudaMalloc activation arena");
+    owned_.push_back(arena_);
+  }
+  if (engine_.workspace_bytes_) {
+    KILN_CUDA_TRY(cudaMalloc(&state_.workspace, engine_.workspace_bytes_), "cudaMalloc cuDNN workspace");
+    owned_.push_back(state_.workspace);
+    state_.workspace_bytes = engine_.workspace_bytes_;
+  }
+  state_.ptr.assign(slots.size(), nullptr);
+  for (int s = 0; s < static_cast<int>(slots.size()); ++s) {
+    const Slot& sl = slots[s];
+    if (sl.constant) {
+      state_.ptr[s] = const_cast<void*>(sl.constant);
+    } else if (sl.root >= 0) {
+      state_.ptr[s] = static_cast<uint8_t*>(state_.ptr[sl.root]) + sl.offset;
+    } else if (sl.persistent) {
+      void* p = nullptr;
+      KILN_CUDA_TRY(cudaMalloc(&p, std::max<size_t>(sl.bytes(), 16)), "cudaMalloc for '" + sl.name + "'");
+      owned_.push_back(p);
+      state_.ptr[s] = p;
+    } else {
+      state_.ptr[s] = static_cast<uint8_t*>(arena_) + offset[s];
+    }
+  }
+  state_.cudnn = engine_.handles_.cudnn;
+  state_.cublas = engine_.handles_.cublas;
+  return Status::Ok();
+}
+
+float* ExecutionContext::input(size_t i) const {
+  return static_cast<float*>(state_.ptr[engine_.input_slots_.at(i)]);
+}
+const float* ExecutionContext::output(size_t i) const {
+  return static_cast<const float*>(state_.ptr[engine_.output_slots_.at(i)]);
+}
+
+Status ExecutionContext::enqueue_steps(cudaStream_t stream) const {
+  for (const auto& step : engine_.steps_) KILN_RETURN_IF_ERROR(step->enqueue(state_, stream));
+  return Status::Ok();
+}
+
+Status ExecutionContext::enqueue(cudaStream_t stream) {
+  if (stream == nullptr) return error(StatusCode::kInvalidArgument, "enqueue needs a created stream, not the default one");
+  if (!use_graph_) return enqueue_steps(stream);
+  if (!graph_exec_) {
+    // Eager run first: lazy module loading and library initialization stay out of capture.
+    KILN_RETURN_IF_ERROR(enqueue_steps(stream));
+    KILN_CUDA_TRY(cudaStreamSynchronize(stream), "eager run before graph capture");
+    KILN_CUDA_TRY(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
+    Status st = enqueue_steps(stream);
+    cudaGraph_t graph = nullptr;
+    cudaError_t end = cudaStreamEndCapture(stream, &graph);
+    KILN_RETURN_IF_ERROR(st);
+    KILN_CUDA_TRY(end, "cudaStreamEndCapture");
+    cudaError_t inst = cudaGraphInstantiate(&graph_exec_, graph, 0);
+    cudaGraphDestroy(graph);
+    KILN_CUDA_TRY(inst, "cudaGraphInstantiate");
+  }
+  KILN_CUDA_TRY(cudaGraphLaunch(graph_exec_, stream), "cudaGraphLaunch");
+  return Status::Ok();
+}
+
+Result<std::vector<ir::Tensor>> ExecutionContext::run(const std::vector<ir::Tensor>& inputs) {
+  if (inputs.size() != engine_.input_slots_.size())
+    return error(StatusCode::kInvalidArgument, "expected ", engine_.input_slots_.size(), " inputs, got ", inputs.size());
+  if (!own_stream_) KILN_CUDA_TRY(cudaStreamCreateWithFlags(&own_stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Slot& s = engine_.slots_[engine_.input_slots_[i]];
+    if (inputs[i].dtype() != ir::DType::kFloat32 || inputs[i].shape() != s.dims)
+      return error(StatusCode::kInvalidArgument, "input '", s.name, "' must be float32 ", ir::shape_to_string(s.dims),
+                   ", got ", ir::dtype_name(inputs[i].dtype()), " ", ir::shape_to_string(inputs[i].shape()));
+    KILN_CUDA_TRY(cudaMemcpyAsync(input(i), inputs[i].raw(), inputs[i].nbytes(), cudaMemcpyHostToDevice, own_stream_),
+                  "copy of input '" + s.name + "'");
+  }
+  KILN_RETURN_IF_ERROR(enqueue(own_stream_));
+  std::vector<ir::Tensor> outs;
+  for (size_t i = 0; i < engine_.output_slots_.size(); ++i) {
+    const Slot& s = engine_.slots_[engine_.output_slots_[i]];
+    outs.emplace_back(ir::DType::kFloat32, s.dims);
+    KILN_CUDA_TRY(cudaMemcpyAsync(outs.back().raw(), output(i), outs.back().nbytes(), cudaMemcpyDeviceToHost, own_stream_),
+                  "copy of output '" + s.name + "'");
+  }
+  KILN_CUDA_TRY(cudaStreamSynchronize(own_stream_), "inference");
+  return outs;
+}
+
+}  // namespace kiln::cuda

@@ -1,0 +1,60 @@
+// Launchers for kiln's own CUDA kernels (implemented in ops/*.cu). Pointers already point
+// at the first element; dims and strides are in elements, in logical (ONNX) dim order.
+// Each launcher checks its launch and returns a Status naming the kernel.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "ir/dtype.h"
+#include "kiln/status.h"
+
+namespace kiln::cuda {
+
+inline constexpr int kMaxRank = 6;
+
+// out[Σ i_d*out_strides[d]] = convert(in[Σ i_d*in_strides[d]]) for every index of `dims`.
+// One kernel for copies, dtype conversion, layout changes, transpose, slice, concat, split.
+Status launch_strided_copy(const void* in, ir::DType in_type, void* out, ir::DType out_type,
+                           const std::vector<int64_t>& dims, const std::vector<int64_t>& in_strides,
+                           const std::vector<int64_t>& out_strides, cudaStream_t stream);
+
+enum class UnaryOp { kSigmoid, kSiLU, kRelu };
+Status launch_unary(UnaryOp op, const void* in, void* out, ir::DType type, int64_t n, cudaStream_t stream);
+
+enum class BinaryOp { kAdd, kSub, kMul, kDiv };
+// Broadcasting: a stride of 0 repeats an input along that dim.
+Status launch_binary(BinaryOp op, const void* a, const void* b, void* out, ir::DType type,
+                     const std::vector<int64_t>& dims, const std::vector<int64_t>& a_strides,
+                     const std::vector<int64_t>& b_strides, const std::vector<int64_t>& out_strides,
+                     cudaStream_t stream);
+
+// x[i] = act(x[i] + bias[i % channels]) in place, for channel-last data; bias may be null.
+Status launch_bias_act(void* x, const float* bias, int64_t n, int64_t channels, bool silu, ir::DType type,
+                       cudaStream_t stream);
+
+struct PoolShape {
+  int64_t n, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw;
+};
+Status launch_maxpool_nhwc(const void* in, void* out, ir::DType type, const PoolShape& s, cudaStream_t stream);
+
+// Nearest resize, NHWC, asymmetric coordinates with floor: src = min(floor(dst / scale), size-1).
+Status launch_resize_nearest_nhwc(const void* in, void* out, ir::DType type, int64_t n, int64_t h, int64_t w,
+                                  int64_t c, int64_t oh, int64_t ow, float scale_h, float scale_w,
+                                  cudaStream_t stream);
+
+// Softmax over the middle dim of [outer, axis, inner] (contiguous); FP32 math.
+Status launch_softmax(const void* in, void* out, ir::DType type, int64_t outer, int64_t axis, int64_t inner,
+                      cudaStream_t stream);
+
+struct ConvShape {
+  int64_t n, h, w, c, k, oh, ow, r, s, sh, sw, ph, pw, dh, dw, groups;
+};
+// Direct convolution, NHWC input/output, KRSC weights (weights in `type`), FP32 accumulate,
+// optional bias (FP32) and SiLU. The always-available fallback when cuDNN has no engine.
+Status launch_conv_direct_nhwc(const void* in, const void* weight, const float* bias, void* out, ir::DType type,
+                               const ConvShape& s, bool silu, cudaStream_t stream);
+
+}  // namespace kiln::cuda

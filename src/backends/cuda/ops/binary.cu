@@ -1,0 +1,135 @@
+// Add, Sub, Mul, Div with numpy broadcasting, on any mix of layouts: each operand is read
+// through its own logical strides (0 along broadcast dims).
+#include <algorithm>
+#include <numeric>
+
+#include "backends/cuda/cuda_check.h"
+#include "backends/cuda/device_util.cuh"
+#include "backends/cuda/kernels.h"
+#include "backends/cuda/plan.h"
+
+namespace kiln::cuda {
+namespace {
+
+struct BinaryParams {
+  int rank;
+  int64_t dims[kMaxRank];
+  int64_t a[kMaxRank], b[kMaxRank], o[kMaxRank];
+  int64_t numel;
+};
+
+template <typename T>
+__global__ void binary_kernel(BinaryOp op, const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ out,
+                              BinaryParams p) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < p.numel; i += int64_t(gridDim.x) * blockDim.x) {
+    int64_t rem = i, ia = 0, ib = 0, io = 0;
+    for (int d = p.rank - 1; d >= 0; --d) {
+      const int64_t idx = rem % p.dims[d];
+      rem /= p.dims[d];
+      ia += idx * p.a[d];
+      ib += idx * p.b[d];
+      io += idx * p.o[d];
+    }
+    const float x = to_float(a[ia]), y = to_float(b[ib]);
+    float r;
+    switch (op) {
+      case BinaryOp::kAdd: r = x + y; break;
+      case BinaryOp::kSub: r = x - y; break;
+      case BinaryOp::kMul: r = x * y; break;
+      default: r = x / y; break;
+    }
+    out[io] = from_float<T>(r);
+  }
+}
+
+class BinaryStep : public Step {
+ public:
+  BinaryOp op{};
+  int a = 0, b = 0, out = 0;
+  std::vector<int64_t> dims, as, bs, os;
+  ir::DType type{};
+  Status enqueue(const ExecState& st, cudaStream_t stream) const override {
+    Status s = launch_binary(op, st.ptr[a], st.ptr[b], st.ptr[out], type, dims, as, bs, os, stream);
+    return s.ok() ? s : error(s.code(), name, ": ", s.message());
+  }
+};
+
+// Strides of `s` read as a tensor of `out_dims` (right-aligned, 0 where broadcast).
+std::vector<int64_t> broadcast_strides(const Slot& s, const std::vector<int64_t>& out_dims) {
+  std::vector<int64_t> st = s.logical_strides();
+  std::vector<int64_t> r(out_dims.size(), 0);
+  const size_t off = out_dims.size() - s.dims.size();
+  for (size_t i = 0; i < s.dims.size(); ++i) r[off + i] = s.dims[i] == 1 ? 0 : st[i];
+  return r;
+}
+
+}  // namespace
+
+Status launch_binary(BinaryOp op, const void* a, const void* b, void* out, ir::DType type,
+                     const std::vector<int64_t>& dims, const std::vector<int64_t>& a_strides,
+                     const std::vector<int64_t>& b_strides, const std::vector<int64_t>& out_strides,
+                     cudaStream_t stream) {
+  if (dims.size() > static_cast<size_t>(kMaxRank)) return error(StatusCode::kUnsupported, "binary: rank ", dims.size());
+  std::vector<int> order(dims.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int x, int y) { return out_strides[x] > out_strides[y]; });
+  BinaryParams p{};
+  p.rank = static_cast<int>(dims.size());
+  p.numel = 1;
+  for (int d = 0; d < p.rank; ++d) {
+    p.dims[d] = dims[order[d]];
+    p.a[d] = a_strides[order[d]];
+    p.b[d] = b_strides[order[d]];
+    p.o[d] = out_strides[order[d]];
+    p.numel *= p.dims[d];
+  }
+  if (p.rank == 0) {
+    p.rank = 1;
+    p.dims[0] = 1;
+  }
+  if (p.numel == 0) return Status::Ok();
+  bool ok = dispatch_float(type, [&](auto t) {
+    using T = decltype(t);
+    binary_kernel<T><<<grid_for(p.numel), kThreads, 0, stream>>>(op, static_cast<const T*>(a),
+                                                                  static_cast<const T*>(b), static_cast<T*>(out), p);
+  });
+  if (!ok) return error(StatusCode::kUnsupported, "binary: dtype ", ir::dtype_name(type));
+  return launch_status("binary");
+}
+
+Status plan_binary(PlanBuilder& b, const ir::Node& node) {
+  auto step = std::make_unique<BinaryStep>();
+  const std::string& op = node.op_type;
+  step->op = op == "Add" ? BinaryOp::kAdd : op == "Sub" ? BinaryOp::kSub : op == "Mul" ? BinaryOp::kMul : BinaryOp::kDiv;
+  KILN_ASSIGN_OR_RETURN(step->a, b.input_any_layout(node, 0));
+  KILN_ASSIGN_OR_RETURN(step->b, b.input_any_layout(node, 1));
+  const Slot sa = b.slot(step->a), sb = b.slot(step->b);
+  const size_t rank = std::max(sa.dims.size(), sb.dims.size());
+  std::vector<int64_t> dims(rank, 1);
+  for (size_t i = 0; i < rank; ++i) {
+    const int64_t da = i + sa.dims.size() >= rank ? sa.dims[i + sa.dims.size() - rank] : 1;
+    const int64_t db = i + sb.dims.size() >= rank ? sb.dims[i + sb.dims.size() - rank] : 1;
+    if (da != db && da != 1 && db != 1)
+      return error(StatusCode::kInvalidArgument, "shapes ", ir::shape_to_string(sa.dims), " and ",
+                   ir::shape_to_string(sb.dims), " do not broadcast");
+    dims[i] = std::max(da, db);
+  }
+  // Keep channel-last data channel-last when an operand of the full shape already is.
+  Layout layout = Layout::kLinear;
+  if ((sa.layout == Layout::kNHWC && sa.dims == dims) || (sb.layout == Layout::kNHWC && sb.dims == dims))
+    layout = Layout::kNHWC;
+  step->out = b.define(node.outputs[0], dims, layout);
+  step->dims = dims;
+  step->as = broadcast_strides(sa, dims);
+  step->bs = broadcast_strides(sb, dims);
+  step->os = b.slot(step->out).logical_strides();
+  step->type = b.act_dtype();
+  step->name = node.name;
+  step->tactic = "binary_broadcast";
+  step->reads = {step->a, step->b};
+  step->writes = {step->out};
+  b.add_step(std::move(step));
+  return Status::Ok();
+}
+
+}  // namespace kiln::cuda

@@ -1,0 +1,40 @@
+// Concat: each input is copied into its offset of the output (any layouts; the output is
+// channel-last when any rank-4 input is).
+#include "backends/cuda/ops/shape_util.h"
+#include "backends/cuda/plan.h"
+
+namespace kiln::cuda {
+
+Status plan_concat(PlanBuilder& b, const ir::Node& node) {
+  std::vector<int> ins;
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    KILN_ASSIGN_OR_RETURN(int s, b.input_any_layout(node, i));
+    ins.push_back(s);
+  }
+  if (ins.empty()) return error(StatusCode::kInvalidArgument, "no inputs");
+  const int64_t rank = static_cast<int64_t>(b.slot(ins[0]).dims.size());
+  const int64_t axis = normalize_axis(node.attr_int("axis", 0), rank);
+  if (axis < 0) return error(StatusCode::kInvalidArgument, "axis out of range");
+  std::vector<int64_t> dims = b.slot(ins[0]).dims;
+  dims[axis] = 0;
+  bool nhwc = false;
+  for (int s : ins) {
+    const Slot& sl = b.slot(s);
+    if (static_cast<int64_t>(sl.dims.size()) != rank)
+      return error(StatusCode::kInvalidArgument, "inputs differ in rank");
+    dims[axis] += sl.dims[axis];
+    nhwc = nhwc || sl.layout == Layout::kNHWC;
+  }
+  const int out = b.define(node.outputs[0], dims, nhwc && rank == 4 ? Layout::kNHWC : Layout::kLinear);
+  const std::vector<int64_t> out_strides = b.slot(out).logical_strides();
+  int64_t at = 0;
+  for (size_t i = 0; i < ins.size(); ++i) {
+    const Slot in = b.slot(ins[i]);
+    b.add_step(make_copy_step(node.name + "#" + std::to_string(i), ins[i], out, in.dims, in.logical_strides(), 0,
+                              out_strides, at * out_strides[axis], in.dtype, b.slot(out).dtype));
+    at += in.dims[axis];
+  }
+  return Status::Ok();
+}
+
+}  // namespace kiln::cuda

@@ -1,0 +1,250 @@
+#include "backends/cuda/plan.h"
+
+#include <cstring>
+
+#include "backends/cuda/cuda_check.h"
+#include "backends/cuda/kernels.h"
+#include "ir/half.h"
+
+namespace kiln::cuda {
+
+const char* precision_name(Precision p) { return p == Precision::kFp16 ? "fp16" : "fp32"; }
+
+int64_t Slot::numel() const {
+  int64_t n = 1;
+  for (int64_t d : dims) n *= d;
+  return n;
+}
+
+size_t Slot::bytes() const { return static_cast<size_t>(numel()) * ir::dtype_size(dtype); }
+
+std::vector<int64_t> Slot::logical_strides() const {
+  std::vector<int64_t> st(dims.size(), 1);
+  if (layout == Layout::kNHWC) {  // physical order N,H,W,C
+    const int64_t c = dims[1], h = dims[2], w = dims[3];
+    return {h * w * c, 1, w * c, c};
+  }
+  for (int i = static_cast<int>(dims.size()) - 2; i >= 0; --i) st[i] = st[i + 1] * dims[i + 1];
+  return st;
+}
+
+namespace {
+
+class CopyStep : public Step {
+ public:
+  int src = 0, dst = 0;
+  std::vector<int64_t> dims, src_strides, dst_strides;
+  int64_t src_offset = 0, dst_offset = 0;
+  ir::DType src_type{}, dst_type{};
+
+  Status enqueue(const ExecState& st, cudaStream_t stream) const override {
+    const auto* in = static_cast<const uint8_t*>(st.ptr[src]) + src_offset * ir::dtype_size(src_type);
+    auto* out = static_cast<uint8_t*>(st.ptr[dst]) + dst_offset * ir::dtype_size(dst_type);
+    Status s = launch_strided_copy(in, src_type, out, dst_type, dims, src_strides, dst_strides, stream);
+    if (!s.ok()) return error(s.code(), name, ": ", s.message());
+    return Status::Ok();
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Step> make_copy_step(std::string name, int src, int dst, std::vector<int64_t> dims,
+                                     std::vector<int64_t> src_strides, int64_t src_offset,
+                                     std::vector<int64_t> dst_strides, int64_t dst_offset, ir::DType src_type,
+                                     ir::DType dst_type) {
+  auto step = std::make_unique<CopyStep>();
+  step->name = std::move(name);
+  step->tactic = "strided_copy";
+  step->src = src;
+  step->dst = dst;
+  step->dims = std::move(dims);
+  step->src_strides = std::move(src_strides);
+  step->dst_strides = std::move(dst_strides);
+  step->src_offset = src_offset;
+  step->dst_offset = dst_offset;
+  step->src_type = src_type;
+  step->dst_type = dst_type;
+  step->reads = {src};
+  step->writes = {dst};
+  return step;
+}
+
+PlanBuilder::PlanBuilder(const ir::Graph& graph, const BuildOptions& options, Handles handles)
+    : graph_(graph), options_(options), handles_(handles) {}
+
+PlanBuilder::~PlanBuilder() {
+  for (void* p : device_allocs_) cudaFree(p);
+}
+
+ir::DType PlanBuilder::act_dtype() const {
+  return options_.precision == Precision::kFp16 ? ir::DType::kFloat16 : ir::DType::kFloat32;
+}
+
+int PlanBuilder::new_slot(Slot s) {
+  slots_.push_back(std::move(s));
+  return static_cast<int>(slots_.size()) - 1;
+}
+
+Result<std::vector<int64_t>> PlanBuilder::dims_of(const ir::Node& node, const ir::Value* v) const {
+  if (v->is_constant()) return v->initializer->shape();
+  if (!v->shape || !ir::is_static(*v->shape))
+    return error(StatusCode::kUnsupported, "value '", v->name, "' of node '", node.name,
+                 "' has no static shape (bind the symbolic dims before building)");
+  return ir::static_dims(*v->shape);
+}
+
+Result<const void*> PlanBuilder::upload(const void* data, size_t bytes, const std::string& what) {
+  void* p = nullptr;
+  KILN_CUDA_TRY(cudaMalloc(&p, std::max<size_t>(bytes, 16)), "cudaMalloc for " + what);
+  device_allocs_.push_back(p);
+  KILN_CUDA_TRY(cudaMemcpy(p, data, bytes, cudaMemcpyHostToDevice), "upload of " + what);
+  return static_cast<const void*>(p);
+}
+
+const ir::Tensor* PlanBuilder::constant_input(const ir::Node& node, size_t i) const {
+  const ir::Value* v = node.input(i);
+  return v && v->is_constant() ? &*v->initializer : nullptr;
+}
+
+Result<int> PlanBuilder::slot_of(const ir::Node& node, const ir::Value* v) {
+  auto it = value_slot_.find(v);
+  if (it != value_slot_.end()) return it->second;
+  if (!v->is_constant())
+    return error(StatusCode::kInternal, "input '", v->name, "' of node '", node.name, "' was never computed");
+  const ir::Tensor& t = *v->initializer;
+  if (t.dtype() != ir::DType::kFloat32 && t.dtype() != ir::DType::kFloat16)
+    return error(StatusCode::kUnsupported, "constant '", v->name, "' of node '", node.name, "' has dtype ",
+                 ir::dtype_name(t.dtype()), "; the CUDA backend computes on float tensors only");
+  ir::Tensor f = t.to_float32();
+  Slot s;
+  s.name = v->name;
+  s.dims = t.shape();
+  s.dtype = act_dtype();
+  std::vector<uint8_t> bytes(s.bytes());
+  if (s.dtype == ir::DType::kFloat16) {
+    auto* h = reinterpret_cast<uint16_t*>(bytes.data());
+    for (int64_t i = 0; i < f.numel(); ++i) h[i] = ir::float_to_half(f.data<float>()[i]);
+  } else {
+    std::memcpy(bytes.data(), f.raw(), bytes.size());
+  }
+  KILN_ASSIGN_OR_RETURN(s.constant, upload(bytes.data(), bytes.size(), "constant '" + v->name + "'"));
+  int id = new_slot(std::move(s));
+  value_slot_[v] = id;
+  return id;
+}
+
+Result<int> PlanBuilder::convert(int src, Layout layout, ir::DType dtype, const std::string& why) {
+  const Slot& s = slots_[src];
+  if (s.layout == layout && s.dtype == dtype) return src;
+  if (layout == Layout::kNHWC && s.dims.size() != 4)
+    return error(StatusCode::kUnsupported, "'", s.name, "' has rank ", s.dims.size(), "; ", why,
+                 " needs a rank-4 NCHW tensor");
+  auto key = std::make_pair(src, static_cast<int>(layout) * 16 + static_cast<int>(dtype));
+  auto it = converted_.find(key);
+  if (it != converted_.end()) return it->second;
+  Slot d;
+  d.name = s.name + (layout == Layout::kNHWC ? "#nhwc" : "#linear");
+  d.dims = s.dims;
+  d.layout = layout;
+  d.dtype = dtype;
+  std::vector<int64_t> src_strides = s.logical_strides();
+  ir::DType src_type = s.dtype;
+  std::vector<int64_t> dims = s.dims;
+  int dst = new_slot(std::move(d));
+  add_step(make_copy_step("convert " + slots_[src].name, src, dst, dims, src_strides, 0,
+                          slots_[dst].logical_strides(), 0, src_type, dtype));
+  converted_[key] = dst;
+  return dst;
+}
+
+Result<int> PlanBuilder::input(const ir::Node& node, size_t i, Layout layout) {
+  const ir::Value* v = node.input(i);
+  if (!v) return error(StatusCode::kInvalidArgument, "node '", node.name, "' lacks input ", i);
+  KILN_ASSIGN_OR_RETURN(int s, slot_of(node, v));
+  return convert(s, layout, act_dtype(), node.op_type);
+}
+
+Result<int> PlanBuilder::input_any_layout(const ir::Node& node, size_t i) {
+  const ir::Value* v = node.input(i);
+  if (!v) return error(StatusCode::kInvalidArgument, "node '", node.name, "' lacks input ", i);
+  KILN_ASSIGN_OR_RETURN(int s, slot_of(node, v));
+  return convert(s, slots_[s].layout, act_dtype(), node.op_type);
+}
+
+int PlanBuilder::define(const ir::Value* value, std::vector<int64_t> dims, Layout layout) {
+  Slot s;
+  s.name = value->name;
+  s.dims = std::move(dims);
+  s.layout = layout;
+  s.dtype = act_dtype();
+  int id = new_slot(std::move(s));
+  value_slot_[value] = id;
+  return id;
+}
+
+int PlanBuilder::define_view(const ir::Value* value, int base, size_t byte_offset, std::vector<int64_t> dims) {
+  const Slot& b = slots_[base];
+  Slot s;
+  s.name = value->name;
+  s.dims = std::move(dims);
+  s.layout = Layout::kLinear;
+  s.dtype = b.dtype;
+  s.constant = b.constant ? static_cast<const uint8_t*>(b.constant) + byte_offset : nullptr;
+  s.root = b.constant ? -1 : (b.root >= 0 ? b.root : base);
+  s.offset = b.constant ? 0 : b.offset + byte_offset;
+  int id = new_slot(std::move(s));
+  value_slot_[value] = id;
+  return id;
+}
+
+const ir::Node* PlanBuilder::sole_consumer(const ir::Value* v) const {
+  if (graph_.is_graph_output(v)) return nullptr;
+  auto users = graph_.consumers(v);
+  return users.size() == 1 ? users[0] : nullptr;
+}
+
+Status PlanBuilder::build() {
+  for (const ir::Value* in : graph_.inputs) {
+    Slot s;
+    s.name = in->name;
+    if (!in->shape || !ir::is_static(*in->shape))
+      return error(StatusCode::kUnsupported, "graph input '", in->name, "' has shape ",
+                   in->shape ? ir::shape_to_string(*in->shape) : "?",
+                   "; the CUDA backend builds for static shapes (bind the symbolic dims)");
+    if (in->dtype != ir::DType::kFloat32)
+      return error(StatusCode::kUnsupported, "graph input '", in->name, "' has dtype ", ir::dtype_name(in->dtype),
+                   "; expected float32");
+    s.dims = ir::static_dims(*in->shape);
+    s.persistent = true;
+    int id = new_slot(std::move(s));
+    value_slot_[in] = id;
+    input_slots_.push_back(id);
+  }
+  for (const auto& node : graph_.nodes()) {
+    if (is_skipped(node.get())) continue;
+    OpPlanner planner = find_op(node->op_type);
+    if (!planner)
+      return error(StatusCode::kUnsupported, "CUDA backend has no kernel for op ", node->op_type, " (node '",
+                   node->name, "')");
+    Status st = planner(*this, *node);
+    if (!st.ok())
+      return error(st.code(), "CUDA backend, node '", node->name, "' (", node->op_type, "): ", st.message());
+  }
+  for (const ir::Value* out : graph_.outputs) {
+    auto it = value_slot_.find(out);
+    if (it == value_slot_.end())
+      return error(StatusCode::kInternal, "graph output '", out->name, "' was never computed");
+    const Slot src = slots_[it->second];
+    Slot d;
+    d.name = out->name;
+    d.dims = src.dims;
+    d.persistent = true;
+    int dst = new_slot(std::move(d));
+    add_step(make_copy_step("output " + out->name, it->second, dst, src.dims, src.logical_strides(), 0,
+                            slots_[dst].logical_strides(), 0, src.dtype, ir::DType::kFloat32));
+    output_slots_.push_back(dst);
+  }
+  return Status::Ok();
+}
+
+}  // namespace kiln::cuda

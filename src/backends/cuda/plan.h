@@ -1,0 +1,164 @@
+// The CUDA backend's build-time view of a graph: Slots (device tensors with a layout) and
+// Steps (one enqueued unit of work each: a kernel, a cuDNN plan, a cuBLAS call). Op planners
+// (ops/*, found through registry.cpp) turn one ir::Node into Steps through PlanBuilder.
+#pragma once
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <cudnn.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "ir/graph.h"
+#include "kiln/status.h"
+
+namespace kiln::cuda {
+
+enum class Precision { kFp32, kFp16 };
+const char* precision_name(Precision p);
+
+// Physical layout of a slot. kNHWC only for rank-4 tensors whose logical dims are N,C,H,W.
+enum class Layout : uint8_t { kLinear, kNHWC };
+
+struct Slot {
+  std::string name;
+  std::vector<int64_t> dims;  // logical (ONNX) order
+  Layout layout = Layout::kLinear;
+  ir::DType dtype = ir::DType::kFloat32;
+  int root = -1;              // slot owning the storage when this one is a view
+  size_t offset = 0;          // byte offset into the root's storage (views)
+  bool persistent = false;    // graph inputs/outputs: own buffers, never reused
+  const void* constant = nullptr;  // device weights (not in the arena)
+
+  int64_t numel() const;
+  size_t bytes() const;
+  // Stride of each logical dim, in elements, for this slot's layout.
+  std::vector<int64_t> logical_strides() const;
+};
+
+// What a Step sees at enqueue time: the device address of every slot, and shared handles.
+struct ExecState {
+  std::vector<void*> ptr;  // by slot id
+  cudnnHandle_t cudnn = nullptr;
+  cublasHandle_t cublas = nullptr;
+  void* workspace = nullptr;
+  size_t workspace_bytes = 0;
+};
+
+class Step {
+ public:
+  virtual ~Step() = default;
+  virtual Status enqueue(const ExecState& state, cudaStream_t stream) const = 0;
+
+  std::string name;        // node name (errors and the tactic report)
+  std::string tactic;      // which implementation was chosen, e.g. "cudnn_fused" or "direct"
+  std::vector<int> reads;  // slot ids, for liveness
+  std::vector<int> writes;
+};
+
+struct Handles {
+  cudnnHandle_t cudnn = nullptr;
+  cublasHandle_t cublas = nullptr;
+};
+
+struct BuildOptions {
+  Precision precision = Precision::kFp16;
+  bool tune = false;  // time cuDNN's candidate engines per conv and keep the fastest
+  bool direct_conv = false;  // skip cuDNN: own direct conv kernel everywhere (debugging, reference)
+};
+
+class PlanBuilder {
+ public:
+  PlanBuilder(const ir::Graph& graph, const BuildOptions& options, Handles handles);
+  ~PlanBuilder();
+
+  const BuildOptions& options() const { return options_; }
+  ir::DType act_dtype() const;  // dtype of activations: float32 or float16
+  Handles handles() const { return handles_; }
+
+  // Slot of node input i converted (by an inserted copy step, cached) to the activation
+  // dtype and to `layout`.
+  Result<int> input(const ir::Node& node, size_t i, Layout layout);
+  // Same, keeping whatever layout the value already has.
+  Result<int> input_any_layout(const ir::Node& node, size_t i);
+  // The constant tensor behind node input i, or nullptr if it is a runtime value.
+  const ir::Tensor* constant_input(const ir::Node& node, size_t i) const;
+  // Static logical dims of a value (error naming the node if unknown or symbolic).
+  Result<std::vector<int64_t>> dims_of(const ir::Node& node, const ir::Value* v) const;
+
+  // Defines the slot of `value` (a node output) in the activation dtype.
+  int define(const ir::Value* value, std::vector<int64_t> dims, Layout layout);
+  // Defines `value` as a view of `base` at `byte_offset` (no copy; same storage).
+  int define_view(const ir::Value* value, int base, size_t byte_offset, std::vector<int64_t> dims);
+  // Lets a value name an existing slot (e.g. a fused activation's output).
+  void alias(const ir::Value* value, int slot) { value_slot_[value] = slot; }
+  // Uploads host data to the device (kept for the plan's life); returns the device pointer.
+  Result<const void*> upload(const void* data, size_t bytes, const std::string& what);
+  // Marks a node as handled by an earlier fused step (e.g. SiLU folded into its Conv).
+  void skip_node(const ir::Node* node) { skipped_.insert({node, true}); }
+  bool is_skipped(const ir::Node* node) const { return skipped_.count(node) != 0; }
+  // The single consumer of `v` if it has exactly one and is not a graph output.
+  const ir::Node* sole_consumer(const ir::Value* v) const;
+
+  void add_step(std::unique_ptr<Step> step) { steps_.push_back(std::move(step)); }
+  void need_workspace(size_t bytes) { workspace_bytes_ = std::max(workspace_bytes_, bytes); }
+  Slot& slot(int id) { return slots_[id]; }
+
+  // Plans every node; result in slots()/steps().
+  Status build();
+  // Graph input/output slot ids in graph order.
+  const std::vector<int>& input_slots() const { return input_slots_; }
+  const std::vector<int>& output_slots() const { return output_slots_; }
+
+  std::vector<Slot> slots_;
+  std::vector<std::unique_ptr<Step>> steps_;
+  std::vector<void*> device_allocs_;  // uploads; owned by whoever takes the plan
+  size_t workspace_bytes_ = 0;
+
+ private:
+  int new_slot(Slot s);
+  Result<int> slot_of(const ir::Node& node, const ir::Value* v);
+  Result<int> convert(int src, Layout layout, ir::DType dtype, const std::string& why);
+
+  const ir::Graph& graph_;
+  BuildOptions options_;
+  Handles handles_;
+  std::map<const ir::Value*, int> value_slot_;
+  std::map<std::pair<int, int>, int> converted_;  // (slot, layout*16+dtype) -> slot
+  std::map<const ir::Node*, bool> skipped_;
+  std::vector<int> input_slots_, output_slots_;
+};
+
+using OpPlanner = Status (*)(PlanBuilder& b, const ir::Node& node);
+// The planner for `op_type`, or nullptr.
+OpPlanner find_op(std::string_view op_type);
+
+// Declared here, defined one per file in ops/.
+Status plan_conv(PlanBuilder& b, const ir::Node& node);
+Status plan_unary(PlanBuilder& b, const ir::Node& node);
+Status plan_binary(PlanBuilder& b, const ir::Node& node);
+Status plan_concat(PlanBuilder& b, const ir::Node& node);
+Status plan_split(PlanBuilder& b, const ir::Node& node);
+Status plan_slice(PlanBuilder& b, const ir::Node& node);
+Status plan_reshape(PlanBuilder& b, const ir::Node& node);
+Status plan_transpose(PlanBuilder& b, const ir::Node& node);
+Status plan_maxpool(PlanBuilder& b, const ir::Node& node);
+Status plan_resize(PlanBuilder& b, const ir::Node& node);
+Status plan_softmax(PlanBuilder& b, const ir::Node& node);
+Status plan_matmul(PlanBuilder& b, const ir::Node& node);
+
+// A step that copies `src` into `dst` through launch_strided_copy; used by many planners.
+// `dims` are iterated; strides/offsets are in elements.
+std::unique_ptr<Step> make_copy_step(std::string name, int src, int dst, std::vector<int64_t> dims,
+                                     std::vector<int64_t> src_strides, int64_t src_offset,
+                                     std::vector<int64_t> dst_strides, int64_t dst_offset, ir::DType src_type,
+                                     ir::DType dst_type);
+
+}  // namespace kiln::cuda
