@@ -1,0 +1,239 @@
+// Every CUDA op against the CPU reference kernels, on random inputs of real yolo11n layer
+// shapes, in FP32 (max error <= 1e-4 of the reference's range; 1e-3 for cuDNN/cuBLAS paths)
+// and FP16 (<= 1e-2).
+#include <gtest/gtest.h>
+
+#include "cuda_test_util.h"
+
+namespace kiln::cuda::test {
+namespace {
+
+void expect_close(const NodeCase& c, Precision p, double tol, bool direct_conv = false) {
+  BothResults r = run_both(c, p, direct_conv);
+  ASSERT_EQ(r.cuda.size(), r.cpu.size());
+  for (size_t i = 0; i < r.cpu.size(); ++i) {
+    const double err = relative_max_error(r.cuda[i], r.cpu[i]);
+    std::string tactics;
+    for (const auto& t : r.tactics) tactics += " [" + t.node + ": " + t.tactic + "]";
+    EXPECT_LE(err, tol) << c.op_type << " output " << i << " " << precision_name(p) << tactics;
+  }
+}
+
+NodeCase conv_case(int64_t c, int64_t h, int64_t k, int64_t ksize, int64_t stride, int64_t group, bool silu,
+                   uint32_t seed) {
+  NodeCase nc;
+  nc.op_type = "Conv";
+  nc.num_inputs = 3;
+  nc.inputs = {random_tensor({1, c, h, h}, seed)};
+  nc.constants[1] = random_tensor({k, c / group, ksize, ksize}, seed + 1, -0.3f, 0.3f);
+  nc.constants[2] = random_tensor({k}, seed + 2);
+  const int64_t pad = ksize / 2;
+  nc.attrs = {{"kernel_shape", std::vector<int64_t>{ksize, ksize}},
+              {"strides", std::vector<int64_t>{stride, stride}},
+              {"pads", std::vector<int64_t>{pad, pad, pad, pad}},
+              {"dilations", std::vector<int64_t>{1, 1}},
+              {"group", group}};
+  if (silu) nc.then_op = "SiLU";
+  return nc;
+}
+
+struct ConvParam {
+  const char* name;
+  int64_t c, h, k, ksize, stride, group;
+  bool silu;
+};
+
+class ConvTest : public ::testing::TestWithParam<ConvParam> {};
+
+TEST_P(ConvTest, MatchesCpu) {
+  KILN_REQUIRE_GPU();
+  const ConvParam& p = GetParam();
+  NodeCase c = conv_case(p.c, p.h, p.k, p.ksize, p.stride, p.group, p.silu, 7);
+  expect_close(c, Precision::kFp32, 1e-3);
+  expect_close(c, Precision::kFp16, 1e-2);
+  expect_close(c, Precision::kFp32, 1e-4, /*direct_conv=*/true);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Yolo11n, ConvTest,
+    ::testing::Values(ConvParam{"stem_3to16_s2", 3, 64, 16, 3, 2, 1, true},   // model.0 (smaller image)
+                      ConvParam{"c3k2_3x3", 32, 40, 32, 3, 1, 1, true},       // bottleneck
+                      ConvParam{"down_s2", 64, 40, 128, 3, 2, 1, true},       // model.5
+                      ConvParam{"pw_1x1", 256, 20, 128, 1, 1, 1, true},       // model.9 cv1
+                      ConvParam{"dw_3x3", 128, 20, 128, 3, 1, 128, true},     // head cv3 depthwise
+                      ConvParam{"head_1x1_no_act", 80, 20, 80, 1, 1, 1, false}),
+    [](const ::testing::TestParamInfo<ConvParam>& i) { return std::string(i.param.name); });
+
+TEST(CudaOps, MaxPool5x5) {
+  KILN_REQUIRE_GPU();
+  NodeCase c;
+  c.op_type = "MaxPool";
+  c.num_inputs = 1;
+  c.inputs = {random_tensor({1, 128, 20, 20}, 11)};
+  c.attrs = {{"kernel_shape", std::vector<int64_t>{5, 5}},
+             {"strides", std::vector<int64_t>{1, 1}},
+             {"pads", std::vector<int64_t>{2, 2, 2, 2}}};
+  expect_close(c, Precision::kFp32, 0);
+  expect_close(c, Precision::kFp16, 1e-3);
+}
+
+TEST(CudaOps, ResizeNearest2x) {
+  KILN_REQUIRE_GPU();
+  NodeCase c;
+  c.op_type = "Resize";
+  c.num_inputs = 3;
+  c.inputs = {random_tensor({1, 256, 20, 20}, 12)};
+  c.constants[1] = ir::Tensor(ir::DType::kFloat32, {0});
+  c.constants[2] = ir::Tensor::from_vector<float>({4}, {1.f, 1.f, 2.f, 2.f});
+  c.attrs = {{"mode", std::string("nearest")},
+             {"coordinate_transformation_mode", std::string("asymmetric")},
+             {"nearest_mode", std::string("floor")}};
+  expect_close(c, Precision::kFp32, 0);
+  expect_close(c, Precision::kFp16, 1e-3);
+}
+
+TEST(CudaOps, ConcatChannels) {
+  KILN_REQUIRE_GPU();
+  NodeCase c;
+  c.op_type = "Concat";
+  c.num_inputs = 3;
+  c.inputs = {random_tensor({1, 64, 40, 40}, 13), random_tensor({1, 64, 40, 40}, 14),
+              random_tensor({1, 32, 40, 40}, 15)};
+  c.attrs = {{"axis", int64_t{1}}};
+  expect_close(c, Precision::kFp32, 0);
+  expect_close(c, Precision::kFp16, 1e-3);
+}
+
+TEST(CudaOps, ConcatLastAxis) {
+  KILN_REQUIRE_GPU();
+  NodeCase c;
+  c.op_type = "Concat";
+  c.num_inputs = 3;
+  c.inputs = {random_tensor({1, 64, 6400}, 16), random_tensor({1, 64, 1600}, 17), random_tensor({1, 64, 400}, 18)};
+  c.attrs = {{"axis", int64_t{-1}}};
+  expect_close(c, Precision::kFp32, 0);
+}
+
+TEST(CudaOps, SplitChannels) {
+  KILN_REQUIRE_GPU();
+  NodeCase c;
+  c.op_type = "Split";
+  c.num_inputs = 2;
+  c.num_outputs = 2;
+  c.inputs = {random_tensor({1, 64, 80, 80}, 19)};
+  c.constants[1] = ir::Tensor::from_vector<int64_t>({2}, {32, 32});
+  c.attrs = {{"axis", int64_t{1}}};
+  expect_close(c, Precision::kFp32, 0);
+  expect_close(c, Precision::kFp16, 1e-3);
+}
+
+TEST(CudaOps, SoftmaxLastAxis) {
+  KILN_REQUIRE_GPU();
+  NodeCase c;
+  c.op_type = "Softmax";
+  c.num_inputs = 1;
+  c.inputs = {random_tensor({1, 2, 400, 400}, 20, -4.f, 4.f)};
+  c.attrs = {{"axis", int64_t{-1}}};
+  expect_close(c, Precision::kFp32, 1e-5);
+  expect_close(c, Precision::kFp16, 1e-2);
+}
+
+TEST(CudaOps, SoftmaxDflAxis1) {
+  KILN_REQUIRE_GPU();
+  NodeCase c;
+  c.op_type = "Softmax";
+  c.num_inputs = 1;
+  c.inputs = {random_tensor({1, 16, 4, 8400}, 21, -4.f, 4.f)};
+  c.attrs = {{"axis", int64_t{1}}};
+  expect_close(c, Precision::kFp32, 1e-5);
+  expect_close(c, Precision::kFp16, 1e-2);
+}
+
+TEST(CudaOps, MatMulAttention) {
+  KILN_REQUIRE_GPU();
+  NodeCase c;
+  c.op_type = "MatMul";
+  c.num_inputs = 2;
+  c.inputs = {random_tensor({1, 2, 400, 32}, 22), random_tensor({1, 2, 32, 400}, 23)};
+  expect_close(c, Precision::kFp32, 1e-4);
+  expect_close(c, Precision::kFp16, 1e-2);
+}
+
+TEST(CudaOps, TransposeDfl) {
+  KILN_REQUIRE_GPU();
+  NodeCase c;
+  c.op_type = "Transpose";
+  c.num_inputs = 1;
+  c.inputs = {random_tensor({1, 4, 16, 8400}, 24)};
+  c.attrs = {{"perm", std::vector<int64_t>{0, 2, 1, 3}}};
+  expect_close(c, Precision::kFp32, 0);
+}
+
+TEST(CudaOps, AddSameShapeAndBroadcast) {
+  KILN_REQUIRE_GPU();
+  NodeCase same;
+  same.op_type = "Add";
+  same.num_inputs = 2;
+  same.inputs = {random_tensor({1, 32, 80, 80}, 25), random_tensor({1, 32, 80, 80}, 26)};
+  expect_close(same, Precision::kFp32, 1e-6);
+  expect_close(same, Precision::kFp16, 1e-3);
+  NodeCase bc;  // the anchor arithmetic of the detect head: [1,2,8400] - [1,2,8400]-shaped constant
+  bc.op_type = "Sub";
+  bc.num_inputs = 2;
+  bc.inputs = {random_tensor({1, 2, 8400}, 27, 0.f, 80.f)};
+  bc.constants[0] = random_tensor({1, 2, 8400}, 28, 0.f, 80.f);
+  expect_close(bc, Precision::kFp32, 1e-6);
+  NodeCase scalar;
+  scalar.op_type = "Mul";
+  scalar.num_inputs = 2;
+  scalar.inputs = {random_tensor({1, 4, 8400}, 29)};
+  scalar.constants[1] = random_tensor({1, 8400}, 30, 8.f, 32.f);
+  expect_close(scalar, Precision::kFp32, 1e-6);
+  expect_close(scalar, Precision::kFp16, 1e-3);
+}
+
+TEST(CudaOps, SigmoidAndSiLU) {
+  KILN_REQUIRE_GPU();
+  for (const char* op : {"Sigmoid", "SiLU"}) {
+    NodeCase c;
+    c.op_type = op;
+    c.num_inputs = 1;
+    c.inputs = {random_tensor({1, 80, 40, 40}, 31, -8.f, 8.f)};
+    expect_close(c, Precision::kFp32, 1e-5);
+    expect_close(c, Precision::kFp16, 1e-2);
+  }
+}
+
+TEST(CudaOps, SliceRows) {
+  KILN_REQUIRE_GPU();
+  NodeCase c;
+  c.op_type = "Slice";
+  c.num_inputs = 5;
+  c.inputs = {random_tensor({1, 4, 8400}, 32)};
+  c.constants[1] = ir::Tensor::from_vector<int64_t>({1}, {2});
+  c.constants[2] = ir::Tensor::from_vector<int64_t>({1}, {4});
+  c.constants[3] = ir::Tensor::from_vector<int64_t>({1}, {1});
+  c.constants[4] = ir::Tensor::from_vector<int64_t>({1}, {1});
+  expect_close(c, Precision::kFp32, 0);
+}
+
+TEST(CudaOps, ReshapeIsAView) {
+  KILN_REQUIRE_GPU();
+  NodeCase c;
+  c.op_type = "Reshape";
+  c.num_inputs = 2;
+  c.inputs = {random_tensor({1, 64, 80, 80}, 33)};
+  c.constants[1] = ir::Tensor::from_vector<int64_t>({3}, {1, 64, 6400});
+  expect_close(c, Precision::kFp32, 0);
+}
+
+TEST(CudaOps, NoGpuMeansCleanError) {
+  if (gpu_available()) GTEST_SKIP() << "only meaningful without a GPU";
+  ir::Graph g;
+  auto r = Engine::build(g, BuildOptions{});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("no CUDA device"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace kiln::cuda::test
