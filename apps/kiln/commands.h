@@ -23,4 +23,15 @@ int report_error(const std::string& command, const Status& status);
 Runner register_info(CLI::App& app);
 Runner register_predict(CLI::App& app);
 
+// Engine commands: build, check, rebuild, env, cache (cmd_<name>.cpp).
+Runner register_build(CLI::App& app);
+Runner register_check(CLI::App& app);
+Runner register_rebuild(CLI::App& app);
+Runner register_env(CLI::App& app);
+Runner register_cache(CLI::App& app);
+// The --on-mismatch auto|prompt|fail option the engine commands share (cmd_check.cpp).
+void add_on_mismatch_option(CLI::App& sub, std::string& value);
+// One-line progress messages on stderr when it is a terminal; silent otherwise (cmd_build.cpp).
+std::function<void(const std::string&)> terminal_progress(const std::string& command);
+
 }  // namespace kiln::cli

@@ -27,6 +27,11 @@ int main(int argc, char** argv) {
   };
   add(register_info);
   add(register_predict);
+  add(register_build);
+  add(register_check);
+  add(register_rebuild);
+  add(register_env);
+  add(register_cache);
 
   try {
     app.parse(argc, argv);

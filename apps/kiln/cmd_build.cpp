@@ -1,0 +1,106 @@
+// kiln build MODEL [-o FILE] [--device cpu|cuda:N] [--precision fp32|fp16|int8]
+//   [--batch N|MIN:OPT:MAX] [--imgsz N] [--workspace GB] [--force] [--skip-verify]
+//   [--cache-dir D] [--models-dir D] [--json]
+// Builds an engine and prints a summary. Without -o the engine goes to the cache (and an
+// existing one for the same model, options and environment is reused unless --force).
+#include <unistd.h>
+
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+
+#include "commands.h"
+#include "engine/cache.h"
+#include "engine/config.h"
+#include "engine/model_names.h"
+
+namespace kiln::cli {
+
+std::function<void(const std::string&)> terminal_progress(const std::string& command) {
+  if (!::isatty(STDERR_FILENO)) return {};
+  return [command](const std::string& message) { std::cerr << "kiln " << command << ": " << message << std::endl; };
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct BuildArgs {
+  std::string model, output, cache_dir, models_dir;
+  std::optional<std::string> device, precision, batch;
+  std::optional<int64_t> imgsz;
+  std::optional<double> workspace;
+  bool force = false, skip_verify = false, json = false;
+};
+
+void print_summary(const fs::path& path, bool built, const engine::EngineInfo& info, bool as_json) {
+  const engine::EngineMetadata& m = info.metadata;
+  if (as_json) {
+    nlohmann::json j{{"engine", path.string()}, {"built", built}, {"size", info.file_size}, {"metadata", engine::to_json(m)}};
+    std::cout << j.dump(2) << std::endl;
+    return;
+  }
+  std::ostringstream os;
+  os << "engine     " << path.string() << (built ? "" : " (cached)") << "\n"
+     << "size       " << std::fixed << std::setprecision(1) << static_cast<double>(info.file_size) / 1e6 << " MB\n"
+     << "time       " << std::setprecision(2) << m.build.build_seconds << " s" << (built ? "" : " (when it was built)") << "\n"
+     << "precision  " << m.build.precision << ", batch " << m.build.batch.to_string() << ", imgsz " << m.model.imgsz_h << "x"
+     << m.model.imgsz_w << ", device " << m.build.device << "\n"
+     << "verify     ";
+  if (m.build.max_relative_error) os << "max relative error " << std::scientific << std::setprecision(2) << *m.build.max_relative_error;
+  else os << m.build.verification_note;
+  std::cout << os.str() << std::endl;
+}
+
+int run_build(const BuildArgs& a) {
+  auto model = engine::resolve_model(a.model, engine::models_dir(a.models_dir));
+  if (!model.ok()) return report_error("build", model.status());
+  engine::OptionOverrides o{a.device, a.precision, a.batch, a.imgsz, a.workspace};
+  auto options = engine::resolve_build_options(nullptr, nullptr, o);
+  if (!options.ok()) return report_error("build", options.status());
+  options->verify = !a.skip_verify;
+  auto progress = terminal_progress("build");
+
+  fs::path path;
+  bool built = true;
+  if (!a.output.empty()) {
+    auto report = engine::build_engine(*model, *options, a.output, progress);
+    if (!report.ok()) return report_error("build", report.status());
+    path = report->path;
+  } else {
+    engine::Cache cache(engine::default_cache_dir(a.cache_dir, std::nullopt));
+    auto outcome = cache.get_or_build(*model, *options, a.force, progress);
+    if (!outcome.ok()) return report_error("build", outcome.status());
+    path = outcome->path;
+    built = outcome->built;
+  }
+  auto info = engine::inspect_engine(path);
+  if (!info.ok()) return report_error("build", info.status());
+  print_summary(path, built, *info, a.json);
+  return kExitOk;
+}
+
+}  // namespace
+
+Runner register_build(CLI::App& app) {
+  auto a = std::make_shared<BuildArgs>();
+  CLI::App* sub = app.add_subcommand("build", "Build an engine from an ONNX model (into the cache unless -o)");
+  sub->add_option("model", a->model, "ONNX file, or a model name looked up in --models-dir")->required();
+  sub->add_option("-o,--output", a->output, "Engine file to write (default: the cache)");
+  sub->add_option("--device", a->device, "cpu | cuda:N (default cpu)");
+  sub->add_option("--precision", a->precision, "fp32 | fp16 | int8 (default fp32)");
+  sub->add_option("--batch", a->batch, "N or MIN:OPT:MAX (default 1)");
+  sub->add_option("--imgsz", a->imgsz, "Input size (default: the model's)");
+  sub->add_option("--workspace", a->workspace, "GPU workspace in GB for tactic search (default 4)");
+  sub->add_flag("--force", a->force, "Rebuild even if the cache holds this engine");
+  sub->add_flag("--skip-verify", a->skip_verify, "Do not compare the engine's output with the model's");
+  sub->add_option("--cache-dir", a->cache_dir, "Engine cache (default $KILN_CACHE_DIR or ~/.cache/kiln)");
+  sub->add_option("--models-dir", a->models_dir, "Where model names resolve (default $KILN_MODELS_DIR)");
+  sub->add_flag("--json", a->json, "Print the summary as JSON");
+  return [a] { return run_build(*a); };
+}
+
+}  // namespace kiln::cli

@@ -1,0 +1,119 @@
+// kiln check ENGINE... [--rebuild] [--on-mismatch auto|prompt|fail] [--json]
+// Exit 0: every engine can run here; 3: one needs a rebuild (reasons listed as critical
+// or warning); 2: an engine could not be read or rebuilt. --rebuild (= --on-mismatch
+// auto) rebuilds from the recorded source model and replaces the engine atomically;
+// prompt asks on a terminal and behaves as fail when there is none.
+#include <unistd.h>
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "engine/builder.h"
+#include "engine/compatibility.h"
+
+namespace kiln::cli {
+
+void add_on_mismatch_option(CLI::App& sub, std::string& value) {
+  sub.add_option("--on-mismatch", value, "When an engine needs a rebuild: auto | prompt | fail")
+      ->check(CLI::IsMember({"auto", "prompt", "fail"}));
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct CheckArgs {
+  std::vector<std::string> engines;
+  bool rebuild = false, json = false;
+  std::string on_mismatch = "fail";
+};
+
+bool ask_to_rebuild(const engine::EngineInfo& info) {
+  if (!::isatty(STDIN_FILENO) || !::isatty(STDERR_FILENO)) return false;
+  std::cerr << "Rebuild " << info.path.string() << " from " << info.metadata.model.source_path << "? [y/N] " << std::flush;
+  std::string answer;
+  std::getline(std::cin, answer);
+  return answer == "y" || answer == "Y" || answer == "yes";
+}
+
+// Checks one engine (rebuilding it if the policy says so); returns its exit code.
+int check_one(const fs::path& path, engine::MismatchPolicy policy, const engine::Environment& env, json& out) {
+  out = {{"engine", path.string()}};
+  auto info = engine::inspect_engine(path);
+  if (!info.ok()) {
+    out["error"] = info.status().message();
+    return report_error("check", info.status());
+  }
+  engine::Verdict verdict = engine::check_compatibility(*info, env);
+  json reasons = json::array();
+  for (const auto& r : verdict.reasons) reasons.push_back({{"severity", engine::severity_name(r.severity)}, {"message", r.message}});
+  out["reasons"] = reasons;
+  out["needs_rebuild"] = verdict.needs_rebuild();
+  if (!verdict.needs_rebuild()) return kExitOk;
+
+  bool rebuild = policy == engine::MismatchPolicy::kAuto ||
+                 (policy == engine::MismatchPolicy::kPrompt && ask_to_rebuild(*info));
+  if (!rebuild) return kExitNeedsRebuild;
+  auto report = engine::rebuild_engine(*info, terminal_progress("check"));
+  if (!report.ok()) {
+    out["error"] = report.status().message();
+    report_error("check", report.status());
+    return report.status().code() == StatusCode::kNotFound ? kExitNeedsRebuild : kExitError;
+  }
+  out["rebuilt"] = true;
+  out["build_seconds"] = report->metadata.build.build_seconds;
+  auto again = engine::inspect_engine(path);
+  bool ok = again.ok() && !engine::check_compatibility(*again, env).needs_rebuild();
+  out["needs_rebuild"] = !ok;
+  return ok ? kExitOk : kExitNeedsRebuild;
+}
+
+void print_text(const json& r, int code) {
+  std::string path = r["engine"];
+  if (r.contains("error") && !r.contains("reasons")) return;  // already reported on stderr
+  std::cout << path << ": "
+            << (r.value("rebuilt", false) ? (code == kExitOk ? "rebuilt, compatible" : "rebuilt, still incompatible")
+                : code == kExitOk         ? "compatible"
+                                          : "needs rebuild")
+            << "\n";
+  for (const auto& reason : r["reasons"])
+    std::cout << "  " << reason["severity"].get<std::string>() << ": " << reason["message"].get<std::string>() << "\n";
+  std::cout << std::flush;
+}
+
+int run_check(const CheckArgs& a) {
+  auto policy = engine::parse_mismatch_policy(a.rebuild ? "auto" : a.on_mismatch);
+  if (!policy.ok()) return report_error("check", policy.status());
+  auto env = engine::detect_environment();
+  if (!env.ok()) return report_error("check", env.status());
+  int worst = kExitOk;
+  json all = json::array();
+  for (const std::string& e : a.engines) {
+    json r;
+    int code = check_one(e, *policy, *env, r);
+    if (!a.json) print_text(r, code);
+    r["exit_code"] = code;
+    all.push_back(r);
+    // Errors outrank "needs rebuild", which outranks ok.
+    if (code == kExitError || worst == kExitError) worst = kExitError;
+    else if (code == kExitNeedsRebuild) worst = kExitNeedsRebuild;
+  }
+  if (a.json) std::cout << all.dump(2) << std::endl;
+  return worst;
+}
+
+}  // namespace
+
+Runner register_check(CLI::App& app) {
+  auto a = std::make_shared<CheckArgs>();
+  CLI::App* sub = app.add_subcommand("check", "Check that engines can run here (exit 0 ok, 3 needs rebuild, 2 error)");
+  sub->add_option("engines", a->engines, "Engine files")->required();
+  sub->add_flag("--rebuild", a->rebuild, "Rebuild incompatible engines from their source model (= --on-mismatch auto)");
+  add_on_mismatch_option(*sub, a->on_mismatch);
+  sub->add_flag("--json", a->json, "Print the verdicts as JSON");
+  return [a] { return run_check(*a); };
+}
+
+}  // namespace kiln::cli
