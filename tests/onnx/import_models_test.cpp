@@ -43,8 +43,8 @@ class ImportModel : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(ImportModel, MatchesIndependentReader) {
   KILN_REQUIRE_ASSETS();
-  const std::filesystem::path path = kiln::test::asset(std::string("models/") + GetParam());
-  json facts = test::run_python_json("onnx_facts.py", "'" + path.string() + "'");
+  const std::filesystem::path path = kiln::test::asset("models") / GetParam();
+  json facts = test::run_python_json("onnx_facts.py", path);
   ASSERT_FALSE(facts.is_null() || facts.is_discarded()) << "onnx_facts.py failed on " << path;
 
   Result<ir::Graph> result = import_model(path);
@@ -59,13 +59,19 @@ TEST_P(ImportModel, MatchesIndependentReader) {
   Result<ir::ModelMetadata> meta = ir::parse_model_metadata(g.metadata);
   ASSERT_TRUE(meta.ok()) << meta.status().message();
   const json& lit = facts["parsed_metadata"];
-  if (lit.contains("names")) EXPECT_EQ(meta->names, lit["names"].get<std::vector<std::string>>());
+  if (lit.contains("names")) {
+    EXPECT_EQ(meta->names, lit["names"].get<std::vector<std::string>>());
+  }
   if (lit.contains("imgsz")) {
     EXPECT_EQ(meta->imgsz_h, lit["imgsz"][0].get<int64_t>());
     EXPECT_EQ(meta->imgsz_w, lit["imgsz"][1].get<int64_t>());
   }
-  if (lit.contains("stride")) EXPECT_EQ(meta->stride, lit["stride"].get<int64_t>());
-  if (lit.contains("kpt_shape")) EXPECT_EQ(meta->kpt_shape, lit["kpt_shape"].get<std::vector<int64_t>>());
+  if (lit.contains("stride")) {
+    EXPECT_EQ(meta->stride, lit["stride"].get<int64_t>());
+  }
+  if (lit.contains("kpt_shape")) {
+    EXPECT_EQ(meta->kpt_shape, lit["kpt_shape"].get<std::vector<int64_t>>());
+  }
 
   // Nodes: Constant nodes are gone, everything else kept with its op type.
   EXPECT_EQ(g.nodes().size(), facts["node_count"].get<size_t>());
@@ -115,8 +121,11 @@ TEST_P(ImportModel, MatchesIndependentReader) {
   // Every node input is a constant, a graph input, or the output of an earlier node.
   std::unordered_set<const ir::Value*> available(g.inputs.begin(), g.inputs.end());
   for (const auto& n : g.nodes()) {
-    for (const ir::Value* in : n->inputs)
-      if (in) EXPECT_TRUE(in->is_constant() || available.count(in)) << n->name << " uses " << in->name;
+    for (const ir::Value* in : n->inputs) {
+      if (in) {
+        EXPECT_TRUE(in->is_constant() || available.count(in)) << n->name << " uses " << in->name;
+      }
+    }
     for (const ir::Value* out : n->outputs) available.insert(out);
   }
 }

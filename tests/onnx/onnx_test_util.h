@@ -18,9 +18,14 @@ inline std::filesystem::path tools_dir() {
   return std::filesystem::path(__FILE__).parent_path().parent_path() / "tools";
 }
 
-// Runs `python3 tests/tools/<script> <args>` and parses its stdout as JSON (null on failure).
-inline nlohmann::json run_python_json(const std::string& script, const std::string& args) {
-  std::string cmd = "python3 '" + (tools_dir() / script).string() + "' " + args;
+// Runs `python3 tests/tools/<script> <file>` and parses its stdout as JSON (null on failure).
+inline nlohmann::json run_python_json(const std::string& script, const std::filesystem::path& file) {
+  std::string cmd = "python3";
+  for (const std::string& arg : {(tools_dir() / script).string(), file.string()}) {
+    cmd += " '";
+    cmd += arg;
+    cmd += "'";
+  }
   FILE* pipe = popen(cmd.c_str(), "r");
   if (!pipe) return nullptr;
   std::string out;
