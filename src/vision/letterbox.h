@@ -17,7 +17,13 @@ struct Letterboxed {
   int pad_left = 0, pad_top = 0;              // round(dw - 0.1), round(dh - 0.1)
 };
 
+// auto=False: the output is exactly target_height x target_width (static-shape models).
 Letterboxed letterbox(const Image& image, int target_height, int target_width);
+
+// auto=True, what Ultralytics uses for PyTorch and dynamic-shape models: same scale as
+// above, but the padding is only what makes each side a multiple of `stride`
+// (810x1080 at 640 -> 640x480 instead of 640x640).
+Letterboxed letterbox_min_pad(const Image& image, int target_height, int target_width, int stride);
 
 // BGR HWC uint8 -> RGB NCHW float32 in [0, 1] (x / 255.f), batch of one.
 std::vector<float> to_nchw_rgb(const Image& image);

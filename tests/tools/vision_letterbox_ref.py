@@ -1,8 +1,10 @@
 """Reference pixels for kiln's vision tests, from OpenCV (what Ultralytics uses).
 
   vision_letterbox_ref.py imread IMAGE OUT.raw            cv2.imread pixels (BGR HWC uint8)
-  vision_letterbox_ref.py letterbox IMAGE H W OUT.raw     Ultralytics LetterBox(auto=False,
-                                                         scaleup=True, center=True) pixels
+  vision_letterbox_ref.py letterbox IMAGE H W OUT.raw [STRIDE]
+                                                         Ultralytics LetterBox(auto=False,
+                                                         scaleup=True, center=True) pixels;
+                                                         with STRIDE: auto=True (minimal padding)
   vision_letterbox_ref.py make_png OUT.png W H SEED       a smooth + noisy test PNG
 Prints the output's "height width" on stdout.
 """
@@ -12,11 +14,12 @@ import cv2
 import numpy as np
 
 
-def letterbox(img, new_shape):
+def letterbox(img, new_shape, ratio=None):
     # Ultralytics 8.4 ultralytics/data/augment.py LetterBox.__call__ with auto=False,
     # scale_fill=False, scaleup=True, center=True, interpolation=cv2.INTER_LINEAR.
+    # `ratio` overrides the scale (auto=True letterboxing scales for the unpadded size).
     shape = img.shape[:2]
-    r = min(new_shape[0] / shape[0], new_shape[1] / shape[1])
+    r = ratio if ratio is not None else min(new_shape[0] / shape[0], new_shape[1] / shape[1])
     new_unpad = round(shape[1] * r), round(shape[0] * r)
     dw, dh = new_shape[1] - new_unpad[0], new_shape[0] - new_unpad[1]
     dw /= 2
@@ -26,6 +29,13 @@ def letterbox(img, new_shape):
     top, bottom = round(dh - 0.1), round(dh + 0.1)
     left, right = round(dw - 0.1), round(dw + 0.1)
     return cv2.copyMakeBorder(img, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(114, 114, 114))
+
+
+def letterbox_min_pad(img, h, w, stride):
+    # LetterBox(auto=True): scale for (h, w), pad each side only to a multiple of stride.
+    r = min(h / img.shape[0], w / img.shape[1])
+    nw, nh = round(img.shape[1] * r), round(img.shape[0] * r)
+    return letterbox(img, (nh + (h - nh) % stride, nw + (w - nw) % stride), ratio=r)
 
 
 def main():
@@ -43,8 +53,11 @@ def main():
     if img is None:
         sys.exit(f"cv2 cannot read {sys.argv[2]}")
     if mode == "letterbox":
-        img = letterbox(img, (int(sys.argv[3]), int(sys.argv[4])))
-        out = sys.argv[5]
+        h, w, out = int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+        if len(sys.argv) > 6:
+            img = letterbox_min_pad(img, h, w, int(sys.argv[6]))
+        else:
+            img = letterbox(img, (h, w))
     else:
         out = sys.argv[3]
     np.ascontiguousarray(img).tofile(out)

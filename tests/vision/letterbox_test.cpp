@@ -12,15 +12,17 @@ namespace {
 namespace fs = std::filesystem;
 
 // Letterboxes `path` with kiln and with cv2 (Ultralytics' algorithm) and requires
-// identical pixels. `scratch` comes from one temp_dir() call per test.
-void expect_letterbox_matches_cv2(const fs::path& path, int h, int w, const fs::path& scratch) {
+// identical pixels. `scratch` comes from one temp_dir() call per test. With a stride, the
+// minimal-padding variant (auto=True) is compared.
+void expect_letterbox_matches_cv2(const fs::path& path, int h, int w, const fs::path& scratch, int stride = 0) {
   auto img = decode_image(path);
   ASSERT_TRUE(img.ok()) << img.status().message();
-  Letterboxed got = letterbox(*img, h, w);
+  Letterboxed got = stride ? letterbox_min_pad(*img, h, w, stride) : letterbox(*img, h, w);
   fs::path raw = scratch / "lb.raw";
-  auto ref = test::run_ref("letterbox '" + path.string() + "' " + std::to_string(h) + " " + std::to_string(w) +
-                               " '" + raw.string() + "'",
-                           raw);
+  std::string args = "letterbox '" + path.string() + "' " + std::to_string(h) + " " + std::to_string(w) + " '" +
+                     raw.string() + "'";
+  if (stride) args += " " + std::to_string(stride);
+  auto ref = test::run_ref(args, raw);
   ASSERT_TRUE(ref.has_value()) << "cv2 reference tool failed";
   ASSERT_EQ(got.image.width, ref->width);
   ASSERT_EQ(got.image.height, ref->height);
@@ -61,6 +63,23 @@ TEST(Letterbox, PngUpscalesMatchCv2) {
   // 377x500 -> 483x640: a row of 1449 values, whose last 9 OpenCV computes with 8 SIMD
   // lanes and 1 scalar value (this pins the SIMD/scalar boundary).
   expect_letterbox_matches_cv2(dir / "tall.png", 640, 640, dir);
+}
+
+TEST(Letterbox, MinimalPaddingMatchesCv2) {
+  KILN_REQUIRE_ASSETS();
+  fs::path dir = kiln::test::temp_dir();
+  expect_letterbox_matches_cv2(kiln::test::asset("images/bus.jpg"), 640, 640, dir, 32);
+  expect_letterbox_matches_cv2(kiln::test::asset("images/horses.jpg"), 640, 640, dir, 32);
+  auto img = decode_image(kiln::test::asset("images/bus.jpg"));
+  ASSERT_TRUE(img.ok());
+  Letterboxed lb = letterbox_min_pad(*img, 640, 640, 32);
+  EXPECT_EQ(lb.image.width, 480);
+  EXPECT_EQ(lb.image.height, 640);
+  auto horses = decode_image(kiln::test::asset("images/horses.jpg"));  // 773x512 -> 640x424 -> 640x448
+  ASSERT_TRUE(horses.ok());
+  Letterboxed lh = letterbox_min_pad(*horses, 640, 640, 32);
+  EXPECT_EQ(lh.image.height, 448);
+  EXPECT_EQ(lh.pad_top, 12);
 }
 
 TEST(Letterbox, GeometryFollowsUltralytics) {
