@@ -1,0 +1,197 @@
+// kiln bench --model MODEL [--precision fp32,fp16] [--batch 1,8,32] [--iters N] [--json]:
+// builds a CUDA engine per (precision, batch), warms up, then times each replay of the
+// captured CUDA graph with CUDA events: median / p95 / p99 GPU ms per batch, images/s,
+// build time and activation-arena peak. Dynamic exports are bound to each batch and
+// --imgsz; static ones run only at their own batch.
+#include <algorithm>
+#include <chrono>
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+#include <vector>
+
+#include "commands.h"
+#include "onnx/importer.h"
+#include "passes/pipeline.h"
+#if KILN_HAS_CUDA
+#include "backends/cuda/cuda_check.h"
+#include "backends/cuda/engine.h"
+#endif
+
+namespace kiln::cli {
+namespace {
+
+struct BenchOptions {
+  std::string model;
+  std::vector<std::string> precisions = {"fp32", "fp16"};
+  std::vector<int64_t> batches = {1};
+  int iters = 200;
+  int warmup = 20;
+  int imgsz = 640;
+  bool json = false;
+  bool tune = false;
+};
+
+#if KILN_HAS_CUDA
+struct BenchRow {
+  std::string precision;
+  int64_t batch = 0;
+  double build_s = 0, median_ms = 0, p95_ms = 0, p99_ms = 0, images_per_s = 0;
+  size_t arena_bytes = 0, workspace_bytes = 0;
+  int direct_convs = 0, convs = 0;
+  std::string skipped;
+};
+
+double percentile(std::vector<float> v, double q) {
+  std::sort(v.begin(), v.end());
+  const size_t i = std::min(v.size() - 1, static_cast<size_t>(q * (v.size() - 1) + 0.5));
+  return v[i];
+}
+
+Status bench_one(const BenchOptions& o, const std::string& precision, int64_t batch, BenchRow& row) {
+  row.precision = precision;
+  row.batch = batch;
+  KILN_ASSIGN_OR_RETURN(ir::Graph graph, onnx::import_model(o.model));
+  passes::OptimizeOptions opt;
+  bool dynamic = false;
+  for (const ir::Value* in : graph.inputs) {
+    if (!in->shape) continue;
+    for (size_t i = 0; i < in->shape->size(); ++i) {
+      const ir::Dim& d = (*in->shape)[i];
+      if (d.is_known() || d.symbol.empty()) continue;
+      dynamic = true;
+      opt.bind_dims[d.symbol] = i == 0 ? batch : o.imgsz;
+    }
+  }
+  if (!dynamic && !graph.inputs.empty() && graph.inputs[0]->shape && !graph.inputs[0]->shape->empty() &&
+      (*graph.inputs[0]->shape)[0].value != batch) {
+    row.skipped = "static batch " + std::to_string((*graph.inputs[0]->shape)[0].value);
+    return Status::Ok();
+  }
+  KILN_RETURN_IF_ERROR(passes::optimize(graph, opt));
+  cuda::BuildOptions bo;
+  bo.precision = precision == "fp16" ? cuda::Precision::kFp16 : cuda::Precision::kFp32;
+  bo.tune = o.tune;
+  const auto t0 = std::chrono::steady_clock::now();
+  KILN_ASSIGN_OR_RETURN(auto engine, cuda::Engine::build(graph, bo));
+  KILN_ASSIGN_OR_RETURN(auto ctx, cuda::ExecutionContext::create(*engine));
+  row.build_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  row.arena_bytes = ctx->arena_bytes();
+  row.workspace_bytes = ctx->workspace_bytes();
+  for (const auto& t : engine->tactics())
+    if (t.tactic.find("cudnn") == 0 || t.tactic.find("direct") == 0) {
+      ++row.convs;
+      if (t.tactic.find("direct") == 0) ++row.direct_convs;
+    }
+
+  // Random image-like input (never zeros: they can run faster than real data).
+  std::vector<float> host;
+  int64_t n = 1;
+  for (int64_t d : engine->input_dims(0)) n *= d;
+  host.resize(static_cast<size_t>(n));
+  std::mt19937 rng(0);
+  std::uniform_real_distribution<float> u(0.f, 1.f);
+  for (float& x : host) x = u(rng);
+  cudaStream_t stream = nullptr;
+  KILN_CUDA_TRY(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate");
+  std::vector<cudaEvent_t> ev(2 * static_cast<size_t>(o.iters), nullptr);
+  Status st = cuda::cuda_status(cudaMemcpy(ctx->input(0), host.data(), host.size() * 4, cudaMemcpyHostToDevice), "input");
+  for (auto& e : ev)
+    if (st.ok()) st = cuda::cuda_status(cudaEventCreate(&e), "cudaEventCreate");
+  for (int i = 0; i < o.warmup + 1 && st.ok(); ++i) st = ctx->enqueue(stream);
+  if (st.ok()) st = cuda::cuda_status(cudaStreamSynchronize(stream), "warm-up");
+  for (int i = 0; i < o.iters && st.ok(); ++i) {
+    st = cuda::cuda_status(cudaEventRecord(ev[2 * i], stream), "cudaEventRecord");
+    if (st.ok()) st = ctx->enqueue(stream);
+    if (st.ok()) st = cuda::cuda_status(cudaEventRecord(ev[2 * i + 1], stream), "cudaEventRecord");
+  }
+  if (st.ok()) st = cuda::cuda_status(cudaStreamSynchronize(stream), "timed runs");
+  std::vector<float> ms;
+  for (int i = 0; i < o.iters && st.ok(); ++i) {
+    float t = 0;
+    st = cuda::cuda_status(cudaEventElapsedTime(&t, ev[2 * i], ev[2 * i + 1]), "cudaEventElapsedTime");
+    ms.push_back(t);
+  }
+  for (auto& e : ev)
+    if (e) cudaEventDestroy(e);
+  cudaStreamDestroy(stream);
+  KILN_RETURN_IF_ERROR(st);
+  row.median_ms = percentile(ms, 0.5);
+  row.p95_ms = percentile(ms, 0.95);
+  row.p99_ms = percentile(ms, 0.99);
+  row.images_per_s = batch * 1000.0 / row.median_ms;
+  return Status::Ok();
+}
+
+int run_bench(const BenchOptions& o) {
+  if (!cuda::gpu_available()) return report_error("bench", error(StatusCode::kUnsupported, "no CUDA device available"));
+  if (o.iters < 1) return report_error("bench", error(StatusCode::kInvalidArgument, "--iters must be >= 1"));
+  std::vector<BenchRow> rows;
+  for (const auto& p : o.precisions) {
+    if (p != "fp32" && p != "fp16")
+      return report_error("bench", error(StatusCode::kInvalidArgument, "unknown precision '", p, "' (fp32, fp16)"));
+    for (int64_t b : o.batches) {
+      BenchRow row;
+      Status st = bench_one(o, p, b, row);
+      if (!st.ok()) return report_error("bench", error(st.code(), o.model, ": ", st.message()));
+      rows.push_back(row);
+    }
+  }
+  const std::string device = cuda::device_summary();
+  if (o.json) {
+    nlohmann::ordered_json j;
+    j["model"] = o.model;
+    j["device"] = device;
+    j["imgsz"] = o.imgsz;
+    j["iters"] = o.iters;
+    for (const auto& r : rows)
+      j["runs"].push_back({{"precision", r.precision}, {"batch", r.batch}, {"skipped", r.skipped},
+                           {"build_s", r.build_s}, {"median_ms", r.median_ms}, {"p95_ms", r.p95_ms},
+                           {"p99_ms", r.p99_ms}, {"images_per_s", r.images_per_s}, {"arena_bytes", r.arena_bytes},
+                           {"workspace_bytes", r.workspace_bytes}, {"convs", r.convs}, {"direct_convs", r.direct_convs}});
+    std::cout << j.dump(2) << std::endl;
+    return kExitOk;
+  }
+  std::cout << "kiln bench " << o.model << " on " << device << " (imgsz " << o.imgsz << ", " << o.iters
+            << " timed CUDA-graph replays)\n";
+  std::cout << "| precision | batch | median ms | p95 ms | p99 ms | images/s | build s | arena MiB | direct convs |\n"
+            << "|---|---|---|---|---|---|---|---|---|\n";
+  for (const auto& r : rows) {
+    if (!r.skipped.empty()) {
+      std::cout << "| " << r.precision << " | " << r.batch << " | skipped (" << r.skipped << ") |||||||\n";
+      continue;
+    }
+    std::cout << std::fixed << std::setprecision(3) << "| " << r.precision << " | " << r.batch << " | " << r.median_ms
+              << " | " << r.p95_ms << " | " << r.p99_ms << " | " << std::setprecision(1) << r.images_per_s << " | "
+              << std::setprecision(2) << r.build_s << " | " << r.arena_bytes / 1048576.0 << " | " << r.direct_convs
+              << "/" << r.convs << " |\n";
+  }
+  return kExitOk;
+}
+#endif
+
+}  // namespace
+
+Runner register_bench(CLI::App& app) {
+  auto o = std::make_shared<BenchOptions>();
+  CLI::App* cmd = app.add_subcommand("bench", "Time a model's CUDA engine (GPU ms per batch, images/s)");
+  cmd->add_option("--model", o->model, "ONNX model")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--precision", o->precisions, "fp32, fp16 (comma separated)")->delimiter(',');
+  cmd->add_option("--batch", o->batches, "batch sizes (comma separated)")->delimiter(',');
+  cmd->add_option("--iters", o->iters, "timed iterations per configuration");
+  cmd->add_option("--warmup", o->warmup, "untimed iterations first");
+  cmd->add_option("--imgsz", o->imgsz, "input size for dynamic models");
+  cmd->add_flag("--tune", o->tune, "time cuDNN's candidate engines per conv and keep the fastest");
+  cmd->add_flag("--json", o->json, "machine-readable output");
+  return [o]() -> int {
+#if KILN_HAS_CUDA
+    return run_bench(*o);
+#else
+    return report_error("bench", error(StatusCode::kUnsupported, "this kiln was built without CUDA (KILN_CUDA=OFF)"));
+#endif
+  };
+}
+
+}  // namespace kiln::cli
