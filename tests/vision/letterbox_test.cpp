@@ -21,7 +21,7 @@ void expect_letterbox_matches_cv2(const fs::path& path, int h, int w, const fs::
   fs::path raw = scratch / "lb.raw";
   std::string args = "letterbox '" + path.string() + "' " + std::to_string(h) + " " + std::to_string(w) + " '" +
                      raw.string() + "'";
-  if (stride) args += " " + std::to_string(stride);
+  if (stride) args.append(" ").append(std::to_string(stride));
   auto ref = test::run_ref(args, raw);
   ASSERT_TRUE(ref.has_value()) << "cv2 reference tool failed";
   ASSERT_EQ(got.image.width, ref->width);

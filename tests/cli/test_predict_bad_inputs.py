@@ -1,0 +1,100 @@
+"""kiln predict on bad input: exit code 2, one line on stderr naming the offending path,
+and no JSON written. Also checks --classes, --max-det and --save on bus.jpg."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import cv2
+
+KILN = os.environ["KILN_BIN"]
+ASSETS = os.environ["KILN_ASSETS_DIR"]
+MODEL = os.path.join(ASSETS, "models", "yolo11n.onnx")
+BUS = os.path.join(ASSETS, "images", "bus.jpg")
+failures = []
+
+
+def predict(args):
+    return subprocess.run([KILN, "predict"] + args, capture_output=True, text=True, timeout=600)
+
+
+def expect_error(label, args, must_mention, out_json):
+    r = predict(args + ["--json", out_json])
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    problems = []
+    if r.returncode != 2:
+        problems.append(f"exit code {r.returncode}, want 2")
+    if len(lines) != 1:
+        problems.append(f"{len(lines)} stderr lines, want 1: {r.stderr!r}")
+    for word in must_mention:
+        if word not in r.stderr:
+            problems.append(f"stderr does not mention {word!r}")
+    if os.path.exists(out_json):
+        problems.append("JSON written despite the error")
+    print(f"[{'FAIL' if problems else 'ok'}] {label}: {lines[0] if lines else '(no stderr)'}")
+    if problems:
+        failures.append(f"{label}: " + "; ".join(problems))
+
+
+def check(label, ok, detail=""):
+    print(f"[{'ok' if ok else 'FAIL'}] {label} {detail}")
+    if not ok:
+        failures.append(f"{label} {detail}")
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="kiln-predict-bad-")
+    try:
+        out = os.path.join(tmp, "out.json")
+        notes = os.path.join(tmp, "notes.jpg")
+        open(notes, "w").write("this is not a JPEG\n")
+        expect_error("non-image source file", ["--model", MODEL, "--source", notes], [notes], out)
+        expect_error("missing source", ["--model", MODEL, "--source", os.path.join(tmp, "nope.jpg")], ["nope.jpg"], out)
+        expect_error("missing model", ["--model", os.path.join(tmp, "nope.onnx"), "--source", BUS], ["nope.onnx"], out)
+
+        mixed = os.path.join(tmp, "mixed")
+        os.makedirs(mixed)
+        shutil.copy(BUS, os.path.join(mixed, "bus.jpg"))
+        data = open(BUS, "rb").read()
+        open(os.path.join(mixed, "a_truncated.jpg"), "wb").write(data[: len(data) // 3])
+        open(os.path.join(mixed, "readme.txt"), "w").write("skipped: not an image extension\n")
+        expect_error("truncated image in a directory", ["--model", MODEL, "--source", mixed], ["a_truncated.jpg"], out)
+
+        empty = os.path.join(tmp, "empty")
+        os.makedirs(empty)
+        expect_error("directory without images", ["--model", MODEL, "--source", empty], [empty], out)
+        expect_error("non-detect model", ["--model", os.path.join(ASSETS, "models", "yolo11n-pose.onnx"),
+                                          "--source", BUS], ["task pose not supported by predict yet"], out)
+
+        # Options on a good image.
+        save = os.path.join(tmp, "annotated")
+        r = predict(["--model", MODEL, "--source", BUS, "--classes", "5,7", "--json", out, "--save", save])
+        check("--classes 5,7 exit 0", r.returncode == 0, r.stderr.strip())
+        if r.returncode == 0:
+            dets = json.load(open(out))[0]["detections"]
+            check("--classes keeps only bus/truck", len(dets) == 1 and dets[0]["class_name"] == "bus",
+                  str([d["class_name"] for d in dets]))
+            img = cv2.imread(os.path.join(save, "bus.jpg"))
+            check("--save writes a decodable annotated image", img is not None and img.shape == (1080, 810, 3))
+            check("stdout names the image and its detections", "image 1/1 bus.jpg: 640x640 1 bus," in r.stdout,
+                  repr(r.stdout.splitlines()[:1]))
+        full = os.path.join(tmp, "full.json")
+        r1 = predict(["--model", MODEL, "--source", BUS, "--json", full])
+        r2 = predict(["--model", MODEL, "--source", BUS, "--max-det", "2", "--json", out])
+        if r1.returncode == 0 and r2.returncode == 0:
+            best = [d["confidence"] for d in json.load(open(full))[0]["detections"]]
+            got = [d["confidence"] for d in json.load(open(out))[0]["detections"]]
+            check("--max-det 2 keeps the 2 best", len(best) > 2 and got == best[:2], f"{got} vs all {best}")
+        else:
+            check("--max-det 2 exit 0", False, r1.stderr.strip() + r2.stderr.strip())
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    for f in failures:
+        print("FAIL", f)
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
