@@ -32,4 +32,13 @@ if ! python3 -c "import numpy, onnx, onnxruntime, cv2, PIL" 2>/dev/null; then
   python3 -m pip install -q "${PIP_PACKAGES[@]}" 2>/dev/null \
     || python3 -m pip install -q --break-system-packages "${PIP_PACKAGES[@]}"
 fi
+# CUDA builds: the header-only cuDNN frontend (PyPI) into third_party/ (gitignored).
+if command -v nvcc > /dev/null 2>&1; then
+  fe_dir="$(cd "$(dirname "$0")/.." && pwd)/third_party/cudnn_frontend"
+  if [ ! -f "$fe_dir/include/cudnn_frontend.h" ]; then
+    echo "setup: installing nvidia-cudnn-frontend headers into $fe_dir"
+    python3 -m pip install -q --no-deps --target "$fe_dir" nvidia-cudnn-frontend==1.32.0 2>/dev/null \
+      || python3 -m pip install -q --no-deps --break-system-packages --target "$fe_dir" nvidia-cudnn-frontend==1.32.0
+  fi
+fi
 echo "setup: ok"

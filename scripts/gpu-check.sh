@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# CUDA backend check on a GPU machine, in one invocation: GPU tests, kiln bench, PyTorch peer.
+#
+# Here (machine that builds):   scripts/gpu-check.sh --prepare [BUILD_DIR] [CARRY_DIR]
+#   copies the kiln and kiln_cuda_tests binaries (stripped) from BUILD_DIR (default build-cuda)
+#   into CARRY_DIR (default build-gpu) with libs.tar.xz: the non-system, non-CUDA shared
+#   libraries they need (OpenBLAS, protobuf, libjpeg, ...), which the GPU image lacks.
+# There (GPU machine, repo root): scripts/gpu-check.sh [ASSETS_DIR] [CARRY_DIR]
+#   ASSETS_DIR (default .assets) holds models/*.onnx, models/pt/*.pt, images/; .whl/ holds the
+#   ultralytics wheels for the peer. Logs and result tables go to $OUT (or /tmp/gpu-check).
+# The test binary is run directly rather than through ctest: ctest files carry the build
+# machine's absolute paths. kiln_cuda_tests holds exactly the tests labelled gpu.
+set -uo pipefail
+
+if [[ "${1:-}" == "--prepare" ]]; then
+  set -e
+  build=${2:-build-cuda}
+  carry=${3:-build-gpu}
+  rm -rf "$carry" && mkdir -p "$carry/lib"
+  cp "$build/kiln" "$build/tests/kiln_cuda_tests" "$carry/"
+  strip "$carry/kiln" "$carry/kiln_cuda_tests"
+  # Everything ldd resolves except glibc/libstdc++/libgcc and the CUDA libraries (the GPU
+  # image has its own, newer or matching).
+  ldd "$build/kiln" "$build/tests/kiln_cuda_tests" | awk '/=> \//{print $3}' | sort -u |
+    grep -Ev '/(libc|libm|libpthread|libdl|librt|libstdc\+\+|libgcc_s|ld-linux[^/]*|libcuda|libcudart|libcublas|libcublasLt|libcudnn[^/]*|libnvrtc[^/]*)\.so' |
+    while read -r lib; do cp -L "$lib" "$carry/lib/"; done
+  tar -C "$carry/lib" -cJf "$carry/libs.tar.xz" . && rm -rf "$carry/lib"
+  du -sh "$carry"
+  exit 0
+fi
+
+assets=${1:-.assets}
+carry=${2:-build-gpu}
+out=${OUT:-/tmp/gpu-check}
+mkdir -p "$out"
+export NCCL_NVLS_ENABLE=0
+
+mkdir -p /tmp/kiln-libs && tar -C /tmp/kiln-libs -xJf "$carry/libs.tar.xz"
+cudnn_lib=$(python3 -c 'import os, nvidia.cudnn as m; print(os.path.join(list(m.__path__)[0], "lib"))' 2>/dev/null ||
+            echo /opt/torch/.venv/lib/python3.12/site-packages/nvidia/cudnn/lib)
+export LD_LIBRARY_PATH="/tmp/kiln-libs:$cudnn_lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
+export KILN_ASSETS_DIR=$(realpath "$assets") KILN_SOURCE_DIR=$PWD KILN_BINARY_DIR=/tmp/kiln-bin
+mkdir -p "$KILN_BINARY_DIR"
+
+{ nvidia-smi; echo; echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"; ldd "$carry/kiln_cuda_tests" | grep -i "not found"; } \
+  2>&1 | tee "$out/nvidia-smi.txt"
+
+echo "== GPU tests (kiln_cuda_tests, label gpu)"
+timeout 300 "$carry/kiln_cuda_tests" --gtest_output="xml:$out/gtest.xml" 2>&1 | tee "$out/tests.log"
+tests_rc=${PIPESTATUS[0]}
+
+echo "== kiln bench"
+{
+  timeout 150 "$carry/kiln" bench --model "$assets/models/yolo11n-dynamic.onnx" --precision fp32,fp16 --batch 1,8,32 --iters 200
+  timeout 60 "$carry/kiln" bench --model "$assets/models/yolov8n.onnx" --precision fp32,fp16 --batch 1 --iters 200
+} 2>&1 | tee "$out/bench.md"
+
+echo "== PyTorch peer"
+if ls .whl/*.whl > /dev/null 2>&1; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+  export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
+fi
+PYTHONUNBUFFERED=1 YOLO_OFFLINE=1 timeout 240 python3 bench/peers/torch_peer.py --assets "$assets" \
+  --models yolo11n,yolov8n --batch 1,32 --iters 200 --out "$out/torch_peer.md" 2>&1 | tail -n 40 > "$out/peer.log"
+cat "$out/peer.log"
+
+gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1 | tr ' ' '-')
+{
+  echo "# kiln CUDA backend vs PyTorch on ${gpu} ($(date -u +%F))"
+  echo
+  echo "## kiln bench"; echo; cat "$out/bench.md"; echo
+  [[ -f "$out/torch_peer.md" ]] && cat "$out/torch_peer.md"
+  echo; echo "GPU tests exit code: $tests_rc"
+} > "$out/results-${gpu}-$(date -u +%F).md"
+echo "gpu-check: tests rc=$tests_rc; results in $out"
+exit "$tests_rc"
