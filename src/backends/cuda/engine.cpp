@@ -29,6 +29,7 @@ std::string device_summary() {
 }
 
 Engine::~Engine() {
+  steps_.clear();  // cuDNN plans go before the handles they were built with
   for (void* p : device_allocs_) cudaFree(p);
   if (cublas_workspace_) cudaFree(cublas_workspace_);
   if (handles_.cudnn) cudnnDestroy(handles_.cudnn);
