@@ -12,9 +12,10 @@
 
 namespace kiln::vision::test {
 
+// Found beside this header (CMake compiles with absolute paths), so the tests do not
+// depend on the environment ctest passes.
 inline std::filesystem::path ref_tool() {
-  const char* src = std::getenv("KILN_SOURCE_DIR");
-  return std::filesystem::path(src ? src : ".") / "tests" / "tools" / "vision_letterbox_ref.py";
+  return std::filesystem::path(__FILE__).parent_path().parent_path() / "tools" / "vision_letterbox_ref.py";
 }
 
 // Runs the tool with `args`; the tool writes the raw image to `out` and prints "h w".
