@@ -6,9 +6,10 @@
 
 namespace kiln::vision {
 
-// Resizes `src` to dst_width x dst_height the way OpenCV 4.x/5.x does on x86 (no IPP for
-// 8-bit linear): an exact 2x downscale is a 2x2 box average; everything else is the
-// fixed-point separable bilinear filter with 11-bit coefficients.
+// Resizes `src` to dst_width x dst_height the way OpenCV does on x86 (checked pixel for
+// pixel against opencv-python 5.0; IPP is not used for 8-bit linear): an exact 2x
+// downscale is a 2x2 box average; everything else is the fixed-point separable bilinear
+// filter with 11-bit coefficients.
 Image resize_linear(const Image& src, int dst_width, int dst_height);
 
 }  // namespace kiln::vision
