@@ -21,8 +21,6 @@ function(kiln_test_dir name dir)
   if(NOT ARG_LABELS)
     set(ARG_LABELS unit)
   endif()
-  gtest_discover_tests(${name}
-    PROPERTIES LABELS "${ARG_LABELS}"
-    ENVIRONMENT "KILN_ASSETS_DIR=${KILN_ASSETS_DIR};KILN_BINARY_DIR=${PROJECT_BINARY_DIR};KILN_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
-    DISCOVERY_TIMEOUT 60)
+  # Paths reach the tests as compiled-in defaults (tests/support), overridable by env vars.
+  gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS}" DISCOVERY_TIMEOUT 60)
 endfunction()

@@ -430,7 +430,7 @@ Status split(RuleContext& ctx) {
   if (!x) return Status::Ok();
   int64_t axis = ctx.node.attr_int("axis", 0);
   if (!normalize_axis(axis, x->size())) return ctx.fail("axis ", axis, " out of range for rank ", x->size());
-  std::vector<int64_t> sizes = ctx.node.attr_ints("split");
+  std::vector<int64_t> sizes;  // the importer moves opset<13's `split` attribute to input 1
   if (ctx.node.input(1)) {
     auto v = ctx.known_ints(1);
     if (!v) return Status::Ok();

@@ -20,15 +20,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path tools_dir() {
-  if (const char* src = std::getenv("KILN_SOURCE_DIR")) return fs::path(src) / "tests" / "tools";
-  return fs::path(__FILE__).parent_path().parent_path() / "tools";
-}
+fs::path tools_dir() { return kiln::test::source_dir() / "tests" / "tools"; }
 
-fs::path cache_root() {
-  const char* bin = std::getenv("KILN_BINARY_DIR");
-  return (bin ? fs::path(bin) : fs::temp_directory_path()) / "cpu_parity";
-}
+fs::path cache_root() { return kiln::test::binary_dir() / "cpu_parity"; }
 
 bool python_has_onnxruntime() {
   static const bool ok = std::system("python3 -c 'import onnxruntime, onnx, PIL' > /dev/null 2>&1") == 0;

@@ -11,12 +11,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/test_support.h"
+
 namespace kiln::onnx::test {
 
-inline std::filesystem::path tools_dir() {
-  if (const char* src = std::getenv("KILN_SOURCE_DIR")) return std::filesystem::path(src) / "tests/tools";
-  return std::filesystem::path(__FILE__).parent_path().parent_path() / "tools";
-}
+inline std::filesystem::path tools_dir() { return kiln::test::source_dir() / "tests/tools"; }
 
 // Runs `python3 tests/tools/<script> <file>` and parses its stdout as JSON (null on failure).
 inline nlohmann::json run_python_json(const std::string& script, const std::filesystem::path& file) {

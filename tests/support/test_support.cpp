@@ -17,6 +17,16 @@ fs::path assets_dir() {
 
 fs::path asset(const std::string& relative) { return assets_dir() / relative; }
 
+fs::path source_dir() {
+  if (const char* env = std::getenv("KILN_SOURCE_DIR")) return env;
+  return fs::path(KILN_TEST_DEFAULT_SOURCE);
+}
+
+fs::path binary_dir() {
+  if (const char* env = std::getenv("KILN_BINARY_DIR")) return env;
+  return fs::path(KILN_TEST_DEFAULT_BINARY);
+}
+
 fs::path temp_dir() {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
   std::string name = info ? std::string(info->test_suite_name()) + "." + info->name() : "kiln";

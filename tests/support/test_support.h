@@ -12,6 +12,10 @@ namespace kiln::test {
 // ../shared/assets (KILN_ASSETS_DIR); tests skip when it is missing.
 std::filesystem::path assets_dir();
 std::filesystem::path asset(const std::string& relative);
+// The source tree (KILN_SOURCE_DIR) and build tree (KILN_BINARY_DIR), for reference scripts
+// in tests/tools and cached reference outputs.
+std::filesystem::path source_dir();
+std::filesystem::path binary_dir();
 // A scratch directory unique to the running test, created empty.
 std::filesystem::path temp_dir();
 

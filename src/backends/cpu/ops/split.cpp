@@ -1,5 +1,6 @@
-// Split along one axis: sizes from the optional 2nd input, else `num_outputs` (last chunk
-// smaller when uneven), else equal parts, one per output.
+// Split along one axis: sizes from the optional 2nd input (the importer turns opset<13's
+// `split` attribute into it), else `num_outputs` (last chunk smaller when uneven), else
+// equal parts, one per output.
 #include <cstring>
 #include <numeric>
 
@@ -19,8 +20,6 @@ Status split(KernelContext& ctx) {
   std::vector<int64_t> sizes;
   if (ctx.inputs.size() > 1 && ctx.inputs[1]) {
     sizes = ctx.inputs[1]->as_int64();
-  } else if (ctx.node.has_attr("split")) {
-    sizes = ctx.node.attr_ints("split");
   } else {
     const int64_t parts = ctx.node.attr_int("num_outputs", n_out);
     if (parts <= 0) return error(StatusCode::kInvalidArgument, "no outputs to split into");
