@@ -6,8 +6,8 @@
 
 namespace kiln::vision {
 
-std::vector<Candidate> select_candidates(std::span<const float> raw, int num_anchors,
-                                         int num_classes, const NmsOptions& options) {
+std::vector<Candidate> threshold_candidates(std::span<const float> raw, int num_anchors, int num_classes,
+                                            const NmsOptions& options) {
   auto at = [&](int channel, int anchor) { return raw[static_cast<size_t>(channel) * num_anchors + anchor]; };
   std::vector<Candidate> cands;
   for (int a = 0; a < num_anchors; ++a) {
@@ -30,6 +30,12 @@ std::vector<Candidate> select_candidates(std::span<const float> raw, int num_anc
     std::stable_sort(cands.begin(), cands.end(), [](const Candidate& x, const Candidate& y) { return x.score > y.score; });
     cands.resize(options.max_nms);
   }
+  return cands;
+}
+
+std::vector<Candidate> select_candidates(std::span<const float> raw, int num_anchors,
+                                         int num_classes, const NmsOptions& options) {
+  std::vector<Candidate> cands = threshold_candidates(raw, num_anchors, num_classes, options);
   std::vector<BoxXyxy> offset_boxes(cands.size());
   std::vector<float> scores(cands.size());
   for (size_t i = 0; i < cands.size(); ++i) {
@@ -45,11 +51,19 @@ std::vector<Candidate> select_candidates(std::span<const float> raw, int num_anc
   return out;
 }
 
+LetterboxGeometry letterbox_geometry(int input_h, int input_w, int orig_h, int orig_w) {
+  LetterboxGeometry g;
+  g.gain = std::min(static_cast<double>(input_h) / orig_h, static_cast<double>(input_w) / orig_w);
+  // Python's round() is round-half-even, as nearbyint in the default rounding mode.
+  g.pad_x = static_cast<float>(std::nearbyint((input_w - std::nearbyint(orig_w * g.gain)) / 2 - 0.1));
+  g.pad_y = static_cast<float>(std::nearbyint((input_h - std::nearbyint(orig_h * g.gain)) / 2 - 0.1));
+  return g;
+}
+
 BoxXyxy scale_box(const BoxXyxy& box, int input_h, int input_w, int orig_h, int orig_w) {
-  const double gain = std::min(static_cast<double>(input_h) / orig_h, static_cast<double>(input_w) / orig_w);
-  const float pad_x = static_cast<float>(std::nearbyint((input_w - orig_w * gain) / 2 - 0.1));
-  const float pad_y = static_cast<float>(std::nearbyint((input_h - orig_h * gain) / 2 - 0.1));
-  const float g = static_cast<float>(gain);
+  const LetterboxGeometry geo = letterbox_geometry(input_h, input_w, orig_h, orig_w);
+  const float pad_x = geo.pad_x, pad_y = geo.pad_y;
+  const float g = static_cast<float>(geo.gain);
   BoxXyxy b = {(box[0] - pad_x) / g, (box[1] - pad_y) / g, (box[2] - pad_x) / g, (box[3] - pad_y) / g};
   b[0] = std::clamp(b[0], 0.f, static_cast<float>(orig_w));
   b[2] = std::clamp(b[2], 0.f, static_cast<float>(orig_w));

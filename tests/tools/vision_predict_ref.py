@@ -46,7 +46,7 @@ def postprocess(out, in_hw, orig_hw, names, conf=0.25, iou=0.7, max_det=300, max
     keep = nms(xyxy + (cls[:, None] * max_wh).astype(np.float32), score, iou)[:max_det]
     (ih, iw), (oh, ow) = in_hw, orig_hw
     gain = min(ih / oh, iw / ow)
-    pad_x, pad_y = round((iw - ow * gain) / 2 - 0.1), round((ih - oh * gain) / 2 - 0.1)
+    pad_x, pad_y = round((iw - round(ow * gain)) / 2 - 0.1), round((ih - round(oh * gain)) / 2 - 0.1)
     dets = []
     for i in keep:
         b = xyxy[i].copy()
