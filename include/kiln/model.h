@@ -1,0 +1,107 @@
+// kiln's C++ API: load a YOLO model (an Ultralytics ONNX export, built into an engine
+// through the engine cache, or a .kiln engine file) and run it on images.
+//
+//   auto model = kiln::Model::load("yolo11n.onnx", {.device = "cuda:0", .precision = "fp16"});
+//   if (!model.ok()) { ... model.status().message() ... }
+//   auto image = kiln::load_image("bus.jpg");
+//   auto result = model->predict(*image);   // result->boxes: class_id, confidence, box
+//
+// Errors are kiln::Status values with a one-line message; nothing here throws, exits or
+// prints.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "kiln/image.h"
+#include "kiln/prediction.h"
+#include "kiln/status.h"
+#include "kiln/tensor.h"
+
+namespace kiln {
+
+// What to do with a .kiln engine whose fingerprint says it must be rebuilt for this machine.
+enum class MismatchPolicy {
+  kAuto,    // rebuild it from its recorded source model, replacing the file atomically
+  kPrompt,  // ask ModelOptions::confirm_rebuild; without one, behave as kFail
+  kFail,    // return an Incompatible error listing the reasons
+};
+
+struct ModelOptions {
+  // "cpu", "cuda" or "cuda:N"; empty: an .onnx runs on the CPU, a .kiln where it was built.
+  // A .kiln runs only on the device and at the precision it was built for; a different
+  // request is an InvalidArgument.
+  std::string device;
+  std::string precision;  // fp32 | fp16 (fp16 needs a GPU); empty: fp32, or the engine's
+  // Images per inference (.onnx only). A dynamic-size model on the CPU with batch 1 runs
+  // each image at its own letterbox size; any other .onnx becomes a static-size engine.
+  int batch = 1;
+  int imgsz = 0;  // input size for .onnx models; 0: the model's own (metadata, name, input)
+  std::filesystem::path cache_dir;  // empty: $KILN_CACHE_DIR, else ~/.cache/kiln
+  MismatchPolicy on_mismatch = MismatchPolicy::kAuto;
+  // Asked under kPrompt with the reasons (one line); true rebuilds.
+  std::function<bool(const std::string& reasons)> confirm_rebuild;
+  // true: a GPU that was asked for (device cuda) or that the engine was built for must be
+  // there; false: without one, the model runs on the CPU backend and info().note says so.
+  bool strict_gpu = false;
+  // One-line progress messages while an engine is built ("importing ...", "verifying").
+  std::function<void(const std::string&)> progress;
+};
+
+struct PredictOptions {
+  float conf = 0.25f;         // keep boxes whose best class score is > conf
+  double iou = 0.7;           // NMS IoU threshold (same class)
+  int max_det = 300;
+  std::vector<int> classes;   // keep only these class ids; empty: all
+  bool agnostic_nms = false;  // one NMS across classes
+};
+
+struct ModelInfo {
+  std::string task;                 // detect | segment | pose | obb | classify | "" (not YOLO)
+  std::vector<std::string> names;   // class names by id
+  int stride = 32;
+  int imgsz_h = 0, imgsz_w = 0;     // the input size (the bound of a per-image dynamic size)
+  bool dynamic_input = false;       // each image gets its own letterbox size (multiple of stride)
+  std::vector<int64_t> kpt_shape;   // pose: {17, 3}
+  int batch = 1;                    // images per inference
+  std::string device;               // where it runs: "cpu", "cuda:0"
+  std::string precision;            // fp32 | fp16
+  std::filesystem::path engine_path;  // the .kiln file it runs (empty when run from the ONNX graph)
+  bool engine_built = false;        // load() built or rebuilt the engine
+  std::string note;                 // e.g. why it runs on the CPU though a GPU was asked for
+};
+
+class Model {
+ public:
+  // `path`: an .onnx file (built into an engine through the cache on first use) or a .kiln
+  // engine (checked against this machine's fingerprint; see MismatchPolicy).
+  static Result<Model> load(const std::filesystem::path& path, const ModelOptions& options = {});
+
+  Model(Model&&) noexcept;
+  Model& operator=(Model&&) noexcept;
+  ~Model();
+
+  const ModelInfo& info() const;
+
+  // YOLO tasks: letterbox as Ultralytics does, infer, decode. Unsupported for models
+  // without a task.
+  Result<Prediction> predict(const Image& image, const PredictOptions& options = {});
+  // Several images, info().batch per inference; results in the order of `images`.
+  Result<std::vector<Prediction>> predict(std::span<const Image> images, const PredictOptions& options = {});
+
+  // Raw inference: float32 inputs in the model's input order and shapes, outputs as the
+  // model declares them.
+  Result<std::vector<Tensor>> run(std::span<const Tensor> inputs);
+
+ private:
+  struct Impl;
+  explicit Model(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kiln

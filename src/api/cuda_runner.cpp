@@ -1,0 +1,68 @@
+// The CUDA side of runner.h. Compiled in every build; without KILN_API_CUDA (a CPU-only
+// kiln) it only reports that the backend is missing.
+#include "api/runner.h"
+
+#if KILN_API_CUDA
+#include <cuda_runtime.h>
+
+#include "backends/cuda/engine.h"
+#endif
+
+namespace kiln::api {
+
+#if KILN_API_CUDA
+
+namespace {
+
+class CudaRunner : public Runner {
+ public:
+  explicit CudaRunner(int device) : device_(device) {}
+  Status init(const ir::Graph& graph, cuda::Precision precision) {
+    KILN_RETURN_IF_ERROR(select());
+    cuda::BuildOptions options;
+    options.precision = precision;
+    KILN_ASSIGN_OR_RETURN(engine_, cuda::Engine::build(graph, options));
+    KILN_ASSIGN_OR_RETURN(context_, cuda::ExecutionContext::create(*engine_));
+    return Status::Ok();
+  }
+  Result<std::vector<ir::Tensor>> run(const std::vector<ir::Tensor>& inputs) override {
+    KILN_RETURN_IF_ERROR(select());
+    return context_->run(inputs);
+  }
+
+ private:
+  Status select() const {
+    cudaError_t e = cudaSetDevice(device_);
+    if (e != cudaSuccess)
+      return error(StatusCode::kNotFound, "cuda:", device_, ": ", cudaGetErrorString(e));
+    return Status::Ok();
+  }
+  int device_;
+  std::unique_ptr<cuda::Engine> engine_;
+  std::unique_ptr<cuda::ExecutionContext> context_;  // declared after engine_: destroyed first
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Runner>> make_cuda_runner(const ir::Graph& graph, const std::string& precision,
+                                                 int device_index) {
+  if (precision != "fp32" && precision != "fp16")
+    return error(StatusCode::kUnsupported, "precision ", precision, " is not supported by the CUDA backend (fp32, fp16)");
+  auto runner = std::make_unique<CudaRunner>(device_index);
+  KILN_RETURN_IF_ERROR(runner->init(graph, precision == "fp16" ? cuda::Precision::kFp16 : cuda::Precision::kFp32));
+  return std::unique_ptr<Runner>(std::move(runner));
+}
+
+std::string cuda_unavailable_reason() { return cuda::gpu_available() ? "" : "no CUDA device found"; }
+
+#else
+
+Result<std::unique_ptr<Runner>> make_cuda_runner(const ir::Graph&, const std::string&, int) {
+  return error(StatusCode::kUnsupported, cuda_unavailable_reason());
+}
+
+std::string cuda_unavailable_reason() { return "kiln was built without CUDA"; }
+
+#endif
+
+}  // namespace kiln::api

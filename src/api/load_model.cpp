@@ -1,0 +1,194 @@
+#include <algorithm>
+
+#include "api/loaded_model.h"
+#include "engine/cache.h"
+#include "engine/compatibility.h"
+#include "engine/engine.h"
+#include "engine/model_names.h"
+#include "ir/model_metadata.h"
+#include "onnx/importer.h"
+#include "passes/pipeline.h"
+#include "vision/letterbox.h"
+
+namespace kiln::api {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+engine::MismatchPolicy to_engine_policy(MismatchPolicy p) {
+  switch (p) {
+    case MismatchPolicy::kAuto: return engine::MismatchPolicy::kAuto;
+    case MismatchPolicy::kPrompt: return engine::MismatchPolicy::kPrompt;
+    case MismatchPolicy::kFail: break;
+  }
+  return engine::MismatchPolicy::kFail;
+}
+
+// Where something that wants `wanted` runs: there, or on the CPU (explained in `note`) when
+// no usable GPU is here and strict_gpu is off.
+Result<engine::Device> resolve_device(const engine::Device& wanted, const ModelOptions& o, const std::string& who,
+                                      std::string& note) {
+  if (!wanted.is_cuda()) return wanted;
+  std::string reason = cuda_unavailable_reason();
+  if (reason.empty()) return wanted;
+  if (o.strict_gpu)
+    return error(StatusCode::kUnsupported, who, " needs ", wanted.to_string(), " but ", reason,
+                 " (strict GPU mode: no CPU fallback)");
+  note = who + " wants " + wanted.to_string() + " but " + reason + ": running on the CPU backend (fp32)";
+  return engine::Device{};
+}
+
+// The model facts an engine file records, and its static input size.
+Result<LoadedModel> open_engine(const fs::path& path, const engine::Device& device, std::string note, bool built) {
+  KILN_ASSIGN_OR_RETURN(engine::Engine e, engine::load_engine(path));
+  const engine::ModelInfo& mi = e.info.metadata.model;
+  LoadedModel m;
+  m.name = path.string();
+  m.info.task = mi.task;
+  m.info.names = mi.names;
+  m.info.stride = static_cast<int>(mi.stride);
+  m.info.kpt_shape = mi.kpt_shape;
+  m.info.device = device.to_string();
+  m.info.precision = device.is_cuda() ? e.info.metadata.build.precision : "fp32";
+  m.info.engine_path = path;
+  m.info.engine_built = built;
+  m.info.note = std::move(note);
+  if (auto meta = ir::parse_model_metadata(e.graph.metadata); meta.ok()) m.end2end = meta->end2end;
+  if (e.graph.inputs.empty() || !e.graph.inputs[0]->shape || !ir::is_static(*e.graph.inputs[0]->shape))
+    return error(StatusCode::kCorrupt, path.string(), ": engine input has no static shape");
+  std::vector<int64_t> dims = ir::static_dims(*e.graph.inputs[0]->shape);
+  if (dims.size() == 4) {
+    m.info.batch = static_cast<int>(dims[0]);
+    m.info.imgsz_h = static_cast<int>(dims[2]);
+    m.info.imgsz_w = static_cast<int>(dims[3]);
+  } else {
+    m.info.imgsz_h = static_cast<int>(mi.imgsz_h);
+    m.info.imgsz_w = static_cast<int>(mi.imgsz_w);
+  }
+  if (device.is_cuda()) {
+    KILN_ASSIGN_OR_RETURN(m.runner, make_cuda_runner(e.graph, m.info.precision, device.index));
+  } else {
+    KILN_ASSIGN_OR_RETURN(m.runner, make_cpu_runner(std::move(e.graph)));
+  }
+  return m;
+}
+
+// A model with symbolic height/width on the CPU: like Ultralytics with a dynamic model,
+// each image is letterboxed to imgsz (rounded up to the stride) with minimal padding, so
+// the graph keeps its symbolic height/width and binds only the batch, to 1.
+Result<LoadedModel> open_dynamic_cpu(const fs::path& path, ir::Graph graph, const ir::ModelMetadata& meta,
+                                     const std::string& task, const ModelOptions& o, std::string note) {
+  const ir::Value* input = graph.inputs[0];
+  const ir::Shape& shape = *input->shape;
+  const int stride = static_cast<int>(meta.stride);
+  auto side = [&](int64_t from_meta) {
+    int64_t s = o.imgsz ? o.imgsz : from_meta ? from_meta : engine::default_imgsz(task);
+    return vision::round_up_to_stride(static_cast<int>(s), stride);
+  };
+  if ((shape[0].is_known() && shape[0].value != 1) || (shape[1].is_known() && shape[1].value != 3))
+    return error(StatusCode::kUnsupported, path.string(), ": input ", input->name, " is ", ir::shape_to_string(shape),
+                 ", needs batch 1 and 3 channels");
+  passes::OptimizeOptions opt;
+  if (!shape[0].is_known() && !shape[0].symbol.empty()) opt.bind_dims[shape[0].symbol] = 1;
+  KILN_RETURN_IF_ERROR(passes::optimize(graph, opt));
+
+  LoadedModel m;
+  m.name = path.string();
+  m.end2end = meta.end2end;
+  m.info.task = task;
+  m.info.names = meta.names;
+  m.info.stride = stride;
+  m.info.imgsz_h = shape[2].is_known() ? static_cast<int>(shape[2].value) : side(meta.imgsz_h);
+  m.info.imgsz_w = shape[3].is_known() ? static_cast<int>(shape[3].value) : side(meta.imgsz_w);
+  m.info.dynamic_input = true;
+  m.info.kpt_shape = meta.kpt_shape;
+  m.info.device = "cpu";
+  m.info.precision = "fp32";
+  m.info.note = std::move(note);
+  KILN_ASSIGN_OR_RETURN(m.runner, make_cpu_runner(std::move(graph)));
+  return m;
+}
+
+Result<LoadedModel> load_onnx(const fs::path& path, const ModelOptions& o, const std::optional<engine::Device>& requested) {
+  engine::Device wanted = requested.value_or(engine::Device{});
+  std::string precision = o.precision.empty() ? "fp32" : o.precision;
+  if (!wanted.is_cuda() && precision != "fp32")
+    return error(StatusCode::kInvalidArgument, "precision ", precision,
+                 " needs a CUDA device (cuda:N); the CPU backend runs fp32 only");
+  std::string note;
+  KILN_ASSIGN_OR_RETURN(engine::Device device, resolve_device(wanted, o, path.string(), note));
+  if (!device.is_cuda()) precision = "fp32";
+
+  KILN_ASSIGN_OR_RETURN(ir::Graph graph, onnx::import_model(path));
+  auto meta = ir::parse_model_metadata(graph.metadata);
+  if (!meta.ok()) return error(meta.status().code(), path.string(), ": ", meta.status().message());
+  std::string task = meta->task;
+  if (task.empty())
+    if (auto name = engine::parse_model_name(path.stem().string())) task = name->task;
+  const bool image_input = graph.inputs.size() == 1 && graph.inputs[0]->shape && graph.inputs[0]->shape->size() == 4;
+  const bool dynamic_hw =
+      image_input && (!(*graph.inputs[0]->shape)[2].is_known() || !(*graph.inputs[0]->shape)[3].is_known());
+  if (!device.is_cuda() && dynamic_hw && o.batch == 1)
+    return open_dynamic_cpu(path, std::move(graph), *meta, task, o, std::move(note));
+
+  engine::BuildOptions build;
+  build.device = device;
+  build.precision = precision;
+  build.batch = {o.batch, o.batch, o.batch};
+  build.imgsz = o.imgsz;
+  engine::Cache cache(engine::default_cache_dir(o.cache_dir.string(), std::nullopt));
+  KILN_ASSIGN_OR_RETURN(engine::CacheOutcome outcome, cache.get_or_build(path, build, /*force=*/false, o.progress));
+  return open_engine(outcome.path, device, std::move(note), outcome.built);
+}
+
+Result<LoadedModel> load_kiln(const fs::path& path, const ModelOptions& o, const std::optional<engine::Device>& requested) {
+  KILN_ASSIGN_OR_RETURN(engine::EngineInfo info, engine::inspect_engine(path));
+  const engine::BuildInfo& b = info.metadata.build;
+  KILN_ASSIGN_OR_RETURN(engine::Device built_for, engine::parse_device(b.device));
+  if (requested && requested->to_string() != built_for.to_string())
+    return error(StatusCode::kInvalidArgument, path.string(), ": engine built for ", b.device, ", not ",
+                 requested->to_string(), " (build one with kiln build --device ", requested->to_string(), ")");
+  if (!o.precision.empty() && o.precision != b.precision)
+    return error(StatusCode::kInvalidArgument, path.string(), ": engine built for ", b.precision, ", not ", o.precision);
+
+  std::string note;
+  KILN_ASSIGN_OR_RETURN(engine::Device device, resolve_device(built_for, o, path.string(), note));
+  bool rebuilt = false;
+  if (device.is_cuda() == built_for.is_cuda()) {  // runs as built: the fingerprint must fit this machine
+    KILN_ASSIGN_OR_RETURN(engine::Environment env, engine::detect_environment());
+    engine::Verdict verdict = engine::check_compatibility(info, env);
+    if (verdict.needs_rebuild()) {
+      std::string reasons;
+      for (const engine::Reason& r : verdict.reasons)
+        if (r.severity == engine::Severity::kCritical) reasons += (reasons.empty() ? "" : "; ") + r.message;
+      engine::MismatchPolicy policy = to_engine_policy(o.on_mismatch);
+      bool rebuild = policy == engine::MismatchPolicy::kAuto ||
+                     (policy == engine::MismatchPolicy::kPrompt && o.confirm_rebuild && o.confirm_rebuild(reasons));
+      if (!rebuild)
+        return error(StatusCode::kIncompatible, path.string(), ": engine needs a rebuild for this machine: ", reasons);
+      KILN_RETURN_IF_ERROR(engine::rebuild_engine(info, o.progress).status());
+      rebuilt = true;
+    }
+  }
+  return open_engine(path, device, std::move(note), rebuilt);
+}
+
+}  // namespace
+
+Result<LoadedModel> load_model(const fs::path& path, const ModelOptions& o) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return error(StatusCode::kNotFound, path.string(), ": no such file");
+  if (o.batch < 1) return error(StatusCode::kInvalidArgument, "batch must be at least 1, got ", o.batch);
+  if (o.imgsz < 0) return error(StatusCode::kInvalidArgument, "imgsz must be positive, got ", o.imgsz);
+  if (!o.precision.empty() && o.precision != "fp32" && o.precision != "fp16")
+    return error(StatusCode::kInvalidArgument, "precision must be fp32 or fp16, got '", o.precision, "'");
+  std::optional<engine::Device> requested;
+  if (!o.device.empty()) {
+    KILN_ASSIGN_OR_RETURN(requested, engine::parse_device(o.device));
+  }
+  if (path.extension() == ".kiln") return load_kiln(path, o, requested);
+  return load_onnx(path, o, requested);
+}
+
+}  // namespace kiln::api

@@ -1,0 +1,30 @@
+// A model ready to run: what Model::info() reports and the Runner that executes it.
+// load_model() is where the input file, the request (ModelOptions) and this machine meet:
+// an .onnx goes through the engine cache (or, for a dynamic-size model on the CPU, runs
+// from its graph so each image keeps its own letterbox size); a .kiln is checked against
+// this machine's fingerprint under the mismatch policy.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "api/runner.h"
+#include "kiln/model.h"
+
+namespace kiln::api {
+
+struct LoadedModel {
+  ModelInfo info;
+  std::string name;      // the file, for error messages
+  bool end2end = false;  // NMS-free export
+  std::unique_ptr<Runner> runner;
+};
+
+Result<LoadedModel> load_model(const std::filesystem::path& path, const ModelOptions& options);
+
+// Letterbox, infer (info.batch images at a time), decode.
+Result<std::vector<Prediction>> predict_images(LoadedModel& model, std::span<const Image> images,
+                                               const PredictOptions& options);
+
+}  // namespace kiln::api

@@ -1,0 +1,53 @@
+#include "kiln/model.h"
+
+#include "api/loaded_model.h"
+
+namespace kiln {
+
+struct Model::Impl {
+  api::LoadedModel model;
+};
+
+Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Model::Model(Model&&) noexcept = default;
+Model& Model::operator=(Model&&) noexcept = default;
+Model::~Model() = default;
+
+Result<Model> Model::load(const std::filesystem::path& path, const ModelOptions& options) {
+  KILN_ASSIGN_OR_RETURN(api::LoadedModel loaded, api::load_model(path, options));
+  return Model(std::make_unique<Impl>(Impl{std::move(loaded)}));
+}
+
+const ModelInfo& Model::info() const { return impl_->model.info; }
+
+Result<Prediction> Model::predict(const Image& image, const PredictOptions& options) {
+  KILN_ASSIGN_OR_RETURN(std::vector<Prediction> one, api::predict_images(impl_->model, {&image, 1}, options));
+  return std::move(one.front());
+}
+
+Result<std::vector<Prediction>> Model::predict(std::span<const Image> images, const PredictOptions& options) {
+  return api::predict_images(impl_->model, images, options);
+}
+
+Result<std::vector<Tensor>> Model::run(std::span<const Tensor> inputs) {
+  std::vector<ir::Tensor> in;
+  in.reserve(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Tensor& t = inputs[i];
+    if (static_cast<int64_t>(t.data.size()) != ir::shape_numel(t.shape))
+      return error(StatusCode::kInvalidArgument, impl_->model.name, ": input ", i, " has ", t.data.size(),
+                   " values, its shape ", ir::shape_to_string(t.shape), " needs ", ir::shape_numel(t.shape));
+    in.push_back(ir::Tensor::from_vector<float>(t.shape, t.data));
+  }
+  KILN_ASSIGN_OR_RETURN(std::vector<ir::Tensor> out, impl_->model.runner->run(in));
+  std::vector<Tensor> result;
+  result.reserve(out.size());
+  for (const ir::Tensor& t : out) {
+    ir::Tensor f = t.to_float32();
+    std::span<const float> v = f.values<float>();
+    result.push_back(Tensor{f.shape(), std::vector<float>(v.begin(), v.end())});
+  }
+  return result;
+}
+
+}  // namespace kiln

@@ -1,0 +1,34 @@
+// Where a model's graph runs: the CPU reference executor or the CUDA backend. Model holds
+// one Runner and does not care which.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "ir/tensor.h"
+#include "kiln/status.h"
+
+namespace kiln::api {
+
+class Runner {
+ public:
+  virtual ~Runner() = default;
+  // Inputs and outputs in graph order, float32 in ONNX layout.
+  virtual Result<std::vector<ir::Tensor>> run(const std::vector<ir::Tensor>& inputs) = 0;
+};
+
+// Owns `graph` (optimized; symbolic dims allowed) and runs it node by node on the CPU.
+Result<std::unique_ptr<Runner>> make_cpu_runner(ir::Graph graph);
+
+// Builds the CUDA engine for `graph` (static shapes) at `precision` (fp32 | fp16) on GPU
+// `device_index`. Unsupported when this kiln has no CUDA backend or no GPU is present.
+Result<std::unique_ptr<Runner>> make_cuda_runner(const ir::Graph& graph, const std::string& precision,
+                                                 int device_index);
+
+// Empty when the CUDA backend can run here; otherwise why not ("kiln was built without
+// CUDA", "no CUDA device found").
+std::string cuda_unavailable_reason();
+
+}  // namespace kiln::api
