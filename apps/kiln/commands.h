@@ -23,6 +23,7 @@ int report_error(const std::string& command, const Status& status);
 Runner register_info(CLI::App& app);
 Runner register_predict(CLI::App& app);
 Runner register_bench(CLI::App& app);
+Runner register_val(CLI::App& app);
 
 // Engine commands: build, check, rebuild, env, cache (cmd_<name>.cpp).
 Runner register_build(CLI::App& app);

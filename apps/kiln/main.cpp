@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   add(register_info);
   add(register_predict);
   add(register_bench);
+  add(register_val);
   add(register_build);
   add(register_check);
   add(register_rebuild);

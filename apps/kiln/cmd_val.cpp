@@ -1,0 +1,253 @@
+// kiln val: accuracy of a detect model on an Ultralytics-format dataset, computed as
+// Ultralytics' `yolo val` computes it (its dataloader's preprocessing, multi-label NMS,
+// greedy matching at IoU 0.5:0.95, 101-point interpolated AP), on the CPU backend.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "backends/cpu/executor.h"
+#include "commands.h"
+#include "eval/dataset.h"
+#include "eval/detect_metrics.h"
+#include "eval/val_letterbox.h"
+#include "eval/val_nms.h"
+#include "ir/model_metadata.h"
+#include "onnx/importer.h"
+#include "passes/pipeline.h"
+#include "vision/letterbox.h"
+
+namespace kiln::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ValOptions {
+  std::string model;
+  std::string data;
+  std::string split = "val";
+  int imgsz = 640;
+  int batch = 32;
+  float conf = 0.001f;
+  double iou = 0.7;
+  int max_det = 300;
+  bool json = false;
+};
+
+struct ValModel {
+  std::unique_ptr<ir::Graph> graph;
+  ir::ModelMetadata meta;
+  int input_h = 0, input_w = 0;  // static models only
+  bool dynamic_hw = false;
+  std::unique_ptr<cpu::Executor> executor;
+};
+
+// The model optimized for batch 1; symbolic height/width stay symbolic so that each image
+// can get its rectangular shape.
+Result<ValModel> load_val_model(const fs::path& path) {
+  ValModel m;
+  KILN_ASSIGN_OR_RETURN(ir::Graph graph, onnx::import_model(path));
+  m.graph = std::make_unique<ir::Graph>(std::move(graph));
+  KILN_ASSIGN_OR_RETURN(m.meta, ir::parse_model_metadata(m.graph->metadata));
+  const std::string task = m.meta.task.empty() ? "detect" : m.meta.task;
+  if (task != "detect") return error(StatusCode::kUnsupported, path.string(), ": task ", task, " not supported by val yet");
+  if (m.meta.end2end)
+    return error(StatusCode::kUnsupported, path.string(), ": end2end (NMS-free) exports not supported by val yet");
+  if (m.graph->inputs.size() != 1 || m.graph->outputs.size() != 1)
+    return error(StatusCode::kUnsupported, path.string(), ": val expects one input and one output, model has ",
+                 m.graph->inputs.size(), " and ", m.graph->outputs.size());
+  const ir::Value* input = m.graph->inputs[0];
+  if (!input->shape || input->shape->size() != 4)
+    return error(StatusCode::kUnsupported, path.string(), ": input ", input->name, " is not NCHW");
+  const ir::Shape& shape = *input->shape;
+  passes::OptimizeOptions opt;
+  if (!shape[0].is_known() && !shape[0].symbol.empty()) opt.bind_dims[shape[0].symbol] = 1;
+  if ((shape[0].is_known() && shape[0].value != 1) || !shape[1].is_known() || shape[1].value != 3)
+    return error(StatusCode::kUnsupported, path.string(), ": input ", input->name, " is ", ir::shape_to_string(shape),
+                 ", val needs batch 1 (or dynamic) and 3 channels");
+  m.dynamic_hw = !shape[2].is_known() || !shape[3].is_known();
+  if (!m.dynamic_hw) {
+    m.input_h = static_cast<int>(shape[2].value);
+    m.input_w = static_cast<int>(shape[3].value);
+  }
+  KILN_RETURN_IF_ERROR(passes::optimize(*m.graph, opt));
+  KILN_ASSIGN_OR_RETURN(cpu::Executor exec, cpu::Executor::create(*m.graph));
+  m.executor = std::make_unique<cpu::Executor>(std::move(exec));
+  return m;
+}
+
+// "\rval 37/128 [=========>          ]" on stderr, only when stderr is a terminal.
+class ProgressBar {
+ public:
+  explicit ProgressBar(size_t total) : total_(total), enabled_(isatty(STDERR_FILENO) == 1) {}
+  void update(size_t done) const {
+    if (!enabled_) return;
+    constexpr int kWidth = 30;
+    const int filled = static_cast<int>(kWidth * done / total_);
+    std::fprintf(stderr, "\rval %zu/%zu [%s%s]", done, total_, std::string(filled, '=').c_str(),
+                 std::string(kWidth - filled, ' ').c_str());
+    if (done == total_) std::fprintf(stderr, "\n");
+    std::fflush(stderr);
+  }
+
+ private:
+  size_t total_;
+  bool enabled_;
+};
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void print_table(const eval::MetricsReport& report) {
+  std::printf("%22s%11s%11s%11s%11s%11s%11s\n", "Class", "Images", "Instances", "Box(P", "R", "mAP50", "mAP50-95)");
+  auto row = [](const eval::MetricsRow& r) {
+    std::printf("%22s%11d%11d%11.3g%11.3g%11.3g%11.3g\n", r.name.c_str(), r.images, r.instances, r.precision,
+                r.recall, r.map50, r.map50_95);
+  };
+  row(report.all);
+  for (const auto& r : report.classes) row(r);
+}
+
+nlohmann::json row_json(const eval::MetricsRow& r) {
+  nlohmann::json j = {{"name", r.name},           {"images", r.images},      {"instances", r.instances},
+                      {"precision", r.precision}, {"recall", r.recall},      {"map50", r.map50},
+                      {"map50_95", r.map50_95}};
+  if (r.class_id >= 0) j["class"] = r.class_id;
+  return j;
+}
+
+Status val(const ValOptions& o) {
+  if (o.conf < 0 || o.conf > 1) return error(StatusCode::kInvalidArgument, "--conf must be in [0, 1], got ", o.conf);
+  if (o.iou < 0 || o.iou > 1) return error(StatusCode::kInvalidArgument, "--iou must be in [0, 1], got ", o.iou);
+  if (o.imgsz < 1) return error(StatusCode::kInvalidArgument, "--imgsz must be positive, got ", o.imgsz);
+  if (o.batch < 1) return error(StatusCode::kInvalidArgument, "--batch must be positive, got ", o.batch);
+  if (o.max_det < 1) return error(StatusCode::kInvalidArgument, "--max-det must be positive, got ", o.max_det);
+  if (!fs::exists(o.model)) return error(StatusCode::kNotFound, o.model, ": no such file");
+  KILN_ASSIGN_OR_RETURN(eval::DatasetSpec data, eval::load_dataset(o.data, o.split));
+  KILN_ASSIGN_OR_RETURN(ValModel model, load_val_model(o.model));
+  const int stride = static_cast<int>(model.meta.stride);
+
+  // Input shapes: a static model gets its own size (square letterbox, as Ultralytics
+  // validates exported models); a dynamic one gets Ultralytics' rectangular batch shapes
+  // for --batch, each image then run on its own (images in a batch do not interact).
+  const size_t n = data.images.size();
+  std::vector<std::pair<int, int>> shapes(n, {model.input_h, model.input_w});
+  const int imgsz = model.dynamic_hw ? vision::round_up_to_stride(o.imgsz, stride)
+                                     : std::max(model.input_h, model.input_w);
+  if (model.dynamic_hw) {
+    std::vector<std::pair<int, int>> sizes(n);
+    for (size_t i = 0; i < n; ++i) {
+      KILN_ASSIGN_OR_RETURN(vision::Image image, vision::decode_image(data.images[i]));
+      sizes[i] = {image.height, image.width};
+    }
+    shapes = eval::rect_shapes(sizes, o.batch, imgsz, stride);
+  }
+
+  eval::ValNmsOptions nms;
+  nms.conf = o.conf;
+  nms.iou = o.iou;
+  nms.max_det = o.max_det;
+  eval::MetricsAccumulator metrics;
+  ProgressBar bar(n);
+  double t_pre = 0, t_inf = 0, t_post = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const fs::path& path = data.images[i];
+    auto t0 = std::chrono::steady_clock::now();
+    KILN_ASSIGN_OR_RETURN(vision::Image image, vision::decode_image(path));
+    KILN_ASSIGN_OR_RETURN(std::vector<eval::LabelBox> labels, eval::load_labels(path, data));
+    const auto [in_h, in_w] = shapes[i];
+    eval::ValInput in = eval::val_letterbox(image, imgsz, in_h, in_w);
+    ir::Tensor tensor = ir::Tensor::from_vector<float>({1, 3, in_h, in_w}, vision::to_nchw_rgb(in.image));
+    t_pre += ms_since(t0);
+
+    auto t1 = std::chrono::steady_clock::now();
+    KILN_ASSIGN_OR_RETURN(std::vector<ir::Tensor> outputs, model.executor->run({tensor}));
+    t_inf += ms_since(t1);
+
+    auto t2 = std::chrono::steady_clock::now();
+    const ir::Tensor& out = outputs[0];
+    if (out.rank() != 3 || out.dim(0) != 1 || out.dim(1) <= 4 || out.dtype() != ir::DType::kFloat32)
+      return error(StatusCode::kUnsupported, o.model, ": detect output ", ir::shape_to_string(out.shape()),
+                   " is not [1, 4+classes, anchors] float32");
+    const int num_classes = static_cast<int>(out.dim(1) - 4);
+    if (num_classes != static_cast<int>(data.names.size()))
+      return error(StatusCode::kInvalidArgument, o.model, " predicts ", num_classes, " classes, ", o.data, " has ",
+                   data.names.size());
+    std::vector<eval::BoxPrediction> preds =
+        eval::multi_label_nms(out.values<float>(), static_cast<int>(out.dim(2)), num_classes, nms);
+
+    // Ground truth in the same letterboxed pixels as the predictions.
+    std::vector<vision::BoxXyxy> gt_boxes, pred_boxes;
+    std::vector<int> gt_classes, pred_classes;
+    std::vector<float> conf;
+    for (const auto& l : labels) {
+      const float cx = l.cx * in.resized_width + in.pad_left, cy = l.cy * in.resized_height + in.pad_top;
+      const float hw = l.w * in.resized_width / 2, hh = l.h * in.resized_height / 2;
+      gt_boxes.push_back({cx - hw, cy - hh, cx + hw, cy + hh});
+      gt_classes.push_back(l.class_id);
+    }
+    for (const auto& p : preds) {
+      pred_boxes.push_back(p.box);
+      pred_classes.push_back(p.class_id);
+      conf.push_back(p.conf);
+    }
+    metrics.add(eval::match_image(pred_classes, conf, gt_classes, eval::box_iou_matrix(gt_boxes, pred_boxes)));
+    t_post += ms_since(t2);
+    bar.update(i + 1);
+  }
+
+  const eval::MetricsReport report = metrics.report(data.names);
+  const double count = static_cast<double>(n);
+  if (o.json) {
+    nlohmann::json j = {{"model", o.model},
+                        {"data", o.data},
+                        {"split", o.split},
+                        {"input", model.dynamic_hw ? "rect" : "static"},
+                        {"imgsz", imgsz},
+                        {"batch", o.batch},
+                        {"conf", o.conf},
+                        {"iou", o.iou},
+                        {"max_det", o.max_det},
+                        {"all", row_json(report.all)},
+                        {"speed_ms", {{"preprocess", t_pre / count}, {"inference", t_inf / count},
+                                      {"postprocess", t_post / count}}}};
+    j["classes"] = nlohmann::json::array();
+    for (const auto& r : report.classes) j["classes"].push_back(row_json(r));
+    std::printf("%s\n", j.dump(1).c_str());
+  } else {
+    print_table(report);
+    std::printf("Speed: %.1fms preprocess, %.1fms inference, %.1fms postprocess per image\n", t_pre / count,
+                t_inf / count, t_post / count);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Runner register_val(CLI::App& app) {
+  auto o = std::make_shared<ValOptions>();
+  CLI::App* cmd = app.add_subcommand("val", "Accuracy of a detect model on a dataset, as Ultralytics val (CPU backend)");
+  cmd->add_option("--model", o->model, "ONNX model (Ultralytics export)")->required();
+  cmd->add_option("--data", o->data, "dataset yaml (Ultralytics format)")->required();
+  cmd->add_option("--split", o->split, "dataset split to evaluate")->capture_default_str();
+  cmd->add_option("--imgsz", o->imgsz, "input size for models with dynamic height/width")->capture_default_str();
+  cmd->add_option("--batch", o->batch, "batch size that sets the rectangular shapes of dynamic models")
+      ->capture_default_str();
+  cmd->add_option("--conf", o->conf, "confidence threshold")->capture_default_str();
+  cmd->add_option("--iou", o->iou, "NMS IoU threshold")->capture_default_str();
+  cmd->add_option("--max-det", o->max_det, "maximum detections per image")->capture_default_str();
+  cmd->add_flag("--json", o->json, "print the figures as JSON instead of the table");
+  return [o]() {
+    Status st = val(*o);
+    return st.ok() ? kExitOk : report_error("val", st);
+  };
+}
+
+}  // namespace kiln::cli

@@ -1,0 +1,185 @@
+#include "eval/dataset.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+namespace kiln::eval {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Ultralytics' IMG_FORMATS: files with other extensions are not images of the split.
+bool is_dataset_image(const fs::path& p) {
+  static const std::array<const char*, 11> kExts = {"bmp", "dng", "jpeg", "jpg", "mpo", "png",
+                                                     "tif", "tiff", "webp", "pfm", "heic"};
+  std::string ext = p.extension().string();
+  if (ext.empty()) return false;
+  ext = ext.substr(1);
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  return std::find(kExts.begin(), kExts.end(), ext) != kExts.end();
+}
+
+Status add_split_entry(const fs::path& entry, std::vector<fs::path>& images) {
+  std::error_code ec;
+  if (fs::is_directory(entry, ec)) {
+    for (auto it = fs::recursive_directory_iterator(entry, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec))
+      if (it->is_regular_file() && is_dataset_image(it->path())) images.push_back(it->path());
+    if (ec) return error(StatusCode::kIoError, entry.string(), ": cannot list: ", ec.message());
+    return Status::Ok();
+  }
+  if (fs::is_regular_file(entry, ec) && entry.extension() == ".txt") {
+    // One image path per line; "./x" and other relative paths are relative to the txt's folder.
+    std::ifstream in(entry);
+    if (!in) return error(StatusCode::kIoError, entry.string(), ": cannot read");
+    std::string line;
+    while (std::getline(in, line)) {
+      while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+      if (line.empty()) continue;
+      fs::path p(line);
+      if (p.is_relative()) p = entry.parent_path() / p;
+      if (is_dataset_image(p)) images.push_back(p.lexically_normal());
+    }
+    return Status::Ok();
+  }
+  return error(StatusCode::kNotFound, entry.string(), ": split folder or list does not exist");
+}
+
+Result<std::vector<std::string>> parse_names(const YAML::Node& node, const fs::path& yaml_path) {
+  std::vector<std::string> names;
+  if (node.IsSequence()) {
+    for (const auto& n : node) names.push_back(n.as<std::string>());
+  } else if (node.IsMap()) {
+    std::vector<std::pair<int, std::string>> items;
+    for (const auto& kv : node) items.emplace_back(kv.first.as<int>(), kv.second.as<std::string>());
+    std::sort(items.begin(), items.end());
+    for (size_t i = 0; i < items.size(); ++i)
+      if (items[i].first != static_cast<int>(i))
+        return error(StatusCode::kCorrupt, yaml_path.string(), ": names must have the ids 0..", items.size() - 1,
+                     ", id ", items[i].first, " is out of place");
+    for (auto& [id, name] : items) names.push_back(std::move(name));
+  } else {
+    return error(StatusCode::kCorrupt, yaml_path.string(), ": `names` must be a list or an {id: name} map");
+  }
+  if (names.empty()) return error(StatusCode::kCorrupt, yaml_path.string(), ": `names` is empty");
+  return names;
+}
+
+}  // namespace
+
+Result<DatasetSpec> load_dataset(const fs::path& yaml_path, const std::string& split) {
+  std::error_code ec;
+  if (!fs::is_regular_file(yaml_path, ec)) return error(StatusCode::kNotFound, yaml_path.string(), ": no such file");
+  YAML::Node doc;
+  try {
+    doc = YAML::LoadFile(yaml_path.string());
+  } catch (const YAML::Exception& e) {
+    return error(StatusCode::kCorrupt, yaml_path.string(), ": not valid YAML (", e.what(), ")");
+  }
+  if (!doc.IsMap()) return error(StatusCode::kCorrupt, yaml_path.string(), ": not a dataset yaml (expected a map)");
+  DatasetSpec spec;
+  spec.yaml_path = yaml_path;
+  const fs::path yaml_dir = fs::absolute(yaml_path, ec).parent_path();
+  try {
+    spec.root = yaml_dir;
+    if (doc["path"] && !doc["path"].IsNull()) {
+      fs::path p(doc["path"].as<std::string>());
+      spec.root = (p.is_absolute() ? p : yaml_dir / p).lexically_normal();
+    }
+    if (!doc["names"]) return error(StatusCode::kCorrupt, yaml_path.string(), ": no `names`");
+    KILN_ASSIGN_OR_RETURN(spec.names, parse_names(doc["names"], yaml_path));
+    if (const YAML::Node kpt = doc["kpt_shape"]; kpt && kpt.IsSequence() && kpt.size() == 2) {
+      spec.kpt_count = kpt[0].as<int>();
+      spec.kpt_dims = kpt[1].as<int>();
+    }
+    const YAML::Node entries = doc[split];
+    if (!entries || entries.IsNull()) return error(StatusCode::kCorrupt, yaml_path.string(), ": no `", split, "` split");
+    std::vector<std::string> list;
+    if (entries.IsSequence())
+      for (const auto& e : entries) list.push_back(e.as<std::string>());
+    else
+      list.push_back(entries.as<std::string>());
+    for (const std::string& e : list) {
+      fs::path p(e);
+      KILN_RETURN_IF_ERROR(add_split_entry(p.is_absolute() ? p : (spec.root / p).lexically_normal(), spec.images));
+    }
+  } catch (const YAML::Exception& e) {
+    return error(StatusCode::kCorrupt, yaml_path.string(), ": ", e.what());
+  }
+  std::sort(spec.images.begin(), spec.images.end());
+  spec.images.erase(std::unique(spec.images.begin(), spec.images.end()), spec.images.end());
+  if (spec.images.empty()) return error(StatusCode::kNotFound, yaml_path.string(), ": split `", split, "` has no images");
+  return spec;
+}
+
+fs::path label_path_for(const fs::path& image_path) {
+  std::vector<fs::path> parts(image_path.begin(), image_path.end());
+  for (size_t i = parts.size(); i-- > 1;) {
+    if (parts[i - 1] == "images") {
+      fs::path out;
+      for (size_t k = 0; k < parts.size(); ++k) out /= (k == i - 1 ? fs::path("labels") : parts[k]);
+      return out.replace_extension(".txt");
+    }
+  }
+  return fs::path(image_path).replace_extension(".txt");
+}
+
+Result<std::vector<LabelBox>> load_labels(const fs::path& image_path, const DatasetSpec& spec) {
+  const fs::path path = label_path_for(image_path);
+  std::ifstream in(path);
+  if (!in) return std::vector<LabelBox>{};  // no label file: an image without objects
+  const size_t pose_cols = spec.kpt_count > 0 ? 5 + static_cast<size_t>(spec.kpt_count) * spec.kpt_dims : 0;
+  std::vector<std::array<float, 5>> rows;
+  std::string line;
+  for (int line_no = 1; std::getline(in, line); ++line_no) {
+    std::istringstream is(line);
+    std::vector<float> v;
+    std::string tok;
+    while (is >> tok) {
+      char* end = nullptr;
+      float f = std::strtof(tok.c_str(), &end);
+      if (end == tok.c_str() || *end != '\0' || !std::isfinite(f))
+        return error(StatusCode::kCorrupt, path.string(), ":", line_no, ": not a number: '", tok, "'");
+      v.push_back(f);
+    }
+    if (v.empty()) continue;
+    std::array<float, 5> row{};
+    row[0] = v[0];
+    if (pose_cols > 0 ? v.size() == pose_cols : v.size() == 5) {
+      std::copy(v.begin() + 1, v.begin() + 5, row.begin() + 1);
+    } else if (pose_cols == 0 && v.size() >= 7 && v.size() % 2 == 1) {
+      // Polygon: its bounding box (segments2boxes).
+      float x0 = v[1], x1 = v[1], y0 = v[2], y1 = v[2];
+      for (size_t k = 1; k + 1 < v.size(); k += 2) {
+        x0 = std::min(x0, v[k]), x1 = std::max(x1, v[k]);
+        y0 = std::min(y0, v[k + 1]), y1 = std::max(y1, v[k + 1]);
+      }
+      row = {v[0], (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0};
+    } else {
+      return error(StatusCode::kCorrupt, path.string(), ":", line_no, ": ", v.size(), " values, expected ",
+                   pose_cols > 0 ? std::to_string(pose_cols) : std::string("5 or a polygon"));
+    }
+    if (row[0] < 0 || row[0] != std::floor(row[0]) || row[0] >= static_cast<float>(spec.names.size()))
+      return error(StatusCode::kCorrupt, path.string(), ":", line_no, ": class ", v[0], " is not one of the ",
+                   spec.names.size(), " classes of ", spec.yaml_path.string());
+    for (int k = 1; k < 5; ++k)
+      if (row[k] > 1.01f || row[k] < -0.01f)
+        return error(StatusCode::kCorrupt, path.string(), ":", line_no, ": coordinate ", row[k],
+                     " is not normalized to [0, 1]");
+    rows.push_back(row);
+  }
+  std::sort(rows.begin(), rows.end());
+  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+  std::vector<LabelBox> out;
+  out.reserve(rows.size());
+  for (const auto& r : rows) out.push_back({static_cast<int>(r[0]), r[1], r[2], r[3], r[4]});
+  return out;
+}
+
+}  // namespace kiln::eval

@@ -1,0 +1,32 @@
+// The NMS Ultralytics' val runs (non_max_suppression with multi_label=True): every class
+// whose score passes conf makes its own candidate box, so one anchor can yield several
+// detections of different classes. Predict keeps the best class only (vision/detect.h).
+#pragma once
+
+#include <span>
+#include <vector>
+
+#include "vision/nms.h"
+
+namespace kiln::eval {
+
+struct BoxPrediction {
+  int class_id = 0;
+  float conf = 0.f;
+  vision::BoxXyxy box{};  // model-input (letterbox) pixels, not clipped
+};
+
+struct ValNmsOptions {
+  float conf = 0.001f;
+  double iou = 0.7;
+  int max_det = 300;
+  int max_nms = 30000;
+  float max_wh = 7680.f;
+};
+
+// `raw`: one image's [4 + num_classes, num_anchors] detect output (cx, cy, w, h, scores).
+// Returns the kept predictions, best first.
+std::vector<BoxPrediction> multi_label_nms(std::span<const float> raw, int num_anchors, int num_classes,
+                                           const ValNmsOptions& options);
+
+}  // namespace kiln::eval
