@@ -1,12 +1,16 @@
-// kiln bench --model MODEL [--precision fp32,fp16] [--batch 1,8,32] [--iters N] [--json]:
-// builds a CUDA engine per (precision, batch), warms up, then times each replay of the
-// captured CUDA graph with CUDA events: median / p95 / p99 GPU ms per batch, images/s,
-// build time and activation-arena peak. Dynamic exports are bound to each batch and
+// kiln bench --model MODEL [--precision fp32,tf32,fp16] [--batch 1,8,32] [--iters N] [--json]
+// [--profile] [--no-tune] [--timing-cache PATH]: builds a CUDA engine per (precision, batch),
+// warms up, then times each replay of the captured CUDA graph with CUDA events: median /
+// p95 / p99 GPU ms per batch, images/s, build time split into phases (import+optimize,
+// cuDNN heuristics, plan compiles, tuning) and activation-arena peak. Each row is printed
+// when its run ends. --profile adds, per run, a per-step GPU time table (CUDA events around
+// each step of an eager run, sorted by time). Dynamic exports are bound to each batch and
 // --imgsz; static ones run only at their own batch.
 #include <algorithm>
 #include <chrono>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
@@ -31,7 +35,10 @@ struct BenchOptions {
   int warmup = 20;
   int imgsz = 640;
   bool json = false;
-  bool tune = false;
+  bool no_tune = false;
+  bool profile = false;
+  int profile_top = 25;
+  std::string timing_cache;
 };
 
 #if KILN_HAS_CUDA
@@ -39,10 +46,17 @@ struct BenchRow {
   std::string precision;
   int64_t batch = 0;
   double build_s = 0, median_ms = 0, p95_ms = 0, p99_ms = 0, images_per_s = 0;
+  double import_s = 0;
+  cuda::BuildStats stats;
   size_t arena_bytes = 0, workspace_bytes = 0;
   int direct_convs = 0, convs = 0;
   std::string skipped;
+  std::vector<cuda::StepTime> profile;
 };
+
+cuda::Precision parse_precision(const std::string& p) {
+  return p == "fp16" ? cuda::Precision::kFp16 : p == "tf32" ? cuda::Precision::kTf32 : cuda::Precision::kFp32;
+}
 
 double percentile(std::vector<float> v, double q) {
   std::sort(v.begin(), v.end());
@@ -53,6 +67,7 @@ double percentile(std::vector<float> v, double q) {
 Status bench_one(const BenchOptions& o, const std::string& precision, int64_t batch, BenchRow& row) {
   row.precision = precision;
   row.batch = batch;
+  const auto t_import = std::chrono::steady_clock::now();
   KILN_ASSIGN_OR_RETURN(ir::Graph graph, onnx::import_model(o.model));
   passes::OptimizeOptions opt;
   bool dynamic = false;
@@ -71,13 +86,16 @@ Status bench_one(const BenchOptions& o, const std::string& precision, int64_t ba
     return Status::Ok();
   }
   KILN_RETURN_IF_ERROR(passes::optimize(graph, opt));
+  row.import_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_import).count();
   cuda::BuildOptions bo;
-  bo.precision = precision == "fp16" ? cuda::Precision::kFp16 : cuda::Precision::kFp32;
-  bo.tune = o.tune;
+  bo.precision = parse_precision(precision);
+  bo.tune = !o.no_tune;
+  bo.timing_cache_path = o.timing_cache;
   const auto t0 = std::chrono::steady_clock::now();
   KILN_ASSIGN_OR_RETURN(auto engine, cuda::Engine::build(graph, bo));
   KILN_ASSIGN_OR_RETURN(auto ctx, cuda::ExecutionContext::create(*engine));
   row.build_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  row.stats = engine->build_stats();
   row.arena_bytes = ctx->arena_bytes();
   row.workspace_bytes = ctx->workspace_bytes();
   for (const auto& t : engine->tactics())
@@ -116,6 +134,11 @@ Status bench_one(const BenchOptions& o, const std::string& precision, int64_t ba
   }
   for (auto& e : ev)
     if (e) cudaEventDestroy(e);
+  if (st.ok() && o.profile) {
+    auto prof = ctx->profile(stream, 20);
+    if (prof.ok()) row.profile = std::move(*prof);
+    else st = prof.status();
+  }
   cudaStreamDestroy(stream);
   KILN_RETURN_IF_ERROR(st);
   row.median_ms = percentile(ms, 0.5);
@@ -125,49 +148,100 @@ Status bench_one(const BenchOptions& o, const std::string& precision, int64_t ba
   return Status::Ok();
 }
 
+void print_row(const BenchRow& r) {
+  if (!r.skipped.empty()) {
+    std::cout << "| " << r.precision << " | " << r.batch << " | skipped (" << r.skipped << ") ||||||||\n" << std::flush;
+    return;
+  }
+  const cuda::BuildStats& b = r.stats;
+  std::cout << std::fixed << std::setprecision(3) << "| " << r.precision << " | " << r.batch << " | " << r.median_ms
+            << " | " << r.p95_ms << " | " << r.p99_ms << " | " << std::setprecision(1) << r.images_per_s << " | "
+            << std::setprecision(2) << r.build_s << " | " << r.import_s << " / " << b.heuristics_s << " / "
+            << b.compile_s << " / " << b.tune_s << " | " << b.conv_signatures << " / " << b.cache_hits << " / "
+            << b.tuned << " | " << b.residual_fused << " | " << r.arena_bytes / 1048576.0 << " | " << r.direct_convs
+            << "/" << r.convs << " |\n"
+            << std::flush;
+}
+
+// Per-step times, largest first, then totals per op and per tactic kind.
+void print_profile(const BenchRow& r, int top) {
+  if (r.profile.empty()) return;
+  double total = 0;
+  for (const auto& t : r.profile) total += t.ms;
+  std::vector<cuda::StepTime> sorted = r.profile;
+  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.ms > b.ms; });
+  std::cout << "\nprofile " << r.precision << " batch " << r.batch << ": " << r.profile.size()
+            << " steps, sum of step times " << std::setprecision(3) << total << " ms (graph replay " << r.median_ms
+            << " ms)\n| ms | % | node | op | tactic |\n|---|---|---|---|---|\n";
+  for (size_t i = 0; i < sorted.size() && static_cast<int>(i) < top; ++i)
+    std::cout << "| " << std::setprecision(4) << sorted[i].ms << " | " << std::setprecision(1)
+              << 100.0 * sorted[i].ms / total << " | " << sorted[i].node << " | " << sorted[i].op << " | "
+              << sorted[i].tactic.substr(0, 90) << " |\n";
+  std::map<std::string, std::pair<double, int>> by_op;
+  for (const auto& t : r.profile) {
+    auto& e = by_op[t.op + " [" + t.tactic.substr(0, t.tactic.find(':')) + "]"];
+    e.first += t.ms;
+    ++e.second;
+  }
+  std::vector<std::pair<std::string, std::pair<double, int>>> ops(by_op.begin(), by_op.end());
+  std::stable_sort(ops.begin(), ops.end(), [](const auto& a, const auto& b) { return a.second.first > b.second.first; });
+  std::cout << "\n| op [tactic] | steps | ms | % |\n|---|---|---|---|\n";
+  for (const auto& [k, v] : ops)
+    std::cout << "| " << k << " | " << v.second << " | " << std::setprecision(3) << v.first << " | "
+              << std::setprecision(1) << 100.0 * v.first / total << " |\n";
+  std::cout << std::flush;
+}
+
 int run_bench(const BenchOptions& o) {
   if (!cuda::gpu_available()) return report_error("bench", error(StatusCode::kUnsupported, "no CUDA device available"));
   if (o.iters < 1) return report_error("bench", error(StatusCode::kInvalidArgument, "--iters must be >= 1"));
+  for (const auto& p : o.precisions)
+    if (p != "fp32" && p != "fp16" && p != "tf32")
+      return report_error("bench", error(StatusCode::kInvalidArgument, "unknown precision '", p, "' (fp32, tf32, fp16)"));
+  const std::string device = cuda::device_summary();
+  if (!o.json) {
+    std::cout << "kiln bench " << o.model << " on " << device << " (imgsz " << o.imgsz << ", " << o.iters
+              << " timed CUDA-graph replays; tuning " << (o.no_tune ? "off" : "on") << ")\n"
+              << "build phases: import+optimize / cuDNN heuristics / plan compiles / tuning (s); "
+                 "signatures: distinct conv plans / from timing cache / tuned now\n"
+              << "| precision | batch | median ms | p95 ms | p99 ms | images/s | build s | phases s | signatures | "
+                 "residual adds fused | arena MiB | direct convs |\n"
+              << "|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+              << std::flush;
+  }
   std::vector<BenchRow> rows;
   for (const auto& p : o.precisions) {
-    if (p != "fp32" && p != "fp16")
-      return report_error("bench", error(StatusCode::kInvalidArgument, "unknown precision '", p, "' (fp32, fp16)"));
     for (int64_t b : o.batches) {
       BenchRow row;
       Status st = bench_one(o, p, b, row);
       if (!st.ok()) return report_error("bench", error(st.code(), o.model, ": ", st.message()));
-      rows.push_back(row);
+      if (!o.json) print_row(row);
+      rows.push_back(std::move(row));
     }
   }
-  const std::string device = cuda::device_summary();
   if (o.json) {
     nlohmann::ordered_json j;
     j["model"] = o.model;
     j["device"] = device;
     j["imgsz"] = o.imgsz;
     j["iters"] = o.iters;
-    for (const auto& r : rows)
-      j["runs"].push_back({{"precision", r.precision}, {"batch", r.batch}, {"skipped", r.skipped},
-                           {"build_s", r.build_s}, {"median_ms", r.median_ms}, {"p95_ms", r.p95_ms},
-                           {"p99_ms", r.p99_ms}, {"images_per_s", r.images_per_s}, {"arena_bytes", r.arena_bytes},
-                           {"workspace_bytes", r.workspace_bytes}, {"convs", r.convs}, {"direct_convs", r.direct_convs}});
+    for (const auto& r : rows) {
+      nlohmann::ordered_json run = {
+          {"precision", r.precision}, {"batch", r.batch}, {"skipped", r.skipped}, {"build_s", r.build_s},
+          {"import_s", r.import_s}, {"heuristics_s", r.stats.heuristics_s}, {"compile_s", r.stats.compile_s},
+          {"tune_s", r.stats.tune_s}, {"conv_signatures", r.stats.conv_signatures},
+          {"cache_hits", r.stats.cache_hits}, {"tuned", r.stats.tuned}, {"residual_fused", r.stats.residual_fused},
+          {"median_ms", r.median_ms}, {"p95_ms", r.p95_ms}, {"p99_ms", r.p99_ms}, {"images_per_s", r.images_per_s},
+          {"arena_bytes", r.arena_bytes}, {"workspace_bytes", r.workspace_bytes}, {"convs", r.convs},
+          {"direct_convs", r.direct_convs}};
+      for (const auto& t : r.profile)
+        run["profile"].push_back({{"node", t.node}, {"op", t.op}, {"tactic", t.tactic}, {"ms", t.ms}});
+      j["runs"].push_back(run);
+    }
     std::cout << j.dump(2) << std::endl;
     return kExitOk;
   }
-  std::cout << "kiln bench " << o.model << " on " << device << " (imgsz " << o.imgsz << ", " << o.iters
-            << " timed CUDA-graph replays)\n";
-  std::cout << "| precision | batch | median ms | p95 ms | p99 ms | images/s | build s | arena MiB | direct convs |\n"
-            << "|---|---|---|---|---|---|---|---|---|\n";
-  for (const auto& r : rows) {
-    if (!r.skipped.empty()) {
-      std::cout << "| " << r.precision << " | " << r.batch << " | skipped (" << r.skipped << ") |||||||\n";
-      continue;
-    }
-    std::cout << std::fixed << std::setprecision(3) << "| " << r.precision << " | " << r.batch << " | " << r.median_ms
-              << " | " << r.p95_ms << " | " << r.p99_ms << " | " << std::setprecision(1) << r.images_per_s << " | "
-              << std::setprecision(2) << r.build_s << " | " << r.arena_bytes / 1048576.0 << " | " << r.direct_convs
-              << "/" << r.convs << " |\n";
-  }
+  for (const auto& r : rows) print_profile(r, o.profile_top);
   return kExitOk;
 }
 #endif
@@ -178,12 +252,15 @@ Runner register_bench(CLI::App& app) {
   auto o = std::make_shared<BenchOptions>();
   CLI::App* cmd = app.add_subcommand("bench", "Time a model's CUDA engine (GPU ms per batch, images/s)");
   cmd->add_option("--model", o->model, "ONNX model")->required()->check(CLI::ExistingFile);
-  cmd->add_option("--precision", o->precisions, "fp32, fp16 (comma separated)")->delimiter(',');
+  cmd->add_option("--precision", o->precisions, "fp32, tf32, fp16 (comma separated)")->delimiter(',');
   cmd->add_option("--batch", o->batches, "batch sizes (comma separated)")->delimiter(',');
   cmd->add_option("--iters", o->iters, "timed iterations per configuration");
   cmd->add_option("--warmup", o->warmup, "untimed iterations first");
   cmd->add_option("--imgsz", o->imgsz, "input size for dynamic models");
-  cmd->add_flag("--tune", o->tune, "time cuDNN's candidate engines per conv and keep the fastest");
+  cmd->add_flag("--no-tune", o->no_tune, "take cuDNN's heuristic first engine per conv instead of timing candidates");
+  cmd->add_option("--timing-cache", o->timing_cache, "timing cache file (default $KILN_CACHE_DIR or ~/.cache/kiln)");
+  cmd->add_flag("--profile", o->profile, "print per-step GPU times (eager run, CUDA events per step)");
+  cmd->add_option("--profile-top", o->profile_top, "rows of the per-step table");
   cmd->add_flag("--json", o->json, "machine-readable output");
   return [o]() -> int {
 #if KILN_HAS_CUDA

@@ -91,6 +91,15 @@ inline double relative_max_error(const ir::Tensor& got, const ir::Tensor& ref) {
   return max_abs / std::max(hi - lo, 1e-6);
 }
 
+// Build options for tests: tuning on (the default path), with a timing cache file of the
+// test run's own instead of the user's ~/.cache/kiln.
+inline BuildOptions test_build_options(Precision precision) {
+  BuildOptions opt;
+  opt.precision = precision;
+  opt.timing_cache_path = ::testing::TempDir() + "kiln_cuda_tests_timing_cache.tsv";
+  return opt;
+}
+
 struct BothResults {
   std::vector<ir::Tensor> cpu, cuda;
   std::vector<Tactic> tactics;
@@ -110,8 +119,7 @@ inline BothResults run_both(const NodeCase& c, Precision precision, bool direct_
   std::vector<std::vector<int64_t>> shapes;
   for (const auto& t : r.cpu) shapes.push_back(t.shape());
   ir::Graph g = make_graph(c, shapes);
-  BuildOptions opt;
-  opt.precision = precision;
+  BuildOptions opt = test_build_options(precision);
   opt.direct_conv = direct_conv;
   auto engine = Engine::build(g, opt);
   EXPECT_TRUE(engine.ok()) << engine.status().message();

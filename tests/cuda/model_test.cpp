@@ -4,6 +4,7 @@
 // Limits: FP32 vs CPU <= 1e-3; FP16 vs FP32 <= 1e-2.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <iostream>
 
 #include "cuda_test_util.h"
@@ -60,10 +61,18 @@ Result<ir::Tensor> bus_input(int64_t batch) {
   return ir::Tensor::from_vector<float>({batch, 3, 640, 640}, all);
 }
 
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 Result<std::vector<ir::Tensor>> run_cuda(const ir::Graph& g, Precision p, const ir::Tensor& input, bool report) {
-  BuildOptions opt;
-  opt.precision = p;
-  KILN_ASSIGN_OR_RETURN(auto engine, Engine::build(g, opt));
+  auto t0 = std::chrono::steady_clock::now();
+  KILN_ASSIGN_OR_RETURN(auto engine, Engine::build(g, test_build_options(p)));
+  const BuildStats& bs = engine->build_stats();
+  std::cout << "[" << precision_name(p) << "] build " << seconds_since(t0) << " s (heuristics " << bs.heuristics_s
+            << ", compiles " << bs.compile_s << ", tuning " << bs.tune_s << "; " << bs.conv_signatures
+            << " conv signatures, " << bs.cache_hits << " from the timing cache, " << bs.residual_fused
+            << " residual adds fused)" << std::endl;
   KILN_ASSIGN_OR_RETURN(auto ctx, ExecutionContext::create(*engine));
   if (report) {
     std::map<std::string, int> kinds;
@@ -75,8 +84,10 @@ Result<std::vector<ir::Tensor>> run_cuda(const ir::Graph& g, Precision p, const 
     for (const auto& t : engine->tactics())
       if (t.tactic.rfind("direct", 0) == 0) std::cout << "  " << t.node << ": " << t.tactic << std::endl;
   }
+  t0 = std::chrono::steady_clock::now();
   KILN_ASSIGN_OR_RETURN(auto first, ctx->run({input}));  // eager + capture + replay
   KILN_ASSIGN_OR_RETURN(auto second, ctx->run({input}));  // replay only
+  std::cout << "[" << precision_name(p) << "] two runs " << seconds_since(t0) << " s" << std::endl;
   // Same plan, same input: only a race (or a nondeterministic engine) could move this.
   EXPECT_LE(relative_max_error(second[0], first[0]), 1e-6) << "graph replay differs from the first run";
   return second;
@@ -96,10 +107,12 @@ void check_model(const std::string& model, int64_t batch) {
   auto input = bus_input(batch > 0 ? batch : 1);
   ASSERT_TRUE(input.ok()) << input.status().message();
 
+  auto t0 = std::chrono::steady_clock::now();
   auto cpu = cpu::Executor::create(*graph);
   ASSERT_TRUE(cpu.ok()) << cpu.status().message();
   auto ref = cpu->run({*input});
   ASSERT_TRUE(ref.ok()) << ref.status().message();
+  std::cout << model << " CPU reference " << seconds_since(t0) << " s" << std::endl;
 
   auto fp32 = run_cuda(*graph, Precision::kFp32, *input, true);
   ASSERT_TRUE(fp32.ok()) << fp32.status().message();

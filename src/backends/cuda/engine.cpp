@@ -4,9 +4,11 @@
 #include <cudnn.h>
 
 #include <algorithm>
+#include <chrono>
 #include <sstream>
 
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/timing_cache.h"
 
 namespace kiln::cuda {
 
@@ -54,8 +56,21 @@ Result<std::unique_ptr<Engine>> Engine::build(const ir::Graph& graph, const Buil
   KILN_CUDA_TRY(cudaMalloc(&e->cublas_workspace_, kCublasWorkspace), "cudaMalloc cuBLAS workspace");
   KILN_RETURN_IF_ERROR(cublas_status(cublasSetWorkspace(e->handles_.cublas, e->cublas_workspace_, kCublasWorkspace),
                                      "cublasSetWorkspace"));
+  const auto t0 = std::chrono::steady_clock::now();
   PlanBuilder b(graph, options, e->handles_);
+  std::unique_ptr<TimingCache> cache;
+  if (options.timing_cache)
+    cache = std::make_unique<TimingCache>(options.timing_cache_path.empty() ? TimingCache::default_path()
+                                                                            : options.timing_cache_path);
+  // Tuned choices hold for one GPU model and one cuDNN build.
+  cudaDeviceProp prop{};
+  int dev = 0;
+  KILN_CUDA_TRY(cudaGetDevice(&dev), "cudaGetDevice");
+  KILN_CUDA_TRY(cudaGetDeviceProperties(&prop, dev), "cudaGetDeviceProperties");
+  b.set_timing_cache(cache.get(), std::string(prop.name) + "|cudnn" + std::to_string(cudnnGetVersion()));
   Status st = b.build();
+  // A cache that cannot be written costs the next build its reuse, not this build.
+  if (st.ok() && cache) (void)cache->save();
   // Take the uploads whatever happened, so they are freed with the engine.
   e->device_allocs_ = std::move(b.device_allocs_);
   b.device_allocs_.clear();
@@ -67,6 +82,8 @@ Result<std::unique_ptr<Engine>> Engine::build(const ir::Graph& graph, const Buil
   e->output_slots_ = b.output_slots();
   for (const Slot& s : e->slots_)
     if (s.constant && s.root < 0) e->weight_bytes_ += s.bytes();
+  e->stats_ = b.stats();
+  e->stats_.total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return e;
 }
 
@@ -163,6 +180,39 @@ const float* ExecutionContext::output(size_t i) const {
 Status ExecutionContext::enqueue_steps(cudaStream_t stream) const {
   for (const auto& step : engine_.steps_) KILN_RETURN_IF_ERROR(step->enqueue(state_, stream));
   return Status::Ok();
+}
+
+Result<std::vector<StepTime>> ExecutionContext::profile(cudaStream_t stream, int runs) {
+  if (stream == nullptr) return error(StatusCode::kInvalidArgument, "profile needs a created stream, not the default one");
+  const auto& steps = engine_.steps_;
+  std::vector<cudaEvent_t> ev(steps.size() + 1, nullptr);
+  std::vector<std::vector<float>> times(steps.size());
+  Status st = Status::Ok();
+  for (auto& e : ev)
+    if (st.ok()) st = cuda_status(cudaEventCreate(&e), "cudaEventCreate");
+  for (int r = 0; r < runs + 1 && st.ok(); ++r) {  // run 0 warms up
+    for (size_t i = 0; i < steps.size() && st.ok(); ++i) {
+      st = cuda_status(cudaEventRecord(ev[i], stream), "cudaEventRecord");
+      if (st.ok()) st = steps[i]->enqueue(state_, stream);
+      if (st.ok()) st = cuda_status(cudaEventRecord(ev[i + 1], stream), "cudaEventRecord");
+      // Waiting after each step keeps the host from queueing ahead, so each pair of
+      // events brackets only its own step.
+      if (st.ok()) st = cuda_status(cudaEventSynchronize(ev[i + 1]), "profiled step");
+      float ms = 0;
+      if (st.ok()) st = cuda_status(cudaEventElapsedTime(&ms, ev[i], ev[i + 1]), "cudaEventElapsedTime");
+      if (st.ok() && r > 0) times[i].push_back(ms);
+    }
+  }
+  for (auto& e : ev)
+    if (e) cudaEventDestroy(e);
+  KILN_RETURN_IF_ERROR(st);
+  std::vector<StepTime> out;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    auto& t = times[i];
+    std::sort(t.begin(), t.end());
+    out.push_back({steps[i]->name, steps[i]->op, steps[i]->tactic, t.empty() ? 0.0 : t[t.size() / 2]});
+  }
+  return out;
 }
 
 Status ExecutionContext::enqueue(cudaStream_t stream) {

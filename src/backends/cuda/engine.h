@@ -28,6 +28,14 @@ struct Tactic {
   std::string tactic;
 };
 
+// GPU time of one step in a profiled (eager, non-graph) run.
+struct StepTime {
+  std::string node;
+  std::string op;
+  std::string tactic;
+  double ms = 0;  // median over the profiled runs
+};
+
 class Engine {
  public:
   static Result<std::unique_ptr<Engine>> build(const ir::Graph& graph, const BuildOptions& options);
@@ -42,6 +50,7 @@ class Engine {
   const std::vector<int64_t>& input_dims(size_t i) const { return slots_[input_slots_[i]].dims; }
   const std::vector<int64_t>& output_dims(size_t i) const { return slots_[output_slots_[i]].dims; }
   size_t weight_bytes() const { return weight_bytes_; }
+  const BuildStats& build_stats() const { return stats_; }
 
  private:
   Engine() = default;
@@ -55,6 +64,7 @@ class Engine {
   std::vector<void*> device_allocs_;
   size_t workspace_bytes_ = 0;
   size_t weight_bytes_ = 0;
+  BuildStats stats_;
   std::vector<int> input_slots_, output_slots_;
 };
 
@@ -76,6 +86,10 @@ class ExecutionContext {
   Status enqueue(cudaStream_t stream);
   // Copies host inputs in, runs on the context's own stream, copies outputs out, waits.
   Result<std::vector<ir::Tensor>> run(const std::vector<ir::Tensor>& inputs);
+
+  // Runs the steps eagerly `runs` times on `stream` with CUDA events around each step and
+  // returns each step's median GPU time, in plan order (launch gaps excluded).
+  Result<std::vector<StepTime>> profile(cudaStream_t stream, int runs);
 
   size_t arena_bytes() const { return arena_bytes_; }  // peak activation memory
   size_t workspace_bytes() const { return engine_.workspace_bytes_; }

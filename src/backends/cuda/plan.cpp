@@ -8,7 +8,13 @@
 
 namespace kiln::cuda {
 
-const char* precision_name(Precision p) { return p == Precision::kFp16 ? "fp16" : "fp32"; }
+const char* precision_name(Precision p) {
+  switch (p) {
+    case Precision::kFp16: return "fp16";
+    case Precision::kTf32: return "tf32";
+    default: return "fp32";
+  }
+}
 
 int64_t Slot::numel() const {
   int64_t n = 1;
@@ -153,6 +159,7 @@ Result<int> PlanBuilder::convert(int src, Layout layout, ir::DType dtype, const 
   int dst = new_slot(std::move(d));
   add_step(make_copy_step("convert " + slots_[src].name, src, dst, dims, src_strides, 0,
                           slots_[dst].logical_strides(), 0, src_type, dtype));
+  steps_.back()->op = "(convert)";
   converted_[key] = dst;
   return dst;
 }
@@ -226,7 +233,10 @@ Status PlanBuilder::build() {
     if (!planner)
       return error(StatusCode::kUnsupported, "CUDA backend has no kernel for op ", node->op_type, " (node '",
                    node->name, "')");
+    const size_t first_new = steps_.size();
     Status st = planner(*this, *node);
+    for (size_t i = first_new; i < steps_.size(); ++i)
+      if (steps_[i]->op.empty()) steps_[i]->op = node->op_type;
     if (!st.ok())
       return error(st.code(), "CUDA backend, node '", node->name, "' (", node->op_type, "): ", st.message());
   }
@@ -242,6 +252,7 @@ Status PlanBuilder::build() {
     int dst = new_slot(std::move(d));
     add_step(make_copy_step("output " + out->name, it->second, dst, src.dims, src.logical_strides(), 0,
                             slots_[dst].logical_strides(), 0, src.dtype, ir::DType::kFloat32));
+    steps_.back()->op = "(output)";
     output_slots_.push_back(dst);
   }
   return Status::Ok();

@@ -21,7 +21,12 @@
 
 namespace kiln::cuda {
 
-enum class Precision { kFp32, kFp16 };
+class TimingCache;
+
+// kFp32 is strict FP32 (no TF32 tensor-core engines); kTf32 keeps FP32 tensors but lets
+// convolutions use TF32 tensor cores (PyTorch's default for cuDNN convs); kFp16 stores
+// activations and weights in FP16 with FP32 accumulation.
+enum class Precision { kFp32, kFp16, kTf32 };
 const char* precision_name(Precision p);
 
 // Physical layout of a slot. kNHWC only for rank-4 tensors whose logical dims are N,C,H,W.
@@ -58,6 +63,7 @@ class Step {
   virtual Status enqueue(const ExecState& state, cudaStream_t stream) const = 0;
 
   std::string name;        // node name (errors and the tactic report)
+  std::string op;          // op type of the node it came from (profiles)
   std::string tactic;      // which implementation was chosen, e.g. "cudnn_fused" or "direct"
   std::vector<int> reads;  // slot ids, for liveness
   std::vector<int> writes;
@@ -70,8 +76,28 @@ struct Handles {
 
 struct BuildOptions {
   Precision precision = Precision::kFp16;
-  bool tune = false;  // time cuDNN's candidate engines per conv and keep the fastest
+  // Time cuDNN's best candidate engines per conv signature and keep the fastest; without
+  // it, cuDNN's heuristic first choice is taken untimed.
+  bool tune = true;
+  // Reuse and record tuned choices in a timing cache file (TimingCache::default_path()
+  // when timing_cache_path is empty).
+  bool timing_cache = true;
+  std::string timing_cache_path;
   bool direct_conv = false;  // skip cuDNN: own direct conv kernel everywhere (debugging, reference)
+  bool fuse_residual = true;  // fold Conv(->SiLU)->Add(residual) into the conv's cuDNN graph
+};
+
+// Where build time went (seconds) and how conv plans were chosen.
+struct BuildStats {
+  double total_s = 0;
+  double heuristics_s = 0;  // cuDNN operation graphs, heuristics queries, support checks
+  double compile_s = 0;     // cuDNN plan builds (runtime-compiled kernels included)
+  double tune_s = 0;        // timing candidate plans on the GPU
+  int convs = 0;            // conv steps
+  int conv_signatures = 0;  // distinct conv signatures (one plan each, shared by the rest)
+  int cache_hits = 0;       // signatures whose choice came from the timing cache
+  int tuned = 0;            // signatures timed in this build
+  int residual_fused = 0;   // Adds folded into a conv graph
 };
 
 class PlanBuilder {
@@ -111,6 +137,18 @@ class PlanBuilder {
   void need_workspace(size_t bytes) { workspace_bytes_ = std::max(workspace_bytes_, bytes); }
   Slot& slot(int id) { return slots_[id]; }
 
+  // Build-time services for op planners: stats, the timing cache (null when disabled), a
+  // key naming this GPU and cuDNN version, and plans shared between identical layers
+  // (type-erased so this header needs no cuDNN frontend).
+  BuildStats& stats() { return stats_; }
+  TimingCache* timing_cache() const { return timing_cache_; }
+  void set_timing_cache(TimingCache* cache, std::string device_key) {
+    timing_cache_ = cache;
+    device_key_ = std::move(device_key);
+  }
+  const std::string& device_key() const { return device_key_; }
+  std::map<std::string, std::shared_ptr<void>>& shared_plans() { return shared_plans_; }
+
   // Plans every node; result in slots()/steps().
   Status build();
   // Graph input/output slot ids in graph order.
@@ -134,6 +172,10 @@ class PlanBuilder {
   std::map<std::pair<int, int>, int> converted_;  // (slot, layout*16+dtype) -> slot
   std::map<const ir::Node*, bool> skipped_;
   std::vector<int> input_slots_, output_slots_;
+  BuildStats stats_;
+  TimingCache* timing_cache_ = nullptr;
+  std::string device_key_;
+  std::map<std::string, std::shared_ptr<void>> shared_plans_;
 };
 
 using OpPlanner = Status (*)(PlanBuilder& b, const ir::Node& node);

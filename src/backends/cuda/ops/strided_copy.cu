@@ -2,6 +2,7 @@
 // conversion. Layout changes, Transpose, Slice, Split, Concat and graph I/O all use it.
 #include <algorithm>
 #include <numeric>
+#include <type_traits>
 
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_util.cuh"
@@ -18,18 +19,38 @@ struct CopyParams {
   int64_t numel;
 };
 
-template <typename Tin, typename Tout>
+template <typename Index, typename Tin, typename Tout>
 __global__ void strided_copy_kernel(const Tin* __restrict__ in, Tout* __restrict__ out, CopyParams p) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < p.numel; i += int64_t(gridDim.x) * blockDim.x) {
-    int64_t rem = i, src = 0, dst = 0;
+  const Index n = static_cast<Index>(p.numel);
+  for (Index i = blockIdx.x * Index(blockDim.x) + threadIdx.x; i < n; i += Index(gridDim.x) * blockDim.x) {
+    Index rem = i, src = 0, dst = 0;
     for (int d = p.rank - 1; d >= 0; --d) {
-      const int64_t idx = rem % p.dims[d];
-      rem /= p.dims[d];
-      src += idx * p.in_strides[d];
-      dst += idx * p.out_strides[d];
+      const Index dim = static_cast<Index>(p.dims[d]);
+      const Index idx = rem % dim;
+      rem /= dim;
+      src += idx * static_cast<Index>(p.in_strides[d]);
+      dst += idx * static_cast<Index>(p.out_strides[d]);
     }
-    out[dst] = from_float<Tout>(to_float(in[src]));
+    if constexpr (std::is_same_v<Tin, Tout>) out[dst] = in[src];
+    else out[dst] = from_float<Tout>(to_float(in[src]));
   }
+}
+
+template <typename Tin, typename Tout>
+void launch_typed(const void* in, void* out, const CopyParams& p, cudaStream_t stream) {
+  // 32-bit index arithmetic when every offset fits: the div/mod per dim is most of the cost.
+  int64_t span_in = 0, span_out = 0;
+  for (int d = 0; d < p.rank; ++d) {
+    span_in += (p.dims[d] - 1) * p.in_strides[d];
+    span_out += (p.dims[d] - 1) * p.out_strides[d];
+  }
+  const int64_t limit = int64_t(1) << 31;
+  if (p.numel < limit && span_in < limit && span_out < limit)
+    strided_copy_kernel<uint32_t, Tin, Tout><<<grid_for(p.numel), kThreads, 0, stream>>>(
+        static_cast<const Tin*>(in), static_cast<Tout*>(out), p);
+  else
+    strided_copy_kernel<int64_t, Tin, Tout><<<grid_for(p.numel), kThreads, 0, stream>>>(
+        static_cast<const Tin*>(in), static_cast<Tout*>(out), p);
 }
 
 }  // namespace
@@ -40,36 +61,62 @@ Status launch_strided_copy(const void* in, ir::DType in_type, void* out, ir::DTy
   if (dims.size() > static_cast<size_t>(kMaxRank) || dims.size() != in_strides.size() ||
       dims.size() != out_strides.size())
     return error(StatusCode::kInternal, "strided_copy: bad rank ", dims.size());
-  // Iterate in the output's memory order (largest stride outermost) so writes coalesce.
-  std::vector<int> order(dims.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return out_strides[a] > out_strides[b]; });
-  CopyParams p{};
-  p.rank = static_cast<int>(dims.size());
-  p.numel = 1;
-  for (int d = 0; d < p.rank; ++d) {
-    p.dims[d] = dims[order[d]];
-    p.in_strides[d] = in_strides[order[d]];
-    p.out_strides[d] = out_strides[order[d]];
-    p.numel *= p.dims[d];
-  }
-  if (p.numel == 0) return Status::Ok();
-  if (p.rank == 0) {  // scalar
-    p.rank = 1;
-    p.dims[0] = 1;
-    p.in_strides[0] = p.out_strides[0] = 0;
-  }
-  bool ok = dispatch_float(in_type, [&](auto tin) {
-    using Tin = decltype(tin);
-    dispatch_float(out_type, [&](auto tout) {
-      using Tout = decltype(tout);
-      strided_copy_kernel<Tin, Tout><<<grid_for(p.numel), kThreads, 0, stream>>>(
-          static_cast<const Tin*>(in), static_cast<Tout*>(out), p);
-    });
-  });
-  if (!ok || (out_type != ir::DType::kFloat32 && out_type != ir::DType::kFloat16))
+  if ((in_type != ir::DType::kFloat32 && in_type != ir::DType::kFloat16) ||
+      (out_type != ir::DType::kFloat32 && out_type != ir::DType::kFloat16))
     return error(StatusCode::kUnsupported, "strided_copy: dtype ", ir::dtype_name(in_type), " -> ",
                  ir::dtype_name(out_type));
+  // Iterate in the output's memory order (largest stride outermost) so writes coalesce;
+  // drop size-1 dims and merge dims that are contiguous on both sides (fewer div/mods).
+  std::vector<int> order;
+  int64_t numel = 1;
+  for (size_t d = 0; d < dims.size(); ++d) {
+    numel *= dims[d];
+    if (dims[d] != 1) order.push_back(static_cast<int>(d));
+  }
+  if (numel == 0) return Status::Ok();
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return out_strides[a] > out_strides[b]; });
+  std::vector<int64_t> dd, is, os;
+  for (int d : order) {
+    if (!dd.empty() && is.back() == in_strides[d] * dims[d] && os.back() == out_strides[d] * dims[d]) {
+      dd.back() *= dims[d];
+      is.back() = in_strides[d];
+      os.back() = out_strides[d];
+      continue;
+    }
+    dd.push_back(dims[d]);
+    is.push_back(in_strides[d]);
+    os.push_back(out_strides[d]);
+  }
+  if (dd.empty()) {  // a single element
+    dd = {1};
+    is = {0};
+    os = {0};
+  }
+  // Same dtype, unit inner stride on both sides, 16-byte aligned rows: copy 16-byte words.
+  const size_t es = ir::dtype_size(in_type);
+  const size_t inner_bytes = static_cast<size_t>(dd.back()) * es;
+  bool vec = in_type == out_type && is.back() == 1 && os.back() == 1 && inner_bytes % 16 == 0 &&
+             reinterpret_cast<uintptr_t>(in) % 16 == 0 && reinterpret_cast<uintptr_t>(out) % 16 == 0;
+  for (size_t d = 0; vec && d + 1 < dd.size(); ++d)
+    vec = (static_cast<size_t>(is[d]) * es) % 16 == 0 && (static_cast<size_t>(os[d]) * es) % 16 == 0;
+  CopyParams p{};
+  p.rank = static_cast<int>(dd.size());
+  p.numel = 1;
+  for (int d = 0; d < p.rank; ++d) {
+    const bool scale = vec;
+    const int64_t words = static_cast<int64_t>(16 / es);
+    p.dims[d] = scale && d == p.rank - 1 ? dd[d] / words : dd[d];
+    p.in_strides[d] = scale && d < p.rank - 1 ? is[d] / words : is[d];
+    p.out_strides[d] = scale && d < p.rank - 1 ? os[d] / words : os[d];
+    p.numel *= p.dims[d];
+  }
+  if (vec) {
+    launch_typed<uint4, uint4>(in, out, p, stream);
+    return launch_status("strided_copy");
+  }
+  dispatch_float(in_type, [&](auto tin) {
+    dispatch_float(out_type, [&](auto tout) { launch_typed<decltype(tin), decltype(tout)>(in, out, p, stream); });
+  });
   return launch_status("strided_copy");
 }
 

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# One device run of the CUDA benchmarks and GPU tests, in stages, each under its own time
+# limit, logs under $OUT. Prepare here first:
+#   cmake --build build-cuda -j2 --target kiln kiln_cuda_tests
+#   scripts/gpu-check.sh --prepare build-cuda build-gpu
+# then run on the GPU machine from the repo root (carry build-gpu, .assets, .whl):
+#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, fp32, v8, tests, peer
+# cold: yolo11n-dynamic FP16 batches 1,32 on an empty timing cache, with --profile;
+# warm: the same model FP16 batches 1,8,32 again on the now warm cache (build time warm);
+# fp32: strict FP32 and TF32, batches 1,32; v8: yolov8n FP16 + FP32 batch 1;
+# tests: kiln_cuda_tests; peer: bench/peers/torch_peer.py (PyTorch, same GPU).
+set -uo pipefail
+assets=.assets
+carry=build-gpu
+out=${OUT:-/tmp/gpu-run}
+mkdir -p "$out" /tmp/kiln-libs
+tar -C /tmp/kiln-libs -xJf "$carry/libs.tar.xz"
+cudnn_lib=$(python3 -c 'import os, nvidia.cudnn as m; print(os.path.join(list(m.__path__)[0], "lib"))' 2>/dev/null ||
+            echo /opt/torch/.venv/lib/python3.12/site-packages/nvidia/cudnn/lib)
+export LD_LIBRARY_PATH="/tmp/kiln-libs:$cudnn_lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
+export KILN_ASSETS_DIR=$(realpath "$assets") KILN_SOURCE_DIR=$PWD KILN_BINARY_DIR=/tmp/kiln-bin
+# OpenBLAS (the CPU reference in the tests) must not start more threads than the CPUs the
+# container may use: the cgroup quota, not the host's core count.
+cpus=$(nproc)
+if [[ -r /sys/fs/cgroup/cpu.max ]]; then
+  read -r quota period < /sys/fs/cgroup/cpu.max
+  [[ "$quota" != max ]] && cpus=$(( quota / period > 0 ? quota / period : 1 ))
+fi
+export OPENBLAS_NUM_THREADS=$cpus
+cache=/tmp/kiln-timing-cache.tsv
+kiln="$carry/kiln"
+m11=$assets/models/yolo11n-dynamic.onnx
+m8=$assets/models/yolov8n.onnx
+
+stage() {  # name timeout command...
+  local name=$1 limit=$2
+  shift 2
+  echo "== $name ($(date -u +%T))"
+  local t0=$SECONDS
+  timeout "$limit" "$@" 2>&1 | tee "$out/$name.log"
+  echo "== $name: rc ${PIPESTATUS[0]}, ${SECONDS}s total, $((SECONDS - t0))s for this stage"
+}
+
+for s in "$@"; do
+  case $s in
+    env) { nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,power.draw --format=csv
+           echo "nproc $(nproc), cgroup cpu.max $(cat /sys/fs/cgroup/cpu.max 2>/dev/null), OPENBLAS_NUM_THREADS $cpus"
+           ldd "$carry/kiln" | grep -i "not found"; } 2>&1 | tee "$out/env.log" ;;
+    cold) rm -f "$cache"
+          stage cold 150 "$kiln" bench --model "$m11" --precision fp16 --batch 1,32 --iters 200 \
+            --timing-cache "$cache" --profile --profile-top 30 ;;
+    warm) stage warm 100 "$kiln" bench --model "$m11" --precision fp16 --batch 1,8,32 --iters 300 --timing-cache "$cache" ;;
+    fp32) stage fp32 150 "$kiln" bench --model "$m11" --precision fp32,tf32 --batch 1,32 --iters 50 \
+            --timing-cache "$cache" --profile --profile-top 12 ;;
+    v8) stage v8 100 "$kiln" bench --model "$m8" --precision fp16,fp32 --batch 1 --iters 300 --timing-cache "$cache" ;;
+    tests) stage tests 200 "$carry/kiln_cuda_tests" --gtest_output="xml:$out/gtest.xml" ;;
+    peer)
+      python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+      PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1 YOLO_OFFLINE=1 stage peer 200 python3 bench/peers/torch_peer.py \
+        --assets "$assets" --models yolo11n,yolov8n --batch 1,32 --iters 200 --out "$out/torch_peer.md" ;;
+    *) echo "unknown stage $s" ;;
+  esac
+done

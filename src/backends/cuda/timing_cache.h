@@ -1,0 +1,45 @@
+// Persistent record of tuned cuDNN choices: key (GPU name, cuDNN version, layer signature)
+// -> the winning engine id and knob values, and its measured time. A build that finds its
+// key here builds that one plan and times nothing. The file is plain text, one entry per
+// line: key \t engine_id \t knob=value,... \t ms. Unknown or malformed lines are ignored.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kiln/status.h"
+
+namespace kiln::cuda {
+
+struct TunedChoice {
+  int64_t engine_id = 0;
+  std::vector<std::pair<int64_t, int64_t>> knobs;  // (knob type, value)
+  double ms = 0;
+};
+
+class TimingCache {
+ public:
+  // The default file: $KILN_CACHE_DIR/cuda_timing_cache.tsv, else ~/.cache/kiln/... .
+  static std::string default_path();
+  // Reads `path` (a missing file is an empty cache). An empty path disables the file.
+  explicit TimingCache(std::string path);
+
+  std::optional<TunedChoice> find(const std::string& key) const;
+  void put(const std::string& key, const TunedChoice& choice);
+  // Merges new entries into the file (re-reading it first, so concurrent builders lose
+  // nothing but their own duplicate keys) through a temp file and rename.
+  Status save();
+  const std::string& path() const { return path_; }
+
+ private:
+  static void parse_into(const std::string& path, std::map<std::string, TunedChoice>& out);
+
+  std::string path_;
+  std::map<std::string, TunedChoice> entries_;
+  std::map<std::string, TunedChoice> added_;
+};
+
+}  // namespace kiln::cuda

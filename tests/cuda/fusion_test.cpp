@@ -1,0 +1,140 @@
+// Conv fusions and the tuned-plan timing cache: Conv->SiLU->Add(residual) folded into one
+// cuDNN graph (FP16, TF32) against the CPU reference; a second build reading the timing
+// cache reuses every choice (no timing) and computes the same output; the cache file
+// round-trips and ignores malformed lines.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "backends/cuda/timing_cache.h"
+#include "cuda_test_util.h"
+
+namespace kiln::cuda::test {
+namespace {
+
+// x -> Conv(3x3, c->c, pad 1) -> SiLU -> Add(x, .) : the Bottleneck of YOLOv8/YOLO11.
+ir::Graph bottleneck_graph(int64_t c, int64_t h, uint32_t seed) {
+  ir::Graph g;
+  ir::Value* x = g.add_value("x");
+  x->dtype = ir::DType::kFloat32;
+  x->shape = ir::make_shape({1, c, h, h});
+  g.inputs.push_back(x);
+  ir::Value* w = g.add_constant("w", random_tensor({c, c, 3, 3}, seed, -0.2f, 0.2f));
+  ir::Value* b = g.add_constant("b", random_tensor({c}, seed + 1));
+  auto value = [&](const char* name) {
+    ir::Value* v = g.add_value(name);
+    v->dtype = ir::DType::kFloat32;
+    v->shape = ir::make_shape({1, c, h, h});
+    return v;
+  };
+  ir::Value* conv = value("conv");
+  ir::Value* act = value("act");
+  ir::Value* sum = value("sum");
+  ir::Node* n = g.add_node("Conv", "conv0", {x, w, b}, {conv});
+  n->attrs = {{"kernel_shape", std::vector<int64_t>{3, 3}},
+              {"strides", std::vector<int64_t>{1, 1}},
+              {"pads", std::vector<int64_t>{1, 1, 1, 1}},
+              {"dilations", std::vector<int64_t>{1, 1}},
+              {"group", int64_t{1}}};
+  g.add_node("SiLU", "silu0", {conv}, {act});
+  g.add_node("Add", "add0", {x, act}, {sum});
+  g.outputs = {sum};
+  return g;
+}
+
+struct Built {
+  std::vector<ir::Tensor> out;
+  std::vector<Tactic> tactics;
+  BuildStats stats;
+};
+
+Built build_and_run(const ir::Graph& g, const BuildOptions& opt, const ir::Tensor& x) {
+  Built r;
+  auto engine = Engine::build(g, opt);
+  EXPECT_TRUE(engine.ok()) << engine.status().message();
+  if (!engine.ok()) return r;
+  r.tactics = (*engine)->tactics();
+  r.stats = (*engine)->build_stats();
+  auto ctx = ExecutionContext::create(**engine);
+  EXPECT_TRUE(ctx.ok()) << ctx.status().message();
+  if (!ctx.ok()) return r;
+  EXPECT_EQ(cudaMemset(const_cast<float*>((*ctx)->output(0)), 0xFF, x.nbytes()), cudaSuccess);
+  auto out = (*ctx)->run({x});
+  EXPECT_TRUE(out.ok()) << out.status().message();
+  if (out.ok()) r.out = std::move(*out);
+  return r;
+}
+
+TEST(CudaFusion, ResidualAddFoldsIntoConv) {
+  KILN_REQUIRE_GPU();
+  ir::Graph g = bottleneck_graph(32, 40, 3);
+  ir::Tensor x = random_tensor({1, 32, 40, 40}, 5);
+  auto cpu = cpu::Executor::create(g);
+  ASSERT_TRUE(cpu.ok()) << cpu.status().message();
+  auto ref = cpu->run({x});
+  ASSERT_TRUE(ref.ok()) << ref.status().message();
+  // TF32 rounds operands to 10 mantissa bits: ~1e-3 of the range.
+  for (auto [p, tol] : {std::pair{Precision::kFp16, 1e-2}, std::pair{Precision::kTf32, 5e-3}}) {
+    Built r = build_and_run(g, test_build_options(p), x);
+    ASSERT_EQ(r.out.size(), 1u);
+    EXPECT_LE(relative_max_error(r.out[0], (*ref)[0]), tol) << precision_name(p);
+    EXPECT_EQ(r.stats.residual_fused, 1) << precision_name(p);
+    bool fused = false;
+    for (const auto& t : r.tactics) fused = fused || t.tactic.rfind("cudnn_fused+add:", 0) == 0;
+    EXPECT_TRUE(fused) << precision_name(p) << ": no conv took the residual Add";
+  }
+  // Strict FP32 keeps the Add separate and still matches.
+  Built r = build_and_run(g, test_build_options(Precision::kFp32), x);
+  ASSERT_EQ(r.out.size(), 1u);
+  EXPECT_LE(relative_max_error(r.out[0], (*ref)[0]), 1e-3);
+  EXPECT_EQ(r.stats.residual_fused, 0);
+}
+
+TEST(CudaFusion, WarmTimingCacheSkipsTuning) {
+  KILN_REQUIRE_GPU();
+  const std::string path = ::testing::TempDir() + "kiln_warm_cache_test.tsv";
+  std::remove(path.c_str());
+  ir::Graph g = bottleneck_graph(64, 20, 9);
+  ir::Tensor x = random_tensor({1, 64, 20, 20}, 10);
+  BuildOptions opt = test_build_options(Precision::kFp16);
+  opt.timing_cache_path = path;
+  Built cold = build_and_run(g, opt, x);
+  Built warm = build_and_run(g, opt, x);
+  ASSERT_EQ(cold.out.size(), 1u);
+  ASSERT_EQ(warm.out.size(), 1u);
+  EXPECT_EQ(cold.stats.cache_hits, 0);
+  EXPECT_EQ(warm.stats.tuned, 0);
+  EXPECT_EQ(warm.stats.cache_hits, warm.stats.conv_signatures);
+  EXPECT_GE(warm.stats.cache_hits, 1);
+  EXPECT_LE(relative_max_error(warm.out[0], cold.out[0]), 1e-6);
+  std::remove(path.c_str());
+}
+
+TEST(CudaTimingCache, RoundTripsAndSkipsMalformedLines) {
+  const std::string path = ::testing::TempDir() + "kiln_timing_cache_unit.tsv";
+  std::remove(path.c_str());
+  {
+    TimingCache c(path);
+    EXPECT_FALSE(c.find("a").has_value());
+    c.put("gpu|cudnn1|conv a", TunedChoice{7, {{2, 3}, {5, 1}}, 0.25});
+    c.put("gpu|cudnn1|conv b", TunedChoice{9, {}, 1.5});
+    ASSERT_TRUE(c.save().ok());
+  }
+  { std::ofstream(path, std::ios::app) << "garbage line\nkey\tnot-a-number\t\t1\n"; }
+  TimingCache d(path);
+  auto a = d.find("gpu|cudnn1|conv a");
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->engine_id, 7);
+  EXPECT_EQ(a->knobs, (std::vector<std::pair<int64_t, int64_t>>{{2, 3}, {5, 1}}));
+  EXPECT_DOUBLE_EQ(a->ms, 0.25);
+  auto b = d.find("gpu|cudnn1|conv b");
+  ASSERT_TRUE(b.has_value());
+  EXPECT_TRUE(b->knobs.empty());
+  EXPECT_FALSE(d.find("key").has_value());
+  EXPECT_FALSE(d.find("garbage line").has_value());
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace kiln::cuda::test
