@@ -28,7 +28,7 @@ nlohmann::json image_result_json(const std::string& image_name, const std::vecto
   return image_json(image_name, std::move(dets));
 }
 
-nlohmann::json image_result_json(const std::string& image_name, const std::vector<SegmentDetection>& detections,
+nlohmann::json segment_result_json(const std::string& image_name, const std::vector<SegmentDetection>& detections,
                                  const std::vector<std::string>& names) {
   nlohmann::json dets = nlohmann::json::array();
   for (const SegmentDetection& d : detections) {
@@ -39,7 +39,7 @@ nlohmann::json image_result_json(const std::string& image_name, const std::vecto
   return image_json(image_name, std::move(dets));
 }
 
-nlohmann::json image_result_json(const std::string& image_name, const std::vector<PoseDetection>& detections,
+nlohmann::json pose_result_json(const std::string& image_name, const std::vector<PoseDetection>& detections,
                                  const std::vector<std::string>& names) {
   nlohmann::json dets = nlohmann::json::array();
   for (const PoseDetection& d : detections) {
@@ -52,7 +52,7 @@ nlohmann::json image_result_json(const std::string& image_name, const std::vecto
   return image_json(image_name, std::move(dets));
 }
 
-nlohmann::json image_result_json(const std::string& image_name, const std::vector<ObbDetection>& detections,
+nlohmann::json obb_result_json(const std::string& image_name, const std::vector<ObbDetection>& detections,
                                  const std::vector<std::string>& names) {
   nlohmann::json dets = nlohmann::json::array();
   for (const ObbDetection& d : detections) {
@@ -64,7 +64,7 @@ nlohmann::json image_result_json(const std::string& image_name, const std::vecto
   return image_json(image_name, std::move(dets));
 }
 
-nlohmann::json image_result_json(const std::string& image_name, const std::vector<ClassScore>& top,
+nlohmann::json classify_result_json(const std::string& image_name, const std::vector<ClassScore>& top,
                                  const std::vector<std::string>& names) {
   nlohmann::json list = nlohmann::json::array();
   for (const ClassScore& c : top)

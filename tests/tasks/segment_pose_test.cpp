@@ -95,7 +95,7 @@ TEST(SegmentTask, Yolov8nSegMatchesUltralyticsPostprocessing) {
                               static_cast<int>(out1.dim(3))};
     const auto dets = vision::decode_segment(out0.values<float>(), static_cast<int>(out0.dim(2)), nc, protos, {},
                                              m.input_h, m.input_w, r.orig_h, r.orig_w);
-    const nlohmann::json mine = vision::image_result_json(r.name, dets, m.meta.names)["detections"];
+    const nlohmann::json mine = vision::segment_result_json(r.name, dets, m.meta.names)["detections"];
     for (const auto& d : dets) {
       EXPECT_EQ(d.mask.width, m.input_w);
       EXPECT_EQ(d.mask.height, m.input_h);
@@ -177,7 +177,7 @@ TEST(PoseTask, Yolo11nPoseMatchesUltralyticsPostprocessing) {
     const int nc = static_cast<int>(out.dim(1)) - 4 - nk * kd;
     const auto dets = vision::decode_pose(out.values<float>(), static_cast<int>(out.dim(2)), nc, nk, kd, {}, m.input_h,
                                           m.input_w, r.orig_h, r.orig_w);
-    const nlohmann::json mine = vision::image_result_json(r.name, dets, m.meta.names)["detections"];
+    const nlohmann::json mine = vision::pose_result_json(r.name, dets, m.meta.names)["detections"];
     auto expect_keypoints = [&](const nlohmann::json& want, double xy_tol, double conf_tol, const std::string& what) {
       for (size_t k = 0; k < std::min(mine.size(), want.size()); ++k)
         for (int j = 0; j < nk; ++j) {
