@@ -1,0 +1,80 @@
+"""kiln val end to end on coco8 (4 images): the Ultralytics table layout, --json carrying
+the same figures, no progress output when stderr is not a terminal, a dynamic model's
+rectangular shapes, and one-line errors for bad inputs."""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+KILN = os.environ["KILN_BIN"]
+ASSETS = os.environ["KILN_ASSETS_DIR"]
+COCO8 = os.path.join(ASSETS, "datasets", "coco8", "coco8.yaml")
+MODEL = os.path.join(ASSETS, "models", "yolo11n.onnx")
+
+failures = []
+
+
+def expect(cond, msg):
+    if not cond:
+        failures.append(msg)
+        print("FAIL:", msg)
+
+
+def val(*args):
+    return subprocess.run([KILN, "val", *args], capture_output=True, text=True)
+
+
+# Table: header, "all", then one row per class present in the labels (coco8 val: 6 classes).
+p = val("--model", MODEL, "--data", COCO8)
+expect(p.returncode == 0, f"table run failed: {p.stderr}")
+lines = p.stdout.splitlines()
+print(p.stdout)
+expect(lines[0].split() == ["Class", "Images", "Instances", "Box(P", "R", "mAP50", "mAP50-95)"], f"header: {lines[0]}")
+rows = {line[:22].strip(): line[22:].split() for line in lines[1:] if not line.startswith("Speed:")}
+expect(list(rows)[:1] == ["all"], "first row is 'all'")
+expect(rows.get("all", [])[:2] == ["4", "17"], f"all: 4 images, 17 instances, got {rows.get('all')}")
+expect(set(rows) == {"all", "person", "dog", "horse", "elephant", "umbrella", "potted plant"}, f"classes {set(rows)}")
+expect(p.stderr == "", f"no progress bar when stderr is piped, got {p.stderr!r}")
+
+# --json: the same numbers, full precision.
+j = val("--model", MODEL, "--data", COCO8, "--json")
+expect(j.returncode == 0, f"json run failed: {j.stderr}")
+got = json.loads(j.stdout)
+a = got["all"]
+for key, col in (("precision", 2), ("recall", 3), ("map50", 4), ("map50_95", 5)):
+    expect(f"{a[key]:.3g}" == rows["all"][col], f"{key} {a[key]} vs table {rows['all'][col]}")
+expect(got["input"] == "static" and got["imgsz"] == 640, f"static 640 input, got {got['input']} {got['imgsz']}")
+expect(0.5 < a["map50_95"] < a["map50"] <= 1.0, f"plausible mAP on coco8: {a}")
+by_name = {c["name"]: c for c in got["classes"]}
+expect(by_name["person"]["instances"] == 10 and by_name["person"]["images"] == 3, f"person row {by_name['person']}")
+
+# A dynamic model gets rectangular shapes; the figures stay close to the static model's.
+d = val("--model", os.path.join(ASSETS, "models", "yolo11n-dynamic.onnx"), "--data", COCO8, "--json")
+expect(d.returncode == 0, f"dynamic run failed: {d.stderr}")
+if d.returncode == 0:
+    dyn = json.loads(d.stdout)
+    expect(dyn["input"] == "rect", "dynamic model validated with rect shapes")
+    expect(abs(dyn["all"]["map50"] - a["map50"]) < 0.1, f"dynamic vs static mAP50 {dyn['all']} {a}")
+
+# Errors: one line on stderr, exit code 2, naming the culprit.
+with tempfile.TemporaryDirectory() as tmp:
+    two = os.path.join(tmp, "two.yaml")
+    with open(two, "w") as f:
+        f.write(f"path: {os.path.dirname(COCO8)}\nval: images/val\nnames: [a, b]\n")
+    cases = [
+        (["--model", MODEL, "--data", os.path.join(tmp, "none.yaml")], "none.yaml: no such file"),
+        (["--model", os.path.join(tmp, "none.onnx"), "--data", COCO8], "none.onnx: no such file"),
+        (["--model", MODEL, "--data", two], "predicts 80 classes"),
+        (["--model", MODEL, "--data", COCO8, "--conf", "2"], "--conf must be in [0, 1]"),
+        (["--model", os.path.join(ASSETS, "models", "yolo11n-pose.onnx"), "--data", COCO8], "task pose not supported"),
+    ]
+    for args, needle in cases:
+        e = val(*args)
+        err = e.stderr.strip()
+        expect(e.returncode == 2, f"{args}: exit {e.returncode}")
+        expect(needle in err and "\n" not in err and err.startswith("kiln val: error:"), f"{args}: stderr {err!r}")
+
+print("FAILED" if failures else "OK")
+sys.exit(1 if failures else 0)
