@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <cmath>
+#include <map>
+#include <optional>
 
 #include "backends/cpu/executor.h"
 #include "core/file_util.h"
@@ -11,6 +13,12 @@
 #include "onnx/importer.h"
 #include "passes/pipeline.h"
 
+#if KILN_ENGINE_CUDA
+#include <cuda_runtime.h>
+
+#include "backends/cuda/engine.h"
+#endif
+
 namespace kiln::engine {
 
 namespace fs = std::filesystem;
@@ -19,6 +27,7 @@ namespace {
 
 // Largest relative error a verified engine may show; above it the build fails.
 constexpr double kMaxVerifyError = 1e-3;
+constexpr double kMaxVerifyErrorFp16 = 1e-2;
 
 struct InputPlan {
   std::map<std::string, int64_t> bind_dims;
@@ -87,33 +96,93 @@ Result<double> max_relative_error(const std::vector<ir::Tensor>& got, const std:
   return worst;
 }
 
-// Runs the engine as loaded back from its bytes and the un-optimized model on the same
-// input. Only the CPU backend exists so far: a CUDA engine is recorded, not verified,
-// until the CUDA backend provides an executor here.
-Status verify(const Engine& engine, const ir::Graph& reference, const BuildOptions& options, BuildInfo& info) {
-  if (options.device.is_cuda()) {
-    info.verification_note = "not verified: this kiln has no CUDA backend yet (engine recorded for " +
-                             options.device.to_string() + ", " + options.precision + ")";
-    return Status::Ok();
-  }
+// The verification input: deterministic, one per graph input; nullopt (with a note) when an
+// input has no static shape.
+std::optional<std::vector<ir::Tensor>> verification_inputs(const ir::Graph& graph, BuildInfo& info) {
   std::vector<ir::Tensor> inputs;
-  for (const ir::Value* in : engine.graph.inputs) {
+  for (const ir::Value* in : graph.inputs) {
     if (!in->shape || !ir::is_static(*in->shape)) {
       info.verification_note = "not verified: input '" + in->name + "' has no static shape";
-      return Status::Ok();
+      return std::nullopt;
     }
     inputs.push_back(test_input(ir::static_dims(*in->shape)));
   }
-  KILN_ASSIGN_OR_RETURN(auto built, cpu::Executor::create(engine.graph));
-  KILN_ASSIGN_OR_RETURN(auto got, built.run(inputs));
-  KILN_ASSIGN_OR_RETURN(auto ref_exec, cpu::Executor::create(reference));
-  KILN_ASSIGN_OR_RETURN(auto want, ref_exec.run(inputs));
-  KILN_ASSIGN_OR_RETURN(double err, max_relative_error(got, want));
+  return inputs;
+}
+
+Status check_error(double err, double limit, const std::string& what, BuildInfo& info) {
   info.max_relative_error = err;
-  if (!(err <= kMaxVerifyError))
-    return error(StatusCode::kInternal, "verification failed: the optimized engine differs from the model by ", err,
-                 " (relative, limit ", kMaxVerifyError, ")");
+  if (!(err <= limit))
+    return error(StatusCode::kInternal, "verification failed: ", what, " differs from the model by ", err,
+                 " (relative, limit ", limit, ")");
   return Status::Ok();
+}
+
+#if KILN_ENGINE_CUDA
+// Builds the CUDA engine from the optimized graph at the build's precision, runs it on the
+// verification input and compares with the un-optimized model on the CPU. The chosen
+// tactic of every step goes to the engine file's tactics section (JSON list of {node,
+// tactic}) and a per-tactic count to the metadata.
+Status verify_cuda(const Engine& engine, const ir::Graph& reference, const BuildOptions& options, BuildInfo& info,
+                   std::vector<uint8_t>& tactics) {
+  const std::string target = options.device.to_string() + ", " + options.precision;
+  if (!cuda::gpu_available()) {
+    info.verification_note = "not verified: no CUDA backend can run here (no usable GPU; engine recorded for " + target + ")";
+    return Status::Ok();
+  }
+  if (options.precision != "fp32" && options.precision != "fp16")
+    return error(StatusCode::kUnsupported, "precision ", options.precision, " is not supported by the CUDA backend (fp32, fp16)");
+  auto inputs = verification_inputs(engine.graph, info);
+  if (!inputs) return Status::Ok();
+  if (cudaSetDevice(options.device.index) != cudaSuccess)
+    return error(StatusCode::kNotFound, options.device.to_string(), ": cannot select this GPU");
+  cuda::BuildOptions co;
+  co.precision = options.precision == "fp16" ? cuda::Precision::kFp16 : cuda::Precision::kFp32;
+  KILN_ASSIGN_OR_RETURN(auto built, cuda::Engine::build(engine.graph, co));
+  KILN_ASSIGN_OR_RETURN(auto context, cuda::ExecutionContext::create(*built));
+  KILN_ASSIGN_OR_RETURN(auto got, context->run(*inputs));
+  KILN_ASSIGN_OR_RETURN(auto ref_exec, cpu::Executor::create(reference));
+  KILN_ASSIGN_OR_RETURN(auto want, ref_exec.run(*inputs));
+  KILN_ASSIGN_OR_RETURN(double err, max_relative_error(got, want));
+
+  nlohmann::json list = nlohmann::json::array();
+  std::map<std::string, int> counts;
+  for (const cuda::Tactic& t : built->tactics()) {
+    list.push_back({{"node", t.node}, {"tactic", t.tactic}});
+    ++counts[t.tactic];
+  }
+  std::string text = list.dump();
+  tactics.assign(text.begin(), text.end());
+  info.tactics.clear();
+  for (const auto& [tactic, n] : counts) info.tactics += (info.tactics.empty() ? "" : ", ") + tactic + " x" + std::to_string(n);
+  // FP16 storage rounds every activation to 11 bits: a looser bound than FP32's.
+  return check_error(err, options.precision == "fp16" ? kMaxVerifyErrorFp16 : kMaxVerifyError,
+                     "the CUDA engine (" + target + ")", info);
+}
+#endif
+
+// Runs the engine as loaded back from its bytes (on the CPU, or through the CUDA backend
+// for a CUDA engine) and the un-optimized model on the same input.
+Status verify(const Engine& engine, const ir::Graph& reference, const BuildOptions& options, BuildInfo& info,
+              std::vector<uint8_t>& tactics) {
+  if (options.device.is_cuda()) {
+#if KILN_ENGINE_CUDA
+    return verify_cuda(engine, reference, options, info, tactics);
+#else
+    (void)tactics;
+    info.verification_note = "not verified: no CUDA backend in this kiln (built without CUDA; engine recorded for " +
+                             options.device.to_string() + ", " + options.precision + ")";
+    return Status::Ok();
+#endif
+  }
+  auto inputs = verification_inputs(engine.graph, info);
+  if (!inputs) return Status::Ok();
+  KILN_ASSIGN_OR_RETURN(auto built, cpu::Executor::create(engine.graph));
+  KILN_ASSIGN_OR_RETURN(auto got, built.run(*inputs));
+  KILN_ASSIGN_OR_RETURN(auto ref_exec, cpu::Executor::create(reference));
+  KILN_ASSIGN_OR_RETURN(auto want, ref_exec.run(*inputs));
+  KILN_ASSIGN_OR_RETURN(double err, max_relative_error(got, want));
+  return check_error(err, kMaxVerifyError, "the optimized engine", info);
 }
 
 }  // namespace
@@ -157,19 +226,20 @@ Result<BuildReport> build_engine(const fs::path& model, const BuildOptions& opti
   m.build.workspace_gb = options.workspace_gb;
   m.built_at = iso_time_now();
 
+  std::vector<uint8_t> tactics;
   if (options.verify) {
     say("verifying");
     // The reference is the model as imported, before any optimization.
     KILN_ASSIGN_OR_RETURN(ir::Graph reference, onnx::import_model_bytes(bytes, model.string(), base));
     KILN_ASSIGN_OR_RETURN(Engine loaded, load_engine_bytes(encode_engine_file(m, graph), output));
-    KILN_RETURN_IF_ERROR(verify(loaded, reference, options, m.build));
+    KILN_RETURN_IF_ERROR(verify(loaded, reference, options, m.build, tactics));
   } else {
     m.build.verification_note = "not verified (--skip-verify)";
   }
   m.build.build_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   say("writing " + output.string());
-  std::vector<uint8_t> file = encode_engine_file(m, graph);
+  std::vector<uint8_t> file = encode_engine_file(m, graph, tactics);
   KILN_RETURN_IF_ERROR(save_engine(output, file));
   return BuildReport{output, file.size(), std::move(m)};
 }
