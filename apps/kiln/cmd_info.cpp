@@ -1,6 +1,7 @@
 // kiln info MODEL [--json]: what a model file holds: inputs, outputs, metadata, op
 // histogram, parameter count and a FLOPs estimate. Models with dynamic dims are
-// estimated at batch 1 and the metadata's imgsz, and the output says so.
+// estimated at batch 1 and the metadata's imgsz, and the output says so. For a .kiln
+// engine: its fingerprint, model and build metadata (engine/describe.h).
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -9,6 +10,7 @@
 #include <sstream>
 
 #include "commands.h"
+#include "engine/describe.h"
 #include "ir/model_metadata.h"
 #include "onnx/importer.h"
 #include "passes/graph_summary.h"
@@ -71,10 +73,25 @@ Result<ModelInfo> inspect_onnx(const fs::path& path) {
   return info;
 }
 
-// The one place that dispatches on the kind of model file.
-Result<ModelInfo> inspect(const fs::path& path) {
+// What `kiln info` prints for one file, in both forms.
+struct Report {
+  std::string text;
+  json doc;
+};
+
+std::string to_text(const std::string& file, const ModelInfo& info);
+json to_json(const std::string& file, const ModelInfo& info);
+
+// The one place that dispatches on the kind of model file: a .kiln engine is described by
+// the engine library (works without a GPU), anything else is read as ONNX.
+Result<Report> inspect(const fs::path& path) {
   if (!fs::exists(path)) return error(StatusCode::kNotFound, path.string(), ": no such file");
-  return inspect_onnx(path);
+  if (path.extension() == ".kiln") {
+    KILN_ASSIGN_OR_RETURN(engine::Description d, engine::describe(path));
+    return Report{d.text, json::parse(d.json.dump())};
+  }
+  KILN_ASSIGN_OR_RETURN(ModelInfo info, inspect_onnx(path));
+  return Report{to_text(path.string(), info), to_json(path.string(), info)};
 }
 
 json dims_json(const std::optional<ir::Shape>& shape) {
@@ -148,10 +165,10 @@ std::string to_text(const std::string& file, const ModelInfo& info) {
 }
 
 int run_info(const InfoOptions& o) {
-  auto info = inspect(o.model);
-  if (!info.ok()) return report_error("info", info.status());
-  if (o.json) std::cout << to_json(o.model, *info).dump(2) << "\n";
-  else std::cout << to_text(o.model, *info);
+  auto report = inspect(o.model);
+  if (!report.ok()) return report_error("info", report.status());
+  if (o.json) std::cout << report->doc.dump(2) << "\n";
+  else std::cout << report->text;
   return kExitOk;
 }
 
@@ -159,8 +176,8 @@ int run_info(const InfoOptions& o) {
 
 Runner register_info(CLI::App& app) {
   auto o = std::make_shared<InfoOptions>();
-  CLI::App* cmd = app.add_subcommand("info", "Show a model's inputs, outputs, metadata, ops, parameters and FLOPs");
-  cmd->add_option("model", o->model, "model file (.onnx)")->required();
+  CLI::App* cmd = app.add_subcommand("info", "Show a model's inputs, outputs, metadata, ops, parameters and FLOPs, or an engine's fingerprint and build");
+  cmd->add_option("model", o->model, "model file (.onnx) or engine (.kiln)")->required();
   cmd->add_flag("--json", o->json, "print one JSON document");
   return [o]() { return run_info(*o); };
 }
