@@ -1,0 +1,121 @@
+// kiln::Model on the GPU (skipped without one): CUDA FP32 and FP16 predictions equal the
+// CPU backend's on the same static engine input (same classes and count, confidence within
+// 0.01, box corners within 1.5 px), the cached engine records its verification and
+// tactics, a CUDA .kiln reloads, and batches equal single predicts.
+#include <gtest/gtest.h>
+
+#include "api/api_test_util.h"
+#include "engine/engine.h"
+#include "kiln/model.h"
+
+namespace kiln::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr double kConfTol = 0.01, kBoxTol = 1.5;
+const char* const kImages[] = {"bus.jpg", "dog.jpg", "giraffe.jpg", "horses.jpg", "kite.jpg", "person.jpg", "zidane.jpg"};
+
+std::vector<Image> images() {
+  std::vector<Image> out;
+  for (const char* name : kImages) {
+    auto image = load_image(asset(std::string("images/") + name));
+    EXPECT_TRUE(image.ok()) << image.status().message();
+    if (image.ok()) out.push_back(std::move(image).value());
+  }
+  return out;
+}
+
+// On cuda:0 with strict_gpu: no silent CPU fallback.
+Result<Model> load_on_gpu(const std::string& file, const std::string& precision, int batch, const fs::path& cache) {
+  ModelOptions o;
+  o.device = "cuda:0";
+  o.precision = precision;
+  o.batch = batch;
+  o.cache_dir = cache;
+  o.strict_gpu = true;
+  return Model::load(asset("models/" + file), o);
+}
+
+bool no_gpu(const Status& st) { return st.message().find("no CUDA device") != std::string::npos; }
+
+class ApiGpu : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(ApiGpu, CudaPredictionsEqualCpuPredictions) {
+  KILN_REQUIRE_ASSETS();
+  const std::string precision = GetParam();
+  const fs::path cache = temp_dir();
+  auto gpu = load_on_gpu("yolo11n.onnx", precision, 1, cache);
+  if (!gpu.ok() && no_gpu(gpu.status())) GTEST_SKIP() << gpu.status().message();
+  ASSERT_TRUE(gpu.ok()) << gpu.status().message();
+  EXPECT_EQ(gpu->info().device, "cuda:0");
+  EXPECT_EQ(gpu->info().precision, precision);
+
+  // The cached engine was verified on the GPU against the CPU reference, tactics recorded.
+  auto info = engine::inspect_engine(gpu->info().engine_path);
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  ASSERT_TRUE(info->metadata.build.max_relative_error.has_value()) << info->metadata.build.verification_note;
+  EXPECT_LE(*info->metadata.build.max_relative_error, precision == "fp16" ? 1e-2 : 1e-3);
+  EXPECT_NE(info->metadata.build.tactics, "none");
+  EXPECT_GT(info->tactic_bytes, 0u);
+  std::printf("%s engine: verification max relative error %.3g, tactics %s\n", precision.c_str(),
+              *info->metadata.build.max_relative_error, info->metadata.build.tactics.c_str());
+
+  ModelOptions cpu_options;
+  cpu_options.cache_dir = cache;
+  auto cpu = Model::load(asset("models/yolo11n.onnx"), cpu_options);
+  ASSERT_TRUE(cpu.ok()) << cpu.status().message();
+
+  Deviation worst;
+  for (const Image& image : images()) {
+    auto want = cpu->predict(image);
+    auto got = gpu->predict(image);
+    ASSERT_TRUE(want.ok()) << want.status().message();
+    ASSERT_TRUE(got.ok()) << got.status().message();
+    EXPECT_EQ(got->boxes.size(), want->boxes.size());
+    Deviation d = compare_detections(got->boxes, want->boxes);
+    worst.conf = std::max(worst.conf, d.conf);
+    worst.box = std::max(worst.box, d.box);
+  }
+  EXPECT_LE(worst.conf, kConfTol);
+  EXPECT_LE(worst.box, kBoxTol);
+  std::printf("cuda %s vs cpu on 7 images: max conf dev %.5f, max box corner dev %.3f px\n", precision.c_str(),
+              worst.conf, worst.box);
+
+  // The engine file alone: runs where it was built, at its precision.
+  auto reloaded = Model::load(gpu->info().engine_path);
+  ASSERT_TRUE(reloaded.ok()) << reloaded.status().message();
+  EXPECT_EQ(reloaded->info().device, "cuda:0");
+  EXPECT_EQ(reloaded->info().precision, precision);
+  auto a = reloaded->predict(images().front());
+  auto b = gpu->predict(images().front());
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_EQ(a->boxes.size(), b->boxes.size());
+  for (size_t i = 0; i < a->boxes.size(); ++i) EXPECT_NEAR(a->boxes[i].confidence, b->boxes[i].confidence, 1e-3);
+}
+
+TEST_P(ApiGpu, BatchPredictEqualsSinglePredicts) {
+  KILN_REQUIRE_ASSETS();
+  const std::string precision = GetParam();
+  auto model = load_on_gpu("yolo11n-dynamic.onnx", precision, 4, temp_dir());
+  if (!model.ok() && no_gpu(model.status())) GTEST_SKIP() << model.status().message();
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  EXPECT_EQ(model->info().batch, 4);
+  std::vector<Image> all = images();  // 7 images: the second batch has one padding slot
+  auto batched = model->predict(all);
+  ASSERT_TRUE(batched.ok()) << batched.status().message();
+  ASSERT_EQ(batched->size(), all.size());
+  for (size_t i = 0; i < all.size(); ++i) {
+    auto single = model->predict(all[i]);
+    ASSERT_TRUE(single.ok()) << single.status().message();
+    Deviation d = compare_detections((*batched)[i].boxes, single->boxes);
+    EXPECT_EQ((*batched)[i].boxes.size(), single->boxes.size()) << kImages[i];
+    EXPECT_LE(d.conf, 1e-3) << kImages[i];
+    EXPECT_LE(d.box, 0.1) << kImages[i];
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Precisions, ApiGpu, ::testing::Values("fp32", "fp16"));
+
+}  // namespace
+}  // namespace kiln::test
