@@ -62,6 +62,7 @@ TEST(ObbTask, DecoderMatchesUltralyticsOnSyntheticOutputs) {
   EXPECT_GT(mine.size(), 20u);
   EXPECT_LT(mine.size(), 600u) << "NMS should have suppressed many of the crowded boxes";
   expect_same_obbs(mine, (*post)["detections"], 0, 1e-3, "synthetic");
+  std::printf("synthetic: %zu of %d anchors kept\n", mine.size(), kAnchors);
 }
 
 TEST(ObbTask, Yolo11nObbRandomMatchesUltralyticsPostprocessing) {
