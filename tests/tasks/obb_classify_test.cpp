@@ -6,6 +6,7 @@
 
 #include "task_support.h"
 #include "vision/classify.h"
+#include "vision/draw_tasks.h"
 #include "vision/obb.h"
 #include "vision/results_json.h"
 
@@ -63,6 +64,16 @@ TEST(ObbTask, DecoderMatchesUltralyticsOnSyntheticOutputs) {
   EXPECT_LT(mine.size(), 600u) << "NMS should have suppressed many of the crowded boxes";
   expect_same_obbs(mine, (*post)["detections"], 0, 1e-3, "synthetic");
   std::printf("synthetic: %zu of %d anchors kept\n", mine.size(), kAnchors);
+  // Drawn outlines pass through every corner of every box that lies inside the image.
+  vision::Image canvas(kOrigW, kOrigH, 0);
+  vision::draw_obbs(canvas, dets, {});
+  for (const auto& d : dets)
+    for (const auto& c : vision::rbox_corners(d.box)) {
+      const int x = static_cast<int>(std::lround(c[0])), y = static_cast<int>(std::lround(c[1]));
+      if (x < 0 || y < 0 || x >= kOrigW || y >= kOrigH) continue;
+      const uint8_t* p = canvas.row(y) + 3 * x;
+      EXPECT_GT(p[0] + p[1] + p[2], 0) << "corner " << x << "," << y;
+    }
 }
 
 TEST(ObbTask, Yolo11nObbRandomMatchesUltralyticsPostprocessing) {

@@ -213,6 +213,21 @@ TEST(PoseTask, Yolo11nPoseMatchesUltralyticsPostprocessing) {
     const auto dets = vision::decode_pose(out.values<float>(), static_cast<int>(out.dim(2)), nc, nk, kd, {}, m.input_h,
                                           m.input_w, r.orig_h, r.orig_w);
     const nlohmann::json mine = vision::pose_result_json(r.name, dets, m.meta.names)["detections"];
+    if (!dets.empty()) {
+      // The annotated image has its keypoint dots where the confident keypoints are.
+      auto img = vision::decode_image(test::asset("images/" + r.name));
+      ASSERT_TRUE(img.ok());
+      vision::Image drawn = *img;
+      vision::draw_poses(drawn, dets, m.meta.names);
+      for (const vision::Keypoint& k : dets[0].keypoints) {
+        const int x = std::min(static_cast<int>(k.x), r.orig_w - 1), y = std::min(static_cast<int>(k.y), r.orig_h - 1);
+        const size_t i = (static_cast<size_t>(y) * r.orig_w + x) * 3;
+        if (k.confidence < 0.25f) continue;
+        EXPECT_FALSE(std::equal(drawn.pixels.begin() + i, drawn.pixels.begin() + i + 3, img->pixels.begin() + i))
+            << r.name << " keypoint at " << x << "," << y;
+      }
+      EXPECT_TRUE(vision::save_jpeg(dir / ("pose_" + r.name), drawn).ok());
+    }
     auto expect_keypoints = [&](const nlohmann::json& want, double xy_tol, double conf_tol, const std::string& what,
                                 Deviation& dev) {
       for (size_t k = 0; k < std::min(mine.size(), want.size()); ++k)
