@@ -133,6 +133,9 @@ Status val(const ValOptions& o) {
   KILN_ASSIGN_OR_RETURN(eval::DatasetSpec data, eval::load_dataset(o.data, o.split));
   KILN_ASSIGN_OR_RETURN(ValModel model, load_val_model(o.model));
   const int stride = static_cast<int>(model.meta.stride);
+  if (!model.meta.names.empty() && model.meta.names.size() != data.names.size())
+    return error(StatusCode::kInvalidArgument, o.model, " predicts ", model.meta.names.size(), " classes, ", o.data,
+                 " has ", data.names.size());
 
   // Input shapes: a static model gets its own size (square letterbox, as Ultralytics
   // validates exported models); a dynamic one gets Ultralytics' rectangular batch shapes
