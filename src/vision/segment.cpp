@@ -77,22 +77,43 @@ std::vector<float> resize_bilinear(std::span<const float> src, int src_h, int sr
 
 Mask process_mask(const Prototypes& protos, std::span<const float> coefficients, const BoxXyxy& input_box,
                   int input_h, int input_w) {
-  const size_t plane = static_cast<size_t>(protos.height) * protos.width;
+  const int ph = protos.height, pw = protos.width;
+  const size_t plane = static_cast<size_t>(ph) * pw;
+  // The box goes to prototype pixels with float32 ratios (mask width / input width).
+  const float rw = static_cast<float>(static_cast<double>(pw) / input_w);
+  const float rh = static_cast<float>(static_cast<double>(ph) / input_h);
+  const BoxXyxy proto_box = {input_box[0] * rw, input_box[1] * rh, input_box[2] * rw, input_box[3] * rh};
+  // Logits are needed only inside the crop: everything else becomes 0 in crop_mask.
+  auto corner = [](float v, int hi) { return std::clamp(static_cast<int>(std::nearbyint(std::max(v, 0.f))), 0, hi); };
+  const int x1 = corner(proto_box[0], pw), y1 = corner(proto_box[1], ph);
+  const int x2 = corner(proto_box[2], pw), y2 = corner(proto_box[3], ph);
   std::vector<float> logits(plane, 0.f);
   for (int c = 0; c < protos.channels; ++c) {
     const float k = coefficients[c];
     const float* p = protos.data.data() + c * plane;
-    for (size_t i = 0; i < plane; ++i) logits[i] += k * p[i];
+    for (int y = y1; y < y2; ++y)
+      for (int x = x1; x < x2; ++x) logits[static_cast<size_t>(y) * pw + x] += k * p[static_cast<size_t>(y) * pw + x];
   }
-  // The box goes to prototype pixels with float32 ratios (mask width / input width).
-  const float rw = static_cast<float>(static_cast<double>(protos.width) / input_w);
-  const float rh = static_cast<float>(static_cast<double>(protos.height) / input_h);
-  crop_mask(logits, protos.height, protos.width,
-            {input_box[0] * rw, input_box[1] * rh, input_box[2] * rw, input_box[3] * rh});
-  std::vector<float> up = resize_bilinear(logits, protos.height, protos.width, input_h, input_w);
-  Mask mask{input_w, input_h, std::vector<uint8_t>(up.size())};
-  // sigmoid(x) > 0.5 is x > 0, which is what Ultralytics thresholds.
-  for (size_t i = 0; i < up.size(); ++i) mask.pixels[i] = up[i] > 0.f ? 1 : 0;
+  crop_mask(logits, ph, pw, proto_box);
+  // Upsample (as resize_bilinear) only the output pixels with a tap inside the crop; the
+  // others interpolate zeros and stay 0. sigmoid(x) > 0.5 is x > 0, what Ultralytics thresholds.
+  const AxisTaps ty = axis_taps(ph, input_h), tx = axis_taps(pw, input_w);
+  auto touches = [](const AxisTaps& t, int d, int lo, int hi) {
+    return (t.i0[d] >= lo && t.i0[d] < hi) || (t.i1[d] >= lo && t.i1[d] < hi);
+  };
+  Mask mask{input_w, input_h, std::vector<uint8_t>(static_cast<size_t>(input_h) * input_w, 0)};
+  for (int y = 0; y < input_h; ++y) {
+    if (!touches(ty, y, y1, y2)) continue;
+    const float* r0 = logits.data() + static_cast<size_t>(ty.i0[y]) * pw;
+    const float* r1 = logits.data() + static_cast<size_t>(ty.i1[y]) * pw;
+    uint8_t* out = mask.pixels.data() + static_cast<size_t>(y) * input_w;
+    for (int x = 0; x < input_w; ++x) {
+      if (!touches(tx, x, x1, x2)) continue;
+      const float top = r0[tx.i0[x]] * tx.w0[x] + r0[tx.i1[x]] * tx.w1[x];
+      const float bottom = r1[tx.i0[x]] * tx.w0[x] + r1[tx.i1[x]] * tx.w1[x];
+      out[x] = top * ty.w0[y] + bottom * ty.w1[y] > 0.f ? 1 : 0;
+    }
+  }
   return mask;
 }
 
