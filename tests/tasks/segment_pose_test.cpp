@@ -65,7 +65,7 @@ nlohmann::json load_reference(const std::string& file) {
 
 // Largest deviations seen, printed at the end of a test.
 struct Deviation {
-  double conf = 0, box = 0, extra = 0;  // extra: mask area (relative) or keypoint distance
+  double conf = 0, box = 0, extra = 0;  // extra: mask area (pixels or relative) or keypoint distance
 };
 
 // Same detections in the same order: classes equal, confidences and corners within tolerance.

@@ -195,7 +195,7 @@ TEST(ClassifyTopK, OrderedByProbabilityTiesByClassId) {
 }
 
 TEST(ClassifyCrop, ShortestSideThenCenter) {
-  // 40x20 image (landscape): resized to 448x224 ... here size 10 -> 20x10, crop columns 5..14.
+  // 40x20 (landscape) at size 10: resized to 20x10, then columns 5..14 are the crop.
   Image img(40, 20);
   for (int y = 0; y < 20; ++y)
     for (int x = 0; x < 40; ++x) img.row(y)[3 * x] = static_cast<uint8_t>(x < 20 ? 0 : 200);
