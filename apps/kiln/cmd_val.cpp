@@ -1,6 +1,7 @@
-// kiln val: accuracy of a detect model on an Ultralytics-format dataset, computed as
-// Ultralytics' `yolo val` computes it (its dataloader's preprocessing, multi-label NMS,
-// greedy matching at IoU 0.5:0.95, 101-point interpolated AP), on the CPU backend.
+// kiln val: accuracy of a detect or pose model on an Ultralytics-format dataset, computed
+// as Ultralytics' `yolo val` computes it (its dataloader's preprocessing, multi-label NMS,
+// greedy matching at IoU 0.5:0.95 -- box IoU, and keypoint OKS for pose -- 101-point
+// interpolated AP), on the CPU backend.
 #include <unistd.h>
 
 #include <chrono>
@@ -15,6 +16,7 @@
 #include "commands.h"
 #include "eval/dataset.h"
 #include "eval/detect_metrics.h"
+#include "eval/keypoint_similarity.h"
 #include "eval/val_letterbox.h"
 #include "eval/val_nms.h"
 #include "ir/model_metadata.h"
@@ -56,7 +58,7 @@ Result<ValModel> load_val_model(const fs::path& path) {
   m.graph = std::make_unique<ir::Graph>(std::move(graph));
   KILN_ASSIGN_OR_RETURN(m.meta, ir::parse_model_metadata(m.graph->metadata));
   const std::string task = m.meta.task.empty() ? "detect" : m.meta.task;
-  if (task != "detect") return error(StatusCode::kUnsupported, path.string(), ": task ", task, " not supported by val yet");
+  if (task != "detect" && task != "pose") return error(StatusCode::kUnsupported, path.string(), ": task ", task, " not supported by val yet");
   if (m.meta.end2end)
     return error(StatusCode::kUnsupported, path.string(), ": end2end (NMS-free) exports not supported by val yet");
   if (m.graph->inputs.size() != 1 || m.graph->outputs.size() != 1)
@@ -105,14 +107,19 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
-void print_table(const eval::MetricsReport& report) {
-  std::printf("%22s%11s%11s%11s%11s%11s%11s\n", "Class", "Images", "Instances", "Box(P", "R", "mAP50", "mAP50-95)");
-  auto row = [](const eval::MetricsRow& r) {
-    std::printf("%22s%11d%11d%11.3g%11.3g%11.3g%11.3g\n", r.name.c_str(), r.images, r.instances, r.precision,
+// Ultralytics' layout: box columns, then pose columns for pose models.
+void print_table(const eval::MetricsReport& box, const eval::MetricsReport* pose) {
+  std::printf("%22s%11s%11s%11s%11s%11s%11s", "Class", "Images", "Instances", "Box(P", "R", "mAP50", "mAP50-95)");
+  if (pose) std::printf("%11s%11s%11s%11s", "Pose(P", "R", "mAP50", "mAP50-95)");
+  std::printf("\n");
+  auto row = [&](const eval::MetricsRow& r, const eval::MetricsRow* p) {
+    std::printf("%22s%11d%11d%11.3g%11.3g%11.3g%11.3g", r.name.c_str(), r.images, r.instances, r.precision,
                 r.recall, r.map50, r.map50_95);
+    if (p) std::printf("%11.3g%11.3g%11.3g%11.3g", p->precision, p->recall, p->map50, p->map50_95);
+    std::printf("\n");
   };
-  row(report.all);
-  for (const auto& r : report.classes) row(r);
+  row(box.all, pose ? &pose->all : nullptr);
+  for (size_t i = 0; i < box.classes.size(); ++i) row(box.classes[i], pose ? &pose->classes[i] : nullptr);
 }
 
 nlohmann::json row_json(const eval::MetricsRow& r) {
@@ -157,7 +164,13 @@ Status val(const ValOptions& o) {
   nms.conf = o.conf;
   nms.iou = o.iou;
   nms.max_det = o.max_det;
-  eval::MetricsAccumulator metrics;
+  const bool is_pose = model.meta.task == "pose";
+  const int nkpt = is_pose ? data.kpt_count : 0;
+  if (is_pose && (model.meta.kpt_shape.size() != 2 || data.kpt_count != model.meta.kpt_shape[0]))
+    return error(StatusCode::kInvalidArgument, o.data, ": kpt_shape does not match the model's keypoints");
+  const int pred_kdims = is_pose ? static_cast<int>(model.meta.kpt_shape[1]) : 0;
+  const std::vector<float> sigmas = eval::keypoint_sigmas(nkpt);
+  eval::MetricsAccumulator metrics, pose_metrics;
   ProgressBar bar(n);
   double t_pre = 0, t_inf = 0, t_post = 0;
   for (size_t i = 0; i < n; ++i) {
@@ -179,34 +192,51 @@ Status val(const ValOptions& o) {
     if (out.rank() != 3 || out.dim(0) != 1 || out.dim(1) <= 4 || out.dtype() != ir::DType::kFloat32)
       return error(StatusCode::kUnsupported, o.model, ": detect output ", ir::shape_to_string(out.shape()),
                    " is not [1, 4+classes, anchors] float32");
-    const int num_classes = static_cast<int>(out.dim(1) - 4);
-    if (num_classes != static_cast<int>(data.names.size()))
-      return error(StatusCode::kInvalidArgument, o.model, " predicts ", num_classes, " classes, ", o.data, " has ",
-                   data.names.size());
-    std::vector<eval::BoxPrediction> preds =
-        eval::multi_label_nms(out.values<float>(), static_cast<int>(out.dim(2)), num_classes, nms);
+    const int num_classes = static_cast<int>(data.names.size());
+    const int num_anchors = static_cast<int>(out.dim(2));
+    if (out.dim(1) != 4 + num_classes + nkpt * pred_kdims)
+      return error(StatusCode::kUnsupported, o.model, ": output ", ir::shape_to_string(out.shape()), " is not [1, 4 + ",
+                   num_classes, " classes", is_pose ? " + keypoints" : "", ", anchors]");
+    std::span<const float> raw = out.values<float>();
+    std::vector<eval::BoxPrediction> preds = eval::multi_label_nms(raw, num_anchors, num_classes, nms);
 
     // Ground truth in the same letterboxed pixels as the predictions.
     std::vector<vision::BoxXyxy> gt_boxes, pred_boxes;
     std::vector<int> gt_classes, pred_classes;
-    std::vector<float> conf;
+    std::vector<float> conf, gt_kpts, pred_kpts;  // pose: x, y, visibility per keypoint; pred: as output
+    auto to_input = [&](float x, float y) {
+      return std::pair<float, float>{x * in.resized_width + in.pad_left, y * in.resized_height + in.pad_top};
+    };
     for (const auto& l : labels) {
-      const float cx = l.cx * in.resized_width + in.pad_left, cy = l.cy * in.resized_height + in.pad_top;
+      const auto [cx, cy] = to_input(l.cx, l.cy);
       const float hw = l.w * in.resized_width / 2, hh = l.h * in.resized_height / 2;
       gt_boxes.push_back({cx - hw, cy - hh, cx + hw, cy + hh});
       gt_classes.push_back(l.class_id);
+      for (int k = 0; k < nkpt; ++k) {
+        const float* kp = l.keypoints.data() + static_cast<size_t>(k) * data.kpt_dims;
+        const auto [x, y] = to_input(kp[0], kp[1]);
+        // Two-value keypoints are labelled unless negative (Ultralytics' kpt_mask).
+        const float v = data.kpt_dims == 3 ? kp[2] : (kp[0] < 0 || kp[1] < 0 ? 0.f : 1.f);
+        gt_kpts.insert(gt_kpts.end(), {x, y, v});
+      }
     }
     for (const auto& p : preds) {
       pred_boxes.push_back(p.box);
       pred_classes.push_back(p.class_id);
       conf.push_back(p.conf);
+      for (int c = 0; c < nkpt * pred_kdims; ++c)
+        pred_kpts.push_back(raw[static_cast<size_t>(4 + num_classes + c) * num_anchors + p.anchor]);
     }
     metrics.add(eval::match_image(pred_classes, conf, gt_classes, eval::box_iou_matrix(gt_boxes, pred_boxes)));
+    if (is_pose)
+      pose_metrics.add(eval::match_image(pred_classes, conf, gt_classes,
+                                         eval::oks_matrix(gt_kpts, gt_boxes, pred_kpts, nkpt, pred_kdims, sigmas)));
     t_post += ms_since(t2);
     bar.update(i + 1);
   }
 
   const eval::MetricsReport report = metrics.report(data.names);
+  const eval::MetricsReport pose_report = pose_metrics.report(data.names);
   const double count = static_cast<double>(n);
   if (o.json) {
     nlohmann::json j = {{"model", o.model},
@@ -223,9 +253,13 @@ Status val(const ValOptions& o) {
                                       {"postprocess", t_post / count}}}};
     j["classes"] = nlohmann::json::array();
     for (const auto& r : report.classes) j["classes"].push_back(row_json(r));
+    if (is_pose) {
+      j["pose"] = {{"all", row_json(pose_report.all)}, {"classes", nlohmann::json::array()}};
+      for (const auto& r : pose_report.classes) j["pose"]["classes"].push_back(row_json(r));
+    }
     std::printf("%s\n", j.dump(1).c_str());
   } else {
-    print_table(report);
+    print_table(report, is_pose ? &pose_report : nullptr);
     std::printf("Speed: %.1fms preprocess, %.1fms inference, %.1fms postprocess per image\n", t_pre / count,
                 t_inf / count, t_post / count);
   }
@@ -236,7 +270,7 @@ Status val(const ValOptions& o) {
 
 Runner register_val(CLI::App& app) {
   auto o = std::make_shared<ValOptions>();
-  CLI::App* cmd = app.add_subcommand("val", "Accuracy of a detect model on a dataset, as Ultralytics val (CPU backend)");
+  CLI::App* cmd = app.add_subcommand("val", "Accuracy of a detect or pose model on a dataset, as Ultralytics val (CPU backend)");
   cmd->add_option("--model", o->model, "ONNX model (Ultralytics export)")->required();
   cmd->add_option("--data", o->data, "dataset yaml (Ultralytics format)")->required();
   cmd->add_option("--split", o->split, "dataset split to evaluate")->capture_default_str();

@@ -135,7 +135,7 @@ Result<std::vector<LabelBox>> load_labels(const fs::path& image_path, const Data
   std::ifstream in(path);
   if (!in) return std::vector<LabelBox>{};  // no label file: an image without objects
   const size_t pose_cols = spec.kpt_count > 0 ? 5 + static_cast<size_t>(spec.kpt_count) * spec.kpt_dims : 0;
-  std::vector<std::array<float, 5>> rows;
+  std::vector<std::vector<float>> rows;  // class, cx, cy, w, h[, keypoints]
   std::string line;
   for (int line_no = 1; std::getline(in, line); ++line_no) {
     std::istringstream is(line);
@@ -149,10 +149,9 @@ Result<std::vector<LabelBox>> load_labels(const fs::path& image_path, const Data
       v.push_back(f);
     }
     if (v.empty()) continue;
-    std::array<float, 5> row{};
-    row[0] = v[0];
+    std::vector<float> row;
     if (pose_cols > 0 ? v.size() == pose_cols : v.size() == 5) {
-      std::copy(v.begin() + 1, v.begin() + 5, row.begin() + 1);
+      row = v;
     } else if (pose_cols == 0 && v.size() >= 7 && v.size() % 2 == 1) {
       // Polygon: its bounding box (segments2boxes).
       float x0 = v[1], x1 = v[1], y0 = v[2], y1 = v[2];
@@ -178,7 +177,8 @@ Result<std::vector<LabelBox>> load_labels(const fs::path& image_path, const Data
   rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
   std::vector<LabelBox> out;
   out.reserve(rows.size());
-  for (const auto& r : rows) out.push_back({static_cast<int>(r[0]), r[1], r[2], r[3], r[4]});
+  for (const auto& r : rows)
+    out.push_back({static_cast<int>(r[0]), r[1], r[2], r[3], r[4], std::vector<float>(r.begin() + 5, r.end())});
   return out;
 }
 

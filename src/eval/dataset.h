@@ -30,6 +30,7 @@ Result<DatasetSpec> load_dataset(const std::filesystem::path& yaml_path, const s
 struct LabelBox {
   int class_id = 0;
   float cx = 0, cy = 0, w = 0, h = 0;
+  std::vector<float> keypoints;  // pose: kpt_count x kpt_dims values (x, y normalized[, visibility])
 };
 
 // images/<...>/x.jpg -> labels/<...>/x.txt (the last "images" folder of the path), as

@@ -13,7 +13,7 @@ std::vector<BoxPrediction> multi_label_nms(std::span<const float> raw, int num_a
     const float cx = at(0, a), cy = at(1, a), hw = at(2, a) / 2, hh = at(3, a) / 2;
     for (int c = 0; c < num_classes; ++c) {
       const float s = at(4 + c, a);
-      if (s > options.conf) cands.push_back({c, s, {cx - hw, cy - hh, cx + hw, cy + hh}});
+      if (s > options.conf) cands.push_back({a, c, s, {cx - hw, cy - hh, cx + hw, cy + hh}});
     }
   }
   if (static_cast<int>(cands.size()) > options.max_nms) {

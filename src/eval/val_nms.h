@@ -11,6 +11,7 @@
 namespace kiln::eval {
 
 struct BoxPrediction {
+  int anchor = 0;  // the output column, for task channels after the class scores
   int class_id = 0;
   float conf = 0.f;
   vision::BoxXyxy box{};  // model-input (letterbox) pixels, not clipped
@@ -24,7 +25,8 @@ struct ValNmsOptions {
   float max_wh = 7680.f;
 };
 
-// `raw`: one image's [4 + num_classes, num_anchors] detect output (cx, cy, w, h, scores).
+// `raw`: one image's [4 + num_classes + extra, num_anchors] output (cx, cy, w, h, class
+// scores, then task channels, which the caller reads through BoxPrediction::anchor).
 // Returns the kept predictions, best first.
 std::vector<BoxPrediction> multi_label_nms(std::span<const float> raw, int num_anchors, int num_classes,
                                            const ValNmsOptions& options);

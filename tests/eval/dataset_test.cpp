@@ -93,6 +93,22 @@ TEST(EvalDataset, TxtListPolygonsMissingLabelsAndErrors) {
   EXPECT_NE(missing.status().message().find("nowhere"), std::string::npos);
 }
 
+TEST(EvalDataset, PoseLabelsKeepTheirKeypoints) {
+  KILN_REQUIRE_ASSETS();
+  auto spec = load_dataset(test::asset("datasets/coco8-pose/coco8-pose.yaml"));
+  ASSERT_TRUE(spec.ok()) << spec.status().message();
+  EXPECT_EQ(spec->kpt_count, 17);
+  EXPECT_EQ(spec->kpt_dims, 3);
+  size_t people = 0;
+  for (const auto& im : spec->images) {
+    auto labels = load_labels(im, *spec);
+    ASSERT_TRUE(labels.ok()) << labels.status().message();
+    for (const auto& l : *labels) EXPECT_EQ(l.keypoints.size(), 51u);
+    people += labels->size();
+  }
+  EXPECT_EQ(people, 14u);
+}
+
 TEST(EvalDataset, LabelPathReplacesTheLastImagesFolder) {
   EXPECT_EQ(label_path_for("/d/images/x/images/train/a.jpg"), fs::path("/d/images/x/labels/train/a.txt"));
   EXPECT_EQ(label_path_for("/d/pics/a.jpg"), fs::path("/d/pics/a.txt"));
