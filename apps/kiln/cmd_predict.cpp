@@ -118,6 +118,10 @@ Status predict(const PredictOptions& o) {
   KILN_ASSIGN_OR_RETURN(std::vector<fs::path> sources, list_sources(o.source));
   KILN_ASSIGN_OR_RETURN(Model model, load(o));
   const ModelInfo& info = model.info();
+  // The API decodes every task; this command prints, saves and writes JSON for boxes only.
+  if (info.task != "detect")
+    return error(StatusCode::kUnsupported, o.model, ": task ", info.task.empty() ? "(none)" : info.task,
+                 " not supported by predict yet");
   if (!info.note.empty()) std::cerr << "kiln predict: note: " << info.note << "\n";
 
   kiln::PredictOptions po;

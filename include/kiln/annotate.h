@@ -1,5 +1,6 @@
-// Drawing a Prediction onto its image: boxes with "name 0.87" labels in Ultralytics'
-// colors, one per class.
+// Drawing a Prediction onto its image with Ultralytics' plotting conventions: boxes with
+// "name 0.87" labels in per-class colors, masks blended under them, pose keypoints and
+// skeletons, rotated box outlines, classification top-5 as text.
 #pragma once
 
 #include <string>

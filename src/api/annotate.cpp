@@ -2,20 +2,56 @@
 
 #include "api/image_convert.h"
 #include "vision/draw.h"
+#include "vision/draw_tasks.h"
 
 namespace kiln {
 
+namespace {
+
+vision::Detection to_vision(const Detection& d) { return {d.class_id, d.confidence, {d.box.x1, d.box.y1, d.box.x2, d.box.y2}}; }
+
+// With Ultralytics' plotting conventions (vision/draw_tasks.h): masks blended under the
+// boxes, keypoints and skeletons over them, rotated outlines, top-5 as text.
+void draw_on(vision::Image& canvas, const Prediction& p, const std::vector<std::string>& names) {
+  for (size_t i = 0; i < p.masks.size() && i < p.boxes.size(); ++i) {
+    const Mask& m = p.masks[i];
+    if (m.width != canvas.width || m.height != canvas.height) continue;
+    vision::blend_mask(canvas, vision::Mask{m.width, m.height, m.data}, vision::class_color(p.boxes[i].class_id), 0.5f);
+  }
+  if (!p.keypoints.empty() && p.keypoints.size() == p.boxes.size()) {
+    std::vector<vision::PoseDetection> poses;
+    for (size_t i = 0; i < p.boxes.size(); ++i) {
+      vision::PoseDetection pose{to_vision(p.boxes[i]), {}};
+      for (const Keypoint& k : p.keypoints[i].points) pose.keypoints.push_back({k.x, k.y, k.confidence});
+      poses.push_back(std::move(pose));
+    }
+    vision::draw_poses(canvas, poses, names);
+  } else {
+    std::vector<vision::Detection> dets;
+    for (const Detection& d : p.boxes) dets.push_back(to_vision(d));
+    vision::draw_detections(canvas, dets, names);
+  }
+  if (!p.obb.empty()) {
+    std::vector<vision::ObbDetection> obbs;
+    for (const RotatedBox& r : p.obb) obbs.push_back({r.class_id, r.confidence, {r.cx, r.cy, r.w, r.h, r.angle}});
+    vision::draw_obbs(canvas, obbs, names);
+  }
+  if (!p.top5.empty()) {
+    std::vector<vision::ClassScore> top;
+    for (const ClassScore& c : p.top5) top.push_back({c.class_id, c.score});
+    vision::draw_top_k(canvas, top, names);
+  }
+}
+
+}  // namespace
+
 void draw_prediction(Image& image, const Prediction& prediction, const std::vector<std::string>& names) {
   if (!api::check_image(image).ok()) return;
-  std::vector<vision::Detection> dets;
-  dets.reserve(prediction.boxes.size());
-  for (const Detection& d : prediction.boxes)
-    dets.push_back({d.class_id, d.confidence, {d.box.x1, d.box.y1, d.box.x2, d.box.y2}});
   vision::Image canvas;  // borrows the pixels for the drawing, then gives them back
   canvas.width = image.width;
   canvas.height = image.height;
   canvas.pixels = std::move(image.pixels);
-  vision::draw_detections(canvas, dets, names);
+  draw_on(canvas, prediction, names);
   image.pixels = std::move(canvas.pixels);
 }
 

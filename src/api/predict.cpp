@@ -1,13 +1,18 @@
 // Model::predict's pipeline: letterbox as Ultralytics does (square for static inputs,
-// minimal stride padding for dynamic ones), batch, infer, decode per task.
+// minimal stride padding for dynamic ones; resize + center crop for classifiers), batch,
+// infer, decode per task (vision/: detect, segment, pose, obb, classify).
 #include <algorithm>
 #include <chrono>
 #include <cstring>
 
 #include "api/image_convert.h"
 #include "api/loaded_model.h"
+#include "vision/classify.h"
 #include "vision/detect.h"
 #include "vision/letterbox.h"
+#include "vision/obb.h"
+#include "vision/pose.h"
+#include "vision/segment.h"
 
 namespace kiln::api {
 
@@ -20,8 +25,9 @@ double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std
 Status check_predictable(const LoadedModel& m, const PredictOptions& o) {
   if (m.info.task.empty())
     return error(StatusCode::kUnsupported, m.name, ": no YOLO task in the model's metadata (use run() for raw outputs)");
-  if (m.info.task != "detect")
-    return error(StatusCode::kUnsupported, m.name, ": task ", m.info.task, " not supported by predict yet");
+  static const char* const kTasks[] = {"detect", "segment", "pose", "obb", "classify"};
+  if (std::find(std::begin(kTasks), std::end(kTasks), m.info.task) == std::end(kTasks))
+    return error(StatusCode::kUnsupported, m.name, ": task ", m.info.task, " not supported by predict");
   if (m.end2end)
     return error(StatusCode::kUnsupported, m.name, ": end2end (NMS-free) exports not supported by predict yet");
   if (!(o.conf >= 0 && o.conf <= 1)) return error(StatusCode::kInvalidArgument, "conf must be in [0, 1], got ", o.conf);
@@ -30,21 +36,80 @@ Status check_predictable(const LoadedModel& m, const PredictOptions& o) {
   return Status::Ok();
 }
 
-vision::Letterboxed letterbox_for(const LoadedModel& m, const Image& image) {
+// The model input for one image: classifiers resize the short side and crop the center;
+// detectors letterbox.
+vision::Image preprocess(const LoadedModel& m, const Image& image) {
   vision::Image v = to_vision(image);
-  return m.info.dynamic_input ? vision::letterbox_min_pad(v, m.info.imgsz_h, m.info.imgsz_w, m.info.stride)
-                              : vision::letterbox(v, m.info.imgsz_h, m.info.imgsz_w);
+  if (m.info.task == "classify") return vision::classify_crop(v, m.info.imgsz_h);
+  return m.info.dynamic_input ? vision::letterbox_min_pad(v, m.info.imgsz_h, m.info.imgsz_w, m.info.stride).image
+                              : vision::letterbox(v, m.info.imgsz_h, m.info.imgsz_w).image;
 }
 
-std::vector<Detection> to_public(const std::vector<vision::Detection>& dets) {
-  std::vector<Detection> out;
-  out.reserve(dets.size());
-  for (const auto& d : dets) out.push_back({d.class_id, d.confidence, {d.box[0], d.box[1], d.box[2], d.box[3]}});
-  return out;
+Detection to_public(const vision::Detection& d) {
+  return {d.class_id, d.confidence, {d.box[0], d.box[1], d.box[2], d.box[3]}};
 }
 
-// One inference over images[first, first + count): count <= batch; the rest of the batch
-// is zero padding whose outputs are ignored.
+Mask to_public(vision::Mask&& m) { return {m.width, m.height, std::move(m.pixels)}; }
+
+// Image i's slice of an output whose first dim is the batch.
+std::span<const float> slice(const ir::Tensor& t, size_t i) {
+  const size_t per = static_cast<size_t>(t.numel() / t.dim(0));
+  return t.values<float>().subspan(i * per, per);
+}
+
+Status bad_output(const LoadedModel& m, const ir::Tensor& t, const std::string& want) {
+  return error(StatusCode::kUnsupported, m.name, ": ", m.info.task, " output ", ir::shape_to_string(t.shape()),
+               " is not ", want);
+}
+
+// Decodes image i of the batch's outputs into `p` (coordinates of `image`).
+Status decode(const LoadedModel& m, const std::vector<ir::Tensor>& outs, size_t i, const Image& image,
+              const vision::NmsOptions& nms, Prediction& p) {
+  const ir::Tensor& raw = outs.at(0);
+  const std::string& task = m.info.task;
+  const int ih = p.input_height, iw = p.input_width, oh = image.height, ow = image.width;
+  if (task == "classify") {
+    if (raw.rank() != 2) return bad_output(m, raw, "[batch, classes]");
+    for (const vision::ClassScore& c : vision::top_k(slice(raw, i), 5)) p.top5.push_back({c.class_id, c.confidence});
+    return Status::Ok();
+  }
+  if (raw.rank() != 3 || raw.dim(1) <= 4) return bad_output(m, raw, "[batch, 4+classes+extra, anchors]");
+  const int channels = static_cast<int>(raw.dim(1)), anchors = static_cast<int>(raw.dim(2));
+  if (task == "detect") {
+    for (const auto& d : vision::decode_detect(slice(raw, i), anchors, channels - 4, nms, ih, iw, oh, ow))
+      p.boxes.push_back(to_public(d));
+  } else if (task == "segment") {
+    if (outs.size() < 2 || outs[1].rank() != 4) return bad_output(m, raw, "followed by [batch, masks, h, w] prototypes");
+    const ir::Tensor& pt = outs[1];
+    vision::Prototypes protos{slice(pt, i), static_cast<int>(pt.dim(1)), static_cast<int>(pt.dim(2)),
+                              static_cast<int>(pt.dim(3))};
+    const int classes = channels - 4 - protos.channels;
+    if (classes < 1) return bad_output(m, raw, "[batch, 4+classes+" + std::to_string(protos.channels) + ", anchors]");
+    for (auto& sd : vision::decode_segment(slice(raw, i), anchors, classes, protos, nms, ih, iw, oh, ow)) {
+      p.boxes.push_back(to_public(sd.detection));
+      p.masks.push_back(to_public(vision::mask_to_image(sd.mask, oh, ow)));
+    }
+  } else if (task == "pose") {
+    if (m.info.kpt_shape.size() != 2) return error(StatusCode::kUnsupported, m.name, ": pose model without kpt_shape");
+    const int nk = static_cast<int>(m.info.kpt_shape[0]), kd = static_cast<int>(m.info.kpt_shape[1]);
+    const int classes = channels - 4 - nk * kd;
+    if (classes < 1 || (kd != 2 && kd != 3)) return bad_output(m, raw, "[batch, 4+classes+keypoints, anchors]");
+    for (auto& pd : vision::decode_pose(slice(raw, i), anchors, classes, nk, kd, nms, ih, iw, oh, ow)) {
+      p.boxes.push_back(to_public(pd.detection));
+      Keypoints k;
+      for (const vision::Keypoint& v : pd.keypoints) k.points.push_back({v.x, v.y, v.confidence});
+      p.keypoints.push_back(std::move(k));
+    }
+  } else {  // obb: cx, cy, w, h, classes, angle
+    if (channels < 6) return bad_output(m, raw, "[batch, 4+classes+1, anchors]");
+    for (const auto& o : vision::decode_obb(slice(raw, i), anchors, channels - 5, nms, ih, iw, oh, ow))
+      p.obb.push_back({o.class_id, o.confidence, o.box.cx, o.box.cy, o.box.w, o.box.h, o.box.angle});
+  }
+  return Status::Ok();
+}
+
+// One inference over `images` (at most a batch); the rest of the batch is zero padding
+// whose outputs are ignored.
 Status predict_chunk(LoadedModel& m, std::span<const Image> images, const vision::NmsOptions& nms,
                      std::vector<Prediction>& out) {
   const int batch = m.info.dynamic_input ? 1 : m.info.batch;
@@ -52,31 +117,23 @@ Status predict_chunk(LoadedModel& m, std::span<const Image> images, const vision
   ir::Tensor input;
   for (size_t i = 0; i < images.size(); ++i) {
     auto t0 = Clock::now();
-    vision::Letterboxed lb = letterbox_for(m, images[i]);
-    const int h = lb.image.height, w = lb.image.width;
-    if (i == 0) input = ir::Tensor(ir::DType::kFloat32, {batch, 3, h, w});
-    std::vector<float> chw = vision::to_nchw_rgb(lb.image);
+    vision::Image in = preprocess(m, images[i]);
+    if (i == 0) input = ir::Tensor(ir::DType::kFloat32, {batch, 3, in.height, in.width});
+    std::vector<float> chw = vision::to_nchw_rgb(in);
     std::memcpy(input.data<float>() + i * chw.size(), chw.data(), chw.size() * sizeof(float));
-    preds[i].input_width = w;
-    preds[i].input_height = h;
+    preds[i].input_width = in.width;
+    preds[i].input_height = in.height;
     preds[i].speed.preprocess_ms = ms_since(t0);
   }
   auto t1 = Clock::now();
   KILN_ASSIGN_OR_RETURN(std::vector<ir::Tensor> outputs, m.runner->run({input}));
   const double inference_ms = ms_since(t1) / static_cast<double>(images.size());
-
-  const ir::Tensor& raw = outputs.at(0);
-  if (raw.rank() != 3 || raw.dim(0) != batch || raw.dim(1) <= 4 || raw.dtype() != ir::DType::kFloat32)
-    return error(StatusCode::kUnsupported, m.name, ": detect output ", ir::shape_to_string(raw.shape()), " is not [",
-                 batch, ", 4+classes, anchors] float32");
-  const int num_classes = static_cast<int>(raw.dim(1) - 4);
-  const int num_anchors = static_cast<int>(raw.dim(2));
-  const size_t per_image = static_cast<size_t>(raw.dim(1)) * num_anchors;
+  for (const ir::Tensor& t : outputs)
+    if (t.dtype() != ir::DType::kFloat32 || t.rank() < 2 || t.dim(0) != batch)
+      return bad_output(m, t, "float32 with the batch (" + std::to_string(batch) + ") first");
   for (size_t i = 0; i < images.size(); ++i) {
     auto t2 = Clock::now();
-    std::span<const float> one = raw.values<float>().subspan(i * per_image, per_image);
-    preds[i].boxes = to_public(vision::decode_detect(one, num_anchors, num_classes, nms, preds[i].input_height,
-                                                     preds[i].input_width, images[i].height, images[i].width));
+    KILN_RETURN_IF_ERROR(decode(m, outputs, i, images[i], nms, preds[i]));
     preds[i].speed.inference_ms = inference_ms;
     preds[i].speed.postprocess_ms = ms_since(t2);
     out.push_back(std::move(preds[i]));

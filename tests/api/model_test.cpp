@@ -268,7 +268,7 @@ TEST(ApiModel, ErrorsNameTheFileAndTheProblem) {
   bad_conf.conf = 1.5f;
   EXPECT_EQ(model->predict(bus(), bad_conf).status().code(), StatusCode::kInvalidArgument);
 
-  // A model without a YOLO task runs raw only.
+  // Task models load with their metadata (pose: the keypoint shape).
   auto pose = Model::load(model_file("yolo11n-pose.onnx"), in_cache(dir));
   ASSERT_TRUE(pose.ok()) << pose.status().message();
   EXPECT_EQ(pose->info().task, "pose");
