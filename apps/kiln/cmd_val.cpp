@@ -1,7 +1,8 @@
 // kiln val: accuracy of a detect or pose model on an Ultralytics-format dataset, computed
 // as Ultralytics' `yolo val` computes it (its dataloader's preprocessing, multi-label NMS,
 // greedy matching at IoU 0.5:0.95 -- box IoU, and keypoint OKS for pose -- 101-point
-// interpolated AP), on the CPU backend.
+// interpolated AP). The model runs through the kiln API (CPU by default; --device cuda
+// and --precision fp16 where kiln is built with CUDA).
 #include <unistd.h>
 
 #include <chrono>
@@ -12,16 +13,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "backends/cpu/executor.h"
 #include "commands.h"
 #include "eval/dataset.h"
 #include "eval/detect_metrics.h"
 #include "eval/keypoint_similarity.h"
 #include "eval/val_letterbox.h"
 #include "eval/val_nms.h"
-#include "ir/model_metadata.h"
-#include "onnx/importer.h"
-#include "passes/pipeline.h"
+#include "kiln/model.h"
 #include "vision/letterbox.h"
 
 namespace kiln::cli {
@@ -40,48 +38,26 @@ struct ValOptions {
   double iou = 0.7;
   int max_det = 300;
   bool json = false;
+  std::string device;
+  std::string precision;
 };
 
-struct ValModel {
-  std::unique_ptr<ir::Graph> graph;
-  ir::ModelMetadata meta;
-  int input_h = 0, input_w = 0;  // static models only
-  bool dynamic_hw = false;
-  std::unique_ptr<cpu::Executor> executor;
-};
-
-// The model optimized for batch 1; symbolic height/width stay symbolic so that each image
-// can get its rectangular shape.
-Result<ValModel> load_val_model(const fs::path& path) {
-  ValModel m;
-  KILN_ASSIGN_OR_RETURN(ir::Graph graph, onnx::import_model(path));
-  m.graph = std::make_unique<ir::Graph>(std::move(graph));
-  KILN_ASSIGN_OR_RETURN(m.meta, ir::parse_model_metadata(m.graph->metadata));
-  const std::string task = m.meta.task.empty() ? "detect" : m.meta.task;
-  if (task != "detect" && task != "pose") return error(StatusCode::kUnsupported, path.string(), ": task ", task, " not supported by val yet");
-  if (m.meta.end2end)
-    return error(StatusCode::kUnsupported, path.string(), ": end2end (NMS-free) exports not supported by val yet");
-  if (m.graph->inputs.size() != 1 || m.graph->outputs.size() != 1)
-    return error(StatusCode::kUnsupported, path.string(), ": val expects one input and one output, model has ",
-                 m.graph->inputs.size(), " and ", m.graph->outputs.size());
-  const ir::Value* input = m.graph->inputs[0];
-  if (!input->shape || input->shape->size() != 4)
-    return error(StatusCode::kUnsupported, path.string(), ": input ", input->name, " is not NCHW");
-  const ir::Shape& shape = *input->shape;
-  passes::OptimizeOptions opt;
-  if (!shape[0].is_known() && !shape[0].symbol.empty()) opt.bind_dims[shape[0].symbol] = 1;
-  if ((shape[0].is_known() && shape[0].value != 1) || !shape[1].is_known() || shape[1].value != 3)
-    return error(StatusCode::kUnsupported, path.string(), ": input ", input->name, " is ", ir::shape_to_string(shape),
-                 ", val needs batch 1 (or dynamic) and 3 channels");
-  m.dynamic_hw = !shape[2].is_known() || !shape[3].is_known();
-  if (!m.dynamic_hw) {
-    m.input_h = static_cast<int>(shape[2].value);
-    m.input_w = static_cast<int>(shape[3].value);
-  }
-  KILN_RETURN_IF_ERROR(passes::optimize(*m.graph, opt));
-  KILN_ASSIGN_OR_RETURN(cpu::Executor exec, cpu::Executor::create(*m.graph));
-  m.executor = std::make_unique<cpu::Executor>(std::move(exec));
-  return m;
+// The model through the kiln API, one image per inference: a dynamic-size ONNX model on
+// the CPU keeps its symbolic height/width (each image gets its own shape); anything else
+// runs at its fixed input size.
+Result<Model> load_val_model(const ValOptions& o) {
+  ModelOptions mo;
+  mo.device = o.device;
+  mo.precision = o.precision;
+  mo.imgsz = o.imgsz;
+  mo.batch = 1;
+  mo.progress = terminal_progress("val");
+  KILN_ASSIGN_OR_RETURN(Model model, Model::load(o.model, mo));
+  const ModelInfo& info = model.info();
+  const std::string task = info.task.empty() ? "detect" : info.task;
+  if (task != "detect" && task != "pose")
+    return error(StatusCode::kUnsupported, o.model, ": task ", task, " not supported by val yet");
+  return model;
 }
 
 // "\rval 37/128 [=========>          ]" on stderr, only when stderr is a terminal.
@@ -138,20 +114,21 @@ Status val(const ValOptions& o) {
   if (o.max_det < 1) return error(StatusCode::kInvalidArgument, "--max-det must be positive, got ", o.max_det);
   if (!fs::exists(o.model)) return error(StatusCode::kNotFound, o.model, ": no such file");
   KILN_ASSIGN_OR_RETURN(eval::DatasetSpec data, eval::load_dataset(o.data, o.split));
-  KILN_ASSIGN_OR_RETURN(ValModel model, load_val_model(o.model));
-  const int stride = static_cast<int>(model.meta.stride);
-  if (!model.meta.names.empty() && model.meta.names.size() != data.names.size())
-    return error(StatusCode::kInvalidArgument, o.model, " predicts ", model.meta.names.size(), " classes, ", o.data,
+  KILN_ASSIGN_OR_RETURN(Model model, load_val_model(o));
+  const ModelInfo& info = model.info();
+  const int stride = info.stride;
+  if (!info.names.empty() && info.names.size() != data.names.size())
+    return error(StatusCode::kInvalidArgument, o.model, " predicts ", info.names.size(), " classes, ", o.data,
                  " has ", data.names.size());
 
   // Input shapes: a static model gets its own size (square letterbox, as Ultralytics
   // validates exported models); a dynamic one gets Ultralytics' rectangular batch shapes
   // for --batch, each image then run on its own (images in a batch do not interact).
   const size_t n = data.images.size();
-  std::vector<std::pair<int, int>> shapes(n, {model.input_h, model.input_w});
-  const int imgsz = model.dynamic_hw ? vision::round_up_to_stride(o.imgsz, stride)
-                                     : std::max(model.input_h, model.input_w);
-  if (model.dynamic_hw) {
+  std::vector<std::pair<int, int>> shapes(n, {info.imgsz_h, info.imgsz_w});
+  const int imgsz = info.dynamic_input ? vision::round_up_to_stride(o.imgsz, stride)
+                                       : std::max(info.imgsz_h, info.imgsz_w);
+  if (info.dynamic_input) {
     std::vector<std::pair<int, int>> sizes(n);
     for (size_t i = 0; i < n; ++i) {
       KILN_ASSIGN_OR_RETURN(vision::Image image, vision::decode_image(data.images[i]));
@@ -164,11 +141,11 @@ Status val(const ValOptions& o) {
   nms.conf = o.conf;
   nms.iou = o.iou;
   nms.max_det = o.max_det;
-  const bool is_pose = model.meta.task == "pose";
+  const bool is_pose = info.task == "pose";
   const int nkpt = is_pose ? data.kpt_count : 0;
-  if (is_pose && (model.meta.kpt_shape.size() != 2 || data.kpt_count != model.meta.kpt_shape[0]))
+  if (is_pose && (info.kpt_shape.size() != 2 || data.kpt_count != info.kpt_shape[0]))
     return error(StatusCode::kInvalidArgument, o.data, ": kpt_shape does not match the model's keypoints");
-  const int pred_kdims = is_pose ? static_cast<int>(model.meta.kpt_shape[1]) : 0;
+  const int pred_kdims = is_pose ? static_cast<int>(info.kpt_shape[1]) : 0;
   const std::vector<float> sigmas = eval::keypoint_sigmas(nkpt);
   eval::MetricsAccumulator metrics, pose_metrics;
   ProgressBar bar(n);
@@ -180,24 +157,21 @@ Status val(const ValOptions& o) {
     KILN_ASSIGN_OR_RETURN(std::vector<eval::LabelBox> labels, eval::load_labels(path, data));
     const auto [in_h, in_w] = shapes[i];
     eval::ValInput in = eval::val_letterbox(image, imgsz, in_h, in_w);
-    ir::Tensor tensor = ir::Tensor::from_vector<float>({1, 3, in_h, in_w}, vision::to_nchw_rgb(in.image));
+    const Tensor tensor{{1, 3, in_h, in_w}, vision::to_nchw_rgb(in.image)};
     t_pre += ms_since(t0);
 
     auto t1 = std::chrono::steady_clock::now();
-    KILN_ASSIGN_OR_RETURN(std::vector<ir::Tensor> outputs, model.executor->run({tensor}));
+    KILN_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, model.run(std::span<const Tensor>(&tensor, 1)));
     t_inf += ms_since(t1);
 
     auto t2 = std::chrono::steady_clock::now();
-    const ir::Tensor& out = outputs[0];
-    if (out.rank() != 3 || out.dim(0) != 1 || out.dim(1) <= 4 || out.dtype() != ir::DType::kFloat32)
-      return error(StatusCode::kUnsupported, o.model, ": detect output ", ir::shape_to_string(out.shape()),
-                   " is not [1, 4+classes, anchors] float32");
     const int num_classes = static_cast<int>(data.names.size());
-    const int num_anchors = static_cast<int>(out.dim(2));
-    if (out.dim(1) != 4 + num_classes + nkpt * pred_kdims)
-      return error(StatusCode::kUnsupported, o.model, ": output ", ir::shape_to_string(out.shape()), " is not [1, 4 + ",
-                   num_classes, " classes", is_pose ? " + keypoints" : "", ", anchors]");
-    std::span<const float> raw = out.values<float>();
+    const std::vector<int64_t>& shape = outputs.empty() ? std::vector<int64_t>{} : outputs[0].shape;
+    if (outputs.size() != 1 || shape.size() != 3 || shape[0] != 1 || shape[1] != 4 + num_classes + nkpt * pred_kdims)
+      return error(StatusCode::kUnsupported, o.model, ": expected one output [1, 4 + ", num_classes, " classes",
+                   is_pose ? " + keypoints" : "", ", anchors], got ", outputs.size(), " outputs");
+    const int num_anchors = static_cast<int>(shape[2]);
+    std::span<const float> raw = outputs[0].data;
     std::vector<eval::BoxPrediction> preds = eval::multi_label_nms(raw, num_anchors, num_classes, nms);
 
     // Ground truth in the same letterboxed pixels as the predictions.
@@ -242,7 +216,9 @@ Status val(const ValOptions& o) {
     nlohmann::json j = {{"model", o.model},
                         {"data", o.data},
                         {"split", o.split},
-                        {"input", model.dynamic_hw ? "rect" : "static"},
+                        {"input", info.dynamic_input ? "rect" : "static"},
+                        {"device", info.device},
+                        {"precision", info.precision},
                         {"imgsz", imgsz},
                         {"batch", o.batch},
                         {"conf", o.conf},
@@ -270,7 +246,7 @@ Status val(const ValOptions& o) {
 
 Runner register_val(CLI::App& app) {
   auto o = std::make_shared<ValOptions>();
-  CLI::App* cmd = app.add_subcommand("val", "Accuracy of a detect or pose model on a dataset, as Ultralytics val (CPU backend)");
+  CLI::App* cmd = app.add_subcommand("val", "Accuracy of a detect or pose model on a dataset, as Ultralytics val");
   cmd->add_option("--model", o->model, "ONNX model (Ultralytics export)")->required();
   cmd->add_option("--data", o->data, "dataset yaml (Ultralytics format)")->required();
   cmd->add_option("--split", o->split, "dataset split to evaluate")->capture_default_str();
@@ -281,6 +257,8 @@ Runner register_val(CLI::App& app) {
   cmd->add_option("--iou", o->iou, "NMS IoU threshold")->capture_default_str();
   cmd->add_option("--max-det", o->max_det, "maximum detections per image")->capture_default_str();
   cmd->add_flag("--json", o->json, "print the figures as JSON instead of the table");
+  cmd->add_option("--device", o->device, "cpu, cuda or cuda:N (default: cpu for .onnx)");
+  cmd->add_option("--precision", o->precision, "fp32 or fp16 (fp16 needs a GPU)");
   return [o]() {
     Status st = val(*o);
     return st.ok() ? kExitOk : report_error("val", st);
