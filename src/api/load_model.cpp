@@ -39,12 +39,14 @@ Result<engine::Device> resolve_device(const engine::Device& wanted, const ModelO
   return engine::Device{};
 }
 
-// The model facts an engine file records, and its static input size.
-Result<LoadedModel> open_engine(const fs::path& path, const engine::Device& device, std::string note, bool built) {
+// The model facts an engine file records, and its static input size. `name` is the file
+// the caller gave (the .onnx for a cached engine), for error messages.
+Result<LoadedModel> open_engine(const fs::path& path, const std::string& name, const engine::Device& device,
+                                std::string note, bool built) {
   KILN_ASSIGN_OR_RETURN(engine::Engine e, engine::load_engine(path));
   const engine::ModelInfo& mi = e.info.metadata.model;
   LoadedModel m;
-  m.name = path.string();
+  m.name = name;
   m.info.task = mi.task;
   m.info.names = mi.names;
   m.info.stride = static_cast<int>(mi.stride);
@@ -139,7 +141,7 @@ Result<LoadedModel> load_onnx(const fs::path& path, const ModelOptions& o, const
   build.imgsz = o.imgsz;
   engine::Cache cache(engine::default_cache_dir(o.cache_dir.string(), std::nullopt));
   KILN_ASSIGN_OR_RETURN(engine::CacheOutcome outcome, cache.get_or_build(path, build, /*force=*/false, o.progress));
-  return open_engine(outcome.path, device, std::move(note), outcome.built);
+  return open_engine(outcome.path, path.string(), device, std::move(note), outcome.built);
 }
 
 Result<LoadedModel> load_kiln(const fs::path& path, const ModelOptions& o, const std::optional<engine::Device>& requested) {
@@ -171,7 +173,7 @@ Result<LoadedModel> load_kiln(const fs::path& path, const ModelOptions& o, const
       rebuilt = true;
     }
   }
-  return open_engine(path, device, std::move(note), rebuilt);
+  return open_engine(path, path.string(), device, std::move(note), rebuilt);
 }
 
 }  // namespace
