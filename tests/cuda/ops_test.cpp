@@ -92,6 +92,22 @@ TEST(CudaOps, ResizeNearest2x) {
   expect_close(c, Precision::kFp16, 1e-3);
 }
 
+// 3 channels: rows too narrow for the 16-byte path, so the per-element kernel runs.
+TEST(CudaOps, ResizeNearestNarrowRows) {
+  KILN_REQUIRE_GPU();
+  NodeCase c;
+  c.op_type = "Resize";
+  c.num_inputs = 3;
+  c.inputs = {random_tensor({2, 3, 10, 12}, 13)};
+  c.constants[1] = ir::Tensor(ir::DType::kFloat32, {0});
+  c.constants[2] = ir::Tensor::from_vector<float>({4}, {1.f, 1.f, 2.f, 2.f});
+  c.attrs = {{"mode", std::string("nearest")},
+             {"coordinate_transformation_mode", std::string("asymmetric")},
+             {"nearest_mode", std::string("floor")}};
+  expect_close(c, Precision::kFp32, 0);
+  expect_close(c, Precision::kFp16, 1e-3);
+}
+
 TEST(CudaOps, ConcatChannels) {
   KILN_REQUIRE_GPU();
   NodeCase c;

@@ -32,6 +32,7 @@ std::string device_summary() {
 
 Engine::~Engine() {
   steps_.clear();  // cuDNN plans go before the handles they were built with
+  for (cudnnHandle_t h : worker_cudnn_) cudnnDestroy(h);
   for (void* p : device_allocs_) cudaFree(p);
   if (cublas_workspace_) cudaFree(cublas_workspace_);
   if (handles_.cudnn) cudnnDestroy(handles_.cudnn);
@@ -74,6 +75,8 @@ Result<std::unique_ptr<Engine>> Engine::build(const ir::Graph& graph, const Buil
   // Take the uploads whatever happened, so they are freed with the engine.
   e->device_allocs_ = std::move(b.device_allocs_);
   b.device_allocs_.clear();
+  e->worker_cudnn_ = std::move(b.worker_cudnn_);
+  b.worker_cudnn_.clear();
   KILN_RETURN_IF_ERROR(st);
   e->slots_ = std::move(b.slots_);
   e->steps_ = std::move(b.steps_);

@@ -58,6 +58,7 @@ class Engine {
 
   BuildOptions options_;
   Handles handles_;
+  std::vector<cudnnHandle_t> worker_cudnn_;  // used to compile plans; destroyed after them
   void* cublas_workspace_ = nullptr;
   std::vector<Slot> slots_;
   std::vector<std::unique_ptr<Step>> steps_;

@@ -82,6 +82,15 @@ PlanBuilder::~PlanBuilder() {
   for (void* p : device_allocs_) cudaFree(p);
 }
 
+Result<cudnnHandle_t> PlanBuilder::worker_cudnn(size_t i) {
+  while (worker_cudnn_.size() <= i) {
+    cudnnHandle_t h = nullptr;
+    KILN_RETURN_IF_ERROR(cudnn_status(cudnnCreate(&h), "cudnnCreate (plan compile worker)"));
+    worker_cudnn_.push_back(h);
+  }
+  return worker_cudnn_[i];
+}
+
 ir::DType PlanBuilder::act_dtype() const {
   return options_.precision == Precision::kFp16 ? ir::DType::kFloat16 : ir::DType::kFloat32;
 }

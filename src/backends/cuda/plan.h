@@ -148,6 +148,10 @@ class PlanBuilder {
   }
   const std::string& device_key() const { return device_key_; }
   std::map<std::string, std::shared_ptr<void>>& shared_plans() { return shared_plans_; }
+  // Extra cuDNN handles for plan compiles on worker threads (a handle must not be used by
+  // two threads at once), created on first use; whoever takes the plan owns them and must
+  // destroy them after the plans built through them.
+  Result<cudnnHandle_t> worker_cudnn(size_t i);
 
   // Plans every node; result in slots()/steps().
   Status build();
@@ -158,6 +162,7 @@ class PlanBuilder {
   std::vector<Slot> slots_;
   std::vector<std::unique_ptr<Step>> steps_;
   std::vector<void*> device_allocs_;  // uploads; owned by whoever takes the plan
+  std::vector<cudnnHandle_t> worker_cudnn_;  // see worker_cudnn()
   size_t workspace_bytes_ = 0;
 
  private:

@@ -1,5 +1,7 @@
-// Softmax (opset >= 13 semantics: one axis), linear layout. One thread per
-// (outer, inner) row; FP32 math with the max subtracted.
+// Softmax (opset >= 13 semantics: one axis), linear layout; FP32 math with the max
+// subtracted. Softmax over the last axis (attention scores): one warp per row, lanes
+// reading consecutive elements. Otherwise one thread per (outer, inner) row, whose
+// neighbours read neighbouring inner elements (the DFL's softmax over 16 bins).
 #include <cfloat>
 
 #include "backends/cuda/cuda_check.h"
@@ -28,6 +30,24 @@ __global__ void softmax_kernel(const T* __restrict__ in, T* __restrict__ out, in
   }
 }
 
+template <typename T>
+__global__ void softmax_last_axis_kernel(const T* __restrict__ in, T* __restrict__ out, int64_t rows, int axis) {
+  const int lane = threadIdx.x % 32;
+  const int64_t warps = int64_t(gridDim.x) * (blockDim.x / 32);
+  for (int64_t r = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / 32; r < rows; r += warps) {
+    const T* x = in + r * axis;
+    T* y = out + r * axis;
+    float m = -FLT_MAX;
+    for (int a = lane; a < axis; a += 32) m = fmaxf(m, to_float(x[a]));
+    for (int o = 16; o > 0; o /= 2) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+    float sum = 0.f;
+    for (int a = lane; a < axis; a += 32) sum += __expf(to_float(x[a]) - m);
+    for (int o = 16; o > 0; o /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+    const float inv = 1.f / sum;
+    for (int a = lane; a < axis; a += 32) y[a] = from_float<T>(__expf(to_float(x[a]) - m) * inv);
+  }
+}
+
 class SoftmaxStep : public Step {
  public:
   int in = 0, out = 0;
@@ -44,6 +64,15 @@ class SoftmaxStep : public Step {
 Status launch_softmax(const void* in, void* out, ir::DType type, int64_t outer, int64_t axis, int64_t inner,
                       cudaStream_t stream) {
   if (outer * inner == 0 || axis == 0) return Status::Ok();
+  if (inner == 1 && axis >= 32 && axis < (int64_t(1) << 31)) {
+    bool ok = dispatch_float(type, [&](auto t) {
+      using T = decltype(t);
+      softmax_last_axis_kernel<T><<<grid_for(outer * 32), kThreads, 0, stream>>>(
+          static_cast<const T*>(in), static_cast<T*>(out), outer, static_cast<int>(axis));
+    });
+    if (!ok) return error(StatusCode::kUnsupported, "softmax: dtype ", ir::dtype_name(type));
+    return launch_status("softmax_last_axis");
+  }
   bool ok = dispatch_float(type, [&](auto t) {
     using T = decltype(t);
     softmax_kernel<T><<<grid_for(outer * inner), kThreads, 0, stream>>>(static_cast<const T*>(in),

@@ -36,6 +36,39 @@ __global__ void strided_copy_kernel(const Tin* __restrict__ in, Tout* __restrict
   }
 }
 
+// Batched 2-D transpose through shared memory, for copies whose output-contiguous dim is
+// strided in the input (NCHW <-> NHWC): both the reads and the writes coalesce.
+struct TransposeParams {
+  int64_t a, b;                 // a: contiguous in the output; b: contiguous in the input
+  int64_t in_a, out_b;          // stride of a in the input, of b in the output
+  int nbatch;                   // other dims, outermost first
+  int64_t bdims[kMaxRank], bin[kMaxRank], bout[kMaxRank];
+};
+
+constexpr int kTile = 32;
+
+template <typename Tin, typename Tout>
+__global__ void transpose_kernel(const Tin* __restrict__ in, Tout* __restrict__ out, TransposeParams p) {
+  __shared__ float tile[kTile][kTile + 1];
+  int64_t z = blockIdx.z, base_in = 0, base_out = 0;
+  for (int d = p.nbatch - 1; d >= 0; --d) {
+    const int64_t idx = z % p.bdims[d];
+    z /= p.bdims[d];
+    base_in += idx * p.bin[d];
+    base_out += idx * p.bout[d];
+  }
+  const int64_t a0 = int64_t(blockIdx.x) * kTile, b0 = int64_t(blockIdx.y) * kTile;
+  for (int k = threadIdx.y; k < kTile; k += blockDim.y) {
+    const int64_t a = a0 + k, b = b0 + threadIdx.x;
+    if (a < p.a && b < p.b) tile[k][threadIdx.x] = to_float(in[base_in + a * p.in_a + b]);
+  }
+  __syncthreads();
+  for (int k = threadIdx.y; k < kTile; k += blockDim.y) {
+    const int64_t b = b0 + k, a = a0 + threadIdx.x;
+    if (a < p.a && b < p.b) out[base_out + b * p.out_b + a] = from_float<Tout>(tile[threadIdx.x][k]);
+  }
+}
+
 template <typename Tin, typename Tout>
 void launch_typed(const void* in, void* out, const CopyParams& p, cudaStream_t stream) {
   // 32-bit index arithmetic when every offset fits: the div/mod per dim is most of the cost.
@@ -113,6 +146,41 @@ Status launch_strided_copy(const void* in, ir::DType in_type, void* out, ir::DTy
   if (vec) {
     launch_typed<uint4, uint4>(in, out, p, stream);
     return launch_status("strided_copy");
+  }
+  // Output-contiguous dim strided in the input, and some other dim contiguous there: tiled
+  // transpose (batch dims in grid z).
+  const int last = static_cast<int>(dd.size()) - 1;
+  int bdim = -1;
+  for (int d = 0; d < last; ++d)
+    if (is[d] == 1) bdim = d;
+  if (os[last] == 1 && is[last] != 1 && bdim >= 0 && dd[last] >= 8 && dd[bdim] >= 8) {
+    TransposeParams t{};
+    t.a = dd[last];
+    t.b = dd[bdim];
+    t.in_a = is[last];
+    t.out_b = os[bdim];
+    int64_t batch = 1;
+    for (int d = 0; d < last; ++d) {
+      if (d == bdim) continue;
+      t.bdims[t.nbatch] = dd[d];
+      t.bin[t.nbatch] = is[d];
+      t.bout[t.nbatch] = os[d];
+      ++t.nbatch;
+      batch *= dd[d];
+    }
+    if (batch <= 65535 && (t.b + kTile - 1) / kTile <= 65535) {
+      const dim3 grid(static_cast<unsigned>((t.a + kTile - 1) / kTile), static_cast<unsigned>((t.b + kTile - 1) / kTile),
+                      static_cast<unsigned>(batch));
+      dispatch_float(in_type, [&](auto tin) {
+        dispatch_float(out_type, [&](auto tout) {
+          using Tin = decltype(tin);
+          using Tout = decltype(tout);
+          transpose_kernel<Tin, Tout><<<grid, dim3(kTile, 8), 0, stream>>>(static_cast<const Tin*>(in),
+                                                                          static_cast<Tout*>(out), t);
+        });
+      });
+      return launch_status("strided_copy (transpose)");
+    }
   }
   dispatch_float(in_type, [&](auto tin) {
     dispatch_float(out_type, [&](auto tout) { launch_typed<decltype(tin), decltype(tout)>(in, out, p, stream); });
