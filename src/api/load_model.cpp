@@ -1,4 +1,4 @@
-#include <algorithm>
+#include <optional>
 
 #include "api/loaded_model.h"
 #include "engine/cache.h"

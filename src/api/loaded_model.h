@@ -7,7 +7,9 @@
 
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "api/runner.h"
 #include "kiln/model.h"
