@@ -21,7 +21,8 @@ struct ClassAp {
 
 // One entry per class present in target_classes (classes only predicted are left out, as
 // Ultralytics leaves them out), sorted by class id. tp, conf and pred_classes describe the
-// same predictions.
+// same predictions. Equal confidences keep their input order (numpy's argsort leaves their
+// order unspecified; only exact ties between a TP and a FP can make the two differ).
 std::vector<ClassAp> ap_per_class(std::span<const TpRow> tp, std::span<const float> conf,
                                   std::span<const int> pred_classes, std::span<const int> target_classes);
 
