@@ -61,6 +61,13 @@ struct PredictOptions {
   bool agnostic_nms = false;  // one NMS across classes
 };
 
+// A graph input or output for run(): -1 marks a dim fixed per call (dynamic), an empty
+// shape one the model does not declare.
+struct TensorInfo {
+  std::string name;
+  std::vector<int64_t> shape;
+};
+
 struct ModelInfo {
   std::string task;                 // detect | segment | pose | obb | classify | "" (not YOLO)
   std::vector<std::string> names;   // class names by id
@@ -74,6 +81,7 @@ struct ModelInfo {
   std::filesystem::path engine_path;  // the .kiln file it runs (empty when run from the ONNX graph)
   bool engine_built = false;        // load() built or rebuilt the engine
   std::string note;                 // e.g. why it runs on the CPU though a GPU was asked for
+  std::vector<TensorInfo> inputs, outputs;  // what run() takes and gives
 };
 
 class Model {

@@ -39,6 +39,17 @@ Result<engine::Device> resolve_device(const engine::Device& wanted, const ModelO
   return engine::Device{};
 }
 
+std::vector<TensorInfo> describe(const std::vector<ir::Value*>& values) {
+  std::vector<TensorInfo> out;
+  for (const ir::Value* v : values) {
+    TensorInfo t{v->name, {}};
+    if (v->shape)
+      for (const ir::Dim& d : *v->shape) t.shape.push_back(d.is_known() ? d.value : -1);
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
 // The model facts an engine file records, and its static input size. `name` is the file
 // the caller gave (the .onnx for a cached engine), for error messages.
 Result<LoadedModel> open_engine(const fs::path& path, const std::string& name, const engine::Device& device,
@@ -68,6 +79,8 @@ Result<LoadedModel> open_engine(const fs::path& path, const std::string& name, c
     m.info.imgsz_h = static_cast<int>(mi.imgsz_h);
     m.info.imgsz_w = static_cast<int>(mi.imgsz_w);
   }
+  m.info.inputs = describe(e.graph.inputs);
+  m.info.outputs = describe(e.graph.outputs);
   if (device.is_cuda()) {
     KILN_ASSIGN_OR_RETURN(m.runner, make_cuda_runner(e.graph, m.info.precision, device.index));
   } else {
@@ -108,6 +121,8 @@ Result<LoadedModel> open_dynamic_cpu(const fs::path& path, ir::Graph graph, cons
   m.info.device = "cpu";
   m.info.precision = "fp32";
   m.info.note = std::move(note);
+  m.info.inputs = describe(graph.inputs);
+  m.info.outputs = describe(graph.outputs);
   KILN_ASSIGN_OR_RETURN(m.runner, make_cpu_runner(std::move(graph)));
   return m;
 }

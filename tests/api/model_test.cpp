@@ -55,6 +55,8 @@ TEST(ApiModel, DynamicModelMatchesUltralyticsPyTorchReference) {
   EXPECT_EQ(info.device, "cpu");
   EXPECT_EQ(info.precision, "fp32");
   EXPECT_TRUE(info.note.empty()) << info.note;
+  ASSERT_EQ(info.inputs.size(), 1u);
+  EXPECT_EQ(info.inputs[0].shape, (std::vector<int64_t>{1, 3, -1, -1}));  // batch bound, size per image
 
   auto pred = model->predict(bus());
   ASSERT_TRUE(pred.ok()) << pred.status().message();
@@ -168,6 +170,10 @@ TEST(ApiModel, RawRunGivesTheModelOutputs) {
   KILN_REQUIRE_ASSETS();
   auto model = Model::load(model_file("yolo11n.onnx"), in_cache(temp_dir()));
   ASSERT_TRUE(model.ok()) << model.status().message();
+  ASSERT_EQ(model->info().inputs.size(), 1u);
+  EXPECT_EQ(model->info().inputs[0].shape, (std::vector<int64_t>{1, 3, 640, 640}));
+  ASSERT_EQ(model->info().outputs.size(), 1u);
+  EXPECT_EQ(model->info().outputs[0].shape, (std::vector<int64_t>{1, 84, 8400}));
   Tensor gray{{1, 3, 640, 640}, std::vector<float>(3 * 640 * 640, 114.f / 255.f)};
   auto out = model->run({&gray, 1});
   ASSERT_TRUE(out.ok()) << out.status().message();
