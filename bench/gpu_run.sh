@@ -4,10 +4,11 @@
 #   cmake --build build-cuda -j2 --target kiln kiln_cuda_tests
 #   scripts/gpu-check.sh --prepare build-cuda build-gpu
 # then run on the GPU machine from the repo root (carry build-gpu, .assets, .whl):
-#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, fp32, v8, tests, peer
+#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, fp32, notune, v8, tests, peer
 # cold: yolo11n-dynamic FP16 batches 1,32 on an empty timing cache, with --profile;
 # warm: the same model FP16 batches 1,8,32 again on the now warm cache (build time warm);
-# fp32: strict FP32 and TF32, batches 1,32; v8: yolov8n FP16 + FP32 batch 1;
+# fp32: strict FP32 and TF32, batches 1,32; notune: FP16 with cuDNN's heuristic choices
+# (no timing); v8: yolov8n FP16 + FP32 batch 1;
 # tests: kiln_cuda_tests; peer: bench/peers/torch_peer.py (PyTorch, same GPU).
 set -uo pipefail
 assets=.assets
@@ -52,6 +53,7 @@ for s in "$@"; do
     warm) stage warm 100 "$kiln" bench --model "$m11" --precision fp16 --batch 1,8,32 --iters 300 --timing-cache "$cache" ;;
     fp32) stage fp32 150 "$kiln" bench --model "$m11" --precision fp32,tf32 --batch 1,32 --iters 50 \
             --timing-cache "$cache" --profile --profile-top 12 ;;
+    notune) stage notune 100 "$kiln" bench --model "$m11" --precision fp16 --batch 1,32 --iters 200 --no-tune ;;
     v8) stage v8 100 "$kiln" bench --model "$m8" --precision fp16,fp32 --batch 1 --iters 300 --timing-cache "$cache" ;;
     tests) stage tests 200 "$carry/kiln_cuda_tests" --gtest_output="xml:$out/gtest.xml" ;;
     peer)

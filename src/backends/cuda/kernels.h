@@ -21,6 +21,14 @@ Status launch_strided_copy(const void* in, ir::DType in_type, void* out, ir::DTy
                            const std::vector<int64_t>& dims, const std::vector<int64_t>& in_strides,
                            const std::vector<int64_t>& out_strides, cudaStream_t stream);
 
+// Several copies of one dtype (no conversion) in one launch, e.g. the operands of a Concat.
+struct CopyDesc {
+  const void* in;
+  void* out;
+  std::vector<int64_t> dims, in_strides, out_strides;
+};
+Status launch_strided_copies(const std::vector<CopyDesc>& copies, ir::DType type, cudaStream_t stream);
+
 enum class UnaryOp { kSigmoid, kSiLU, kRelu };
 Status launch_unary(UnaryOp op, const void* in, void* out, ir::DType type, int64_t n, cudaStream_t stream);
 

@@ -52,7 +52,39 @@ class CopyStep : public Step {
   }
 };
 
+class CopyGroupStep : public Step {
+ public:
+  std::vector<CopySpec> copies;
+  ir::DType type{};
+
+  Status enqueue(const ExecState& st, cudaStream_t stream) const override {
+    const size_t es = ir::dtype_size(type);
+    std::vector<CopyDesc> descs;
+    descs.reserve(copies.size());
+    for (const CopySpec& c : copies)
+      descs.push_back({static_cast<const uint8_t*>(st.ptr[c.src]) + c.src_offset * es,
+                       static_cast<uint8_t*>(st.ptr[c.dst]) + c.dst_offset * es, c.dims, c.src_strides,
+                       c.dst_strides});
+    Status s = launch_strided_copies(descs, type, stream);
+    if (!s.ok()) return error(s.code(), name, ": ", s.message());
+    return Status::Ok();
+  }
+};
+
 }  // namespace
+
+std::unique_ptr<Step> make_copy_group_step(std::string name, std::vector<CopySpec> copies, ir::DType type) {
+  auto step = std::make_unique<CopyGroupStep>();
+  step->name = std::move(name);
+  step->tactic = "strided_copy_group";
+  for (const CopySpec& c : copies) {
+    step->reads.push_back(c.src);
+    step->writes.push_back(c.dst);
+  }
+  step->copies = std::move(copies);
+  step->type = type;
+  return step;
+}
 
 std::unique_ptr<Step> make_copy_step(std::string name, int src, int dst, std::vector<int64_t> dims,
                                      std::vector<int64_t> src_strides, int64_t src_offset,

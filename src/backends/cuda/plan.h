@@ -208,4 +208,16 @@ std::unique_ptr<Step> make_copy_step(std::string name, int src, int dst, std::ve
                                      std::vector<int64_t> dst_strides, int64_t dst_offset, ir::DType src_type,
                                      ir::DType dst_type);
 
+// One copy of a group; strides/offsets in elements.
+struct CopySpec {
+  int src = 0, dst = 0;
+  std::vector<int64_t> dims, src_strides;
+  int64_t src_offset = 0;
+  std::vector<int64_t> dst_strides;
+  int64_t dst_offset = 0;
+};
+// A step that runs several copies of one dtype in one kernel launch (a Concat's operands, a
+// Split's outputs): one launch instead of one per operand.
+std::unique_ptr<Step> make_copy_group_step(std::string name, std::vector<CopySpec> copies, ir::DType type);
+
 }  // namespace kiln::cuda

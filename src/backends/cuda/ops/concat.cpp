@@ -1,5 +1,5 @@
-// Concat: each input is copied into its offset of the output (any layouts; the output is
-// channel-last when any rank-4 input is).
+// Concat: each input is copied into its offset of the output, all in one launch (any
+// layouts; the output is channel-last when any rank-4 input is).
 #include "backends/cuda/ops/shape_util.h"
 #include "backends/cuda/plan.h"
 
@@ -27,13 +27,15 @@ Status plan_concat(PlanBuilder& b, const ir::Node& node) {
   }
   const int out = b.define(node.outputs[0], dims, nhwc && rank == 4 ? Layout::kNHWC : Layout::kLinear);
   const std::vector<int64_t> out_strides = b.slot(out).logical_strides();
+  // Every operand already has the output's dtype (input_any_layout converts it): one launch.
+  std::vector<CopySpec> copies;
   int64_t at = 0;
-  for (size_t i = 0; i < ins.size(); ++i) {
-    const Slot in = b.slot(ins[i]);
-    b.add_step(make_copy_step(node.name + "#" + std::to_string(i), ins[i], out, in.dims, in.logical_strides(), 0,
-                              out_strides, at * out_strides[axis], in.dtype, b.slot(out).dtype));
+  for (int s : ins) {
+    const Slot& in = b.slot(s);
+    copies.push_back({s, out, in.dims, in.logical_strides(), 0, out_strides, at * out_strides[axis]});
     at += in.dims[axis];
   }
+  b.add_step(make_copy_group_step(node.name, std::move(copies), b.slot(out).dtype));
   return Status::Ok();
 }
 

@@ -1,4 +1,5 @@
-// Split: each output is a copy of its range of the input along the axis (keeps the layout).
+// Split: each output is a copy of its range of the input along the axis (keeps the layout),
+// all in one launch.
 #include "backends/cuda/ops/shape_util.h"
 #include "backends/cuda/plan.h"
 
@@ -27,17 +28,20 @@ Status plan_split(PlanBuilder& b, const ir::Node& node) {
   const std::vector<int64_t> in_strides = src.logical_strides();
   const Layout layout = src.layout;
   int64_t at = 0;
+  std::vector<CopySpec> copies;
   for (size_t i = 0; i < sizes.size(); ++i) {
     std::vector<int64_t> dims = src.dims;
     dims[axis] = sizes[i];
-    if (!node.outputs[i]) continue;
-    const int out = b.define(node.outputs[i], dims, layout);
-    b.add_step(make_copy_step(node.name + "#" + std::to_string(i), in, out, dims, in_strides, at * in_strides[axis],
-                              b.slot(out).logical_strides(), 0, src.dtype, b.slot(out).dtype));
+    if (node.outputs[i]) {
+      const int out = b.define(node.outputs[i], dims, layout);
+      copies.push_back({in, out, dims, in_strides, at * in_strides[axis], b.slot(out).logical_strides(), 0});
+    }
     at += sizes[i];
   }
   if (at != src.dims[axis])
     return error(StatusCode::kInvalidArgument, "split sizes sum to ", at, ", axis has ", src.dims[axis]);
+  // Outputs take the input's dtype (input_any_layout gives the activation dtype): one launch.
+  if (!copies.empty()) b.add_step(make_copy_group_step(node.name, std::move(copies), src.dtype));
   return Status::Ok();
 }
 
