@@ -4,7 +4,7 @@ rectangular shapes, a pose model's OKS figures on coco8-pose, and one-line error
 inputs."""
 import json
 import os
-import re
+import pty
 import subprocess
 import sys
 import tempfile
@@ -38,6 +38,24 @@ expect(list(rows)[:1] == ["all"], "first row is 'all'")
 expect(rows.get("all", [])[:2] == ["4", "17"], f"all: 4 images, 17 instances, got {rows.get('all')}")
 expect(set(rows) == {"all", "person", "dog", "horse", "elephant", "umbrella", "potted plant"}, f"classes {set(rows)}")
 expect(p.stderr == "", f"no progress bar when stderr is piped, got {p.stderr!r}")
+
+# On a terminal, stderr shows a progress bar ending at 4/4 (stdout still carries the table).
+master, slave = pty.openpty()
+tp = subprocess.run([KILN, "val", "--model", MODEL, "--data", COCO8], stdout=subprocess.PIPE, stderr=slave, text=True)
+os.close(slave)
+chunks = []
+while True:
+    try:
+        data = os.read(master, 4096)
+    except OSError:
+        break
+    if not data:
+        break
+    chunks.append(data.decode(errors="replace"))
+os.close(master)
+bar = "".join(chunks)
+expect(tp.returncode == 0 and "val 4/4 [" in bar and "val 1/4 [" in bar, f"progress on a terminal: {bar!r}")
+expect(tp.stdout == p.stdout.replace(lines[-1], tp.stdout.splitlines()[-1]), "same table with a terminal")
 
 # --json: the same numbers, full precision.
 j = val("--model", MODEL, "--data", COCO8, "--json")
