@@ -46,7 +46,6 @@ struct ConvPlan {
   int64_t plan_index = 0;
   size_t workspace = 0;
   std::string tactic;
-  double ms = 0;  // measured (or cached) time; 0 when untimed
 };
 
 class ConvStep : public Step {
@@ -163,7 +162,8 @@ class Scratch {
   std::vector<void*> ptrs_;
 };
 
-// Median-free, noise-tolerant time of one plan: the minimum of a few event-timed runs.
+// Time of one plan: the minimum of five event-timed runs after one warm-up run (the
+// minimum is the least disturbed by other work on the GPU).
 Result<double> time_plan(fe::graph::Graph& g, int64_t index, cudnnHandle_t handle, std::unordered_map<int64_t, void*>& pack,
                          void* ws) {
   cudaStream_t stream = nullptr;
@@ -209,7 +209,6 @@ Result<std::shared_ptr<ConvPlan>> plan_from_cache(const ConvRequest& q, const Tu
   auto p = std::make_shared<ConvPlan>();
   p->graph = g;
   p->plan_index = 0;
-  p->ms = c.ms;
   int64_t ws = 0;
   KILN_RETURN_IF_ERROR(fe_status(g->get_workspace_size_plan_at_index(0, ws), "get_workspace_size"));
   p->workspace = static_cast<size_t>(ws);
@@ -325,7 +324,6 @@ Result<std::shared_ptr<ConvPlan>> plan_by_search(const ConvRequest& q, PlanBuild
     }
     b.stats().tune_s += seconds_since(t0);
     if (best >= 1e30) return error(StatusCode::kUnsupported, "no candidate engine ran");
-    p->ms = best;
     ++b.stats().tuned;
     if (TimingCache* cache = b.timing_cache()) {
       TunedChoice c;
