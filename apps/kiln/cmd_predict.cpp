@@ -1,6 +1,7 @@
-// kiln predict: run a YOLO detect model on images the way Ultralytics' `yolo predict` does
-// (same letterbox, NMS and box scaling), print one line per image, and optionally write
-// JSON results and annotated images. Uses only the public C++ API (include/kiln/).
+// kiln predict: run a YOLO model (detect, segment, pose, obb, classify) on images the way
+// Ultralytics' `yolo predict` does (same letterbox, NMS and scaling), print one line per
+// image, and optionally write JSON results and annotated images. Uses only the public C++
+// API (include/kiln/).
 #include <unistd.h>
 
 #include <algorithm>
@@ -63,25 +64,56 @@ std::string class_name(int id, const std::vector<std::string>& names) {
   return id >= 0 && id < static_cast<int>(names.size()) ? names[id] : std::to_string(id);
 }
 
-// "4 persons, 1 bus, " in class-id order, like Ultralytics' verbose line.
-std::string summarize(const std::vector<Detection>& dets, const std::vector<std::string>& names) {
-  if (dets.empty()) return "(no detections), ";
-  std::map<int, int> counts;
-  for (const auto& d : dets) ++counts[d.class_id];
+// "4 persons, 1 bus, " in class-id order, like Ultralytics' verbose line; classify lists
+// its top-5 ("tabby 0.61, tiger cat 0.20, ").
+std::string summarize(const Prediction& p, const std::vector<std::string>& names) {
   std::ostringstream os;
+  if (!p.top5.empty()) {
+    os.precision(2);
+    for (const ClassScore& c : p.top5) os << class_name(c.class_id, names) << " " << std::fixed << c.score << ", ";
+    return os.str();
+  }
+  std::map<int, int> counts;
+  for (const auto& d : p.boxes) ++counts[d.class_id];
+  for (const auto& r : p.obb) ++counts[r.class_id];
+  if (counts.empty()) return "(no detections), ";
   for (auto [cls, n] : counts) os << n << " " << class_name(cls, names) << (n > 1 ? "s" : "") << ", ";
   return os.str();
 }
 
-// {"image": name, "detections": [{"class_id", "class_name", "confidence", "box_xyxy"}]}.
+// {"image": name, "detections": [{"class_id", "class_name", "confidence", "box_xyxy",
+//  segment: "mask_area" (pixels at the original image size), pose: "keypoints_xyc"}]};
+// obb detections carry "box_xywhr" instead of "box_xyxy"; classify adds "top5".
 nlohmann::json image_json(const std::string& image, const Prediction& p, const std::vector<std::string>& names) {
   nlohmann::json dets = nlohmann::json::array();
-  for (const Detection& d : p.boxes)
-    dets.push_back({{"class_id", d.class_id},
-                    {"class_name", class_name(d.class_id, names)},
-                    {"confidence", d.confidence},
-                    {"box_xyxy", {d.box.x1, d.box.y1, d.box.x2, d.box.y2}}});
-  return {{"image", image}, {"detections", dets}};
+  for (size_t i = 0; i < p.boxes.size(); ++i) {
+    const Detection& d = p.boxes[i];
+    nlohmann::json det = {{"class_id", d.class_id},
+                          {"class_name", class_name(d.class_id, names)},
+                          {"confidence", d.confidence},
+                          {"box_xyxy", {d.box.x1, d.box.y1, d.box.x2, d.box.y2}}};
+    if (i < p.masks.size())
+      det["mask_area"] = std::count(p.masks[i].data.begin(), p.masks[i].data.end(), uint8_t{1});
+    if (i < p.keypoints.size()) {
+      nlohmann::json kpts = nlohmann::json::array();
+      for (const Keypoint& k : p.keypoints[i].points) kpts.push_back({k.x, k.y, k.confidence});
+      det["keypoints_xyc"] = kpts;
+    }
+    dets.push_back(det);
+  }
+  for (const RotatedBox& r : p.obb)
+    dets.push_back({{"class_id", r.class_id},
+                    {"class_name", class_name(r.class_id, names)},
+                    {"confidence", r.confidence},
+                    {"box_xywhr", {r.cx, r.cy, r.w, r.h, r.angle}}});
+  nlohmann::json out = {{"image", image}, {"detections", dets}};
+  if (!p.top5.empty()) {
+    nlohmann::json top = nlohmann::json::array();
+    for (const ClassScore& c : p.top5)
+      top.push_back({{"class_id", c.class_id}, {"class_name", class_name(c.class_id, names)}, {"confidence", c.score}});
+    out["top5"] = top;
+  }
+  return out;
 }
 
 // --on-mismatch prompt: asks on a terminal; without one the engine is not rebuilt.
@@ -118,10 +150,9 @@ Status predict(const PredictOptions& o) {
   KILN_ASSIGN_OR_RETURN(std::vector<fs::path> sources, list_sources(o.source));
   KILN_ASSIGN_OR_RETURN(Model model, load(o));
   const ModelInfo& info = model.info();
-  // The API decodes every task; this command prints, saves and writes JSON for boxes only.
-  if (info.task != "detect")
-    return error(StatusCode::kUnsupported, o.model, ": task ", info.task.empty() ? "(none)" : info.task,
-                 " not supported by predict yet");
+  if (info.task.empty())
+    return error(StatusCode::kUnsupported, o.model,
+                 ": no YOLO task in the model's metadata (predict needs detect, segment, pose, obb or classify)");
   if (!info.note.empty()) std::cerr << "kiln predict: note: " << info.note << "\n";
 
   kiln::PredictOptions po;
@@ -153,7 +184,7 @@ Status predict(const PredictOptions& o) {
       last_h = p.input_height, last_w = p.input_width;
       t_pre += p.speed.preprocess_ms, t_inf += p.speed.inference_ms, t_post += p.speed.postprocess_ms;
       std::printf("image %zu/%zu %s: %dx%d %s%.1fms\n", first + k + 1, sources.size(), path.filename().string().c_str(),
-                  p.input_height, p.input_width, summarize(p.boxes, info.names).c_str(), p.speed.inference_ms);
+                  p.input_height, p.input_width, summarize(p, info.names).c_str(), p.speed.inference_ms);
       std::fflush(stdout);
       results.push_back(image_json(path.filename().string(), p, info.names));
       if (!o.save_dir.empty()) {
@@ -186,7 +217,7 @@ Status predict(const PredictOptions& o) {
 
 Runner register_predict(CLI::App& app) {
   auto o = std::make_shared<PredictOptions>();
-  CLI::App* cmd = app.add_subcommand("predict", "Run a detect model on images");
+  CLI::App* cmd = app.add_subcommand("predict", "Run a YOLO model (any task) on images");
   cmd->add_option("--model", o->model, "ONNX model (Ultralytics export) or .kiln engine")->required();
   cmd->add_option("--source", o->source, "image file or directory of images")->required();
   cmd->add_option("--conf", o->conf, "confidence threshold")->capture_default_str();
@@ -194,7 +225,7 @@ Runner register_predict(CLI::App& app) {
   o->imgsz_flag = cmd->add_option("--imgsz", o->imgsz, "input size (default: the model's own)");
   cmd->add_option("--max-det", o->max_det, "maximum detections per image")->capture_default_str();
   cmd->add_option("--classes", o->classes, "keep only these class ids (comma-separated)")->delimiter(',');
-  cmd->add_option("--json", o->json_out, "write detections as JSON to this file");
+  cmd->add_option("--json", o->json_out, "write results as JSON to this file");
   cmd->add_option("--save", o->save_dir, "write annotated images into this directory");
   cmd->add_option("--device", o->device, "cpu | cuda | cuda:N (default: cpu; a .kiln runs where it was built)");
   cmd->add_option("--precision", o->precision, "fp32 | fp16 (fp16 needs a GPU)")->check(CLI::IsMember({"fp32", "fp16"}));

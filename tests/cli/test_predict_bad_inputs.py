@@ -65,8 +65,9 @@ def main():
         empty = os.path.join(tmp, "empty")
         os.makedirs(empty)
         expect_error("directory without images", ["--model", MODEL, "--source", empty], [empty], out)
-        expect_error("non-detect model", ["--model", os.path.join(ASSETS, "models", "yolo11n-pose.onnx"),
-                                          "--source", BUS], ["task pose not supported by predict yet"], out)
+        expect_error("model without a YOLO task", ["--model", os.path.join(ASSETS, "models", "reid",
+                                                  "osnet_x0_25_msmt17.onnx"), "--source", BUS],
+                     ["osnet_x0_25_msmt17.onnx", "no YOLO task"], out)
 
         # Options on a good image.
         save = os.path.join(tmp, "annotated")
