@@ -14,12 +14,14 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "eval/classify_dataset.h"
 #include "eval/dataset.h"
 #include "eval/detect_metrics.h"
 #include "eval/keypoint_similarity.h"
 #include "eval/val_letterbox.h"
 #include "eval/val_nms.h"
 #include "kiln/model.h"
+#include "vision/classify.h"
 #include "vision/letterbox.h"
 
 namespace kiln::cli {
@@ -33,6 +35,7 @@ struct ValOptions {
   std::string data;
   std::string split = "val";
   int imgsz = 640;
+  bool imgsz_given = false;  // else a static model keeps its own input size
   int batch = 32;
   float conf = 0.001f;
   double iou = 0.7;
@@ -49,13 +52,13 @@ Result<Model> load_val_model(const ValOptions& o) {
   ModelOptions mo;
   mo.device = o.device;
   mo.precision = o.precision;
-  mo.imgsz = o.imgsz;
+  mo.imgsz = o.imgsz_given ? o.imgsz : 0;
   mo.batch = 1;
   mo.progress = terminal_progress("val");
   KILN_ASSIGN_OR_RETURN(Model model, Model::load(o.model, mo));
   const ModelInfo& info = model.info();
   const std::string task = info.task.empty() ? "detect" : info.task;
-  if (task != "detect" && task != "pose")
+  if (task != "detect" && task != "pose" && task != "classify")
     return error(StatusCode::kUnsupported, o.model, ": task ", task, " not supported by val yet");
   return model;
 }
@@ -106,6 +109,44 @@ nlohmann::json row_json(const eval::MetricsRow& r) {
   return j;
 }
 
+// Classify: --data is an ImageFolder-style directory; top-1 / top-5 accuracy with
+// Ultralytics' classify_transforms (shortest side to imgsz, center crop).
+Status val_classify(const ValOptions& o, Model& model) {
+  KILN_ASSIGN_OR_RETURN(eval::ClassifyDataset data, eval::load_classify_dataset(o.data, o.split));
+  const int size = model.info().imgsz_h;
+  eval::TopKAccuracy acc;
+  ProgressBar bar(data.images.size());
+  double t_inf = 0;
+  for (size_t i = 0; i < data.images.size(); ++i) {
+    KILN_ASSIGN_OR_RETURN(vision::Image image, vision::decode_image(data.images[i]));
+    const vision::Image crop = vision::classify_crop(image, size);
+    const Tensor tensor{{1, 3, size, size}, vision::to_nchw_rgb(crop)};
+    auto t1 = std::chrono::steady_clock::now();
+    KILN_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, model.run(std::span<const Tensor>(&tensor, 1)));
+    t_inf += ms_since(t1);
+    if (outputs.size() != 1 || outputs[0].shape.size() != 2 || outputs[0].shape[0] != 1)
+      return error(StatusCode::kUnsupported, o.model, ": classify output is not [1, classes]");
+    std::vector<int> top;
+    for (const auto& c : vision::top_k(outputs[0].data, 5)) top.push_back(c.class_id);
+    acc.add(data.labels[i], top);
+    bar.update(i + 1);
+  }
+  const double n = static_cast<double>(acc.count());
+  if (o.json) {
+    const ModelInfo& info = model.info();
+    nlohmann::json j = {{"model", o.model},       {"data", o.data},           {"split", o.split},
+                        {"task", "classify"},     {"imgsz", size},            {"device", info.device},
+                        {"precision", info.precision}, {"images", acc.count()}, {"top1", acc.top1()},
+                        {"top5", acc.top5()},     {"speed_ms", {{"inference", t_inf / n}}}};
+    std::printf("%s\n", j.dump(1).c_str());
+  } else {
+    std::printf("%22s%11s%11s\n", "classes", "top1_acc", "top5_acc");
+    std::printf("%22s%11.3g%11.3g\n", "all", acc.top1(), acc.top5());
+    std::printf("Speed: %.1fms inference per image\n", t_inf / n);
+  }
+  return Status::Ok();
+}
+
 Status val(const ValOptions& o) {
   if (o.conf < 0 || o.conf > 1) return error(StatusCode::kInvalidArgument, "--conf must be in [0, 1], got ", o.conf);
   if (o.iou < 0 || o.iou > 1) return error(StatusCode::kInvalidArgument, "--iou must be in [0, 1], got ", o.iou);
@@ -113,8 +154,10 @@ Status val(const ValOptions& o) {
   if (o.batch < 1) return error(StatusCode::kInvalidArgument, "--batch must be positive, got ", o.batch);
   if (o.max_det < 1) return error(StatusCode::kInvalidArgument, "--max-det must be positive, got ", o.max_det);
   if (!fs::exists(o.model)) return error(StatusCode::kNotFound, o.model, ": no such file");
-  KILN_ASSIGN_OR_RETURN(eval::DatasetSpec data, eval::load_dataset(o.data, o.split));
+  if (!fs::exists(o.data)) return error(StatusCode::kNotFound, o.data, ": no such file or directory");
   KILN_ASSIGN_OR_RETURN(Model model, load_val_model(o));
+  if (model.info().task == "classify") return val_classify(o, model);
+  KILN_ASSIGN_OR_RETURN(eval::DatasetSpec data, eval::load_dataset(o.data, o.split));
   const ModelInfo& info = model.info();
   const int stride = info.stride;
   if (!info.names.empty() && info.names.size() != data.names.size())
@@ -246,11 +289,12 @@ Status val(const ValOptions& o) {
 
 Runner register_val(CLI::App& app) {
   auto o = std::make_shared<ValOptions>();
-  CLI::App* cmd = app.add_subcommand("val", "Accuracy of a detect or pose model on a dataset, as Ultralytics val");
+  CLI::App* cmd = app.add_subcommand("val", "Accuracy of a detect, pose or classify model on a dataset, as Ultralytics val");
   cmd->add_option("--model", o->model, "ONNX model (Ultralytics export)")->required();
-  cmd->add_option("--data", o->data, "dataset yaml (Ultralytics format)")->required();
+  cmd->add_option("--data", o->data, "dataset yaml (Ultralytics format); classify: the dataset folder")->required();
   cmd->add_option("--split", o->split, "dataset split to evaluate")->capture_default_str();
-  cmd->add_option("--imgsz", o->imgsz, "input size for models with dynamic height/width")->capture_default_str();
+  CLI::Option* imgsz = cmd->add_option("--imgsz", o->imgsz, "input size for models with dynamic height/width")
+                           ->capture_default_str();
   cmd->add_option("--batch", o->batch, "batch size that sets the rectangular shapes of dynamic models")
       ->capture_default_str();
   cmd->add_option("--conf", o->conf, "confidence threshold")->capture_default_str();
@@ -259,7 +303,8 @@ Runner register_val(CLI::App& app) {
   cmd->add_flag("--json", o->json, "print the figures as JSON instead of the table");
   cmd->add_option("--device", o->device, "cpu, cuda or cuda:N (default: cpu for .onnx)");
   cmd->add_option("--precision", o->precision, "fp32 or fp16 (fp16 needs a GPU)");
-  return [o]() {
+  return [o, imgsz]() {
+    o->imgsz_given = imgsz->count() > 0;
     Status st = val(*o);
     return st.ok() ? kExitOk : report_error("val", st);
   };

@@ -95,6 +95,16 @@ pt = val("--model", os.path.join(ASSETS, "models", "yolo11n-pose.onnx"), "--data
          os.path.join(ASSETS, "datasets", "coco8-pose", "coco8-pose.yaml"))
 expect(pt.stdout.splitlines()[0].split()[-4:] == ["Pose(P", "R", "mAP50", "mAP50-95)"], "pose table header")
 
+# Classify: --data is the dataset folder; the model has random weights, so only the shape
+# of the answer is checked.
+c = val("--model", os.path.join(ASSETS, "models", "yolo11n-cls-random.onnx"), "--data",
+        os.path.join(ASSETS, "datasets", "imagenet10"), "--json")
+expect(c.returncode == 0, f"classify run failed: {c.stderr}")
+if c.returncode == 0:
+    cj = json.loads(c.stdout)
+    expect(cj["task"] == "classify" and cj["images"] == 10 and cj["imgsz"] == 224, f"classify json {cj}")
+    expect(0 <= cj["top1"] <= cj["top5"] <= 1, f"top1 <= top5: {cj}")
+
 # Errors: one line on stderr, exit code 2, naming the culprit.
 with tempfile.TemporaryDirectory() as tmp:
     two = os.path.join(tmp, "two.yaml")
