@@ -1,6 +1,7 @@
 #include "eval/classify_dataset.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "vision/image_io.h"
 
