@@ -4,12 +4,13 @@
 #   cmake --build build-cuda -j2 --target kiln kiln_cuda_tests
 #   scripts/gpu-check.sh --prepare build-cuda build-gpu
 # then run on the GPU machine from the repo root (carry build-gpu, .assets, .whl):
-#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, fp32, notune, v8, tests, peer
+#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, fp32, notune, v8, tests, api, peer
 # cold: yolo11n-dynamic FP16 batches 1,32 on an empty timing cache, with --profile;
 # warm: the same model FP16 batches 1,8,32 again on the now warm cache (build time warm);
 # fp32: strict FP32 and TF32, batches 1,32; notune: FP16 with cuDNN's heuristic choices
 # (no timing); v8: yolov8n FP16 + FP32 batch 1;
-# tests: kiln_cuda_tests; peer: bench/peers/torch_peer.py (PyTorch, same GPU).
+# predict: kiln predict on the images with CUDA FP16 (end-to-end speed split per image);
+# tests: kiln_cuda_tests; api: kiln_api_gpu_tests (predict on CUDA vs CPU); peer: bench/peers/torch_peer.py (PyTorch, same GPU).
 set -uo pipefail
 assets=.assets
 carry=build-gpu
@@ -56,10 +57,14 @@ for s in "$@"; do
     notune) stage notune 100 "$kiln" bench --model "$m11" --precision fp16 --batch 1,32 --iters 200 --no-tune ;;
     v8) stage v8 100 "$kiln" bench --model "$m8" --precision fp16,fp32 --batch 1 --iters 300 --timing-cache "$cache" ;;
     tests) stage tests 200 "$carry/kiln_cuda_tests" --gtest_output="xml:$out/gtest.xml" ;;
+    api) stage api 200 "$carry/kiln_api_gpu_tests" --gtest_output="xml:$out/gtest_api.xml" ;;
     peer)
       python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
       PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1 YOLO_OFFLINE=1 stage peer 200 python3 bench/peers/torch_peer.py \
-        --assets "$assets" --models yolo11n,yolov8n --batch 1,32 --iters 200 --out "$out/torch_peer.md" ;;
+        --assets "$assets" --models "${PEER_MODELS:-yolo11n,yolov8n}" --compile-models "${PEER_COMPILE-yolo11n}" \
+        --batch 1,32 --iters 200 --out "$out/torch_peer.md" ;;
+    predict) stage predict 120 "$kiln" predict --model "$assets/models/yolo11n.onnx" --source "$assets/images" \
+               --device cuda --precision fp16 --cache-dir /tmp/kiln-cache --json "$out/predict_cuda_fp16.json" ;;
     *) echo "unknown stage $s" ;;
   esac
 done

@@ -2,7 +2,7 @@
 # CUDA backend check on a GPU machine, in one invocation: GPU tests, kiln bench, PyTorch peer.
 #
 # Here (machine that builds):   scripts/gpu-check.sh --prepare [BUILD_DIR] [CARRY_DIR]
-#   copies the kiln and kiln_cuda_tests binaries (stripped) from BUILD_DIR (default build-cuda)
+#   copies the kiln, kiln_cuda_tests and kiln_api_gpu_tests binaries (stripped) from BUILD_DIR (default build-cuda)
 #   into CARRY_DIR (default build-gpu) with libs.tar.xz: the non-system, non-CUDA shared
 #   libraries they need (OpenBLAS, protobuf, libjpeg, ...), which the GPU image lacks.
 # There (GPU machine, repo root): scripts/gpu-check.sh [ASSETS_DIR] [CARRY_DIR]
@@ -17,11 +17,13 @@ if [[ "${1:-}" == "--prepare" ]]; then
   build=${2:-build-cuda}
   carry=${3:-build-gpu}
   rm -rf "$carry" && mkdir -p "$carry/lib"
-  cp "$build/kiln" "$build/tests/kiln_cuda_tests" "$carry/"
-  strip "$carry/kiln" "$carry/kiln_cuda_tests"
+  bins=("$build/kiln" "$build/tests/kiln_cuda_tests")
+  [[ -x "$build/tests/kiln_api_gpu_tests" ]] && bins+=("$build/tests/kiln_api_gpu_tests")
+  cp "${bins[@]}" "$carry/"
+  strip "$carry"/kiln*
   # Everything ldd resolves except glibc/libstdc++/libgcc and the CUDA libraries (the GPU
   # image has its own, newer or matching).
-  ldd "$build/kiln" "$build/tests/kiln_cuda_tests" | awk '/=> \//{print $3}' | sort -u |
+  ldd "${bins[@]}" | awk '/=> \//{print $3}' | sort -u |
     grep -Ev '/(libc|libm|libpthread|libdl|librt|libstdc\+\+|libgcc_s|ld-linux[^/]*|libcuda|libcudart|libcublas|libcublasLt|libcudnn[^/]*|libnvrtc[^/]*)\.so' |
     while read -r lib; do cp -L "$lib" "$carry/lib/"; done
   tar -C "$carry/lib" -cJf "$carry/libs.tar.xz" . && rm -rf "$carry/lib"
