@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 namespace kiln::ir {
@@ -11,6 +12,10 @@ enum class DType : uint8_t { kFloat32, kFloat16, kInt8, kUInt8, kInt32, kInt64, 
 
 size_t dtype_size(DType t);
 std::string_view dtype_name(DType t);  // "float32", "float16", "int8", ...
+
+// ONNX TensorProto data-type code -> DType (nullopt for types kiln does not support). The
+// IR keeps ONNX codes where ONNX attributes carry them (Cast's `to`).
+std::optional<DType> dtype_from_onnx(int64_t code);
 
 // C++ type -> DType, for typed accessors.
 template <typename T> constexpr DType dtype_of();

@@ -10,18 +10,6 @@ namespace kiln::onnx {
 namespace fs = std::filesystem;
 using ::onnx::TensorProto;
 
-std::optional<ir::DType> dtype_from_onnx(int32_t onnx_type) {
-  switch (onnx_type) {
-    case TensorProto::FLOAT: return ir::DType::kFloat32;
-    case TensorProto::FLOAT16: return ir::DType::kFloat16;
-    case TensorProto::INT8: return ir::DType::kInt8;
-    case TensorProto::UINT8: return ir::DType::kUInt8;
-    case TensorProto::INT32: return ir::DType::kInt32;
-    case TensorProto::INT64: return ir::DType::kInt64;
-    case TensorProto::BOOL: return ir::DType::kBool;
-    default: return std::nullopt;
-  }
-}
 
 std::string onnx_dtype_name(int32_t onnx_type) {
   if (::onnx::TensorProto_DataType_IsValid(onnx_type))
@@ -157,7 +145,7 @@ Result<ir::Tensor> from_external_data(const TensorProto& proto, ir::DType dtype,
 }  // namespace
 
 Result<ir::Tensor> tensor_from_proto(const TensorProto& proto, const std::string& what, const ImportContext& ctx) {
-  std::optional<ir::DType> dtype = dtype_from_onnx(proto.data_type());
+  std::optional<ir::DType> dtype = ir::dtype_from_onnx(proto.data_type());
   if (!dtype)
     return error(StatusCode::kUnsupported, ctx.file, ": ", what, " has unsupported dtype ",
                  onnx_dtype_name(proto.data_type()));

@@ -13,8 +13,6 @@
 
 namespace kiln::onnx {
 
-// The ir::DType for an ONNX TensorProto::DataType value, if kiln supports it.
-std::optional<ir::DType> dtype_from_onnx(int32_t onnx_type);
 // "FLOAT", "DOUBLE", ... for error messages.
 std::string onnx_dtype_name(int32_t onnx_type);
 

@@ -10,7 +10,7 @@ Status apply_value_info(const ::onnx::ValueInfoProto& info, ir::Value& value, co
     return error(StatusCode::kUnsupported, ctx.file, ": value '", info.name(), "' is not a tensor");
   const auto& tensor_type = info.type().tensor_type();
   if (tensor_type.elem_type() != ::onnx::TensorProto::UNDEFINED) {
-    std::optional<ir::DType> dtype = dtype_from_onnx(tensor_type.elem_type());
+    std::optional<ir::DType> dtype = ir::dtype_from_onnx(tensor_type.elem_type());
     if (!dtype)
       return error(StatusCode::kUnsupported, ctx.file, ": value '", info.name(), "' has unsupported dtype ",
                    onnx_dtype_name(tensor_type.elem_type()));

@@ -107,17 +107,5 @@ Dim product(const Shape& dims) {
   return unknown_dim();
 }
 
-std::optional<ir::DType> dtype_from_onnx(int64_t code) {
-  switch (code) {
-    case 1: return ir::DType::kFloat32;
-    case 2: return ir::DType::kUInt8;
-    case 3: return ir::DType::kInt8;
-    case 6: return ir::DType::kInt32;
-    case 7: return ir::DType::kInt64;
-    case 9: return ir::DType::kBool;
-    case 10: return ir::DType::kFloat16;
-    default: return std::nullopt;
-  }
-}
 
 }  // namespace kiln::passes::shape_rules

@@ -54,8 +54,6 @@ Result<ir::Shape> broadcast(const RuleContext& ctx, const ir::Shape& a, const ir
 ir::Dim product(const ir::Shape& dims);
 // An unknown dim (no value, no symbol).
 inline ir::Dim unknown_dim() { return ir::Dim{}; }
-// ONNX TensorProto data type code -> DType.
-std::optional<ir::DType> dtype_from_onnx(int64_t code);
 
 // Rule tables of the two rule files.
 void add_nn_rules(std::vector<std::pair<std::string_view, Rule>>& table);

@@ -4,6 +4,7 @@
 #include <climits>
 #include <cmath>
 
+#include "ir/slice_axis.h"
 #include "passes/shape_rules.h"
 
 namespace kiln::passes::shape_rules {
@@ -72,7 +73,7 @@ Status identity(RuleContext& ctx) {
 }
 
 Status cast(RuleContext& ctx) {
-  auto to = dtype_from_onnx(ctx.node.attr_int("to", 0));
+  auto to = ir::dtype_from_onnx(ctx.node.attr_int("to", 0));
   if (!to) return ctx.fail("unsupported target type ", ctx.node.attr_int("to", 0));
   ctx.outputs[0].dtype = *to;
   if (const Shape* s = ctx.shape(0)) ctx.outputs[0].shape = *s;
@@ -397,21 +398,9 @@ Status slice(RuleContext& ctx) {
       out[axis] = whole ? d : unknown_dim();
       continue;
     }
-    int64_t n = d.value, s = starts[i], e = ends[i];
-    if (s < 0) s += n;
-    if (e < 0) e += n;
-    int64_t len;
-    if (step > 0) {
-      s = std::clamp<int64_t>(s, 0, n);
-      e = std::clamp<int64_t>(e, 0, n);
-      len = e > s ? (e - s + step - 1) / step : 0;
-    } else {
-      s = std::clamp<int64_t>(s, 0, n - 1);
-      e = std::clamp<int64_t>(e, -1, n - 1);
-      len = s > e ? (s - e - step - 1) / -step : 0;
-    }
-    out[axis] = Dim::known(len);
-    first[axis] = s;
+    const ir::SliceAxis taken = ir::resolve_slice_axis(d.value, starts[i], ends[i], step);
+    out[axis] = Dim::known(taken.count);
+    first[axis] = taken.start;
     stride[axis] = step;
   }
   ctx.outputs[0].shape = out;

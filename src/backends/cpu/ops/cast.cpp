@@ -7,19 +7,6 @@
 namespace kiln::cpu::ops {
 namespace {
 
-Result<ir::DType> dtype_from_onnx(int64_t to) {
-  switch (to) {
-    case 1: return ir::DType::kFloat32;
-    case 2: return ir::DType::kUInt8;
-    case 3: return ir::DType::kInt8;
-    case 6: return ir::DType::kInt32;
-    case 7: return ir::DType::kInt64;
-    case 9: return ir::DType::kBool;
-    case 10: return ir::DType::kFloat16;
-    default: return error(StatusCode::kUnsupported, "cast to ONNX data type ", to, " not supported");
-  }
-}
-
 template <typename S, typename D>
 void convert(const S* src, D* dst, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
@@ -33,7 +20,10 @@ void convert(const S* src, D* dst, int64_t n) {
 Status cast(KernelContext& ctx) {
   KILN_RETURN_IF_ERROR(require_inputs(ctx, 1, 1));
   if (!ctx.node.has_attr("to")) return error(StatusCode::kInvalidArgument, "attribute 'to' is missing");
-  KILN_ASSIGN_OR_RETURN(const ir::DType to, dtype_from_onnx(ctx.node.attr_int("to", 0)));
+  const std::optional<ir::DType> to_code = ir::dtype_from_onnx(ctx.node.attr_int("to", 0));
+  if (!to_code)
+    return error(StatusCode::kUnsupported, "cast to ONNX data type ", ctx.node.attr_int("to", 0), " not supported");
+  const ir::DType to = *to_code;
   // float16 goes through float32 on either side; the other pairs convert directly.
   ir::Tensor x = ctx.inputs[0]->dtype() == ir::DType::kFloat16 ? ctx.inputs[0]->to_float32() : *ctx.inputs[0];
   const ir::DType mid = to == ir::DType::kFloat16 ? ir::DType::kFloat32 : to;

@@ -1,10 +1,8 @@
 // Slice with starts/ends/axes/steps inputs (opset 10+): negative indices count from the
 // end, out-of-range values clamp, negative steps walk backwards.
-#include <algorithm>
-#include <limits>
-
 #include "backends/cpu/ops/op_util.h"
 #include "backends/cpu/ops/ops.h"
+#include "ir/slice_axis.h"
 
 namespace kiln::cpu::ops {
 namespace {
@@ -41,20 +39,8 @@ Status slice(KernelContext& ctx) {
     const int64_t dim = x.shape()[axis];
     const int64_t step = steps[i];
     if (step == 0) return error(StatusCode::kInvalidArgument, "step is 0 on axis ", axis);
-    int64_t start = starts[i], end = ends[i];
-    if (start < 0) start += dim;
-    if (end < 0 && end != std::numeric_limits<int64_t>::min()) end += dim;
-    if (ends[i] == std::numeric_limits<int64_t>::min()) end = -1;
-    int64_t count;
-    if (step > 0) {
-      start = std::clamp<int64_t>(start, 0, dim);
-      end = std::clamp<int64_t>(end, 0, dim);
-      count = end > start ? (end - start + step - 1) / step : 0;
-    } else {
-      start = std::clamp<int64_t>(start, 0, dim - 1);
-      end = std::clamp<int64_t>(end, -1, dim - 1);
-      count = start > end ? (start - end - step - 1) / -step : 0;
-    }
+    const ir::SliceAxis range = ir::resolve_slice_axis(dim, starts[i], ends[i], step);
+    const int64_t start = range.start, count = range.count;
     out_shape[axis] = count;
     strides[axis] = in_strides[axis] * step;
     if (count > 0) base += start * in_strides[axis];
