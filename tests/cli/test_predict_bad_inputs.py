@@ -3,45 +3,24 @@ and no JSON written. Also checks --classes, --max-det and --save on bus.jpg."""
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 
 import cv2
 
-KILN = os.environ["KILN_BIN"]
-ASSETS = os.environ["KILN_ASSETS_DIR"]
+from kiln_cli import ASSETS, Checks, run_kiln
+
 MODEL = os.path.join(ASSETS, "models", "yolo11n.onnx")
 BUS = os.path.join(ASSETS, "images", "bus.jpg")
-failures = []
+checks = Checks()
+check = checks.check
 
 
 def predict(args):
-    return subprocess.run([KILN, "predict"] + args, capture_output=True, text=True, timeout=600)
+    return run_kiln(["predict"] + args)
 
 
 def expect_error(label, args, must_mention, out_json):
-    r = predict(args + ["--json", out_json])
-    lines = [l for l in r.stderr.splitlines() if l.strip()]
-    problems = []
-    if r.returncode != 2:
-        problems.append(f"exit code {r.returncode}, want 2")
-    if len(lines) != 1:
-        problems.append(f"{len(lines)} stderr lines, want 1: {r.stderr!r}")
-    for word in must_mention:
-        if word not in r.stderr:
-            problems.append(f"stderr does not mention {word!r}")
-    if os.path.exists(out_json):
-        problems.append("JSON written despite the error")
-    print(f"[{'FAIL' if problems else 'ok'}] {label}: {lines[0] if lines else '(no stderr)'}")
-    if problems:
-        failures.append(f"{label}: " + "; ".join(problems))
-
-
-def check(label, ok, detail=""):
-    print(f"[{'ok' if ok else 'FAIL'}] {label} {detail}")
-    if not ok:
-        failures.append(f"{label} {detail}")
+    checks.expect_error(label, ["predict"] + args + ["--json", out_json], must_mention, out_json)
 
 
 def main():
@@ -92,9 +71,7 @@ def main():
             check("--max-det 2 exit 0", False, r1.stderr.strip() + r2.stderr.strip())
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    for f in failures:
-        print("FAIL", f)
-    sys.exit(1 if failures else 0)
+    checks.finish("predict rejects bad input cleanly and honours --classes, --max-det, --save")
 
 
 if __name__ == "__main__":

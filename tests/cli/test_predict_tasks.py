@@ -4,24 +4,17 @@ results, and on images where the static 640x640 input equals Ultralytics' own le
 reference within the issue's tolerances."""
 import json
 import os
-import subprocess
-import sys
 import tempfile
 
-KILN = os.environ["KILN_BIN"]
-ASSETS = os.environ["KILN_ASSETS_DIR"]
-failures = []
+from kiln_cli import ASSETS, Checks, run_kiln
 
-
-def check(label, ok, detail=""):
-    print(f"[{'ok' if ok else 'FAIL'}] {label} {detail}")
-    if not ok:
-        failures.append(f"{label} {detail}")
+checks = Checks()
+check = checks.check
 
 
 def predict(model, source, out, extra=()):
-    r = subprocess.run([KILN, "predict", "--model", os.path.join(ASSETS, "models", model), "--source", source,
-                        "--json", out, *extra], capture_output=True, text=True, timeout=600)
+    r = run_kiln(["predict", "--model", os.path.join(ASSETS, "models", model), "--source", source,
+                  "--json", out, *extra])
     check(f"{model} on {os.path.basename(source)} exits 0", r.returncode == 0, r.stderr.strip())
     return json.load(open(out)) if r.returncode == 0 else []
 
@@ -83,10 +76,7 @@ def main():
         top = [t["confidence"] for t in res[0].get("top5", [])]
         check("classify: 5 scores, descending, in [0,1]", len(top) == 5 and top == sorted(top, reverse=True)
               and all(0 <= t <= 1 for t in top), str(top))
-    if failures:
-        print(f"{len(failures)} failure(s)")
-        sys.exit(1)
-    print("all task predictions check out")
+    checks.finish("all task predictions check out")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,44 @@
+"""Shared helpers for the CLI tests: where kiln and the assets are, running kiln, and
+collecting check results so a test reports every failure before exiting non-zero."""
+import os
+import subprocess
+import sys
+
+KILN = os.environ["KILN_BIN"]
+ASSETS = os.environ["KILN_ASSETS_DIR"]
+
+
+def run_kiln(args, timeout=600):
+    return subprocess.run([KILN] + list(args), capture_output=True, text=True, timeout=timeout)
+
+
+class Checks:
+    def __init__(self):
+        self.failures = []
+
+    def check(self, label, ok, detail=""):
+        print(f"[{'ok' if ok else 'FAIL'}] {label} {detail}")
+        if not ok:
+            self.failures.append(f"{label} {detail}")
+        return ok
+
+    def expect_error(self, label, args, must_mention, must_not_exist=None):
+        """kiln `args` must fail cleanly: exit 2, exactly one stderr line mentioning every
+        string in `must_mention`, and `must_not_exist` (an output path) not written."""
+        r = run_kiln(args, timeout=300)
+        lines = [l for l in r.stderr.splitlines() if l.strip()]
+        problems = []
+        if r.returncode != 2:
+            problems.append(f"exit code {r.returncode}, want 2")
+        if len(lines) != 1:
+            problems.append(f"{len(lines)} stderr lines, want 1: {r.stderr!r}")
+        problems += [f"stderr does not mention {w!r}" for w in must_mention if w not in r.stderr]
+        if must_not_exist and os.path.exists(must_not_exist):
+            problems.append(f"{must_not_exist} written despite the error")
+        self.check(label, not problems, (lines[0] if lines else "(no stderr)") + "; ".join([""] + problems))
+
+    def finish(self, success_message):
+        if self.failures:
+            print(f"{len(self.failures)} failure(s):\n  " + "\n  ".join(self.failures))
+            sys.exit(1)
+        print(success_message)
