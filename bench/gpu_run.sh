@@ -4,11 +4,12 @@
 #   cmake --build build-cuda -j2 --target kiln kiln_cuda_tests
 #   scripts/gpu-check.sh --prepare build-cuda build-gpu
 # then run on the GPU machine from the repo root (carry build-gpu, .assets, .whl):
-#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, fp32, notune, v8, tests, api, peer
+#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, fp32, notune, v8, tests, api, engine, predict, peer
 # cold: yolo11n-dynamic FP16 batches 1,32 on an empty timing cache, with --profile;
 # warm: the same model FP16 batches 1,8,32 again on the now warm cache (build time warm);
 # fp32: strict FP32 and TF32, batches 1,32; notune: FP16 with cuDNN's heuristic choices
 # (no timing); v8: yolov8n FP16 + FP32 batch 1;
+# engine: build FP16, check, fingerprint edited to another compute capability, --rebuild;
 # predict: kiln predict on the images with CUDA FP16 (end-to-end speed split per image);
 # tests: kiln_cuda_tests; api: kiln_api_gpu_tests (predict on CUDA vs CPU); peer: bench/peers/torch_peer.py (PyTorch, same GPU).
 set -uo pipefail
@@ -57,6 +58,7 @@ for s in "$@"; do
     notune) stage notune 100 "$kiln" bench --model "$m11" --precision fp16 --batch 1,32 --iters 200 --no-tune ;;
     v8) stage v8 100 "$kiln" bench --model "$m8" --precision fp16,fp32 --batch 1 --iters 300 --timing-cache "$cache" ;;
     tests) stage tests 200 "$carry/kiln_cuda_tests" --gtest_output="xml:$out/gtest.xml" ;;
+    engine) stage engine 200 scripts/gpu-engine-check.sh "$kiln" "$assets/models/yolo11n.onnx" ;;
     api) stage api 200 "$carry/kiln_api_gpu_tests" --gtest_output="xml:$out/gtest_api.xml" ;;
     peer)
       python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
