@@ -179,7 +179,9 @@ TEST(ApiTasks, ObbAndClassifyEqualTheDecodersOnRawOutputs) {
     for (size_t i = 0; i < 5; ++i) {
       EXPECT_EQ(pred->top5[i].class_id, want[i].class_id);
       EXPECT_FLOAT_EQ(pred->top5[i].score, want[i].confidence);
-      if (i) EXPECT_GE(pred->top5[i - 1].score, pred->top5[i].score);
+      if (i) {
+        EXPECT_GE(pred->top5[i - 1].score, pred->top5[i].score);
+      }
     }
   }
 }
