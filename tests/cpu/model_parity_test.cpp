@@ -60,7 +60,10 @@ bool prepare_reference(const fs::path& model, const fs::path& dir, std::string& 
   }
   const auto input_meta = nlohmann::json::parse(std::ifstream(dir / "input.json"));
   std::string shape;
-  for (const auto& d : input_meta["shape"]) shape += (shape.empty() ? "" : ",") + std::to_string(d.get<int64_t>());
+  for (const auto& d : input_meta["shape"]) {
+    if (!shape.empty()) shape += ',';
+    shape += std::to_string(d.get<int64_t>());
+  }
   const std::string run_ort = "python3 " + q + (tools_dir() / "ort_reference.py").string() + q + " " + q +
                               model.string() + q + " " + q + (dir / "input.raw").string() + q + " " + shape + " " + q +
                               dir.string() + q;

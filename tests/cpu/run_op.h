@@ -16,7 +16,7 @@ struct OpCase {
   std::string op_type;
   std::vector<std::optional<ir::Tensor>> inputs;  // nullopt marks an omitted optional input
   size_t num_outputs = 1;
-  std::map<std::string, ir::AttrValue> attrs;
+  std::map<std::string, ir::AttrValue> attrs = {};
 };
 
 // Inputs become graph inputs (not constants) so the executor validates them like real ones.
