@@ -14,7 +14,9 @@ constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
 
 void expect_range(SliceAxis got, int64_t start, int64_t count) {
   EXPECT_EQ(got.count, count);
-  if (count > 0) EXPECT_EQ(got.start, start);
+  if (count > 0) {
+    EXPECT_EQ(got.start, start);
+  }
 }
 
 TEST(SliceAxis, ForwardWithClampingAndNegatives) {
