@@ -10,6 +10,8 @@
 # fp32: strict FP32 and TF32, batches 1,32; notune: FP16 with cuDNN's heuristic choices
 # (no timing); v8: yolov8n FP16 + FP32 batch 1;
 # engine: build FP16, check, fingerprint edited to another compute capability, --rebuild;
+# tasks: kiln bench + PyTorch peer, batch 1, on whichever of yolov8n-seg, yolo11n-pose,
+# yolo11n-obb-random (1024), yolo11n-cls-random (224) are in .assets;
 # predict: kiln predict on the images with CUDA FP16 (end-to-end speed split per image);
 # tests: kiln_cuda_tests; api: kiln_api_gpu_tests (predict on CUDA vs CPU); peer: bench/peers/torch_peer.py (PyTorch, same GPU).
 set -uo pipefail
@@ -67,6 +69,17 @@ for s in "$@"; do
         --batch 1,32 --iters 200 --out "$out/torch_peer.md" ;;
     predict) stage predict 120 "$kiln" predict --model "$assets/models/yolo11n.onnx" --source "$assets/images" \
                --device cuda --precision fp16 --cache-dir /tmp/kiln-cache --json "$out/predict_cuda_fp16.json" ;;
+    tasks)  # the other tasks' static exports, batch 1, beside PyTorch on the same inputs
+      for m in yolov8n-seg yolo11n-pose yolo11n-obb-random yolo11n-cls-random; do
+        [[ -f "$assets/models/$m.onnx" ]] || continue
+        stage "tasks-$m" 120 "$kiln" bench --model "$assets/models/$m.onnx" --precision fp16,fp32 --batch 1 \
+          --iters 300 --timing-cache "$cache"
+      done
+      python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+      models=$(cd "$assets/models/pt" && ls *.pt | sed 's/\.pt$//' | paste -sd, -)
+      PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1 YOLO_OFFLINE=1 stage tasks-peer 200 python3 bench/peers/torch_peer.py \
+        --assets "$assets" --models "$models" --compile-models "" --batch 1 --iters 300 \
+        --imgsz 640,yolo11n-obb-random=1024,yolo11n-cls-random=224 --out "$out/torch_peer_tasks.md" ;;
     *) echo "unknown stage $s" ;;
   esac
 done

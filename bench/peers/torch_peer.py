@@ -44,13 +44,25 @@ def load(pt_path, half):
     return model.half() if half else model.float()
 
 
-def bench_model(name, pt_path, batches, iters, warmup, with_compile, rows):
+def input_sizes(spec):
+    """'640' or '640,yolo11n-obb-random=1024,yolo11n-cls-random=224': a default and per-model sizes."""
+    default, per_model = 640, {}
+    for item in filter(None, spec.split(",")):
+        if "=" in item:
+            name, size = item.split("=", 1)
+            per_model[name] = int(size)
+        else:
+            default = int(item)
+    return lambda name: per_model.get(name, default)
+
+
+def bench_model(name, pt_path, imgsz, batches, iters, warmup, with_compile, rows):
     for half in (False, True):
         precision = "fp16" if half else "fp32"
         dtype = torch.float16 if half else torch.float32
         model = load(pt_path, half)
         for batch in batches:
-            x = torch.rand(batch, 3, 640, 640, device="cuda", dtype=dtype)
+            x = torch.rand(batch, 3, imgsz, imgsz, device="cuda", dtype=dtype)
             modes = []
             with torch.inference_mode():
                 modes.append(("eager", lambda: model(x)))
@@ -90,6 +102,7 @@ def main():
     ap.add_argument("--iters", type=int, default=200)
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--compile-models", default="yolo11n")
+    ap.add_argument("--imgsz", default="640", help="640 or 640,NAME=SIZE,... (obb 1024, cls 224)")
     ap.add_argument("--out", default="")
     a = ap.parse_args()
     if not torch.cuda.is_available():
@@ -97,19 +110,20 @@ def main():
     torch.backends.cudnn.benchmark = True
     batches = [int(b) for b in a.batch.split(",")]
     compile_models = set(filter(None, a.compile_models.split(",")))
+    size_of = input_sizes(a.imgsz)
     rows = []
     for name in a.models.split(","):
         pt = Path(a.assets) / "models" / "pt" / f"{name}.pt"
         if not pt.exists():
             print(f"torch_peer: {pt} missing, skipped", file=sys.stderr)
             continue
-        bench_model(name, pt, batches, a.iters, a.warmup, name in compile_models, rows)
+        bench_model(name, pt, size_of(name), batches, a.iters, a.warmup, name in compile_models, rows)
     gpu = torch.cuda.get_device_name(0)
     lines = [
         f"# PyTorch peer (Ultralytics, fused) on {gpu}",
         "",
         f"{datetime.date.today().isoformat()}, torch {torch.__version__}, cuDNN {torch.backends.cudnn.version()}, "
-        f"imgsz 640, {a.iters} timed iterations after {a.warmup} warm-up, CUDA events, ms per batch.",
+        f"imgsz {a.imgsz}, {a.iters} timed iterations after {a.warmup} warm-up, CUDA events, ms per batch.",
         "",
         "| model | precision | batch | mode | median ms | p95 ms | p99 ms | images/s | note |",
         "|---|---|---|---|---|---|---|---|---|",
