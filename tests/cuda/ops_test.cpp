@@ -220,6 +220,19 @@ TEST(CudaOps, SigmoidAndSiLU) {
   }
 }
 
+// The OBB head's angle: cos/sin of values in (-pi/4, 3pi/4) (sigmoid-scaled), wider here.
+TEST(CudaOps, CosAndSin) {
+  KILN_REQUIRE_GPU();
+  for (const char* op : {"Cos", "Sin"}) {
+    NodeCase c;
+    c.op_type = op;
+    c.num_inputs = 1;
+    c.inputs = {random_tensor({1, 1, 21504}, 33, -3.2f, 3.2f)};
+    expect_close(c, Precision::kFp32, 1e-5);
+    expect_close(c, Precision::kFp16, 1e-2);
+  }
+}
+
 TEST(CudaOps, SliceRows) {
   KILN_REQUIRE_GPU();
   NodeCase c;

@@ -29,7 +29,7 @@ struct CopyDesc {
 };
 Status launch_strided_copies(const std::vector<CopyDesc>& copies, ir::DType type, cudaStream_t stream);
 
-enum class UnaryOp { kSigmoid, kSiLU, kRelu };
+enum class UnaryOp { kSigmoid, kSiLU, kRelu, kCos, kSin };
 Status launch_unary(UnaryOp op, const void* in, void* out, ir::DType type, int64_t n, cudaStream_t stream);
 
 enum class BinaryOp { kAdd, kSub, kMul, kDiv };

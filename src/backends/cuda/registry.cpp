@@ -9,6 +9,7 @@ namespace kiln::cuda {
 OpPlanner find_op(std::string_view op_type) {
   static const std::map<std::string, OpPlanner, std::less<>> table = {
       {"Add", plan_binary},        {"Concat", plan_concat},   {"Conv", plan_conv},
+      {"Cos", plan_unary},         {"Sin", plan_unary},
       {"Div", plan_binary},        {"Flatten", plan_reshape}, {"Identity", plan_reshape},
       {"MatMul", plan_matmul},     {"MaxPool", plan_maxpool}, {"Mul", plan_binary},
       {"Relu", plan_unary},        {"Reshape", plan_reshape}, {"Resize", plan_resize},

@@ -1,4 +1,5 @@
-// Sigmoid, SiLU, Relu: elementwise, any layout (the output takes the input's layout).
+// Sigmoid, SiLU, Relu, Cos, Sin: elementwise, any layout (the output takes the input's
+// layout). Cos/Sin (the OBB head's angle) use the accurate cosf/sinf, not the fast intrinsics.
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_util.cuh"
 #include "backends/cuda/kernels.h"
@@ -15,6 +16,8 @@ __global__ void unary_kernel(UnaryOp op, const T* __restrict__ in, T* __restrict
     switch (op) {
       case UnaryOp::kSigmoid: y = sigmoid(x); break;
       case UnaryOp::kSiLU: y = silu(x); break;
+      case UnaryOp::kCos: y = cosf(x); break;
+      case UnaryOp::kSin: y = sinf(x); break;
       default: y = x > 0.f ? x : 0.f; break;
     }
     out[i] = from_float<T>(y);
@@ -49,6 +52,8 @@ Status plan_unary(PlanBuilder& b, const ir::Node& node) {
   auto step = std::make_unique<UnaryStep>();
   if (node.op_type == "Sigmoid") step->op = UnaryOp::kSigmoid;
   else if (node.op_type == "SiLU") step->op = UnaryOp::kSiLU;
+  else if (node.op_type == "Cos") step->op = UnaryOp::kCos;
+  else if (node.op_type == "Sin") step->op = UnaryOp::kSin;
   else step->op = UnaryOp::kRelu;
   KILN_ASSIGN_OR_RETURN(step->in, b.input_any_layout(node, 0));
   const Slot in = b.slot(step->in);
