@@ -45,6 +45,7 @@ struct BenchOptions {
 struct BenchRow {
   std::string precision;
   int64_t batch = 0;
+  std::vector<int64_t> input;  // the engine's input shape (static exports keep their own size)
   double build_s = 0, median_ms = 0, p95_ms = 0, p99_ms = 0, images_per_s = 0;
   double import_s = 0;
   cuda::BuildStats stats;
@@ -96,6 +97,7 @@ Status bench_one(const BenchOptions& o, const std::string& precision, int64_t ba
   KILN_ASSIGN_OR_RETURN(auto ctx, cuda::ExecutionContext::create(*engine));
   row.build_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   row.stats = engine->build_stats();
+  row.input = engine->input_dims(0);
   row.arena_bytes = ctx->arena_bytes();
   row.workspace_bytes = ctx->workspace_bytes();
   for (const auto& t : engine->tactics())
@@ -150,11 +152,14 @@ Status bench_one(const BenchOptions& o, const std::string& precision, int64_t ba
 
 void print_row(const BenchRow& r) {
   if (!r.skipped.empty()) {
-    std::cout << "| " << r.precision << " | " << r.batch << " | skipped (" << r.skipped << ") ||||||||\n" << std::flush;
+    std::cout << "| " << r.precision << " | " << r.batch << " | | skipped (" << r.skipped << ") ||||||||\n" << std::flush;
     return;
   }
   const cuda::BuildStats& b = r.stats;
-  std::cout << std::fixed << std::setprecision(3) << "| " << r.precision << " | " << r.batch << " | " << r.median_ms
+  std::string input;
+  for (int64_t d : r.input) input += (input.empty() ? "" : "x") + std::to_string(d);
+  std::cout << std::fixed << std::setprecision(3) << "| " << r.precision << " | " << r.batch << " | " << input
+            << " | " << r.median_ms
             << " | " << r.p95_ms << " | " << r.p99_ms << " | " << std::setprecision(1) << r.images_per_s << " | "
             << std::setprecision(2) << r.build_s << " | " << r.import_s << " / " << b.heuristics_s << " / "
             << b.compile_s << " / " << b.tune_s << " | " << b.conv_signatures << " / " << b.cache_hits << " / "
@@ -200,13 +205,14 @@ int run_bench(const BenchOptions& o) {
       return report_error("bench", error(StatusCode::kInvalidArgument, "unknown precision '", p, "' (fp32, tf32, fp16)"));
   const std::string device = cuda::device_summary();
   if (!o.json) {
-    std::cout << "kiln bench " << o.model << " on " << device << " (imgsz " << o.imgsz << ", " << o.iters
+    std::cout << "kiln bench " << o.model << " on " << device << " (dynamic models at imgsz " << o.imgsz << ", "
+              << o.iters
               << " timed CUDA-graph replays; tuning " << (o.no_tune ? "off" : "on") << ")\n"
               << "build phases: import+optimize / cuDNN heuristics / plan compiles / tuning (s); "
                  "signatures: distinct conv plans / from timing cache / tuned now\n"
-              << "| precision | batch | median ms | p95 ms | p99 ms | images/s | build s | phases s | signatures | "
-                 "residual adds fused | arena MiB | direct convs |\n"
-              << "|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+              << "| precision | batch | input | median ms | p95 ms | p99 ms | images/s | build s | phases s | "
+                 "signatures | residual adds fused | arena MiB | direct convs |\n"
+              << "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
               << std::flush;
   }
   std::vector<BenchRow> rows;
@@ -227,7 +233,8 @@ int run_bench(const BenchOptions& o) {
     j["iters"] = o.iters;
     for (const auto& r : rows) {
       nlohmann::ordered_json run = {
-          {"precision", r.precision}, {"batch", r.batch}, {"skipped", r.skipped}, {"build_s", r.build_s},
+          {"precision", r.precision}, {"batch", r.batch}, {"input", r.input}, {"skipped", r.skipped},
+          {"build_s", r.build_s},
           {"import_s", r.import_s}, {"heuristics_s", r.stats.heuristics_s}, {"compile_s", r.stats.compile_s},
           {"tune_s", r.stats.tune_s}, {"conv_signatures", r.stats.conv_signatures},
           {"cache_hits", r.stats.cache_hits}, {"tuned", r.stats.tuned}, {"residual_fused", r.stats.residual_fused},
