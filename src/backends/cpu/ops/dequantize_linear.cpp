@@ -12,9 +12,7 @@ Status dequantize_linear(KernelContext& ctx) {
   const ir::Tensor& x = *ctx.inputs[0];
   const ir::Tensor& scale = *ctx.inputs[1];
   const ir::Tensor* zp = ctx.inputs.size() > 2 ? ctx.inputs[2] : nullptr;
-  KILN_ASSIGN_OR_RETURN(const QuantParamLayout layout, quant_param_layout(ctx.node, x, scale));
-  if (zp && zp->numel() != scale.numel())
-    return error(StatusCode::kInvalidArgument, "zero point and scale differ in size");
+  KILN_ASSIGN_OR_RETURN(const QuantParamLayout layout, quant_param_layout(ctx.node, x, scale, zp));
   const std::vector<int64_t> zps = zp ? zp->as_int64() : std::vector<int64_t>(scale.numel(), 0);
   ir::Tensor y(ir::DType::kFloat32, x.shape());
   const float* s = scale.data<float>();

@@ -2,7 +2,10 @@
 
 namespace kiln::cpu {
 
-Result<QuantParamLayout> quant_param_layout(const ir::Node& node, const ir::Tensor& x, const ir::Tensor& scale) {
+Result<QuantParamLayout> quant_param_layout(const ir::Node& node, const ir::Tensor& x, const ir::Tensor& scale,
+                                            const ir::Tensor* zero_point) {
+  if (zero_point && zero_point->numel() != scale.numel())
+    return error(StatusCode::kInvalidArgument, "zero point and scale differ in size");
   QuantParamLayout layout;
   layout.count = scale.numel();
   if (layout.count == 1) return layout;

@@ -26,6 +26,8 @@ struct QuantParamLayout {
   int64_t count = 1, inner = 1;
   int64_t at(int64_t i) const { return count == 1 ? 0 : (i / inner) % count; }
 };
-Result<QuantParamLayout> quant_param_layout(const ir::Node& node, const ir::Tensor& x, const ir::Tensor& scale);
+// Also checks that the zero point (if any) has one value per scale.
+Result<QuantParamLayout> quant_param_layout(const ir::Node& node, const ir::Tensor& x, const ir::Tensor& scale,
+                                            const ir::Tensor* zero_point);
 
 }  // namespace kiln::cpu

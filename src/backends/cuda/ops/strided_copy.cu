@@ -19,18 +19,26 @@ struct CopyParams {
   int64_t numel;
 };
 
+// Source and destination offsets of the i-th element (row-major over p.dims).
+template <typename Index>
+__device__ __forceinline__ void element_offsets(const CopyParams& p, Index i, Index& src, Index& dst) {
+  Index rem = i;
+  src = 0, dst = 0;
+  for (int d = p.rank - 1; d >= 0; --d) {
+    const Index dim = static_cast<Index>(p.dims[d]);
+    const Index idx = rem % dim;
+    rem /= dim;
+    src += idx * static_cast<Index>(p.in_strides[d]);
+    dst += idx * static_cast<Index>(p.out_strides[d]);
+  }
+}
+
 template <typename Index, typename Tin, typename Tout>
 __global__ void strided_copy_kernel(const Tin* __restrict__ in, Tout* __restrict__ out, CopyParams p) {
   const Index n = static_cast<Index>(p.numel);
   for (Index i = blockIdx.x * Index(blockDim.x) + threadIdx.x; i < n; i += Index(gridDim.x) * blockDim.x) {
-    Index rem = i, src = 0, dst = 0;
-    for (int d = p.rank - 1; d >= 0; --d) {
-      const Index dim = static_cast<Index>(p.dims[d]);
-      const Index idx = rem % dim;
-      rem /= dim;
-      src += idx * static_cast<Index>(p.in_strides[d]);
-      dst += idx * static_cast<Index>(p.out_strides[d]);
-    }
+    Index src, dst;
+    element_offsets(p, i, src, dst);
     if constexpr (std::is_same_v<Tin, Tout>) out[dst] = in[src];
     else out[dst] = from_float<Tout>(to_float(in[src]));
   }
@@ -159,14 +167,8 @@ __global__ void grouped_copy_kernel(CopyGroup g) {
   T* __restrict__ out = static_cast<T*>(g.out[blockIdx.y]);
   const Index n = static_cast<Index>(p.numel);
   for (Index i = blockIdx.x * Index(blockDim.x) + threadIdx.x; i < n; i += Index(gridDim.x) * blockDim.x) {
-    Index rem = i, src = 0, dst = 0;
-    for (int d = p.rank - 1; d >= 0; --d) {
-      const Index dim = static_cast<Index>(p.dims[d]);
-      const Index idx = rem % dim;
-      rem /= dim;
-      src += idx * static_cast<Index>(p.in_strides[d]);
-      dst += idx * static_cast<Index>(p.out_strides[d]);
-    }
+    Index src, dst;
+    element_offsets(p, i, src, dst);
     out[dst] = in[src];
   }
 }
