@@ -10,6 +10,7 @@ APT_PACKAGES=(
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
   libjpeg62-turbo-dev libstb-dev      # JPEG decode (libjpeg-turbo), PNG/encode (stb)
   libopenblas-dev                     # CPU backend GEMM
+  libavformat-dev libavcodec-dev libswscale-dev libavutil-dev  # video I/O (FFmpeg)
   libssl-dev                          # SHA-256 (engine checksums, cache keys) via libcrypto
   libgtest-dev libgmock-dev
   python3 python3-pip

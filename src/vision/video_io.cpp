@@ -1,0 +1,319 @@
+#include "vision/video_io.h"
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/imgutils.h>
+#include <libavutil/log.h>
+#include <libavutil/opt.h>
+#include <libswscale/swscale.h>
+}
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <mutex>
+#include <string>
+
+namespace kiln::vision {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string av_error(int code) {
+  char buf[AV_ERROR_MAX_STRING_SIZE] = {};
+  av_strerror(code, buf, sizeof buf);
+  return buf;
+}
+
+// The library never prints: FFmpeg's own log goes silent once, before first use.
+void silence_ffmpeg_log() {
+  static std::once_flag once;
+  std::call_once(once, [] { av_log_set_level(AV_LOG_QUIET); });
+}
+
+}  // namespace
+
+bool is_video_file(const fs::path& path) {
+  static const std::array<const char*, 12> kVideo = {"asf", "avi", "gif", "m4v", "mkv", "mov",
+                                                     "mp4", "mpeg", "mpg", "ts", "wmv", "webm"};
+  std::string ext = path.extension().string();
+  if (ext.empty()) return false;
+  ext.erase(0, 1);
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  return std::find(kVideo.begin(), kVideo.end(), ext) != kVideo.end();
+}
+
+// ---------------------------------------------------------------------------------------
+// VideoReader
+
+struct VideoReader::Impl {
+  fs::path path;
+  AVFormatContext* format = nullptr;
+  AVCodecContext* decoder = nullptr;
+  SwsContext* to_bgr = nullptr;
+  AVPacket* packet = nullptr;
+  AVFrame* frame = nullptr;
+  int stream = -1;
+  bool draining = false;
+  int64_t decoded = 0;
+  VideoInfo info;
+
+  ~Impl() {
+    sws_freeContext(to_bgr);
+    av_frame_free(&frame);
+    av_packet_free(&packet);
+    avcodec_free_context(&decoder);
+    avformat_close_input(&format);
+  }
+
+  Status corrupt(const std::string& what) const {
+    return error(StatusCode::kCorrupt, path.string(), ": ", what);
+  }
+
+  Status convert(std::vector<uint8_t>& bgr) {
+    if (frame->width != info.width || frame->height != info.height)
+      return error(StatusCode::kUnsupported, path.string(), ": frame ", decoded + 1, " is ", frame->width, "x",
+                   frame->height, ", the stream started at ", info.width, "x", info.height);
+    // Same scaler and flags as cv2.VideoCapture's FFmpeg backend, so frames match what
+    // Ultralytics reads.
+    to_bgr = sws_getCachedContext(to_bgr, info.width, info.height, static_cast<AVPixelFormat>(frame->format),
+                                  info.width, info.height, AV_PIX_FMT_BGR24, SWS_BICUBIC, nullptr, nullptr, nullptr);
+    if (!to_bgr) return corrupt("unsupported pixel format " + std::to_string(frame->format));
+    bgr.resize(static_cast<size_t>(info.width) * info.height * 3);
+    uint8_t* dst[4] = {bgr.data(), nullptr, nullptr, nullptr};
+    int dst_stride[4] = {info.width * 3, 0, 0, 0};
+    sws_scale(to_bgr, frame->data, frame->linesize, 0, info.height, dst, dst_stride);
+    return Status::Ok();
+  }
+};
+
+VideoReader::VideoReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+VideoReader::VideoReader(VideoReader&&) noexcept = default;
+VideoReader& VideoReader::operator=(VideoReader&&) noexcept = default;
+VideoReader::~VideoReader() = default;
+
+const VideoInfo& VideoReader::info() const { return impl_->info; }
+
+Result<VideoReader> VideoReader::open(const fs::path& path) {
+  silence_ffmpeg_log();
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return error(StatusCode::kNotFound, path.string(), ": no such file");
+  auto r = std::make_unique<Impl>();
+  r->path = path;
+  int rc = avformat_open_input(&r->format, path.c_str(), nullptr, nullptr);
+  if (rc < 0) return r->corrupt("not a readable video (" + av_error(rc) + ")");
+  if ((rc = avformat_find_stream_info(r->format, nullptr)) < 0)
+    return r->corrupt("not a readable video (" + av_error(rc) + ")");
+  const AVCodec* codec = nullptr;
+  r->stream = av_find_best_stream(r->format, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
+  if (r->stream < 0) return r->corrupt("no decodable video stream (" + av_error(r->stream) + ")");
+  AVStream* st = r->format->streams[r->stream];
+  if (st->codecpar->width <= 0 || st->codecpar->height <= 0) return r->corrupt("video stream without a frame size");
+
+  r->decoder = avcodec_alloc_context3(codec);
+  if (!r->decoder) return error(StatusCode::kInternal, path.string(), ": out of memory");
+  if ((rc = avcodec_parameters_to_context(r->decoder, st->codecpar)) < 0)
+    return r->corrupt("bad codec parameters (" + av_error(rc) + ")");
+  r->decoder->thread_count = 0;  // FFmpeg picks one thread per core
+  r->decoder->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+  if ((rc = avcodec_open2(r->decoder, codec, nullptr)) < 0)
+    return r->corrupt(std::string("cannot open the ") + codec->name + " decoder (" + av_error(rc) + ")");
+  r->packet = av_packet_alloc();
+  r->frame = av_frame_alloc();
+  if (!r->packet || !r->frame) return error(StatusCode::kInternal, path.string(), ": out of memory");
+
+  AVRational rate = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : av_guess_frame_rate(r->format, st, nullptr);
+  if (rate.num <= 0 || rate.den <= 0) rate = {30, 1};  // no timing in the file: 30 fps, as Ultralytics assumes
+  r->info = {st->codecpar->width, st->codecpar->height, {rate.num, rate.den}, st->nb_frames};
+  return VideoReader(std::move(r));
+}
+
+Result<bool> VideoReader::read(std::vector<uint8_t>& bgr) {
+  Impl& r = *impl_;
+  for (;;) {
+    int rc = avcodec_receive_frame(r.decoder, r.frame);
+    if (rc == 0) {
+      // Damaged data the decoder concealed is still damaged data: refuse it.
+      if ((r.frame->flags & AV_FRAME_FLAG_CORRUPT) || r.frame->decode_error_flags)
+        return r.corrupt("frame " + std::to_string(r.decoded + 1) + " is damaged");
+      Status st = r.convert(bgr);
+      av_frame_unref(r.frame);
+      if (!st.ok()) return st;
+      ++r.decoded;
+      return true;
+    }
+    if (rc == AVERROR_EOF) {
+      if (r.info.frame_count > 0 && r.decoded < r.info.frame_count)
+        return r.corrupt("truncated: " + std::to_string(r.decoded) + " of the " + std::to_string(r.info.frame_count) +
+                         " frames its header declares");
+      return false;
+    }
+    if (rc != AVERROR(EAGAIN)) return r.corrupt("cannot decode frame " + std::to_string(r.decoded + 1) + " (" + av_error(rc) + ")");
+
+    // The decoder wants input: the next packet of our stream, or the end-of-stream flush.
+    rc = av_read_frame(r.format, r.packet);
+    if (rc == AVERROR_EOF) {
+      avcodec_send_packet(r.decoder, nullptr);
+      continue;
+    }
+    if (rc < 0) return r.corrupt("read error after frame " + std::to_string(r.decoded) + " (" + av_error(rc) + ")");
+    if (r.packet->stream_index != r.stream) {
+      av_packet_unref(r.packet);
+      continue;
+    }
+    rc = avcodec_send_packet(r.decoder, r.packet);
+    av_packet_unref(r.packet);
+    if (rc < 0 && rc != AVERROR(EAGAIN))
+      return r.corrupt("cannot decode frame " + std::to_string(r.decoded + 1) + " (" + av_error(rc) + ")");
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// VideoWriter
+
+struct VideoWriter::Impl {
+  fs::path path, temp;
+  AVFormatContext* format = nullptr;
+  AVCodecContext* encoder = nullptr;
+  AVStream* stream = nullptr;
+  SwsContext* from_bgr = nullptr;
+  AVFrame* frame = nullptr;
+  AVPacket* packet = nullptr;
+  int64_t written = 0;
+  bool finished = false;
+
+  ~Impl() {
+    if (format && format->pb) avio_closep(&format->pb);
+    if (!finished && !temp.empty()) {
+      std::error_code ec;
+      fs::remove(temp, ec);
+    }
+    sws_freeContext(from_bgr);
+    av_frame_free(&frame);
+    av_packet_free(&packet);
+    avcodec_free_context(&encoder);
+    avformat_free_context(format);
+  }
+
+  Status fail(const std::string& what, int rc) const {
+    return error(StatusCode::kIoError, path.string(), ": ", what, " (", av_error(rc), ")");
+  }
+
+  // Sends one frame (nullptr: flush) and writes every packet the encoder has ready.
+  Status encode(const AVFrame* f) {
+    int rc = avcodec_send_frame(encoder, f);
+    if (rc < 0) return fail("cannot encode frame " + std::to_string(written + 1), rc);
+    for (;;) {
+      rc = avcodec_receive_packet(encoder, packet);
+      if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF) return Status::Ok();
+      if (rc < 0) return fail("cannot encode frame " + std::to_string(written + 1), rc);
+      av_packet_rescale_ts(packet, encoder->time_base, stream->time_base);
+      packet->stream_index = stream->index;
+      rc = av_interleaved_write_frame(format, packet);
+      if (rc < 0) return fail("cannot write", rc);
+    }
+  }
+};
+
+VideoWriter::VideoWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+VideoWriter::VideoWriter(VideoWriter&&) noexcept = default;
+VideoWriter& VideoWriter::operator=(VideoWriter&&) noexcept = default;
+VideoWriter::~VideoWriter() = default;
+
+int64_t VideoWriter::frames_written() const { return impl_->written; }
+
+Result<VideoWriter> VideoWriter::open(const fs::path& path, int width, int height, FrameRate rate) {
+  silence_ffmpeg_log();
+  if (width <= 0 || height <= 0 || rate.num <= 0 || rate.den <= 0)
+    return error(StatusCode::kInvalidArgument, path.string(), ": bad video size ", width, "x", height, " or frame rate ",
+                 rate.num, "/", rate.den);
+  auto w = std::make_unique<Impl>();
+  w->path = path;
+  w->temp = fs::path(path.string() + ".tmp");
+  // The container follows the final name's extension (the temp name has none FFmpeg knows).
+  const AVOutputFormat* container = av_guess_format(nullptr, path.c_str(), nullptr);
+  if (!container) container = av_guess_format("mp4", nullptr, nullptr);
+  int rc = avformat_alloc_output_context2(&w->format, container, nullptr, w->temp.c_str());
+  if (rc < 0) return w->fail("cannot create the container", rc);
+
+  const AVCodec* codec = avcodec_find_encoder(AV_CODEC_ID_H264);
+  if (!codec) codec = avcodec_find_encoder(AV_CODEC_ID_MPEG4);
+  if (!codec) return error(StatusCode::kUnsupported, path.string(), ": libavcodec has neither an H.264 nor an MPEG-4 encoder");
+  w->encoder = avcodec_alloc_context3(codec);
+  if (!w->encoder) return error(StatusCode::kInternal, path.string(), ": out of memory");
+  AVCodecContext* enc = w->encoder;
+  enc->width = width;
+  enc->height = height;
+  enc->time_base = {rate.den, rate.num};  // one tick per frame: pts is the frame index
+  enc->framerate = {rate.num, rate.den};
+  // 4:2:0 needs even sizes; H.264 can carry odd ones in 4:4:4.
+  const bool even = width % 2 == 0 && height % 2 == 0;
+  enc->pix_fmt = even || codec->id != AV_CODEC_ID_H264 ? AV_PIX_FMT_YUV420P : AV_PIX_FMT_YUV444P;
+  enc->thread_count = 0;
+  if (w->format->oformat->flags & AVFMT_GLOBALHEADER) enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+  AVDictionary* options = nullptr;
+  if (codec->id == AV_CODEC_ID_H264) {
+    av_dict_set(&options, "preset", "veryfast", 0);  // encoding must keep up with GPU inference
+  } else {
+    enc->flags |= AV_CODEC_FLAG_QSCALE;
+    enc->global_quality = FF_QP2LAMBDA * 4;
+  }
+  rc = avcodec_open2(enc, codec, &options);
+  av_dict_free(&options);
+  if (rc < 0) return w->fail(std::string("cannot open the ") + codec->name + " encoder", rc);
+
+  w->stream = avformat_new_stream(w->format, nullptr);
+  if (!w->stream) return error(StatusCode::kInternal, path.string(), ": out of memory");
+  w->stream->time_base = enc->time_base;
+  w->stream->avg_frame_rate = enc->framerate;
+  if ((rc = avcodec_parameters_from_context(w->stream->codecpar, enc)) < 0) return w->fail("bad encoder parameters", rc);
+
+  w->frame = av_frame_alloc();
+  w->packet = av_packet_alloc();
+  if (!w->frame || !w->packet) return error(StatusCode::kInternal, path.string(), ": out of memory");
+  w->frame->format = enc->pix_fmt;
+  w->frame->width = width;
+  w->frame->height = height;
+  if ((rc = av_frame_get_buffer(w->frame, 0)) < 0) return w->fail("cannot allocate a frame", rc);
+  w->from_bgr = sws_getContext(width, height, AV_PIX_FMT_BGR24, width, height, enc->pix_fmt, SWS_BICUBIC, nullptr,
+                               nullptr, nullptr);
+  if (!w->from_bgr) return error(StatusCode::kInternal, path.string(), ": no BGR to YUV converter");
+
+  if ((rc = avio_open(&w->format->pb, w->temp.c_str(), AVIO_FLAG_WRITE)) < 0)
+    return error(StatusCode::kIoError, w->temp.string(), ": cannot create (", av_error(rc), ")");
+  // The muxer may change the stream's time base here; encode() rescales packets to it.
+  if ((rc = avformat_write_header(w->format, nullptr)) < 0) return w->fail("cannot write the header", rc);
+  return VideoWriter(std::move(w));
+}
+
+Status VideoWriter::write(const uint8_t* bgr) {
+  Impl& w = *impl_;
+  if (w.finished) return error(StatusCode::kInvalidArgument, w.path.string(), ": write after finish");
+  int rc = av_frame_make_writable(w.frame);  // the encoder may still hold the previous buffer
+  if (rc < 0) return w.fail("cannot allocate a frame", rc);
+  const uint8_t* src[4] = {bgr, nullptr, nullptr, nullptr};
+  int src_stride[4] = {w.encoder->width * 3, 0, 0, 0};
+  sws_scale(w.from_bgr, src, src_stride, 0, w.encoder->height, w.frame->data, w.frame->linesize);
+  w.frame->pts = w.written;
+  KILN_RETURN_IF_ERROR(w.encode(w.frame));
+  ++w.written;
+  return Status::Ok();
+}
+
+Status VideoWriter::finish() {
+  Impl& w = *impl_;
+  if (w.finished) return Status::Ok();
+  KILN_RETURN_IF_ERROR(w.encode(nullptr));
+  int rc = av_write_trailer(w.format);
+  if (rc < 0) return w.fail("cannot write the trailer", rc);
+  if ((rc = avio_closep(&w.format->pb)) < 0) return w.fail("cannot close", rc);
+  std::error_code ec;
+  fs::rename(w.temp, w.path, ec);
+  if (ec) return error(StatusCode::kIoError, w.path.string(), ": cannot write: ", ec.message());
+  w.finished = true;
+  return Status::Ok();
+}
+
+}  // namespace kiln::vision
