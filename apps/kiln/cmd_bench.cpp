@@ -16,6 +16,7 @@
 #include <sstream>
 #include <vector>
 
+#include "bench_end_to_end.h"
 #include "commands.h"
 #include "onnx/importer.h"
 #include "passes/pipeline.h"
@@ -39,6 +40,7 @@ struct BenchOptions {
   bool profile = false;
   int profile_top = 25;
   std::string timing_cache;
+  std::string source;  // an image: time Model::predict end to end instead (bench_end_to_end.h)
 };
 
 #if KILN_HAS_CUDA
@@ -269,7 +271,10 @@ Runner register_bench(CLI::App& app) {
   cmd->add_flag("--profile", o->profile, "print per-step GPU times (eager run, CUDA events per step)");
   cmd->add_option("--profile-top", o->profile_top, "rows of the per-step table");
   cmd->add_flag("--json", o->json, "machine-readable output");
+  cmd->add_option("--source", o->source, "image: time predict end to end (decoded image to detections)")
+      ->check(CLI::ExistingFile);
   return [o]() -> int {
+    if (!o->source.empty()) return run_bench_end_to_end({o->model, o->source, o->precisions, o->iters, o->warmup});
 #if KILN_HAS_CUDA
     return run_bench(*o);
 #else

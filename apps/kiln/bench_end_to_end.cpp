@@ -1,0 +1,70 @@
+#include "bench_end_to_end.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include "commands.h"
+#include "kiln/model.h"
+
+namespace kiln::cli {
+
+namespace {
+
+double percentile(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5))];
+}
+
+struct Row {
+  std::string precision, device;
+  size_t detections = 0;
+  std::vector<double> total, pre, infer, post;
+};
+
+Status bench_precision(const EndToEndOptions& o, const Image& image, const std::string& precision, Row& row) {
+  ModelOptions mo;
+  mo.device = precision == "fp16" ? "cuda:0" : "";
+  mo.precision = precision;
+  KILN_ASSIGN_OR_RETURN(Model model, Model::load(o.model, mo));
+  row.precision = precision;
+  row.device = model.info().device;
+  for (int i = 0; i < o.warmup; ++i) KILN_RETURN_IF_ERROR(model.predict(image).status());
+  for (int i = 0; i < o.iters; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    KILN_ASSIGN_OR_RETURN(Prediction p, model.predict(image));
+    row.total.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    row.pre.push_back(p.speed.preprocess_ms);
+    row.infer.push_back(p.speed.inference_ms);
+    row.post.push_back(p.speed.postprocess_ms);
+    row.detections = p.boxes.size() + p.obb.size() + p.top5.size();
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+int run_bench_end_to_end(const EndToEndOptions& o) {
+  if (o.iters < 1) return report_error("bench", error(StatusCode::kInvalidArgument, "--iters must be >= 1"));
+  auto image = load_image(o.source);
+  if (!image.ok()) return report_error("bench", image.status());
+  std::cout << "kiln bench end to end: " << o.model << " on " << o.source << " (" << image->width << "x"
+            << image->height << "), " << o.iters << " timed predicts after " << o.warmup << " warm-up\n"
+            << "| precision | device | detections | p50 ms | p95 ms | p99 ms | preprocess ms | inference ms | "
+               "postprocess ms |\n|---|---|---|---|---|---|---|---|---|\n";
+  for (const std::string& p : o.precisions) {
+    Row row;
+    Status st = bench_precision(o, *image, p, row);
+    if (!st.ok()) return report_error("bench", error(st.code(), o.model, " (", p, "): ", st.message()));
+    char line[256];
+    std::snprintf(line, sizeof line, "| %s | %s | %zu | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f |\n", p.c_str(),
+                  row.device.c_str(), row.detections, percentile(row.total, 0.5), percentile(row.total, 0.95),
+                  percentile(row.total, 0.99), percentile(row.pre, 0.5), percentile(row.infer, 0.5),
+                  percentile(row.post, 0.5));
+    std::cout << line << std::flush;
+  }
+  return kExitOk;
+}
+
+}  // namespace kiln::cli
