@@ -1,0 +1,30 @@
+// How kiln predict writes one image's Prediction: the summary line, the JSON object (the one
+// JSON writer for predictions) and the Ultralytics YOLO txt label lines.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "kiln/model.h"
+#include "kiln/prediction.h"
+
+namespace kiln::cli {
+
+// "4 persons, 1 bus, " in class-id order, like Ultralytics' verbose line; classify lists
+// its top-5 ("tabby 0.61, tiger cat 0.20, ").
+std::string summarize(const Prediction& p, const std::vector<std::string>& names);
+
+// {"detections": [{"class_id", "class_name", "confidence", "box_xyxy", segment: "mask_area"
+// (pixels at the original image size), pose: "keypoints_xyc"}]}; obb detections carry
+// "box_xywhr" instead of "box_xyxy"; classify adds "top5".
+nlohmann::json prediction_json(const Prediction& p, const std::vector<std::string>& names);
+
+// Ultralytics' Results.save_txt lines for an image of width x height: detect "cls x y w h",
+// segment "cls x1 y1 x2 y2 ..." (the mask's polygon), pose "cls x y w h" + keypoints
+// "x y [visibility]", obb "cls x1 y1 ... x4 y4" (corners), coordinates normalized to [0, 1]
+// and printed with %g, each followed by " conf" when save_conf; classify "0.61 tabby" for
+// the top 5. Empty when there is nothing to write (Ultralytics then writes no file).
+std::string yolo_txt(const Prediction& p, const ModelInfo& info, int width, int height, bool save_conf);
+
+}  // namespace kiln::cli

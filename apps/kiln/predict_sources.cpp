@@ -1,0 +1,60 @@
+#include "predict_sources.h"
+
+#include <glob.h>
+
+#include <algorithm>
+
+#include "kiln/image.h"
+#include "vision/video_io.h"
+
+namespace kiln::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// POSIX glob: "*", "?" and "[...]" within one path component ("**" matches one level).
+Result<std::vector<fs::path>> expand_glob(const std::string& pattern) {
+  glob_t g{};
+  const int rc = ::glob(pattern.c_str(), 0, nullptr, &g);
+  std::vector<fs::path> out;
+  if (rc == 0)
+    for (size_t i = 0; i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
+  globfree(&g);
+  if (rc != 0 && rc != GLOB_NOMATCH) return error(StatusCode::kIoError, pattern, ": cannot expand the pattern");
+  return out;
+}
+
+}  // namespace
+
+Result<PredictSources> list_predict_sources(const std::string& source) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  const bool pattern = source.find_first_of("*?[") != std::string::npos && !fs::exists(source, ec);
+  if (pattern) {
+    KILN_ASSIGN_OR_RETURN(files, expand_glob(source));
+  } else if (fs::is_directory(source, ec)) {
+    for (const auto& entry : fs::directory_iterator(source, ec))
+      if (entry.is_regular_file()) files.push_back(entry.path());
+    if (ec) return error(StatusCode::kIoError, source, ": cannot list: ", ec.message());
+  } else if (fs::exists(source, ec)) {
+    // One named file is taken at its word: a video by its extension, else an image (a
+    // file that is neither fails to decode, naming itself).
+    PredictSources one;
+    (vision::is_video_file(source) ? one.videos : one.images).push_back(source);
+    return one;
+  } else {
+    return error(StatusCode::kNotFound, source, ": no such file or directory");
+  }
+  std::sort(files.begin(), files.end(), [](const fs::path& a, const fs::path& b) { return a.string() < b.string(); });
+  PredictSources found;
+  for (const fs::path& f : files) {
+    if (is_image_file(f)) found.images.push_back(f);
+    else if (vision::is_video_file(f)) found.videos.push_back(f);
+  }
+  if (found.images.empty() && found.videos.empty())
+    return error(StatusCode::kNotFound, source, pattern ? ": no images or videos match" : ": no images (jpg, jpeg, png, bmp) or videos (mp4, avi, mkv, mov, ...) in directory");
+  return found;
+}
+
+}  // namespace kiln::cli
