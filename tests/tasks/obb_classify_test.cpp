@@ -8,7 +8,7 @@
 #include "vision/classify.h"
 #include "vision/draw_tasks.h"
 #include "vision/obb.h"
-#include "vision/results_json.h"
+#include "tasks/task_json.h"
 
 namespace kiln::tasks_test {
 namespace {

@@ -13,7 +13,7 @@
 #include "task_support.h"
 #include "vision/draw_tasks.h"
 #include "vision/pose.h"
-#include "vision/results_json.h"
+#include "tasks/task_json.h"
 #include "vision/segment.h"
 
 namespace kiln::tasks_test {

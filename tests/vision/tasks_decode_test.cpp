@@ -8,7 +8,6 @@
 #include "vision/draw_tasks.h"
 #include "vision/obb.h"
 #include "vision/pose.h"
-#include "vision/results_json.h"
 #include "vision/segment.h"
 
 namespace kiln::vision {
@@ -204,22 +203,6 @@ TEST(ClassifyCrop, ShortestSideThenCenter) {
   ASSERT_EQ(out.height, 10);
   EXPECT_EQ(out.row(5)[0], 0);        // left half of the center crop comes from x < 20
   EXPECT_EQ(out.row(5)[3 * 9], 200);  // right edge from x >= 20
-}
-
-TEST(TaskJson, FieldsPerTask) {
-  Mask m{2, 2, {1, 0, 1, 1}};
-  auto seg = segment_result_json("a.jpg", std::vector<SegmentDetection>{{{0, 0.5f, {1, 2, 3, 4}}, m}}, {"person"});
-  EXPECT_EQ(seg["detections"][0]["mask_area"], 3);
-  EXPECT_EQ(seg["detections"][0]["class_name"], "person");
-  auto pose = pose_result_json("a.jpg", std::vector<PoseDetection>{{{0, 0.5f, {1, 2, 3, 4}}, {{1, 2, 0.5f}}}}, {});
-  EXPECT_EQ(pose["detections"][0]["keypoints"][0][1], 2.f);
-  EXPECT_EQ(pose["detections"][0]["keypoints"][0][2], 0.5f);
-  auto obb = obb_result_json("a.jpg", std::vector<ObbDetection>{{3, 0.5f, {1, 2, 3, 4, 0.25f}}}, {});
-  EXPECT_EQ(obb["detections"][0]["box_xywhr"][4], 0.25f);
-  EXPECT_EQ(obb["detections"][0]["class_name"], "3");
-  auto cls = classify_result_json("a.jpg", std::vector<ClassScore>{{7, 0.9f}}, {});
-  EXPECT_EQ(cls["top5"][0]["class_id"], 7);
-  EXPECT_EQ(cls["image"], "a.jpg");
 }
 
 TEST(TaskDrawing, MaskBlendLineAndCircle) {

@@ -1,25 +1,9 @@
 #include <gtest/gtest.h>
 
 #include "vision/draw.h"
-#include "vision/results_json.h"
 
 namespace kiln::vision {
 namespace {
-
-TEST(ResultsJson, Layout) {
-  std::vector<Detection> dets = {{5, 0.87f, {1.f, 2.f, 3.f, 4.f}}};
-  std::vector<std::string> names = {"person", "bicycle", "car", "motorcycle", "airplane", "bus"};
-  nlohmann::json j = image_result_json("bus.jpg", dets, names);
-  EXPECT_EQ(j["image"], "bus.jpg");
-  ASSERT_EQ(j["detections"].size(), 1u);
-  const auto& d = j["detections"][0];
-  EXPECT_EQ(d["class_id"], 5);
-  EXPECT_EQ(d["class_name"], "bus");
-  EXPECT_NEAR(d["confidence"].get<double>(), 0.87, 1e-6);
-  EXPECT_EQ(d["box_xyxy"].size(), 4u);
-  EXPECT_FLOAT_EQ(d["box_xyxy"][3].get<float>(), 4.f);
-  EXPECT_TRUE(image_result_json("empty.jpg", {}, names)["detections"].is_array());
-}
 
 TEST(Draw, BoxAndLabelPixels) {
   Image img(200, 100, 0);

@@ -1,6 +1,23 @@
-#include "vision/results_json.h"
+// Decoder results (vision structs) as the JSON layout tests/tools' Python references print,
+// so the task tests can compare them key by key: {"image", "detections": [{"class_id",
+// "class_name", "confidence", "box_xyxy", + per task "mask_area" (pixels at the letterboxed
+// input) | "keypoints" [[x, y, conf], ...]}]}, obb "box_xywhr", classify {"image", "top5"}.
+// A test adapter only: kiln's own JSON is written by the CLI from the API's Prediction.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "vision/classify.h"
+#include "vision/detect.h"
+#include "vision/obb.h"
+#include "vision/pose.h"
+#include "vision/segment.h"
 
 namespace kiln::vision {
+
 
 namespace {
 
@@ -21,14 +38,14 @@ nlohmann::json image_json(const std::string& image_name, nlohmann::json detectio
 
 }  // namespace
 
-nlohmann::json image_result_json(const std::string& image_name, const std::vector<Detection>& detections,
+inline nlohmann::json image_result_json(const std::string& image_name, const std::vector<Detection>& detections,
                                  const std::vector<std::string>& names) {
   nlohmann::json dets = nlohmann::json::array();
   for (const Detection& d : detections) dets.push_back(detection_json(d, names));
   return image_json(image_name, std::move(dets));
 }
 
-nlohmann::json segment_result_json(const std::string& image_name, const std::vector<SegmentDetection>& detections,
+inline nlohmann::json segment_result_json(const std::string& image_name, const std::vector<SegmentDetection>& detections,
                                  const std::vector<std::string>& names) {
   nlohmann::json dets = nlohmann::json::array();
   for (const SegmentDetection& d : detections) {
@@ -39,7 +56,7 @@ nlohmann::json segment_result_json(const std::string& image_name, const std::vec
   return image_json(image_name, std::move(dets));
 }
 
-nlohmann::json pose_result_json(const std::string& image_name, const std::vector<PoseDetection>& detections,
+inline nlohmann::json pose_result_json(const std::string& image_name, const std::vector<PoseDetection>& detections,
                                  const std::vector<std::string>& names) {
   nlohmann::json dets = nlohmann::json::array();
   for (const PoseDetection& d : detections) {
@@ -52,7 +69,7 @@ nlohmann::json pose_result_json(const std::string& image_name, const std::vector
   return image_json(image_name, std::move(dets));
 }
 
-nlohmann::json obb_result_json(const std::string& image_name, const std::vector<ObbDetection>& detections,
+inline nlohmann::json obb_result_json(const std::string& image_name, const std::vector<ObbDetection>& detections,
                                  const std::vector<std::string>& names) {
   nlohmann::json dets = nlohmann::json::array();
   for (const ObbDetection& d : detections) {
@@ -64,7 +81,7 @@ nlohmann::json obb_result_json(const std::string& image_name, const std::vector<
   return image_json(image_name, std::move(dets));
 }
 
-nlohmann::json classify_result_json(const std::string& image_name, const std::vector<ClassScore>& top,
+inline nlohmann::json classify_result_json(const std::string& image_name, const std::vector<ClassScore>& top,
                                  const std::vector<std::string>& names) {
   nlohmann::json list = nlohmann::json::array();
   for (const ClassScore& c : top)
