@@ -101,6 +101,11 @@ class Model {
   Result<Prediction> predict(const Image& image, const PredictOptions& options = {});
   // Several images, info().batch per inference; results in the order of `images`.
   Result<std::vector<Prediction>> predict(std::span<const Image> images, const PredictOptions& options = {});
+  // The same from caller-owned pixels (ImageView; PinnedImage::view() for the fastest GPU
+  // path). On a CUDA model the whole pipeline runs on the GPU: letterbox kernel into the
+  // engine's input, inference, decode + NMS kernels, only the kept items copied back.
+  Result<Prediction> predict(const ImageView& image, const PredictOptions& options = {});
+  Result<std::vector<Prediction>> predict(std::span<const ImageView> images, const PredictOptions& options = {});
 
   // Raw inference: float32 inputs in the model's input order and shapes, outputs as the
   // model declares them.

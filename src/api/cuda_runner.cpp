@@ -5,6 +5,7 @@
 #if KILN_API_CUDA
 #include <cuda_runtime.h>
 
+#include "api/gpu_predict.h"
 #include "backends/cuda/engine.h"
 #endif
 
@@ -29,6 +30,13 @@ class CudaRunner : public Runner {
     KILN_RETURN_IF_ERROR(select());
     return context_->run(inputs);
   }
+  Result<DevicePredictor*> device_predictor() override {
+    if (!predictor_) {
+      KILN_RETURN_IF_ERROR(select());
+      KILN_ASSIGN_OR_RETURN(predictor_, make_gpu_predictor(*engine_, *context_, device_));
+    }
+    return predictor_.get();
+  }
 
  private:
   Status select() const {
@@ -40,6 +48,7 @@ class CudaRunner : public Runner {
   int device_;
   std::unique_ptr<cuda::Engine> engine_;
   std::unique_ptr<cuda::ExecutionContext> context_;  // declared after engine_: destroyed first
+  std::unique_ptr<DevicePredictor> predictor_;        // uses context_: destroyed before it
 };
 
 }  // namespace

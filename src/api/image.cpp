@@ -1,5 +1,8 @@
 #include "api/image_convert.h"
 
+#include <algorithm>
+#include <utility>
+
 namespace kiln {
 
 namespace api {
@@ -9,6 +12,14 @@ vision::Image to_vision(const Image& image) {
   v.width = image.width;
   v.height = image.height;
   v.pixels = image.pixels;
+  return v;
+}
+
+vision::Image to_vision(const ImageView& image) {
+  vision::Image v(image.width, image.height);
+  std::copy_n(image.pixels, v.pixels.size(), v.pixels.data());
+  if (image.rgb)
+    for (size_t i = 0; i < v.pixels.size(); i += 3) std::swap(v.pixels[i], v.pixels[i + 2]);
   return v;
 }
 
@@ -26,6 +37,13 @@ Status check_image(const Image& image) {
   if (image.pixels.size() != static_cast<size_t>(image.width) * image.height * 3)
     return error(StatusCode::kInvalidArgument, "image ", image.width, "x", image.height, " has ", image.pixels.size(),
                  " bytes, want width * height * 3 = ", static_cast<size_t>(image.width) * image.height * 3);
+  return Status::Ok();
+}
+
+Status check_image(const ImageView& image) {
+  if (image.width <= 0 || image.height <= 0)
+    return error(StatusCode::kInvalidArgument, "image is empty (", image.width, "x", image.height, ")");
+  if (!image.pixels) return error(StatusCode::kInvalidArgument, "image ", image.width, "x", image.height, " has no pixels");
   return Status::Ok();
 }
 

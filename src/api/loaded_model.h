@@ -25,8 +25,9 @@ struct LoadedModel {
 
 Result<LoadedModel> load_model(const std::filesystem::path& path, const ModelOptions& options);
 
-// Letterbox, infer (info.batch images at a time), decode.
-Result<std::vector<Prediction>> predict_images(LoadedModel& model, std::span<const Image> images,
+// Letterbox, infer (info.batch images at a time), decode: on the device when the runner
+// has a DevicePredictor (CUDA), else on the CPU.
+Result<std::vector<Prediction>> predict_images(LoadedModel& model, std::span<const ImageView> images,
                                                const PredictOptions& options);
 
 }  // namespace kiln::api

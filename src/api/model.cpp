@@ -1,5 +1,6 @@
 #include "kiln/model.h"
 
+#include "api/image_convert.h"
 #include "api/loaded_model.h"
 
 namespace kiln {
@@ -21,11 +22,27 @@ Result<Model> Model::load(const std::filesystem::path& path, const ModelOptions&
 const ModelInfo& Model::info() const { return impl_->model.info; }
 
 Result<Prediction> Model::predict(const Image& image, const PredictOptions& options) {
+  KILN_RETURN_IF_ERROR(api::check_image(image));
+  return predict(view_of(image), options);
+}
+
+Result<std::vector<Prediction>> Model::predict(std::span<const Image> images, const PredictOptions& options) {
+  std::vector<ImageView> views;
+  views.reserve(images.size());
+  for (size_t i = 0; i < images.size(); ++i) {
+    Status st = api::check_image(images[i]);
+    if (!st.ok()) return error(st.code(), "image ", i, ": ", st.message());
+    views.push_back(view_of(images[i]));
+  }
+  return api::predict_images(impl_->model, views, options);
+}
+
+Result<Prediction> Model::predict(const ImageView& image, const PredictOptions& options) {
   KILN_ASSIGN_OR_RETURN(std::vector<Prediction> one, api::predict_images(impl_->model, {&image, 1}, options));
   return std::move(one.front());
 }
 
-Result<std::vector<Prediction>> Model::predict(std::span<const Image> images, const PredictOptions& options) {
+Result<std::vector<Prediction>> Model::predict(std::span<const ImageView> images, const PredictOptions& options) {
   return api::predict_images(impl_->model, images, options);
 }
 

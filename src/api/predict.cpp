@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "api/end2end_decode.h"
 #include "api/image_convert.h"
 #include "api/loaded_model.h"
 #include "vision/classify.h"
@@ -28,8 +29,6 @@ Status check_predictable(const LoadedModel& m, const PredictOptions& o) {
   static const char* const kTasks[] = {"detect", "segment", "pose", "obb", "classify"};
   if (std::find(std::begin(kTasks), std::end(kTasks), m.info.task) == std::end(kTasks))
     return error(StatusCode::kUnsupported, m.name, ": task ", m.info.task, " not supported by predict");
-  if (m.end2end)
-    return error(StatusCode::kUnsupported, m.name, ": end2end (NMS-free) exports not supported by predict yet");
   if (!(o.conf >= 0 && o.conf <= 1)) return error(StatusCode::kInvalidArgument, "conf must be in [0, 1], got ", o.conf);
   if (!(o.iou >= 0 && o.iou <= 1)) return error(StatusCode::kInvalidArgument, "iou must be in [0, 1], got ", o.iou);
   if (o.max_det < 1) return error(StatusCode::kInvalidArgument, "max_det must be at least 1, got ", o.max_det);
@@ -38,7 +37,7 @@ Status check_predictable(const LoadedModel& m, const PredictOptions& o) {
 
 // The model input for one image: classifiers resize the short side and crop the center;
 // detectors letterbox.
-vision::Image preprocess(const LoadedModel& m, const Image& image) {
+vision::Image preprocess(const LoadedModel& m, const ImageView& image) {
   vision::Image v = to_vision(image);
   if (m.info.task == "classify") return vision::classify_crop(v, m.info.imgsz_h);
   return m.info.dynamic_input ? vision::letterbox_min_pad(v, m.info.imgsz_h, m.info.imgsz_w, m.info.stride).image
@@ -63,7 +62,7 @@ Status bad_output(const LoadedModel& m, const ir::Tensor& t, const std::string& 
 }
 
 // Decodes image i of the batch's outputs into `p` (coordinates of `image`).
-Status decode(const LoadedModel& m, const std::vector<ir::Tensor>& outs, size_t i, const Image& image,
+Status decode(const LoadedModel& m, const std::vector<ir::Tensor>& outs, size_t i, const ImageView& image,
               const vision::NmsOptions& nms, Prediction& p) {
   const ir::Tensor& raw = outs.at(0);
   const std::string& task = m.info.task;
@@ -72,6 +71,17 @@ Status decode(const LoadedModel& m, const std::vector<ir::Tensor>& outs, size_t 
     if (raw.rank() != 2) return bad_output(m, raw, "[batch, classes]");
     for (const vision::ClassScore& c : vision::top_k(slice(raw, i), 5)) p.top5.push_back({c.class_id, c.confidence});
     return Status::Ok();
+  }
+  if (m.end2end) {
+    if (raw.rank() != 3 || raw.dim(2) < 6) return bad_output(m, raw, "[batch, detections, 6+extra]");
+    const ir::Tensor* protos = task == "segment" && outs.size() > 1 ? &outs[1] : nullptr;
+    if (task == "segment" && (!protos || protos->rank() != 4))
+      return bad_output(m, raw, "followed by [batch, masks, h, w] prototypes");
+    End2EndOutput e{slice(raw, i), static_cast<int>(raw.dim(1)), static_cast<int>(raw.dim(2)), {}};
+    if (protos)
+      e.protos = {slice(*protos, i), static_cast<int>(protos->dim(1)), static_cast<int>(protos->dim(2)),
+                  static_cast<int>(protos->dim(3))};
+    return decode_end2end(m, e, nms, ih, iw, oh, ow, p);
   }
   if (raw.rank() != 3 || raw.dim(1) <= 4) return bad_output(m, raw, "[batch, 4+classes+extra, anchors]");
   const int channels = static_cast<int>(raw.dim(1)), anchors = static_cast<int>(raw.dim(2));
@@ -110,7 +120,7 @@ Status decode(const LoadedModel& m, const std::vector<ir::Tensor>& outs, size_t 
 
 // One inference over `images` (at most a batch); the rest of the batch is zero padding
 // whose outputs are ignored.
-Status predict_chunk(LoadedModel& m, std::span<const Image> images, const vision::NmsOptions& nms,
+Status predict_chunk(LoadedModel& m, std::span<const ImageView> images, const vision::NmsOptions& nms,
                      std::vector<Prediction>& out) {
   const int batch = m.info.dynamic_input ? 1 : m.info.batch;
   std::vector<Prediction> preds(images.size());
@@ -143,12 +153,14 @@ Status predict_chunk(LoadedModel& m, std::span<const Image> images, const vision
 
 }  // namespace
 
-Result<std::vector<Prediction>> predict_images(LoadedModel& m, std::span<const Image> images, const PredictOptions& o) {
+Result<std::vector<Prediction>> predict_images(LoadedModel& m, std::span<const ImageView> images, const PredictOptions& o) {
   KILN_RETURN_IF_ERROR(check_predictable(m, o));
   for (size_t i = 0; i < images.size(); ++i) {
     Status st = check_image(images[i]);
     if (!st.ok()) return error(st.code(), "image ", i, ": ", st.message());
   }
+  KILN_ASSIGN_OR_RETURN(DevicePredictor * device, m.runner->device_predictor());
+  if (device) return device->predict(m.info, m.name, m.end2end, images, o);
   vision::NmsOptions nms;
   nms.conf = o.conf;
   nms.iou = o.iou;

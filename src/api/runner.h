@@ -3,20 +3,35 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "ir/graph.h"
 #include "ir/tensor.h"
+#include "kiln/image.h"
+#include "kiln/model.h"
 #include "kiln/status.h"
 
 namespace kiln::api {
+
+// Model::predict entirely on a device (pre-processing, inference, decode), for runners
+// whose outputs live there.
+class DevicePredictor {
+ public:
+  virtual ~DevicePredictor() = default;
+  // At most the model's batch of images per inference; images are already checked.
+  virtual Result<std::vector<Prediction>> predict(const ModelInfo& info, const std::string& name, bool end2end,
+                                                  std::span<const ImageView> images, const PredictOptions& options) = 0;
+};
 
 class Runner {
  public:
   virtual ~Runner() = default;
   // Inputs and outputs in graph order, float32 in ONNX layout.
   virtual Result<std::vector<ir::Tensor>> run(const std::vector<ir::Tensor>& inputs) = 0;
+  // The GPU path of predict when this runner has one (the CUDA runner), else null.
+  virtual Result<DevicePredictor*> device_predictor() { return nullptr; }
 };
 
 // Owns `graph` (optimized; symbolic dims allowed) and runs it node by node on the CPU.

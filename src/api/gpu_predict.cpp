@@ -1,0 +1,282 @@
+#include "api/gpu_predict.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+#include "vision/classify.h"
+#include "vision/letterbox.h"
+#include "vision_cuda/buffers.h"
+#include "vision_cuda/decode_gpu.h"
+#include "vision_cuda/letterbox_gpu.h"
+
+namespace kiln::api {
+
+namespace {
+
+using vision_cuda::cuda_check;
+
+struct Event {
+  cudaEvent_t e = nullptr;
+  ~Event() { cudaEventDestroy(e); }
+};
+
+class GpuPredictor : public DevicePredictor {
+ public:
+  GpuPredictor(const cuda::Engine& engine, cuda::ExecutionContext& context, int device)
+      : engine_(engine), context_(context), device_(device) {}
+  ~GpuPredictor() override { cudaStreamDestroy(stream_); }
+
+  Status init() {
+    KILN_RETURN_IF_ERROR(cuda_check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "predict stream"));
+    for (Event& e : events_) KILN_RETURN_IF_ERROR(cuda_check(cudaEventCreate(&e.e), "predict event"));
+    return Status::Ok();
+  }
+
+  Result<std::vector<Prediction>> predict(const ModelInfo& info, const std::string& name, bool end2end,
+                                          std::span<const ImageView> images, const PredictOptions& o) override {
+    KILN_RETURN_IF_ERROR(cuda_check(cudaSetDevice(device_), "cuda:" + std::to_string(device_)));
+    const std::vector<int64_t>& in = engine_.input_dims(0);
+    if (in.size() != 4 || in[1] != 3)
+      return error(StatusCode::kUnsupported, name, ": input ", ir::shape_to_string(in), " is not [batch, 3, h, w]");
+    std::vector<Prediction> out;
+    out.reserve(images.size());
+    const size_t batch = static_cast<size_t>(in[0]);
+    for (size_t first = 0; first < images.size(); first += batch)
+      KILN_RETURN_IF_ERROR(chunk(info, name, end2end, images.subspan(first, std::min(batch, images.size() - first)), o, out));
+    return out;
+  }
+
+ private:
+  Status bad_output(const ModelInfo& info, const std::string& name, const std::vector<int64_t>& dims,
+                    const std::string& want) const {
+    return error(StatusCode::kUnsupported, name, ": ", info.task, " output ", ir::shape_to_string(dims), " is not ", want);
+  }
+
+  // Image i's pixels reach the device: straight from pinned memory, else through the
+  // pinned staging buffer.
+  Status upload(std::span<const ImageView> images, std::vector<size_t>& offsets) {
+    size_t total = 0, pageable = 0;
+    std::vector<bool> pinned(images.size());
+    for (size_t i = 0; i < images.size(); ++i) {
+      const size_t bytes = static_cast<size_t>(images[i].width) * images[i].height * 3;
+      offsets.push_back(total);
+      total += bytes;
+      cudaPointerAttributes attr{};
+      pinned[i] = cudaPointerGetAttributes(&attr, images[i].pixels) == cudaSuccess && attr.type == cudaMemoryTypeHost;
+      if (!pinned[i]) pageable += bytes;
+    }
+    cudaGetLastError();
+    KILN_RETURN_IF_ERROR(device_images_.reserve(total));
+    KILN_RETURN_IF_ERROR(staging_.reserve(pageable));
+    size_t staged = 0;
+    for (size_t i = 0; i < images.size(); ++i) {
+      const size_t bytes = static_cast<size_t>(images[i].width) * images[i].height * 3;
+      const uint8_t* from = images[i].pixels;
+      if (!pinned[i]) {
+        std::memcpy(staging_.as<uint8_t>() + staged, from, bytes);
+        from = staging_.as<uint8_t>() + staged;
+        staged += bytes;
+      }
+      KILN_RETURN_IF_ERROR(cuda_check(
+          cudaMemcpyAsync(device_images_.as<uint8_t>() + offsets[i], from, bytes, cudaMemcpyHostToDevice, stream_),
+          "image upload"));
+    }
+    return Status::Ok();
+  }
+
+  // Classifiers: the CPU's resize + center crop (PIL bilinear), uploaded as the input.
+  Status classify_input(std::span<const ImageView> images, int size, float* input) {
+    const size_t per = static_cast<size_t>(3) * size * size;
+    KILN_RETURN_IF_ERROR(staging_.reserve(images.size() * per * sizeof(float)));
+    for (size_t i = 0; i < images.size(); ++i) {
+      vision::Image v(images[i].width, images[i].height);
+      std::memcpy(v.pixels.data(), images[i].pixels, v.pixels.size());
+      if (images[i].rgb)
+        for (size_t p = 0; p < v.pixels.size(); p += 3) std::swap(v.pixels[p], v.pixels[p + 2]);
+      std::vector<float> chw = vision::to_nchw_rgb(vision::classify_crop(v, size));
+      std::memcpy(staging_.as<float>() + i * per, chw.data(), per * sizeof(float));
+    }
+    return cuda_check(cudaMemcpyAsync(input, staging_.as<float>(), images.size() * per * sizeof(float),
+                                      cudaMemcpyHostToDevice, stream_),
+                      "classify input upload");
+  }
+
+  Result<vision_cuda::RawLayout> raw_layout(const ModelInfo& info, const std::string& name, bool end2end) const {
+    vision_cuda::RawLayout l;
+    const std::vector<int64_t>& d = engine_.output_dims(0);
+    if (d.size() != 3) return bad_output(info, name, d, "[batch, channels, anchors]");
+    l.batch = static_cast<int>(d[0]);
+    l.end2end = end2end;
+    l.anchors = static_cast<int>(end2end ? d[1] : d[2]);
+    l.channels = static_cast<int>(end2end ? d[2] : d[1]);
+    int extra = 0;
+    if (info.task == "segment") {
+      l.task = vision_cuda::Task::kSegment;
+      if (engine_.num_outputs() < 2 || engine_.output_dims(1).size() != 4)
+        return bad_output(info, name, d, "followed by [batch, masks, h, w] prototypes");
+      extra = static_cast<int>(engine_.output_dims(1)[1]);
+    } else if (info.task == "pose") {
+      l.task = vision_cuda::Task::kPose;
+      if (info.kpt_shape.size() != 2) return error(StatusCode::kUnsupported, name, ": pose model without kpt_shape");
+      l.keypoints = static_cast<int>(info.kpt_shape[0]), l.keypoint_dim = static_cast<int>(info.kpt_shape[1]);
+      if (l.keypoint_dim != 2 && l.keypoint_dim != 3) return bad_output(info, name, d, "[batch, 4+classes+keypoints, anchors]");
+      extra = l.keypoints * l.keypoint_dim;
+    } else if (info.task == "obb") {
+      l.task = vision_cuda::Task::kObb;
+      extra = 1;
+    }
+    l.classes = end2end ? std::max<int>(static_cast<int>(info.names.size()), 1) : l.channels - 4 - extra;
+    const int need = end2end ? 6 + (l.task == vision_cuda::Task::kObb ? 1 : extra) : 5 + extra;
+    if (l.channels < need || l.classes < 1)
+      return bad_output(info, name, d, end2end ? "[batch, detections, 6+extra]" : "[batch, 4+classes+extra, anchors]");
+    return l;
+  }
+
+  Status chunk(const ModelInfo& info, const std::string& name, bool end2end, std::span<const ImageView> images,
+               const PredictOptions& o, std::vector<Prediction>& out) {
+    const std::vector<int64_t>& in = engine_.input_dims(0);
+    const int batch = static_cast<int>(in[0]), ih = static_cast<int>(in[2]), iw = static_cast<int>(in[3]);
+    const size_t per_image = static_cast<size_t>(3) * ih * iw;
+    float* input = context_.input(0);
+    const size_t n = images.size();
+    const bool classify = info.task == "classify";
+
+    KILN_RETURN_IF_ERROR(cuda_check(cudaEventRecord(events_[0].e, stream_), "event"));
+    if (classify) {
+      KILN_RETURN_IF_ERROR(classify_input(images, ih, input));
+    } else {
+      std::vector<size_t> offsets;
+      KILN_RETURN_IF_ERROR(upload(images, offsets));
+      for (size_t i = 0; i < n; ++i) {
+        const vision_cuda::LetterboxLayout layout = vision_cuda::letterbox_layout(images[i].width, images[i].height, ih, iw, 0);
+        KILN_RETURN_IF_ERROR(vision_cuda::letterbox(device_images_.as<uint8_t>() + offsets[i], images[i].rgb, layout,
+                                                    input + i * per_image, stream_));
+      }
+    }
+    if (static_cast<int>(n) < batch)  // padding slots of a partial batch, outputs ignored
+      KILN_RETURN_IF_ERROR(cuda_check(
+          cudaMemsetAsync(input + n * per_image, 0, (batch - n) * per_image * sizeof(float), stream_), "input padding"));
+    KILN_RETURN_IF_ERROR(cuda_check(cudaEventRecord(events_[1].e, stream_), "event"));
+    KILN_RETURN_IF_ERROR(context_.enqueue(stream_));
+    KILN_RETURN_IF_ERROR(cuda_check(cudaEventRecord(events_[2].e, stream_), "event"));
+
+    std::vector<Prediction> preds(n);
+    std::vector<vision_cuda::ImageGeometry> geometry;
+    vision_cuda::RawLayout layout;
+    const float* raw = context_.output(0);
+    if (classify) {
+      const std::vector<int64_t>& d = engine_.output_dims(0);
+      if (d.size() != 2) return bad_output(info, name, d, "[batch, classes]");
+      KILN_RETURN_IF_ERROR(ensure_decoder({vision_cuda::Task::kDetect, batch, false, 0, 1, 0, 0, 0}, o.max_det));
+      KILN_RETURN_IF_ERROR(decoder_->enqueue_top5(raw, static_cast<int>(n), static_cast<int>(d[1]), stream_));
+    } else {
+      KILN_ASSIGN_OR_RETURN(layout, raw_layout(info, name, end2end));
+      for (const ImageView& v : images) geometry.push_back(vision_cuda::image_geometry(ih, iw, v.height, v.width));
+      vision::NmsOptions nms;
+      nms.conf = o.conf, nms.iou = o.iou, nms.max_det = o.max_det, nms.classes = o.classes, nms.agnostic = o.agnostic_nms;
+      KILN_RETURN_IF_ERROR(ensure_decoder(layout, o.max_det));
+      KILN_RETURN_IF_ERROR(decoder_->enqueue(raw, layout, nms, geometry, stream_));
+    }
+    KILN_RETURN_IF_ERROR(cuda_check(cudaEventRecord(events_[3].e, stream_), "event"));
+    KILN_RETURN_IF_ERROR(cuda_check(cudaStreamSynchronize(stream_), "predict"));
+
+    float pre = 0, infer = 0, post = 0;
+    cudaEventElapsedTime(&pre, events_[0].e, events_[1].e);
+    cudaEventElapsedTime(&infer, events_[1].e, events_[2].e);
+    cudaEventElapsedTime(&post, events_[2].e, events_[3].e);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (size_t i = 0; i < n; ++i) {
+      Prediction& p = preds[i];
+      p.input_width = iw, p.input_height = ih;
+      if (classify) {
+        const vision_cuda::GpuClassScore* top = decoder_->top5(static_cast<int>(i));
+        const int k = std::min<int>(5, static_cast<int>(engine_.output_dims(0)[1]));
+        for (int j = 0; j < k; ++j) p.top5.push_back({top[j].class_id, top[j].score});
+        continue;
+      }
+      KILN_RETURN_IF_ERROR(collect(layout, static_cast<int>(i), geometry[i], p));
+    }
+    const double host_post = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    for (Prediction& p : preds) {
+      p.speed.preprocess_ms = pre / n;
+      p.speed.inference_ms = infer / n;
+      p.speed.postprocess_ms = (post + host_post) / n;
+      out.push_back(std::move(p));
+    }
+    return Status::Ok();
+  }
+
+  Status ensure_decoder(const vision_cuda::RawLayout& l, int max_det) {
+    if (decoder_ && decoder_max_det_ >= max_det && same_capacity(l)) return Status::Ok();
+    KILN_ASSIGN_OR_RETURN(decoder_, vision_cuda::Decoder::create(l, std::max(max_det, 300)));
+    decoder_layout_ = l;
+    decoder_max_det_ = std::max(max_det, 300);
+    return Status::Ok();
+  }
+  bool same_capacity(const vision_cuda::RawLayout& l) const {
+    return l.batch <= decoder_layout_.batch && l.anchors <= decoder_layout_.anchors &&
+           l.keypoints <= decoder_layout_.keypoints && (l.task == vision_cuda::Task::kObb) == (decoder_layout_.task == vision_cuda::Task::kObb) &&
+           l.end2end == decoder_layout_.end2end;
+  }
+
+  // Image i's kept items into `p` (segment: its masks computed now, one more sync).
+  Status collect(const vision_cuda::RawLayout& l, int i, const vision_cuda::ImageGeometry& g, Prediction& p) {
+    const int count = decoder_->count(i);
+    const vision_cuda::GpuDetection* dets = decoder_->detections(i);
+    if (l.task == vision_cuda::Task::kObb) {
+      for (int k = 0; k < count; ++k)
+        p.obb.push_back({dets[k].class_id, dets[k].score, dets[k].box[0], dets[k].box[1], dets[k].box[2], dets[k].box[3],
+                         dets[k].box[4]});
+      return Status::Ok();
+    }
+    if (l.task == vision_cuda::Task::kSegment && count > 0) {
+      const std::vector<int64_t>& pd = engine_.output_dims(1);
+      const size_t plane = static_cast<size_t>(pd[1]) * pd[2] * pd[3];
+      KILN_RETURN_IF_ERROR(decoder_->enqueue_masks(context_.output(0), l, i, context_.output(1) + i * plane,
+                                                   static_cast<int>(pd[1]), static_cast<int>(pd[2]),
+                                                   static_cast<int>(pd[3]), g, stream_));
+      KILN_RETURN_IF_ERROR(cuda_check(cudaStreamSynchronize(stream_), "masks"));
+    }
+    const float* kps = decoder_->keypoints(i);
+    const size_t mask_bytes = static_cast<size_t>(g.orig_width) * g.orig_height;
+    for (int k = 0; k < count; ++k) {
+      const vision_cuda::GpuDetection& d = dets[k];
+      if (l.task == vision_cuda::Task::kSegment) {
+        if (decoder_->mask_areas()[k] == 0) continue;  // the predictor keeps only detections with a mask
+        const uint8_t* m = decoder_->masks() + k * mask_bytes;
+        p.masks.push_back({g.orig_width, g.orig_height, std::vector<uint8_t>(m, m + mask_bytes)});
+      }
+      p.boxes.push_back({d.class_id, d.score, {d.box[0], d.box[1], d.box[2], d.box[3]}});
+      if (l.task == vision_cuda::Task::kPose) {
+        Keypoints kp;
+        const float* v = kps + static_cast<size_t>(k) * l.keypoints * 3;
+        for (int j = 0; j < l.keypoints; ++j) kp.points.push_back({v[3 * j], v[3 * j + 1], v[3 * j + 2]});
+        p.keypoints.push_back(std::move(kp));
+      }
+    }
+    return Status::Ok();
+  }
+
+  const cuda::Engine& engine_;
+  cuda::ExecutionContext& context_;
+  int device_;
+  cudaStream_t stream_ = nullptr;
+  Event events_[4];
+  vision_cuda::PinnedBuffer staging_;
+  vision_cuda::DeviceBuffer device_images_;
+  std::unique_ptr<vision_cuda::Decoder> decoder_;
+  vision_cuda::RawLayout decoder_layout_;
+  int decoder_max_det_ = 0;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<DevicePredictor>> make_gpu_predictor(const cuda::Engine& engine, cuda::ExecutionContext& context,
+                                                            int device) {
+  auto p = std::make_unique<GpuPredictor>(engine, context, device);
+  KILN_RETURN_IF_ERROR(p->init());
+  return std::unique_ptr<DevicePredictor>(std::move(p));
+}
+
+}  // namespace kiln::api

@@ -1,0 +1,17 @@
+// Model::predict on the GPU for a CUDA engine (CUDA builds only): pinned staging, one
+// stream, letterbox kernel into the context's input, the engine, decode kernels, the
+// kept items read from mapped host memory after one sync (segment masks: a second pass
+// once the detections are known).
+#pragma once
+
+#include <memory>
+
+#include "api/runner.h"
+#include "backends/cuda/engine.h"
+
+namespace kiln::api {
+
+Result<std::unique_ptr<DevicePredictor>> make_gpu_predictor(const cuda::Engine& engine, cuda::ExecutionContext& context,
+                                                            int device);
+
+}  // namespace kiln::api

@@ -1,0 +1,115 @@
+#include "vision_cuda/letterbox_gpu.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "vision/letterbox.h"
+#include "vision_cuda/buffers.h"
+
+namespace kiln::vision_cuda {
+
+namespace {
+
+constexpr int kCoefScale = 1 << 11;  // OpenCV's INTER_RESIZE_COEF_BITS
+
+int py_round(double v) { return static_cast<int>(std::nearbyint(v)); }
+
+// One destination index of OpenCV's axis table (vision/resize.cpp's make_axis): the
+// first source index and the two 11-bit weights, from the same float arithmetic.
+struct Tap {
+  int first;
+  int w0, w1;
+};
+
+__device__ Tap axis_tap(int d, double scale) {
+  float f = static_cast<float>(__dsub_rn(__dmul_rn(d + 0.5, scale), 0.5));
+  const int s = static_cast<int>(floorf(f));
+  f = __fsub_rn(f, static_cast<float>(s));
+  return {s, static_cast<int>(rintf(__fmul_rn(__fsub_rn(1.f, f), kCoefScale))),
+          static_cast<int>(rintf(__fmul_rn(f, kCoefScale)))};
+}
+
+// HResizeLinear for one source row and channel: the sum scaled by 2^11; outside the
+// interior OpenCV takes the edge sample times 2^11.
+__device__ int horizontal(const uint8_t* row, int src_width, const Tap& x, int c) {
+  if (x.first < 0 || x.first + 1 >= src_width) {
+    const int s = min(max(x.first, 0), src_width - 1);
+    return row[s * 3 + c] * kCoefScale;
+  }
+  return row[x.first * 3 + c] * x.w0 + row[(x.first + 1) * 3 + c] * x.w1;
+}
+
+struct Params {
+  LetterboxLayout l;
+  double scale_x, scale_y;  // OpenCV's 1 / (dst / src)
+  int mode;                 // 0 copy, 1 2x2 box average, 2 bilinear
+  bool rgb;
+};
+
+__global__ void letterbox_kernel(const uint8_t* __restrict__ src, Params p, float* __restrict__ dst) {
+  const int x = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y;
+  if (x >= p.l.width) return;
+  const size_t plane = static_cast<size_t>(p.l.width) * p.l.height;
+  const size_t o = static_cast<size_t>(y) * p.l.width + x;
+  const int rx = x - p.l.pad_left, ry = y - p.l.pad_top;
+  int bgr[3];
+  if (rx < 0 || ry < 0 || rx >= p.l.resized_width || ry >= p.l.resized_height) {
+    bgr[0] = bgr[1] = bgr[2] = vision::kLetterboxPadValue;
+  } else if (p.mode == 0) {
+    const uint8_t* s = src + (static_cast<size_t>(ry) * p.l.src_width + rx) * 3;
+    bgr[0] = s[0], bgr[1] = s[1], bgr[2] = s[2];
+  } else if (p.mode == 1) {
+    const uint8_t* a = src + (static_cast<size_t>(2 * ry) * p.l.src_width + 2 * rx) * 3;
+    const uint8_t* b = a + static_cast<size_t>(p.l.src_width) * 3;
+    for (int c = 0; c < 3; ++c) bgr[c] = (a[c] + a[c + 3] + b[c] + b[c + 3] + 2) >> 2;
+  } else {
+    const Tap tx = axis_tap(rx, p.scale_x), ty = axis_tap(ry, p.scale_y);
+    // The vertical pass keeps its weights at the borders and clamps the rows instead.
+    const int s0 = min(max(ty.first, 0), p.l.src_height - 1), s1 = min(max(ty.first + 1, 0), p.l.src_height - 1);
+    const uint8_t* r0 = src + static_cast<size_t>(s0) * p.l.src_width * 3;
+    const uint8_t* r1 = src + static_cast<size_t>(s1) * p.l.src_width * 3;
+    for (int c = 0; c < 3; ++c) {
+      // VResizeLinearVec_32s8u's arithmetic (see vision/resize.cpp's vertical_pass).
+      const int a = ((horizontal(r0, p.l.src_width, tx, c) >> 4) * ty.w0) >> 16;
+      const int b = ((horizontal(r1, p.l.src_width, tx, c) >> 4) * ty.w1) >> 16;
+      bgr[c] = min(max((a + b + 2) >> 2, 0), 255);
+    }
+  }
+  for (int c = 0; c < 3; ++c) {
+    const int channel = p.rgb ? c : 2 - c;  // plane 0 is red
+    dst[static_cast<size_t>(c) * plane + o] = __fdiv_rn(static_cast<float>(bgr[channel]), 255.f);
+  }
+}
+
+}  // namespace
+
+LetterboxLayout letterbox_layout(int src_width, int src_height, int target_height, int target_width, int stride) {
+  const double r = std::min(static_cast<double>(target_height) / src_height, static_cast<double>(target_width) / src_width);
+  LetterboxLayout l;
+  l.src_width = src_width, l.src_height = src_height;
+  l.resized_width = py_round(src_width * r);
+  l.resized_height = py_round(src_height * r);
+  l.width = stride > 0 ? l.resized_width + (target_width - l.resized_width) % stride : target_width;
+  l.height = stride > 0 ? l.resized_height + (target_height - l.resized_height) % stride : target_height;
+  l.pad_left = py_round((l.width - l.resized_width) / 2.0 - 0.1);
+  l.pad_top = py_round((l.height - l.resized_height) / 2.0 - 0.1);
+  return l;
+}
+
+Status letterbox(const uint8_t* src, bool rgb, const LetterboxLayout& layout, float* dst, cudaStream_t stream) {
+  Params p{layout, 0, 0, 2, rgb};
+  p.scale_x = 1.0 / (static_cast<double>(layout.resized_width) / layout.src_width);
+  p.scale_y = 1.0 / (static_cast<double>(layout.resized_height) / layout.src_height);
+  // vision::resize_linear's cases: same size, OpenCV's exact-2x area fast path, bilinear.
+  auto is_half = [](double scale) { return std::abs(scale - 2.0) < std::numeric_limits<double>::epsilon(); };
+  if (layout.resized_width == layout.src_width && layout.resized_height == layout.src_height)
+    p.mode = 0;
+  else if (is_half(p.scale_x) && is_half(p.scale_y))
+    p.mode = 1;
+  const dim3 block(128), grid((layout.width + 127) / 128, layout.height);
+  letterbox_kernel<<<grid, block, 0, stream>>>(src, p, dst);
+  return cuda_check(cudaGetLastError(), "letterbox kernel");
+}
+
+}  // namespace kiln::vision_cuda

@@ -1,0 +1,79 @@
+// The GPU letterbox equals vision::letterbox / letterbox_min_pad + to_nchw_rgb exactly
+// (same floats) on every asset image and on sizes that take OpenCV's other paths (exact
+// 2x downscale, no resize, upscale, odd widths), BGR and RGB input.
+#include <cuda_runtime.h>
+
+#include <cstring>
+
+#include "support/test_support.h"
+#include "vision/image_io.h"
+#include "vision/letterbox.h"
+#include "vision_cuda/gpu_decode_check.h"
+#include "vision_cuda/letterbox_gpu.h"
+
+namespace kiln::test {
+namespace {
+
+std::vector<float> gpu_letterbox(const vision::Image& image, int th, int tw, int stride, bool rgb, int& out_h, int& out_w) {
+  const vision_cuda::LetterboxLayout l = vision_cuda::letterbox_layout(image.width, image.height, th, tw, stride);
+  out_h = l.height, out_w = l.width;
+  std::vector<uint8_t> pixels = image.pixels;
+  if (rgb)
+    for (size_t i = 0; i < pixels.size(); i += 3) std::swap(pixels[i], pixels[i + 2]);
+  uint8_t* src = nullptr;
+  float* dst = nullptr;
+  const size_t n = static_cast<size_t>(3) * l.height * l.width;
+  EXPECT_EQ(cudaMalloc(&src, pixels.size()), cudaSuccess);
+  EXPECT_EQ(cudaMalloc(&dst, n * sizeof(float)), cudaSuccess);
+  cudaMemcpy(src, pixels.data(), pixels.size(), cudaMemcpyHostToDevice);
+  EXPECT_TRUE(vision_cuda::letterbox(src, rgb, l, dst, nullptr).ok());
+  std::vector<float> out(n);
+  EXPECT_EQ(cudaMemcpy(out.data(), dst, n * sizeof(float), cudaMemcpyDeviceToHost), cudaSuccess);
+  cudaFree(src);
+  cudaFree(dst);
+  return out;
+}
+
+void expect_exact(const vision::Image& image, int th, int tw, int stride, const std::string& what) {
+  const vision::Letterboxed cpu = stride ? vision::letterbox_min_pad(image, th, tw, stride) : vision::letterbox(image, th, tw);
+  const std::vector<float> want = vision::to_nchw_rgb(cpu.image);
+  for (bool rgb : {false, true}) {
+    int h = 0, w = 0;
+    const std::vector<float> got = gpu_letterbox(image, th, tw, stride, rgb, h, w);
+    ASSERT_EQ(h, cpu.image.height) << what;
+    ASSERT_EQ(w, cpu.image.width) << what;
+    size_t differing = 0;
+    for (size_t i = 0; i < want.size(); ++i) differing += got[i] != want[i];
+    EXPECT_EQ(differing, 0u) << what << (rgb ? " (rgb input)" : "") << ": " << differing << " of " << want.size()
+                             << " values differ";
+  }
+}
+
+TEST(LetterboxGpu, AssetImagesEqualCpuExactly) {
+  KILN_REQUIRE_ASSETS();
+  KILN_REQUIRE_GPU();
+  for (const char* name : {"bus.jpg", "dog.jpg", "giraffe.jpg", "horses.jpg", "kite.jpg", "person.jpg", "zidane.jpg"}) {
+    auto image = vision::decode_image(asset(std::string("images/") + name));
+    ASSERT_TRUE(image.ok()) << image.status().message();
+    expect_exact(*image, 640, 640, 0, std::string(name) + " 640 square");
+    expect_exact(*image, 640, 640, 32, std::string(name) + " 640 min-pad");
+    expect_exact(*image, 1024, 1024, 0, std::string(name) + " 1024 square");
+    expect_exact(*image, 224, 320, 0, std::string(name) + " 224x320");
+  }
+}
+
+TEST(LetterboxGpu, OtherResizePathsEqualCpuExactly) {
+  KILN_REQUIRE_GPU();
+  auto pattern = [](int w, int h) {
+    vision::Image img(w, h);
+    for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = static_cast<uint8_t>((i * 37 + i / 7) % 251);
+    return img;
+  };
+  expect_exact(pattern(1280, 1280), 640, 640, 0, "exact 2x downscale");
+  expect_exact(pattern(640, 480), 640, 640, 0, "no resize");
+  expect_exact(pattern(483, 321), 640, 640, 0, "upscale, odd width");
+  expect_exact(pattern(1001, 77), 640, 640, 32, "wide, min-pad");
+}
+
+}  // namespace
+}  // namespace kiln::test
