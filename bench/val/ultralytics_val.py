@@ -8,7 +8,12 @@ Runs on the GPU machine (torch + onnxruntime there, ultralytics from wheels):
 Writes results.json (overall and per-class P, R, mAP50, mAP50-95 for every run) and each
 ONNX run's predictions (COCO-style json, boxes in original-image pixels) into OUT_DIR.
 
-usage: ultralytics_val.py MODELS_DIR COCO128_DIR OUT_DIR
+  - with MODELS_DIR/yolo11n-dynamic.onnx present: that export too, batch 32, rect batches.
+--cpu runs the .pt on the CPU; --stable-rect sorts images by aspect ratio with a stable sort
+in set_rectangle (numpy's default argsort leaves equal ratios in a CPU-dependent order; kiln
+sorts stably: README.md).
+
+usage: ultralytics_val.py MODELS_DIR COCO128_DIR OUT_DIR [--cpu] [--stable-rect]
 """
 import json
 import os
@@ -28,6 +33,34 @@ def write_dataset_yaml(coco_dir: Path, work: Path) -> Path:
     out = work / "coco128_abs.yaml"
     out.write_text(yaml.safe_dump(src, sort_keys=False))
     return out
+
+
+def use_stable_rect_order():
+    """Ultralytics' BaseDataset.set_rectangle with argsort(kind="stable"), all else as 8.4.50."""
+    import numpy as np
+    import ultralytics.data.base as base
+
+    def set_rectangle(self):
+        bi = np.floor(np.arange(self.ni) / self.batch_size).astype(int)
+        nb = bi[-1] + 1
+        s = np.array([x.pop("shape") for x in self.labels])
+        ar = s[:, 0] / s[:, 1]
+        irect = ar.argsort(kind="stable")
+        self.im_files = [self.im_files[i] for i in irect]
+        self.labels = [self.labels[i] for i in irect]
+        ar = ar[irect]
+        shapes = [[1, 1]] * nb
+        for i in range(nb):
+            ari = ar[bi == i]
+            mini, maxi = ari.min(), ari.max()
+            if maxi < 1:
+                shapes[i] = [maxi, 1]
+            elif mini > 1:
+                shapes[i] = [1, 1 / mini]
+        self.batch_shapes = np.ceil(np.array(shapes) * self.imgsz / self.stride + self.pad).astype(int) * self.stride
+        self.batch = bi
+
+    base.BaseDataset.set_rectangle = set_rectangle
 
 
 def run_val(model_path: Path, data: Path, device, batch: int, project: Path, name: str, save_json: bool):
@@ -54,19 +87,27 @@ def run_val(model_path: Path, data: Path, device, batch: int, project: Path, nam
 
 def main() -> int:
     models, coco_dir, out_dir = (Path(a) for a in sys.argv[1:4])
+    pt_device = "cpu" if "--cpu" in sys.argv[4:] else 0
+    if "--stable-rect" in sys.argv[4:]:
+        use_stable_rect_order()
     out_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="ulval"))
     data = write_dataset_yaml(coco_dir, work)
     results = {}
     for stem in ("yolo11n", "yolov8n"):
-        results[f"{stem}.pt"] = run_val(models / f"{stem}.pt", data, 0, 32, work, f"{stem}_pt", False)
+        results[f"{stem}.pt"] = run_val(models / f"{stem}.pt", data, pt_device, 32, work, f"{stem}_pt", False)
         results[f"{stem}.onnx"] = run_val(models / f"{stem}.onnx", data, "cpu", 1, work, f"{stem}_onnx", True)
         shutil.copy(work / f"{stem}_onnx" / "predictions.json", out_dir / f"pred_{stem}_onnx.json")
         print(json.dumps({k: v for k, v in results[f"{stem}.pt"].items() if k != "per_class"}))
         print(json.dumps({k: v for k, v in results[f"{stem}.onnx"].items() if k != "per_class"}))
+    dynamic = models / "yolo11n-dynamic.onnx"
+    if dynamic.exists():
+        results[dynamic.name] = run_val(dynamic, data, "cpu", 32, work, "yolo11n_dynamic", False)
+        print(json.dumps({k: v for k, v in results[dynamic.name].items() if k != "per_class"}))
     import ultralytics
     import torch
     results["_env"] = {"ultralytics": ultralytics.__version__, "torch": torch.__version__,
+                       "stable_rect": "--stable-rect" in sys.argv[4:],
                        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
     (out_dir / "results.json").write_text(json.dumps(results, indent=1))
     return 0

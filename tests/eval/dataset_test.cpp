@@ -144,5 +144,16 @@ TEST(EvalLetterbox, RectShapesFollowBatchAspectRatios) {
   EXPECT_EQ(one[0], std::make_pair(672, 544));  // w: ceil(0.8 * 20 + 0.5) = 17 -> 544
 }
 
+TEST(EvalLetterbox, RectShapesKeepEqualRatiosInInputOrder) {
+  // Three images of ratio 0.75 straddle a batch boundary: the sort is stable (numpy's
+  // argsort(kind="stable")), so the first two join the 0.5 image and the third the square one.
+  const auto s = rect_shapes({{480, 640}, {480, 640}, {320, 640}, {480, 640}, {640, 640}, {640, 640}}, 3, 640, 32);
+  EXPECT_EQ(s[0], std::make_pair(512, 672));  // batch {0.5, 0.75, 0.75}: max 0.75
+  EXPECT_EQ(s[1], std::make_pair(512, 672));
+  EXPECT_EQ(s[2], std::make_pair(512, 672));
+  EXPECT_EQ(s[3], std::make_pair(672, 672));  // batch {0.75, 1, 1}: mixed, square
+  EXPECT_EQ(s[4], std::make_pair(672, 672));
+}
+
 }  // namespace
 }  // namespace kiln::eval
