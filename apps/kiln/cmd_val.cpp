@@ -2,10 +2,13 @@
 // as Ultralytics' `yolo val` computes it (its dataloader's preprocessing, multi-label NMS,
 // greedy matching at IoU 0.5:0.95 -- box IoU, and keypoint OKS for pose -- 101-point
 // interpolated AP). The model runs through the kiln API (CPU by default; --device cuda
-// and --precision fp16 where kiln is built with CUDA).
+// and --precision fp16 where kiln is built with CUDA). --precision fp32,fp16 validates at
+// each precision in turn and adds a table of every precision's figures beside FP32's.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdarg>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -42,8 +45,28 @@ struct ValOptions {
   int max_det = 300;
   bool json = false;
   std::string device;
-  std::string precision;
+  std::string precision;  // the one this run uses (one of --precision's list)
 };
+
+// One precision's outcome: its own table or JSON, and the headline figures the
+// multi-precision summary compares.
+struct ValRun {
+  std::string precision;
+  nlohmann::json json;
+  std::string table;
+  std::vector<std::pair<std::string, double>> figures;  // name, value (higher is better)
+  double ms_per_image = 0;
+};
+
+// printf into a string.
+void appendf(std::string& out, const char* fmt, ...) {
+  char buf[512];
+  va_list args;
+  va_start(args, fmt);
+  const int n = std::vsnprintf(buf, sizeof(buf), fmt, args);
+  va_end(args);
+  out.append(buf, static_cast<size_t>(std::min<int>(n, sizeof(buf) - 1)));
+}
 
 // The model through the kiln API, one image per inference: a dynamic-size ONNX model on
 // the CPU keeps its symbolic height/width (each image gets its own shape); anything else
@@ -87,18 +110,20 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 }
 
 // Ultralytics' layout: box columns, then pose columns for pose models.
-void print_table(const eval::MetricsReport& box, const eval::MetricsReport* pose) {
-  std::printf("%22s%11s%11s%11s%11s%11s%11s", "Class", "Images", "Instances", "Box(P", "R", "mAP50", "mAP50-95)");
-  if (pose) std::printf("%11s%11s%11s%11s", "Pose(P", "R", "mAP50", "mAP50-95)");
-  std::printf("\n");
+std::string metrics_table(const eval::MetricsReport& box, const eval::MetricsReport* pose) {
+  std::string t;
+  appendf(t, "%22s%11s%11s%11s%11s%11s%11s", "Class", "Images", "Instances", "Box(P", "R", "mAP50", "mAP50-95)");
+  if (pose) appendf(t, "%11s%11s%11s%11s", "Pose(P", "R", "mAP50", "mAP50-95)");
+  t += "\n";
   auto row = [&](const eval::MetricsRow& r, const eval::MetricsRow* p) {
-    std::printf("%22s%11d%11d%11.3g%11.3g%11.3g%11.3g", r.name.c_str(), r.images, r.instances, r.precision,
-                r.recall, r.map50, r.map50_95);
-    if (p) std::printf("%11.3g%11.3g%11.3g%11.3g", p->precision, p->recall, p->map50, p->map50_95);
-    std::printf("\n");
+    appendf(t, "%22s%11d%11d%11.3g%11.3g%11.3g%11.3g", r.name.c_str(), r.images, r.instances, r.precision, r.recall,
+            r.map50, r.map50_95);
+    if (p) appendf(t, "%11.3g%11.3g%11.3g%11.3g", p->precision, p->recall, p->map50, p->map50_95);
+    t += "\n";
   };
   row(box.all, pose ? &pose->all : nullptr);
   for (size_t i = 0; i < box.classes.size(); ++i) row(box.classes[i], pose ? &pose->classes[i] : nullptr);
+  return t;
 }
 
 nlohmann::json row_json(const eval::MetricsRow& r) {
@@ -111,7 +136,7 @@ nlohmann::json row_json(const eval::MetricsRow& r) {
 
 // Classify: --data is an ImageFolder-style directory; top-1 / top-5 accuracy with
 // Ultralytics' classify_transforms (shortest side to imgsz, center crop).
-Status val_classify(const ValOptions& o, Model& model) {
+Result<ValRun> val_classify(const ValOptions& o, Model& model) {
   KILN_ASSIGN_OR_RETURN(eval::ClassifyDataset data, eval::load_classify_dataset(o.data, o.split));
   const int size = model.info().imgsz_h;
   eval::TopKAccuracy acc;
@@ -132,22 +157,22 @@ Status val_classify(const ValOptions& o, Model& model) {
     bar.update(i + 1);
   }
   const double n = static_cast<double>(acc.count());
-  if (o.json) {
-    const ModelInfo& info = model.info();
-    nlohmann::json j = {{"model", o.model},       {"data", o.data},           {"split", o.split},
-                        {"task", "classify"},     {"imgsz", size},            {"device", info.device},
-                        {"precision", info.precision}, {"images", acc.count()}, {"top1", acc.top1()},
-                        {"top5", acc.top5()},     {"speed_ms", {{"inference", t_inf / n}}}};
-    std::printf("%s\n", j.dump(1).c_str());
-  } else {
-    std::printf("%22s%11s%11s\n", "classes", "top1_acc", "top5_acc");
-    std::printf("%22s%11.3g%11.3g\n", "all", acc.top1(), acc.top5());
-    std::printf("Speed: %.1fms inference per image\n", t_inf / n);
-  }
-  return Status::Ok();
+  const ModelInfo& info = model.info();
+  ValRun run;
+  run.precision = info.precision;
+  run.json = {{"model", o.model},       {"data", o.data},           {"split", o.split},
+              {"task", "classify"},     {"imgsz", size},            {"device", info.device},
+              {"precision", info.precision}, {"images", acc.count()}, {"top1", acc.top1()},
+              {"top5", acc.top5()},     {"speed_ms", {{"inference", t_inf / n}}}};
+  appendf(run.table, "%22s%11s%11s\n", "classes", "top1_acc", "top5_acc");
+  appendf(run.table, "%22s%11.3g%11.3g\n", "all", acc.top1(), acc.top5());
+  appendf(run.table, "Speed: %.1fms inference per image\n", t_inf / n);
+  run.figures = {{"top1", acc.top1()}, {"top5", acc.top5()}};
+  run.ms_per_image = t_inf / n;
+  return run;
 }
 
-Status val(const ValOptions& o) {
+Result<ValRun> val_one(const ValOptions& o) {
   if (o.conf < 0 || o.conf > 1) return error(StatusCode::kInvalidArgument, "--conf must be in [0, 1], got ", o.conf);
   if (o.iou < 0 || o.iou > 1) return error(StatusCode::kInvalidArgument, "--iou must be in [0, 1], got ", o.iou);
   if (o.imgsz < 1) return error(StatusCode::kInvalidArgument, "--imgsz must be positive, got ", o.imgsz);
@@ -255,32 +280,102 @@ Status val(const ValOptions& o) {
   const eval::MetricsReport report = metrics.report(data.names);
   const eval::MetricsReport pose_report = pose_metrics.report(data.names);
   const double count = static_cast<double>(n);
+  ValRun run;
+  run.precision = info.precision;
+  run.json = {{"model", o.model},
+              {"data", o.data},
+              {"split", o.split},
+              {"input", info.dynamic_input ? "rect" : "static"},
+              {"device", info.device},
+              {"precision", info.precision},
+              {"imgsz", imgsz},
+              {"batch", o.batch},
+              {"conf", o.conf},
+              {"iou", o.iou},
+              {"max_det", o.max_det},
+              {"all", row_json(report.all)},
+              {"speed_ms", {{"preprocess", t_pre / count}, {"inference", t_inf / count},
+                            {"postprocess", t_post / count}}}};
+  run.json["classes"] = nlohmann::json::array();
+  for (const auto& r : report.classes) run.json["classes"].push_back(row_json(r));
+  if (is_pose) {
+    run.json["pose"] = {{"all", row_json(pose_report.all)}, {"classes", nlohmann::json::array()}};
+    for (const auto& r : pose_report.classes) run.json["pose"]["classes"].push_back(row_json(r));
+  }
+  run.table = metrics_table(report, is_pose ? &pose_report : nullptr);
+  appendf(run.table, "Speed: %.1fms preprocess, %.1fms inference, %.1fms postprocess per image\n", t_pre / count,
+          t_inf / count, t_post / count);
+  run.figures = {{"P", report.all.precision}, {"R", report.all.recall}, {"mAP50", report.all.map50},
+                 {"mAP50-95", report.all.map50_95}};
+  if (is_pose) run.figures.push_back({"pose mAP50-95", pose_report.all.map50_95});
+  run.ms_per_image = t_inf / count;
+  return run;
+}
+
+// "fp32,fp16" -> {"fp32", "fp16"}; empty -> {""} (the model's default precision).
+Result<std::vector<std::string>> split_precisions(const std::string& list) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = list.find(',', start);
+    std::string p = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (p.empty() && !list.empty()) return error(StatusCode::kInvalidArgument, "--precision: empty entry in '", list, "'");
+    if (std::find(out.begin(), out.end(), p) != out.end())
+      return error(StatusCode::kInvalidArgument, "--precision: ", p, " given twice");
+    out.push_back(p);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+// Several precisions: each run's figures with its delta to the FP32 run (the first run
+// when none is FP32), and inference time per image.
+std::string summary_table(const std::vector<ValRun>& runs, size_t base) {
+  std::string t;
+  appendf(t, "%10s", "precision");
+  for (const auto& [name, v] : runs[0].figures) appendf(t, "%16s", name.c_str());
+  appendf(t, "%14s\n", "ms/img");
+  for (const ValRun& r : runs) {
+    appendf(t, "%10s", r.precision.c_str());
+    for (size_t k = 0; k < r.figures.size(); ++k) {
+      const double v = r.figures[k].second, d = v - runs[base].figures[k].second;
+      if (&r == &runs[base]) appendf(t, "%16.5f", v);
+      else appendf(t, "%8.5f %+7.4f", v, d);
+    }
+    appendf(t, "%14.2f\n", r.ms_per_image);
+  }
+  return t;
+}
+
+Status val(ValOptions o) {
+  KILN_ASSIGN_OR_RETURN(std::vector<std::string> precisions, split_precisions(o.precision));
+  std::vector<ValRun> runs;
+  for (const std::string& p : precisions) {
+    o.precision = p;
+    KILN_ASSIGN_OR_RETURN(ValRun run, val_one(o));
+    runs.push_back(std::move(run));
+  }
+  if (runs.size() == 1) {
+    std::printf("%s", o.json ? (runs[0].json.dump(1) + "\n").c_str() : runs[0].table.c_str());
+    return Status::Ok();
+  }
+  size_t base = 0;
+  for (size_t i = 0; i < runs.size(); ++i)
+    if (runs[i].precision == "fp32") base = i;
   if (o.json) {
-    nlohmann::json j = {{"model", o.model},
-                        {"data", o.data},
-                        {"split", o.split},
-                        {"input", info.dynamic_input ? "rect" : "static"},
-                        {"device", info.device},
-                        {"precision", info.precision},
-                        {"imgsz", imgsz},
-                        {"batch", o.batch},
-                        {"conf", o.conf},
-                        {"iou", o.iou},
-                        {"max_det", o.max_det},
-                        {"all", row_json(report.all)},
-                        {"speed_ms", {{"preprocess", t_pre / count}, {"inference", t_inf / count},
-                                      {"postprocess", t_post / count}}}};
-    j["classes"] = nlohmann::json::array();
-    for (const auto& r : report.classes) j["classes"].push_back(row_json(r));
-    if (is_pose) {
-      j["pose"] = {{"all", row_json(pose_report.all)}, {"classes", nlohmann::json::array()}};
-      for (const auto& r : pose_report.classes) j["pose"]["classes"].push_back(row_json(r));
+    nlohmann::json j = {{"model", o.model}, {"data", o.data}, {"baseline", runs[base].precision},
+                        {"runs", nlohmann::json::array()}};
+    for (const ValRun& r : runs) {
+      nlohmann::json run = r.json;
+      for (size_t k = 0; k < r.figures.size(); ++k)
+        run["delta_to_baseline"][r.figures[k].first] = r.figures[k].second - runs[base].figures[k].second;
+      j["runs"].push_back(std::move(run));
     }
     std::printf("%s\n", j.dump(1).c_str());
   } else {
-    print_table(report, is_pose ? &pose_report : nullptr);
-    std::printf("Speed: %.1fms preprocess, %.1fms inference, %.1fms postprocess per image\n", t_pre / count,
-                t_inf / count, t_post / count);
+    for (const ValRun& r : runs) std::printf("precision %s\n%s\n", r.precision.c_str(), r.table.c_str());
+    std::printf("%s", summary_table(runs, base).c_str());
   }
   return Status::Ok();
 }
@@ -302,7 +397,8 @@ Runner register_val(CLI::App& app) {
   cmd->add_option("--max-det", o->max_det, "maximum detections per image")->capture_default_str();
   cmd->add_flag("--json", o->json, "print the figures as JSON instead of the table");
   cmd->add_option("--device", o->device, "cpu, cuda or cuda:N (default: cpu for .onnx)");
-  cmd->add_option("--precision", o->precision, "fp32 or fp16 (fp16 needs a GPU)");
+  cmd->add_option("--precision", o->precision,
+                  "fp32, fp16 (needs a GPU) or a list such as fp32,fp16: one run each, with deltas to fp32");
   return [o, imgsz]() {
     o->imgsz_given = imgsz->count() > 0;
     Status st = val(*o);
