@@ -5,10 +5,11 @@ warm-up, median / p95 / p99 ms per batch, images/s. Modes: eager, eager replayed
 graph, torch.compile; FP32 and FP16; several batch sizes.
 
 usage: torch_peer.py --assets DIR [--models yolo11n,yolov8n] [--batch 1,32] [--iters 200]
-                     [--compile-models yolo11n] [--out FILE.md]
+                     [--compile-models yolo11n] [--out FILE.md] [--json FILE.json]
 """
 import argparse
 import datetime
+import json
 import statistics
 import sys
 import time
@@ -104,6 +105,7 @@ def main():
     ap.add_argument("--compile-models", default="yolo11n")
     ap.add_argument("--imgsz", default="640", help="640 or 640,NAME=SIZE,... (obb 1024, cls 224)")
     ap.add_argument("--out", default="")
+    ap.add_argument("--json", default="", help="also write the rows as JSON (bench/compare.sh reads it)")
     a = ap.parse_args()
     if not torch.cuda.is_available():
         sys.exit("torch_peer: no CUDA device")
@@ -138,6 +140,10 @@ def main():
     print(text)
     if a.out:
         Path(a.out).write_text(text)
+    if a.json:
+        keys = ("model", "precision", "batch", "mode", "median_ms", "p95_ms", "p99_ms", "note")
+        Path(a.json).write_text(json.dumps({"gpu": gpu, "torch": torch.__version__,
+                                            "rows": [dict(zip(keys, r)) for r in rows]}, indent=1))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,9 @@ ONNX run's predictions (COCO-style json, boxes in original-image pixels) into OU
 in set_rectangle (numpy's default argsort leaves equal ratios in a CPU-dependent order; kiln
 sorts stably: README.md).
 
-usage: ultralytics_val.py MODELS_DIR COCO128_DIR OUT_DIR [--cpu] [--stable-rect]
+--pt-only skips the ONNX runs; --half adds each .pt at FP16 (half=True, GPU only).
+
+usage: ultralytics_val.py MODELS_DIR COCO128_DIR OUT_DIR [--cpu] [--stable-rect] [--pt-only] [--half]
 """
 import json
 import os
@@ -63,11 +65,12 @@ def use_stable_rect_order():
     base.BaseDataset.set_rectangle = set_rectangle
 
 
-def run_val(model_path: Path, data: Path, device, batch: int, project: Path, name: str, save_json: bool):
+def run_val(model_path: Path, data: Path, device, batch: int, project: Path, name: str, save_json: bool,
+            half: bool = False):
     from ultralytics import YOLO
 
     model = YOLO(str(model_path), task="detect")
-    m = model.val(data=str(data), imgsz=640, batch=batch, conf=0.001, iou=0.7, max_det=300, half=False,
+    m = model.val(data=str(data), imgsz=640, batch=batch, conf=0.001, iou=0.7, max_det=300, half=half,
                   device=device, plots=False, save_json=save_json, project=str(project), name=name,
                   exist_ok=True, verbose=True, workers=0)
     box = m.box
@@ -80,7 +83,7 @@ def run_val(model_path: Path, data: Path, device, batch: int, project: Path, nam
                           "instances": int(m.nt_per_class[c]), "p": float(p), "r": float(r),
                           "map50": float(ap50), "map50_95": float(ap)})
     mp, mr, map50, map_ = box.mean_results()
-    return {"model": model_path.name, "device": str(device), "batch": batch,
+    return {"model": model_path.name, "device": str(device), "batch": batch, "half": half,
             "instances": int(m.nt_per_class.sum()), "p": float(mp), "r": float(mr),
             "map50": float(map50), "map50_95": float(map_), "speed_ms": m.speed, "per_class": per_class}
 
@@ -94,14 +97,21 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="ulval"))
     data = write_dataset_yaml(coco_dir, work)
     results = {}
+    flags = sys.argv[4:]
     for stem in ("yolo11n", "yolov8n"):
         results[f"{stem}.pt"] = run_val(models / f"{stem}.pt", data, pt_device, 32, work, f"{stem}_pt", False)
+        print(json.dumps({k: v for k, v in results[f"{stem}.pt"].items() if k != "per_class"}))
+        if "--half" in flags:
+            results[f"{stem}.pt fp16"] = run_val(models / f"{stem}.pt", data, pt_device, 32, work, f"{stem}_pt16",
+                                                 False, half=True)
+            print(json.dumps({k: v for k, v in results[f"{stem}.pt fp16"].items() if k != "per_class"}))
+        if "--pt-only" in flags:
+            continue
         results[f"{stem}.onnx"] = run_val(models / f"{stem}.onnx", data, "cpu", 1, work, f"{stem}_onnx", True)
         shutil.copy(work / f"{stem}_onnx" / "predictions.json", out_dir / f"pred_{stem}_onnx.json")
-        print(json.dumps({k: v for k, v in results[f"{stem}.pt"].items() if k != "per_class"}))
         print(json.dumps({k: v for k, v in results[f"{stem}.onnx"].items() if k != "per_class"}))
     dynamic = models / "yolo11n-dynamic.onnx"
-    if dynamic.exists():
+    if dynamic.exists() and "--pt-only" not in flags:
         results[dynamic.name] = run_val(dynamic, data, "cpu", 32, work, "yolo11n_dynamic", False)
         print(json.dumps({k: v for k, v in results[dynamic.name].items() if k != "per_class"}))
     import ultralytics
