@@ -200,6 +200,11 @@ Status plan_maxpool(PlanBuilder& b, const ir::Node& node);
 Status plan_resize(PlanBuilder& b, const ir::Node& node);
 Status plan_softmax(PlanBuilder& b, const ir::Node& node);
 Status plan_matmul(PlanBuilder& b, const ir::Node& node);
+Status plan_gemm(PlanBuilder& b, const ir::Node& node);
+Status plan_conv_transpose(PlanBuilder& b, const ir::Node& node);
+Status plan_average_pool(PlanBuilder& b, const ir::Node& node);
+Status plan_reduce_mean(PlanBuilder& b, const ir::Node& node);  // ReduceMean, GlobalAveragePool
+Status plan_batch_norm(PlanBuilder& b, const ir::Node& node);
 
 // A step that copies `src` into `dst` through launch_strided_copy; used by many planners.
 // `dims` are iterated; strides/offsets are in elements.

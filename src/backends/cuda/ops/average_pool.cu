@@ -1,0 +1,102 @@
+// AveragePool, NHWC, 2-D: kernel_shape, strides, pads, count_include_pad, ceil_mode (a last
+// window starting past the input and its leading pad is dropped, as ONNX's reference and
+// the CPU kernel do). The divisor counts the in-bounds taps, or with count_include_pad every
+// tap inside the padded input. FP32 accumulation.
+#include "backends/cuda/cuda_check.h"
+#include "backends/cuda/device_util.cuh"
+#include "backends/cuda/kernels.h"
+#include "backends/cuda/plan.h"
+
+namespace kiln::cuda {
+namespace {
+
+struct AvgPoolShape {
+  PoolShape p;  // dilations unused (1)
+  int64_t pad_bottom = 0, pad_right = 0;
+  bool include_pad = false;
+};
+
+template <typename T>
+__global__ void avgpool_kernel(const T* __restrict__ in, T* __restrict__ out, AvgPoolShape a) {
+  const PoolShape& s = a.p;
+  const int64_t total = s.n * s.oh * s.ow * s.c;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t c = i % s.c;
+    const int64_t ox = (i / s.c) % s.ow;
+    const int64_t oy = (i / (s.c * s.ow)) % s.oh;
+    const int64_t n = i / (s.c * s.ow * s.oh);
+    const int64_t y0 = oy * s.sh - s.ph, x0 = ox * s.sw - s.pw;
+    const int64_t y1 = min(y0 + s.kh, s.h + a.pad_bottom), x1 = min(x0 + s.kw, s.w + a.pad_right);
+    const int64_t ys = max(y0, int64_t(0)), xs = max(x0, int64_t(0)), ye = min(y1, s.h), xe = min(x1, s.w);
+    float sum = 0.f;
+    for (int64_t y = ys; y < ye; ++y)
+      for (int64_t x = xs; x < xe; ++x) sum += to_float(in[((n * s.h + y) * s.w + x) * s.c + c]);
+    const int64_t count = a.include_pad ? (y1 - y0) * (x1 - x0) : (ye - ys) * (xe - xs);
+    out[i] = from_float<T>(count > 0 ? sum / static_cast<float>(count) : 0.f);
+  }
+}
+
+class AvgPoolStep : public Step {
+ public:
+  int in = 0, out = 0;
+  AvgPoolShape shape{};
+  ir::DType type{};
+
+  Status enqueue(const ExecState& st, cudaStream_t stream) const override {
+    const PoolShape& s = shape.p;
+    const int64_t total = s.n * s.oh * s.ow * s.c;
+    if (total == 0) return Status::Ok();
+    bool ok = dispatch_float(type, [&](auto t) {
+      using T = decltype(t);
+      avgpool_kernel<T><<<grid_for(total), kThreads, 0, stream>>>(static_cast<const T*>(st.ptr[in]),
+                                                                   static_cast<T*>(st.ptr[out]), shape);
+    });
+    if (!ok) return error(StatusCode::kUnsupported, name, ": dtype ", ir::dtype_name(type));
+    return launch_status(name + ": avgpool");
+  }
+};
+
+int64_t pooled_size(int64_t in, int64_t pad_begin, int64_t pad_end, int64_t k, int64_t stride, bool ceil_mode) {
+  const int64_t span = in + pad_begin + pad_end - k;
+  int64_t out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+  if (ceil_mode && (out - 1) * stride >= in + pad_begin) --out;
+  return out;
+}
+
+}  // namespace
+
+Status plan_average_pool(PlanBuilder& b, const ir::Node& node) {
+  if (node.attr_string("auto_pad", "NOTSET") != "NOTSET") return error(StatusCode::kUnsupported, "auto_pad");
+  const auto k = node.attr_ints("kernel_shape");
+  const auto strides = node.attr_ints("strides", {1, 1});
+  const auto pads = node.attr_ints("pads", {0, 0, 0, 0});
+  const auto dil = node.attr_ints("dilations", {1, 1});
+  if (k.size() != 2 || strides.size() != 2 || pads.size() != 4 || dil.size() != 2)
+    return error(StatusCode::kUnsupported, "only 2-D pooling");
+  if (dil[0] != 1 || dil[1] != 1) return error(StatusCode::kUnsupported, "dilated AveragePool");
+  auto step = std::make_unique<AvgPoolStep>();
+  KILN_ASSIGN_OR_RETURN(step->in, b.input(node, 0, Layout::kNHWC));
+  const Slot src = b.slot(step->in);
+  const bool ceil_mode = node.attr_int("ceil_mode", 0) != 0;
+  PoolShape& s = step->shape.p;
+  s = {src.dims[0], src.dims[2], src.dims[3], src.dims[1], 0, 0, k[0], k[1], strides[0], strides[1],
+       pads[0], pads[1], 1, 1};
+  s.oh = pooled_size(s.h, pads[0], pads[2], k[0], strides[0], ceil_mode);
+  s.ow = pooled_size(s.w, pads[1], pads[3], k[1], strides[1], ceil_mode);
+  if (s.oh <= 0 || s.ow <= 0)
+    return error(StatusCode::kInvalidArgument, "pooling window larger than the padded input ",
+                 ir::shape_to_string(src.dims));
+  step->shape.pad_bottom = pads[2];
+  step->shape.pad_right = pads[3];
+  step->shape.include_pad = node.attr_int("count_include_pad", 0) != 0;
+  step->out = b.define(node.outputs[0], {s.n, s.c, s.oh, s.ow}, Layout::kNHWC);
+  step->type = src.dtype;
+  step->name = node.name;
+  step->tactic = "avgpool_nhwc";
+  step->reads = {step->in};
+  step->writes = {step->out};
+  b.add_step(std::move(step));
+  return Status::Ok();
+}
+
+}  // namespace kiln::cuda

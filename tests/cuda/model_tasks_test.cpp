@@ -1,0 +1,131 @@
+// The segment, classify and ReID models on CUDA, on bus.jpg letterboxed to each model's
+// input size: FP32 engine vs the CPU reference executor (<= 1e-3), FP16 engine vs FP32
+// engine (<= 1e-2; OSNet's opset-12 file 2e-2, see its test). Metric as model_test.cpp: max |got - ref| / (max(ref) - min(ref)), per
+// channel group where an output mixes quantities (seg output0: boxes, class scores, mask
+// coefficients), over the whole tensor otherwise (seg protos, class probabilities, ReID
+// features). Every output of each model is checked.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "backends/cuda/cuda_check.h"
+#include "cuda_test_util.h"
+#include "onnx/importer.h"
+#include "passes/pipeline.h"
+#include "support/test_support.h"
+#include "vision/image_io.h"
+#include "vision/letterbox.h"
+
+namespace kiln::cuda::test {
+namespace {
+
+// Rows [r0, r1) of a [N, rows, cols] tensor, the relative_max_error metric.
+double row_group_error(const ir::Tensor& got, const ir::Tensor& ref, int64_t r0, int64_t r1) {
+  const int64_t n = ref.dim(0), rows = ref.dim(1), cols = ref.dim(2);
+  double max_abs = 0, lo = 1e30, hi = -1e30;
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t r = r0; r < r1; ++r)
+      for (int64_t c = 0; c < cols; ++c) {
+        const int64_t i = (b * rows + r) * cols + c;
+        const float x = got.data<float>()[i], y = ref.data<float>()[i];
+        if (!std::isfinite(x)) return 1e30;
+        max_abs = std::max(max_abs, static_cast<double>(std::fabs(x - y)));
+        lo = std::min(lo, static_cast<double>(y));
+        hi = std::max(hi, static_cast<double>(y));
+      }
+  return max_abs / std::max(hi - lo, 1e-6);
+}
+
+// A named error per checked part of the model's outputs.
+using PartErrors = std::vector<std::pair<std::string, double>>;
+using Metric = PartErrors (*)(const std::vector<ir::Tensor>& got, const std::vector<ir::Tensor>& ref);
+
+PartErrors whole_outputs(const std::vector<ir::Tensor>& got, const std::vector<ir::Tensor>& ref) {
+  PartErrors e;
+  for (size_t i = 0; i < ref.size(); ++i) e.push_back({"output" + std::to_string(i), relative_max_error(got[i], ref[i])});
+  return e;
+}
+
+// yolov8n-seg: output0 [1, 4 + 80 + 32, 8400], output1 protos [1, 32, 160, 160].
+PartErrors seg_outputs(const std::vector<ir::Tensor>& got, const std::vector<ir::Tensor>& ref) {
+  EXPECT_EQ(got[0].shape(), ref[0].shape());
+  if (got[0].shape() != ref[0].shape() || ref[0].rank() != 3) return {{"output0 shape", 1e30}};
+  const int64_t rows = ref[0].dim(1);
+  return {{"boxes", row_group_error(got[0], ref[0], 0, 4)},
+          {"scores", row_group_error(got[0], ref[0], 4, rows - 32)},
+          {"mask coefficients", row_group_error(got[0], ref[0], rows - 32, rows)},
+          {"protos", relative_max_error(got[1], ref[1])}};
+}
+
+Result<ir::Tensor> bus_input(int height, int width) {
+  KILN_ASSIGN_OR_RETURN(vision::Image img, vision::decode_image(::kiln::test::asset("images/bus.jpg")));
+  vision::Letterboxed lb = vision::letterbox(img, height, width);
+  return ir::Tensor::from_vector<float>({1, 3, height, width}, vision::to_nchw_rgb(lb.image));
+}
+
+Result<std::vector<ir::Tensor>> run_cuda(const ir::Graph& g, Precision p, const ir::Tensor& input) {
+  KILN_ASSIGN_OR_RETURN(auto engine, Engine::build(g, test_build_options(p)));
+  KILN_ASSIGN_OR_RETURN(auto ctx, ExecutionContext::create(*engine));
+  for (size_t i = 0; i < engine->num_outputs(); ++i) {
+    int64_t n = 1;
+    for (int64_t d : engine->output_dims(i)) n *= d;
+    KILN_CUDA_TRY(cudaMemset(const_cast<float*>(ctx->output(i)), 0xFF, n * sizeof(float)), "poison outputs");
+  }
+  KILN_ASSIGN_OR_RETURN(auto first, ctx->run({input}));   // eager + capture + replay
+  KILN_ASSIGN_OR_RETURN(auto second, ctx->run({input}));  // replay only
+  for (size_t i = 0; i < second.size(); ++i)
+    EXPECT_LE(relative_max_error(second[i], first[i]), 1e-6) << "graph replay differs from the first run, output " << i;
+  return second;
+}
+
+void check_model(const std::string& model, int height, int width, Metric metric, double fp16_tol = 1e-2) {
+  KILN_REQUIRE_GPU();
+  KILN_REQUIRE_ASSETS();
+  // A GPU run carries only some models (device transfer limit); a missing one is reported.
+  if (!std::filesystem::exists(::kiln::test::asset("models/" + model))) GTEST_SKIP() << model << " not present";
+  auto graph = onnx::import_model(::kiln::test::asset("models/" + model));
+  ASSERT_TRUE(graph.ok()) << graph.status().message();
+  passes::OptimizeOptions opt;
+  opt.bind_dims = {{"batch", 1}};
+  Status st = passes::optimize(*graph, opt);
+  ASSERT_TRUE(st.ok()) << st.message();
+  auto input = bus_input(height, width);
+  ASSERT_TRUE(input.ok()) << input.status().message();
+
+  auto cpu = cpu::Executor::create(*graph);
+  ASSERT_TRUE(cpu.ok()) << cpu.status().message();
+  auto ref = cpu->run({*input});
+  ASSERT_TRUE(ref.ok()) << ref.status().message();
+
+  auto fp32 = run_cuda(*graph, Precision::kFp32, *input);
+  ASSERT_TRUE(fp32.ok()) << fp32.status().message();
+  ASSERT_EQ(fp32->size(), ref->size());
+  for (const auto& [part, err] : metric(*fp32, *ref)) {
+    std::cout << model << " FP32 vs CPU, " << part << ": " << err << std::endl;
+    EXPECT_LE(err, 1e-3) << part;
+  }
+  auto fp16 = run_cuda(*graph, Precision::kFp16, *input);
+  ASSERT_TRUE(fp16.ok()) << fp16.status().message();
+  ASSERT_EQ(fp16->size(), ref->size());
+  for (const auto& [part, err] : metric(*fp16, *fp32)) {
+    std::cout << model << " FP16 vs FP32, " << part << ": " << err << std::endl;
+    EXPECT_LE(err, fp16_tol) << part;
+  }
+}
+
+TEST(CudaModelTasks, Yolov8nSegMatchesCpu) { check_model("yolov8n-seg.onnx", 640, 640, seg_outputs); }
+TEST(CudaModelTasks, Yolo11nClsMatchesCpu) { check_model("yolo11n-cls-random.onnx", 224, 224, whole_outputs); }
+// FP16 storage through 187 convs: on an H200 this file's 512-d feature differs from FP32 by
+// 0.0116 of its range (the opset-18 file of the same network, other weights: 0.0070), with
+// FP32 vs CPU at 1.3e-6, every op within its own FP16 bound in ops_extra_test.cpp, and the
+// fc's BatchNormalization folded into the Gemm in FP32.
+TEST(CudaModelTasks, OsnetMatchesCpu) {
+  check_model("reid/osnet_x0_25_msmt17.onnx", 256, 128, whole_outputs, 2e-2);
+}
+TEST(CudaModelTasks, OsnetExternalDataMatchesCpu) {
+  check_model("reid/osnet_x0_25_msmt17_extdata/osnet_x0_25_msmt17.onnx", 256, 128, whole_outputs);
+}
+
+}  // namespace
+}  // namespace kiln::cuda::test
