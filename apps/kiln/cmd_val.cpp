@@ -1,6 +1,6 @@
-// kiln val: accuracy of a detect or pose model on an Ultralytics-format dataset, computed
+// kiln val: accuracy of a detect, pose or obb model on an Ultralytics-format dataset, computed
 // as Ultralytics' `yolo val` computes it (its dataloader's preprocessing, multi-label NMS,
-// greedy matching at IoU 0.5:0.95 -- box IoU, and keypoint OKS for pose -- 101-point
+// greedy matching at IoU 0.5:0.95 -- box IoU, keypoint OKS for pose, ProbIoU for obb -- 101-point
 // interpolated AP). The model runs through the kiln API (CPU by default; --device cuda
 // and --precision fp16 where kiln is built with CUDA). --precision fp32,fp16 validates at
 // each precision in turn and adds a table of every precision's figures beside FP32's.
@@ -21,6 +21,7 @@
 #include "eval/dataset.h"
 #include "eval/detect_metrics.h"
 #include "eval/keypoint_similarity.h"
+#include "eval/rotated_boxes.h"
 #include "eval/val_letterbox.h"
 #include "eval/val_nms.h"
 #include "kiln/model.h"
@@ -41,6 +42,7 @@ struct ValOptions {
   bool imgsz_given = false;  // else a static model keeps its own input size
   int batch = 32;
   float conf = 0.001f;
+  bool conf_given = false;  // else obb models take Ultralytics' obb default, 0.01
   double iou = 0.7;
   int max_det = 300;
   bool json = false;
@@ -81,7 +83,7 @@ Result<Model> load_val_model(const ValOptions& o) {
   KILN_ASSIGN_OR_RETURN(Model model, Model::load(o.model, mo));
   const ModelInfo& info = model.info();
   const std::string task = info.task.empty() ? "detect" : info.task;
-  if (task != "detect" && task != "pose" && task != "classify")
+  if (task != "detect" && task != "pose" && task != "obb" && task != "classify")
     return error(StatusCode::kUnsupported, o.model, ": task ", task, " not supported by val yet");
   return model;
 }
@@ -172,6 +174,33 @@ Result<ValRun> val_classify(const ValOptions& o, Model& model) {
   return run;
 }
 
+// OBB: predictions and ground truth as rotated boxes in letterbox pixels (the label's
+// quadrilateral through its minimum-area rectangle), matched by ProbIoU.
+eval::ImageMatches match_obb(std::span<const float> raw, int num_anchors, int num_classes,
+                             const eval::ValNmsOptions& nms, const std::vector<eval::LabelBox>& labels,
+                             const eval::ValInput& in) {
+  std::vector<vision::RotatedBox> gt, pred;
+  std::vector<int> gt_classes, pred_classes;
+  std::vector<float> conf;
+  for (const auto& l : labels) {
+    std::vector<std::array<float, 2>> points;
+    for (size_t k = 0; k + 1 < l.polygon.size(); k += 2)
+      points.push_back({l.polygon[k] * in.resized_width + in.pad_left, l.polygon[k + 1] * in.resized_height + in.pad_top});
+    // A plain box row is an axis-aligned rectangle.
+    gt.push_back(points.empty() ? vision::RotatedBox{l.cx * in.resized_width + in.pad_left,
+                                                     l.cy * in.resized_height + in.pad_top, l.w * in.resized_width,
+                                                     l.h * in.resized_height, 0.f}
+                                : eval::min_area_rect(points));
+    gt_classes.push_back(l.class_id);
+  }
+  for (const auto& p : eval::multi_label_nms_rotated(raw, num_anchors, num_classes, nms)) {
+    pred.push_back(p.box);
+    pred_classes.push_back(p.class_id);
+    conf.push_back(p.conf);
+  }
+  return eval::match_image(pred_classes, conf, gt_classes, eval::probiou_matrix(gt, pred));
+}
+
 Result<ValRun> val_one(const ValOptions& o) {
   if (o.conf < 0 || o.conf > 1) return error(StatusCode::kInvalidArgument, "--conf must be in [0, 1], got ", o.conf);
   if (o.iou < 0 || o.iou > 1) return error(StatusCode::kInvalidArgument, "--iou must be in [0, 1], got ", o.iou);
@@ -205,8 +234,9 @@ Result<ValRun> val_one(const ValOptions& o) {
     shapes = eval::rect_shapes(sizes, o.batch, imgsz, stride);
   }
 
+  const bool is_obb = info.task == "obb";
   eval::ValNmsOptions nms;
-  nms.conf = o.conf;
+  nms.conf = is_obb && !o.conf_given ? 0.01f : o.conf;
   nms.iou = o.iou;
   nms.max_det = o.max_det;
   const bool is_pose = info.task == "pose";
@@ -235,11 +265,19 @@ Result<ValRun> val_one(const ValOptions& o) {
     auto t2 = std::chrono::steady_clock::now();
     const int num_classes = static_cast<int>(data.names.size());
     const std::vector<int64_t>& shape = outputs.empty() ? std::vector<int64_t>{} : outputs[0].shape;
-    if (outputs.size() != 1 || shape.size() != 3 || shape[0] != 1 || shape[1] != 4 + num_classes + nkpt * pred_kdims)
+    const int extra = is_obb ? 1 : nkpt * pred_kdims;
+    if (outputs.size() != 1 || shape.size() != 3 || shape[0] != 1 || shape[1] != 4 + num_classes + extra)
       return error(StatusCode::kUnsupported, o.model, ": expected one output [1, 4 + ", num_classes, " classes",
-                   is_pose ? " + keypoints" : "", ", anchors], got ", outputs.size(), " outputs");
+                   is_pose ? " + keypoints" : is_obb ? " + angle" : "", ", anchors], got ", outputs.size(),
+                   " outputs");
     const int num_anchors = static_cast<int>(shape[2]);
     std::span<const float> raw = outputs[0].data;
+    if (is_obb) {
+      metrics.add(match_obb(raw, num_anchors, num_classes, nms, labels, in));
+      t_post += ms_since(t2);
+      bar.update(i + 1);
+      continue;
+    }
     std::vector<eval::BoxPrediction> preds = eval::multi_label_nms(raw, num_anchors, num_classes, nms);
 
     // Ground truth in the same letterboxed pixels as the predictions.
@@ -290,7 +328,8 @@ Result<ValRun> val_one(const ValOptions& o) {
               {"precision", info.precision},
               {"imgsz", imgsz},
               {"batch", o.batch},
-              {"conf", o.conf},
+              {"conf", nms.conf},
+              {"task", info.task.empty() ? "detect" : info.task},
               {"iou", o.iou},
               {"max_det", o.max_det},
               {"all", row_json(report.all)},
@@ -384,7 +423,7 @@ Status val(ValOptions o) {
 
 Runner register_val(CLI::App& app) {
   auto o = std::make_shared<ValOptions>();
-  CLI::App* cmd = app.add_subcommand("val", "Accuracy of a detect, pose or classify model on a dataset, as Ultralytics val");
+  CLI::App* cmd = app.add_subcommand("val", "Accuracy of a detect, pose, obb or classify model on a dataset, as Ultralytics val");
   cmd->add_option("--model", o->model, "ONNX model (Ultralytics export)")->required();
   cmd->add_option("--data", o->data, "dataset yaml (Ultralytics format); classify: the dataset folder")->required();
   cmd->add_option("--split", o->split, "dataset split to evaluate")->capture_default_str();
@@ -392,15 +431,17 @@ Runner register_val(CLI::App& app) {
                            ->capture_default_str();
   cmd->add_option("--batch", o->batch, "batch size that sets the rectangular shapes of dynamic models")
       ->capture_default_str();
-  cmd->add_option("--conf", o->conf, "confidence threshold")->capture_default_str();
+  CLI::Option* conf =
+      cmd->add_option("--conf", o->conf, "confidence threshold (obb models: 0.01 unless given)")->capture_default_str();
   cmd->add_option("--iou", o->iou, "NMS IoU threshold")->capture_default_str();
   cmd->add_option("--max-det", o->max_det, "maximum detections per image")->capture_default_str();
   cmd->add_flag("--json", o->json, "print the figures as JSON instead of the table");
   cmd->add_option("--device", o->device, "cpu, cuda or cuda:N (default: cpu for .onnx)");
   cmd->add_option("--precision", o->precision,
                   "fp32, fp16 (needs a GPU) or a list such as fp32,fp16: one run each, with deltas to fp32");
-  return [o, imgsz]() {
+  return [o, imgsz, conf]() {
     o->imgsz_given = imgsz->count() > 0;
+    o->conf_given = conf->count() > 0;
     Status st = val(*o);
     return st.ok() ? kExitOk : report_error("val", st);
   };

@@ -136,7 +136,7 @@ Result<std::vector<LabelBox>> load_labels(const fs::path& image_path, const Data
   std::ifstream in(path);
   if (!in) return std::vector<LabelBox>{};  // no label file: an image without objects
   const size_t pose_cols = spec.kpt_count > 0 ? 5 + static_cast<size_t>(spec.kpt_count) * spec.kpt_dims : 0;
-  std::vector<std::vector<float>> rows;  // class, cx, cy, w, h[, keypoints]
+  std::vector<std::pair<std::vector<float>, std::vector<float>>> rows;  // class, cx, cy, w, h[, keypoints]; polygon
   std::string line;
   for (int line_no = 1; std::getline(in, line); ++line_no) {
     std::istringstream is(line);
@@ -150,7 +150,7 @@ Result<std::vector<LabelBox>> load_labels(const fs::path& image_path, const Data
       v.push_back(f);
     }
     if (v.empty()) continue;
-    std::vector<float> row;
+    std::vector<float> row, polygon;
     if (pose_cols > 0 ? v.size() == pose_cols : v.size() == 5) {
       row = v;
     } else if (pose_cols == 0 && v.size() >= 7 && v.size() % 2 == 1) {
@@ -161,6 +161,7 @@ Result<std::vector<LabelBox>> load_labels(const fs::path& image_path, const Data
         y0 = std::min(y0, v[k + 1]), y1 = std::max(y1, v[k + 1]);
       }
       row = {v[0], (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0};
+      polygon.assign(v.begin() + 1, v.end());
     } else {
       return error(StatusCode::kCorrupt, path.string(), ":", line_no, ": ", v.size(), " values, expected ",
                    pose_cols > 0 ? std::to_string(pose_cols) : std::string("5 or a polygon"));
@@ -172,14 +173,18 @@ Result<std::vector<LabelBox>> load_labels(const fs::path& image_path, const Data
       if (row[k] > 1.01f || row[k] < -0.01f)
         return error(StatusCode::kCorrupt, path.string(), ":", line_no, ": coordinate ", row[k],
                      " is not normalized to [0, 1]");
-    rows.push_back(row);
+    rows.emplace_back(std::move(row), std::move(polygon));
   }
-  std::sort(rows.begin(), rows.end());
-  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+  // np.unique(lb, axis=0) over the class and box columns: sorted, first of equal rows kept.
+  auto by_row = [](const auto& a, const auto& b) { return a.first < b.first; };
+  std::stable_sort(rows.begin(), rows.end(), by_row);
+  rows.erase(std::unique(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first == b.first; }),
+             rows.end());
   std::vector<LabelBox> out;
   out.reserve(rows.size());
-  for (const auto& r : rows)
-    out.push_back({static_cast<int>(r[0]), r[1], r[2], r[3], r[4], std::vector<float>(r.begin() + 5, r.end())});
+  for (auto& [r, polygon] : rows)
+    out.push_back({static_cast<int>(r[0]), r[1], r[2], r[3], r[4], std::vector<float>(r.begin() + 5, r.end()),
+                   std::move(polygon)});
   return out;
 }
 

@@ -31,6 +31,7 @@ struct LabelBox {
   int class_id = 0;
   float cx = 0, cy = 0, w = 0, h = 0;
   std::vector<float> keypoints;  // pose: kpt_count x kpt_dims values (x, y normalized[, visibility])
+  std::vector<float> polygon;    // polygon rows (segment, obb): x, y normalized, as in the file
 };
 
 // images/<...>/x.jpg -> labels/<...>/x.txt (the last "images" folder of the path), as
@@ -39,8 +40,8 @@ std::filesystem::path label_path_for(const std::filesystem::path& image_path);
 
 // The image's objects. A missing or empty label file means no objects. Rows are
 // `class cx cy w h`, or `class x1 y1 x2 y2 ...` polygons (their bounding box is used), or
-// `class cx cy w h` + keypoints when spec.kpt_count > 0. Identical rows are counted once
-// (Ultralytics drops them). A class id out of range, a malformed row or coordinates
+// `class cx cy w h` + keypoints when spec.kpt_count > 0. Rows whose class and box are
+// identical are counted once (Ultralytics drops them). A class id out of range, a malformed row or coordinates
 // outside [0, 1.01] is an error naming the file and line.
 Result<std::vector<LabelBox>> load_labels(const std::filesystem::path& image_path, const DatasetSpec& spec);
 
