@@ -13,10 +13,13 @@
 # tasks: kiln bench + PyTorch peer, batch 1, on whichever of yolov8n-seg, yolo11n-pose,
 # yolo11n-obb-random (1024), yolo11n-cls-random (224) are in .assets;
 # predict: kiln predict on the images with CUDA FP16 (end-to-end speed split per image);
-# tests: kiln_cuda_tests; api: kiln_api_gpu_tests (predict on CUDA vs CPU); peer: bench/peers/torch_peer.py (PyTorch, same GPU).
+# tests: kiln_cuda_tests; api: kiln_api_gpu_tests (predict on CUDA vs CPU); peer: bench/peers/torch_peer.py (PyTorch, same GPU);
+# base: the cold stage again with $carry/kiln-base (a build of an earlier commit, own empty
+# timing cache), for before/after figures from one machine.
+# KILN_GPU_ASSETS and KILN_GPU_CARRY name other assets/carry dirs (default .assets, build-gpu).
 set -uo pipefail
-assets=.assets
-carry=build-gpu
+assets=${KILN_GPU_ASSETS:-.assets}
+carry=${KILN_GPU_CARRY:-build-gpu}
 out=${OUT:-/tmp/gpu-run}
 mkdir -p "$out" /tmp/kiln-libs
 tar -C /tmp/kiln-libs -xJf "$carry/libs.tar.xz"
@@ -54,6 +57,9 @@ for s in "$@"; do
     cold) rm -f "$cache"
           stage cold 150 "$kiln" bench --model "$m11" --precision fp16 --batch 1,32 --iters 200 \
             --timing-cache "$cache" --profile --profile-top 30 ;;
+    base) rm -f "$cache.base"
+          stage base 150 "$carry/kiln-base" bench --model "$m11" --precision fp16 --batch 1,32 --iters 200 \
+            --timing-cache "$cache.base" --profile --profile-top 30 ;;
     warm) stage warm 100 "$kiln" bench --model "$m11" --precision fp16 --batch 1,8,32 --iters 300 --timing-cache "$cache" ;;
     fp32) stage fp32 150 "$kiln" bench --model "$m11" --precision fp32,tf32 --batch 1,32 --iters 50 \
             --timing-cache "$cache" --profile --profile-top 12 ;;

@@ -66,6 +66,51 @@ Built build_and_run(const ir::Graph& g, const BuildOptions& opt, const ir::Tenso
   return r;
 }
 
+// x -> MaxPool(5, s1, p2) x3 chained, Concat(x, p1, p2, p3): YOLO's SPPF.
+ir::Graph sppf_graph(int64_t n, int64_t c, int64_t h, int64_t w) {
+  ir::Graph g;
+  auto value = [&](const std::string& name, int64_t channels) {
+    ir::Value* v = g.add_value(name);
+    v->dtype = ir::DType::kFloat32;
+    v->shape = ir::make_shape({n, channels, h, w});
+    return v;
+  };
+  ir::Value* x = value("x", c);
+  g.inputs.push_back(x);
+  std::vector<ir::Value*> cat = {x};
+  for (int i = 0; i < 3; ++i) {
+    ir::Value* p = value("p" + std::to_string(i), c);
+    ir::Node* pool = g.add_node("MaxPool", "pool" + std::to_string(i), {cat.back()}, {p});
+    pool->attrs = {{"kernel_shape", std::vector<int64_t>{5, 5}},
+                   {"strides", std::vector<int64_t>{1, 1}},
+                   {"pads", std::vector<int64_t>{2, 2, 2, 2}}};
+    cat.push_back(p);
+  }
+  ir::Value* y = value("y", 4 * c);
+  g.add_node("Concat", "cat", cat, {y})->attrs = {{"axis", int64_t{1}}};
+  g.outputs = {y};
+  return g;
+}
+
+// The SPPF runs as one sppf_nhwc step (pools and concat folded) and matches the CPU exactly
+// in FP32; an image smaller than the 13-wide window and not square checks the clipping.
+TEST(CudaFusion, SppfIsOneKernel) {
+  KILN_REQUIRE_GPU();
+  ir::Graph g = sppf_graph(2, 16, 11, 7);
+  ir::Tensor x = random_tensor({2, 16, 11, 7}, 21);
+  auto cpu = cpu::Executor::create(g);
+  ASSERT_TRUE(cpu.ok()) << cpu.status().message();
+  auto ref = cpu->run({x});
+  ASSERT_TRUE(ref.ok()) << ref.status().message();
+  for (auto [p, tol] : {std::pair{Precision::kFp32, 0.0}, std::pair{Precision::kFp16, 1e-3}}) {
+    Built r = build_and_run(g, test_build_options(p), x);
+    ASSERT_EQ(r.out.size(), 1u);
+    EXPECT_LE(relative_max_error(r.out[0], (*ref)[0]), tol) << precision_name(p);
+    ASSERT_EQ(r.tactics.size(), 1u);
+    EXPECT_EQ(r.tactics[0].tactic, "sppf_nhwc");
+  }
+}
+
 TEST(CudaFusion, ResidualAddFoldsIntoConv) {
   KILN_REQUIRE_GPU();
   ir::Graph g = bottleneck_graph(32, 40, 3);

@@ -64,6 +64,22 @@ INSTANTIATE_TEST_SUITE_P(
                       ConvParam{"head_1x1_no_act", 80, 20, 80, 1, 1, 1, false}),
     [](const ::testing::TestParamInfo<ConvParam>& i) { return std::string(i.param.name); });
 
+// A conv on the graph's FP32 NCHW input with few channels runs conv_nchw_input (which reads
+// that input as it is); the stem shape and one with 4 channels, a 5x5 kernel, 3 output
+// groups of 8.
+TEST(CudaOps, ConvOnNchwInputSkipsConvert) {
+  KILN_REQUIRE_GPU();
+  for (const NodeCase& c : {conv_case(3, 66, 32, 3, 2, 1, true, 3), conv_case(4, 33, 24, 5, 1, 1, false, 5)}) {
+    for (Precision p : {Precision::kFp32, Precision::kFp16}) {
+      BothResults r = run_both(c, p);
+      ASSERT_FALSE(r.tactics.empty());
+      EXPECT_EQ(r.tactics[0].tactic, "conv_nchw_input");
+    }
+    expect_close(c, Precision::kFp32, 1e-4);
+    expect_close(c, Precision::kFp16, 1e-2);
+  }
+}
+
 TEST(CudaOps, MaxPool5x5) {
   KILN_REQUIRE_GPU();
   NodeCase c;

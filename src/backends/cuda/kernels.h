@@ -48,6 +48,14 @@ struct PoolShape {
 };
 Status launch_maxpool_nhwc(const void* in, void* out, ir::DType type, const PoolShape& s, cudaStream_t stream);
 
+// YOLO's SPPF block in one pass: x (NHWC, c channels) and its max pools of stride 1 over
+// windows of radius r, 2r and 3r (three chained (2r+1)-wide pools), written side by side
+// as the 4c-channel NHWC concat [x, pool1, pool2, pool3]. c must be a multiple of 8 bytes'
+// worth of elements (sppf_fits).
+bool sppf_fits(ir::DType type, int64_t c);
+Status launch_sppf_nhwc(const void* in, void* out, ir::DType type, int64_t n, int64_t h, int64_t w, int64_t c,
+                        int64_t radius, cudaStream_t stream);
+
 // Nearest resize, NHWC, asymmetric coordinates with floor: src = min(floor(dst / scale), size-1).
 Status launch_resize_nearest_nhwc(const void* in, void* out, ir::DType type, int64_t n, int64_t h, int64_t w,
                                   int64_t c, int64_t oh, int64_t ow, float scale_h, float scale_w,
@@ -64,5 +72,15 @@ struct ConvShape {
 // optional bias (FP32) and SiLU. The always-available fallback when cuDNN has no engine.
 Status launch_conv_direct_nhwc(const void* in, const void* weight, const float* bias, void* out, ir::DType type,
                                const ConvShape& s, bool silu, cudaStream_t stream);
+
+// Direct convolution straight from an FP32 NCHW tensor (the graph input) to an NHWC output
+// in `out_type`: the stem conv without a separate layout/dtype convert. Weights KCRS FP32,
+// optional FP32 bias and SiLU. Only for groups 1, few input channels and a whole number of
+// 8-channel output groups (conv_nchw_input_fits).
+inline constexpr int64_t kConvNchwInputMaxChannels = 4;
+inline constexpr int64_t kConvNchwInputMaxWeightBytes = 48 * 1024;  // shared memory per block
+bool conv_nchw_input_fits(const ConvShape& s);
+Status launch_conv_nchw_input(const float* in, const float* weight, const float* bias, void* out, ir::DType out_type,
+                              const ConvShape& s, bool silu, cudaStream_t stream);
 
 }  // namespace kiln::cuda

@@ -212,6 +212,12 @@ Result<int> PlanBuilder::input(const ir::Node& node, size_t i, Layout layout) {
   return convert(s, layout, act_dtype(), node.op_type);
 }
 
+Result<int> PlanBuilder::input_as_is(const ir::Node& node, size_t i) {
+  const ir::Value* v = node.input(i);
+  if (!v) return error(StatusCode::kInvalidArgument, "node '", node.name, "' lacks input ", i);
+  return slot_of(node, v);
+}
+
 Result<int> PlanBuilder::input_any_layout(const ir::Node& node, size_t i) {
   const ir::Value* v = node.input(i);
   if (!v) return error(StatusCode::kInvalidArgument, "node '", node.name, "' lacks input ", i);

@@ -90,8 +90,9 @@ struct BuildOptions {
 // Where build time went (seconds) and how conv plans were chosen.
 struct BuildStats {
   double total_s = 0;
-  double heuristics_s = 0;  // cuDNN operation graphs, heuristics queries, support checks
-  double compile_s = 0;     // cuDNN plan builds (runtime-compiled kernels included)
+  double heuristics_s = 0;  // heuristics of the serial fallback walk (the rest are in compile_s)
+  double compile_s = 0;     // cuDNN operation graphs, heuristics and plan builds (runtime-
+                            // compiled kernels included), wall time
   double tune_s = 0;        // timing candidate plans on the GPU
   int convs = 0;            // conv steps
   int conv_signatures = 0;  // distinct conv signatures (one plan each, shared by the rest)
@@ -106,6 +107,7 @@ class PlanBuilder {
   ~PlanBuilder();
 
   const BuildOptions& options() const { return options_; }
+  const ir::Graph& graph() const { return graph_; }
   ir::DType act_dtype() const;  // dtype of activations: float32 or float16
   Handles handles() const { return handles_; }
 
@@ -114,6 +116,9 @@ class PlanBuilder {
   Result<int> input(const ir::Node& node, size_t i, Layout layout);
   // Same, keeping whatever layout the value already has.
   Result<int> input_any_layout(const ir::Node& node, size_t i);
+  // The slot of node input i as computed, no conversion (a kernel that reads the graph's
+  // FP32 NCHW input directly).
+  Result<int> input_as_is(const ir::Node& node, size_t i);
   // The constant tensor behind node input i, or nullptr if it is a runtime value.
   const ir::Tensor* constant_input(const ir::Node& node, size_t i) const;
   // Static logical dims of a value (error naming the node if unknown or symbolic).

@@ -1,0 +1,314 @@
+#include "backends/cuda/ops/conv_cudnn.h"
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include "backends/cuda/cuda_check.h"
+#include "backends/cuda/timing_cache.h"
+
+namespace kiln::cuda {
+namespace {
+
+namespace fe = cudnn_frontend;
+
+// Candidates timed per signature: cuDNN's heuristic order puts the fast ones first, and
+// each built candidate costs a kernel compile (tens of ms to seconds) for runtime-fusion
+// engines; they compile on one thread each. (Compiling several signatures at once on 16
+// threads was measured on an H200 at no gain: cuDNN's plan builds serialize.)
+constexpr int kTuneCandidates = 6;
+
+Status fe_status(fe::error_t e, const std::string& what) {
+  if (e.is_good()) return Status::Ok();
+  return error(StatusCode::kUnsupported, what, ": ", e.get_message());
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// The cuDNN operation graph for a request, validated and built (no plans yet).
+Result<std::shared_ptr<fe::graph::Graph>> make_graph(const ConvRequest& q, cudnnHandle_t handle) {
+  const ConvShape& s = q.s;
+  const auto io = q.half() ? fe::DataType_t::HALF : fe::DataType_t::FLOAT;
+  auto g = std::make_shared<fe::graph::Graph>();
+  g->set_io_data_type(io).set_intermediate_data_type(fe::DataType_t::FLOAT).set_compute_data_type(fe::DataType_t::FLOAT);
+  const int64_t cg = s.c / s.groups;
+  auto nhwc = [](int64_t c, int64_t h, int64_t w) { return std::vector<int64_t>{h * w * c, 1, w * c, c}; };
+  auto X = g->tensor(fe::graph::Tensor_attributes().set_name("X").set_uid(kConvUidX).set_data_type(io)
+                         .set_dim({s.n, s.c, s.h, s.w}).set_stride(nhwc(s.c, s.h, s.w)));
+  auto W = g->tensor(fe::graph::Tensor_attributes().set_name("W").set_uid(kConvUidW).set_data_type(io)
+                         .set_dim({s.k, cg, s.r, s.s}).set_stride(nhwc(cg, s.r, s.s)));
+  auto opts = fe::graph::Conv_fprop_attributes()
+                  .set_pre_padding({s.ph, s.pw})
+                  .set_post_padding({q.pad_bottom, q.pad_right})
+                  .set_stride({s.sh, s.sw})
+                  .set_dilation({s.dh, s.dw});
+  auto Y = g->conv_fprop(X, W, opts);
+  if (q.variant != ConvVariant::kConvOnly) {
+    Y->set_data_type(fe::DataType_t::FLOAT);
+    auto B = g->tensor(fe::graph::Tensor_attributes().set_name("B").set_uid(kConvUidB).set_data_type(io)
+                           .set_dim({1, s.k, 1, 1}).set_stride({s.k, 1, s.k, s.k}));
+    Y = g->pointwise(Y, B, fe::graph::Pointwise_attributes().set_mode(fe::PointwiseMode_t::ADD));
+    if (q.silu) {
+      Y->set_data_type(fe::DataType_t::FLOAT);
+      Y = g->pointwise(Y, fe::graph::Pointwise_attributes().set_mode(fe::PointwiseMode_t::SWISH_FWD).set_swish_beta(1.f));
+    }
+    if (q.variant == ConvVariant::kResidual) {
+      Y->set_data_type(fe::DataType_t::FLOAT);
+      auto R = g->tensor(fe::graph::Tensor_attributes().set_name("R").set_uid(kConvUidR).set_data_type(io)
+                             .set_dim({s.n, s.k, s.oh, s.ow}).set_stride(nhwc(s.k, s.oh, s.ow)));
+      Y = g->pointwise(Y, R, fe::graph::Pointwise_attributes().set_mode(fe::PointwiseMode_t::ADD));
+    }
+  }
+  Y->set_output(true).set_uid(kConvUidY).set_data_type(io).set_dim({s.n, s.k, s.oh, s.ow}).set_stride(nhwc(s.k, s.oh, s.ow));
+  KILN_RETURN_IF_ERROR(fe_status(g->validate(), "validate"));
+  KILN_RETURN_IF_ERROR(fe_status(g->build_operation_graph(handle), "build_operation_graph"));
+  return g;
+}
+
+// A graph with cuDNN's candidate list (heuristics A, then fallback), filtered for the
+// precision.
+Result<std::shared_ptr<fe::graph::Graph>> graph_with_candidates(const ConvRequest& q, cudnnHandle_t handle) {
+  KILN_ASSIGN_OR_RETURN(auto g, make_graph(q, handle));
+  KILN_RETURN_IF_ERROR(fe_status(g->create_execution_plans({fe::HeurMode_t::A, fe::HeurMode_t::FALLBACK}),
+                                 "create_execution_plans"));
+  // FP32 means FP32: no TF32 tensor-core engines (they would cost ~1e-3 relative error).
+  if (q.precision == Precision::kFp32) g->deselect_numeric_notes({fe::NumericalNote_t::TENSOR_CORE});
+  KILN_RETURN_IF_ERROR(fe_status(g->check_support(), "check_support"));
+  return g;
+}
+
+std::string plan_name(const fe::graph::Graph& g, int64_t index) {
+  std::string n;
+  if (g.get_plan_name_at_index(index, n).is_bad()) n = "?";
+  return n;
+}
+
+Result<std::shared_ptr<ConvPlan>> finish_plan(std::shared_ptr<fe::graph::Graph> g, int64_t index, std::string suffix) {
+  auto p = std::make_shared<ConvPlan>();
+  int64_t ws = 0;
+  KILN_RETURN_IF_ERROR(fe_status(g->get_workspace_size_plan_at_index(index, ws), "get_workspace_size"));
+  p->workspace = static_cast<size_t>(ws);
+  p->tactic = plan_name(*g, index) + suffix;
+  p->graph = std::move(g);
+  p->plan_index = index;
+  return p;
+}
+
+// Builds the plan a timing-cache entry names; Unsupported if that engine no longer fits.
+Result<std::shared_ptr<ConvPlan>> plan_from_choice(const ConvRequest& q, const TunedChoice& c, cudnnHandle_t handle) {
+  KILN_ASSIGN_OR_RETURN(auto g, make_graph(q, handle));
+  std::unordered_map<fe::KnobType_t, int64_t> knobs;
+  for (auto [k, v] : c.knobs) knobs[static_cast<fe::KnobType_t>(k)] = v;
+  KILN_RETURN_IF_ERROR(fe_status(g->create_execution_plan(c.engine_id, knobs), "create_execution_plan"));
+  KILN_RETURN_IF_ERROR(fe_status(g->check_support(), "check_support"));
+  KILN_RETURN_IF_ERROR(fe_status(g->build_plan_at_index(0), "build_plan_at_index"));
+  return finish_plan(std::move(g), 0, " (cached)");
+}
+
+// One built candidate, in a graph (and cuDNN handle) of its own: the frontend's plan list
+// is not safe to build from several threads.
+struct Candidate {
+  std::shared_ptr<fe::graph::Graph> graph;
+  int64_t index = 0;
+};
+
+std::optional<Candidate> build_candidate(const ConvRequest& q, int64_t index, cudnnHandle_t handle) {
+  auto g = graph_with_candidates(q, handle);
+  if (!g.ok() || (*g)->get_execution_plan_count() <= index || (*g)->build_plan_at_index(index).is_bad())
+    return std::nullopt;
+  return Candidate{*g, index};
+}
+
+// Device scratch for timing candidates, filled with a non-zero pattern (zeros can run
+// faster than real data).
+class Scratch {
+ public:
+  ~Scratch() {
+    for (void* p : ptrs_) cudaFree(p);
+  }
+  Result<void*> alloc(size_t bytes) {
+    void* p = nullptr;
+    KILN_CUDA_TRY(cudaMalloc(&p, std::max<size_t>(bytes, 16)), "tune: cudaMalloc");
+    ptrs_.push_back(p);
+    KILN_CUDA_TRY(cudaMemset(p, 0x3C, bytes), "tune: cudaMemset");
+    return p;
+  }
+
+ private:
+  std::vector<void*> ptrs_;
+};
+
+// Time of one plan: the minimum of five event-timed runs after one warm-up run (the
+// minimum is the least disturbed by other work on the GPU).
+Result<double> time_plan(fe::graph::Graph& g, int64_t index, cudnnHandle_t handle, std::unordered_map<int64_t, void*>& pack,
+                         void* ws) {
+  cudaStream_t stream = nullptr;
+  KILN_RETURN_IF_ERROR(cudnn_status(cudnnGetStream(handle, &stream), "cudnnGetStream"));
+  cudaEvent_t a = nullptr, b = nullptr;
+  KILN_CUDA_TRY(cudaEventCreate(&a), "cudaEventCreate");
+  Status st = cuda_status(cudaEventCreate(&b), "cudaEventCreate");
+  double best = 1e30;
+  for (int i = 0; i < 6 && st.ok(); ++i) {  // first run is warm-up
+    st = cuda_status(cudaEventRecord(a, stream), "cudaEventRecord");
+    if (st.ok()) st = fe_status(g.execute_plan_at_index(handle, pack, ws, index), "execute");
+    if (st.ok()) st = cuda_status(cudaEventRecord(b, stream), "cudaEventRecord");
+    if (st.ok()) st = cuda_status(cudaEventSynchronize(b), "cudaEventSynchronize");
+    float ms = 0;
+    if (st.ok()) st = cuda_status(cudaEventElapsedTime(&ms, a, b), "cudaEventElapsedTime");
+    if (st.ok() && i > 0) best = std::min(best, static_cast<double>(ms));
+  }
+  cudaEventDestroy(a);
+  if (b) cudaEventDestroy(b);
+  KILN_RETURN_IF_ERROR(st);
+  return best;
+}
+
+// The plan among built candidates: with tuning, the fastest on scratch buffers (recorded
+// in the timing cache, one candidate too, so a warm build times nothing); without, the
+// first in cuDNN's order.
+Result<std::shared_ptr<ConvPlan>> choose_plan(const ConvRequest& q, std::vector<Candidate> cands, PlanBuilder& b) {
+  std::sort(cands.begin(), cands.end(), [](const Candidate& x, const Candidate& y) { return x.index < y.index; });
+  Candidate pick = cands.front();
+  if (b.options().tune) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const size_t es = q.half() ? 2 : 4;
+    const ConvShape& s = q.s;
+    int64_t ws_max = 0;
+    for (const Candidate& c : cands) {
+      int64_t ws = 0;
+      if (c.graph->get_workspace_size_plan_at_index(c.index, ws).is_good()) ws_max = std::max(ws_max, ws);
+    }
+    Scratch scratch;
+    const size_t out_bytes = s.n * s.oh * s.ow * s.k * es;
+    std::unordered_map<int64_t, void*> pack;
+    KILN_ASSIGN_OR_RETURN(pack[kConvUidX], scratch.alloc(s.n * s.h * s.w * s.c * es));
+    KILN_ASSIGN_OR_RETURN(pack[kConvUidW], scratch.alloc(s.k * (s.c / s.groups) * s.r * s.s * es));
+    KILN_ASSIGN_OR_RETURN(pack[kConvUidY], scratch.alloc(out_bytes));
+    if (q.variant != ConvVariant::kConvOnly) {
+      KILN_ASSIGN_OR_RETURN(pack[kConvUidB], scratch.alloc(s.k * es));
+    }
+    if (q.variant == ConvVariant::kResidual) {
+      KILN_ASSIGN_OR_RETURN(pack[kConvUidR], scratch.alloc(out_bytes));
+    }
+    KILN_ASSIGN_OR_RETURN(void* ws, scratch.alloc(static_cast<size_t>(ws_max)));
+    double best = 1e30;
+    for (const Candidate& c : cands) {
+      auto ms = time_plan(*c.graph, c.index, b.handles().cudnn, pack, ws);
+      if (ms.ok() && *ms < best) {
+        best = *ms;
+        pick = c;
+      }
+    }
+    b.stats().tune_s += seconds_since(t0);
+    if (best >= 1e30) return error(StatusCode::kUnsupported, "no candidate engine ran");
+    ++b.stats().tuned;
+    if (TimingCache* cache = b.timing_cache()) {
+      TunedChoice choice;
+      std::unordered_map<fe::KnobType_t, int64_t> knobs;
+      if (pick.graph->get_engine_and_knobs_at_index(pick.index, choice.engine_id, knobs).is_good()) {
+        for (auto [k, v] : knobs) choice.knobs.push_back({static_cast<int64_t>(k), v});
+        std::sort(choice.knobs.begin(), choice.knobs.end());
+        choice.ms = best;
+        cache->put(b.device_key() + "|" + q.signature(), choice);
+      }
+    }
+  }
+  return finish_plan(pick.graph, pick.index, "");
+}
+
+// The plan for q from its timing-cache entry, else from its first candidates compiled at
+// once (one thread and cuDNN handle each) and chosen by choose_plan; null when nothing
+// built.
+Result<std::shared_ptr<ConvPlan>> compile_first(const ConvRequest& q, PlanBuilder& b) {
+  const auto t0 = std::chrono::steady_clock::now();
+  TimingCache* cache = b.options().tune ? b.timing_cache() : nullptr;
+  if (cache) {
+    if (auto c = cache->find(b.device_key() + "|" + q.signature())) {
+      auto p = plan_from_choice(q, *c, b.handles().cudnn);
+      b.stats().compile_s += seconds_since(t0);
+      if (p.ok()) {
+        ++b.stats().cache_hits;
+        return p;
+      }
+    }
+  }
+  const int n = b.options().tune ? kTuneCandidates : 1;
+  std::vector<cudnnHandle_t> handles(n, b.handles().cudnn);
+  for (int i = 1; i < n; ++i) {
+    KILN_ASSIGN_OR_RETURN(handles[i], b.worker_cudnn(i - 1));
+  }
+  int device = 0;
+  KILN_CUDA_TRY(cudaGetDevice(&device), "cudaGetDevice");
+  std::vector<std::optional<Candidate>> built(n);
+  std::vector<std::thread> threads;
+  for (int i = 1; i < n; ++i)
+    threads.emplace_back([&, i] {
+      // A fresh thread has no current CUDA context; some engines use the driver API.
+      if (cudaSetDevice(device) == cudaSuccess) built[i] = build_candidate(q, i, handles[i]);
+    });
+  built[0] = build_candidate(q, 0, handles[0]);
+  for (auto& t : threads) t.join();
+  b.stats().compile_s += seconds_since(t0);
+  std::vector<Candidate> cands;
+  for (auto& c : built)
+    if (c) cands.push_back(*c);
+  if (cands.empty()) return std::shared_ptr<ConvPlan>();
+  return choose_plan(q, std::move(cands), b);
+}
+
+}  // namespace
+
+std::string ConvRequest::signature() const {
+  std::ostringstream os;
+  os << "conv n" << s.n << " c" << s.c << " h" << s.h << " w" << s.w << " k" << s.k << " r" << s.r << "x" << s.s
+     << " st" << s.sh << "," << s.sw << " pad" << s.ph << "," << s.pw << "," << pad_bottom << "," << pad_right
+     << " dil" << s.dh << "," << s.dw << " g" << s.groups << " " << precision_name(precision) << " "
+     << (variant == ConvVariant::kResidual ? "bias+silu?+add" : variant == ConvVariant::kFused ? "bias+silu?" : "conv")
+     << (silu ? " silu" : "");
+  return os.str();
+}
+
+Result<std::shared_ptr<ConvPlan>> get_conv_plan(const ConvRequest& q, PlanBuilder& b) {
+  const std::string sig = q.signature();
+  auto& shared = b.shared_plans();
+  auto found = [&]() -> Result<std::shared_ptr<ConvPlan>> {
+    if (!shared.at(sig)) return error(StatusCode::kUnsupported, "refused earlier");
+    return std::static_pointer_cast<ConvPlan>(shared.at(sig));
+  };
+  if (shared.count(sig)) return found();
+  auto first = compile_first(q, b);
+  if (first.ok() && *first) {
+    shared[sig] = *first;
+    ++b.stats().conv_signatures;
+    return first;
+  }
+
+  // None of the first candidates built: walk through cuDNN's whole list until one does
+  // (the first ones again, serially, for cuDNN's message if none builds).
+  auto t0 = std::chrono::steady_clock::now();
+  auto g = graph_with_candidates(q, b.handles().cudnn);
+  b.stats().heuristics_s += seconds_since(t0);
+  Result<std::shared_ptr<ConvPlan>> p = g.ok() ? error(StatusCode::kUnsupported, "build_plans: no candidate engine")
+                                               : Result<std::shared_ptr<ConvPlan>>(g.status());
+  if (g.ok()) {
+    t0 = std::chrono::steady_clock::now();
+    const int64_t count = (*g)->get_execution_plan_count();
+    int64_t built = -1;
+    for (int64_t i = 0; i < count && built < 0; ++i) {
+      auto e = (*g)->build_plan_at_index(i);
+      if (e.is_good()) built = i;
+      else p = error(StatusCode::kUnsupported, "build_plans: ", e.get_message());
+    }
+    b.stats().compile_s += seconds_since(t0);
+    if (built >= 0) p = choose_plan(q, {Candidate{*g, built}}, b);
+  }
+  shared[sig] = p.ok() ? std::static_pointer_cast<void>(*p) : nullptr;
+  if (p.ok()) ++b.stats().conv_signatures;
+  return p;
+}
+
+}  // namespace kiln::cuda

@@ -1,0 +1,48 @@
+// cuDNN plans for NHWC convolutions (cuDNN 9 graph API through the cuDNN frontend): the
+// operation graph of a conv request, its engine choice (timing cache, else the fastest of
+// cuDNN's first candidates timed on the GPU, else cuDNN's heuristic first choice), and plans
+// shared between convs of one signature. Used by the Conv planner (conv.cpp).
+#pragma once
+
+#include <cudnn_frontend.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backends/cuda/kernels.h"
+#include "backends/cuda/plan.h"
+
+namespace kiln::cuda {
+
+// Tensor uids in a conv graph's variant pack.
+inline constexpr int64_t kConvUidX = 1, kConvUidW = 2, kConvUidB = 3, kConvUidY = 4, kConvUidR = 5;
+
+// What the cuDNN graph computes after the conv: bias (+SiLU) + residual Add, bias (+SiLU),
+// or nothing (our bias/activation kernel follows).
+enum class ConvVariant { kResidual, kFused, kConvOnly };
+
+struct ConvRequest {
+  ConvShape s;
+  int64_t pad_bottom = 0, pad_right = 0;
+  Precision precision{};
+  ConvVariant variant{};
+  bool silu = false;
+
+  bool half() const { return precision == Precision::kFp16; }
+  // Everything that decides the plan; the key of shared plans and of the timing cache.
+  std::string signature() const;
+};
+
+// One built cuDNN plan, shared by every conv step with the same signature.
+struct ConvPlan {
+  std::shared_ptr<cudnn_frontend::graph::Graph> graph;
+  int64_t plan_index = 0;
+  size_t workspace = 0;
+  std::string tactic;
+};
+
+// The shared plan for a request, built on first use (error: cuDNN has no engine for it).
+Result<std::shared_ptr<ConvPlan>> get_conv_plan(const ConvRequest& q, PlanBuilder& b);
+
+}  // namespace kiln::cuda
