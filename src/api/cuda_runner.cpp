@@ -23,8 +23,12 @@ class CudaRunner : public Runner {
     cuda::BuildOptions options;
     options.precision = precision;
     KILN_ASSIGN_OR_RETURN(engine_, cuda::Engine::build(graph, options));
-    KILN_ASSIGN_OR_RETURN(context_, cuda::ExecutionContext::create(*engine_));
-    return Status::Ok();
+    return init_context();
+  }
+  Status init(std::shared_ptr<cuda::Engine> engine) {
+    KILN_RETURN_IF_ERROR(select());
+    engine_ = std::move(engine);
+    return init_context();
   }
   Result<std::vector<ir::Tensor>> run(const std::vector<ir::Tensor>& inputs) override {
     KILN_RETURN_IF_ERROR(select());
@@ -39,6 +43,10 @@ class CudaRunner : public Runner {
   }
 
  private:
+  Status init_context() {
+    KILN_ASSIGN_OR_RETURN(context_, cuda::ExecutionContext::create(*engine_));
+    return Status::Ok();
+  }
   Status select() const {
     cudaError_t e = cudaSetDevice(device_);
     if (e != cudaSuccess)
@@ -46,7 +54,7 @@ class CudaRunner : public Runner {
     return Status::Ok();
   }
   int device_;
-  std::unique_ptr<cuda::Engine> engine_;
+  std::shared_ptr<cuda::Engine> engine_;
   std::unique_ptr<cuda::ExecutionContext> context_;  // declared after engine_: destroyed first
   std::unique_ptr<DevicePredictor> predictor_;        // uses context_: destroyed before it
 };
@@ -62,11 +70,21 @@ Result<std::unique_ptr<Runner>> make_cuda_runner(const ir::Graph& graph, const s
   return std::unique_ptr<Runner>(std::move(runner));
 }
 
+Result<std::unique_ptr<Runner>> make_cuda_runner(std::shared_ptr<cuda::Engine> engine, int device_index) {
+  auto runner = std::make_unique<CudaRunner>(device_index);
+  KILN_RETURN_IF_ERROR(runner->init(std::move(engine)));
+  return std::unique_ptr<Runner>(std::move(runner));
+}
+
 std::string cuda_unavailable_reason() { return cuda::gpu_available() ? "" : "no CUDA device found"; }
 
 #else
 
 Result<std::unique_ptr<Runner>> make_cuda_runner(const ir::Graph&, const std::string&, int) {
+  return error(StatusCode::kUnsupported, cuda_unavailable_reason());
+}
+
+Result<std::unique_ptr<Runner>> make_cuda_runner(std::shared_ptr<cuda::Engine>, int) {
   return error(StatusCode::kUnsupported, cuda_unavailable_reason());
 }
 

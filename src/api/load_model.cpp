@@ -52,8 +52,10 @@ std::vector<TensorInfo> describe(const std::vector<ir::Value*>& values) {
 
 // The model facts an engine file records, and its static input size. `name` is the file
 // the caller gave (the .onnx for a cached engine), for error messages.
+// `verified`: the CUDA engine the builder's verification made from this file's graph, if
+// any (taken instead of building it again).
 Result<LoadedModel> open_engine(const fs::path& path, const std::string& name, const engine::Device& device,
-                                std::string note, bool built) {
+                                std::string note, bool built, std::shared_ptr<cuda::Engine> verified = nullptr) {
   KILN_ASSIGN_OR_RETURN(engine::Engine e, engine::load_engine(path));
   const engine::ModelInfo& mi = e.info.metadata.model;
   LoadedModel m;
@@ -81,7 +83,9 @@ Result<LoadedModel> open_engine(const fs::path& path, const std::string& name, c
   }
   m.info.inputs = describe(e.graph.inputs);
   m.info.outputs = describe(e.graph.outputs);
-  if (device.is_cuda()) {
+  if (device.is_cuda() && verified) {
+    KILN_ASSIGN_OR_RETURN(m.runner, make_cuda_runner(std::move(verified), device.index));
+  } else if (device.is_cuda()) {
     KILN_ASSIGN_OR_RETURN(m.runner, make_cuda_runner(e.graph, m.info.precision, device.index));
   } else {
     KILN_ASSIGN_OR_RETURN(m.runner, make_cpu_runner(std::move(e.graph)));
@@ -156,7 +160,8 @@ Result<LoadedModel> load_onnx(const fs::path& path, const ModelOptions& o, const
   build.imgsz = o.imgsz;
   engine::Cache cache(engine::default_cache_dir(o.cache_dir.string(), std::nullopt));
   KILN_ASSIGN_OR_RETURN(engine::CacheOutcome outcome, cache.get_or_build(path, build, /*force=*/false, o.progress));
-  return open_engine(outcome.path, path.string(), device, std::move(note), outcome.built);
+  return open_engine(outcome.path, path.string(), device, std::move(note), outcome.built,
+                     outcome.report ? outcome.report->verified_cuda_engine : nullptr);
 }
 
 Result<LoadedModel> load_kiln(const fs::path& path, const ModelOptions& o, const std::optional<engine::Device>& requested) {
@@ -172,6 +177,7 @@ Result<LoadedModel> load_kiln(const fs::path& path, const ModelOptions& o, const
   std::string note;
   KILN_ASSIGN_OR_RETURN(engine::Device device, resolve_device(built_for, o, path.string(), note));
   bool rebuilt = false;
+  std::shared_ptr<cuda::Engine> verified;
   if (device.is_cuda() == built_for.is_cuda()) {  // runs as built: the fingerprint must fit this machine
     KILN_ASSIGN_OR_RETURN(engine::Environment env, engine::detect_environment());
     engine::Verdict verdict = engine::check_compatibility(info, env);
@@ -184,11 +190,12 @@ Result<LoadedModel> load_kiln(const fs::path& path, const ModelOptions& o, const
                      (policy == engine::MismatchPolicy::kPrompt && o.confirm_rebuild && o.confirm_rebuild(reasons));
       if (!rebuild)
         return error(StatusCode::kIncompatible, path.string(), ": engine needs a rebuild for this machine: ", reasons);
-      KILN_RETURN_IF_ERROR(engine::rebuild_engine(info, o.progress).status());
+      KILN_ASSIGN_OR_RETURN(engine::BuildReport report, engine::rebuild_engine(info, o.progress));
+      verified = std::move(report.verified_cuda_engine);
       rebuilt = true;
     }
   }
-  return open_engine(path, path.string(), device, std::move(note), rebuilt);
+  return open_engine(path, path.string(), device, std::move(note), rebuilt, std::move(verified));
 }
 
 }  // namespace

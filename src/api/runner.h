@@ -13,6 +13,10 @@
 #include "kiln/model.h"
 #include "kiln/status.h"
 
+namespace kiln::cuda {
+class Engine;
+}
+
 namespace kiln::api {
 
 // Model::predict entirely on a device (pre-processing, inference, decode), for runners
@@ -41,6 +45,9 @@ Result<std::unique_ptr<Runner>> make_cpu_runner(ir::Graph graph);
 // `device_index`. Unsupported when this kiln has no CUDA backend or no GPU is present.
 Result<std::unique_ptr<Runner>> make_cuda_runner(const ir::Graph& graph, const std::string& precision,
                                                  int device_index);
+// The same with an engine already built for that graph (the engine builder's verification
+// built it), so a first use does not build the CUDA engine twice.
+Result<std::unique_ptr<Runner>> make_cuda_runner(std::shared_ptr<cuda::Engine> engine, int device_index);
 
 // Empty when the CUDA backend can run here; otherwise why not ("kiln was built without
 // CUDA", "no CUDA device found").

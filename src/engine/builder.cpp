@@ -124,7 +124,7 @@ Status check_error(double err, double limit, const std::string& what, BuildInfo&
 // tactic of every step goes to the engine file's tactics section (JSON list of {node,
 // tactic}) and a per-tactic count to the metadata.
 Status verify_cuda(const Engine& engine, const ir::Graph& reference, const BuildOptions& options, BuildInfo& info,
-                   std::vector<uint8_t>& tactics) {
+                   std::vector<uint8_t>& tactics, std::shared_ptr<cuda::Engine>& verified) {
   const std::string target = options.device.to_string() + ", " + options.precision;
   if (!cuda::gpu_available()) {
     info.verification_note = "not verified: no CUDA backend can run here (no usable GPU; engine recorded for " + target + ")";
@@ -156,20 +156,22 @@ Status verify_cuda(const Engine& engine, const ir::Graph& reference, const Build
   info.tactics.clear();
   for (const auto& [tactic, n] : counts) info.tactics += (info.tactics.empty() ? "" : ", ") + tactic + " x" + std::to_string(n);
   // FP16 storage rounds every activation to 11 bits: a looser bound than FP32's.
-  return check_error(err, options.precision == "fp16" ? kMaxVerifyErrorFp16 : kMaxVerifyError,
-                     "the CUDA engine (" + target + ")", info);
+  KILN_RETURN_IF_ERROR(check_error(err, options.precision == "fp16" ? kMaxVerifyErrorFp16 : kMaxVerifyError,
+                                   "the CUDA engine (" + target + ")", info));
+  verified = std::move(built);
+  return Status::Ok();
 }
 #endif
 
 // Runs the engine as loaded back from its bytes (on the CPU, or through the CUDA backend
 // for a CUDA engine) and the un-optimized model on the same input.
 Status verify(const Engine& engine, const ir::Graph& reference, const BuildOptions& options, BuildInfo& info,
-              std::vector<uint8_t>& tactics) {
+              std::vector<uint8_t>& tactics, std::shared_ptr<cuda::Engine>& verified) {
   if (options.device.is_cuda()) {
 #if KILN_ENGINE_CUDA
-    return verify_cuda(engine, reference, options, info, tactics);
+    return verify_cuda(engine, reference, options, info, tactics, verified);
 #else
-    (void)tactics;
+    (void)tactics, (void)verified;
     info.verification_note = "not verified: no CUDA backend in this kiln (built without CUDA; engine recorded for " +
                              options.device.to_string() + ", " + options.precision + ")";
     return Status::Ok();
@@ -227,12 +229,13 @@ Result<BuildReport> build_engine(const fs::path& model, const BuildOptions& opti
   m.built_at = iso_time_now();
 
   std::vector<uint8_t> tactics;
+  std::shared_ptr<cuda::Engine> verified;
   if (options.verify) {
     say("verifying");
     // The reference is the model as imported, before any optimization.
     KILN_ASSIGN_OR_RETURN(ir::Graph reference, onnx::import_model_bytes(bytes, model.string(), base));
     KILN_ASSIGN_OR_RETURN(Engine loaded, load_engine_bytes(encode_engine_file(m, graph), output));
-    KILN_RETURN_IF_ERROR(verify(loaded, reference, options, m.build, tactics));
+    KILN_RETURN_IF_ERROR(verify(loaded, reference, options, m.build, tactics, verified));
   } else {
     m.build.verification_note = "not verified (--skip-verify)";
   }
@@ -241,7 +244,7 @@ Result<BuildReport> build_engine(const fs::path& model, const BuildOptions& opti
   say("writing " + output.string());
   std::vector<uint8_t> file = encode_engine_file(m, graph, tactics);
   KILN_RETURN_IF_ERROR(save_engine(output, file));
-  return BuildReport{output, file.size(), std::move(m)};
+  return BuildReport{output, file.size(), std::move(m), std::move(verified)};
 }
 
 Result<BuildReport> rebuild_engine(const EngineInfo& engine, const Progress& progress) {

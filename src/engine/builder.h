@@ -9,11 +9,16 @@
 
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "engine/build_options.h"
 #include "engine/engine.h"
 #include "kiln/status.h"
+
+namespace kiln::cuda {
+class Engine;
+}
 
 namespace kiln::engine {
 
@@ -24,6 +29,9 @@ struct BuildReport {
   std::filesystem::path path;
   uint64_t file_size = 0;
   EngineMetadata metadata;  // includes build time and verification result
+  // A CUDA engine's verification built it on the GPU from the file's graph: whoever runs
+  // the new file on that device and precision can take it instead of building it again.
+  std::shared_ptr<cuda::Engine> verified_cuda_engine;
 };
 
 // Writes the engine to `output` atomically; nothing is written when a step fails.
