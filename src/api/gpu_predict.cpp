@@ -4,9 +4,8 @@
 #include <chrono>
 #include <cstring>
 
-#include "vision/classify.h"
-#include "vision/letterbox.h"
 #include "vision_cuda/buffers.h"
+#include "vision_cuda/classify_crop_gpu.h"
 #include "vision_cuda/decode_gpu.h"
 #include "vision_cuda/letterbox_gpu.h"
 
@@ -85,23 +84,6 @@ class GpuPredictor : public DevicePredictor {
     return Status::Ok();
   }
 
-  // Classifiers: the CPU's resize + center crop (PIL bilinear), uploaded as the input.
-  Status classify_input(std::span<const ImageView> images, int size, float* input) {
-    const size_t per = static_cast<size_t>(3) * size * size;
-    KILN_RETURN_IF_ERROR(staging_.reserve(images.size() * per * sizeof(float)));
-    for (size_t i = 0; i < images.size(); ++i) {
-      vision::Image v(images[i].width, images[i].height);
-      std::memcpy(v.pixels.data(), images[i].pixels, v.pixels.size());
-      if (images[i].rgb)
-        for (size_t p = 0; p < v.pixels.size(); p += 3) std::swap(v.pixels[p], v.pixels[p + 2]);
-      std::vector<float> chw = vision::to_nchw_rgb(vision::classify_crop(v, size));
-      std::memcpy(staging_.as<float>() + i * per, chw.data(), per * sizeof(float));
-    }
-    return cuda_check(cudaMemcpyAsync(input, staging_.as<float>(), images.size() * per * sizeof(float),
-                                      cudaMemcpyHostToDevice, stream_),
-                      "classify input upload");
-  }
-
   Result<vision_cuda::RawLayout> raw_layout(const ModelInfo& info, const std::string& name, bool end2end) const {
     vision_cuda::RawLayout l;
     const std::vector<int64_t>& d = engine_.output_dims(0);
@@ -143,15 +125,24 @@ class GpuPredictor : public DevicePredictor {
     const bool classify = info.task == "classify";
 
     KILN_RETURN_IF_ERROR(cuda_check(cudaEventRecord(events_[0].e, stream_), "event"));
-    if (classify) {
-      KILN_RETURN_IF_ERROR(classify_input(images, ih, input));
-    } else {
-      std::vector<size_t> offsets;
-      KILN_RETURN_IF_ERROR(upload(images, offsets));
-      for (size_t i = 0; i < n; ++i) {
+    std::vector<size_t> offsets;
+    KILN_RETURN_IF_ERROR(upload(images, offsets));
+    if (classify) {  // one scratch for every image's crop, reserved before any kernel uses it
+      size_t scratch = 0;
+      for (const ImageView& v : images)
+        scratch = std::max(scratch, vision_cuda::classify_crop_scratch_bytes(
+                                        vision_cuda::classify_crop_layout(v.width, v.height, ih)));
+      KILN_RETURN_IF_ERROR(crop_scratch_.reserve(scratch));
+    }
+    for (size_t i = 0; i < n; ++i) {
+      const uint8_t* pixels = device_images_.as<uint8_t>() + offsets[i];
+      if (classify) {  // resize the short side + center crop (vision::classify_crop)
+        const vision_cuda::CropLayout layout = vision_cuda::classify_crop_layout(images[i].width, images[i].height, ih);
+        KILN_RETURN_IF_ERROR(vision_cuda::classify_crop(pixels, images[i].rgb, layout, crop_scratch_.as<uint8_t>(),
+                                                        input + i * per_image, stream_));
+      } else {
         const vision_cuda::LetterboxLayout layout = vision_cuda::letterbox_layout(images[i].width, images[i].height, ih, iw, 0);
-        KILN_RETURN_IF_ERROR(vision_cuda::letterbox(device_images_.as<uint8_t>() + offsets[i], images[i].rgb, layout,
-                                                    input + i * per_image, stream_));
+        KILN_RETURN_IF_ERROR(vision_cuda::letterbox(pixels, images[i].rgb, layout, input + i * per_image, stream_));
       }
     }
     if (static_cast<int>(n) < batch)  // padding slots of a partial batch, outputs ignored
@@ -264,7 +255,7 @@ class GpuPredictor : public DevicePredictor {
   cudaStream_t stream_ = nullptr;
   Event events_[4];
   vision_cuda::PinnedBuffer staging_;
-  vision_cuda::DeviceBuffer device_images_;
+  vision_cuda::DeviceBuffer device_images_, crop_scratch_;
   std::unique_ptr<vision_cuda::Decoder> decoder_;
   vision_cuda::RawLayout decoder_layout_;
   int decoder_max_det_ = 0;

@@ -7,8 +7,10 @@
 
 #include "support/test_support.h"
 #include "vision/image_io.h"
+#include "vision/classify.h"
 #include "vision/letterbox.h"
 #include "vision_cuda/gpu_decode_check.h"
+#include "vision_cuda/classify_crop_gpu.h"
 #include "vision_cuda/letterbox_gpu.h"
 
 namespace kiln::test {
@@ -73,6 +75,52 @@ TEST(LetterboxGpu, OtherResizePathsEqualCpuExactly) {
   expect_exact(pattern(640, 480), 640, 640, 0, "no resize");
   expect_exact(pattern(483, 321), 640, 640, 0, "upscale, odd width");
   expect_exact(pattern(1001, 77), 640, 640, 32, "wide, min-pad");
+}
+
+// The classifier crop (PIL bilinear short side + center crop) equals vision::classify_crop
+// + to_nchw_rgb exactly: downscales of every asset image, an upscale, a same-size side.
+std::vector<float> gpu_classify_crop(const vision::Image& image, int size, bool rgb) {
+  const vision_cuda::CropLayout l = vision_cuda::classify_crop_layout(image.width, image.height, size);
+  std::vector<uint8_t> pixels = image.pixels;
+  if (rgb)
+    for (size_t i = 0; i < pixels.size(); i += 3) std::swap(pixels[i], pixels[i + 2]);
+  uint8_t *src = nullptr, *scratch = nullptr;
+  float* dst = nullptr;
+  const size_t n = static_cast<size_t>(3) * size * size;
+  EXPECT_EQ(cudaMalloc(&src, pixels.size()), cudaSuccess);
+  EXPECT_EQ(cudaMalloc(&scratch, vision_cuda::classify_crop_scratch_bytes(l)), cudaSuccess);
+  EXPECT_EQ(cudaMalloc(&dst, n * sizeof(float)), cudaSuccess);
+  cudaMemcpy(src, pixels.data(), pixels.size(), cudaMemcpyHostToDevice);
+  Status st = vision_cuda::classify_crop(src, rgb, l, scratch, dst, nullptr);
+  EXPECT_TRUE(st.ok()) << st.message();
+  std::vector<float> out(n);
+  EXPECT_EQ(cudaMemcpy(out.data(), dst, n * sizeof(float), cudaMemcpyDeviceToHost), cudaSuccess);
+  cudaFree(src), cudaFree(scratch), cudaFree(dst);
+  return out;
+}
+
+TEST(ClassifyCropGpu, EqualsCpuExactly) {
+  KILN_REQUIRE_ASSETS();
+  KILN_REQUIRE_GPU();
+  std::vector<std::pair<std::string, vision::Image>> cases;
+  for (const char* name : {"bus.jpg", "zidane.jpg", "horses.jpg"}) {
+    auto image = vision::decode_image(asset(std::string("images/") + name));
+    ASSERT_TRUE(image.ok());
+    cases.emplace_back(name, std::move(image).value());
+  }
+  vision::Image small(150, 100);
+  for (size_t i = 0; i < small.pixels.size(); ++i) small.pixels[i] = static_cast<uint8_t>(i * 13 % 256);
+  cases.emplace_back("150x100 upscale", small);
+  for (const auto& [name, image] : cases)
+    for (int size : {224, 100}) {
+      const std::vector<float> want = vision::to_nchw_rgb(vision::classify_crop(image, size));
+      for (bool rgb : {false, true}) {
+        const std::vector<float> got = gpu_classify_crop(image, size, rgb);
+        size_t differing = 0;
+        for (size_t i = 0; i < want.size(); ++i) differing += got[i] != want[i];
+        EXPECT_EQ(differing, 0u) << name << " at " << size << (rgb ? " (rgb)" : "");
+      }
+    }
 }
 
 }  // namespace
