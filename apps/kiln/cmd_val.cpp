@@ -1,6 +1,6 @@
-// kiln val: accuracy of a detect, pose or obb model on an Ultralytics-format dataset, computed
+// kiln val: accuracy of a detect, segment, pose or obb model on an Ultralytics-format dataset, computed
 // as Ultralytics' `yolo val` computes it (its dataloader's preprocessing, multi-label NMS,
-// greedy matching at IoU 0.5:0.95 -- box IoU, keypoint OKS for pose, ProbIoU for obb -- 101-point
+// greedy matching at IoU 0.5:0.95 -- box IoU, mask IoU for segment, OKS for pose, ProbIoU for obb -- 101-point
 // interpolated AP). The model runs through the kiln API (CPU by default; --device cuda
 // and --precision fp16 where kiln is built with CUDA). --precision fp32,fp16 validates at
 // each precision in turn and adds a table of every precision's figures beside FP32's.
@@ -22,6 +22,7 @@
 #include "eval/detect_metrics.h"
 #include "eval/keypoint_similarity.h"
 #include "eval/rotated_boxes.h"
+#include "eval/segment_masks.h"
 #include "eval/val_letterbox.h"
 #include "eval/val_nms.h"
 #include "kiln/model.h"
@@ -83,7 +84,7 @@ Result<Model> load_val_model(const ValOptions& o) {
   KILN_ASSIGN_OR_RETURN(Model model, Model::load(o.model, mo));
   const ModelInfo& info = model.info();
   const std::string task = info.task.empty() ? "detect" : info.task;
-  if (task != "detect" && task != "pose" && task != "obb" && task != "classify")
+  if (task != "detect" && task != "segment" && task != "pose" && task != "obb" && task != "classify")
     return error(StatusCode::kUnsupported, o.model, ": task ", task, " not supported by val yet");
   return model;
 }
@@ -112,10 +113,11 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 }
 
 // Ultralytics' layout: box columns, then pose columns for pose models.
-std::string metrics_table(const eval::MetricsReport& box, const eval::MetricsReport* pose) {
+// `pose`: the second group of columns (pose or mask figures), titled `second`.
+std::string metrics_table(const eval::MetricsReport& box, const eval::MetricsReport* pose, const char* second) {
   std::string t;
   appendf(t, "%22s%11s%11s%11s%11s%11s%11s", "Class", "Images", "Instances", "Box(P", "R", "mAP50", "mAP50-95)");
-  if (pose) appendf(t, "%11s%11s%11s%11s", "Pose(P", "R", "mAP50", "mAP50-95)");
+  if (pose) appendf(t, "%11s%11s%11s%11s", (std::string(second) + "(P").c_str(), "R", "mAP50", "mAP50-95)");
   t += "\n";
   auto row = [&](const eval::MetricsRow& r, const eval::MetricsRow* p) {
     appendf(t, "%22s%11d%11d%11.3g%11.3g%11.3g%11.3g", r.name.c_str(), r.images, r.instances, r.precision, r.recall,
@@ -172,6 +174,33 @@ Result<ValRun> val_classify(const ValOptions& o, Model& model) {
   run.figures = {{"top1", acc.top1()}, {"top5", acc.top5()}};
   run.ms_per_image = t_inf / n;
   return run;
+}
+
+// Segment: mask IoU [labels x predictions] at the prototype resolution.
+std::vector<float> mask_ious(std::span<const float> raw, int num_anchors, int num_classes, const Tensor& protos,
+                             const std::vector<eval::BoxPrediction>& preds, const std::vector<eval::LabelBox>& labels,
+                             const eval::ValInput& in) {
+  const int channels = static_cast<int>(protos.shape[1]), mh = static_cast<int>(protos.shape[2]),
+            mw = static_cast<int>(protos.shape[3]);
+  const int in_h = mh * 4, in_w = mw * 4;
+  std::vector<std::vector<uint8_t>> gt, pred;
+  for (const auto& l : labels) {
+    eval::Polygon poly;
+    for (size_t k = 0; k + 1 < l.polygon.size(); k += 2) poly.push_back({l.polygon[k], l.polygon[k + 1]});
+    poly = eval::resample_polygon(poly);
+    for (auto& p : poly) p = {p[0] * in.resized_width + in.pad_left, p[1] * in.resized_height + in.pad_top};
+    gt.push_back(eval::polygon_mask(poly, in_h, in_w, 4));
+  }
+  gt = eval::layer_overlapping(gt);
+  std::vector<float> coefficients(channels);
+  for (const auto& p : preds) {
+    for (int c = 0; c < channels; ++c)
+      coefficients[c] = raw[static_cast<size_t>(4 + num_classes + c) * num_anchors + p.anchor];
+    // Ultralytics crops with rounded box corners below 50 masks (on the CPU), else compares floats.
+    pred.push_back(eval::prediction_mask(protos.data, channels, mh, mw, coefficients, p.box, in_h, in_w,
+                                         preds.size() < 50));
+  }
+  return eval::mask_iou_matrix(gt, pred);
 }
 
 // OBB: predictions and ground truth as rotated boxes in letterbox pixels (the label's
@@ -235,6 +264,7 @@ Result<ValRun> val_one(const ValOptions& o) {
   }
 
   const bool is_obb = info.task == "obb";
+  const bool is_seg = info.task == "segment";
   eval::ValNmsOptions nms;
   nms.conf = is_obb && !o.conf_given ? 0.01f : o.conf;
   nms.iou = o.iou;
@@ -245,7 +275,7 @@ Result<ValRun> val_one(const ValOptions& o) {
     return error(StatusCode::kInvalidArgument, o.data, ": kpt_shape does not match the model's keypoints");
   const int pred_kdims = is_pose ? static_cast<int>(info.kpt_shape[1]) : 0;
   const std::vector<float> sigmas = eval::keypoint_sigmas(nkpt);
-  eval::MetricsAccumulator metrics, pose_metrics;
+  eval::MetricsAccumulator metrics, pose_metrics, mask_metrics;
   ProgressBar bar(n);
   double t_pre = 0, t_inf = 0, t_post = 0;
   for (size_t i = 0; i < n; ++i) {
@@ -265,11 +295,17 @@ Result<ValRun> val_one(const ValOptions& o) {
     auto t2 = std::chrono::steady_clock::now();
     const int num_classes = static_cast<int>(data.names.size());
     const std::vector<int64_t>& shape = outputs.empty() ? std::vector<int64_t>{} : outputs[0].shape;
-    const int extra = is_obb ? 1 : nkpt * pred_kdims;
-    if (outputs.size() != 1 || shape.size() != 3 || shape[0] != 1 || shape[1] != 4 + num_classes + extra)
-      return error(StatusCode::kUnsupported, o.model, ": expected one output [1, 4 + ", num_classes, " classes",
-                   is_pose ? " + keypoints" : is_obb ? " + angle" : "", ", anchors], got ", outputs.size(),
-                   " outputs");
+    // Segment: the second output holds the prototypes [1, channels, mh, mw].
+    const std::vector<int64_t> no_protos{};
+    const std::vector<int64_t>& pshape = is_seg && outputs.size() == 2 ? outputs[1].shape : no_protos;
+    const int mask_channels = pshape.size() == 4 ? static_cast<int>(pshape[1]) : 0;
+    const int extra = is_obb ? 1 : is_seg ? mask_channels : nkpt * pred_kdims;
+    if (outputs.size() != (is_seg ? 2u : 1u) || shape.size() != 3 || shape[0] != 1 ||
+        shape[1] != 4 + num_classes + extra || (is_seg && (pshape.size() != 4 || pshape[2] * 4 != in_h)))
+      return error(StatusCode::kUnsupported, o.model, ": expected ", is_seg ? "outputs [1, 4 + " : "one output [1, 4 + ",
+                   num_classes, " classes",
+                   is_pose ? " + keypoints" : is_obb ? " + angle" : is_seg ? " + mask coefficients" : "",
+                   ", anchors]", is_seg ? " and [1, channels, h/4, w/4]" : "", ", got ", outputs.size(), " outputs");
     const int num_anchors = static_cast<int>(shape[2]);
     std::span<const float> raw = outputs[0].data;
     if (is_obb) {
@@ -308,6 +344,9 @@ Result<ValRun> val_one(const ValOptions& o) {
         pred_kpts.push_back(raw[static_cast<size_t>(4 + num_classes + c) * num_anchors + p.anchor]);
     }
     metrics.add(eval::match_image(pred_classes, conf, gt_classes, eval::box_iou_matrix(gt_boxes, pred_boxes)));
+    if (is_seg)
+      mask_metrics.add(eval::match_image(pred_classes, conf, gt_classes,
+                                         mask_ious(raw, num_anchors, num_classes, outputs[1], preds, labels, in)));
     if (is_pose)
       pose_metrics.add(eval::match_image(pred_classes, conf, gt_classes,
                                          eval::oks_matrix(gt_kpts, gt_boxes, pred_kpts, nkpt, pred_kdims, sigmas)));
@@ -316,7 +355,7 @@ Result<ValRun> val_one(const ValOptions& o) {
   }
 
   const eval::MetricsReport report = metrics.report(data.names);
-  const eval::MetricsReport pose_report = pose_metrics.report(data.names);
+  const eval::MetricsReport pose_report = (is_seg ? mask_metrics : pose_metrics).report(data.names);
   const double count = static_cast<double>(n);
   ValRun run;
   run.precision = info.precision;
@@ -337,16 +376,17 @@ Result<ValRun> val_one(const ValOptions& o) {
                             {"postprocess", t_post / count}}}};
   run.json["classes"] = nlohmann::json::array();
   for (const auto& r : report.classes) run.json["classes"].push_back(row_json(r));
-  if (is_pose) {
-    run.json["pose"] = {{"all", row_json(pose_report.all)}, {"classes", nlohmann::json::array()}};
-    for (const auto& r : pose_report.classes) run.json["pose"]["classes"].push_back(row_json(r));
+  const char* second = is_seg ? "mask" : "pose";
+  if (is_pose || is_seg) {
+    run.json[second] = {{"all", row_json(pose_report.all)}, {"classes", nlohmann::json::array()}};
+    for (const auto& r : pose_report.classes) run.json[second]["classes"].push_back(row_json(r));
   }
-  run.table = metrics_table(report, is_pose ? &pose_report : nullptr);
+  run.table = metrics_table(report, is_pose || is_seg ? &pose_report : nullptr, is_seg ? "Mask" : "Pose");
   appendf(run.table, "Speed: %.1fms preprocess, %.1fms inference, %.1fms postprocess per image\n", t_pre / count,
           t_inf / count, t_post / count);
   run.figures = {{"P", report.all.precision}, {"R", report.all.recall}, {"mAP50", report.all.map50},
                  {"mAP50-95", report.all.map50_95}};
-  if (is_pose) run.figures.push_back({"pose mAP50-95", pose_report.all.map50_95});
+  if (is_pose || is_seg) run.figures.push_back({std::string(second) + " mAP50-95", pose_report.all.map50_95});
   run.ms_per_image = t_inf / count;
   return run;
 }
@@ -423,7 +463,7 @@ Status val(ValOptions o) {
 
 Runner register_val(CLI::App& app) {
   auto o = std::make_shared<ValOptions>();
-  CLI::App* cmd = app.add_subcommand("val", "Accuracy of a detect, pose, obb or classify model on a dataset, as Ultralytics val");
+  CLI::App* cmd = app.add_subcommand("val", "Accuracy of a detect, segment, pose, obb or classify model on a dataset, as Ultralytics val");
   cmd->add_option("--model", o->model, "ONNX model (Ultralytics export)")->required();
   cmd->add_option("--data", o->data, "dataset yaml (Ultralytics format); classify: the dataset folder")->required();
   cmd->add_option("--split", o->split, "dataset split to evaluate")->capture_default_str();
