@@ -222,7 +222,7 @@ Result<std::shared_ptr<ConvPlan>> choose_plan(const ConvRequest& q, std::vector<
 
 // The plan for q from its timing-cache entry, else from its first candidates compiled at
 // once (one thread and cuDNN handle each) and chosen by choose_plan; null when nothing
-// built.
+// built, an error when cuDNN has no candidate list for q.
 Result<std::shared_ptr<ConvPlan>> compile_first(const ConvRequest& q, PlanBuilder& b) {
   const auto t0 = std::chrono::steady_clock::now();
   TimingCache* cache = b.options().tune ? b.timing_cache() : nullptr;
@@ -236,7 +236,12 @@ Result<std::shared_ptr<ConvPlan>> compile_first(const ConvRequest& q, PlanBuilde
       }
     }
   }
-  const int n = b.options().tune ? kTuneCandidates : 1;
+  // The candidate list first, so that threads start only for candidates that exist: cuDNN
+  // serializes much of its heuristics and plan building, so a needless thread costs wall
+  // time.
+  KILN_ASSIGN_OR_RETURN(auto g, graph_with_candidates(q, b.handles().cudnn));
+  const int n = static_cast<int>(std::min<int64_t>(g->get_execution_plan_count(), b.options().tune ? kTuneCandidates : 1));
+  if (n == 0) return std::shared_ptr<ConvPlan>();
   std::vector<cudnnHandle_t> handles(n, b.handles().cudnn);
   for (int i = 1; i < n; ++i) {
     KILN_ASSIGN_OR_RETURN(handles[i], b.worker_cudnn(i - 1));
@@ -250,7 +255,7 @@ Result<std::shared_ptr<ConvPlan>> compile_first(const ConvRequest& q, PlanBuilde
       // A fresh thread has no current CUDA context; some engines use the driver API.
       if (cudaSetDevice(device) == cudaSuccess) built[i] = build_candidate(q, i, handles[i]);
     });
-  built[0] = build_candidate(q, 0, handles[0]);
+  if (g->build_plan_at_index(0).is_good()) built[0] = Candidate{g, 0};
   for (auto& t : threads) t.join();
   b.stats().compile_s += seconds_since(t0);
   std::vector<Candidate> cands;
