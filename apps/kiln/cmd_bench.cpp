@@ -5,9 +5,13 @@
 // cuDNN heuristics, plan compiles, tuning) and activation-arena peak. Each row is printed
 // when its run ends. --profile adds, per run, a per-step GPU time table (CUDA events around
 // each step of an eager run, sorted by time). Dynamic exports are bound to each batch and
-// --imgsz; static ones run only at their own batch.
+// --imgsz; static ones run only at their own batch. --data DATA.yaml validates the model at
+// each fp32/fp16 precision first (kiln val's figures) and adds its mAP50-95 (top-1 for
+// classify) to the rows; --markdown ends with a summary in Ultralytics' benchmark layout
+// (size, mAP, ms/img, FPS), --csv FILE writes the rows as CSV.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -18,7 +22,9 @@
 
 #include "bench_end_to_end.h"
 #include "commands.h"
+#include "core/file_util.h"
 #include "onnx/importer.h"
+#include "val_run.h"
 #include "passes/pipeline.h"
 #if KILN_HAS_CUDA
 #include "backends/cuda/cuda_check.h"
@@ -41,6 +47,9 @@ struct BenchOptions {
   int profile_top = 25;
   std::string timing_cache;
   std::string source;  // an image: time Model::predict end to end instead (bench_end_to_end.h)
+  std::string data;    // dataset: accuracy per precision beside the timings
+  std::string csv;
+  bool markdown = false;
 };
 
 #if KILN_HAS_CUDA
@@ -51,7 +60,8 @@ struct BenchRow {
   double build_s = 0, median_ms = 0, p95_ms = 0, p99_ms = 0, images_per_s = 0;
   double import_s = 0;
   cuda::BuildStats stats;
-  size_t arena_bytes = 0, workspace_bytes = 0;
+  size_t arena_bytes = 0, workspace_bytes = 0, weight_bytes = 0;
+  double accuracy = NAN;  // --data: mAP50-95 (classify: top-1) at this precision
   int direct_convs = 0, convs = 0;
   std::string skipped;
   std::vector<cuda::StepTime> profile;
@@ -101,6 +111,7 @@ Status bench_one(const BenchOptions& o, const std::string& precision, int64_t ba
   row.stats = engine->build_stats();
   row.input = engine->input_dims(0);
   row.arena_bytes = ctx->arena_bytes();
+  row.weight_bytes = engine->weight_bytes();
   row.workspace_bytes = ctx->workspace_bytes();
   for (const auto& t : engine->tactics())
     if (t.tactic.find("cudnn") == 0 || t.tactic.find("direct") == 0) {
@@ -152,6 +163,9 @@ Status bench_one(const BenchOptions& o, const std::string& precision, int64_t ba
   return Status::Ok();
 }
 
+// GPU memory of one engine and context: weights, activation arena, cuDNN workspace.
+size_t gpu_bytes(const BenchRow& r) { return r.weight_bytes + r.arena_bytes + r.workspace_bytes; }
+
 void print_row(const BenchRow& r) {
   if (!r.skipped.empty()) {
     std::cout << "| " << r.precision << " | " << r.batch << " | | skipped (" << r.skipped << ") ||||||||\n" << std::flush;
@@ -166,8 +180,9 @@ void print_row(const BenchRow& r) {
             << std::setprecision(2) << r.build_s << " | " << r.import_s << " / " << b.heuristics_s << " / "
             << b.compile_s << " / " << b.tune_s << " | " << b.conv_signatures << " / " << b.cache_hits << " / "
             << b.tuned << " | " << b.residual_fused << " | " << r.arena_bytes / 1048576.0 << " | " << r.direct_convs
-            << "/" << r.convs << " |\n"
-            << std::flush;
+            << "/" << r.convs << " | " << r.weight_bytes / 1048576.0 << " | " << gpu_bytes(r) / 1048576.0 << " | ";
+  if (!std::isnan(r.accuracy)) std::cout << std::setprecision(4) << r.accuracy;
+  std::cout << " |\n" << std::flush;
 }
 
 // Per-step times, largest first, then totals per op and per tactic kind.
@@ -199,6 +214,42 @@ void print_profile(const BenchRow& r, int top) {
   std::cout << std::flush;
 }
 
+std::string fixed(double v, int digits) {
+  if (std::isnan(v)) return "";
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(digits) << v;
+  return s.str();
+}
+
+// Ultralytics' benchmark table (format, size, mAP, ms/img, FPS) with kiln's rows.
+std::string summary_markdown(const BenchOptions& o, const std::vector<BenchRow>& rows) {
+  std::ostringstream s;
+  s << "\n| precision | batch | status | weights (MB) | " << (o.data.empty() ? "accuracy" : "mAP50-95")
+    << " | ms/img | FPS | build s | GPU MiB |\n|---|---|---|---|---|---|---|---|---|\n";
+  for (const auto& r : rows) {
+    s << "| " << r.precision << " | " << r.batch << " | " << (r.skipped.empty() ? "ok" : r.skipped) << " | ";
+    if (r.skipped.empty())
+      s << fixed(r.weight_bytes / 1e6, 1) << " | " << fixed(r.accuracy, 4) << " | " << fixed(r.median_ms / r.batch, 3)
+        << " | " << fixed(r.images_per_s, 1) << " | " << fixed(r.build_s, 2) << " | " << fixed(gpu_bytes(r) / 1048576.0, 1);
+    else
+      s << " | | | | |";
+    s << " |\n";
+  }
+  return s.str();
+}
+
+std::string summary_csv(const std::vector<BenchRow>& rows) {
+  std::ostringstream s;
+  s << "precision,batch,skipped,weight_bytes,accuracy,median_ms,p95_ms,p99_ms,ms_per_image,images_per_s,build_s,"
+       "gpu_bytes\n";
+  for (const auto& r : rows)
+    s << r.precision << "," << r.batch << "," << r.skipped << "," << r.weight_bytes << "," << fixed(r.accuracy, 6)
+      << "," << fixed(r.median_ms, 4) << "," << fixed(r.p95_ms, 4) << "," << fixed(r.p99_ms, 4) << ","
+      << (r.skipped.empty() ? fixed(r.median_ms / r.batch, 4) : "") << "," << fixed(r.images_per_s, 2) << ","
+      << fixed(r.build_s, 3) << "," << gpu_bytes(r) << "\n";
+  return s.str();
+}
+
 int run_bench(const BenchOptions& o) {
   if (!cuda::gpu_available()) return report_error("bench", error(StatusCode::kUnsupported, "no CUDA device available"));
   if (o.iters < 1) return report_error("bench", error(StatusCode::kInvalidArgument, "--iters must be >= 1"));
@@ -213,14 +264,25 @@ int run_bench(const BenchOptions& o) {
               << "build phases: import+optimize / cuDNN heuristics / plan compiles / tuning (s); "
                  "signatures: distinct conv plans / from timing cache / tuned now\n"
               << "| precision | batch | input | median ms | p95 ms | p99 ms | images/s | build s | phases s | "
-                 "signatures | residual adds fused | arena MiB | direct convs |\n"
-              << "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+                 "signatures | residual adds fused | arena MiB | direct convs | weights MiB | GPU MiB | "
+              << (o.data.empty() ? "accuracy" : "mAP50-95 (cls: top1)") << " |\n"
+              << "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
               << std::flush;
+  }
+  // Accuracy first: kiln val through the API at each precision it can run (fp32, fp16).
+  std::map<std::string, double> accuracy;
+  for (const auto& p : o.precisions) {
+    if (o.data.empty() || p == "tf32") continue;
+    auto figures = val_figures(o.model, o.data, "cuda", p);
+    if (!figures.ok()) return report_error("bench", figures.status());
+    for (const auto& [name, v] : *figures)
+      if (name == "mAP50-95" || name == "top1") accuracy[p] = v;
   }
   std::vector<BenchRow> rows;
   for (const auto& p : o.precisions) {
     for (int64_t b : o.batches) {
       BenchRow row;
+      if (accuracy.count(p)) row.accuracy = accuracy[p];
       Status st = bench_one(o, p, b, row);
       if (!st.ok()) return report_error("bench", error(st.code(), o.model, ": ", st.message()));
       if (!o.json) print_row(row);
@@ -241,16 +303,23 @@ int run_bench(const BenchOptions& o) {
           {"tune_s", r.stats.tune_s}, {"conv_signatures", r.stats.conv_signatures},
           {"cache_hits", r.stats.cache_hits}, {"tuned", r.stats.tuned}, {"residual_fused", r.stats.residual_fused},
           {"median_ms", r.median_ms}, {"p95_ms", r.p95_ms}, {"p99_ms", r.p99_ms}, {"images_per_s", r.images_per_s},
-          {"arena_bytes", r.arena_bytes}, {"workspace_bytes", r.workspace_bytes}, {"convs", r.convs},
-          {"direct_convs", r.direct_convs}};
+          {"arena_bytes", r.arena_bytes}, {"workspace_bytes", r.workspace_bytes}, {"weight_bytes", r.weight_bytes},
+          {"gpu_bytes", gpu_bytes(r)}, {"convs", r.convs}, {"direct_convs", r.direct_convs}};
+      if (!std::isnan(r.accuracy)) run["accuracy"] = r.accuracy;
       for (const auto& t : r.profile)
         run["profile"].push_back({{"node", t.node}, {"op", t.op}, {"tactic", t.tactic}, {"ms", t.ms}});
       j["runs"].push_back(run);
     }
     std::cout << j.dump(2) << std::endl;
-    return kExitOk;
+  } else {
+    for (const auto& r : rows) print_profile(r, o.profile_top);
   }
-  for (const auto& r : rows) print_profile(r, o.profile_top);
+  if (o.markdown) std::cout << summary_markdown(o, rows) << std::flush;
+  if (!o.csv.empty()) {
+    const std::string csv = summary_csv(rows);
+    Status st = write_file_atomic(o.csv, csv.data(), csv.size());
+    if (!st.ok()) return report_error("bench", st);
+  }
   return kExitOk;
 }
 #endif
@@ -271,6 +340,9 @@ Runner register_bench(CLI::App& app) {
   cmd->add_flag("--profile", o->profile, "print per-step GPU times (eager run, CUDA events per step)");
   cmd->add_option("--profile-top", o->profile_top, "rows of the per-step table");
   cmd->add_flag("--json", o->json, "machine-readable output");
+  cmd->add_option("--data", o->data, "dataset (as kiln val): adds mAP50-95 per precision (fp32, fp16)");
+  cmd->add_option("--csv", o->csv, "also write the rows to this CSV file");
+  cmd->add_flag("--markdown", o->markdown, "end with a summary table (precision, size, mAP, ms/img, FPS)");
   cmd->add_option("--source", o->source, "image: time predict end to end (decoded image to detections)")
       ->check(CLI::ExistingFile);
   return [o]() -> int {

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "val_run.h"
 #include "eval/classify_dataset.h"
 #include "eval/dataset.h"
 #include "eval/detect_metrics.h"
@@ -460,6 +461,17 @@ Status val(ValOptions o) {
 }
 
 }  // namespace
+
+Result<std::vector<std::pair<std::string, double>>> val_figures(const std::string& model, const std::string& data,
+                                                                const std::string& device, const std::string& precision) {
+  ValOptions o;
+  o.model = model;
+  o.data = data;
+  o.device = device;
+  o.precision = precision;
+  KILN_ASSIGN_OR_RETURN(ValRun run, val_one(o));
+  return run.figures;
+}
 
 Runner register_val(CLI::App& app) {
   auto o = std::make_shared<ValOptions>();
