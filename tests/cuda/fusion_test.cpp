@@ -78,9 +78,9 @@ ir::Graph sppf_graph(int64_t n, int64_t c, int64_t h, int64_t w) {
   ir::Value* x = value("x", c);
   g.inputs.push_back(x);
   std::vector<ir::Value*> cat = {x};
-  for (int i = 0; i < 3; ++i) {
-    ir::Value* p = value("p" + std::to_string(i), c);
-    ir::Node* pool = g.add_node("MaxPool", "pool" + std::to_string(i), {cat.back()}, {p});
+  for (const char* name : {"p0", "p1", "p2"}) {
+    ir::Value* p = value(name, c);
+    ir::Node* pool = g.add_node("MaxPool", std::string("pool_") + name, {cat.back()}, {p});
     pool->attrs = {{"kernel_shape", std::vector<int64_t>{5, 5}},
                    {"strides", std::vector<int64_t>{1, 1}},
                    {"pads", std::vector<int64_t>{2, 2, 2, 2}}};
