@@ -5,6 +5,8 @@
 // has the same shape); conv+bias+SiLU; conv alone followed by our bias/activation kernel;
 // then our direct kernel. Convs with one signature share one cuDNN plan. The step's tactic
 // records what was taken.
+#include <algorithm>
+
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/ops/conv_cudnn.h"
