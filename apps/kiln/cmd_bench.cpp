@@ -8,9 +8,11 @@
 // --imgsz; static ones run only at their own batch. --data DATA.yaml validates the model at
 // each fp32/fp16 precision first (kiln val's figures) and adds its mAP50-95 (top-1 for
 // classify) to the rows; --markdown ends with a summary in Ultralytics' benchmark layout
-// (size, mAP, ms/img, FPS), --csv FILE writes the rows as CSV.
+// (model file size, mAP, ms/img, FPS), --csv FILE writes the rows as CSV. GPU memory is the
+// context's activation arena plus the cuDNN workspace (the weights are not counted).
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <cmath>
 #include <iomanip>
 #include <iostream>
@@ -60,7 +62,7 @@ struct BenchRow {
   double build_s = 0, median_ms = 0, p95_ms = 0, p99_ms = 0, images_per_s = 0;
   double import_s = 0;
   cuda::BuildStats stats;
-  size_t arena_bytes = 0, workspace_bytes = 0, weight_bytes = 0;
+  size_t arena_bytes = 0, workspace_bytes = 0;
   double accuracy = NAN;  // --data: mAP50-95 (classify: top-1) at this precision
   int direct_convs = 0, convs = 0;
   std::string skipped;
@@ -111,7 +113,6 @@ Status bench_one(const BenchOptions& o, const std::string& precision, int64_t ba
   row.stats = engine->build_stats();
   row.input = engine->input_dims(0);
   row.arena_bytes = ctx->arena_bytes();
-  row.weight_bytes = engine->weight_bytes();
   row.workspace_bytes = ctx->workspace_bytes();
   for (const auto& t : engine->tactics())
     if (t.tactic.find("cudnn") == 0 || t.tactic.find("direct") == 0) {
@@ -163,8 +164,8 @@ Status bench_one(const BenchOptions& o, const std::string& precision, int64_t ba
   return Status::Ok();
 }
 
-// GPU memory of one engine and context: weights, activation arena, cuDNN workspace.
-size_t gpu_bytes(const BenchRow& r) { return r.weight_bytes + r.arena_bytes + r.workspace_bytes; }
+// GPU memory a context adds: activation arena and cuDNN workspace.
+size_t gpu_bytes(const BenchRow& r) { return r.arena_bytes + r.workspace_bytes; }
 
 void print_row(const BenchRow& r) {
   if (!r.skipped.empty()) {
@@ -180,7 +181,7 @@ void print_row(const BenchRow& r) {
             << std::setprecision(2) << r.build_s << " | " << r.import_s << " / " << b.heuristics_s << " / "
             << b.compile_s << " / " << b.tune_s << " | " << b.conv_signatures << " / " << b.cache_hits << " / "
             << b.tuned << " | " << b.residual_fused << " | " << r.arena_bytes / 1048576.0 << " | " << r.direct_convs
-            << "/" << r.convs << " | " << r.weight_bytes / 1048576.0 << " | " << gpu_bytes(r) / 1048576.0 << " | ";
+            << "/" << r.convs << " | " << gpu_bytes(r) / 1048576.0 << " | ";
   if (!std::isnan(r.accuracy)) std::cout << std::setprecision(4) << r.accuracy;
   std::cout << " |\n" << std::flush;
 }
@@ -224,12 +225,14 @@ std::string fixed(double v, int digits) {
 // Ultralytics' benchmark table (format, size, mAP, ms/img, FPS) with kiln's rows.
 std::string summary_markdown(const BenchOptions& o, const std::vector<BenchRow>& rows) {
   std::ostringstream s;
-  s << "\n| precision | batch | status | weights (MB) | " << (o.data.empty() ? "accuracy" : "mAP50-95")
-    << " | ms/img | FPS | build s | GPU MiB |\n|---|---|---|---|---|---|---|---|---|\n";
+  std::error_code ec;
+  const double size_mb = static_cast<double>(std::filesystem::file_size(o.model, ec)) / 1e6;
+  s << "\n| precision | batch | status | size (MB) | " << (o.data.empty() ? "accuracy" : "mAP50-95")
+    << " | ms/img | FPS | build s | arena+workspace MiB |\n|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& r : rows) {
     s << "| " << r.precision << " | " << r.batch << " | " << (r.skipped.empty() ? "ok" : r.skipped) << " | ";
     if (r.skipped.empty())
-      s << fixed(r.weight_bytes / 1e6, 1) << " | " << fixed(r.accuracy, 4) << " | " << fixed(r.median_ms / r.batch, 3)
+      s << fixed(ec ? NAN : size_mb, 1) << " | " << fixed(r.accuracy, 4) << " | " << fixed(r.median_ms / r.batch, 3)
         << " | " << fixed(r.images_per_s, 1) << " | " << fixed(r.build_s, 2) << " | " << fixed(gpu_bytes(r) / 1048576.0, 1);
     else
       s << " | | | | |";
@@ -240,10 +243,10 @@ std::string summary_markdown(const BenchOptions& o, const std::vector<BenchRow>&
 
 std::string summary_csv(const std::vector<BenchRow>& rows) {
   std::ostringstream s;
-  s << "precision,batch,skipped,weight_bytes,accuracy,median_ms,p95_ms,p99_ms,ms_per_image,images_per_s,build_s,"
-       "gpu_bytes\n";
+  s << "precision,batch,skipped,accuracy,median_ms,p95_ms,p99_ms,ms_per_image,images_per_s,build_s,"
+       "arena_workspace_bytes\n";
   for (const auto& r : rows)
-    s << r.precision << "," << r.batch << "," << r.skipped << "," << r.weight_bytes << "," << fixed(r.accuracy, 6)
+    s << r.precision << "," << r.batch << "," << r.skipped << "," << fixed(r.accuracy, 6)
       << "," << fixed(r.median_ms, 4) << "," << fixed(r.p95_ms, 4) << "," << fixed(r.p99_ms, 4) << ","
       << (r.skipped.empty() ? fixed(r.median_ms / r.batch, 4) : "") << "," << fixed(r.images_per_s, 2) << ","
       << fixed(r.build_s, 3) << "," << gpu_bytes(r) << "\n";
@@ -264,9 +267,9 @@ int run_bench(const BenchOptions& o) {
               << "build phases: import+optimize / cuDNN heuristics / plan compiles / tuning (s); "
                  "signatures: distinct conv plans / from timing cache / tuned now\n"
               << "| precision | batch | input | median ms | p95 ms | p99 ms | images/s | build s | phases s | "
-                 "signatures | residual adds fused | arena MiB | direct convs | weights MiB | GPU MiB | "
+                 "signatures | residual adds fused | arena MiB | direct convs | arena+workspace MiB | "
               << (o.data.empty() ? "accuracy" : "mAP50-95 (cls: top1)") << " |\n"
-              << "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+              << "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
               << std::flush;
   }
   // Accuracy first: kiln val through the API at each precision it can run (fp32, fp16).
@@ -303,8 +306,8 @@ int run_bench(const BenchOptions& o) {
           {"tune_s", r.stats.tune_s}, {"conv_signatures", r.stats.conv_signatures},
           {"cache_hits", r.stats.cache_hits}, {"tuned", r.stats.tuned}, {"residual_fused", r.stats.residual_fused},
           {"median_ms", r.median_ms}, {"p95_ms", r.p95_ms}, {"p99_ms", r.p99_ms}, {"images_per_s", r.images_per_s},
-          {"arena_bytes", r.arena_bytes}, {"workspace_bytes", r.workspace_bytes}, {"weight_bytes", r.weight_bytes},
-          {"gpu_bytes", gpu_bytes(r)}, {"convs", r.convs}, {"direct_convs", r.direct_convs}};
+          {"arena_bytes", r.arena_bytes}, {"workspace_bytes", r.workspace_bytes}, {"convs", r.convs},
+          {"direct_convs", r.direct_convs}};
       if (!std::isnan(r.accuracy)) run["accuracy"] = r.accuracy;
       for (const auto& t : r.profile)
         run["profile"].push_back({{"node", t.node}, {"op", t.op}, {"tactic", t.tactic}, {"ms", t.ms}});
