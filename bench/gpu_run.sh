@@ -4,7 +4,7 @@
 #   cmake --build build-cuda -j2 --target kiln kiln_cuda_tests
 #   scripts/gpu-check.sh --prepare build-cuda build-gpu
 # then run on the GPU machine from the repo root (carry build-gpu, .assets, .whl):
-#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, fp32, notune, v8, tests, api, engine, predict, peer
+#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, fp32, notune, v8, tests, api, vision, engine, predict, e2e, video, tasks, peer
 # cold: yolo11n-dynamic FP16 batches 1,32 on an empty timing cache, with --profile;
 # warm: the same model FP16 batches 1,8,32 again on the now warm cache (build time warm);
 # fp32: strict FP32 and TF32, batches 1,32; notune: FP16 with cuDNN's heuristic choices
@@ -23,6 +23,7 @@ carry=${KILN_GPU_CARRY:-build-gpu}
 out=${OUT:-/tmp/gpu-run}
 mkdir -p "$out" /tmp/kiln-libs
 tar -C /tmp/kiln-libs -xJf "$carry/libs.tar.xz"
+[[ -f "$carry/bins.tar.xz" ]] && tar -C "$carry" -xJf "$carry/bins.tar.xz"
 cudnn_lib=$(python3 -c 'import os, nvidia.cudnn as m; print(os.path.join(list(m.__path__)[0], "lib"))' 2>/dev/null ||
             echo /opt/torch/.venv/lib/python3.12/site-packages/nvidia/cudnn/lib)
 export LD_LIBRARY_PATH="/tmp/kiln-libs:$cudnn_lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
@@ -86,6 +87,23 @@ for s in "$@"; do
       PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1 YOLO_OFFLINE=1 stage tasks-peer 200 python3 bench/peers/torch_peer.py \
         --assets "$assets" --models "$models" --compile-models "" --batch 1 --iters 300 \
         --imgsz 640,yolo11n-obb-random=1024,yolo11n-cls-random=224 --out "$out/torch_peer_tasks.md" ;;
+    vision) stage vision 100 "$carry/kiln_vision_cuda_tests" --gtest_output="xml:$out/gtest_vision.xml" ;;
+    e2e)  # issue 5's benchmark: bus.jpg decoded in (pinned) host memory -> detections in host memory
+      stage e2e 100 "$kiln" bench --model "$assets/models/yolo11n.onnx" --precision fp16 --batch 1 --iters 500 \
+        --source "$assets/images/bus.jpg" --timing-cache "$cache" ;;
+    video)  # every frame of the first video in $assets/video, annotated, on CUDA FP16
+      v=$(ls "$assets"/video/*.mp4 | head -1)
+      stage video 200 "$kiln" predict --model "$assets/models/yolo11n.onnx" --source "$v" --device cuda \
+        --precision fp16 --cache-dir /tmp/kiln-cache --save /tmp/kiln-video --json /tmp/kiln-video.json
+      python3 - "$v" /tmp/kiln-video/"$(basename "$v")" <<'PY' 2>&1 | tee -a "$out/video.log"
+import sys, cv2
+for p in sys.argv[1:]:
+    c = cv2.VideoCapture(p)
+    n = 0
+    while c.read()[0]: n += 1
+    print(p, "frames decoded:", n, "size", int(c.get(3)), "x", int(c.get(4)), "fps", round(c.get(5), 3))
+PY
+      ;;
     *) echo "unknown stage $s" ;;
   esac
 done

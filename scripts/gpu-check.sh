@@ -23,12 +23,13 @@ if [[ "${1:-}" == "--prepare" ]]; then
   done
   cp "${bins[@]}" "$carry/"
   strip "$carry"/kiln*
-  # Everything ldd resolves except glibc/libstdc++/libgcc and the CUDA libraries (the GPU
-  # image has its own, newer or matching).
-  ldd "${bins[@]}" | awk '/=> \//{print $3}' | sort -u |
-    grep -Ev '/(libc|libm|libpthread|libdl|librt|libstdc\+\+|libgcc_s|ld-linux[^/]*|libcuda|libcudart|libcublas|libcublasLt|libcudnn[^/]*|libnvrtc[^/]*)\.so' |
-    while read -r lib; do cp -L "$lib" "$carry/lib/"; done
+  # The non-system, non-CUDA libraries they need, FFmpeg's unused codec libraries as stubs
+  # (scripts/pack_runtime_libs.py says why).
+  python3 "$(dirname "$0")/pack_runtime_libs.py" "$carry/lib" "$carry"/kiln*
   tar -C "$carry/lib" -cJf "$carry/libs.tar.xz" . && rm -rf "$carry/lib"
+  # Binaries travel compressed too (a device call carries at most 64 MiB, models included);
+  # the GPU side unpacks them next to libs.tar.xz.
+  (cd "$carry" && tar -cf - kiln* | xz -9 -T2 > bins.tar.xz && rm -f kiln*)
   du -sh "$carry"
   exit 0
 fi
@@ -40,6 +41,7 @@ mkdir -p "$out"
 export NCCL_NVLS_ENABLE=0
 
 mkdir -p /tmp/kiln-libs && tar -C /tmp/kiln-libs -xJf "$carry/libs.tar.xz"
+[[ -f "$carry/bins.tar.xz" ]] && tar -C "$carry" -xJf "$carry/bins.tar.xz"
 cudnn_lib=$(python3 -c 'import os, nvidia.cudnn as m; print(os.path.join(list(m.__path__)[0], "lib"))' 2>/dev/null ||
             echo /opt/torch/.venv/lib/python3.12/site-packages/nvidia/cudnn/lib)
 export LD_LIBRARY_PATH="/tmp/kiln-libs:$cudnn_lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"

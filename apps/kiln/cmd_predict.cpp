@@ -2,7 +2,7 @@
 // the way Ultralytics' `yolo predict` does (same letterbox, NMS and scaling), print one line
 // per image or frame, and optionally write JSON results, YOLO txt labels and annotated
 // images / videos. Inference goes through the public C++ API (include/kiln/); videos are
-// read and written with vision/video_io (predict_video.cpp).
+// read and written with video/video_io (predict_video.cpp).
 #include <unistd.h>
 
 #include <algorithm>

@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "kiln/image.h"
-#include "vision/video_io.h"
+#include "video/video_io.h"
 
 namespace kiln::cli {
 
@@ -41,7 +41,7 @@ Result<PredictSources> list_predict_sources(const std::string& source) {
     // One named file is taken at its word: a video by its extension, else an image (a
     // file that is neither fails to decode, naming itself).
     PredictSources one;
-    (vision::is_video_file(source) ? one.videos : one.images).push_back(source);
+    (video::is_video_file(source) ? one.videos : one.images).push_back(source);
     return one;
   } else {
     return error(StatusCode::kNotFound, source, ": no such file or directory");
@@ -50,7 +50,7 @@ Result<PredictSources> list_predict_sources(const std::string& source) {
   PredictSources found;
   for (const fs::path& f : files) {
     if (is_image_file(f)) found.images.push_back(f);
-    else if (vision::is_video_file(f)) found.videos.push_back(f);
+    else if (video::is_video_file(f)) found.videos.push_back(f);
   }
   if (found.images.empty() && found.videos.empty())
     return error(StatusCode::kNotFound, source, pattern ? ": no images or videos match" : ": no images (jpg, jpeg, png, bmp) or videos (mp4, avi, mkv, mov, ...) in directory");

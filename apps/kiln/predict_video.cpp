@@ -11,7 +11,7 @@
 #include "core/file_util.h"
 #include "kiln/annotate.h"
 #include "predict_format.h"
-#include "vision/video_io.h"
+#include "video/video_io.h"
 
 namespace kiln::cli {
 
@@ -44,15 +44,15 @@ struct StageTotals {
 Result<nlohmann::json> predict_video(Model& model, const PredictOptions& options, const VideoJob& job) {
   const Clock::time_point start = Clock::now();
   const ModelInfo& info = model.info();
-  KILN_ASSIGN_OR_RETURN(vision::VideoReader reader, vision::VideoReader::open(job.path));
-  const vision::VideoInfo vinfo = reader.info();
+  KILN_ASSIGN_OR_RETURN(video::VideoReader reader, video::VideoReader::open(job.path));
+  const video::VideoInfo vinfo = reader.info();
   const fs::path out_path = job.save_dir.empty() ? fs::path() : job.save_dir / job.path.filename().replace_extension(".mp4");
   std::error_code ec;
   if (!out_path.empty() && fs::equivalent(out_path, job.path, ec))
     return error(StatusCode::kInvalidArgument, out_path.string(), ": would overwrite the source video; choose another --save");
-  std::optional<vision::VideoWriter> writer;
+  std::optional<video::VideoWriter> writer;
   if (!out_path.empty()) {
-    KILN_ASSIGN_OR_RETURN(vision::VideoWriter w, vision::VideoWriter::open(out_path, vinfo.width, vinfo.height, vinfo.frame_rate));
+    KILN_ASSIGN_OR_RETURN(video::VideoWriter w, video::VideoWriter::open(out_path, vinfo.width, vinfo.height, vinfo.frame_rate));
     writer.emplace(std::move(w));
   }
   // Ultralytics' "(frame i/N)": N is what the file declares, divided by the stride.

@@ -1,4 +1,4 @@
-#include "vision/video_io.h"
+#include "video/video_io.h"
 
 extern "C" {
 #include <libavcodec/avcodec.h>
@@ -15,7 +15,7 @@ extern "C" {
 #include <mutex>
 #include <string>
 
-namespace kiln::vision {
+namespace kiln::video {
 
 namespace fs = std::filesystem;
 
@@ -316,4 +316,4 @@ Status VideoWriter::finish() {
   return Status::Ok();
 }
 
-}  // namespace kiln::vision
+}  // namespace kiln::video

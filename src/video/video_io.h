@@ -10,7 +10,7 @@
 
 #include "kiln/status.h"
 
-namespace kiln::vision {
+namespace kiln::video {
 
 // A frame rate as a fraction (29.97 fps is 30000/1001), as containers store it.
 struct FrameRate {
@@ -69,4 +69,4 @@ class VideoWriter {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace kiln::vision
+}  // namespace kiln::video

@@ -8,9 +8,9 @@
 #include <fstream>
 
 #include "support/test_support.h"
-#include "vision/video_io.h"
+#include "video/video_io.h"
 
-namespace kiln::vision {
+namespace kiln::video {
 namespace {
 
 namespace fs = std::filesystem;
@@ -148,4 +148,4 @@ TEST(VideoIo, VideoExtensions) {
 }
 
 }  // namespace
-}  // namespace kiln::vision
+}  // namespace kiln::video
