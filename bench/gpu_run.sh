@@ -4,7 +4,7 @@
 #   cmake --build build-cuda -j2 --target kiln kiln_cuda_tests
 #   scripts/gpu-check.sh --prepare build-cuda build-gpu
 # then run on the GPU machine from the repo root (carry build-gpu, .assets, .whl):
-#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, fp32, notune, v8, tests, api, vision, engine, predict, e2e, video, tasks, peer
+#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, fp32, notune, v8, tests, api, vision, engine, predict, e2e, video, tasks, peer, drift
 # cold: yolo11n-dynamic FP16 batches 1,32 on an empty timing cache, with --profile;
 # warm: the same model FP16 batches 1,8,32 again on the now warm cache (build time warm);
 # fp32: strict FP32 and TF32, batches 1,32; notune: FP16 with cuDNN's heuristic choices
@@ -104,6 +104,10 @@ for p in sys.argv[1:]:
     print(p, "frames decoded:", n, "size", int(c.get(3)), "x", int(c.get(4)), "fps", round(c.get(5), 3))
 PY
       ;;
+    drift)  # Ultralytics' own FP16-vs-FP32 drift on the images (the yardstick for FP16 tolerances)
+      python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+      PYTHONPATH=/tmp/site YOLO_OFFLINE=1 stage drift 120 python3 bench/peers/fp16_drift.py \
+        "$assets/models/pt/yolo11n.pt" "$assets"/images/*.jpg ;;
     *) echo "unknown stage $s" ;;
   esac
 done
