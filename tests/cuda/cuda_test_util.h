@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <random>
@@ -91,6 +92,23 @@ inline double relative_max_error(const ir::Tensor& got, const ir::Tensor& ref) {
   return max_abs / std::max(hi - lo, 1e-6);
 }
 
+// Rows [r0, r1) of a [N, rows, cols] tensor, the relative_max_error metric.
+inline double row_group_error(const ir::Tensor& got, const ir::Tensor& ref, int64_t r0, int64_t r1) {
+  const int64_t n = ref.dim(0), rows = ref.dim(1), cols = ref.dim(2);
+  double max_abs = 0, lo = 1e30, hi = -1e30;
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t r = r0; r < r1; ++r)
+      for (int64_t c = 0; c < cols; ++c) {
+        const int64_t i = (b * rows + r) * cols + c;
+        const float x = got.data<float>()[i], y = ref.data<float>()[i];
+        if (!std::isfinite(x)) return 1e30;
+        max_abs = std::max(max_abs, static_cast<double>(std::fabs(x - y)));
+        lo = std::min(lo, static_cast<double>(y));
+        hi = std::max(hi, static_cast<double>(y));
+      }
+  return max_abs / std::max(hi - lo, 1e-6);
+}
+
 // Build options for tests: tuning on (the default path), with a timing cache file of the
 // test run's own instead of the user's ~/.cache/kiln.
 inline BuildOptions test_build_options(Precision precision) {
@@ -105,20 +123,25 @@ struct BothResults {
   std::vector<Tactic> tactics;
 };
 
-// Runs the case on the CPU reference, then on CUDA at `precision`.
-inline BothResults run_both(const NodeCase& c, Precision precision, bool direct_conv = false) {
+using GraphMaker = std::function<ir::Graph(const std::vector<std::vector<int64_t>>& out_shapes)>;
+
+// Runs the graph `make` builds on the CPU reference first (its output shapes complete the
+// graph the CUDA planner sees), then on CUDA at `precision` with NaN-poisoned outputs, so an
+// unwritten element cannot pass. direct_conv: convs run our direct kernel instead of cuDNN.
+inline BothResults run_graph_both(const GraphMaker& make, const std::vector<ir::Tensor>& inputs, Precision precision,
+                                  bool direct_conv = false) {
   BothResults r;
-  ir::Graph ref_graph = make_graph(c);
+  const ir::Graph ref_graph = make({});
   auto cpu = cpu::Executor::create(ref_graph);
   EXPECT_TRUE(cpu.ok()) << cpu.status().message();
   if (!cpu.ok()) return r;
-  auto cpu_out = cpu->run(c.inputs);
+  auto cpu_out = cpu->run(inputs);
   EXPECT_TRUE(cpu_out.ok()) << cpu_out.status().message();
   if (!cpu_out.ok()) return r;
   r.cpu = std::move(*cpu_out);
   std::vector<std::vector<int64_t>> shapes;
   for (const auto& t : r.cpu) shapes.push_back(t.shape());
-  ir::Graph g = make_graph(c, shapes);
+  const ir::Graph g = make(shapes);
   BuildOptions opt = test_build_options(precision);
   opt.direct_conv = direct_conv;
   auto engine = Engine::build(g, opt);
@@ -128,16 +151,20 @@ inline BothResults run_both(const NodeCase& c, Precision precision, bool direct_
   auto ctx = ExecutionContext::create(**engine);
   EXPECT_TRUE(ctx.ok()) << ctx.status().message();
   if (!ctx.ok()) return r;
-  // Poison the outputs so an unwritten element cannot pass.
   for (size_t i = 0; i < (*engine)->num_outputs(); ++i) {
     int64_t n = 1;
     for (int64_t d : (*engine)->output_dims(i)) n *= d;
     EXPECT_EQ(cudaMemset(const_cast<float*>((*ctx)->output(i)), 0xFF, n * sizeof(float)), cudaSuccess);
   }
-  auto out = (*ctx)->run(c.inputs);
+  auto out = (*ctx)->run(inputs);
   EXPECT_TRUE(out.ok()) << out.status().message();
   if (out.ok()) r.cuda = std::move(*out);
   return r;
+}
+
+// Runs the single-node case on the CPU reference, then on CUDA at `precision`.
+inline BothResults run_both(const NodeCase& c, Precision precision, bool direct_conv = false) {
+  return run_graph_both([&](const auto& shapes) { return make_graph(c, shapes); }, c.inputs, precision, direct_conv);
 }
 
 }  // namespace kiln::cuda::test

@@ -20,23 +20,6 @@
 namespace kiln::cuda::test {
 namespace {
 
-// Rows [r0, r1) of a [N, rows, cols] tensor, the relative_max_error metric.
-double row_group_error(const ir::Tensor& got, const ir::Tensor& ref, int64_t r0, int64_t r1) {
-  const int64_t n = ref.dim(0), rows = ref.dim(1), cols = ref.dim(2);
-  double max_abs = 0, lo = 1e30, hi = -1e30;
-  for (int64_t b = 0; b < n; ++b)
-    for (int64_t r = r0; r < r1; ++r)
-      for (int64_t c = 0; c < cols; ++c) {
-        const int64_t i = (b * rows + r) * cols + c;
-        const float x = got.data<float>()[i], y = ref.data<float>()[i];
-        if (!std::isfinite(x)) return 1e30;
-        max_abs = std::max(max_abs, static_cast<double>(std::fabs(x - y)));
-        lo = std::min(lo, static_cast<double>(y));
-        hi = std::max(hi, static_cast<double>(y));
-      }
-  return max_abs / std::max(hi - lo, 1e-6);
-}
-
 // A named error per checked part of the model's outputs.
 using PartErrors = std::vector<std::pair<std::string, double>>;
 using Metric = PartErrors (*)(const std::vector<ir::Tensor>& got, const std::vector<ir::Tensor>& ref);

@@ -26,23 +26,8 @@ GroupErrors group_errors(const ir::Tensor& got, const ir::Tensor& ref) {
   EXPECT_EQ(got.shape(), ref.shape());
   GroupErrors e{1e30, 1e30};
   if (got.shape() != ref.shape() || ref.rank() != 3) return e;
-  const int64_t n = ref.dim(0), rows = ref.dim(1), cols = ref.dim(2);
-  auto group = [&](int64_t r0, int64_t r1) {
-    double max_abs = 0, lo = 1e30, hi = -1e30;
-    for (int64_t b = 0; b < n; ++b)
-      for (int64_t r = r0; r < r1; ++r)
-        for (int64_t c = 0; c < cols; ++c) {
-          const int64_t i = (b * rows + r) * cols + c;
-          const float x = got.data<float>()[i], y = ref.data<float>()[i];
-          if (!std::isfinite(x)) return 1e30;
-          max_abs = std::max(max_abs, static_cast<double>(std::fabs(x - y)));
-          lo = std::min(lo, static_cast<double>(y));
-          hi = std::max(hi, static_cast<double>(y));
-        }
-    return max_abs / std::max(hi - lo, 1e-6);
-  };
-  e.boxes = group(0, 4);
-  e.scores = group(4, rows);
+  e.boxes = row_group_error(got, ref, 0, 4);
+  e.scores = row_group_error(got, ref, 4, ref.dim(1));
   return e;
 }
 

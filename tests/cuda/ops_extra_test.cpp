@@ -46,47 +46,11 @@ ir::Graph make_graph_after_conv(const NodeCase& c, const std::vector<std::vector
   return g;
 }
 
-using GraphMaker = std::function<ir::Graph(const std::vector<std::vector<int64_t>>& out_shapes)>;
-
-// run_both for any graph: CPU reference first (its output shapes complete the graph the
-// CUDA planner sees), then CUDA with NaN-poisoned outputs. Convs run our direct kernel:
-// they only lay data out for the op under test, and it spares cuDNN plan compiles.
-BothResults run_graph_both(const GraphMaker& make, const std::vector<ir::Tensor>& inputs, Precision precision) {
-  BothResults r;
-  const ir::Graph ref_graph = make({});
-  auto cpu = cpu::Executor::create(ref_graph);
-  EXPECT_TRUE(cpu.ok()) << cpu.status().message();
-  if (!cpu.ok()) return r;
-  auto cpu_out = cpu->run(inputs);
-  EXPECT_TRUE(cpu_out.ok()) << cpu_out.status().message();
-  if (!cpu_out.ok()) return r;
-  r.cpu = std::move(*cpu_out);
-  std::vector<std::vector<int64_t>> shapes;
-  for (const auto& t : r.cpu) shapes.push_back(t.shape());
-  const ir::Graph g = make(shapes);
-  BuildOptions opt = test_build_options(precision);
-  opt.direct_conv = true;
-  auto engine = Engine::build(g, opt);
-  EXPECT_TRUE(engine.ok()) << engine.status().message();
-  if (!engine.ok()) return r;
-  r.tactics = (*engine)->tactics();
-  auto ctx = ExecutionContext::create(**engine);
-  EXPECT_TRUE(ctx.ok()) << ctx.status().message();
-  if (!ctx.ok()) return r;
-  for (size_t i = 0; i < (*engine)->num_outputs(); ++i) {
-    int64_t n = 1;
-    for (int64_t d : (*engine)->output_dims(i)) n *= d;
-    EXPECT_EQ(cudaMemset(const_cast<float*>((*ctx)->output(i)), 0xFF, n * sizeof(float)), cudaSuccess);
-  }
-  auto out = (*ctx)->run(inputs);
-  EXPECT_TRUE(out.ok()) << out.status().message();
-  if (out.ok()) r.cuda = std::move(*out);
-  return r;
-}
-
+// The conv in front of an op only lays data out (NHWC) for the op under test: it runs our
+// direct kernel, which spares cuDNN plan compiles.
 void expect_close(const NodeCase& c, Precision p, double tol, bool after_conv = false) {
   BothResults r = after_conv ? run_graph_both([&](const auto& shapes) { return make_graph_after_conv(c, shapes); },
-                                              {c.inputs.at(0)}, p)
+                                              {c.inputs.at(0)}, p, /*direct_conv=*/true)
                              : run_both(c, p);
   ASSERT_EQ(r.cuda.size(), r.cpu.size());
   ASSERT_FALSE(r.cpu.empty());
@@ -334,7 +298,7 @@ TEST(CudaOpsExtra, GemmFoldsFollowingBatchNorm) {
     return g;
   };
   for (auto [p, tol] : {std::pair<Precision, double>{Precision::kFp32, 1e-4}, {Precision::kFp16, 1e-2}}) {
-    BothResults r = run_graph_both(make, {a}, p);
+    BothResults r = run_graph_both(make, {a}, p, /*direct_conv=*/true);
     ASSERT_EQ(r.cuda.size(), 1u);
     const double err = relative_max_error(r.cuda[0], r.cpu[0]);
     std::cout << "Gemm+BatchNormalization " << precision_name(p) << " error " << err << std::endl;
