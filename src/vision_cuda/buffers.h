@@ -12,13 +12,21 @@ namespace kiln::vision_cuda {
 
 Status cuda_check(cudaError_t e, const std::string& what);
 
-// Device memory; reserve() keeps the contents only when no growth is needed.
-class DeviceBuffer {
+enum class MemoryKind {
+  kDevice,        // device memory
+  kPinnedMapped,  // page-locked host memory mapped into the device's address space: kernels
+                  // write results straight into it; copies from it are DMA without staging
+};
+
+// Memory of one kind that grows on demand; reserve() keeps the contents only when no growth
+// is needed.
+template <MemoryKind kKind>
+class GrowingBuffer {
  public:
-  DeviceBuffer() = default;
-  ~DeviceBuffer();
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  GrowingBuffer() = default;
+  ~GrowingBuffer();
+  GrowingBuffer(const GrowingBuffer&) = delete;
+  GrowingBuffer& operator=(const GrowingBuffer&) = delete;
   Status reserve(size_t bytes);
   template <typename T>
   T* as() const { return static_cast<T*>(ptr_); }
@@ -29,22 +37,7 @@ class DeviceBuffer {
   size_t bytes_ = 0;
 };
 
-// Page-locked host memory, mapped into the device's address space (kernels write results
-// straight into it; copies from it are DMA without staging).
-class PinnedBuffer {
- public:
-  PinnedBuffer() = default;
-  ~PinnedBuffer();
-  PinnedBuffer(const PinnedBuffer&) = delete;
-  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
-  Status reserve(size_t bytes);
-  template <typename T>
-  T* as() const { return static_cast<T*>(ptr_); }
-  size_t bytes() const { return bytes_; }
-
- private:
-  void* ptr_ = nullptr;
-  size_t bytes_ = 0;
-};
+using DeviceBuffer = GrowingBuffer<MemoryKind::kDevice>;
+using PinnedBuffer = GrowingBuffer<MemoryKind::kPinnedMapped>;
 
 }  // namespace kiln::vision_cuda
