@@ -40,6 +40,22 @@ struct NodeCase {
   std::string then_op;                             // optional unary op applied to output 0 (e.g. "SiLU")
 };
 
+// Adds the case's node on `ins` with its outputs (shaped from `out_shapes` where given) as
+// the graph's outputs; returns them.
+inline std::vector<ir::Value*> add_case_node(ir::Graph& g, const NodeCase& c, const std::vector<ir::Value*>& ins,
+                                             const std::vector<std::vector<int64_t>>& out_shapes) {
+  std::vector<ir::Value*> outs;
+  for (size_t i = 0; i < c.num_outputs; ++i) {
+    ir::Value* v = g.add_value("out" + std::to_string(i));
+    if (i < out_shapes.size()) v->shape = ir::make_shape(out_shapes[i]);
+    outs.push_back(v);
+  }
+  ir::Node* n = g.add_node(c.op_type, "node0", ins, outs);
+  n->attrs = c.attrs;
+  g.outputs = outs;
+  return outs;
+}
+
 // Builds the graph; output shapes come from a CPU run so the CUDA planner sees static shapes.
 inline ir::Graph make_graph(const NodeCase& c, const std::vector<std::vector<int64_t>>& out_shapes = {}) {
   ir::Graph g;
@@ -58,15 +74,7 @@ inline ir::Graph make_graph(const NodeCase& c, const std::vector<std::vector<int
     g.inputs.push_back(v);
     ins.push_back(v);
   }
-  std::vector<ir::Value*> outs;
-  for (size_t i = 0; i < c.num_outputs; ++i) {
-    ir::Value* v = g.add_value("out" + std::to_string(i));
-    if (i < out_shapes.size()) v->shape = ir::make_shape(out_shapes[i]);
-    outs.push_back(v);
-  }
-  ir::Node* n = g.add_node(c.op_type, "node0", ins, outs);
-  n->attrs = c.attrs;
-  g.outputs = outs;
+  const std::vector<ir::Value*> outs = add_case_node(g, c, ins, out_shapes);
   if (!c.then_op.empty()) {
     ir::Value* v = g.add_value("act0");
     if (!out_shapes.empty()) v->shape = ir::make_shape(out_shapes[0]);

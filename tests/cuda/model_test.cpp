@@ -1,12 +1,18 @@
-// Whole models on CUDA, on the letterboxed bus.jpg: FP32 engine vs the CPU reference
-// executor, and FP16 engine vs FP32 engine. Metric, per channel group of output0 (rows 0-3
-// boxes xywh, rows 4.. class scores): max |got - ref| / (max(ref) - min(ref)) over the group.
-// Limits: FP32 vs CPU <= 1e-3; FP16 vs FP32 <= 1e-2.
+// Whole models on CUDA, on bus.jpg letterboxed to each model's input size: FP32 engine vs
+// the CPU reference executor (<= 1e-3), FP16 engine vs FP32 engine (<= 1e-2; OSNet's
+// opset-12 file 2e-2, see its test). Metric: max |got - ref| / (max(ref) - min(ref)), per
+// channel group where an output mixes quantities (detect output0: boxes xywh, class scores;
+// seg output0: boxes, class scores, mask coefficients), over the whole tensor otherwise (seg
+// protos, class probabilities, ReID features). Every output of each model is checked, and
+// every engine's CUDA-graph replay must equal its first run.
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <iostream>
+#include <map>
 
+#include "backends/cuda/cuda_check.h"
 #include "cuda_test_util.h"
 #include "onnx/importer.h"
 #include "passes/pipeline.h"
@@ -17,40 +23,56 @@
 namespace kiln::cuda::test {
 namespace {
 
-struct GroupErrors {
-  double boxes = 0, scores = 0;
-};
+// A named error per checked part of the model's outputs.
+using PartErrors = std::vector<std::pair<std::string, double>>;
+using Metric = PartErrors (*)(const std::vector<ir::Tensor>& got, const std::vector<ir::Tensor>& ref);
 
-// output0 is [N, 4 + classes, anchors].
-GroupErrors group_errors(const ir::Tensor& got, const ir::Tensor& ref) {
-  EXPECT_EQ(got.shape(), ref.shape());
-  GroupErrors e{1e30, 1e30};
-  if (got.shape() != ref.shape() || ref.rank() != 3) return e;
-  e.boxes = row_group_error(got, ref, 0, 4);
-  e.scores = row_group_error(got, ref, 4, ref.dim(1));
+PartErrors whole_outputs(const std::vector<ir::Tensor>& got, const std::vector<ir::Tensor>& ref) {
+  PartErrors e;
+  for (size_t i = 0; i < ref.size(); ++i) e.push_back({"output" + std::to_string(i), relative_max_error(got[i], ref[i])});
   return e;
 }
 
-Result<ir::Tensor> bus_input(int64_t batch) {
+// Detect: output0 [N, 4 + classes, anchors].
+PartErrors detect_outputs(const std::vector<ir::Tensor>& got, const std::vector<ir::Tensor>& ref) {
+  EXPECT_EQ(got[0].shape(), ref[0].shape());
+  if (got[0].shape() != ref[0].shape() || ref[0].rank() != 3) return {{"output0 shape", 1e30}};
+  return {{"boxes", row_group_error(got[0], ref[0], 0, 4)},
+          {"scores", row_group_error(got[0], ref[0], 4, ref[0].dim(1))}};
+}
+
+// yolov8n-seg: output0 [1, 4 + 80 + 32, 8400], output1 protos [1, 32, 160, 160].
+PartErrors seg_outputs(const std::vector<ir::Tensor>& got, const std::vector<ir::Tensor>& ref) {
+  EXPECT_EQ(got[0].shape(), ref[0].shape());
+  if (got[0].shape() != ref[0].shape() || ref[0].rank() != 3) return {{"output0 shape", 1e30}};
+  const int64_t rows = ref[0].dim(1);
+  return {{"boxes", row_group_error(got[0], ref[0], 0, 4)},
+          {"scores", row_group_error(got[0], ref[0], 4, rows - 32)},
+          {"mask coefficients", row_group_error(got[0], ref[0], rows - 32, rows)},
+          {"protos", relative_max_error(got[1], ref[1])}};
+}
+
+// bus.jpg letterboxed to height x width, `batch` times; later images of a batch are flipped
+// left-right, so a batch mix-up shows.
+Result<ir::Tensor> bus_input(int64_t batch, int height, int width) {
   KILN_ASSIGN_OR_RETURN(vision::Image img, vision::decode_image(::kiln::test::asset("images/bus.jpg")));
-  vision::Letterboxed lb = vision::letterbox(img, 640, 640);
-  std::vector<float> one = vision::to_nchw_rgb(lb.image);
+  const std::vector<float> one = vision::to_nchw_rgb(vision::letterbox(img, height, width).image);
   std::vector<float> all;
-  for (int64_t b = 0; b < batch; ++b) {
-    // Later images of a batch are flipped left-right, so a batch mix-up shows.
+  for (int64_t b = 0; b < batch; ++b)
     for (size_t i = 0; i < one.size(); ++i) {
-      const size_t x = i % 640;
-      all.push_back(b == 0 ? one[i] : one[i - x + (639 - x)]);
+      const size_t x = i % static_cast<size_t>(width);
+      all.push_back(b == 0 ? one[i] : one[i - x + (width - 1 - x)]);
     }
-  }
-  return ir::Tensor::from_vector<float>({batch, 3, 640, 640}, all);
+  return ir::Tensor::from_vector<float>({batch, 3, height, width}, all);
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-Result<std::vector<ir::Tensor>> run_cuda(const ir::Graph& g, Precision p, const ir::Tensor& input, bool report) {
+// Builds and runs the engine twice (eager + capture, then replay) on NaN-poisoned outputs;
+// prints where build time went and which tactics ran.
+Result<std::vector<ir::Tensor>> run_cuda(const ir::Graph& g, Precision p, const ir::Tensor& input) {
   auto t0 = std::chrono::steady_clock::now();
   KILN_ASSIGN_OR_RETURN(auto engine, Engine::build(g, test_build_options(p)));
   const BuildStats& bs = engine->build_stats();
@@ -59,37 +81,47 @@ Result<std::vector<ir::Tensor>> run_cuda(const ir::Graph& g, Precision p, const 
             << " conv signatures, " << bs.cache_hits << " from the timing cache, " << bs.residual_fused
             << " residual adds fused)" << std::endl;
   KILN_ASSIGN_OR_RETURN(auto ctx, ExecutionContext::create(*engine));
-  if (report) {
-    std::map<std::string, int> kinds;
-    for (const auto& t : engine->tactics()) kinds[t.tactic.substr(0, t.tactic.find(':'))]++;
-    std::cout << "[" << precision_name(p) << "] arena " << ctx->arena_bytes() << " B, workspace "
-              << ctx->workspace_bytes() << " B, tactics:";
-    for (auto& [k, n] : kinds) std::cout << " " << k << " x" << n;
-    std::cout << std::endl;
-    for (const auto& t : engine->tactics())
-      if (t.tactic.rfind("direct", 0) == 0) std::cout << "  " << t.node << ": " << t.tactic << std::endl;
+  std::map<std::string, int> kinds;
+  for (const auto& t : engine->tactics()) kinds[t.tactic.substr(0, t.tactic.find(':'))]++;
+  std::cout << "[" << precision_name(p) << "] arena " << ctx->arena_bytes() << " B, workspace "
+            << ctx->workspace_bytes() << " B, tactics:";
+  for (auto& [k, n] : kinds) std::cout << " " << k << " x" << n;
+  std::cout << std::endl;
+  for (size_t i = 0; i < engine->num_outputs(); ++i) {
+    int64_t n = 1;
+    for (int64_t d : engine->output_dims(i)) n *= d;
+    KILN_CUDA_TRY(cudaMemset(const_cast<float*>(ctx->output(i)), 0xFF, n * sizeof(float)), "poison outputs");
   }
-  t0 = std::chrono::steady_clock::now();
-  KILN_ASSIGN_OR_RETURN(auto first, ctx->run({input}));  // eager + capture + replay
+  KILN_ASSIGN_OR_RETURN(auto first, ctx->run({input}));   // eager + capture + replay
   KILN_ASSIGN_OR_RETURN(auto second, ctx->run({input}));  // replay only
-  std::cout << "[" << precision_name(p) << "] two runs " << seconds_since(t0) << " s" << std::endl;
   // Same plan, same input: only a race (or a nondeterministic engine) could move this.
-  EXPECT_LE(relative_max_error(second[0], first[0]), 1e-6) << "graph replay differs from the first run";
+  for (size_t i = 0; i < second.size(); ++i)
+    EXPECT_LE(relative_max_error(second[i], first[i]), 1e-6) << "graph replay differs from the first run, output " << i;
   return second;
 }
 
-void check_model(const std::string& model, int64_t batch) {
+struct ModelCase {
+  std::string model;   // under assets/models
+  int height, width;   // the model's input size
+  int64_t batch = 1;   // a dynamic model's batch (and its height/width) are bound to these
+  bool dynamic = false;
+  Metric metric = whole_outputs;
+  double fp16_tol = 1e-2;
+};
+
+void check_model(const ModelCase& c) {
   KILN_REQUIRE_GPU();
   KILN_REQUIRE_ASSETS();
   // A GPU run carries only some models (device transfer limit); a missing one is reported.
-  if (!std::filesystem::exists(::kiln::test::asset("models/" + model))) GTEST_SKIP() << model << " not present";
-  auto graph = onnx::import_model(::kiln::test::asset("models/" + model));
+  if (!std::filesystem::exists(::kiln::test::asset("models/" + c.model))) GTEST_SKIP() << c.model << " not present";
+  auto graph = onnx::import_model(::kiln::test::asset("models/" + c.model));
   ASSERT_TRUE(graph.ok()) << graph.status().message();
   passes::OptimizeOptions opt;
-  if (batch > 0) opt.bind_dims = {{"batch", batch}, {"height", 640}, {"width", 640}};
+  opt.bind_dims = {{"batch", c.batch}};
+  if (c.dynamic) opt.bind_dims.insert({{"height", c.height}, {"width", c.width}});
   Status st = passes::optimize(*graph, opt);
   ASSERT_TRUE(st.ok()) << st.message();
-  auto input = bus_input(batch > 0 ? batch : 1);
+  auto input = bus_input(c.batch, c.height, c.width);
   ASSERT_TRUE(input.ok()) << input.status().message();
 
   auto t0 = std::chrono::steady_clock::now();
@@ -97,26 +129,41 @@ void check_model(const std::string& model, int64_t batch) {
   ASSERT_TRUE(cpu.ok()) << cpu.status().message();
   auto ref = cpu->run({*input});
   ASSERT_TRUE(ref.ok()) << ref.status().message();
-  std::cout << model << " CPU reference " << seconds_since(t0) << " s" << std::endl;
+  std::cout << c.model << " CPU reference " << seconds_since(t0) << " s" << std::endl;
 
-  auto fp32 = run_cuda(*graph, Precision::kFp32, *input, true);
+  auto fp32 = run_cuda(*graph, Precision::kFp32, *input);
   ASSERT_TRUE(fp32.ok()) << fp32.status().message();
-  GroupErrors e32 = group_errors((*fp32)[0], (*ref)[0]);
-  std::cout << model << " FP32 vs CPU: boxes " << e32.boxes << ", scores " << e32.scores << std::endl;
-  EXPECT_LE(e32.boxes, 1e-3);
-  EXPECT_LE(e32.scores, 1e-3);
-
-  auto fp16 = run_cuda(*graph, Precision::kFp16, *input, true);
+  ASSERT_EQ(fp32->size(), ref->size());
+  for (const auto& [part, err] : c.metric(*fp32, *ref)) {
+    std::cout << c.model << " FP32 vs CPU, " << part << ": " << err << std::endl;
+    EXPECT_LE(err, 1e-3) << part;
+  }
+  auto fp16 = run_cuda(*graph, Precision::kFp16, *input);
   ASSERT_TRUE(fp16.ok()) << fp16.status().message();
-  GroupErrors e16 = group_errors((*fp16)[0], (*fp32)[0]);
-  std::cout << model << " FP16 vs FP32: boxes " << e16.boxes << ", scores " << e16.scores << std::endl;
-  EXPECT_LE(e16.boxes, 1e-2);
-  EXPECT_LE(e16.scores, 1e-2);
+  ASSERT_EQ(fp16->size(), ref->size());
+  for (const auto& [part, err] : c.metric(*fp16, *fp32)) {
+    std::cout << c.model << " FP16 vs FP32, " << part << ": " << err << std::endl;
+    EXPECT_LE(err, c.fp16_tol) << part;
+  }
 }
 
-TEST(CudaModel, Yolo11nMatchesCpu) { check_model("yolo11n.onnx", 0); }
-TEST(CudaModel, Yolov8nMatchesCpu) { check_model("yolov8n.onnx", 0); }
-TEST(CudaModel, Yolo11nDynamicBatch2MatchesCpu) { check_model("yolo11n-dynamic.onnx", 2); }
+TEST(CudaModel, Yolo11nMatchesCpu) { check_model({"yolo11n.onnx", 640, 640, 1, false, detect_outputs}); }
+TEST(CudaModel, Yolov8nMatchesCpu) { check_model({"yolov8n.onnx", 640, 640, 1, false, detect_outputs}); }
+TEST(CudaModel, Yolo11nDynamicBatch2MatchesCpu) {
+  check_model({"yolo11n-dynamic.onnx", 640, 640, 2, true, detect_outputs});
+}
+TEST(CudaModelTasks, Yolov8nSegMatchesCpu) { check_model({"yolov8n-seg.onnx", 640, 640, 1, false, seg_outputs}); }
+TEST(CudaModelTasks, Yolo11nClsMatchesCpu) { check_model({"yolo11n-cls-random.onnx", 224, 224}); }
+// FP16 storage through 187 convs: on an H200 this file's 512-d feature differs from FP32 by
+// 0.0116 of its range (the opset-18 file of the same network, other weights: 0.0070), with
+// FP32 vs CPU at 1.3e-6, every op within its own FP16 bound in ops_extra_test.cpp, and the
+// fc's BatchNormalization folded into the Gemm in FP32.
+TEST(CudaModelTasks, OsnetMatchesCpu) {
+  check_model({"reid/osnet_x0_25_msmt17.onnx", 256, 128, 1, false, whole_outputs, 2e-2});
+}
+TEST(CudaModelTasks, OsnetExternalDataMatchesCpu) {
+  check_model({"reid/osnet_x0_25_msmt17_extdata/osnet_x0_25_msmt17.onnx", 256, 128});
+}
 
 }  // namespace
 }  // namespace kiln::cuda::test

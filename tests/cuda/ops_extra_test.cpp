@@ -34,15 +34,7 @@ ir::Graph make_graph_after_conv(const NodeCase& c, const std::vector<std::vector
   conv->attrs = {{"kernel_shape", std::vector<int64_t>{1, 1}}};
   std::vector<ir::Value*> ins = {conv_out};
   for (size_t i = 1; i < c.num_inputs; ++i) ins.push_back(g.add_constant("c" + std::to_string(i), c.constants.at(i)));
-  std::vector<ir::Value*> outs;
-  for (size_t i = 0; i < c.num_outputs; ++i) {
-    ir::Value* v = g.add_value("out" + std::to_string(i));
-    if (i < out_shapes.size()) v->shape = ir::make_shape(out_shapes[i]);
-    outs.push_back(v);
-  }
-  ir::Node* n = g.add_node(c.op_type, "node0", ins, outs);
-  n->attrs = c.attrs;
-  g.outputs = outs;
+  add_case_node(g, c, ins, out_shapes);
   return g;
 }
 
