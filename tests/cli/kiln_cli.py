@@ -8,8 +8,10 @@ KILN = os.environ["KILN_BIN"]
 ASSETS = os.environ["KILN_ASSETS_DIR"]
 
 
-def run_kiln(args, timeout=600):
-    return subprocess.run([KILN] + list(args), capture_output=True, text=True, timeout=timeout)
+def run_kiln(args, timeout=600, env=None):
+    """Runs kiln with `args` (stdin closed; `env` replaces the environment when given)."""
+    return subprocess.run([KILN] + list(args), capture_output=True, text=True, timeout=timeout, env=env,
+                          stdin=subprocess.DEVNULL)
 
 
 class Checks:
@@ -21,6 +23,15 @@ class Checks:
         if not ok:
             self.failures.append(f"{label} {detail}")
         return ok
+
+    def expect(self, ok, label, detail=None):
+        """check() with the detail shown only on failure; `detail` may be a finished kiln
+        process (its exit code and output are shown) or a string."""
+        if ok or detail is None:
+            return self.check(label, ok)
+        if isinstance(detail, subprocess.CompletedProcess):
+            detail = f"\n  rc={detail.returncode}\n  stdout={detail.stdout}\n  stderr={detail.stderr}"
+        return self.check(label, ok, detail)
 
     def expect_error(self, label, args, must_mention, must_not_exist=None):
         """kiln `args` must fail cleanly: exit 2, exactly one stderr line mentioning every

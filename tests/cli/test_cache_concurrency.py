@@ -10,19 +10,13 @@ import random
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 
-KILN = os.environ["KILN_BIN"]
-OSNET = os.path.join(os.environ["KILN_ASSETS_DIR"], "models/reid/osnet_x0_25_msmt17.onnx")
-failures = []
+from kiln_cli import ASSETS, KILN, Checks, run_kiln
 
-
-def expect(cond, what, detail=""):
-    print(("ok  " if cond else "FAIL"), what, "" if cond else detail)
-    if not cond:
-        failures.append(what)
+OSNET = os.path.join(ASSETS, "models/reid/osnet_x0_25_msmt17.onnx")
+checks = Checks()
 
 
 def env_for(cache, **extra):
@@ -49,24 +43,24 @@ def main():
         procs = [subprocess.Popen([KILN, "build", model, "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   text=True, env=env_for(cache)) for _ in range(8)]
         results = [(p.wait(timeout=300), p.stdout.read(), p.stderr.read()) for p in procs]
-        expect(all(rc == 0 for rc, _, _ in results), "all 8 concurrent builds succeed", results)
+        checks.expect(all(rc == 0 for rc, _, _ in results), "all 8 concurrent builds succeed", results)
         summaries = [json.loads(out) for rc, out, _ in results if rc == 0]
         built = [s["built"] for s in summaries]
-        expect(built.count(True) == 1, "exactly one of them built (the others reused it)", built)
-        expect(len({s["engine"] for s in summaries}) == 1, "all name the same engine")
+        checks.expect(built.count(True) == 1, "exactly one of them built (the others reused it)", built)
+        checks.expect(len({s["engine"] for s in summaries}) == 1, "all name the same engine")
         with open(os.path.join(cache, "builds.log")) as f:
             log = f.read().splitlines()
-        expect(len(log) == 1, "builds.log has exactly one build", log)
+        checks.expect(len(log) == 1, "builds.log has exactly one build", log)
         engines = glob.glob(os.path.join(cache, "*.kiln"))
-        expect(len(engines) == 1 and os.path.basename(engines[0]).startswith("osnet-"), "one engine, named after the model", engines)
-        expect(not glob.glob(os.path.join(cache, "*.tmp*")), "no temp files left")
-        r = subprocess.run([KILN, "check", engines[0]], capture_output=True, text=True, env=env_for(cache))
-        expect(r.returncode == 0, "the cached engine checks 0", r.stdout + r.stderr)
+        checks.expect(len(engines) == 1 and os.path.basename(engines[0]).startswith("osnet-"), "one engine, named after the model", engines)
+        checks.expect(not glob.glob(os.path.join(cache, "*.tmp*")), "no temp files left")
+        r = run_kiln(["check", engines[0]], env=env_for(cache))
+        checks.expect(r.returncode == 0, "the cached engine checks 0", r.stdout + r.stderr)
 
         # Another key (batch 2) lives beside it.
-        r = subprocess.run([KILN, "build", model, "--batch", "2", "--json"], capture_output=True, text=True, env=env_for(cache))
-        expect(r.returncode == 0 and json.loads(r.stdout)["built"], "different options build a second engine", r.stderr)
-        expect(len(glob.glob(os.path.join(cache, "*.kiln"))) == 2, "two engines side by side")
+        r = run_kiln(["build", model, "--batch", "2", "--json"], env=env_for(cache))
+        checks.expect(r.returncode == 0 and json.loads(r.stdout)["built"], "different options build a second engine", r.stderr)
+        checks.expect(len(glob.glob(os.path.join(cache, "*.kiln"))) == 2, "two engines side by side")
 
         # A builder killed while paused before writing leaves the previous engine intact.
         engine = engines[0]
@@ -74,15 +68,15 @@ def main():
         p = subprocess.Popen([KILN, "build", model, "--force"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              env=env_for(cache, KILN_TEST_PAUSE_BEFORE_WRITE_MS="20000"))
         time.sleep(3)  # the osnet build takes well under a second; the writer is now paused
-        expect(p.poll() is None, "forced builder is paused before writing")
+        checks.expect(p.poll() is None, "forced builder is paused before writing")
         p.send_signal(signal.SIGKILL)
         p.wait()
-        expect(sha(engine) == before, "SIGKILLed builder left the previous engine byte-identical")
-        r = subprocess.run([KILN, "check", engine], capture_output=True, text=True, env=env_for(cache))
-        expect(r.returncode == 0, "and it still checks 0", r.stdout + r.stderr)
+        checks.expect(sha(engine) == before, "SIGKILLed builder left the previous engine byte-identical")
+        r = run_kiln(["check", engine], env=env_for(cache))
+        checks.expect(r.returncode == 0, "and it still checks 0", r.stdout + r.stderr)
         # The lock died with the killed builder: the next build does not wait.
-        r = subprocess.run([KILN, "build", model], capture_output=True, text=True, env=env_for(cache), timeout=60)
-        expect(r.returncode == 0 and "(cached)" in r.stdout, "lock released by the kill; engine reused", r.stdout + r.stderr)
+        r = run_kiln(["build", model], timeout=60, env=env_for(cache))
+        checks.expect(r.returncode == 0 and "(cached)" in r.stdout, "lock released by the kill; engine reused", r.stdout + r.stderr)
 
         # Killed at random moments of real builds: the engine is always a whole, valid one.
         rng = random.Random(3)
@@ -92,27 +86,25 @@ def main():
             time.sleep(rng.uniform(0.05, 0.6))
             p.send_signal(signal.SIGKILL)
             p.wait()
-            r = subprocess.run([KILN, "check", engine], capture_output=True, text=True, env=env_for(cache))
-            expect(r.returncode == 0, "kill %d at a random moment: engine still valid" % i, r.stdout + r.stderr)
+            r = run_kiln(["check", engine], env=env_for(cache))
+            checks.expect(r.returncode == 0, "kill %d at a random moment: engine still valid" % i, r.stdout + r.stderr)
 
         # cache ls / prune.
-        r = subprocess.run([KILN, "cache", "ls", "--json"], capture_output=True, text=True, env=env_for(cache))
+        r = run_kiln(["cache", "ls", "--json"], env=env_for(cache))
         listing = json.loads(r.stdout)
-        expect(r.returncode == 0 and len(listing) == 2 and all(e.get("precision") == "fp32" for e in listing),
-               "cache ls --json lists both engines", r.stdout)
-        r = subprocess.run([KILN, "cache", "ls", "--cache-dir", cache], capture_output=True, text=True)
-        expect(r.returncode == 0 and "2 engine(s)" in r.stdout, "cache ls --cache-dir", r.stdout + r.stderr)
-        r = subprocess.run([KILN, "cache", "prune", "--older-than", "1"], capture_output=True, text=True, env=env_for(cache))
-        expect(r.returncode == 0 and len(glob.glob(os.path.join(cache, "*.kiln"))) == 2, "prune --older-than 1 keeps fresh engines", r.stdout)
-        r = subprocess.run([KILN, "cache", "prune"], capture_output=True, text=True, env=env_for(cache))
-        expect(r.returncode == 2, "prune needs --all or --older-than", r.stderr)
-        r = subprocess.run([KILN, "cache", "prune", "--all"], capture_output=True, text=True, env=env_for(cache))
-        expect(r.returncode == 0 and not glob.glob(os.path.join(cache, "*.kiln")), "prune --all empties the cache", r.stdout)
+        checks.expect(r.returncode == 0 and len(listing) == 2 and all(e.get("precision") == "fp32" for e in listing),
+                      "cache ls --json lists both engines", r.stdout)
+        r = run_kiln(["cache", "ls", "--cache-dir", cache])
+        checks.expect(r.returncode == 0 and "2 engine(s)" in r.stdout, "cache ls --cache-dir", r.stdout + r.stderr)
+        r = run_kiln(["cache", "prune", "--older-than", "1"], env=env_for(cache))
+        checks.expect(r.returncode == 0 and len(glob.glob(os.path.join(cache, "*.kiln"))) == 2, "prune --older-than 1 keeps fresh engines", r.stdout)
+        r = run_kiln(["cache", "prune"], env=env_for(cache))
+        checks.expect(r.returncode == 2, "prune needs --all or --older-than", r.stderr)
+        r = run_kiln(["cache", "prune", "--all"], env=env_for(cache))
+        checks.expect(r.returncode == 0 and not glob.glob(os.path.join(cache, "*.kiln")), "prune --all empties the cache", r.stdout)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    if failures:
-        print("%d failure(s)" % len(failures))
-        sys.exit(1)
+    checks.finish("OK")
 
 
 if __name__ == "__main__":

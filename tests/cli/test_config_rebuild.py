@@ -4,25 +4,17 @@ unknown key rejected with the key and file named."""
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 
-KILN = os.environ["KILN_BIN"]
-OSNET = os.path.join(os.environ["KILN_ASSETS_DIR"], "models/reid/osnet_x0_25_msmt17.onnx")
-failures = []
+from kiln_cli import ASSETS, Checks, run_kiln
 
-
-def expect(cond, what, r=None):
-    detail = "" if r is None else "\n  rc=%d\n  stdout=%s\n  stderr=%s" % (r.returncode, r.stdout, r.stderr)
-    print(("ok  " if cond else "FAIL"), what, "" if cond else detail)
-    if not cond:
-        failures.append(what)
+OSNET = os.path.join(ASSETS, "models/reid/osnet_x0_25_msmt17.onnx")
+checks = Checks()
 
 
 def kiln(*args):
     env = {k: v for k, v in os.environ.items() if k not in ("KILN_ENV_OVERRIDE", "KILN_CACHE_DIR")}
-    return subprocess.run([KILN, *args], capture_output=True, text=True, env=env, timeout=300)
+    return run_kiln(args, timeout=300, env=env)
 
 
 def main():
@@ -39,50 +31,48 @@ def main():
 
         r = kiln("rebuild", "--config", yaml, "--json")
         rows = json.loads(r.stdout) if r.returncode == 0 else []
-        expect(r.returncode == 0 and [x["model"] for x in rows] == ["vehicle", "plate"]
-               and all(x["status"] == "built" for x in rows), "both models built", r)
-        expect(all(x["engine"].startswith(cache) for x in rows) and len({x["engine"] for x in rows}) == 2,
-               "engines in the yaml's cache_dir, one per model", r)
+        checks.expect(r.returncode == 0 and [x["model"] for x in rows] == ["vehicle", "plate"]
+                      and all(x["status"] == "built" for x in rows), "both models built", r)
+        checks.expect(all(x["engine"].startswith(cache) for x in rows) and len({x["engine"] for x in rows}) == 2,
+                      "engines in the yaml's cache_dir, one per model", r)
 
         r = kiln("rebuild", "--config", yaml)
-        expect(r.returncode == 0 and r.stdout.count("cached") == 2 and "vehicle" in r.stdout and "plate" in r.stdout
-               and "precision" in r.stdout, "second run reuses both (table)", r)
+        checks.expect(r.returncode == 0 and r.stdout.count("cached") == 2 and "vehicle" in r.stdout and "plate" in r.stdout
+                      and "precision" in r.stdout, "second run reuses both (table)", r)
 
         r = kiln("rebuild", "--config", yaml, "--models", "plate", "--force", "--json")
         rows = json.loads(r.stdout) if r.returncode == 0 else []
-        expect([(x["model"], x["status"]) for x in rows] == [("plate", "built")], "--models plate --force", r)
+        checks.expect([(x["model"], x["status"]) for x in rows] == [("plate", "built")], "--models plate --force", r)
 
         r = kiln("rebuild", "--config", yaml, "--models", "vehicle", "--batch", "4", "--json")
         rows = json.loads(r.stdout) if r.returncode == 0 else []
-        expect(len(rows) == 1 and rows[0]["status"] == "built", "a flag override (--batch 4) makes a new engine", r)
+        checks.expect(len(rows) == 1 and rows[0]["status"] == "built", "a flag override (--batch 4) makes a new engine", r)
         r = kiln("check", rows[0]["engine"], "--json") if rows else r
-        expect(r.returncode == 0, "overridden engine checks 0", r)
+        checks.expect(r.returncode == 0, "overridden engine checks 0", r)
 
         other = os.path.join(tmp, "elsewhere")
         r = kiln("rebuild", "--config", yaml, "--models", "vehicle", "--cache-dir", other, "--json")
-        expect(r.returncode == 0 and json.loads(r.stdout)[0]["engine"].startswith(other), "--cache-dir overrides cache_dir", r)
+        checks.expect(r.returncode == 0 and json.loads(r.stdout)[0]["engine"].startswith(other), "--cache-dir overrides cache_dir", r)
 
         r = kiln("rebuild", "--config", yaml, "--models", "truck")
-        expect(r.returncode == 2 and "truck" in r.stderr, "unknown model name -> exit 2", r)
+        checks.expect(r.returncode == 2 and "truck" in r.stderr, "unknown model name -> exit 2", r)
 
         bad = os.path.join(tmp, "bad.yaml")
         with open(bad, "w") as f:
             f.write("models:\n  vehicle: {source: models/reid.onnx, imgsize: 640}\n")
         r = kiln("rebuild", "--config", bad)
-        expect(r.returncode == 2 and "imgsize" in r.stderr and "bad.yaml" in r.stderr
-               and len(r.stderr.strip().splitlines()) == 1, "unknown key -> one line naming key and file", r)
+        checks.expect(r.returncode == 2 and "imgsize" in r.stderr and "bad.yaml" in r.stderr
+                      and len(r.stderr.strip().splitlines()) == 1, "unknown key -> one line naming key and file", r)
 
         missing = os.path.join(tmp, "missing.yaml")
         with open(missing, "w") as f:
             f.write("models:\n  vehicle: {source: models/nothing.onnx}\n")
         r = kiln("rebuild", "--config", missing, "--json")
-        expect(r.returncode == 2 and "nothing" in r.stderr and json.loads(r.stdout)[0]["status"] == "failed",
-               "missing source -> failed row, exit 2", r)
+        checks.expect(r.returncode == 2 and "nothing" in r.stderr and json.loads(r.stdout)[0]["status"] == "failed",
+                      "missing source -> failed row, exit 2", r)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    if failures:
-        print("%d failure(s)" % len(failures))
-        sys.exit(1)
+    checks.finish("OK")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,6 @@ Ultralytics' YOLO txt lines, checked token for token against the same formatting
 (Results.save_txt: "%g" of float32 values normalised by the image size) applied to the
 JSON results, for detect, pose, obb and classify, and the segment polygons for their shape."""
 import json
-import math
 import os
 import shutil
 import tempfile
