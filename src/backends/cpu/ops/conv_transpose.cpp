@@ -9,8 +9,7 @@ namespace kiln::cpu::ops {
 
 Status conv_transpose(KernelContext& ctx) {
   KILN_RETURN_IF_ERROR(require_inputs(ctx, 2, 3));
-  for (size_t i = 0; i < ctx.inputs.size(); ++i)
-    if (ctx.inputs[i]) KILN_RETURN_IF_ERROR(require_dtype(ctx, i, {ir::DType::kFloat32}));
+  KILN_RETURN_IF_ERROR(require_float32_inputs(ctx));
   const ir::Tensor& x = *ctx.inputs[0];
   const ir::Tensor& w = *ctx.inputs[1];
   const ir::Tensor* b = ctx.inputs.size() > 2 ? ctx.inputs[2] : nullptr;

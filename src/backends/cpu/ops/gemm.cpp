@@ -8,8 +8,7 @@ namespace kiln::cpu::ops {
 
 Status gemm(KernelContext& ctx) {
   KILN_RETURN_IF_ERROR(require_inputs(ctx, 2, 3));
-  for (size_t i = 0; i < ctx.inputs.size(); ++i)
-    if (ctx.inputs[i]) KILN_RETURN_IF_ERROR(require_dtype(ctx, i, {ir::DType::kFloat32}));
+  KILN_RETURN_IF_ERROR(require_float32_inputs(ctx));
   const ir::Tensor& a = *ctx.inputs[0];
   const ir::Tensor& b = *ctx.inputs[1];
   const ir::Tensor* c = ctx.inputs.size() > 2 ? ctx.inputs[2] : nullptr;

@@ -20,6 +20,12 @@ Status require_dtype(const KernelContext& ctx, size_t i, std::initializer_list<i
   return error(StatusCode::kUnsupported, "input ", i, " has unsupported dtype ", ir::dtype_name(dt));
 }
 
+Status require_float32_inputs(const KernelContext& ctx) {
+  for (size_t i = 0; i < ctx.inputs.size(); ++i)
+    if (ctx.inputs[i]) KILN_RETURN_IF_ERROR(require_dtype(ctx, i, {ir::DType::kFloat32}));
+  return Status::Ok();
+}
+
 Result<int64_t> normalize_axis(int64_t axis, int64_t rank) {
   if (axis < -rank || axis >= std::max<int64_t>(rank, 1))
     return error(StatusCode::kInvalidArgument, "axis ", axis, " out of range for rank ", rank);

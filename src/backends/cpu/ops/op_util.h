@@ -18,6 +18,8 @@ namespace kiln::cpu {
 Status require_inputs(const KernelContext& ctx, size_t required, size_t max_inputs);
 // Fails unless input i has one of the listed dtypes.
 Status require_dtype(const KernelContext& ctx, size_t i, std::initializer_list<ir::DType> allowed);
+// Fails unless every given input (optional ones may be absent) is float32.
+Status require_float32_inputs(const KernelContext& ctx);
 
 // Maps a possibly negative axis into [0, rank); fails when out of range.
 Result<int64_t> normalize_axis(int64_t axis, int64_t rank);
