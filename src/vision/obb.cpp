@@ -5,37 +5,9 @@
 #include <numbers>
 #include <numeric>
 
+#include "vision/probiou_math.h"
+
 namespace kiln::vision {
-
-namespace {
-
-// Covariance [[a, c], [c, b]] of a box's Gaussian (metrics._get_covariance_matrix).
-struct Covariance {
-  float a, b, c;
-};
-
-Covariance covariance(const RotatedBox& r) {
-  const float a = r.w * r.w / 12.f, b = r.h * r.h / 12.f;
-  const float cos = std::cos(r.angle), sin = std::sin(r.angle);
-  const float cos2 = cos * cos, sin2 = sin * sin;
-  return {a * cos2 + b * sin2, a * sin2 + b * cos2, (a - b) * cos * sin};
-}
-
-float probiou_with(const RotatedBox& p, const Covariance& s, const RotatedBox& q, const Covariance& t) {
-  constexpr float eps = 1e-7f;
-  const float a = s.a + t.a, b = s.b + t.b, c = s.c + t.c;
-  const float dx = p.cx - q.cx, dy = p.cy - q.cy;
-  const float denom = a * b - c * c + eps;
-  const float t1 = (a * dy * dy + b * dx * dx) / denom * 0.25f;
-  const float t2 = (c * (q.cx - p.cx) * dy) / denom * 0.5f;
-  const float dets = std::max(s.a * s.b - s.c * s.c, 0.f) * std::max(t.a * t.b - t.c * t.c, 0.f);
-  const float t3 = std::log((a * b - c * c) / (4.f * std::sqrt(dets) + eps) + eps) * 0.5f;
-  const float bd = std::clamp(t1 + t2 + t3, eps, 100.f);
-  const float hd = std::sqrt(1.f - std::exp(-bd) + eps);
-  return 1.f - hd;
-}
-
-}  // namespace
 
 float probiou(const RotatedBox& p, const RotatedBox& q) { return probiou_with(p, covariance(p), q, covariance(q)); }
 
