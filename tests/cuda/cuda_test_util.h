@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <iostream>
 #include <map>
 #include <optional>
 #include <random>
@@ -173,6 +174,21 @@ inline BothResults run_graph_both(const GraphMaker& make, const std::vector<ir::
 // Runs the single-node case on the CPU reference, then on CUDA at `precision`.
 inline BothResults run_both(const NodeCase& c, Precision precision, bool direct_conv = false) {
   return run_graph_both([&](const auto& shapes) { return make_graph(c, shapes); }, c.inputs, precision, direct_conv);
+}
+
+// Every output of the CUDA run within `tol` (relative_max_error) of the CPU's; `route` names
+// how the case ran in the messages (e.g. " after conv").
+inline void expect_outputs_close(const BothResults& r, const NodeCase& c, Precision p, double tol,
+                                 const std::string& route = "") {
+  ASSERT_EQ(r.cuda.size(), r.cpu.size());
+  ASSERT_FALSE(r.cpu.empty());
+  std::string tactics;
+  for (const auto& t : r.tactics) tactics += " [" + t.node + ": " + t.tactic + "]";
+  for (size_t i = 0; i < r.cpu.size(); ++i) {
+    const double err = relative_max_error(r.cuda[i], r.cpu[i]);
+    std::cout << c.op_type << route << " " << precision_name(p) << " output " << i << " error " << err << std::endl;
+    EXPECT_LE(err, tol) << c.op_type << route << " output " << i << " " << precision_name(p) << tactics;
+  }
 }
 
 }  // namespace kiln::cuda::test

@@ -44,16 +44,7 @@ void expect_close(const NodeCase& c, Precision p, double tol, bool after_conv = 
   BothResults r = after_conv ? run_graph_both([&](const auto& shapes) { return make_graph_after_conv(c, shapes); },
                                               {c.inputs.at(0)}, p, /*direct_conv=*/true)
                              : run_both(c, p);
-  ASSERT_EQ(r.cuda.size(), r.cpu.size());
-  ASSERT_FALSE(r.cpu.empty());
-  for (size_t i = 0; i < r.cpu.size(); ++i) {
-    const double err = relative_max_error(r.cuda[i], r.cpu[i]);
-    std::string tactics;
-    for (const auto& t : r.tactics) tactics += " [" + t.node + ": " + t.tactic + "]";
-    std::cout << c.op_type << (after_conv ? " after conv" : "") << " " << precision_name(p) << " error " << err
-              << std::endl;
-    EXPECT_LE(err, tol) << c.op_type << " output " << i << " " << precision_name(p) << tactics;
-  }
+  expect_outputs_close(r, c, p, tol, after_conv ? " after conv" : "");
 }
 
 // Both precisions, reading NCHW graph input and NHWC conv output.

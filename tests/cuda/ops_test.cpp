@@ -9,14 +9,7 @@ namespace kiln::cuda::test {
 namespace {
 
 void expect_close(const NodeCase& c, Precision p, double tol, bool direct_conv = false) {
-  BothResults r = run_both(c, p, direct_conv);
-  ASSERT_EQ(r.cuda.size(), r.cpu.size());
-  for (size_t i = 0; i < r.cpu.size(); ++i) {
-    const double err = relative_max_error(r.cuda[i], r.cpu[i]);
-    std::string tactics;
-    for (const auto& t : r.tactics) tactics += " [" + t.node + ": " + t.tactic + "]";
-    EXPECT_LE(err, tol) << c.op_type << " output " << i << " " << precision_name(p) << tactics;
-  }
+  expect_outputs_close(run_both(c, p, direct_conv), c, p, tol, direct_conv ? " (direct conv)" : "");
 }
 
 NodeCase conv_case(int64_t c, int64_t h, int64_t k, int64_t ksize, int64_t stride, int64_t group, bool silu,
