@@ -8,7 +8,8 @@ Runs on the GPU machine (torch + onnxruntime there, ultralytics from wheels):
 Writes results.json (overall and per-class P, R, mAP50, mAP50-95 for every run) and each
 ONNX run's predictions (COCO-style json, boxes in original-image pixels) into OUT_DIR.
 
-  - with MODELS_DIR/yolo11n-dynamic.onnx present: that export too, batch 32, rect batches.
+  - with MODELS_DIR/yolo11n-dynamic.onnx or yolov8n-dynamic.onnx present: those exports too, batch 32,
+    rect batches (the assets hold yolo11n's; yolov8n's: README.md says how it was exported).
 --cpu runs the .pt on the CPU; --stable-rect sorts images by aspect ratio with a stable sort
 in set_rectangle (numpy's default argsort leaves equal ratios in a CPU-dependent order; kiln
 sorts stably: README.md).
@@ -110,10 +111,11 @@ def main() -> int:
         results[f"{stem}.onnx"] = run_val(models / f"{stem}.onnx", data, "cpu", 1, work, f"{stem}_onnx", True)
         shutil.copy(work / f"{stem}_onnx" / "predictions.json", out_dir / f"pred_{stem}_onnx.json")
         print(json.dumps({k: v for k, v in results[f"{stem}.onnx"].items() if k != "per_class"}))
-    dynamic = models / "yolo11n-dynamic.onnx"
-    if dynamic.exists() and "--pt-only" not in flags:
-        results[dynamic.name] = run_val(dynamic, data, "cpu", 32, work, "yolo11n_dynamic", False)
-        print(json.dumps({k: v for k, v in results[dynamic.name].items() if k != "per_class"}))
+    for stem in ("yolo11n", "yolov8n"):
+        dynamic = models / f"{stem}-dynamic.onnx"
+        if dynamic.exists() and "--pt-only" not in flags:
+            results[dynamic.name] = run_val(dynamic, data, "cpu", 32, work, f"{stem}_dynamic", False)
+            print(json.dumps({k: v for k, v in results[dynamic.name].items() if k != "per_class"}))
     import ultralytics
     import torch
     results["_env"] = {"ultralytics": ultralytics.__version__, "torch": torch.__version__,
