@@ -4,9 +4,12 @@
 #   cmake --build build-cuda -j2 --target kiln kiln_cuda_tests
 #   scripts/gpu-check.sh --prepare build-cuda build-gpu
 # then run on the GPU machine from the repo root (carry build-gpu, .assets, .whl):
-#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, fp32, notune, v8, tests, api, vision, engine, predict, e2e, video, tasks, peer, drift
+#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, cold3, fp32, notune, v8, tests, api, fp16, vision, engine, predict, e2e, video, tasks, val, peer, drift
 # cold: yolo11n-dynamic FP16 batches 1,32 on an empty timing cache, with --profile;
 # warm: the same model FP16 batches 1,8,32 again on the now warm cache (build time warm);
+# cold3: cold then warm with three timed candidates per conv signature (own cache);
+# fp16: kiln_api_gpu_tests' CUDA FP16 vs CPU predictions three times, each tuned afresh;
+# val: kiln val yolo11n.onnx on coco128, CUDA FP32 and FP16 (mAP delta);
 # fp32: strict FP32 and TF32, batches 1,32; notune: FP16 with cuDNN's heuristic choices
 # (no timing); v8: yolov8n FP16 + FP32 batch 1;
 # engine: build FP16, check, fingerprint edited to another compute capability, --rebuild;
@@ -69,6 +72,18 @@ for s in "$@"; do
     tests) stage tests 200 "$carry/kiln_cuda_tests" --gtest_output="xml:$out/gtest.xml" ;;
     engine) stage engine 200 scripts/gpu-engine-check.sh "$kiln" "$assets/models/yolo11n.onnx" ;;
     api) stage api 200 "$carry/kiln_api_gpu_tests" --gtest_output="xml:$out/gtest_api.xml" ;;
+    fp16)  # CUDA FP16 vs CPU predictions, three times, each tuned afresh (own timing cache)
+      for i in 1 2 3; do
+        KILN_CACHE_DIR=/tmp/kiln-fp16-$i stage "fp16-$i" 120 "$carry/kiln_api_gpu_tests" \
+          --gtest_filter='*CudaPredictionsEqualCpuPredictions/1'
+      done ;;
+    cold3) rm -f "$cache.3"
+           stage cold3 150 "$kiln" bench --model "$m11" --precision fp16 --batch 1,32 --iters 200 \
+             --timing-cache "$cache.3" --tune-candidates 3
+           stage warm3 100 "$kiln" bench --model "$m11" --precision fp16 --batch 1,32 --iters 300 \
+             --timing-cache "$cache.3" ;;
+    val) KILN_CACHE_DIR=/tmp/kiln-val-cache stage val 200 "$kiln" val --model "$assets/models/yolo11n.onnx" \
+           --data "$assets/datasets/coco128/coco128.yaml" --device cuda --precision fp32,fp16 ;;
     peer)
       python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
       PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1 YOLO_OFFLINE=1 stage peer 200 python3 bench/peers/torch_peer.py \

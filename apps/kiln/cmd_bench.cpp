@@ -1,5 +1,5 @@
 // kiln bench --model MODEL [--precision fp32,tf32,fp16] [--batch 1,8,32] [--iters N] [--json]
-// [--profile] [--no-tune] [--timing-cache PATH]: builds a CUDA engine per (precision, batch),
+// [--profile] [--no-tune] [--tune-candidates N] [--timing-cache PATH]: builds a CUDA engine per (precision, batch),
 // warms up, then times each replay of the captured CUDA graph with CUDA events: median /
 // p95 / p99 GPU ms per batch, images/s, build time split into phases (import+optimize,
 // cuDNN heuristics, plan compiles, tuning) and activation-arena peak. Each row is printed
@@ -45,6 +45,7 @@ struct BenchOptions {
   int imgsz = 640;
   bool json = false;
   bool no_tune = false;
+  int tune_candidates = 0;  // 0: the CUDA backend's default
   bool profile = false;
   int profile_top = 25;
   std::string timing_cache;
@@ -105,6 +106,7 @@ Status bench_one(const BenchOptions& o, const std::string& precision, int64_t ba
   cuda::BuildOptions bo;
   bo.precision = parse_precision(precision);
   bo.tune = !o.no_tune;
+  if (o.tune_candidates > 0) bo.tune_candidates = o.tune_candidates;
   bo.timing_cache_path = o.timing_cache;
   const auto t0 = std::chrono::steady_clock::now();
   KILN_ASSIGN_OR_RETURN(auto engine, cuda::Engine::build(graph, bo));
@@ -179,11 +181,19 @@ void print_row(const BenchRow& r) {
             << " | " << r.median_ms
             << " | " << r.p95_ms << " | " << r.p99_ms << " | " << std::setprecision(1) << r.images_per_s << " | "
             << std::setprecision(2) << r.build_s << " | " << r.import_s << " / " << b.heuristics_s << " / "
-            << b.compile_s << " / " << b.tune_s << " | " << b.conv_signatures << " / " << b.cache_hits << " / "
-            << b.tuned << " | " << b.residual_fused << " | " << r.arena_bytes / 1048576.0 << " | " << r.direct_convs
+            << b.compile_s << " / " << b.tune_s << " | " << b.conv_signatures << " / " << b.cache_hits << " ("
+            << b.plans_loaded << ") / " << b.tuned << " | " << b.residual_fused << " | " << r.arena_bytes / 1048576.0 << " | " << r.direct_convs
             << "/" << r.convs << " | " << gpu_bytes(r) / 1048576.0 << " | ";
   if (!std::isnan(r.accuracy)) std::cout << std::setprecision(4) << r.accuracy;
   std::cout << " |\n" << std::flush;
+}
+
+// Which of cuDNN's candidates won the tuning, by their rank in its heuristic order.
+void print_wins(const BenchRow& r) {
+  if (r.stats.wins_by_rank.empty()) return;
+  std::cout << r.precision << " batch " << r.batch << ": tuned signatures won by cuDNN's candidate 1, 2, ...:";
+  for (int n : r.stats.wins_by_rank) std::cout << " " << n;
+  std::cout << "\n";
 }
 
 // Per-step times, largest first, then totals per op and per tactic kind.
@@ -265,7 +275,7 @@ int run_bench(const BenchOptions& o) {
               << o.iters
               << " timed CUDA-graph replays; tuning " << (o.no_tune ? "off" : "on") << ")\n"
               << "build phases: import+optimize / cuDNN heuristics / plan compiles / tuning (s); "
-                 "signatures: distinct conv plans / from timing cache / tuned now\n"
+                 "signatures: distinct conv plans / from timing cache (compiled plans loaded) / tuned now\n"
               << "| precision | batch | input | median ms | p95 ms | p99 ms | images/s | build s | phases s | "
                  "signatures | residual adds fused | arena MiB | direct convs | arena+workspace MiB | "
               << (o.data.empty() ? "accuracy" : "mAP50-95 (cls: top1)") << " |\n"
@@ -304,7 +314,8 @@ int run_bench(const BenchOptions& o) {
           {"build_s", r.build_s},
           {"import_s", r.import_s}, {"heuristics_s", r.stats.heuristics_s}, {"compile_s", r.stats.compile_s},
           {"tune_s", r.stats.tune_s}, {"conv_signatures", r.stats.conv_signatures},
-          {"cache_hits", r.stats.cache_hits}, {"tuned", r.stats.tuned}, {"residual_fused", r.stats.residual_fused},
+          {"cache_hits", r.stats.cache_hits}, {"plans_loaded", r.stats.plans_loaded}, {"tuned", r.stats.tuned},
+          {"wins_by_rank", r.stats.wins_by_rank}, {"residual_fused", r.stats.residual_fused},
           {"median_ms", r.median_ms}, {"p95_ms", r.p95_ms}, {"p99_ms", r.p99_ms}, {"images_per_s", r.images_per_s},
           {"arena_bytes", r.arena_bytes}, {"workspace_bytes", r.workspace_bytes}, {"convs", r.convs},
           {"direct_convs", r.direct_convs}};
@@ -315,6 +326,7 @@ int run_bench(const BenchOptions& o) {
     }
     std::cout << j.dump(2) << std::endl;
   } else {
+    for (const auto& r : rows) print_wins(r);
     for (const auto& r : rows) print_profile(r, o.profile_top);
   }
   if (o.markdown) std::cout << summary_markdown(o, rows) << std::flush;
@@ -339,6 +351,8 @@ Runner register_bench(CLI::App& app) {
   cmd->add_option("--warmup", o->warmup, "untimed iterations first");
   cmd->add_option("--imgsz", o->imgsz, "input size for dynamic models");
   cmd->add_flag("--no-tune", o->no_tune, "take cuDNN's heuristic first engine per conv instead of timing candidates");
+  cmd->add_option("--tune-candidates", o->tune_candidates, "cuDNN candidates timed per conv signature")
+      ->check(CLI::Range(1, 64));
   cmd->add_option("--timing-cache", o->timing_cache, "timing cache file (default $KILN_CACHE_DIR or ~/.cache/kiln)");
   cmd->add_flag("--profile", o->profile, "print per-step GPU times (eager run, CUDA events per step)");
   cmd->add_option("--profile-top", o->profile_top, "rows of the per-step table");

@@ -152,6 +152,8 @@ TEST(CudaFusion, WarmTimingCacheSkipsTuning) {
   EXPECT_EQ(warm.stats.tuned, 0);
   EXPECT_EQ(warm.stats.cache_hits, warm.stats.conv_signatures);
   EXPECT_GE(warm.stats.cache_hits, 1);
+  // The cached plans come back compiled (cuDNN's serialized plans), not rebuilt.
+  EXPECT_EQ(warm.stats.plans_loaded, warm.stats.cache_hits);
   EXPECT_LE(relative_max_error(warm.out[0], cold.out[0]), 1e-6);
   std::remove(path.c_str());
 }
@@ -162,11 +164,21 @@ TEST(CudaTimingCache, RoundTripsAndSkipsMalformedLines) {
   {
     TimingCache c(path);
     EXPECT_FALSE(c.find("a").has_value());
-    c.put("gpu|cudnn1|conv a", TunedChoice{7, {{2, 3}, {5, 1}}, 0.25});
-    c.put("gpu|cudnn1|conv b", TunedChoice{9, {}, 1.5});
+    c.put("gpu|cudnn1|conv a", TunedChoice{7, {{2, 3}, {5, 1}}, 0.25, {}});
+    c.put("gpu|cudnn1|conv b", TunedChoice{9, {}, 1.5, {}});
+    // Plans of every length modulo 3 and every byte value survive the base64 column.
+    for (size_t n = 1; n <= 4; ++n) {
+      TunedChoice t{static_cast<int64_t>(n), {}, 1.0, {}};
+      for (size_t i = 0; i < 255 + n; ++i) t.plan.push_back(static_cast<uint8_t>(i * 7 + n));
+      c.put("gpu|cudnn1|plan " + std::to_string(n), t);
+    }
     ASSERT_TRUE(c.save().ok());
   }
-  { std::ofstream(path, std::ios::app) << "garbage line\nkey\tnot-a-number\t\t1\n"; }
+  {
+    std::ofstream f(path, std::ios::app);
+    f << "garbage line\nkey\tnot-a-number\t\t1\n";
+    f << "gpu|cudnn1|bad plan\t3\t\t0.5\tAB=C\n";  // a damaged plan: the entry stays, without it
+  }
   TimingCache d(path);
   auto a = d.find("gpu|cudnn1|conv a");
   ASSERT_TRUE(a.has_value());
@@ -176,6 +188,16 @@ TEST(CudaTimingCache, RoundTripsAndSkipsMalformedLines) {
   auto b = d.find("gpu|cudnn1|conv b");
   ASSERT_TRUE(b.has_value());
   EXPECT_TRUE(b->knobs.empty());
+  for (size_t n = 1; n <= 4; ++n) {
+    auto p = d.find("gpu|cudnn1|plan " + std::to_string(n));
+    ASSERT_TRUE(p.has_value());
+    ASSERT_EQ(p->plan.size(), 255 + n);
+    for (size_t i = 0; i < p->plan.size(); ++i) ASSERT_EQ(p->plan[i], static_cast<uint8_t>(i * 7 + n)) << n << " " << i;
+  }
+  auto bad = d.find("gpu|cudnn1|bad plan");
+  ASSERT_TRUE(bad.has_value());
+  EXPECT_EQ(bad->engine_id, 3);
+  EXPECT_TRUE(bad->plan.empty());
   EXPECT_FALSE(d.find("key").has_value());
   EXPECT_FALSE(d.find("garbage line").has_value());
   std::remove(path.c_str());

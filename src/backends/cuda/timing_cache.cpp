@@ -2,13 +2,59 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 namespace kiln::cuda {
+namespace {
+
+// Plans are binary (UBJSON with a compiled kernel); base64 keeps the file one line per entry.
+constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+std::string to_base64(const std::vector<uint8_t>& in) {
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  for (size_t i = 0; i < in.size(); i += 3) {
+    const size_t n = std::min<size_t>(3, in.size() - i);
+    uint32_t v = uint32_t{in[i]} << 16;
+    if (n > 1) v |= uint32_t{in[i + 1]} << 8;
+    if (n > 2) v |= in[i + 2];
+    for (size_t k = 0; k < 4; ++k) out += k <= n ? kBase64[(v >> (18 - 6 * k)) & 63] : '=';
+  }
+  return out;
+}
+
+// False on any character outside the alphabet or a length that is not a multiple of 4.
+bool from_base64(const std::string& in, std::vector<uint8_t>& out) {
+  if (in.size() % 4) return false;
+  out.clear();
+  out.reserve(in.size() / 4 * 3);
+  for (size_t i = 0; i < in.size(); i += 4) {
+    uint32_t v = 0;
+    int pad = 0;
+    for (int k = 0; k < 4; ++k) {
+      const char c = in[i + k];
+      const char* pos = c ? std::strchr(kBase64, c) : nullptr;
+      if (c == '=' && i + 4 == in.size() && k >= 2) {
+        ++pad;
+      } else if (!pos || pad) {
+        return false;
+      }
+      v = (v << 6) | (pos ? static_cast<uint32_t>(pos - kBase64) : 0);
+    }
+    out.push_back(static_cast<uint8_t>(v >> 16));
+    if (pad < 2) out.push_back(static_cast<uint8_t>(v >> 8));
+    if (pad < 1) out.push_back(static_cast<uint8_t>(v));
+  }
+  return true;
+}
+
+}  // namespace
 
 std::string TimingCache::default_path() {
   namespace fs = std::filesystem;
@@ -34,7 +80,7 @@ void TimingCache::parse_into(const std::string& path, std::map<std::string, Tune
     std::vector<std::string> cols;
     std::stringstream ls(line);
     for (std::string c; std::getline(ls, c, '\t');) cols.push_back(c);
-    if (cols.size() != 4 || cols[0].empty()) continue;
+    if ((cols.size() != 4 && cols.size() != 5) || cols[0].empty()) continue;
     TunedChoice t;
     char* end = nullptr;
     t.engine_id = std::strtoll(cols[1].c_str(), &end, 10);
@@ -52,6 +98,7 @@ void TimingCache::parse_into(const std::string& path, std::map<std::string, Tune
     }
     if (!ok) continue;
     t.ms = std::strtod(cols[3].c_str(), nullptr);
+    if (cols.size() == 5 && !from_base64(cols[4], t.plan)) t.plan.clear();
     out[cols[0]] = t;
   }
 }
@@ -82,7 +129,9 @@ Status TimingCache::save() {
     for (const auto& [k, v] : merged) {
       f << k << '\t' << v.engine_id << '\t';
       for (size_t i = 0; i < v.knobs.size(); ++i) f << (i ? "," : "") << v.knobs[i].first << '=' << v.knobs[i].second;
-      f << '\t' << v.ms << '\n';
+      f << '\t' << v.ms;
+      if (!v.plan.empty()) f << '\t' << to_base64(v.plan);
+      f << '\n';
     }
     if (!f.flush()) return error(StatusCode::kIoError, "cannot write timing cache '", tmp, "'");
   }

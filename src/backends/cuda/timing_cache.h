@@ -1,7 +1,9 @@
 // Persistent record of tuned cuDNN choices: key (GPU name, cuDNN version, layer signature)
-// -> the winning engine id and knob values, and its measured time. A build that finds its
-// key here builds that one plan and times nothing. The file is plain text, one entry per
-// line: key \t engine_id \t knob=value,... \t ms. Unknown or malformed lines are ignored.
+// -> the winning engine id and knob values, its measured time, and cuDNN's serialized plan
+// (its runtime-compiled kernel included). A build that finds its key here loads that plan
+// (or, without one, builds the named engine) and times nothing. The file is plain text, one
+// entry per line: key \t engine_id \t knob=value,... \t ms [\t base64 plan]. Unknown or
+// malformed lines are ignored.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +20,7 @@ struct TunedChoice {
   int64_t engine_id = 0;
   std::vector<std::pair<int64_t, int64_t>> knobs;  // (knob type, value)
   double ms = 0;
+  std::vector<uint8_t> plan;  // serialized cuDNN execution plan; empty when none
 };
 
 class TimingCache {

@@ -14,12 +14,6 @@ namespace {
 
 namespace fe = cudnn_frontend;
 
-// Candidates timed per signature: cuDNN's heuristic order puts the fast ones first, and
-// each built candidate costs a kernel compile (tens of ms to seconds) for runtime-fusion
-// engines; they compile on one thread each. (Compiling several signatures at once on 16
-// threads was measured on an H200 at no gain: cuDNN's plan builds serialize.)
-constexpr int kTuneCandidates = 6;
-
 Status fe_status(fe::error_t e, const std::string& what) {
   if (e.is_good()) return Status::Ok();
   return error(StatusCode::kUnsupported, what, ": ", e.get_message());
@@ -29,11 +23,43 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// A frontend graph that also tells each candidate engine's numerical notes (the frontend
+// reads them from cuDNN but has no getter).
+class ConvGraph : public fe::graph::Graph {
+ public:
+  const std::vector<fe::NumericalNote_t>& numeric_notes(int64_t index) const { return plans.numeric_notes.at(index); }
+};
+
+// Engines a precision must not use. FP32 means FP32: no TF32 tensor cores (~1e-3 relative
+// error) and no down-converted inputs. FP16 stores in FP16 but accumulates in FP32: no
+// engines that reduce partial sums in reduced precision.
+std::vector<fe::NumericalNote_t> barred_notes(Precision p) {
+  switch (p) {
+    case Precision::kFp32: return {fe::NumericalNote_t::TENSOR_CORE, fe::NumericalNote_t::DOWN_CONVERT_INPUTS};
+    case Precision::kFp16: return {fe::NumericalNote_t::REDUCED_PRECISION_REDUCTION};
+    case Precision::kTf32: return {};
+  }
+  return {};
+}
+
+// The indices of cuDNN's candidates (in its order) that the precision allows, at most `limit`.
+std::vector<int64_t> allowed_candidates(const ConvGraph& g, Precision p, int64_t limit) {
+  const std::vector<fe::NumericalNote_t> barred = barred_notes(p);
+  std::vector<int64_t> out;
+  for (int64_t i = 0; i < g.get_execution_plan_count() && static_cast<int64_t>(out.size()) < limit; ++i) {
+    const auto& notes = g.numeric_notes(i);
+    const bool ok = std::none_of(barred.begin(), barred.end(),
+                                 [&](fe::NumericalNote_t n) { return std::find(notes.begin(), notes.end(), n) != notes.end(); });
+    if (ok) out.push_back(i);
+  }
+  return out;
+}
+
 // The cuDNN operation graph for a request, validated and built (no plans yet).
-Result<std::shared_ptr<fe::graph::Graph>> make_graph(const ConvRequest& q, cudnnHandle_t handle) {
+Result<std::shared_ptr<ConvGraph>> make_graph(const ConvRequest& q, cudnnHandle_t handle) {
   const ConvShape& s = q.s;
   const auto io = q.half() ? fe::DataType_t::HALF : fe::DataType_t::FLOAT;
-  auto g = std::make_shared<fe::graph::Graph>();
+  auto g = std::make_shared<ConvGraph>();
   g->set_io_data_type(io).set_intermediate_data_type(fe::DataType_t::FLOAT).set_compute_data_type(fe::DataType_t::FLOAT);
   const int64_t cg = s.c / s.groups;
   auto nhwc = [](int64_t c, int64_t h, int64_t w) { return std::vector<int64_t>{h * w * c, 1, w * c, c}; };
@@ -69,14 +95,13 @@ Result<std::shared_ptr<fe::graph::Graph>> make_graph(const ConvRequest& q, cudnn
   return g;
 }
 
-// A graph with cuDNN's candidate list (heuristics A, then fallback), filtered for the
-// precision.
-Result<std::shared_ptr<fe::graph::Graph>> graph_with_candidates(const ConvRequest& q, cudnnHandle_t handle) {
+// A graph with cuDNN's candidate list (heuristics A, then fallback), the engines the
+// precision bars deselected.
+Result<std::shared_ptr<ConvGraph>> graph_with_candidates(const ConvRequest& q, cudnnHandle_t handle) {
   KILN_ASSIGN_OR_RETURN(auto g, make_graph(q, handle));
   KILN_RETURN_IF_ERROR(fe_status(g->create_execution_plans({fe::HeurMode_t::A, fe::HeurMode_t::FALLBACK}),
                                  "create_execution_plans"));
-  // FP32 means FP32: no TF32 tensor-core engines (they would cost ~1e-3 relative error).
-  if (q.precision == Precision::kFp32) g->deselect_numeric_notes({fe::NumericalNote_t::TENSOR_CORE});
+  g->deselect_numeric_notes(barred_notes(q.precision));
   KILN_RETURN_IF_ERROR(fe_status(g->check_support(), "check_support"));
   return g;
 }
@@ -107,6 +132,32 @@ Result<std::shared_ptr<ConvPlan>> plan_from_choice(const ConvRequest& q, const T
   KILN_RETURN_IF_ERROR(fe_status(g->check_support(), "check_support"));
   KILN_RETURN_IF_ERROR(fe_status(g->build_plan_at_index(0), "build_plan_at_index"));
   return finish_plan(std::move(g), 0, " (cached)");
+}
+
+// The plan a timing-cache entry carries compiled (cuDNN's serialized execution plan, its
+// runtime-compiled kernel included): no heuristics and no compile.
+Result<std::shared_ptr<ConvPlan>> plan_from_blob(const std::vector<uint8_t>& blob, cudnnHandle_t handle) {
+  auto g = std::make_shared<fe::graph::Graph>();
+  try {  // the frontend's UBJSON parser throws on damaged bytes
+    // No warm-up capture: the engine's first run is eager, before its CUDA graph capture.
+    KILN_RETURN_IF_ERROR(fe_status(g->deserialize(handle, blob, /*enforce_precompiled=*/false, /*run_warmup=*/false),
+                                   "deserialize"));
+  } catch (const std::exception& e) {
+    return error(StatusCode::kUnsupported, "deserialize: ", e.what());
+  }
+  return finish_plan(std::move(g), 0, " (cached plan)");
+}
+
+// Records `choice` with g's built plan serialized into it, so the next build loads the
+// plan instead of compiling it (a plan cuDNN cannot serialize is recorded without).
+void remember(TimingCache& cache, const std::string& key, TunedChoice choice, const fe::graph::Graph& g) {
+  choice.plan.clear();
+  try {
+    if (g.serialize(choice.plan, /*serialize_structure=*/false).is_bad()) choice.plan.clear();
+  } catch (const std::exception&) {
+    choice.plan.clear();
+  }
+  cache.put(key, choice);
 }
 
 // One built candidate, in a graph (and cuDNN handle) of its own: the frontend's plan list
@@ -168,8 +219,8 @@ Result<double> time_plan(fe::graph::Graph& g, int64_t index, cudnnHandle_t handl
 }
 
 // The plan among built candidates: with tuning, the fastest on scratch buffers (recorded
-// in the timing cache, one candidate too, so a warm build times nothing); without, the
-// first in cuDNN's order.
+// in the timing cache with its serialized plan, one candidate too, so a warm build neither
+// times nor compiles); without, the first in cuDNN's order.
 Result<std::shared_ptr<ConvPlan>> choose_plan(const ConvRequest& q, std::vector<Candidate> cands, PlanBuilder& b) {
   std::sort(cands.begin(), cands.end(), [](const Candidate& x, const Candidate& y) { return x.index < y.index; });
   Candidate pick = cands.front();
@@ -196,16 +247,21 @@ Result<std::shared_ptr<ConvPlan>> choose_plan(const ConvRequest& q, std::vector<
     }
     KILN_ASSIGN_OR_RETURN(void* ws, scratch.alloc(static_cast<size_t>(ws_max)));
     double best = 1e30;
-    for (const Candidate& c : cands) {
-      auto ms = time_plan(*c.graph, c.index, b.handles().cudnn, pack, ws);
+    size_t rank = 0;
+    for (size_t i = 0; i < cands.size(); ++i) {
+      auto ms = time_plan(*cands[i].graph, cands[i].index, b.handles().cudnn, pack, ws);
       if (ms.ok() && *ms < best) {
         best = *ms;
-        pick = c;
+        pick = cands[i];
+        rank = i;
       }
     }
     b.stats().tune_s += seconds_since(t0);
     if (best >= 1e30) return error(StatusCode::kUnsupported, "no candidate engine ran");
     ++b.stats().tuned;
+    auto& wins = b.stats().wins_by_rank;
+    if (wins.size() <= rank) wins.resize(rank + 1);
+    ++wins[rank];
     if (TimingCache* cache = b.timing_cache()) {
       TunedChoice choice;
       std::unordered_map<fe::KnobType_t, int64_t> knobs;
@@ -213,22 +269,39 @@ Result<std::shared_ptr<ConvPlan>> choose_plan(const ConvRequest& q, std::vector<
         for (auto [k, v] : knobs) choice.knobs.push_back({static_cast<int64_t>(k), v});
         std::sort(choice.knobs.begin(), choice.knobs.end());
         choice.ms = best;
-        cache->put(b.device_key() + "|" + q.signature(), choice);
+        remember(*cache, b.device_key() + "|" + q.signature(), choice, *pick.graph);
       }
     }
   }
   return finish_plan(pick.graph, pick.index, "");
 }
 
-// The plan for q from its timing-cache entry, else from its first candidates compiled at
-// once (one thread and cuDNN handle each) and chosen by choose_plan; null when nothing
-// built, an error when cuDNN has no candidate list for q.
+// The plan of a timing-cache entry: loaded when the entry carries it, else rebuilt from the
+// engine and knobs it names (and the entry completed with the compiled plan).
+Result<std::shared_ptr<ConvPlan>> plan_from_cache(const ConvRequest& q, TimingCache& cache, const std::string& key,
+                                                  const TunedChoice& c, PlanBuilder& b) {
+  if (!c.plan.empty()) {
+    auto p = plan_from_blob(c.plan, b.handles().cudnn);
+    if (p.ok()) {
+      ++b.stats().plans_loaded;
+      return p;
+    }
+  }
+  KILN_ASSIGN_OR_RETURN(auto p, plan_from_choice(q, c, b.handles().cudnn));
+  remember(cache, key, c, *p->graph);
+  return p;
+}
+
+// The plan for q from its timing-cache entry, else from its first allowed candidates
+// compiled at once (one thread and cuDNN handle each) and chosen by choose_plan; null when
+// nothing built, an error when cuDNN has no candidate list for q.
 Result<std::shared_ptr<ConvPlan>> compile_first(const ConvRequest& q, PlanBuilder& b) {
   const auto t0 = std::chrono::steady_clock::now();
   TimingCache* cache = b.options().tune ? b.timing_cache() : nullptr;
   if (cache) {
-    if (auto c = cache->find(b.device_key() + "|" + q.signature())) {
-      auto p = plan_from_choice(q, *c, b.handles().cudnn);
+    const std::string key = b.device_key() + "|" + q.signature();
+    if (auto c = cache->find(key)) {
+      auto p = plan_from_cache(q, *cache, key, *c, b);
       b.stats().compile_s += seconds_since(t0);
       if (p.ok()) {
         ++b.stats().cache_hits;
@@ -240,22 +313,24 @@ Result<std::shared_ptr<ConvPlan>> compile_first(const ConvRequest& q, PlanBuilde
   // serializes much of its heuristics and plan building, so a needless thread costs wall
   // time.
   KILN_ASSIGN_OR_RETURN(auto g, graph_with_candidates(q, b.handles().cudnn));
-  const int n = static_cast<int>(std::min<int64_t>(g->get_execution_plan_count(), b.options().tune ? kTuneCandidates : 1));
+  const std::vector<int64_t> indices =
+      allowed_candidates(*g, q.precision, b.options().tune ? std::max(1, b.options().tune_candidates) : 1);
+  const size_t n = indices.size();
   if (n == 0) return std::shared_ptr<ConvPlan>();
   std::vector<cudnnHandle_t> handles(n, b.handles().cudnn);
-  for (int i = 1; i < n; ++i) {
-    KILN_ASSIGN_OR_RETURN(handles[i], b.worker_cudnn(i - 1));
+  for (size_t i = 1; i < n; ++i) {
+    KILN_ASSIGN_OR_RETURN(handles[i], b.worker_cudnn(static_cast<int>(i) - 1));
   }
   int device = 0;
   KILN_CUDA_TRY(cudaGetDevice(&device), "cudaGetDevice");
   std::vector<std::optional<Candidate>> built(n);
   std::vector<std::thread> threads;
-  for (int i = 1; i < n; ++i)
+  for (size_t i = 1; i < n; ++i)
     threads.emplace_back([&, i] {
       // A fresh thread has no current CUDA context; some engines use the driver API.
-      if (cudaSetDevice(device) == cudaSuccess) built[i] = build_candidate(q, i, handles[i]);
+      if (cudaSetDevice(device) == cudaSuccess) built[i] = build_candidate(q, indices[i], handles[i]);
     });
-  if (g->build_plan_at_index(0).is_good()) built[0] = Candidate{g, 0};
+  if (g->build_plan_at_index(indices[0]).is_good()) built[0] = Candidate{g, indices[0]};
   for (auto& t : threads) t.join();
   b.stats().compile_s += seconds_since(t0);
   std::vector<Candidate> cands;
@@ -271,7 +346,9 @@ std::string ConvRequest::signature() const {
   std::ostringstream os;
   os << "conv n" << s.n << " c" << s.c << " h" << s.h << " w" << s.w << " k" << s.k << " r" << s.r << "x" << s.s
      << " st" << s.sh << "," << s.sw << " pad" << s.ph << "," << s.pw << "," << pad_bottom << "," << pad_right
-     << " dil" << s.dh << "," << s.dw << " g" << s.groups << " " << precision_name(precision) << " "
+     << " dil" << s.dh << "," << s.dw << " g" << s.groups << " " << precision_name(precision)
+     // FP16 entries recorded before reduced-precision reductions were barred are not reused.
+     << (precision == Precision::kFp16 ? "/acc32 " : " ")
      << (variant == ConvVariant::kResidual ? "bias+silu?+add" : variant == ConvVariant::kFused ? "bias+silu?" : "conv")
      << (silu ? " silu" : "");
   return os.str();
@@ -301,9 +378,9 @@ Result<std::shared_ptr<ConvPlan>> get_conv_plan(const ConvRequest& q, PlanBuilde
                                                : Result<std::shared_ptr<ConvPlan>>(g.status());
   if (g.ok()) {
     t0 = std::chrono::steady_clock::now();
-    const int64_t count = (*g)->get_execution_plan_count();
     int64_t built = -1;
-    for (int64_t i = 0; i < count && built < 0; ++i) {
+    for (int64_t i : allowed_candidates(**g, q.precision, (*g)->get_execution_plan_count())) {
+      if (built >= 0) break;
       auto e = (*g)->build_plan_at_index(i);
       if (e.is_good()) built = i;
       else p = error(StatusCode::kUnsupported, "build_plans: ", e.get_message());
