@@ -4,12 +4,14 @@
 #   cmake --build build-cuda -j2 --target kiln kiln_cuda_tests
 #   scripts/gpu-check.sh --prepare build-cuda build-gpu
 # then run on the GPU machine from the repo root (carry build-gpu, .assets, .whl):
-#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, cold3, fp32, notune, v8, tests, api, fp16, vision, engine, predict, e2e, video, tasks, val, peer, drift
+#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, cold3, fp32, notune, v8, tests, api, fp16, vision, engine, predict, predref, e2e, video, tasks, val, peer, drift
 # cold: yolo11n-dynamic FP16 batches 1,32 on an empty timing cache, with --profile;
 # warm: the same model FP16 batches 1,8,32 again on the now warm cache (build time warm);
 # cold3: cold then warm with three timed candidates per conv signature (own cache);
 # fp16: kiln_api_gpu_tests' CUDA FP16 vs CPU predictions three times, each tuned afresh;
 # val: kiln val yolo11n.onnx on coco128, CUDA FP32 and FP16 (mAP delta);
+# predref: the CLI reference tests (test_predict.py, test_predict_tasks.py) with kiln predict
+# on CUDA at FP16 and FP32 (needs models, images, reference/, dota8, imagenet10 in the assets);
 # fp32: strict FP32 and TF32, batches 1,32; notune: FP16 with cuDNN's heuristic choices
 # (no timing); v8: yolov8n FP16 + FP32 batch 1;
 # engine: build FP16, check, fingerprint edited to another compute capability, --rebuild;
@@ -76,6 +78,14 @@ for s in "$@"; do
       for i in 1 2 3; do
         KILN_CACHE_DIR=/tmp/kiln-fp16-$i stage "fp16-$i" 120 "$carry/kiln_api_gpu_tests" \
           --gtest_filter='*CudaPredictionsEqualCpuPredictions/1'
+      done ;;
+    predref)  # tests/cli/test_predict.py and test_predict_tasks.py with kiln predict on CUDA, FP16 and FP32
+      for p in fp16 fp32; do
+        KILN_BIN=$(realpath "$kiln") KILN_PREDICT_ARGS="--device cuda --precision $p --cache-dir /tmp/kiln-pred-$p" \
+          stage "predref-$p" 200 python3 tests/cli/test_predict.py
+        [[ -f "$assets/models/yolov8n-seg.onnx" ]] &&
+          KILN_BIN=$(realpath "$kiln") KILN_PREDICT_ARGS="--device cuda --precision $p --cache-dir /tmp/kiln-pred-$p" \
+          stage "predtasks-$p" 200 python3 tests/cli/test_predict_tasks.py
       done ;;
     cold3) rm -f "$cache.3"
            stage cold3 150 "$kiln" bench --model "$m11" --precision fp16 --batch 1,32 --iters 200 \

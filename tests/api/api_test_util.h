@@ -95,4 +95,28 @@ inline Deviation compare_detections(const std::vector<Detection>& got, const std
   return dev;
 }
 
+// NMS keeps the most confident box of each cluster of overlapping same-class boxes; where
+// two of them are closer in confidence than a lower precision's rounding (FP16: ~1e-3),
+// either may be kept. For that case: the worst deviation of each box in `got` from its
+// nearest same-class box in `candidates`, the reference's boxes before NMS (predicted with
+// iou 1, which suppresses nothing).
+inline Deviation deviation_from_candidates(const std::vector<Detection>& got, const std::vector<Detection>& candidates) {
+  Deviation dev;
+  for (const Detection& g : got) {
+    double box = INFINITY, conf = INFINITY;
+    for (const Detection& c : candidates) {
+      if (c.class_id != g.class_id) continue;
+      const double d = std::max({std::fabs(g.box.x1 - c.box.x1), std::fabs(g.box.y1 - c.box.y1),
+                                 std::fabs(g.box.x2 - c.box.x2), std::fabs(g.box.y2 - c.box.y2)});
+      if (d < box) {
+        box = d;
+        conf = std::fabs(g.confidence - c.confidence);
+      }
+    }
+    dev.box = std::max(dev.box, box);
+    dev.conf = std::max(dev.conf, conf);
+  }
+  return dev;
+}
+
 }  // namespace kiln::test

@@ -8,6 +8,12 @@ confidence within 0.01, box corners within 1.5 px (detections matched by class a
   with those ONNX files (tests/tools/vision_predict_ref.py: cv2 + square letterbox + ONNX
   Runtime + NMS). Their deviations from the PyTorch reference, caused by the square
   640x640 letterbox the static shape forces, are printed for information.
+
+KILN_PREDICT_ARGS adds arguments to every kiln predict (the GPU machine runs this test with
+"--device cuda --precision fp16" and "... fp32"). NMS keeps the most confident box of each
+cluster; where two candidates are closer in confidence than FP16 rounding, either may be
+kept. A box out of tolerance therefore passes when it is within tolerance of one of the
+reference's candidates before NMS (ONNX Runtime on the same export, iou 1); it is reported.
 """
 import json
 import os
@@ -23,6 +29,7 @@ KILN = os.environ["KILN_BIN"]
 ASSETS = os.environ["KILN_ASSETS_DIR"]
 CONF_TOL = 0.01
 BOX_TOL = 1.5
+EXTRA_ARGS = os.environ.get("KILN_PREDICT_ARGS", "").split()
 
 
 def iou(a, b):
@@ -33,8 +40,21 @@ def iou(a, b):
     return inter / union if union > 0 else 0.0
 
 
-def compare(model, got, ref):
-    """Returns (failures, max confidence deviation, max corner deviation)."""
+def nearest_candidate(det, candidates):
+    """(confidence, corner) deviation of det from its nearest same-class candidate."""
+    best = (float("inf"), float("inf"))
+    for c in candidates:
+        if c["class_id"] != det["class_id"]:
+            continue
+        db = max(abs(x - y) for x, y in zip(det["box_xyxy"], c["box_xyxy"]))
+        if db < best[1]:
+            best = (abs(det["confidence"] - c["confidence"]), db)
+    return best
+
+
+def compare(model, got, ref, candidates=None):
+    """Returns (failures, max confidence deviation, max corner deviation). candidates: image
+    name -> the reference pipeline's detections before NMS (near-tie check)."""
     failures = []
     max_conf = max_box = 0.0
     got_by_image = {g["image"]: g["detections"] for g in got}
@@ -59,6 +79,12 @@ def compare(model, got, ref):
             mine.remove(best)
             dc = abs(best["confidence"] - r["confidence"])
             db = max(abs(x - y) for x, y in zip(best["box_xyxy"], r["box_xyxy"]))
+            if (dc > CONF_TOL or db > BOX_TOL) and candidates and name in candidates:
+                tc, tb = nearest_candidate(best, candidates[name])
+                if tc <= CONF_TOL and tb <= BOX_TOL:
+                    print(f"{model} {name}: {r['class_name']} {r['confidence']:.3f}: NMS near-tie, kept a box "
+                          f"{db:.2f} px from the reference's, {tb:.2f} px from one of its candidates")
+                    dc, db = tc, tb
             max_conf, max_box = max(max_conf, dc), max(max_box, db)
             if dc > CONF_TOL or db > BOX_TOL:
                 failures.append(f"{model} {name}: {r['class_name']} {r['confidence']:.3f} "
@@ -68,7 +94,7 @@ def compare(model, got, ref):
 
 def run_kiln(model_file, out):
     cmd = [KILN, "predict", "--model", os.path.join(ASSETS, "models", model_file),
-           "--source", os.path.join(ASSETS, "images"), "--json", out]
+           "--source", os.path.join(ASSETS, "images"), "--json", out] + EXTRA_ARGS
     t0 = time.time()
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     print(r.stdout, end="")
@@ -78,8 +104,14 @@ def run_kiln(model_file, out):
     return json.load(open(out)), None
 
 
-def report(label, got, ref_predictions, strict):
-    f, dc, db = compare(label, got, {"predictions": ref_predictions})
+def candidates_of(model_file, images):
+    """The reference pipeline's detections before NMS, by image name."""
+    runs = ultralytics_onnx_predict(os.path.join(ASSETS, "models", model_file), images, iou=1.0)
+    return {r["image"]: r["detections"] for r in runs}
+
+
+def report(label, got, ref_predictions, strict, candidates=None):
+    f, dc, db = compare(label, got, {"predictions": ref_predictions}, candidates)
     n = sum(len(g["detections"]) for g in got)
     m = sum(len(e["detections"]) for e in ref_predictions)
     kind = "" if strict else " (information only)"
@@ -101,7 +133,8 @@ def main():
     if err:
         failures.append(err)
     else:
-        failures += report("yolo11n-dynamic vs Ultralytics PyTorch", got, ref11, strict=True)
+        failures += report("yolo11n-dynamic vs Ultralytics PyTorch", got, ref11, strict=True,
+                           candidates=candidates_of("yolo11n-dynamic.onnx", images))
 
     for model in ("yolo11n", "yolov8n"):
         got, err = run_kiln(f"{model}.onnx", os.path.join(tmp, f"{model}.json"))
@@ -109,7 +142,8 @@ def main():
             failures.append(err)
             continue
         onnx_ref = ultralytics_onnx_predict(os.path.join(ASSETS, "models", f"{model}.onnx"), images)
-        failures += report(f"{model} (static) vs Ultralytics pipeline on the ONNX", got, onnx_ref, strict=True)
+        failures += report(f"{model} (static) vs Ultralytics pipeline on the ONNX", got, onnx_ref, strict=True,
+                           candidates=candidates_of(f"{model}.onnx", images))
         pt_ref = json.load(open(os.path.join(ASSETS, "reference", f"{model}.images.json")))["predictions"]
         report(f"{model} (static, 640x640) vs Ultralytics PyTorch", got, pt_ref, strict=False)
 

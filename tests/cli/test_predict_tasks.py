@@ -1,7 +1,8 @@
 """kiln predict on segment, pose, obb and classify models: the CLI writes each task's
 results, and on images where the static 640x640 input equals Ultralytics' own letterbox
 (giraffe.jpg is square) or nearly so (person.jpg) they match the Ultralytics
-reference within the issue's tolerances."""
+reference within the issue's tolerances. KILN_PREDICT_ARGS adds arguments to every kiln
+predict (the GPU machine runs this with "--device cuda --precision fp16" and "... fp32")."""
 import json
 import os
 import tempfile
@@ -14,7 +15,7 @@ check = checks.check
 
 def predict(model, source, out, extra=()):
     r = run_kiln(["predict", "--model", os.path.join(ASSETS, "models", model), "--source", source,
-                  "--json", out, *extra])
+                  "--json", out, *extra, *os.environ.get("KILN_PREDICT_ARGS", "").split()])
     check(f"{model} on {os.path.basename(source)} exits 0", r.returncode == 0, r.stderr.strip())
     return json.load(open(out)) if r.returncode == 0 else []
 

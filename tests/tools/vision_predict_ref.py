@@ -61,7 +61,8 @@ def postprocess(out, in_hw, orig_hw, names, conf=0.25, iou=0.7, max_det=300, max
     return dets
 
 
-def predict(model_path, image_paths, imgsz=640):
+def predict(model_path, image_paths, imgsz=640, iou=0.7):
+    """iou=1 suppresses nothing: every candidate above the confidence threshold."""
     sess = ort.InferenceSession(model_path, providers=["CPUExecutionProvider"])
     meta = sess.get_modelmeta().custom_metadata_map
     names = ast.literal_eval(meta.get("names", "{}"))
@@ -78,7 +79,7 @@ def predict(model_path, image_paths, imgsz=640):
         x = np.ascontiguousarray(lb[..., ::-1].transpose(2, 0, 1)[None]).astype(np.float32) / np.float32(255)
         out = sess.run(None, {inp.name: x})[0]
         results.append({"image": os.path.basename(path),
-                        "detections": postprocess(out, lb.shape[:2], img.shape[:2], names)})
+                        "detections": postprocess(out, lb.shape[:2], img.shape[:2], names, iou=iou)})
     return results
 
 
