@@ -38,8 +38,9 @@ struct ModelOptions {
   // request is an InvalidArgument.
   std::string device;
   std::string precision;  // fp32 | fp16 (fp16 needs a GPU); empty: fp32, or the engine's
-  // Images per inference (.onnx only). A dynamic-size model on the CPU with batch 1 runs
-  // each image at its own letterbox size; any other .onnx becomes a static-size engine.
+  // Images per inference (.onnx only). A dynamic-size model with batch 1 runs each image at
+  // its own letterbox size (on a GPU, through one CUDA engine per size, each built on first
+  // use); any other .onnx becomes a static-size engine.
   int batch = 1;
   int imgsz = 0;  // input size for .onnx models; 0: the model's own (metadata, name, input)
   std::filesystem::path cache_dir;  // empty: $KILN_CACHE_DIR, else ~/.cache/kiln

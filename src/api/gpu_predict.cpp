@@ -141,7 +141,14 @@ class GpuPredictor : public DevicePredictor {
         KILN_RETURN_IF_ERROR(vision_cuda::classify_crop(pixels, images[i].rgb, layout, crop_scratch_.as<uint8_t>(),
                                                         input + i * per_image, stream_));
       } else {
-        const vision_cuda::LetterboxLayout layout = vision_cuda::letterbox_layout(images[i].width, images[i].height, ih, iw, 0);
+        // Dynamic-size models: minimal stride padding within the input size bound, which
+        // the caller picked this engine's size by.
+        const int stride = info.dynamic_input ? info.stride : 0;
+        const vision_cuda::LetterboxLayout layout = vision_cuda::letterbox_layout(
+            images[i].width, images[i].height, stride ? info.imgsz_h : ih, stride ? info.imgsz_w : iw, stride);
+        if (layout.height != ih || layout.width != iw)
+          return error(StatusCode::kInternal, name, ": image letterboxed to ", layout.height, "x", layout.width,
+                       " for an engine input of ", ih, "x", iw);
         KILN_RETURN_IF_ERROR(vision_cuda::letterbox(pixels, images[i].rgb, layout, input + i * per_image, stream_));
       }
     }

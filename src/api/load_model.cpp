@@ -93,11 +93,13 @@ Result<LoadedModel> open_engine(const fs::path& path, const std::string& name, c
   return m;
 }
 
-// A model with symbolic height/width on the CPU: like Ultralytics with a dynamic model,
-// each image is letterboxed to imgsz (rounded up to the stride) with minimal padding, so
-// the graph keeps its symbolic height/width and binds only the batch, to 1.
-Result<LoadedModel> open_dynamic_cpu(const fs::path& path, ir::Graph graph, const ir::ModelMetadata& meta,
-                                     const std::string& task, const ModelOptions& o, std::string note) {
+// A model with symbolic height/width: like Ultralytics with a dynamic model, each image is
+// letterboxed to imgsz (rounded up to the stride) with minimal padding. On the CPU the graph
+// keeps its symbolic height/width and binds only the batch, to 1; on a GPU each input size
+// gets its own CUDA engine (make_cuda_shapes_runner).
+Result<LoadedModel> open_dynamic(const fs::path& path, ir::Graph graph, const ir::ModelMetadata& meta,
+                                 const std::string& task, const ModelOptions& o, const engine::Device& device,
+                                 const std::string& precision, std::string note) {
   const ir::Value* input = graph.inputs[0];
   const ir::Shape& shape = *input->shape;
   const int stride = static_cast<int>(meta.stride);
@@ -108,8 +110,12 @@ Result<LoadedModel> open_dynamic_cpu(const fs::path& path, ir::Graph graph, cons
   if ((shape[0].is_known() && shape[0].value != 1) || (shape[1].is_known() && shape[1].value != 3))
     return error(StatusCode::kUnsupported, path.string(), ": input ", input->name, " is ", ir::shape_to_string(shape),
                  ", needs batch 1 and 3 channels");
+  DynamicDims dims;
+  if (!shape[0].is_known()) dims.batch = shape[0].symbol;
+  if (!shape[2].is_known()) dims.height = shape[2].symbol;
+  if (!shape[3].is_known()) dims.width = shape[3].symbol;
   passes::OptimizeOptions opt;
-  if (!shape[0].is_known() && !shape[0].symbol.empty()) opt.bind_dims[shape[0].symbol] = 1;
+  if (!dims.batch.empty()) opt.bind_dims[dims.batch] = 1;
   KILN_RETURN_IF_ERROR(passes::optimize(graph, opt));
 
   LoadedModel m;
@@ -122,12 +128,16 @@ Result<LoadedModel> open_dynamic_cpu(const fs::path& path, ir::Graph graph, cons
   m.info.imgsz_w = shape[3].is_known() ? static_cast<int>(shape[3].value) : side(meta.imgsz_w);
   m.info.dynamic_input = true;
   m.info.kpt_shape = meta.kpt_shape;
-  m.info.device = "cpu";
-  m.info.precision = "fp32";
+  m.info.device = device.to_string();
+  m.info.precision = precision;
   m.info.note = std::move(note);
   m.info.inputs = describe(graph.inputs);
   m.info.outputs = describe(graph.outputs);
-  KILN_ASSIGN_OR_RETURN(m.runner, make_cpu_runner(std::move(graph)));
+  if (device.is_cuda()) {
+    KILN_ASSIGN_OR_RETURN(m.runner, make_cuda_shapes_runner(path, std::move(dims), precision, device.index));
+  } else {
+    KILN_ASSIGN_OR_RETURN(m.runner, make_cpu_runner(std::move(graph)));
+  }
   return m;
 }
 
@@ -150,8 +160,8 @@ Result<LoadedModel> load_onnx(const fs::path& path, const ModelOptions& o, const
   const bool image_input = graph.inputs.size() == 1 && graph.inputs[0]->shape && graph.inputs[0]->shape->size() == 4;
   const bool dynamic_hw =
       image_input && (!(*graph.inputs[0]->shape)[2].is_known() || !(*graph.inputs[0]->shape)[3].is_known());
-  if (!device.is_cuda() && dynamic_hw && o.batch == 1)
-    return open_dynamic_cpu(path, std::move(graph), *meta, task, o, std::move(note));
+  if (dynamic_hw && o.batch == 1)
+    return open_dynamic(path, std::move(graph), *meta, task, o, device, precision, std::move(note));
 
   engine::BuildOptions build;
   build.device = device;

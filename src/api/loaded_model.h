@@ -1,7 +1,8 @@
 // A model ready to run: what Model::info() reports and the Runner that executes it.
 // load_model() is where the input file, the request (ModelOptions) and this machine meet:
-// an .onnx goes through the engine cache (or, for a dynamic-size model on the CPU, runs
-// from its graph so each image keeps its own letterbox size); a .kiln is checked against
+// an .onnx goes through the engine cache (or, for a dynamic-size model at batch 1, runs
+// from its graph, on a GPU one CUDA engine per input size, so each image keeps its own
+// letterbox size); a .kiln is checked against
 // this machine's fingerprint under the mismatch policy.
 #pragma once
 

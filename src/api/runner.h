@@ -2,6 +2,7 @@
 // one Runner and does not care which.
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <span>
 #include <string>
@@ -48,6 +49,17 @@ Result<std::unique_ptr<Runner>> make_cuda_runner(const ir::Graph& graph, const s
 // The same with an engine already built for that graph (the engine builder's verification
 // built it), so a first use does not build the CUDA engine twice.
 Result<std::unique_ptr<Runner>> make_cuda_runner(std::shared_ptr<cuda::Engine> engine, int device_index);
+
+// The names of an image input's symbolic dims (empty: static).
+struct DynamicDims {
+  std::string batch, height, width;
+};
+
+// A model with symbolic height/width on GPU `device_index`: one CUDA engine per input size
+// (batch 1), each built on first use from `model` imported again with that size bound, so
+// every image keeps its own minimal-padding letterbox size, as on the CPU.
+Result<std::unique_ptr<Runner>> make_cuda_shapes_runner(std::filesystem::path model, DynamicDims dims,
+                                                        const std::string& precision, int device_index);
 
 // Empty when the CUDA backend can run here; otherwise why not ("kiln was built without
 // CUDA", "no CUDA device found").

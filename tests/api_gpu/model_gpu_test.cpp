@@ -42,6 +42,43 @@ bool no_gpu(const Status& st) { return st.message().find("no CUDA device") != st
 
 class ApiGpu : public ::testing::TestWithParam<const char*> {};
 
+// GPU predictions equal the CPU's on the 7 images: same classes and count, confidence within
+// 0.01, box corners within 1.5 px of the CPU's kept boxes, or, where NMS broke a near-tie
+// the other way, of its candidates before NMS; and the same input size per image.
+void expect_same_predictions(Model& gpu, Model& cpu, const std::string& precision) {
+  Deviation worst;
+  const std::vector<Image> all = images();
+  for (size_t n = 0; n < all.size(); ++n) {
+    const Image& image = all[n];
+    auto want = cpu.predict(image);
+    auto got = gpu.predict(image);
+    ASSERT_TRUE(want.ok()) << want.status().message();
+    ASSERT_TRUE(got.ok()) << got.status().message();
+    EXPECT_EQ(got->input_height, want->input_height) << kImages[n];
+    EXPECT_EQ(got->input_width, want->input_width) << kImages[n];
+    EXPECT_EQ(got->boxes.size(), want->boxes.size());
+    Deviation d = compare_detections(got->boxes, want->boxes);
+    if (d.box > kBoxTol) {
+      // An NMS near-tie (horses.jpg in FP16: two candidates 0.0006 apart in confidence,
+      // 3.9 px apart): then every kept box must still be one of the CPU's candidates.
+      PredictOptions all_candidates;
+      all_candidates.iou = 1.0;
+      auto candidates = cpu.predict(image, all_candidates);
+      ASSERT_TRUE(candidates.ok()) << candidates.status().message();
+      const Deviation c = deviation_from_candidates(got->boxes, candidates->boxes);
+      std::printf("%s: box corner dev %.3f px to the CPU's kept boxes, %.3f px (conf %.5f) to its candidates "
+                  "before NMS\n", kImages[n], d.box, c.box, c.conf);
+      d = {std::max(d.conf, c.conf), c.box};
+    }
+    worst.conf = std::max(worst.conf, d.conf);
+    worst.box = std::max(worst.box, d.box);
+  }
+  EXPECT_LE(worst.conf, kConfTol);
+  EXPECT_LE(worst.box, kBoxTol);
+  std::printf("cuda %s vs cpu on 7 images: max conf dev %.5f, max box corner dev %.3f px\n", precision.c_str(),
+              worst.conf, worst.box);
+}
+
 TEST_P(ApiGpu, CudaPredictionsEqualCpuPredictions) {
   KILN_REQUIRE_ASSETS();
   const std::string precision = GetParam();
@@ -66,36 +103,7 @@ TEST_P(ApiGpu, CudaPredictionsEqualCpuPredictions) {
   cpu_options.cache_dir = cache;
   auto cpu = Model::load(asset("models/yolo11n.onnx"), cpu_options);
   ASSERT_TRUE(cpu.ok()) << cpu.status().message();
-
-  Deviation worst;
-  const std::vector<Image> all = images();
-  for (size_t n = 0; n < all.size(); ++n) {
-    const Image& image = all[n];
-    auto want = cpu->predict(image);
-    auto got = gpu->predict(image);
-    ASSERT_TRUE(want.ok()) << want.status().message();
-    ASSERT_TRUE(got.ok()) << got.status().message();
-    EXPECT_EQ(got->boxes.size(), want->boxes.size());
-    Deviation d = compare_detections(got->boxes, want->boxes);
-    if (d.box > kBoxTol) {
-      // An NMS near-tie (horses.jpg in FP16: two candidates 0.0006 apart in confidence,
-      // 3.9 px apart): then every kept box must still be one of the CPU's candidates.
-      PredictOptions all;
-      all.iou = 1.0;
-      auto candidates = cpu->predict(image, all);
-      ASSERT_TRUE(candidates.ok()) << candidates.status().message();
-      const Deviation c = deviation_from_candidates(got->boxes, candidates->boxes);
-      std::printf("%s: box corner dev %.3f px to the CPU's kept boxes, %.3f px (conf %.5f) to its candidates "
-                  "before NMS\n", kImages[n], d.box, c.box, c.conf);
-      d = {std::max(d.conf, c.conf), c.box};
-    }
-    worst.conf = std::max(worst.conf, d.conf);
-    worst.box = std::max(worst.box, d.box);
-  }
-  EXPECT_LE(worst.conf, kConfTol);
-  EXPECT_LE(worst.box, kBoxTol);
-  std::printf("cuda %s vs cpu on 7 images: max conf dev %.5f, max box corner dev %.3f px\n", precision.c_str(),
-              worst.conf, worst.box);
+  expect_same_predictions(*gpu, *cpu, precision);
 
   // The engine file alone: runs where it was built, at its precision.
   auto reloaded = Model::load(gpu->info().engine_path);
@@ -107,6 +115,28 @@ TEST_P(ApiGpu, CudaPredictionsEqualCpuPredictions) {
   ASSERT_TRUE(a.ok() && b.ok());
   ASSERT_EQ(a->boxes.size(), b->boxes.size());
   for (size_t i = 0; i < a->boxes.size(); ++i) EXPECT_NEAR(a->boxes[i].confidence, b->boxes[i].confidence, 1e-3);
+}
+
+// A dynamic-size model at batch 1 keeps each image's own letterbox size on the GPU (one
+// engine per size, as Ultralytics runs dynamic models), so it predicts what the CPU does.
+TEST_P(ApiGpu, DynamicModelKeepsEachImagesSize) {
+  KILN_REQUIRE_ASSETS();
+  const std::string precision = GetParam();
+  auto gpu = load_on_gpu("yolo11n-dynamic.onnx", precision, 1, temp_dir());
+  if (!gpu.ok() && no_gpu(gpu.status())) GTEST_SKIP() << gpu.status().message();
+  ASSERT_TRUE(gpu.ok()) << gpu.status().message();
+  EXPECT_TRUE(gpu->info().dynamic_input);
+  EXPECT_EQ(gpu->info().device, "cuda:0");
+  auto cpu = Model::load(asset("models/yolo11n-dynamic.onnx"));
+  ASSERT_TRUE(cpu.ok()) << cpu.status().message();
+  expect_same_predictions(*gpu, *cpu, precision);
+  // Raw runs at two sizes go through two engines and give each size's output.
+  for (auto [h, w] : {std::pair{480, 640}, std::pair{640, 384}}) {
+    Tensor x{{1, 3, h, w}, std::vector<float>(static_cast<size_t>(3 * h * w), 0.5f)};
+    auto out = gpu->run(std::span<const Tensor>(&x, 1));
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    EXPECT_EQ(out->at(0).shape[2], (h / 8) * (w / 8) + (h / 16) * (w / 16) + (h / 32) * (w / 32));
+  }
 }
 
 TEST_P(ApiGpu, BatchPredictEqualsSinglePredicts) {
