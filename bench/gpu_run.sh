@@ -9,7 +9,7 @@
 # warm: the same model FP16 batches 1,8,32 again on the now warm cache (build time warm);
 # cold3: cold then warm with three timed candidates per conv signature (own cache);
 # fp16: kiln_api_gpu_tests' CUDA FP16 vs CPU predictions three times, each tuned afresh;
-# val: kiln val yolo11n.onnx on coco128, CUDA FP32 and FP16 (mAP delta);
+# val: kiln val on coco128, CUDA FP32 and FP16 (mAP delta), yolo11n.onnx and yolo11n-dynamic.onnx;
 # predref: the CLI reference tests (test_predict.py, test_predict_tasks.py) with kiln predict
 # on CUDA at FP16 and FP32 (needs models, images, reference/, dota8, imagenet10 in the assets);
 # fp32: strict FP32 and TF32, batches 1,32; notune: FP16 with cuDNN's heuristic choices
@@ -92,8 +92,12 @@ for s in "$@"; do
              --timing-cache "$cache.3" --tune-candidates 3
            stage warm3 100 "$kiln" bench --model "$m11" --precision fp16 --batch 1,32 --iters 300 \
              --timing-cache "$cache.3" ;;
-    val) KILN_CACHE_DIR=/tmp/kiln-val-cache stage val 200 "$kiln" val --model "$assets/models/yolo11n.onnx" \
-           --data "$assets/datasets/coco128/coco128.yaml" --device cuda --precision fp32,fp16 ;;
+    val)  # static (640x640) and dynamic (rectangular batch-32 shapes) exports
+      for m in yolo11n yolo11n-dynamic; do
+        [[ -f "$assets/models/$m.onnx" ]] && KILN_CACHE_DIR=/tmp/kiln-val-cache stage "val-$m" 250 "$kiln" val \
+          --model "$assets/models/$m.onnx" --data "$assets/datasets/coco128/coco128.yaml" --device cuda \
+          --precision fp32,fp16 --batch 32
+      done ;;
     peer)
       python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
       PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1 YOLO_OFFLINE=1 stage peer 200 python3 bench/peers/torch_peer.py \
