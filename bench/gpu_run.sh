@@ -10,8 +10,9 @@
 # cold3: cold then warm with three timed candidates per conv signature (own cache);
 # fp16: kiln_api_gpu_tests' CUDA FP16 vs CPU predictions three times, each tuned afresh;
 # val: kiln val on coco128, CUDA FP32 and FP16 (mAP delta), yolo11n.onnx and yolo11n-dynamic.onnx;
-# predref: the CLI reference tests (test_predict.py, test_predict_tasks.py) with kiln predict
-# on CUDA at FP16 and FP32 (needs models, images, reference/, dota8, imagenet10 in the assets);
+# predref: the CLI reference tests with kiln predict on CUDA at FP16 and FP32: test_predict.py
+# (yolo11n-dynamic, yolo11n, yolov8n) and test_predict_tasks_reference.py (yolov8n-seg,
+# yolo11n-pose), each when its models are in the assets (with images/ and reference/);
 # fp32: strict FP32 and TF32, batches 1,32; notune: FP16 with cuDNN's heuristic choices
 # (no timing); v8: yolov8n FP16 + FP32 batch 1;
 # engine: build FP16, check, fingerprint edited to another compute capability, --rebuild;
@@ -79,14 +80,13 @@ for s in "$@"; do
         KILN_CACHE_DIR=/tmp/kiln-fp16-$i stage "fp16-$i" 120 "$carry/kiln_api_gpu_tests" \
           --gtest_filter='*CudaPredictionsEqualCpuPredictions/1'
       done ;;
-    predref)  # tests/cli/test_predict.py and test_predict_tasks.py with kiln predict on CUDA, FP16 and FP32
+    predref)  # the CLI reference tests with kiln predict on CUDA, FP16 and FP32, for the models carried
       for p in fp16 fp32; do
-        KILN_BIN=$(realpath "$kiln") KILN_PREDICT_ARGS="--device cuda --precision $p --cache-dir /tmp/kiln-pred-$p" \
-          stage "predref-$p" 200 python3 tests/cli/test_predict.py
-        [[ -f "$assets/models/yolov8n-seg.onnx" ]] &&
-          KILN_BIN=$(realpath "$kiln") KILN_PREDICT_ARGS="--device cuda --precision $p --cache-dir /tmp/kiln-pred-$p" \
-          stage "predtasks-$p" 200 python3 tests/cli/test_predict_tasks.py
-      done ;;
+        export KILN_BIN=$(realpath "$kiln") KILN_PREDICT_ARGS="--device cuda --precision $p --cache-dir /tmp/kiln-pred-$p"
+        [[ -f "$assets/models/yolo11n-dynamic.onnx" ]] && stage "predref-$p" 200 python3 tests/cli/test_predict.py
+        [[ -f "$assets/models/yolov8n-seg.onnx" ]] && stage "predtasks-$p" 200 python3 tests/cli/test_predict_tasks_reference.py
+      done
+      unset KILN_PREDICT_ARGS ;;
     cold3) rm -f "$cache.3"
            stage cold3 150 "$kiln" bench --model "$m11" --precision fp16 --batch 1,32 --iters 200 \
              --timing-cache "$cache.3" --tune-candidates 3

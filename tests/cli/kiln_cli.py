@@ -1,5 +1,6 @@
 """Shared helpers for the CLI tests: where kiln and the assets are, running kiln, and
 collecting check results so a test reports every failure before exiting non-zero."""
+import json
 import os
 import subprocess
 import sys
@@ -47,6 +48,15 @@ class Checks:
         if must_not_exist and os.path.exists(must_not_exist):
             problems.append(f"{must_not_exist} written despite the error")
         self.check(label, not problems, (lines[0] if lines else "(no stderr)") + "; ".join([""] + problems))
+
+    def predict(self, model, source, out, extra=()):
+        """kiln predict of assets/models/`model` on `source` with --json `out` (plus
+        `extra` and $KILN_PREDICT_ARGS, e.g. "--device cuda --precision fp16" on the GPU
+        machine); checks that it exits 0 and returns the parsed JSON ([] on failure)."""
+        r = run_kiln(["predict", "--model", os.path.join(ASSETS, "models", model), "--source", source,
+                      "--json", out, *extra, *os.environ.get("KILN_PREDICT_ARGS", "").split()])
+        self.check(f"{model} on {os.path.basename(source)} exits 0", r.returncode == 0, r.stderr.strip())
+        return json.load(open(out)) if r.returncode == 0 else []
 
     def finish(self, success_message):
         if self.failures:
