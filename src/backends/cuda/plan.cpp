@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "backends/cuda/concat_views.h"
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/kernels.h"
 #include "ir/half.h"
@@ -27,7 +28,7 @@ size_t Slot::bytes() const { return static_cast<size_t>(numel()) * ir::dtype_siz
 std::vector<int64_t> Slot::logical_strides() const {
   std::vector<int64_t> st(dims.size(), 1);
   if (layout == Layout::kNHWC) {  // physical order N,H,W,C
-    const int64_t c = dims[1], h = dims[2], w = dims[3];
+    const int64_t c = packed() ? dims[1] : pixel_stride, h = dims[2], w = dims[3];
     return {h * w * c, 1, w * c, c};
   }
   for (int i = static_cast<int>(dims.size()) - 2; i >= 0; --i) st[i] = st[i + 1] * dims[i + 1];
@@ -182,7 +183,7 @@ Result<int> PlanBuilder::slot_of(const ir::Node& node, const ir::Value* v) {
 
 Result<int> PlanBuilder::convert(int src, Layout layout, ir::DType dtype, const std::string& why) {
   const Slot& s = slots_[src];
-  if (s.layout == layout && s.dtype == dtype) return src;
+  if (s.layout == layout && s.dtype == dtype && s.packed()) return src;
   if (layout == Layout::kNHWC && s.dims.size() != 4)
     return error(StatusCode::kUnsupported, "'", s.name, "' has rank ", s.dims.size(), "; ", why,
                  " needs a rank-4 NCHW tensor");
@@ -190,7 +191,7 @@ Result<int> PlanBuilder::convert(int src, Layout layout, ir::DType dtype, const 
   auto it = converted_.find(key);
   if (it != converted_.end()) return it->second;
   Slot d;
-  d.name = s.name + (layout == Layout::kNHWC ? "#nhwc" : "#linear");
+  d.name = s.name + (s.layout == layout && s.dtype == dtype ? "#packed" : layout == Layout::kNHWC ? "#nhwc" : "#linear");
   d.dims = s.dims;
   d.layout = layout;
   d.dtype = dtype;
@@ -216,6 +217,14 @@ Result<int> PlanBuilder::input_as_is(const ir::Node& node, size_t i) {
   const ir::Value* v = node.input(i);
   if (!v) return error(StatusCode::kInvalidArgument, "node '", node.name, "' lacks input ", i);
   return slot_of(node, v);
+}
+
+Result<int> PlanBuilder::input_keep_views(const ir::Node& node, size_t i) {
+  const ir::Value* v = node.input(i);
+  if (!v) return error(StatusCode::kInvalidArgument, "node '", node.name, "' lacks input ", i);
+  KILN_ASSIGN_OR_RETURN(int s, slot_of(node, v));
+  if (!slots_[s].packed() && slots_[s].dtype == act_dtype()) return s;
+  return convert(s, slots_[s].layout, act_dtype(), node.op_type);
 }
 
 Result<int> PlanBuilder::input_any_layout(const ir::Node& node, size_t i) {
@@ -251,6 +260,40 @@ int PlanBuilder::define_view(const ir::Value* value, int base, size_t byte_offse
   return id;
 }
 
+int PlanBuilder::define_channel_view(const ir::Value* value, int base, int64_t c0, int64_t channels) {
+  const Slot& b = slots_[base];
+  Slot s;
+  s.name = value->name;
+  s.dims = b.dims;
+  s.dims[1] = channels;
+  s.layout = Layout::kNHWC;
+  s.dtype = b.dtype;
+  s.root = b.root >= 0 ? b.root : base;
+  s.offset = b.offset + static_cast<size_t>(c0) * ir::dtype_size(b.dtype);
+  s.pixel_stride = b.packed() ? b.dims[1] : b.pixel_stride;
+  int id = new_slot(std::move(s));
+  value_slot_[value] = id;
+  return id;
+}
+
+int64_t PlanBuilder::placed_pixel_stride(const ir::Value* value) const {
+  auto it = placements_.find(value);
+  if (it == placements_.end()) return 0;
+  return ir::static_dims(*it->second.buffer->shape)[1];
+}
+
+int PlanBuilder::define_placed(const ir::Value* value, std::vector<int64_t> dims) {
+  auto it = placements_.find(value);
+  if (it == placements_.end()) return define(value, std::move(dims), Layout::kNHWC);
+  const ChannelPlacement& p = it->second;
+  auto buf = value_slot_.find(p.buffer);
+  // The Concat's output buffer, made by the first of its operands to be planned.
+  const int root = buf != value_slot_.end() ? buf->second
+                                            : define(p.buffer, ir::static_dims(*p.buffer->shape), Layout::kNHWC);
+  ++stats_.channel_views;
+  return define_channel_view(value, root, p.channel, dims[1]);
+}
+
 const ir::Node* PlanBuilder::sole_consumer(const ir::Value* v) const {
   if (graph_.is_graph_output(v)) return nullptr;
   auto users = graph_.consumers(v);
@@ -258,6 +301,7 @@ const ir::Node* PlanBuilder::sole_consumer(const ir::Value* v) const {
 }
 
 Status PlanBuilder::build() {
+  placements_ = place_concat_operands(graph_, options_, ir::dtype_size(act_dtype()));
   for (const ir::Value* in : graph_.inputs) {
     Slot s;
     s.name = in->name;

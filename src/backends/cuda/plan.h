@@ -23,6 +23,13 @@ namespace kiln::cuda {
 
 class TimingCache;
 
+// Where a value lives inside a Concat's output buffer: channels [channel, channel + C) of
+// `buffer` (the Concat's output value). Chosen by place_concat_operands (concat_views.h).
+struct ChannelPlacement {
+  const ir::Value* buffer = nullptr;
+  int64_t channel = 0;
+};
+
 // kFp32 is strict FP32 (no TF32 tensor-core engines); kTf32 keeps FP32 tensors but lets
 // convolutions use TF32 tensor cores (PyTorch's default for cuDNN convs); kFp16 stores
 // activations and weights in FP16 with FP32 accumulation.
@@ -39,11 +46,15 @@ struct Slot {
   ir::DType dtype = ir::DType::kFloat32;
   int root = -1;              // slot owning the storage when this one is a view
   size_t offset = 0;          // byte offset into the root's storage (views)
+  // kNHWC channel views (channels [c0, c0+C) of a root with more channels): elements from
+  // one pixel to the next, i.e. the root's channel count; 0 when the slot is packed.
+  int64_t pixel_stride = 0;
   bool persistent = false;    // graph inputs/outputs: own buffers, never reused
   const void* constant = nullptr;  // device weights (not in the arena)
 
   int64_t numel() const;
   size_t bytes() const;
+  bool packed() const { return pixel_stride == 0; }
   // Stride of each logical dim, in elements, for this slot's layout.
   std::vector<int64_t> logical_strides() const;
 };
@@ -105,6 +116,7 @@ struct BuildStats {
   int cache_hits = 0;       // signatures whose choice came from the timing cache
   int tuned = 0;            // signatures timed in this build
   int residual_fused = 0;   // Adds folded into a conv graph
+  int channel_views = 0;    // Concat operands written in place and Split outputs viewed (no copy)
   int plans_loaded = 0;     // cache hits whose compiled plan was loaded (no compile)
   std::vector<int> wins_by_rank;  // tuned signatures won by cuDNN's 1st, 2nd, ... candidate
 };
@@ -122,8 +134,12 @@ class PlanBuilder {
   // Slot of node input i converted (by an inserted copy step, cached) to the activation
   // dtype and to `layout`.
   Result<int> input(const ir::Node& node, size_t i, Layout layout);
-  // Same, keeping whatever layout the value already has.
+  // Same, keeping whatever layout the value already has. Both give packed slots: a channel
+  // view is copied out first (most kernels index packed tensors).
   Result<int> input_any_layout(const ir::Node& node, size_t i);
+  // Like input_any_layout, but a channel view in the activation dtype comes as it is: for
+  // steps that read through Slot::logical_strides() or explicit cuDNN strides.
+  Result<int> input_keep_views(const ir::Node& node, size_t i);
   // The slot of node input i as computed, no conversion (a kernel that reads the graph's
   // FP32 NCHW input directly).
   Result<int> input_as_is(const ir::Node& node, size_t i);
@@ -136,6 +152,19 @@ class PlanBuilder {
   int define(const ir::Value* value, std::vector<int64_t> dims, Layout layout);
   // Defines `value` as a view of `base` at `byte_offset` (no copy; same storage).
   int define_view(const ir::Value* value, int base, size_t byte_offset, std::vector<int64_t> dims);
+  // Defines `value` as channels [c0, c0 + channels) of the kNHWC slot `base` (no copy).
+  int define_channel_view(const ir::Value* value, int base, int64_t c0, int64_t channels);
+  // Pixel stride `value` would have as a channel view of the Concat buffer it was placed in
+  // (concat_views.h); 0 when it is not placed.
+  int64_t placed_pixel_stride(const ir::Value* value) const;
+  // Defines a kNHWC `value` in place in its Concat buffer when it was placed there (its
+  // producer writes through strides), else as define() does.
+  int define_placed(const ir::Value* value, std::vector<int64_t> dims);
+  // The slot already defined for `value`, or -1.
+  int slot_of_value(const ir::Value* value) const {
+    auto it = value_slot_.find(value);
+    return it == value_slot_.end() ? -1 : it->second;
+  }
   // Lets a value name an existing slot (e.g. a fused activation's output).
   void alias(const ir::Value* value, int slot) { value_slot_[value] = slot; }
   // Uploads host data to the device (kept for the plan's life); returns the device pointer.
@@ -194,6 +223,7 @@ class PlanBuilder {
   TimingCache* timing_cache_ = nullptr;
   std::string device_key_;
   std::map<std::string, std::shared_ptr<void>> shared_plans_;
+  std::map<const ir::Value*, ChannelPlacement> placements_;  // see concat_views.h
 };
 
 using OpPlanner = Status (*)(PlanBuilder& b, const ir::Node& node);

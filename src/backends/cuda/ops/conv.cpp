@@ -137,6 +137,12 @@ ConvRequest request(const PlanBuilder& b, const ConvDesc& d, ConvVariant v) {
   return ConvRequest{d.s, d.pad_bottom, d.pad_right, b.options().precision, v, d.silu != nullptr};
 }
 
+// cuDNN reads a channel view (concat_views.h) of the activation dtype through its strides;
+// our kernels need packed tensors.
+bool reads_as_view(const PlanBuilder& b, const Slot& s) {
+  return !b.options().direct_conv && !s.packed() && s.dtype == b.act_dtype();
+}
+
 }  // namespace
 
 Status plan_conv(PlanBuilder& b, const ir::Node& node) {
@@ -147,7 +153,7 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
   const ConvShape& s = step->shape = d.s;
   const bool nchw_input = !b.options().direct_conv && src.dtype == ir::DType::kFloat32 &&
                           src.layout == Layout::kLinear && !src.constant && conv_nchw_input_fits(s);
-  if (nchw_input) {
+  if (nchw_input || reads_as_view(b, src)) {
     step->in = raw_in;
   } else {
     KILN_ASSIGN_OR_RETURN(step->in, b.input(node, 0, Layout::kNHWC));
@@ -195,35 +201,66 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
   ++b.stats().convs;
 
   // The residual operand must be computed already to be read by the fused graph.
+  const size_t residual_input = d.add && d.add->input(0) == d.out ? 1 : 0;
   int residual_slot = -1;
   if (!nchw_input && d.add) {
-    auto slot = b.input(*d.add, d.add->input(0) == d.out ? 1 : 0, Layout::kNHWC);
-    if (slot.ok()) residual_slot = *slot;
+    auto raw = b.input_as_is(*d.add, residual_input);
+    if (raw.ok() && reads_as_view(b, b.slot(*raw))) {
+      residual_slot = *raw;
+    } else {
+      auto slot = b.input(*d.add, residual_input, Layout::kNHWC);
+      if (slot.ok()) residual_slot = *slot;
+    }
   }
 
+  // The first variant cuDNN builds, its output written in place in a Concat buffer when it
+  // was placed there (concat_views.h) and cuDNN takes the strided output, else packed.
   std::string why_not;
+  int64_t y_stride = 0;
+  auto try_variants = [&] {
+    for (ConvVariant v : variants(b, residual_slot >= 0)) {
+      const ir::Value* y = v == ConvVariant::kResidual ? d.add->outputs[0] : d.out;
+      // Our bias/activation kernel after a plain conv indexes a packed output.
+      const int64_t placed = v == ConvVariant::kConvOnly ? 0 : b.placed_pixel_stride(y);
+      for (int64_t ys : placed ? std::vector<int64_t>{placed, 0} : std::vector<int64_t>{0}) {
+        ConvRequest q = request(b, d, v);
+        q.x_stride = b.slot(step->in).pixel_stride;
+        q.y_stride = ys;
+        q.r_stride = v == ConvVariant::kResidual ? b.slot(residual_slot).pixel_stride : 0;
+        auto p = get_conv_plan(q, b);
+        if (!p.ok()) {
+          why_not += std::string(v == ConvVariant::kResidual ? " residual: "
+                                 : v == ConvVariant::kFused  ? " fused: "
+                                                             : " conv-only: ") +
+                     p.status().message() + ";";
+          continue;
+        }
+        step->plan = *p;
+        step->variant = v;
+        y_stride = ys;
+        b.need_workspace((*p)->workspace);
+        step->tactic = std::string(v == ConvVariant::kResidual ? "cudnn_fused+add:"
+                                   : v == ConvVariant::kFused  ? "cudnn_fused:"
+                                                               : "cudnn_conv+bias_act:") +
+                       (*p)->tactic;
+        return;
+      }
+    }
+  };
   if (nchw_input) {
     step->tactic = "conv_nchw_input";
   } else if (b.options().direct_conv) {
     step->tactic = "direct (forced)";
   } else {
-    for (ConvVariant v : variants(b, residual_slot >= 0)) {
-      auto p = get_conv_plan(request(b, d, v), b);
-      if (!p.ok()) {
-        why_not += std::string(v == ConvVariant::kResidual ? " residual: "
-                               : v == ConvVariant::kFused  ? " fused: "
-                                                           : " conv-only: ") +
-                   p.status().message() + ";";
-        continue;
+    try_variants();
+    // cuDNN refusing the strided operands: read packed copies instead.
+    const bool views = !b.slot(step->in).packed() || (residual_slot >= 0 && !b.slot(residual_slot).packed());
+    if (!step->plan && views) {
+      KILN_ASSIGN_OR_RETURN(step->in, b.input(node, 0, Layout::kNHWC));
+      if (residual_slot >= 0) {
+        KILN_ASSIGN_OR_RETURN(residual_slot, b.input(*d.add, residual_input, Layout::kNHWC));
       }
-      step->plan = *p;
-      step->variant = v;
-      b.need_workspace((*p)->workspace);
-      step->tactic = std::string(v == ConvVariant::kResidual ? "cudnn_fused+add:"
-                                 : v == ConvVariant::kFused  ? "cudnn_fused:"
-                                                             : "cudnn_conv+bias_act:") +
-                     (*p)->tactic;
-      break;
+      try_variants();
     }
     if (!step->plan) step->tactic = "direct (cuDNN refused:" + why_not + ")";
   }
@@ -233,7 +270,8 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
     step->residual = residual_slot;
     ++b.stats().residual_fused;
   }
-  step->out = b.define(out_value, {s.n, s.k, s.oh, s.ow}, Layout::kNHWC);
+  const std::vector<int64_t> out_dims = {s.n, s.k, s.oh, s.ow};
+  step->out = y_stride ? b.define_placed(out_value, out_dims) : b.define(out_value, out_dims, Layout::kNHWC);
   step->reads = {step->in};
   if (step->residual >= 0) step->reads.push_back(step->residual);
   step->writes = {step->out};

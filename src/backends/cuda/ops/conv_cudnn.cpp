@@ -62,9 +62,14 @@ Result<std::shared_ptr<ConvGraph>> make_graph(const ConvRequest& q, cudnnHandle_
   auto g = std::make_shared<ConvGraph>();
   g->set_io_data_type(io).set_intermediate_data_type(fe::DataType_t::FLOAT).set_compute_data_type(fe::DataType_t::FLOAT);
   const int64_t cg = s.c / s.groups;
-  auto nhwc = [](int64_t c, int64_t h, int64_t w) { return std::vector<int64_t>{h * w * c, 1, w * c, c}; };
+  // NHWC strides; `pixel` is the channel count of the buffer when the tensor is a channel
+  // view of a wider one.
+  auto nhwc = [](int64_t c, int64_t h, int64_t w, int64_t pixel = 0) {
+    const int64_t p = pixel ? pixel : c;
+    return std::vector<int64_t>{h * w * p, 1, w * p, p};
+  };
   auto X = g->tensor(fe::graph::Tensor_attributes().set_name("X").set_uid(kConvUidX).set_data_type(io)
-                         .set_dim({s.n, s.c, s.h, s.w}).set_stride(nhwc(s.c, s.h, s.w)));
+                         .set_dim({s.n, s.c, s.h, s.w}).set_stride(nhwc(s.c, s.h, s.w, q.x_stride)));
   auto W = g->tensor(fe::graph::Tensor_attributes().set_name("W").set_uid(kConvUidW).set_data_type(io)
                          .set_dim({s.k, cg, s.r, s.s}).set_stride(nhwc(cg, s.r, s.s)));
   auto opts = fe::graph::Conv_fprop_attributes()
@@ -85,11 +90,11 @@ Result<std::shared_ptr<ConvGraph>> make_graph(const ConvRequest& q, cudnnHandle_
     if (q.variant == ConvVariant::kResidual) {
       Y->set_data_type(fe::DataType_t::FLOAT);
       auto R = g->tensor(fe::graph::Tensor_attributes().set_name("R").set_uid(kConvUidR).set_data_type(io)
-                             .set_dim({s.n, s.k, s.oh, s.ow}).set_stride(nhwc(s.k, s.oh, s.ow)));
+                             .set_dim({s.n, s.k, s.oh, s.ow}).set_stride(nhwc(s.k, s.oh, s.ow, q.r_stride)));
       Y = g->pointwise(Y, R, fe::graph::Pointwise_attributes().set_mode(fe::PointwiseMode_t::ADD));
     }
   }
-  Y->set_output(true).set_uid(kConvUidY).set_data_type(io).set_dim({s.n, s.k, s.oh, s.ow}).set_stride(nhwc(s.k, s.oh, s.ow));
+  Y->set_output(true).set_uid(kConvUidY).set_data_type(io).set_dim({s.n, s.k, s.oh, s.ow}).set_stride(nhwc(s.k, s.oh, s.ow, q.y_stride));
   KILN_RETURN_IF_ERROR(fe_status(g->validate(), "validate"));
   KILN_RETURN_IF_ERROR(fe_status(g->build_operation_graph(handle), "build_operation_graph"));
   return g;
@@ -234,16 +239,17 @@ Result<std::shared_ptr<ConvPlan>> choose_plan(const ConvRequest& q, std::vector<
       if (c.graph->get_workspace_size_plan_at_index(c.index, ws).is_good()) ws_max = std::max(ws_max, ws);
     }
     Scratch scratch;
-    const size_t out_bytes = s.n * s.oh * s.ow * s.k * es;
+    // Channel views span their whole buffer's pixels.
+    const size_t out_bytes = s.n * s.oh * s.ow * (q.y_stride ? q.y_stride : s.k) * es;
     std::unordered_map<int64_t, void*> pack;
-    KILN_ASSIGN_OR_RETURN(pack[kConvUidX], scratch.alloc(s.n * s.h * s.w * s.c * es));
+    KILN_ASSIGN_OR_RETURN(pack[kConvUidX], scratch.alloc(s.n * s.h * s.w * (q.x_stride ? q.x_stride : s.c) * es));
     KILN_ASSIGN_OR_RETURN(pack[kConvUidW], scratch.alloc(s.k * (s.c / s.groups) * s.r * s.s * es));
     KILN_ASSIGN_OR_RETURN(pack[kConvUidY], scratch.alloc(out_bytes));
     if (q.variant != ConvVariant::kConvOnly) {
       KILN_ASSIGN_OR_RETURN(pack[kConvUidB], scratch.alloc(s.k * es));
     }
     if (q.variant == ConvVariant::kResidual) {
-      KILN_ASSIGN_OR_RETURN(pack[kConvUidR], scratch.alloc(out_bytes));
+      KILN_ASSIGN_OR_RETURN(pack[kConvUidR], scratch.alloc(s.n * s.oh * s.ow * (q.r_stride ? q.r_stride : s.k) * es));
     }
     KILN_ASSIGN_OR_RETURN(void* ws, scratch.alloc(static_cast<size_t>(ws_max)));
     double best = 1e30;
@@ -351,6 +357,8 @@ std::string ConvRequest::signature() const {
      << (precision == Precision::kFp16 ? "/acc32 " : " ")
      << (variant == ConvVariant::kResidual ? "bias+silu?+add" : variant == ConvVariant::kFused ? "bias+silu?" : "conv")
      << (silu ? " silu" : "");
+  // Packed requests keep the keys recorded before channel views existed.
+  if (x_stride || y_stride || r_stride) os << " px" << x_stride << "," << y_stride << "," << r_stride;
   return os.str();
 }
 

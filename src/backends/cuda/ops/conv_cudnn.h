@@ -28,6 +28,9 @@ struct ConvRequest {
   Precision precision{};
   ConvVariant variant{};
   bool silu = false;
+  // Pixel strides (elements) of X, Y and R when they are channel views of wider NHWC
+  // buffers (Slot::pixel_stride); 0 when packed.
+  int64_t x_stride = 0, y_stride = 0, r_stride = 0;
 
   bool half() const { return precision == Precision::kFp16; }
   // Everything that decides the plan; the key of shared plans and of the timing cache.
