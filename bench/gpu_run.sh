@@ -4,10 +4,10 @@
 #   cmake --build build-cuda -j2 --target kiln kiln_cuda_tests
 #   scripts/gpu-check.sh --prepare build-cuda build-gpu
 # then run on the GPU machine from the repo root (carry build-gpu, .assets, .whl):
-#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, cold3, fp32, notune, v8, tests, api, fp16, vision, engine, predict, predref, e2e, video, tasks, val, peer, drift
+#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, coldn, fp32, notune, v8, tests, api, fp16, vision, engine, predict, predref, e2e, video, tasks, val, peer, drift
 # cold: yolo11n-dynamic FP16 batches 1,32 on an empty timing cache, with --profile;
 # warm: the same model FP16 batches 1,8,32 again on the now warm cache (build time warm);
-# cold3: cold then warm with three timed candidates per conv signature (own cache);
+# coldn: cold then warm with $TUNE_CANDIDATES (default 3) timed candidates per conv signature (own cache);
 # fp16: kiln_api_gpu_tests' CUDA FP16 vs CPU predictions three times, each tuned afresh;
 # val: kiln val on coco128, CUDA FP32 and FP16 (mAP delta), yolo11n.onnx and yolo11n-dynamic.onnx;
 # predref: the CLI reference tests with kiln predict on CUDA at FP16 and FP32: test_predict.py
@@ -83,15 +83,17 @@ for s in "$@"; do
     predref)  # the CLI reference tests with kiln predict on CUDA, FP16 and FP32, for the models carried
       for p in fp16 fp32; do
         export KILN_BIN=$(realpath "$kiln") KILN_PREDICT_ARGS="--device cuda --precision $p --cache-dir /tmp/kiln-pred-$p"
-        [[ -f "$assets/models/yolo11n-dynamic.onnx" ]] && stage "predref-$p" 200 python3 tests/cli/test_predict.py
-        [[ -f "$assets/models/yolov8n-seg.onnx" ]] && stage "predtasks-$p" 200 python3 tests/cli/test_predict_tasks_reference.py
+        [[ -f "$assets/models/yolo11n-dynamic.onnx" && -f "$assets/models/yolo11n.onnx" && -f "$assets/models/yolov8n.onnx" ]] &&
+          stage "predref-$p" 200 python3 tests/cli/test_predict.py
+        [[ -f "$assets/models/yolov8n-seg.onnx" && -f "$assets/models/yolo11n-pose.onnx" ]] &&
+          stage "predtasks-$p" 200 python3 tests/cli/test_predict_tasks_reference.py
       done
       unset KILN_PREDICT_ARGS ;;
-    cold3) rm -f "$cache.3"
-           stage cold3 150 "$kiln" bench --model "$m11" --precision fp16 --batch 1,32 --iters 200 \
-             --timing-cache "$cache.3" --tune-candidates 3
-           stage warm3 100 "$kiln" bench --model "$m11" --precision fp16 --batch 1,32 --iters 300 \
-             --timing-cache "$cache.3" ;;
+    coldn) n=${TUNE_CANDIDATES:-3}; rm -f "$cache.$n"
+           stage "cold$n" 150 "$kiln" bench --model "$m11" --precision fp16 --batch 1,32 --iters 200 \
+             --timing-cache "$cache.$n" --tune-candidates "$n"
+           stage "warm$n" 100 "$kiln" bench --model "$m11" --precision fp16 --batch 1,32 --iters 300 \
+             --timing-cache "$cache.$n" ;;
     val)  # static (640x640) and dynamic (rectangular batch-32 shapes) exports
       for m in yolo11n yolo11n-dynamic; do
         [[ -f "$assets/models/$m.onnx" ]] && KILN_CACHE_DIR=/tmp/kiln-val-cache stage "val-$m" 250 "$kiln" val \

@@ -91,11 +91,12 @@ struct BuildOptions {
   // it, cuDNN's heuristic first choice is taken untimed.
   bool tune = true;
   // Candidates timed per signature, in cuDNN's heuristic order (it puts the fast ones
-  // first). Each costs a kernel compile (tens of ms for runtime-fusion engines); they
-  // compile on one thread each, but cuDNN serializes most of that work. Measured on an
-  // H200 (yolo11n FP16): 3 candidates build in 7.5 s (6: 12.7 s) and run 0.3% (batch 1)
-  // to 0.7% (batch 32) slower.
-  int tune_candidates = 3;
+  // first). Each costs a kernel compile (tens of ms for runtime-fusion engines, far more
+  // for some strided batch-32 graphs); they compile on one thread each, but cuDNN
+  // serializes most of that work. yolo11n FP16 cold builds on one H200 (batch 1 / 32):
+  // 1 candidate 4.5 / 5.1 s, 0.509 / 2.905 ms; 2: 8.4 / 8.1 s, 0.446 / 2.807 ms;
+  // 3: 10.6 / 20.9 s, 0.443 / 2.801 ms.
+  int tune_candidates = 2;
   // Reuse and record tuned choices in a timing cache file (TimingCache::default_path()
   // when timing_cache_path is empty).
   bool timing_cache = true;

@@ -117,12 +117,14 @@ std::string plan_name(const fe::graph::Graph& g, int64_t index) {
   return n;
 }
 
-Result<std::shared_ptr<ConvPlan>> finish_plan(std::shared_ptr<fe::graph::Graph> g, int64_t index, std::string suffix) {
+// `name`: the tactic's name when the graph cannot tell it (a deserialized plan).
+Result<std::shared_ptr<ConvPlan>> finish_plan(std::shared_ptr<fe::graph::Graph> g, int64_t index, std::string suffix,
+                                              std::string name = "") {
   auto p = std::make_shared<ConvPlan>();
   int64_t ws = 0;
   KILN_RETURN_IF_ERROR(fe_status(g->get_workspace_size_plan_at_index(index, ws), "get_workspace_size"));
   p->workspace = static_cast<size_t>(ws);
-  p->tactic = plan_name(*g, index) + suffix;
+  p->tactic = (name.empty() ? plan_name(*g, index) : name) + suffix;
   p->graph = std::move(g);
   p->plan_index = index;
   return p;
@@ -139,9 +141,15 @@ Result<std::shared_ptr<ConvPlan>> plan_from_choice(const ConvRequest& q, const T
   return finish_plan(std::move(g), 0, " (cached)");
 }
 
+// The engine of a cache entry as cuDNN names it ("eng4"; its knobs are recorded by the
+// frontend's numbering, not the one cuDNN's names use, so they are left out).
+std::string choice_name(const TunedChoice& c) { return "eng" + std::to_string(c.engine_id); }
+
 // The plan a timing-cache entry carries compiled (cuDNN's serialized execution plan, its
 // runtime-compiled kernel included): no heuristics and no compile.
-Result<std::shared_ptr<ConvPlan>> plan_from_blob(const std::vector<uint8_t>& blob, cudnnHandle_t handle) {
+
+Result<std::shared_ptr<ConvPlan>> plan_from_blob(const TunedChoice& c, cudnnHandle_t handle) {
+  const std::vector<uint8_t>& blob = c.plan;
   auto g = std::make_shared<fe::graph::Graph>();
   try {  // the frontend's UBJSON parser throws on damaged bytes
     // No warm-up capture: the engine's first run is eager, before its CUDA graph capture.
@@ -150,7 +158,7 @@ Result<std::shared_ptr<ConvPlan>> plan_from_blob(const std::vector<uint8_t>& blo
   } catch (const std::exception& e) {
     return error(StatusCode::kUnsupported, "deserialize: ", e.what());
   }
-  return finish_plan(std::move(g), 0, " (cached plan)");
+  return finish_plan(std::move(g), 0, " (cached plan)", choice_name(c));
 }
 
 // Records `choice` with g's built plan serialized into it, so the next build loads the
@@ -287,7 +295,7 @@ Result<std::shared_ptr<ConvPlan>> choose_plan(const ConvRequest& q, std::vector<
 Result<std::shared_ptr<ConvPlan>> plan_from_cache(const ConvRequest& q, TimingCache& cache, const std::string& key,
                                                   const TunedChoice& c, PlanBuilder& b) {
   if (!c.plan.empty()) {
-    auto p = plan_from_blob(c.plan, b.handles().cudnn);
+    auto p = plan_from_blob(c, b.handles().cudnn);
     if (p.ok()) {
       ++b.stats().plans_loaded;
       return p;
