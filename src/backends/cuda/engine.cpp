@@ -37,6 +37,7 @@ Engine::~Engine() {
   if (cublas_workspace_) cudaFree(cublas_workspace_);
   if (handles_.cudnn) cudnnDestroy(handles_.cudnn);
   if (handles_.cublas) cublasDestroy(handles_.cublas);
+  if (handles_.cublaslt) cublasLtDestroy(handles_.cublaslt);
 }
 
 std::vector<Tactic> Engine::tactics() const {
@@ -52,6 +53,7 @@ Result<std::unique_ptr<Engine>> Engine::build(const ir::Graph& graph, const Buil
   e->options_ = options;
   KILN_RETURN_IF_ERROR(cudnn_status(cudnnCreate(&e->handles_.cudnn), "cudnnCreate"));
   KILN_RETURN_IF_ERROR(cublas_status(cublasCreate(&e->handles_.cublas), "cublasCreate"));
+  KILN_RETURN_IF_ERROR(cublas_status(cublasLtCreate(&e->handles_.cublaslt), "cublasLtCreate"));
   // A fixed cuBLAS workspace keeps cuBLAS from allocating inside CUDA graph capture.
   constexpr size_t kCublasWorkspace = 32u << 20;
   KILN_CUDA_TRY(cudaMalloc(&e->cublas_workspace_, kCublasWorkspace), "cudaMalloc cuBLAS workspace");
@@ -170,6 +172,7 @@ Status ExecutionContext::plan_memory() {
   }
   state_.cudnn = engine_.handles_.cudnn;
   state_.cublas = engine_.handles_.cublas;
+  state_.cublaslt = engine_.handles_.cublaslt;
   return Status::Ok();
 }
 

@@ -3,6 +3,7 @@
 // (ops/*, found through registry.cpp) turn one ir::Node into Steps through PlanBuilder.
 #pragma once
 
+#include <cublasLt.h>
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <cudnn.h>
@@ -64,6 +65,7 @@ struct ExecState {
   std::vector<void*> ptr;  // by slot id
   cudnnHandle_t cudnn = nullptr;
   cublasHandle_t cublas = nullptr;
+  cublasLtHandle_t cublaslt = nullptr;
   void* workspace = nullptr;
   size_t workspace_bytes = 0;
 };
@@ -83,6 +85,7 @@ class Step {
 struct Handles {
   cudnnHandle_t cudnn = nullptr;
   cublasHandle_t cublas = nullptr;
+  cublasLtHandle_t cublaslt = nullptr;
 };
 
 struct BuildOptions {

@@ -8,6 +8,7 @@
 
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/timing_cache.h"
+#include "backends/cuda/tune_util.h"
 
 namespace kiln::cuda {
 namespace {
@@ -187,50 +188,6 @@ std::optional<Candidate> build_candidate(const ConvRequest& q, int64_t index, cu
   return Candidate{*g, index};
 }
 
-// Device scratch for timing candidates, filled with a non-zero pattern (zeros can run
-// faster than real data).
-class Scratch {
- public:
-  ~Scratch() {
-    for (void* p : ptrs_) cudaFree(p);
-  }
-  Result<void*> alloc(size_t bytes) {
-    void* p = nullptr;
-    KILN_CUDA_TRY(cudaMalloc(&p, std::max<size_t>(bytes, 16)), "tune: cudaMalloc");
-    ptrs_.push_back(p);
-    KILN_CUDA_TRY(cudaMemset(p, 0x3C, bytes), "tune: cudaMemset");
-    return p;
-  }
-
- private:
-  std::vector<void*> ptrs_;
-};
-
-// Time of one plan: the minimum of five event-timed runs after one warm-up run (the
-// minimum is the least disturbed by other work on the GPU).
-Result<double> time_plan(fe::graph::Graph& g, int64_t index, cudnnHandle_t handle, std::unordered_map<int64_t, void*>& pack,
-                         void* ws) {
-  cudaStream_t stream = nullptr;
-  KILN_RETURN_IF_ERROR(cudnn_status(cudnnGetStream(handle, &stream), "cudnnGetStream"));
-  cudaEvent_t a = nullptr, b = nullptr;
-  KILN_CUDA_TRY(cudaEventCreate(&a), "cudaEventCreate");
-  Status st = cuda_status(cudaEventCreate(&b), "cudaEventCreate");
-  double best = 1e30;
-  for (int i = 0; i < 6 && st.ok(); ++i) {  // first run is warm-up
-    st = cuda_status(cudaEventRecord(a, stream), "cudaEventRecord");
-    if (st.ok()) st = fe_status(g.execute_plan_at_index(handle, pack, ws, index), "execute");
-    if (st.ok()) st = cuda_status(cudaEventRecord(b, stream), "cudaEventRecord");
-    if (st.ok()) st = cuda_status(cudaEventSynchronize(b), "cudaEventSynchronize");
-    float ms = 0;
-    if (st.ok()) st = cuda_status(cudaEventElapsedTime(&ms, a, b), "cudaEventElapsedTime");
-    if (st.ok() && i > 0) best = std::min(best, static_cast<double>(ms));
-  }
-  cudaEventDestroy(a);
-  if (b) cudaEventDestroy(b);
-  KILN_RETURN_IF_ERROR(st);
-  return best;
-}
-
 // The plan among built candidates: with tuning, the fastest on scratch buffers (recorded
 // in the timing cache with its serialized plan, one candidate too, so a warm build neither
 // times nor compiles); without, the first in cuDNN's order.
@@ -246,7 +203,7 @@ Result<std::shared_ptr<ConvPlan>> choose_plan(const ConvRequest& q, std::vector<
       int64_t ws = 0;
       if (c.graph->get_workspace_size_plan_at_index(c.index, ws).is_good()) ws_max = std::max(ws_max, ws);
     }
-    Scratch scratch;
+    TuneScratch scratch;
     // Channel views span their whole buffer's pixels.
     const size_t out_bytes = s.n * s.oh * s.ow * (q.y_stride ? q.y_stride : s.k) * es;
     std::unordered_map<int64_t, void*> pack;
@@ -260,10 +217,15 @@ Result<std::shared_ptr<ConvPlan>> choose_plan(const ConvRequest& q, std::vector<
       KILN_ASSIGN_OR_RETURN(pack[kConvUidR], scratch.alloc(s.n * s.oh * s.ow * (q.r_stride ? q.r_stride : s.k) * es));
     }
     KILN_ASSIGN_OR_RETURN(void* ws, scratch.alloc(static_cast<size_t>(ws_max)));
+    cudaStream_t stream = nullptr;
+    KILN_RETURN_IF_ERROR(cudnn_status(cudnnGetStream(b.handles().cudnn, &stream), "cudnnGetStream"));
     double best = 1e30;
     size_t rank = 0;
     for (size_t i = 0; i < cands.size(); ++i) {
-      auto ms = time_plan(*cands[i].graph, cands[i].index, b.handles().cudnn, pack, ws);
+      const Candidate& c = cands[i];
+      auto ms = min_time_ms(stream, [&] {
+        return fe_status(c.graph->execute_plan_at_index(b.handles().cudnn, pack, ws, c.index), "execute");
+      });
       if (ms.ok() && *ms < best) {
         best = *ms;
         pick = cands[i];
