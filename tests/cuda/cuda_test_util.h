@@ -153,6 +153,8 @@ inline BothResults run_graph_both(const GraphMaker& make, const std::vector<ir::
   const ir::Graph g = make(shapes);
   BuildOptions opt = test_build_options(precision);
   opt.direct_conv = direct_conv;
+  // A lone non-conv op would be all FP32 tail (fp32_tail.h): test it at the precision asked.
+  opt.fp32_tail = false;
   auto engine = Engine::build(g, opt);
   EXPECT_TRUE(engine.ok()) << engine.status().message();
   if (!engine.ok()) return r;

@@ -7,7 +7,9 @@
 // every engine's CUDA-graph replay must equal its first run.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -72,9 +74,10 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 // Builds and runs the engine twice (eager + capture, then replay) on NaN-poisoned outputs;
 // prints where build time went and which tactics ran.
-Result<std::vector<ir::Tensor>> run_cuda(const ir::Graph& g, Precision p, const ir::Tensor& input) {
+Result<std::vector<ir::Tensor>> run_cuda(const ir::Graph& g, const BuildOptions& options, const ir::Tensor& input) {
+  const Precision p = options.precision;
   auto t0 = std::chrono::steady_clock::now();
-  KILN_ASSIGN_OR_RETURN(auto engine, Engine::build(g, test_build_options(p)));
+  KILN_ASSIGN_OR_RETURN(auto engine, Engine::build(g, options));
   const BuildStats& bs = engine->build_stats();
   std::cout << "[" << precision_name(p) << "] build " << seconds_since(t0) << " s (heuristics " << bs.heuristics_s
             << ", compiles " << bs.compile_s << ", tuning " << bs.tune_s << "; " << bs.conv_signatures
@@ -109,20 +112,26 @@ struct ModelCase {
   double fp16_tol = 1e-2;
 };
 
+// The model's optimized graph with its dims bound, and its input.
+Result<std::pair<ir::Graph, ir::Tensor>> load_case(const ModelCase& c) {
+  KILN_ASSIGN_OR_RETURN(ir::Graph graph, onnx::import_model(::kiln::test::asset("models/" + c.model)));
+  passes::OptimizeOptions opt;
+  opt.bind_dims = {{"batch", c.batch}};
+  if (c.dynamic) opt.bind_dims.insert({{"height", c.height}, {"width", c.width}});
+  KILN_RETURN_IF_ERROR(passes::optimize(graph, opt));
+  KILN_ASSIGN_OR_RETURN(ir::Tensor input, bus_input(c.batch, c.height, c.width));
+  return std::make_pair(std::move(graph), std::move(input));
+}
+
 void check_model(const ModelCase& c) {
   KILN_REQUIRE_GPU();
   KILN_REQUIRE_ASSETS();
   // A GPU run carries only some models (device transfer limit); a missing one is reported.
   if (!std::filesystem::exists(::kiln::test::asset("models/" + c.model))) GTEST_SKIP() << c.model << " not present";
-  auto graph = onnx::import_model(::kiln::test::asset("models/" + c.model));
-  ASSERT_TRUE(graph.ok()) << graph.status().message();
-  passes::OptimizeOptions opt;
-  opt.bind_dims = {{"batch", c.batch}};
-  if (c.dynamic) opt.bind_dims.insert({{"height", c.height}, {"width", c.width}});
-  Status st = passes::optimize(*graph, opt);
-  ASSERT_TRUE(st.ok()) << st.message();
-  auto input = bus_input(c.batch, c.height, c.width);
-  ASSERT_TRUE(input.ok()) << input.status().message();
+  auto loaded = load_case(c);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  const ir::Graph* graph = &loaded->first;
+  const ir::Tensor* input = &loaded->second;
 
   auto t0 = std::chrono::steady_clock::now();
   auto cpu = cpu::Executor::create(*graph);
@@ -131,14 +140,14 @@ void check_model(const ModelCase& c) {
   ASSERT_TRUE(ref.ok()) << ref.status().message();
   std::cout << c.model << " CPU reference " << seconds_since(t0) << " s" << std::endl;
 
-  auto fp32 = run_cuda(*graph, Precision::kFp32, *input);
+  auto fp32 = run_cuda(*graph, test_build_options(Precision::kFp32), *input);
   ASSERT_TRUE(fp32.ok()) << fp32.status().message();
   ASSERT_EQ(fp32->size(), ref->size());
   for (const auto& [part, err] : c.metric(*fp32, *ref)) {
     std::cout << c.model << " FP32 vs CPU, " << part << ": " << err << std::endl;
     EXPECT_LE(err, 1e-3) << part;
   }
-  auto fp16 = run_cuda(*graph, Precision::kFp16, *input);
+  auto fp16 = run_cuda(*graph, test_build_options(Precision::kFp16), *input);
   ASSERT_TRUE(fp16.ok()) << fp16.status().message();
   ASSERT_EQ(fp16->size(), ref->size());
   for (const auto& [part, err] : c.metric(*fp16, *fp32)) {

@@ -3,6 +3,10 @@
 // and FP16 (<= 1e-2).
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <string>
+#include <vector>
+
 #include "cuda_test_util.h"
 
 namespace kiln::cuda::test {
@@ -182,6 +186,38 @@ TEST(CudaOps, MatMulAttention) {
   c.inputs = {random_tensor({1, 2, 400, 32}, 22), random_tensor({1, 2, 32, 400}, 23)};
   expect_close(c, Precision::kFp32, 1e-4);
   expect_close(c, Precision::kFp16, 1e-2);
+}
+
+// A tuned cuBLASLt algorithm goes into the timing cache; the next build takes it from there
+// (same algorithm, same result, nothing timed).
+TEST(CudaOps, MatMulAlgoIsReusedFromTheTimingCache) {
+  KILN_REQUIRE_GPU();
+  NodeCase c;
+  c.op_type = "MatMul";
+  c.num_inputs = 2;
+  c.inputs = {random_tensor({1, 2, 256, 32}, 40), random_tensor({1, 2, 32, 256}, 41)};
+  const ir::Graph g = make_graph(c, {{1, 2, 256, 256}});
+  BuildOptions opt = test_build_options(Precision::kFp16);
+  opt.timing_cache_path = ::testing::TempDir() + "kiln_matmul_cache_test.tsv";
+  std::remove(opt.timing_cache_path.c_str());
+  std::vector<std::string> tactics;
+  std::vector<ir::Tensor> outs;
+  for (int build = 0; build < 2; ++build) {
+    auto engine = Engine::build(g, opt);
+    ASSERT_TRUE(engine.ok()) << engine.status().message();
+    for (const Tactic& t : (*engine)->tactics())
+      if (t.tactic.rfind("cublaslt", 0) == 0) tactics.push_back(t.tactic);
+    auto ctx = ExecutionContext::create(**engine);
+    ASSERT_TRUE(ctx.ok()) << ctx.status().message();
+    auto out = (*ctx)->run(c.inputs);
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    outs.push_back((*out)[0]);
+  }
+  ASSERT_EQ(tactics.size(), 2u);
+  std::cout << "cold: " << tactics[0] << ", warm: " << tactics[1] << std::endl;
+  EXPECT_EQ(tactics[1], tactics[0] + " (cached)");
+  EXPECT_LE(relative_max_error(outs[1], outs[0]), 1e-6);
+  std::remove(opt.timing_cache_path.c_str());
 }
 
 TEST(CudaOps, TransposeDfl) {

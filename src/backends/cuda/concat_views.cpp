@@ -74,13 +74,15 @@ bool consumers_read_channel_views(const ir::Graph& g, const ir::Value* v, const 
 }
 
 std::map<const ir::Value*, ChannelPlacement> place_concat_operands(const ir::Graph& g, const BuildOptions& o,
-                                                                   size_t elem_bytes) {
+                                                                   size_t elem_bytes,
+                                                                   const std::set<const ir::Node*>& fp32_nodes) {
   std::map<const ir::Value*, ChannelPlacement> placed;
   if (o.direct_conv) return placed;
   auto aligned = [&](int64_t c) { return c * static_cast<int64_t>(elem_bytes) % 16 == 0; };
   for (const auto& node : g.nodes()) {
     const ir::Node& cat = *node;
-    if (cat.op_type != "Concat" || cat.outputs.size() != 1 || !static_rank4(cat.outputs[0])) continue;
+    if (cat.op_type != "Concat" || cat.outputs.size() != 1 || !static_rank4(cat.outputs[0]) || fp32_nodes.count(&cat))
+      continue;
     if (normalize_axis(cat.attr_int("axis", 0), 4) != 1 || !aligned(channels(cat.outputs[0]))) continue;
     bool shapes_ok = true;
     for (const ir::Value* v : cat.inputs) shapes_ok = shapes_ok && static_rank4(v);

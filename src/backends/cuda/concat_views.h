@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <map>
+#include <set>
 
 #include "backends/cuda/plan.h"
 #include "ir/graph.h"
@@ -22,7 +23,10 @@ bool consumers_read_channel_views(const ir::Graph& g, const ir::Value* v, const 
 // The Concat buffer and channel offset of each value whose producer should write in place.
 // `elem_bytes` is the activation element size: offsets and pixel strides must be multiples
 // of 16 bytes (what cuDNN's tensor-core engines expect of a tensor's address and stride).
+// Concats in `fp32_nodes` (the FP32 tail of an FP16 engine) get nothing placed: their
+// buffers differ in dtype from the convs that would write into them.
 std::map<const ir::Value*, ChannelPlacement> place_concat_operands(const ir::Graph& g, const BuildOptions& options,
-                                                                   size_t elem_bytes);
+                                                                   size_t elem_bytes,
+                                                                   const std::set<const ir::Node*>& fp32_nodes);
 
 }  // namespace kiln::cuda

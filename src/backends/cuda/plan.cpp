@@ -4,6 +4,7 @@
 
 #include "backends/cuda/concat_views.h"
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/fp32_tail.h"
 #include "backends/cuda/kernels.h"
 #include "ir/half.h"
 
@@ -124,10 +125,6 @@ Result<cudnnHandle_t> PlanBuilder::worker_cudnn(size_t i) {
   return worker_cudnn_[i];
 }
 
-ir::DType PlanBuilder::act_dtype() const {
-  return options_.precision == Precision::kFp16 ? ir::DType::kFloat16 : ir::DType::kFloat32;
-}
-
 int PlanBuilder::new_slot(Slot s) {
   slots_.push_back(std::move(s));
   return static_cast<int>(slots_.size()) - 1;
@@ -159,6 +156,10 @@ Result<int> PlanBuilder::slot_of(const ir::Node& node, const ir::Value* v) {
   if (it != value_slot_.end()) return it->second;
   if (!v->is_constant())
     return error(StatusCode::kInternal, "input '", v->name, "' of node '", node.name, "' was never computed");
+  // Constants are uploaded in the dtype of the node reading them (the FP32 tail of an FP16
+  // engine may share one with the FP16 part); no convert step runs on them.
+  auto made = constant_slots_.find({v, act_dtype()});
+  if (made != constant_slots_.end()) return made->second;
   const ir::Tensor& t = *v->initializer;
   if (t.dtype() != ir::DType::kFloat32 && t.dtype() != ir::DType::kFloat16)
     return error(StatusCode::kUnsupported, "constant '", v->name, "' of node '", node.name, "' has dtype ",
@@ -177,7 +178,7 @@ Result<int> PlanBuilder::slot_of(const ir::Node& node, const ir::Value* v) {
   }
   KILN_ASSIGN_OR_RETURN(s.constant, upload(bytes.data(), bytes.size(), "constant '" + v->name + "'"));
   int id = new_slot(std::move(s));
-  value_slot_[v] = id;
+  constant_slots_[{v, act_dtype()}] = id;
   return id;
 }
 
@@ -301,7 +302,11 @@ const ir::Node* PlanBuilder::sole_consumer(const ir::Value* v) const {
 }
 
 Status PlanBuilder::build() {
-  placements_ = place_concat_operands(graph_, options_, ir::dtype_size(act_dtype()));
+  const ir::DType engine_dtype = options_.precision == Precision::kFp16 ? ir::DType::kFloat16 : ir::DType::kFloat32;
+  const std::set<const ir::Node*> fp32_nodes =
+      engine_dtype == ir::DType::kFloat16 && options_.fp32_tail ? fp32_tail(graph_) : std::set<const ir::Node*>{};
+  stats_.fp32_tail_nodes = static_cast<int>(fp32_nodes.size());
+  placements_ = place_concat_operands(graph_, options_, ir::dtype_size(engine_dtype), fp32_nodes);
   for (const ir::Value* in : graph_.inputs) {
     Slot s;
     s.name = in->name;
@@ -324,6 +329,7 @@ Status PlanBuilder::build() {
     if (!planner)
       return error(StatusCode::kUnsupported, "CUDA backend has no kernel for op ", node->op_type, " (node '",
                    node->name, "')");
+    act_dtype_ = fp32_nodes.count(node.get()) ? ir::DType::kFloat32 : engine_dtype;
     const size_t first_new = steps_.size();
     Status st = planner(*this, *node);
     for (size_t i = first_new; i < steps_.size(); ++i)

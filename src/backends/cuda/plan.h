@@ -106,6 +106,8 @@ struct BuildOptions {
   std::string timing_cache_path;
   bool direct_conv = false;  // skip cuDNN: own direct conv kernel everywhere (debugging, reference)
   bool fuse_residual = true;  // fold Conv(->SiLU)->Add(residual) into the conv's cuDNN graph
+  // FP16 engines compute the cheap tail after the last heavy op in FP32 (fp32_tail.h).
+  bool fp32_tail = true;
 };
 
 // Where build time went (seconds) and how conv plans were chosen.
@@ -122,6 +124,7 @@ struct BuildStats {
   int residual_fused = 0;   // Adds folded into a conv graph
   int channel_views = 0;    // Concat operands written in place and Split outputs viewed (no copy)
   int plans_loaded = 0;     // cache hits whose compiled plan was loaded (no compile)
+  int fp32_tail_nodes = 0;  // nodes of an FP16 engine computed in FP32 (fp32_tail.h)
   std::vector<int> wins_by_rank;  // tuned signatures won by cuDNN's 1st, 2nd, ... candidate
 };
 
@@ -132,7 +135,9 @@ class PlanBuilder {
 
   const BuildOptions& options() const { return options_; }
   const ir::Graph& graph() const { return graph_; }
-  ir::DType act_dtype() const;  // dtype of activations: float32 or float16
+  // Dtype of the activations of the node being planned: the engine's (float32 or float16),
+  // or float32 for the FP32 tail of an FP16 engine (fp32_tail.h).
+  ir::DType act_dtype() const { return act_dtype_; }
   Handles handles() const { return handles_; }
 
   // Slot of node input i converted (by an inserted copy step, cached) to the activation
@@ -220,6 +225,8 @@ class PlanBuilder {
   BuildOptions options_;
   Handles handles_;
   std::map<const ir::Value*, int> value_slot_;
+  std::map<std::pair<const ir::Value*, ir::DType>, int> constant_slots_;  // uploads, by dtype
+  ir::DType act_dtype_ = ir::DType::kFloat32;
   std::map<std::pair<int, int>, int> converted_;  // (slot, layout*16+dtype) -> slot
   std::map<const ir::Node*, bool> skipped_;
   std::vector<int> input_slots_, output_slots_;

@@ -1,6 +1,7 @@
-// Persistent record of tuned cuDNN choices: key (GPU name, cuDNN version, layer signature)
-// -> the winning engine id and knob values, its measured time, and cuDNN's serialized plan
-// (its runtime-compiled kernel included). A build that finds its key here loads that plan
+// Persistent record of tuned choices: key (GPU name, cuDNN version, layer signature) -> the
+// winning engine id and knob values, its measured time, and cuDNN's serialized plan (its
+// runtime-compiled kernel included); for MatMuls (signature naming the cuBLASLt version) the
+// plan column holds the winning cublasLtMatmulAlgo_t's bytes. A build that finds its key here loads that plan
 // (or, without one, builds the named engine) and times nothing. The file is plain text, one
 // entry per line: key \t engine_id \t knob=value,... \t ms [\t base64 plan]. Unknown or
 // malformed lines are ignored.
