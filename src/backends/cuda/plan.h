@@ -74,6 +74,13 @@ class Step {
  public:
   virtual ~Step() = default;
   virtual Status enqueue(const ExecState& state, cudaStream_t stream) const = 0;
+  // Names the step after `node` and records its tactic and the slots it reads and writes.
+  void describe(const ir::Node& node, std::string how, std::vector<int> in, std::vector<int> out) {
+    name = node.name;
+    tactic = std::move(how);
+    reads = std::move(in);
+    writes = std::move(out);
+  }
 
   std::string name;        // node name (errors and the tactic report)
   std::string op;          // op type of the node it came from (profiles)

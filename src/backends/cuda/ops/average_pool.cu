@@ -91,10 +91,7 @@ Status plan_average_pool(PlanBuilder& b, const ir::Node& node) {
   step->shape.include_pad = node.attr_int("count_include_pad", 0) != 0;
   step->out = b.define(node.outputs[0], {s.n, s.c, s.oh, s.ow}, Layout::kNHWC);
   step->type = src.dtype;
-  step->name = node.name;
-  step->tactic = "avgpool_nhwc";
-  step->reads = {step->in};
-  step->writes = {step->out};
+  step->describe(node, "avgpool_nhwc", {step->in}, {step->out});
   b.add_step(std::move(step));
   return Status::Ok();
 }

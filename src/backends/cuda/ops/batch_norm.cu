@@ -57,10 +57,7 @@ Status plan_batch_norm(PlanBuilder& b, const ir::Node& node) {
     for (size_t d = 2; d < src.dims.size(); ++d) step->inner *= src.dims[d];
   step->out = b.define(node.outputs[0], src.dims, src.layout);
   step->type = src.dtype;
-  step->name = node.name;
-  step->tactic = "scale_shift";
-  step->reads = {step->in};
-  step->writes = {step->out};
+  step->describe(node, "scale_shift", {step->in}, {step->out});
   b.add_step(std::move(step));
   return Status::Ok();
 }

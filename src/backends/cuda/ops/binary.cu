@@ -124,10 +124,7 @@ Status plan_binary(PlanBuilder& b, const ir::Node& node) {
   step->bs = broadcast_strides(sb, dims);
   step->os = b.slot(step->out).logical_strides();
   step->type = b.act_dtype();
-  step->name = node.name;
-  step->tactic = "binary_broadcast";
-  step->reads = {step->a, step->b};
-  step->writes = {step->out};
+  step->describe(node, "binary_broadcast", {step->a, step->b}, {step->out});
   b.add_step(std::move(step));
   return Status::Ok();
 }

@@ -206,10 +206,7 @@ Status plan_conv_transpose(PlanBuilder& b, const ir::Node& node) {
   }
   step->out = b.define(node.outputs[0], {d.n, d.k, d.oh, d.ow}, Layout::kNHWC);
   step->type = src.dtype;
-  step->name = node.name;
-  step->tactic = step->upsample ? "conv_transpose_upsample" : "conv_transpose_gather";
-  step->reads = {step->in};
-  step->writes = {step->out};
+  step->describe(node, step->upsample ? "conv_transpose_upsample" : "conv_transpose_gather", {step->in}, {step->out});
   b.add_step(std::move(step));
   return Status::Ok();
 }

@@ -131,11 +131,8 @@ Status plan_gemm(PlanBuilder& b, const ir::Node& node) {
 
   step->out = b.define(out_value, {m, n}, Layout::kLinear);
   step->type = b.act_dtype();
-  step->name = node.name;
-  step->tactic = tactic;
-  step->reads = {step->a, step->b};
+  step->describe(node, tactic, {step->a, step->b}, {step->out});
   if (step->c >= 0) step->reads.push_back(step->c);
-  step->writes = {step->out};
   b.add_step(std::move(step));
   return Status::Ok();
 }

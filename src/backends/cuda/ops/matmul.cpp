@@ -221,10 +221,7 @@ Status plan_matmul(PlanBuilder& b, const ir::Node& node) {
   int32_t id = -1;
   size_t written = 0;
   cublasLtMatmulAlgoConfigGetAttribute(&step->mm->algo, CUBLASLT_ALGO_CONFIG_ID, &id, sizeof(id), &written);
-  step->tactic = "cublaslt:algo" + std::to_string(id) + how;
-  step->name = node.name;
-  step->reads = {step->a, step->b};
-  step->writes = {step->out};
+  step->describe(node, "cublaslt:algo" + std::to_string(id) + how, {step->a, step->b}, {step->out});
   b.add_step(std::move(step));
   return Status::Ok();
 }

@@ -161,11 +161,8 @@ Status plan_sppf(PlanBuilder& b, const ir::Node& first, const Sppf& m) {
   step->radius = m.radius;
   step->type = src.dtype;
   step->out = b.define(m.concat->outputs[0], {step->n, 4 * step->c, step->h, step->w}, Layout::kNHWC);
-  step->name = first.name;
+  step->describe(first, "sppf_nhwc", {step->in}, {step->out});
   step->op = "MaxPool (SPPF)";
-  step->tactic = "sppf_nhwc";
-  step->reads = {step->in};
-  step->writes = {step->out};
   b.skip_node(m.pools[1]);
   b.skip_node(m.pools[2]);
   b.skip_node(m.concat);
@@ -247,10 +244,7 @@ Status plan_maxpool(PlanBuilder& b, const ir::Node& node) {
   s.ow = (s.w + pads[1] + pads[3] - dil[1] * (k[1] - 1) - 1) / strides[1] + 1;
   step->out = b.define(node.outputs[0], {s.n, s.c, s.oh, s.ow}, Layout::kNHWC);
   step->type = src.dtype;
-  step->name = node.name;
-  step->tactic = "maxpool_nhwc";
-  step->reads = {step->in};
-  step->writes = {step->out};
+  step->describe(node, "maxpool_nhwc", {step->in}, {step->out});
   b.add_step(std::move(step));
   return Status::Ok();
 }

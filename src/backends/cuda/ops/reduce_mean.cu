@@ -164,10 +164,7 @@ Status plan_reduce_mean(PlanBuilder& b, const ir::Node& node) {
   }
   step->out = b.define(node.outputs[0], out_dims, layout);
   step->type = src.dtype;
-  step->name = node.name;
-  step->tactic = "reduce_mean";
-  step->reads = {step->in};
-  step->writes = {step->out};
+  step->describe(node, "reduce_mean", {step->in}, {step->out});
   b.add_step(std::move(step));
   return Status::Ok();
 }

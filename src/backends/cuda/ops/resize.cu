@@ -95,10 +95,7 @@ Status plan_resize(PlanBuilder& b, const ir::Node& node) {
   }
   step->out = b.define(node.outputs[0], out_dims, Layout::kNHWC);
   step->type = src.dtype;
-  step->name = node.name;
-  step->tactic = "resize_nearest_nhwc";
-  step->reads = {step->in};
-  step->writes = {step->out};
+  step->describe(node, "resize_nearest_nhwc", {step->in}, {step->out});
   b.add_step(std::move(step));
   return Status::Ok();
 }

@@ -96,10 +96,7 @@ Status plan_softmax(PlanBuilder& b, const ir::Node& node) {
   step->axis = src.dims[axis];
   step->out = b.define(node.outputs[0], src.dims, Layout::kLinear);
   step->type = src.dtype;
-  step->name = node.name;
-  step->tactic = "softmax_rows";
-  step->reads = {step->in};
-  step->writes = {step->out};
+  step->describe(node, "softmax_rows", {step->in}, {step->out});
   b.add_step(std::move(step));
   return Status::Ok();
 }

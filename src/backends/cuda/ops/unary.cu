@@ -60,10 +60,7 @@ Status plan_unary(PlanBuilder& b, const ir::Node& node) {
   step->out = b.define(node.outputs[0], in.dims, in.layout);
   step->n = in.numel();
   step->type = in.dtype;
-  step->name = node.name;
-  step->tactic = "unary";
-  step->reads = {step->in};
-  step->writes = {step->out};
+  step->describe(node, "unary", {step->in}, {step->out});
   b.add_step(std::move(step));
   return Status::Ok();
 }
