@@ -106,7 +106,10 @@ for s in "$@"; do
         [[ -f "$assets/models/$m.onnx" ]] || continue
         for i in $(seq "${VAL_RUNS:-2}"); do
           KILN_CACHE_DIR=/tmp/kiln-valn-$m-$i stage "valn-$m-$i" 150 "$kiln" val --model "$assets/models/$m.onnx" \
-            --data "$assets/datasets/coco128/coco128.yaml" --device cuda --precision fp16 --batch 32
+            --data "$assets/datasets/coco128/coco128.yaml" --device cuda --precision fp16 --batch 32 --json
+          python3 -c 'import json, sys; t = open(sys.argv[1]).read(); a = json.JSONDecoder().raw_decode(t[t.index("{"):])[0]["all"]
+print("valn", sys.argv[2], "mAP50", round(a["map50"], 5), "mAP50-95", round(a["map50_95"], 5))' \
+            "$out/valn-$m-$i.log" "$m-$i" 2>&1 | tee -a "$out/valn.log"
         done
       done ;;
     peer)
