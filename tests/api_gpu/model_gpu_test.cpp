@@ -57,19 +57,9 @@ void expect_same_predictions(Model& gpu, Model& cpu, const std::string& precisio
     EXPECT_EQ(got->input_height, want->input_height) << kImages[n];
     EXPECT_EQ(got->input_width, want->input_width) << kImages[n];
     EXPECT_EQ(got->boxes.size(), want->boxes.size());
-    Deviation d = compare_detections(got->boxes, want->boxes);
-    if (d.box > kBoxTol) {
-      // An NMS near-tie (horses.jpg in FP16: two candidates 0.0006 apart in confidence,
-      // 3.9 px apart): then every kept box must still be one of the CPU's candidates.
-      PredictOptions all_candidates;
-      all_candidates.iou = 1.0;
-      auto candidates = cpu.predict(image, all_candidates);
-      ASSERT_TRUE(candidates.ok()) << candidates.status().message();
-      const Deviation c = deviation_from_candidates(got->boxes, candidates->boxes);
-      std::printf("%s: box corner dev %.3f px to the CPU's kept boxes, %.3f px (conf %.5f) to its candidates "
-                  "before NMS\n", kImages[n], d.box, c.box, c.conf);
-      d = {std::max(d.conf, c.conf), c.box};
-    }
+    // An NMS near-tie (horses.jpg in FP16: two candidates 0.0006 apart in confidence, 3.9 px
+    // apart) may keep another of the CPU's candidates.
+    const Deviation d = deviation_allowing_near_ties(cpu, image, {}, got->boxes, want->boxes, kBoxTol, kImages[n]);
     worst.conf = std::max(worst.conf, d.conf);
     worst.box = std::max(worst.box, d.box);
   }

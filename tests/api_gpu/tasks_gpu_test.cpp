@@ -1,5 +1,6 @@
 // Model::predict's GPU path for every task vs the CPU backend on the same static input:
-// same detections, confidence within 0.01, boxes within 1.5 px, keypoints within 2 px,
+// same detections, confidence within 0.01, boxes within 1.5 px (of the CPU's kept boxes, or
+// of its candidates before NMS where a near-tie kept another), keypoints within 2 px,
 // mask areas within 3%, obb and top-5 classes equal; pinned and RGB views equal the
 // plain image's result.
 #include <gtest/gtest.h>
@@ -48,7 +49,8 @@ TEST_P(TasksGpu, GpuPredictEqualsCpuPredict) {
     ASSERT_TRUE(want.ok()) << want.status().message();
     ASSERT_TRUE(got.ok()) << got.status().message();
     ASSERT_EQ(got->boxes.size(), want->boxes.size());
-    Deviation d = compare_detections(got->boxes, want->boxes);
+    const Deviation d = deviation_allowing_near_ties(*cpu, *image, po, got->boxes, want->boxes, 1.5,
+                                                     std::string(c.model) + " " + name);
     EXPECT_LE(d.conf, 0.01);
     EXPECT_LE(d.box, 1.5);
     ASSERT_EQ(got->keypoints.size(), want->keypoints.size());
