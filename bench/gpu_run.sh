@@ -9,8 +9,9 @@
 # warm: the same model FP16 batches 1,8,32 again on the now warm cache (build time warm);
 # coldn: cold then warm with $TUNE_CANDIDATES (default 3) timed candidates per conv signature (own cache);
 # fp16: kiln_api_gpu_tests' CUDA FP16 vs CPU predictions three times, each tuned afresh;
-# val: kiln val on coco128, CUDA FP32 and FP16 (mAP delta), yolo11n, yolov8n and yolo11n-dynamic
-# (those in the assets); valn: their FP16 val $VAL_RUNS more times, each with a fresh tuning;
+# val: kiln val on coco128, CUDA FP32 and FP16 (mAP delta), yolo11n, yolov8n, yolo11n-dynamic and
+# yolov8n-dynamic (those in the assets; the last made by tests/tools/make_dynamic_detect.py);
+# valn: their FP16 val $VAL_RUNS more times, each with a fresh tuning;
 # predref: the CLI reference tests with kiln predict on CUDA at FP16 and FP32: test_predict.py
 # (yolo11n-dynamic, yolo11n, yolov8n) and test_predict_tasks_reference.py (yolov8n-seg,
 # yolo11n-pose), each when its models are in the assets (with images/ and reference/);
@@ -96,13 +97,13 @@ for s in "$@"; do
            stage "warm$n" 100 "$kiln" bench --model "$m11" --precision fp16 --batch 1,32 --iters 300 \
              --timing-cache "$cache.$n" ;;
     val)  # static (640x640) and dynamic (rectangular batch-32 shapes) exports
-      for m in yolo11n yolov8n yolo11n-dynamic; do
+      for m in yolo11n yolov8n yolo11n-dynamic yolov8n-dynamic; do
         [[ -f "$assets/models/$m.onnx" ]] && KILN_CACHE_DIR=/tmp/kiln-val-cache stage "val-$m" 250 "$kiln" val \
           --model "$assets/models/$m.onnx" --data "$assets/datasets/coco128/coco128.yaml" --device cuda \
           --precision fp32,fp16 --batch 32
       done ;;
     valn)  # FP16 val again, $VAL_RUNS times (default 2), each tuned afresh: how far tactics move mAP
-      for m in yolo11n yolov8n yolo11n-dynamic; do
+      for m in yolo11n yolov8n yolo11n-dynamic yolov8n-dynamic; do
         [[ -f "$assets/models/$m.onnx" ]] || continue
         for i in $(seq "${VAL_RUNS:-2}"); do
           KILN_CACHE_DIR=/tmp/kiln-valn-$m-$i stage "valn-$m-$i" 150 "$kiln" val --model "$assets/models/$m.onnx" \

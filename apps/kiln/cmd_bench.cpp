@@ -316,6 +316,7 @@ int run_bench(const BenchOptions& o) {
           {"tune_s", r.stats.tune_s}, {"conv_signatures", r.stats.conv_signatures},
           {"cache_hits", r.stats.cache_hits}, {"plans_loaded", r.stats.plans_loaded}, {"tuned", r.stats.tuned},
           {"wins_by_rank", r.stats.wins_by_rank}, {"residual_fused", r.stats.residual_fused},
+          {"channel_views", r.stats.channel_views}, {"fp32_tail_nodes", r.stats.fp32_tail_nodes},
           {"median_ms", r.median_ms}, {"p95_ms", r.p95_ms}, {"p99_ms", r.p99_ms}, {"images_per_s", r.images_per_s},
           {"arena_bytes", r.arena_bytes}, {"workspace_bytes", r.workspace_bytes}, {"convs", r.convs},
           {"direct_convs", r.direct_convs}};

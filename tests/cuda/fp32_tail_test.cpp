@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <set>
 #include <string>
 
@@ -55,7 +56,10 @@ TEST(Fp32Tail, TakesTheNodesAfterTheLastHeavyOp) {
 // and nothing feeding one, is in the tail.
 TEST(Fp32Tail, Yolo11nDetectHead) {
   KILN_REQUIRE_ASSETS();
-  auto graph = onnx::import_model(::kiln::test::asset("models/yolo11n.onnx"));
+  const auto model = ::kiln::test::asset("models/yolo11n.onnx");
+  // A GPU run carries only some models (device transfer limit).
+  if (!std::filesystem::exists(model)) GTEST_SKIP() << "yolo11n.onnx not present";
+  auto graph = onnx::import_model(model);
   ASSERT_TRUE(graph.ok()) << graph.status().message();
   ASSERT_TRUE(passes::optimize(*graph, {}).ok());
   const std::set<const ir::Node*> tail = fp32_tail(*graph);

@@ -178,12 +178,18 @@ TEST(CudaOps, SoftmaxDflAxis1) {
   expect_close(c, Precision::kFp16, 1e-2);
 }
 
-TEST(CudaOps, MatMulAttention) {
-  KILN_REQUIRE_GPU();
+// Attention-shaped MatMul: [1, heads, m, k] x [1, heads, k, m].
+NodeCase matmul_case(int64_t m, int64_t k, uint32_t seed) {
   NodeCase c;
   c.op_type = "MatMul";
   c.num_inputs = 2;
-  c.inputs = {random_tensor({1, 2, 400, 32}, 22), random_tensor({1, 2, 32, 400}, 23)};
+  c.inputs = {random_tensor({1, 2, m, k}, seed), random_tensor({1, 2, k, m}, seed + 1)};
+  return c;
+}
+
+TEST(CudaOps, MatMulAttention) {
+  KILN_REQUIRE_GPU();
+  const NodeCase c = matmul_case(400, 32, 22);
   expect_close(c, Precision::kFp32, 1e-4);
   expect_close(c, Precision::kFp16, 1e-2);
 }
@@ -192,10 +198,7 @@ TEST(CudaOps, MatMulAttention) {
 // (same algorithm, same result, nothing timed).
 TEST(CudaOps, MatMulAlgoIsReusedFromTheTimingCache) {
   KILN_REQUIRE_GPU();
-  NodeCase c;
-  c.op_type = "MatMul";
-  c.num_inputs = 2;
-  c.inputs = {random_tensor({1, 2, 256, 32}, 40), random_tensor({1, 2, 32, 256}, 41)};
+  const NodeCase c = matmul_case(256, 32, 40);
   const ir::Graph g = make_graph(c, {{1, 2, 256, 256}});
   BuildOptions opt = test_build_options(Precision::kFp16);
   opt.timing_cache_path = ::testing::TempDir() + "kiln_matmul_cache_test.tsv";
