@@ -98,7 +98,7 @@ Result<std::vector<cublasLtMatmulHeuristicResult_t>> candidates(cublasLtHandle_t
   return found;
 }
 
-// The algorithm recorded under `key`, when it is still valid for this problem.
+// The algorithm of a timing-cache entry, when cuBLASLt still accepts it for this problem.
 std::optional<cublasLtMatmulHeuristicResult_t> cached_algo(cublasLtHandle_t h, const LtMatmul& mm,
                                                            const TunedChoice& c) {
   cublasLtMatmulHeuristicResult_t r{};
@@ -111,8 +111,8 @@ std::optional<cublasLtMatmulHeuristicResult_t> cached_algo(cublasLtHandle_t h, c
 }
 
 // The fastest candidate on scratch operands (index into `cands`) and its time.
-Result<std::pair<size_t, double>> fastest(cublasLtHandle_t h, const LtMatmul& mm, const MatMulShape& s, size_t elem,
-                       const std::vector<cublasLtMatmulHeuristicResult_t>& cands) {
+Result<std::pair<size_t, double>> fastest(cublasLtHandle_t h, const LtMatmul& mm, const MatMulShape& s,
+                                          size_t elem, const std::vector<cublasLtMatmulHeuristicResult_t>& cands) {
   TuneScratch scratch;
   size_t ws_max = 0;
   for (const auto& c : cands) ws_max = std::max(ws_max, c.workspaceSize);
@@ -135,21 +135,22 @@ Result<std::pair<size_t, double>> fastest(cublasLtHandle_t h, const LtMatmul& mm
 }
 
 // The algorithm for the layer: from the timing cache, else the fastest of cuBLASLt's
-// candidates (recorded), else (no tuning) its heuristic's first. Names it in `tactic`.
+// candidates (recorded), else (no tuning) its heuristic's first; `how` gets the tactic
+// name's suffix saying which.
 Result<cublasLtMatmulHeuristicResult_t> choose_algo(PlanBuilder& b, const LtMatmul& mm, const MatMulShape& s,
-                                                    bool half, std::string& tactic) {
+                                                    bool half, std::string& how) {
   const cublasLtHandle_t h = b.handles().cublaslt;
   TimingCache* cache = b.options().tune ? b.timing_cache() : nullptr;
   const std::string key = b.device_key() + "|" + s.signature(half);
   if (cache)
     if (auto c = cache->find(key))
       if (auto r = cached_algo(h, mm, *c)) {
-        tactic = " (cached)";
+        how = " (cached)";
         return *r;
       }
   KILN_ASSIGN_OR_RETURN(auto cands, candidates(h, mm));
   if (!b.options().tune) {
-    tactic = " (heuristic)";
+    how = " (heuristic)";
     return cands.front();
   }
   const auto t0 = std::chrono::steady_clock::now();
@@ -163,7 +164,7 @@ Result<cublasLtMatmulHeuristicResult_t> choose_algo(PlanBuilder& b, const LtMatm
     c.plan.assign(bytes, bytes + sizeof(r.algo));
     cache->put(key, c);
   }
-  tactic = "";
+  how.clear();
   return r;
 }
 
