@@ -52,18 +52,19 @@ class GpuPredictor : public DevicePredictor {
     return error(StatusCode::kUnsupported, name, ": ", info.task, " output ", ir::shape_to_string(dims), " is not ", want);
   }
 
-  // Image i's pixels reach the device: straight from pinned memory, else through the
-  // pinned staging buffer.
-  Status upload(std::span<const ImageView> images, std::vector<size_t>& offsets) {
+  // Image i's pixels reach the device (at offsets_[i] in device_images_): straight from
+  // pinned memory, else through the pinned staging buffer.
+  Status upload(std::span<const ImageView> images) {
     size_t total = 0, pageable = 0;
-    std::vector<bool> pinned(images.size());
+    offsets_.clear();
+    pinned_.assign(images.size(), false);
     for (size_t i = 0; i < images.size(); ++i) {
       const size_t bytes = static_cast<size_t>(images[i].width) * images[i].height * 3;
-      offsets.push_back(total);
+      offsets_.push_back(total);
       total += bytes;
       cudaPointerAttributes attr{};
-      pinned[i] = cudaPointerGetAttributes(&attr, images[i].pixels) == cudaSuccess && attr.type == cudaMemoryTypeHost;
-      if (!pinned[i]) pageable += bytes;
+      pinned_[i] = cudaPointerGetAttributes(&attr, images[i].pixels) == cudaSuccess && attr.type == cudaMemoryTypeHost;
+      if (!pinned_[i]) pageable += bytes;
     }
     cudaGetLastError();
     KILN_RETURN_IF_ERROR(device_images_.reserve(total));
@@ -72,13 +73,13 @@ class GpuPredictor : public DevicePredictor {
     for (size_t i = 0; i < images.size(); ++i) {
       const size_t bytes = static_cast<size_t>(images[i].width) * images[i].height * 3;
       const uint8_t* from = images[i].pixels;
-      if (!pinned[i]) {
+      if (!pinned_[i]) {
         std::memcpy(staging_.as<uint8_t>() + staged, from, bytes);
         from = staging_.as<uint8_t>() + staged;
         staged += bytes;
       }
       KILN_RETURN_IF_ERROR(cuda_check(
-          cudaMemcpyAsync(device_images_.as<uint8_t>() + offsets[i], from, bytes, cudaMemcpyHostToDevice, stream_),
+          cudaMemcpyAsync(device_images_.as<uint8_t>() + offsets_[i], from, bytes, cudaMemcpyHostToDevice, stream_),
           "image upload"));
     }
     return Status::Ok();
@@ -125,8 +126,7 @@ class GpuPredictor : public DevicePredictor {
     const bool classify = info.task == "classify";
 
     KILN_RETURN_IF_ERROR(cuda_check(cudaEventRecord(events_[0].e, stream_), "event"));
-    std::vector<size_t> offsets;
-    KILN_RETURN_IF_ERROR(upload(images, offsets));
+    KILN_RETURN_IF_ERROR(upload(images));
     if (classify) {  // one scratch for every image's crop, reserved before any kernel uses it
       size_t scratch = 0;
       for (const ImageView& v : images)
@@ -135,7 +135,7 @@ class GpuPredictor : public DevicePredictor {
       KILN_RETURN_IF_ERROR(crop_scratch_.reserve(scratch));
     }
     for (size_t i = 0; i < n; ++i) {
-      const uint8_t* pixels = device_images_.as<uint8_t>() + offsets[i];
+      const uint8_t* pixels = device_images_.as<uint8_t>() + offsets_[i];
       if (classify) {  // resize the short side + center crop (vision::classify_crop)
         const vision_cuda::CropLayout layout = vision_cuda::classify_crop_layout(images[i].width, images[i].height, ih);
         KILN_RETURN_IF_ERROR(vision_cuda::classify_crop(pixels, images[i].rgb, layout, crop_scratch_.as<uint8_t>(),
@@ -263,6 +263,8 @@ class GpuPredictor : public DevicePredictor {
   Event events_[4];
   vision_cuda::PinnedBuffer staging_;
   vision_cuda::DeviceBuffer device_images_, crop_scratch_;
+  std::vector<size_t> offsets_;  // upload(): kept between calls so the hot path does not allocate
+  std::vector<bool> pinned_;
   std::unique_ptr<vision_cuda::Decoder> decoder_;
   vision_cuda::RawLayout decoder_layout_;
   int decoder_max_det_ = 0;

@@ -20,6 +20,15 @@ template <> __device__ __forceinline__ __half from_float<__half>(float v) { retu
 __device__ __forceinline__ float silu(float x) { return x / (1.f + __expf(-x)); }
 __device__ __forceinline__ float sigmoid(float x) { return 1.f / (1.f + __expf(-x)); }
 
+// Where element i of an NHWC tensor with h rows, w columns and c channels sits: the loop
+// index of the output-per-thread kernels (pooling, direct and transposed convs).
+struct NhwcPos {
+  int64_t n, y, x, c;
+};
+__device__ __forceinline__ NhwcPos nhwc_pos(int64_t i, int64_t h, int64_t w, int64_t c) {
+  return {i / (c * w * h), (i / (c * w)) % h, (i / c) % w, i % c};
+}
+
 inline constexpr int kThreads = 256;
 // Grid for a grid-stride loop over n elements (capped; the loop covers the rest).
 inline unsigned grid_for(int64_t n) {

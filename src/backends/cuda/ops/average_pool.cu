@@ -5,6 +5,7 @@
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_util.cuh"
 #include "backends/cuda/kernels.h"
+#include "backends/cuda/ops/pool_geometry.h"
 #include "backends/cuda/plan.h"
 
 namespace kiln::cuda {
@@ -21,10 +22,7 @@ __global__ void avgpool_kernel(const T* __restrict__ in, T* __restrict__ out, Av
   const PoolShape& s = a.p;
   const int64_t total = s.n * s.oh * s.ow * s.c;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t c = i % s.c;
-    const int64_t ox = (i / s.c) % s.ow;
-    const int64_t oy = (i / (s.c * s.ow)) % s.oh;
-    const int64_t n = i / (s.c * s.ow * s.oh);
+    const auto [n, oy, ox, c] = nhwc_pos(i, s.oh, s.ow, s.c);
     const int64_t y0 = oy * s.sh - s.ph, x0 = ox * s.sw - s.pw;
     const int64_t y1 = min(y0 + s.kh, s.h + a.pad_bottom), x1 = min(x0 + s.kw, s.w + a.pad_right);
     const int64_t ys = max(y0, int64_t(0)), xs = max(x0, int64_t(0)), ye = min(y1, s.h), xe = min(x1, s.w);
@@ -56,38 +54,17 @@ class AvgPoolStep : public Step {
   }
 };
 
-int64_t pooled_size(int64_t in, int64_t pad_begin, int64_t pad_end, int64_t k, int64_t stride, bool ceil_mode) {
-  const int64_t span = in + pad_begin + pad_end - k;
-  int64_t out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
-  if (ceil_mode && (out - 1) * stride >= in + pad_begin) --out;
-  return out;
-}
-
 }  // namespace
 
 Status plan_average_pool(PlanBuilder& b, const ir::Node& node) {
-  if (node.attr_string("auto_pad", "NOTSET") != "NOTSET") return error(StatusCode::kUnsupported, "auto_pad");
-  const auto k = node.attr_ints("kernel_shape");
-  const auto strides = node.attr_ints("strides", {1, 1});
-  const auto pads = node.attr_ints("pads", {0, 0, 0, 0});
-  const auto dil = node.attr_ints("dilations", {1, 1});
-  if (k.size() != 2 || strides.size() != 2 || pads.size() != 4 || dil.size() != 2)
-    return error(StatusCode::kUnsupported, "only 2-D pooling");
-  if (dil[0] != 1 || dil[1] != 1) return error(StatusCode::kUnsupported, "dilated AveragePool");
   auto step = std::make_unique<AvgPoolStep>();
   KILN_ASSIGN_OR_RETURN(step->in, b.input(node, 0, Layout::kNHWC));
   const Slot src = b.slot(step->in);
-  const bool ceil_mode = node.attr_int("ceil_mode", 0) != 0;
-  PoolShape& s = step->shape.p;
-  s = {src.dims[0], src.dims[2], src.dims[3], src.dims[1], 0, 0, k[0], k[1], strides[0], strides[1],
-       pads[0], pads[1], 1, 1};
-  s.oh = pooled_size(s.h, pads[0], pads[2], k[0], strides[0], ceil_mode);
-  s.ow = pooled_size(s.w, pads[1], pads[3], k[1], strides[1], ceil_mode);
-  if (s.oh <= 0 || s.ow <= 0)
-    return error(StatusCode::kInvalidArgument, "pooling window larger than the padded input ",
-                 ir::shape_to_string(src.dims));
-  step->shape.pad_bottom = pads[2];
-  step->shape.pad_right = pads[3];
+  KILN_ASSIGN_OR_RETURN(const PoolGeometry g, pool_geometry(node, src.dims));
+  if (g.s.dh != 1 || g.s.dw != 1) return error(StatusCode::kUnsupported, "dilated AveragePool");
+  const PoolShape& s = step->shape.p = g.s;
+  step->shape.pad_bottom = g.pad_bottom;
+  step->shape.pad_right = g.pad_right;
   step->shape.include_pad = node.attr_int("count_include_pad", 0) != 0;
   step->out = b.define(node.outputs[0], {s.n, s.c, s.oh, s.ow}, Layout::kNHWC);
   step->type = src.dtype;

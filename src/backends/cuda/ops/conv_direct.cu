@@ -14,10 +14,7 @@ __global__ void conv_direct_kernel(const T* __restrict__ in, const T* __restrict
   const int64_t total = s.n * s.oh * s.ow * s.k;
   const int64_t cg = s.c / s.groups, kg = s.k / s.groups;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t k = i % s.k;
-    const int64_t ox = (i / s.k) % s.ow;
-    const int64_t oy = (i / (s.k * s.ow)) % s.oh;
-    const int64_t n = i / (s.k * s.ow * s.oh);
+    const auto [n, oy, ox, k] = nhwc_pos(i, s.oh, s.ow, s.k);
     const int64_t c0 = (k / kg) * cg;
     float acc = bias ? bias[k] : 0.f;
     for (int64_t r = 0; r < s.r; ++r) {

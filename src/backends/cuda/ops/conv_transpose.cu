@@ -27,10 +27,7 @@ __global__ void conv_transpose_kernel(const T* __restrict__ in, const T* __restr
   const int64_t total = d.n * d.oh * d.ow * d.k;
   const int64_t cg = d.c / d.groups, kg = d.k / d.groups;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t k = i % d.k;
-    const int64_t ox = (i / d.k) % d.ow;
-    const int64_t oy = (i / (d.k * d.ow)) % d.oh;
-    const int64_t n = i / (d.k * d.ow * d.oh);
+    const auto [n, oy, ox, k] = nhwc_pos(i, d.oh, d.ow, d.k);
     const int64_t g = k / kg, kk = k % kg;
     float acc = bias ? bias[k] : 0.f;
     for (int64_t r = 0; r < d.r; ++r) {

@@ -8,6 +8,7 @@
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_util.cuh"
 #include "backends/cuda/kernels.h"
+#include "backends/cuda/ops/pool_geometry.h"
 #include "backends/cuda/plan.h"
 
 namespace kiln::cuda {
@@ -17,10 +18,7 @@ template <typename T>
 __global__ void maxpool_kernel(const T* __restrict__ in, T* __restrict__ out, PoolShape s) {
   const int64_t total = s.n * s.oh * s.ow * s.c;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t c = i % s.c;
-    const int64_t ox = (i / s.c) % s.ow;
-    const int64_t oy = (i / (s.c * s.ow)) % s.oh;
-    const int64_t n = i / (s.c * s.ow * s.oh);
+    const auto [n, oy, ox, c] = nhwc_pos(i, s.oh, s.ow, s.c);
     float m = -FLT_MAX;
     for (int64_t ky = 0; ky < s.kh; ++ky) {
       const int64_t y = oy * s.sh - s.ph + ky * s.dh;
@@ -226,22 +224,12 @@ Status plan_maxpool(PlanBuilder& b, const ir::Node& node) {
     if (x.ok() && x->size() == 4 && sppf_fits(b.act_dtype(), (*x)[1])) return plan_sppf(b, node, *m);
   }
   if (node.attr_int("ceil_mode", 0) != 0) return error(StatusCode::kUnsupported, "ceil_mode=1");
-  if (node.attr_string("auto_pad", "NOTSET") != "NOTSET") return error(StatusCode::kUnsupported, "auto_pad");
   if (node.outputs.size() > 1 && node.outputs[1]) return error(StatusCode::kUnsupported, "Indices output");
   auto step = std::make_unique<MaxPoolStep>();
   KILN_ASSIGN_OR_RETURN(step->in, b.input(node, 0, Layout::kNHWC));
   const Slot src = b.slot(step->in);
-  const auto k = node.attr_ints("kernel_shape");
-  const auto strides = node.attr_ints("strides", {1, 1});
-  const auto pads = node.attr_ints("pads", {0, 0, 0, 0});
-  const auto dil = node.attr_ints("dilations", {1, 1});
-  if (k.size() != 2 || strides.size() != 2 || pads.size() != 4 || dil.size() != 2)
-    return error(StatusCode::kUnsupported, "only 2-D pooling");
-  PoolShape& s = step->shape;
-  s = {src.dims[0], src.dims[2], src.dims[3], src.dims[1], 0, 0, k[0], k[1], strides[0], strides[1],
-       pads[0], pads[1], dil[0], dil[1]};
-  s.oh = (s.h + pads[0] + pads[2] - dil[0] * (k[0] - 1) - 1) / strides[0] + 1;
-  s.ow = (s.w + pads[1] + pads[3] - dil[1] * (k[1] - 1) - 1) / strides[1] + 1;
+  KILN_ASSIGN_OR_RETURN(const PoolGeometry g, pool_geometry(node, src.dims));
+  const PoolShape& s = step->shape = g.s;
   step->out = b.define(node.outputs[0], {s.n, s.c, s.oh, s.ow}, Layout::kNHWC);
   step->type = src.dtype;
   step->describe(node, "maxpool_nhwc", {step->in}, {step->out});
