@@ -82,7 +82,8 @@ Result<std::unique_ptr<Engine>> Engine::build(const ir::Graph& graph, const Buil
   KILN_CUDA_TRY(cudaGetDevice(&dev), "cudaGetDevice");
   KILN_CUDA_TRY(cudaGetDeviceProperties(&prop, dev), "cudaGetDeviceProperties");
   b.set_timing_cache(cache.get(), std::string(prop.name) + "|cudnn" + std::to_string(cudnnGetVersion()));
-  Status st = b.build();
+  Status st = options.recorded_plans ? restore_recorded_conv_plans(b, options.restore_threads) : Status::Ok();
+  if (st.ok()) st = b.build();
   // A cache that cannot be written costs the next build its reuse, not this build.
   if (st.ok() && cache) (void)cache->save();
   e->worker_cudnn_ = std::move(b.worker_cudnn_);

@@ -119,6 +119,9 @@ struct BuildOptions {
   // it): the build replays them and neither tunes nor compiles; a recorded plan that
   // cannot be restored here is an Incompatible error.
   std::optional<std::string> recorded_plans;
+  // Threads restoring recorded cuDNN plans at once: more restore faster, but each needs a
+  // cuDNN handle of its own, whose creation costs about as much as a few restores.
+  int restore_threads = 4;
   // Largest cuDNN / cuBLASLt workspace a tactic may use (0: no cap); candidates needing
   // more are skipped and counted in BuildStats::over_workspace.
   size_t max_workspace_bytes = 0;
@@ -221,6 +224,8 @@ class PlanBuilder {
   }
   const std::string& device_key() const { return device_key_; }
   std::map<std::string, std::shared_ptr<void>>& shared_plans() { return shared_plans_; }
+  // Plans restored ahead of planning from a recorded timing cache, by its key.
+  std::map<std::string, std::shared_ptr<void>>& restored_plans() { return restored_plans_; }
   // Extra cuDNN handles for plan compiles on worker threads (a handle must not be used by
   // two threads at once), created on first use; whoever takes the plan owns them and must
   // destroy them after the plans built through them.
@@ -256,6 +261,7 @@ class PlanBuilder {
   TimingCache* timing_cache_ = nullptr;
   std::string device_key_;
   std::map<std::string, std::shared_ptr<void>> shared_plans_;
+  std::map<std::string, std::shared_ptr<void>> restored_plans_;
   std::map<const ir::Value*, ChannelPlacement> placements_;  // see concat_views.h
 };
 
@@ -281,6 +287,11 @@ Status plan_conv_transpose(PlanBuilder& b, const ir::Node& node);
 Status plan_average_pool(PlanBuilder& b, const ir::Node& node);
 Status plan_reduce_mean(PlanBuilder& b, const ir::Node& node);  // ReduceMean, GlobalAveragePool
 Status plan_batch_norm(PlanBuilder& b, const ir::Node& node);
+
+// Restores the serialized conv plans of a recorded timing cache (an engine file's) on up to
+// `threads` threads, one cuDNN handle each, before the planner asks for them one conv at a
+// time; a plan that does not restore is left for the planner to report (conv_cudnn.cpp).
+Status restore_recorded_conv_plans(PlanBuilder& b, int threads);
 
 // A step that copies `src` into `dst` through launch_strided_copy; used by many planners.
 // `dims` are iterated; strides/offsets are in elements.

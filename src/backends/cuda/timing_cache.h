@@ -42,6 +42,7 @@ class TimingCache {
   bool replay_only() const { return replay_only_; }
   // The entries this build found or added, in the file's text form.
   std::string used_text() const;
+  const std::map<std::string, TunedChoice>& entries() const { return entries_; }
   // Merges new entries into the file (re-reading it first, so concurrent builders lose
   // nothing but their own duplicate keys) through a temp file and rename.
   Status save();

@@ -266,6 +266,10 @@ Result<std::shared_ptr<ConvPlan>> choose_plan(const ConvRequest& q, std::vector<
 // engine and knobs it names (and the entry completed with the compiled plan).
 Result<std::shared_ptr<ConvPlan>> plan_from_cache(const ConvRequest& q, TimingCache& cache, const std::string& key,
                                                   const TunedChoice& c, PlanBuilder& b) {
+  if (auto it = b.restored_plans().find(key); it != b.restored_plans().end()) {
+    ++b.stats().plans_loaded;
+    return std::static_pointer_cast<ConvPlan>(it->second);
+  }
   if (!c.plan.empty()) {
     auto p = plan_from_blob(c, b.handles().cudnn);
     if (p.ok()) {
@@ -351,6 +355,38 @@ std::string ConvRequest::signature() const {
   // Packed requests keep the keys recorded before channel views existed.
   if (x_stride || y_stride || r_stride) os << " px" << x_stride << "," << y_stride << "," << r_stride;
   return os.str();
+}
+
+Status restore_recorded_conv_plans(PlanBuilder& b, int threads) {
+  TimingCache* cache = b.timing_cache();
+  if (!cache || !cache->replay_only()) return Status::Ok();
+  const std::string prefix = b.device_key() + "|conv ";
+  std::vector<std::pair<const std::string*, const TunedChoice*>> todo;
+  for (const auto& [key, choice] : cache->entries())
+    if (key.compare(0, prefix.size(), prefix) == 0 && !choice.plan.empty()) todo.push_back({&key, &choice});
+  const size_t n = std::min<size_t>(std::max(1, threads), todo.size());
+  if (n == 0) return Status::Ok();
+  std::vector<cudnnHandle_t> handles(n, b.handles().cudnn);
+  for (size_t i = 1; i < n; ++i) {
+    KILN_ASSIGN_OR_RETURN(handles[i], b.worker_cudnn(i - 1));
+  }
+  int device = 0;
+  KILN_CUDA_TRY(cudaGetDevice(&device), "cudaGetDevice");
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::shared_ptr<ConvPlan>> restored(todo.size());
+  auto work = [&](size_t worker) {
+    if (cudaSetDevice(device) != cudaSuccess) return;  // a fresh thread has no current device
+    for (size_t i = worker; i < todo.size(); i += n)
+      if (auto p = plan_from_blob(*todo[i].second, handles[worker]); p.ok()) restored[i] = *p;
+  };
+  std::vector<std::thread> pool;
+  for (size_t w = 1; w < n; ++w) pool.emplace_back(work, w);
+  work(0);
+  for (auto& t : pool) t.join();
+  for (size_t i = 0; i < todo.size(); ++i)
+    if (restored[i]) b.restored_plans()[*todo[i].first] = restored[i];
+  b.stats().compile_s += seconds_since(t0);
+  return Status::Ok();
 }
 
 Result<std::shared_ptr<ConvPlan>> get_conv_plan(const ConvRequest& q, PlanBuilder& b) {
