@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/device_support.h"
 #include "backends/cuda/timing_cache.h"
 
 namespace kiln::cuda {
@@ -49,6 +50,7 @@ std::vector<Tactic> Engine::tactics() const {
 
 Result<std::unique_ptr<Engine>> Engine::build(const ir::Graph& graph, const BuildOptions& options) {
   if (!gpu_available()) return error(StatusCode::kUnsupported, "no CUDA device available");
+  KILN_RETURN_IF_ERROR(check_current_device());
   std::unique_ptr<Engine> e(new Engine());
   e->options_ = options;
   KILN_RETURN_IF_ERROR(cudnn_status(cudnnCreate(&e->handles_.cudnn), "cudnnCreate"));
