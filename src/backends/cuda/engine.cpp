@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/device_support.h"
 #include "backends/cuda/timing_cache.h"
 #include "ir/dtype.h"
 
@@ -64,6 +65,7 @@ std::string tactic_kind(const std::string& tactic) {
 Result<std::unique_ptr<Engine>> Engine::build(const ir::Graph& graph, const BuildOptions& options,
                                               std::shared_ptr<WeightStore> weights) {
   if (!gpu_available()) return error(StatusCode::kUnsupported, "no CUDA device available");
+  KILN_RETURN_IF_ERROR(check_current_device());
   std::unique_ptr<Engine> e(new Engine());
   e->options_ = options;
   e->weights_ = weights ? std::move(weights) : std::make_shared<WeightStore>();
