@@ -150,10 +150,10 @@ nb::ndarray<nb::numpy, uint8_t> plot(const Prediction& p, const ImageArray& imag
 
 void bind_model(nb::module_& m) {
   nb::class_<Prediction>(m, "Prediction", "One image's results (see kiln.Results for the documented view)")
-      .def_prop_ro("boxes", &boxes, "float32 [n, 6]: x1, y1, x2, y2, conf, cls")
-      .def_prop_ro("obb", &obb, "float32 [n, 7]: cx, cy, w, h, angle (radians), conf, cls")
-      .def_prop_ro("keypoints", &keypoints, "float32 [n, k, 3]: x, y, conf")
-      .def_prop_ro("masks", &masks, "uint8 [n, height, width], 1 inside the instance")
+      .def_prop_ro("boxes", &boxes, nb::rv_policy::move, "float32 [n, 6]: x1, y1, x2, y2, conf, cls")
+      .def_prop_ro("obb", &obb, nb::rv_policy::move, "float32 [n, 7]: cx, cy, w, h, angle (radians), conf, cls")
+      .def_prop_ro("keypoints", &keypoints, nb::rv_policy::move, "float32 [n, k, 3]: x, y, conf")
+      .def_prop_ro("masks", &masks, nb::rv_policy::move, "uint8 [n, height, width], 1 inside the instance")
       .def("mask_polygons", &mask_polygons, "One float32 [points, 2] polygon per mask")
       .def_prop_ro("top5", [](const Prediction& p) {
         std::vector<std::pair<int, float>> v;

@@ -11,17 +11,17 @@ from conftest import run_cli
 def test_build_check_and_predict_engine(assets, tmp_path):
     onnx = assets / "models" / "yolo11n.onnx"
     engine = tmp_path / "yolo11n.kiln"
-    summary = kiln.build(onnx, engine, imgsz=320)
+    summary = kiln.build(onnx, engine)
     assert summary["engine"] == str(engine) and summary["built"] and engine.exists()
     assert summary["metadata"]["build"]["device"] == "cpu"
     verdict = kiln.check(engine)
     assert verdict["needs_rebuild"] is False and verdict["engine"] == str(engine)
     image = str(assets / "images" / "bus.jpg")
     from_engine = kiln.YOLO(engine).predict(image)[0]
-    from_onnx = kiln.YOLO(onnx, imgsz=320).predict(image)[0]
+    from_onnx = kiln.YOLO(onnx).predict(image)[0]
     assert from_engine.to_json() == from_onnx.to_json()
-    with pytest.raises(kiln.InvalidArgumentError, match="engine built for imgsz 320x320, not 640"):
-        kiln.YOLO(engine).predict(image, imgsz=640)
+    with pytest.raises(kiln.InvalidArgumentError, match="engine built for imgsz 640x640, not 320"):
+        kiln.YOLO(engine).predict(image, imgsz=320)
 
 
 def test_check_corrupt_engine(tmp_path):

@@ -7,9 +7,12 @@ import kiln
 from conftest import run_cli
 
 
+MODEL = "yolo11n-dynamic.onnx"
+
+
 @pytest.fixture(scope="module")
 def model(assets):
-    return kiln.YOLO(assets / "models" / "yolo11n.onnx")
+    return kiln.YOLO(assets / "models" / MODEL, imgsz=64)
 
 
 def cli_error(kiln_bin, args):
@@ -37,13 +40,13 @@ def test_missing_and_corrupt_images_say_what_the_cli_says(model, assets, kiln_bi
     missing = tmp_path / "missing.jpg"
     with pytest.raises(kiln.NotFoundError) as e:
         model.predict(str(missing))
-    assert str(e.value) == cli_error(kiln_bin, ["predict", "--model", assets / "models" / "yolo11n.onnx",
+    assert str(e.value) == cli_error(kiln_bin, ["predict", "--model", assets / "models" / MODEL, "--imgsz", 64,
                                                 "--source", missing])
     corrupt = tmp_path / "corrupt.jpg"
     corrupt.write_bytes(b"\xff\xd8 not really a jpeg")
     with pytest.raises(kiln.CorruptError) as e:
         model.predict(str(corrupt))
-    assert str(e.value) == cli_error(kiln_bin, ["predict", "--model", assets / "models" / "yolo11n.onnx",
+    assert str(e.value) == cli_error(kiln_bin, ["predict", "--model", assets / "models" / MODEL, "--imgsz", 64,
                                                 "--source", corrupt])
 
 

@@ -28,7 +28,8 @@ class HostTensor:
 
 @pytest.fixture(scope="module")
 def model(assets):
-    return kiln.YOLO(assets / "models" / "yolo11n.onnx")
+    """The dynamic-size export at 320: each image letterboxed to its own size, cheap on a CPU."""
+    return kiln.YOLO(assets / "models" / "yolo11n-dynamic.onnx", imgsz=320)
 
 
 def test_numpy_dlpack_and_path_agree(model, assets):
@@ -40,7 +41,7 @@ def test_numpy_dlpack_and_path_agree(model, assets):
     same(model.predict(HostTensor(image))[0], from_path)
     # A non-contiguous view (every column reversed twice) is copied, not misread.
     same(model.predict(image[:, ::-1][:, ::-1])[0], from_path)
-    assert len(from_path.boxes) == 5
+    assert len(from_path.boxes) >= 4
 
 
 def test_list_and_stream(model, assets):
@@ -55,19 +56,20 @@ def test_list_and_stream(model, assets):
     assert listed[1].path == "image1.jpg" and listed[0].path == paths[0]
 
 
-def test_batch_model_equals_batch_one(assets):
+def test_batched_equals_one_at_a_time(assets):
+    """Three images through a batch-2 engine (a full batch, then a partial one) give each
+    image what it gets alone."""
     paths = [str(assets / "images" / n) for n in ("bus.jpg", "zidane.jpg", "dog.jpg")]
-    single = kiln.YOLO(assets / "models" / "yolo11n.onnx").predict(paths)
-    batched = kiln.YOLO(assets / "models" / "yolo11n.onnx", batch=2)
-    assert batched.info()["batch"] == 2
-    for a, b in zip(single, batched.predict(paths)):
-        same(a, b)
+    two = kiln.YOLO(assets / "models" / "yolo11n-dynamic.onnx", batch=2, imgsz=320)
+    assert two.info()["batch"] == 2
+    for path, r in zip(paths, two.predict(paths)):
+        same(r, two.predict(path)[0])
 
 
 def test_video_stream_equals_cli(model, assets, kiln_bin, tmp_path):
     video = assets / "video" / "person_walking_office_720p_6s.mp4"
-    want = cli_json(kiln_bin, ["predict", "--model", assets / "models" / "yolo11n.onnx", "--source", video,
-                               "--max-frames", 3], tmp_path)[0]["frames"]
+    want = cli_json(kiln_bin, ["predict", "--model", assets / "models" / "yolo11n-dynamic.onnx", "--imgsz", 320,
+                               "--source", video, "--max-frames", 3], tmp_path)[0]["frames"]
     frames = model.predict(str(video), stream=True)
     got = [next(frames) for _ in range(3)]
     assert all(r.orig_shape == (720, 1280) and r.path == str(video) for r in got)
@@ -76,7 +78,7 @@ def test_video_stream_equals_cli(model, assets, kiln_bin, tmp_path):
 
 
 def test_imgsz_reloads_the_model(model, assets):
-    small = kiln.YOLO(assets / "models" / "yolo11n-dynamic.onnx")
-    r = small.predict(str(assets / "images" / "bus.jpg"), imgsz=320)[0]
-    assert small.info()["imgsz"] == (320, 320)
-    assert max(r._prediction.input_shape) == 320
+    r = model.predict(str(assets / "images" / "bus.jpg"), imgsz=256)[0]
+    assert model.info()["imgsz"] == (256, 256)
+    assert max(r._prediction.input_shape) == 256
+    model.predict(str(assets / "images" / "bus.jpg"), imgsz=320)  # back, for the tests after

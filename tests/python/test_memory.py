@@ -1,5 +1,5 @@
 """2,000 predictions leave the process RSS flat: results, their numpy arrays and the images
-are all freed (small dynamic-size model at imgsz 64 so it takes seconds)."""
+are all freed (small dynamic-size model at imgsz 32 so it takes seconds)."""
 import numpy as np
 
 import kiln
@@ -11,8 +11,8 @@ def rss_mb():
 
 
 def test_rss_stays_flat(assets):
-    model = kiln.YOLO(assets / "models" / "yolo11n-dynamic.onnx", imgsz=64)
-    image = np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8)
+    model = kiln.YOLO(assets / "models" / "yolo11n-dynamic.onnx", imgsz=32)
+    image = np.random.default_rng(0).integers(0, 255, (24, 32, 3), dtype=np.uint8)
 
     def run(n):
         for _ in range(n):
