@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "option_flags.h"
 #include "val_run.h"
 #include "validation/validate.h"
 
@@ -23,7 +24,9 @@ namespace {
 using validation::ValRun;
 
 struct ValArgs {
-  validation::ValOptions val;
+  validation::ValOptions val;  // device and precision come from the two strings below
+  std::string device;
+  std::string precisions;  // --precision: one, or a comma-separated list
   bool json = false;
 };
 
@@ -64,8 +67,9 @@ Result<std::vector<std::string>> split_precisions(const std::string& list) {
 }
 
 Status val(const ValArgs& a) {
-  KILN_ASSIGN_OR_RETURN(std::vector<std::string> precisions, split_precisions(a.val.precision));
+  KILN_ASSIGN_OR_RETURN(std::vector<std::string> precisions, split_precisions(a.precisions));
   validation::ValOptions o = a.val;
+  KILN_ASSIGN_OR_RETURN(o.device, device_flag(a.device));
   o.progress = terminal_progress("val");
   std::unique_ptr<ProgressBar> bar;
   o.on_image = [&bar](size_t done, size_t total) {
@@ -75,7 +79,7 @@ Status val(const ValArgs& a) {
   };
   std::vector<ValRun> runs;
   for (const std::string& p : precisions) {
-    o.precision = p;
+    KILN_ASSIGN_OR_RETURN(o.precision, precision_flag(p));
     KILN_ASSIGN_OR_RETURN(ValRun run, validation::validate(o));
     runs.push_back(std::move(run));
   }
@@ -110,8 +114,8 @@ Result<std::vector<std::pair<std::string, double>>> val_figures(const std::strin
   validation::ValOptions o;
   o.model = model;
   o.data = data;
-  o.device = device;
-  o.precision = precision;
+  KILN_ASSIGN_OR_RETURN(o.device, device_flag(device));
+  KILN_ASSIGN_OR_RETURN(o.precision, precision_flag(precision));
   KILN_ASSIGN_OR_RETURN(ValRun run, validation::validate(o));
   return run.figures;
 }
@@ -132,8 +136,8 @@ Runner register_val(CLI::App& app) {
   cmd->add_option("--iou", o->iou, "NMS IoU threshold")->capture_default_str();
   cmd->add_option("--max-det", o->max_det, "maximum detections per image")->capture_default_str();
   cmd->add_flag("--json", a->json, "print the figures as JSON instead of the table");
-  cmd->add_option("--device", o->device, "cpu, cuda or cuda:N (default: cpu for .onnx)");
-  cmd->add_option("--precision", o->precision,
+  cmd->add_option("--device", a->device, "cpu, cuda or cuda:N (default: cpu for .onnx)");
+  cmd->add_option("--precision", a->precisions,
                   "fp32, fp16 (needs a GPU) or a list such as fp32,fp16: one run each, with deltas to fp32");
   return [a, imgsz, conf]() {
     a->val.imgsz_given = imgsz->count() > 0;

@@ -33,14 +33,15 @@ class YOLO:
 
     An .onnx file is built into an engine through the engine cache on first use (the next
     load reuses it). Without a usable GPU the model runs on the CPU unless strict_gpu.
+    precision: fp32, fp16 or tf32; batch: N or a profile "MIN:OPT:MAX".
     """
 
     def __init__(self, model: PathLike, *, device: Union[str, int, None] = None, precision: Optional[str] = None,
-                 batch: int = 1, imgsz: Optional[int] = None, cache_dir: Optional[PathLike] = None,
+                 batch: Union[int, str] = 1, imgsz: Optional[int] = None, cache_dir: Optional[PathLike] = None,
                  strict_gpu: bool = False) -> None:
         self.model_path = os.fspath(model)
         self._options: dict[str, Any] = {
-            "device": _device_text(device), "precision": precision or "", "batch": batch,
+            "device": _device_text(device), "precision": precision or "", "batch": str(batch),
             "cache_dir": os.fspath(cache_dir) if cache_dir else "", "strict_gpu": strict_gpu,
         }
         self._load(imgsz)

@@ -10,6 +10,7 @@
 #include "engine/cache.h"
 #include "engine/compatibility.h"
 #include "engine/config.h"
+#include "engine/cuda_engines.h"
 #include "engine/model_names.h"
 
 namespace nb = nanobind;
@@ -51,7 +52,12 @@ Result<std::string> build(const BuildRequest& r) {
 Result<std::string> check(const fs::path& path) {
   KILN_ASSIGN_OR_RETURN(engine::EngineInfo info, engine::inspect_engine(path));
   KILN_ASSIGN_OR_RETURN(engine::Environment env, engine::detect_environment());
-  const engine::Verdict verdict = engine::check_compatibility(info, env);
+  engine::Verdict verdict = engine::check_compatibility(info, env);
+  // With a GPU here, a fitting fingerprint is not enough: the recorded plans must restore.
+  if (!verdict.needs_rebuild() && info.checksum_ok) {
+    KILN_ASSIGN_OR_RETURN(std::string why, engine::plans_unrestorable_reason(path));
+    if (!why.empty()) verdict.reasons.push_back({engine::Severity::kCritical, why});
+  }
   nlohmann::json reasons = nlohmann::json::array();
   for (const auto& r : verdict.reasons)
     reasons.push_back({{"severity", engine::severity_name(r.severity)}, {"message", r.message}});

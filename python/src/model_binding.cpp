@@ -38,8 +38,8 @@ nb::dict info_dict(const ModelInfo& i) {
   d["dynamic_input"] = i.dynamic_input;
   d["kpt_shape"] = i.kpt_shape;
   d["batch"] = i.batch;
-  d["device"] = i.device;
-  d["precision"] = i.precision;
+  d["device"] = i.device.to_string();
+  d["precision"] = std::string(to_string(i.precision));
   d["engine_path"] = i.engine_path.string();
   d["engine_built"] = i.engine_built;
   d["note"] = i.note;
@@ -53,12 +53,18 @@ nb::dict info_dict(const ModelInfo& i) {
   return d;
 }
 
-ModelOptions model_options(const std::string& device, const std::string& precision, int batch, int imgsz,
-                           const std::string& cache_dir, bool strict_gpu) {
+// The Python arguments, parsed once here: "" leaves device / precision unset; batch is N or
+// "MIN:OPT:MAX".
+Result<ModelOptions> model_options(const std::string& device, const std::string& precision, const std::string& batch,
+                                   int imgsz, const std::string& cache_dir, bool strict_gpu) {
   ModelOptions o;
-  o.device = device;
-  o.precision = precision;
-  o.batch = batch;
+  if (!device.empty()) {
+    KILN_ASSIGN_OR_RETURN(o.device, parse_device(device));
+  }
+  if (!precision.empty()) {
+    KILN_ASSIGN_OR_RETURN(o.precision, parse_precision(precision));
+  }
+  KILN_ASSIGN_OR_RETURN(o.batch, parse_batch_profile(batch));
   o.imgsz = imgsz;
   o.cache_dir = cache_dir;
   o.strict_gpu = strict_gpu;
@@ -172,12 +178,13 @@ void bind_model(nb::module_& m) {
   nb::class_<PyModel>(m, "Model", "A loaded model (kiln::Model)")
       .def("__init__",
            [](PyModel* self, const std::filesystem::path& path, const std::string& device, const std::string& precision,
-              int batch, int imgsz, const std::string& cache_dir, bool strict_gpu) {
-             Model model = without_gil(
-                 [&] { return Model::load(path, model_options(device, precision, batch, imgsz, cache_dir, strict_gpu)); });
+              const std::string& batch, int imgsz, const std::string& cache_dir, bool strict_gpu) {
+             const ModelOptions options =
+                 value_or_throw(model_options(device, precision, batch, imgsz, cache_dir, strict_gpu));
+             Model model = without_gil([&] { return Model::load(path, options); });
              new (self) PyModel{std::move(model), {}};
            },
-           "path"_a, "device"_a = "", "precision"_a = "", "batch"_a = 1, "imgsz"_a = 0, "cache_dir"_a = "",
+           "path"_a, "device"_a = "", "precision"_a = "", "batch"_a = "1", "imgsz"_a = 0, "cache_dir"_a = "",
            "strict_gpu"_a = false)
       .def("info", [](const PyModel& self) { return info_dict(self.model.info()); })
       .def("predict", &predict, "images"_a, "conf"_a = 0.25f, "iou"_a = 0.7, "max_det"_a = 300,

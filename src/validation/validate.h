@@ -7,12 +7,14 @@
 
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "kiln/options.h"
 #include "kiln/status.h"
 
 namespace kiln::validation {
@@ -28,8 +30,8 @@ struct ValOptions {
   bool conf_given = false;  // else obb models take Ultralytics' obb default, 0.01
   double iou = 0.7;
   int max_det = 300;
-  std::string device;
-  std::string precision;
+  std::optional<Device> device;        // unset: the model's default (ModelOptions)
+  std::optional<Precision> precision;
   // One-line messages while the model's engine is built.
   std::function<void(const std::string&)> progress;
   // Called after each image with (done, total).
