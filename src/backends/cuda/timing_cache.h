@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <iosfwd>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,7 +31,9 @@ struct TunedChoice {
 
 class TimingCache {
  public:
-  // Reads `path` (a missing file is an empty cache). An empty path keeps it in memory.
+  // Reads `path` (a missing file is an empty cache). An empty path keeps it in memory. A
+  // file is parsed once per process while it is unchanged (same size and modification
+  // time): the builds of a dynamic-size model, one per input size, share that snapshot.
   explicit TimingCache(std::string path);
   // The entries of `text` (used_text() of an earlier build), read-only: replay_only().
   static TimingCache recorded(const std::string& text);
@@ -42,21 +45,24 @@ class TimingCache {
   bool replay_only() const { return replay_only_; }
   // The entries this build found or added, in the file's text form.
   std::string used_text() const;
-  const std::map<std::string, TunedChoice>& entries() const { return entries_; }
+  const std::map<std::string, TunedChoice>& entries() const { return *base_; }
   // Merges new entries into the file (re-reading it first, so concurrent builders lose
   // nothing but their own duplicate keys) through a temp file and rename.
   Status save();
   const std::string& path() const { return path_; }
 
  private:
-  static void parse_into(std::istream& in, std::map<std::string, TunedChoice>& out);
-  static void write(std::ostream& out, const std::map<std::string, TunedChoice>& entries);
+  using Entries = std::map<std::string, TunedChoice>;
+  static void parse_into(std::istream& in, Entries& out);
+  static void write(std::ostream& out, const Entries& entries);
+  // The entries of the file at `path` as it is now, from the process's snapshot of it.
+  static std::shared_ptr<const Entries> snapshot(const std::string& path);
 
   std::string path_;
   bool replay_only_ = false;
-  std::map<std::string, TunedChoice> entries_;
-  std::map<std::string, TunedChoice> added_;
-  std::map<std::string, TunedChoice> used_;
+  std::shared_ptr<const Entries> base_;  // the file's (or the recording's) entries, shared
+  Entries added_;                        // this build's, over base_
+  Entries used_;
 };
 
 }  // namespace kiln::cuda
