@@ -17,6 +17,7 @@
 #include "kiln/annotate.h"
 #include "kiln/image.h"
 #include "kiln/model.h"
+#include "option_flags.h"
 #include "predict_format.h"
 #include "predict_sources.h"
 #include "predict_video.h"
@@ -162,8 +163,8 @@ Status track(const TrackOptions& o) {
     return error(StatusCode::kInvalidArgument, "--mot writes one sequence, but ", o.source, " holds ", sequences,
                  " (give one video or one folder of frames)");
   ModelOptions mo;
-  mo.device = o.device;
-  mo.precision = o.precision;
+  KILN_ASSIGN_OR_RETURN(mo.device, device_flag(o.device));
+  KILN_ASSIGN_OR_RETURN(mo.precision, precision_flag(o.precision));
   mo.imgsz = o.imgsz_flag && o.imgsz_flag->count() ? o.imgsz : 0;
   mo.progress = terminal_progress("track");
   KILN_ASSIGN_OR_RETURN(Model model, Model::load(o.model, mo));
@@ -229,7 +230,7 @@ Runner register_track(CLI::App& app) {
   o->imgsz_flag = cmd->add_option("--imgsz", o->imgsz, "input size (default: the model's own)");
   cmd->add_option("--classes", o->classes, "track only these class ids (comma-separated)")->delimiter(',');
   cmd->add_option("--device", o->device, "cpu | cuda | cuda:N (default: cpu; a .kiln runs where it was built)");
-  cmd->add_option("--precision", o->precision, "fp32 | fp16 (fp16 needs a GPU)")->check(CLI::IsMember({"fp32", "fp16"}));
+  cmd->add_option("--precision", o->precision, "fp32 | fp16 | tf32 (fp16 and tf32 need a GPU)");
   cmd->add_option("--save", o->save_dir, "write annotated videos (.mp4) and frames (.jpg) with ids and trails here");
   cmd->add_option("--json", o->json_out, "write one JSON line per frame (tracked objects with track_id)");
   cmd->add_option("--mot", o->mot_out, "write MOTChallenge rows: frame,id,left,top,width,height,conf,-1,-1,-1");
