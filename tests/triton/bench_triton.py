@@ -7,8 +7,11 @@ JSON lines.
       --model ../shared/assets/models/yolo11n.onnx --device cpu --concurrency 1,8
 """
 import argparse
+import http.client
 import json
 import os
+import struct
+import subprocess
 import sys
 import tempfile
 import threading
@@ -20,15 +23,31 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import triton_server as ts  # noqa: E402
 
 
+def image_request(image):
+    """One IMAGE request in the KServe v2 HTTP protocol with Triton's binary-data extension (a
+    JSON header, then the BYTES element: 4-byte length + the file), asking for COUNT only, so
+    no client library is needed (the GPU machine has none)."""
+    header = json.dumps({"inputs": [{"name": "IMAGE", "shape": [1, 1], "datatype": "BYTES",
+                                     "parameters": {"binary_data_size": len(image) + 4}}],
+                         "outputs": [{"name": "COUNT", "parameters": {"binary_data": False}}]}).encode()
+    return header + struct.pack("<I", len(image)) + image, len(header)
+
+
 def run_level(url, model, image, clients, requests):
-    import tritonclient.http as httpclient
+    body, header_size = image_request(image)
+    host, port = url.split(":")
     latencies = [[] for _ in range(clients)]
 
     def loop(c):
-        client = httpclient.InferenceServerClient(url, network_timeout=300)
+        conn = http.client.HTTPConnection(host, int(port), timeout=300)
         for _ in range(requests):
             t0 = time.perf_counter()
-            client.infer(model, [ts.image_input(httpclient, [image])])
+            conn.request("POST", f"/v2/models/{model}/infer", body,
+                         {"Inference-Header-Content-Length": str(header_size), "Content-Type": "application/octet-stream"})
+            r = conn.getresponse()
+            reply = r.read()
+            if r.status != 200:
+                raise RuntimeError(f"request failed ({r.status}): {reply[:300]!r}")
             latencies[c].append(time.perf_counter() - t0)
 
     threads = [threading.Thread(target=loop, args=(c,)) for c in range(clients)]
@@ -64,7 +83,7 @@ def main():
     repo = os.path.join(tmp, "repo")
     cmd = [a.kiln, "triton-repo", "--model", a.model, "--name", "m", "--out", repo, "--device", a.device,
            *a.repo_args.split()]
-    if os.spawnv(os.P_WAIT, a.kiln, cmd) != 0:
+    if subprocess.run(cmd).returncode != 0:
         sys.exit("bench_triton: kiln triton-repo failed")
     with ts.Server(binary, repo, a.backend_dir, os.path.join(tmp, "server.log"), ready_timeout=600) as server:
         run_level(server.url, "m", image, 1, a.warmup)
