@@ -97,8 +97,8 @@ Result<std::unique_ptr<InstanceState>> load_instance_state(TRITONBACKEND_ModelIn
   if (info.task.empty())
     return error(StatusCode::kUnsupported, ms->model_path.string(), ": no YOLO task in the model's metadata");
   log(TRITONSERVER_LOG_INFO, std::string(name) + ": " + ms->model_path.string() + " (" + info.task + ") on " +
-                                 info.device + ", " + info.precision + ", batch " + std::to_string(info.batch) +
-                                 (info.note.empty() ? "" : "; " + info.note));
+                                 info.device.to_string() + ", " + std::string(to_string(info.precision)) +
+                                 ", batch " + options.batch.to_string() + (info.note.empty() ? "" : "; " + info.note));
   return std::make_unique<InstanceState>(InstanceState{ms, std::move(loaded).value()});
 }
 

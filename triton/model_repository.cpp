@@ -86,9 +86,9 @@ Result<std::string> model_config_text(const RepositoryOptions& o, const std::str
   if (o.conf) write_parameter(os, "conf", shortest(*o.conf));
   if (o.iou) write_parameter(os, "iou", shortest(*o.iou));
   if (o.max_det) write_parameter(os, "max_det", std::to_string(*o.max_det));
-  if (o.batch) write_parameter(os, "batch", std::to_string(*o.batch));
+  if (o.batch) write_parameter(os, "batch", o.batch->to_string());
   if (o.imgsz) write_parameter(os, "imgsz", std::to_string(*o.imgsz));
-  if (o.precision) write_parameter(os, "precision", *o.precision);
+  if (o.precision) write_parameter(os, "precision", std::string(to_string(*o.precision)));
   return os.str();
 }
 

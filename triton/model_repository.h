@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "kiln/options.h"
 #include "kiln/status.h"
 #include "serve_config.h"
 
@@ -24,8 +25,9 @@ struct RepositoryOptions {
   // Written as parameters (serve_config.h); unset ones keep the backend's defaults.
   std::optional<float> conf;
   std::optional<double> iou;
-  std::optional<int> max_det, batch, imgsz;
-  std::optional<std::string> precision;
+  std::optional<int> max_det, imgsz;
+  std::optional<BatchProfile> batch;
+  std::optional<Precision> precision;
 };
 
 // config.pbtxt's text. InvalidArgument for an unknown task or a count below 1.

@@ -24,16 +24,21 @@ Status read_number(const std::string& model, const std::string& key, const std::
   return Status::Ok();
 }
 
+template <typename T, typename V>
+Status assign(T& out, Result<V> parsed) {
+  if (!parsed.ok()) return parsed.status();
+  out = std::move(parsed).value();
+  return Status::Ok();
+}
+
 Status apply_parameter(const std::string& model, const std::string& key, const std::string& value, ServeConfig& c) {
   if (key == "conf") return read_number(model, key, value, c.predict.conf);
   if (key == "iou") return read_number(model, key, value, c.predict.iou);
   if (key == "max_det") return read_number(model, key, value, c.predict.max_det);
-  if (key == "batch") return read_number(model, key, value, c.engine_batch);
   if (key == "imgsz") return read_number(model, key, value, c.imgsz);
-  if (key == "precision") {
-    if (value != "fp32" && value != "fp16")
-      return error(StatusCode::kInvalidArgument, model, ": parameter precision = '", value, "', expected fp32 or fp16");
-    c.precision = value;
+  if (key == "batch" || key == "precision") {
+    Status st = key == "batch" ? assign(c.batch, parse_batch_profile(value)) : assign(c.precision, parse_precision(value));
+    if (!st.ok()) return error(st.code(), model, ": parameter ", key, ": ", st.message());
     return Status::Ok();
   }
   return error(StatusCode::kInvalidArgument, model, ": unknown parameter '", key,
@@ -47,8 +52,6 @@ Status check_ranges(const std::string& model, const ServeConfig& c) {
     return error(StatusCode::kInvalidArgument, model, ": parameter iou must be in [0, 1], got ", c.predict.iou);
   if (c.predict.max_det < 1)
     return error(StatusCode::kInvalidArgument, model, ": parameter max_det must be at least 1, got ", c.predict.max_det);
-  if (c.engine_batch < 1)
-    return error(StatusCode::kInvalidArgument, model, ": parameter batch must be at least 1, got ", c.engine_batch);
   if (c.imgsz < 0)
     return error(StatusCode::kInvalidArgument, model, ": parameter imgsz must not be negative, got ", c.imgsz);
   return Status::Ok();
@@ -70,7 +73,7 @@ Result<ServeConfig> parse_serve_config(const std::string& config_json) {
   if (c.max_batch_size < 1)
     return error(StatusCode::kInvalidArgument, model,
                  ": max_batch_size must be at least 1 (the kiln backend batches images on the first dim)");
-  c.engine_batch = c.max_batch_size;
+  c.batch = BatchProfile(1, c.max_batch_size, c.max_batch_size);
   if (auto it = config.find("parameters"); it != config.end() && it->is_object())
     for (const auto& [key, value] : it->items()) {
       std::string text = value.is_object() ? value.value("string_value", std::string()) : std::string();
@@ -80,20 +83,21 @@ Result<ServeConfig> parse_serve_config(const std::string& config_json) {
   return c;
 }
 
-Result<std::string> instance_device(InstanceKind kind, int device_id) {
-  if (kind == InstanceKind::kCpu) return std::string("cpu");
+Result<Device> instance_device(InstanceKind kind, int device_id) {
+  if (kind == InstanceKind::kCpu) return Device::cpu();
   if (device_id < 0) return error(StatusCode::kInvalidArgument, "GPU instance without a device id (got ", device_id, ")");
-  return "cuda:" + std::to_string(device_id);
+  return Device::cuda(device_id);
 }
 
 Result<ModelOptions> instance_model_options(const ServeConfig& config, InstanceKind kind, int device_id) {
-  KILN_ASSIGN_OR_RETURN(std::string device, instance_device(kind, device_id));
-  if (kind == InstanceKind::kCpu && config.precision == "fp16")
-    return error(StatusCode::kInvalidArgument, "precision fp16 needs a GPU instance (KIND_GPU); this one is KIND_CPU");
+  KILN_ASSIGN_OR_RETURN(Device device, instance_device(kind, device_id));
+  if (kind == InstanceKind::kCpu && config.precision && *config.precision != Precision::kFp32)
+    return error(StatusCode::kInvalidArgument, "precision ", *config.precision,
+                 " needs a GPU instance (KIND_GPU); this one is KIND_CPU");
   ModelOptions o;
   o.device = device;
   o.precision = config.precision;
-  o.batch = config.engine_batch;
+  o.batch = config.batch;
   o.imgsz = config.imgsz;
   // A server asked for a GPU must not quietly serve from the CPU.
   o.strict_gpu = kind == InstanceKind::kGpu;

@@ -4,9 +4,11 @@
 // of the model runs. Knows nothing of Triton's C API, so it is tested on its own.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "kiln/model.h"
+#include "kiln/options.h"
 #include "kiln/status.h"
 
 namespace kiln::triton {
@@ -14,9 +16,11 @@ namespace kiln::triton {
 struct ServeConfig {
   std::string model_file;   // default_model_filename, inside the version folder
   int max_batch_size = 0;   // images per dynamic batch (Triton batches requests up to it)
-  int engine_batch = 1;     // parameter "batch": images per inference; default max_batch_size
+  // Parameter "batch": N or MIN:OPT:MAX images per inference; default 1:M:M (M the
+  // max_batch_size), so a dynamic batch of n images runs at the smallest prepared batch >= n.
+  BatchProfile batch = 1;
   int imgsz = 0;            // parameter "imgsz": input size of an .onnx; 0: the model's own
-  std::string precision;    // parameter "precision": fp32 | fp16; empty: the model's default
+  std::optional<Precision> precision;  // parameter "precision"; unset: the model's default
   PredictOptions predict;   // parameters "conf", "iou", "max_det"
 };
 
@@ -27,9 +31,9 @@ Result<ServeConfig> parse_serve_config(const std::string& config_json);
 // Where a Triton model instance runs, from its instance group.
 enum class InstanceKind { kCpu, kGpu };
 
-// "cpu" for a CPU instance, "cuda:N" for a GPU instance on device N: every instance gets its
+// The CPU for a CPU instance, cuda:N for a GPU instance on device N: every instance gets its
 // own kiln::Model on its own device, so one process serves on any number of GPUs.
-Result<std::string> instance_device(InstanceKind kind, int device_id);
+Result<Device> instance_device(InstanceKind kind, int device_id);
 
 // The options Model::load gets for one instance.
 Result<ModelOptions> instance_model_options(const ServeConfig& config, InstanceKind kind, int device_id);

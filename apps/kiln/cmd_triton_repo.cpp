@@ -1,5 +1,5 @@
 // kiln triton-repo --model M [--name N] --out DIR [--device cpu|cuda|cuda:0,1] [--instances K]
-//   [--max-batch B] [--batch E] [--imgsz S] [--conf C] [--iou I] [--max-det D] [--precision P]
+//   [--max-batch B] [--batch N|MIN:OPT:MAX] [--imgsz S] [--conf C] [--iou I] [--max-det D] [--precision P]
 // Writes a Triton model repository (DIR/N/config.pbtxt + DIR/N/1/model.onnx|.kiln) served by
 // the kiln backend (libtriton_kiln.so): `tritonserver --model-repository DIR`.
 #include <charconv>
@@ -12,6 +12,7 @@
 #include "ir/model_metadata.h"
 #include "model_repository.h"
 #include "onnx/importer.h"
+#include "option_flags.h"
 
 namespace kiln::cli {
 
@@ -20,12 +21,11 @@ namespace {
 namespace fs = std::filesystem;
 
 struct TritonRepoArgs {
-  std::string model, name, out, device = "cuda";
+  std::string model, name, out, device = "cuda", batch, precision;
   int instances = 1, max_batch = 8, queue_delay_us = 1000;
-  std::optional<int> batch, imgsz, max_det;
+  std::optional<int> imgsz, max_det;
   std::optional<float> conf;
   std::optional<double> iou;
-  std::optional<std::string> precision;
 };
 
 // What the repository needs to know of the model: its task (which outputs it has) and, for an
@@ -97,10 +97,17 @@ Status triton_repo(const TritonRepoArgs& a) {
   o.instances = a.instances;
   o.max_batch_size = a.max_batch;
   o.queue_delay_us = a.queue_delay_us;
-  // A fixed-batch export runs a dynamic batch as several inferences of its own batch.
-  o.batch = a.batch ? a.batch : facts.static_batch;
+  if (!a.batch.empty()) {
+    auto batch = parse_batch_profile(a.batch);
+    if (!batch.ok()) return error(batch.status().code(), "--batch: ", batch.status().message());
+    o.batch = *batch;
+  } else if (facts.static_batch) {
+    // A fixed-batch export runs a dynamic batch as several inferences of its own batch.
+    o.batch = BatchProfile(*facts.static_batch);
+  }
+  KILN_ASSIGN_OR_RETURN(o.precision, precision_flag(a.precision));
   o.imgsz = a.imgsz, o.max_det = a.max_det;
-  o.conf = a.conf, o.iou = a.iou, o.precision = a.precision;
+  o.conf = a.conf, o.iou = a.iou;
   KILN_RETURN_IF_ERROR(triton::write_model_repository(model, a.out, o));
   std::cout << "wrote " << (fs::path(a.out) / o.name).string() << " (" << o.task << ", backend kiln, "
             << (o.kind == triton::InstanceKind::kCpu ? "KIND_CPU" : "KIND_GPU") << ", max_batch_size "
@@ -120,13 +127,13 @@ Runner register_triton_repo(CLI::App& app) {
   cmd->add_option("--instances", a->instances, "model instances per device")->capture_default_str();
   cmd->add_option("--max-batch", a->max_batch, "images per dynamic batch (max_batch_size)")->capture_default_str();
   cmd->add_option("--queue-delay-us", a->queue_delay_us, "dynamic batching queue delay")->capture_default_str();
-  cmd->add_option("--batch", a->batch, "images per inference (default: --max-batch, or the model's fixed batch)");
+  cmd->add_option("--batch", a->batch,
+                  "images per inference, N or MIN:OPT:MAX (default: 1:B:B for --max-batch B, or the model's fixed batch)");
   cmd->add_option("--imgsz", a->imgsz, "input size (default: the model's own)");
   cmd->add_option("--conf", a->conf, "confidence threshold (default 0.25)");
   cmd->add_option("--iou", a->iou, "NMS IoU threshold (default 0.7)");
   cmd->add_option("--max-det", a->max_det, "maximum detections per image (default 300)");
-  cmd->add_option("--precision", a->precision, "fp32 | fp16 (fp16 needs GPU instances)")
-      ->check(CLI::IsMember({"fp32", "fp16"}));
+  cmd->add_option("--precision", a->precision, "fp32 | fp16 | tf32 (fp16 and tf32 need GPU instances)");
   return [a]() {
     Status st = triton_repo(*a);
     return st.ok() ? kExitOk : report_error("triton-repo", st);

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "option_flags.h"
 #include "val_run.h"
 #include "eval/classify_dataset.h"
 #include "eval/dataset.h"
@@ -77,8 +78,8 @@ void appendf(std::string& out, const char* fmt, ...) {
 // runs at its fixed input size.
 Result<Model> load_val_model(const ValOptions& o) {
   ModelOptions mo;
-  mo.device = o.device;
-  mo.precision = o.precision;
+  KILN_ASSIGN_OR_RETURN(mo.device, device_flag(o.device));
+  KILN_ASSIGN_OR_RETURN(mo.precision, precision_flag(o.precision));
   mo.imgsz = o.imgsz_given ? o.imgsz : 0;
   mo.batch = 1;
   mo.progress = terminal_progress("val");
@@ -164,10 +165,10 @@ Result<ValRun> val_classify(const ValOptions& o, Model& model) {
   const double n = static_cast<double>(acc.count());
   const ModelInfo& info = model.info();
   ValRun run;
-  run.precision = info.precision;
+  run.precision = to_string(info.precision);
   run.json = {{"model", o.model},       {"data", o.data},           {"split", o.split},
-              {"task", "classify"},     {"imgsz", size},            {"device", info.device},
-              {"precision", info.precision}, {"images", acc.count()}, {"top1", acc.top1()},
+              {"task", "classify"},     {"imgsz", size},            {"device", info.device.to_string()},
+              {"precision", to_string(info.precision)}, {"images", acc.count()}, {"top1", acc.top1()},
               {"top5", acc.top5()},     {"speed_ms", {{"inference", t_inf / n}}}};
   appendf(run.table, "%22s%11s%11s\n", "classes", "top1_acc", "top5_acc");
   appendf(run.table, "%22s%11.3g%11.3g\n", "all", acc.top1(), acc.top5());
@@ -359,13 +360,13 @@ Result<ValRun> val_one(const ValOptions& o) {
   const eval::MetricsReport pose_report = (is_seg ? mask_metrics : pose_metrics).report(data.names);
   const double count = static_cast<double>(n);
   ValRun run;
-  run.precision = info.precision;
+  run.precision = to_string(info.precision);
   run.json = {{"model", o.model},
               {"data", o.data},
               {"split", o.split},
               {"input", info.dynamic_input ? "rect" : "static"},
-              {"device", info.device},
-              {"precision", info.precision},
+              {"device", info.device.to_string()},
+              {"precision", to_string(info.precision)},
               {"imgsz", imgsz},
               {"batch", o.batch},
               {"conf", nms.conf},

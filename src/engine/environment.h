@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "kiln/options.h"
 #include "kiln/status.h"
 
 namespace kiln::engine {
@@ -36,14 +37,9 @@ struct Environment {
   std::string override_path;  // KILN_ENV_OVERRIDE file applied, if any
 };
 
-struct Device {
-  enum class Kind { kCpu, kCuda } kind = Kind::kCpu;
-  int index = 0;
-  std::string to_string() const;  // "cpu", "cuda:0"
-  bool is_cuda() const { return kind == Kind::kCuda; }
-};
-// "cpu", "cuda", "cuda:N"; InvalidArgument otherwise.
-Result<Device> parse_device(const std::string& text);
+// Devices are kiln::Device (kiln/options.h), parsed once at the edge.
+using kiln::Device;
+using kiln::parse_device;
 
 // What an engine was built for. GPU and library fields are empty for device "cpu".
 struct Fingerprint {

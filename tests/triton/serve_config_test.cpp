@@ -18,9 +18,10 @@ TEST(ServeConfig, DefaultsFollowMaxBatchSize) {
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->model_file, "model.onnx");
   EXPECT_EQ(c->max_batch_size, 8);
-  EXPECT_EQ(c->engine_batch, 8);  // a dynamic batch runs as one engine batch
+  // A dynamic batch of n runs as one inference, at the smallest prepared batch >= n.
+  EXPECT_EQ(c->batch, BatchProfile(1, 8, 8));
   EXPECT_EQ(c->imgsz, 0);
-  EXPECT_EQ(c->precision, "");
+  EXPECT_FALSE(c->precision.has_value());
   EXPECT_FLOAT_EQ(c->predict.conf, 0.25f);
   EXPECT_DOUBLE_EQ(c->predict.iou, 0.7);
   EXPECT_EQ(c->predict.max_det, 300);
@@ -29,15 +30,15 @@ TEST(ServeConfig, DefaultsFollowMaxBatchSize) {
 TEST(ServeConfig, ParametersAreTyped) {
   auto c = parse_serve_config(R"({"name": "yolo", "max_batch_size": 16, "default_model_filename": "model.kiln",
     "parameters": {"conf": {"string_value": "0.4"}, "iou": {"string_value": "0.5"},
-                   "max_det": {"string_value": "50"}, "batch": {"string_value": "4"},
+                   "max_det": {"string_value": "50"}, "batch": {"string_value": "2:4:16"},
                    "imgsz": {"string_value": "320"}, "precision": {"string_value": "fp16"}}})");
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_FLOAT_EQ(c->predict.conf, 0.4f);
   EXPECT_DOUBLE_EQ(c->predict.iou, 0.5);
   EXPECT_EQ(c->predict.max_det, 50);
-  EXPECT_EQ(c->engine_batch, 4);
+  EXPECT_EQ(c->batch, BatchProfile(2, 4, 16));
   EXPECT_EQ(c->imgsz, 320);
-  EXPECT_EQ(c->precision, "fp16");
+  EXPECT_EQ(c->precision, Precision::kFp16);
 }
 
 void expect_refused(const std::string& json, const std::string& must_mention) {
@@ -52,8 +53,9 @@ TEST(ServeConfig, BadConfigsAreNamed) {
   expect_refused(head + R"("parameters": {"conf": {"string_value": "high"}}})", "conf = 'high' is not a number");
   expect_refused(head + R"("parameters": {"conf": {"string_value": "1.5"}}})", "conf must be in [0, 1]");
   expect_refused(head + R"("parameters": {"max_det": {"string_value": "0"}}})", "max_det must be at least 1");
-  expect_refused(head + R"("parameters": {"batch": {"string_value": "8x"}}})", "batch = '8x'");
-  expect_refused(head + R"("parameters": {"precision": {"string_value": "int4"}}})", "expected fp32 or fp16");
+  expect_refused(head + R"("parameters": {"batch": {"string_value": "8x"}}})", "parameter batch: ");
+  expect_refused(head + R"("parameters": {"batch": {"string_value": "4:2:8"}}})", "parameter batch: ");
+  expect_refused(head + R"("parameters": {"precision": {"string_value": "int4"}}})", "parameter precision: ");
   expect_refused(head + R"("parameters": {"confidence": {"string_value": "0.5"}}})", "unknown parameter 'confidence'");
   expect_refused(R"({"name": "m", "max_batch_size": 0, "default_model_filename": "model.onnx"})", "max_batch_size");
   expect_refused(R"({"name": "m", "max_batch_size": 8})", "default_model_filename");
@@ -63,20 +65,21 @@ TEST(ServeConfig, BadConfigsAreNamed) {
 TEST(InstancePlacement, CpuInstances) {
   auto d = instance_device(InstanceKind::kCpu, 0);
   ASSERT_TRUE(d.ok());
-  EXPECT_EQ(*d, "cpu");
+  EXPECT_EQ(*d, Device::cpu());
 }
 
 TEST(InstancePlacement, EachGpuInstanceOnItsOwnDevice) {
   ServeConfig c;
-  c.engine_batch = 8;
+  c.batch = BatchProfile(1, 8, 8);
   c.imgsz = 640;
-  c.precision = "fp16";
+  c.precision = Precision::kFp16;
   for (int gpu = 0; gpu < 8; ++gpu) {
     auto o = instance_model_options(c, InstanceKind::kGpu, gpu);
     ASSERT_TRUE(o.ok()) << o.status().message();
-    EXPECT_EQ(o->device, "cuda:" + std::to_string(gpu));
-    EXPECT_EQ(o->precision, "fp16");
-    EXPECT_EQ(o->batch, 8);
+    EXPECT_EQ(o->device, Device::cuda(gpu));
+    EXPECT_EQ(o->device->to_string(), "cuda:" + std::to_string(gpu));
+    EXPECT_EQ(o->precision, Precision::kFp16);
+    EXPECT_EQ(o->batch, BatchProfile(1, 8, 8));
     EXPECT_EQ(o->imgsz, 640);
     EXPECT_TRUE(o->strict_gpu);  // no silent CPU fallback for a GPU instance
   }
@@ -85,14 +88,14 @@ TEST(InstancePlacement, EachGpuInstanceOnItsOwnDevice) {
 
 TEST(InstancePlacement, CpuInstanceRefusesFp16) {
   ServeConfig c;
-  c.precision = "fp16";
+  c.precision = Precision::kFp16;
   auto o = instance_model_options(c, InstanceKind::kCpu, 0);
   ASSERT_FALSE(o.ok());
   EXPECT_NE(o.status().message().find("KIND_CPU"), std::string::npos);
-  c.precision = "";
+  c.precision = Precision::kFp32;
   o = instance_model_options(c, InstanceKind::kCpu, 0);
   ASSERT_TRUE(o.ok());
-  EXPECT_EQ(o->device, "cpu");
+  EXPECT_EQ(o->device, Device::cpu());
   EXPECT_FALSE(o->strict_gpu);
 }
 
@@ -105,12 +108,14 @@ TEST(ModelRepository, ConfigTextPerTask) {
   o.instances = 2;
   o.conf = 0.3f;
   o.imgsz = 320;
+  o.batch = BatchProfile(1, 4, 8);
   auto text = model_config_text(o, "model.onnx");
   ASSERT_TRUE(text.ok()) << text.status().message();
   for (const char* want : {"name: \"people\"", "backend: \"kiln\"", "default_model_filename: \"model.onnx\"",
                            "max_batch_size: 8", "name: \"KEYPOINTS\"", "dims: [ -1, -1, 3 ]", "kind: KIND_GPU",
                            "gpus: [ 0, 3 ]", "count: 2", "dynamic_batching", "key: \"conf\"",
-                           "string_value: \"0.3\"", "key: \"imgsz\"", "string_value: \"320\""})
+                           "string_value: \"0.3\"", "key: \"imgsz\"", "string_value: \"320\"",
+                           "string_value: \"1:4:8\""})
     EXPECT_NE(text->find(want), std::string::npos) << want << "\n" << *text;
   for (const char* absent : {"MASKS", "ANGLES", "key: \"iou\"", "key: \"precision\""})
     EXPECT_EQ(text->find(absent), std::string::npos) << absent;

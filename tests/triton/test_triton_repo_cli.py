@@ -22,7 +22,7 @@ def main():
     config = open(os.path.join(out, "yolov8n-seg", "config.pbtxt")).read() if r.returncode == 0 else ""
     for want in ['name: "yolov8n-seg"', 'backend: "kiln"', 'default_model_filename: "model.onnx"', 'name: "MASKS"',
                  "kind: KIND_GPU", "gpus: [ 0, 2 ]", "count: 2", 'string_value: "0.3"', 'string_value: "fp16"',
-                 'key: "batch"\n  value: { string_value: "1" }']:  # the export's fixed batch of 1
+                 'key: "batch"\n  value: { string_value: "1:1:1" }']:  # the export's fixed batch of 1
         check(f"config.pbtxt has {want!r}", want in config)
     copied = os.path.join(out, "yolov8n-seg", "1", "model.onnx")
     check("model copied", os.path.exists(copied) and os.path.getsize(copied) == os.path.getsize(model))

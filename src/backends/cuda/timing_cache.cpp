@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -56,27 +55,23 @@ bool from_base64(const std::string& in, std::vector<uint8_t>& out) {
 
 }  // namespace
 
-std::string TimingCache::default_path() {
-  namespace fs = std::filesystem;
-  fs::path dir;
-  if (const char* d = std::getenv("KILN_CACHE_DIR"); d && *d) {
-    dir = d;
-  } else if (const char* h = std::getenv("HOME"); h && *h) {
-    dir = fs::path(h) / ".cache" / "kiln";
-  } else {
-    return "";
-  }
-  return (dir / "cuda_timing_cache.tsv").string();
-}
-
 TimingCache::TimingCache(std::string path) : path_(std::move(path)) {
-  if (!path_.empty()) parse_into(path_, entries_);
+  if (path_.empty()) return;
+  std::ifstream f(path_);
+  parse_into(f, entries_);
 }
 
-void TimingCache::parse_into(const std::string& path, std::map<std::string, TunedChoice>& out) {
-  std::ifstream f(path);
+TimingCache TimingCache::recorded(const std::string& text) {
+  TimingCache c("");
+  std::istringstream in(text);
+  parse_into(in, c.entries_);
+  c.replay_only_ = true;
+  return c;
+}
+
+void TimingCache::parse_into(std::istream& in, std::map<std::string, TunedChoice>& out) {
   std::string line;
-  while (std::getline(f, line)) {
+  while (std::getline(in, line)) {
     std::vector<std::string> cols;
     std::stringstream ls(line);
     for (std::string c; std::getline(ls, c, '\t');) cols.push_back(c);
@@ -103,36 +98,51 @@ void TimingCache::parse_into(const std::string& path, std::map<std::string, Tune
   }
 }
 
-std::optional<TunedChoice> TimingCache::find(const std::string& key) const {
+std::optional<TunedChoice> TimingCache::find(const std::string& key) {
   auto it = entries_.find(key);
   if (it == entries_.end()) return std::nullopt;
+  used_[key] = it->second;
   return it->second;
 }
 
 void TimingCache::put(const std::string& key, const TunedChoice& choice) {
   entries_[key] = choice;
   added_[key] = choice;
+  used_[key] = choice;
+}
+
+void TimingCache::write(std::ostream& f, const std::map<std::string, TunedChoice>& entries) {
+  for (const auto& [k, v] : entries) {
+    f << k << '\t' << v.engine_id << '\t';
+    for (size_t i = 0; i < v.knobs.size(); ++i) f << (i ? "," : "") << v.knobs[i].first << '=' << v.knobs[i].second;
+    f << '\t' << v.ms;
+    if (!v.plan.empty()) f << '\t' << to_base64(v.plan);
+    f << '\n';
+  }
+}
+
+std::string TimingCache::used_text() const {
+  std::ostringstream os;
+  write(os, used_);
+  return os.str();
 }
 
 Status TimingCache::save() {
   namespace fs = std::filesystem;
-  if (path_.empty() || added_.empty()) return Status::Ok();
+  if (path_.empty() || added_.empty() || replay_only_) return Status::Ok();
   std::error_code ec;
   fs::create_directories(fs::path(path_).parent_path(), ec);
   std::map<std::string, TunedChoice> merged;
-  parse_into(path_, merged);
+  {
+    std::ifstream current(path_);
+    parse_into(current, merged);
+  }
   for (const auto& [k, v] : added_) merged[k] = v;
   const std::string tmp = path_ + ".tmp." + std::to_string(::getpid());
   {
     std::ofstream f(tmp, std::ios::trunc);
     if (!f) return error(StatusCode::kIoError, "cannot write timing cache '", tmp, "'");
-    for (const auto& [k, v] : merged) {
-      f << k << '\t' << v.engine_id << '\t';
-      for (size_t i = 0; i < v.knobs.size(); ++i) f << (i ? "," : "") << v.knobs[i].first << '=' << v.knobs[i].second;
-      f << '\t' << v.ms;
-      if (!v.plan.empty()) f << '\t' << to_base64(v.plan);
-      f << '\n';
-    }
+    write(f, merged);
     if (!f.flush()) return error(StatusCode::kIoError, "cannot write timing cache '", tmp, "'");
   }
   fs::rename(tmp, path_, ec);

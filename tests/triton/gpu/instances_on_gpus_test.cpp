@@ -21,15 +21,14 @@ TEST(InstancesOnGpus, EveryGpuServesTheSamePredictions) {
   auto image = load_image(test::asset("images/bus.jpg"));
   ASSERT_TRUE(image.ok()) << image.status().message();
   ServeConfig config;
-  config.engine_batch = 1;
-  config.precision = "fp16";
+  config.precision = Precision::kFp16;
   std::vector<Model> instances;  // all alive at once, as in one server process
   for (size_t gpu = 0; gpu < env->gpus.size(); ++gpu) {
     auto options = instance_model_options(config, InstanceKind::kGpu, static_cast<int>(gpu));
     ASSERT_TRUE(options.ok()) << options.status().message();
     auto model = Model::load(test::asset("models/yolo11n.onnx"), *options);
     ASSERT_TRUE(model.ok()) << model.status().message();
-    EXPECT_EQ(model->info().device, "cuda:" + std::to_string(gpu));
+    EXPECT_EQ(model->info().device, Device::cuda(static_cast<int>(gpu)));
     instances.push_back(std::move(model).value());
   }
   auto first = instances[0].predict(*image);

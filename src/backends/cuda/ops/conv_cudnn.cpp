@@ -192,6 +192,16 @@ std::optional<Candidate> build_candidate(const ConvRequest& q, int64_t index, cu
 // in the timing cache with its serialized plan, one candidate too, so a warm build neither
 // times nor compiles); without, the first in cuDNN's order.
 Result<std::shared_ptr<ConvPlan>> choose_plan(const ConvRequest& q, std::vector<Candidate> cands, PlanBuilder& b) {
+  if (const size_t cap = b.options().max_workspace_bytes) {
+    const size_t before = cands.size();
+    std::erase_if(cands, [&](const Candidate& c) {
+      int64_t ws = 0;
+      return c.graph->get_workspace_size_plan_at_index(c.index, ws).is_bad() || static_cast<size_t>(ws) > cap;
+    });
+    b.stats().over_workspace += static_cast<int>(before - cands.size());
+    if (cands.empty())
+      return error(StatusCode::kUnsupported, "every built candidate needs more than the ", cap, "-byte workspace cap");
+  }
   std::sort(cands.begin(), cands.end(), [](const Candidate& x, const Candidate& y) { return x.index < y.index; });
   Candidate pick = cands.front();
   if (b.options().tune) {
@@ -262,7 +272,14 @@ Result<std::shared_ptr<ConvPlan>> plan_from_cache(const ConvRequest& q, TimingCa
       ++b.stats().plans_loaded;
       return p;
     }
+    // An engine file's plan that this GPU, driver or cuDNN cannot restore: the engine must
+    // be rebuilt here, not silently re-planned.
+    if (cache.replay_only())
+      return error(StatusCode::kIncompatible, "cuDNN cannot restore the recorded plan for ", q.signature(), ": ",
+                   p.status().message());
   }
+  if (cache.replay_only())
+    return error(StatusCode::kIncompatible, "the engine records no compiled plan for ", q.signature());
   KILN_ASSIGN_OR_RETURN(auto p, plan_from_choice(q, c, b.handles().cudnn));
   remember(cache, key, c, *p->graph);
   return p;
@@ -283,7 +300,11 @@ Result<std::shared_ptr<ConvPlan>> compile_first(const ConvRequest& q, PlanBuilde
         ++b.stats().cache_hits;
         return p;
       }
+      if (cache->replay_only()) return p.status();
     }
+    // What the recorded build did not plan with cuDNN (a variant cuDNN refused) is refused
+    // again, so the conv falls to the same variant or kernel as it did then.
+    if (cache->replay_only()) return std::shared_ptr<ConvPlan>();
   }
   // The candidate list first, so that threads start only for candidates that exist: cuDNN
   // serializes much of its heuristics and plan building, so a needless thread costs wall
@@ -322,7 +343,7 @@ std::string ConvRequest::signature() const {
   std::ostringstream os;
   os << "conv n" << s.n << " c" << s.c << " h" << s.h << " w" << s.w << " k" << s.k << " r" << s.r << "x" << s.s
      << " st" << s.sh << "," << s.sw << " pad" << s.ph << "," << s.pw << "," << pad_bottom << "," << pad_right
-     << " dil" << s.dh << "," << s.dw << " g" << s.groups << " " << precision_name(precision)
+     << " dil" << s.dh << "," << s.dw << " g" << s.groups << " " << to_string(precision)
      // FP16 entries recorded before reduced-precision reductions were barred are not reused.
      << (precision == Precision::kFp16 ? "/acc32 " : " ")
      << (variant == ConvVariant::kResidual ? "bias+silu?+add" : variant == ConvVariant::kFused ? "bias+silu?" : "conv")
@@ -345,6 +366,10 @@ Result<std::shared_ptr<ConvPlan>> get_conv_plan(const ConvRequest& q, PlanBuilde
     shared[sig] = *first;
     ++b.stats().conv_signatures;
     return first;
+  }
+  if (b.timing_cache() && b.timing_cache()->replay_only()) {
+    shared[sig] = nullptr;
+    return first.ok() ? error(StatusCode::kUnsupported, "not planned with cuDNN when the engine was built") : first;
   }
 
   // None of the first candidates built: walk through cuDNN's whole list until one does
