@@ -213,8 +213,7 @@ Result<LoadedModel> load_kiln(const fs::path& path, const ModelOptions& o, const
 Result<LoadedModel> load_model(const fs::path& path, const ModelOptions& o) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return error(StatusCode::kNotFound, path.string(), ": no such file");
-  if (o.batch < 1) return error(StatusCode::kInvalidArgument, "batch must be at least 1, got ", o.batch);
-  if (o.imgsz < 0) return error(StatusCode::kInvalidArgument, "imgsz must be positive, got ", o.imgsz);
+  KILN_RETURN_IF_ERROR(engine::check_input_size(o.imgsz, o.batch));
   if (!o.precision.empty() && o.precision != "fp32" && o.precision != "fp16")
     return error(StatusCode::kInvalidArgument, "precision must be fp32 or fp16, got '", o.precision, "'");
   std::optional<engine::Device> requested;

@@ -23,10 +23,25 @@ Result<BatchProfile> parse_batch_profile(const std::string& text) {
     if (end == std::string::npos) break;
     start = end + 1;
   }
-  if (parts.size() == 1) return BatchProfile{parts[0], parts[0], parts[0]};
+  if (parts.size() == 1) {
+    KILN_RETURN_IF_ERROR(check_input_size(0, parts[0]));
+    return BatchProfile{parts[0], parts[0], parts[0]};
+  }
   if (parts.size() != 3 || parts[0] > parts[1] || parts[1] > parts[2])
     return error(StatusCode::kInvalidArgument, "batch '", text, "': expected N or MIN:OPT:MAX with MIN <= OPT <= MAX");
+  KILN_RETURN_IF_ERROR(check_input_size(0, parts[2]));
   return BatchProfile{parts[0], parts[1], parts[2]};
+}
+
+Status check_input_size(int64_t imgsz, int64_t batch) {
+  if (imgsz < 0 || imgsz > kMaxImgsz)
+    return error(StatusCode::kInvalidArgument, "imgsz ", imgsz, " out of range (1 to ", kMaxImgsz, ")");
+  if (batch < 1 || batch > kMaxBatch)
+    return error(StatusCode::kInvalidArgument, "batch ", batch, " out of range (1 to ", kMaxBatch, ")");
+  if (imgsz > 0 && batch * imgsz * imgsz > kMaxBatchPixels)
+    return error(StatusCode::kInvalidArgument, "batch ", batch, " at imgsz ", imgsz, " is too large (batch x imgsz^2 over ",
+                 kMaxBatchPixels, " pixels)");
+  return Status::Ok();
 }
 
 Status check_precision(const std::string& precision) {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/environment.h"
+#include "ir/model_metadata.h"
 #include "kiln/status.h"
 
 namespace kiln::engine {
@@ -19,6 +20,14 @@ struct BatchProfile {
 };
 // "N" (min = opt = max = N) or "MIN:OPT:MAX" with 1 <= MIN <= OPT <= MAX.
 Result<BatchProfile> parse_batch_profile(const std::string& text);
+
+// Bounds of the input size a model is built or run for, checked in one place before anything
+// is allocated: imgsz 0 (the model's own) or 1..kMaxImgsz, batch 1..kMaxBatch, and
+// batch * imgsz^2 <= kMaxBatchPixels (an FP32 input of at most 3 GiB).
+inline constexpr int64_t kMaxImgsz = ir::kMaxImgsz;
+inline constexpr int64_t kMaxBatch = ir::kMaxMetadataBatch;
+inline constexpr int64_t kMaxBatchPixels = int64_t{1} << 28;
+Status check_input_size(int64_t imgsz, int64_t batch);
 
 // fp32 | fp16 | int8.
 Status check_precision(const std::string& precision);

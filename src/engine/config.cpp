@@ -133,7 +133,8 @@ Result<BuildOptions> resolve_build_options(const Config* config, const ModelConf
   if (!bp.ok()) return annotate(bp.status());
   opts.batch = *bp;
   if (Status s = check_precision(opts.precision); !s.ok()) return annotate(s);
-  if (opts.imgsz < 0 || opts.imgsz % 32 != 0)
+  if (Status s = check_input_size(opts.imgsz, opts.batch.max); !s.ok()) return annotate(s);
+  if (opts.imgsz % 32 != 0)
     return error(StatusCode::kInvalidArgument, "imgsz ", opts.imgsz, ": expected a positive multiple of 32", where);
   if (opts.workspace_gb <= 0) return error(StatusCode::kInvalidArgument, "workspace ", opts.workspace_gb, ": expected > 0 GB", where);
   return opts;
