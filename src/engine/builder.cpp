@@ -253,6 +253,13 @@ Result<BuildReport> rebuild_engine(const EngineInfo& engine, const Progress& pro
   if (m.model.source_path.empty() || !fs::is_regular_file(m.model.source_path, ec))
     return error(StatusCode::kNotFound, engine.path.string(), ": cannot rebuild: source model ",
                  m.model.source_path.empty() ? "(not recorded)" : m.model.source_path, " no longer exists");
+  // Only the very model the engine was built from: a changed file (or an engine whose
+  // recorded path was altered) must not silently become a different engine.
+  KILN_ASSIGN_OR_RETURN(std::string sha, sha256_file_hex(m.model.source_path));
+  if (sha != m.model.source_sha256)
+    return error(StatusCode::kIncompatible, engine.path.string(), ": cannot rebuild: source model ", m.model.source_path,
+                 " changed since the engine was built (SHA-256 ", sha.substr(0, 12), ", recorded ",
+                 m.model.source_sha256.substr(0, 12), ")");
   BuildOptions options;
   KILN_ASSIGN_OR_RETURN(options.device, parse_device(m.build.device));
   options.precision = m.build.precision;

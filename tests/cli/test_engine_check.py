@@ -137,13 +137,20 @@ def main():
         shutil.copy(YOLOV8N, src)
         r = kiln("check", det, tmp=tmp)
         checks.expect(r.returncode == EXIT_REBUILD and "changed since the build" in r.stdout, "source changed -> exit 3", r)
+        # A rebuild comes only from the very model the engine was built from: a changed source
+        # (or an altered recorded path) is refused, and the engine is left as it was.
+        before = open(det, "rb").read()
         r = kiln("check", det, "--on-mismatch", "auto", "--json", tmp=tmp)
-        checks.expect(r.returncode == EXIT_OK and json.loads(r.stdout)[0].get("rebuilt") is True, "source changed: auto rebuild", r)
+        checks.expect(r.returncode == EXIT_ERROR and "cannot rebuild" in r.stderr
+                      and "changed since the engine was built" in r.stderr, "source changed: no rebuild, exit 2", r)
+        checks.expect(open(det, "rb").read() == before, "source changed: engine left untouched")
+        r = kiln("build", src, "-o", det, tmp=tmp)
+        checks.expect(r.returncode == EXIT_OK, "an explicit build takes the new source", r)
         r = kiln("check", det, tmp=tmp)
-        checks.expect(r.returncode == EXIT_OK, "rebuilt from the new source checks 0", r)
+        checks.expect(r.returncode == EXIT_OK, "built from the new source checks 0", r)
         with open(det, "rb") as f:
             checks.expect(hashlib.sha256(open(YOLOV8N, "rb").read()).hexdigest().encode() in f.read(),
-                          "rebuilt engine records the new source's SHA-256")
+                          "new engine records the new source's SHA-256")
 
         # Source gone: --rebuild says so clearly.
         os.remove(src)
