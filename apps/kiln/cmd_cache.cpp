@@ -28,8 +28,8 @@ int run_ls(const engine::Cache& cache, bool as_json) {
     json r{{"engine", e.path.string()}, {"size", e.size}, {"age_days", e.age_days}};
     if (e.info) {
       const auto& m = e.info->metadata;
-      r.update({{"model", m.model.source_path}, {"device", m.build.device}, {"gpu", m.environment.gpu_name},
-                {"precision", m.build.precision}, {"batch", m.build.batch.to_string()}, {"built_at", m.built_at}});
+      r.update({{"model", m.model.source_path}, {"device", m.build.device.to_string()}, {"gpu", m.environment.gpu_name},
+                {"precision", to_string(m.build.precision)}, {"batch", m.build.batch.to_string()}, {"built_at", m.built_at}});
     } else {
       r["problem"] = e.problem;
     }
@@ -44,9 +44,9 @@ int run_ls(const engine::Cache& cache, bool as_json) {
     std::cout << "  " << e.path.filename().string() << "  " << std::fixed << std::setprecision(1)
               << static_cast<double>(e.size) / 1e6 << " MB  " << std::setprecision(1) << e.age_days << " d  ";
     if (e.info)
-      std::cout << e.info->metadata.build.device
+      std::cout << e.info->metadata.build.device.to_string()
                 << (e.info->metadata.environment.gpu_name.empty() ? "" : " (" + e.info->metadata.environment.gpu_name + ")")
-                << " " << e.info->metadata.build.precision << "  " << e.info->metadata.model.source_path << "\n";
+                << " " << to_string(e.info->metadata.build.precision) << "  " << e.info->metadata.model.source_path << "\n";
     else
       std::cout << "unreadable: " << e.problem << "\n";
   }

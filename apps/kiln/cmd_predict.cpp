@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "option_flags.h"
 #include "core/file_util.h"
 #include "kiln/annotate.h"
 #include "kiln/image.h"
@@ -61,8 +62,8 @@ bool ask_to_rebuild(const std::string& model, const std::string& reasons) {
 
 Result<Model> load(const PredictOptions& o) {
   ModelOptions mo;
-  mo.device = o.device;
-  mo.precision = o.precision;
+  KILN_ASSIGN_OR_RETURN(mo.device, device_flag(o.device));
+  KILN_ASSIGN_OR_RETURN(mo.precision, precision_flag(o.precision));
   mo.batch = o.batch;
   mo.imgsz = o.imgsz_flag && o.imgsz_flag->count() ? o.imgsz : 0;
   mo.cache_dir = o.cache_dir;
@@ -200,7 +201,7 @@ Runner register_predict(CLI::App& app) {
   cmd->add_option("--vid-stride", o->vid_stride, "predict every N-th video frame")->capture_default_str();
   cmd->add_option("--max-frames", o->max_frames, "stop each video after N predicted frames (0: all)")->capture_default_str();
   cmd->add_option("--device", o->device, "cpu | cuda | cuda:N (default: cpu; a .kiln runs where it was built)");
-  cmd->add_option("--precision", o->precision, "fp32 | fp16 (fp16 needs a GPU)")->check(CLI::IsMember({"fp32", "fp16"}));
+  cmd->add_option("--precision", o->precision, "fp32 | fp16 | tf32 (fp16 and tf32 need a GPU)");
   cmd->add_option("--batch", o->batch, "images or frames per inference (static-size engines)")->capture_default_str();
   cmd->add_option("--cache-dir", o->cache_dir, "engine cache folder (default: $KILN_CACHE_DIR or ~/.cache/kiln)");
   add_on_mismatch_option(*cmd, o->on_mismatch);

@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   add(register_predict);
   add(register_bench);
   add(register_val);
+  add(register_track);
   add(register_build);
   add(register_check);
   add(register_rebuild);

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "kiln/model.h"
@@ -20,6 +21,10 @@ struct VideoJob {
   bool save_conf = false;
   int vid_stride = 1;              // predict every vid_stride-th frame (Ultralytics' vid_stride)
   int64_t max_frames = 0;          // stop after this many predicted frames; 0: all
+  // kiln track: turns each frame's prediction into what is printed, written and drawn (the
+  // tracked objects), and draws the frame; unset: the prediction as is, draw_prediction.
+  std::function<Status(int64_t frame, Prediction& prediction)> on_prediction;
+  std::function<void(Image& frame, const Prediction& prediction)> draw;
 };
 
 // Prints one line per frame and a summary (frames, end-to-end FPS, per-stage ms), and

@@ -111,7 +111,9 @@ Result<CacheOutcome> Cache::get_or_build(const fs::path& model, const BuildOptio
     if (info.ok() && !check_compatibility(*info, env).needs_rebuild()) return CacheOutcome{engine_path, false, std::nullopt};
     if (progress) progress("replacing " + engine_path.string() + ": " + (info.ok() ? "incompatible" : info.status().message()));
   }
-  KILN_ASSIGN_OR_RETURN(BuildReport report, build_engine(model, options, engine_path, progress));
+  BuildOptions build = options;  // tuned choices live beside the engines they made
+  if (build.timing_cache.empty()) build.timing_cache = dir_ / "cuda_timing_cache.tsv";
+  KILN_ASSIGN_OR_RETURN(BuildReport report, build_engine(model, build, engine_path, progress));
   std::ostringstream line;
   line << report.metadata.built_at << '\t' << key << '\t' << fs::absolute(model).string() << '\t'
        << report.metadata.build.build_seconds << 's' << '\n';

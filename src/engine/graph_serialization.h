@@ -37,7 +37,7 @@ Result<ir::Graph> deserialize_graph(std::span<const uint8_t> graph, std::span<co
 // "<display_name>: invalid engine graph: <problem>" otherwise.
 Status validate_loaded_graph(ir::Graph& graph, const std::string& display_name);
 
-// One tensor: dtype, rank, dims, byte count, bytes. Shared with the tactics section.
+// One tensor: dtype, rank, dims, byte count, bytes.
 void write_tensor(ByteWriter& w, const ir::Tensor& t);
 ir::Tensor read_tensor(ByteReader& r);  // sets r's failure on malformed data
 
