@@ -227,7 +227,7 @@ Result<LoadedModel> load_model(const fs::path& path, const ModelOptions& o) {
   const BatchProfile& b = o.batch;
   if (b.min < 1 || b.min > b.opt || b.opt > b.max)
     return error(StatusCode::kInvalidArgument, "batch ", b.to_string(), ": expected 1 <= MIN <= OPT <= MAX");
-  if (o.imgsz < 0) return error(StatusCode::kInvalidArgument, "imgsz must be positive, got ", o.imgsz);
+  KILN_RETURN_IF_ERROR(engine::check_input_size(o.imgsz, b.max));
   if (path.extension() == ".kiln") return load_kiln(path, o, o.device);
   return load_onnx(path, o, o.device);
 }

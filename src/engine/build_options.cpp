@@ -15,6 +15,17 @@ std::vector<int64_t> prepared_batches(const BatchProfile& p) {
   return out;
 }
 
+Status check_input_size(int64_t imgsz, int64_t batch) {
+  if (imgsz < 0 || imgsz > kMaxImgsz)
+    return error(StatusCode::kInvalidArgument, "imgsz ", imgsz, " out of range (1 to ", kMaxImgsz, ")");
+  if (batch < 1 || batch > kMaxBatch)
+    return error(StatusCode::kInvalidArgument, "batch ", batch, " out of range (1 to ", kMaxBatch, ")");
+  if (imgsz > 0 && batch * imgsz * imgsz > kMaxBatchPixels)
+    return error(StatusCode::kInvalidArgument, "batch ", batch, " at imgsz ", imgsz, " is too large (batch x imgsz^2 over ",
+                 kMaxBatchPixels, " pixels)");
+  return Status::Ok();
+}
+
 nlohmann::json to_json(const BuildOptions& o) {
   nlohmann::json j{{"device", o.device.to_string()}, {"precision", to_string(o.precision)}, {"batch", o.batch.to_string()},
                    {"imgsz", o.imgsz}, {"workspace_gb", o.workspace_gb}};

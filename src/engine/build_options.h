@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/environment.h"
+#include "ir/model_metadata.h"
 #include "kiln/options.h"
 #include "kiln/status.h"
 
@@ -20,6 +21,14 @@ using kiln::parse_batch_profile;
 // The batch sizes an engine of `profile` is planned for, ascending: MIN, the powers of two
 // between MIN and MAX, OPT and MAX. A request for n images runs at the smallest one >= n.
 std::vector<int64_t> prepared_batches(const BatchProfile& profile);
+
+// Bounds of the input size a model is built or run for, checked in one place before anything
+// is allocated: imgsz 0 (the model's own) or 1..kMaxImgsz, batch 1..kMaxBatch, and
+// batch * imgsz^2 <= kMaxBatchPixels (an FP32 input of at most 3 GiB).
+inline constexpr int64_t kMaxImgsz = ir::kMaxImgsz;
+inline constexpr int64_t kMaxBatch = ir::kMaxMetadataBatch;
+inline constexpr int64_t kMaxBatchPixels = int64_t{1} << 28;
+Status check_input_size(int64_t imgsz, int64_t batch);
 
 struct BuildOptions {
   Device device;

@@ -1,13 +1,16 @@
 #include "engine/cache.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <sstream>
 
+#include "core/file_util.h"
 #include "engine/compatibility.h"
 #include "engine/file_lock.h"
 #include "engine/sha256.h"
@@ -29,6 +32,31 @@ double age_days(const fs::path& p) {
 }
 
 bool is_temp(const fs::path& p) { return p.filename().string().find(".kiln.tmp.") != std::string::npos; }
+
+// A temp file nobody will finish: its writer (temp_file_owner) is no longer running on this
+// machine, or it is older than the grace period (also for names without a pid).
+bool is_abandoned_temp(const fs::path& p, double min_age_days) {
+  if (!is_temp(p)) return false;
+  const double age = age_days(p);
+  if (age >= std::max(kTempGraceDays, min_age_days)) return true;
+  const std::optional<pid_t> owner = temp_file_owner(p);
+  return owner && *owner != ::getpid() && ::kill(*owner, 0) != 0 && errno == ESRCH && age >= min_age_days;
+}
+
+// Removes what killed builders left in `dir` (best effort: a read-only cache keeps them).
+void remove_abandoned_temps(const fs::path& dir) {
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec))
+    if (std::error_code rm_ec; is_abandoned_temp(it->path(), 0)) fs::remove(it->path(), rm_ec);
+}
+
+// The engine at `path` when it is there, readable and right for `env`.
+bool usable_engine(const fs::path& path, const Environment& env) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return false;
+  auto info = inspect_engine(path);
+  return info.ok() && !check_compatibility(*info, env).needs_rebuild();
+}
 
 void append_build_log(const fs::path& dir, const std::string& line) {
   int fd = ::open((dir / "builds.log").c_str(), O_CREAT | O_WRONLY | O_APPEND | O_CLOEXEC, 0644);
@@ -66,18 +94,21 @@ Result<CacheOutcome> Cache::get_or_build(const fs::path& model, const BuildOptio
   fs::path engine_path = dir_ / (name + ".kiln");
 
   std::error_code ec;
+  remove_abandoned_temps(dir_);
+  // A usable engine is read without the lock, so a read-only cache that holds it works.
+  if (!force && usable_engine(engine_path, env)) {
+    fs::last_write_time(engine_path, fs::file_time_type::clock::now(), ec);  // marks it used, for prune; may fail
+    return CacheOutcome{engine_path, false, std::nullopt};
+  }
   fs::create_directories(dir_, ec);
   if (ec) return error(StatusCode::kIoError, dir_.string(), ": cannot create cache folder: ", ec.message());
   KILN_ASSIGN_OR_RETURN(FileLock lock, FileLock::acquire(dir_ / (name + ".lock"), [&] {
     if (progress) progress("waiting for another kiln building " + engine_path.string());
   }));
-
   if (!force && fs::exists(engine_path, ec)) {
     auto info = inspect_engine(engine_path);
-    if (info.ok() && !check_compatibility(*info, env).needs_rebuild()) {
-      fs::last_write_time(engine_path, fs::file_time_type::clock::now(), ec);  // marks it used, for prune
-      return CacheOutcome{engine_path, false, std::nullopt};
-    }
+    // Another process may have built it while we waited for the lock.
+    if (info.ok() && !check_compatibility(*info, env).needs_rebuild()) return CacheOutcome{engine_path, false, std::nullopt};
     if (progress) progress("replacing " + engine_path.string() + ": " + (info.ok() ? "incompatible" : info.status().message()));
   }
   BuildOptions build = options;  // tuned choices live beside the engines they made
@@ -94,9 +125,13 @@ Result<std::vector<CacheEntry>> Cache::list() const {
   std::vector<CacheEntry> entries;
   std::error_code ec;
   if (!fs::is_directory(dir_, ec)) return entries;
-  for (const auto& de : fs::directory_iterator(dir_, ec)) {
-    if (!de.is_regular_file() || de.path().extension() != ".kiln") continue;
-    CacheEntry e{de.path(), de.file_size(), age_days(de.path()), std::nullopt, ""};
+  for (auto it = fs::directory_iterator(dir_, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    const fs::directory_entry& de = *it;
+    std::error_code entry_ec;  // an engine pruned meanwhile is skipped, not thrown
+    if (de.path().extension() != ".kiln" || !de.is_regular_file(entry_ec)) continue;
+    const uint64_t size = de.file_size(entry_ec);
+    if (entry_ec) continue;
+    CacheEntry e{de.path(), size, age_days(de.path()), std::nullopt, ""};
     auto info = inspect_engine(de.path());
     if (info.ok()) e.info = std::move(info).value();
     else e.problem = info.status().message();
@@ -112,11 +147,11 @@ Result<std::vector<fs::path>> Cache::prune(std::optional<double> older_than_days
   std::error_code ec;
   if (!fs::is_directory(dir_, ec)) return removed;
   std::vector<fs::path> victims;
-  for (const auto& de : fs::directory_iterator(dir_, ec)) {
-    const fs::path& p = de.path();
+  for (auto it = fs::directory_iterator(dir_, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    const fs::path& p = it->path();
     double age = age_days(p);
     if (is_temp(p)) {
-      if (age >= std::max(kTempGraceDays, older_than_days.value_or(0))) victims.push_back(p);
+      if (is_abandoned_temp(p, older_than_days.value_or(0))) victims.push_back(p);
     } else if (p.extension() == ".kiln" && (!older_than_days || age >= *older_than_days)) {
       victims.push_back(p);
       removed.push_back(p);

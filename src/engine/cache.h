@@ -1,8 +1,10 @@
 // The engine cache: a folder of engines keyed by SHA-256 of (model bytes, build options,
 // environment fingerprint). File names show the model stem and a short key
 // ("yolo11n-3f2a9c1d0b7e4a55.kiln"), so engines for different GPUs or options live side by
-// side. Concurrent builders of one key serialize on "<name>.lock" (flock); the engine is
-// written to a temp file and renamed into place; each build appends a line to builds.log.
+// side. A usable engine is read without any lock (so a read-only cache holding it works);
+// concurrent builders of one key serialize on "<name>.lock" (flock); the engine is written
+// to a temp file and renamed into place; each build appends a line to builds.log. Temp files
+// whose writer is no longer running (or older than an hour) are removed on each access.
 #pragma once
 
 #include <filesystem>

@@ -135,7 +135,8 @@ Result<BuildOptions> resolve_build_options(const Config* config, const ModelConf
   auto prec = parse_precision(precision);
   if (!prec.ok()) return annotate(prec.status());
   opts.precision = *prec;
-  if (opts.imgsz < 0 || opts.imgsz % 32 != 0)
+  if (Status s = check_input_size(opts.imgsz, opts.batch.max); !s.ok()) return annotate(s);
+  if (opts.imgsz % 32 != 0)
     return error(StatusCode::kInvalidArgument, "imgsz ", opts.imgsz, ": expected a positive multiple of 32", where);
   if (opts.workspace_gb <= 0) return error(StatusCode::kInvalidArgument, "workspace ", opts.workspace_gb, ": expected > 0 GB", where);
   return opts;

@@ -57,7 +57,11 @@ Result<EngineMetadata> metadata_from_json(const json& j) {
     m.built_at = j.at("built_at").get<std::string>();
     return m;
   } catch (const json::exception& e) {
-    return error(StatusCode::kInvalidArgument, e.what());
+    // what() is "[json.exception.type_error.302] type must be string, but is number": keep the reason.
+    const std::string why = e.what();
+    const size_t end = why.find("] ");
+    return error(StatusCode::kInvalidArgument, "a field is missing or has the wrong type (",
+                 end == std::string::npos ? why : why.substr(end + 2), ")");
   }
 }
 
@@ -102,6 +106,7 @@ Result<Engine> load_engine_bytes(std::span<const uint8_t> bytes, const std::file
   if (!d.info.checksum_ok)
     return error(StatusCode::kCorrupt, path.string(), ": checksum mismatch (the file was modified or damaged)");
   KILN_ASSIGN_OR_RETURN(ir::Graph graph, deserialize_graph(d.container.graph, d.container.weights, path.string()));
+  KILN_RETURN_IF_ERROR(validate_loaded_graph(graph, path.string()));
   return Engine{std::move(d.info), std::move(graph)};
 }
 
@@ -109,7 +114,7 @@ std::vector<uint8_t> encode_engine_file(const EngineMetadata& metadata, const ir
                                         const EnginePlans& plans) {
   SerializedGraph sg = serialize_graph(graph);
   EngineContainer c;
-  c.metadata_json = to_json(metadata).dump(2);
+  c.metadata_json = to_json(metadata).dump(2, ' ', false, json::error_handler_t::replace);  // paths need not be UTF-8
   c.graph = std::move(sg.graph);
   c.weights = std::move(sg.weights);
   c.plans = encode_plans(plans);

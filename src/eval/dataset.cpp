@@ -31,7 +31,8 @@ Status add_split_entry(const fs::path& entry, std::vector<fs::path>& images) {
   if (fs::is_directory(entry, ec)) {
     for (auto it = fs::recursive_directory_iterator(entry, ec); !ec && it != fs::recursive_directory_iterator();
          it.increment(ec))
-      if (it->is_regular_file() && is_dataset_image(it->path())) images.push_back(it->path());
+      if (std::error_code type_ec; it->is_regular_file(type_ec) && is_dataset_image(it->path()))  // no throwing
+        images.push_back(it->path());
     if (ec) return error(StatusCode::kIoError, entry.string(), ": cannot list: ", ec.message());
     return Status::Ok();
   }

@@ -61,5 +61,26 @@ TEST(Builder, RejectsWhatItCannotBuildWithoutWriting) {
   EXPECT_FALSE(fs::exists(out));
 }
 
+// A rebuild takes only the model the engine was built from: a source whose SHA-256 differs
+// from the recorded one (changed, or a path altered in a damaged engine) is refused before
+// anything is built or written.
+TEST(Builder, RebuildRefusesASourceThatChanged) {
+  KILN_REQUIRE_ASSETS();
+  fs::path dir = test::temp_dir();
+  fs::path src = dir / "model.onnx";
+  fs::copy_file(test::asset("models/reid/osnet_x0_25_msmt17.onnx"), src);
+  EngineInfo info;
+  info.path = dir / "model.kiln";
+  info.metadata.model.source_path = src.string();
+  info.metadata.model.source_sha256 = std::string(64, '0');
+  auto r = rebuild_engine(info);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kIncompatible);
+  EXPECT_NE(r.status().message().find("cannot rebuild: source model " + src.string() + " changed since the engine was built"),
+            std::string::npos)
+      << r.status().message();
+  EXPECT_FALSE(fs::exists(info.path));
+}
+
 }  // namespace
 }  // namespace kiln::engine

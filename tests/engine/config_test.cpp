@@ -108,6 +108,24 @@ TEST(Config, UnknownKeysAndBadValuesNameKeyAndFile) {
   EXPECT_NE(bad.status().message().find("'v'"), std::string::npos);
 }
 
+// --imgsz 100000 or --batch 100000 used to grow to 22 GB and end in std::bad_alloc: the
+// bounds are checked once, before anything is allocated, wherever the sizes come from.
+TEST(Config, InputSizeAndBatchAreBounded) {
+  EXPECT_TRUE(check_input_size(0, 1).ok());
+  EXPECT_TRUE(check_input_size(8192, 4).ok());
+  EXPECT_TRUE(check_input_size(640, 512).ok());
+  EXPECT_EQ(check_input_size(100000, 1).message(), "imgsz 100000 out of range (1 to 8192)");
+  EXPECT_EQ(check_input_size(640, 100000).message(), "batch 100000 out of range (1 to 1024)");
+  EXPECT_EQ(check_input_size(-32, 1).message(), "imgsz -32 out of range (1 to 8192)");
+  EXPECT_NE(check_input_size(8192, 8).message().find("too large"), std::string::npos);
+  OptionOverrides o;
+  o.imgsz = 100000;
+  EXPECT_EQ(resolve_build_options(nullptr, nullptr, o).status().message(), "imgsz 100000 out of range (1 to 8192)");
+  o.imgsz = std::nullopt;
+  o.batch = "1:4:100000";
+  EXPECT_EQ(resolve_build_options(nullptr, nullptr, o).status().message(), "batch 100000 out of range (1 to 1024)");
+}
+
 TEST(ModelNames, ParsesTaskAndDefaultSize) {
   struct Case { const char* name; const char* version; char size; const char* task; int64_t imgsz; };
   for (const Case& c : {Case{"yolo11n-pose", "11", 'n', "pose", 640}, Case{"yolov8s", "8", 's', "detect", 640},

@@ -37,6 +37,7 @@ ir::Graph tiny_graph() {
   g.inputs.push_back(x);
   ir::Value* b = g.add_constant("b", ir::Tensor::from_vector<float>({4}, {1, 2, 3, 4}));
   ir::Value* y = g.add_value("y");
+  y->shape = ir::make_shape({1, 4});
   g.add_node("Add", "add", {x, b}, {y});
   g.outputs.push_back(y);
   return g;
