@@ -41,6 +41,7 @@ cudnn_lib=$(python3 -c 'import os, nvidia.cudnn as m; print(os.path.join(list(m.
             echo /opt/torch/.venv/lib/python3.12/site-packages/nvidia/cudnn/lib)
 export LD_LIBRARY_PATH="/tmp/kiln-libs:$cudnn_lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 export KILN_ASSETS_DIR=$(realpath "$assets") KILN_SOURCE_DIR=$PWD KILN_BINARY_DIR=/tmp/kiln-bin
+export KILN_BIN=$(realpath "$carry/kiln")
 # OpenBLAS (the CPU reference in the tests) must not start more threads than the CPUs the
 # container may use: the cgroup quota, not the host's core count.
 cpus=$(nproc)
@@ -81,9 +82,13 @@ for s in "$@"; do
     v8) stage v8 100 "$kiln" bench --model "$m8" --precision fp16,fp32 --batch 1 --iters 300 --timing-cache "$cache" ;;
     tests) stage tests 200 "$carry/kiln_cuda_tests" --gtest_output="xml:$out/gtest.xml" ;;
     engine) stage engine 200 scripts/gpu-engine-check.sh "$kiln" "$assets/models/yolo11n.onnx" ;;
-    api) stage api 200 "$carry/kiln_api_gpu_tests" --gtest_output="xml:$out/gtest_api.xml" ;;
+    api) stage api 400 "$carry/kiln_api_gpu_tests" --gtest_filter='-EngineV2Gpu.*' --gtest_output="xml:$out/gtest_api.xml" ;;
+    track)  # kiln track (ByteTrack) on the first video in $assets/video, CUDA FP16, JSON lines + MOT txt
+      v=$(ls "$assets"/video/*.mp4 | head -1)
+      stage track 200 "$kiln" track --model "$assets/models/yolo11n.onnx" --source "$v" --device cuda --precision fp16 \
+        --json /tmp/kiln-track.jsonl --mot /tmp/kiln-track.txt ;;
     engines)
-      KILN_BIN=$(realpath "$kiln") KILN_CACHE_DIR=/tmp/kiln-engines stage engines 300 "$carry/kiln_api_gpu_tests" \
+      KILN_CACHE_DIR=/tmp/kiln-engines stage engines 300 "$carry/kiln_api_gpu_tests" \
         --gtest_filter='EngineV2Gpu.*'
       stage engines-bench 150 "$kiln" bench --model "$assets/models/yolo11n.onnx" --precision fp16 --batch 1 \
         --iters 200 --timing-cache "$cache" --json

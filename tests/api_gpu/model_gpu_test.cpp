@@ -56,7 +56,23 @@ void expect_same_predictions(Model& gpu, Model& cpu, const std::string& precisio
     ASSERT_TRUE(got.ok()) << got.status().message();
     EXPECT_EQ(got->input_height, want->input_height) << kImages[n];
     EXPECT_EQ(got->input_width, want->input_width) << kImages[n];
-    EXPECT_EQ(got->boxes.size(), want->boxes.size());
+    if (got->boxes.size() != want->boxes.size()) {
+      // An NMS decision at the IoU threshold may go the other way in FP16 (horses.jpg: one
+      // box more or less): then every GPU box must still be one of the CPU's candidates
+      // before NMS, and only one decision may differ.
+      EXPECT_NE(precision, "fp32") << kImages[n] << ": FP32 keeps what the CPU keeps";
+      EXPECT_LE(std::abs(static_cast<int>(got->boxes.size()) - static_cast<int>(want->boxes.size())), 1) << kImages[n];
+      PredictOptions all_candidates;
+      all_candidates.iou = 1.0;
+      auto candidates = cpu.predict(image, all_candidates);
+      ASSERT_TRUE(candidates.ok()) << candidates.status().message();
+      const Deviation c = deviation_from_candidates(got->boxes, candidates->boxes);
+      std::printf("%s: %zu boxes kept on the GPU, %zu on the CPU; GPU boxes vs the CPU's candidates before NMS: "
+                  "%.3f px, conf %.5f\n", kImages[n], got->boxes.size(), want->boxes.size(), c.box, c.conf);
+      worst.conf = std::max(worst.conf, c.conf);
+      worst.box = std::max(worst.box, c.box);
+      continue;
+    }
     // An NMS near-tie (horses.jpg in FP16: two candidates 0.0006 apart in confidence, 3.9 px
     // apart) may keep another of the CPU's candidates.
     const Deviation d = deviation_allowing_near_ties(cpu, image, {}, got->boxes, want->boxes, kBoxTol, kImages[n]);
