@@ -35,6 +35,15 @@ if ! python3 -c "import numpy, onnx, onnxruntime, cv2, PIL, nanobind, scikit_bui
   python3 -m pip install -q "${PIP_PACKAGES[@]}" 2>/dev/null \
     || python3 -m pip install -q --break-system-packages "${PIP_PACKAGES[@]}"
 fi
+# Serving test (tests/triton): Triton Inference Server 2.51's tritonserver binary and its
+# libraries, from the nvidia-pytriton wheel alone (--no-deps: its Python side is not used),
+# and the HTTP client. Optional: without them the triton test skips.
+if ! python3 -c "import tritonclient.http, importlib.util as u; assert u.find_spec('pytriton')" 2>/dev/null; then
+  echo "setup: installing nvidia-pytriton (tritonserver binary) and tritonclient[http]"
+  triton_pip() { python3 -m pip install -q "$@" 2>/dev/null || python3 -m pip install -q --break-system-packages "$@"; }
+  { triton_pip --no-deps nvidia-pytriton==0.7.0 && triton_pip "tritonclient[http]"; } 2>/dev/null \
+    || echo "setup: could not install the Triton test server; the triton test will skip"
+fi
 # CUDA builds: the header-only cuDNN frontend (PyPI) into third_party/ (gitignored).
 if command -v nvcc > /dev/null 2>&1; then
   fe_dir="$(cd "$(dirname "$0")/.." && pwd)/third_party/cudnn_frontend"

@@ -25,6 +25,7 @@ Runner register_predict(CLI::App& app);
 Runner register_bench(CLI::App& app);
 Runner register_val(CLI::App& app);
 Runner register_track(CLI::App& app);
+Runner register_triton_repo(CLI::App& app);  // Triton model repository (cmd_triton_repo.cpp)
 
 // Engine commands: build, check, rebuild, env, cache (cmd_<name>.cpp).
 Runner register_build(CLI::App& app);

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   add(register_rebuild);
   add(register_env);
   add(register_cache);
+  add(register_triton_repo);
 
   try {
     app.parse(argc, argv);

@@ -68,11 +68,13 @@ def main():
                 n += 1
             check("annotated video has every tracked frame", n == ref["max_frames"], f"{n}")
 
-        r = run_kiln(["track", *args, "--tracker", "botsort.yaml", "--json", out])
+        # BoT-SORT on the first half of the frames keeps the test short.
+        half = ref["max_frames"] // 2
+        r = run_kiln(["track", *args[:-1], str(half), "--tracker", "botsort.yaml", "--json", out])
         if check("botsort: exit 0", r.returncode == 0, r.stderr.strip()):
             check("botsort: says once that it tracks without motion compensation",
                   r.stderr.count("gmc_method sparseOptFlow") == 1, r.stderr.strip())
-            compare_tracks("botsort", read_jsonl(out), ref["tracks"]["botsort"])
+            compare_tracks("botsort", read_jsonl(out), ref["tracks"]["botsort"][:half])
 
         frames = os.path.join(ASSETS, "datasets", "MOT17-mini", "train", "MOT17-09-FRCNN", "img1")
         r = run_kiln(["track", "--model", MODEL, "--source", frames, "--json", out, "--mot", mot])
