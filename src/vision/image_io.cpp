@@ -13,19 +13,12 @@
 #include "core/file_util.h"
 #include "vision/exif_orientation.h"
 
-// stb_image decodes PNG and BMP only; JPEG goes through libjpeg to match cv2.imread.
-#define STB_IMAGE_IMPLEMENTATION
-#define STB_IMAGE_STATIC
+// stb_image (compiled in stb_image_impl.cpp) decodes PNG and BMP only; JPEG goes through
+// libjpeg to match cv2.imread.
 #define STBI_ONLY_PNG
 #define STBI_ONLY_BMP
 #define STBI_NO_STDIO
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include "stb_image.h"
-#pragma GCC diagnostic pop
 
 namespace kiln::vision {
 
