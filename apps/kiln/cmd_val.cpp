@@ -8,7 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdarg>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -16,8 +16,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli_output.h"
 #include "commands.h"
+#include "core/file_util.h"
+#include "model_args.h"
+#include "val_report.h"
 #include "val_run.h"
+#include "eval/coco_predictions.h"
 #include "eval/classify_dataset.h"
 #include "eval/dataset.h"
 #include "eval/detect_metrics.h"
@@ -37,7 +42,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct ValOptions {
-  std::string model;
+  ModelArgs model;  // its precision: the one this run uses (one of --precision's list)
   std::string data;
   std::string split = "val";
   int imgsz = 640;
@@ -48,104 +53,57 @@ struct ValOptions {
   double iou = 0.7;
   int max_det = 300;
   bool json = false;
-  std::string device;
-  std::string precision;  // the one this run uses (one of --precision's list)
+  std::string save_json;  // COCO-format predictions file
+  Verbosity verbosity = Verbosity::kNormal;
 };
-
-// One precision's outcome: its own table or JSON, and the headline figures the
-// multi-precision summary compares.
-struct ValRun {
-  std::string precision;
-  nlohmann::json json;
-  std::string table;
-  std::vector<std::pair<std::string, double>> figures;  // name, value (higher is better)
-  double ms_per_image = 0;
-};
-
-// printf into a string.
-void appendf(std::string& out, const char* fmt, ...) {
-  char buf[512];
-  va_list args;
-  va_start(args, fmt);
-  const int n = std::vsnprintf(buf, sizeof(buf), fmt, args);
-  va_end(args);
-  out.append(buf, static_cast<size_t>(std::min<int>(n, sizeof(buf) - 1)));
-}
 
 // The model through the kiln API, one image per inference: a dynamic-size ONNX model on
 // the CPU keeps its symbolic height/width (each image gets its own shape); anything else
 // runs at its fixed input size.
-Result<Model> load_val_model(const ValOptions& o) {
-  ModelOptions mo;
-  mo.device = o.device;
-  mo.precision = o.precision;
-  mo.imgsz = o.imgsz_given ? o.imgsz : 0;
-  mo.batch = 1;
-  mo.progress = terminal_progress("val");
-  KILN_ASSIGN_OR_RETURN(Model model, Model::load(o.model, mo));
-  const ModelInfo& info = model.info();
-  const std::string task = info.task.empty() ? "detect" : info.task;
+Result<LoadedModel> load_val_model(const ValOptions& o, Messages& messages) {
+  ModelArgs a = o.model;
+  a.imgsz = o.imgsz_given ? o.imgsz : 0;
+  a.batch = 1;
+  KILN_ASSIGN_OR_RETURN(LoadedModel loaded, load_model(a, messages));
+  const std::string task = loaded.model.info().task.empty() ? "detect" : loaded.model.info().task;
   if (task != "detect" && task != "segment" && task != "pose" && task != "obb" && task != "classify")
-    return error(StatusCode::kUnsupported, o.model, ": task ", task, " not supported by val yet");
-  return model;
+    return error(StatusCode::kUnsupported, o.model.model, ": task ", task, " not supported by val yet");
+  if (!o.save_json.empty() && (task == "obb" || task == "classify"))
+    return error(StatusCode::kUnsupported, "--save-json writes COCO boxes of detect, segment and pose models; ",
+                 o.model.model, " is ", task);
+  return loaded;
 }
 
-// "\rval 37/128 [=========>          ]" on stderr, only when stderr is a terminal.
-class ProgressBar {
- public:
-  explicit ProgressBar(size_t total) : total_(total), enabled_(isatty(STDERR_FILENO) == 1) {}
-  void update(size_t done) const {
-    if (!enabled_) return;
-    constexpr int kWidth = 30;
-    const int filled = static_cast<int>(kWidth * done / total_);
-    std::fprintf(stderr, "\rval %zu/%zu [%s%s]", done, total_, std::string(filled, '=').c_str(),
-                 std::string(kWidth - filled, ' ').c_str());
-    if (done == total_) std::fprintf(stderr, "\n");
-    std::fflush(stderr);
+// The COCO results entries of one image's predictions (boxes in val's input pixels).
+void add_coco_predictions(nlohmann::json& out, const fs::path& image_path, const vision::Image& image,
+                          const eval::ValInput& in, const std::vector<eval::BoxPrediction>& preds,
+                          const std::vector<int>& category_ids) {
+  const auto id = eval::coco_image_id(image_path);
+  for (const eval::BoxPrediction& p : preds) {
+    const std::array<float, 4> b = eval::coco_bbox(p.box, in, image.width, image.height);
+    nlohmann::json entry;
+    if (std::holds_alternative<int64_t>(id)) entry["image_id"] = std::get<int64_t>(id);
+    else entry["image_id"] = std::get<std::string>(id);
+    entry["category_id"] = category_ids.at(static_cast<size_t>(p.class_id));
+    entry["bbox"] = {std::round(b[0] * 1000) / 1000, std::round(b[1] * 1000) / 1000, std::round(b[2] * 1000) / 1000,
+                     std::round(b[3] * 1000) / 1000};
+    entry["score"] = std::round(p.conf * 100000) / 100000;
+    out.push_back(std::move(entry));
   }
+}
 
- private:
-  size_t total_;
-  bool enabled_;
-};
 
 double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// Ultralytics' layout: box columns, then pose columns for pose models.
-// `pose`: the second group of columns (pose or mask figures), titled `second`.
-std::string metrics_table(const eval::MetricsReport& box, const eval::MetricsReport* pose, const char* second) {
-  std::string t;
-  appendf(t, "%22s%11s%11s%11s%11s%11s%11s", "Class", "Images", "Instances", "Box(P", "R", "mAP50", "mAP50-95)");
-  if (pose) appendf(t, "%11s%11s%11s%11s", (std::string(second) + "(P").c_str(), "R", "mAP50", "mAP50-95)");
-  t += "\n";
-  auto row = [&](const eval::MetricsRow& r, const eval::MetricsRow* p) {
-    appendf(t, "%22s%11d%11d%11.3g%11.3g%11.3g%11.3g", r.name.c_str(), r.images, r.instances, r.precision, r.recall,
-            r.map50, r.map50_95);
-    if (p) appendf(t, "%11.3g%11.3g%11.3g%11.3g", p->precision, p->recall, p->map50, p->map50_95);
-    t += "\n";
-  };
-  row(box.all, pose ? &pose->all : nullptr);
-  for (size_t i = 0; i < box.classes.size(); ++i) row(box.classes[i], pose ? &pose->classes[i] : nullptr);
-  return t;
-}
-
-nlohmann::json row_json(const eval::MetricsRow& r) {
-  nlohmann::json j = {{"name", r.name},           {"images", r.images},      {"instances", r.instances},
-                      {"precision", r.precision}, {"recall", r.recall},      {"map50", r.map50},
-                      {"map50_95", r.map50_95}};
-  if (r.class_id >= 0) j["class"] = r.class_id;
-  return j;
-}
-
 // Classify: --data is an ImageFolder-style directory; top-1 / top-5 accuracy with
 // Ultralytics' classify_transforms (shortest side to imgsz, center crop).
-Result<ValRun> val_classify(const ValOptions& o, Model& model) {
+Result<ValRun> val_classify(const ValOptions& o, Model& model, const Messages& messages) {
   KILN_ASSIGN_OR_RETURN(eval::ClassifyDataset data, eval::load_classify_dataset(o.data, o.split));
   const int size = model.info().imgsz_h;
   eval::TopKAccuracy acc;
-  ProgressBar bar(data.images.size());
+  Progress bar(messages, data.images.size(), "images");
   double t_inf = 0;
   for (size_t i = 0; i < data.images.size(); ++i) {
     KILN_ASSIGN_OR_RETURN(vision::Image image, vision::decode_image(data.images[i]));
@@ -155,7 +113,7 @@ Result<ValRun> val_classify(const ValOptions& o, Model& model) {
     KILN_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, model.run(std::span<const Tensor>(&tensor, 1)));
     t_inf += ms_since(t1);
     if (outputs.size() != 1 || outputs[0].shape.size() != 2 || outputs[0].shape[0] != 1)
-      return error(StatusCode::kUnsupported, o.model, ": classify output is not [1, classes]");
+      return error(StatusCode::kUnsupported, o.model.model, ": classify output is not [1, classes]");
     std::vector<int> top;
     for (const auto& c : vision::top_k(outputs[0].data, 5)) top.push_back(c.class_id);
     acc.add(data.labels[i], top);
@@ -165,7 +123,7 @@ Result<ValRun> val_classify(const ValOptions& o, Model& model) {
   const ModelInfo& info = model.info();
   ValRun run;
   run.precision = info.precision;
-  run.json = {{"model", o.model},       {"data", o.data},           {"split", o.split},
+  run.json = {{"model", o.model.model},       {"data", o.data},           {"split", o.split},
               {"task", "classify"},     {"imgsz", size},            {"device", info.device},
               {"precision", info.precision}, {"images", acc.count()}, {"top1", acc.top1()},
               {"top5", acc.top5()},     {"speed_ms", {{"inference", t_inf / n}}}};
@@ -231,21 +189,25 @@ eval::ImageMatches match_obb(std::span<const float> raw, int num_anchors, int nu
   return eval::match_image(pred_classes, conf, gt_classes, eval::probiou_matrix(gt, pred));
 }
 
-Result<ValRun> val_one(const ValOptions& o) {
+Result<ValRun> val_one(const ValOptions& o, Messages& messages) {
   if (o.conf < 0 || o.conf > 1) return error(StatusCode::kInvalidArgument, "--conf must be in [0, 1], got ", o.conf);
   if (o.iou < 0 || o.iou > 1) return error(StatusCode::kInvalidArgument, "--iou must be in [0, 1], got ", o.iou);
   if (o.imgsz < 1) return error(StatusCode::kInvalidArgument, "--imgsz must be positive, got ", o.imgsz);
   if (o.batch < 1) return error(StatusCode::kInvalidArgument, "--batch must be positive, got ", o.batch);
   if (o.max_det < 1) return error(StatusCode::kInvalidArgument, "--max-det must be positive, got ", o.max_det);
-  if (!fs::exists(o.model)) return error(StatusCode::kNotFound, o.model, ": no such file");
   if (!fs::exists(o.data)) return error(StatusCode::kNotFound, o.data, ": no such file or directory");
-  KILN_ASSIGN_OR_RETURN(Model model, load_val_model(o));
-  if (model.info().task == "classify") return val_classify(o, model);
+  KILN_ASSIGN_OR_RETURN(LoadedModel loaded, load_val_model(o, messages));
+  Model& model = loaded.model;
+  if (model.info().task == "classify") {
+    KILN_ASSIGN_OR_RETURN(ValRun run, val_classify(o, model, messages));
+    run.json["events"] = messages.events();
+    return run;
+  }
   KILN_ASSIGN_OR_RETURN(eval::DatasetSpec data, eval::load_dataset(o.data, o.split));
   const ModelInfo& info = model.info();
   const int stride = info.stride;
   if (!info.names.empty() && info.names.size() != data.names.size())
-    return error(StatusCode::kInvalidArgument, o.model, " predicts ", info.names.size(), " classes, ", o.data,
+    return error(StatusCode::kInvalidArgument, o.model.model, " predicts ", info.names.size(), " classes, ", o.data,
                  " has ", data.names.size());
 
   // Input shapes: a static model gets its own size (square letterbox, as Ultralytics
@@ -277,7 +239,9 @@ Result<ValRun> val_one(const ValOptions& o) {
   const int pred_kdims = is_pose ? static_cast<int>(info.kpt_shape[1]) : 0;
   const std::vector<float> sigmas = eval::keypoint_sigmas(nkpt);
   eval::MetricsAccumulator metrics, pose_metrics, mask_metrics;
-  ProgressBar bar(n);
+  Progress bar(messages, n, "images");
+  const std::vector<int> category_ids = eval::coco_category_ids(data.names);
+  nlohmann::json coco = nlohmann::json::array();
   double t_pre = 0, t_inf = 0, t_post = 0;
   for (size_t i = 0; i < n; ++i) {
     const fs::path& path = data.images[i];
@@ -303,7 +267,7 @@ Result<ValRun> val_one(const ValOptions& o) {
     const int extra = is_obb ? 1 : is_seg ? mask_channels : nkpt * pred_kdims;
     if (outputs.size() != (is_seg ? 2u : 1u) || shape.size() != 3 || shape[0] != 1 ||
         shape[1] != 4 + num_classes + extra || (is_seg && (pshape.size() != 4 || pshape[2] * 4 != in_h)))
-      return error(StatusCode::kUnsupported, o.model, ": expected ", is_seg ? "outputs [1, 4 + " : "one output [1, 4 + ",
+      return error(StatusCode::kUnsupported, o.model.model, ": expected ", is_seg ? "outputs [1, 4 + " : "one output [1, 4 + ",
                    num_classes, " classes",
                    is_pose ? " + keypoints" : is_obb ? " + angle" : is_seg ? " + mask coefficients" : "",
                    ", anchors]", is_seg ? " and [1, channels, h/4, w/4]" : "", ", got ", outputs.size(), " outputs");
@@ -316,6 +280,7 @@ Result<ValRun> val_one(const ValOptions& o) {
       continue;
     }
     std::vector<eval::BoxPrediction> preds = eval::multi_label_nms(raw, num_anchors, num_classes, nms);
+    if (!o.save_json.empty()) add_coco_predictions(coco, path, image, in, preds, category_ids);
 
     // Ground truth in the same letterboxed pixels as the predictions.
     std::vector<vision::BoxXyxy> gt_boxes, pred_boxes;
@@ -360,7 +325,7 @@ Result<ValRun> val_one(const ValOptions& o) {
   const double count = static_cast<double>(n);
   ValRun run;
   run.precision = info.precision;
-  run.json = {{"model", o.model},
+  run.json = {{"model", o.model.model},
               {"data", o.data},
               {"split", o.split},
               {"input", info.dynamic_input ? "rect" : "static"},
@@ -389,51 +354,25 @@ Result<ValRun> val_one(const ValOptions& o) {
                  {"mAP50-95", report.all.map50_95}};
   if (is_pose || is_seg) run.figures.push_back({std::string(second) + " mAP50-95", pose_report.all.map50_95});
   run.ms_per_image = t_inf / count;
+  run.json["events"] = messages.events();
+  if (!o.save_json.empty()) {
+    const std::string text = coco.dump();
+    KILN_RETURN_IF_ERROR(write_file_atomic(o.save_json, text.data(), text.size()));
+    messages.detail("COCO predictions (" + std::to_string(coco.size()) + ") saved to " + o.save_json);
+    run.json["save_json"] = o.save_json;
+  }
   return run;
 }
 
-// "fp32,fp16" -> {"fp32", "fp16"}; empty -> {""} (the model's default precision).
-Result<std::vector<std::string>> split_precisions(const std::string& list) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (true) {
-    const size_t comma = list.find(',', start);
-    std::string p = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    if (p.empty() && !list.empty()) return error(StatusCode::kInvalidArgument, "--precision: empty entry in '", list, "'");
-    if (std::find(out.begin(), out.end(), p) != out.end())
-      return error(StatusCode::kInvalidArgument, "--precision: ", p, " given twice");
-    out.push_back(p);
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
-
-// Several precisions: each run's figures with its delta to the FP32 run (the first run
-// when none is FP32), and inference time per image.
-std::string summary_table(const std::vector<ValRun>& runs, size_t base) {
-  std::string t;
-  appendf(t, "%10s", "precision");
-  for (const auto& [name, v] : runs[0].figures) appendf(t, "%16s", name.c_str());
-  appendf(t, "%14s\n", "ms/img");
-  for (const ValRun& r : runs) {
-    appendf(t, "%10s", r.precision.c_str());
-    for (size_t k = 0; k < r.figures.size(); ++k) {
-      const double v = r.figures[k].second, d = v - runs[base].figures[k].second;
-      if (&r == &runs[base]) appendf(t, "%16.5f", v);
-      else appendf(t, "%8.5f %+7.4f", v, d);
-    }
-    appendf(t, "%14.2f\n", r.ms_per_image);
-  }
-  return t;
-}
-
 Status val(ValOptions o) {
-  KILN_ASSIGN_OR_RETURN(std::vector<std::string> precisions, split_precisions(o.precision));
+  KILN_ASSIGN_OR_RETURN(std::vector<std::string> precisions, split_precisions(o.model.precision));
+  if (precisions.size() > 1 && !o.save_json.empty())
+    return error(StatusCode::kInvalidArgument, "--save-json writes one run's predictions: give one --precision");
   std::vector<ValRun> runs;
   for (const std::string& p : precisions) {
-    o.precision = p;
-    KILN_ASSIGN_OR_RETURN(ValRun run, val_one(o));
+    o.model.precision = p;
+    Messages messages("val", o.verbosity);
+    KILN_ASSIGN_OR_RETURN(ValRun run, val_one(o, messages));
     runs.push_back(std::move(run));
   }
   if (runs.size() == 1) {
@@ -444,7 +383,7 @@ Status val(ValOptions o) {
   for (size_t i = 0; i < runs.size(); ++i)
     if (runs[i].precision == "fp32") base = i;
   if (o.json) {
-    nlohmann::json j = {{"model", o.model}, {"data", o.data}, {"baseline", runs[base].precision},
+    nlohmann::json j = {{"model", o.model.model}, {"data", o.data}, {"baseline", runs[base].precision},
                         {"runs", nlohmann::json::array()}};
     for (const ValRun& r : runs) {
       nlohmann::json run = r.json;
@@ -465,18 +404,19 @@ Status val(ValOptions o) {
 Result<std::vector<std::pair<std::string, double>>> val_figures(const std::string& model, const std::string& data,
                                                                 const std::string& device, const std::string& precision) {
   ValOptions o;
-  o.model = model;
+  o.model.model = model;
   o.data = data;
-  o.device = device;
-  o.precision = precision;
-  KILN_ASSIGN_OR_RETURN(ValRun run, val_one(o));
+  o.model.device = device;
+  o.model.precision = precision;
+  Messages messages("val", Verbosity::kQuiet);
+  KILN_ASSIGN_OR_RETURN(ValRun run, val_one(o, messages));
   return run.figures;
 }
 
 Runner register_val(CLI::App& app) {
   auto o = std::make_shared<ValOptions>();
   CLI::App* cmd = app.add_subcommand("val", "Accuracy of a detect, segment, pose, obb or classify model on a dataset, as Ultralytics val");
-  cmd->add_option("--model", o->model, "ONNX model (Ultralytics export)")->required();
+  add_model_args(*cmd, o->model, "ONNX model (Ultralytics export), .kiln engine, or a model name from kiln.yaml");
   cmd->add_option("--data", o->data, "dataset yaml (Ultralytics format); classify: the dataset folder")->required();
   cmd->add_option("--split", o->split, "dataset split to evaluate")->capture_default_str();
   CLI::Option* imgsz = cmd->add_option("--imgsz", o->imgsz, "input size for models with dynamic height/width")
@@ -487,10 +427,12 @@ Runner register_val(CLI::App& app) {
       cmd->add_option("--conf", o->conf, "confidence threshold (obb models: 0.01 unless given)")->capture_default_str();
   cmd->add_option("--iou", o->iou, "NMS IoU threshold")->capture_default_str();
   cmd->add_option("--max-det", o->max_det, "maximum detections per image")->capture_default_str();
-  cmd->add_flag("--json", o->json, "print the figures as JSON instead of the table");
-  cmd->add_option("--device", o->device, "cpu, cuda or cuda:N (default: cpu for .onnx)");
-  cmd->add_option("--precision", o->precision,
+  cmd->add_flag("--json", o->json, "print the figures as JSON (on stdout) instead of the table");
+  cmd->add_option("--save-json", o->save_json,
+                  "write the predictions in COCO results format (image_id, category_id, bbox xywh, score) to this file");
+  cmd->add_option("--precision", o->model.precision,
                   "fp32, fp16 (needs a GPU) or a list such as fp32,fp16: one run each, with deltas to fp32");
+  add_verbosity_flags(*cmd, o->verbosity);
   return [o, imgsz, conf]() {
     o->imgsz_given = imgsz->count() > 0;
     o->conf_given = conf->count() > 0;

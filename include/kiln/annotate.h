@@ -11,7 +11,15 @@
 
 namespace kiln {
 
+// Ultralytics' line_width, hide_labels and hide_conf.
+struct DrawStyle {
+  int line_width = 0;       // 0: from the image size
+  bool labels = true;       // false: boxes without class names
+  bool confidence = true;   // false: class names without scores
+};
+
 // `names` by class id (ModelInfo::names); ids past its end are drawn as numbers.
-void draw_prediction(Image& image, const Prediction& prediction, const std::vector<std::string>& names);
+void draw_prediction(Image& image, const Prediction& prediction, const std::vector<std::string>& names,
+                     const DrawStyle& style = {});
 
 }  // namespace kiln

@@ -12,7 +12,8 @@ vision::Detection to_vision(const Detection& d) { return {d.class_id, d.confiden
 
 // With Ultralytics' plotting conventions (vision/draw_tasks.h): masks blended under the
 // boxes, keypoints and skeletons over them, rotated outlines, top-5 as text.
-void draw_on(vision::Image& canvas, const Prediction& p, const std::vector<std::string>& names) {
+void draw_on(vision::Image& canvas, const Prediction& p, const std::vector<std::string>& names,
+             const vision::DrawStyle& style) {
   for (size_t i = 0; i < p.masks.size() && i < p.boxes.size(); ++i) {
     const Mask& m = p.masks[i];
     if (m.width != canvas.width || m.height != canvas.height) continue;
@@ -25,33 +26,34 @@ void draw_on(vision::Image& canvas, const Prediction& p, const std::vector<std::
       for (const Keypoint& k : p.keypoints[i].points) pose.keypoints.push_back({k.x, k.y, k.confidence});
       poses.push_back(std::move(pose));
     }
-    vision::draw_poses(canvas, poses, names);
+    vision::draw_poses(canvas, poses, names, style);
   } else {
     std::vector<vision::Detection> dets;
     for (const Detection& d : p.boxes) dets.push_back(to_vision(d));
-    vision::draw_detections(canvas, dets, names);
+    vision::draw_detections(canvas, dets, names, style);
   }
   if (!p.obb.empty()) {
     std::vector<vision::ObbDetection> obbs;
     for (const RotatedBox& r : p.obb) obbs.push_back({r.class_id, r.confidence, {r.cx, r.cy, r.w, r.h, r.angle}});
-    vision::draw_obbs(canvas, obbs, names);
+    vision::draw_obbs(canvas, obbs, names, style);
   }
   if (!p.top5.empty()) {
     std::vector<vision::ClassScore> top;
     for (const ClassScore& c : p.top5) top.push_back({c.class_id, c.score});
-    vision::draw_top_k(canvas, top, names);
+    vision::draw_top_k(canvas, top, names, style);
   }
 }
 
 }  // namespace
 
-void draw_prediction(Image& image, const Prediction& prediction, const std::vector<std::string>& names) {
+void draw_prediction(Image& image, const Prediction& prediction, const std::vector<std::string>& names,
+                     const DrawStyle& style) {
   if (!api::check_image(image).ok()) return;
   vision::Image canvas;  // borrows the pixels for the drawing, then gives them back
   canvas.width = image.width;
   canvas.height = image.height;
   canvas.pixels = std::move(image.pixels);
-  draw_on(canvas, prediction, names);
+  draw_on(canvas, prediction, names, {style.line_width, style.labels, style.confidence});
   image.pixels = std::move(canvas.pixels);
 }
 

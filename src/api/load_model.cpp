@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <optional>
 
 #include "api/loaded_model.h"
@@ -31,7 +32,14 @@ Result<engine::Device> resolve_device(const engine::Device& wanted, const ModelO
                                       std::string& note) {
   if (!wanted.is_cuda()) return wanted;
   std::string reason = cuda_unavailable_reason();
-  if (reason.empty()) return wanted;
+  if (reason.empty()) {
+    // A GPU is here: a device index it lacks is a mistake to report, not a reason to fall back.
+    KILN_ASSIGN_OR_RETURN(engine::Environment env, engine::detect_environment());
+    if (wanted.index >= 0 && static_cast<size_t>(wanted.index) < env.gpus.size()) return wanted;
+    return error(StatusCode::kNotFound, who, ": device ", wanted.to_string(), " does not exist (this machine has ",
+                 env.gpus.size(), " GPU(s): cuda:0", env.gpus.size() > 1 ? "..cuda:" + std::to_string(env.gpus.size() - 1) : "",
+                 ")");
+  }
   if (o.strict_gpu)
     return error(StatusCode::kUnsupported, who, " needs ", wanted.to_string(), " but ", reason,
                  " (strict GPU mode: no CPU fallback)");
@@ -157,11 +165,18 @@ Result<LoadedModel> load_onnx(const fs::path& path, const ModelOptions& o, const
   std::string task = meta->task;
   if (task.empty())
     if (auto name = engine::parse_model_name(path.stem().string())) task = name->task;
+  const std::string name_note = meta->task.empty() && !task.empty() && o.task.empty()
+                                    ? "no YOLO metadata in the model: task " + task + " taken from the file name " +
+                                          path.filename().string()
+                                    : "";
   const bool image_input = graph.inputs.size() == 1 && graph.inputs[0]->shape && graph.inputs[0]->shape->size() == 4;
   const bool dynamic_hw =
       image_input && (!(*graph.inputs[0]->shape)[2].is_known() || !(*graph.inputs[0]->shape)[3].is_known());
-  if (dynamic_hw && o.batch == 1)
-    return open_dynamic(path, std::move(graph), *meta, task, o, device, precision, std::move(note));
+  if (dynamic_hw && o.batch == 1) {
+    KILN_ASSIGN_OR_RETURN(LoadedModel m, open_dynamic(path, std::move(graph), *meta, task, o, device, precision, std::move(note)));
+    m.info.metadata_note = name_note;
+    return m;
+  }
 
   engine::BuildOptions build;
   build.device = device;
@@ -170,8 +185,11 @@ Result<LoadedModel> load_onnx(const fs::path& path, const ModelOptions& o, const
   build.imgsz = o.imgsz;
   engine::Cache cache(engine::default_cache_dir(o.cache_dir.string(), std::nullopt));
   KILN_ASSIGN_OR_RETURN(engine::CacheOutcome outcome, cache.get_or_build(path, build, /*force=*/false, o.progress));
-  return open_engine(outcome.path, path.string(), device, std::move(note), outcome.built,
-                     outcome.report ? outcome.report->verified_cuda_engine : nullptr);
+  KILN_ASSIGN_OR_RETURN(LoadedModel m, open_engine(outcome.path, path.string(), device, std::move(note), outcome.built,
+                                                  outcome.report ? outcome.report->verified_cuda_engine : nullptr));
+  m.info.build_reason = outcome.reason;
+  m.info.metadata_note = name_note;
+  return m;
 }
 
 Result<LoadedModel> load_kiln(const fs::path& path, const ModelOptions& o, const std::optional<engine::Device>& requested) {
@@ -187,6 +205,7 @@ Result<LoadedModel> load_kiln(const fs::path& path, const ModelOptions& o, const
   std::string note;
   KILN_ASSIGN_OR_RETURN(engine::Device device, resolve_device(built_for, o, path.string(), note));
   bool rebuilt = false;
+  std::string rebuild_reasons;
   std::shared_ptr<cuda::Engine> verified;
   if (device.is_cuda() == built_for.is_cuda()) {  // runs as built: the fingerprint must fit this machine
     KILN_ASSIGN_OR_RETURN(engine::Environment env, engine::detect_environment());
@@ -201,11 +220,28 @@ Result<LoadedModel> load_kiln(const fs::path& path, const ModelOptions& o, const
       if (!rebuild)
         return error(StatusCode::kIncompatible, path.string(), ": engine needs a rebuild for this machine: ", reasons);
       KILN_ASSIGN_OR_RETURN(engine::BuildReport report, engine::rebuild_engine(info, o.progress));
+      rebuild_reasons = "engine needs a rebuild for this machine: " + reasons;
       verified = std::move(report.verified_cuda_engine);
       rebuilt = true;
     }
   }
-  return open_engine(path, path.string(), device, std::move(note), rebuilt, std::move(verified));
+  KILN_ASSIGN_OR_RETURN(LoadedModel m, open_engine(path, path.string(), device, std::move(note), rebuilt, std::move(verified)));
+  if (rebuilt) m.info.build_reason = rebuild_reasons;
+  return m;
+}
+
+// ModelOptions::task / names in place of (or in the absence of) the model's metadata.
+Status apply_overrides(LoadedModel& m, const ModelOptions& o) {
+  static const char* const kTasks[] = {"detect", "segment", "pose", "obb", "classify"};
+  if (!o.task.empty()) {
+    if (std::find(std::begin(kTasks), std::end(kTasks), o.task) == std::end(kTasks))
+      return error(StatusCode::kInvalidArgument, "task '", o.task, "': expected detect, segment, pose, obb or classify");
+    if (o.task != m.info.task)
+      m.info.metadata_note = "task " + o.task + " as given" + (m.info.task.empty() ? "" : " (the model says " + m.info.task + ")");
+    m.info.task = o.task;
+  }
+  if (!o.names.empty()) m.info.names = o.names;
+  return Status::Ok();
 }
 
 }  // namespace
@@ -221,8 +257,10 @@ Result<LoadedModel> load_model(const fs::path& path, const ModelOptions& o) {
   if (!o.device.empty()) {
     KILN_ASSIGN_OR_RETURN(requested, engine::parse_device(o.device));
   }
-  if (path.extension() == ".kiln") return load_kiln(path, o, requested);
-  return load_onnx(path, o, requested);
+  KILN_ASSIGN_OR_RETURN(LoadedModel m, path.extension() == ".kiln" ? load_kiln(path, o, requested)
+                                                                    : load_onnx(path, o, requested));
+  KILN_RETURN_IF_ERROR(apply_overrides(m, o));
+  return m;
 }
 
 }  // namespace kiln::api
