@@ -189,6 +189,9 @@ Result<LoadedModel> load_onnx(const fs::path& path, const ModelOptions& o, const
                                                   outcome.report ? outcome.report->verified_cuda_engine : nullptr));
   m.info.build_reason = outcome.reason;
   m.info.metadata_note = name_note;
+  // The cache keys engines by the model's bytes: one built from a copy under another name
+  // may record another (or no) task.
+  if (!name_note.empty()) m.info.task = task;
   return m;
 }
 
