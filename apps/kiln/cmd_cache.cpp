@@ -28,8 +28,8 @@ int run_ls(const engine::Cache& cache, bool as_json) {
     json r{{"engine", e.path.string()}, {"size", e.size}, {"age_days", e.age_days}};
     if (e.info) {
       const auto& m = e.info->metadata;
-      r.update({{"model", m.model.source_path}, {"device", m.build.device}, {"gpu", m.environment.gpu_name},
-                {"precision", m.build.precision}, {"batch", m.build.batch.to_string()},
+      r.update({{"model", m.model.source_path}, {"device", m.build.device.to_string()}, {"gpu", m.environment.gpu_name},
+                {"precision", to_string(m.build.precision)}, {"batch", m.build.batch.to_string()},
                 {"imgsz", {m.model.imgsz_h, m.model.imgsz_w}}, {"built_at", m.built_at}});
     } else {
       r["problem"] = e.problem;
@@ -46,9 +46,9 @@ int run_ls(const engine::Cache& cache, bool as_json) {
               << static_cast<double>(e.size) / 1e6 << " MB  " << std::setprecision(1) << e.age_days << " d  ";
     if (e.info) {
       const auto& m = e.info->metadata;
-      std::cout << m.build.device << (m.environment.gpu_name.empty() ? "" : " (" + m.environment.gpu_name + ")") << " "
-                << m.build.precision << " imgsz " << m.model.imgsz_h << "x" << m.model.imgsz_w << " batch "
-                << m.build.batch.to_string() << "  " << m.model.source_path << "\n";
+      std::cout << m.build.device.to_string() << (m.environment.gpu_name.empty() ? "" : " (" + m.environment.gpu_name + ")")
+                << " " << to_string(m.build.precision) << " imgsz " << m.model.imgsz_h << "x" << m.model.imgsz_w
+                << " batch " << m.build.batch.to_string() << "  " << m.model.source_path << "\n";
     } else
       std::cout << "unreadable: " << e.problem << "\n";
   }

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   add(register_bench);
   add(register_val);
   add(register_run);
+  add(register_track);
   add(register_build);
   add(register_check);
   add(register_rebuild);

@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "engine/config.h"
+#include "option_flags.h"
 #include "eval/dataset.h"
 
 namespace kiln::cli {
@@ -55,7 +56,7 @@ Status apply_config_entry(ModelArgs& a) {
   if (a.precision.empty() && entry->precision) a.precision = *entry->precision;
   if (a.imgsz == 0 && entry->imgsz) a.imgsz = static_cast<int>(*entry->imgsz);
   if (a.batch == 1 && entry->batch) {  // a MIN:OPT:MAX profile runs at OPT here
-    Result<engine::BatchProfile> batch = engine::parse_batch_profile(*entry->batch);
+    Result<BatchProfile> batch = parse_batch_profile(*entry->batch);
     if (!batch.ok()) return error(batch.status().code(), config.string(), ": model '", entry->name, "': ", batch.status().message());
     a.batch = static_cast<int>(batch->opt);
   }
@@ -98,6 +99,22 @@ void add_model_args(CLI::App& cmd, ModelArgs& a, const std::string& model_help) 
   cmd.add_flag("--strict-gpu", a.strict_gpu, "fail instead of falling back to the CPU when no GPU is usable");
 }
 
+void report_load(const ModelInfo& info, const std::string& model, double seconds, Messages& messages) {
+  if (!info.note.empty()) messages.event("fallback", info.note);
+  if (info.engine_built) {
+    char took[32];
+    std::snprintf(took, sizeof took, "%.1f s", seconds);
+    const bool first = info.build_reason == "first use";
+    messages.event(first ? "built" : "rebuilt",
+                   (first ? "built engine " : "rebuilt engine ") + info.engine_path.string() + " from " + model + " (" +
+                       (info.build_reason.empty() ? "" : info.build_reason) + (seconds >= 0 ? std::string(", ") + took : "") +
+                       ")");
+  } else if (!info.engine_path.empty()) {
+    messages.detail("using engine " + info.engine_path.string() + " (cache hit)");
+  }
+  if (!info.metadata_note.empty()) messages.event("note", info.metadata_note);
+}
+
 Result<LoadedModel> load_model(const ModelArgs& args, Messages& messages) {
   ModelArgs a = args;
   if (is_model_name(a.model)) {
@@ -112,8 +129,8 @@ Result<LoadedModel> load_model(const ModelArgs& args, Messages& messages) {
   if (!fs::exists(path, ec)) return error(StatusCode::kNotFound, a.model, ": no such file");
 
   ModelOptions mo;
-  mo.device = a.device;
-  mo.precision = a.precision;
+  KILN_ASSIGN_OR_RETURN(mo.device, device_flag(a.device));
+  KILN_ASSIGN_OR_RETURN(mo.precision, precision_flag(a.precision));
   mo.batch = a.batch;
   mo.imgsz = a.imgsz;
   mo.cache_dir = a.cache_dir;
@@ -131,18 +148,7 @@ Result<LoadedModel> load_model(const ModelArgs& args, Messages& messages) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const ModelInfo& info = model.info();
 
-  if (!info.note.empty()) messages.event("fallback", info.note);
-  if (info.engine_built) {
-    char took[32];
-    std::snprintf(took, sizeof took, "%.1f s", seconds);
-    const bool first = info.build_reason == "first use";
-    messages.event(first ? "built" : "rebuilt",
-                   (first ? "built engine " : "rebuilt engine ") + info.engine_path.string() + " from " + a.model + " (" +
-                       (info.build_reason.empty() ? "" : info.build_reason + ", ") + took + ")");
-  } else if (!info.engine_path.empty()) {
-    messages.detail("using engine " + info.engine_path.string() + " (cache hit)");
-  }
-  if (!info.metadata_note.empty()) messages.event("note", info.metadata_note);
+  report_load(info, a.model, seconds, messages);
   // A static engine runs at the size it was built for; another --imgsz would be ignored.
   if (a.imgsz > 0 && !info.dynamic_input && (info.imgsz_h != a.imgsz || info.imgsz_w != a.imgsz))
     return error(StatusCode::kInvalidArgument, "--imgsz ", a.imgsz, ": ", a.model, " is a static engine for ", info.imgsz_h,
@@ -155,8 +161,8 @@ Result<LoadedModel> load_model(const ModelArgs& args, Messages& messages) {
               {"source", a.model},
               {"engine", i.engine_path.string()},
               {"task", i.task},
-              {"device", i.device},
-              {"precision", i.precision},
+              {"device", i.device.to_string()},
+              {"precision", std::string(to_string(i.precision))},
               {"imgsz", {i.imgsz_h, i.imgsz_w}},
               {"dynamic_input", i.dynamic_input},
               {"events", messages.events()}};

@@ -43,4 +43,8 @@ struct LoadedModel {
 
 Result<LoadedModel> load_model(const ModelArgs& a, Messages& messages);
 
+// Says what loading `model` did (fallback, engine built or rebuilt, metadata notes) as
+// events; `seconds` < 0: the load time is not known.
+void report_load(const ModelInfo& info, const std::string& model, double seconds, Messages& messages);
+
 }  // namespace kiln::cli

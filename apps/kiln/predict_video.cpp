@@ -140,8 +140,12 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
     Result<std::vector<Prediction>> preds = model.predict(images, options);
     if (!preds.ok()) return stop(preds.status());
     for (size_t k = 0; k < group.size(); ++k) {
-      const Prediction& p = (*preds)[k];
+      Prediction& p = (*preds)[k];
       const int64_t number = group[k].number;
+      if (job.on_prediction) {
+        Status st = job.on_prediction(number, p);
+        if (!st.ok()) return stop(st);
+      }
       ++count;
       t.preprocess += p.speed.preprocess_ms, t.inference += p.speed.inference_ms, t.postprocess += p.speed.postprocess_ms;
       if (job.lines)
@@ -157,7 +161,10 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
       }
       if (writer) {
         const Clock::time_point t0 = Clock::now();
-        draw_prediction(images[k], p, info.names, job.style);
+        if (job.draw)
+          job.draw(images[k], p);
+        else
+          draw_prediction(images[k], p, info.names, job.style);
         t.annotate += ms_since(t0);
         if (!annotated.push(std::move(images[k]))) return stop(encode_status);
       }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "cli_output.h"
@@ -25,6 +26,10 @@ struct VideoJob {
   int vid_stride = 1;              // predict every vid_stride-th frame; the saved video plays at fps / vid_stride
   int64_t max_frames = 0;          // stop after this many predicted frames; 0: all
   FILE* lines = stdout;            // per-frame lines and the summary; nullptr: none
+  // kiln track: turns each frame's prediction into what is printed, written and drawn (the
+  // tracked objects), and draws the frame; unset: the prediction as is, draw_prediction.
+  std::function<Status(int64_t frame, Prediction& prediction)> on_prediction;
+  std::function<void(Image& frame, const Prediction& prediction)> draw;
 };
 
 struct VideoOutcome {

@@ -100,9 +100,11 @@ Result<CacheOutcome> Cache::get_or_build(const fs::path& model, const BuildOptio
     reason = "the cached engine was " + (info.ok() ? std::string("incompatible") : "unreadable (" + info.status().message() + ")");
     if (progress) progress("replacing " + engine_path.string() + ": " + reason);
   }
-  KILN_ASSIGN_OR_RETURN(BuildReport report, build_engine(model, options, engine_path, progress));
+  BuildOptions build = options;  // tuned choices live beside the engines they made
+  if (build.timing_cache.empty()) build.timing_cache = dir_ / "cuda_timing_cache.tsv";
+  KILN_ASSIGN_OR_RETURN(BuildReport report, build_engine(model, build, engine_path, progress));
   // The name says what the engine is: <stem>-<precision>-<imgsz>-b<batch>-<key>.kiln.
-  const fs::path readable = dir_ / (model.stem().string() + "-" + options.precision + "-" +
+  const fs::path readable = dir_ / (model.stem().string() + "-" + std::string(to_string(options.precision)) + "-" +
                                     std::to_string(report.metadata.model.imgsz_h) + "-b" + batch_label(options.batch) +
                                     "-" + short_key + ".kiln");
   if (readable != engine_path) {

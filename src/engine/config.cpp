@@ -110,17 +110,17 @@ Result<Config> load_config(const fs::path& path) {
 
 Result<BuildOptions> resolve_build_options(const Config* config, const ModelConfig* model, const OptionOverrides& o) {
   BuildOptions opts;
-  std::string device = "cpu", batch = "1";
+  std::string device = "cpu", batch = "1", precision = "fp32";
   if (config && config->device) device = *config->device;
   if (model) {
     if (model->device) device = *model->device;
-    if (model->precision) opts.precision = *model->precision;
+    if (model->precision) precision = *model->precision;
     if (model->batch) batch = *model->batch;
     if (model->imgsz) opts.imgsz = *model->imgsz;
     if (model->workspace_gb) opts.workspace_gb = *model->workspace_gb;
   }
   if (o.device) device = *o.device;
-  if (o.precision) opts.precision = *o.precision;
+  if (o.precision) precision = *o.precision;
   if (o.batch) batch = *o.batch;
   if (o.imgsz) opts.imgsz = *o.imgsz;
   if (o.workspace_gb) opts.workspace_gb = *o.workspace_gb;
@@ -133,7 +133,9 @@ Result<BuildOptions> resolve_build_options(const Config* config, const ModelConf
   auto bp = parse_batch_profile(batch);
   if (!bp.ok()) return annotate(bp.status());
   opts.batch = *bp;
-  if (Status s = check_precision(opts.precision); !s.ok()) return annotate(s);
+  auto prec = parse_precision(precision);
+  if (!prec.ok()) return annotate(prec.status());
+  opts.precision = *prec;
   if (opts.imgsz < 0 || opts.imgsz % 32 != 0)
     return error(StatusCode::kInvalidArgument, "imgsz ", opts.imgsz, ": expected a positive multiple of 32", where);
   if (opts.workspace_gb <= 0) return error(StatusCode::kInvalidArgument, "workspace ", opts.workspace_gb, ": expected > 0 GB", where);

@@ -1,7 +1,11 @@
 #include "engine/environment.h"
 
+#include <charconv>
 #include <cstdlib>
 #include <fstream>
+#include <tuple>
+
+#include "engine/cpu_query.h"
 
 #ifdef KILN_ENGINE_CUDA
 #include "engine/cuda_query.h"
@@ -11,18 +15,38 @@ namespace kiln::engine {
 
 using nlohmann::json;
 
-std::string Device::to_string() const { return is_cuda() ? "cuda:" + std::to_string(index) : "cpu"; }
+std::string major_version(const std::string& version) { return version.substr(0, version.find('.')); }
 
-Result<Device> parse_device(const std::string& text) {
-  if (text == "cpu") return Device{};
-  if (text == "cuda") return Device{Device::Kind::kCuda, 0};
-  if (text.rfind("cuda:", 0) == 0 && text.size() > 5 && text.size() < 9 &&
-      text.find_first_not_of("0123456789", 5) == std::string::npos)
-    return Device{Device::Kind::kCuda, std::stoi(text.substr(5))};
-  return error(StatusCode::kInvalidArgument, "device '", text, "': expected cpu, cuda or cuda:N");
+std::string to_string(NoGpuCause cause) {
+  switch (cause) {
+    case NoGpuCause::kNone: return "none";
+    case NoGpuCause::kBuiltWithoutCuda: return "built_without_cuda";
+    case NoGpuCause::kNoDriver: return "no_driver";
+    case NoGpuCause::kDriverTooOld: return "driver_too_old";
+    case NoGpuCause::kNoDevice: return "no_device";
+    case NoGpuCause::kCudaError: return "cuda_error";
+  }
+  return "unknown";
 }
 
-std::string major_version(const std::string& version) { return version.substr(0, version.find('.')); }
+std::pair<NoGpuCause, std::string> explain_no_gpu(const std::string& driver, const std::string& cuda_runtime,
+                                                  const std::string& device_query_error) {
+  if (driver.empty()) return {NoGpuCause::kNoDriver, "no NVIDIA driver: libcuda.so.1 not found"};
+  // A driver runs every runtime of the CUDA majors up to its own (minor-version compatibility).
+  auto major_of = [](const std::string& v) {
+    int m = -1;
+    std::from_chars(v.data(), v.data() + v.size(), m);
+    return m;
+  };
+  const int driver_major = major_of(driver), runtime_major = major_of(cuda_runtime);
+  if (driver_major >= 0 && driver_major < runtime_major)
+    return {NoGpuCause::kDriverTooOld, "NVIDIA driver too old: it supports CUDA " + driver + ", kiln's CUDA runtime " +
+                                           cuda_runtime + " needs a driver for CUDA " +
+                                           std::to_string(runtime_major) + " or newer"};
+  if (!device_query_error.empty())
+    return {NoGpuCause::kCudaError, "the CUDA driver (CUDA " + driver + ") cannot list GPUs: " + device_query_error};
+  return {NoGpuCause::kNoDevice, "no NVIDIA GPU found (driver for CUDA " + driver + ")"};
+}
 
 json to_json(const Fingerprint& fp) {
   return json{{"device_kind", fp.device_kind}, {"gpu_name", fp.gpu_name},
@@ -62,6 +86,8 @@ Status apply_override(Environment& env, const std::string& path) {
   std::string gpu_name, cc;
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& key = it.key();
+    // A simulated driver replaces what the real one said about the GPUs too.
+    if (key == "driver") env.device_query_error.clear();
     std::string* target = key == "driver"         ? &env.driver
                           : key == "cuda_runtime" ? &env.cuda_runtime
                           : key == "cudnn"        ? &env.cudnn
@@ -90,20 +116,38 @@ Status apply_override(Environment& env, const std::string& path) {
     if (!gpu_name.empty()) g.name = gpu_name;
     if (!cc.empty()) g.compute_capability = cc;
   }
-  if (!env.gpus.empty()) env.no_gpu_reason.clear();
   env.override_path = path;
   return Status::Ok();
 }
 
+// After the override, so a simulated driver is judged like a real one.
+void explain_missing_gpus(Environment& env) {
+  if (!env.gpus.empty()) return;
+#ifdef KILN_ENGINE_CUDA
+  std::tie(env.no_gpu_cause, env.no_gpu_reason) = explain_no_gpu(env.driver, env.cuda_runtime, env.device_query_error);
+#else
+  env.no_gpu_cause = NoGpuCause::kBuiltWithoutCuda;
+  env.no_gpu_reason = "kiln was built without CUDA";
+#endif
+}
+
 }  // namespace
+
+std::string unsupported_reason(const GpuInfo& gpu) {
+#ifdef KILN_ENGINE_CUDA
+  return cuda_unsupported_reason(gpu.compute_capability);
+#else
+  (void)gpu;
+  return "kiln was built without CUDA";
+#endif
+}
 
 Result<Environment> detect_environment() {
   Environment env;
   env.kiln_version = KILN_VERSION;
+  env.cpu = query_cpu();
 #ifdef KILN_ENGINE_CUDA
   query_cuda(env);
-#else
-  env.no_gpu_reason = "kiln was built without CUDA";
 #endif
   if (const char* path = std::getenv("KILN_ENV_OVERRIDE"); path && *path) {
     try {
@@ -112,17 +156,30 @@ Result<Environment> detect_environment() {
       return error(StatusCode::kInvalidArgument, path, ": KILN_ENV_OVERRIDE: ", e.what());
     }
   }
+  explain_missing_gpus(env);
   return env;
 }
 
 json to_json(const Environment& env) {
   json gpus = json::array();
-  for (const GpuInfo& g : env.gpus)
-    gpus.push_back({{"index", g.index}, {"name", g.name}, {"compute_capability", g.compute_capability},
-                    {"memory_bytes", g.memory_bytes}});
+  for (const GpuInfo& g : env.gpus) {
+    json gpu{{"index", g.index}, {"name", g.name}, {"compute_capability", g.compute_capability},
+             {"memory_bytes", g.memory_bytes}};
+    const std::string why_not = unsupported_reason(g);
+    gpu["supported"] = why_not.empty();
+    if (!why_not.empty()) gpu["unsupported_reason"] = why_not;
+    gpus.push_back(gpu);
+  }
+  const CpuInfo& c = env.cpu;
+  json cpu{{"arch", c.arch}, {"model", c.model}, {"physical_cores", c.physical_cores},
+           {"logical_cpus", c.logical_cpus}, {"usable_cpus", c.usable_cpus}, {"instruction_sets", c.instruction_sets}};
   json j{{"kiln_version", env.kiln_version}, {"driver", env.driver}, {"cuda_runtime", env.cuda_runtime},
-         {"cudnn", env.cudnn}, {"cublaslt", env.cublaslt}, {"gpus", gpus}};
-  if (!env.no_gpu_reason.empty()) j["no_gpu_reason"] = env.no_gpu_reason;
+         {"cudnn", env.cudnn}, {"cublaslt", env.cublaslt}, {"cuda_architectures", env.cuda_architectures},
+         {"gpus", gpus}, {"cpu", cpu}};
+  if (env.gpus.empty()) {
+    j["no_gpu_cause"] = to_string(env.no_gpu_cause);
+    j["no_gpu_reason"] = env.no_gpu_reason;
+  }
   if (!env.override_path.empty()) j["override"] = env.override_path;
   return j;
 }

@@ -29,7 +29,7 @@ SerializedGraph serialize_graph(const ir::Graph& graph);
 Result<ir::Graph> deserialize_graph(std::span<const uint8_t> graph, std::span<const uint8_t> weights,
                                     const std::string& display_name);
 
-// One tensor: dtype, rank, dims, byte count, bytes. Shared with the tactics section.
+// One tensor: dtype, rank, dims, byte count, bytes. 
 void write_tensor(ByteWriter& w, const ir::Tensor& t);
 ir::Tensor read_tensor(ByteReader& r);  // sets r's failure on malformed data
 

@@ -63,8 +63,7 @@ def check_polygons(tmp, cache):
 
 def check_coco_json(tmp, cache):
     out = os.path.join(tmp, "coco.json")
-    r = run_kiln(["val", "--model", DETECT, "--data", os.path.join(COCO8, "coco8.yaml"), "--save-json", out,
-                  "--cache-dir", cache])
+    r = run_kiln(["val", "--model", DETECT, "--data", os.path.join(COCO8, "coco8.yaml"), "--save-json", out])
     if not checks.expect(r.returncode == 0 and os.path.exists(out), "val --save-json writes the file", r):
         return
     preds = json.load(open(out))

@@ -45,7 +45,7 @@ models:
   auto vehicle = resolve_build_options(&*c, &c->models[0], {});
   ASSERT_TRUE(vehicle.ok()) << vehicle.status().message();
   EXPECT_EQ(vehicle->device.to_string(), "cuda:1");
-  EXPECT_EQ(vehicle->precision, "fp16");
+  EXPECT_EQ(vehicle->precision, Precision::kFp16);
   EXPECT_EQ(vehicle->imgsz, 640);
   EXPECT_EQ(vehicle->workspace_gb, 2);
   auto src = resolve_model_source(*c, c->models[0], "");
@@ -56,7 +56,7 @@ models:
   ASSERT_TRUE(plate.ok());
   EXPECT_EQ(plate->batch, (BatchProfile{1, 4, 8}));
   EXPECT_EQ(plate->imgsz, 416);
-  EXPECT_EQ(plate->precision, "fp32");
+  EXPECT_EQ(plate->precision, Precision::kFp32);
   // A model name resolves in the models directory.
   write(dir / "models" / "yolov8n.onnx", "y");
   auto plate_src = resolve_model_source(*c, c->models[1], (dir / "models").string());
@@ -77,7 +77,7 @@ TEST(Config, CommandLineOverridesWin) {
   ASSERT_TRUE(opts.ok()) << opts.status().message();
   EXPECT_EQ(opts->imgsz, 640);
   EXPECT_EQ(opts->device.to_string(), "cpu");
-  EXPECT_EQ(opts->precision, "fp32");
+  EXPECT_EQ(opts->precision, Precision::kFp32);
   EXPECT_EQ(opts->batch, (BatchProfile{2, 2, 2}));
 }
 
