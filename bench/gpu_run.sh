@@ -97,10 +97,10 @@ for s in "$@"; do
     folder)
       for i in cold warm; do
         [[ $i == cold ]] && rm -rf /tmp/kiln-folder
-        KILN_CACHE_DIR=/tmp/kiln-folder stage "folder-$i" 200 "$kiln" predict --model "$m11" \
+        KILN_CACHE_DIR=/tmp/kiln-folder stage "folder-$i" "${FOLDER_LIMIT:-200}" "$kiln" predict --model "$m11" \
           --source "$assets/datasets/coco128/images/train2017" --device cuda --precision fp16 --json /tmp/folder.json
       done
-      KILN_CACHE_DIR=/tmp/kiln-folder stage folder-val 250 "$kiln" val --model "$m11" \
+      [[ -n "${FOLDER_VAL:-1}" ]] && KILN_CACHE_DIR=/tmp/kiln-folder stage folder-val 250 "$kiln" val --model "$m11" \
         --data "$assets/datasets/coco128/coco128.yaml" --device cuda --precision fp32 --batch 1 ;;
     fp16)  # CUDA FP16 vs CPU predictions, three times, each tuned afresh (own timing cache)
       for i in 1 2 3; do

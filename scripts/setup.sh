@@ -12,6 +12,7 @@ APT_PACKAGES=(
   libopenblas-dev                     # CPU backend GEMM
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev  # video I/O (FFmpeg)
   libssl-dev                          # SHA-256 (engine checksums, cache keys) via libcrypto
+  zlib1g-dev                          # .npz tensors (kiln run): crc32, inflate
   libgtest-dev libgmock-dev
   python3 python3-pip
 )

@@ -202,7 +202,9 @@ Status track(const TrackOptions& o) {
     job.max_frames = o.max_frames;
     job.on_prediction = [&seq](int64_t frame, Prediction& p) { return seq.apply(frame, p); };
     job.draw = [&seq, &info](Image& image, const Prediction& p) { seq.draw(image, p, info.names); };
-    KILN_ASSIGN_OR_RETURN(nlohmann::json video, predict_video(model, po, job));
+    VideoOutcome outcome = predict_video(model, po, job, Messages("track", Verbosity::kNormal));
+    KILN_RETURN_IF_ERROR(outcome.status);
+    nlohmann::json video = std::move(outcome.json);
     for (nlohmann::json& entry : video["frames"]) {
       const int64_t frame = entry["frame"].get<int64_t>();
       jsonl += seq.json_line(frame, std::move(entry));

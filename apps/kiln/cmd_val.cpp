@@ -12,7 +12,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli_output.h"
 #include "commands.h"
+#include "core/file_util.h"
+#include "model_args.h"
 #include "option_flags.h"
 #include "val_run.h"
 #include "validation/validate.h"
@@ -28,26 +31,10 @@ struct ValArgs {
   std::string device;
   std::string precisions;  // --precision: one, or a comma-separated list
   bool json = false;
+  std::string save_json;  // COCO results file
+  Verbosity verbosity = Verbosity::kNormal;
 };
 
-// "\rval 37/128 [=========>          ]" on stderr, only when stderr is a terminal.
-class ProgressBar {
- public:
-  explicit ProgressBar(size_t total) : total_(total), enabled_(isatty(STDERR_FILENO) == 1) {}
-  void update(size_t done) const {
-    if (!enabled_) return;
-    constexpr int kWidth = 30;
-    const int filled = static_cast<int>(kWidth * done / total_);
-    std::fprintf(stderr, "\rval %zu/%zu [%s%s]", done, total_, std::string(filled, '=').c_str(),
-                 std::string(kWidth - filled, ' ').c_str());
-    if (done == total_) std::fprintf(stderr, "\n");
-    std::fflush(stderr);
-  }
-
- private:
-  size_t total_;
-  bool enabled_;
-};
 
 // "fp32,fp16" -> {"fp32", "fp16"}; empty -> {""} (the model's default precision).
 Result<std::vector<std::string>> split_precisions(const std::string& list) {
@@ -70,17 +57,27 @@ Status val(const ValArgs& a) {
   KILN_ASSIGN_OR_RETURN(std::vector<std::string> precisions, split_precisions(a.precisions));
   validation::ValOptions o = a.val;
   KILN_ASSIGN_OR_RETURN(o.device, device_flag(a.device));
-  o.progress = terminal_progress("val");
-  std::unique_ptr<ProgressBar> bar;
-  o.on_image = [&bar](size_t done, size_t total) {
-    if (!bar) bar = std::make_unique<ProgressBar>(total);
-    bar->update(done);
-    if (done == total) bar.reset();
-  };
+  if (precisions.size() > 1 && !a.save_json.empty())
+    return error(StatusCode::kInvalidArgument, "--save-json writes one run's predictions: give one --precision");
+  o.coco_predictions = !a.save_json.empty();
   std::vector<ValRun> runs;
   for (const std::string& p : precisions) {
+    Messages messages("val", a.verbosity);
+    o.progress = messages.build_progress();
+    std::unique_ptr<Progress> bar;
+    o.on_image = [&](size_t done, size_t total) {
+      if (!bar) bar = std::make_unique<Progress>(messages, total, "images");
+      bar->update(done);
+    };
+    o.on_model = [&](const ModelInfo& info) { report_load(info, o.model, -1, messages); };
     KILN_ASSIGN_OR_RETURN(o.precision, precision_flag(p));
     KILN_ASSIGN_OR_RETURN(ValRun run, validation::validate(o));
+    run.json["events"] = messages.events();
+    if (!a.save_json.empty()) {
+      const std::string text = run.coco.dump();
+      KILN_RETURN_IF_ERROR(write_file_atomic(a.save_json, text.data(), text.size()));
+      messages.detail(std::to_string(run.coco.size()) + " COCO predictions saved to " + a.save_json);
+    }
     runs.push_back(std::move(run));
   }
   if (runs.size() == 1) {
@@ -135,7 +132,10 @@ Runner register_val(CLI::App& app) {
       cmd->add_option("--conf", o->conf, "confidence threshold (obb models: 0.01 unless given)")->capture_default_str();
   cmd->add_option("--iou", o->iou, "NMS IoU threshold")->capture_default_str();
   cmd->add_option("--max-det", o->max_det, "maximum detections per image")->capture_default_str();
-  cmd->add_flag("--json", a->json, "print the figures as JSON instead of the table");
+  cmd->add_flag("--json", a->json, "print the figures as JSON (on stdout) instead of the table");
+  cmd->add_option("--save-json", a->save_json,
+                  "write the predictions in COCO results format (image_id, category_id, bbox xywh, score) to this file");
+  add_verbosity_flags(*cmd, a->verbosity);
   cmd->add_option("--device", a->device, "cpu, cuda or cuda:N (default: cpu for .onnx)");
   cmd->add_option("--precision", a->precisions,
                   "fp32, fp16 (needs a GPU) or a list such as fp32,fp16: one run each, with deltas to fp32");

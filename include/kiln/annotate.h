@@ -12,8 +12,16 @@
 
 namespace kiln {
 
+// Ultralytics' line_width, hide_labels and hide_conf.
+struct DrawStyle {
+  int line_width = 0;       // 0: from the image size
+  bool labels = true;       // false: boxes without class names
+  bool confidence = true;   // false: class names without scores
+};
+
 // `names` by class id (ModelInfo::names); ids past its end are drawn as numbers.
-void draw_prediction(Image& image, const Prediction& prediction, const std::vector<std::string>& names);
+void draw_prediction(Image& image, const Prediction& prediction, const std::vector<std::string>& names,
+                     const DrawStyle& style = {});
 
 // A tracked object as `kiln track` draws it: its id ("id:3 person 0.87", as `yolo track`
 // labels it) and its trail, the recent centers of its box, oldest first.

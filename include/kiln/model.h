@@ -60,6 +60,11 @@ struct ModelOptions {
   bool strict_gpu = false;
   // One-line progress messages while an engine is built ("importing ...", "verifying").
   std::function<void(const std::string&)> progress;
+  // What a model without Ultralytics metadata lacks (or what to use instead of its
+  // metadata): the task (detect | segment | pose | obb | classify) and class names by id.
+  // Empty: the metadata's; without a task there, the file name's (yolo11n-seg -> segment).
+  std::string task;
+  std::vector<std::string> names;
 };
 
 struct PredictOptions {
@@ -90,6 +95,8 @@ struct ModelInfo {
   std::filesystem::path engine_path;  // the .kiln file it runs (empty when run from the ONNX graph)
   bool engine_built = false;        // load() built or rebuilt the engine
   std::string note;                 // e.g. why it runs on the CPU though a GPU was asked for
+  std::string build_reason;         // when engine_built: "first use", or why it was rebuilt
+  std::string metadata_note;        // where task / names came from when not the metadata
   std::vector<TensorInfo> inputs, outputs;  // what run() takes and gives
 };
 

@@ -23,7 +23,8 @@ void blend_masks(vision::Image& canvas, const Prediction& p) {
 
 // With Ultralytics' plotting conventions (vision/draw_tasks.h): masks blended under the
 // boxes, keypoints and skeletons over them, rotated outlines, top-5 as text.
-void draw_on(vision::Image& canvas, const Prediction& p, const std::vector<std::string>& names) {
+void draw_on(vision::Image& canvas, const Prediction& p, const std::vector<std::string>& names,
+             const vision::DrawStyle& style) {
   blend_masks(canvas, p);
   if (!p.keypoints.empty() && p.keypoints.size() == p.boxes.size()) {
     std::vector<vision::PoseDetection> poses;
@@ -32,21 +33,21 @@ void draw_on(vision::Image& canvas, const Prediction& p, const std::vector<std::
       for (const Keypoint& k : p.keypoints[i].points) pose.keypoints.push_back({k.x, k.y, k.confidence});
       poses.push_back(std::move(pose));
     }
-    vision::draw_poses(canvas, poses, names);
+    vision::draw_poses(canvas, poses, names, style);
   } else {
     std::vector<vision::Detection> dets;
     for (const Detection& d : p.boxes) dets.push_back(to_vision(d));
-    vision::draw_detections(canvas, dets, names);
+    vision::draw_detections(canvas, dets, names, style);
   }
   if (!p.obb.empty()) {
     std::vector<vision::ObbDetection> obbs;
     for (const RotatedBox& r : p.obb) obbs.push_back({r.class_id, r.confidence, {r.cx, r.cy, r.w, r.h, r.angle}});
-    vision::draw_obbs(canvas, obbs, names);
+    vision::draw_obbs(canvas, obbs, names, style);
   }
   if (!p.top5.empty()) {
     std::vector<vision::ClassScore> top;
     for (const ClassScore& c : p.top5) top.push_back({c.class_id, c.score});
-    vision::draw_top_k(canvas, top, names);
+    vision::draw_top_k(canvas, top, names, style);
   }
 }
 
@@ -82,8 +83,10 @@ void draw_borrowed(Image& image, Draw&& draw) {
 
 }  // namespace
 
-void draw_prediction(Image& image, const Prediction& prediction, const std::vector<std::string>& names) {
-  draw_borrowed(image, [&](vision::Image& canvas) { draw_on(canvas, prediction, names); });
+void draw_prediction(Image& image, const Prediction& prediction, const std::vector<std::string>& names,
+                     const DrawStyle& style) {
+  const vision::DrawStyle vstyle{style.line_width, style.labels, style.confidence};
+  draw_borrowed(image, [&](vision::Image& canvas) { draw_on(canvas, prediction, names, vstyle); });
 }
 
 void draw_tracked(Image& image, const Prediction& prediction, const std::vector<TrackMark>& marks,

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <optional>
 
 #include "api/loaded_model.h"
@@ -32,7 +33,14 @@ Result<engine::Device> resolve_device(const engine::Device& wanted, const ModelO
                                       std::string& note) {
   if (!wanted.is_cuda()) return wanted;
   std::string reason = cuda_unavailable_reason();
-  if (reason.empty()) return wanted;
+  if (reason.empty()) {
+    // A GPU is here: a device index it lacks is a mistake to report, not a reason to fall back.
+    KILN_ASSIGN_OR_RETURN(engine::Environment env, engine::detect_environment());
+    if (wanted.index >= 0 && static_cast<size_t>(wanted.index) < env.gpus.size()) return wanted;
+    return error(StatusCode::kNotFound, who, ": device ", wanted.to_string(), " does not exist (this machine has ",
+                 env.gpus.size(), " GPU(s): cuda:0", env.gpus.size() > 1 ? "..cuda:" + std::to_string(env.gpus.size() - 1) : "",
+                 ")");
+  }
   if (o.strict_gpu)
     return error(StatusCode::kUnsupported, who, " needs ", wanted.to_string(), " but ", reason,
                  " (strict GPU mode: no CPU fallback)");
@@ -156,11 +164,18 @@ Result<LoadedModel> load_onnx(const fs::path& path, const ModelOptions& o, const
   std::string task = meta->task;
   if (task.empty())
     if (auto name = engine::parse_model_name(path.stem().string())) task = name->task;
+  const std::string name_note = meta->task.empty() && !task.empty() && o.task.empty()
+                                    ? "no YOLO metadata in the model: task " + task + " taken from the file name " +
+                                          path.filename().string()
+                                    : "";
   const bool image_input = graph.inputs.size() == 1 && graph.inputs[0]->shape && graph.inputs[0]->shape->size() == 4;
   const bool dynamic_hw =
       image_input && (!(*graph.inputs[0]->shape)[2].is_known() || !(*graph.inputs[0]->shape)[3].is_known());
-  if (dynamic_hw && o.batch == BatchProfile(1))
-    return open_dynamic(path, std::move(graph), *meta, task, o, device, precision, std::move(note));
+  if (dynamic_hw && o.batch == BatchProfile(1)) {
+    KILN_ASSIGN_OR_RETURN(LoadedModel m, open_dynamic(path, std::move(graph), *meta, task, o, device, precision, std::move(note)));
+    m.info.metadata_note = name_note;
+    return m;
+  }
 
   engine::BuildOptions build;
   build.device = device;
@@ -169,8 +184,14 @@ Result<LoadedModel> load_onnx(const fs::path& path, const ModelOptions& o, const
   build.imgsz = o.imgsz;
   engine::Cache cache(engine::default_cache_dir(o.cache_dir.string(), std::nullopt));
   KILN_ASSIGN_OR_RETURN(engine::CacheOutcome outcome, cache.get_or_build(path, build, /*force=*/false, o.progress));
-  return open_engine(outcome.path, path.string(), device, std::move(note), outcome.built,
-                     outcome.report ? outcome.report->cuda : nullptr);
+  KILN_ASSIGN_OR_RETURN(LoadedModel m, open_engine(outcome.path, path.string(), device, std::move(note), outcome.built,
+                                                  outcome.report ? outcome.report->cuda : nullptr));
+  m.info.build_reason = outcome.reason;
+  m.info.metadata_note = name_note;
+  // The cache keys engines by the model's bytes: one built from a copy under another name
+  // may record another (or no) task.
+  if (!name_note.empty()) m.info.task = task;
+  return m;
 }
 
 Result<LoadedModel> load_kiln(const fs::path& path, const ModelOptions& o, const std::optional<engine::Device>& requested) {
@@ -187,6 +208,7 @@ Result<LoadedModel> load_kiln(const fs::path& path, const ModelOptions& o, const
   KILN_ASSIGN_OR_RETURN(engine::Device device, resolve_device(built_for, o, path.string(), note));
   bool rebuilt = false;
   std::shared_ptr<engine::CudaEngines> built;
+  std::string rebuild_reasons;
   if (device.is_cuda() == built_for.is_cuda()) {  // runs as built: the fingerprint must fit this machine
     KILN_ASSIGN_OR_RETURN(engine::Environment env, engine::detect_environment());
     engine::Verdict verdict = engine::check_compatibility(info, env);
@@ -202,6 +224,7 @@ Result<LoadedModel> load_kiln(const fs::path& path, const ModelOptions& o, const
       KILN_ASSIGN_OR_RETURN(engine::BuildReport report, engine::rebuild_engine(info, o.progress));
       built = std::move(report.cuda);
       rebuilt = true;
+      rebuild_reasons = "engine needs a rebuild for this machine: " + reasons;
     }
   }
   auto opened = open_engine(path, path.string(), device, note, rebuilt, built);
@@ -214,9 +237,26 @@ Result<LoadedModel> load_kiln(const fs::path& path, const ModelOptions& o, const
                    (policy == engine::MismatchPolicy::kPrompt && o.confirm_rebuild && o.confirm_rebuild(reason));
     if (!rebuild) return error(StatusCode::kIncompatible, "engine needs a rebuild for this machine: ", reason);
     KILN_ASSIGN_OR_RETURN(engine::BuildReport report, engine::rebuild_engine(info, o.progress));
-    return open_engine(path, path.string(), device, std::move(note), true, std::move(report.cuda));
+    KILN_ASSIGN_OR_RETURN(LoadedModel m, open_engine(path, path.string(), device, std::move(note), true, std::move(report.cuda)));
+    m.info.build_reason = "engine needs a rebuild for this machine: " + reason;
+    return m;
   }
+  if (opened.ok() && rebuilt) opened->info.build_reason = rebuild_reasons;
   return opened;
+}
+
+// ModelOptions::task / names in place of (or in the absence of) the model's metadata.
+Status apply_overrides(LoadedModel& m, const ModelOptions& o) {
+  static const char* const kTasks[] = {"detect", "segment", "pose", "obb", "classify"};
+  if (!o.task.empty()) {
+    if (std::find(std::begin(kTasks), std::end(kTasks), o.task) == std::end(kTasks))
+      return error(StatusCode::kInvalidArgument, "task '", o.task, "': expected detect, segment, pose, obb or classify");
+    if (o.task != m.info.task)
+      m.info.metadata_note = "task " + o.task + " as given" + (m.info.task.empty() ? "" : " (the model says " + m.info.task + ")");
+    m.info.task = o.task;
+  }
+  if (!o.names.empty()) m.info.names = o.names;
+  return Status::Ok();
 }
 
 }  // namespace
@@ -228,8 +268,10 @@ Result<LoadedModel> load_model(const fs::path& path, const ModelOptions& o) {
   if (b.min < 1 || b.min > b.opt || b.opt > b.max)
     return error(StatusCode::kInvalidArgument, "batch ", b.to_string(), ": expected 1 <= MIN <= OPT <= MAX");
   KILN_RETURN_IF_ERROR(engine::check_input_size(o.imgsz, b.max));
-  if (path.extension() == ".kiln") return load_kiln(path, o, o.device);
-  return load_onnx(path, o, o.device);
+  KILN_ASSIGN_OR_RETURN(LoadedModel m, path.extension() == ".kiln" ? load_kiln(path, o, o.device)
+                                                                    : load_onnx(path, o, o.device));
+  KILN_RETURN_IF_ERROR(apply_overrides(m, o));
+  return m;
 }
 
 }  // namespace kiln::api

@@ -31,6 +31,23 @@ double age_days(const fs::path& p) {
   return std::chrono::duration<double>(fs::file_time_type::clock::now() - t).count() / 86400.0;
 }
 
+// "1" for a fixed batch, "1-4-8" for a min:opt:max profile.
+std::string batch_label(const BatchProfile& b) {
+  if (b.min == b.max) return std::to_string(b.min);
+  return std::to_string(b.min) + "-" + std::to_string(b.opt) + "-" + std::to_string(b.max);
+}
+
+// The cached engine of a key, whatever its readable prefix ("<...>-<short key>.kiln").
+std::optional<fs::path> find_by_key(const fs::path& dir, const std::string& short_key) {
+  const std::string suffix = "-" + short_key + ".kiln";
+  std::error_code ec;
+  for (const auto& de : fs::directory_iterator(dir, ec)) {
+    const std::string n = de.path().filename().string();
+    if (n.size() > suffix.size() && n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0) return de.path();
+  }
+  return std::nullopt;
+}
+
 bool is_temp(const fs::path& p) { return p.filename().string().find(".kiln.tmp.") != std::string::npos; }
 
 // A temp file nobody will finish: its writer (temp_file_owner) is no longer running on this
@@ -90,35 +107,49 @@ Result<CacheOutcome> Cache::get_or_build(const fs::path& model, const BuildOptio
   KILN_ASSIGN_OR_RETURN(Environment env, detect_environment());
   KILN_ASSIGN_OR_RETURN(Fingerprint fp, fingerprint_for(env, options.device));
   KILN_ASSIGN_OR_RETURN(std::string key, cache_key(model, options, fp));
-  std::string name = model.stem().string() + "-" + key.substr(0, kShortKey);
-  fs::path engine_path = dir_ / (name + ".kiln");
+  const std::string short_key = key.substr(0, kShortKey);
+  const std::string name = model.stem().string() + "-" + short_key;
 
   std::error_code ec;
   remove_abandoned_temps(dir_);
+  fs::path engine_path = find_by_key(dir_, short_key).value_or(dir_ / (name + ".kiln"));
   // A usable engine is read without the lock, so a read-only cache that holds it works.
   if (!force && usable_engine(engine_path, env)) {
     fs::last_write_time(engine_path, fs::file_time_type::clock::now(), ec);  // marks it used, for prune; may fail
-    return CacheOutcome{engine_path, false, std::nullopt};
+    return CacheOutcome{engine_path, false, "", std::nullopt};
   }
   fs::create_directories(dir_, ec);
   if (ec) return error(StatusCode::kIoError, dir_.string(), ": cannot create cache folder: ", ec.message());
   KILN_ASSIGN_OR_RETURN(FileLock lock, FileLock::acquire(dir_ / (name + ".lock"), [&] {
-    if (progress) progress("waiting for another kiln building " + engine_path.string());
+    if (progress) progress("waiting for another kiln building " + name);
   }));
+  // Another process may have built it while we waited for the lock.
+  engine_path = find_by_key(dir_, short_key).value_or(dir_ / (name + ".kiln"));
+  std::string reason = force ? "forced" : "first use";
   if (!force && fs::exists(engine_path, ec)) {
     auto info = inspect_engine(engine_path);
-    // Another process may have built it while we waited for the lock.
-    if (info.ok() && !check_compatibility(*info, env).needs_rebuild()) return CacheOutcome{engine_path, false, std::nullopt};
-    if (progress) progress("replacing " + engine_path.string() + ": " + (info.ok() ? "incompatible" : info.status().message()));
+    if (info.ok() && !check_compatibility(*info, env).needs_rebuild()) return CacheOutcome{engine_path, false, "", std::nullopt};
+    reason = "the cached engine was " + (info.ok() ? std::string("incompatible") : "unreadable (" + info.status().message() + ")");
+    if (progress) progress("replacing " + engine_path.string() + ": " + reason);
   }
   BuildOptions build = options;  // tuned choices live beside the engines they made
   if (build.timing_cache.empty()) build.timing_cache = dir_ / "cuda_timing_cache.tsv";
   KILN_ASSIGN_OR_RETURN(BuildReport report, build_engine(model, build, engine_path, progress));
+  // The name says what the engine is: <stem>-<precision>-<imgsz>-b<batch>-<key>.kiln.
+  const fs::path readable = dir_ / (model.stem().string() + "-" + std::string(to_string(options.precision)) + "-" +
+                                    std::to_string(report.metadata.model.imgsz_h) + "-b" + batch_label(options.batch) +
+                                    "-" + short_key + ".kiln");
+  if (readable != engine_path) {
+    fs::rename(engine_path, readable, ec);
+    if (ec) return error(StatusCode::kIoError, readable.string(), ": cannot rename the built engine: ", ec.message());
+    engine_path = readable;
+    report.path = readable;
+  }
   std::ostringstream line;
   line << report.metadata.built_at << '\t' << key << '\t' << fs::absolute(model).string() << '\t'
        << report.metadata.build.build_seconds << 's' << '\n';
   append_build_log(dir_, line.str());
-  return CacheOutcome{engine_path, true, std::move(report)};
+  return CacheOutcome{engine_path, true, std::move(reason), std::move(report)};
 }
 
 Result<std::vector<CacheEntry>> Cache::list() const {

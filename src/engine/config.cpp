@@ -26,8 +26,9 @@ class Parser {
  public:
   explicit Parser(fs::path path) : path_(std::move(path)) {}
 
-  Status unknown(const std::string& key, const std::string& where) const {
-    return error(StatusCode::kInvalidArgument, path_.string(), ": unknown key '", key, "'", where);
+  Status unknown(const std::string& key, const std::string& where, const char* valid) const {
+    return error(StatusCode::kInvalidArgument, path_.string(), ": unknown key '", key, "'", where, " (valid: ", valid,
+                 "; see docs/CONFIG.md)");
   }
   template <typename T> Result<T> get(const YAML::Node& node, const std::string& key) const {
     try {
@@ -51,7 +52,7 @@ class Parser {
       else if (key == "batch") { KILN_ASSIGN_OR_RETURN(m.batch, get<std::string>(kv.second, full)); }
       else if (key == "workspace") { KILN_ASSIGN_OR_RETURN(m.workspace_gb, get<double>(kv.second, full)); }
       else if (key == "device") { KILN_ASSIGN_OR_RETURN(m.device, get<std::string>(kv.second, full)); }
-      else return unknown(key, " in model '" + name + "'");
+      else return unknown(key, " in model '" + name + "'", "source, imgsz, precision, batch, workspace, device");
     }
     if (m.source.empty()) return error(StatusCode::kInvalidArgument, path_.string(), ": model '", name, "' has no source");
     return m;
@@ -79,7 +80,7 @@ class Parser {
           c.models.push_back(std::move(mc));
         }
       } else {
-        return unknown(key, "");
+        return unknown(key, "", "cache_dir, models_dir, on_mismatch, device, models");
       }
     }
     return c;

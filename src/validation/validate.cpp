@@ -1,12 +1,15 @@
 #include "validation/validate.h"
 
 #include <algorithm>
+#include <cmath>
+#include <variant>
 #include <chrono>
 #include <cstdarg>
 #include <cstdio>
 #include <filesystem>
 
 #include "eval/classify_dataset.h"
+#include "eval/coco_predictions.h"
 #include "eval/dataset.h"
 #include "eval/detect_metrics.h"
 #include "eval/keypoint_similarity.h"
@@ -54,6 +57,24 @@ Result<Model> load_val_model(const ValOptions& o) {
 
 double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// The COCO results entries of one image's predictions (boxes in val's input pixels).
+void add_coco_predictions(nlohmann::json& out, const fs::path& image_path, const vision::Image& image,
+                          const eval::ValInput& in, const std::vector<eval::BoxPrediction>& preds,
+                          const std::vector<int>& category_ids) {
+  const auto id = eval::coco_image_id(image_path);
+  auto rounded = [](float v, float scale) { return std::round(v * scale) / scale; };
+  for (const eval::BoxPrediction& p : preds) {
+    const std::array<float, 4> b = eval::coco_bbox(p.box, in, image.width, image.height);
+    nlohmann::json entry;
+    if (std::holds_alternative<int64_t>(id)) entry["image_id"] = std::get<int64_t>(id);
+    else entry["image_id"] = std::get<std::string>(id);
+    entry["category_id"] = category_ids.at(static_cast<size_t>(p.class_id));
+    entry["bbox"] = {rounded(b[0], 1e3f), rounded(b[1], 1e3f), rounded(b[2], 1e3f), rounded(b[3], 1e3f)};
+    entry["score"] = rounded(p.conf, 1e5f);
+    out.push_back(std::move(entry));
+  }
 }
 
 // Ultralytics' layout: box columns, then pose columns for pose models.
@@ -184,6 +205,10 @@ Result<ValRun> validate(const ValOptions& o) {
   if (!fs::exists(o.model)) return error(StatusCode::kNotFound, o.model, ": no such file");
   if (!fs::exists(o.data)) return error(StatusCode::kNotFound, o.data, ": no such file or directory");
   KILN_ASSIGN_OR_RETURN(Model model, load_val_model(o));
+  if (o.on_model) o.on_model(model.info());
+  if (o.coco_predictions && (model.info().task == "obb" || model.info().task == "classify"))
+    return error(StatusCode::kUnsupported, "COCO predictions are boxes of detect, segment and pose models; ", o.model,
+                 " is ", model.info().task);
   if (model.info().task == "classify") return val_classify(o, model);
   KILN_ASSIGN_OR_RETURN(eval::DatasetSpec data, eval::load_dataset(o.data, o.split));
   const ModelInfo& info = model.info();
@@ -221,6 +246,8 @@ Result<ValRun> validate(const ValOptions& o) {
   const int pred_kdims = is_pose ? static_cast<int>(info.kpt_shape[1]) : 0;
   const std::vector<float> sigmas = eval::keypoint_sigmas(nkpt);
   eval::MetricsAccumulator metrics, pose_metrics, mask_metrics;
+  const std::vector<int> category_ids = eval::coco_category_ids(data.names);
+  nlohmann::json coco = nlohmann::json::array();
   double t_pre = 0, t_inf = 0, t_post = 0;
   for (size_t i = 0; i < n; ++i) {
     const fs::path& path = data.images[i];
@@ -259,6 +286,7 @@ Result<ValRun> validate(const ValOptions& o) {
       continue;
     }
     std::vector<eval::BoxPrediction> preds = eval::multi_label_nms(raw, num_anchors, num_classes, nms);
+    if (o.coco_predictions) add_coco_predictions(coco, path, image, in, preds, category_ids);
 
     // Ground truth in the same letterboxed pixels as the predictions.
     std::vector<vision::BoxXyxy> gt_boxes, pred_boxes;
@@ -302,6 +330,7 @@ Result<ValRun> validate(const ValOptions& o) {
   const eval::MetricsReport pose_report = (is_seg ? mask_metrics : pose_metrics).report(data.names);
   const double count = static_cast<double>(n);
   ValRun run;
+  run.coco = std::move(coco);
   run.precision = to_string(info.precision);
   run.json = {{"model", o.model},
               {"data", o.data},

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "kiln/model.h"
 #include "kiln/options.h"
 #include "kiln/status.h"
 
@@ -36,6 +37,9 @@ struct ValOptions {
   std::function<void(const std::string&)> progress;
   // Called after each image with (done, total).
   std::function<void(size_t, size_t)> on_image;
+  // Called once the model is loaded (what it runs on, whether its engine was built, notes).
+  std::function<void(const ModelInfo&)> on_model;
+  bool coco_predictions = false;  // fill ValRun::coco (detect, segment and pose models)
 };
 
 // One precision's outcome: its own table and JSON (what `kiln val` prints), and the headline
@@ -46,6 +50,9 @@ struct ValRun {
   std::string table;
   std::vector<std::pair<std::string, double>> figures;  // name, value (higher is better)
   double ms_per_image = 0;
+  // COCO results entries (image_id, category_id: COCO's 91 ids for COCO's classes, else
+  // class + 1; bbox [x, y, w, h] in image pixels; score), when asked for.
+  nlohmann::json coco = nlohmann::json::array();
 };
 
 Result<ValRun> validate(const ValOptions& options);
