@@ -46,8 +46,8 @@ def run_cli(kiln_bin, args):
 
 
 def cli_json(kiln_bin, args, tmp_path):
-    """`kiln <args> --json FILE` (predict) -> the parsed JSON."""
+    """`kiln <args> --json FILE` (predict) -> its per-image results."""
     out = tmp_path / "cli.json"
     r = run_cli(kiln_bin, list(args) + ["--json", out])
     assert r.returncode == 0, r.stderr
-    return json.loads(out.read_text())
+    return json.loads(out.read_text())["results"]

@@ -33,7 +33,7 @@ def cli_reference(tmp, task, env):
                   os.path.join(ASSETS, "images"), "--json", out, *OPTIONS[task]], env=env)
     if not checks.expect(r.returncode == 0, f"{task}: kiln predict --json", r):
         return {}
-    return {e["image"]: ts.cli_detections(e, task) for e in json.load(open(out))}
+    return {e["image"]: ts.cli_detections(e, task) for e in json.load(open(out))["results"]}
 
 
 def write_repo(tmp, task):
