@@ -4,7 +4,7 @@
 #   cmake --build build-cuda -j2 --target kiln kiln_cuda_tests
 #   scripts/gpu-check.sh --prepare build-cuda build-gpu
 # then run on the GPU machine from the repo root (carry build-gpu, .assets, .whl):
-#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, coldn, fp32, notune, v8, tests, api, fp16, vision, engine, predict, predref, e2e, video, tasks, val, valn, peer, drift
+#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, coldn, fp32, notune, v8, tests, api, fp16, vision, engine, engines, predict, predref, e2e, video, tasks, val, valn, peer, drift, folder
 # cold: yolo11n-dynamic FP16 batches 1,32 on an empty timing cache, with --profile;
 # warm: the same model FP16 batches 1,8,32 again on the now warm cache (build time warm);
 # coldn: cold then warm with $TUNE_CANDIDATES (default 3) timed candidates per conv signature (own cache);
@@ -18,6 +18,11 @@
 # fp32: strict FP32 and TF32, batches 1,32; notune: FP16 with cuDNN's heuristic choices
 # (no timing); v8: yolov8n FP16 + FP32 batch 1;
 # engine: build FP16, check, fingerprint edited to another compute capability, --rebuild;
+# engines: the engine-file tests (replay bit for bit, unrestorable plans, batch profiles,
+# 8 threads on one Model), then kiln bench --json of yolo11n FP16 batches 1,32 on the warm
+# cache (load time, memory per context, bit-identical replay);
+# folder: kiln predict of coco128 at batch 1 on yolo11n-dynamic FP16, twice (cold, then warm
+# timing cache), and kiln val of yolo11n-dynamic FP32 (wall times);
 # tasks: kiln bench + PyTorch peer, batch 1, on whichever of yolov8n-seg, yolo11n-pose,
 # yolo11n-obb-random (1024), yolo11n-cls-random (224) are in .assets;
 # predict: kiln predict on the images with CUDA FP16 (end-to-end speed split per image);
@@ -36,6 +41,7 @@ cudnn_lib=$(python3 -c 'import os, nvidia.cudnn as m; print(os.path.join(list(m.
             echo /opt/torch/.venv/lib/python3.12/site-packages/nvidia/cudnn/lib)
 export LD_LIBRARY_PATH="/tmp/kiln-libs:$cudnn_lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 export KILN_ASSETS_DIR=$(realpath "$assets") KILN_SOURCE_DIR=$PWD KILN_BINARY_DIR=/tmp/kiln-bin
+export KILN_BIN=$(realpath "$carry/kiln")
 # OpenBLAS (the CPU reference in the tests) must not start more threads than the CPUs the
 # container may use: the cgroup quota, not the host's core count.
 cpus=$(nproc)
@@ -76,7 +82,26 @@ for s in "$@"; do
     v8) stage v8 100 "$kiln" bench --model "$m8" --precision fp16,fp32 --batch 1 --iters 300 --timing-cache "$cache" ;;
     tests) stage tests 200 "$carry/kiln_cuda_tests" --gtest_output="xml:$out/gtest.xml" ;;
     engine) stage engine 200 scripts/gpu-engine-check.sh "$kiln" "$assets/models/yolo11n.onnx" ;;
-    api) stage api 200 "$carry/kiln_api_gpu_tests" --gtest_output="xml:$out/gtest_api.xml" ;;
+    api) stage api 400 "$carry/kiln_api_gpu_tests" --gtest_filter='-EngineV2Gpu.*' --gtest_output="xml:$out/gtest_api.xml" ;;
+    track)  # kiln track (ByteTrack) on the first video in $assets/video, CUDA FP16, JSON lines + MOT txt
+      v=$(ls "$assets"/video/*.mp4 | head -1)
+      stage track 200 "$kiln" track --model "$assets/models/yolo11n.onnx" --source "$v" --device cuda --precision fp16 \
+        --json /tmp/kiln-track.jsonl --mot /tmp/kiln-track.txt ;;
+    engines)
+      KILN_CACHE_DIR=/tmp/kiln-engines stage engines 300 "$carry/kiln_api_gpu_tests" \
+        --gtest_filter='EngineV2Gpu.*'
+      stage engines-bench 150 "$kiln" bench --model "$assets/models/yolo11n.onnx" --precision fp16 --batch 1 \
+        --iters 200 --timing-cache "$cache" --json
+      stage engines-bench32 150 "$kiln" bench --model "$m11" --precision fp16 --batch 32 --iters 200 \
+        --timing-cache "$cache" --json ;;
+    folder)
+      for i in cold warm; do
+        [[ $i == cold ]] && rm -rf /tmp/kiln-folder
+        KILN_CACHE_DIR=/tmp/kiln-folder stage "folder-$i" "${FOLDER_LIMIT:-200}" "$kiln" predict --model "$m11" \
+          --source "$assets/datasets/coco128/images/train2017" --device cuda --precision fp16 --json /tmp/folder.json
+      done
+      [[ -n "${FOLDER_VAL:-1}" ]] && KILN_CACHE_DIR=/tmp/kiln-folder stage folder-val 250 "$kiln" val --model "$m11" \
+        --data "$assets/datasets/coco128/coco128.yaml" --device cuda --precision fp32 --batch 1 ;;
     fp16)  # CUDA FP16 vs CPU predictions, three times, each tuned afresh (own timing cache)
       for i in 1 2 3; do
         KILN_CACHE_DIR=/tmp/kiln-fp16-$i stage "fp16-$i" 120 "$carry/kiln_api_gpu_tests" \

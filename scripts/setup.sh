@@ -12,11 +12,13 @@ APT_PACKAGES=(
   libopenblas-dev                     # CPU backend GEMM
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev  # video I/O (FFmpeg)
   libssl-dev                          # SHA-256 (engine checksums, cache keys) via libcrypto
+  zlib1g-dev                          # .npz tensors (kiln run): crc32, inflate
   libgtest-dev libgmock-dev
   python3 python3-pip
 )
-# Test references only: ONNX Runtime (numerics), OpenCV (letterbox pixels), Pillow.
-PIP_PACKAGES=(numpy onnx onnxruntime opencv-python-headless pillow)
+# Test references only: ONNX Runtime (numerics), OpenCV (letterbox pixels), Pillow. The Python
+# package: nanobind and scikit-build-core build it (KILN_PYTHON, pip install .), pytest tests it.
+PIP_PACKAGES=(numpy onnx onnxruntime opencv-python-headless pillow nanobind scikit-build-core pytest)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -29,10 +31,19 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if ! python3 -c "import numpy, onnx, onnxruntime, cv2, PIL" 2>/dev/null; then
+if ! python3 -c "import numpy, onnx, onnxruntime, cv2, PIL, nanobind, scikit_build_core, pytest" 2>/dev/null; then
   echo "setup: installing python packages ${PIP_PACKAGES[*]}"
   python3 -m pip install -q "${PIP_PACKAGES[@]}" 2>/dev/null \
     || python3 -m pip install -q --break-system-packages "${PIP_PACKAGES[@]}"
+fi
+# Serving test (tests/triton): Triton Inference Server 2.51's tritonserver binary and its
+# libraries, from the nvidia-pytriton wheel alone (--no-deps: its Python side is not used),
+# and the HTTP client. Optional: without them the triton test skips.
+if ! python3 -c "import tritonclient.http, importlib.util as u; assert u.find_spec('pytriton')" 2>/dev/null; then
+  echo "setup: installing nvidia-pytriton (tritonserver binary) and tritonclient[http]"
+  triton_pip() { python3 -m pip install -q "$@" 2>/dev/null || python3 -m pip install -q --break-system-packages "$@"; }
+  { triton_pip --no-deps nvidia-pytriton==0.7.0 && triton_pip "tritonclient[http]"; } 2>/dev/null \
+    || echo "setup: could not install the Triton test server; the triton test will skip"
 fi
 # CUDA builds: the header-only cuDNN frontend (PyPI) into third_party/ (gitignored).
 if command -v nvcc > /dev/null 2>&1; then

@@ -27,11 +27,11 @@ struct Row {
 // leave it: the GPU path uploads it by DMA without a staging copy.
 Status bench_precision(const EndToEndOptions& o, const ImageView& image, const std::string& precision, Row& row) {
   ModelOptions mo;
-  mo.device = "cuda:0";
-  mo.precision = precision;
+  mo.device = Device::cuda(0);
+  KILN_ASSIGN_OR_RETURN(mo.precision, parse_precision(precision));
   KILN_ASSIGN_OR_RETURN(Model model, Model::load(o.model, mo));
   row.precision = precision;
-  row.device = model.info().device;
+  row.device = model.info().device.to_string();
   for (int i = 0; i < o.warmup; ++i) KILN_RETURN_IF_ERROR(model.predict(image).status());
   for (int i = 0; i < o.iters; ++i) {
     auto t0 = std::chrono::steady_clock::now();

@@ -10,8 +10,11 @@
 // classify) to the rows; --markdown ends with a summary in Ultralytics' benchmark layout
 // (model file size, mAP, ms/img, FPS), --csv FILE writes the rows as CSV. GPU memory is the
 // context's activation arena plus the cuDNN workspace (the weights are not counted).
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <cmath>
 #include <iomanip>
@@ -25,9 +28,10 @@
 #include "bench_end_to_end.h"
 #include "commands.h"
 #include "core/file_util.h"
+#include "engine/compile.h"
+#include "engine/cuda_engines.h"
 #include "onnx/importer.h"
 #include "val_run.h"
-#include "passes/pipeline.h"
 #if KILN_HAS_CUDA
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/engine.h"
@@ -46,6 +50,7 @@ struct BenchOptions {
   bool json = false;
   bool no_tune = false;
   int tune_candidates = 0;  // 0: the CUDA backend's default
+  double workspace_gb = 0;  // 0: the build's default cap
   bool profile = false;
   int profile_top = 25;
   std::string timing_cache;
@@ -63,16 +68,17 @@ struct BenchRow {
   double build_s = 0, median_ms = 0, p95_ms = 0, p99_ms = 0, images_per_s = 0;
   double import_s = 0;
   cuda::BuildStats stats;
-  size_t arena_bytes = 0, workspace_bytes = 0;
+  cuda::MemoryReport memory;
+  size_t device_bytes = 0;  // cudaMemGetInfo's drop over compile + one context
+  double load_ms = NAN, load_read_ms = NAN;  // engine file -> runnable engine; the read part
+  cuda::BuildStats load_stats;               // the replay's (plans restored, none tuned)
+  bool load_identical = false;
+  std::string load_note;
   double accuracy = NAN;  // --data: mAP50-95 (classify: top-1) at this precision
   int direct_convs = 0, convs = 0;
   std::string skipped;
   std::vector<cuda::StepTime> profile;
 };
-
-cuda::Precision parse_precision(const std::string& p) {
-  return p == "fp16" ? cuda::Precision::kFp16 : p == "tf32" ? cuda::Precision::kTf32 : cuda::Precision::kFp32;
-}
 
 double percentile(std::vector<float> v, double q) {
   std::sort(v.begin(), v.end());
@@ -80,42 +86,76 @@ double percentile(std::vector<float> v, double q) {
   return v[i];
 }
 
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// The engine file's round trip: writes the compiled engine, loads it back (reading, graph,
+// replay of the recorded plans: no tuning or compiling) and checks that the loaded engine
+// gives the compiled one's outputs bit for bit on `input`.
+Status bench_load(const engine::CompiledModel& compiled, const std::vector<ir::Tensor>& input,
+                  const std::vector<ir::Tensor>& want, BenchRow& row) {
+  const std::filesystem::path file =
+      std::filesystem::temp_directory_path() / ("kiln-bench-" + std::to_string(::getpid()) + ".kiln");
+  KILN_RETURN_IF_ERROR(engine::save_engine(file, engine::encode_engine_file(compiled.metadata, compiled.graph, compiled.plans)));
+  const auto t0 = std::chrono::steady_clock::now();
+  auto loaded = engine::load_engine(file);
+  row.load_read_ms = ms_since(t0);
+  Result<std::shared_ptr<engine::CudaEngines>> engines = loaded.ok() ? engine::load_cuda_engines(file, *loaded)
+                                                                     : Result<std::shared_ptr<engine::CudaEngines>>(loaded.status());
+  row.load_ms = ms_since(t0);
+  std::error_code ec;
+  std::filesystem::remove(file, ec);
+  KILN_RETURN_IF_ERROR(engines.status());
+  row.load_stats = (*engines)->engines.front()->build_stats();
+  KILN_ASSIGN_OR_RETURN(auto ctx, cuda::ExecutionContext::create(*(*engines)->engines.front()));
+  KILN_ASSIGN_OR_RETURN(auto got, ctx->run(input));
+  row.load_identical = got.size() == want.size();
+  for (size_t i = 0; i < got.size() && row.load_identical; ++i)
+    row.load_identical = got[i].nbytes() == want[i].nbytes() && std::memcmp(got[i].raw(), want[i].raw(), got[i].nbytes()) == 0;
+  return Status::Ok();
+}
+
 Status bench_one(const BenchOptions& o, const std::string& precision, int64_t batch, BenchRow& row) {
   row.precision = precision;
   row.batch = batch;
-  const auto t_import = std::chrono::steady_clock::now();
-  KILN_ASSIGN_OR_RETURN(ir::Graph graph, onnx::import_model(o.model));
-  passes::OptimizeOptions opt;
+  // A static export runs only at its own batch and size.
+  KILN_ASSIGN_OR_RETURN(ir::Graph probe, onnx::import_model(o.model));
   bool dynamic = false;
-  for (const ir::Value* in : graph.inputs) {
-    if (!in->shape) continue;
-    for (size_t i = 0; i < in->shape->size(); ++i) {
-      const ir::Dim& d = (*in->shape)[i];
-      if (d.is_known() || d.symbol.empty()) continue;
-      dynamic = true;
-      opt.bind_dims[d.symbol] = i == 0 ? batch : o.imgsz;
-    }
-  }
-  if (!dynamic && !graph.inputs.empty() && graph.inputs[0]->shape && !graph.inputs[0]->shape->empty() &&
-      (*graph.inputs[0]->shape)[0].value != batch) {
-    row.skipped = "static batch " + std::to_string((*graph.inputs[0]->shape)[0].value);
+  for (const ir::Value* in : probe.inputs)
+    if (in->shape)
+      for (const ir::Dim& d : *in->shape) dynamic = dynamic || !d.is_known();
+  if (!dynamic && !probe.inputs.empty() && probe.inputs[0]->shape && !probe.inputs[0]->shape->empty() &&
+      (*probe.inputs[0]->shape)[0].value != batch) {
+    row.skipped = "static batch " + std::to_string((*probe.inputs[0]->shape)[0].value);
     return Status::Ok();
   }
-  KILN_RETURN_IF_ERROR(passes::optimize(graph, opt));
-  row.import_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_import).count();
-  cuda::BuildOptions bo;
-  bo.precision = parse_precision(precision);
+  engine::BuildOptions bo;
+  bo.device = Device::cuda(0);
+  KILN_ASSIGN_OR_RETURN(bo.precision, parse_precision(precision));
+  bo.batch = batch;
+  bo.imgsz = dynamic ? o.imgsz : 0;
+  bo.verify = false;
   bo.tune = !o.no_tune;
-  if (o.tune_candidates > 0) bo.tune_candidates = o.tune_candidates;
-  bo.timing_cache_path = o.timing_cache;
+  bo.tune_candidates = o.tune_candidates;
+  bo.timing_cache = o.timing_cache;
+  if (o.workspace_gb > 0) bo.workspace_gb = o.workspace_gb;
+  size_t free_before = 0, total = 0;
+  cudaMemGetInfo(&free_before, &total);
   const auto t0 = std::chrono::steady_clock::now();
-  KILN_ASSIGN_OR_RETURN(auto engine, cuda::Engine::build(graph, bo));
-  KILN_ASSIGN_OR_RETURN(auto ctx, cuda::ExecutionContext::create(*engine));
-  row.build_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  KILN_ASSIGN_OR_RETURN(engine::CompiledModel compiled, engine::compile(o.model, bo));
+  if (!compiled.cuda) return error(StatusCode::kUnsupported, "no CUDA engine was built");
+  const cuda::Engine& e = *compiled.cuda->engines.front();
+  KILN_ASSIGN_OR_RETURN(auto ctx, cuda::ExecutionContext::create(e));
+  row.build_s = ms_since(t0) / 1000.0;
+  size_t free_after = 0;
+  cudaMemGetInfo(&free_after, &total);
+  row.device_bytes = free_before > free_after ? free_before - free_after : 0;
+  auto* engine = &e;
   row.stats = engine->build_stats();
+  row.import_s = row.build_s - row.stats.total_s;
   row.input = engine->input_dims(0);
-  row.arena_bytes = ctx->arena_bytes();
-  row.workspace_bytes = ctx->workspace_bytes();
+  row.memory = engine->memory();
   for (const auto& t : engine->tactics())
     if (t.tactic.find("cudnn") == 0 || t.tactic.find("direct") == 0) {
       ++row.convs;
@@ -123,17 +163,18 @@ Status bench_one(const BenchOptions& o, const std::string& precision, int64_t ba
     }
 
   // Random image-like input (never zeros: they can run faster than real data).
-  std::vector<float> host;
-  int64_t n = 1;
-  for (int64_t d : engine->input_dims(0)) n *= d;
-  host.resize(static_cast<size_t>(n));
+  ir::Tensor input(ir::DType::kFloat32, engine->input_dims(0));
   std::mt19937 rng(0);
   std::uniform_real_distribution<float> u(0.f, 1.f);
-  for (float& x : host) x = u(rng);
+  for (int64_t i = 0; i < input.numel(); ++i) input.data<float>()[i] = u(rng);
+  // The compiled engine's outputs, then the same from the engine file loaded back.
+  KILN_ASSIGN_OR_RETURN(auto want, ctx->run({input}));
+  if (compiled.plans.recorded.empty()) row.load_note = "not measured: no recorded plans (--no-tune)";
+  else KILN_RETURN_IF_ERROR(bench_load(compiled, {input}, want, row));
   cudaStream_t stream = nullptr;
   KILN_CUDA_TRY(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate");
   std::vector<cudaEvent_t> ev(2 * static_cast<size_t>(o.iters), nullptr);
-  Status st = cuda::cuda_status(cudaMemcpy(ctx->input(0), host.data(), host.size() * 4, cudaMemcpyHostToDevice), "input");
+  Status st = cuda::cuda_status(cudaMemcpy(ctx->input(0), input.raw(), input.nbytes(), cudaMemcpyHostToDevice), "input");
   for (auto& e : ev)
     if (st.ok()) st = cuda::cuda_status(cudaEventCreate(&e), "cudaEventCreate");
   for (int i = 0; i < o.warmup + 1 && st.ok(); ++i) st = ctx->enqueue(stream);
@@ -166,8 +207,8 @@ Status bench_one(const BenchOptions& o, const std::string& precision, int64_t ba
   return Status::Ok();
 }
 
-// GPU memory a context adds: activation arena and cuDNN workspace.
-size_t gpu_bytes(const BenchRow& r) { return r.arena_bytes + r.workspace_bytes; }
+// GPU memory one execution context adds (arena, workspaces, I/O); the weights are apart.
+size_t gpu_bytes(const BenchRow& r) { return r.memory.context(); }
 
 void print_row(const BenchRow& r) {
   if (!r.skipped.empty()) {
@@ -182,7 +223,7 @@ void print_row(const BenchRow& r) {
             << " | " << r.p95_ms << " | " << r.p99_ms << " | " << std::setprecision(1) << r.images_per_s << " | "
             << std::setprecision(2) << r.build_s << " | " << r.import_s << " / " << b.heuristics_s << " / "
             << b.compile_s << " / " << b.tune_s << " | " << b.conv_signatures << " / " << b.cache_hits << " ("
-            << b.plans_loaded << ") / " << b.tuned << " | " << b.residual_fused << " | " << r.arena_bytes / 1048576.0 << " | " << r.direct_convs
+            << b.plans_loaded << ") / " << b.tuned << " | " << b.residual_fused << " | " << r.memory.arena / 1048576.0 << " | " << r.direct_convs
             << "/" << r.convs << " | " << gpu_bytes(r) / 1048576.0 << " | ";
   if (!std::isnan(r.accuracy)) std::cout << std::setprecision(4) << r.accuracy;
   std::cout << " |\n" << std::flush;
@@ -267,8 +308,7 @@ int run_bench(const BenchOptions& o) {
   if (!cuda::gpu_available()) return report_error("bench", error(StatusCode::kUnsupported, "no CUDA device available"));
   if (o.iters < 1) return report_error("bench", error(StatusCode::kInvalidArgument, "--iters must be >= 1"));
   for (const auto& p : o.precisions)
-    if (p != "fp32" && p != "fp16" && p != "tf32")
-      return report_error("bench", error(StatusCode::kInvalidArgument, "unknown precision '", p, "' (fp32, tf32, fp16)"));
+    if (auto parsed = parse_precision(p); !parsed.ok()) return report_error("bench", parsed.status());
   const std::string device = cuda::device_summary();
   if (!o.json) {
     std::cout << "kiln bench " << o.model << " on " << device << " (dynamic models at imgsz " << o.imgsz << ", "
@@ -318,7 +358,13 @@ int run_bench(const BenchOptions& o) {
           {"wins_by_rank", r.stats.wins_by_rank}, {"residual_fused", r.stats.residual_fused},
           {"channel_views", r.stats.channel_views}, {"fp32_tail_nodes", r.stats.fp32_tail_nodes},
           {"median_ms", r.median_ms}, {"p95_ms", r.p95_ms}, {"p99_ms", r.p99_ms}, {"images_per_s", r.images_per_s},
-          {"arena_bytes", r.arena_bytes}, {"workspace_bytes", r.workspace_bytes}, {"convs", r.convs},
+          {"weight_bytes", r.memory.weights}, {"arena_bytes", r.memory.arena}, {"workspace_bytes", r.memory.workspace},
+          {"io_bytes", r.memory.io}, {"cublas_bytes", r.memory.cublas}, {"context_bytes", r.memory.context()},
+          {"device_bytes_measured", r.device_bytes}, {"load_ms", r.load_ms}, {"load_read_ms", r.load_read_ms},
+          {"load_identical", r.load_identical}, {"load_note", r.load_note},
+          {"load_replay_s", r.load_stats.total_s}, {"load_restore_s", r.load_stats.compile_s},
+          {"load_plans_restored", r.load_stats.plans_loaded},
+          {"over_workspace", r.stats.over_workspace}, {"convs", r.convs},
           {"direct_convs", r.direct_convs}};
       if (!std::isnan(r.accuracy)) run["accuracy"] = r.accuracy;
       for (const auto& t : r.profile)
@@ -354,7 +400,8 @@ Runner register_bench(CLI::App& app) {
   cmd->add_flag("--no-tune", o->no_tune, "take cuDNN's heuristic first engine per conv instead of timing candidates");
   cmd->add_option("--tune-candidates", o->tune_candidates, "cuDNN candidates timed per conv signature")
       ->check(CLI::Range(1, 64));
-  cmd->add_option("--timing-cache", o->timing_cache, "timing cache file (default $KILN_CACHE_DIR or ~/.cache/kiln)");
+  cmd->add_option("--timing-cache", o->timing_cache, "timing cache file (default: in the engine cache folder)");
+  cmd->add_option("--workspace", o->workspace_gb, "cap on a tactic's cuDNN/cuBLASLt workspace, GB (default 4)");
   cmd->add_flag("--profile", o->profile, "print per-step GPU times (eager run, CUDA events per step)");
   cmd->add_option("--profile-top", o->profile_top, "rows of the per-step table");
   cmd->add_flag("--json", o->json, "machine-readable output");

@@ -47,8 +47,8 @@ void print_summary(const fs::path& path, bool built, const engine::EngineInfo& i
   os << "engine     " << path.string() << (built ? "" : " (cached)") << "\n"
      << "size       " << std::fixed << std::setprecision(1) << static_cast<double>(info.file_size) / 1e6 << " MB\n"
      << "time       " << std::setprecision(2) << m.build.build_seconds << " s" << (built ? "" : " (when it was built)") << "\n"
-     << "precision  " << m.build.precision << ", batch " << m.build.batch.to_string() << ", imgsz " << m.model.imgsz_h << "x"
-     << m.model.imgsz_w << ", device " << m.build.device << "\n"
+     << "precision  " << to_string(m.build.precision) << ", batch " << m.build.batch.to_string() << ", imgsz " << m.model.imgsz_h << "x"
+     << m.model.imgsz_w << ", device " << m.build.device.to_string() << "\n"
      << "verify     ";
   if (m.build.max_relative_error) os << "max relative error " << std::scientific << std::setprecision(2) << *m.build.max_relative_error;
   else os << m.build.verification_note;

@@ -28,8 +28,9 @@ int run_ls(const engine::Cache& cache, bool as_json) {
     json r{{"engine", e.path.string()}, {"size", e.size}, {"age_days", e.age_days}};
     if (e.info) {
       const auto& m = e.info->metadata;
-      r.update({{"model", m.model.source_path}, {"device", m.build.device}, {"gpu", m.environment.gpu_name},
-                {"precision", m.build.precision}, {"batch", m.build.batch.to_string()}, {"built_at", m.built_at}});
+      r.update({{"model", m.model.source_path}, {"device", m.build.device.to_string()}, {"gpu", m.environment.gpu_name},
+                {"precision", to_string(m.build.precision)}, {"batch", m.build.batch.to_string()},
+                {"imgsz", {m.model.imgsz_h, m.model.imgsz_w}}, {"built_at", m.built_at}});
     } else {
       r["problem"] = e.problem;
     }
@@ -43,11 +44,12 @@ int run_ls(const engine::Cache& cache, bool as_json) {
   for (const auto& e : *entries) {
     std::cout << "  " << e.path.filename().string() << "  " << std::fixed << std::setprecision(1)
               << static_cast<double>(e.size) / 1e6 << " MB  " << std::setprecision(1) << e.age_days << " d  ";
-    if (e.info)
-      std::cout << e.info->metadata.build.device
-                << (e.info->metadata.environment.gpu_name.empty() ? "" : " (" + e.info->metadata.environment.gpu_name + ")")
-                << " " << e.info->metadata.build.precision << "  " << e.info->metadata.model.source_path << "\n";
-    else
+    if (e.info) {
+      const auto& m = e.info->metadata;
+      std::cout << m.build.device.to_string() << (m.environment.gpu_name.empty() ? "" : " (" + m.environment.gpu_name + ")")
+                << " " << to_string(m.build.precision) << " imgsz " << m.model.imgsz_h << "x" << m.model.imgsz_w
+                << " batch " << m.build.batch.to_string() << "  " << m.model.source_path << "\n";
+    } else
       std::cout << "unreadable: " << e.problem << "\n";
   }
   std::cout << std::flush;
@@ -61,6 +63,12 @@ int run_cache(const CacheArgs& a) {
     return report_error("cache", error(StatusCode::kInvalidArgument, "prune needs exactly one of --all or --older-than DAYS"));
   auto removed = cache.prune(a.all ? std::nullopt : a.older_than);
   if (!removed.ok()) return report_error("cache", removed.status());
+  if (a.json) {
+    json j = json::array();
+    for (const auto& p : *removed) j.push_back(p.string());
+    std::cout << json{{"cache_dir", cache.dir().string()}, {"removed", j}}.dump(2) << std::endl;
+    return kExitOk;
+  }
   for (const auto& p : *removed) std::cout << "removed " << p.string() << "\n";
   std::cout << removed->size() << " engine(s) removed from " << cache.dir().string() << std::endl;
   return kExitOk;
@@ -80,6 +88,7 @@ Runner register_cache(CLI::App& app) {
   a->prune->add_flag("--all", a->all, "Remove every engine");
   a->prune->add_option("--older-than", a->older_than, "Remove engines unused for this many days")->check(CLI::NonNegativeNumber);
   a->prune->add_option("--cache-dir", a->cache_dir, "Engine cache");
+  a->prune->add_flag("--json", a->json, "Print the removed engines as JSON");
   return [a] { return run_cache(*a); };
 }
 

@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "engine/builder.h"
 #include "engine/compatibility.h"
+#include "engine/cuda_engines.h"
 
 namespace kiln::cli {
 
@@ -47,6 +48,15 @@ int check_one(const fs::path& path, engine::MismatchPolicy policy, const engine:
     return report_error("check", info.status());
   }
   engine::Verdict verdict = engine::check_compatibility(*info, env);
+  // With a GPU here, a fitting fingerprint is not enough: the recorded plans must restore.
+  if (!verdict.needs_rebuild() && info->checksum_ok) {
+    auto why = engine::plans_unrestorable_reason(path);
+    if (!why.ok()) {
+      out["error"] = why.status().message();
+      return report_error("check", why.status());
+    }
+    if (!why->empty()) verdict.reasons.push_back({engine::Severity::kCritical, *why});
+  }
   json reasons = json::array();
   for (const auto& r : verdict.reasons) reasons.push_back({{"severity", engine::severity_name(r.severity)}, {"message", r.message}});
   out["reasons"] = reasons;
@@ -60,7 +70,10 @@ int check_one(const fs::path& path, engine::MismatchPolicy policy, const engine:
   if (!report.ok()) {
     out["error"] = report.status().message();
     report_error("check", report.status());
-    return report.status().code() == StatusCode::kNotFound ? kExitNeedsRebuild : kExitError;
+    // No source to rebuild from (gone, or not the model the engine was built from): it
+    // still needs a rebuild, which only `kiln build` can make.
+    const StatusCode c = report.status().code();
+    return c == StatusCode::kNotFound || c == StatusCode::kIncompatible ? kExitNeedsRebuild : kExitError;
   }
   out["rebuilt"] = true;
   out["build_seconds"] = report->metadata.build.build_seconds;

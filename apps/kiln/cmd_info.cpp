@@ -169,6 +169,10 @@ int run_info(const InfoOptions& o) {
   if (!report.ok()) return report_error("info", report.status());
   if (o.json) std::cout << report->doc.dump(2) << "\n";
   else std::cout << report->text;
+  // A damaged engine is described (what it claims), but not reported as fine.
+  const json& file = report->doc.contains("file") ? report->doc["file"] : json();
+  if (file.is_object() && !file.value("checksum_ok", true))
+    return report_error("info", error(StatusCode::kCorrupt, o.model, ": checksum mismatch (the file was modified or damaged)"));
   return kExitOk;
 }
 

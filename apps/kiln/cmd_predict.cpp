@@ -2,7 +2,9 @@
 // the way Ultralytics' `yolo predict` does (same letterbox, NMS and scaling), print one line
 // per image or frame, and optionally write JSON results, YOLO txt labels and annotated
 // images / videos. Inference goes through the public C++ API (include/kiln/); videos are
-// read and written with video/video_io (predict_video.cpp).
+// read and written with video/video_io (predict_video.cpp). A source that fails (an
+// unreadable image, a broken video) is listed and skipped: the others are predicted and
+// written, and the command exits 2 at the end.
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,11 +14,14 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "cli_output.h"
 #include "commands.h"
+#include "option_flags.h"
 #include "core/file_util.h"
 #include "kiln/annotate.h"
 #include "kiln/image.h"
 #include "kiln/model.h"
+#include "model_args.h"
 #include "predict_format.h"
 #include "predict_sources.h"
 #include "predict_video.h"
@@ -27,187 +32,270 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct PredictOptions {
-  std::string model;
+struct PredictArgs {
+  ModelArgs model;
   std::string source;
   float conf = 0.25f;
   double iou = 0.7;
-  int imgsz = 640;
-  const CLI::Option* imgsz_flag = nullptr;  // set: --imgsz was given
   int max_det = 300;
   std::vector<int> classes;
-  std::string json_out;
+  bool agnostic_nms = false;
+  std::string json_out;  // a file, or "-" for stdout
   std::string save_dir;
+  bool save = false;     // --save given (with or without a folder)
   bool save_txt = false;
   bool save_conf = false;
+  DrawStyle style;
   int vid_stride = 1;
   int64_t max_frames = 0;
-  std::string device;
-  std::string precision;
-  int batch = 1;
-  std::string cache_dir;
-  std::string on_mismatch = "auto";
-  bool strict_gpu = false;
+  Verbosity verbosity = Verbosity::kNormal;
 };
 
-// --on-mismatch prompt: asks on a terminal; without one the engine is not rebuilt.
-bool ask_to_rebuild(const std::string& model, const std::string& reasons) {
-  if (!::isatty(STDIN_FILENO) || !::isatty(STDERR_FILENO)) return false;
-  std::cerr << model << " needs a rebuild (" << reasons << "). Rebuild? [y/N] " << std::flush;
-  std::string answer;
-  std::getline(std::cin, answer);
-  return answer == "y" || answer == "Y" || answer == "yes";
-}
-
-Result<Model> load(const PredictOptions& o) {
-  ModelOptions mo;
-  mo.device = o.device;
-  mo.precision = o.precision;
-  mo.batch = o.batch;
-  mo.imgsz = o.imgsz_flag && o.imgsz_flag->count() ? o.imgsz : 0;
-  mo.cache_dir = o.cache_dir;
-  mo.on_mismatch = o.on_mismatch == "fail"     ? MismatchPolicy::kFail
-                   : o.on_mismatch == "prompt" ? MismatchPolicy::kPrompt
-                                               : MismatchPolicy::kAuto;
-  mo.confirm_rebuild = [model = o.model](const std::string& reasons) { return ask_to_rebuild(model, reasons); };
-  mo.strict_gpu = o.strict_gpu;
-  mo.progress = terminal_progress("predict");
-  return Model::load(o.model, mo);
+// Ultralytics' increment_path: runs/predict, then runs/predict2, runs/predict3, ...
+fs::path next_run_dir() {
+  const fs::path base = fs::path("runs") / "predict";
+  std::error_code ec;
+  if (!fs::exists(base, ec)) return base;
+  for (int n = 2;; ++n) {
+    fs::path p = base;
+    p += std::to_string(n);
+    if (!fs::exists(p, ec)) return p;
+  }
 }
 
 // Writes `text` to <save_dir>/labels/<name> (Ultralytics writes no file for an empty one).
-Status write_labels(const PredictOptions& o, const std::string& name, const std::string& text) {
+Status write_labels(const PredictArgs& o, const std::string& name, const std::string& text) {
   if (text.empty()) return Status::Ok();
   return write_file_atomic(fs::path(o.save_dir) / "labels" / name, text.data(), text.size());
 }
 
-// Images in groups of the model's batch; returns the per-image JSON entries.
-Result<nlohmann::json> predict_images(Model& model, const kiln::PredictOptions& po, const PredictOptions& o,
-                                      const std::vector<fs::path>& sources, size_t total) {
+// Where the per-item lines go: stdout, or stderr when stdout carries the JSON; nowhere
+// under --quiet.
+FILE* line_stream(const PredictArgs& o) {
+  if (o.verbosity == Verbosity::kQuiet) return nullptr;
+  return o.json_out == "-" ? stderr : stdout;
+}
+
+struct Failure {
+  std::string source, message;
+};
+
+// Images in groups of the model's batch; an image that cannot be read or predicted is
+// listed in `failures` and the rest go on. Returns the per-image JSON entries.
+nlohmann::json predict_images(Model& model, const kiln::PredictOptions& po, const PredictArgs& o,
+                              const std::vector<fs::path>& sources, bool several, const Messages& messages,
+                              std::vector<Failure>& failures) {
   const ModelInfo& info = model.info();
   const size_t batch = info.dynamic_input ? 1 : static_cast<size_t>(info.batch);
+  FILE* lines = line_stream(o);
+  const bool bar = lines != stdout || !::isatty(STDOUT_FILENO);  // on a terminal the lines are the progress
+  Progress progress(messages, bar ? sources.size() : 0, "images");
   nlohmann::json results = nlohmann::json::array();
   double t_pre = 0, t_inf = 0, t_post = 0;
+  size_t predicted = 0;
   int last_h = info.imgsz_h, last_w = info.imgsz_w;  // Ultralytics reports the last shape
-  for (size_t first = 0; first < sources.size(); first += batch) {
-    const size_t n = std::min(batch, sources.size() - first);
+  auto fail = [&](const fs::path& path, const Status& st) {
+    failures.push_back({path.string(), st.message()});
+    results.push_back({{"image", path.filename().string()}, {"error", st.message()}});
+    if (o.verbosity != Verbosity::kQuiet && several) std::cerr << "kiln predict: error: " << st.message() << " (skipped)" << std::endl;
+  };
+  size_t next = 0;
+  while (next < sources.size()) {
     std::vector<Image> images;
-    for (size_t i = first; i < first + n; ++i) {
-      KILN_ASSIGN_OR_RETURN(Image image, load_image(sources[i]));
-      images.push_back(std::move(image));
+    std::vector<size_t> index;
+    while (images.size() < batch && next < sources.size()) {
+      Result<Image> image = load_image(sources[next]);
+      if (image.ok()) {
+        images.push_back(std::move(image).value());
+        index.push_back(next);
+      } else {
+        fail(sources[next], image.status());
+      }
+      ++next;
     }
-    KILN_ASSIGN_OR_RETURN(std::vector<Prediction> preds, model.predict(images, po));
-    for (size_t k = 0; k < n; ++k) {
-      const fs::path& path = sources[first + k];
-      const Prediction& p = preds[k];
+    if (images.empty()) continue;
+    Result<std::vector<Prediction>> preds = model.predict(images, po);
+    for (size_t k = 0; k < images.size(); ++k) {
+      const fs::path& path = sources[index[k]];
+      if (!preds.ok()) {
+        fail(path, preds.status());
+        continue;
+      }
+      const Prediction& p = (*preds)[k];
+      ++predicted;
       last_h = p.input_height, last_w = p.input_width;
       t_pre += p.speed.preprocess_ms, t_inf += p.speed.inference_ms, t_post += p.speed.postprocess_ms;
-      std::printf("image %zu/%zu %s: %dx%d %s%.1fms\n", first + k + 1, total, path.filename().string().c_str(),
-                  p.input_height, p.input_width, summarize(p, info.names).c_str(), p.speed.inference_ms);
-      std::fflush(stdout);
+      if (lines) {
+        std::fprintf(lines, "image %zu/%zu %s: %dx%d %s%.1fms\n", index[k] + 1, sources.size(),
+                     path.filename().string().c_str(), p.input_height, p.input_width, summarize(p, info.names).c_str(),
+                     p.speed.inference_ms);
+        std::fflush(lines);
+      }
       nlohmann::json entry = prediction_json(p, info.names);
       entry["image"] = path.filename().string();
-      results.push_back(std::move(entry));
+      Status written = Status::Ok();
       if (o.save_txt)
-        KILN_RETURN_IF_ERROR(write_labels(o, path.stem().string() + ".txt",
-                                          yolo_txt(p, info, images[k].width, images[k].height, o.save_conf)));
-      if (!o.save_dir.empty()) {
-        draw_prediction(images[k], p, info.names);
-        fs::path out_path = fs::path(o.save_dir) / path.filename().replace_extension(".jpg");
-        KILN_RETURN_IF_ERROR(save_jpeg(out_path, images[k]));
+        written = write_labels(o, path.stem().string() + ".txt",
+                               yolo_txt(p, info, images[k].width, images[k].height, o.save_conf));
+      if (written.ok() && !o.save_dir.empty()) {
+        draw_prediction(images[k], p, info.names, o.style);
+        written = save_jpeg(fs::path(o.save_dir) / path.filename().replace_extension(".jpg"), images[k]);
       }
+      if (!written.ok()) entry["error"] = written.message(), failures.push_back({path.string(), written.message()});
+      results.push_back(std::move(entry));
     }
+    progress.update(next);
   }
-  const double count = static_cast<double>(sources.size());
-  std::printf("Speed: %.1fms preprocess, %.1fms inference, %.1fms postprocess per image at shape (%zu, 3, %d, %d)\n",
-              t_pre / count, t_inf / count, t_post / count, batch, last_h, last_w);
+  if (lines && predicted > 0) {
+    const double count = static_cast<double>(predicted);
+    std::fprintf(lines,
+                 "Speed: %.1fms preprocess, %.1fms inference, %.1fms postprocess per image at shape (%zu, 3, %d, %d)\n",
+                 t_pre / count, t_inf / count, t_post / count, batch, last_h, last_w);
+  }
   return results;
 }
 
-Status predict(const PredictOptions& o) {
+Status check_args(const PredictArgs& o) {
   if (o.conf < 0 || o.conf > 1) return error(StatusCode::kInvalidArgument, "--conf must be in [0, 1], got ", o.conf);
   if (o.iou < 0 || o.iou > 1) return error(StatusCode::kInvalidArgument, "--iou must be in [0, 1], got ", o.iou);
-  if (o.imgsz < 1) return error(StatusCode::kInvalidArgument, "--imgsz must be positive, got ", o.imgsz);
-  if (o.batch < 1) return error(StatusCode::kInvalidArgument, "--batch must be at least 1, got ", o.batch);
+  if (o.model.imgsz < 0) return error(StatusCode::kInvalidArgument, "--imgsz must be positive, got ", o.model.imgsz);
+  if (o.model.batch < 1) return error(StatusCode::kInvalidArgument, "--batch must be at least 1, got ", o.model.batch);
+  if (o.max_det < 1) return error(StatusCode::kInvalidArgument, "--max-det must be at least 1, got ", o.max_det);
   if (o.vid_stride < 1) return error(StatusCode::kInvalidArgument, "--vid-stride must be at least 1, got ", o.vid_stride);
   if (o.max_frames < 0) return error(StatusCode::kInvalidArgument, "--max-frames must not be negative, got ", o.max_frames);
-  if ((o.save_txt || o.save_conf) && o.save_dir.empty())
-    return error(StatusCode::kInvalidArgument, "--save-txt and --save-conf write into --save DIR/labels: give --save DIR");
-  if (!fs::exists(o.model)) return error(StatusCode::kNotFound, o.model, ": no such file");
-  KILN_ASSIGN_OR_RETURN(PredictSources sources, list_predict_sources(o.source));
-  KILN_ASSIGN_OR_RETURN(Model model, load(o));
+  if (o.style.line_width < 0)
+    return error(StatusCode::kInvalidArgument, "--line-width must not be negative, got ", o.style.line_width);
+  if ((o.save_txt || o.save_conf) && !o.save)
+    return error(StatusCode::kInvalidArgument, "--save-txt and --save-conf write into <save>/labels: add --save [DIR]");
+  const bool draws = o.style.line_width > 0 || !o.style.labels || !o.style.confidence;
+  if (draws && !o.save)
+    return error(StatusCode::kInvalidArgument, "--line-width, --hide-labels and --hide-conf style the saved images: add --save [DIR]");
+  return Status::Ok();
+}
+
+// --classes names ids the model has; a classifier has no boxes to filter.
+Status check_classes(const PredictArgs& o, const ModelInfo& info) {
+  if (o.classes.empty()) return Status::Ok();
+  if (info.task == "classify")
+    return error(StatusCode::kInvalidArgument, "--classes filters detections; ", o.model.model,
+                 " is a classifier (its top-5 is not filtered)");
+  for (int id : o.classes)
+    if (id < 0 || (!info.names.empty() && id >= static_cast<int>(info.names.size())))
+      return error(StatusCode::kInvalidArgument, "--classes ", id, ": ", o.model.model, " has classes 0..",
+                   info.names.size() - 1);
+  return Status::Ok();
+}
+
+// Returns the exit code: 0, or 2 after an error or when some sources failed.
+int predict(PredictArgs o) {
+  Messages messages("predict", o.verbosity);
+  if (Status st = check_args(o); !st.ok()) return report_error("predict", st);
+  Result<PredictSources> sources = list_predict_sources(o.source);
+  if (!sources.ok()) return report_error("predict", sources.status());
+  Result<LoadedModel> loaded = load_model(o.model, messages);
+  if (!loaded.ok()) return report_error("predict", loaded.status());
+  Model& model = loaded->model;
   const ModelInfo& info = model.info();
   if (info.task.empty())
-    return error(StatusCode::kUnsupported, o.model,
-                 ": no YOLO task in the model's metadata (predict needs detect, segment, pose, obb or classify)");
-  if (!info.note.empty()) std::cerr << "kiln predict: note: " << info.note << "\n";
-  if (o.batch > 1 && (info.dynamic_input || info.batch < o.batch))
-    std::cerr << "kiln predict: note: " << o.model << " runs one image per inference (per-image input size); --batch "
-              << o.batch << " only groups the calls\n";
+    return report_error("predict", error(StatusCode::kUnsupported, o.model.model,
+                                         ": no YOLO task in the model's metadata or file name; give --task "
+                                         "(detect, segment, pose, obb or classify), or use kiln run for raw outputs"));
+  if (Status st = check_classes(o, info); !st.ok()) return report_error("predict", st);
+  if (o.model.batch > 1 && (info.dynamic_input || info.batch < o.model.batch))
+    messages.event("note", o.model.model + " runs one image per inference (per-image input size); --batch " +
+                               std::to_string(o.model.batch) + " only groups the calls");
 
   kiln::PredictOptions po;
   po.conf = o.conf;
   po.iou = o.iou;
   po.max_det = o.max_det;
   po.classes = o.classes;
+  po.agnostic_nms = o.agnostic_nms;
+  if (o.save && o.save_dir.empty()) o.save_dir = next_run_dir().string();
   if (!o.save_dir.empty()) {
     std::error_code ec;
     fs::create_directories(fs::path(o.save_dir) / (o.save_txt ? "labels" : ""), ec);
-    if (ec) return error(StatusCode::kIoError, o.save_dir, ": cannot create: ", ec.message());
+    if (ec) return report_error("predict", error(StatusCode::kIoError, o.save_dir, ": cannot create: ", ec.message()));
   }
 
-  nlohmann::json results = nlohmann::json::array();
-  if (!sources.images.empty()) {
-    KILN_ASSIGN_OR_RETURN(results, predict_images(model, po, o, sources.images, sources.images.size()));
-  }
-  for (size_t i = 0; i < sources.videos.size(); ++i) {
+  std::vector<Failure> failures;
+  const bool several = sources->images.size() + sources->videos.size() > 1;  // else the final error line says it
+  nlohmann::json results = predict_images(model, po, o, sources->images, several, messages, failures);
+  for (size_t i = 0; i < sources->videos.size(); ++i) {
     VideoJob job;
-    job.path = sources.videos[i];
+    job.path = sources->videos[i];
     job.index = i + 1;
-    job.total = sources.videos.size();
+    job.total = sources->videos.size();
     job.save_dir = o.save_dir;
     job.save_txt = o.save_txt;
     job.save_conf = o.save_conf;
+    job.style = o.style;
     job.vid_stride = o.vid_stride;
     job.max_frames = o.max_frames;
-    KILN_ASSIGN_OR_RETURN(nlohmann::json video, predict_video(model, po, job));
-    results.push_back(std::move(video));
+    job.lines = line_stream(o);
+    VideoOutcome video = predict_video(model, po, job, messages);
+    if (!video.status.ok()) {
+      failures.push_back({job.path.string(), video.status.message()});
+      video.json["error"] = video.status.message();
+      if (o.verbosity != Verbosity::kQuiet && several)
+        std::cerr << "kiln predict: error: " << video.status.message() << " (frames before it kept)" << std::endl;
+    }
+    results.push_back(std::move(video.json));
   }
-  if (!o.json_out.empty()) {
-    const std::string text = results.dump(1);
-    KILN_RETURN_IF_ERROR(write_file_atomic(o.json_out, text.data(), text.size()));
+  nlohmann::json doc = loaded->json;
+  doc["events"] = messages.events();
+  doc["results"] = std::move(results);
+  doc["failures"] = nlohmann::json::array();
+  for (const Failure& f : failures) doc["failures"].push_back({{"source", f.source}, {"error", f.message}});
+  if (o.json_out == "-") {
+    std::printf("%s\n", doc.dump(1).c_str());
+    std::fflush(stdout);
+  } else if (!o.json_out.empty()) {
+    const std::string text = doc.dump(1);
+    if (Status st = write_file_atomic(o.json_out, text.data(), text.size()); !st.ok()) return report_error("predict", st);
   }
-  if (!o.save_dir.empty()) std::printf("Results saved to %s\n", o.save_dir.c_str());
-  return Status::Ok();
+  if (!o.save_dir.empty() && line_stream(o)) std::fprintf(line_stream(o), "Results saved to %s\n", o.save_dir.c_str());
+  if (failures.empty()) return kExitOk;
+  const size_t total = sources->images.size() + sources->videos.size();
+  if (failures.size() == 1)
+    return report_error("predict", error(StatusCode::kInvalidArgument, failures[0].message,
+                                         total > 1 ? " (1 of " + std::to_string(total) + " sources failed; the others were predicted)" : ""));
+  std::string list;
+  for (const Failure& f : failures) list += (list.empty() ? "" : ", ") + fs::path(f.source).filename().string();
+  return report_error("predict", error(StatusCode::kInvalidArgument, failures.size(), " of ", total,
+                                       " sources failed (", list, "); the others were predicted"));
 }
 
 }  // namespace
 
 Runner register_predict(CLI::App& app) {
-  auto o = std::make_shared<PredictOptions>();
+  auto o = std::make_shared<PredictArgs>();
   CLI::App* cmd = app.add_subcommand("predict", "Run a YOLO model (any task) on images and videos");
-  cmd->add_option("--model", o->model, "ONNX model (Ultralytics export) or .kiln engine")->required();
+  add_model_args(*cmd, o->model, "ONNX model (Ultralytics export), .kiln engine, or a model name from kiln.yaml");
   cmd->add_option("--source", o->source, "image, video, directory or quoted glob (\"dir/*.jpg\")")->required();
   cmd->add_option("--conf", o->conf, "confidence threshold")->capture_default_str();
   cmd->add_option("--iou", o->iou, "NMS IoU threshold")->capture_default_str();
-  o->imgsz_flag = cmd->add_option("--imgsz", o->imgsz, "input size (default: the model's own)");
+  cmd->add_option("--imgsz", o->model.imgsz, "input size (default: the model's own; a static engine takes only its own)");
   cmd->add_option("--max-det", o->max_det, "maximum detections per image")->capture_default_str();
   cmd->add_option("--classes", o->classes, "keep only these class ids (comma-separated)")->delimiter(',');
-  cmd->add_option("--json", o->json_out, "write results as JSON to this file");
-  cmd->add_option("--save", o->save_dir, "write annotated images (.jpg) and videos (.mp4) into this directory");
+  cmd->add_flag("--agnostic-nms", o->agnostic_nms, "one NMS across all classes");
+  cmd->add_option("--json", o->json_out, "write results as JSON to this file (- : stdout; the lines go to stderr)");
+  cmd->add_option("--save", o->save_dir, "write annotated images (.jpg) and videos (.mp4) into DIR (default: runs/predict, runs/predict2, ...)")
+      ->expected(0, 1);
   cmd->add_flag("--save-txt", o->save_txt, "write Ultralytics YOLO txt labels into <save>/labels/");
   cmd->add_flag("--save-conf", o->save_conf, "append each detection's confidence to its label line");
-  cmd->add_option("--vid-stride", o->vid_stride, "predict every N-th video frame")->capture_default_str();
+  cmd->add_option("--line-width", o->style.line_width, "box line width in pixels for --save (default: from the image size)");
+  cmd->add_flag("!--hide-labels", o->style.labels, "draw boxes without class names (--save)");
+  cmd->add_flag("!--hide-conf", o->style.confidence, "draw labels without confidences (--save)");
+  cmd->add_option("--vid-stride", o->vid_stride, "predict every N-th video frame (the saved video keeps real time)")
+      ->capture_default_str();
   cmd->add_option("--max-frames", o->max_frames, "stop each video after N predicted frames (0: all)")->capture_default_str();
-  cmd->add_option("--device", o->device, "cpu | cuda | cuda:N (default: cpu; a .kiln runs where it was built)");
-  cmd->add_option("--precision", o->precision, "fp32 | fp16 (fp16 needs a GPU)")->check(CLI::IsMember({"fp32", "fp16"}));
-  cmd->add_option("--batch", o->batch, "images or frames per inference (static-size engines)")->capture_default_str();
-  cmd->add_option("--cache-dir", o->cache_dir, "engine cache folder (default: $KILN_CACHE_DIR or ~/.cache/kiln)");
-  add_on_mismatch_option(*cmd, o->on_mismatch);
-  cmd->add_flag("--strict-gpu", o->strict_gpu, "fail instead of falling back to the CPU when no GPU is usable");
-  return [o]() {
-    Status st = predict(*o);
-    return st.ok() ? kExitOk : report_error("predict", st);
+  cmd->add_option("--precision", o->model.precision, "fp32 | fp16 | tf32 (fp16 and tf32 need a GPU)");
+  cmd->add_option("--batch", o->model.batch, "images or frames per inference (static-size engines)")->capture_default_str();
+  add_verbosity_flags(*cmd, o->verbosity);
+  return [o, cmd]() {
+    o->save = cmd->get_option("--save")->count() > 0;
+    return predict(*o);
   };
 }
 

@@ -40,7 +40,7 @@ Result<Row> rebuild_model(const engine::Config& config, const engine::ModelConfi
   KILN_ASSIGN_OR_RETURN(engine::BuildOptions options, engine::resolve_build_options(&config, &m, o));
   KILN_ASSIGN_OR_RETURN(engine::CacheOutcome outcome, cache.get_or_build(source, options, a.force, terminal_progress("rebuild")));
   KILN_ASSIGN_OR_RETURN(engine::EngineInfo info, engine::inspect_engine(outcome.path));
-  return Row{m.name, outcome.built ? "built" : "cached", options.precision, outcome.path.string(),
+  return Row{m.name, outcome.built ? "built" : "cached", std::string(to_string(options.precision)), outcome.path.string(),
              outcome.built ? info.metadata.build.build_seconds : 0.0, info.file_size};
 }
 

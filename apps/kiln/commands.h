@@ -24,6 +24,9 @@ Runner register_info(CLI::App& app);
 Runner register_predict(CLI::App& app);
 Runner register_bench(CLI::App& app);
 Runner register_val(CLI::App& app);
+Runner register_run(CLI::App& app);  // raw tensors in and out (cmd_run.cpp)
+Runner register_track(CLI::App& app);
+Runner register_triton_repo(CLI::App& app);  // Triton model repository (cmd_triton_repo.cpp)
 
 // Engine commands: build, check, rebuild, env, cache (cmd_<name>.cpp).
 Runner register_build(CLI::App& app);

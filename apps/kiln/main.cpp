@@ -29,12 +29,29 @@ int main(int argc, char** argv) {
   add(register_predict);
   add(register_bench);
   add(register_val);
+  add(register_run);
+  add(register_track);
   add(register_build);
   add(register_check);
   add(register_rebuild);
   add(register_env);
   add(register_cache);
+  add(register_triton_repo);
 
+  // CLI11 would say only "The following argument was not expected"; name the word and
+  // the commands there are.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string names;
+    bool known = false;
+    for (const CLI::App* sub : app.get_subcommands({})) {
+      known = known || sub->get_name() == argv[1];
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+    }
+    if (!known) {
+      std::cerr << "kiln: error: unknown command '" << argv[1] << "' (commands: " << names << "; kiln --help)" << std::endl;
+      return kExitError;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

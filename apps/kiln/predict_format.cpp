@@ -57,8 +57,17 @@ nlohmann::json prediction_json(const Prediction& p, const std::vector<std::strin
                           {"class_name", class_name(d.class_id, names)},
                           {"confidence", d.confidence},
                           {"box_xyxy", {d.box.x1, d.box.y1, d.box.x2, d.box.y2}}};
-    if (i < p.masks.size())
-      det["mask_area"] = std::count(p.masks[i].data.begin(), p.masks[i].data.end(), uint8_t{1});
+    if (i < p.masks.size()) {
+      const Mask& m = p.masks[i];
+      det["mask_area"] = std::count(m.data.begin(), m.data.end(), uint8_t{1});
+      nlohmann::json polygons = nlohmann::json::array();
+      for (const auto& contour : vision::outer_contours(m.data.data(), m.width, m.height)) {
+        nlohmann::json points = nlohmann::json::array();
+        for (const vision::ContourPoint& q : contour) points.push_back({q.x, q.y});
+        polygons.push_back(std::move(points));
+      }
+      det["polygons"] = std::move(polygons);
+    }
     if (i < p.keypoints.size()) {
       nlohmann::json kpts = nlohmann::json::array();
       for (const Keypoint& k : p.keypoints[i].points) kpts.push_back({k.x, k.y, k.confidence});

@@ -16,7 +16,8 @@ namespace kiln::cli {
 std::string summarize(const Prediction& p, const std::vector<std::string>& names);
 
 // {"detections": [{"class_id", "class_name", "confidence", "box_xyxy", segment: "mask_area"
-// (pixels at the original image size), pose: "keypoints_xyc"}]}; obb detections carry
+// (pixels at the original image size) and "polygons" (the outer border of each piece of
+// the mask, [[x, y], ...] in image pixels), pose: "keypoints_xyc"}]}; obb detections carry
 // "box_xywhr" instead of "box_xyxy"; classify adds "top5".
 nlohmann::json prediction_json(const Prediction& p, const std::vector<std::string>& names);
 

@@ -1,5 +1,8 @@
 #include "predict_video.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -41,22 +44,36 @@ struct StageTotals {
 
 }  // namespace
 
-Result<nlohmann::json> predict_video(Model& model, const PredictOptions& options, const VideoJob& job) {
+VideoOutcome predict_video(Model& model, const PredictOptions& options, const VideoJob& job, const Messages& messages) {
   const Clock::time_point start = Clock::now();
   const ModelInfo& info = model.info();
-  KILN_ASSIGN_OR_RETURN(video::VideoReader reader, video::VideoReader::open(job.path));
+  const std::string name = job.path.filename().string();
+  VideoOutcome out{Status::Ok(), {{"video", name}}};
+  auto failed = [&](Status st) {
+    out.status = std::move(st);
+    return std::move(out);
+  };
+  Result<video::VideoReader> opened = video::VideoReader::open(job.path);
+  if (!opened.ok()) return failed(opened.status());
+  video::VideoReader reader = std::move(opened).value();
   const video::VideoInfo vinfo = reader.info();
   const fs::path out_path = job.save_dir.empty() ? fs::path() : job.save_dir / job.path.filename().replace_extension(".mp4");
   std::error_code ec;
   if (!out_path.empty() && fs::equivalent(out_path, job.path, ec))
-    return error(StatusCode::kInvalidArgument, out_path.string(), ": would overwrite the source video; choose another --save");
+    return failed(error(StatusCode::kInvalidArgument, out_path.string(), ": would overwrite the source video; choose another --save"));
+  // Every vid_stride-th frame is kept, so the saved video plays them at rate / vid_stride
+  // to last as long as the source.
+  const video::FrameRate saved_rate{vinfo.frame_rate.num, vinfo.frame_rate.den * job.vid_stride};
   std::optional<video::VideoWriter> writer;
   if (!out_path.empty()) {
-    KILN_ASSIGN_OR_RETURN(video::VideoWriter w, video::VideoWriter::open(out_path, vinfo.width, vinfo.height, vinfo.frame_rate));
-    writer.emplace(std::move(w));
+    Result<video::VideoWriter> w = video::VideoWriter::open(out_path, vinfo.width, vinfo.height, saved_rate);
+    if (!w.ok()) return failed(w.status());
+    writer.emplace(std::move(w).value());
   }
   // Ultralytics' "(frame i/N)": N is what the file declares, divided by the stride.
   const int64_t declared = vinfo.frame_count / job.vid_stride;
+  const bool bar = job.lines != stdout || !::isatty(STDOUT_FILENO);  // on a terminal the lines are the progress
+  Progress progress(messages, bar && declared > 0 ? static_cast<size_t>(declared) : 0, "frames of " + name);
 
   BoundedQueue<DecodedFrame> decoded(kQueueDepth);
   BoundedQueue<Image> annotated(kQueueDepth);
@@ -70,9 +87,8 @@ Result<nlohmann::json> predict_video(Model& model, const PredictOptions& options
       Result<bool> more = reader.read(f.image.pixels);
       decode_ms += ms_since(t0);
       if (!more.ok()) {
-        decode_status = more.status();
-        decoded.cancel();
-        return;
+        decode_status = more.status();  // the frames before it are predicted and kept
+        break;
       }
       if (!*more || (job.max_frames > 0 && kept >= job.max_frames)) break;
       if (index % job.vid_stride != 0) continue;
@@ -98,11 +114,11 @@ Result<nlohmann::json> predict_video(Model& model, const PredictOptions& options
     annotated.cancel();
     if (decoder.joinable()) decoder.join();
     if (encoder.joinable()) encoder.join();
-    return st;
+    out.status = std::move(st);
+    return std::move(out);
   };
 
   const size_t batch = info.dynamic_input ? 1 : static_cast<size_t>(info.batch);
-  const std::string name = job.path.filename().string();
   nlohmann::json frames = nlohmann::json::array();
   std::map<std::string, std::string> labels;  // file name -> text, written after success
   StageTotals t;
@@ -124,13 +140,18 @@ Result<nlohmann::json> predict_video(Model& model, const PredictOptions& options
     Result<std::vector<Prediction>> preds = model.predict(images, options);
     if (!preds.ok()) return stop(preds.status());
     for (size_t k = 0; k < group.size(); ++k) {
-      const Prediction& p = (*preds)[k];
+      Prediction& p = (*preds)[k];
       const int64_t number = group[k].number;
+      if (job.on_prediction) {
+        Status st = job.on_prediction(number, p);
+        if (!st.ok()) return stop(st);
+      }
       ++count;
       t.preprocess += p.speed.preprocess_ms, t.inference += p.speed.inference_ms, t.postprocess += p.speed.postprocess_ms;
-      std::printf("video %zu/%zu (frame %lld/%lld) %s: %dx%d %s%.1fms\n", job.index, job.total,
-                  static_cast<long long>(number), static_cast<long long>(declared), job.path.string().c_str(),
-                  p.input_height, p.input_width, summarize(p, info.names).c_str(), p.speed.inference_ms);
+      if (job.lines)
+        std::fprintf(job.lines, "video %zu/%zu (frame %lld/%lld) %s: %dx%d %s%.1fms\n", job.index, job.total,
+                     static_cast<long long>(number), static_cast<long long>(declared), job.path.string().c_str(),
+                     p.input_height, p.input_width, summarize(p, info.names).c_str(), p.speed.inference_ms);
       nlohmann::json entry = prediction_json(p, info.names);
       entry["frame"] = number;
       frames.push_back(std::move(entry));
@@ -140,52 +161,61 @@ Result<nlohmann::json> predict_video(Model& model, const PredictOptions& options
       }
       if (writer) {
         const Clock::time_point t0 = Clock::now();
-        draw_prediction(images[k], p, info.names);
+        if (job.draw)
+          job.draw(images[k], p);
+        else
+          draw_prediction(images[k], p, info.names, job.style);
         t.annotate += ms_since(t0);
         if (!annotated.push(std::move(images[k]))) return stop(encode_status);
       }
+      progress.update(static_cast<size_t>(std::min<int64_t>(count, declared)));
     }
-    std::fflush(stdout);
+    if (job.lines) std::fflush(job.lines);
   }
   decoder.join();
-  if (!decode_status.ok()) return stop(decode_status);
   annotated.close();
   encoder.join();
-  if (!encode_status.ok()) return encode_status;
+  if (!encode_status.ok()) return failed(encode_status);
   if (writer) {
     const Clock::time_point t0 = Clock::now();
-    KILN_RETURN_IF_ERROR(writer->finish());
+    if (Status st = writer->finish(); !st.ok()) return failed(st);
     encode_ms += ms_since(t0);
   }
   for (const auto& [file, text] : labels)
-    KILN_RETURN_IF_ERROR(write_file_atomic(job.save_dir / "labels" / file, text.data(), text.size()));
+    if (Status st = write_file_atomic(job.save_dir / "labels" / file, text.data(), text.size()); !st.ok()) return failed(st);
   t.decode = decode_ms, t.encode = encode_ms;
 
   const double wall_s = ms_since(start) / 1000.0;
   const double n = count > 0 ? static_cast<double>(count) : 1.0;
   const double fps = count / wall_s;
-  std::printf("Video %s: %lld frames %dx%d at %.2f fps in %.2fs: %.1f FPS end to end; per frame %.1fms decode, "
-              "%.1fms preprocess, %.1fms inference, %.1fms postprocess, %.1fms annotate, %.1fms encode "
-              "(decode and encode run beside inference)\n",
-              name.c_str(), static_cast<long long>(count), vinfo.width, vinfo.height, vinfo.frame_rate.fps(), wall_s, fps,
-              t.decode / n, t.preprocess / n, t.inference / n, t.postprocess / n, t.annotate / n, t.encode / n);
-  if (writer) std::printf("Video saved to %s\n", out_path.string().c_str());
-  std::fflush(stdout);
-  return nlohmann::json{{"video", name},
-                        {"width", vinfo.width},
-                        {"height", vinfo.height},
-                        {"fps", vinfo.frame_rate.fps()},
-                        {"frames", std::move(frames)},
-                        {"speed",
-                         {{"frames", count},
-                          {"wall_s", wall_s},
-                          {"end_to_end_fps", fps},
-                          {"decode_ms", t.decode / n},
-                          {"preprocess_ms", t.preprocess / n},
-                          {"inference_ms", t.inference / n},
-                          {"postprocess_ms", t.postprocess / n},
-                          {"annotate_ms", t.annotate / n},
-                          {"encode_ms", t.encode / n}}}};
+  if (job.lines) {
+    std::fprintf(job.lines,
+                 "Video %s: %lld frames %dx%d at %.2f fps in %.2fs: %.1f FPS end to end; per frame %.1fms decode, "
+                 "%.1fms preprocess, %.1fms inference, %.1fms postprocess, %.1fms annotate, %.1fms encode "
+                 "(decode and encode run beside inference)\n",
+                 name.c_str(), static_cast<long long>(count), vinfo.width, vinfo.height, vinfo.frame_rate.fps(), wall_s,
+                 fps, t.decode / n, t.preprocess / n, t.inference / n, t.postprocess / n, t.annotate / n, t.encode / n);
+    if (writer) std::fprintf(job.lines, "Video saved to %s (%.2f fps)\n", out_path.string().c_str(), saved_rate.fps());
+    std::fflush(job.lines);
+  }
+  out.json = {{"video", name},
+              {"width", vinfo.width},
+              {"height", vinfo.height},
+              {"fps", vinfo.frame_rate.fps()},
+              {"saved_fps", writer ? saved_rate.fps() : 0.0},
+              {"frames", std::move(frames)},
+              {"speed",
+               {{"frames", count},
+                {"wall_s", wall_s},
+                {"end_to_end_fps", fps},
+                {"decode_ms", t.decode / n},
+                {"preprocess_ms", t.preprocess / n},
+                {"inference_ms", t.inference / n},
+                {"postprocess_ms", t.postprocess / n},
+                {"annotate_ms", t.annotate / n},
+                {"encode_ms", t.encode / n}}}};
+  out.status = decode_status;
+  return out;
 }
 
 }  // namespace kiln::cli

@@ -4,9 +4,13 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 
+#include "cli_output.h"
+#include "kiln/annotate.h"
 #include "kiln/model.h"
 #include "kiln/status.h"
 
@@ -18,15 +22,28 @@ struct VideoJob {
   std::filesystem::path save_dir;  // empty: no annotated video; else <save_dir>/<stem>.mp4
   bool save_txt = false;           // labels/<stem>_<frame>.txt under save_dir
   bool save_conf = false;
-  int vid_stride = 1;              // predict every vid_stride-th frame (Ultralytics' vid_stride)
+  DrawStyle style;
+  int vid_stride = 1;              // predict every vid_stride-th frame; the saved video plays at fps / vid_stride
   int64_t max_frames = 0;          // stop after this many predicted frames; 0: all
+  FILE* lines = stdout;            // per-frame lines and the summary; nullptr: none
+  // kiln track: turns each frame's prediction into what is printed, written and drawn (the
+  // tracked objects), and draws the frame; unset: the prediction as is, draw_prediction.
+  std::function<Status(int64_t frame, Prediction& prediction)> on_prediction;
+  std::function<void(Image& frame, const Prediction& prediction)> draw;
+};
+
+struct VideoOutcome {
+  Status status;        // not ok: the video failed at some frame
+  nlohmann::json json;  // the frames predicted before any failure
 };
 
 // Prints one line per frame and a summary (frames, end-to-end FPS, per-stage ms), and
 // returns the video's JSON entry: {"video", "width", "height", "fps", "frames":
 // [{"frame", "detections", ...}], "speed": {"end_to_end_fps", "wall_s", "<stage>_ms"}}.
-// On any error nothing is left behind: the video goes through a temp file renamed at the
-// end, labels are written only once the whole video succeeded.
-Result<nlohmann::json> predict_video(Model& model, const PredictOptions& options, const VideoJob& job);
+// A frame that fails to decode ends the video: the frames before it are kept (JSON,
+// labels, and the annotated video up to there) and the status says what failed. Other
+// errors (the model, the encoder) leave nothing behind: the video goes through a temp
+// file renamed at the end.
+VideoOutcome predict_video(Model& model, const PredictOptions& options, const VideoJob& job, const Messages& messages);
 
 }  // namespace kiln::cli

@@ -1,24 +1,32 @@
 // kiln's C++ API: load a YOLO model (an Ultralytics ONNX export, built into an engine
 // through the engine cache, or a .kiln engine file) and run it on images.
 //
-//   auto model = kiln::Model::load("yolo11n.onnx", {.device = "cuda:0", .precision = "fp16"});
+//   auto model = kiln::Model::load("yolo11n.onnx", {.device = kiln::Device::cuda(0),
+//                                                   .precision = kiln::Precision::kFp16});
 //   if (!model.ok()) { ... model.status().message() ... }
 //   auto image = kiln::load_image("bus.jpg");
 //   auto result = model->predict(*image);   // result->boxes: class_id, confidence, box
 //
 // Errors are kiln::Status values with a one-line message; nothing here throws, exits or
 // prints.
+//
+// Threads: a Model may be shared. predict() and run() may be called from several threads at
+// once; each call borrows an execution context of its own (created on first need, kept for
+// reuse) while all of them share the engine's weights, so N threads in flight hold the
+// weights once plus N contexts. info() is immutable after load.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "kiln/image.h"
+#include "kiln/options.h"
 #include "kiln/prediction.h"
 #include "kiln/status.h"
 #include "kiln/tensor.h"
@@ -33,15 +41,15 @@ enum class MismatchPolicy {
 };
 
 struct ModelOptions {
-  // "cpu", "cuda" or "cuda:N"; empty: an .onnx runs on the CPU, a .kiln where it was built.
-  // A .kiln runs only on the device and at the precision it was built for; a different
-  // request is an InvalidArgument.
-  std::string device;
-  std::string precision;  // fp32 | fp16 (fp16 needs a GPU); empty: fp32, or the engine's
-  // Images per inference (.onnx only). A dynamic-size model with batch 1 runs each image at
-  // its own letterbox size (on a GPU, through one CUDA engine per size, each built on first
-  // use); any other .onnx becomes a static-size engine.
-  int batch = 1;
+  // Unset: an .onnx runs on the CPU, a .kiln where it was built. A .kiln runs only on the
+  // device and at the precision it was built for; a different request is an InvalidArgument.
+  std::optional<Device> device;
+  std::optional<Precision> precision;  // fp16 / tf32 need a GPU; unset: fp32, or the engine's
+  // Images per inference (.onnx only): N, or a profile MIN:OPT:MAX whose engine runs n
+  // images at the smallest prepared batch >= n. A dynamic-size model with batch 1 runs each
+  // image at its own letterbox size (on a GPU, through one CUDA engine per size, each built
+  // on first use); any other .onnx becomes a static-size engine.
+  BatchProfile batch = 1;
   int imgsz = 0;  // input size for .onnx models; 0: the model's own (metadata, name, input)
   std::filesystem::path cache_dir;  // empty: $KILN_CACHE_DIR, else ~/.cache/kiln
   MismatchPolicy on_mismatch = MismatchPolicy::kAuto;
@@ -52,6 +60,11 @@ struct ModelOptions {
   bool strict_gpu = false;
   // One-line progress messages while an engine is built ("importing ...", "verifying").
   std::function<void(const std::string&)> progress;
+  // What a model without Ultralytics metadata lacks (or what to use instead of its
+  // metadata): the task (detect | segment | pose | obb | classify) and class names by id.
+  // Empty: the metadata's; without a task there, the file name's (yolo11n-seg -> segment).
+  std::string task;
+  std::vector<std::string> names;
 };
 
 struct PredictOptions {
@@ -76,12 +89,14 @@ struct ModelInfo {
   int imgsz_h = 0, imgsz_w = 0;     // the input size (the bound of a per-image dynamic size)
   bool dynamic_input = false;       // each image gets its own letterbox size (multiple of stride)
   std::vector<int64_t> kpt_shape;   // pose: {17, 3}
-  int batch = 1;                    // images per inference
-  std::string device;               // where it runs: "cpu", "cuda:0"
-  std::string precision;            // fp32 | fp16
+  int batch = 1;                    // most images per inference (the profile's MAX)
+  Device device;                    // where it runs
+  Precision precision = Precision::kFp32;
   std::filesystem::path engine_path;  // the .kiln file it runs (empty when run from the ONNX graph)
   bool engine_built = false;        // load() built or rebuilt the engine
   std::string note;                 // e.g. why it runs on the CPU though a GPU was asked for
+  std::string build_reason;         // when engine_built: "first use", or why it was rebuilt
+  std::string metadata_note;        // where task / names came from when not the metadata
   std::vector<TensorInfo> inputs, outputs;  // what run() takes and gives
 };
 

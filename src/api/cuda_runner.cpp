@@ -6,11 +6,12 @@
 #include <cuda_runtime.h>
 
 #include <map>
+#include <mutex>
 
 #include "api/gpu_predict.h"
 #include "backends/cuda/engine.h"
-#include "onnx/importer.h"
-#include "passes/pipeline.h"
+#include "engine/compile.h"
+#include "engine/cuda_engines.h"
 #include "vision_cuda/letterbox_gpu.h"
 #endif
 
@@ -20,57 +21,102 @@ namespace kiln::api {
 
 namespace {
 
-class CudaRunner : public Runner {
+Status select_device(int device) {
+  cudaError_t e = cudaSetDevice(device);
+  if (e != cudaSuccess) return error(StatusCode::kNotFound, "cuda:", device, ": ", cudaGetErrorString(e));
+  return Status::Ok();
+}
+
+// One engine's execution context and the GPU predictor that drives it: what one inference
+// in flight needs. A runner lends them out, one call at a time each.
+struct Session {
+  std::unique_ptr<cuda::ExecutionContext> context;
+  std::unique_ptr<DevicePredictor> predictor;  // uses context: declared after it, destroyed first
+};
+
+// The prepared engines of one CUDA engine file (one per batch size of its profile), with a
+// pool of sessions per engine: concurrent calls each borrow a session, created when none is
+// free, so N threads in flight cost N contexts and share the weights.
+class CudaRunner : public Runner, public DevicePredictor {
  public:
-  explicit CudaRunner(int device) : device_(device) {}
-  Status init(const ir::Graph& graph, cuda::Precision precision) {
-    KILN_RETURN_IF_ERROR(select());
-    cuda::BuildOptions options;
-    options.precision = precision;
-    KILN_ASSIGN_OR_RETURN(engine_, cuda::Engine::build(graph, options));
-    return init_context();
-  }
-  Status init(std::shared_ptr<cuda::Engine> engine) {
-    KILN_RETURN_IF_ERROR(select());
-    engine_ = std::move(engine);
-    return init_context();
-  }
+  CudaRunner(std::shared_ptr<engine::CudaEngines> engines, int device)
+      : engines_(std::move(engines)), device_(device), free_(engines_->engines.size()) {}
+
   Result<std::vector<ir::Tensor>> run(const std::vector<ir::Tensor>& inputs) override {
-    KILN_RETURN_IF_ERROR(select());
-    return context_->run(inputs);
-  }
-  Result<DevicePredictor*> device_predictor() override {
-    if (!predictor_) {
-      KILN_RETURN_IF_ERROR(select());
-      KILN_ASSIGN_OR_RETURN(predictor_, make_gpu_predictor(*engine_, *context_, device_));
+    KILN_RETURN_IF_ERROR(select_device(device_));
+    const int64_t n = inputs.empty() || inputs[0].rank() == 0 ? 1 : inputs[0].dim(0);
+    const size_t index = engines_->index_for(n);
+    if (engines_->batches[index] != n) {
+      std::string prepared;
+      for (int64_t b : engines_->batches) prepared += (prepared.empty() ? "" : ", ") + std::to_string(b);
+      return error(StatusCode::kInvalidArgument, "batch ", n, " is not one the engine was prepared for (", prepared, ")");
     }
-    return predictor_.get();
+    KILN_ASSIGN_OR_RETURN(Lease lease, borrow(index));
+    return lease.session->context->run(inputs);
+  }
+  Result<DevicePredictor*> device_predictor() override { return this; }
+
+  // Chunks of at most the largest prepared batch; each chunk of n images runs on the
+  // smallest engine prepared for >= n.
+  Result<std::vector<Prediction>> predict(const ModelInfo& info, const std::string& name, bool end2end,
+                                          std::span<const ImageView> images, const PredictOptions& o) override {
+    KILN_RETURN_IF_ERROR(select_device(device_));
+    const size_t most = static_cast<size_t>(engines_->batches.back());
+    std::vector<Prediction> out;
+    out.reserve(images.size());
+    for (size_t first = 0; first < images.size(); first += most) {
+      const auto chunk = images.subspan(first, std::min(most, images.size() - first));
+      KILN_ASSIGN_OR_RETURN(Lease lease, borrow(engines_->index_for(static_cast<int64_t>(chunk.size()))));
+      KILN_ASSIGN_OR_RETURN(auto got, lease.session->predictor->predict(info, name, end2end, chunk, o));
+      for (Prediction& p : got) out.push_back(std::move(p));
+    }
+    return out;
   }
 
  private:
-  Status init_context() {
-    KILN_ASSIGN_OR_RETURN(context_, cuda::ExecutionContext::create(*engine_));
-    return Status::Ok();
+  // A borrowed session, given back to its engine's free list when the lease ends.
+  struct Lease {
+    CudaRunner* owner = nullptr;
+    size_t index = 0;
+    std::unique_ptr<Session> session;
+    Lease(CudaRunner* o, size_t i, std::unique_ptr<Session> s) : owner(o), index(i), session(std::move(s)) {}
+    Lease(Lease&& other) noexcept = default;
+    ~Lease() {
+      if (!session) return;
+      std::lock_guard<std::mutex> lock(owner->mu_);
+      owner->free_[index].push_back(std::move(session));
+    }
+  };
+
+  Result<Lease> borrow(size_t index) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!free_[index].empty()) {
+        std::unique_ptr<Session> s = std::move(free_[index].back());
+        free_[index].pop_back();
+        return Lease(this, index, std::move(s));
+      }
+    }
+    const cuda::Engine& engine = *engines_->engines[index];
+    auto session = std::make_unique<Session>();
+    KILN_ASSIGN_OR_RETURN(session->context, cuda::ExecutionContext::create(engine));
+    KILN_ASSIGN_OR_RETURN(session->predictor, make_gpu_predictor(engine, *session->context, device_));
+    return Lease(this, index, std::move(session));
   }
-  Status select() const {
-    cudaError_t e = cudaSetDevice(device_);
-    if (e != cudaSuccess)
-      return error(StatusCode::kNotFound, "cuda:", device_, ": ", cudaGetErrorString(e));
-    return Status::Ok();
-  }
+
+  std::shared_ptr<engine::CudaEngines> engines_;
   int device_;
-  std::shared_ptr<cuda::Engine> engine_;
-  std::unique_ptr<cuda::ExecutionContext> context_;  // declared after engine_: destroyed first
-  std::unique_ptr<DevicePredictor> predictor_;        // uses context_: destroyed before it
+  std::mutex mu_;
+  std::vector<std::vector<std::unique_ptr<Session>>> free_;  // by engine; declared after engines_
 };
 
-// A model with symbolic height/width on the GPU: one CUDA engine per input size, built on
+// A model with symbolic height/width on the GPU: one engine per input size, compiled on
 // first use; predict letterboxes each image to its own minimal-padding size and runs it on
 // that size's engine (one image per inference).
 class CudaShapesRunner : public Runner, public DevicePredictor {
  public:
-  CudaShapesRunner(std::filesystem::path model, DynamicDims dims, cuda::Precision precision, int device)
-      : model_(std::move(model)), dims_(std::move(dims)), precision_(precision), device_(device) {}
+  CudaShapesRunner(std::filesystem::path model, Precision precision, Device device)
+      : model_(std::move(model)), precision_(precision), device_(device) {}
 
   Result<std::vector<ir::Tensor>> run(const std::vector<ir::Tensor>& inputs) override {
     if (inputs.size() != 1 || inputs[0].rank() != 4 || inputs[0].dim(0) != 1)
@@ -95,75 +141,60 @@ class CudaShapesRunner : public Runner, public DevicePredictor {
   }
 
  private:
-  // The engine for an h x w input: the model imported again and optimized with that size
-  // bound (the timing cache's compiled plans make a size built before take well under a
-  // second; a new one pays its conv tuning once).
+  // The runner for an h x w input, compiled on first use (the timing cache's recorded plans
+  // make a size seen before cheap; a new one pays its conv tuning once).
   Result<Runner*> runner_for(int64_t h, int64_t w) {
+    std::lock_guard<std::mutex> lock(mu_);
     std::unique_ptr<Runner>& slot = runners_[{h, w}];
     if (!slot) {
-      KILN_ASSIGN_OR_RETURN(ir::Graph graph, onnx::import_model(model_));
-      passes::OptimizeOptions opt;
-      if (!dims_.batch.empty()) opt.bind_dims[dims_.batch] = 1;
-      if (!dims_.height.empty()) opt.bind_dims[dims_.height] = h;
-      if (!dims_.width.empty()) opt.bind_dims[dims_.width] = w;
-      KILN_RETURN_IF_ERROR(passes::optimize(graph, opt));
-      auto runner = std::make_unique<CudaRunner>(device_);
-      Status st = runner->init(graph, precision_);
-      if (!st.ok()) return error(st.code(), model_.string(), " at ", h, "x", w, ": ", st.message());
-      slot = std::move(runner);
+      engine::BuildOptions options;
+      options.device = device_;
+      options.precision = precision_;
+      options.height = h;
+      options.width = w;
+      options.verify = false;  // each size is the model with its own dims bound, nothing more
+      auto compiled = engine::compile(model_, options);
+      if (!compiled.ok())
+        return error(compiled.status().code(), model_.string(), " at ", h, "x", w, ": ", compiled.status().message());
+      if (!compiled->cuda) return error(StatusCode::kUnsupported, model_.string(), ": no CUDA engine was built");
+      slot = std::make_unique<CudaRunner>(std::move(compiled->cuda), device_.index);
     }
     return slot.get();
   }
 
   std::filesystem::path model_;
-  DynamicDims dims_;
-  cuda::Precision precision_;
-  int device_;
+  Precision precision_;
+  Device device_;
+  std::mutex mu_;
   std::map<std::pair<int64_t, int64_t>, std::unique_ptr<Runner>> runners_;
 };
 
-cuda::Precision parse_precision(const std::string& precision) {
-  return precision == "fp16" ? cuda::Precision::kFp16 : cuda::Precision::kFp32;
-}
-
 }  // namespace
 
-Result<std::unique_ptr<Runner>> make_cuda_shapes_runner(std::filesystem::path model, DynamicDims dims,
-                                                        const std::string& precision, int device_index) {
-  if (precision != "fp32" && precision != "fp16")
-    return error(StatusCode::kUnsupported, "precision ", precision, " is not supported by the CUDA backend (fp32, fp16)");
-  return std::unique_ptr<Runner>(
-      std::make_unique<CudaShapesRunner>(std::move(model), std::move(dims), parse_precision(precision), device_index));
+Result<std::unique_ptr<Runner>> make_cuda_shapes_runner(std::filesystem::path model, Precision precision,
+                                                        Device device) {
+  return std::unique_ptr<Runner>(std::make_unique<CudaShapesRunner>(std::move(model), precision, device));
 }
 
-Result<std::unique_ptr<Runner>> make_cuda_runner(const ir::Graph& graph, const std::string& precision,
-                                                 int device_index) {
-  if (precision != "fp32" && precision != "fp16")
-    return error(StatusCode::kUnsupported, "precision ", precision, " is not supported by the CUDA backend (fp32, fp16)");
-  auto runner = std::make_unique<CudaRunner>(device_index);
-  KILN_RETURN_IF_ERROR(runner->init(graph, parse_precision(precision)));
-  return std::unique_ptr<Runner>(std::move(runner));
-}
-
-Result<std::unique_ptr<Runner>> make_cuda_runner(std::shared_ptr<cuda::Engine> engine, int device_index) {
-  auto runner = std::make_unique<CudaRunner>(device_index);
-  KILN_RETURN_IF_ERROR(runner->init(std::move(engine)));
-  return std::unique_ptr<Runner>(std::move(runner));
+Result<std::unique_ptr<Runner>> make_cuda_runner(const std::filesystem::path& path, const engine::Engine& file,
+                                                 std::shared_ptr<engine::CudaEngines> built, int device_index) {
+  KILN_RETURN_IF_ERROR(select_device(device_index));
+  if (!built) {
+    KILN_ASSIGN_OR_RETURN(built, engine::load_cuda_engines(path, file));
+  }
+  return std::unique_ptr<Runner>(std::make_unique<CudaRunner>(std::move(built), device_index));
 }
 
 std::string cuda_unavailable_reason() { return cuda::gpu_available() ? "" : "no CUDA device found"; }
 
 #else
 
-Result<std::unique_ptr<Runner>> make_cuda_shapes_runner(std::filesystem::path, DynamicDims, const std::string&, int) {
+Result<std::unique_ptr<Runner>> make_cuda_shapes_runner(std::filesystem::path, Precision, Device) {
   return error(StatusCode::kUnsupported, cuda_unavailable_reason());
 }
 
-Result<std::unique_ptr<Runner>> make_cuda_runner(const ir::Graph&, const std::string&, int) {
-  return error(StatusCode::kUnsupported, cuda_unavailable_reason());
-}
-
-Result<std::unique_ptr<Runner>> make_cuda_runner(std::shared_ptr<cuda::Engine>, int) {
+Result<std::unique_ptr<Runner>> make_cuda_runner(const std::filesystem::path&, const engine::Engine&,
+                                                 std::shared_ptr<engine::CudaEngines>, int) {
   return error(StatusCode::kUnsupported, cuda_unavailable_reason());
 }
 

@@ -1,7 +1,9 @@
+#include <algorithm>
 #include <optional>
 
 #include "api/loaded_model.h"
 #include "engine/cache.h"
+#include "engine/cuda_engines.h"
 #include "engine/compatibility.h"
 #include "engine/engine.h"
 #include "engine/model_names.h"
@@ -31,7 +33,14 @@ Result<engine::Device> resolve_device(const engine::Device& wanted, const ModelO
                                       std::string& note) {
   if (!wanted.is_cuda()) return wanted;
   std::string reason = cuda_unavailable_reason();
-  if (reason.empty()) return wanted;
+  if (reason.empty()) {
+    // A GPU is here: a device index it lacks is a mistake to report, not a reason to fall back.
+    KILN_ASSIGN_OR_RETURN(engine::Environment env, engine::detect_environment());
+    if (wanted.index >= 0 && static_cast<size_t>(wanted.index) < env.gpus.size()) return wanted;
+    return error(StatusCode::kNotFound, who, ": device ", wanted.to_string(), " does not exist (this machine has ",
+                 env.gpus.size(), " GPU(s): cuda:0", env.gpus.size() > 1 ? "..cuda:" + std::to_string(env.gpus.size() - 1) : "",
+                 ")");
+  }
   if (o.strict_gpu)
     return error(StatusCode::kUnsupported, who, " needs ", wanted.to_string(), " but ", reason,
                  " (strict GPU mode: no CPU fallback)");
@@ -52,10 +61,10 @@ std::vector<TensorInfo> describe(const std::vector<ir::Value*>& values) {
 
 // The model facts an engine file records, and its static input size. `name` is the file
 // the caller gave (the .onnx for a cached engine), for error messages.
-// `verified`: the CUDA engine the builder's verification made from this file's graph, if
-// any (taken instead of building it again).
+// `built`: the CUDA engines the build just planned from this file's graph, if any (taken
+// instead of loading them again).
 Result<LoadedModel> open_engine(const fs::path& path, const std::string& name, const engine::Device& device,
-                                std::string note, bool built, std::shared_ptr<cuda::Engine> verified = nullptr) {
+                                std::string note, bool rebuilt, std::shared_ptr<engine::CudaEngines> built = nullptr) {
   KILN_ASSIGN_OR_RETURN(engine::Engine e, engine::load_engine(path));
   const engine::ModelInfo& mi = e.info.metadata.model;
   LoadedModel m;
@@ -64,29 +73,31 @@ Result<LoadedModel> open_engine(const fs::path& path, const std::string& name, c
   m.info.names = mi.names;
   m.info.stride = static_cast<int>(mi.stride);
   m.info.kpt_shape = mi.kpt_shape;
-  m.info.device = device.to_string();
-  m.info.precision = device.is_cuda() ? e.info.metadata.build.precision : "fp32";
+  m.info.device = device;
+  m.info.precision = device.is_cuda() ? e.info.metadata.build.precision : Precision::kFp32;
   m.info.engine_path = path;
-  m.info.engine_built = built;
+  m.info.engine_built = rebuilt;
   m.info.note = std::move(note);
   if (auto meta = ir::parse_model_metadata(e.graph.metadata); meta.ok()) m.end2end = meta->end2end;
-  if (e.graph.inputs.empty() || !e.graph.inputs[0]->shape || !ir::is_static(*e.graph.inputs[0]->shape))
-    return error(StatusCode::kCorrupt, path.string(), ": engine input has no static shape");
-  std::vector<int64_t> dims = ir::static_dims(*e.graph.inputs[0]->shape);
-  if (dims.size() == 4) {
-    m.info.batch = static_cast<int>(dims[0]);
-    m.info.imgsz_h = static_cast<int>(dims[2]);
-    m.info.imgsz_w = static_cast<int>(dims[3]);
+  if (e.graph.inputs.empty() || !e.graph.inputs[0]->shape)
+    return error(StatusCode::kCorrupt, path.string(), ": engine input has no shape");
+  const ir::Shape& shape = *e.graph.inputs[0]->shape;
+  // Only the batch may stay symbolic: an engine of a batch profile runs n images at once.
+  for (size_t i = 1; i < shape.size(); ++i)
+    if (!shape[i].is_known()) return error(StatusCode::kCorrupt, path.string(), ": engine input has no static shape");
+  m.flexible_batch = !shape.empty() && !shape[0].is_known();
+  if (shape.size() == 4) {
+    m.info.batch = static_cast<int>(m.flexible_batch ? e.info.metadata.build.batch.max : shape[0].value);
+    m.info.imgsz_h = static_cast<int>(shape[2].value);
+    m.info.imgsz_w = static_cast<int>(shape[3].value);
   } else {
     m.info.imgsz_h = static_cast<int>(mi.imgsz_h);
     m.info.imgsz_w = static_cast<int>(mi.imgsz_w);
   }
   m.info.inputs = describe(e.graph.inputs);
   m.info.outputs = describe(e.graph.outputs);
-  if (device.is_cuda() && verified) {
-    KILN_ASSIGN_OR_RETURN(m.runner, make_cuda_runner(std::move(verified), device.index));
-  } else if (device.is_cuda()) {
-    KILN_ASSIGN_OR_RETURN(m.runner, make_cuda_runner(e.graph, m.info.precision, device.index));
+  if (device.is_cuda()) {
+    KILN_ASSIGN_OR_RETURN(m.runner, make_cuda_runner(path, e, std::move(built), device.index));
   } else {
     KILN_ASSIGN_OR_RETURN(m.runner, make_cpu_runner(std::move(e.graph)));
   }
@@ -99,7 +110,7 @@ Result<LoadedModel> open_engine(const fs::path& path, const std::string& name, c
 // gets its own CUDA engine (make_cuda_shapes_runner).
 Result<LoadedModel> open_dynamic(const fs::path& path, ir::Graph graph, const ir::ModelMetadata& meta,
                                  const std::string& task, const ModelOptions& o, const engine::Device& device,
-                                 const std::string& precision, std::string note) {
+                                 Precision precision, std::string note) {
   const ir::Value* input = graph.inputs[0];
   const ir::Shape& shape = *input->shape;
   const int stride = static_cast<int>(meta.stride);
@@ -110,12 +121,8 @@ Result<LoadedModel> open_dynamic(const fs::path& path, ir::Graph graph, const ir
   if ((shape[0].is_known() && shape[0].value != 1) || (shape[1].is_known() && shape[1].value != 3))
     return error(StatusCode::kUnsupported, path.string(), ": input ", input->name, " is ", ir::shape_to_string(shape),
                  ", needs batch 1 and 3 channels");
-  DynamicDims dims;
-  if (!shape[0].is_known()) dims.batch = shape[0].symbol;
-  if (!shape[2].is_known()) dims.height = shape[2].symbol;
-  if (!shape[3].is_known()) dims.width = shape[3].symbol;
   passes::OptimizeOptions opt;
-  if (!dims.batch.empty()) opt.bind_dims[dims.batch] = 1;
+  if (!shape[0].is_known()) opt.bind_dims[shape[0].symbol] = 1;
   KILN_RETURN_IF_ERROR(passes::optimize(graph, opt));
 
   LoadedModel m;
@@ -128,13 +135,13 @@ Result<LoadedModel> open_dynamic(const fs::path& path, ir::Graph graph, const ir
   m.info.imgsz_w = shape[3].is_known() ? static_cast<int>(shape[3].value) : side(meta.imgsz_w);
   m.info.dynamic_input = true;
   m.info.kpt_shape = meta.kpt_shape;
-  m.info.device = device.to_string();
+  m.info.device = device;
   m.info.precision = precision;
   m.info.note = std::move(note);
   m.info.inputs = describe(graph.inputs);
   m.info.outputs = describe(graph.outputs);
   if (device.is_cuda()) {
-    KILN_ASSIGN_OR_RETURN(m.runner, make_cuda_shapes_runner(path, std::move(dims), precision, device.index));
+    KILN_ASSIGN_OR_RETURN(m.runner, make_cuda_shapes_runner(path, precision, device));
   } else {
     KILN_ASSIGN_OR_RETURN(m.runner, make_cpu_runner(std::move(graph)));
   }
@@ -143,13 +150,13 @@ Result<LoadedModel> open_dynamic(const fs::path& path, ir::Graph graph, const ir
 
 Result<LoadedModel> load_onnx(const fs::path& path, const ModelOptions& o, const std::optional<engine::Device>& requested) {
   engine::Device wanted = requested.value_or(engine::Device{});
-  std::string precision = o.precision.empty() ? "fp32" : o.precision;
-  if (!wanted.is_cuda() && precision != "fp32")
+  Precision precision = o.precision.value_or(Precision::kFp32);
+  if (!wanted.is_cuda() && precision != Precision::kFp32)
     return error(StatusCode::kInvalidArgument, "precision ", precision,
                  " needs a CUDA device (cuda:N); the CPU backend runs fp32 only");
   std::string note;
   KILN_ASSIGN_OR_RETURN(engine::Device device, resolve_device(wanted, o, path.string(), note));
-  if (!device.is_cuda()) precision = "fp32";
+  if (!device.is_cuda()) precision = Precision::kFp32;
 
   KILN_ASSIGN_OR_RETURN(ir::Graph graph, onnx::import_model(path));
   auto meta = ir::parse_model_metadata(graph.metadata);
@@ -157,37 +164,51 @@ Result<LoadedModel> load_onnx(const fs::path& path, const ModelOptions& o, const
   std::string task = meta->task;
   if (task.empty())
     if (auto name = engine::parse_model_name(path.stem().string())) task = name->task;
+  const std::string name_note = meta->task.empty() && !task.empty() && o.task.empty()
+                                    ? "no YOLO metadata in the model: task " + task + " taken from the file name " +
+                                          path.filename().string()
+                                    : "";
   const bool image_input = graph.inputs.size() == 1 && graph.inputs[0]->shape && graph.inputs[0]->shape->size() == 4;
   const bool dynamic_hw =
       image_input && (!(*graph.inputs[0]->shape)[2].is_known() || !(*graph.inputs[0]->shape)[3].is_known());
-  if (dynamic_hw && o.batch == 1)
-    return open_dynamic(path, std::move(graph), *meta, task, o, device, precision, std::move(note));
+  if (dynamic_hw && o.batch == BatchProfile(1)) {
+    KILN_ASSIGN_OR_RETURN(LoadedModel m, open_dynamic(path, std::move(graph), *meta, task, o, device, precision, std::move(note)));
+    m.info.metadata_note = name_note;
+    return m;
+  }
 
   engine::BuildOptions build;
   build.device = device;
   build.precision = precision;
-  build.batch = {o.batch, o.batch, o.batch};
+  build.batch = o.batch;
   build.imgsz = o.imgsz;
   engine::Cache cache(engine::default_cache_dir(o.cache_dir.string(), std::nullopt));
   KILN_ASSIGN_OR_RETURN(engine::CacheOutcome outcome, cache.get_or_build(path, build, /*force=*/false, o.progress));
-  return open_engine(outcome.path, path.string(), device, std::move(note), outcome.built,
-                     outcome.report ? outcome.report->verified_cuda_engine : nullptr);
+  KILN_ASSIGN_OR_RETURN(LoadedModel m, open_engine(outcome.path, path.string(), device, std::move(note), outcome.built,
+                                                  outcome.report ? outcome.report->cuda : nullptr));
+  m.info.build_reason = outcome.reason;
+  m.info.metadata_note = name_note;
+  // The cache keys engines by the model's bytes: one built from a copy under another name
+  // may record another (or no) task.
+  if (!name_note.empty()) m.info.task = task;
+  return m;
 }
 
 Result<LoadedModel> load_kiln(const fs::path& path, const ModelOptions& o, const std::optional<engine::Device>& requested) {
   KILN_ASSIGN_OR_RETURN(engine::EngineInfo info, engine::inspect_engine(path));
   const engine::BuildInfo& b = info.metadata.build;
-  KILN_ASSIGN_OR_RETURN(engine::Device built_for, engine::parse_device(b.device));
-  if (requested && requested->to_string() != built_for.to_string())
-    return error(StatusCode::kInvalidArgument, path.string(), ": engine built for ", b.device, ", not ",
+  const engine::Device built_for = b.device;
+  if (requested && *requested != built_for)
+    return error(StatusCode::kInvalidArgument, path.string(), ": engine built for ", b.device.to_string(), ", not ",
                  requested->to_string(), " (build one with kiln build --device ", requested->to_string(), ")");
-  if (!o.precision.empty() && o.precision != b.precision)
-    return error(StatusCode::kInvalidArgument, path.string(), ": engine built for ", b.precision, ", not ", o.precision);
+  if (o.precision && *o.precision != b.precision)
+    return error(StatusCode::kInvalidArgument, path.string(), ": engine built for ", b.precision, ", not ", *o.precision);
 
   std::string note;
   KILN_ASSIGN_OR_RETURN(engine::Device device, resolve_device(built_for, o, path.string(), note));
   bool rebuilt = false;
-  std::shared_ptr<cuda::Engine> verified;
+  std::shared_ptr<engine::CudaEngines> built;
+  std::string rebuild_reasons;
   if (device.is_cuda() == built_for.is_cuda()) {  // runs as built: the fingerprint must fit this machine
     KILN_ASSIGN_OR_RETURN(engine::Environment env, engine::detect_environment());
     engine::Verdict verdict = engine::check_compatibility(info, env);
@@ -201,11 +222,41 @@ Result<LoadedModel> load_kiln(const fs::path& path, const ModelOptions& o, const
       if (!rebuild)
         return error(StatusCode::kIncompatible, path.string(), ": engine needs a rebuild for this machine: ", reasons);
       KILN_ASSIGN_OR_RETURN(engine::BuildReport report, engine::rebuild_engine(info, o.progress));
-      verified = std::move(report.verified_cuda_engine);
+      built = std::move(report.cuda);
       rebuilt = true;
+      rebuild_reasons = "engine needs a rebuild for this machine: " + reasons;
     }
   }
-  return open_engine(path, path.string(), device, std::move(note), rebuilt, std::move(verified));
+  auto opened = open_engine(path, path.string(), device, note, rebuilt, built);
+  // Plans that cannot be restored on this machine (another GPU, driver or cuDNN the
+  // fingerprint did not catch) are a rebuild reason like any other.
+  if (!opened.ok() && opened.status().code() == StatusCode::kIncompatible && !rebuilt) {
+    engine::MismatchPolicy policy = to_engine_policy(o.on_mismatch);
+    const std::string reason = opened.status().message();
+    bool rebuild = policy == engine::MismatchPolicy::kAuto ||
+                   (policy == engine::MismatchPolicy::kPrompt && o.confirm_rebuild && o.confirm_rebuild(reason));
+    if (!rebuild) return error(StatusCode::kIncompatible, "engine needs a rebuild for this machine: ", reason);
+    KILN_ASSIGN_OR_RETURN(engine::BuildReport report, engine::rebuild_engine(info, o.progress));
+    KILN_ASSIGN_OR_RETURN(LoadedModel m, open_engine(path, path.string(), device, std::move(note), true, std::move(report.cuda)));
+    m.info.build_reason = "engine needs a rebuild for this machine: " + reason;
+    return m;
+  }
+  if (opened.ok() && rebuilt) opened->info.build_reason = rebuild_reasons;
+  return opened;
+}
+
+// ModelOptions::task / names in place of (or in the absence of) the model's metadata.
+Status apply_overrides(LoadedModel& m, const ModelOptions& o) {
+  static const char* const kTasks[] = {"detect", "segment", "pose", "obb", "classify"};
+  if (!o.task.empty()) {
+    if (std::find(std::begin(kTasks), std::end(kTasks), o.task) == std::end(kTasks))
+      return error(StatusCode::kInvalidArgument, "task '", o.task, "': expected detect, segment, pose, obb or classify");
+    if (o.task != m.info.task)
+      m.info.metadata_note = "task " + o.task + " as given" + (m.info.task.empty() ? "" : " (the model says " + m.info.task + ")");
+    m.info.task = o.task;
+  }
+  if (!o.names.empty()) m.info.names = o.names;
+  return Status::Ok();
 }
 
 }  // namespace
@@ -213,16 +264,14 @@ Result<LoadedModel> load_kiln(const fs::path& path, const ModelOptions& o, const
 Result<LoadedModel> load_model(const fs::path& path, const ModelOptions& o) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return error(StatusCode::kNotFound, path.string(), ": no such file");
-  if (o.batch < 1) return error(StatusCode::kInvalidArgument, "batch must be at least 1, got ", o.batch);
-  if (o.imgsz < 0) return error(StatusCode::kInvalidArgument, "imgsz must be positive, got ", o.imgsz);
-  if (!o.precision.empty() && o.precision != "fp32" && o.precision != "fp16")
-    return error(StatusCode::kInvalidArgument, "precision must be fp32 or fp16, got '", o.precision, "'");
-  std::optional<engine::Device> requested;
-  if (!o.device.empty()) {
-    KILN_ASSIGN_OR_RETURN(requested, engine::parse_device(o.device));
-  }
-  if (path.extension() == ".kiln") return load_kiln(path, o, requested);
-  return load_onnx(path, o, requested);
+  const BatchProfile& b = o.batch;
+  if (b.min < 1 || b.min > b.opt || b.opt > b.max)
+    return error(StatusCode::kInvalidArgument, "batch ", b.to_string(), ": expected 1 <= MIN <= OPT <= MAX");
+  KILN_RETURN_IF_ERROR(engine::check_input_size(o.imgsz, b.max));
+  KILN_ASSIGN_OR_RETURN(LoadedModel m, path.extension() == ".kiln" ? load_kiln(path, o, o.device)
+                                                                    : load_onnx(path, o, o.device));
+  KILN_RETURN_IF_ERROR(apply_overrides(m, o));
+  return m;
 }
 
 }  // namespace kiln::api

@@ -21,6 +21,7 @@ struct LoadedModel {
   ModelInfo info;
   std::string name;      // the file, for error messages
   bool end2end = false;  // NMS-free export
+  bool flexible_batch = false;  // the graph's batch is symbolic (an engine of a batch profile)
   std::unique_ptr<Runner> runner;
 };
 

@@ -118,11 +118,13 @@ Status decode(const LoadedModel& m, const std::vector<ir::Tensor>& outs, size_t 
   return Status::Ok();
 }
 
-// One inference over `images` (at most a batch); the rest of the batch is zero padding
-// whose outputs are ignored.
+// One inference over `images` (at most a batch); on a fixed-batch engine the rest of the
+// batch is zero padding whose outputs are ignored.
 Status predict_chunk(LoadedModel& m, std::span<const ImageView> images, const vision::NmsOptions& nms,
                      std::vector<Prediction>& out) {
-  const int batch = m.info.dynamic_input ? 1 : m.info.batch;
+  const int batch = m.info.dynamic_input  ? 1
+                    : m.flexible_batch    ? static_cast<int>(images.size())
+                                          : m.info.batch;
   std::vector<Prediction> preds(images.size());
   ir::Tensor input;
   for (size_t i = 0; i < images.size(); ++i) {

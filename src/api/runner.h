@@ -14,9 +14,10 @@
 #include "kiln/model.h"
 #include "kiln/status.h"
 
-namespace kiln::cuda {
-class Engine;
-}
+namespace kiln::engine {
+struct CudaEngines;
+struct Engine;
+}  // namespace kiln::engine
 
 namespace kiln::api {
 
@@ -42,24 +43,18 @@ class Runner {
 // Owns `graph` (optimized; symbolic dims allowed) and runs it node by node on the CPU.
 Result<std::unique_ptr<Runner>> make_cpu_runner(ir::Graph graph);
 
-// Builds the CUDA engine for `graph` (static shapes) at `precision` (fp32 | fp16) on GPU
-// `device_index`. Unsupported when this kiln has no CUDA backend or no GPU is present.
-Result<std::unique_ptr<Runner>> make_cuda_runner(const ir::Graph& graph, const std::string& precision,
-                                                 int device_index);
-// The same with an engine already built for that graph (the engine builder's verification
-// built it), so a first use does not build the CUDA engine twice.
-Result<std::unique_ptr<Runner>> make_cuda_runner(std::shared_ptr<cuda::Engine> engine, int device_index);
+// Runs the CUDA engines of the engine file `path` (`file`, loaded): `built` when the caller
+// has them from the build that wrote the file, else replayed from the file's recorded plans
+// (engine/cuda_engines.h). Unsupported when this kiln has no CUDA backend or no GPU.
+// Thread-safe: each run or predict borrows an execution context of its own.
+Result<std::unique_ptr<Runner>> make_cuda_runner(const std::filesystem::path& path, const engine::Engine& file,
+                                                 std::shared_ptr<engine::CudaEngines> built, int device_index);
 
-// The names of an image input's symbolic dims (empty: static).
-struct DynamicDims {
-  std::string batch, height, width;
-};
-
-// A model with symbolic height/width on GPU `device_index`: one CUDA engine per input size
-// (batch 1), each built on first use from `model` imported again with that size bound, so
-// every image keeps its own minimal-padding letterbox size, as on the CPU.
-Result<std::unique_ptr<Runner>> make_cuda_shapes_runner(std::filesystem::path model, DynamicDims dims,
-                                                        const std::string& precision, int device_index);
+// A model with symbolic height/width on a GPU: one engine per input size (batch 1), each
+// compiled on first use (engine/compile.h, through the timing cache) with that size bound,
+// so every image keeps its own minimal-padding letterbox size, as on the CPU.
+Result<std::unique_ptr<Runner>> make_cuda_shapes_runner(std::filesystem::path model, Precision precision,
+                                                        Device device);
 
 // Empty when the CUDA backend can run here; otherwise why not ("kiln was built without
 // CUDA", "no CUDA device found").

@@ -1,9 +1,14 @@
 #include "core/file_util.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <new>
 #include <random>
 #include <system_error>
 
@@ -20,34 +25,65 @@ Result<std::vector<uint8_t>> read_file(const fs::path& path) {
   in.seekg(0, std::ios::end);
   std::streamoff size = in.tellg();
   in.seekg(0, std::ios::beg);
-  std::vector<uint8_t> bytes(static_cast<size_t>(size));
+  if (size < 0) return error(StatusCode::kIoError, path.string(), ": not a regular file of known size");
+  std::vector<uint8_t> bytes;
+  try {
+    bytes.resize(static_cast<size_t>(size));
+  } catch (const std::bad_alloc&) {
+    return error(StatusCode::kIoError, path.string(), ": file of ", size, " bytes does not fit in memory");
+  }
   if (size > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), size))
     return error(StatusCode::kIoError, path.string(), ": read failed");
   return bytes;
 }
 
-Status write_file_atomic(const fs::path& path, const void* data, size_t size) {
-  std::random_device rd;
+fs::path temp_path_for(const fs::path& path) {
   fs::path tmp = path;
-  tmp += ".tmp." + std::to_string(rd());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return error(StatusCode::kIoError, path.string(), ": cannot write: ", std::strerror(errno));
-    out.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
-    out.flush();
-    if (!out) {
-      out.close();
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      return error(StatusCode::kIoError, path.string(), ": write failed");
+  tmp += ".tmp." + std::to_string(::getpid()) + "." + std::to_string(std::random_device{}());
+  return tmp;
+}
+
+std::optional<pid_t> temp_file_owner(const fs::path& path) {
+  const std::string name = path.filename().string();
+  const size_t at = name.rfind(".tmp.");
+  if (at == std::string::npos) return std::nullopt;
+  const std::string rest = name.substr(at + 5);
+  const size_t dot = rest.find('.');
+  if (dot == std::string::npos || dot == 0) return std::nullopt;
+  pid_t pid = 0;
+  auto [p, ec] = std::from_chars(rest.data(), rest.data() + dot, pid);
+  if (ec != std::errc() || p != rest.data() + dot || pid <= 0) return std::nullopt;
+  return pid;
+}
+
+Status write_file_atomic(const fs::path& path, const void* data, size_t size) {
+  const fs::path tmp = temp_path_for(path);
+  auto fail = [&](const char* what, int err) {
+    ::unlink(tmp.c_str());
+    return error(StatusCode::kIoError, path.string(), ": ", what, ": ", std::strerror(err));
+  };
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return error(StatusCode::kIoError, path.string(), ": cannot create a file beside it: ", std::strerror(errno));
+  const char* p = static_cast<const char*>(data);
+  for (size_t left = size; left > 0;) {
+    const ssize_t n = ::write(fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = n < 0 ? errno : EIO;
+      ::close(fd);
+      return fail("write failed", err);
     }
+    p += n;
+    left -= static_cast<size_t>(n);
   }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    return error(StatusCode::kIoError, path.string(), ": rename failed: ", ec.message());
+  // Flushed to the disk before the rename, so a crash leaves the old file or the whole new one.
+  if (::fsync(fd) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return fail("write failed", err);
   }
+  if (::close(fd) != 0) return fail("write failed", errno);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("cannot move the finished file into place", errno);
   return Status::Ok();
 }
 

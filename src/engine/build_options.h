@@ -3,33 +3,48 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "engine/environment.h"
+#include "ir/model_metadata.h"
+#include "kiln/options.h"
 #include "kiln/status.h"
 
 namespace kiln::engine {
 
-struct BatchProfile {
-  int64_t min = 1, opt = 1, max = 1;
-  std::string to_string() const;  // "1:4:8"
-  bool operator==(const BatchProfile&) const = default;
-};
-// "N" (min = opt = max = N) or "MIN:OPT:MAX" with 1 <= MIN <= OPT <= MAX.
-Result<BatchProfile> parse_batch_profile(const std::string& text);
+using kiln::BatchProfile;
+using kiln::parse_batch_profile;
+// The batch sizes an engine of `profile` is planned for, ascending: MIN, the powers of two
+// between MIN and MAX, OPT and MAX. A request for n images runs at the smallest one >= n.
+std::vector<int64_t> prepared_batches(const BatchProfile& profile);
 
-// fp32 | fp16 | int8.
-Status check_precision(const std::string& precision);
+// Bounds of the input size a model is built or run for, checked in one place before anything
+// is allocated: imgsz 0 (the model's own) or 1..kMaxImgsz, batch 1..kMaxBatch, and
+// batch * imgsz^2 <= kMaxBatchPixels (an FP32 input of at most 3 GiB).
+inline constexpr int64_t kMaxImgsz = ir::kMaxImgsz;
+inline constexpr int64_t kMaxBatch = ir::kMaxMetadataBatch;
+inline constexpr int64_t kMaxBatchPixels = int64_t{1} << 28;
+Status check_input_size(int64_t imgsz, int64_t batch);
 
 struct BuildOptions {
   Device device;
-  std::string precision = "fp32";
+  Precision precision = Precision::kFp32;
   BatchProfile batch;
   int64_t imgsz = 0;        // 0: the model's own (metadata, name or static input)
-  double workspace_gb = 4;  // scratch memory the CUDA tactic search may use
+  // A rectangular input size for a dynamic export (both set), instead of imgsz x imgsz.
+  int64_t height = 0, width = 0;
+  double workspace_gb = 4;  // cap on the cuDNN / cuBLASLt workspace a tactic may use
   bool verify = true;       // run the built engine and compare with the source model
+  // CUDA tuning, not part of what the engine is: candidates timed per conv signature (0:
+  // the backend's default) and the timing cache (empty: cuda_timing_cache.tsv in the
+  // engine cache directory, found by the same rules).
+  bool tune = true;  // false: cuDNN's heuristic first choices, untimed and not recorded
+  int tune_candidates = 0;
+  std::filesystem::path timing_cache;
 };
 
 // The options that change the engine (not `verify`), in a canonical form.

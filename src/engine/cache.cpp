@@ -1,13 +1,16 @@
 #include "engine/cache.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <sstream>
 
+#include "core/file_util.h"
 #include "engine/compatibility.h"
 #include "engine/file_lock.h"
 #include "engine/sha256.h"
@@ -28,7 +31,49 @@ double age_days(const fs::path& p) {
   return std::chrono::duration<double>(fs::file_time_type::clock::now() - t).count() / 86400.0;
 }
 
+// "1" for a fixed batch, "1-4-8" for a min:opt:max profile.
+std::string batch_label(const BatchProfile& b) {
+  if (b.min == b.max) return std::to_string(b.min);
+  return std::to_string(b.min) + "-" + std::to_string(b.opt) + "-" + std::to_string(b.max);
+}
+
+// The cached engine of a key, whatever its readable prefix ("<...>-<short key>.kiln").
+std::optional<fs::path> find_by_key(const fs::path& dir, const std::string& short_key) {
+  const std::string suffix = "-" + short_key + ".kiln";
+  std::error_code ec;
+  for (const auto& de : fs::directory_iterator(dir, ec)) {
+    const std::string n = de.path().filename().string();
+    if (n.size() > suffix.size() && n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0) return de.path();
+  }
+  return std::nullopt;
+}
+
 bool is_temp(const fs::path& p) { return p.filename().string().find(".kiln.tmp.") != std::string::npos; }
+
+// A temp file nobody will finish: its writer (temp_file_owner) is no longer running on this
+// machine, or it is older than the grace period (also for names without a pid).
+bool is_abandoned_temp(const fs::path& p, double min_age_days) {
+  if (!is_temp(p)) return false;
+  const double age = age_days(p);
+  if (age >= std::max(kTempGraceDays, min_age_days)) return true;
+  const std::optional<pid_t> owner = temp_file_owner(p);
+  return owner && *owner != ::getpid() && ::kill(*owner, 0) != 0 && errno == ESRCH && age >= min_age_days;
+}
+
+// Removes what killed builders left in `dir` (best effort: a read-only cache keeps them).
+void remove_abandoned_temps(const fs::path& dir) {
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec))
+    if (std::error_code rm_ec; is_abandoned_temp(it->path(), 0)) fs::remove(it->path(), rm_ec);
+}
+
+// The engine at `path` when it is there, readable and right for `env`.
+bool usable_engine(const fs::path& path, const Environment& env) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return false;
+  auto info = inspect_engine(path);
+  return info.ok() && !check_compatibility(*info, env).needs_rebuild();
+}
 
 void append_build_log(const fs::path& dir, const std::string& line) {
   int fd = ::open((dir / "builds.log").c_str(), O_CREAT | O_WRONLY | O_APPEND | O_CLOEXEC, 0644);
@@ -62,39 +107,62 @@ Result<CacheOutcome> Cache::get_or_build(const fs::path& model, const BuildOptio
   KILN_ASSIGN_OR_RETURN(Environment env, detect_environment());
   KILN_ASSIGN_OR_RETURN(Fingerprint fp, fingerprint_for(env, options.device));
   KILN_ASSIGN_OR_RETURN(std::string key, cache_key(model, options, fp));
-  std::string name = model.stem().string() + "-" + key.substr(0, kShortKey);
-  fs::path engine_path = dir_ / (name + ".kiln");
+  const std::string short_key = key.substr(0, kShortKey);
+  const std::string name = model.stem().string() + "-" + short_key;
 
   std::error_code ec;
+  remove_abandoned_temps(dir_);
+  fs::path engine_path = find_by_key(dir_, short_key).value_or(dir_ / (name + ".kiln"));
+  // A usable engine is read without the lock, so a read-only cache that holds it works.
+  if (!force && usable_engine(engine_path, env)) {
+    fs::last_write_time(engine_path, fs::file_time_type::clock::now(), ec);  // marks it used, for prune; may fail
+    return CacheOutcome{engine_path, false, "", std::nullopt};
+  }
   fs::create_directories(dir_, ec);
   if (ec) return error(StatusCode::kIoError, dir_.string(), ": cannot create cache folder: ", ec.message());
   KILN_ASSIGN_OR_RETURN(FileLock lock, FileLock::acquire(dir_ / (name + ".lock"), [&] {
-    if (progress) progress("waiting for another kiln building " + engine_path.string());
+    if (progress) progress("waiting for another kiln building " + name);
   }));
-
+  // Another process may have built it while we waited for the lock.
+  engine_path = find_by_key(dir_, short_key).value_or(dir_ / (name + ".kiln"));
+  std::string reason = force ? "forced" : "first use";
   if (!force && fs::exists(engine_path, ec)) {
     auto info = inspect_engine(engine_path);
-    if (info.ok() && !check_compatibility(*info, env).needs_rebuild()) {
-      fs::last_write_time(engine_path, fs::file_time_type::clock::now(), ec);  // marks it used, for prune
-      return CacheOutcome{engine_path, false, std::nullopt};
-    }
-    if (progress) progress("replacing " + engine_path.string() + ": " + (info.ok() ? "incompatible" : info.status().message()));
+    if (info.ok() && !check_compatibility(*info, env).needs_rebuild()) return CacheOutcome{engine_path, false, "", std::nullopt};
+    reason = "the cached engine was " + (info.ok() ? std::string("incompatible") : "unreadable (" + info.status().message() + ")");
+    if (progress) progress("replacing " + engine_path.string() + ": " + reason);
   }
-  KILN_ASSIGN_OR_RETURN(BuildReport report, build_engine(model, options, engine_path, progress));
+  BuildOptions build = options;  // tuned choices live beside the engines they made
+  if (build.timing_cache.empty()) build.timing_cache = dir_ / "cuda_timing_cache.tsv";
+  KILN_ASSIGN_OR_RETURN(BuildReport report, build_engine(model, build, engine_path, progress));
+  // The name says what the engine is: <stem>-<precision>-<imgsz>-b<batch>-<key>.kiln.
+  const fs::path readable = dir_ / (model.stem().string() + "-" + std::string(to_string(options.precision)) + "-" +
+                                    std::to_string(report.metadata.model.imgsz_h) + "-b" + batch_label(options.batch) +
+                                    "-" + short_key + ".kiln");
+  if (readable != engine_path) {
+    fs::rename(engine_path, readable, ec);
+    if (ec) return error(StatusCode::kIoError, readable.string(), ": cannot rename the built engine: ", ec.message());
+    engine_path = readable;
+    report.path = readable;
+  }
   std::ostringstream line;
   line << report.metadata.built_at << '\t' << key << '\t' << fs::absolute(model).string() << '\t'
        << report.metadata.build.build_seconds << 's' << '\n';
   append_build_log(dir_, line.str());
-  return CacheOutcome{engine_path, true, std::move(report)};
+  return CacheOutcome{engine_path, true, std::move(reason), std::move(report)};
 }
 
 Result<std::vector<CacheEntry>> Cache::list() const {
   std::vector<CacheEntry> entries;
   std::error_code ec;
   if (!fs::is_directory(dir_, ec)) return entries;
-  for (const auto& de : fs::directory_iterator(dir_, ec)) {
-    if (!de.is_regular_file() || de.path().extension() != ".kiln") continue;
-    CacheEntry e{de.path(), de.file_size(), age_days(de.path()), std::nullopt, ""};
+  for (auto it = fs::directory_iterator(dir_, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    const fs::directory_entry& de = *it;
+    std::error_code entry_ec;  // an engine pruned meanwhile is skipped, not thrown
+    if (de.path().extension() != ".kiln" || !de.is_regular_file(entry_ec)) continue;
+    const uint64_t size = de.file_size(entry_ec);
+    if (entry_ec) continue;
+    CacheEntry e{de.path(), size, age_days(de.path()), std::nullopt, ""};
     auto info = inspect_engine(de.path());
     if (info.ok()) e.info = std::move(info).value();
     else e.problem = info.status().message();
@@ -110,11 +178,11 @@ Result<std::vector<fs::path>> Cache::prune(std::optional<double> older_than_days
   std::error_code ec;
   if (!fs::is_directory(dir_, ec)) return removed;
   std::vector<fs::path> victims;
-  for (const auto& de : fs::directory_iterator(dir_, ec)) {
-    const fs::path& p = de.path();
+  for (auto it = fs::directory_iterator(dir_, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    const fs::path& p = it->path();
     double age = age_days(p);
     if (is_temp(p)) {
-      if (age >= std::max(kTempGraceDays, older_than_days.value_or(0))) victims.push_back(p);
+      if (is_abandoned_temp(p, older_than_days.value_or(0))) victims.push_back(p);
     } else if (p.extension() == ".kiln" && (!older_than_days || age >= *older_than_days)) {
       victims.push_back(p);
       removed.push_back(p);

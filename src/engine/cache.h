@@ -1,8 +1,11 @@
 // The engine cache: a folder of engines keyed by SHA-256 of (model bytes, build options,
-// environment fingerprint). File names show the model stem and a short key
-// ("yolo11n-3f2a9c1d0b7e4a55.kiln"), so engines for different GPUs or options live side by
-// side. Concurrent builders of one key serialize on "<name>.lock" (flock); the engine is
-// written to a temp file and renamed into place; each build appends a line to builds.log.
+// environment fingerprint). File names say what each engine is and end with a short key
+// ("yolo11n-fp16-640-b1-3f2a9c1d0b7e4a55.kiln"), so engines for different GPUs or options
+// live side by side. A usable engine is read without any lock (so a read-only cache holding
+// it works); concurrent builders of one key serialize on "<stem>-<key>.lock" (flock;
+// removed by its holder, see FileLock); the engine is written to a temp file and renamed
+// into place; each build appends a line to builds.log. Temp files whose writer is no longer
+// running (or older than an hour) are removed on each access.
 #pragma once
 
 #include <filesystem>
@@ -36,6 +39,7 @@ struct CacheEntry {
 struct CacheOutcome {
   std::filesystem::path path;
   bool built = false;                  // false: an existing engine was reused
+  std::string reason;                  // when built: "first use", "forced", or why the old one was replaced
   std::optional<BuildReport> report;   // when built
 };
 

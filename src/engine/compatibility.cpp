@@ -56,16 +56,11 @@ Verdict check_compatibility(const EngineInfo& engine, const Environment& current
              std::to_string(kFormatVersion));
   if (!engine.checksum_ok) critical("checksum mismatch: the file was modified or damaged after it was written");
 
-  auto device = parse_device(meta.build.device);
-  if (!device.ok()) {
-    critical(device.status().message());
-  } else {
-    auto now = fingerprint_for(current, *device);
-    if (!now.ok()) critical("built for " + meta.build.device + " but " + now.status().message());
-    else if (meta.environment.device_kind != now->device_kind)
-      critical("built for device kind " + meta.environment.device_kind + ", recorded device is " + now->device_kind);
-    else if (now->device_kind == "cuda") compare_gpu(meta.environment, *now, v.reasons);
-  }
+  auto now = fingerprint_for(current, meta.build.device);
+  if (!now.ok()) critical("built for " + meta.build.device.to_string() + " but " + now.status().message());
+  else if (meta.environment.device_kind != now->device_kind)
+    critical("built for device kind " + meta.environment.device_kind + ", recorded device is " + now->device_kind);
+  else if (now->device_kind == "cuda") compare_gpu(meta.environment, *now, v.reasons);
 
   const std::string& built_kiln = meta.environment.kiln_version;
   if (minor_version(built_kiln) != minor_version(current.kiln_version))

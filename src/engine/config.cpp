@@ -26,8 +26,9 @@ class Parser {
  public:
   explicit Parser(fs::path path) : path_(std::move(path)) {}
 
-  Status unknown(const std::string& key, const std::string& where) const {
-    return error(StatusCode::kInvalidArgument, path_.string(), ": unknown key '", key, "'", where);
+  Status unknown(const std::string& key, const std::string& where, const char* valid) const {
+    return error(StatusCode::kInvalidArgument, path_.string(), ": unknown key '", key, "'", where, " (valid: ", valid,
+                 "; see docs/CONFIG.md)");
   }
   template <typename T> Result<T> get(const YAML::Node& node, const std::string& key) const {
     try {
@@ -51,7 +52,7 @@ class Parser {
       else if (key == "batch") { KILN_ASSIGN_OR_RETURN(m.batch, get<std::string>(kv.second, full)); }
       else if (key == "workspace") { KILN_ASSIGN_OR_RETURN(m.workspace_gb, get<double>(kv.second, full)); }
       else if (key == "device") { KILN_ASSIGN_OR_RETURN(m.device, get<std::string>(kv.second, full)); }
-      else return unknown(key, " in model '" + name + "'");
+      else return unknown(key, " in model '" + name + "'", "source, imgsz, precision, batch, workspace, device");
     }
     if (m.source.empty()) return error(StatusCode::kInvalidArgument, path_.string(), ": model '", name, "' has no source");
     return m;
@@ -79,7 +80,7 @@ class Parser {
           c.models.push_back(std::move(mc));
         }
       } else {
-        return unknown(key, "");
+        return unknown(key, "", "cache_dir, models_dir, on_mismatch, device, models");
       }
     }
     return c;
@@ -109,17 +110,17 @@ Result<Config> load_config(const fs::path& path) {
 
 Result<BuildOptions> resolve_build_options(const Config* config, const ModelConfig* model, const OptionOverrides& o) {
   BuildOptions opts;
-  std::string device = "cpu", batch = "1";
+  std::string device = "cpu", batch = "1", precision = "fp32";
   if (config && config->device) device = *config->device;
   if (model) {
     if (model->device) device = *model->device;
-    if (model->precision) opts.precision = *model->precision;
+    if (model->precision) precision = *model->precision;
     if (model->batch) batch = *model->batch;
     if (model->imgsz) opts.imgsz = *model->imgsz;
     if (model->workspace_gb) opts.workspace_gb = *model->workspace_gb;
   }
   if (o.device) device = *o.device;
-  if (o.precision) opts.precision = *o.precision;
+  if (o.precision) precision = *o.precision;
   if (o.batch) batch = *o.batch;
   if (o.imgsz) opts.imgsz = *o.imgsz;
   if (o.workspace_gb) opts.workspace_gb = *o.workspace_gb;
@@ -132,8 +133,11 @@ Result<BuildOptions> resolve_build_options(const Config* config, const ModelConf
   auto bp = parse_batch_profile(batch);
   if (!bp.ok()) return annotate(bp.status());
   opts.batch = *bp;
-  if (Status s = check_precision(opts.precision); !s.ok()) return annotate(s);
-  if (opts.imgsz < 0 || opts.imgsz % 32 != 0)
+  auto prec = parse_precision(precision);
+  if (!prec.ok()) return annotate(prec.status());
+  opts.precision = *prec;
+  if (Status s = check_input_size(opts.imgsz, opts.batch.max); !s.ok()) return annotate(s);
+  if (opts.imgsz % 32 != 0)
     return error(StatusCode::kInvalidArgument, "imgsz ", opts.imgsz, ": expected a positive multiple of 32", where);
   if (opts.workspace_gb <= 0) return error(StatusCode::kInvalidArgument, "workspace ", opts.workspace_gb, ": expected > 0 GB", where);
   return opts;

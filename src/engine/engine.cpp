@@ -14,7 +14,7 @@ namespace kiln::engine {
 using nlohmann::json;
 
 json to_json(const EngineMetadata& m) {
-  json build{{"device", m.build.device},          {"precision", m.build.precision},
+  json build{{"device", m.build.device.to_string()}, {"precision", to_string(m.build.precision)},
              {"batch", m.build.batch.to_string()}, {"workspace_gb", m.build.workspace_gb},
              {"tactics", m.build.tactics},          {"build_seconds", m.build.build_seconds},
              {"verification_note", m.build.verification_note}};
@@ -46,8 +46,8 @@ Result<EngineMetadata> metadata_from_json(const json& j) {
     m.model.kpt_shape = model.at("kpt_shape").get<std::vector<int64_t>>();
     m.model.opset = model.at("opset").get<int64_t>();
     const json& build = j.at("build");
-    m.build.device = build.at("device").get<std::string>();
-    m.build.precision = build.at("precision").get<std::string>();
+    KILN_ASSIGN_OR_RETURN(m.build.device, parse_device(build.at("device").get<std::string>()));
+    KILN_ASSIGN_OR_RETURN(m.build.precision, parse_precision(build.at("precision").get<std::string>()));
     KILN_ASSIGN_OR_RETURN(m.build.batch, parse_batch_profile(build.at("batch").get<std::string>()));
     m.build.workspace_gb = build.at("workspace_gb").get<double>();
     m.build.tactics = build.at("tactics").get<std::string>();
@@ -57,7 +57,11 @@ Result<EngineMetadata> metadata_from_json(const json& j) {
     m.built_at = j.at("built_at").get<std::string>();
     return m;
   } catch (const json::exception& e) {
-    return error(StatusCode::kInvalidArgument, e.what());
+    // what() is "[json.exception.type_error.302] type must be string, but is number": keep the reason.
+    const std::string why = e.what();
+    const size_t end = why.find("] ");
+    return error(StatusCode::kInvalidArgument, "a field is missing or has the wrong type (",
+                 end == std::string::npos ? why : why.substr(end + 2), ")");
   }
 }
 
@@ -75,8 +79,9 @@ Result<Decoded> decode_bytes(std::span<const uint8_t> bytes, const std::filesyst
   auto meta = metadata_from_json(j);
   if (!meta.ok())
     return error(StatusCode::kCorrupt, path.string(), ": not a valid kiln engine: metadata: ", meta.status().message());
-  EngineInfo info{path, bytes.size(), c.format_version, c.flags, c.checksum_ok, std::move(meta).value(),
-                  c.graph.size(), c.weights.size(), c.tactics.size()};
+  KILN_ASSIGN_OR_RETURN(EnginePlans plans, decode_plans(c.plans, path.string()));
+  EngineInfo info{path,          bytes.size(),   c.format_version, c.flags,          c.checksum_ok, std::move(meta).value(),
+                  c.graph.size(), c.weights.size(), c.plans.size(),   std::move(plans)};
   return Decoded{std::move(c), std::move(info)};
 }
 
@@ -101,17 +106,18 @@ Result<Engine> load_engine_bytes(std::span<const uint8_t> bytes, const std::file
   if (!d.info.checksum_ok)
     return error(StatusCode::kCorrupt, path.string(), ": checksum mismatch (the file was modified or damaged)");
   KILN_ASSIGN_OR_RETURN(ir::Graph graph, deserialize_graph(d.container.graph, d.container.weights, path.string()));
-  return Engine{std::move(d.info), std::move(graph), std::move(d.container.tactics)};
+  KILN_RETURN_IF_ERROR(validate_loaded_graph(graph, path.string()));
+  return Engine{std::move(d.info), std::move(graph)};
 }
 
 std::vector<uint8_t> encode_engine_file(const EngineMetadata& metadata, const ir::Graph& graph,
-                                        const std::vector<uint8_t>& tactics) {
+                                        const EnginePlans& plans) {
   SerializedGraph sg = serialize_graph(graph);
   EngineContainer c;
-  c.metadata_json = to_json(metadata).dump(2);
+  c.metadata_json = to_json(metadata).dump(2, ' ', false, json::error_handler_t::replace);  // paths need not be UTF-8
   c.graph = std::move(sg.graph);
   c.weights = std::move(sg.weights);
-  c.tactics = tactics;
+  c.plans = encode_plans(plans);
   return encode_engine(c);
 }
 

@@ -1,5 +1,5 @@
 // An engine: what it was built from and for (metadata), the optimized graph with its
-// weights, and tactic choices. Saved as one .kiln file (engine_format.h).
+// weights, and the CUDA plans (engine_plans.h). Saved as one .kiln file (engine_format.h).
 #pragma once
 
 #include <cstdint>
@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/build_options.h"
+#include "engine/engine_plans.h"
 #include "engine/environment.h"
 #include "ir/graph.h"
 #include "kiln/status.h"
@@ -30,8 +31,8 @@ struct ModelInfo {
 };
 
 struct BuildInfo {
-  std::string device = "cpu";
-  std::string precision = "fp32";
+  Device device;
+  Precision precision = Precision::kFp32;
   BatchProfile batch;
   double workspace_gb = 0;
   std::string tactics = "none";  // how tactics were chosen ("none" on the CPU)
@@ -60,13 +61,13 @@ struct EngineInfo {
   uint32_t flags = 0;
   bool checksum_ok = false;
   EngineMetadata metadata;
-  uint64_t graph_bytes = 0, weight_bytes = 0, tactic_bytes = 0;
+  uint64_t graph_bytes = 0, weight_bytes = 0, plan_bytes = 0;
+  EnginePlans plans;
 };
 
 struct Engine {
   EngineInfo info;
   ir::Graph graph;
-  std::vector<uint8_t> tactics;
 };
 
 // Corrupt (one line naming the file) when the file is not a readable engine.
@@ -76,9 +77,9 @@ Result<Engine> load_engine(const std::filesystem::path& path);
 // The same from the bytes of an engine file; `path` names it in errors.
 Result<Engine> load_engine_bytes(std::span<const uint8_t> bytes, const std::filesystem::path& path);
 
-// The bytes of the engine file for `metadata` + `graph` + `tactics`.
+// The bytes of the engine file for `metadata` + `graph` + `plans`.
 std::vector<uint8_t> encode_engine_file(const EngineMetadata& metadata, const ir::Graph& graph,
-                                        const std::vector<uint8_t>& tactics = {});
+                                        const EnginePlans& plans = {});
 
 // Writes atomically (temp file + rename). Test hook: KILN_TEST_PAUSE_BEFORE_WRITE_MS
 // makes the writer sleep that long after encoding, before writing, so a test can kill a

@@ -32,7 +32,7 @@ std::vector<uint8_t> encode_engine(const EngineContainer& c) {
   put_section(w, SectionTag::kMetadata, {reinterpret_cast<const uint8_t*>(c.metadata_json.data()), c.metadata_json.size()});
   put_section(w, SectionTag::kGraph, c.graph);
   put_section(w, SectionTag::kWeights, c.weights);
-  put_section(w, SectionTag::kTactics, c.tactics);
+  put_section(w, SectionTag::kPlans, c.plans);
   Digest d = sha256(w.bytes());
   w.put_bytes(d);
   return std::move(w.bytes());
@@ -72,7 +72,7 @@ Result<EngineContainer> decode_engine(std::span<const uint8_t> bytes, const std:
       case SectionTag::kMetadata: c.metadata_json.assign(data.begin(), data.end()); break;
       case SectionTag::kGraph: c.graph.assign(data.begin(), data.end()); break;
       case SectionTag::kWeights: c.weights.assign(data.begin(), data.end()); break;
-      case SectionTag::kTactics: c.tactics.assign(data.begin(), data.end()); break;
+      case SectionTag::kPlans: c.plans.assign(data.begin(), data.end()); break;
       default: break;  // sections of newer format versions are skipped
     }
   }

@@ -2,7 +2,7 @@
 //   "KILN" | u32 format_version | u32 flags | u32 section_count
 //   section_count x (u32 tag | u32 reserved = 0 | u64 size | size bytes)
 //   32-byte SHA-256 of every byte before it
-// Sections: metadata (JSON text), graph, weights, tactics (graph_serialization.h). The
+// Sections: metadata (JSON text), graph, weights (graph_serialization.h), plans (engine_plans.h). The
 // container layout is the same for every format version, so an engine of another version
 // can still be inspected and reported as "needs rebuild" rather than as garbage.
 #pragma once
@@ -16,9 +16,10 @@
 
 namespace kiln::engine {
 
-inline constexpr uint32_t kFormatVersion = 1;
+// 2: the plans section records the CUDA plans (version 1 recorded tactic names only).
+inline constexpr uint32_t kFormatVersion = 2;
 
-enum class SectionTag : uint32_t { kMetadata = 1, kGraph = 2, kWeights = 3, kTactics = 4 };
+enum class SectionTag : uint32_t { kMetadata = 1, kGraph = 2, kWeights = 3, kPlans = 4 };
 
 struct EngineContainer {
   uint32_t format_version = kFormatVersion;
@@ -26,7 +27,7 @@ struct EngineContainer {
   std::string metadata_json;
   std::vector<uint8_t> graph;
   std::vector<uint8_t> weights;
-  std::vector<uint8_t> tactics;
+  std::vector<uint8_t> plans;
   bool checksum_ok = true;  // set by decode_engine
 };
 

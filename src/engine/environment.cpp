@@ -15,17 +15,6 @@ namespace kiln::engine {
 
 using nlohmann::json;
 
-std::string Device::to_string() const { return is_cuda() ? "cuda:" + std::to_string(index) : "cpu"; }
-
-Result<Device> parse_device(const std::string& text) {
-  if (text == "cpu") return Device{};
-  if (text == "cuda") return Device{Device::Kind::kCuda, 0};
-  if (text.rfind("cuda:", 0) == 0 && text.size() > 5 && text.size() < 9 &&
-      text.find_first_not_of("0123456789", 5) == std::string::npos)
-    return Device{Device::Kind::kCuda, std::stoi(text.substr(5))};
-  return error(StatusCode::kInvalidArgument, "device '", text, "': expected cpu, cuda or cuda:N");
-}
-
 std::string major_version(const std::string& version) { return version.substr(0, version.find('.')); }
 
 std::string to_string(NoGpuCause cause) {

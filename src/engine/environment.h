@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "kiln/options.h"
 #include "kiln/status.h"
 
 namespace kiln::engine {
@@ -67,14 +68,9 @@ struct Environment {
 std::pair<NoGpuCause, std::string> explain_no_gpu(const std::string& driver, const std::string& cuda_runtime,
                                                   const std::string& device_query_error);
 
-struct Device {
-  enum class Kind { kCpu, kCuda } kind = Kind::kCpu;
-  int index = 0;
-  std::string to_string() const;  // "cpu", "cuda:0"
-  bool is_cuda() const { return kind == Kind::kCuda; }
-};
-// "cpu", "cuda", "cuda:N"; InvalidArgument otherwise.
-Result<Device> parse_device(const std::string& text);
+// Devices are kiln::Device (kiln/options.h), parsed once at the edge.
+using kiln::Device;
+using kiln::parse_device;
 
 // What an engine was built for. GPU and library fields are empty for device "cpu".
 struct Fingerprint {

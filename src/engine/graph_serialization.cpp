@@ -2,8 +2,11 @@
 
 #include <limits>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "engine/byte_io.h"
+#include "ir/op_set.h"
+#include "passes/shape_inference.h"
 
 namespace kiln::engine {
 
@@ -231,6 +234,36 @@ Result<ir::Graph> deserialize_graph(std::span<const uint8_t> graph_bytes, std::s
   if (w.ok() && w.remaining() != 0) w.fail("trailing bytes");
   if (!w.ok()) return corrupt(w, "weights");
   return graph;
+}
+
+Status validate_loaded_graph(ir::Graph& graph, const std::string& display_name) {
+  auto corrupt = [&](const auto&... parts) {
+    return error(StatusCode::kCorrupt, display_name, ": invalid engine graph: ", parts...);
+  };
+  std::unordered_set<const ir::Value*> graph_inputs(graph.inputs.begin(), graph.inputs.end());
+  for (const ir::Value* v : graph.inputs)
+    if (v->producer || v->initializer) return corrupt("graph input '", v->name, "' is computed");
+  for (const auto& n : graph.nodes()) {
+    if (!n->domain.empty() || !ir::is_supported_op(n->op_type))
+      return corrupt("node '", n->name, "': unknown op '", n->op_type, "'");
+    for (const ir::Value* in : n->inputs)
+      if (in && !in->producer && !in->initializer && !graph_inputs.count(in))
+        return corrupt("node '", n->name, "' reads '", in->name, "', which nothing defines");
+  }
+  if (graph.outputs.empty()) return corrupt("graph has no outputs");
+  for (const ir::Value* v : graph.outputs)
+    if (!v->producer && !v->initializer && !graph_inputs.count(v))
+      return corrupt("graph output '", v->name, "' is not defined");
+  for (const auto& v : graph.values()) {
+    if (!v->shape && (v->producer || graph_inputs.count(v.get())))
+      return corrupt("value '", v->name, "' has no shape");
+    if (v->initializer && (v->initializer->dtype() != v->dtype ||
+                           (v->shape && *v->shape != ir::make_shape(v->initializer->shape()))))
+      return corrupt("weight '", v->name, "' does not match its declared type and shape");
+  }
+  Status inferred = passes::infer_shapes(graph).status();
+  if (!inferred.ok()) return corrupt(inferred.message());
+  return Status::Ok();
 }
 
 }  // namespace kiln::engine

@@ -14,8 +14,9 @@ namespace fs = std::filesystem;
 std::vector<std::string> class_folders(const fs::path& dir) {
   std::vector<std::string> names;
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec))
-    if (e.is_directory()) names.push_back(e.path().filename().string());
+  // Iterated with error codes throughout: a symlink loop or an unreadable entry must not throw.
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec))
+    if (std::error_code type_ec; it->is_directory(type_ec)) names.push_back(it->path().filename().string());
   std::sort(names.begin(), names.end());
   return names;
 }
@@ -34,8 +35,10 @@ Result<ClassifyDataset> load_classify_dataset(const fs::path& dir, const std::st
     if (it == ds.names.end())
       return error(StatusCode::kCorrupt, (split_dir / name).string(), ": class folder not in ", (dir / "train").string());
     std::vector<fs::path> files;
-    for (const auto& e : fs::recursive_directory_iterator(split_dir / name, ec))
-      if (e.is_regular_file() && vision::has_image_extension(e.path())) files.push_back(e.path());
+    for (auto e = fs::recursive_directory_iterator(split_dir / name, ec); !ec && e != fs::recursive_directory_iterator();
+         e.increment(ec))
+      if (std::error_code type_ec; e->is_regular_file(type_ec) && vision::has_image_extension(e->path()))
+        files.push_back(e->path());
     std::sort(files.begin(), files.end());
     for (const auto& f : files) {
       ds.images.push_back(f);

@@ -31,7 +31,8 @@ Status add_split_entry(const fs::path& entry, std::vector<fs::path>& images) {
   if (fs::is_directory(entry, ec)) {
     for (auto it = fs::recursive_directory_iterator(entry, ec); !ec && it != fs::recursive_directory_iterator();
          it.increment(ec))
-      if (it->is_regular_file() && is_dataset_image(it->path())) images.push_back(it->path());
+      if (std::error_code type_ec; it->is_regular_file(type_ec) && is_dataset_image(it->path()))  // no throwing
+        images.push_back(it->path());
     if (ec) return error(StatusCode::kIoError, entry.string(), ": cannot list: ", ec.message());
     return Status::Ok();
   }
@@ -73,6 +74,28 @@ Result<std::vector<std::string>> parse_names(const YAML::Node& node, const fs::p
 }
 
 }  // namespace
+
+Result<std::vector<std::string>> load_class_names(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return error(StatusCode::kNotFound, path.string(), ": no such file");
+  if (path.extension() == ".yaml" || path.extension() == ".yml") {
+    try {
+      const YAML::Node doc = YAML::LoadFile(path.string());
+      if (!doc.IsMap() || !doc["names"]) return error(StatusCode::kCorrupt, path.string(), ": no `names`");
+      return parse_names(doc["names"], path);
+    } catch (const YAML::Exception& e) {
+      return error(StatusCode::kCorrupt, path.string(), ": not valid YAML (", e.what(), ")");
+    }
+  }
+  std::ifstream in(path);
+  std::vector<std::string> names;
+  for (std::string line; std::getline(in, line);) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (!line.empty()) names.push_back(line);
+  }
+  if (names.empty()) return error(StatusCode::kCorrupt, path.string(), ": no class names (one per line)");
+  return names;
+}
 
 Result<DatasetSpec> load_dataset(const fs::path& yaml_path, const std::string& split) {
   std::error_code ec;
@@ -133,8 +156,13 @@ fs::path label_path_for(const fs::path& image_path) {
 
 Result<std::vector<LabelBox>> load_labels(const fs::path& image_path, const DatasetSpec& spec) {
   const fs::path path = label_path_for(image_path);
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (st.type() == fs::file_type::not_found) return std::vector<LabelBox>{};  // an image without objects
+  if (st.type() != fs::file_type::regular)
+    return error(StatusCode::kInvalidArgument, path.string(), ": label path is not a file");
   std::ifstream in(path);
-  if (!in) return std::vector<LabelBox>{};  // no label file: an image without objects
+  if (!in) return error(StatusCode::kIoError, path.string(), ": cannot read the label file");
   const size_t pose_cols = spec.kpt_count > 0 ? 5 + static_cast<size_t>(spec.kpt_count) * spec.kpt_dims : 0;
   std::vector<std::pair<std::vector<float>, std::vector<float>>> rows;  // class, cx, cy, w, h[, keypoints]; polygon
   std::string line;

@@ -26,6 +26,10 @@ struct DatasetSpec {
 // is a list or a {id: name} map.
 Result<DatasetSpec> load_dataset(const std::filesystem::path& yaml_path, const std::string& split = "val");
 
+// Class names by id from a yaml with `names` (a data yaml; a list or an {id: name} map) or
+// from a text file with one name per line.
+Result<std::vector<std::string>> load_class_names(const std::filesystem::path& path);
+
 // One ground-truth object: class and box (cx, cy, w, h) normalized to the image size.
 struct LabelBox {
   int class_id = 0;
@@ -38,7 +42,8 @@ struct LabelBox {
 // Ultralytics' img2label_paths.
 std::filesystem::path label_path_for(const std::filesystem::path& image_path);
 
-// The image's objects. A missing or empty label file means no objects. Rows are
+// The image's objects. A missing or empty label file means no objects; a label path that
+// exists but is not a file (a folder) is an error. Rows are
 // `class cx cy w h`, or `class x1 y1 x2 y2 ...` polygons (their bounding box is used), or
 // `class cx cy w h` + keypoints when spec.kpt_count > 0. Rows whose class and box are
 // identical are counted once (Ultralytics drops them). A class id out of range, a malformed row or coordinates

@@ -183,6 +183,23 @@ Result<std::vector<std::string>> parse_names(const std::string& key, const std::
   return names;
 }
 
+// RFC 3629 UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF (what JSON
+// writers such as nlohmann::json insist on).
+bool is_valid_utf8(const std::string& s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const size_t len = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : (c >> 4) == 0xE ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (len == 0 || i + len > s.size()) return false;
+    for (size_t k = 1; k < len; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
+    const auto c1 = static_cast<unsigned char>(s[i + (len > 1)]);
+    if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 >= 0xA0) || (c == 0xF0 && c1 < 0x90) || (c == 0xF4 && c1 >= 0x90))
+      return false;
+    i += len;
+  }
+  return true;
+}
+
 }  // namespace
 
 Result<ModelMetadata> parse_model_metadata(const std::map<std::string, std::string>& props) {
@@ -191,16 +208,23 @@ Result<ModelMetadata> parse_model_metadata(const std::map<std::string, std::stri
     auto it = props.find(key);
     return it == props.end() ? nullptr : &it->second;
   };
+  // Names and the task end up in JSON (engine metadata, results), which must be UTF-8.
+  for (const char* key : {"task", "version", "names"})
+    if (const std::string* v = get(key); v && !is_valid_utf8(*v)) return malformed(key, "", "not valid UTF-8");
   if (const std::string* v = get("task")) m.task = *v;
   if (const std::string* v = get("version")) m.version = *v;
-  if (const std::string* v = get("names")) { KILN_ASSIGN_OR_RETURN(m.names, parse_names("names", *v)); }
+  if (const std::string* v = get("names")) {
+    KILN_ASSIGN_OR_RETURN(m.names, parse_names("names", *v));
+    for (const std::string& name : m.names)  // escapes such as \ud800 decode to invalid UTF-8 too
+      if (!is_valid_utf8(name)) return malformed("names", *v, "not valid UTF-8");
+  }
   if (const std::string* v = get("stride")) {
     KILN_ASSIGN_OR_RETURN(m.stride, parse_int("stride", *v));
-    if (m.stride <= 0) return malformed("stride", *v, "must be positive");
+    if (m.stride <= 0 || m.stride > kMaxImgsz) return malformed("stride", *v, "must be in 1..8192");
   }
   if (const std::string* v = get("batch")) {
     KILN_ASSIGN_OR_RETURN(m.batch, parse_int("batch", *v));
-    if (m.batch <= 0) return malformed("batch", *v, "must be positive");
+    if (m.batch <= 0 || m.batch > kMaxMetadataBatch) return malformed("batch", *v, "must be in 1..1024");
   }
   if (const std::string* v = get("imgsz")) {
     // "[640, 640]" (h, w) or a single size for both.
@@ -211,14 +235,16 @@ Result<ModelMetadata> parse_model_metadata(const std::map<std::string, std::stri
       KILN_ASSIGN_OR_RETURN(int64_t s, parse_int("imgsz", *v));
       size = {s};
     }
-    if (size.empty() || size.size() > 2 || size.front() <= 0 || size.back() <= 0)
-      return malformed("imgsz", *v, "expected one or two positive sizes");
+    if (size.empty() || size.size() > 2 || size.front() <= 0 || size.back() <= 0 || size.front() > kMaxImgsz ||
+        size.back() > kMaxImgsz)
+      return malformed("imgsz", *v, "expected one or two sizes in 1..8192");
     m.imgsz_h = size.front();
     m.imgsz_w = size.back();
   }
   if (const std::string* v = get("kpt_shape")) {
     KILN_ASSIGN_OR_RETURN(m.kpt_shape, parse_int_list("kpt_shape", *v));
-    if (m.kpt_shape.size() != 2 || m.kpt_shape[0] <= 0 || (m.kpt_shape[1] != 2 && m.kpt_shape[1] != 3))
+    if (m.kpt_shape.size() != 2 || m.kpt_shape[0] <= 0 || m.kpt_shape[0] > 4096 ||
+        (m.kpt_shape[1] != 2 && m.kpt_shape[1] != 3))
       return malformed("kpt_shape", *v, "expected [keypoints, 2 or 3]");
   }
   if (const std::string* v = get("end2end")) {

@@ -12,6 +12,10 @@
 
 namespace kiln::ir {
 
+// Largest input size (and stride) a model may declare or be built for.
+inline constexpr int64_t kMaxImgsz = 8192;
+inline constexpr int64_t kMaxMetadataBatch = 1024;
+
 struct ModelMetadata {
   std::string task;                 // detect | segment | pose | obb | classify | "" (unknown)
   std::vector<std::string> names;   // class names by id
@@ -23,8 +27,8 @@ struct ModelMetadata {
   std::string version;              // Ultralytics version that exported it
 };
 
-// Missing keys keep their defaults; a key that is present but malformed is an error
-// naming the key.
+// Missing keys keep their defaults; a key that is present but malformed (out of range, or
+// not valid UTF-8) is an error naming the key.
 Result<ModelMetadata> parse_model_metadata(const std::map<std::string, std::string>& props);
 
 }  // namespace kiln::ir

@@ -129,6 +129,13 @@ Result<ir::Graph> import_model_bytes(std::span<const uint8_t> bytes, const std::
   if (bytes.size() > static_cast<size_t>(INT_MAX))
     return error(StatusCode::kUnsupported, display_name,
                  ": model protobuf is larger than 2 GiB (store its weights as external data)");
+  // PyTorch checkpoints are zip archives (torch >= 1.6) or raw pickles (protocol 2+).
+  const bool zip = bytes.size() >= 4 && bytes[0] == 'P' && bytes[1] == 'K' && bytes[2] == 3 && bytes[3] == 4;
+  const bool pickle = bytes.size() >= 2 && bytes[0] == 0x80 && bytes[1] >= 2 && bytes[1] <= 5;
+  if (zip || pickle)
+    return error(StatusCode::kUnsupported, display_name,
+                 ": a PyTorch checkpoint, not an ONNX model; export it to ONNX first: yolo export model=",
+                 display_name, " format=onnx");
   ::onnx::ModelProto model;
   if (!model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
     return error(StatusCode::kCorrupt, display_name, ": not a valid ONNX model (truncated or corrupt protobuf)");

@@ -1,9 +1,12 @@
 #include "onnx/tensor_conversion.h"
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <system_error>
 #include <vector>
+
+#include "ir/size_limits.h"
 
 namespace kiln::onnx {
 
@@ -19,17 +22,12 @@ std::string onnx_dtype_name(int32_t onnx_type) {
 
 namespace {
 
-// Element count of `dims`, refusing negative dims and products that overflow (a corrupt
-// file must not make us allocate petabytes).
-Result<int64_t> checked_numel(const std::vector<int64_t>& dims, const std::string& what,
-                              const ImportContext& ctx) {
-  int64_t n = 1;
-  for (int64_t d : dims) {
-    if (d < 0 || __builtin_mul_overflow(n, d, &n) || n > (int64_t{1} << 40))
-      return error(StatusCode::kCorrupt, ctx.file, ": ", what, " has invalid shape ",
-                   ir::shape_to_string(dims));
-  }
-  return n;
+// Element count of `dims` within ir's tensor limits (a corrupt file must not make us
+// allocate petabytes).
+Result<int64_t> checked_numel(const std::vector<int64_t>& dims, const std::string& what, const ImportContext& ctx) {
+  std::optional<int64_t> n = ir::checked_numel(dims);
+  if (!n) return error(StatusCode::kCorrupt, ctx.file, ": ", what, " has invalid shape ", ir::shape_to_string(dims));
+  return *n;
 }
 
 // Narrows ONNX's int32_data (which also carries int8, uint8, bool and float16 bits) into
@@ -123,6 +121,12 @@ Result<ir::Tensor> from_external_data(const TensorProto& proto, ir::DType dtype,
   if (!fs::is_regular_file(data_path, ec))
     return error(StatusCode::kNotFound, ctx.file, ": external data file '", data_path.string(), "' of ", what,
                  " not found");
+  // Symlinks resolved: a link inside the folder must not lead outside it either.
+  const fs::path real_base = fs::canonical(ctx.base_dir, ec);
+  const fs::path real_data = ec ? fs::path() : fs::canonical(data_path, ec);
+  if (ec || std::mismatch(real_base.begin(), real_base.end(), real_data.begin(), real_data.end()).first != real_base.end())
+    return error(StatusCode::kCorrupt, ctx.file, ": ", what, " has external data location '", ref.location,
+                 "' that resolves outside the model's folder");
   const uint64_t file_size = fs::file_size(data_path, ec);
   if (ec) return error(StatusCode::kIoError, ctx.file, ": cannot read size of '", data_path.string(), "'");
   const uint64_t length = ref.length.value_or(file_size >= ref.offset ? file_size - ref.offset : 0);

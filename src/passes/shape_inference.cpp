@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "ir/size_limits.h"
 #include "passes/shape_rules.h"
 
 namespace kiln::passes {
@@ -51,6 +52,18 @@ Status merge_shape(const ir::Node& node, ir::Value& out, Shape inferred) {
   return Status::Ok();
 }
 
+// Every known dim in [0, kMaxDim] and at most kMaxElements elements (counting symbolic and
+// unknown dims, value -1, as 1; any other negative value is refused), so no later size computation overflows.
+Status check_size(const ir::Value& v, const ir::Node* node) {
+  if (!v.shape) return Status::Ok();
+  std::vector<int64_t> dims;
+  for (const Dim& d : *v.shape) dims.push_back(d.is_known() ? d.value : d.value == -1 ? 1 : -1);
+  if (ir::checked_numel(dims)) return Status::Ok();
+  std::string where = node ? "node '" + node->name + "' (" + node->op_type + "): output '" : "input '";
+  return error(StatusCode::kInvalidArgument, where, v.name, "' has shape ", ir::shape_to_string(*v.shape),
+               ", beyond kiln's limits (each dim <= ", ir::kMaxDim, ", at most ", ir::kMaxElements, " elements)");
+}
+
 }  // namespace
 
 void bind_dims(ir::Graph& graph, const DimBindings& bindings) {
@@ -69,6 +82,7 @@ Result<ShapeValues> infer_shapes(ir::Graph& graph, const DimBindings& bindings) 
   bind_dims(graph, bindings);
   if (!graph.topological_sort()) return error(StatusCode::kInvalidArgument, "graph has a cycle");
   ShapeValues values;
+  for (const ir::Value* in : graph.inputs) KILN_RETURN_IF_ERROR(check_size(*in, nullptr));
   for (const auto& v : graph.values())
     if (v->initializer) seed_constant(*v, values);
 
@@ -87,6 +101,7 @@ Result<ShapeValues> infer_shapes(ir::Graph& graph, const DimBindings& bindings) 
       shape_rules::OutputInfo& info = ctx.outputs[i];
       out->dtype = info.dtype;
       if (info.shape) KILN_RETURN_IF_ERROR(merge_shape(*node, *out, std::move(*info.shape)));
+      KILN_RETURN_IF_ERROR(check_size(*out, node.get()));
       values.erase(out);
       if (info.value && out->shape && ir::is_static(*out->shape) &&
           static_cast<int64_t>(info.value->size()) == ir::shape_numel(ir::static_dims(*out->shape)) &&

@@ -2,6 +2,7 @@
 // normalization, activations and quantization.
 #include <algorithm>
 
+#include "ir/window_geometry.h"
 #include "passes/shape_rules.h"
 
 namespace kiln::passes::shape_rules {
@@ -17,42 +18,41 @@ Status same_as_input(RuleContext& ctx) {
   return Status::Ok();
 }
 
-// Spatial window geometry shared by Conv and the pools.
-struct Window {
-  std::vector<int64_t> kernel, strides, dilations, pads;  // pads: begins then ends
-  std::string auto_pad;
-};
-
-Result<Window> read_window(const RuleContext& ctx, size_t spatial, std::vector<int64_t> kernel) {
-  Window w;
-  w.kernel = ctx.node.attr_ints("kernel_shape", kernel);
-  w.strides = ctx.node.attr_ints("strides", std::vector<int64_t>(spatial, 1));
-  w.dilations = ctx.node.attr_ints("dilations", std::vector<int64_t>(spatial, 1));
-  w.pads = ctx.node.attr_ints("pads", std::vector<int64_t>(2 * spatial, 0));
-  w.auto_pad = ctx.node.attr_string("auto_pad", "NOTSET");
-  if (w.kernel.size() != spatial || w.strides.size() != spatial || w.dilations.size() != spatial ||
-      w.pads.size() != 2 * spatial)
-    return ctx.fail("kernel/strides/dilations/pads do not match ", spatial, " spatial dims");
+// The node's window attributes (ir::read_window), failing with the node's name.
+Result<ir::Window> read_window(const RuleContext& ctx, size_t spatial, const std::vector<int64_t>& weight_kernel) {
+  Result<ir::Window> w = ir::read_window(ctx.node, spatial, weight_kernel);
+  if (!w.ok()) return ctx.fail(w.status().message());
   return w;
 }
 
-// Output size of one spatial dim of a sliding window.
-Result<Dim> window_out(const RuleContext& ctx, const Window& w, size_t i, const Dim& in, bool ceil_mode) {
-  int64_t k = w.kernel[i], s = w.strides[i], d = w.dilations[i];
-  int64_t extent = (k - 1) * d + 1;
-  if (w.auto_pad == "SAME_UPPER" || w.auto_pad == "SAME_LOWER") {
-    if (s == 1) return in;
-    return in.is_known() ? Dim::known((in.value + s - 1) / s) : unknown_dim();
+// Output size of one spatial dim of a sliding window; symbolic inputs stay symbolic where
+// the size cannot change (stride 1 with "same" padding), else unknown.
+Result<Dim> window_out(const RuleContext& ctx, const ir::Window& w, size_t i, const Dim& in) {
+  const int64_t s = w.strides[i];
+  const bool same = w.auto_pad == ir::AutoPad::kSameUpper || w.auto_pad == ir::AutoPad::kSameLower;
+  if (!in.is_known()) {
+    const int64_t pad = w.pads[i] + w.pads[i + w.spatial()];
+    return s == 1 && (same || (w.auto_pad == ir::AutoPad::kNotSet && pad == w.extent(i) - 1)) ? in : unknown_dim();
   }
-  int64_t pad = w.auto_pad == "VALID" ? 0 : w.pads[i] + w.pads[i + w.kernel.size()];
-  if (!in.is_known()) return s == 1 && pad == extent - 1 ? in : unknown_dim();
-  int64_t span = in.value + pad - extent;
-  if (span < 0) return ctx.fail("window ", extent, " larger than padded input ", in.value + pad);
-  int64_t out = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
-  // A last window that would start inside the end padding is dropped (ONNX/PyTorch rule).
-  int64_t pad_begin = w.auto_pad == "VALID" ? 0 : w.pads[i];
-  if (ceil_mode && (out - 1) * s >= in.value + pad_begin) --out;
-  return Dim::known(out);
+  std::vector<int64_t> extents(w.spatial(), 0);
+  extents[i] = in.value;
+  Result<int64_t> out = ir::window_output_size(w, i, in.value, ir::resolved_pads(w, extents));
+  if (!out.ok()) return ctx.fail(out.status().message());
+  return Dim::known(*out);
+}
+
+// A convolution's group: >= 1 and dividing the channels (checked where they are known).
+Result<int64_t> read_group(const RuleContext& ctx) {
+  const int64_t group = ctx.node.attr_int("group", 1);
+  if (group < 1 || group > ir::kMaxDim) return ctx.fail("group ", group, " out of range");
+  return group;
+}
+
+// The weight's spatial dims (-1 where unknown), for kernel_shape's default.
+std::vector<int64_t> weight_kernel(const Shape& w) {
+  std::vector<int64_t> kernel;
+  for (size_t i = 2; i < w.size(); ++i) kernel.push_back(w[i].is_known() ? w[i].value : -1);
+  return kernel;
 }
 
 // Conv and ConvInteger: X [N,C,spatial...], W [M,C/group,k...].
@@ -64,15 +64,15 @@ Status conv(RuleContext& ctx) {
   if (x->size() < 3 || w->size() != x->size())
     return ctx.fail("input ", ir::shape_to_string(*x), " and weight ", ir::shape_to_string(*w), " ranks do not fit");
   size_t spatial = x->size() - 2;
-  int64_t group = ctx.node.attr_int("group", 1);
+  KILN_ASSIGN_OR_RETURN(int64_t group, read_group(ctx));
   if ((*x)[1].is_known() && (*w)[1].is_known() && (*x)[1].value != (*w)[1].value * group)
     return ctx.fail("input channels ", (*x)[1].value, " != weight channels ", (*w)[1].value, " x group ", group);
-  std::vector<int64_t> kernel;
-  for (size_t i = 0; i < spatial; ++i) kernel.push_back((*w)[2 + i].value);
-  KILN_ASSIGN_OR_RETURN(Window win, read_window(ctx, spatial, kernel));
+  if ((*w)[0].is_known() && (*w)[0].value % group != 0)
+    return ctx.fail("output channels ", (*w)[0].value, " not divisible by group ", group);
+  KILN_ASSIGN_OR_RETURN(ir::Window win, read_window(ctx, spatial, weight_kernel(*w)));
   Shape out = {(*x)[0], (*w)[0]};
   for (size_t i = 0; i < spatial; ++i) {
-    KILN_ASSIGN_OR_RETURN(Dim d, window_out(ctx, win, i, (*x)[2 + i], false));
+    KILN_ASSIGN_OR_RETURN(Dim d, window_out(ctx, win, i, (*x)[2 + i]));
     out.push_back(d);
   }
   ctx.outputs[0].shape = out;
@@ -86,26 +86,21 @@ Status conv_transpose(RuleContext& ctx) {
   if (!x || !w) return Status::Ok();
   if (x->size() < 3 || w->size() != x->size()) return ctx.fail("input and weight ranks do not fit");
   size_t spatial = x->size() - 2;
-  std::vector<int64_t> kernel;
-  for (size_t i = 0; i < spatial; ++i) kernel.push_back((*w)[2 + i].value);
-  KILN_ASSIGN_OR_RETURN(Window win, read_window(ctx, spatial, kernel));
-  int64_t group = ctx.node.attr_int("group", 1);
+  KILN_ASSIGN_OR_RETURN(ir::Window win, read_window(ctx, spatial, weight_kernel(*w)));
+  KILN_ASSIGN_OR_RETURN(int64_t group, read_group(ctx));
+  if ((*x)[1].is_known() && (*w)[0].is_known() && (*x)[1].value != (*w)[0].value)
+    return ctx.fail("input channels ", (*x)[1].value, " != weight's first dim ", (*w)[0].value);
   Dim channels = (*w)[1].is_known() ? Dim::known((*w)[1].value * group) : unknown_dim();
   Shape out = {(*x)[0], channels};
-  std::vector<int64_t> explicit_out = ctx.node.attr_ints("output_shape");
-  std::vector<int64_t> out_pad = ctx.node.attr_ints("output_padding", std::vector<int64_t>(spatial, 0));
-  for (size_t i = 0; i < spatial; ++i) {
-    const Dim& in = (*x)[2 + i];
-    if (explicit_out.size() == spatial) {
-      out.push_back(Dim::known(explicit_out[i]));
-    } else if (!in.is_known() || win.auto_pad != "NOTSET") {
-      out.push_back(in.is_known() && win.auto_pad.rfind("SAME", 0) == 0 ? Dim::known(in.value * win.strides[i])
-                                                                          : unknown_dim());
-    } else {
-      int64_t v = win.strides[i] * (in.value - 1) + out_pad[i] + (win.kernel[i] - 1) * win.dilations[i] + 1 -
-                  win.pads[i] - win.pads[i + spatial];
-      out.push_back(Dim::known(v));
-    }
+  const std::vector<int64_t> explicit_out = ctx.node.attr_ints("output_shape");
+  std::vector<int64_t> in;
+  for (size_t i = 0; i < spatial; ++i) in.push_back((*x)[2 + i].value);
+  if (std::all_of(in.begin(), in.end(), [](int64_t v) { return v >= 0; })) {
+    Result<ir::TransposedSizes> sizes = ir::transposed_output_sizes(win, in, explicit_out);
+    if (!sizes.ok()) return ctx.fail(sizes.status().message());
+    for (int64_t v : sizes->out) out.push_back(Dim::known(v));
+  } else {
+    out.resize(2 + spatial, unknown_dim());
   }
   ctx.outputs[0].shape = out;
   return Status::Ok();
@@ -116,12 +111,10 @@ Status pool(RuleContext& ctx) {
   if (!x) return Status::Ok();
   if (x->size() < 3) return ctx.fail("input ", ir::shape_to_string(*x), " has no spatial dims");
   size_t spatial = x->size() - 2;
-  if (!ctx.node.has_attr("kernel_shape")) return ctx.fail("missing kernel_shape");
-  KILN_ASSIGN_OR_RETURN(Window win, read_window(ctx, spatial, {}));
-  bool ceil_mode = ctx.node.attr_int("ceil_mode", 0) != 0;
+  KILN_ASSIGN_OR_RETURN(ir::Window win, read_window(ctx, spatial, {}));
   Shape out = {(*x)[0], (*x)[1]};
   for (size_t i = 0; i < spatial; ++i) {
-    KILN_ASSIGN_OR_RETURN(Dim d, window_out(ctx, win, i, (*x)[2 + i], ceil_mode));
+    KILN_ASSIGN_OR_RETURN(Dim d, window_out(ctx, win, i, (*x)[2 + i]));
     out.push_back(d);
   }
   ctx.outputs[0].shape = out;

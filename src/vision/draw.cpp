@@ -25,15 +25,25 @@ struct EasyFontVertex {
   unsigned char rgba[4];
 };
 
-std::string label_for(const Detection& d, const std::vector<std::string>& names) {
-  char conf[16];
-  std::snprintf(conf, sizeof(conf), "%.2f", d.confidence);
-  std::string name = d.class_id >= 0 && d.class_id < static_cast<int>(names.size()) ? names[d.class_id]
-                                                                                     : std::to_string(d.class_id);
-  return name + " " + conf;
+}  // namespace
+
+std::string detection_label(const Detection& d, const std::vector<std::string>& names) {
+  return label_text(d.class_id, d.confidence, names, {});
 }
 
-}  // namespace
+int line_thickness(const Image& image, const DrawStyle& style) {
+  if (style.line_width > 0) return style.line_width;
+  return std::max(static_cast<int>(std::lround((image.width + image.height) / 2.0 * 0.003)), 2);
+}
+
+std::string label_text(int class_id, float confidence, const std::vector<std::string>& names, const DrawStyle& style) {
+  if (!style.labels) return "";
+  std::string name = class_id >= 0 && class_id < static_cast<int>(names.size()) ? names[class_id] : std::to_string(class_id);
+  if (!style.confidence) return name;
+  char conf[16];
+  std::snprintf(conf, sizeof(conf), " %.2f", confidence);
+  return name + conf;
+}
 
 Bgr class_color(int class_id) {
   uint32_t rgb = kPalette[static_cast<size_t>(std::abs(class_id)) % std::size(kPalette)];
@@ -76,13 +86,23 @@ void draw_text(Image& image, int x, int y, const std::string& text, Bgr color, i
   }
 }
 
-void draw_detections(Image& image, const std::vector<Detection>& detections, const std::vector<std::string>& names) {
-  const int thickness = std::max(static_cast<int>(std::lround((image.width + image.height) / 2.0 * 0.003)), 2);
+void draw_detections(Image& image, const std::vector<Detection>& detections, const std::vector<std::string>& names,
+                     const DrawStyle& style) {
+  std::vector<std::string> labels;
+  for (const Detection& d : detections) labels.push_back(label_text(d.class_id, d.confidence, names, style));
+  draw_labeled_detections(image, detections, labels, style);
+}
+
+void draw_labeled_detections(Image& image, const std::vector<Detection>& detections,
+                             const std::vector<std::string>& labels, const DrawStyle& style) {
+  const int thickness = line_thickness(image, style);
   const int scale = std::max(thickness / 2 + 1, 2);
-  for (const Detection& d : detections) {
+  for (size_t i = 0; i < detections.size() && i < labels.size(); ++i) {
+    const Detection& d = detections[i];
     Bgr color = class_color(d.class_id);
     draw_box(image, d.box, color, thickness);
-    std::string label = label_for(d, names);
+    const std::string& label = labels[i];
+    if (label.empty()) continue;
     int text_w = stb_easy_font_width(const_cast<char*>(label.c_str())) * scale;
     int text_h = 8 * scale;  // stb_easy_font glyphs are at most 7 units tall
     int x = static_cast<int>(d.box[0]);

@@ -27,10 +27,6 @@ Bgr pose_color(int index) {
   return {rgb[2], rgb[1], rgb[0]};
 }
 
-int line_thickness(const Image& image) {
-  return std::max(static_cast<int>(std::lround((image.width + image.height) / 2.0 * 0.003)), 2);
-}
-
 }  // namespace
 
 void draw_line(Image& image, float x0, float y0, float x1, float y1, Bgr color, int thickness) {
@@ -70,20 +66,21 @@ void blend_mask(Image& image, const Mask& mask, Bgr color, float alpha) {
 }
 
 void draw_segments(Image& image, const std::vector<SegmentDetection>& detections,
-                   const std::vector<std::string>& names) {
+                   const std::vector<std::string>& names, const DrawStyle& style) {
   std::vector<Detection> boxes;
   for (const SegmentDetection& d : detections) {
     blend_mask(image, mask_to_image(d.mask, image.height, image.width), class_color(d.detection.class_id), 0.5f);
     boxes.push_back(d.detection);
   }
-  draw_detections(image, boxes, names);
+  draw_detections(image, boxes, names, style);
 }
 
-void draw_poses(Image& image, const std::vector<PoseDetection>& detections, const std::vector<std::string>& names) {
+void draw_poses(Image& image, const std::vector<PoseDetection>& detections, const std::vector<std::string>& names,
+                const DrawStyle& style) {
   std::vector<Detection> boxes;
   for (const PoseDetection& d : detections) boxes.push_back(d.detection);
-  draw_detections(image, boxes, names);
-  const int thickness = line_thickness(image);
+  draw_detections(image, boxes, names, style);
+  const int thickness = line_thickness(image, style);
   const float radius = static_cast<float>(std::max(thickness + 1, 3));
   for (const PoseDetection& d : detections) {
     const auto& k = d.keypoints;
@@ -103,8 +100,9 @@ void draw_poses(Image& image, const std::vector<PoseDetection>& detections, cons
   }
 }
 
-void draw_obbs(Image& image, const std::vector<ObbDetection>& detections, const std::vector<std::string>& names) {
-  const int thickness = line_thickness(image);
+void draw_obbs(Image& image, const std::vector<ObbDetection>& detections, const std::vector<std::string>& names,
+               const DrawStyle& style) {
+  const int thickness = line_thickness(image, style);
   const int scale = std::max(thickness / 2 + 1, 2);
   for (const ObbDetection& d : detections) {
     const Bgr color = class_color(d.class_id);
@@ -114,29 +112,21 @@ void draw_obbs(Image& image, const std::vector<ObbDetection>& detections, const 
       const auto& q = corners[(i + 1) % 4];
       draw_line(image, p[0], p[1], q[0], q[1], color, thickness);
     }
-    char conf[16];
-    std::snprintf(conf, sizeof(conf), " %.2f", d.confidence);
-    const std::string name = d.class_id >= 0 && d.class_id < static_cast<int>(names.size())
-                                 ? names[d.class_id]
-                                 : std::to_string(d.class_id);
+    const std::string label = label_text(d.class_id, d.confidence, names, style);
+    if (label.empty()) continue;
     // Label at the topmost corner.
     const auto top = *std::min_element(corners.begin(), corners.end(),
                                        [](const auto& a, const auto& b) { return a[1] < b[1]; });
-    draw_text(image, static_cast<int>(top[0]), std::max(0, static_cast<int>(top[1]) - 9 * scale), name + conf, color,
-              scale);
+    draw_text(image, static_cast<int>(top[0]), std::max(0, static_cast<int>(top[1]) - 9 * scale), label, color, scale);
   }
 }
 
-void draw_top_k(Image& image, const std::vector<ClassScore>& top, const std::vector<std::string>& names) {
-  const int scale = std::max(line_thickness(image) / 2 + 1, 2);
+void draw_top_k(Image& image, const std::vector<ClassScore>& top, const std::vector<std::string>& names,
+                const DrawStyle& style) {
+  const int scale = std::max(line_thickness(image, style) / 2 + 1, 2);
   int y = 2 * scale;
   for (const ClassScore& c : top) {
-    char conf[16];
-    std::snprintf(conf, sizeof(conf), " %.2f", c.confidence);
-    const std::string name = c.class_id >= 0 && c.class_id < static_cast<int>(names.size())
-                                 ? names[c.class_id]
-                                 : std::to_string(c.class_id);
-    draw_text(image, 2 * scale, y, name + conf, {255, 255, 255}, scale);
+    draw_text(image, 2 * scale, y, label_text(c.class_id, c.confidence, names, style), {255, 255, 255}, scale);
     y += 10 * scale;
   }
 }

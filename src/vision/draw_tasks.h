@@ -22,12 +22,15 @@ void blend_mask(Image& image, const Mask& mask, Bgr color, float alpha);
 
 // Masks (mapped from the letterboxed input to the image), then boxes and labels.
 void draw_segments(Image& image, const std::vector<SegmentDetection>& detections,
-                   const std::vector<std::string>& names);
+                   const std::vector<std::string>& names, const DrawStyle& style = {});
 // Boxes and labels, then limbs and keypoints whose confidence is >= 0.25. Skeleton lines
 // only for 17-keypoint (COCO) models; other keypoint counts get points only.
-void draw_poses(Image& image, const std::vector<PoseDetection>& detections, const std::vector<std::string>& names);
-void draw_obbs(Image& image, const std::vector<ObbDetection>& detections, const std::vector<std::string>& names);
+void draw_poses(Image& image, const std::vector<PoseDetection>& detections, const std::vector<std::string>& names,
+                const DrawStyle& style = {});
+void draw_obbs(Image& image, const std::vector<ObbDetection>& detections, const std::vector<std::string>& names,
+               const DrawStyle& style = {});
 // "name 0.87" lines in the top-left corner, best first.
-void draw_top_k(Image& image, const std::vector<ClassScore>& top, const std::vector<std::string>& names);
+void draw_top_k(Image& image, const std::vector<ClassScore>& top, const std::vector<std::string>& names,
+                const DrawStyle& style = {});
 
 }  // namespace kiln::vision

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <climits>
 #include <csetjmp>
 #include <cstdio>
 #include <cstring>
@@ -10,20 +11,14 @@
 #include <jerror.h>
 
 #include "core/file_util.h"
+#include "vision/exif_orientation.h"
 
-// stb_image decodes PNG and BMP only; JPEG goes through libjpeg to match cv2.imread.
-#define STB_IMAGE_IMPLEMENTATION
-#define STB_IMAGE_STATIC
+// stb_image (compiled in stb_image_impl.cpp) decodes PNG and BMP only; JPEG goes through
+// libjpeg to match cv2.imread.
 #define STBI_ONLY_PNG
 #define STBI_ONLY_BMP
 #define STBI_NO_STDIO
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include "stb_image.h"
-#pragma GCC diagnostic pop
 
 namespace kiln::vision {
 
@@ -33,6 +28,13 @@ namespace {
 
 Status not_decodable(const std::string& name, const std::string& reason) {
   return error(StatusCode::kCorrupt, name, ": not a decodable image (", reason, ")");
+}
+
+// Checked on the header's dimensions, before the decoder allocates anything for the pixels.
+Status check_pixel_count(const std::string& name, uint64_t width, uint64_t height) {
+  if (width * height <= kMaxImagePixels) return Status::Ok();
+  return error(StatusCode::kInvalidArgument, name, ": image of ", width, "x", height, " pixels is larger than kiln's limit of ",
+               kMaxImagePixels, " pixels");
 }
 
 // libjpeg's default error_exit calls exit(); this one jumps back to the decoder instead.
@@ -87,7 +89,16 @@ Result<Image> decode_jpeg(std::span<const uint8_t> bytes, const std::string& nam
   }
   jpeg_create_decompress(&cinfo);
   jpeg_mem_src(&cinfo, bytes.data(), static_cast<unsigned long>(bytes.size()));
+  jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xFFFF);  // EXIF
   jpeg_read_header(&cinfo, TRUE);
+  if (Status size = check_pixel_count(name, cinfo.image_width, cinfo.image_height); !size.ok()) {
+    cleanup();
+    delete image;
+    return size;
+  }
+  int orientation = 1;
+  for (jpeg_saved_marker_ptr m = cinfo.marker_list; m && orientation == 1; m = m->next)
+    if (m->marker == JPEG_APP0 + 1) orientation = exif_orientation({m->data, m->data_length});
   bool cmyk = cinfo.num_components == 4;
   cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_EXT_BGR;
   cinfo.dct_method = JDCT_ISLOW;
@@ -108,11 +119,15 @@ Result<Image> decode_jpeg(std::span<const uint8_t> bytes, const std::string& nam
   Image out = std::move(*image);
   delete image;
   if (truncated) return not_decodable(name, "premature end of JPEG data");
+  apply_exif_orientation(out, orientation);
   return out;
 }
 
 Result<Image> decode_with_stb(std::span<const uint8_t> bytes, const std::string& name) {
   int w = 0, h = 0, channels = 0;
+  if (!stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &channels))
+    return not_decodable(name, stbi_failure_reason());
+  KILN_RETURN_IF_ERROR(check_pixel_count(name, static_cast<uint64_t>(w), static_cast<uint64_t>(h)));
   stbi_uc* rgb = stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &channels, 3);
   if (!rgb) return not_decodable(name, stbi_failure_reason());
   Image image(w, h);
@@ -140,6 +155,8 @@ bool has_image_extension(const fs::path& path) {
 
 Result<Image> decode_image_bytes(std::span<const uint8_t> bytes, const std::string& display_name) {
   if (bytes.empty()) return not_decodable(display_name, "empty file");
+  if (bytes.size() > static_cast<size_t>(INT_MAX))  // stb_image takes an int length
+    return error(StatusCode::kInvalidArgument, display_name, ": image file of ", bytes.size(), " bytes is over 2 GiB");
   // The content decides the decoder, not the extension.
   if (starts_with(bytes, {0xFF, 0xD8, 0xFF})) return decode_jpeg(bytes, display_name);
   if (starts_with(bytes, {0x89, 'P', 'N', 'G'}) || starts_with(bytes, {'B', 'M'}))

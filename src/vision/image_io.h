@@ -25,12 +25,17 @@ struct Image {
   const uint8_t* row(int y) const { return pixels.data() + static_cast<size_t>(y) * width * 3; }
 };
 
+// Largest image decode_image accepts, in pixels (e.g. 16384 x 16384), for every format; a
+// header claiming more is refused before any pixel memory is allocated.
+inline constexpr uint64_t kMaxImagePixels = uint64_t{1} << 28;
+
 // True for the file extensions decode_image understands (jpg, jpeg, png, bmp; any case).
 bool has_image_extension(const std::filesystem::path& path);
 
-// JPEG through libjpeg (ISLOW DCT, fancy upsampling: cv2.imread's settings), PNG and BMP
-// through stb_image. Missing file: NotFound; anything undecodable: Corrupt
-// "<file>: not a decodable image (<reason>)".
+// JPEG through libjpeg (ISLOW DCT, fancy upsampling, EXIF orientation applied: cv2.imread's
+// settings), PNG and BMP through stb_image. Missing file: NotFound; anything undecodable:
+// Corrupt "<file>: not a decodable image (<reason>)"; more than kMaxImagePixels:
+// InvalidArgument.
 Result<Image> decode_image(const std::filesystem::path& path);
 Result<Image> decode_image_bytes(std::span<const uint8_t> bytes, const std::string& display_name);
 

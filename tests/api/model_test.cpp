@@ -52,8 +52,8 @@ TEST(ApiModel, DynamicModelMatchesUltralyticsPyTorchReference) {
   EXPECT_EQ(info.names[5], "bus");
   EXPECT_EQ(info.stride, 32);
   EXPECT_TRUE(info.dynamic_input);
-  EXPECT_EQ(info.device, "cpu");
-  EXPECT_EQ(info.precision, "fp32");
+  EXPECT_EQ(info.device, Device::cpu());
+  EXPECT_EQ(info.precision, Precision::kFp32);
   EXPECT_TRUE(info.note.empty()) << info.note;
   ASSERT_EQ(info.inputs.size(), 1u);
   EXPECT_EQ(info.inputs[0].shape, (std::vector<int64_t>{1, 3, -1, -1}));  // batch bound, size per image
@@ -110,7 +110,7 @@ TEST(ApiModel, StaticModelThroughCacheMatchesOrtPipelineAndReloadsAsKiln) {
   ASSERT_TRUE(kiln.ok()) << kiln.status().message();
   EXPECT_EQ(kiln->info().task, "detect");
   EXPECT_EQ(kiln->info().names, model->info().names);
-  EXPECT_EQ(kiln->info().device, "cpu");
+  EXPECT_EQ(kiln->info().device, Device::cpu());
   auto pred2 = kiln->predict(bus());
   ASSERT_TRUE(pred2.ok()) << pred2.status().message();
   ASSERT_EQ(pred2->boxes.size(), pred->boxes.size());
@@ -122,7 +122,7 @@ TEST(ApiModel, StaticModelThroughCacheMatchesOrtPipelineAndReloadsAsKiln) {
   }
   // A .kiln runs where and how it was built.
   ModelOptions fp16;
-  fp16.precision = "fp16";
+  fp16.precision = Precision::kFp16;
   auto wrong = Model::load(model->info().engine_path, fp16);
   ASSERT_FALSE(wrong.ok());
   EXPECT_EQ(wrong.status().code(), StatusCode::kInvalidArgument);
@@ -247,14 +247,20 @@ TEST(ApiModel, ErrorsNameTheFileAndTheProblem) {
   EXPECT_NE(corrupt.status().message().find("truncated.kiln"), std::string::npos) << corrupt.status().message();
 
   ModelOptions fp16 = in_cache(dir);
-  fp16.precision = "fp16";
+  fp16.precision = Precision::kFp16;
   auto cpu_fp16 = Model::load(model_file("yolo11n.onnx"), fp16);
   ASSERT_FALSE(cpu_fp16.ok());
   EXPECT_EQ(cpu_fp16.status().code(), StatusCode::kInvalidArgument);
 
-  ModelOptions bad_device = in_cache(dir);
-  bad_device.device = "tpu";
-  EXPECT_EQ(Model::load(model_file("yolo11n.onnx"), bad_device).status().code(), StatusCode::kInvalidArgument);
+  // Device and precision text is parsed once, at the edge, against one list of values.
+  EXPECT_EQ(parse_device("tpu").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(parse_device("cuda:-1").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(*parse_device("cuda:3"), Device::cuda(3));
+  EXPECT_EQ(parse_precision("int4").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(parse_precision("int4").status().message().find("fp32, fp16, tf32"), std::string::npos);
+  EXPECT_EQ(*parse_precision("tf32"), Precision::kTf32);
+  EXPECT_EQ((*parse_batch_profile("1:4:8")).to_string(), "1:4:8");
+  EXPECT_FALSE(parse_batch_profile("8:4:1").ok());
 
   auto image = load_image(dir / "nope.jpg");
   ASSERT_FALSE(image.ok());
@@ -284,10 +290,10 @@ TEST(ApiModel, ErrorsNameTheFileAndTheProblem) {
 TEST(ApiModel, GpuRequestWithoutGpuFallsBackUnlessStrict) {
   KILN_REQUIRE_ASSETS();
   ModelOptions o = in_cache(temp_dir());
-  o.device = "cuda:0";
+  o.device = Device::cuda(0);
   auto model = Model::load(model_file("yolo11n-dynamic.onnx"), o);
   ASSERT_TRUE(model.ok()) << model.status().message();
-  if (model->info().device != "cpu") GTEST_SKIP() << "a GPU is present: " << model->info().device;
+  if (model->info().device.is_cuda()) GTEST_SKIP() << "a GPU is present: " << model->info().device.to_string();
   EXPECT_NE(model->info().note.find("running on the CPU backend"), std::string::npos) << model->info().note;
   o.strict_gpu = true;
   auto strict = Model::load(model_file("yolo11n-dynamic.onnx"), o);

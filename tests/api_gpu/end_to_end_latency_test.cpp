@@ -23,7 +23,7 @@ double percentile(std::vector<double> v, double q) {
 TEST(EndToEndLatency, Yolo11nFp16BusJpg) {
   KILN_REQUIRE_ASSETS();
   ModelOptions o;
-  o.device = "cuda:0", o.precision = "fp16", o.cache_dir = temp_dir(), o.strict_gpu = true;
+  o.device = Device::cuda(0), o.precision = Precision::kFp16, o.cache_dir = temp_dir(), o.strict_gpu = true;
   auto model = Model::load(asset("models/yolo11n.onnx"), o);
   if (!model.ok() && model.status().message().find("no CUDA device") != std::string::npos)
     GTEST_SKIP() << model.status().message();

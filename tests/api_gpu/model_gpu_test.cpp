@@ -30,8 +30,8 @@ std::vector<Image> images() {
 // On cuda:0 with strict_gpu: no silent CPU fallback.
 Result<Model> load_on_gpu(const std::string& file, const std::string& precision, int batch, const fs::path& cache) {
   ModelOptions o;
-  o.device = "cuda:0";
-  o.precision = precision;
+  o.device = Device::cuda(0);
+  o.precision = *parse_precision(precision);
   o.batch = batch;
   o.cache_dir = cache;
   o.strict_gpu = true;
@@ -56,7 +56,23 @@ void expect_same_predictions(Model& gpu, Model& cpu, const std::string& precisio
     ASSERT_TRUE(got.ok()) << got.status().message();
     EXPECT_EQ(got->input_height, want->input_height) << kImages[n];
     EXPECT_EQ(got->input_width, want->input_width) << kImages[n];
-    EXPECT_EQ(got->boxes.size(), want->boxes.size());
+    if (got->boxes.size() != want->boxes.size()) {
+      // An NMS decision at the IoU threshold may go the other way in FP16 (horses.jpg: one
+      // box more or less): then every GPU box must still be one of the CPU's candidates
+      // before NMS, and only one decision may differ.
+      EXPECT_NE(precision, "fp32") << kImages[n] << ": FP32 keeps what the CPU keeps";
+      EXPECT_LE(std::abs(static_cast<int>(got->boxes.size()) - static_cast<int>(want->boxes.size())), 1) << kImages[n];
+      PredictOptions all_candidates;
+      all_candidates.iou = 1.0;
+      auto candidates = cpu.predict(image, all_candidates);
+      ASSERT_TRUE(candidates.ok()) << candidates.status().message();
+      const Deviation c = deviation_from_candidates(got->boxes, candidates->boxes);
+      std::printf("%s: %zu boxes kept on the GPU, %zu on the CPU; GPU boxes vs the CPU's candidates before NMS: "
+                  "%.3f px, conf %.5f\n", kImages[n], got->boxes.size(), want->boxes.size(), c.box, c.conf);
+      worst.conf = std::max(worst.conf, c.conf);
+      worst.box = std::max(worst.box, c.box);
+      continue;
+    }
     // An NMS near-tie (horses.jpg in FP16: two candidates 0.0006 apart in confidence, 3.9 px
     // apart) may keep another of the CPU's candidates.
     const Deviation d = deviation_allowing_near_ties(cpu, image, {}, got->boxes, want->boxes, kBoxTol, kImages[n]);
@@ -76,8 +92,8 @@ TEST_P(ApiGpu, CudaPredictionsEqualCpuPredictions) {
   auto gpu = load_on_gpu("yolo11n.onnx", precision, 1, cache);
   if (!gpu.ok() && no_gpu(gpu.status())) GTEST_SKIP() << gpu.status().message();
   ASSERT_TRUE(gpu.ok()) << gpu.status().message();
-  EXPECT_EQ(gpu->info().device, "cuda:0");
-  EXPECT_EQ(gpu->info().precision, precision);
+  EXPECT_EQ(gpu->info().device, Device::cuda(0));
+  EXPECT_EQ(to_string(gpu->info().precision), precision);
 
   // The cached engine was verified on the GPU against the CPU reference, tactics recorded.
   auto info = engine::inspect_engine(gpu->info().engine_path);
@@ -85,7 +101,7 @@ TEST_P(ApiGpu, CudaPredictionsEqualCpuPredictions) {
   ASSERT_TRUE(info->metadata.build.max_relative_error.has_value()) << info->metadata.build.verification_note;
   EXPECT_LE(*info->metadata.build.max_relative_error, precision == "fp16" ? 1e-2 : 1e-3);
   EXPECT_NE(info->metadata.build.tactics, "none");
-  EXPECT_GT(info->tactic_bytes, 0u);
+  EXPECT_GT(info->plan_bytes, 0u);
   std::printf("%s engine: verification max relative error %.3g, tactics %s\n", precision.c_str(),
               *info->metadata.build.max_relative_error, info->metadata.build.tactics.c_str());
 
@@ -98,8 +114,8 @@ TEST_P(ApiGpu, CudaPredictionsEqualCpuPredictions) {
   // The engine file alone: runs where it was built, at its precision.
   auto reloaded = Model::load(gpu->info().engine_path);
   ASSERT_TRUE(reloaded.ok()) << reloaded.status().message();
-  EXPECT_EQ(reloaded->info().device, "cuda:0");
-  EXPECT_EQ(reloaded->info().precision, precision);
+  EXPECT_EQ(reloaded->info().device, Device::cuda(0));
+  EXPECT_EQ(to_string(reloaded->info().precision), precision);
   auto a = reloaded->predict(images().front());
   auto b = gpu->predict(images().front());
   ASSERT_TRUE(a.ok() && b.ok());
@@ -116,7 +132,7 @@ TEST_P(ApiGpu, DynamicModelKeepsEachImagesSize) {
   if (!gpu.ok() && no_gpu(gpu.status())) GTEST_SKIP() << gpu.status().message();
   ASSERT_TRUE(gpu.ok()) << gpu.status().message();
   EXPECT_TRUE(gpu->info().dynamic_input);
-  EXPECT_EQ(gpu->info().device, "cuda:0");
+  EXPECT_EQ(gpu->info().device, Device::cuda(0));
   auto cpu = Model::load(asset("models/yolo11n-dynamic.onnx"));
   ASSERT_TRUE(cpu.ok()) << cpu.status().message();
   expect_same_predictions(*gpu, *cpu, precision);

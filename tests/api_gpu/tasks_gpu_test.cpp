@@ -30,7 +30,7 @@ TEST_P(TasksGpu, GpuPredictEqualsCpuPredict) {
   if (!std::filesystem::exists(asset(std::string("models/") + c.model))) GTEST_SKIP() << c.model << " not in the assets";
   const auto cache = temp_dir();
   ModelOptions g;
-  g.device = "cuda:0", g.precision = c.precision, g.cache_dir = cache, g.strict_gpu = true;
+  g.device = Device::cuda(0), g.precision = *parse_precision(c.precision), g.cache_dir = cache, g.strict_gpu = true;
   auto gpu = Model::load(asset(std::string("models/") + c.model), g);
   if (!gpu.ok() && unsupported_on_gpu(gpu.status())) GTEST_SKIP() << gpu.status().message();
   ASSERT_TRUE(gpu.ok()) << gpu.status().message();
@@ -89,7 +89,7 @@ INSTANTIATE_TEST_SUITE_P(Tasks, TasksGpu,
 TEST(ImageViewsGpu, PinnedAndRgbViewsEqualTheImage) {
   KILN_REQUIRE_ASSETS();
   ModelOptions g;
-  g.device = "cuda:0", g.precision = "fp16", g.cache_dir = temp_dir(), g.strict_gpu = true;
+  g.device = Device::cuda(0), g.precision = Precision::kFp16, g.cache_dir = temp_dir(), g.strict_gpu = true;
   auto gpu = Model::load(asset("models/yolo11n.onnx"), g);
   if (!gpu.ok() && unsupported_on_gpu(gpu.status())) GTEST_SKIP() << gpu.status().message();
   ASSERT_TRUE(gpu.ok()) << gpu.status().message();

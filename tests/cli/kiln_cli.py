@@ -9,10 +9,11 @@ KILN = os.environ["KILN_BIN"]
 ASSETS = os.environ["KILN_ASSETS_DIR"]
 
 
-def run_kiln(args, timeout=600, env=None):
-    """Runs kiln with `args` (stdin closed; `env` replaces the environment when given)."""
+def run_kiln(args, timeout=600, env=None, cwd=None):
+    """Runs kiln with `args` (stdin closed; `env` replaces the environment when given; in
+    `cwd` when given)."""
     return subprocess.run([KILN] + list(args), capture_output=True, text=True, timeout=timeout, env=env,
-                          stdin=subprocess.DEVNULL)
+                          stdin=subprocess.DEVNULL, cwd=cwd)
 
 
 class Checks:
@@ -56,7 +57,7 @@ class Checks:
         r = run_kiln(["predict", "--model", os.path.join(ASSETS, "models", model), "--source", source,
                       "--json", out, *extra, *os.environ.get("KILN_PREDICT_ARGS", "").split()])
         self.check(f"{model} on {os.path.basename(source)} exits 0", r.returncode == 0, r.stderr.strip())
-        return json.load(open(out)) if r.returncode == 0 else []
+        return json.load(open(out))["results"] if r.returncode == 0 else []
 
     def finish(self, success_message):
         if self.failures:

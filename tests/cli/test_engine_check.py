@@ -137,13 +137,18 @@ def main():
         shutil.copy(YOLOV8N, src)
         r = kiln("check", det, tmp=tmp)
         checks.expect(r.returncode == EXIT_REBUILD and "changed since the build" in r.stdout, "source changed -> exit 3", r)
-        r = kiln("check", det, "--on-mismatch", "auto", "--json", tmp=tmp)
-        checks.expect(r.returncode == EXIT_OK and json.loads(r.stdout)[0].get("rebuilt") is True, "source changed: auto rebuild", r)
-        r = kiln("check", det, tmp=tmp)
-        checks.expect(r.returncode == EXIT_OK, "rebuilt from the new source checks 0", r)
+        # An engine is rebuilt only from the very model it was built from: a changed source
+        # (or a path altered in a damaged file) is refused, and the engine is left as it was.
+        before = open(det, "rb").read()
+        r = kiln("check", det, "--on-mismatch", "auto", tmp=tmp)
+        checks.expect(r.returncode == EXIT_REBUILD and "changed since the engine was built" in r.stderr
+                      and len(r.stderr.strip().splitlines()) == 1, "source changed: no rebuild from another model, exit 3", r)
+        checks.expect(open(det, "rb").read() == before, "source changed: the engine file is untouched")
+        r = kiln("build", src, "-o", det, tmp=tmp)
+        checks.expect(r.returncode == EXIT_OK, "kiln build from the new source", r)
         with open(det, "rb") as f:
             checks.expect(hashlib.sha256(open(YOLOV8N, "rb").read()).hexdigest().encode() in f.read(),
-                          "rebuilt engine records the new source's SHA-256")
+                          "the new engine records the new source's SHA-256")
 
         # Source gone: --rebuild says so clearly.
         os.remove(src)

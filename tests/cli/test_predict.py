@@ -101,7 +101,7 @@ def run_kiln(model_file, out):
     if r.returncode != 0:
         return None, f"{model_file}: exit {r.returncode}: {r.stderr.strip()}"
     print(f"{model_file}: {time.time() - t0:.1f}s wall for the folder")
-    return json.load(open(out)), None
+    return json.load(open(out))["results"], None
 
 
 def candidates_of(model_file, images):

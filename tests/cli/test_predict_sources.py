@@ -60,7 +60,7 @@ def main():
                              "--json", os.path.join(tmp, "glob.json"), "--save", os.path.join(tmp, "det"),
                              "--save-txt", "--save-conf"])
         if r.returncode == 0:
-            got = json.load(open(os.path.join(tmp, "glob.json")))
+            got = json.load(open(os.path.join(tmp, "glob.json")))["results"]
             check("glob expands sorted", [e["image"] for e in got] == ["bus.jpg", "dog.jpg", "giraffe.jpg"],
                   str([e["image"] for e in got]))
             for e in got:
@@ -74,7 +74,7 @@ def main():
             r = predict("--batch 2", ["--model", model("yolo11n-dynamic.onnx"), "--source", os.path.join(IMAGES, "[bd]*.jpg"),
                                       "--batch", "2", "--json", os.path.join(tmp, "b2.json")])
             if r.returncode == 0:
-                b2 = json.load(open(os.path.join(tmp, "b2.json")))
+                b2 = json.load(open(os.path.join(tmp, "b2.json")))["results"]
                 ok = [e["image"] for e in b2] == ["bus.jpg", "dog.jpg"]
                 for a, b in zip(got, b2):
                     ok &= len(a["detections"]) == len(b["detections"]) and all(
@@ -89,7 +89,7 @@ def main():
         open(os.path.join(d, "notes.txt"), "w").write("skipped\n")
         r = predict("directory", ["--model", model("yolo11n.onnx"), "--source", d, "--json", os.path.join(tmp, "d.json")])
         if r.returncode == 0:
-            names = [e["image"] for e in json.load(open(os.path.join(tmp, "d.json")))]
+            names = [e["image"] for e in json.load(open(os.path.join(tmp, "d.json")))["results"]]
             check("directory sorted, non-images skipped", names == ["bus.jpg", "zidane.jpg"], str(names))
         checks.expect_error("glob without matches", ["predict", "--model", model("yolo11n.onnx"), "--source",
                                                       os.path.join(IMAGES, "*.nothing")], ["*.nothing"])
@@ -102,7 +102,7 @@ def main():
         save = os.path.join(tmp, "pose")
         if predict("pose", ["--model", model("yolo11n-pose.onnx"), "--source", zid, "--save", save, "--save-txt",
                             "--json", os.path.join(tmp, "p.json")]).returncode == 0:
-            dets = json.load(open(os.path.join(tmp, "p.json")))[0]["detections"]
+            dets = json.load(open(os.path.join(tmp, "p.json")))["results"][0]["detections"]
             mine = labels(save, "zidane")
             want = expected_detect_lines(dets, w, h, conf=False, kpt_visible=True)
             check("pose txt: box + 17 x y v", mine == want and len(mine[0].split()) == 5 + 51, f"{mine[:1]} vs {want[:1]}")
@@ -114,7 +114,7 @@ def main():
         save = os.path.join(tmp, "obb")
         if predict("obb", ["--model", model("yolo11n-obb-random.onnx"), "--source", dota, "--save", save, "--save-txt",
                            "--conf", "0.0005", "--json", os.path.join(tmp, "o.json")]).returncode == 0:
-            dets = json.load(open(os.path.join(tmp, "o.json")))[0]["detections"]
+            dets = json.load(open(os.path.join(tmp, "o.json")))["results"][0]["detections"]
             f = np.float32
             want = []
             for dd in dets:
@@ -133,7 +133,7 @@ def main():
         h, w = cv2.imread(zid).shape[:2]
         if predict("classify", ["--model", model("yolo11n-cls-random.onnx"), "--source", zid, "--save", save,
                                 "--save-txt", "--json", os.path.join(tmp, "c.json")]).returncode == 0:
-            top = json.load(open(os.path.join(tmp, "c.json")))[0]["top5"]
+            top = json.load(open(os.path.join(tmp, "c.json")))["results"][0]["top5"]
             want = [f"{t['confidence']:.2f} {t['class_name']}" for t in top]
             check("classify txt: top-5 '0.61 name'", labels(save, "zidane") == want, f"{labels(save, 'zidane')} vs {want}")
 
@@ -143,7 +143,7 @@ def main():
         save = os.path.join(tmp, "seg")
         if predict("segment", ["--model", model("yolov8n-seg.onnx"), "--source", gir, "--save", save, "--save-txt",
                                "--json", os.path.join(tmp, "s.json")]).returncode == 0:
-            dets = json.load(open(os.path.join(tmp, "s.json")))[0]["detections"]
+            dets = json.load(open(os.path.join(tmp, "s.json")))["results"][0]["detections"]
             mine = labels(save, "giraffe")
             ok = len(mine) == len(dets) > 0
             for line, dd in zip(mine, dets):

@@ -2,8 +2,8 @@
 has every predicted frame at the source's size and frame rate (read back with cv2), the
 JSON carries per-frame results and the end-to-end FPS with its stage split, labels are
 named <stem>_<frame>.txt; --vid-stride numbers frames like Ultralytics; a truncated video, a
-file without its index and a non-video each fail with one line naming the file, exit 2, and
-leave no video or JSON behind."""
+file without its index and a non-video are each listed as failed in the JSON (a truncated
+video keeps the frames before the damage) and kiln exits 2."""
 import json
 import os
 import shutil
@@ -18,6 +18,21 @@ check = checks.check
 MODEL = os.path.join(ASSETS, "models", "yolo11n.onnx")
 CLIP = os.path.join(ASSETS, "video", "person_walking_office_720p_6s.mp4")  # index (moov) first
 TRAFFIC = os.path.join(ASSETS, "video", "traffic_highway_720p_30s.mp4")     # index (moov) last
+
+
+def expect_failed_source(label, args, path, must_mention, out_json):
+    """kiln predict on one broken video: exit 2, stderr names the file, and the JSON is
+    written with the video listed under failures. Returns the JSON (None on failure)."""
+    if os.path.exists(out_json):
+        os.remove(out_json)
+    r = run_kiln(["predict", "--model", MODEL, "--json", out_json] + args)
+    ok = checks.expect(r.returncode == 2 and path in r.stderr and must_mention in r.stderr,
+                       f"{label}: exit 2 naming the file", r)
+    doc = json.load(open(out_json)) if os.path.exists(out_json) else {}
+    failures = doc.get("failures", [])
+    ok = check(f"{label}: JSON written, the video listed as failed",
+               [f["source"] for f in failures] == [path] and "error" in doc["results"][0], str(doc)[:300]) and ok
+    return doc if ok else None
 
 
 def main():
@@ -40,7 +55,7 @@ def main():
             check("output mp4: 3 frames, source size and fps", got[:3] == (3, src_w, src_h) and abs(got[3] - src_fps) < 1e-3,
                   f"{got} vs fps {src_fps}")
             check("no temp file left", not os.path.exists(video + ".tmp"))
-            res = json.load(open(out))
+            res = json.load(open(out))["results"]
             entry = res[0] if len(res) == 1 else {}
             frames = entry.get("frames", [])
             check("JSON: one video entry with frames 1..3", [f["frame"] for f in frames] == [1, 2, 3], str(entry)[:200])
@@ -60,25 +75,28 @@ def main():
         check("--vid-stride 5: exit 0", r.returncode == 0, r.stderr.strip())
         if r.returncode == 0:
             check("--vid-stride 5: frames numbered 1, 2 of 182/5", "(frame 2/36)" in r.stdout
-                  and [f["frame"] for f in json.load(open(out))[0]["frames"]] == [1, 2], r.stdout[-300:])
+                  and [f["frame"] for f in json.load(open(out))["results"][0]["frames"]] == [1, 2], r.stdout[-300:])
 
         data = open(CLIP, "rb").read()
         cut = os.path.join(tmp, "cut.mp4")
         open(cut, "wb").write(data[:60000])
         bad_save, bad_json = os.path.join(tmp, "bad"), os.path.join(tmp, "bad.json")
-        checks.expect_error("truncated video", ["predict", "--model", MODEL, "--source", cut, "--save", bad_save,
-                                                "--json", bad_json], [cut, "truncated"], bad_json)
-        check("truncated video: no output video", not os.path.exists(os.path.join(bad_save, "cut.mp4"))
-              and not os.path.exists(os.path.join(bad_save, "cut.mp4.tmp")))
+        # A broken video is listed as failed, the JSON is still written, and kiln exits 2.
+        doc = expect_failed_source("truncated video", ["--source", cut, "--save", bad_save], cut, "truncated", bad_json)
+        if doc:
+            frames = doc["results"][0].get("frames", [])
+            check("truncated video: the frames before the damage are kept",
+                  [f["frame"] for f in frames] == list(range(1, len(frames) + 1)), str(frames)[:200])
+            check("truncated video: no temp file left", not os.path.exists(os.path.join(bad_save, "cut.mp4.tmp")))
         no_index = os.path.join(tmp, "no_index.mp4")
         open(no_index, "wb").write(open(TRAFFIC, "rb").read()[:1_000_000])
-        checks.expect_error("video without its index", ["predict", "--model", MODEL, "--source", no_index, "--save",
-                                                        bad_save, "--json", bad_json], [no_index], bad_json)
+        expect_failed_source("video without its index", ["--source", no_index, "--save", bad_save], no_index, "",
+                             bad_json)
         notes = os.path.join(tmp, "notes.mp4")
         open(notes, "w").write("not a video\n")
-        checks.expect_error("non-video .mp4", ["predict", "--model", MODEL, "--source", notes, "--save", bad_save,
-                                               "--json", bad_json], [notes], bad_json)
-        check("no video written for the broken sources", not [f for f in os.listdir(bad_save) if f.endswith((".mp4", ".tmp"))]
+        expect_failed_source("non-video .mp4", ["--source", notes, "--save", bad_save], notes, "", bad_json)
+        check("no video written for the unopenable sources",
+              not [f for f in os.listdir(bad_save) if f.startswith(("no_index", "notes")) or f.endswith(".tmp")]
               if os.path.isdir(bad_save) else True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

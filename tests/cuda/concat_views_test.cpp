@@ -81,8 +81,8 @@ void expect_close(const BothResults& r, Precision p, double tol) {
   ASSERT_FALSE(r.cpu.empty());
   for (size_t i = 0; i < r.cpu.size(); ++i) {
     const double err = relative_max_error(r.cuda[i], r.cpu[i]);
-    std::cout << "C2f " << precision_name(p) << " output " << i << " error " << err << std::endl;
-    EXPECT_LE(err, tol) << precision_name(p) << " output " << i << tactic_list(r);
+    std::cout << "C2f " << to_string(p) << " output " << i << " error " << err << std::endl;
+    EXPECT_LE(err, tol) << to_string(p) << " output " << i << tactic_list(r);
   }
 }
 
@@ -97,8 +97,8 @@ TEST(CudaConcatViews, C2fBlockHasNoConcatOrSplitStep) {
     const BothResults r = run_graph_both([](const auto&) { return c2f_graph(false); }, {x}, p);
     expect_close(r, p, tol);
     if (p == Precision::kFp32) continue;
-    EXPECT_FALSE(has_step(r, "concat")) << precision_name(p) << tactic_list(r);
-    EXPECT_FALSE(has_step(r, "split")) << precision_name(p) << tactic_list(r);
+    EXPECT_FALSE(has_step(r, "concat")) << to_string(p) << tactic_list(r);
+    EXPECT_FALSE(has_step(r, "split")) << to_string(p) << tactic_list(r);
   }
 }
 

@@ -188,8 +188,8 @@ inline void expect_outputs_close(const BothResults& r, const NodeCase& c, Precis
   for (const auto& t : r.tactics) tactics += " [" + t.node + ": " + t.tactic + "]";
   for (size_t i = 0; i < r.cpu.size(); ++i) {
     const double err = relative_max_error(r.cuda[i], r.cpu[i]);
-    std::cout << c.op_type << route << " " << precision_name(p) << " output " << i << " error " << err << std::endl;
-    EXPECT_LE(err, tol) << c.op_type << route << " output " << i << " " << precision_name(p) << tactics;
+    std::cout << c.op_type << route << " " << to_string(p) << " output " << i << " error " << err << std::endl;
+    EXPECT_LE(err, tol) << c.op_type << route << " output " << i << " " << to_string(p) << tactics;
   }
 }
 

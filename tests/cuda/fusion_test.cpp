@@ -107,7 +107,7 @@ TEST(CudaFusion, SppfIsOneKernel) {
   for (auto [p, tol] : {std::pair{Precision::kFp32, 0.0}, std::pair{Precision::kFp16, 1e-3}}) {
     Built r = build_and_run(g, test_build_options(p), x);
     ASSERT_EQ(r.out.size(), 1u);
-    EXPECT_LE(relative_max_error(r.out[0], (*ref)[0]), tol) << precision_name(p);
+    EXPECT_LE(relative_max_error(r.out[0], (*ref)[0]), tol) << to_string(p);
     ASSERT_EQ(r.tactics.size(), 1u);
     EXPECT_EQ(r.tactics[0].tactic, "sppf_nhwc");
   }
@@ -125,11 +125,11 @@ TEST(CudaFusion, ResidualAddFoldsIntoConv) {
   for (auto [p, tol] : {std::pair{Precision::kFp16, 1e-2}, std::pair{Precision::kTf32, 5e-3}}) {
     Built r = build_and_run(g, test_build_options(p), x);
     ASSERT_EQ(r.out.size(), 1u);
-    EXPECT_LE(relative_max_error(r.out[0], (*ref)[0]), tol) << precision_name(p);
-    EXPECT_EQ(r.stats.residual_fused, 1) << precision_name(p);
+    EXPECT_LE(relative_max_error(r.out[0], (*ref)[0]), tol) << to_string(p);
+    EXPECT_EQ(r.stats.residual_fused, 1) << to_string(p);
     bool fused = false;
     for (const auto& t : r.tactics) fused = fused || t.tactic.rfind("cudnn_fused+add:", 0) == 0;
-    EXPECT_TRUE(fused) << precision_name(p) << ": no conv took the residual Add";
+    EXPECT_TRUE(fused) << to_string(p) << ": no conv took the residual Add";
   }
   // Strict FP32 keeps the Add separate and still matches.
   Built r = build_and_run(g, test_build_options(Precision::kFp32), x);

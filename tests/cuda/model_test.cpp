@@ -79,14 +79,14 @@ Result<std::vector<ir::Tensor>> run_cuda(const ir::Graph& g, const BuildOptions&
   auto t0 = std::chrono::steady_clock::now();
   KILN_ASSIGN_OR_RETURN(auto engine, Engine::build(g, options));
   const BuildStats& bs = engine->build_stats();
-  std::cout << "[" << precision_name(p) << "] build " << seconds_since(t0) << " s (heuristics " << bs.heuristics_s
+  std::cout << "[" << to_string(p) << "] build " << seconds_since(t0) << " s (heuristics " << bs.heuristics_s
             << ", compiles " << bs.compile_s << ", tuning " << bs.tune_s << "; " << bs.conv_signatures
             << " conv signatures, " << bs.cache_hits << " from the timing cache, " << bs.residual_fused
             << " residual adds fused)" << std::endl;
   KILN_ASSIGN_OR_RETURN(auto ctx, ExecutionContext::create(*engine));
   std::map<std::string, int> kinds;
   for (const auto& t : engine->tactics()) kinds[t.tactic.substr(0, t.tactic.find(':'))]++;
-  std::cout << "[" << precision_name(p) << "] arena " << ctx->arena_bytes() << " B, workspace "
+  std::cout << "[" << to_string(p) << "] arena " << ctx->arena_bytes() << " B, workspace "
             << ctx->workspace_bytes() << " B, tactics:";
   for (auto& [k, n] : kinds) std::cout << " " << k << " x" << n;
   std::cout << std::endl;

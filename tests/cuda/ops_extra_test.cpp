@@ -284,8 +284,8 @@ TEST(CudaOpsExtra, GemmFoldsFollowingBatchNorm) {
     BothResults r = run_graph_both(make, {a}, p, /*direct_conv=*/true);
     ASSERT_EQ(r.cuda.size(), 1u);
     const double err = relative_max_error(r.cuda[0], r.cpu[0]);
-    std::cout << "Gemm+BatchNormalization " << precision_name(p) << " error " << err << std::endl;
-    EXPECT_LE(err, tol) << precision_name(p);
+    std::cout << "Gemm+BatchNormalization " << to_string(p) << " error " << err << std::endl;
+    EXPECT_LE(err, tol) << to_string(p);
     bool folded = false;
     for (const auto& t : r.tactics) {
       EXPECT_NE(t.node, "bn0") << "the BatchNormalization got a step of its own";

@@ -17,7 +17,7 @@ TEST(Builder, OsnetEngineIsOptimizedAndVerified) {
   fs::path model = test::asset("models/reid/osnet_x0_25_msmt17.onnx");
   fs::path out = test::temp_dir() / "osnet.kiln";
   BuildOptions options;
-  options.batch = {1, 2, 4};
+  options.batch = 2;
   auto report = build_engine(model, options, out);
   ASSERT_TRUE(report.ok()) << report.status().message();
   auto engine = load_engine(out);
@@ -25,12 +25,13 @@ TEST(Builder, OsnetEngineIsOptimizedAndVerified) {
   auto imported = onnx::import_model(model);
   ASSERT_TRUE(imported.ok());
   EXPECT_LT(engine->graph.nodes().size(), imported->nodes().size()) << "the pass pipeline ran";
-  // The batch is bound to the profile's opt: the engine's input is static.
+  // One batch size: the batch is bound and the input static (a profile keeps it symbolic:
+  // compile_test.cpp).
   EXPECT_EQ(ir::shape_to_string(*engine->graph.inputs[0]->shape), "[2,3,256,128]");
   const EngineMetadata& m = engine->info.metadata;
   ASSERT_TRUE(m.build.max_relative_error.has_value()) << m.build.verification_note;
   EXPECT_LT(*m.build.max_relative_error, 1e-4);
-  EXPECT_EQ(m.build.batch.to_string(), "1:2:4");
+  EXPECT_EQ(m.build.batch.to_string(), "2:2:2");
   EXPECT_EQ(m.model.imgsz_h, 256);
   EXPECT_EQ(m.model.imgsz_w, 128);
   EXPECT_EQ(m.model.source_sha256, "61b2604171ef9d58d21758626f83b35a253c3d7123976523a6e03068c3c95d7b");
@@ -41,13 +42,13 @@ TEST(Builder, RejectsWhatItCannotBuildWithoutWriting) {
   KILN_REQUIRE_ASSETS();
   fs::path out = test::temp_dir() / "x.kiln";
   BuildOptions fp16;
-  fp16.precision = "fp16";
+  fp16.precision = Precision::kFp16;
   auto r = build_engine(test::asset("models/yolo11n.onnx"), fp16, out);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
 
   BuildOptions big_batch;
-  big_batch.batch = {1, 4, 8};
+  big_batch.batch = BatchProfile(1, 4, 8);
   r = build_engine(test::asset("models/yolo11n.onnx"), big_batch, out);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("static batch of 1"), std::string::npos) << r.status().message();
@@ -58,6 +59,27 @@ TEST(Builder, RejectsWhatItCannotBuildWithoutWriting) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("needs a dynamic export"), std::string::npos) << r.status().message();
   EXPECT_FALSE(fs::exists(out));
+}
+
+// A rebuild takes only the model the engine was built from: a source whose SHA-256 differs
+// from the recorded one (changed, or a path altered in a damaged engine) is refused before
+// anything is built or written.
+TEST(Builder, RebuildRefusesASourceThatChanged) {
+  KILN_REQUIRE_ASSETS();
+  fs::path dir = test::temp_dir();
+  fs::path src = dir / "model.onnx";
+  fs::copy_file(test::asset("models/reid/osnet_x0_25_msmt17.onnx"), src);
+  EngineInfo info;
+  info.path = dir / "model.kiln";
+  info.metadata.model.source_path = src.string();
+  info.metadata.model.source_sha256 = std::string(64, '0');
+  auto r = rebuild_engine(info);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kIncompatible);
+  EXPECT_NE(r.status().message().find("cannot rebuild: source model " + src.string() + " changed since the engine was built"),
+            std::string::npos)
+      << r.status().message();
+  EXPECT_FALSE(fs::exists(info.path));
 }
 
 }  // namespace

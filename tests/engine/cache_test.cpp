@@ -27,8 +27,8 @@ TEST(CacheKey, ChangesWithModelOptionsAndFingerprint) {
 
   std::set<std::string> keys{base};
   auto add = [&](const BuildOptions& o, const Fingerprint& f) { EXPECT_TRUE(keys.insert(cache_key(model, o, f).value()).second); };
-  BuildOptions o = opts; o.precision = "fp16"; add(o, fp);
-  o = opts; o.batch = {1, 4, 8}; add(o, fp);
+  BuildOptions o = opts; o.precision = Precision::kFp16; add(o, fp);
+  o = opts; o.batch = BatchProfile(1, 4, 8); add(o, fp);
   o = opts; o.imgsz = 320; add(o, fp);
   o = opts; o.workspace_gb = 1; add(o, fp);
   o = opts; o.device = Device{Device::Kind::kCuda, 1}; add(o, fp);

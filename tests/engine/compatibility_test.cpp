@@ -32,7 +32,7 @@ Fixture cuda_fixture(const fs::path& dir) {
   f.engine.format_version = kFormatVersion;
   f.engine.checksum_ok = true;
   f.engine.metadata.environment = fingerprint_for(f.env, Device{Device::Kind::kCuda, 0}).value();
-  f.engine.metadata.build.device = "cuda:0";
+  f.engine.metadata.build.device = Device::cuda(0);
   f.engine.metadata.model.source_path = src.string();
   f.engine.metadata.model.source_sha256 = sha256_file_hex(src).value();
   return f;
@@ -110,7 +110,7 @@ TEST(Compatibility, KilnPatchVersionWarns) {
 
 TEST(Compatibility, CpuEngineIgnoresGpuLibraries) {
   Fixture f = cuda_fixture(test::temp_dir());
-  f.engine.metadata.build.device = "cpu";
+  f.engine.metadata.build.device = Device::cpu();
   f.engine.metadata.environment = fingerprint_for(f.env, Device{}).value();
   f.env.cudnn = "10.0.0";
   f.env.gpus.clear();

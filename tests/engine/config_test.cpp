@@ -45,7 +45,7 @@ models:
   auto vehicle = resolve_build_options(&*c, &c->models[0], {});
   ASSERT_TRUE(vehicle.ok()) << vehicle.status().message();
   EXPECT_EQ(vehicle->device.to_string(), "cuda:1");
-  EXPECT_EQ(vehicle->precision, "fp16");
+  EXPECT_EQ(vehicle->precision, Precision::kFp16);
   EXPECT_EQ(vehicle->imgsz, 640);
   EXPECT_EQ(vehicle->workspace_gb, 2);
   auto src = resolve_model_source(*c, c->models[0], "");
@@ -56,7 +56,7 @@ models:
   ASSERT_TRUE(plate.ok());
   EXPECT_EQ(plate->batch, (BatchProfile{1, 4, 8}));
   EXPECT_EQ(plate->imgsz, 416);
-  EXPECT_EQ(plate->precision, "fp32");
+  EXPECT_EQ(plate->precision, Precision::kFp32);
   // A model name resolves in the models directory.
   write(dir / "models" / "yolov8n.onnx", "y");
   auto plate_src = resolve_model_source(*c, c->models[1], (dir / "models").string());
@@ -77,7 +77,7 @@ TEST(Config, CommandLineOverridesWin) {
   ASSERT_TRUE(opts.ok()) << opts.status().message();
   EXPECT_EQ(opts->imgsz, 640);
   EXPECT_EQ(opts->device.to_string(), "cpu");
-  EXPECT_EQ(opts->precision, "fp32");
+  EXPECT_EQ(opts->precision, Precision::kFp32);
   EXPECT_EQ(opts->batch, (BatchProfile{2, 2, 2}));
 }
 
@@ -106,6 +106,24 @@ TEST(Config, UnknownKeysAndBadValuesNameKeyAndFile) {
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("fp8"), std::string::npos);
   EXPECT_NE(bad.status().message().find("'v'"), std::string::npos);
+}
+
+// --imgsz 100000 or --batch 100000 used to grow to 22 GB and end in std::bad_alloc: the
+// bounds are checked once, before anything is allocated, wherever the sizes come from.
+TEST(Config, InputSizeAndBatchAreBounded) {
+  EXPECT_TRUE(check_input_size(0, 1).ok());
+  EXPECT_TRUE(check_input_size(8192, 4).ok());
+  EXPECT_TRUE(check_input_size(640, 512).ok());
+  EXPECT_EQ(check_input_size(100000, 1).message(), "imgsz 100000 out of range (1 to 8192)");
+  EXPECT_EQ(check_input_size(640, 100000).message(), "batch 100000 out of range (1 to 1024)");
+  EXPECT_EQ(check_input_size(-32, 1).message(), "imgsz -32 out of range (1 to 8192)");
+  EXPECT_NE(check_input_size(8192, 8).message().find("too large"), std::string::npos);
+  OptionOverrides o;
+  o.imgsz = 100000;
+  EXPECT_EQ(resolve_build_options(nullptr, nullptr, o).status().message(), "imgsz 100000 out of range (1 to 8192)");
+  o.imgsz = std::nullopt;
+  o.batch = "1:4:100000";
+  EXPECT_EQ(resolve_build_options(nullptr, nullptr, o).status().message(), "batch 100000 out of range (1 to 1024)");
 }
 
 TEST(ModelNames, ParsesTaskAndDefaultSize) {

@@ -22,9 +22,9 @@ TEST(Describe, ReportsMetadataAndChecksum) {
   m.model.names = {"person"};
   m.model.imgsz_h = m.model.imgsz_w = 640;
   m.model.kpt_shape = {17, 3};
-  m.build.device = "cuda:0";
-  m.build.precision = "fp16";
-  m.build.batch = {1, 2, 4};
+  m.build.device = Device::cuda(0);
+  m.build.precision = Precision::kFp16;
+  m.build.batch = BatchProfile(1, 2, 4);
   m.build.verification_note = "not verified: no CUDA backend";
   ir::Graph g;
   ASSERT_TRUE(save_engine(p, encode_engine_file(m, g)).ok());

@@ -20,8 +20,8 @@ EngineMetadata sample_metadata() {
   EngineMetadata m;
   m.environment = Fingerprint{"cuda", "NVIDIA H100", "9.0", "12.4", "12.4", "9.1.0", "12.4.5", KILN_VERSION};
   m.model = ModelInfo{"/m/yolo11n.onnx", std::string(64, 'a'), "pose", {"person"}, 32, 640, 480, {17, 3}, 17};
-  m.build.device = "cuda:0";
-  m.build.precision = "fp16";
+  m.build.device = Device::cuda(0);
+  m.build.precision = Precision::kFp16;
   m.build.batch = BatchProfile{1, 4, 8};
   m.build.workspace_gb = 2;
   m.build.build_seconds = 1.5;
@@ -37,14 +37,28 @@ ir::Graph tiny_graph() {
   g.inputs.push_back(x);
   ir::Value* b = g.add_constant("b", ir::Tensor::from_vector<float>({4}, {1, 2, 3, 4}));
   ir::Value* y = g.add_value("y");
+  y->shape = ir::make_shape({1, 4});
   g.add_node("Add", "add", {x, b}, {y});
   g.outputs.push_back(y);
   return g;
 }
 
+EnginePlans sample_plans() {
+  EnginePlans p;
+  p.weight_bytes = 16;
+  PreparedPlan one;
+  one.input = {1, 3, 480, 640};
+  one.structure_sha256 = "ab";
+  one.steps = {{"add", "Add", "binary"}};
+  one.arena_bytes = 4096;
+  p.prepared.push_back(one);
+  p.recorded = "key\t1\t\t0.5\n";
+  return p;
+}
+
 fs::path write_sample(const fs::path& dir) {
   fs::path p = dir / "tiny.kiln";
-  auto bytes = encode_engine_file(sample_metadata(), tiny_graph(), {1, 2, 3});
+  auto bytes = encode_engine_file(sample_metadata(), tiny_graph(), sample_plans());
   EXPECT_TRUE(save_engine(p, bytes).ok());
   return p;
 }
@@ -54,7 +68,7 @@ void put_bytes(const fs::path& p, const std::vector<uint8_t>& b) {
   std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
 }
 
-TEST(EngineFile, RoundTripsMetadataGraphAndTactics) {
+TEST(EngineFile, RoundTripsMetadataGraphAndPlans) {
   fs::path p = write_sample(test::temp_dir());
   auto e = load_engine(p);
   ASSERT_TRUE(e.ok()) << e.status().message();
@@ -63,7 +77,10 @@ TEST(EngineFile, RoundTripsMetadataGraphAndTactics) {
   EXPECT_EQ(e->info.metadata.model.imgsz_w, 480);
   EXPECT_TRUE(e->info.checksum_ok);
   EXPECT_EQ(e->info.format_version, kFormatVersion);
-  EXPECT_EQ(e->tactics, (std::vector<uint8_t>{1, 2, 3}));
+  EXPECT_EQ(encode_plans(e->info.plans), encode_plans(sample_plans()));
+  ASSERT_EQ(e->info.plans.prepared.size(), 1u);
+  EXPECT_EQ(e->info.plans.prepared[0].steps[0].tactic, "binary");
+  EXPECT_EQ(e->info.plans.prepared[0].context_bytes(), 4096u);
   ASSERT_EQ(e->graph.nodes().size(), 1u);
   EXPECT_EQ(e->graph.nodes()[0]->op_type, "Add");
   EXPECT_EQ(e->graph.find_value("b")->initializer->values<float>()[3], 4.f);
@@ -103,7 +120,7 @@ TEST(EngineFile, RandomBytesAreCorrupt) {
 TEST(EngineFile, FlippedByteFailsTheChecksum) {
   fs::path p = write_sample(test::temp_dir());
   auto bytes = bytes_of(p);
-  bytes[bytes.size() - 34] ^= 0x01;  // inside the tactics section, just before the checksum
+  bytes[bytes.size() - 34] ^= 0x01;  // inside the plans section, just before the checksum
   put_bytes(p, bytes);
   auto info = inspect_engine(p);
   ASSERT_TRUE(info.ok()) << info.status().message();

@@ -86,7 +86,13 @@ INSTANTIATE_TEST_SUITE_P(
                       BadCase{"stride", "abc"}, BadCase{"stride", "16.5"}, BadCase{"stride", "0"},
                       BadCase{"imgsz", "[640, abc]"}, BadCase{"imgsz", "[640, 640, 3]"}, BadCase{"imgsz", "[]"},
                       BadCase{"imgsz", "[640 640]"}, BadCase{"kpt_shape", "[17]"}, BadCase{"kpt_shape", "17, 3"},
-                      BadCase{"batch", "-1"}, BadCase{"batch", ""}, BadCase{"end2end", "maybe"}));
+                      BadCase{"batch", "-1"}, BadCase{"batch", ""}, BadCase{"end2end", "maybe"},
+                      // Sizes kiln would allocate from, and text that JSON cannot carry.
+                      BadCase{"imgsz", "[100000, 640]"}, BadCase{"imgsz", "1000000000000"},
+                      BadCase{"stride", "100000"}, BadCase{"batch", "100000"}, BadCase{"kpt_shape", "[100000, 3]"},
+                      BadCase{"names", "{0: 'caf\xe9'}"}, BadCase{"names", "{0: '\xc0\x80'}"},
+                      BadCase{"names", "{0: '\xed\xa0\x80'}"}, BadCase{"names", "{0: '\\ud800'}"},
+                      BadCase{"version", "8.3\xff" "a"}));
 
 }  // namespace
 }  // namespace kiln::ir

@@ -263,5 +263,25 @@ TEST_F(ExternalDataErrors, LocationsOutsideTheModelFolderAreRefused) {
   }
 }
 
+// A symlink inside the model's folder that leads outside it (here to the real data file in
+// the assets, standing for any file on the machine) is refused like a '..' location; a link
+// staying inside the folder is fine.
+TEST_F(ExternalDataErrors, SymlinkLeadingOutsideTheModelFolderIsRefused) {
+  auto [tensor, location] = first_external("location");
+  ASSERT_NE(tensor, nullptr);
+  write_model();
+  fs::create_symlink(fs::absolute(kiln::test::asset(std::string(kExtModel) + ".data")),
+                     dir_ / "osnet_x0_25_msmt17.onnx.data");
+  EXPECT_ERROR(import_model(model_path_), StatusCode::kCorrupt, model_path_.string() + ": ",
+               "'" + tensor->name() + "'", "resolves outside the model's folder");
+
+  fs::remove(dir_ / "osnet_x0_25_msmt17.onnx.data");
+  fs::create_directory(dir_ / "weights");
+  fs::copy_file(kiln::test::asset(std::string(kExtModel) + ".data"), dir_ / "weights" / "real.data");
+  fs::create_symlink("weights/real.data", dir_ / "osnet_x0_25_msmt17.onnx.data");
+  Result<ir::Graph> r = import_model(model_path_);
+  EXPECT_TRUE(r.ok()) << r.status().message();
+}
+
 }  // namespace
 }  // namespace kiln::onnx

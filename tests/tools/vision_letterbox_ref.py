@@ -6,8 +6,12 @@
                                                          scaleup=True, center=True) pixels;
                                                          with STRIDE: auto=True (minimal padding)
   vision_letterbox_ref.py make_png OUT.png W H SEED       a smooth + noisy test PNG
+  vision_letterbox_ref.py make_exif_jpegs DIR W H         DIR/exif<o>.jpg with EXIF orientation
+                                                         o = 1..8 (Pillow) and DIR/exif<o>.raw,
+                                                         cv2.imread of each (+ .raw.shape)
 Prints the output's "height width" on stdout.
 """
+import os
 import sys
 
 import cv2
@@ -38,16 +42,35 @@ def letterbox_min_pad(img, h, w, stride):
     return letterbox(img, (nh + (h - nh) % stride, nw + (w - nw) % stride), ratio=r)
 
 
+def test_pattern(w, h, seed):
+    """BGR gradients plus noise: every pixel differs from its mirror and rotated images."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w]
+    base = np.stack([xx * 255 / max(w - 1, 1), yy * 255 / max(h - 1, 1), (xx + yy) % 256], -1)
+    return np.clip(base + rng.integers(-40, 41, size=base.shape), 0, 255).astype(np.uint8)
+
+
 def main():
     mode = sys.argv[1]
     if mode == "make_png":
         out, w, h, seed = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-        rng = np.random.default_rng(seed)
-        yy, xx = np.mgrid[0:h, 0:w]
-        base = np.stack([xx * 255 / max(w - 1, 1), yy * 255 / max(h - 1, 1), (xx + yy) % 256], -1)
-        img = np.clip(base + rng.integers(-40, 41, size=base.shape), 0, 255).astype(np.uint8)
-        cv2.imwrite(out, img)
+        cv2.imwrite(out, test_pattern(w, h, seed))
         print(h, w)
+        return
+    if mode == "make_exif_jpegs":  # exif<o>.jpg for EXIF orientations 1-8 (Pillow) + cv2.imread of each
+        from PIL import Image
+
+        out_dir, w, h = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+        for orientation in range(1, 9):
+            exif = Image.Exif()
+            exif[0x0112] = orientation
+            rgb = np.ascontiguousarray(test_pattern(w, h, orientation)[:, :, ::-1])
+            path = os.path.join(out_dir, f"exif{orientation}")
+            Image.fromarray(rgb).save(path + ".jpg", quality=95, exif=exif.tobytes())
+            img = cv2.imread(path + ".jpg", cv2.IMREAD_COLOR)
+            np.ascontiguousarray(img).tofile(path + ".raw")
+            with open(path + ".raw.shape", "w") as f:
+                f.write(f"{img.shape[0]} {img.shape[1]}\n")
         return
     img = cv2.imread(sys.argv[2], cv2.IMREAD_COLOR)
     if img is None:

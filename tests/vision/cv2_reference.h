@@ -41,6 +41,28 @@ inline bool make_png(const std::filesystem::path& path, int w, int h, int seed) 
   return std::system(cmd.c_str()) == 0 && std::filesystem::exists(path);
 }
 
+// Writes dir/exif<o>.jpg, w x h with EXIF orientation o = 1..8 (Pillow), and beside each
+// dir/exif<o>.raw with what cv2.imread returns for it (read_raw reads it back).
+inline bool make_exif_jpegs(const std::filesystem::path& dir, int w, int h) {
+  std::string cmd = "python3 '" + ref_tool().string() + "' make_exif_jpegs '" + dir.string() + "' " + std::to_string(w) +
+                    " " + std::to_string(h) + " > /dev/null";
+  return std::system(cmd.c_str()) == 0 && std::filesystem::exists(dir / "exif8.raw");
+}
+
+// A raw BGR image and its "h w" in `<path>.shape`, as the tool writes them.
+inline std::optional<Image> read_raw(const std::filesystem::path& path) {
+  std::filesystem::path shape_file = path;
+  shape_file += ".shape";
+  std::ifstream shape(shape_file);
+  int h = 0, w = 0;
+  if (!(shape >> h >> w)) return std::nullopt;
+  Image img(w, h);
+  std::ifstream in(path, std::ios::binary);
+  in.read(reinterpret_cast<char*>(img.pixels.data()), static_cast<std::streamsize>(img.pixels.size()));
+  if (!in) return std::nullopt;
+  return img;
+}
+
 inline size_t count_differing_pixels(const Image& a, const Image& b) {
   size_t n = 0;
   for (size_t i = 0; i < a.pixels.size(); i += 3)

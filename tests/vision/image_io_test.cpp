@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
 #include <fstream>
+#include <tuple>
 
 #include "core/file_util.h"
 #include "cv2_reference.h"
@@ -103,6 +106,68 @@ TEST(ImageIo, SaveJpegRoundTrips) {
   int worst = 0;
   for (size_t i = 0; i < img.pixels.size(); ++i) worst = std::max(worst, std::abs(img.pixels[i] - back->pixels[i]));
   EXPECT_LE(worst, 12) << "JPEG round trip changed a channel by " << worst;
+}
+
+// cv2.imread turns a JPEG upright by its EXIF orientation (as do Ultralytics' loaders); a
+// non-square image tells every one of the 8 orientations apart. One Python run writes the
+// 8 JPEGs (Pillow) and what cv2.imread makes of each.
+TEST(ImageIo, JpegExifOrientationMatchesCv2Imread) {
+  fs::path scratch = kiln::test::temp_dir();
+  ASSERT_TRUE(test::make_exif_jpegs(scratch, 37, 23));
+  for (int orientation = 1; orientation <= 8; ++orientation) {
+    SCOPED_TRACE("orientation " + std::to_string(orientation));
+    const std::string stem = "exif" + std::to_string(orientation);
+    auto got = decode_image(scratch / (stem + ".jpg"));
+    ASSERT_TRUE(got.ok()) << got.status().message();
+    auto ref = test::read_raw(scratch / (stem + ".raw"));
+    ASSERT_TRUE(ref.has_value());
+    ASSERT_EQ(got->width, orientation >= 5 ? 23 : 37);
+    ASSERT_EQ(got->width, ref->width);
+    ASSERT_EQ(got->height, ref->height);
+    EXPECT_EQ(test::count_differing_pixels(*got, *ref), 0u);
+  }
+}
+
+// Peak resident memory of this process so far, in MiB.
+long peak_rss_mib() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss / 1024;
+}
+
+void put_be16(std::vector<uint8_t>& b, size_t at, uint32_t v) {
+  b[at] = static_cast<uint8_t>(v >> 8), b[at + 1] = static_cast<uint8_t>(v);
+}
+
+// A few-KB file whose header claims 20000 x 20000 pixels (1.2 GB decoded) is refused from
+// its header, for every format (one limit for all), before any pixel memory is allocated.
+TEST(ImageIo, HeaderClaimingTooManyPixelsIsRefusedBeforeAllocating) {
+  fs::path scratch = kiln::test::temp_dir();
+  Image small(32, 24, 128);
+  ASSERT_TRUE(save_jpeg(scratch / "small.jpg", small).ok());
+  std::vector<uint8_t> jpeg = std::move(read_file(scratch / "small.jpg")).value();
+  size_t sof = 0;
+  for (size_t i = 2; i + 9 < jpeg.size() && !sof; ++i)
+    if (jpeg[i] == 0xFF && (jpeg[i + 1] == 0xC0 || jpeg[i + 1] == 0xC2)) sof = i;
+  ASSERT_NE(sof, 0u);
+  put_be16(jpeg, sof + 5, 20000);  // height
+  put_be16(jpeg, sof + 7, 20000);  // width
+
+  ASSERT_TRUE(test::make_png(scratch / "small.png", 32, 24, 1));
+  std::vector<uint8_t> png = std::move(read_file(scratch / "small.png")).value();
+  // 17000 x 17000: under stb_image's own limit (1 GiB of RGB), over kiln's.
+  put_be16(png, 18, 17000);  // IHDR width (big-endian uint32 at 16)
+  put_be16(png, 22, 17000);  // IHDR height
+
+  const long before = peak_rss_mib();
+  for (const auto& [bytes, name, size] : {std::tuple{jpeg, "big.jpg", "20000x20000"}, std::tuple{png, "big.png", "17000x17000"}}) {
+    ASSERT_LT(bytes.size(), 4096u);
+    auto img = decode_image_bytes(bytes, name);
+    ASSERT_FALSE(img.ok()) << name;
+    EXPECT_EQ(img.status().message(), std::string(name) + ": image of " + size +
+                                          " pixels is larger than kiln's limit of 268435456 pixels");
+  }
+  EXPECT_LT(peak_rss_mib() - before, 64) << "decoding allocated for the claimed size";
 }
 
 }  // namespace

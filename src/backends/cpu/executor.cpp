@@ -1,5 +1,6 @@
 #include "backends/cpu/executor.h"
 
+#include <new>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -77,7 +78,12 @@ Result<std::vector<ir::Tensor>> Executor::run(const std::vector<ir::Tensor>& inp
                      "' has no value");
       ctx.inputs.push_back(t);
     }
-    Status st = kernels_[i](ctx);
+    Status st = Status::Ok();
+    try {
+      st = kernels_[i](ctx);
+    } catch (const std::bad_alloc&) {  // the library never throws: out of memory is an error
+      st = error(StatusCode::kInvalidArgument, "out of memory for its output");
+    }
     if (!st.ok()) return Status(st.code(), "node " + node.name + " (" + node.op_type + "): " + st.message());
     if (ctx.outputs.size() != node.outputs.size())
       return error(StatusCode::kInternal, "node ", node.name, " (", node.op_type, "): kernel made ",

@@ -10,6 +10,7 @@
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_support.h"
 #include "backends/cuda/timing_cache.h"
+#include "ir/dtype.h"
 
 namespace kiln::cuda {
 
@@ -34,10 +35,7 @@ std::string device_summary() {
 Engine::~Engine() {
   steps_.clear();  // cuDNN plans go before the handles they were built with
   for (cudnnHandle_t h : worker_cudnn_) cudnnDestroy(h);
-  for (void* p : device_allocs_) cudaFree(p);
-  if (cublas_workspace_) cudaFree(cublas_workspace_);
   if (handles_.cudnn) cudnnDestroy(handles_.cudnn);
-  if (handles_.cublas) cublasDestroy(handles_.cublas);
   if (handles_.cublaslt) cublasLtDestroy(handles_.cublaslt);
 }
 
@@ -48,37 +46,48 @@ std::vector<Tactic> Engine::tactics() const {
   return out;
 }
 
-Result<std::unique_ptr<Engine>> Engine::build(const ir::Graph& graph, const BuildOptions& options) {
+namespace {
+
+// A cuBLAS workspace of its own per handle keeps cuBLAS from allocating inside CUDA graph
+// capture, and contexts running at once from sharing scratch memory.
+constexpr size_t kCublasWorkspace = 32u << 20;
+
+// The kind of a tactic without the plan it names or where that plan came from:
+// "cudnn_fused:eng4_k2=3 (cached plan)" -> "cudnn_fused". A replayed build names its
+// restored plans differently from the build that compiled them; the plans themselves are
+// the recorded ones.
+std::string tactic_kind(const std::string& tactic) {
+  return tactic.substr(0, std::min(tactic.find(':'), tactic.find(" (")));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Engine>> Engine::build(const ir::Graph& graph, const BuildOptions& options,
+                                              std::shared_ptr<WeightStore> weights) {
   if (!gpu_available()) return error(StatusCode::kUnsupported, "no CUDA device available");
   KILN_RETURN_IF_ERROR(check_current_device());
   std::unique_ptr<Engine> e(new Engine());
   e->options_ = options;
+  e->weights_ = weights ? std::move(weights) : std::make_shared<WeightStore>();
   KILN_RETURN_IF_ERROR(cudnn_status(cudnnCreate(&e->handles_.cudnn), "cudnnCreate"));
-  KILN_RETURN_IF_ERROR(cublas_status(cublasCreate(&e->handles_.cublas), "cublasCreate"));
   KILN_RETURN_IF_ERROR(cublas_status(cublasLtCreate(&e->handles_.cublaslt), "cublasLtCreate"));
-  // A fixed cuBLAS workspace keeps cuBLAS from allocating inside CUDA graph capture.
-  constexpr size_t kCublasWorkspace = 32u << 20;
-  KILN_CUDA_TRY(cudaMalloc(&e->cublas_workspace_, kCublasWorkspace), "cudaMalloc cuBLAS workspace");
-  KILN_RETURN_IF_ERROR(cublas_status(cublasSetWorkspace(e->handles_.cublas, e->cublas_workspace_, kCublasWorkspace),
-                                     "cublasSetWorkspace"));
   const auto t0 = std::chrono::steady_clock::now();
-  PlanBuilder b(graph, options, e->handles_);
+  PlanBuilder b(graph, options, e->handles_, e->weights_);
   std::unique_ptr<TimingCache> cache;
-  if (options.timing_cache)
-    cache = std::make_unique<TimingCache>(options.timing_cache_path.empty() ? TimingCache::default_path()
-                                                                            : options.timing_cache_path);
+  if (options.recorded_plans)
+    cache = std::make_unique<TimingCache>(TimingCache::recorded(*options.recorded_plans));
+  else if (options.timing_cache)
+    cache = std::make_unique<TimingCache>(options.timing_cache_path);
   // Tuned choices hold for one GPU model and one cuDNN build.
   cudaDeviceProp prop{};
   int dev = 0;
   KILN_CUDA_TRY(cudaGetDevice(&dev), "cudaGetDevice");
   KILN_CUDA_TRY(cudaGetDeviceProperties(&prop, dev), "cudaGetDeviceProperties");
   b.set_timing_cache(cache.get(), std::string(prop.name) + "|cudnn" + std::to_string(cudnnGetVersion()));
-  Status st = b.build();
+  Status st = options.recorded_plans ? restore_recorded_conv_plans(b, options.restore_threads) : Status::Ok();
+  if (st.ok()) st = b.build();
   // A cache that cannot be written costs the next build its reuse, not this build.
   if (st.ok() && cache) (void)cache->save();
-  // Take the uploads whatever happened, so they are freed with the engine.
-  e->device_allocs_ = std::move(b.device_allocs_);
-  b.device_allocs_.clear();
   e->worker_cudnn_ = std::move(b.worker_cudnn_);
   b.worker_cudnn_.clear();
   KILN_RETURN_IF_ERROR(st);
@@ -87,35 +96,18 @@ Result<std::unique_ptr<Engine>> Engine::build(const ir::Graph& graph, const Buil
   e->workspace_bytes_ = b.workspace_bytes_;
   e->input_slots_ = b.input_slots();
   e->output_slots_ = b.output_slots();
-  for (const Slot& s : e->slots_)
-    if (s.constant && s.root < 0) e->weight_bytes_ += s.bytes();
   e->stats_ = b.stats();
+  e->recorded_plans_ = cache ? cache->used_text() : "";
+  e->plan_memory();
   e->stats_.total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return e;
 }
 
-ExecutionContext::~ExecutionContext() {
-  if (graph_exec_) cudaGraphExecDestroy(graph_exec_);
-  if (own_stream_) cudaStreamDestroy(own_stream_);
-  for (void* p : owned_) cudaFree(p);
-}
-
-Result<std::unique_ptr<ExecutionContext>> ExecutionContext::create(const Engine& engine, bool use_cuda_graph) {
-  std::unique_ptr<ExecutionContext> c(new ExecutionContext(engine));
-  c->use_graph_ = use_cuda_graph;
-  KILN_RETURN_IF_ERROR(c->plan_memory());
-  return c;
-}
-
-// Places every non-persistent root slot in one arena: slots whose lifetimes (first to last
-// step touching them or their views) overlap get disjoint ranges; greedy, largest first.
-Status ExecutionContext::plan_memory() {
-  const auto& slots = engine_.slots_;
-  const auto& steps = engine_.steps_;
-  auto root_of = [&](int s) { return slots[s].root >= 0 ? slots[s].root : s; };
-  std::vector<int> first(slots.size(), -1), last(slots.size(), -1);
-  for (int i = 0; i < static_cast<int>(steps.size()); ++i) {
-    for (const auto* ids : {&steps[i]->reads, &steps[i]->writes})
+void Engine::plan_memory() {
+  auto root_of = [&](int s) { return slots_[s].root >= 0 ? slots_[s].root : s; };
+  std::vector<int> first(slots_.size(), -1), last(slots_.size(), -1);
+  for (int i = 0; i < static_cast<int>(steps_.size()); ++i) {
+    for (const auto* ids : {&steps_[i]->reads, &steps_[i]->writes})
       for (int s : *ids) {
         const int r = root_of(s);
         if (first[r] < 0) first[r] = i;
@@ -125,36 +117,101 @@ Status ExecutionContext::plan_memory() {
   constexpr size_t kAlign = 256;
   auto aligned = [&](size_t n) { return (n + kAlign - 1) / kAlign * kAlign; };
   std::vector<int> order;
-  for (int s = 0; s < static_cast<int>(slots.size()); ++s)
-    if (slots[s].root < 0 && !slots[s].constant && !slots[s].persistent && first[s] >= 0) order.push_back(s);
-  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return slots[a].bytes() > slots[b].bytes(); });
-  std::vector<size_t> offset(slots.size(), 0);
+  for (int s = 0; s < static_cast<int>(slots_.size()); ++s)
+    if (slots_[s].root < 0 && !slots_[s].constant && !slots_[s].persistent && first[s] >= 0) order.push_back(s);
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return slots_[a].bytes() > slots_[b].bytes(); });
+  arena_offset_.assign(slots_.size(), 0);
   std::vector<int> placed;
   size_t peak = 0;
   for (int s : order) {
-    const size_t size = aligned(std::max<size_t>(slots[s].bytes(), 1));
+    const size_t size = aligned(std::max<size_t>(slots_[s].bytes(), 1));
     std::vector<std::pair<size_t, size_t>> busy;  // ranges of live-overlapping placed slots
     for (int p : placed)
-      if (first[p] <= last[s] && first[s] <= last[p]) busy.push_back({offset[p], offset[p] + aligned(slots[p].bytes())});
+      if (first[p] <= last[s] && first[s] <= last[p])
+        busy.push_back({arena_offset_[p], arena_offset_[p] + aligned(slots_[p].bytes())});
     std::sort(busy.begin(), busy.end());
     size_t at = 0;
     for (auto [lo, hi] : busy) {
       if (at + size <= lo) break;
       at = std::max(at, hi);
     }
-    offset[s] = at;
+    arena_offset_[s] = at;
     peak = std::max(peak, at + size);
     placed.push_back(s);
   }
   arena_bytes_ = peak;
-  if (peak) {
-    KILN_CUDA_TRY(cudaMalloc(&arena_, peak), "cudaMalloc activation arena");
-    owned_.push_back(arena_);
+}
+
+bool Engine::uses_cublas() const {
+  return std::any_of(steps_.begin(), steps_.end(), [](const auto& s) { return s->uses_cublas(); });
+}
+
+MemoryReport Engine::memory() const {
+  MemoryReport m;
+  m.weights = weights_->bytes();
+  m.arena = arena_bytes_;
+  m.workspace = workspace_bytes_;
+  for (const Slot& s : slots_)
+    if (s.persistent && s.root < 0 && !s.constant) m.io += std::max<size_t>(s.bytes(), 16);
+  m.cublas = uses_cublas() ? kCublasWorkspace : 0;
+  return m;
+}
+
+std::string Engine::structure() const {
+  std::ostringstream os;
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    const Slot& s = slots_[i];
+    os << "slot " << i << " " << s.name << " " << ir::shape_to_string(s.dims) << " " << ir::dtype_name(s.dtype)
+       << (s.layout == Layout::kNHWC ? " nhwc" : " linear") << " root " << s.root << "+" << s.offset << " px "
+       << s.pixel_stride << (s.persistent ? " io" : "") << (s.constant ? " const" : "") << " arena "
+       << arena_offset_[i] << "\n";
+  }
+  for (const auto& st : steps_) {
+    os << "step " << st->name << " " << st->op << " " << tactic_kind(st->tactic) << " r";
+    for (int r : st->reads) os << " " << r;
+    os << " w";
+    for (int w : st->writes) os << " " << w;
+    os << "\n";
+  }
+  os << "arena " << arena_bytes_ << " workspace " << workspace_bytes_ << "\n";
+  return os.str();
+}
+
+ExecutionContext::~ExecutionContext() {
+  if (graph_exec_) cudaGraphExecDestroy(graph_exec_);
+  if (own_stream_) cudaStreamDestroy(own_stream_);
+  if (cublas_) cublasDestroy(cublas_);
+  for (void* p : owned_) cudaFree(p);
+}
+
+Result<std::unique_ptr<ExecutionContext>> ExecutionContext::create(const Engine& engine, bool use_cuda_graph) {
+  std::unique_ptr<ExecutionContext> c(new ExecutionContext(engine));
+  c->use_graph_ = use_cuda_graph;
+  KILN_RETURN_IF_ERROR(c->allocate());
+  return c;
+}
+
+// The engine's memory plan made real: one arena, workspaces and I/O buffers of this
+// context's own.
+Status ExecutionContext::allocate() {
+  const auto& slots = engine_.slots_;
+  void* arena = nullptr;
+  if (engine_.arena_bytes_) {
+    KILN_CUDA_TRY(cudaMalloc(&arena, engine_.arena_bytes_), "cudaMalloc activation arena");
+    owned_.push_back(arena);
   }
   if (engine_.workspace_bytes_) {
     KILN_CUDA_TRY(cudaMalloc(&state_.workspace, engine_.workspace_bytes_), "cudaMalloc cuDNN workspace");
     owned_.push_back(state_.workspace);
     state_.workspace_bytes = engine_.workspace_bytes_;
+  }
+  if (engine_.uses_cublas()) {
+    void* cublas_workspace = nullptr;
+    KILN_CUDA_TRY(cudaMalloc(&cublas_workspace, kCublasWorkspace), "cudaMalloc cuBLAS workspace");
+    owned_.push_back(cublas_workspace);
+    KILN_RETURN_IF_ERROR(cublas_status(cublasCreate(&cublas_), "cublasCreate"));
+    KILN_RETURN_IF_ERROR(
+        cublas_status(cublasSetWorkspace(cublas_, cublas_workspace, kCublasWorkspace), "cublasSetWorkspace"));
   }
   state_.ptr.assign(slots.size(), nullptr);
   for (int s = 0; s < static_cast<int>(slots.size()); ++s) {
@@ -169,11 +226,11 @@ Status ExecutionContext::plan_memory() {
       owned_.push_back(p);
       state_.ptr[s] = p;
     } else {
-      state_.ptr[s] = static_cast<uint8_t*>(arena_) + offset[s];
+      state_.ptr[s] = static_cast<uint8_t*>(arena) + engine_.arena_offset_[s];
     }
   }
   state_.cudnn = engine_.handles_.cudnn;
-  state_.cublas = engine_.handles_.cublas;
+  state_.cublas = cublas_;
   state_.cublaslt = engine_.handles_.cublaslt;
   return Status::Ok();
 }
@@ -198,6 +255,7 @@ Result<std::vector<StepTime>> ExecutionContext::profile(cudaStream_t stream, int
   Status st = Status::Ok();
   for (auto& e : ev)
     if (st.ok()) st = cuda_status(cudaEventCreate(&e), "cudaEventCreate");
+  std::lock_guard<std::mutex> lock(engine_.capture_mu_);
   for (int r = 0; r < runs + 1 && st.ok(); ++r) {  // run 0 warms up
     for (size_t i = 0; i < steps.size() && st.ok(); ++i) {
       st = cuda_status(cudaEventRecord(ev[i], stream), "cudaEventRecord");
@@ -225,8 +283,13 @@ Result<std::vector<StepTime>> ExecutionContext::profile(cudaStream_t stream, int
 
 Status ExecutionContext::enqueue(cudaStream_t stream) {
   if (stream == nullptr) return error(StatusCode::kInvalidArgument, "enqueue needs a created stream, not the default one");
-  if (!use_graph_) return enqueue_steps(stream);
+  if (!use_graph_) {
+    std::lock_guard<std::mutex> lock(engine_.capture_mu_);
+    return enqueue_steps(stream);
+  }
   if (!graph_exec_) {
+    // The engine's cuDNN handle is set to this stream for each conv: one context at a time.
+    std::lock_guard<std::mutex> lock(engine_.capture_mu_);
     // Eager run first: lazy module loading and library initialization stay out of capture.
     KILN_RETURN_IF_ERROR(enqueue_steps(stream));
     KILN_CUDA_TRY(cudaStreamSynchronize(stream), "eager run before graph capture");

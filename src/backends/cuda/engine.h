@@ -1,13 +1,17 @@
 // The CUDA backend's public API. Engine::build plans an optimized ir::Graph (static shapes)
 // for one precision: weights on the device, a cuDNN plan or kernel per node, the tactic of
-// each. ExecutionContext holds the activation arena (buffers reused by liveness), the I/O
-// buffers, and a CUDA graph captured on first use and replayed afterwards.
+// each, and the memory plan (arena offsets by liveness). An engine is immutable after build
+// and may be shared by threads: each ExecutionContext owns what one inference in flight
+// needs (activation arena, I/O buffers, workspaces, a cuBLAS handle, its captured CUDA
+// graph), so contexts on several threads or streams run concurrently on one engine's
+// weights. Only the first enqueue of a context (eager run + capture) takes the engine's lock.
 #pragma once
 
 #include <cuda_runtime.h>
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -36,9 +40,21 @@ struct StepTime {
   double ms = 0;  // median over the profiled runs
 };
 
+// Device memory of an engine and of one execution context, in bytes.
+struct MemoryReport {
+  size_t weights = 0;    // constants (shared by every context, and by engines sharing the store)
+  size_t arena = 0;      // activations, reused by liveness (per context)
+  size_t workspace = 0;  // cuDNN / cuBLASLt scratch (per context)
+  size_t io = 0;         // graph inputs and outputs (per context)
+  size_t cublas = 0;     // cuBLAS workspace (per context)
+  size_t context() const { return arena + workspace + io + cublas; }
+};
+
 class Engine {
  public:
-  static Result<std::unique_ptr<Engine>> build(const ir::Graph& graph, const BuildOptions& options);
+  // `weights`: a store shared with other engines of the same model (null: a store of its own).
+  static Result<std::unique_ptr<Engine>> build(const ir::Graph& graph, const BuildOptions& options,
+                                               std::shared_ptr<WeightStore> weights = nullptr);
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -49,24 +65,38 @@ class Engine {
   size_t num_outputs() const { return output_slots_.size(); }
   const std::vector<int64_t>& input_dims(size_t i) const { return slots_[input_slots_[i]].dims; }
   const std::vector<int64_t>& output_dims(size_t i) const { return slots_[output_slots_[i]].dims; }
-  size_t weight_bytes() const { return weight_bytes_; }
+  size_t weight_bytes() const { return weights_->bytes(); }
+  MemoryReport memory() const;
+  bool uses_cublas() const;  // some step calls cuBLAS (Gemm): contexts need a handle
   const BuildStats& build_stats() const { return stats_; }
+  // The timing-cache entries this build used (cuDNN serialized plans, cuBLASLt algorithms)
+  // in TimingCache's text form: BuildOptions::recorded_plans of a build that replays it.
+  const std::string& recorded_plans() const { return recorded_plans_; }
+  // Canonical text of the plan's structure (slots with layout, dtype and arena offset;
+  // steps with op, kind of tactic, reads, writes): equal for a build and its replay.
+  std::string structure() const;
 
  private:
   Engine() = default;
   friend class ExecutionContext;
 
+  // Places every non-persistent root slot in one arena: slots whose lifetimes overlap get
+  // disjoint ranges (greedy, largest first).
+  void plan_memory();
+
   BuildOptions options_;
-  Handles handles_;
+  Handles handles_;  // used to build the plans; contexts capture through handles_.cudnn
   std::vector<cudnnHandle_t> worker_cudnn_;  // used to compile plans; destroyed after them
-  void* cublas_workspace_ = nullptr;
+  std::shared_ptr<WeightStore> weights_;
   std::vector<Slot> slots_;
   std::vector<std::unique_ptr<Step>> steps_;
-  std::vector<void*> device_allocs_;
+  std::vector<size_t> arena_offset_;  // by slot (roots in the arena)
+  size_t arena_bytes_ = 0;
   size_t workspace_bytes_ = 0;
-  size_t weight_bytes_ = 0;
   BuildStats stats_;
+  std::string recorded_plans_;
   std::vector<int> input_slots_, output_slots_;
+  mutable std::mutex capture_mu_;  // shared handles are used by one eager run at a time
 };
 
 class ExecutionContext {
@@ -92,20 +122,19 @@ class ExecutionContext {
   // returns each step's median GPU time, in plan order (launch gaps excluded).
   Result<std::vector<StepTime>> profile(cudaStream_t stream, int runs);
 
-  size_t arena_bytes() const { return arena_bytes_; }  // peak activation memory
+  size_t arena_bytes() const { return engine_.arena_bytes_; }  // peak activation memory
   size_t workspace_bytes() const { return engine_.workspace_bytes_; }
 
  private:
   explicit ExecutionContext(const Engine& engine) : engine_(engine) {}
-  Status plan_memory();
+  Status allocate();
   Status enqueue_steps(cudaStream_t stream) const;
 
   const Engine& engine_;
   bool use_graph_ = true;
   ExecState state_;
-  void* arena_ = nullptr;
-  size_t arena_bytes_ = 0;
-  std::vector<void*> owned_;  // arena, workspace, I/O buffers
+  std::vector<void*> owned_;  // arena, workspaces, I/O buffers
+  cublasHandle_t cublas_ = nullptr;
   cudaStream_t own_stream_ = nullptr;
   cudaGraphExec_t graph_exec_ = nullptr;
 };

@@ -10,14 +10,6 @@
 
 namespace kiln::cuda {
 
-const char* precision_name(Precision p) {
-  switch (p) {
-    case Precision::kFp16: return "fp16";
-    case Precision::kTf32: return "tf32";
-    default: return "fp32";
-  }
-}
-
 int64_t Slot::numel() const {
   int64_t n = 1;
   for (int64_t d : dims) n *= d;
@@ -109,12 +101,11 @@ std::unique_ptr<Step> make_copy_step(std::string name, int src, int dst, std::ve
   return step;
 }
 
-PlanBuilder::PlanBuilder(const ir::Graph& graph, const BuildOptions& options, Handles handles)
-    : graph_(graph), options_(options), handles_(handles) {}
+PlanBuilder::PlanBuilder(const ir::Graph& graph, const BuildOptions& options, Handles handles,
+                         std::shared_ptr<WeightStore> weights)
+    : graph_(graph), options_(options), handles_(handles), weights_(std::move(weights)) {}
 
-PlanBuilder::~PlanBuilder() {
-  for (void* p : device_allocs_) cudaFree(p);
-}
+PlanBuilder::~PlanBuilder() = default;
 
 Result<cudnnHandle_t> PlanBuilder::worker_cudnn(size_t i) {
   while (worker_cudnn_.size() <= i) {
@@ -139,11 +130,7 @@ Result<std::vector<int64_t>> PlanBuilder::dims_of(const ir::Node& node, const ir
 }
 
 Result<const void*> PlanBuilder::upload(const void* data, size_t bytes, const std::string& what) {
-  void* p = nullptr;
-  KILN_CUDA_TRY(cudaMalloc(&p, std::max<size_t>(bytes, 16)), "cudaMalloc for " + what);
-  device_allocs_.push_back(p);
-  KILN_CUDA_TRY(cudaMemcpy(p, data, bytes, cudaMemcpyHostToDevice), "upload of " + what);
-  return static_cast<const void*>(p);
+  return weights_->upload(data, bytes, what);
 }
 
 const ir::Tensor* PlanBuilder::constant_input(const ir::Node& node, size_t i) const {

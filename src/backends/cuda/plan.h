@@ -12,12 +12,15 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "backends/cuda/weight_store.h"
 #include "ir/graph.h"
+#include "kiln/options.h"
 #include "kiln/status.h"
 
 namespace kiln::cuda {
@@ -31,11 +34,9 @@ struct ChannelPlacement {
   int64_t channel = 0;
 };
 
-// kFp32 is strict FP32 (no TF32 tensor-core engines); kTf32 keeps FP32 tensors but lets
-// convolutions use TF32 tensor cores (PyTorch's default for cuDNN convs); kFp16 stores
-// activations and weights in FP16 with FP32 accumulation.
-enum class Precision { kFp32, kFp16, kTf32 };
-const char* precision_name(Precision p);
+// The engine's precision (kiln/options.h): strict FP32, TF32 convolutions, or FP16 storage
+// with FP32 accumulation.
+using kiln::Precision;
 
 // Physical layout of a slot. kNHWC only for rank-4 tensors whose logical dims are N,C,H,W.
 enum class Layout : uint8_t { kLinear, kNHWC };
@@ -74,6 +75,9 @@ class Step {
  public:
   virtual ~Step() = default;
   virtual Status enqueue(const ExecState& state, cudaStream_t stream) const = 0;
+  // True for steps that call cuBLAS (ExecState::cublas): only their contexts get a cuBLAS
+  // handle and workspace.
+  virtual bool uses_cublas() const { return false; }
   // Names the step after `node` and records its tactic and the slots it reads and writes.
   void describe(const ir::Node& node, std::string how, std::vector<int> in, std::vector<int> out) {
     name = node.name;
@@ -89,9 +93,9 @@ class Step {
   std::vector<int> writes;
 };
 
+// The engine's library handles (a cuBLAS handle is per execution context: ExecState).
 struct Handles {
   cudnnHandle_t cudnn = nullptr;
-  cublasHandle_t cublas = nullptr;
   cublasLtHandle_t cublaslt = nullptr;
 };
 
@@ -107,10 +111,20 @@ struct BuildOptions {
   // 1 candidate 4.5 / 5.1 s, 0.509 / 2.905 ms; 2: 8.4 / 8.1 s, 0.446 / 2.807 ms;
   // 3: 10.6 / 20.9 s, 0.443 / 2.801 ms.
   int tune_candidates = 2;
-  // Reuse and record tuned choices in a timing cache file (TimingCache::default_path()
-  // when timing_cache_path is empty).
+  // Reuse and record tuned choices in a timing cache file (in memory only when
+  // timing_cache_path is empty).
   bool timing_cache = true;
   std::string timing_cache_path;
+  // An engine file's recorded choices (Engine::recorded_plans() of the build that made
+  // it): the build replays them and neither tunes nor compiles; a recorded plan that
+  // cannot be restored here is an Incompatible error.
+  std::optional<std::string> recorded_plans;
+  // Threads restoring recorded cuDNN plans at once: more restore faster, but each needs a
+  // cuDNN handle of its own, whose creation costs about as much as a few restores.
+  int restore_threads = 4;
+  // Largest cuDNN / cuBLASLt workspace a tactic may use (0: no cap); candidates needing
+  // more are skipped and counted in BuildStats::over_workspace.
+  size_t max_workspace_bytes = 0;
   bool direct_conv = false;  // skip cuDNN: own direct conv kernel everywhere (debugging, reference)
   bool fuse_residual = true;  // fold Conv(->SiLU)->Add(residual) into the conv's cuDNN graph
   // FP16 engines compute the cheap tail after the last heavy op in FP32 (fp32_tail.h).
@@ -133,11 +147,14 @@ struct BuildStats {
   int plans_loaded = 0;     // cache hits whose compiled plan was loaded (no compile)
   int fp32_tail_nodes = 0;  // nodes of an FP16 engine computed in FP32 (fp32_tail.h)
   std::vector<int> wins_by_rank;  // tuned signatures won by cuDNN's 1st, 2nd, ... candidate
+  int over_workspace = 0;         // candidates skipped for needing more than the workspace cap
 };
 
 class PlanBuilder {
  public:
-  PlanBuilder(const ir::Graph& graph, const BuildOptions& options, Handles handles);
+  // Constants go to `weights`, which the plan's engine keeps (and may share).
+  PlanBuilder(const ir::Graph& graph, const BuildOptions& options, Handles handles,
+              std::shared_ptr<WeightStore> weights);
   ~PlanBuilder();
 
   const BuildOptions& options() const { return options_; }
@@ -183,7 +200,8 @@ class PlanBuilder {
   }
   // Lets a value name an existing slot (e.g. a fused activation's output).
   void alias(const ir::Value* value, int slot) { value_slot_[value] = slot; }
-  // Uploads host data to the device (kept for the plan's life); returns the device pointer.
+  // Uploads host data to the device through the weight store (identical bytes are shared);
+  // returns the device pointer.
   Result<const void*> upload(const void* data, size_t bytes, const std::string& what);
   // Marks a node as handled by an earlier fused step (e.g. SiLU folded into its Conv).
   void skip_node(const ir::Node* node) { skipped_.insert({node, true}); }
@@ -206,6 +224,8 @@ class PlanBuilder {
   }
   const std::string& device_key() const { return device_key_; }
   std::map<std::string, std::shared_ptr<void>>& shared_plans() { return shared_plans_; }
+  // Plans restored ahead of planning from a recorded timing cache, by its key.
+  std::map<std::string, std::shared_ptr<void>>& restored_plans() { return restored_plans_; }
   // Extra cuDNN handles for plan compiles on worker threads (a handle must not be used by
   // two threads at once), created on first use; whoever takes the plan owns them and must
   // destroy them after the plans built through them.
@@ -219,7 +239,6 @@ class PlanBuilder {
 
   std::vector<Slot> slots_;
   std::vector<std::unique_ptr<Step>> steps_;
-  std::vector<void*> device_allocs_;  // uploads; owned by whoever takes the plan
   std::vector<cudnnHandle_t> worker_cudnn_;  // see worker_cudnn()
   size_t workspace_bytes_ = 0;
 
@@ -238,9 +257,11 @@ class PlanBuilder {
   std::map<const ir::Node*, bool> skipped_;
   std::vector<int> input_slots_, output_slots_;
   BuildStats stats_;
+  std::shared_ptr<WeightStore> weights_;
   TimingCache* timing_cache_ = nullptr;
   std::string device_key_;
   std::map<std::string, std::shared_ptr<void>> shared_plans_;
+  std::map<std::string, std::shared_ptr<void>> restored_plans_;
   std::map<const ir::Value*, ChannelPlacement> placements_;  // see concat_views.h
 };
 
@@ -266,6 +287,11 @@ Status plan_conv_transpose(PlanBuilder& b, const ir::Node& node);
 Status plan_average_pool(PlanBuilder& b, const ir::Node& node);
 Status plan_reduce_mean(PlanBuilder& b, const ir::Node& node);  // ReduceMean, GlobalAveragePool
 Status plan_batch_norm(PlanBuilder& b, const ir::Node& node);
+
+// Restores the serialized conv plans of a recorded timing cache (an engine file's) on up to
+// `threads` threads, one cuDNN handle each, before the planner asks for them one conv at a
+// time; a plan that does not restore is left for the planner to report (conv_cudnn.cpp).
+Status restore_recorded_conv_plans(PlanBuilder& b, int threads);
 
 // A step that copies `src` into `dst` through launch_strided_copy; used by many planners.
 // `dims` are iterated; strides/offsets are in elements.

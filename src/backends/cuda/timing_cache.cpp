@@ -5,9 +5,10 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <thread>
 #include <sstream>
 
 namespace kiln::cuda {
@@ -56,27 +57,53 @@ bool from_base64(const std::string& in, std::vector<uint8_t>& out) {
 
 }  // namespace
 
-std::string TimingCache::default_path() {
+namespace {
+
+// What this process last read or wrote of each timing-cache file, valid while the file's
+// size and modification time are the ones recorded.
+struct Snapshot {
+  uintmax_t size = 0;
+  std::filesystem::file_time_type mtime;
+  std::shared_ptr<const std::map<std::string, TunedChoice>> entries;
+};
+std::mutex snapshots_mu;
+std::map<std::string, Snapshot> snapshots;
+
+}  // namespace
+
+std::shared_ptr<const TimingCache::Entries> TimingCache::snapshot(const std::string& path) {
   namespace fs = std::filesystem;
-  fs::path dir;
-  if (const char* d = std::getenv("KILN_CACHE_DIR"); d && *d) {
-    dir = d;
-  } else if (const char* h = std::getenv("HOME"); h && *h) {
-    dir = fs::path(h) / ".cache" / "kiln";
-  } else {
-    return "";
+  std::error_code ec;
+  const uintmax_t size = fs::file_size(path, ec);
+  if (ec) return std::make_shared<const Entries>();  // no file yet: an empty cache
+  const fs::file_time_type mtime = fs::last_write_time(path, ec);
+  std::lock_guard<std::mutex> lock(snapshots_mu);
+  Snapshot& s = snapshots[path];
+  if (!s.entries || s.size != size || s.mtime != mtime) {
+    auto entries = std::make_shared<Entries>();
+    std::ifstream f(path);
+    parse_into(f, *entries);
+    s = {size, mtime, std::move(entries)};
   }
-  return (dir / "cuda_timing_cache.tsv").string();
+  return s.entries;
 }
 
-TimingCache::TimingCache(std::string path) : path_(std::move(path)) {
-  if (!path_.empty()) parse_into(path_, entries_);
+TimingCache::TimingCache(std::string path)
+    : path_(std::move(path)), base_(path_.empty() ? std::make_shared<const Entries>() : snapshot(path_)) {}
+
+TimingCache TimingCache::recorded(const std::string& text) {
+  TimingCache c("");
+  auto entries = std::make_shared<Entries>();
+  std::istringstream in(text);
+  parse_into(in, *entries);
+  c.base_ = std::move(entries);
+  c.replay_only_ = true;
+  return c;
 }
 
-void TimingCache::parse_into(const std::string& path, std::map<std::string, TunedChoice>& out) {
-  std::ifstream f(path);
+void TimingCache::parse_into(std::istream& in, Entries& out) {
   std::string line;
-  while (std::getline(f, line)) {
+  while (std::getline(in, line)) {
     std::vector<std::string> cols;
     std::stringstream ls(line);
     for (std::string c; std::getline(ls, c, '\t');) cols.push_back(c);
@@ -103,36 +130,49 @@ void TimingCache::parse_into(const std::string& path, std::map<std::string, Tune
   }
 }
 
-std::optional<TunedChoice> TimingCache::find(const std::string& key) const {
-  auto it = entries_.find(key);
-  if (it == entries_.end()) return std::nullopt;
-  return it->second;
+std::optional<TunedChoice> TimingCache::find(const std::string& key) {
+  const TunedChoice* found = nullptr;
+  if (auto it = added_.find(key); it != added_.end()) found = &it->second;
+  else if (auto jt = base_->find(key); jt != base_->end()) found = &jt->second;
+  if (!found) return std::nullopt;
+  used_[key] = *found;
+  return *found;
 }
 
 void TimingCache::put(const std::string& key, const TunedChoice& choice) {
-  entries_[key] = choice;
   added_[key] = choice;
+  used_[key] = choice;
+}
+
+void TimingCache::write(std::ostream& f, const Entries& entries) {
+  for (const auto& [k, v] : entries) {
+    f << k << '\t' << v.engine_id << '\t';
+    for (size_t i = 0; i < v.knobs.size(); ++i) f << (i ? "," : "") << v.knobs[i].first << '=' << v.knobs[i].second;
+    f << '\t' << v.ms;
+    if (!v.plan.empty()) f << '\t' << to_base64(v.plan);
+    f << '\n';
+  }
+}
+
+std::string TimingCache::used_text() const {
+  std::ostringstream os;
+  write(os, used_);
+  return os.str();
 }
 
 Status TimingCache::save() {
   namespace fs = std::filesystem;
-  if (path_.empty() || added_.empty()) return Status::Ok();
+  if (path_.empty() || added_.empty() || replay_only_) return Status::Ok();
   std::error_code ec;
   fs::create_directories(fs::path(path_).parent_path(), ec);
-  std::map<std::string, TunedChoice> merged;
-  parse_into(path_, merged);
-  for (const auto& [k, v] : added_) merged[k] = v;
-  const std::string tmp = path_ + ".tmp." + std::to_string(::getpid());
+  auto merged = std::make_shared<Entries>(*snapshot(path_));  // re-read if another builder changed it
+  for (const auto& [k, v] : added_) (*merged)[k] = v;
+  const std::string tmp = path_ + ".tmp." + std::to_string(::getpid()) + "." +
+                          std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
   {
     std::ofstream f(tmp, std::ios::trunc);
     if (!f) return error(StatusCode::kIoError, "cannot write timing cache '", tmp, "'");
-    for (const auto& [k, v] : merged) {
-      f << k << '\t' << v.engine_id << '\t';
-      for (size_t i = 0; i < v.knobs.size(); ++i) f << (i ? "," : "") << v.knobs[i].first << '=' << v.knobs[i].second;
-      f << '\t' << v.ms;
-      if (!v.plan.empty()) f << '\t' << to_base64(v.plan);
-      f << '\n';
-    }
+    write(f, *merged);
     if (!f.flush()) return error(StatusCode::kIoError, "cannot write timing cache '", tmp, "'");
   }
   fs::rename(tmp, path_, ec);
@@ -141,6 +181,13 @@ Status TimingCache::save() {
     return error(StatusCode::kIoError, "cannot replace timing cache '", path_, "'");
   }
   added_.clear();
+  // What was just written is the file's content: the next build in this process reads it
+  // from memory, not from the file.
+  Snapshot s{fs::file_size(path_, ec), fs::last_write_time(path_, ec), std::move(merged)};
+  if (!ec) {
+    std::lock_guard<std::mutex> lock(snapshots_mu);
+    snapshots[path_] = std::move(s);
+  }
   return Status::Ok();
 }
 

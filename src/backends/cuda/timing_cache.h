@@ -5,10 +5,15 @@
 // (or, without one, builds the named engine) and times nothing. The file is plain text, one
 // entry per line: key \t engine_id \t knob=value,... \t ms [\t base64 plan]. Unknown or
 // malformed lines are ignored.
+// An engine file carries the entries its build used (used_text()); loading it replays them
+// through a recorded cache (TimingCache::recorded), where a missing or unloadable entry is an
+// error rather than a reason to tune or compile.
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,24 +31,38 @@ struct TunedChoice {
 
 class TimingCache {
  public:
-  // The default file: $KILN_CACHE_DIR/cuda_timing_cache.tsv, else ~/.cache/kiln/... .
-  static std::string default_path();
-  // Reads `path` (a missing file is an empty cache). An empty path disables the file.
+  // Reads `path` (a missing file is an empty cache). An empty path keeps it in memory. A
+  // file is parsed once per process while it is unchanged (same size and modification
+  // time): the builds of a dynamic-size model, one per input size, share that snapshot.
   explicit TimingCache(std::string path);
+  // The entries of `text` (used_text() of an earlier build), read-only: replay_only().
+  static TimingCache recorded(const std::string& text);
 
-  std::optional<TunedChoice> find(const std::string& key) const;
+  // Marks a found entry as used by this build.
+  std::optional<TunedChoice> find(const std::string& key);
   void put(const std::string& key, const TunedChoice& choice);
+  // True for a recorded cache: what is not in it must not be tuned or compiled.
+  bool replay_only() const { return replay_only_; }
+  // The entries this build found or added, in the file's text form.
+  std::string used_text() const;
+  const std::map<std::string, TunedChoice>& entries() const { return *base_; }
   // Merges new entries into the file (re-reading it first, so concurrent builders lose
   // nothing but their own duplicate keys) through a temp file and rename.
   Status save();
   const std::string& path() const { return path_; }
 
  private:
-  static void parse_into(const std::string& path, std::map<std::string, TunedChoice>& out);
+  using Entries = std::map<std::string, TunedChoice>;
+  static void parse_into(std::istream& in, Entries& out);
+  static void write(std::ostream& out, const Entries& entries);
+  // The entries of the file at `path` as it is now, from the process's snapshot of it.
+  static std::shared_ptr<const Entries> snapshot(const std::string& path);
 
   std::string path_;
-  std::map<std::string, TunedChoice> entries_;
-  std::map<std::string, TunedChoice> added_;
+  bool replay_only_ = false;
+  std::shared_ptr<const Entries> base_;  // the file's (or the recording's) entries, shared
+  Entries added_;                        // this build's, over base_
+  Entries used_;
 };
 
 }  // namespace kiln::cuda

@@ -3,14 +3,14 @@
 
 #include "backends/cpu/ops/op_util.h"
 #include "backends/cpu/ops/ops.h"
+#include "ir/size_limits.h"
 
 namespace kiln::cpu::ops {
 
 Status constant_of_shape(KernelContext& ctx) {
   KILN_RETURN_IF_ERROR(require_inputs(ctx, 1, 1));
   const std::vector<int64_t> shape = ctx.inputs[0]->as_int64();
-  for (int64_t d : shape)
-    if (d < 0) return error(StatusCode::kInvalidArgument, "negative dim ", d);
+  KILN_RETURN_IF_ERROR(ir::check_output_shape(shape));
   const ir::Tensor* value = ctx.node.attr_tensor("value");
   if (value && value->numel() != 1) return error(StatusCode::kInvalidArgument, "value must hold one element");
   ir::Tensor out(value ? value->dtype() : ir::DType::kFloat32, shape);

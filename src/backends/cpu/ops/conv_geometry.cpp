@@ -1,5 +1,7 @@
 #include "backends/cpu/ops/conv_geometry.h"
 
+#include "ir/window_geometry.h"
+
 namespace kiln::cpu {
 
 Result<ConvGeometry> conv_geometry(const ir::Node& node, const std::vector<int64_t>& x_shape,
@@ -14,23 +16,12 @@ Result<ConvGeometry> conv_geometry(const ir::Node& node, const std::vector<int64
   if (g.group <= 0 || g.c % g.group != 0 || g.m % g.group != 0 || w_shape[1] != g.c / g.group)
     return error(StatusCode::kInvalidArgument, "input ", ir::shape_to_string(x_shape), " and weight ",
                  ir::shape_to_string(w_shape), " do not match group ", g.group);
-  const std::vector<int64_t> ks = node.attr_ints("kernel_shape", {g.kh, g.kw});
-  if (ks != std::vector<int64_t>{g.kh, g.kw})
-    return error(StatusCode::kInvalidArgument, "kernel_shape does not match weight ", ir::shape_to_string(w_shape));
-  const std::vector<int64_t> strides = node.attr_ints("strides", {1, 1});
-  const std::vector<int64_t> dilations = node.attr_ints("dilations", {1, 1});
-  if (strides.size() != 2 || dilations.size() != 2 || strides[0] <= 0 || strides[1] <= 0 || dilations[0] <= 0 ||
-      dilations[1] <= 0)
-    return error(StatusCode::kInvalidArgument, "strides and dilations need 2 positive values");
-  std::vector<int64_t> pads = node.attr_ints("pads");
-  KILN_RETURN_IF_ERROR(
-      resolve_auto_pad(node.attr_string("auto_pad", "NOTSET"), {g.h, g.w}, {g.kh, g.kw}, strides, dilations, pads));
-  g.stride_h = strides[0], g.stride_w = strides[1], g.dil_h = dilations[0], g.dil_w = dilations[1];
+  KILN_ASSIGN_OR_RETURN(ir::Window win, ir::read_window(node, 2, {g.kh, g.kw}));
+  const std::vector<int64_t> pads = ir::resolved_pads(win, {g.h, g.w});
+  g.stride_h = win.strides[0], g.stride_w = win.strides[1], g.dil_h = win.dilations[0], g.dil_w = win.dilations[1];
   g.pad_t = pads[0], g.pad_l = pads[1], g.pad_b = pads[2], g.pad_r = pads[3];
-  g.oh = (g.h + g.pad_t + g.pad_b - ((g.kh - 1) * g.dil_h + 1)) / g.stride_h + 1;
-  g.ow = (g.w + g.pad_l + g.pad_r - ((g.kw - 1) * g.dil_w + 1)) / g.stride_w + 1;
-  if (g.oh <= 0 || g.ow <= 0)
-    return error(StatusCode::kInvalidArgument, "kernel larger than padded input ", ir::shape_to_string(x_shape));
+  KILN_ASSIGN_OR_RETURN(g.oh, ir::window_output_size(win, 0, g.h, pads));
+  KILN_ASSIGN_OR_RETURN(g.ow, ir::window_output_size(win, 1, g.w, pads));
   return g;
 }
 

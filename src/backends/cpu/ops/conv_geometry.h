@@ -1,5 +1,5 @@
-// 2-D convolution geometry shared by Conv, ConvInteger and ConvTranspose: attribute
-// parsing (strides, dilations, pads, auto_pad) and im2col.
+// 2-D convolution geometry shared by Conv and ConvInteger (attributes read and checked by
+// ir::read_window) and im2col.
 #pragma once
 
 #include <cstdint>

@@ -4,6 +4,7 @@
 
 #include "backends/cpu/ops/op_util.h"
 #include "backends/cpu/ops/ops.h"
+#include "ir/window_geometry.h"
 
 namespace kiln::cpu::ops {
 
@@ -23,33 +24,12 @@ Status conv_transpose(KernelContext& ctx) {
     return error(StatusCode::kInvalidArgument, "weight ", ir::shape_to_string(w.shape()), " does not match input ",
                  ir::shape_to_string(x.shape()), " and group ", group);
   const int64_t cg = c / group, mg = w.dim(1), m = mg * group, kh = w.dim(2), kw = w.dim(3);
-  const std::vector<int64_t> st = node.attr_ints("strides", {1, 1});
-  const std::vector<int64_t> dl = node.attr_ints("dilations", {1, 1});
-  const std::vector<int64_t> op = node.attr_ints("output_padding", {0, 0});
-  if (st.size() != 2 || dl.size() != 2 || op.size() != 2)
-    return error(StatusCode::kInvalidArgument, "strides, dilations and output_padding need 2 values");
-  const int64_t in_hw[2] = {h, wd}, k_hw[2] = {kh, kw};
-  std::vector<int64_t> pads = node.attr_ints("pads", {0, 0, 0, 0});
-  if (pads.size() != 4) return error(StatusCode::kInvalidArgument, "pads need 4 values");
-  const std::vector<int64_t> output_shape = node.attr_ints("output_shape");
-  const std::string auto_pad = node.attr_string("auto_pad", "NOTSET");
-  int64_t out_hw[2];
-  for (int i = 0; i < 2; ++i) {
-    const int64_t full = st[i] * (in_hw[i] - 1) + op[i] + (k_hw[i] - 1) * dl[i] + 1;
-    if (!output_shape.empty() || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-      // Pads follow from the wanted output size (ONNX: SAME_UPPER puts the extra one at the end).
-      const int64_t target = !output_shape.empty() ? output_shape[output_shape.size() - 2 + i] : in_hw[i] * st[i];
-      const int64_t total = full - target;
-      const bool upper = auto_pad == "SAME_UPPER";
-      pads[i] = upper ? total / 2 : total - total / 2;
-      pads[i + 2] = total - pads[i];
-    } else if (auto_pad == "VALID") {
-      pads[i] = pads[i + 2] = 0;
-    }
-    out_hw[i] = full - pads[i] - pads[i + 2];
-    if (out_hw[i] <= 0) return error(StatusCode::kInvalidArgument, "output size would be ", out_hw[i]);
-  }
-  const int64_t oh = out_hw[0], ow = out_hw[1];
+  KILN_ASSIGN_OR_RETURN(ir::Window win, ir::read_window(node, 2, {kh, kw}));
+  KILN_ASSIGN_OR_RETURN(ir::TransposedSizes sizes, ir::transposed_output_sizes(win, {h, wd}, node.attr_ints("output_shape")));
+  const std::vector<int64_t>& st = win.strides;
+  const std::vector<int64_t>& dl = win.dilations;
+  const std::vector<int64_t>& pads = sizes.pads;
+  const int64_t oh = sizes.out[0], ow = sizes.out[1];
   const int64_t plane = h * wd, rows = mg * kh * kw;
 
   ir::Tensor y(ir::DType::kFloat32, {n, m, oh, ow});

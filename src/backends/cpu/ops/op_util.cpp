@@ -89,28 +89,4 @@ ir::Tensor broadcast_to(const ir::Tensor& src, const std::vector<int64_t>& out_s
   return gather_strided(src, out_shape, broadcast_strides(src.shape(), out_shape), 0);
 }
 
-Status resolve_auto_pad(const std::string& auto_pad, const std::vector<int64_t>& in, const std::vector<int64_t>& kernel,
-                        const std::vector<int64_t>& strides, const std::vector<int64_t>& dilations,
-                        std::vector<int64_t>& pads) {
-  const size_t n = in.size();
-  if (auto_pad.empty() || auto_pad == "NOTSET") {
-    if (pads.empty()) pads.assign(2 * n, 0);
-    if (pads.size() != 2 * n) return error(StatusCode::kInvalidArgument, "pads must have ", 2 * n, " values");
-    return Status::Ok();
-  }
-  pads.assign(2 * n, 0);
-  if (auto_pad == "VALID") return Status::Ok();
-  if (auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER")
-    return error(StatusCode::kUnsupported, "auto_pad ", auto_pad, " not supported");
-  for (size_t i = 0; i < n; ++i) {
-    const int64_t out = (in[i] + strides[i] - 1) / strides[i];
-    const int64_t eff_k = (kernel[i] - 1) * dilations[i] + 1;
-    const int64_t total = std::max<int64_t>(0, (out - 1) * strides[i] + eff_k - in[i]);
-    const int64_t small = total / 2;
-    pads[i] = auto_pad == "SAME_UPPER" ? small : total - small;
-    pads[i + n] = total - pads[i];
-  }
-  return Status::Ok();
-}
-
 }  // namespace kiln::cpu

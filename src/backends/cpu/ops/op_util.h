@@ -73,9 +73,4 @@ Status dispatch_dtype(ir::DType dt, const char* what, Fn&& fn) {
   return Status::Ok();
 }
 
-// Pads for one spatial axis under ONNX auto_pad; `pads` holds [begins..., ends...].
-Status resolve_auto_pad(const std::string& auto_pad, const std::vector<int64_t>& in, const std::vector<int64_t>& kernel,
-                        const std::vector<int64_t>& strides, const std::vector<int64_t>& dilations,
-                        std::vector<int64_t>& pads);
-
 }  // namespace kiln::cpu

@@ -14,7 +14,8 @@ struct PoolGeometry {
   int64_t oh = 0, ow = 0;
 };
 
-// Reads kernel_shape, strides, dilations, pads, auto_pad, ceil_mode for an NCHW input.
+// kernel_shape, strides, dilations, pads, auto_pad, ceil_mode for an NCHW input, read and
+// checked by ir::read_window; output sizes by ir::window_output_size.
 // With ceil_mode a last window starting beyond the input and its leading pad is dropped
 // (as ONNX's reference and PyTorch do).
 Result<PoolGeometry> pool_geometry(const ir::Node& node, const std::vector<int64_t>& x_shape);

@@ -3,6 +3,7 @@
 
 #include "backends/cpu/ops/op_util.h"
 #include "backends/cpu/ops/ops.h"
+#include "ir/size_limits.h"
 
 namespace kiln::cpu::ops {
 
@@ -15,12 +16,17 @@ Status range(KernelContext& ctx) {
   }
   if (ctx.inputs[2]->to_float32().data<float>()[0] == 0.0f)
     return error(StatusCode::kInvalidArgument, "delta is 0");
-  return dispatch_dtype<float, int32_t, int64_t>(dt, "Range", [&](auto tag) {
+  Status st = Status::Ok();
+  const Status dispatched = dispatch_dtype<float, int32_t, int64_t>(dt, "Range", [&](auto tag) {
     using T = decltype(tag);
     const T start = ctx.inputs[0]->data<T>()[0];
     const T limit = ctx.inputs[1]->data<T>()[0];
     const T delta = ctx.inputs[2]->data<T>()[0];
     const double count = std::ceil((static_cast<double>(limit) - start) / static_cast<double>(delta));
+    if (!(count <= static_cast<double>(ir::kMaxElements))) {  // also NaN and infinities
+      st = error(StatusCode::kInvalidArgument, "Range of ", count, " values is beyond kiln's limits");
+      return;
+    }
     const int64_t n = std::max<int64_t>(0, static_cast<int64_t>(count));
     ir::Tensor out(dt, {n});
     T* o = out.data<T>();
@@ -29,6 +35,7 @@ Status range(KernelContext& ctx) {
     for (int64_t i = 0; i < n; ++i, value = static_cast<T>(value + delta)) o[i] = value;
     ctx.outputs.push_back(std::move(out));
   });
+  return dispatched.ok() ? st : dispatched;
 }
 
 }  // namespace kiln::cpu::ops

@@ -5,6 +5,7 @@
 
 #include "backends/cpu/ops/op_util.h"
 #include "backends/cpu/ops/ops.h"
+#include "ir/size_limits.h"
 
 namespace kiln::cpu::ops {
 namespace {
@@ -76,14 +77,17 @@ Status resize(KernelContext& ctx) {
     const int64_t a = axes[i];
     if (scales_t) {
       scales[a] = given.data<float>()[i];
-      if (scales[a] <= 0.0f) return error(StatusCode::kInvalidArgument, "scale must be positive");
-      out_shape[a] = static_cast<int64_t>(std::floor(static_cast<float>(x.dim(a)) * scales[a]));
+      const float out_len = std::floor(static_cast<float>(x.dim(a)) * scales[a]);
+      if (!(scales[a] > 0.0f) || !(out_len <= static_cast<float>(ir::kMaxDim)))  // also NaN and infinities
+        return error(StatusCode::kInvalidArgument, "scale ", scales[a], " must be positive and keep dims within 2^31");
+      out_shape[a] = static_cast<int64_t>(out_len);
     } else {
       out_shape[a] = sizes_t->as_int64()[i];
       scales[a] = static_cast<float>(out_shape[a]) / static_cast<float>(x.dim(a));
     }
   }
 
+  KILN_RETURN_IF_ERROR(ir::check_output_shape(out_shape));
   std::vector<AxisMap> maps(static_cast<size_t>(rank));
   for (int64_t d = 0; d < rank; ++d) {
     AxisMap& m = maps[d];

@@ -217,6 +217,7 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
   // was placed there (concat_views.h) and cuDNN takes the strided output, else packed.
   std::string why_not;
   int64_t y_stride = 0;
+  Status replay_error = Status::Ok();  // a recorded plan this machine cannot restore
   auto try_variants = [&] {
     for (ConvVariant v : variants(b, residual_slot >= 0)) {
       const ir::Value* y = v == ConvVariant::kResidual ? d.add->outputs[0] : d.out;
@@ -228,6 +229,10 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
         q.y_stride = ys;
         q.r_stride = v == ConvVariant::kResidual ? b.slot(residual_slot).pixel_stride : 0;
         auto p = get_conv_plan(q, b);
+        if (!p.ok() && p.status().code() == StatusCode::kIncompatible) {
+          replay_error = p.status();
+          return;
+        }
         if (!p.ok()) {
           why_not += std::string(v == ConvVariant::kResidual ? " residual: "
                                  : v == ConvVariant::kFused  ? " fused: "
@@ -260,8 +265,9 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
       if (residual_slot >= 0) {
         KILN_ASSIGN_OR_RETURN(residual_slot, b.input(*d.add, residual_input, Layout::kNHWC));
       }
-      try_variants();
+      if (replay_error.ok()) try_variants();
     }
+    if (!replay_error.ok()) return error(replay_error.code(), node.name, ": ", replay_error.message());
     if (!step->plan) step->tactic = "direct (cuDNN refused:" + why_not + ")";
   }
   if (step->variant == ConvVariant::kResidual) {

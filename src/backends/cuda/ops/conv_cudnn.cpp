@@ -192,6 +192,16 @@ std::optional<Candidate> build_candidate(const ConvRequest& q, int64_t index, cu
 // in the timing cache with its serialized plan, one candidate too, so a warm build neither
 // times nor compiles); without, the first in cuDNN's order.
 Result<std::shared_ptr<ConvPlan>> choose_plan(const ConvRequest& q, std::vector<Candidate> cands, PlanBuilder& b) {
+  if (const size_t cap = b.options().max_workspace_bytes) {
+    const size_t before = cands.size();
+    std::erase_if(cands, [&](const Candidate& c) {
+      int64_t ws = 0;
+      return c.graph->get_workspace_size_plan_at_index(c.index, ws).is_bad() || static_cast<size_t>(ws) > cap;
+    });
+    b.stats().over_workspace += static_cast<int>(before - cands.size());
+    if (cands.empty())
+      return error(StatusCode::kUnsupported, "every built candidate needs more than the ", cap, "-byte workspace cap");
+  }
   std::sort(cands.begin(), cands.end(), [](const Candidate& x, const Candidate& y) { return x.index < y.index; });
   Candidate pick = cands.front();
   if (b.options().tune) {
@@ -256,13 +266,24 @@ Result<std::shared_ptr<ConvPlan>> choose_plan(const ConvRequest& q, std::vector<
 // engine and knobs it names (and the entry completed with the compiled plan).
 Result<std::shared_ptr<ConvPlan>> plan_from_cache(const ConvRequest& q, TimingCache& cache, const std::string& key,
                                                   const TunedChoice& c, PlanBuilder& b) {
+  if (auto it = b.restored_plans().find(key); it != b.restored_plans().end()) {
+    ++b.stats().plans_loaded;
+    return std::static_pointer_cast<ConvPlan>(it->second);
+  }
   if (!c.plan.empty()) {
     auto p = plan_from_blob(c, b.handles().cudnn);
     if (p.ok()) {
       ++b.stats().plans_loaded;
       return p;
     }
+    // An engine file's plan that this GPU, driver or cuDNN cannot restore: the engine must
+    // be rebuilt here, not silently re-planned.
+    if (cache.replay_only())
+      return error(StatusCode::kIncompatible, "cuDNN cannot restore the recorded plan for ", q.signature(), ": ",
+                   p.status().message());
   }
+  if (cache.replay_only())
+    return error(StatusCode::kIncompatible, "the engine records no compiled plan for ", q.signature());
   KILN_ASSIGN_OR_RETURN(auto p, plan_from_choice(q, c, b.handles().cudnn));
   remember(cache, key, c, *p->graph);
   return p;
@@ -283,7 +304,11 @@ Result<std::shared_ptr<ConvPlan>> compile_first(const ConvRequest& q, PlanBuilde
         ++b.stats().cache_hits;
         return p;
       }
+      if (cache->replay_only()) return p.status();
     }
+    // What the recorded build did not plan with cuDNN (a variant cuDNN refused) is refused
+    // again, so the conv falls to the same variant or kernel as it did then.
+    if (cache->replay_only()) return std::shared_ptr<ConvPlan>();
   }
   // The candidate list first, so that threads start only for candidates that exist: cuDNN
   // serializes much of its heuristics and plan building, so a needless thread costs wall
@@ -322,7 +347,7 @@ std::string ConvRequest::signature() const {
   std::ostringstream os;
   os << "conv n" << s.n << " c" << s.c << " h" << s.h << " w" << s.w << " k" << s.k << " r" << s.r << "x" << s.s
      << " st" << s.sh << "," << s.sw << " pad" << s.ph << "," << s.pw << "," << pad_bottom << "," << pad_right
-     << " dil" << s.dh << "," << s.dw << " g" << s.groups << " " << precision_name(precision)
+     << " dil" << s.dh << "," << s.dw << " g" << s.groups << " " << to_string(precision)
      // FP16 entries recorded before reduced-precision reductions were barred are not reused.
      << (precision == Precision::kFp16 ? "/acc32 " : " ")
      << (variant == ConvVariant::kResidual ? "bias+silu?+add" : variant == ConvVariant::kFused ? "bias+silu?" : "conv")
@@ -330,6 +355,38 @@ std::string ConvRequest::signature() const {
   // Packed requests keep the keys recorded before channel views existed.
   if (x_stride || y_stride || r_stride) os << " px" << x_stride << "," << y_stride << "," << r_stride;
   return os.str();
+}
+
+Status restore_recorded_conv_plans(PlanBuilder& b, int threads) {
+  TimingCache* cache = b.timing_cache();
+  if (!cache || !cache->replay_only()) return Status::Ok();
+  const std::string prefix = b.device_key() + "|conv ";
+  std::vector<std::pair<const std::string*, const TunedChoice*>> todo;
+  for (const auto& [key, choice] : cache->entries())
+    if (key.compare(0, prefix.size(), prefix) == 0 && !choice.plan.empty()) todo.push_back({&key, &choice});
+  const size_t n = std::min<size_t>(std::max(1, threads), todo.size());
+  if (n == 0) return Status::Ok();
+  std::vector<cudnnHandle_t> handles(n, b.handles().cudnn);
+  for (size_t i = 1; i < n; ++i) {
+    KILN_ASSIGN_OR_RETURN(handles[i], b.worker_cudnn(i - 1));
+  }
+  int device = 0;
+  KILN_CUDA_TRY(cudaGetDevice(&device), "cudaGetDevice");
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::shared_ptr<ConvPlan>> restored(todo.size());
+  auto work = [&](size_t worker) {
+    if (cudaSetDevice(device) != cudaSuccess) return;  // a fresh thread has no current device
+    for (size_t i = worker; i < todo.size(); i += n)
+      if (auto p = plan_from_blob(*todo[i].second, handles[worker]); p.ok()) restored[i] = *p;
+  };
+  std::vector<std::thread> pool;
+  for (size_t w = 1; w < n; ++w) pool.emplace_back(work, w);
+  work(0);
+  for (auto& t : pool) t.join();
+  for (size_t i = 0; i < todo.size(); ++i)
+    if (restored[i]) b.restored_plans()[*todo[i].first] = restored[i];
+  b.stats().compile_s += seconds_since(t0);
+  return Status::Ok();
 }
 
 Result<std::shared_ptr<ConvPlan>> get_conv_plan(const ConvRequest& q, PlanBuilder& b) {
@@ -345,6 +402,10 @@ Result<std::shared_ptr<ConvPlan>> get_conv_plan(const ConvRequest& q, PlanBuilde
     shared[sig] = *first;
     ++b.stats().conv_signatures;
     return first;
+  }
+  if (b.timing_cache() && b.timing_cache()->replay_only()) {
+    shared[sig] = nullptr;
+    return first.ok() ? error(StatusCode::kUnsupported, "not planned with cuDNN when the engine was built") : first;
   }
 
   // None of the first candidates built: walk through cuDNN's whole list until one does

@@ -39,6 +39,7 @@ class GemmStep : public Step {
   const float* shift = nullptr;
   ir::DType type{};
 
+  bool uses_cublas() const override { return true; }
   Status enqueue(const ExecState& st, cudaStream_t stream) const override {
     if (m * n == 0) return Status::Ok();
     KILN_RETURN_IF_ERROR(cublas_status(cublasSetStream(st.cublas, stream), name + ": cublasSetStream"));

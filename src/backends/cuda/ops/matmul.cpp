@@ -78,11 +78,12 @@ Status make_descriptors(LtMatmul& mm, const MatMulShape& s, cudaDataType_t t) {
 }
 
 // cuBLASLt's candidate algorithms for the problem, best first by its heuristic.
-Result<std::vector<cublasLtMatmulHeuristicResult_t>> candidates(cublasLtHandle_t h, const LtMatmul& mm) {
+Result<std::vector<cublasLtMatmulHeuristicResult_t>> candidates(cublasLtHandle_t h, const LtMatmul& mm,
+                                                                 size_t max_workspace) {
   cublasLtMatmulPreference_t pref = nullptr;
   KILN_RETURN_IF_ERROR(cublas_status(cublasLtMatmulPreferenceCreate(&pref), "cublasLtMatmulPreferenceCreate"));
   Status st = cublas_status(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
-                                                                 &kMaxWorkspace, sizeof(kMaxWorkspace)),
+                                                                 &max_workspace, sizeof(max_workspace)),
                             "max workspace");
   std::vector<cublasLtMatmulHeuristicResult_t> found(kCandidates);
   int n = 0;
@@ -100,12 +101,12 @@ Result<std::vector<cublasLtMatmulHeuristicResult_t>> candidates(cublasLtHandle_t
 
 // The algorithm of a timing-cache entry, when cuBLASLt still accepts it for this problem.
 std::optional<cublasLtMatmulHeuristicResult_t> cached_algo(cublasLtHandle_t h, const LtMatmul& mm,
-                                                           const TunedChoice& c) {
+                                                           const TunedChoice& c, size_t max_workspace) {
   cublasLtMatmulHeuristicResult_t r{};
   if (c.plan.size() != sizeof(r.algo)) return std::nullopt;
   std::memcpy(&r.algo, c.plan.data(), sizeof(r.algo));
   if (cublasLtMatmulAlgoCheck(h, mm.op, mm.lhs, mm.rhs, mm.out, mm.out, &r.algo, &r) != CUBLAS_STATUS_SUCCESS ||
-      r.workspaceSize > kMaxWorkspace)
+      r.workspaceSize > max_workspace)
     return std::nullopt;
   return r;
 }
@@ -142,13 +143,17 @@ Result<cublasLtMatmulHeuristicResult_t> choose_algo(PlanBuilder& b, const LtMatm
   const cublasLtHandle_t h = b.handles().cublaslt;
   TimingCache* cache = b.options().tune ? b.timing_cache() : nullptr;
   const std::string key = b.device_key() + "|" + s.signature(half);
+  const size_t cap = b.options().max_workspace_bytes;
+  const size_t max_workspace = cap ? std::min(cap, kMaxWorkspace) : kMaxWorkspace;
   if (cache)
     if (auto c = cache->find(key))
-      if (auto r = cached_algo(h, mm, *c)) {
+      if (auto r = cached_algo(h, mm, *c, max_workspace)) {
         how = " (cached)";
         return *r;
       }
-  KILN_ASSIGN_OR_RETURN(auto cands, candidates(h, mm));
+  if (cache && cache->replay_only())
+    return error(StatusCode::kIncompatible, "cuBLASLt cannot use the recorded algorithm for ", s.signature(half));
+  KILN_ASSIGN_OR_RETURN(auto cands, candidates(h, mm, max_workspace));
   if (!b.options().tune) {
     how = " (heuristic)";
     return cands.front();

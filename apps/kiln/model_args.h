@@ -1,0 +1,50 @@
+// The model options predict and val share (--model, --device, --task, --names, --config,
+// --cache-dir, --strict-gpu, --on-mismatch) and loading the model the way both commands
+// do: a model named in kiln.yaml by its name, a PyTorch .pt refused with the export
+// command, the events (engine built or rebuilt, CPU fallback, metadata from the file
+// name) said once on stderr and kept for --json, and an --imgsz the model cannot take
+// refused.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "cli_output.h"
+#include "kiln/model.h"
+
+namespace kiln::cli {
+
+struct ModelArgs {
+  std::string model;        // a file, or a model name from the config
+  std::string config;       // kiln.yaml; empty: ./kiln.yaml when --model is a name
+  std::string device;
+  std::string precision;
+  int batch = 1;
+  int imgsz = 0;            // 0: not given (the model's own)
+  std::string task;
+  std::string names;        // a file (yaml with names, or one per line) or "a,b,c"
+  std::string cache_dir;
+  std::string on_mismatch = "auto";
+  bool strict_gpu = false;
+};
+
+// Registers --model, --device, --task, --names, --config, --cache-dir, --strict-gpu and
+// --on-mismatch on `cmd` (the commands register --precision, --imgsz, --batch themselves:
+// their meaning differs).
+void add_model_args(CLI::App& cmd, ModelArgs& a, const std::string& model_help);
+
+// The loaded model and what its loading said, for --json:
+// {"model", "source", "engine", "task", "device", "precision", "imgsz", "events": [...]}.
+struct LoadedModel {
+  Model model;
+  nlohmann::json json;
+};
+
+Result<LoadedModel> load_model(const ModelArgs& a, Messages& messages);
+
+// Says what loading `model` did (fallback, engine built or rebuilt, metadata notes) as
+// events; `seconds` < 0: the load time is not known.
+void report_load(const ModelInfo& info, const std::string& model, double seconds, Messages& messages);
+
+}  // namespace kiln::cli

@@ -1,0 +1,36 @@
+// kiln._kiln.val: validation/validate.h's run, returned as `kiln val --json`'s JSON text.
+#include <nanobind/stl/string.h>
+
+#include "bindings.h"
+#include "validation/validate.h"
+
+namespace nb = nanobind;
+using namespace nb::literals;
+
+namespace kiln::python {
+
+void bind_val(nb::module_& m) {
+  m.def("val",
+        [](const std::string& model, const std::string& data, const std::string& split, int imgsz, bool imgsz_given,
+           int batch, float conf, bool conf_given, double iou, int max_det, const std::string& device,
+           const std::string& precision) {
+          validation::ValOptions o;
+          o.model = model;
+          o.data = data;
+          o.split = split;
+          o.imgsz = imgsz;
+          o.imgsz_given = imgsz_given;
+          o.batch = batch;
+          o.conf = conf;
+          o.conf_given = conf_given;
+          o.iou = iou;
+          o.max_det = max_det;
+          if (!device.empty()) o.device = value_or_throw(parse_device(device));
+          if (!precision.empty()) o.precision = value_or_throw(parse_precision(precision));
+          return without_gil([&] { return validation::validate(o); }).json.dump();
+        },
+        "model"_a, "data"_a, "split"_a, "imgsz"_a, "imgsz_given"_a, "batch"_a, "conf"_a, "conf_given"_a, "iou"_a,
+        "max_det"_a, "device"_a, "precision"_a, "Validates a model on a dataset; `kiln val --json`'s figures");
+}
+
+}  // namespace kiln::python

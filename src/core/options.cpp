@@ -1,0 +1,68 @@
+#include "kiln/options.h"
+
+#include <array>
+#include <charconv>
+#include <ostream>
+#include <vector>
+
+namespace kiln {
+
+namespace {
+constexpr std::array<std::string_view, 3> kPrecisionNames = {"fp32", "fp16", "tf32"};
+}
+
+std::string_view to_string(Precision p) { return kPrecisionNames[static_cast<size_t>(p)]; }
+
+std::ostream& operator<<(std::ostream& os, Precision p) { return os << to_string(p); }
+
+std::span<const std::string_view> precision_names() { return kPrecisionNames; }
+
+Result<Precision> parse_precision(std::string_view text) {
+  for (size_t i = 0; i < kPrecisionNames.size(); ++i)
+    if (text == kPrecisionNames[i]) return static_cast<Precision>(i);
+  std::string allowed;
+  for (std::string_view n : kPrecisionNames) allowed += (allowed.empty() ? "" : ", ") + std::string(n);
+  return error(StatusCode::kInvalidArgument, "precision '", text, "': expected one of ", allowed);
+}
+
+std::string Device::to_string() const { return is_cuda() ? "cuda:" + std::to_string(index) : "cpu"; }
+
+Result<Device> parse_device(std::string_view text) {
+  if (text == "cpu") return Device::cpu();
+  if (text == "cuda") return Device::cuda(0);
+  constexpr std::string_view kPrefix = "cuda:";
+  if (text.substr(0, kPrefix.size()) == kPrefix) {
+    std::string_view digits = text.substr(kPrefix.size());
+    int index = -1;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
+    if (!digits.empty() && ec == std::errc() && end == digits.data() + digits.size() && index >= 0)
+      return Device::cuda(index);
+  }
+  return error(StatusCode::kInvalidArgument, "device '", text, "': expected cpu, cuda or cuda:N");
+}
+
+std::string BatchProfile::to_string() const {
+  return std::to_string(min) + ":" + std::to_string(opt) + ":" + std::to_string(max);
+}
+
+Result<BatchProfile> parse_batch_profile(std::string_view text) {
+  std::vector<int64_t> parts;
+  size_t start = 0;
+  while (true) {
+    const size_t end = text.find(':', start);
+    std::string_view part = text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    int64_t v = 0;
+    auto [p, ec] = std::from_chars(part.data(), part.data() + part.size(), v);
+    if (part.empty() || ec != std::errc() || p != part.data() + part.size() || v < 1)
+      return error(StatusCode::kInvalidArgument, "batch '", text, "': expected N or MIN:OPT:MAX (positive integers)");
+    parts.push_back(v);
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  if (parts.size() == 1) return BatchProfile(parts[0]);
+  if (parts.size() != 3 || parts[0] > parts[1] || parts[1] > parts[2])
+    return error(StatusCode::kInvalidArgument, "batch '", text, "': expected N or MIN:OPT:MAX with MIN <= OPT <= MAX");
+  return BatchProfile(parts[0], parts[1], parts[2]);
+}
+
+}  // namespace kiln

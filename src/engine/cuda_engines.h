@@ -1,0 +1,48 @@
+// The CUDA side of one engine: a cuda::Engine per prepared batch size of its profile
+// (build_options.h: prepared_batches), all sharing one weight store. Made by compile() on
+// a GPU, or by load_cuda_engines() from an engine file's recorded plans. CUDA builds only
+// define the functions; the type is visible everywhere so the engine layer's structs can
+// carry it.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "kiln/status.h"
+
+namespace kiln::cuda {
+class Engine;
+class WeightStore;
+}  // namespace kiln::cuda
+
+namespace kiln::engine {
+
+struct Engine;
+
+struct CudaEngines {
+  std::shared_ptr<cuda::WeightStore> weights;
+  std::vector<int64_t> batches;                        // ascending
+  std::vector<std::shared_ptr<cuda::Engine>> engines;  // one per batch
+
+  // The engine for n images: the smallest prepared batch >= n, else the largest.
+  size_t index_for(int64_t n) const {
+    for (size_t i = 0; i < batches.size(); ++i)
+      if (batches[i] >= n) return i;
+    return batches.size() - 1;
+  }
+};
+
+// The engines of a CUDA engine file (`engine`, loaded from `path`), each replaying the plan
+// recorded for its batch: no tuning, no compiling. Incompatible, naming the reason, when
+// the file records no plans (built without a GPU), a recorded plan cannot be restored on
+// this GPU / driver / cuDNN, or the replayed plan differs from the recorded one.
+Result<std::shared_ptr<CudaEngines>> load_cuda_engines(const std::filesystem::path& path, const Engine& engine);
+
+// Why the CUDA engine file at `path` cannot run its recorded plans here (empty when it
+// can, when it is no CUDA engine, or when no usable GPU is here to try): its plans are
+// replayed once, as a load would. Unsupported in a kiln without CUDA.
+Result<std::string> plans_unrestorable_reason(const std::filesystem::path& path);
+
+}  // namespace kiln::engine

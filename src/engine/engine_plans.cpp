@@ -1,0 +1,58 @@
+#include "engine/engine_plans.h"
+
+namespace kiln::engine {
+
+using nlohmann::json;
+
+std::vector<uint8_t> encode_plans(const EnginePlans& p) {
+  if (p.empty()) return {};
+  json prepared = json::array();
+  for (const PreparedPlan& s : p.prepared) {
+    json steps = json::array();
+    for (const PlanStep& st : s.steps) steps.push_back({st.name, st.op, st.tactic});
+    prepared.push_back({{"input", s.input},
+                        {"structure_sha256", s.structure_sha256},
+                        {"arena_bytes", s.arena_bytes},
+                        {"workspace_bytes", s.workspace_bytes},
+                        {"io_bytes", s.io_bytes},
+                        {"cublas_bytes", s.cublas_bytes},
+                        {"steps", steps}});
+  }
+  const std::string text =
+      json{{"weight_bytes", p.weight_bytes}, {"prepared", prepared}, {"recorded", p.recorded}}.dump();
+  return std::vector<uint8_t>(text.begin(), text.end());
+}
+
+Result<EnginePlans> decode_plans(std::span<const uint8_t> bytes, const std::string& display_name) {
+  EnginePlans p;
+  if (bytes.empty()) return p;
+  const json j = json::parse(bytes.begin(), bytes.end(), nullptr, /*allow_exceptions=*/false);
+  auto bad = [&](const std::string& why) {
+    return error(StatusCode::kCorrupt, display_name, ": not a valid kiln engine: plans section: ", why);
+  };
+  if (!j.is_object()) return bad("not JSON");
+  try {
+    p.weight_bytes = j.at("weight_bytes").get<uint64_t>();
+    p.recorded = j.at("recorded").get<std::string>();
+    for (const json& s : j.at("prepared")) {
+      PreparedPlan pp;
+      pp.input = s.at("input").get<std::vector<int64_t>>();
+      pp.structure_sha256 = s.at("structure_sha256").get<std::string>();
+      pp.arena_bytes = s.at("arena_bytes").get<uint64_t>();
+      pp.workspace_bytes = s.at("workspace_bytes").get<uint64_t>();
+      pp.io_bytes = s.at("io_bytes").get<uint64_t>();
+      pp.cublas_bytes = s.at("cublas_bytes").get<uint64_t>();
+      for (const json& st : s.at("steps")) {
+        if (!st.is_array() || st.size() != 3) return bad("a step is not [name, op, tactic]");
+        pp.steps.push_back({st[0].get<std::string>(), st[1].get<std::string>(), st[2].get<std::string>()});
+      }
+      if (pp.input.size() != 4 || pp.input[0] < 1) return bad("a prepared shape has no [batch, c, h, w] input");
+      p.prepared.push_back(std::move(pp));
+    }
+  } catch (const json::exception&) {
+    return bad("a field is missing or of the wrong type");
+  }
+  return p;
+}
+
+}  // namespace kiln::engine

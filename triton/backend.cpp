@@ -1,0 +1,226 @@
+// libtriton_kiln.so: the Triton Inference Server backend entry points. Each model instance
+// holds its own kiln::Model (on the CPU or on its instance group's GPU); a dynamic batch of
+// requests runs as one Model::predict over all their images (letterbox, inference, decode
+// and NMS), and each request gets its own response or its own error.
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kiln/model.h"
+#include "request_images.h"
+#include "response_outputs.h"
+#include "serve_config.h"
+#include "triton_api.h"
+#include "triton_status.h"
+
+namespace kiln::triton {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ModelState {
+  std::string name;
+  fs::path model_path;
+  ServeConfig config;
+};
+
+struct InstanceState {
+  ModelState* model = nullptr;
+  Model kiln_model;
+};
+
+uint64_t now_ns() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+}
+
+Result<std::string> model_config_json(TRITONBACKEND_Model* model) {
+  TRITONSERVER_Message* message = nullptr;
+  KILN_RETURN_IF_ERROR(from_triton(TRITONBACKEND_ModelConfig(model, 1, &message)));
+  const char* base = nullptr;
+  size_t size = 0;
+  Status st = from_triton(TRITONSERVER_MessageSerializeToJson(message, &base, &size));
+  std::string json = st.ok() ? std::string(base, size) : std::string();
+  Status deleted = from_triton(TRITONSERVER_MessageDelete(message));
+  KILN_RETURN_IF_ERROR(st);
+  KILN_RETURN_IF_ERROR(deleted);
+  return json;
+}
+
+Result<std::unique_ptr<ModelState>> load_model_state(TRITONBACKEND_Model* model) {
+  auto state = std::make_unique<ModelState>();
+  const char* name = nullptr;
+  uint64_t version = 0;
+  TRITONBACKEND_ArtifactType artifact = TRITONBACKEND_ARTIFACT_FILESYSTEM;
+  const char* location = nullptr;
+  KILN_RETURN_IF_ERROR(from_triton(TRITONBACKEND_ModelName(model, &name)));
+  KILN_RETURN_IF_ERROR(from_triton(TRITONBACKEND_ModelVersion(model, &version)));
+  KILN_RETURN_IF_ERROR(from_triton(TRITONBACKEND_ModelRepository(model, &artifact, &location)));
+  state->name = name;
+  KILN_ASSIGN_OR_RETURN(std::string json, model_config_json(model));
+  KILN_ASSIGN_OR_RETURN(state->config, parse_serve_config(json));
+  state->model_path = fs::path(location) / std::to_string(version) / state->config.model_file;
+  std::error_code ec;
+  if (!fs::exists(state->model_path, ec))
+    return error(StatusCode::kNotFound, state->model_path.string(), ": no such file (model ", state->name, ")");
+  return state;
+}
+
+Result<InstanceKind> instance_kind(TRITONBACKEND_ModelInstance* instance) {
+  TRITONSERVER_InstanceGroupKind kind = TRITONSERVER_INSTANCEGROUPKIND_AUTO;
+  KILN_RETURN_IF_ERROR(from_triton(TRITONBACKEND_ModelInstanceKind(instance, &kind)));
+  if (kind == TRITONSERVER_INSTANCEGROUPKIND_CPU) return InstanceKind::kCpu;
+  if (kind == TRITONSERVER_INSTANCEGROUPKIND_GPU) return InstanceKind::kGpu;
+  return error(StatusCode::kUnsupported, "instance group kind ", static_cast<int>(kind),
+               " is not served by kiln (use KIND_CPU or KIND_GPU)");
+}
+
+Result<std::unique_ptr<InstanceState>> load_instance_state(TRITONBACKEND_ModelInstance* instance) {
+  TRITONBACKEND_Model* model = nullptr;
+  void* model_state = nullptr;
+  const char* name = nullptr;
+  int32_t device_id = 0;
+  KILN_RETURN_IF_ERROR(from_triton(TRITONBACKEND_ModelInstanceModel(instance, &model)));
+  KILN_RETURN_IF_ERROR(from_triton(TRITONBACKEND_ModelState(model, &model_state)));
+  KILN_RETURN_IF_ERROR(from_triton(TRITONBACKEND_ModelInstanceName(instance, &name)));
+  KILN_RETURN_IF_ERROR(from_triton(TRITONBACKEND_ModelInstanceDeviceId(instance, &device_id)));
+  KILN_ASSIGN_OR_RETURN(InstanceKind kind, instance_kind(instance));
+  auto* ms = static_cast<ModelState*>(model_state);
+  KILN_ASSIGN_OR_RETURN(ModelOptions options, instance_model_options(ms->config, kind, device_id));
+  auto loaded = Model::load(ms->model_path, options);
+  if (!loaded.ok()) return error(loaded.status().code(), name, ": ", loaded.status().message());
+  const ModelInfo& info = loaded->info();
+  if (info.task.empty())
+    return error(StatusCode::kUnsupported, ms->model_path.string(), ": no YOLO task in the model's metadata");
+  log(TRITONSERVER_LOG_INFO, std::string(name) + ": " + ms->model_path.string() + " (" + info.task + ") on " +
+                                 info.device.to_string() + ", " + std::string(to_string(info.precision)) +
+                                 ", batch " + options.batch.to_string() + (info.note.empty() ? "" : "; " + info.note));
+  return std::make_unique<InstanceState>(InstanceState{ms, std::move(loaded).value()});
+}
+
+// Sends `response` for `request` (or an error response when `st` failed) and releases it.
+void finish(TRITONBACKEND_ModelInstance* instance, TRITONBACKEND_Request* request, TRITONBACKEND_Response* response,
+            const Status& st, uint64_t exec_start, uint64_t compute_start, uint64_t compute_end) {
+  if (!response) {
+    if (Status created = from_triton(TRITONBACKEND_ResponseNew(&response, request)); !created.ok())
+      log(TRITONSERVER_LOG_ERROR, "cannot create a response: " + created.message());
+  }
+  if (response) {
+    Status sent = from_triton(TRITONBACKEND_ResponseSend(response, TRITONSERVER_RESPONSE_COMPLETE_FINAL, to_triton(st)));
+    if (!sent.ok()) log(TRITONSERVER_LOG_ERROR, "cannot send a response: " + sent.message());
+  }
+  Status reported = from_triton(TRITONBACKEND_ModelInstanceReportStatistics(instance, request, st.ok(), exec_start,
+                                                                           compute_start, compute_end, now_ns()));
+  if (!reported.ok()) log(TRITONSERVER_LOG_WARN, reported.message());
+  Status released = from_triton(TRITONBACKEND_RequestRelease(request, TRITONSERVER_REQUEST_RELEASE_ALL));
+  if (!released.ok()) log(TRITONSERVER_LOG_ERROR, "cannot release a request: " + released.message());
+}
+
+void execute(TRITONBACKEND_ModelInstance* instance, InstanceState& state, TRITONBACKEND_Request** requests,
+             uint32_t count) {
+  const uint64_t exec_start = now_ns();
+  // Each request's images, or why it was refused; the good ones' images run as one batch.
+  std::vector<std::optional<RequestImages>> inputs(count);
+  std::vector<Status> failures(count);
+  std::vector<ImageView> batch;
+  for (uint32_t r = 0; r < count; ++r) {
+    Result<RequestImages> images = read_request_images(requests[r]);
+    if (!images.ok()) {
+      failures[r] = images.status();
+      continue;
+    }
+    inputs[r] = std::move(images).value();
+    batch.insert(batch.end(), inputs[r]->views.begin(), inputs[r]->views.end());
+  }
+  const uint64_t compute_start = now_ns();
+  Result<std::vector<Prediction>> predictions = std::vector<Prediction>{};
+  if (!batch.empty()) predictions = state.kiln_model.predict(batch, state.model->config.predict);
+  const uint64_t compute_end = now_ns();
+  size_t first = 0;
+  for (uint32_t r = 0; r < count; ++r) {
+    TRITONBACKEND_Response* response = nullptr;
+    Status st = failures[r];
+    if (st.ok()) st = predictions.status();
+    if (st.ok()) {
+      const size_t n = inputs[r]->views.size();
+      st = from_triton(TRITONBACKEND_ResponseNew(&response, requests[r]));
+      if (st.ok())
+        st = write_outputs(requests[r], response, std::span<const Prediction>(*predictions).subspan(first, n),
+                           state.kiln_model.info().task);
+      first += n;
+      if (!st.ok() && response) {
+        // A half-filled response is dropped; the request gets an error response instead.
+        (void)from_triton(TRITONBACKEND_ResponseDelete(response));
+        response = nullptr;
+      }
+    }
+    finish(instance, requests[r], response, st, exec_start, compute_start, compute_end);
+  }
+  if (!batch.empty()) {
+    Status reported = from_triton(TRITONBACKEND_ModelInstanceReportBatchStatistics(
+        instance, batch.size(), exec_start, compute_start, compute_end, now_ns()));
+    if (!reported.ok()) log(TRITONSERVER_LOG_WARN, reported.message());
+  }
+}
+
+}  // namespace
+
+}  // namespace kiln::triton
+
+using namespace kiln::triton;
+
+extern "C" {
+
+TRITONSERVER_Error* TRITONBACKEND_Initialize(TRITONBACKEND_Backend*) {
+  uint32_t major = 0, minor = 0;
+  if (TRITONSERVER_Error* e = TRITONBACKEND_ApiVersion(&major, &minor)) return e;
+  if (major != kTritonBackendApiMajor || minor < kTritonBackendApiMinor)
+    return to_triton(kiln::error(kiln::StatusCode::kUnsupported, "the kiln backend needs Triton backend API ",
+                                 kTritonBackendApiMajor, ".", kTritonBackendApiMinor, "+, this server has ", major,
+                                 ".", minor));
+  return nullptr;
+}
+
+TRITONSERVER_Error* TRITONBACKEND_ModelInitialize(TRITONBACKEND_Model* model) {
+  auto state = load_model_state(model);
+  if (!state.ok()) return to_triton(state.status());
+  if (TRITONSERVER_Error* e = TRITONBACKEND_ModelSetState(model, state->get())) return e;
+  state->release();
+  return nullptr;
+}
+
+TRITONSERVER_Error* TRITONBACKEND_ModelFinalize(TRITONBACKEND_Model* model) {
+  void* state = nullptr;
+  if (TRITONSERVER_Error* e = TRITONBACKEND_ModelState(model, &state)) return e;
+  delete static_cast<ModelState*>(state);
+  return nullptr;
+}
+
+TRITONSERVER_Error* TRITONBACKEND_ModelInstanceInitialize(TRITONBACKEND_ModelInstance* instance) {
+  auto state = load_instance_state(instance);
+  if (!state.ok()) return to_triton(state.status());
+  if (TRITONSERVER_Error* e = TRITONBACKEND_ModelInstanceSetState(instance, state->get())) return e;
+  state->release();
+  return nullptr;
+}
+
+TRITONSERVER_Error* TRITONBACKEND_ModelInstanceFinalize(TRITONBACKEND_ModelInstance* instance) {
+  void* state = nullptr;
+  if (TRITONSERVER_Error* e = TRITONBACKEND_ModelInstanceState(instance, &state)) return e;
+  delete static_cast<InstanceState*>(state);
+  return nullptr;
+}
+
+TRITONSERVER_Error* TRITONBACKEND_ModelInstanceExecute(TRITONBACKEND_ModelInstance* instance,
+                                                       TRITONBACKEND_Request** requests, const uint32_t request_count) {
+  void* state = nullptr;
+  if (TRITONSERVER_Error* e = TRITONBACKEND_ModelInstanceState(instance, &state)) return e;
+  execute(instance, *static_cast<InstanceState*>(state), requests, request_count);
+  return nullptr;
+}
+
+}  // extern "C"

@@ -1,0 +1,135 @@
+#include "request_images.h"
+
+#include <cstring>
+#include <string>
+
+#include "tensor_names.h"
+#include "triton_status.h"
+
+namespace kiln::triton {
+
+namespace {
+
+struct InputTensor {
+  std::string name;
+  TRITONSERVER_DataType dtype = TRITONSERVER_TYPE_INVALID;
+  std::vector<int64_t> shape;
+  std::span<const uint8_t> bytes;
+};
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+// The request's only input, its bytes contiguous in host memory (copied into `gathered`
+// when Triton holds them in several buffers).
+Result<InputTensor> only_input(TRITONBACKEND_Request* request, std::vector<uint8_t>& gathered) {
+  uint32_t count = 0;
+  KILN_RETURN_IF_ERROR(from_triton(TRITONBACKEND_RequestInputCount(request, &count)));
+  if (count != 1)
+    return error(StatusCode::kInvalidArgument, "a request needs exactly one input, ", kInputImage, " (encoded images) or ",
+                 kInputFrame, " (HWC uint8 BGR pixels); got ", count);
+  TRITONBACKEND_Input* input = nullptr;
+  KILN_RETURN_IF_ERROR(from_triton(TRITONBACKEND_RequestInputByIndex(request, 0, &input)));
+  const char* name = nullptr;
+  const int64_t* shape = nullptr;
+  uint32_t dims = 0, buffers = 0;
+  uint64_t byte_size = 0;
+  InputTensor t;
+  KILN_RETURN_IF_ERROR(
+      from_triton(TRITONBACKEND_InputProperties(input, &name, &t.dtype, &shape, &dims, &byte_size, &buffers)));
+  t.name = name;
+  t.shape.assign(shape, shape + dims);
+  gathered.clear();
+  for (uint32_t b = 0; b < buffers; ++b) {
+    const void* data = nullptr;
+    uint64_t size = 0;
+    TRITONSERVER_MemoryType type = TRITONSERVER_MEMORY_CPU;
+    int64_t type_id = 0;
+    KILN_RETURN_IF_ERROR(from_triton(TRITONBACKEND_InputBuffer(input, b, &data, &size, &type, &type_id)));
+    if (type == TRITONSERVER_MEMORY_GPU)
+      return error(StatusCode::kUnsupported, t.name, ": input in GPU memory is not supported (send it in host memory)");
+    const auto* p = static_cast<const uint8_t*>(data);
+    if (buffers == 1) {
+      t.bytes = {p, size};
+      return t;
+    }
+    gathered.insert(gathered.end(), p, p + size);
+  }
+  t.bytes = gathered;
+  return t;
+}
+
+// BYTES wire format: per element a 4-byte little-endian length, then that many bytes.
+Result<std::vector<std::span<const uint8_t>>> split_bytes_tensor(std::span<const uint8_t> data, int64_t elements) {
+  std::vector<std::span<const uint8_t>> out;
+  size_t pos = 0;
+  for (int64_t i = 0; i < elements; ++i) {
+    if (data.size() - pos < 4)
+      return error(StatusCode::kInvalidArgument, kInputImage, "[", i, "]: truncated (no 4-byte length)");
+    const uint32_t len = static_cast<uint32_t>(data[pos]) | static_cast<uint32_t>(data[pos + 1]) << 8 |
+                         static_cast<uint32_t>(data[pos + 2]) << 16 | static_cast<uint32_t>(data[pos + 3]) << 24;
+    pos += 4;
+    if (data.size() - pos < len)
+      return error(StatusCode::kInvalidArgument, kInputImage, "[", i, "]: length ", len, " runs past the tensor's ",
+                   data.size(), " bytes");
+    out.push_back(data.subspan(pos, len));
+    pos += len;
+  }
+  if (pos != data.size())
+    return error(StatusCode::kInvalidArgument, kInputImage, ": ", data.size() - pos, " bytes after its ", elements,
+                 " elements");
+  return out;
+}
+
+Status read_encoded(const InputTensor& t, RequestImages& out) {
+  if (t.dtype != TRITONSERVER_TYPE_BYTES)
+    return error(StatusCode::kInvalidArgument, kInputImage, " must be BYTES (encoded images)");
+  if (t.shape.size() != 2 || t.shape[1] != 1)
+    return error(StatusCode::kInvalidArgument, kInputImage, " must have shape [N, 1], got ", shape_text(t.shape));
+  KILN_ASSIGN_OR_RETURN(auto elements, split_bytes_tensor(t.bytes, t.shape[0]));
+  for (size_t i = 0; i < elements.size(); ++i) {
+    KILN_ASSIGN_OR_RETURN(Image image, decode_image(elements[i], std::string(kInputImage) + "[" + std::to_string(i) + "]"));
+    out.decoded.push_back(std::move(image));
+  }
+  for (const Image& image : out.decoded) out.views.push_back(view_of(image));
+  return Status::Ok();
+}
+
+Status read_frames(const InputTensor& t, RequestImages& out) {
+  if (t.dtype != TRITONSERVER_TYPE_UINT8)
+    return error(StatusCode::kInvalidArgument, kInputFrame, " must be UINT8 (HWC BGR pixels)");
+  if (t.shape.size() != 4 || t.shape[1] < 1 || t.shape[2] < 1 || t.shape[3] != 3)
+    return error(StatusCode::kInvalidArgument, kInputFrame, " must have shape [N, H, W, 3] with H, W >= 1, got ",
+                 shape_text(t.shape));
+  const uint64_t per_frame = static_cast<uint64_t>(t.shape[1]) * t.shape[2] * 3;
+  if (t.bytes.size() != per_frame * t.shape[0])
+    return error(StatusCode::kInvalidArgument, kInputFrame, " ", shape_text(t.shape), " needs ", per_frame * t.shape[0],
+                 " bytes, got ", t.bytes.size());
+  for (int64_t i = 0; i < t.shape[0]; ++i)
+    out.views.push_back({static_cast<int>(t.shape[2]), static_cast<int>(t.shape[1]), t.bytes.data() + i * per_frame,
+                         false});
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<RequestImages> read_request_images(TRITONBACKEND_Request* request) {
+  RequestImages out;
+  KILN_ASSIGN_OR_RETURN(InputTensor t, only_input(request, out.gathered));
+  if (t.shape.empty() || t.shape[0] < 1)
+    return error(StatusCode::kInvalidArgument, t.name, ": no batch dimension (shape ", shape_text(t.shape), ")");
+  if (t.name == kInputImage) {
+    KILN_RETURN_IF_ERROR(read_encoded(t, out));
+  } else if (t.name == kInputFrame) {
+    KILN_RETURN_IF_ERROR(read_frames(t, out));
+  } else {
+    return error(StatusCode::kInvalidArgument, "unknown input '", t.name, "' (expected ", kInputImage, " or ",
+                 kInputFrame, ")");
+  }
+  return out;
+}
+
+}  // namespace kiln::triton
