@@ -1,4 +1,4 @@
-// kiln build MODEL [-o FILE] [--device cpu|cuda:N] [--precision fp32|fp16|int8]
+// kiln build MODEL [-o FILE] [--device cpu|cuda:N] [--precision fp32|fp16|tf32]
 //   [--batch N|MIN:OPT:MAX] [--imgsz N] [--workspace GB] [--force] [--skip-verify]
 //   [--cache-dir D] [--models-dir D] [--json]
 // Builds an engine and prints a summary. Without -o the engine goes to the cache (and an
@@ -91,10 +91,10 @@ Runner register_build(CLI::App& app) {
   sub->add_option("model", a->model, "ONNX file, or a model name looked up in --models-dir")->required();
   sub->add_option("-o,--output", a->output, "Engine file to write (default: the cache)");
   sub->add_option("--device", a->device, "cpu | cuda:N (default cpu)");
-  sub->add_option("--precision", a->precision, "fp32 | fp16 | int8 (default fp32)");
+  sub->add_option("--precision", a->precision, "fp32 | fp16 | tf32 (default fp32; fp16 and tf32 need a GPU)");
   sub->add_option("--batch", a->batch, "N or MIN:OPT:MAX (default 1)");
   sub->add_option("--imgsz", a->imgsz, "Input size (default: the model's)");
-  sub->add_option("--workspace", a->workspace, "GPU workspace in GB for tactic search (default 4)");
+  sub->add_option("--workspace", a->workspace, "cap on the workspace a cuDNN / cuBLASLt tactic may use, GB (default 4)");
   sub->add_flag("--force", a->force, "Rebuild even if the cache holds this engine");
   sub->add_flag("--skip-verify", a->skip_verify, "Do not compare the engine's output with the model's");
   sub->add_option("--cache-dir", a->cache_dir, "Engine cache (default $KILN_CACHE_DIR or ~/.cache/kiln)");
