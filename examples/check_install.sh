@@ -23,7 +23,7 @@ for exe in detect detect-pc; do
   "$build/examples-check/$exe" "$model" "$image" > "$build/examples-check/$exe.txt"
   python3 - "$build/examples-check/cli.json" "$build/examples-check/$exe.txt" <<'PY'
 import json, sys
-cli = json.load(open(sys.argv[1]))[0]["detections"]
+cli = json.load(open(sys.argv[1]))["results"][0]["detections"]
 lines = [l.split() for l in open(sys.argv[2]).read().splitlines()]
 assert len(lines) == len(cli) > 0, f"{sys.argv[2]}: {len(lines)} detections, kiln predict: {len(cli)}"
 for got, want in zip(lines, cli):
