@@ -64,7 +64,7 @@ def kiln_detections(kiln, assets, source, vid_stride, max_frames):
         cmd = [kiln, "predict", "--model", str(assets / KILN_MODEL), "--source", str(assets / source), "--conf", str(CONF),
                "--json", str(out), "--vid-stride", str(vid_stride), "--max-frames", str(max_frames)]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-        entries = json.loads(out.read_text())
+        entries = json.loads(out.read_text())["results"]
     frames = entries[0]["frames"] if "frames" in entries[0] else entries  # a video, or a folder of images
     dets = []
     for f in frames:
