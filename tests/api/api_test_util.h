@@ -35,6 +35,19 @@ inline std::vector<Detection> detections_of(const nlohmann::json& predictions, c
   return out;
 }
 
+// The 7 images of the assets' images/ folder, in name order.
+inline constexpr const char* kImages[] = {"bus.jpg",    "dog.jpg",    "giraffe.jpg", "horses.jpg",
+                                          "kite.jpg",   "person.jpg", "zidane.jpg"};
+inline std::vector<Image> asset_images() {
+  std::vector<Image> out;
+  for (const char* name : kImages) {
+    auto image = load_image(asset(std::string("images/") + name));
+    EXPECT_TRUE(image.ok()) << image.status().message();
+    if (image.ok()) out.push_back(std::move(image).value());
+  }
+  return out;
+}
+
 inline std::vector<Detection> reference_detections(const std::string& reference_file, const std::string& image) {
   std::ifstream f(asset("reference/" + reference_file));
   return detections_of(nlohmann::json::parse(f).at("predictions"), image);

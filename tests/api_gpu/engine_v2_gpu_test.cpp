@@ -25,17 +25,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const char* const kImages[] = {"bus.jpg", "dog.jpg", "giraffe.jpg", "horses.jpg", "kite.jpg", "person.jpg", "zidane.jpg"};
-
-std::vector<Image> images() {
-  std::vector<Image> out;
-  for (const char* name : kImages) {
-    auto image = load_image(asset(std::string("images/") + name));
-    EXPECT_TRUE(image.ok()) << image.status().message();
-    if (image.ok()) out.push_back(std::move(image).value());
-  }
-  return out;
-}
+std::vector<Image> images() { return asset_images(); }
 
 bool have_gpu() {
   int n = 0;

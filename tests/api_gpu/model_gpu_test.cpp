@@ -15,17 +15,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr double kConfTol = 0.01, kBoxTol = 1.5;
-const char* const kImages[] = {"bus.jpg", "dog.jpg", "giraffe.jpg", "horses.jpg", "kite.jpg", "person.jpg", "zidane.jpg"};
-
-std::vector<Image> images() {
-  std::vector<Image> out;
-  for (const char* name : kImages) {
-    auto image = load_image(asset(std::string("images/") + name));
-    EXPECT_TRUE(image.ok()) << image.status().message();
-    if (image.ok()) out.push_back(std::move(image).value());
-  }
-  return out;
-}
+std::vector<Image> images() { return asset_images(); }
 
 // On cuda:0 with strict_gpu: no silent CPU fallback.
 Result<Model> load_on_gpu(const std::string& file, const std::string& precision, int batch, const fs::path& cache) {

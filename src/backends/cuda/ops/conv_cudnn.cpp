@@ -361,10 +361,10 @@ Status restore_recorded_conv_plans(PlanBuilder& b, int threads) {
   TimingCache* cache = b.timing_cache();
   if (!cache || !cache->replay_only()) return Status::Ok();
   const std::string prefix = b.device_key() + "|conv ";
-  std::vector<std::pair<const std::string*, const TunedChoice*>> todo;
+  std::vector<std::pair<const std::string*, const TunedChoice*>> recorded;
   for (const auto& [key, choice] : cache->entries())
-    if (key.compare(0, prefix.size(), prefix) == 0 && !choice.plan.empty()) todo.push_back({&key, &choice});
-  const size_t n = std::min<size_t>(std::max(1, threads), todo.size());
+    if (key.compare(0, prefix.size(), prefix) == 0 && !choice.plan.empty()) recorded.push_back({&key, &choice});
+  const size_t n = std::min<size_t>(std::max(1, threads), recorded.size());
   if (n == 0) return Status::Ok();
   std::vector<cudnnHandle_t> handles(n, b.handles().cudnn);
   for (size_t i = 1; i < n; ++i) {
@@ -373,18 +373,18 @@ Status restore_recorded_conv_plans(PlanBuilder& b, int threads) {
   int device = 0;
   KILN_CUDA_TRY(cudaGetDevice(&device), "cudaGetDevice");
   const auto t0 = std::chrono::steady_clock::now();
-  std::vector<std::shared_ptr<ConvPlan>> restored(todo.size());
+  std::vector<std::shared_ptr<ConvPlan>> restored(recorded.size());
   auto work = [&](size_t worker) {
     if (cudaSetDevice(device) != cudaSuccess) return;  // a fresh thread has no current device
-    for (size_t i = worker; i < todo.size(); i += n)
-      if (auto p = plan_from_blob(*todo[i].second, handles[worker]); p.ok()) restored[i] = *p;
+    for (size_t i = worker; i < recorded.size(); i += n)
+      if (auto p = plan_from_blob(*recorded[i].second, handles[worker]); p.ok()) restored[i] = *p;
   };
   std::vector<std::thread> pool;
   for (size_t w = 1; w < n; ++w) pool.emplace_back(work, w);
   work(0);
   for (auto& t : pool) t.join();
-  for (size_t i = 0; i < todo.size(); ++i)
-    if (restored[i]) b.restored_plans()[*todo[i].first] = restored[i];
+  for (size_t i = 0; i < recorded.size(); ++i)
+    if (restored[i]) b.restored_plans()[*recorded[i].first] = restored[i];
   b.stats().compile_s += seconds_since(t0);
   return Status::Ok();
 }
