@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "core/file_util.h"
+#include "core/half.h"
 
 namespace kiln {
 
@@ -25,31 +26,6 @@ template <typename T> void store_le(std::vector<uint8_t>& out, T v) {
   uint8_t b[sizeof(T)];
   std::memcpy(b, &v, sizeof(T));
   out.insert(out.end(), b, b + sizeof(T));
-}
-
-float half_to_float(uint16_t h) {
-  const uint32_t sign = (h & 0x8000u) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ffu;
-  uint32_t bits;
-  if (exp == 0) {
-    if (mant == 0) {
-      bits = sign;
-    } else {  // subnormal: normalize
-      int e = -1;
-      uint32_t m = mant;
-      do {
-        ++e;
-        m <<= 1;
-      } while (!(m & 0x400u));
-      bits = sign | ((127 - 15 - e) << 23) | ((m & 0x3ffu) << 13);
-    }
-  } else if (exp == 31) {
-    bits = sign | 0x7f800000u | (mant << 13);
-  } else {
-    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
-  }
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
 }
 
 // Converts `count` values of dtype `descr` ("<f4", "|u1", ...) at `p` to float.

@@ -3,7 +3,7 @@
 #include <cstring>
 #include <sstream>
 
-#include "ir/half.h"
+#include "core/half.h"
 
 namespace kiln::ir {
 

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "ir/half.h"
+#include "core/half.h"
 #include "ir/op_set.h"
 
 namespace kiln::ir {

@@ -4,7 +4,7 @@
 #include <random>
 #include <set>
 
-#include "ir/half.h"
+#include "core/half.h"
 #include "model_builder.h"
 
 namespace kiln::onnx {
@@ -64,8 +64,8 @@ TEST(ImportConversion, TypedFieldTensors) {
   EXPECT_EQ(initializer(gu8, "u8").values<uint8_t>()[0], 255);
 
   TensorProto h = make_tensor("h", TensorProto::FLOAT16, {2});
-  h.add_int32_data(ir::float_to_half(0.5f));
-  h.add_int32_data(ir::float_to_half(-3.25f));
+  h.add_int32_data(kiln::float_to_half(0.5f));
+  h.add_int32_data(kiln::float_to_half(-3.25f));
   auto gh = import_with_initializer(h);
   const ir::Tensor& th = initializer(gh, "h");
   EXPECT_EQ(th.dtype(), ir::DType::kFloat16);

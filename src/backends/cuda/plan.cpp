@@ -6,7 +6,7 @@
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/fp32_tail.h"
 #include "backends/cuda/kernels.h"
-#include "ir/half.h"
+#include "core/half.h"
 
 namespace kiln::cuda {
 
@@ -159,7 +159,7 @@ Result<int> PlanBuilder::slot_of(const ir::Node& node, const ir::Value* v) {
   std::vector<uint8_t> bytes(s.bytes());
   if (s.dtype == ir::DType::kFloat16) {
     auto* h = reinterpret_cast<uint16_t*>(bytes.data());
-    for (int64_t i = 0; i < f.numel(); ++i) h[i] = ir::float_to_half(f.data<float>()[i]);
+    for (int64_t i = 0; i < f.numel(); ++i) h[i] = kiln::float_to_half(f.data<float>()[i]);
   } else {
     std::memcpy(bytes.data(), f.raw(), bytes.size());
   }

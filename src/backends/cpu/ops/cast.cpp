@@ -2,7 +2,7 @@
 // ONNX model. Float -> integer truncates toward zero (C++ conversion, as ONNX Runtime).
 #include "backends/cpu/ops/op_util.h"
 #include "backends/cpu/ops/ops.h"
-#include "ir/half.h"
+#include "core/half.h"
 
 namespace kiln::cpu::ops {
 namespace {
@@ -40,7 +40,7 @@ Status cast(KernelContext& ctx) {
   if (to == ir::DType::kFloat16) {
     ir::Tensor half(ir::DType::kFloat16, out.shape());
     auto* h = reinterpret_cast<uint16_t*>(half.raw());
-    for (int64_t i = 0; i < n; ++i) h[i] = ir::float_to_half(out.data<float>()[i]);
+    for (int64_t i = 0; i < n; ++i) h[i] = kiln::float_to_half(out.data<float>()[i]);
     out = std::move(half);
   }
   ctx.outputs.push_back(std::move(out));

@@ -11,7 +11,7 @@
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/ops/conv_cudnn.h"
 #include "backends/cuda/plan.h"
-#include "ir/half.h"
+#include "core/half.h"
 
 namespace kiln::cuda {
 namespace {
@@ -172,7 +172,7 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
   auto upload_act = [&](const std::vector<float>& v, const std::string& what) -> Result<const void*> {
     if (!half) return b.upload(v.data(), v.size() * 4, what);
     std::vector<uint16_t> h(v.size());
-    for (size_t i = 0; i < v.size(); ++i) h[i] = ir::float_to_half(v[i]);
+    for (size_t i = 0; i < v.size(); ++i) h[i] = kiln::float_to_half(v[i]);
     return b.upload(h.data(), h.size() * 2, what);
   };
   KILN_ASSIGN_OR_RETURN(const void* bias_f32, b.upload(bias.data(), bias.size() * 4, node.name + " bias"));

@@ -12,7 +12,7 @@
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_util.cuh"
 #include "backends/cuda/plan.h"
-#include "ir/half.h"
+#include "core/half.h"
 
 namespace kiln::cuda {
 namespace {
@@ -189,7 +189,7 @@ Status plan_conv_transpose(PlanBuilder& b, const ir::Node& node) {
               wf.data<float>()[((c * kg + kk) * d.r + r) * d.s + s];
   if (b.act_dtype() == ir::DType::kFloat16) {
     std::vector<uint16_t> h(rsck.size());
-    for (size_t i = 0; i < rsck.size(); ++i) h[i] = ir::float_to_half(rsck[i]);
+    for (size_t i = 0; i < rsck.size(); ++i) h[i] = kiln::float_to_half(rsck[i]);
     KILN_ASSIGN_OR_RETURN(step->weight, b.upload(h.data(), h.size() * 2, node.name + " weights"));
   } else {
     KILN_ASSIGN_OR_RETURN(step->weight, b.upload(rsck.data(), rsck.size() * 4, node.name + " weights"));

@@ -1,10 +1,11 @@
-// IEEE binary16 <-> float conversions on the host (round to nearest even).
+// IEEE binary16 <-> float conversions on the host (round to nearest even): FP16 weights,
+// Cast, .npy float16 arrays.
 #pragma once
 
 #include <cstdint>
 #include <cstring>
 
-namespace kiln::ir {
+namespace kiln {
 
 inline float half_to_float(uint16_t h) {
   uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
@@ -55,4 +56,4 @@ inline uint16_t float_to_half(float f) {
   return static_cast<uint16_t>(sign | h);
 }
 
-}  // namespace kiln::ir
+}  // namespace kiln
