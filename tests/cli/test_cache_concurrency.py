@@ -7,24 +7,14 @@ import hashlib
 import json
 import os
 import random
-import shutil
 import signal
 import subprocess
-import tempfile
 import time
 
-from kiln_cli import ASSETS, KILN, Checks, run_kiln
+from kiln_cli import KILN, Checks, run_kiln
+from osnet_cache import env_for, osnet_copy
 
-OSNET = os.path.join(ASSETS, "models/reid/osnet_x0_25_msmt17.onnx")
 checks = Checks()
-
-
-def env_for(cache, **extra):
-    env = dict(os.environ)
-    env.pop("KILN_ENV_OVERRIDE", None)
-    env["KILN_CACHE_DIR"] = cache
-    env.update(extra)
-    return env
 
 
 def sha(path):
@@ -33,10 +23,7 @@ def sha(path):
 
 
 def main():
-    tmp = tempfile.mkdtemp(prefix="kiln-cache-")
-    try:
-        model = os.path.join(tmp, "osnet.onnx")
-        shutil.copy(OSNET, model)
+    with osnet_copy("kiln-cache-") as (tmp, model):
 
         # 8 concurrent builders of one key.
         cache = os.path.join(tmp, "cache")
@@ -102,8 +89,6 @@ def main():
         checks.expect(r.returncode == 2, "prune needs --all or --older-than", r.stderr)
         r = run_kiln(["cache", "prune", "--all"], env=env_for(cache))
         checks.expect(r.returncode == 0 and not glob.glob(os.path.join(cache, "*.kiln")), "prune --all empties the cache", r.stdout)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     checks.finish("OK")
 
 

@@ -8,25 +8,15 @@ a folder without write permission."""
 import glob
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 import time
 
 from kiln_cli import ASSETS, KILN, Checks, run_kiln
+from osnet_cache import env_for, osnet_copy
 
-OSNET = os.path.join(ASSETS, "models/reid/osnet_x0_25_msmt17.onnx")
 IMAGE = os.path.join(ASSETS, "images/bus.jpg")
 SHIM = os.environ.get("KILN_FAULT_SHIM", "")
 checks = Checks()
-
-
-def env_for(cache, **extra):
-    env = dict(os.environ)
-    env.pop("KILN_ENV_OVERRIDE", None)
-    env["KILN_CACHE_DIR"] = cache
-    env.update(extra)
-    return env
 
 
 def faulty(cache, match, errno_name, after=0):
@@ -73,10 +63,7 @@ def main():
     if not os.path.exists(SHIM):
         print("SKIP: KILN_FAULT_SHIM not built (run through ctest)")
         return
-    tmp = tempfile.mkdtemp(prefix="kiln-faults-")
-    try:
-        model = os.path.join(tmp, "osnet.onnx")
-        shutil.copy(OSNET, model)
+    with osnet_copy("kiln-faults-") as (tmp, model):
         out = os.path.join(tmp, "out")
         os.makedirs(out)
 
@@ -142,8 +129,6 @@ def main():
             r = run_ro(["build", model, "--batch", "2"], env_for(cache))
             expect_clean_failure("read-only cache without the engine: one clean line", r, [cache])
             os.chmod(cache, 0o755)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     checks.finish("OK")
 
 
