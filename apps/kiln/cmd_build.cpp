@@ -1,8 +1,9 @@
 // kiln build MODEL [-o FILE] [--device cpu|cuda:N] [--precision fp32|fp16|tf32]
 //   [--batch N|MIN:OPT:MAX] [--imgsz N] [--workspace GB] [--force] [--skip-verify]
-//   [--cache-dir D] [--models-dir D] [--json]
+//   [--cache-dir D] [--models-dir D] [--sign-key FILE] [--json]
 // Builds an engine and prints a summary. Without -o the engine goes to the cache (and an
 // existing one for the same model, options and environment is reused unless --force).
+// With a signing key (--sign-key, else $KILN_ENGINE_KEY) the engine is signed with it.
 #include <unistd.h>
 
 #include <cstdio>
@@ -19,6 +20,10 @@
 
 namespace kiln::cli {
 
+void add_sign_key_option(CLI::App& sub, std::string& value, const std::string& help) {
+  sub.add_option("--sign-key", value, help + " (default $KILN_ENGINE_KEY; docs/SECURITY.md)");
+}
+
 std::function<void(const std::string&)> terminal_progress(const std::string& command) {
   if (!::isatty(STDERR_FILENO)) return {};
   return [command](const std::string& message) { std::cerr << "kiln " << command << ": " << message << std::endl; };
@@ -29,7 +34,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct BuildArgs {
-  std::string model, output, cache_dir, models_dir;
+  std::string model, output, cache_dir, models_dir, sign_key;
   std::optional<std::string> device, precision, batch;
   std::optional<int64_t> imgsz;
   std::optional<double> workspace;
@@ -39,7 +44,11 @@ struct BuildArgs {
 void print_summary(const fs::path& path, bool built, const engine::EngineInfo& info, bool as_json) {
   const engine::EngineMetadata& m = info.metadata;
   if (as_json) {
-    nlohmann::json j{{"engine", path.string()}, {"built", built}, {"size", info.file_size}, {"metadata", engine::to_json(m)}};
+    nlohmann::json j{{"engine", path.string()},
+                     {"built", built},
+                     {"size", info.file_size},
+                     {"signature", engine::signature_state_name(info.signature)},
+                     {"metadata", engine::to_json(m)}};
     std::cout << j.dump(2) << std::endl;
     return;
   }
@@ -49,6 +58,7 @@ void print_summary(const fs::path& path, bool built, const engine::EngineInfo& i
      << "time       " << std::setprecision(2) << m.build.build_seconds << " s" << (built ? "" : " (when it was built)") << "\n"
      << "precision  " << to_string(m.build.precision) << ", batch " << m.build.batch.to_string() << ", imgsz " << m.model.imgsz_h << "x"
      << m.model.imgsz_w << ", device " << m.build.device.to_string() << "\n"
+     << "signature  " << engine::signature_state_name(info.signature) << "\n"
      << "verify     ";
   if (m.build.max_relative_error) os << "max relative error " << std::scientific << std::setprecision(2) << *m.build.max_relative_error;
   else os << m.build.verification_note;
@@ -62,6 +72,9 @@ int run_build(const BuildArgs& a) {
   auto options = engine::resolve_build_options(nullptr, nullptr, o);
   if (!options.ok()) return report_error("build", options.status());
   options->verify = !a.skip_verify;
+  auto key = engine::resolve_signing_key(a.sign_key, std::nullopt);
+  if (!key.ok()) return report_error("build", key.status());
+  options->signing_key = std::move(key).value();
   auto progress = terminal_progress("build");
 
   fs::path path;
@@ -77,7 +90,7 @@ int run_build(const BuildArgs& a) {
     path = outcome->path;
     built = outcome->built;
   }
-  auto info = engine::inspect_engine(path);
+  auto info = engine::inspect_engine(path, options->signing_key ? &*options->signing_key : nullptr);
   if (!info.ok()) return report_error("build", info.status());
   print_summary(path, built, *info, a.json);
   return kExitOk;
@@ -99,6 +112,7 @@ Runner register_build(CLI::App& app) {
   sub->add_flag("--skip-verify", a->skip_verify, "Do not compare the engine's output with the model's");
   sub->add_option("--cache-dir", a->cache_dir, "Engine cache (default $KILN_CACHE_DIR or ~/.cache/kiln)");
   sub->add_option("--models-dir", a->models_dir, "Where model names resolve (default $KILN_MODELS_DIR)");
+  add_sign_key_option(*sub, a->sign_key, "Sign the engine with this secret key file (HMAC-SHA256)");
   sub->add_flag("--json", a->json, "Print the summary as JSON");
   return [a] { return run_build(*a); };
 }

@@ -1,11 +1,13 @@
-// kiln check ENGINE... [--rebuild] [--on-mismatch auto|prompt|fail] [--json]
+// kiln check ENGINE... [--rebuild] [--on-mismatch auto|prompt|fail] [--sign-key FILE] [--json]
 // Exit 0: every engine can run here; 3: one needs a rebuild (reasons listed as critical
-// or warning); 2: an engine could not be read or rebuilt. --rebuild (= --on-mismatch
+// or warning); 2: an engine could not be read or rebuilt, or a signing key is configured
+// (--sign-key, else $KILN_ENGINE_KEY) and the engine is not signed with it. --rebuild (= --on-mismatch
 // auto) rebuilds from the recorded source model and replaces the engine atomically;
 // prompt asks on a terminal and behaves as fail when there is none.
 #include <unistd.h>
 
 #include <iostream>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
@@ -27,6 +29,7 @@ using nlohmann::json;
 
 struct CheckArgs {
   std::vector<std::string> engines;
+  std::string sign_key;
   bool rebuild = false, json = false;
   std::string on_mismatch = "fail";
 };
@@ -40,12 +43,21 @@ bool ask_to_rebuild(const engine::EngineInfo& info) {
 }
 
 // Checks one engine (rebuilding it if the policy says so); returns its exit code.
-int check_one(const fs::path& path, engine::MismatchPolicy policy, const engine::Environment& env, json& out) {
+int check_one(const fs::path& path, engine::MismatchPolicy policy, const engine::Environment& env,
+              const std::optional<engine::SigningKey>& key, json& out) {
   out = {{"engine", path.string()}};
-  auto info = engine::inspect_engine(path);
+  auto info = engine::inspect_engine(path, key ? &*key : nullptr);
   if (!info.ok()) {
     out["error"] = info.status().message();
     return report_error("check", info.status());
+  }
+  out["signature"] = engine::signature_state_name(info->signature);
+  // An engine loading would refuse is not rebuilt either: it is not trusted.
+  if (key) {
+    if (Status signed_ok = engine::require_valid_signature(info->signature, path, *key); !signed_ok.ok()) {
+      out["error"] = signed_ok.message();
+      return report_error("check", signed_ok);
+    }
   }
   engine::Verdict verdict = engine::check_compatibility(*info, env);
   // With a GPU here, a fitting fingerprint is not enough: the recorded plans must restore.
@@ -66,7 +78,7 @@ int check_one(const fs::path& path, engine::MismatchPolicy policy, const engine:
   bool rebuild = policy == engine::MismatchPolicy::kAuto ||
                  (policy == engine::MismatchPolicy::kPrompt && ask_to_rebuild(*info));
   if (!rebuild) return kExitNeedsRebuild;
-  auto report = engine::rebuild_engine(*info, terminal_progress("check"));
+  auto report = engine::rebuild_engine(*info, key, terminal_progress("check"));
   if (!report.ok()) {
     out["error"] = report.status().message();
     report_error("check", report.status());
@@ -91,6 +103,7 @@ void print_text(const json& r, int code) {
                 : code == kExitOk         ? "compatible"
                                           : "needs rebuild")
             << "\n";
+  if (r.value("signature", "unsigned") != "unsigned") std::cout << "  signature: " << r["signature"].get<std::string>() << "\n";
   for (const auto& reason : r["reasons"])
     std::cout << "  " << reason["severity"].get<std::string>() << ": " << reason["message"].get<std::string>() << "\n";
   std::cout << std::flush;
@@ -101,11 +114,13 @@ int run_check(const CheckArgs& a) {
   if (!policy.ok()) return report_error("check", policy.status());
   auto env = engine::detect_environment();
   if (!env.ok()) return report_error("check", env.status());
+  auto key = engine::resolve_signing_key(a.sign_key, std::nullopt);
+  if (!key.ok()) return report_error("check", key.status());
   int worst = kExitOk;
   json all = json::array();
   for (const std::string& e : a.engines) {
     json r;
-    int code = check_one(e, *policy, *env, r);
+    int code = check_one(e, *policy, *env, *key, r);
     if (!a.json) print_text(r, code);
     r["exit_code"] = code;
     all.push_back(r);
@@ -125,6 +140,7 @@ Runner register_check(CLI::App& app) {
   sub->add_option("engines", a->engines, "Engine files")->required();
   sub->add_flag("--rebuild", a->rebuild, "Rebuild incompatible engines from their source model (= --on-mismatch auto)");
   add_on_mismatch_option(*sub, a->on_mismatch);
+  add_sign_key_option(*sub, a->sign_key, "Refuse engines not signed with this secret key file");
   sub->add_flag("--json", a->json, "Print the verdicts as JSON");
   return [a] { return run_check(*a); };
 }

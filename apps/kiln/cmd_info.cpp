@@ -24,6 +24,7 @@ using json = nlohmann::ordered_json;
 
 struct InfoOptions {
   std::string model;
+  std::string sign_key;
   bool json = false;
 };
 
@@ -84,10 +85,11 @@ json to_json(const std::string& file, const ModelInfo& info);
 
 // The one place that dispatches on the kind of model file: a .kiln engine is described by
 // the engine library (works without a GPU), anything else is read as ONNX.
-Result<Report> inspect(const fs::path& path) {
+Result<Report> inspect(const fs::path& path, const fs::path& sign_key) {
   if (!fs::exists(path)) return error(StatusCode::kNotFound, path.string(), ": no such file");
   if (path.extension() == ".kiln") {
-    KILN_ASSIGN_OR_RETURN(engine::Description d, engine::describe(path));
+    KILN_ASSIGN_OR_RETURN(std::optional<engine::SigningKey> key, engine::resolve_signing_key(sign_key, std::nullopt));
+    KILN_ASSIGN_OR_RETURN(engine::Description d, engine::describe(path, key ? &*key : nullptr));
     return Report{d.text, json::parse(d.json.dump())};
   }
   KILN_ASSIGN_OR_RETURN(ModelInfo info, inspect_onnx(path));
@@ -165,7 +167,7 @@ std::string to_text(const std::string& file, const ModelInfo& info) {
 }
 
 int run_info(const InfoOptions& o) {
-  auto report = inspect(o.model);
+  auto report = inspect(o.model, o.sign_key);
   if (!report.ok()) return report_error("info", report.status());
   if (o.json) std::cout << report->doc.dump(2) << "\n";
   else std::cout << report->text;
@@ -173,6 +175,8 @@ int run_info(const InfoOptions& o) {
   const json& file = report->doc.contains("file") ? report->doc["file"] : json();
   if (file.is_object() && !file.value("checksum_ok", true))
     return report_error("info", error(StatusCode::kCorrupt, o.model, ": checksum mismatch (the file was modified or damaged)"));
+  if (file.is_object() && file.value("signature", "") == engine::signature_state_name(engine::SignatureState::kInvalid))
+    return report_error("info", error(StatusCode::kCorrupt, o.model, ": signature does not match the signing key"));
   return kExitOk;
 }
 
@@ -182,6 +186,7 @@ Runner register_info(CLI::App& app) {
   auto o = std::make_shared<InfoOptions>();
   CLI::App* cmd = app.add_subcommand("info", "Show a model's inputs, outputs, metadata, ops, parameters and FLOPs, or an engine's fingerprint and build");
   cmd->add_option("model", o->model, "model file (.onnx) or engine (.kiln)")->required();
+  add_sign_key_option(*cmd, o->sign_key, "Check an engine's signature with this secret key file");
   cmd->add_flag("--json", o->json, "print one JSON document");
   return [o]() { return run_info(*o); };
 }

@@ -2,7 +2,8 @@
 //   [--models-dir D] [--device ...] [--precision ...] [--batch ...] [--imgsz N] [--json]
 // Brings the engines of the models a kiln.yaml names up to date in the cache (building
 // those missing or stale for this environment) and prints a table: model, status, time,
-// size, precision. Exit 2 if any model failed.
+// size, precision. Exit 2 if any model failed. Engines are signed with the config's
+// engine_key ($KILN_ENGINE_KEY wins over it), and cached ones not signed with it replaced.
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -38,6 +39,7 @@ Result<Row> rebuild_model(const engine::Config& config, const engine::ModelConfi
   KILN_ASSIGN_OR_RETURN(fs::path source, engine::resolve_model_source(config, m, a.models_dir));
   engine::OptionOverrides o{a.device, a.precision, a.batch, a.imgsz, std::nullopt};
   KILN_ASSIGN_OR_RETURN(engine::BuildOptions options, engine::resolve_build_options(&config, &m, o));
+  KILN_ASSIGN_OR_RETURN(options.signing_key, engine::resolve_signing_key("", config.engine_key));
   KILN_ASSIGN_OR_RETURN(engine::CacheOutcome outcome, cache.get_or_build(source, options, a.force, terminal_progress("rebuild")));
   KILN_ASSIGN_OR_RETURN(engine::EngineInfo info, engine::inspect_engine(outcome.path));
   return Row{m.name, outcome.built ? "built" : "cached", std::string(to_string(options.precision)), outcome.path.string(),

@@ -61,6 +61,7 @@ Status apply_config_entry(ModelArgs& a) {
     a.batch = static_cast<int>(batch->opt);
   }
   if (a.cache_dir.empty() && c.cache_dir) a.cache_dir = c.cache_dir->string();
+  a.engine_key = engine::signing_key_file("", c.engine_key).string();
   if (c.on_mismatch && a.on_mismatch == "auto") a.on_mismatch = *c.on_mismatch;
   return Status::Ok();
 }
@@ -134,6 +135,7 @@ Result<LoadedModel> load_model(const ModelArgs& args, Messages& messages) {
   mo.batch = a.batch;
   mo.imgsz = a.imgsz;
   mo.cache_dir = a.cache_dir;
+  mo.engine_key = a.engine_key;
   mo.on_mismatch = to_policy(a.on_mismatch);
   mo.confirm_rebuild = [model = a.model](const std::string& reasons) { return ask_to_rebuild(model, reasons); };
   mo.strict_gpu = a.strict_gpu;

@@ -25,6 +25,7 @@ struct ModelArgs {
   std::string task;
   std::string names;        // a file (yaml with names, or one per line) or "a,b,c"
   std::string cache_dir;
+  std::string engine_key;   // kiln.yaml's engine_key ($KILN_ENGINE_KEY wins over it)
   std::string on_mismatch = "auto";
   bool strict_gpu = false;
 };

@@ -52,6 +52,10 @@ struct ModelOptions {
   BatchProfile batch = 1;
   int imgsz = 0;  // input size for .onnx models; 0: the model's own (metadata, name, input)
   std::filesystem::path cache_dir;  // empty: $KILN_CACHE_DIR, else ~/.cache/kiln
+  // A secret key file (at least 32 bytes; docs/SECURITY.md): engines the cache builds are
+  // signed with it (HMAC-SHA256) and an engine is loaded only if it carries its signature.
+  // Empty: $KILN_ENGINE_KEY when set, else engines are neither signed nor checked.
+  std::filesystem::path engine_key;
   MismatchPolicy on_mismatch = MismatchPolicy::kAuto;
   // Asked under kPrompt with the reasons (one line); true rebuilds.
   std::function<bool(const std::string& reasons)> confirm_rebuild;

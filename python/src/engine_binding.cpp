@@ -1,5 +1,6 @@
 // kiln.build and kiln.check: what `kiln build --json` and `kiln check --json` report, as
-// JSON text the Python side turns into dicts.
+// JSON text the Python side turns into dicts. $KILN_ENGINE_KEY signs and checks engines as
+// in the CLI.
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 
@@ -32,6 +33,7 @@ Result<std::string> build(const BuildRequest& r) {
   KILN_ASSIGN_OR_RETURN(fs::path model, engine::resolve_model(r.model, engine::models_dir(r.models_dir)));
   KILN_ASSIGN_OR_RETURN(engine::BuildOptions options, engine::resolve_build_options(nullptr, nullptr, r.overrides));
   options.verify = r.verify;
+  KILN_ASSIGN_OR_RETURN(options.signing_key, engine::resolve_signing_key("", std::nullopt));
   fs::path path;
   bool built = true;
   if (!r.output.empty()) {
@@ -50,7 +52,9 @@ Result<std::string> build(const BuildRequest& r) {
 }
 
 Result<std::string> check(const fs::path& path) {
-  KILN_ASSIGN_OR_RETURN(engine::EngineInfo info, engine::inspect_engine(path));
+  KILN_ASSIGN_OR_RETURN(std::optional<engine::SigningKey> key, engine::resolve_signing_key("", std::nullopt));
+  KILN_ASSIGN_OR_RETURN(engine::EngineInfo info, engine::inspect_engine(path, key ? &*key : nullptr));
+  if (key) KILN_RETURN_IF_ERROR(engine::require_valid_signature(info.signature, path, *key));
   KILN_ASSIGN_OR_RETURN(engine::Environment env, engine::detect_environment());
   engine::Verdict verdict = engine::check_compatibility(info, env);
   // With a GPU here, a fitting fingerprint is not enough: the recorded plans must restore.

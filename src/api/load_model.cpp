@@ -63,9 +63,11 @@ std::vector<TensorInfo> describe(const std::vector<ir::Value*>& values) {
 // the caller gave (the .onnx for a cached engine), for error messages.
 // `built`: the CUDA engines the build just planned from this file's graph, if any (taken
 // instead of loading them again).
+// `key`: the engine must be signed with it (engine_signing.h).
 Result<LoadedModel> open_engine(const fs::path& path, const std::string& name, const engine::Device& device,
-                                std::string note, bool rebuilt, std::shared_ptr<engine::CudaEngines> built = nullptr) {
-  KILN_ASSIGN_OR_RETURN(engine::Engine e, engine::load_engine(path));
+                                const std::optional<engine::SigningKey>& key, std::string note, bool rebuilt,
+                                std::shared_ptr<engine::CudaEngines> built = nullptr) {
+  KILN_ASSIGN_OR_RETURN(engine::Engine e, engine::load_engine(path, key ? &*key : nullptr));
   const engine::ModelInfo& mi = e.info.metadata.model;
   LoadedModel m;
   m.name = name;
@@ -148,7 +150,8 @@ Result<LoadedModel> open_dynamic(const fs::path& path, ir::Graph graph, const ir
   return m;
 }
 
-Result<LoadedModel> load_onnx(const fs::path& path, const ModelOptions& o, const std::optional<engine::Device>& requested) {
+Result<LoadedModel> load_onnx(const fs::path& path, const ModelOptions& o, const std::optional<engine::Device>& requested,
+                              const std::optional<engine::SigningKey>& key) {
   engine::Device wanted = requested.value_or(engine::Device{});
   Precision precision = o.precision.value_or(Precision::kFp32);
   if (!wanted.is_cuda() && precision != Precision::kFp32)
@@ -182,9 +185,10 @@ Result<LoadedModel> load_onnx(const fs::path& path, const ModelOptions& o, const
   build.precision = precision;
   build.batch = o.batch;
   build.imgsz = o.imgsz;
+  build.signing_key = key;
   engine::Cache cache(engine::default_cache_dir(o.cache_dir.string(), std::nullopt));
   KILN_ASSIGN_OR_RETURN(engine::CacheOutcome outcome, cache.get_or_build(path, build, /*force=*/false, o.progress));
-  KILN_ASSIGN_OR_RETURN(LoadedModel m, open_engine(outcome.path, path.string(), device, std::move(note), outcome.built,
+  KILN_ASSIGN_OR_RETURN(LoadedModel m, open_engine(outcome.path, path.string(), device, key, std::move(note), outcome.built,
                                                   outcome.report ? outcome.report->cuda : nullptr));
   m.info.build_reason = outcome.reason;
   m.info.metadata_note = name_note;
@@ -194,8 +198,11 @@ Result<LoadedModel> load_onnx(const fs::path& path, const ModelOptions& o, const
   return m;
 }
 
-Result<LoadedModel> load_kiln(const fs::path& path, const ModelOptions& o, const std::optional<engine::Device>& requested) {
-  KILN_ASSIGN_OR_RETURN(engine::EngineInfo info, engine::inspect_engine(path));
+Result<LoadedModel> load_kiln(const fs::path& path, const ModelOptions& o, const std::optional<engine::Device>& requested,
+                              const std::optional<engine::SigningKey>& key) {
+  KILN_ASSIGN_OR_RETURN(engine::EngineInfo info, engine::inspect_engine(path, key ? &*key : nullptr));
+  // Refused before anything else: an engine not signed with the key is neither run nor rebuilt.
+  if (key) KILN_RETURN_IF_ERROR(engine::require_valid_signature(info.signature, path, *key));
   const engine::BuildInfo& b = info.metadata.build;
   const engine::Device built_for = b.device;
   if (requested && *requested != built_for)
@@ -221,13 +228,13 @@ Result<LoadedModel> load_kiln(const fs::path& path, const ModelOptions& o, const
                      (policy == engine::MismatchPolicy::kPrompt && o.confirm_rebuild && o.confirm_rebuild(reasons));
       if (!rebuild)
         return error(StatusCode::kIncompatible, path.string(), ": engine needs a rebuild for this machine: ", reasons);
-      KILN_ASSIGN_OR_RETURN(engine::BuildReport report, engine::rebuild_engine(info, o.progress));
+      KILN_ASSIGN_OR_RETURN(engine::BuildReport report, engine::rebuild_engine(info, key, o.progress));
       built = std::move(report.cuda);
       rebuilt = true;
       rebuild_reasons = "engine needs a rebuild for this machine: " + reasons;
     }
   }
-  auto opened = open_engine(path, path.string(), device, note, rebuilt, built);
+  auto opened = open_engine(path, path.string(), device, key, note, rebuilt, built);
   // Plans that cannot be restored on this machine (another GPU, driver or cuDNN the
   // fingerprint did not catch) are a rebuild reason like any other.
   if (!opened.ok() && opened.status().code() == StatusCode::kIncompatible && !rebuilt) {
@@ -236,8 +243,9 @@ Result<LoadedModel> load_kiln(const fs::path& path, const ModelOptions& o, const
     bool rebuild = policy == engine::MismatchPolicy::kAuto ||
                    (policy == engine::MismatchPolicy::kPrompt && o.confirm_rebuild && o.confirm_rebuild(reason));
     if (!rebuild) return error(StatusCode::kIncompatible, "engine needs a rebuild for this machine: ", reason);
-    KILN_ASSIGN_OR_RETURN(engine::BuildReport report, engine::rebuild_engine(info, o.progress));
-    KILN_ASSIGN_OR_RETURN(LoadedModel m, open_engine(path, path.string(), device, std::move(note), true, std::move(report.cuda)));
+    KILN_ASSIGN_OR_RETURN(engine::BuildReport report, engine::rebuild_engine(info, key, o.progress));
+    KILN_ASSIGN_OR_RETURN(LoadedModel m,
+                          open_engine(path, path.string(), device, key, std::move(note), true, std::move(report.cuda)));
     m.info.build_reason = "engine needs a rebuild for this machine: " + reason;
     return m;
   }
@@ -268,8 +276,9 @@ Result<LoadedModel> load_model(const fs::path& path, const ModelOptions& o) {
   if (b.min < 1 || b.min > b.opt || b.opt > b.max)
     return error(StatusCode::kInvalidArgument, "batch ", b.to_string(), ": expected 1 <= MIN <= OPT <= MAX");
   KILN_RETURN_IF_ERROR(engine::check_input_size(o.imgsz, b.max));
-  KILN_ASSIGN_OR_RETURN(LoadedModel m, path.extension() == ".kiln" ? load_kiln(path, o, o.device)
-                                                                    : load_onnx(path, o, o.device));
+  KILN_ASSIGN_OR_RETURN(std::optional<engine::SigningKey> key, engine::resolve_signing_key(o.engine_key, std::nullopt));
+  KILN_ASSIGN_OR_RETURN(LoadedModel m, path.extension() == ".kiln" ? load_kiln(path, o, o.device, key)
+                                                                    : load_onnx(path, o, o.device, key));
   KILN_RETURN_IF_ERROR(apply_overrides(m, o));
   return m;
 }

@@ -4,11 +4,13 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "engine/engine_signing.h"
 #include "engine/environment.h"
 #include "ir/model_metadata.h"
 #include "kiln/options.h"
@@ -45,6 +47,9 @@ struct BuildOptions {
   bool tune = true;  // false: cuDNN's heuristic first choices, untimed and not recorded
   int tune_candidates = 0;
   std::filesystem::path timing_cache;
+  // Signs the engine file (engine_signing.h); not part of what the engine is either, so a
+  // cache entry of the same key without this signature is replaced, not kept beside it.
+  std::optional<SigningKey> signing_key;
 };
 
 // The options that change the engine (not `verify`), in a canonical form.

@@ -10,12 +10,14 @@ Result<BuildReport> build_engine(const fs::path& model, const BuildOptions& opti
                                  const Progress& progress) {
   KILN_ASSIGN_OR_RETURN(CompiledModel compiled, compile(model, options, progress));
   if (progress) progress("writing " + output.string());
-  std::vector<uint8_t> file = encode_engine_file(compiled.metadata, compiled.graph, compiled.plans);
+  const SigningKey* key = options.signing_key ? &*options.signing_key : nullptr;
+  std::vector<uint8_t> file = encode_engine_file(compiled.metadata, compiled.graph, compiled.plans, key);
   KILN_RETURN_IF_ERROR(save_engine(output, file));
   return BuildReport{output, file.size(), std::move(compiled.metadata), std::move(compiled.cuda)};
 }
 
-Result<BuildReport> rebuild_engine(const EngineInfo& engine, const Progress& progress) {
+Result<BuildReport> rebuild_engine(const EngineInfo& engine, const std::optional<SigningKey>& key,
+                                   const Progress& progress) {
   const EngineMetadata& m = engine.metadata;
   std::error_code ec;
   if (m.model.source_path.empty() || !fs::is_regular_file(m.model.source_path, ec))
@@ -35,6 +37,7 @@ Result<BuildReport> rebuild_engine(const EngineInfo& engine, const Progress& pro
     options.width = m.model.imgsz_w;
   }
   options.workspace_gb = m.build.workspace_gb;
+  options.signing_key = key;
   return build_engine(m.model.source_path, options, engine.path, progress);
 }
 

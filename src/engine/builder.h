@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "engine/build_options.h"
@@ -26,9 +27,10 @@ struct BuildReport {
 Result<BuildReport> build_engine(const std::filesystem::path& model, const BuildOptions& options,
                                  const std::filesystem::path& output, const Progress& progress = {});
 
-// Rebuilds `engine` in place from the source model and options it records. The source must
-// still be the file it was built from (same SHA-256): a changed or replaced source is an
-// error, never a silent rebuild from another model.
-Result<BuildReport> rebuild_engine(const EngineInfo& engine, const Progress& progress = {});
+// Rebuilds `engine` in place from the source model and options it records, signed with
+// `key` if set. The source must still be the file it was built from (same SHA-256): a
+// changed or replaced source is an error, never a silent rebuild from another model.
+Result<BuildReport> rebuild_engine(const EngineInfo& engine, const std::optional<SigningKey>& key,
+                                   const Progress& progress = {});
 
 }  // namespace kiln::engine

@@ -67,12 +67,15 @@ void remove_abandoned_temps(const fs::path& dir) {
     if (std::error_code rm_ec; is_abandoned_temp(it->path(), 0)) fs::remove(it->path(), rm_ec);
 }
 
-// The engine at `path` when it is there, readable and right for `env`.
-bool usable_engine(const fs::path& path, const Environment& env) {
-  std::error_code ec;
-  if (!fs::exists(path, ec)) return false;
-  auto info = inspect_engine(path);
-  return info.ok() && !check_compatibility(*info, env).needs_rebuild();
+// Why the engine at `path` cannot be used as it is (empty when it can): unreadable, not
+// right for `env`, or not signed with `key` when one is configured.
+std::string unusable_reason(const fs::path& path, const Environment& env, const std::optional<SigningKey>& key) {
+  auto info = inspect_engine(path, key ? &*key : nullptr);
+  if (!info.ok()) return "unreadable (" + info.status().message() + ")";
+  if (check_compatibility(*info, env).needs_rebuild()) return "incompatible";
+  if (key && info->signature != SignatureState::kValid)
+    return info->signature == SignatureState::kUnsigned ? "not signed" : "signed with another key";
+  return "";
 }
 
 void append_build_log(const fs::path& dir, const std::string& line) {
@@ -114,7 +117,7 @@ Result<CacheOutcome> Cache::get_or_build(const fs::path& model, const BuildOptio
   remove_abandoned_temps(dir_);
   fs::path engine_path = find_by_key(dir_, short_key).value_or(dir_ / (name + ".kiln"));
   // A usable engine is read without the lock, so a read-only cache that holds it works.
-  if (!force && usable_engine(engine_path, env)) {
+  if (!force && fs::exists(engine_path, ec) && unusable_reason(engine_path, env, options.signing_key).empty()) {
     fs::last_write_time(engine_path, fs::file_time_type::clock::now(), ec);  // marks it used, for prune; may fail
     return CacheOutcome{engine_path, false, "", std::nullopt};
   }
@@ -127,9 +130,9 @@ Result<CacheOutcome> Cache::get_or_build(const fs::path& model, const BuildOptio
   engine_path = find_by_key(dir_, short_key).value_or(dir_ / (name + ".kiln"));
   std::string reason = force ? "forced" : "first use";
   if (!force && fs::exists(engine_path, ec)) {
-    auto info = inspect_engine(engine_path);
-    if (info.ok() && !check_compatibility(*info, env).needs_rebuild()) return CacheOutcome{engine_path, false, "", std::nullopt};
-    reason = "the cached engine was " + (info.ok() ? std::string("incompatible") : "unreadable (" + info.status().message() + ")");
+    const std::string why = unusable_reason(engine_path, env, options.signing_key);
+    if (why.empty()) return CacheOutcome{engine_path, false, "", std::nullopt};
+    reason = "the cached engine was " + why;
     if (progress) progress("replacing " + engine_path.string() + ": " + reason);
   }
   BuildOptions build = options;  // tuned choices live beside the engines they made

@@ -10,6 +10,7 @@
 
 #include "backends/cpu/executor.h"
 #include "backends/cuda/engine.h"
+#include "engine/graph_serialization.h"
 #include "engine/sha256.h"
 #include "engine/verification.h"
 #include "passes/pipeline.h"
@@ -122,15 +123,17 @@ Result<std::shared_ptr<CudaEngines>> load_cuda_engines(const std::filesystem::pa
   auto engines = std::make_shared<CudaEngines>();
   engines->weights = std::make_shared<cuda::WeightStore>();
   const bool batch_bound = ir::is_static(*engine.graph.inputs.at(0)->shape);
+  // Copies of the loaded graph, not the file read again: it may have changed since it was
+  // checked (and signed).
+  const SerializedGraph symbolic = batch_bound ? SerializedGraph{} : serialize_graph(engine.graph);
   for (const PreparedPlan& p : plans.prepared) {
     ir::Graph bound;
     const ir::Graph* g = &engine.graph;
     if (!batch_bound) {  // one graph with a symbolic batch: bind this plan's batch
-      KILN_ASSIGN_OR_RETURN(Engine again, load_engine(path));
+      KILN_ASSIGN_OR_RETURN(bound, deserialize_graph(symbolic.graph, symbolic.weights, path.string()));
       passes::OptimizeOptions o;
-      o.bind_dims[(*again.graph.inputs.at(0)->shape)[0].symbol] = p.input[0];
-      KILN_RETURN_IF_ERROR(passes::optimize(again.graph, o));
-      bound = std::move(again.graph);
+      o.bind_dims[(*bound.inputs.at(0)->shape)[0].symbol] = p.input[0];
+      KILN_RETURN_IF_ERROR(passes::optimize(bound, o));
       g = &bound;
     }
     auto built = cuda::Engine::build(*g, backend, engines->weights);

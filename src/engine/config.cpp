@@ -66,9 +66,9 @@ class Parser {
     fs::path base = path_.parent_path();
     for (const auto& kv : root) {
       std::string key = kv.first.as<std::string>();
-      if (key == "cache_dir" || key == "models_dir") {
+      if (key == "cache_dir" || key == "models_dir" || key == "engine_key") {
         KILN_ASSIGN_OR_RETURN(std::string s, get<std::string>(kv.second, key));
-        (key == "cache_dir" ? c.cache_dir : c.models_dir) = resolve_path(s, base);
+        (key == "cache_dir" ? c.cache_dir : key == "models_dir" ? c.models_dir : c.engine_key) = resolve_path(s, base);
       } else if (key == "on_mismatch") {
         KILN_ASSIGN_OR_RETURN(c.on_mismatch, get<std::string>(kv.second, key));
       } else if (key == "device") {
@@ -80,7 +80,7 @@ class Parser {
           c.models.push_back(std::move(mc));
         }
       } else {
-        return unknown(key, "", "cache_dir, models_dir, on_mismatch, device, models");
+        return unknown(key, "", "cache_dir, models_dir, engine_key, on_mismatch, device, models");
       }
     }
     return c;

@@ -1,6 +1,7 @@
 // kiln.yaml: several models with their build settings, plus cache_dir, on_mismatch,
-// device and models_dir. Example:
+// device, models_dir and engine_key. Example:
 //   cache_dir: ~/.cache/kiln
+//   engine_key: /etc/kiln/engine.key   # sign engines built, refuse unsigned ones
 //   on_mismatch: auto
 //   device: cuda:0
 //   models:
@@ -36,6 +37,7 @@ struct Config {
   std::optional<std::string> on_mismatch;
   std::optional<std::string> device;
   std::optional<std::filesystem::path> models_dir;
+  std::optional<std::filesystem::path> engine_key;  // engine_signing.h
   std::vector<ModelConfig> models;  // in file order
 };
 

@@ -46,18 +46,20 @@ void describe_plans(const EnginePlans& plans, std::ostringstream& os, nlohmann::
 
 }  // namespace
 
-Result<Description> describe(const std::filesystem::path& path) {
-  KILN_ASSIGN_OR_RETURN(EngineInfo info, inspect_engine(path));
+Result<Description> describe(const std::filesystem::path& path, const SigningKey* key) {
+  KILN_ASSIGN_OR_RETURN(EngineInfo info, inspect_engine(path, key));
   const EngineMetadata& m = info.metadata;
   nlohmann::json j = to_json(m);
   j["file"] = {{"path", path.string()}, {"size", info.file_size}, {"format_version", info.format_version},
                {"flags", info.flags}, {"checksum_ok", info.checksum_ok},
+               {"signature", signature_state_name(info.signature)},
                {"sections", {{"graph", info.graph_bytes}, {"weights", info.weight_bytes}, {"plans", info.plan_bytes}}}};
 
   std::ostringstream os;
   const Fingerprint& e = m.environment;
   os << "engine      " << path.string() << " (" << info.file_size << " bytes, format v" << info.format_version
      << ", checksum " << (info.checksum_ok ? "ok" : "MISMATCH") << ")\n";
+  os << "signature   " << signature_state_name(info.signature) << "\n";
   os << "model       " << m.model.source_path << "\n";
   os << "  sha256    " << m.model.source_sha256 << "\n";
   os << "  task      " << (m.model.task.empty() ? "unknown" : m.model.task) << ", " << m.model.names.size()

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/engine_signing.h"
 #include "kiln/status.h"
 
 namespace kiln::engine {
@@ -16,7 +17,8 @@ struct Description {
   nlohmann::json json;  // the same facts, for machines
 };
 
-// Corrupt (one line naming the file) when it is not a readable engine.
-Result<Description> describe(const std::filesystem::path& engine);
+// Corrupt (one line naming the file) when it is not a readable engine. With a `key`, the
+// signature is checked against it (engine_signing.h).
+Result<Description> describe(const std::filesystem::path& engine, const SigningKey* key = nullptr);
 
 }  // namespace kiln::engine

@@ -72,7 +72,7 @@ struct Decoded {
   EngineInfo info;
 };
 
-Result<Decoded> decode_bytes(std::span<const uint8_t> bytes, const std::filesystem::path& path) {
+Result<Decoded> decode_bytes(std::span<const uint8_t> bytes, const std::filesystem::path& path, const SigningKey* key) {
   KILN_ASSIGN_OR_RETURN(EngineContainer c, decode_engine(bytes, path.string()));
   json j = json::parse(c.metadata_json, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return error(StatusCode::kCorrupt, path.string(), ": not a valid kiln engine: metadata is not JSON");
@@ -80,26 +80,38 @@ Result<Decoded> decode_bytes(std::span<const uint8_t> bytes, const std::filesyst
   if (!meta.ok())
     return error(StatusCode::kCorrupt, path.string(), ": not a valid kiln engine: metadata: ", meta.status().message());
   KILN_ASSIGN_OR_RETURN(EnginePlans plans, decode_plans(c.plans, path.string()));
-  EngineInfo info{path,          bytes.size(),   c.format_version, c.flags,          c.checksum_ok, std::move(meta).value(),
-                  c.graph.size(), c.weights.size(), c.plans.size(),   std::move(plans)};
+  EngineInfo info{path,
+                  bytes.size(),
+                  c.format_version,
+                  c.flags,
+                  c.checksum_ok,
+                  signature_state(bytes, c, key),
+                  std::move(meta).value(),
+                  c.graph.size(),
+                  c.weights.size(),
+                  c.plans.size(),
+                  std::move(plans)};
   return Decoded{std::move(c), std::move(info)};
 }
 
 }  // namespace
 
-Result<EngineInfo> inspect_engine(const std::filesystem::path& path) {
+Result<EngineInfo> inspect_engine(const std::filesystem::path& path, const SigningKey* key) {
   KILN_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, read_file(path));
-  KILN_ASSIGN_OR_RETURN(Decoded d, decode_bytes(bytes, path));
+  KILN_ASSIGN_OR_RETURN(Decoded d, decode_bytes(bytes, path, key));
   return std::move(d.info);
 }
 
-Result<Engine> load_engine(const std::filesystem::path& path) {
+Result<Engine> load_engine(const std::filesystem::path& path, const SigningKey* key) {
   KILN_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, read_file(path));
-  return load_engine_bytes(bytes, path);
+  return load_engine_bytes(bytes, path, key);
 }
 
-Result<Engine> load_engine_bytes(std::span<const uint8_t> bytes, const std::filesystem::path& path) {
-  KILN_ASSIGN_OR_RETURN(Decoded d, decode_bytes(bytes, path));
+Result<Engine> load_engine_bytes(std::span<const uint8_t> bytes, const std::filesystem::path& path,
+                                 const SigningKey* key) {
+  KILN_ASSIGN_OR_RETURN(Decoded d, decode_bytes(bytes, path, key));
+  // The signature first: nothing of an engine that is not trusted gets further than this.
+  if (key) KILN_RETURN_IF_ERROR(require_valid_signature(d.info.signature, path, *key));
   if (d.info.format_version != kFormatVersion)
     return error(StatusCode::kIncompatible, path.string(), ": engine format version ", d.info.format_version,
                  ", this kiln reads version ", kFormatVersion, " (rebuild it)");
@@ -111,14 +123,14 @@ Result<Engine> load_engine_bytes(std::span<const uint8_t> bytes, const std::file
 }
 
 std::vector<uint8_t> encode_engine_file(const EngineMetadata& metadata, const ir::Graph& graph,
-                                        const EnginePlans& plans) {
+                                        const EnginePlans& plans, const SigningKey* key) {
   SerializedGraph sg = serialize_graph(graph);
   EngineContainer c;
   c.metadata_json = to_json(metadata).dump(2, ' ', false, json::error_handler_t::replace);  // paths need not be UTF-8
   c.graph = std::move(sg.graph);
   c.weights = std::move(sg.weights);
   c.plans = encode_plans(plans);
-  return encode_engine(c);
+  return encode_engine(c, key ? std::span<const uint8_t>(key->secret) : std::span<const uint8_t>());
 }
 
 Status save_engine(const std::filesystem::path& path, std::span<const uint8_t> bytes) {

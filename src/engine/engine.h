@@ -13,6 +13,7 @@
 
 #include "engine/build_options.h"
 #include "engine/engine_plans.h"
+#include "engine/engine_signing.h"
 #include "engine/environment.h"
 #include "ir/graph.h"
 #include "kiln/status.h"
@@ -60,6 +61,7 @@ struct EngineInfo {
   uint32_t format_version = 0;
   uint32_t flags = 0;
   bool checksum_ok = false;
+  SignatureState signature = SignatureState::kUnsigned;  // checked when inspected with a key
   EngineMetadata metadata;
   uint64_t graph_bytes = 0, weight_bytes = 0, plan_bytes = 0;
   EnginePlans plans;
@@ -70,16 +72,19 @@ struct Engine {
   ir::Graph graph;
 };
 
-// Corrupt (one line naming the file) when the file is not a readable engine.
-Result<EngineInfo> inspect_engine(const std::filesystem::path& path);
-// Also Corrupt on a checksum mismatch and Incompatible on another format version.
-Result<Engine> load_engine(const std::filesystem::path& path);
+// Corrupt (one line naming the file) when the file is not a readable engine. With a `key`,
+// info.signature says whether the file is signed with it.
+Result<EngineInfo> inspect_engine(const std::filesystem::path& path, const SigningKey* key = nullptr);
+// Also Corrupt on a checksum mismatch and Incompatible on another format version; with a
+// `key`, refuses an engine not signed with it (require_valid_signature).
+Result<Engine> load_engine(const std::filesystem::path& path, const SigningKey* key = nullptr);
 // The same from the bytes of an engine file; `path` names it in errors.
-Result<Engine> load_engine_bytes(std::span<const uint8_t> bytes, const std::filesystem::path& path);
+Result<Engine> load_engine_bytes(std::span<const uint8_t> bytes, const std::filesystem::path& path,
+                                 const SigningKey* key = nullptr);
 
-// The bytes of the engine file for `metadata` + `graph` + `plans`.
+// The bytes of the engine file for `metadata` + `graph` + `plans`, signed with `key` if set.
 std::vector<uint8_t> encode_engine_file(const EngineMetadata& metadata, const ir::Graph& graph,
-                                        const EnginePlans& plans = {});
+                                        const EnginePlans& plans = {}, const SigningKey* key = nullptr);
 
 // Writes atomically (temp file + rename). Test hook: KILN_TEST_PAUSE_BEFORE_WRITE_MS
 // makes the writer sleep that long after encoding, before writing, so a test can kill a

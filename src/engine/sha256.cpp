@@ -1,6 +1,8 @@
 #include "engine/sha256.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <fstream>
 #include <vector>
@@ -33,6 +35,15 @@ Digest Sha256::finish() {
 }
 
 Digest sha256(std::span<const uint8_t> bytes) { return Sha256().update(bytes).finish(); }
+
+Digest hmac_sha256(std::span<const uint8_t> key, std::span<const uint8_t> data) {
+  Digest d{};
+  unsigned int n = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), data.data(), data.size(), d.data(), &n);
+  return d;
+}
+
+bool digests_equal(const Digest& a, const Digest& b) { return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0; }
 
 std::string to_hex(const Digest& digest) {
   static const char* kHex = "0123456789abcdef";

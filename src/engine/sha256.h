@@ -1,4 +1,5 @@
-// SHA-256 (OpenSSL libcrypto): engine checksums, source-model hashes and cache keys.
+// SHA-256 and HMAC-SHA256 (OpenSSL libcrypto): engine checksums, source-model hashes,
+// cache keys and engine signatures.
 #pragma once
 
 #include <array>
@@ -33,6 +34,10 @@ class Sha256 {
 };
 
 Digest sha256(std::span<const uint8_t> bytes);
+// HMAC-SHA256 (RFC 2104) of `data` with `key`.
+Digest hmac_sha256(std::span<const uint8_t> key, std::span<const uint8_t> data);
+// Equality in time independent of where the digests differ, for comparing MACs.
+bool digests_equal(const Digest& a, const Digest& b);
 std::string to_hex(const Digest& digest);
 // Hex SHA-256 of a file's bytes; NotFound / IoError naming the file.
 Result<std::string> sha256_file_hex(const std::filesystem::path& path);

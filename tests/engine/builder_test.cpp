@@ -73,13 +73,33 @@ TEST(Builder, RebuildRefusesASourceThatChanged) {
   info.path = dir / "model.kiln";
   info.metadata.model.source_path = src.string();
   info.metadata.model.source_sha256 = std::string(64, '0');
-  auto r = rebuild_engine(info);
+  auto r = rebuild_engine(info, std::nullopt);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kIncompatible);
   EXPECT_NE(r.status().message().find("cannot rebuild: source model " + src.string() + " changed since the engine was built"),
             std::string::npos)
       << r.status().message();
   EXPECT_FALSE(fs::exists(info.path));
+}
+
+// With a signing key, build and rebuild write signed engines: an unsigned engine rebuilt
+// with the key comes back signed with it.
+TEST(Builder, BuildAndRebuildSignWithTheKey) {
+  KILN_REQUIRE_ASSETS();
+  const fs::path out = test::temp_dir() / "osnet.kiln";
+  const SigningKey key{std::vector<uint8_t>(32, 7), "k"};
+  BuildOptions options;
+  options.verify = false;
+  ASSERT_TRUE(build_engine(test::asset("models/reid/osnet_x0_25_msmt17.onnx"), options, out).ok());
+  auto plain = inspect_engine(out, &key);
+  ASSERT_TRUE(plain.ok()) << plain.status().message();
+  EXPECT_EQ(plain->signature, SignatureState::kUnsigned);
+  auto rebuilt = rebuild_engine(*plain, key);
+  ASSERT_TRUE(rebuilt.ok()) << rebuilt.status().message();
+  auto again = inspect_engine(out, &key);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->signature, SignatureState::kValid);
+  EXPECT_TRUE(load_engine(out, &key).ok());
 }
 
 }  // namespace
