@@ -4,7 +4,7 @@
 #
 #   bench/fuzz/run.sh SECONDS [HARNESS...] [--build DIR] [--corpus DIR] [--work DIR]
 #
-# HARNESS: onnx_import engine_reader image_decode config_yaml dataset (default: all).
+# HARNESS: onnx_import engine_reader image_decode config_yaml dataset video_demux (default: all).
 # --build: the KILN_FUZZ build (default build-fuzz); --corpus: the seeds from
 # bench/fuzz/make_corpus.py (default DIR/fuzz/corpus, made when missing); --work: where the
 # grown corpora, crash reproducers and logs go (default a new temp folder).
@@ -22,7 +22,7 @@ while (($#)); do
     *) harnesses+=("$1"); shift ;;
   esac
 done
-((${#harnesses[@]})) || harnesses=(onnx_import engine_reader image_decode config_yaml dataset)
+((${#harnesses[@]})) || harnesses=(onnx_import engine_reader image_decode config_yaml dataset video_demux)
 corpus="${corpus:-$build/fuzz/corpus}"
 work="${work:-$(mktemp -d /tmp/kiln-fuzz.XXXXXX)}"
 if [ ! -d "$corpus" ]; then

@@ -12,6 +12,7 @@ extern "C" {
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstring>
 #include <mutex>
 #include <string>
 
@@ -48,8 +49,36 @@ bool is_video_file(const fs::path& path) {
 // ---------------------------------------------------------------------------------------
 // VideoReader
 
+// An in-memory file for FFmpeg's demuxers: read and seek over a span.
+struct MemoryInput {
+  std::span<const uint8_t> bytes;
+  size_t pos = 0;
+
+  static int read(void* opaque, uint8_t* buf, int size) {
+    auto* in = static_cast<MemoryInput*>(opaque);
+    const size_t n = std::min(static_cast<size_t>(std::max(size, 0)), in->bytes.size() - in->pos);
+    if (n == 0) return AVERROR_EOF;
+    std::memcpy(buf, in->bytes.data() + in->pos, n);
+    in->pos += n;
+    return static_cast<int>(n);
+  }
+  static int64_t seek(void* opaque, int64_t offset, int whence) {
+    auto* in = static_cast<MemoryInput*>(opaque);
+    const int64_t size = static_cast<int64_t>(in->bytes.size());
+    if (whence & AVSEEK_SIZE) return size;
+    const int64_t base = (whence & 3) == SEEK_CUR ? static_cast<int64_t>(in->pos) : (whence & 3) == SEEK_END ? size : 0;
+    if (offset > size || offset < -size) return AVERROR(EINVAL);
+    const int64_t to = base + offset;
+    if (to < 0 || to > size) return AVERROR(EINVAL);
+    in->pos = static_cast<size_t>(to);
+    return to;
+  }
+};
+
 struct VideoReader::Impl {
   fs::path path;
+  MemoryInput memory;          // open_bytes: what `io` reads
+  AVIOContext* io = nullptr;   // open_bytes only; the format context does not own it
   AVFormatContext* format = nullptr;
   AVCodecContext* decoder = nullptr;
   SwsContext* to_bgr = nullptr;
@@ -66,7 +95,12 @@ struct VideoReader::Impl {
     av_packet_free(&packet);
     avcodec_free_context(&decoder);
     avformat_close_input(&format);
+    if (io) av_freep(&io->buffer);
+    avio_context_free(&io);
   }
+
+  // After the container is open: the stream, its decoder and the frame size checks.
+  Status open_stream();
 
   Status corrupt(const std::string& what) const {
     return error(StatusCode::kCorrupt, path.string(), ": ", what);
@@ -104,30 +138,57 @@ Result<VideoReader> VideoReader::open(const fs::path& path) {
   r->path = path;
   int rc = avformat_open_input(&r->format, path.c_str(), nullptr, nullptr);
   if (rc < 0) return r->corrupt("not a readable video (" + av_error(rc) + ")");
-  if ((rc = avformat_find_stream_info(r->format, nullptr)) < 0)
-    return r->corrupt("not a readable video (" + av_error(rc) + ")");
-  const AVCodec* codec = nullptr;
-  r->stream = av_find_best_stream(r->format, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
-  if (r->stream < 0) return r->corrupt("no decodable video stream (" + av_error(r->stream) + ")");
-  AVStream* st = r->format->streams[r->stream];
-  if (st->codecpar->width <= 0 || st->codecpar->height <= 0) return r->corrupt("video stream without a frame size");
-
-  r->decoder = avcodec_alloc_context3(codec);
-  if (!r->decoder) return error(StatusCode::kInternal, path.string(), ": out of memory");
-  if ((rc = avcodec_parameters_to_context(r->decoder, st->codecpar)) < 0)
-    return r->corrupt("bad codec parameters (" + av_error(rc) + ")");
-  r->decoder->thread_count = 0;  // FFmpeg picks one thread per core
-  r->decoder->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
-  if ((rc = avcodec_open2(r->decoder, codec, nullptr)) < 0)
-    return r->corrupt(std::string("cannot open the ") + codec->name + " decoder (" + av_error(rc) + ")");
-  r->packet = av_packet_alloc();
-  r->frame = av_frame_alloc();
-  if (!r->packet || !r->frame) return error(StatusCode::kInternal, path.string(), ": out of memory");
-
-  AVRational rate = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : av_guess_frame_rate(r->format, st, nullptr);
-  if (rate.num <= 0 || rate.den <= 0) rate = {30, 1};  // no timing in the file: 30 fps, as Ultralytics assumes
-  r->info = {st->codecpar->width, st->codecpar->height, {rate.num, rate.den}, st->nb_frames};
+  KILN_RETURN_IF_ERROR(r->open_stream());
   return VideoReader(std::move(r));
+}
+
+Result<VideoReader> VideoReader::open_bytes(std::span<const uint8_t> bytes, const std::string& name) {
+  silence_ffmpeg_log();
+  constexpr int kBufferSize = 1 << 16;
+  auto r = std::make_unique<Impl>();
+  r->path = name;
+  r->memory.bytes = bytes;
+  auto* buffer = static_cast<uint8_t*>(av_malloc(kBufferSize));
+  if (buffer) r->io = avio_alloc_context(buffer, kBufferSize, 0, &r->memory, &MemoryInput::read, nullptr, &MemoryInput::seek);
+  if (!r->io) {
+    av_free(buffer);
+    return error(StatusCode::kInternal, name, ": out of memory");
+  }
+  r->format = avformat_alloc_context();
+  if (!r->format) return error(StatusCode::kInternal, name, ": out of memory");
+  r->format->pb = r->io;
+  r->format->flags |= AVFMT_FLAG_CUSTOM_IO;
+  int rc = avformat_open_input(&r->format, nullptr, nullptr, nullptr);  // frees the context on failure
+  if (rc < 0) return r->corrupt("not a readable video (" + av_error(rc) + ")");
+  KILN_RETURN_IF_ERROR(r->open_stream());
+  return VideoReader(std::move(r));
+}
+
+Status VideoReader::Impl::open_stream() {
+  int rc = avformat_find_stream_info(format, nullptr);
+  if (rc < 0) return corrupt("not a readable video (" + av_error(rc) + ")");
+  const AVCodec* codec = nullptr;
+  stream = av_find_best_stream(format, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
+  if (stream < 0) return corrupt("no decodable video stream (" + av_error(stream) + ")");
+  AVStream* st = format->streams[stream];
+  if (st->codecpar->width <= 0 || st->codecpar->height <= 0) return corrupt("video stream without a frame size");
+
+  decoder = avcodec_alloc_context3(codec);
+  if (!decoder) return error(StatusCode::kInternal, path.string(), ": out of memory");
+  if ((rc = avcodec_parameters_to_context(decoder, st->codecpar)) < 0)
+    return corrupt("bad codec parameters (" + av_error(rc) + ")");
+  decoder->thread_count = 0;  // FFmpeg picks one thread per core
+  decoder->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+  if ((rc = avcodec_open2(decoder, codec, nullptr)) < 0)
+    return corrupt(std::string("cannot open the ") + codec->name + " decoder (" + av_error(rc) + ")");
+  packet = av_packet_alloc();
+  frame = av_frame_alloc();
+  if (!packet || !frame) return error(StatusCode::kInternal, path.string(), ": out of memory");
+
+  AVRational rate = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : av_guess_frame_rate(format, st, nullptr);
+  if (rate.num <= 0 || rate.den <= 0) rate = {30, 1};  // no timing in the file: 30 fps, as Ultralytics assumes
+  info = {st->codecpar->width, st->codecpar->height, {rate.num, rate.den}, st->nb_frames};
+  return Status::Ok();
 }
 
 Result<bool> VideoReader::read(std::vector<uint8_t>& bgr) {

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "kiln/status.h"
@@ -29,10 +31,14 @@ bool is_video_file(const std::filesystem::path& path);
 
 // Reads the first video stream of a file frame by frame. Missing file: NotFound; a file
 // that is not a video, or whose data cannot be decoded, or that ends before the frames its
-// header promises (truncated): Corrupt naming the file.
+// header promises (truncated): Corrupt naming the file, as is a frame size FFmpeg refuses
+// (av_image_check_size: (width + 128) x (height + 128) under 2^28, images' limit).
 class VideoReader {
  public:
   static Result<VideoReader> open(const std::filesystem::path& path);
+  // The same from a video held in memory (read through an in-memory AVIOContext); `bytes`
+  // must outlive the reader, `name` names it in errors.
+  static Result<VideoReader> open_bytes(std::span<const uint8_t> bytes, const std::string& name);
   VideoReader(VideoReader&&) noexcept;
   VideoReader& operator=(VideoReader&&) noexcept;
   ~VideoReader();

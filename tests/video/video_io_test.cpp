@@ -134,6 +134,56 @@ TEST(VideoIo, TruncatedVideoIsCorrupt) {
   expect_corrupt(cut);
 }
 
+TEST(VideoIo, BytesInMemoryReadAsTheFile) {
+  const int w = 96, h = 64, n = 6;
+  fs::path path = write_clip("memory.mp4", w, h, {25, 1}, n);
+  std::ifstream in(path, std::ios::binary);
+  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto from_file = VideoReader::open(path);
+  auto from_bytes = VideoReader::open_bytes(bytes, "memory.mp4");
+  ASSERT_TRUE(from_file.ok() && from_bytes.ok()) << from_bytes.status().message();
+  EXPECT_EQ(from_bytes->info().width, w);
+  EXPECT_EQ(from_bytes->info().frame_count, n);
+  std::vector<uint8_t> a, b;
+  int frames = 0;
+  for (;;) {
+    auto more_a = from_file->read(a);
+    auto more_b = from_bytes->read(b);
+    ASSERT_TRUE(more_a.ok() && more_b.ok());
+    ASSERT_EQ(*more_a, *more_b);
+    if (!*more_a) break;
+    EXPECT_EQ(a, b) << "frame " << frames;
+    ++frames;
+  }
+  EXPECT_EQ(frames, n);
+
+  const std::vector<uint8_t> half(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(bytes.size() / 2));
+  auto cut = VideoReader::open_bytes(half, "cut.mp4");
+  Status st = cut.ok() ? Status::Ok() : cut.status();
+  std::vector<uint8_t> frame;
+  while (cut.ok() && st.ok()) {
+    auto more = cut->read(frame);
+    if (!more.ok()) st = more.status();
+    else if (!*more) break;
+  }
+  EXPECT_EQ(st.code(), StatusCode::kCorrupt) << "half a video in memory is Corrupt, not a crash";
+}
+
+TEST(VideoIo, FramesOverThePixelLimitAreRefusedFromTheHeader) {
+  // A YUV4MPEG2 stream takes its frame size from the header alone: 20000 x 20000 is 4e8
+  // pixels, over FFmpeg's limit, so nothing of that size is ever allocated.
+  const std::string y4m = "YUV4MPEG2 W20000 H20000 F25:1 Ip A1:1 C420jpeg\nFRAME\n" + std::string(64, '\x80');
+  auto r = VideoReader::open_bytes({reinterpret_cast<const uint8_t*>(y4m.data()), y4m.size()}, "huge.y4m");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kCorrupt) << r.status().message();
+  EXPECT_EQ(r.status().message().rfind("huge.y4m: not a readable video", 0), 0u) << r.status().message();
+  // The same header at 64 x 48 with its one frame is a video.
+  const std::string small = "YUV4MPEG2 W64 H48 F25:1 Ip A1:1 C420jpeg\nFRAME\n" + std::string(64 * 48 * 3 / 2, '\x80');
+  auto ok = VideoReader::open_bytes({reinterpret_cast<const uint8_t*>(small.data()), small.size()}, "small.y4m");
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  EXPECT_EQ(ok->info().width, 64);
+}
+
 TEST(VideoIo, MissingFileIsNotFound) {
   auto reader = VideoReader::open(test::temp_dir() / "nope.mp4");
   ASSERT_FALSE(reader.ok());
