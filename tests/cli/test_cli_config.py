@@ -68,7 +68,7 @@ def main():
                             ["bad.yaml", "'precison'", "source, imgsz, precision, batch, workspace, device"])
         open(bad, "w").write("cache: x\n" + CONFIG)
         checks.expect_error("unknown top-level key lists the valid ones", ["rebuild", "--config", bad],
-                            ["'cache'", "cache_dir, models_dir, on_mismatch, device, models"])
+                            ["'cache'", "cache_dir, models_dir, engine_key, on_mismatch, device, models"])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     checks.finish("kiln.yaml models by name, readable engine names, cache ls details, no stale locks")
