@@ -176,6 +176,12 @@ def main():
                 r = subprocess.run([a.kiln, "build", src, "-o", eng, "--device", "cpu"], capture_output=True, text=True)
                 if r.returncode != 0:
                     print(f"make_corpus: no engine seed for {name}: {r.stderr.strip()}", file=sys.stderr)
+        if a.kiln:  # signed with the engine_reader harness's key (32 bytes of 'k')
+            key = os.path.join(tmp, "fuzz.key")
+            write(key, b"k" * 32)
+            eng = os.path.join(a.out, "engine_reader", "tiny_yolo_signed.kiln")
+            subprocess.run([a.kiln, "build", os.path.join(tmp, "tiny_yolo.onnx"), "-o", eng, "--sign-key", key],
+                           capture_output=True)
         for name, data in videos(a.kiln, tmp).items():
             write(os.path.join(a.out, "video_demux", name), data)
     for name, data in images(a.assets).items():
