@@ -4,6 +4,7 @@
 #include <climits>
 #include <cmath>
 
+#include "ir/size_limits.h"
 #include "ir/slice_axis.h"
 #include "passes/shape_rules.h"
 
@@ -302,6 +303,15 @@ Status constant_of_shape(RuleContext& ctx) {
   return Status::Ok();
 }
 
+// A length computed in floating point (Resize scales, Range over floats), checked before it
+// becomes an integer: NaN, +infinity and values above ir::kMaxDim are errors, not casts;
+// below 0 is an empty range.
+Result<int64_t> float_length(RuleContext& ctx, double length, const char* what) {
+  if (!(length <= static_cast<double>(ir::kMaxDim)))  // also NaN
+    return ctx.fail(what, " gives a length of ", length, ", above 2^31");
+  return length < 0 ? 0 : static_cast<int64_t>(length);
+}
+
 Status range(RuleContext& ctx) {
   const auto* start = ctx.value(0);
   const auto* limit = ctx.value(1);
@@ -311,7 +321,10 @@ Status range(RuleContext& ctx) {
   if (single && (*start)[0].is_known() && (*limit)[0].is_known() && (*delta)[0].is_known()) {
     int64_t s = *(*start)[0].value, l = *(*limit)[0].value, d = *(*delta)[0].value;
     if (d == 0) return ctx.fail("delta is 0");
-    int64_t n = std::max<int64_t>(0, (l - s + d + (d > 0 ? -1 : 1)) / d);
+    // In 128 bits: start, limit and delta are any int64 a file holds.
+    const __int128 count = (static_cast<__int128>(l) - s + d + (d > 0 ? -1 : 1)) / d;
+    if (count > ir::kMaxDim) return ctx.fail("range of ", static_cast<double>(count), " values, above 2^31");
+    int64_t n = std::max<int64_t>(0, static_cast<int64_t>(count));
     length = Dim::known(n);
     if (n <= kMaxTrackedElements) {
       std::vector<SymbolicInt> values;
@@ -323,7 +336,8 @@ Status range(RuleContext& ctx) {
   } else if (auto s = ctx.constant_doubles(0), l = ctx.constant_doubles(1), d = ctx.constant_doubles(2);
              s && l && d && s->size() == 1 && l->size() == 1 && d->size() == 1) {
     if ((*d)[0] == 0) return ctx.fail("delta is 0");
-    length = Dim::known(std::max<int64_t>(0, static_cast<int64_t>(std::ceil(((*l)[0] - (*s)[0]) / (*d)[0]))));
+    KILN_ASSIGN_OR_RETURN(int64_t n, float_length(ctx, std::ceil(((*l)[0] - (*s)[0]) / (*d)[0]), "range"));
+    length = Dim::known(n);
   }
   ctx.outputs[0].shape = Shape{length};
   return Status::Ok();
@@ -349,8 +363,13 @@ Status resize(RuleContext& ctx) {
   for (size_t i = 0; i < x->size(); ++i) {
     const Dim& d = (*x)[i];
     double s = (*scales)[i];
-    if (d.is_known()) out.push_back(Dim::known(static_cast<int64_t>(std::floor(d.value * s))));
-    else out.push_back(s == 1.0 ? d : unknown_dim());
+    if (!(s > 0)) return ctx.fail("scale ", s, " must be positive");  // also NaN
+    if (d.is_known()) {
+      KILN_ASSIGN_OR_RETURN(int64_t n, float_length(ctx, std::floor(static_cast<double>(d.value) * s), "scale"));
+      out.push_back(Dim::known(n));
+    } else {
+      out.push_back(s == 1.0 ? d : unknown_dim());
+    }
   }
   ctx.outputs[0].shape = out;
   return Status::Ok();

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <climits>
+#include <cmath>
+
 #include "pass_test_util.h"
 
 namespace kiln::passes {
@@ -85,6 +88,34 @@ TEST(ShapeInference, ResizeConcatSplitTranspose) {
   EXPECT_EQ(shape_of(split->outputs[0]), "[batch,16,40,40]");
   EXPECT_EQ(shape_of(split->outputs[1]), "[batch,80,40,40]");
   EXPECT_EQ(shape_of(tr->outputs[0]), "[batch,40,40,80]");
+}
+
+// Scales and Range bounds are floats or int64s from the file: NaN, infinite, negative or
+// huge ones are errors naming the node, never undefined casts or overflows.
+TEST(ShapeInference, ResizeScalesAndRangeBoundsAreCheckedBeforeCasting) {
+  const float nan = std::nanf(""), inf = INFINITY;
+  for (float bad : {nan, inf, -2.0f, 0.0f, 1e12f}) {
+    ir::Graph g;
+    ir::Value* x = add_input(g, "x", {K(1), K(3), K(8), K(8)});
+    ir::Value* scales = g.add_constant("scales", ir::Tensor::from_vector<float>({4}, {1, 1, bad, 2}));
+    add_op(g, "Resize", "bad_resize", {x, nullptr, scales});
+    auto r = infer_shapes(g);
+    ASSERT_FALSE(r.ok()) << "scale " << bad;
+    EXPECT_NE(r.status().message().find("bad_resize"), std::string::npos) << r.status().message();
+  }
+  for (float limit : {nan, inf, 1e20f}) {
+    ir::Graph g;
+    add_op(g, "Range", "bad_range", {g.add_constant("s", ir::Tensor::scalar(0.f)), g.add_constant("l", ir::Tensor::scalar(limit)),
+                                     g.add_constant("d", ir::Tensor::scalar(1.f))});
+    auto r = infer_shapes(g);
+    ASSERT_FALSE(r.ok()) << "limit " << limit;
+    EXPECT_NE(r.status().message().find("bad_range"), std::string::npos) << r.status().message();
+  }
+  ir::Graph g;
+  add_op(g, "Range", "int_range", {add_ints(g, "s", {INT64_MIN}, true), add_ints(g, "l", {INT64_MAX}, true), add_ints(g, "d", {1}, true)});
+  auto r = infer_shapes(g);
+  ASSERT_FALSE(r.ok()) << "int64 range overflowing a length";
+  EXPECT_NE(r.status().message().find("above 2^31"), std::string::npos) << r.status().message();
 }
 
 TEST(ShapeInference, ReshapeZeroAndMinusOne) {
