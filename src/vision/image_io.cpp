@@ -123,11 +123,32 @@ Result<Image> decode_jpeg(std::span<const uint8_t> bytes, const std::string& nam
   return out;
 }
 
+uint32_t le32(std::span<const uint8_t> b, size_t at) {
+  return static_cast<uint32_t>(b[at]) | static_cast<uint32_t>(b[at + 1]) << 8 | static_cast<uint32_t>(b[at + 2]) << 16 |
+         static_cast<uint32_t>(b[at + 3]) << 24;
+}
+
+// An uncompressed BMP (BI_RGB, BI_BITFIELDS) holds every row: a file shorter than its header's
+// pixel array is truncated. stb_image would fill the rest with zeros, so a few hundred bytes
+// claiming 40000 x 1500 pixels would decode into a large black image instead of an error.
+Status check_bmp_complete(std::span<const uint8_t> bytes, const std::string& name, int w, int h) {
+  if (bytes.size() < 34 || le32(bytes, 14) < 40) return Status::Ok();  // OS/2 headers: stb checks those
+  const uint32_t compression = le32(bytes, 30);
+  if (compression != 0 && compression != 3) return Status::Ok();  // RLE sizes follow from the data
+  const uint64_t bits = static_cast<uint64_t>(bytes[28]) | static_cast<uint64_t>(bytes[29]) << 8;
+  const uint64_t stride = (static_cast<uint64_t>(w) * bits + 31) / 32 * 4;
+  const uint64_t needed = static_cast<uint64_t>(le32(bytes, 10)) + stride * static_cast<uint64_t>(h);
+  if (bytes.size() >= needed) return Status::Ok();
+  return not_decodable(name, "truncated BMP: " + std::to_string(bytes.size()) + " bytes, its " + std::to_string(w) +
+                                 "x" + std::to_string(h) + " pixels need " + std::to_string(needed));
+}
+
 Result<Image> decode_with_stb(std::span<const uint8_t> bytes, const std::string& name) {
   int w = 0, h = 0, channels = 0;
   if (!stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &channels))
     return not_decodable(name, stbi_failure_reason());
   KILN_RETURN_IF_ERROR(check_pixel_count(name, static_cast<uint64_t>(w), static_cast<uint64_t>(h)));
+  if (bytes[0] == 'B') KILN_RETURN_IF_ERROR(check_bmp_complete(bytes, name, w, h));
   stbi_uc* rgb = stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &channels, 3);
   if (!rgb) return not_decodable(name, stbi_failure_reason());
   Image image(w, h);

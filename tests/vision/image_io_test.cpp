@@ -170,5 +170,55 @@ TEST(ImageIo, HeaderClaimingTooManyPixelsIsRefusedBeforeAllocating) {
   EXPECT_LT(peak_rss_mib() - before, 64) << "decoding allocated for the claimed size";
 }
 
+// A 24-bit BI_RGB BMP of w x h, rows bottom-up, every pixel (b, g, r) = (10, 20, 30).
+std::vector<uint8_t> bmp24(int w, int h) {
+  const uint32_t stride = (static_cast<uint32_t>(w) * 24 + 31) / 32 * 4, data = stride * static_cast<uint32_t>(h);
+  std::vector<uint8_t> b(54 + data, 0);
+  auto put32 = [&](size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) b[at + i] = static_cast<uint8_t>(v >> (8 * i));
+  };
+  b[0] = 'B', b[1] = 'M';
+  put32(2, static_cast<uint32_t>(b.size()));
+  put32(10, 54);
+  put32(14, 40);
+  put32(18, static_cast<uint32_t>(w));
+  put32(22, static_cast<uint32_t>(h));
+  b[26] = 1, b[28] = 24;
+  put32(34, data);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      uint8_t* p = &b[54 + y * stride + x * 3];
+      p[0] = 10, p[1] = 20, p[2] = 30;
+    }
+  return b;
+}
+
+TEST(ImageIo, TruncatedUncompressedBmpIsCorruptNotZeroFilled) {
+  const std::vector<uint8_t> whole = bmp24(5, 3);
+  auto img = decode_image_bytes(whole, "ok.bmp");
+  ASSERT_TRUE(img.ok()) << img.status().message();
+  EXPECT_EQ(img->width, 5);
+  EXPECT_EQ(img->pixels[0], 10);
+  EXPECT_EQ(img->pixels[2], 30);
+
+  const std::vector<uint8_t> cut(whole.begin(), whole.end() - 16);
+  auto bad = decode_image_bytes(cut, "cut.bmp");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kCorrupt);
+  EXPECT_NE(bad.status().message().find("truncated BMP: 86 bytes, its 5x3 pixels need 102"), std::string::npos)
+      << bad.status().message();
+
+  // The header of a fuzzed 441-byte file: 43824 x 1536 pixels (under the pixel limit), no data.
+  std::vector<uint8_t> tiny = bmp24(1, 1);
+  tiny.resize(441, 0);
+  tiny[18] = 0x30, tiny[19] = 0xab, tiny[20] = 0, tiny[21] = 0;  // width 43824
+  tiny[22] = 0x00, tiny[23] = 0x06, tiny[24] = 0, tiny[25] = 0;  // height 1536
+  const long before = peak_rss_mib();
+  auto huge = decode_image_bytes(tiny, "claims.bmp");
+  ASSERT_FALSE(huge.ok());
+  EXPECT_NE(huge.status().message().find("truncated BMP"), std::string::npos) << huge.status().message();
+  EXPECT_LT(peak_rss_mib() - before, 64) << "decoding allocated for the claimed size";
+}
+
 }  // namespace
 }  // namespace kiln::vision
