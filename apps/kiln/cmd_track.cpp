@@ -12,11 +12,13 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "cli_output.h"
 #include "commands.h"
 #include "core/file_util.h"
 #include "kiln/annotate.h"
 #include "kiln/image.h"
 #include "kiln/model.h"
+#include "model_args.h"
 #include "option_flags.h"
 #include "predict_format.h"
 #include "predict_sources.h"
@@ -166,9 +168,16 @@ Status track(const TrackOptions& o) {
   KILN_ASSIGN_OR_RETURN(mo.device, device_flag(o.device));
   KILN_ASSIGN_OR_RETURN(mo.precision, precision_flag(o.precision));
   mo.imgsz = o.imgsz_flag && o.imgsz_flag->count() ? o.imgsz : 0;
-  mo.progress = terminal_progress("track");
-  KILN_ASSIGN_OR_RETURN(Model model, Model::load(o.model, mo));
+  Messages messages("track", Verbosity::kNormal);
+  BuildProgress build(messages);
+  mo.progress = build.hook();
+  const auto t0 = std::chrono::steady_clock::now();
+  Result<Model> loaded = Model::load(o.model, mo);
+  build.finish();
+  KILN_RETURN_IF_ERROR(loaded.status());
+  Model model = std::move(loaded).value();
   const ModelInfo& info = model.info();
+  report_load(info, o.model, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), messages);
   if (info.task != "detect" && info.task != "segment" && info.task != "pose")
     return error(StatusCode::kUnsupported, o.model, ": task '", info.task,
                  "' cannot be tracked (kiln track takes detect, segment and pose models)");
@@ -202,7 +211,7 @@ Status track(const TrackOptions& o) {
     job.max_frames = o.max_frames;
     job.on_prediction = [&seq](int64_t frame, Prediction& p) { return seq.apply(frame, p); };
     job.draw = [&seq, &info](Image& image, const Prediction& p) { seq.draw(image, p, info.names); };
-    VideoOutcome outcome = predict_video(model, po, job, Messages("track", Verbosity::kNormal));
+    VideoOutcome outcome = predict_video(model, po, job, messages);
     KILN_RETURN_IF_ERROR(outcome.status);
     nlohmann::json video = std::move(outcome.json);
     for (nlohmann::json& entry : video["frames"]) {
