@@ -127,7 +127,7 @@ def main():
                       "piped build shorter than the default interval: no progress lines", r)
 
         # --quiet / --verbose have help text everywhere they exist.
-        for cmd in ("predict", "val", "run", "build", "rebuild"):
+        for cmd in ("predict", "val", "run", "track", "build", "rebuild"):
             r = run_kiln([cmd, "--help"])
             quiet, verbose = option_help(r.stdout, "--quiet"), option_help(r.stdout, "--verbose")
             check(f"{cmd} --help: --quiet and --verbose explained",
