@@ -1,6 +1,7 @@
 #include "passes/lower_qdq.h"
 
 #include <algorithm>
+#include <optional>
 #include <unordered_set>
 
 #include "backends/cpu/kernel.h"
@@ -46,21 +47,21 @@ bool symmetric_weight(const ir::Node& dq) {
   return (n == 1 || per_channel) && all_zero(dq.input(2));
 }
 
-// The conv's bias as a float constant: as it is, or its DequantizeLinear evaluated.
-Result<ir::Value*> float_bias(ir::Graph& graph, ir::Value* bias, bool& ok) {
-  ok = true;
-  if (!bias || is_constant(bias, ir::DType::kFloat32)) return bias;
+// The conv's bias as a float constant: as it is, or its DequantizeLinear evaluated; nullopt
+// when it is neither (the conv is not lowered), nullptr when the conv has none.
+Result<std::optional<ir::Value*>> float_bias(ir::Graph& graph, ir::Value* bias) {
+  if (!bias || is_constant(bias, ir::DType::kFloat32)) return std::optional<ir::Value*>(bias);
   const ir::Node* dq = producer_of(bias, "DequantizeLinear");
-  ok = dq != nullptr;
+  if (!dq) return std::optional<ir::Value*>();
   std::vector<const ir::Tensor*> inputs;
-  for (const ir::Value* in : dq ? dq->inputs : std::vector<ir::Value*>{}) {
-    ok &= !in || in->is_constant();
-    inputs.push_back(in && in->is_constant() ? &*in->initializer : nullptr);
+  for (const ir::Value* in : dq->inputs) {
+    if (in && !in->is_constant()) return std::optional<ir::Value*>();
+    inputs.push_back(in ? &*in->initializer : nullptr);
   }
-  if (!ok) return nullptr;
   cpu::KernelContext ctx{*dq, std::move(inputs), {}};
-  KILN_RETURN_IF_ERROR(cpu::find_kernel("DequantizeLinear")(ctx));
-  return graph.add_constant(bias->name + "_float", std::move(ctx.outputs[0]));
+  if (Status st = cpu::find_kernel("DequantizeLinear")(ctx); !st.ok())
+    return error(st.code(), "lower_qdq: bias '", bias->name, "' of node '", dq->name, "': ", st.message());
+  return std::optional<ir::Value*>(graph.add_constant(bias->name + "_float", std::move(ctx.outputs[0])));
 }
 
 // The only consumer of `v`, if it has exactly one and is not a graph output.
@@ -103,9 +104,8 @@ Status lower_conv(ir::Graph& graph, ir::Node& conv, Lowering& state) {
   if (!x_dq || !w_dq || x_dq->input(0)->dtype != ir::DType::kInt8 || !per_tensor_int8(*x_dq) ||
       !symmetric_weight(*w_dq) || conv.outputs.size() != 1)
     return Status::Ok();
-  bool bias_ok = false;
-  KILN_ASSIGN_OR_RETURN(ir::Value* bias, float_bias(graph, conv.input(2), bias_ok));
-  if (!bias_ok) return Status::Ok();
+  KILN_ASSIGN_OR_RETURN(std::optional<ir::Value*> bias, float_bias(graph, conv.input(2)));
+  if (!bias) return Status::Ok();
 
   std::vector<ir::Value*> inputs(qconv::kInputCount, nullptr);
   inputs[qconv::kX] = x_dq->input(0);
@@ -114,7 +114,7 @@ Status lower_conv(ir::Graph& graph, ir::Node& conv, Lowering& state) {
                                               : graph.add_constant(conv.name + "_x_zero_point", ir::Tensor::scalar<int8_t>(0));
   inputs[qconv::kW] = w_dq->input(0);
   inputs[qconv::kWScale] = w_dq->input(1);
-  inputs[qconv::kBias] = bias;
+  inputs[qconv::kBias] = *bias;
 
   ir::Value* y = conv.outputs[0];
   if (ir::Node* act = sole_consumer(graph, y); act && act->op_type == "SiLU") {
