@@ -17,7 +17,6 @@ int main(int argc, char** argv) {
   using namespace kiln::cli;
   CLI::App app{"kiln: fast, portable engines for Ultralytics YOLO models", "kiln"};
   app.require_subcommand(1);
-  app.footer("Each command's options: kiln <command> --help (e.g. kiln predict --help).");
   app.set_version_flag("--version", std::string("kiln ") + KILN_VERSION);
 
   std::map<CLI::App*, Runner> runners;
@@ -38,6 +37,8 @@ int main(int argc, char** argv) {
   add(register_env);
   add(register_cache);
   add(register_triton_repo);
+  // After the commands: a subcommand takes its parent's footer when it is added.
+  app.footer("Each command's options: kiln <command> --help (e.g. kiln predict --help).");
 
   // CLI11 would say only "The following argument was not expected"; name the word and
   // the commands there are.
