@@ -83,7 +83,7 @@ def main():
         checks.expect(r.returncode == 0 and got.get("task") == "segment" and same,
                       "val --task segment on a bare export: the figures with metadata", r)
         check("val --task segment: box and mask figures equal", same,
-              f"{ {k: got.get(k) for k in ('all', 'masks')} } vs { {k: want.get(k) for k in ('all', 'masks')} }")
+              f"{ {k: got.get(k) for k in ('all', 'mask')} } vs { {k: want.get(k) for k in ('all', 'mask')} }")
         checks.expect_error("val --names reaches the model (checked against the dataset's classes)",
                             ["val", "--model", bare, "--data", COCO8_YAML, "--names", "a,b", "--cache-dir", cache],
                             ["2 classes", "80"])
