@@ -39,7 +39,5 @@ void add_on_mismatch_option(CLI::App& sub, std::string& value);
 // --sign-key FILE, the engine signing key (default $KILN_ENGINE_KEY) of build, check and
 // info; `help` says what the command does with it (cmd_build.cpp).
 void add_sign_key_option(CLI::App& sub, std::string& value, const std::string& help);
-// One-line progress messages on stderr when it is a terminal; silent otherwise (cmd_build.cpp).
-std::function<void(const std::string&)> terminal_progress(const std::string& command);
 
 }  // namespace kiln::cli
