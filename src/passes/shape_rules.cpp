@@ -97,7 +97,9 @@ Dim product(const Shape& dims) {
   std::vector<const Dim*> symbolic;
   bool unknown = false;
   for (const Dim& d : dims) {
-    if (d.is_known()) known *= d.value;
+    if (d.is_known()) {
+      if (__builtin_mul_overflow(known, d.value, &known)) return unknown_dim();  // dims from a file
+    }
     else if (d.symbol.empty()) unknown = true;
     else symbolic.push_back(&d);
   }

@@ -259,9 +259,12 @@ Status reshape(RuleContext& ctx) {
       }
     }
   }
-  if (x && ir::is_static(*x) && ir::is_static(out) &&
-      ir::shape_numel(ir::static_dims(*x)) != ir::shape_numel(ir::static_dims(out)))
-    return ctx.fail("cannot reshape ", ir::shape_to_string(*x), " to ", ir::shape_to_string(out));
+  if (x && ir::is_static(*x) && ir::is_static(out)) {
+    // The target comes from tensor values: counted with the size limits, never overflowing.
+    const std::optional<int64_t> to = ir::checked_numel(ir::static_dims(out));
+    if (!to || ir::checked_numel(ir::static_dims(*x)) != to)
+      return ctx.fail("cannot reshape ", ir::shape_to_string(*x), " to ", ir::shape_to_string(out));
+  }
   ctx.outputs[0].shape = out;
   if (const auto* v = ctx.value(0)) ctx.outputs[0].value = *v;
   return Status::Ok();

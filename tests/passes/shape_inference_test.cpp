@@ -118,6 +118,18 @@ TEST(ShapeInference, ResizeScalesAndRangeBoundsAreCheckedBeforeCasting) {
   EXPECT_NE(r.status().message().find("above 2^31"), std::string::npos) << r.status().message();
 }
 
+// A Reshape target from the file whose product overflows int64 is an error naming the node.
+TEST(ShapeInference, ReshapeTargetOverflowingInt64IsAnError) {
+  for (const std::vector<int64_t>& target : {std::vector<int64_t>{INT64_MAX, 6}, std::vector<int64_t>{-1, INT64_MAX, 4}}) {
+    ir::Graph g;
+    ir::Value* x = add_input(g, "x", {K(2), K(3)});
+    add_op(g, "Reshape", "bad_reshape", {x, add_ints(g, "shape", target)});
+    auto r = infer_shapes(g);
+    ASSERT_FALSE(r.ok()) << ir::shape_to_string(target);
+    EXPECT_NE(r.status().message().find("bad_reshape"), std::string::npos) << r.status().message();
+  }
+}
+
 TEST(ShapeInference, ReshapeZeroAndMinusOne) {
   ir::Graph g;
   ir::Value* x = add_input(g, "x", {N, K(144), K(80), K(80)});
