@@ -128,13 +128,14 @@ uint32_t le32(std::span<const uint8_t> b, size_t at) {
          static_cast<uint32_t>(b[at + 3]) << 24;
 }
 
-// An uncompressed BMP (BI_RGB, BI_BITFIELDS) holds every row: a file shorter than its header's
-// pixel array is truncated. stb_image would fill the rest with zeros, so a few hundred bytes
+// A BMP that stb_image decodes (anything but RLE, which it refuses; it takes an unknown
+// compression value as uncompressed) holds every row: a file shorter than its header's pixel
+// array is truncated. stb_image would fill the rest with zeros, so a few hundred bytes
 // claiming 40000 x 1500 pixels would decode into a large black image instead of an error.
 Status check_bmp_complete(std::span<const uint8_t> bytes, const std::string& name, int w, int h) {
   if (bytes.size() < 34 || le32(bytes, 14) < 40) return Status::Ok();  // OS/2 headers: stb checks those
   const uint32_t compression = le32(bytes, 30);
-  if (compression != 0 && compression != 3) return Status::Ok();  // RLE sizes follow from the data
+  if (compression == 1 || compression == 2) return Status::Ok();  // RLE: stb_image refuses it
   const uint64_t bits = static_cast<uint64_t>(bytes[28]) | static_cast<uint64_t>(bytes[29]) << 8;
   const uint64_t stride = (static_cast<uint64_t>(w) * bits + 31) / 32 * 4;
   const uint64_t needed = static_cast<uint64_t>(le32(bytes, 10)) + stride * static_cast<uint64_t>(h);

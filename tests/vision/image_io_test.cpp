@@ -218,6 +218,12 @@ TEST(ImageIo, TruncatedUncompressedBmpIsCorruptNotZeroFilled) {
   ASSERT_FALSE(huge.ok());
   EXPECT_NE(huge.status().message().find("truncated BMP"), std::string::npos) << huge.status().message();
   EXPECT_LT(peak_rss_mib() - before, 64) << "decoding allocated for the claimed size";
+
+  // A compression value stb_image does not know is decoded as uncompressed: checked the same.
+  tiny[30] = 0x00, tiny[31] = 0x00, tiny[32] = 0x00, tiny[33] = 0xfc;
+  auto odd = decode_image_bytes(tiny, "odd.bmp");
+  ASSERT_FALSE(odd.ok());
+  EXPECT_NE(odd.status().message().find("truncated BMP"), std::string::npos) << odd.status().message();
 }
 
 }  // namespace
