@@ -2,6 +2,7 @@
 // JSON writer for predictions) and the Ultralytics YOLO txt label lines.
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -27,5 +28,8 @@ nlohmann::json prediction_json(const Prediction& p, const std::vector<std::strin
 // and printed with %g, each followed by " conf" when save_conf; classify "0.61 tabby" for
 // the top 5. Empty when there is nothing to write (Ultralytics then writes no file).
 std::string yolo_txt(const Prediction& p, const ModelInfo& info, int width, int height, bool save_conf);
+
+// One MOTChallenge row of a tracked object: "frame,id,left,top,width,height,conf,-1,-1,-1\n".
+std::string mot_row(int64_t frame, int track_id, const Box& box, float score);
 
 }  // namespace kiln::cli
