@@ -17,8 +17,8 @@ Image fitted_image(const vision::Image& frame, const vision::CropPlacement& crop
 }
 
 Box box_to_frame(const vision::CropPlacement& crop, const Box& b) {
-  const vision::FramePoint a = vision::to_frame(crop, b.x1, b.y1), z = vision::to_frame(crop, b.x2, b.y2);
-  return {a.x, a.y, z.x, z.y};
+  const vision::BoxXyxy f = vision::box_to_frame(crop, {b.x1, b.y1, b.x2, b.y2});
+  return {f[0], f[1], f[2], f[3]};
 }
 
 }  // namespace
@@ -103,7 +103,7 @@ Result<std::vector<StageOutput>> Stage::predict(const vision::Image& frame, cons
     for (Detection& d : p.boxes) d.box = box_to_frame(crops[k], d.box);
     for (Keypoints& kp : p.keypoints)
       for (Keypoint& pt : kp.points) {
-        const vision::FramePoint f = vision::to_frame(crops[k], pt.x, pt.y);
+        const vision::FramePoint f = vision::point_to_frame(crops[k], pt.x, pt.y);
         pt.x = f.x, pt.y = f.y;
       }
     out[k].prediction = std::move(p);

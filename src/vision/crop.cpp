@@ -48,11 +48,29 @@ Image fit_crop(const Image& frame, const CropPlacement& p) {
   return letterbox(crop, p.input_height, p.input_width).image;
 }
 
-FramePoint to_frame(const CropPlacement& p, float x, float y) {
-  // In float32 as scale_boxes computes it, clipped to the crop, then moved to the frame.
-  const float cx = std::clamp((x - p.pad_x) / p.scale_x, 0.f, static_cast<float>(p.region.width()));
-  const float cy = std::clamp((y - p.pad_y) / p.scale_y, 0.f, static_cast<float>(p.region.height()));
-  return {cx + static_cast<float>(p.region.x1), cy + static_cast<float>(p.region.y1)};
+BoxXyxy box_to_frame(const CropPlacement& p, const BoxXyxy& box) {
+  const int w = p.region.width(), h = p.region.height();
+  BoxXyxy b = box;
+  if (p.fit == CropFit::kLetterbox) {
+    b = scale_box(box, p.input_height, p.input_width, h, w);
+  } else {
+    b = {std::clamp(box[0] / p.scale_x, 0.f, static_cast<float>(w)), std::clamp(box[1] / p.scale_y, 0.f, static_cast<float>(h)),
+         std::clamp(box[2] / p.scale_x, 0.f, static_cast<float>(w)), std::clamp(box[3] / p.scale_y, 0.f, static_cast<float>(h))};
+  }
+  const float x0 = static_cast<float>(p.region.x1), y0 = static_cast<float>(p.region.y1);
+  return {b[0] + x0, b[1] + y0, b[2] + x0, b[3] + y0};
+}
+
+FramePoint point_to_frame(const CropPlacement& p, float x, float y) {
+  const int w = p.region.width(), h = p.region.height();
+  FramePoint f;
+  if (p.fit == CropFit::kLetterbox) {
+    const Keypoint k = scale_keypoint({x, y, 1.f}, p.input_height, p.input_width, h, w);
+    f = {k.x, k.y};
+  } else {
+    f = {std::clamp(x / p.scale_x, 0.f, static_cast<float>(w)), std::clamp(y / p.scale_y, 0.f, static_cast<float>(h))};
+  }
+  return {f.x + static_cast<float>(p.region.x1), f.y + static_cast<float>(p.region.y1)};
 }
 
 }  // namespace kiln::vision

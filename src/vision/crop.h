@@ -8,6 +8,7 @@
 #include "kiln/options.h"
 #include "vision/detect.h"
 #include "vision/image_io.h"
+#include "vision/pose.h"
 #include "vision/nms.h"
 
 namespace kiln::vision {
@@ -45,11 +46,15 @@ Image crop_image(const Image& image, const CropRegion& region);
 // cv2.INTER_LINEAR (kResize) or letterboxed into input_width x input_height.
 Image fit_crop(const Image& frame, const CropPlacement& placement);
 
-// A point of the stage input in frame pixels, clamped to the region (Ultralytics clips
-// results to the image they were predicted on, here the crop).
+// Stage results in frame pixels: clipped to the crop as Ultralytics clips results to the
+// image they were predicted on, then moved by the region's origin. kLetterbox undoes the
+// letterbox as scale_boxes (boxes) and scale_coords (keypoints, unrounded pads) do;
+// kResize divides by the stretch.
+BoxXyxy box_to_frame(const CropPlacement& placement, const BoxXyxy& box);
+
 struct FramePoint {
   float x = 0, y = 0;
 };
-FramePoint to_frame(const CropPlacement& placement, float x, float y);
+FramePoint point_to_frame(const CropPlacement& placement, float x, float y);
 
 }  // namespace kiln::vision

@@ -41,10 +41,10 @@ TEST(PlaceCrop, ResizeStretchesEachAxis) {
   EXPECT_FLOAT_EQ(p.scale_y, 256.0f / 60);
   EXPECT_EQ(p.pad_x, 0);
   EXPECT_EQ(p.pad_y, 0);
-  const FramePoint c = to_frame(p, 64, 128);  // the input's center is the region's
+  const FramePoint c = point_to_frame(p, 64, 128);  // the input's center is the region's
   EXPECT_FLOAT_EQ(c.x, 40);
   EXPECT_FLOAT_EQ(c.y, 60);
-  const FramePoint end = to_frame(p, 128, 256);
+  const FramePoint end = point_to_frame(p, 128, 256);
   EXPECT_FLOAT_EQ(end.x, 60);
   EXPECT_FLOAT_EQ(end.y, 90);
 }
@@ -56,21 +56,44 @@ TEST(PlaceCrop, LetterboxKeepsTheAspectRatioAndCenters) {
   EXPECT_FLOAT_EQ(p.scale_y, 2.08f);
   EXPECT_EQ(p.pad_x, 0);
   EXPECT_EQ(p.pad_y, 104);
-  const FramePoint a = to_frame(p, 0, 104);
+  const FramePoint a = point_to_frame(p, 0, 104);
   EXPECT_FLOAT_EQ(a.x, 300);
   EXPECT_FLOAT_EQ(a.y, 50);
-  const FramePoint b = to_frame(p, 208, 208);  // 104 px into the content: 50 frame px
+  const FramePoint b = point_to_frame(p, 208, 208);  // 104 px into the content: 50 frame px
   EXPECT_FLOAT_EQ(b.x, 400);
   EXPECT_FLOAT_EQ(b.y, 100);
 }
 
 TEST(PlaceCrop, PointsInThePaddingClampToTheRegion) {
   const CropPlacement p = place_crop({300, 50, 500, 150}, CropFit::kLetterbox, 416, 416);
-  const FramePoint top = to_frame(p, 10, 0);  // in the gray band above the content
+  const FramePoint top = point_to_frame(p, 10, 0);  // in the gray band above the content
   EXPECT_FLOAT_EQ(top.y, 50);
-  const FramePoint bottom = to_frame(p, 416, 416);
+  const FramePoint bottom = point_to_frame(p, 416, 416);
   EXPECT_FLOAT_EQ(bottom.x, 500);
   EXPECT_FLOAT_EQ(bottom.y, 150);
+}
+
+TEST(PlaceCrop, BoxesUseRoundedPadsKeypointsUnrounded) {
+  // 100 x 61 into 64 x 64: gain 0.64, resized height round(39.04) = 39, dh = 12.5: boxes
+  // take pad round(12.4) = 12 (scale_boxes), keypoints 12.5 (scale_coords).
+  const CropPlacement p = place_crop({10, 20, 110, 81}, CropFit::kLetterbox, 64, 64);
+  const BoxXyxy b = box_to_frame(p, {0, 12, 64, 51});
+  EXPECT_FLOAT_EQ(b[0], 10);
+  EXPECT_FLOAT_EQ(b[1], 20);
+  EXPECT_FLOAT_EQ(b[2], 110);
+  EXPECT_FLOAT_EQ(b[3], 20 + 39 / 0.64f);  // (51 - 12) / 0.64 = 60.94, inside the 61 rows
+  const FramePoint k = point_to_frame(p, 32, 12.5f);
+  EXPECT_FLOAT_EQ(k.x, 60);
+  EXPECT_FLOAT_EQ(k.y, 20);
+}
+
+TEST(PlaceCrop, ResizedBoxesDivideByTheStretchAndClip) {
+  const CropPlacement p = place_crop({20, 30, 60, 90}, CropFit::kResize, 128, 256);
+  const BoxXyxy b = box_to_frame(p, {32, 64, 200, 128});
+  EXPECT_FLOAT_EQ(b[0], 30);
+  EXPECT_FLOAT_EQ(b[1], 45);
+  EXPECT_FLOAT_EQ(b[2], 60);  // 200 / 3.2 = 62.5 clipped to the crop's 40 columns
+  EXPECT_FLOAT_EQ(b[3], 60);
 }
 
 // A 6 x 4 frame whose pixel (x, y) is (x, y, 7).
