@@ -2,9 +2,10 @@
 the frame in Python (Ultralytics' save_one_box arithmetic with the stage's padding), fitting
 the crop, running the stage model alone (kiln predict on the crop; OSNet through ONNX
 Runtime with BoxMOT's preprocessing) and mapping the results back; embed vectors are cached
-per track for `every` frames; the MOT rows are the JSON lines' tracks; --save-crop writes
-Ultralytics' crops; a truncated video keeps the frames decoded before the damage and exits
-2 with one line; every config mistake is one line naming the key, exit 2, nothing run."""
+per track for `every` frames, or feed BoT-SORT's with_reid; the MOT rows are the JSON lines'
+tracks; --save-crop writes Ultralytics' crops; a truncated video keeps the frames decoded
+before the damage and exits 2 with one line; every config mistake is one line naming the
+key, exit 2, nothing run."""
 import json
 import os
 import shutil
@@ -46,16 +47,29 @@ pipelines:
   light:
     detector: small
     tracker: bytetrack.yaml
+  reid:
+    detector: small
+    classes: person
+    tracker: botsort_reid.yaml
+    stages:
+      - {{name: reid, model: {OSNET}, role: embed}}
 """
+MOT_FRAMES = os.path.join(ASSETS, "datasets", "MOT17-mini", "train", "MOT17-09-FRCNN", "img1")
 
 
-def region(box, w, h, padding):
-    """save_one_box's region (float32 xywh grown by gain 1 + 2 * padding, truncated, clipped)."""
+def region(box, w, h, padding, pad=0.0):
+    """save_one_box's region: float32 xywh, size times gain (1 + 2 * padding) plus `pad`,
+    truncated, clipped."""
     b = np.array(box, dtype=np.float32)
-    c, s = (b[:2] + b[2:]) / np.float32(2), (b[2:] - b[:2]) * np.float32(1 + 2 * padding)
+    c, s = (b[:2] + b[2:]) / np.float32(2), (b[2:] - b[:2]) * np.float32(1 + 2 * padding) + np.float32(pad)
     x1, y1 = (c - s / np.float32(2)).astype(np.int64)
     x2, y2 = (c + s / np.float32(2)).astype(np.int64)
     return int(np.clip(x1, 0, w)), int(np.clip(y1, 0, h)), int(np.clip(x2, 0, w)), int(np.clip(y2, 0, h))
+
+
+def save_one_box_region(box, w, h):
+    """Ultralytics' save_crop: gain 1.02, pad 10."""
+    return region(box, w, h, 0.01, 10.0)
 
 
 def predict_crops(model, crops, tmp, extra=()):
@@ -181,14 +195,6 @@ def crops_for(image, objects, padding):
     return [image[y1:y2, x1:x2] for x1, y1, x2, y2 in (region(o["box_xyxy"], w, h, padding) for o in objects)]
 
 
-def save_one_box_region(box, w, h):
-    b = np.array(box, dtype=np.float32)
-    c, s = (b[:2] + b[2:]) / np.float32(2), (b[2:] - b[:2]) * np.float32(1.02) + np.float32(10)
-    x1, y1 = (c - s / np.float32(2)).astype(np.int64)
-    x2, y2 = (c + s / np.float32(2)).astype(np.int64)
-    return int(np.clip(x1, 0, w)), int(np.clip(y1, 0, h)), int(np.clip(x2, 0, w)), int(np.clip(y2, 0, h))
-
-
 def check_parts(tmp, yaml):
     """A detect stage with crop: resize at 160 on bicycles and trucks (classes by name and id)."""
     out = os.path.join(tmp, "parts.jsonl")
@@ -212,6 +218,27 @@ def check_parts(tmp, yaml):
         want = shifted(by_hand[i], x1, y1, 160 / (x2 - x1), 160 / (y2 - y1)) if i < len(by_hand) else None
         checks.expect(same_detections(got, want, 1e-2), f"parts of {o['class_name']}: the stage's output == kiln predict "
                       "on its crop resized to 160, scaled back", f"\n  pipeline {str(got)[:300]}\n  by hand  {str(want)[:300]}")
+
+
+def check_with_reid(tmp, yaml):
+    """BoT-SORT with_reid takes the embed stage's vectors: every detection is embedded every
+    frame and each tracked object carries its detection's vector."""
+    out = os.path.join(tmp, "reid.jsonl")
+    r = run_kiln(["pipeline", "reid", "--config", yaml, "--source", MOT_FRAMES, "--json", out])
+    if not check("with_reid: exit 0", r.returncode == 0, r.stderr.strip()):
+        return
+    frames, _ = read_lines(out)
+    check("with_reid: every tracked object has a vector of its frame", frames and all(
+        o["stages"].get("reid", {}).get("embedded_at") == f["frame"] for f in frames for o in f["objects"]),
+        str([[o["stages"].get("reid", {}).get("embedded_at") for o in f["objects"]] for f in frames]))
+    check("with_reid: every detection embedded (at least the tracked ones)", all(
+        f["speed"]["stages"]["reid"]["crops"] >= len(f["objects"]) > 0 for f in frames), str([f["speed"] for f in frames]))
+    image = cv2.imread(os.path.join(MOT_FRAMES, sorted(os.listdir(MOT_FRAMES))[0]))
+    objects = frames[0]["objects"]
+    for i, (o, v) in enumerate(zip(objects, osnet_by_hand(crops_for(image, objects, 0.0)))):
+        got = np.array(o["stages"]["reid"]["embedding"], np.float32)
+        check(f"with_reid: frame 1 object {i}'s vector == ONNX Runtime on its crop",
+              got.shape == v.shape and float(np.abs(got - v).max()) < 1e-4)
 
 
 def check_predict_save_crop(tmp):
@@ -289,10 +316,12 @@ def main():
     try:
         yaml = os.path.join(tmp, "kiln.yaml")
         open(yaml, "w").write(CONFIG)
+        open(os.path.join(tmp, "botsort_reid.yaml"), "w").write("tracker_type: botsort\nwith_reid: True\n")
         check_config_errors(tmp)
         check_predict_save_crop(tmp)
         check_truncated(tmp, yaml)
         check_parts(tmp, yaml)
+        check_with_reid(tmp, yaml)
         check_people(tmp, yaml)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
