@@ -10,7 +10,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
-#include <map>
 #include <memory>
 
 #include "cli_output.h"
@@ -88,7 +87,7 @@ Status run_images(pipeline::Pipeline& pipe, const PipelineArgs& o, const std::ve
 VideoOutcome run_video(pipeline::Pipeline& pipe, const PipelineArgs& o, const fs::path& path, size_t index, size_t total,
                        const Messages& messages, SequenceOutput& seq) {
   const std::string source = path.filename().string();
-  std::map<int64_t, pipeline::PipelineFrame> pending;  // the frame the draw hook is about to get
+  pipeline::PipelineFrame current;  // the hook's last frame, which the draw hook gets next
   VideoJob job;
   job.path = path;
   job.index = index, job.total = total;
@@ -97,19 +96,13 @@ VideoOutcome run_video(pipeline::Pipeline& pipe, const PipelineArgs& o, const fs
   job.vid_stride = o.vid_stride;
   job.max_frames = o.max_frames;
   job.lines = o.verbosity == Verbosity::kQuiet ? nullptr : stdout;
-  int64_t last = 0;
   job.on_prediction = [&](int64_t frame, const Image& image, Prediction& p) -> Status {
-    KILN_ASSIGN_OR_RETURN(pipeline::PipelineFrame f, pipe.process_detections(image, frame, std::move(p)));
-    p = f.objects;
-    seq.add(source, pipe, f);
-    pending[frame] = std::move(f);
-    last = frame;
+    KILN_ASSIGN_OR_RETURN(current, pipe.process_detections(image, frame, std::move(p)));
+    p = current.objects;
+    seq.add(source, pipe, current);
     return Status::Ok();
   };
-  job.draw = [&](Image& image, const Prediction&) {
-    draw_pipeline_frame(image, pipe, pending.at(last));
-    pending.erase(last);
-  };
+  job.draw = [&](Image& image, const Prediction&) { draw_pipeline_frame(image, pipe, current); };
   pipe.reset();
   return predict_video(pipe.detector(), pipe.detector_options(), job, messages);
 }
