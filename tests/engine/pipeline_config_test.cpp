@@ -82,6 +82,7 @@ TEST(PipelineConfig, TrackerFileBesideTheYaml) {
 }
 
 struct BadCase {
+  const char* name;  // the test's name
   const char* yaml;
   std::vector<std::string> mentions;
 };
@@ -101,36 +102,53 @@ TEST_P(PipelineConfigErrors, OneLineNamingTheKey) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, PipelineConfigErrors,
     testing::Values(
-        BadCase{"pipelines: {p: {detector: d.onnx, tracer: bytetrack.yaml}}",
+        BadCase{"UnknownPipelineKey",
+                "pipelines: {p: {detector: d.onnx, tracer: bytetrack.yaml}}",
                 {"pipelines.p", "unknown key 'tracer'", "valid: detector, tracker, conf, iou, classes, stages"}},
-        BadCase{"pipelines: {p: {detector: d.onnx, stages: [{name: a, model: m.onnx, role: pose, pading: 0.1}]}}",
+        BadCase{"UnknownStageKey",
+                "pipelines: {p: {detector: d.onnx, stages: [{name: a, model: m.onnx, role: pose, pading: 0.1}]}}",
                 {"pipelines.p.stages[0]", "unknown key 'pading'", "valid: name, model, role"}},
-        BadCase{"pipelines: {p: {detector: d.onnx, stages: [{name: a, model: m.onnx, role: segment}]}}",
+        BadCase{"UnknownRole",
+                "pipelines: {p: {detector: d.onnx, stages: [{name: a, model: m.onnx, role: segment}]}}",
                 {"pipelines.p.stages[0].role", "pose, classify, detect or embed"}},
-        BadCase{"pipelines: {p: {detector: d.onnx, stages: [{name: a, model: m.onnx, role: pose, crop: squash}]}}",
+        BadCase{"UnknownCrop",
+                "pipelines: {p: {detector: d.onnx, stages: [{name: a, model: m.onnx, role: pose, crop: squash}]}}",
                 {"pipelines.p.stages[0].crop", "resize or letterbox"}},
-        BadCase{"pipelines: {p: {detector: d.onnx, stages: [{name: a, model: m.onnx}]}}",
+        BadCase{"NoRole",
+                "pipelines: {p: {detector: d.onnx, stages: [{name: a, model: m.onnx}]}}",
                 {"pipelines.p.stages[0]", "no 'role'"}},
-        BadCase{"pipelines: {p: {stages: []}}", {"pipelines.p", "no 'detector'"}},
-        BadCase{"pipelines: {p: {detector: d.onnx, stages: [{name: a, model: m.onnx, role: embed, imgsz: 256}]}}",
+        BadCase{"NoDetector",
+                "pipelines: {p: {stages: []}}", {"pipelines.p", "no 'detector'"}},
+        BadCase{"ImgszOnEmbed",
+                "pipelines: {p: {detector: d.onnx, stages: [{name: a, model: m.onnx, role: embed, imgsz: 256}]}}",
                 {"pipelines.p.stages[0].imgsz", "embed"}},
-        BadCase{"pipelines: {p: {detector: d.onnx, stages: [{name: a, model: m.onnx, role: classify, conf: 0.5}]}}",
+        BadCase{"ConfOnClassify",
+                "pipelines: {p: {detector: d.onnx, stages: [{name: a, model: m.onnx, role: classify, conf: 0.5}]}}",
                 {"pipelines.p.stages[0].conf", "classify"}},
-        BadCase{"pipelines: {p: {detector: d.onnx, stages: [{name: a, model: m.onnx, role: pose, every: 3}]}}",
+        BadCase{"EveryOnPose",
+                "pipelines: {p: {detector: d.onnx, stages: [{name: a, model: m.onnx, role: pose, every: 3}]}}",
                 {"pipelines.p.stages[0].every", "pose"}},
-        BadCase{"pipelines: {p: {detector: d.onnx, stages: [{name: a, model: m.onnx, role: embed, every: 3}]}}",
+        BadCase{"EveryWithoutTracker",
+                "pipelines: {p: {detector: d.onnx, stages: [{name: a, model: m.onnx, role: embed, every: 3}]}}",
                 {"pipelines.p.stages[0].every", "tracker"}},
-        BadCase{"pipelines: {p: {detector: d.onnx, stages: [{name: a, model: m.onnx, role: pose, imgsz: 300}]}}",
+        BadCase{"ImgszNotMultipleOf32",
+                "pipelines: {p: {detector: d.onnx, stages: [{name: a, model: m.onnx, role: pose, imgsz: 300}]}}",
                 {"pipelines.p.stages[0].imgsz", "multiple of 32"}},
-        BadCase{"pipelines: {p: {detector: d.onnx, stages: [{name: a, model: m.onnx, role: pose, padding: 2}]}}",
+        BadCase{"PaddingOverOne",
+                "pipelines: {p: {detector: d.onnx, stages: [{name: a, model: m.onnx, role: pose, padding: 2}]}}",
                 {"pipelines.p.stages[0].padding", "[0, 1]"}},
-        BadCase{"pipelines: {p: {detector: d.onnx, conf: 1.5}}", {"pipelines.p.conf", "[0, 1]"}},
-        BadCase{"pipelines: {p: {detector: d.onnx, stages: [{name: a, model: m.onnx, role: pose, imgsz: big}]}}",
+        BadCase{"ConfOverOne",
+                "pipelines: {p: {detector: d.onnx, conf: 1.5}}", {"pipelines.p.conf", "[0, 1]"}},
+        BadCase{"ImgszWrongType",
+                "pipelines: {p: {detector: d.onnx, stages: [{name: a, model: m.onnx, role: pose, imgsz: big}]}}",
                 {"pipelines.p.stages[0].imgsz", "wrong type"}},
-        BadCase{"pipelines: {p: {detector: d.onnx, stages: [{name: a, model: m, role: pose}, {name: a, model: m, role: "
+        BadCase{"DuplicateStageNames",
+                "pipelines: {p: {detector: d.onnx, stages: [{name: a, model: m, role: pose}, {name: a, model: m, role: "
                 "detect}]}}",
                 {"pipelines.p.stages", "two stages named 'a'"}},
-        BadCase{"pipelines: [a, b]", {"pipelines", "mapping"}}));
+        BadCase{"PipelinesNotAMapping",
+                "pipelines: [a, b]", {"pipelines", "mapping"}}),
+    [](const testing::TestParamInfo<BadCase>& info) { return std::string(info.param.name); });
 
 }  // namespace
 }  // namespace kiln::engine
