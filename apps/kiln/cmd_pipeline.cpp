@@ -120,8 +120,10 @@ int run(PipelineArgs o) {
   pipeline::PipelineOverrides overrides;
   if (!o.device.empty()) overrides.device = o.device;
   overrides.cache_dir = o.cache_dir;
-  overrides.progress = messages.build_progress();
+  BuildProgress build_progress(messages);
+  overrides.progress = build_progress.hook();
   Result<pipeline::Pipeline> loaded = pipeline::Pipeline::load(*config, o.name, overrides);
+  build_progress.finish();
   if (!loaded.ok()) return fail(loaded.status());
   pipeline::Pipeline& pipe = *loaded;
   const size_t sequences = sources->videos.size() + (sources->images.empty() ? 0 : 1);
