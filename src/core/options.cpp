@@ -9,6 +9,7 @@ namespace kiln {
 
 namespace {
 constexpr std::array<std::string_view, 3> kPrecisionNames = {"fp32", "fp16", "tf32"};
+constexpr std::array<std::string_view, 2> kCropFitNames = {"resize", "letterbox"};
 }
 
 std::string_view to_string(Precision p) { return kPrecisionNames[static_cast<size_t>(p)]; }
@@ -23,6 +24,14 @@ Result<Precision> parse_precision(std::string_view text) {
   std::string allowed;
   for (std::string_view n : kPrecisionNames) allowed += (allowed.empty() ? "" : ", ") + std::string(n);
   return error(StatusCode::kInvalidArgument, "precision '", text, "': expected one of ", allowed);
+}
+
+std::string_view to_string(CropFit fit) { return kCropFitNames[static_cast<size_t>(fit)]; }
+
+Result<CropFit> parse_crop_fit(std::string_view text) {
+  for (size_t i = 0; i < kCropFitNames.size(); ++i)
+    if (text == kCropFitNames[i]) return static_cast<CropFit>(i);
+  return error(StatusCode::kInvalidArgument, "crop '", text, "': expected resize or letterbox");
 }
 
 std::string Device::to_string() const { return is_cuda() ? "cuda:" + std::to_string(index) : "cpu"; }
