@@ -44,6 +44,7 @@ Result<Model> load_val_model(const ValOptions& o) {
   ModelOptions mo;
   mo.device = o.device;
   mo.precision = o.precision;
+  mo.int8 = o.int8;
   mo.imgsz = o.imgsz_given ? o.imgsz : 0;
   mo.batch = 1;
   mo.progress = o.progress;

@@ -33,6 +33,7 @@ struct ValOptions {
   int max_det = 300;
   std::optional<Device> device;        // unset: the model's default (ModelOptions)
   std::optional<Precision> precision;
+  Int8Options int8;  // calibration and float layers of an int8 run
   // One-line messages while the model's engine is built.
   std::function<void(const std::string&)> progress;
   // Called after each image with (done, total).
