@@ -1,8 +1,9 @@
 // kiln val: accuracy of a detect, segment, pose, obb or classify model on an Ultralytics-format
 // dataset, as Ultralytics' `yolo val` computes it (validation/validate.h does the work). The
 // model runs through the kiln API (CPU by default; --device cuda
-// and --precision fp16 where kiln is built with CUDA). --precision fp32,fp16 validates at
-// each precision in turn and adds a table of every precision's figures beside FP32's.
+// and --precision fp16 where kiln is built with CUDA; int8 with --calib on the CPU).
+// --precision fp32,fp16,int8 validates at each precision in turn and adds a table of every
+// precision's figures beside FP32's.
 #include <unistd.h>
 
 #include <algorithm>
@@ -32,6 +33,7 @@ struct ValArgs {
   std::string precisions;  // --precision: one, or a comma-separated list
   bool json = false;
   std::string save_json;  // COCO results file
+  Int8Flags int8;
   Verbosity verbosity = Verbosity::kNormal;
 };
 
@@ -57,6 +59,8 @@ Status val(const ValArgs& a) {
   KILN_ASSIGN_OR_RETURN(std::vector<std::string> precisions, split_precisions(a.precisions));
   validation::ValOptions o = a.val;
   KILN_ASSIGN_OR_RETURN(o.device, device_flag(a.device));
+  const bool int8 = std::find(precisions.begin(), precisions.end(), "int8") != precisions.end();
+  KILN_ASSIGN_OR_RETURN(o.int8, int8_options(a.int8, int8));
   if (precisions.size() > 1 && !a.save_json.empty())
     return error(StatusCode::kInvalidArgument, "--save-json writes one run's predictions: give one --precision");
   o.coco_predictions = !a.save_json.empty();
@@ -107,10 +111,12 @@ Status val(const ValArgs& a) {
 }  // namespace
 
 Result<std::vector<std::pair<std::string, double>>> val_figures(const std::string& model, const std::string& data,
-                                                                const std::string& device, const std::string& precision) {
+                                                                const std::string& device, const std::string& precision,
+                                                                const Int8Options& int8) {
   validation::ValOptions o;
   o.model = model;
   o.data = data;
+  o.int8 = int8;
   KILN_ASSIGN_OR_RETURN(o.device, device_flag(device));
   KILN_ASSIGN_OR_RETURN(o.precision, precision_flag(precision));
   KILN_ASSIGN_OR_RETURN(ValRun run, validation::validate(o));
@@ -138,7 +144,8 @@ Runner register_val(CLI::App& app) {
   add_verbosity_flags(*cmd, a->verbosity);
   cmd->add_option("--device", a->device, "cpu, cuda or cuda:N (default: cpu for .onnx)");
   cmd->add_option("--precision", a->precisions,
-                  "fp32, fp16 (needs a GPU) or a list such as fp32,fp16: one run each, with deltas to fp32");
+                  "fp32, fp16 (needs a GPU), int8 or a list such as fp32,fp16,int8: one run each, with deltas to fp32");
+  add_int8_flags(*cmd, a->int8);
   return [a, imgsz, conf]() {
     a->val.imgsz_given = imgsz->count() > 0;
     a->val.conf_given = conf->count() > 0;

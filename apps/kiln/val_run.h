@@ -7,13 +7,15 @@
 #include <utility>
 #include <vector>
 
+#include "kiln/options.h"
 #include "kiln/status.h"
 
 namespace kiln::cli {
 
 // Named figures in table order: detect P, R, mAP50, mAP50-95 (+ the mask or pose
-// mAP50-95); classify top1, top5.
+// mAP50-95); classify top1, top5. `int8`: the calibration of an int8 run.
 Result<std::vector<std::pair<std::string, double>>> val_figures(const std::string& model, const std::string& data,
-                                                                const std::string& device, const std::string& precision);
+                                                                const std::string& device, const std::string& precision,
+                                                                const Int8Options& int8 = {});
 
 }  // namespace kiln::cli
