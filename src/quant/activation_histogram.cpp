@@ -18,36 +18,47 @@ double quantized(double x, double amax) {
   return std::min(std::nearbyint(x / scale), 127.0) * scale;
 }
 
+// KL(P||Q) of every candidate from prefix sums: P's bins are the counts (the last kept bin
+// plus the outliers), Q spreads each of the 128 levels' count evenly over its nonzero bins,
+// so sum p log(p / q) splits into sum c log c (a prefix sum), one log per level and the
+// last bin: 128 logs per candidate instead of one per bin.
 float entropy_amax(const AbsHistogram& h) {
   std::vector<uint64_t> c = h.counts();
   const size_t n = c.size();
   if (n < kFirstCandidate) return h.max();
   c[0] = c[1];  // as TensorRT: the zeros bin (ReLU's spike) would dominate the distribution
-  std::vector<uint64_t> tail(n + 1, 0);  // tail[i] = sum of c[i..n)
-  for (size_t i = n; i-- > 0;) tail[i] = tail[i + 1] + c[i];
-  const double p_total = static_cast<double>(tail[0]);
-  if (p_total == 0) return h.max();
+  std::vector<double> sum(n + 1, 0), nonzero(n + 1, 0), clogc(n + 1, 0);
+  for (size_t j = 0; j < n; ++j) {
+    const double v = static_cast<double>(c[j]);
+    sum[j + 1] = sum[j] + v;
+    nonzero[j + 1] = nonzero[j] + (c[j] != 0);
+    clogc[j + 1] = clogc[j] + (c[j] != 0 ? v * std::log(v) : 0.0);
+  }
+  const double total = sum[n];
+  if (total == 0) return h.max();
   double best = std::numeric_limits<double>::infinity();
   size_t best_i = n;
-  std::vector<double> level_sum(kQuantLevels), level_nonzero(kQuantLevels);
   for (size_t i = kFirstCandidate; i <= n; ++i) {
-    std::fill(level_sum.begin(), level_sum.end(), 0.0);
-    std::fill(level_nonzero.begin(), level_nonzero.end(), 0.0);
-    for (size_t j = 0; j < i; ++j) {
-      if (c[j] == 0) continue;
-      const size_t level = j * kQuantLevels / i;
-      level_sum[level] += static_cast<double>(c[j]);
-      level_nonzero[level] += 1;
-    }
-    double q_total = 0;
-    for (size_t k = 0; k < kQuantLevels; ++k) q_total += level_sum[k];
-    double kl = 0;
-    for (size_t j = 0; j < i && std::isfinite(kl); ++j) {
-      const double p = static_cast<double>(c[j] + (j == i - 1 ? tail[i] : 0)) / p_total;
-      if (p == 0) continue;
-      const size_t level = j * kQuantLevels / i;
-      const double q = c[j] == 0 ? 0.0 : level_sum[level] / level_nonzero[level] / q_total;
-      kl = q == 0 ? std::numeric_limits<double>::infinity() : kl + p * std::log(p / q);
+    const double outliers = total - sum[i];
+    double kl = std::numeric_limits<double>::infinity();
+    if (c[i - 1] != 0 || outliers == 0) {
+      const double kept = sum[i];  // Q's total
+      // Bins before the last: sum over levels of c (log c - log P - log(avg / Q)).
+      double acc = clogc[i - 1] - sum[i - 1] * (std::log(total) - std::log(kept));
+      double last_avg = 0;
+      for (size_t k = 0; k < kQuantLevels; ++k) {
+        const size_t begin = (k * i + kQuantLevels - 1) / kQuantLevels;        // ceil(k * i / 128)
+        const size_t end = ((k + 1) * i + kQuantLevels - 1) / kQuantLevels;    // level k: [begin, end)
+        const double s = sum[end] - sum[begin], nz = nonzero[end] - nonzero[begin];
+        if (nz == 0) continue;
+        const double avg = s / nz;
+        if (k == kQuantLevels - 1) last_avg = avg;
+        const double before_last = k == kQuantLevels - 1 ? s - static_cast<double>(c[i - 1]) : s;
+        acc -= before_last * std::log(avg);
+      }
+      kl = acc / total;
+      const double p_last = (static_cast<double>(c[i - 1]) + outliers) / total;
+      if (p_last > 0) kl += p_last * (std::log(p_last) - std::log(last_avg / kept));
     }
     if (kl <= best) best = kl, best_i = i;
   }
