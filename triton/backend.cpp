@@ -1,7 +1,9 @@
 // libtriton_kiln.so: the Triton Inference Server backend entry points. Each model instance
 // holds its own kiln::Model (on the CPU or on its instance group's GPU); a dynamic batch of
 // requests runs as one Model::predict over all their images (letterbox, inference, decode
-// and NMS), and each request gets its own response or its own error.
+// and NMS) -- or one Model::predict_tensor per size of their preprocessed tensors -- and
+// each request gets its own response or its own error.
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <memory>
@@ -120,38 +122,84 @@ void finish(TRITONBACKEND_ModelInstance* instance, TRITONBACKEND_Request* reques
   if (!released.ok()) log(TRITONSERVER_LOG_ERROR, "cannot release a request: " + released.message());
 }
 
+// The predictions of the requests that sent preprocessed tensors: those of one [3, H, W]
+// run as one batch (a dynamic batch of them is one inference), in request order.
+std::vector<Result<std::vector<Prediction>>> predict_tensors(Model& model, const PredictOptions& options,
+                                                             std::vector<std::optional<RequestImages>>& inputs) {
+  std::vector<Result<std::vector<Prediction>>> out(inputs.size(), std::vector<Prediction>{});
+  std::vector<bool> done(inputs.size(), false);
+  for (size_t r = 0; r < inputs.size(); ++r) {
+    if (!inputs[r] || inputs[r]->tensor.shape.empty() || done[r]) continue;
+    const std::vector<int64_t>& shape = inputs[r]->tensor.shape;
+    std::vector<size_t> group;
+    Tensor batch{{0, shape[1], shape[2], shape[3]}, {}};
+    for (size_t s = r; s < inputs.size(); ++s) {
+      if (!inputs[s] || done[s]) continue;
+      const Tensor& t = inputs[s]->tensor;
+      if (t.shape.empty() || !std::equal(t.shape.begin() + 1, t.shape.end(), shape.begin() + 1)) continue;
+      group.push_back(s);
+      done[s] = true;
+      batch.shape[0] += t.shape[0];
+      batch.data.insert(batch.data.end(), t.data.begin(), t.data.end());
+    }
+    Result<std::vector<Prediction>> predictions = model.predict_tensor(batch, options);
+    size_t first = 0;
+    for (size_t s : group) {
+      const size_t n = static_cast<size_t>(inputs[s]->tensor.shape[0]);
+      if (predictions.ok())
+        out[s] = std::vector<Prediction>(predictions->begin() + static_cast<ptrdiff_t>(first),
+                                         predictions->begin() + static_cast<ptrdiff_t>(first + n));
+      else
+        out[s] = predictions.status();
+      first += n;
+    }
+  }
+  return out;
+}
+
 void execute(TRITONBACKEND_ModelInstance* instance, InstanceState& state, TRITONBACKEND_Request** requests,
              uint32_t count) {
   const uint64_t exec_start = now_ns();
-  // Each request's images, or why it was refused; the good ones' images run as one batch.
+  // Each request's images, or why it was refused; the good ones' images run as one batch,
+  // the preprocessed tensors as one batch per size.
   std::vector<std::optional<RequestImages>> inputs(count);
   std::vector<Status> failures(count);
   std::vector<ImageView> batch;
+  size_t images = 0;
   for (uint32_t r = 0; r < count; ++r) {
-    Result<RequestImages> images = read_request_images(requests[r]);
-    if (!images.ok()) {
-      failures[r] = images.status();
+    Result<RequestImages> request_images = read_request_images(requests[r]);
+    if (!request_images.ok()) {
+      failures[r] = request_images.status();
       continue;
     }
-    inputs[r] = std::move(images).value();
+    inputs[r] = std::move(request_images).value();
     batch.insert(batch.end(), inputs[r]->views.begin(), inputs[r]->views.end());
+    images += inputs[r]->count();
   }
   const uint64_t compute_start = now_ns();
+  const PredictOptions& options = state.model->config.predict;
   Result<std::vector<Prediction>> predictions = std::vector<Prediction>{};
-  if (!batch.empty()) predictions = state.kiln_model.predict(batch, state.model->config.predict);
+  if (!batch.empty()) predictions = state.kiln_model.predict(batch, options);
+  std::vector<Result<std::vector<Prediction>>> tensor_predictions =
+      predict_tensors(state.kiln_model, options, inputs);
   const uint64_t compute_end = now_ns();
   size_t first = 0;
   for (uint32_t r = 0; r < count; ++r) {
     TRITONBACKEND_Response* response = nullptr;
     Status st = failures[r];
-    if (st.ok()) st = predictions.status();
-    if (st.ok()) {
+    std::span<const Prediction> mine;
+    if (st.ok() && !inputs[r]->tensor.shape.empty()) {
+      st = tensor_predictions[r].status();
+      if (st.ok()) mine = *tensor_predictions[r];
+    } else if (st.ok()) {
+      st = predictions.status();
       const size_t n = inputs[r]->views.size();
-      st = from_triton(TRITONBACKEND_ResponseNew(&response, requests[r]));
-      if (st.ok())
-        st = write_outputs(requests[r], response, std::span<const Prediction>(*predictions).subspan(first, n),
-                           state.kiln_model.info().task);
+      if (st.ok()) mine = std::span<const Prediction>(*predictions).subspan(first, n);
       first += n;
+    }
+    if (st.ok()) {
+      st = from_triton(TRITONBACKEND_ResponseNew(&response, requests[r]));
+      if (st.ok()) st = write_outputs(requests[r], response, mine, state.kiln_model.info().task);
       if (!st.ok() && response) {
         // A half-filled response is dropped; the request gets an error response instead.
         (void)from_triton(TRITONBACKEND_ResponseDelete(response));
@@ -160,9 +208,9 @@ void execute(TRITONBACKEND_ModelInstance* instance, InstanceState& state, TRITON
     }
     finish(instance, requests[r], response, st, exec_start, compute_start, compute_end);
   }
-  if (!batch.empty()) {
+  if (images > 0) {
     Status reported = from_triton(TRITONBACKEND_ModelInstanceReportBatchStatistics(
-        instance, batch.size(), exec_start, compute_start, compute_end, now_ns()));
+        instance, images, exec_start, compute_start, compute_end, now_ns()));
     if (!reported.ok()) log(TRITONSERVER_LOG_WARN, reported.message());
   }
 }

@@ -70,7 +70,8 @@ Result<std::string> model_config_text(const RepositoryOptions& o, const std::str
      << "max_batch_size: " << o.max_batch_size << "\n";
   os << "input [\n";
   write_tensor(os, {kInputImage, "TYPE_STRING", "[ 1 ]"}, true, false);
-  write_tensor(os, {kInputFrame, "TYPE_UINT8", "[ -1, -1, 3 ]"}, true, true);
+  write_tensor(os, {kInputFrame, "TYPE_UINT8", "[ -1, -1, 3 ]"}, true, false);
+  write_tensor(os, {kInputTensor, "TYPE_FP32", "[ 3, -1, -1 ]"}, true, true);
   os << "]\noutput [\n";
   for (size_t i = 0; i < outputs.size(); ++i) write_tensor(os, outputs[i], false, i + 1 == outputs.size());
   os << "]\n";

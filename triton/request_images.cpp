@@ -29,8 +29,8 @@ Result<InputTensor> only_input(TRITONBACKEND_Request* request, std::vector<uint8
   uint32_t count = 0;
   KILN_RETURN_IF_ERROR(from_triton(TRITONBACKEND_RequestInputCount(request, &count)));
   if (count != 1)
-    return error(StatusCode::kInvalidArgument, "a request needs exactly one input, ", kInputImage, " (encoded images) or ",
-                 kInputFrame, " (HWC uint8 BGR pixels); got ", count);
+    return error(StatusCode::kInvalidArgument, "a request needs exactly one input, ", kInputImage, " (encoded images), ",
+                 kInputFrame, " (HWC uint8 BGR pixels) or ", kInputTensor, " (preprocessed NCHW float32); got ", count);
   TRITONBACKEND_Input* input = nullptr;
   KILN_RETURN_IF_ERROR(from_triton(TRITONBACKEND_RequestInputByIndex(request, 0, &input)));
   const char* name = nullptr;
@@ -114,6 +114,22 @@ Status read_frames(const InputTensor& t, RequestImages& out) {
   return Status::Ok();
 }
 
+Status read_tensor(const InputTensor& t, RequestImages& out) {
+  if (t.dtype != TRITONSERVER_TYPE_FP32)
+    return error(StatusCode::kInvalidArgument, kInputTensor, " must be FP32 (preprocessed NCHW, RGB in [0, 1])");
+  if (t.shape.size() != 4 || t.shape[1] != 3 || t.shape[2] < 1 || t.shape[3] < 1)
+    return error(StatusCode::kInvalidArgument, kInputTensor, " must have shape [N, 3, H, W] with H, W >= 1, got ",
+                 shape_text(t.shape));
+  const uint64_t values = static_cast<uint64_t>(t.shape[0]) * 3 * t.shape[2] * t.shape[3];
+  if (t.bytes.size() != values * sizeof(float))
+    return error(StatusCode::kInvalidArgument, kInputTensor, " ", shape_text(t.shape), " needs ", values * sizeof(float),
+                 " bytes, got ", t.bytes.size());
+  out.tensor.shape = t.shape;
+  out.tensor.data.resize(values);
+  std::memcpy(out.tensor.data.data(), t.bytes.data(), t.bytes.size());
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<RequestImages> read_request_images(TRITONBACKEND_Request* request) {
@@ -125,9 +141,11 @@ Result<RequestImages> read_request_images(TRITONBACKEND_Request* request) {
     KILN_RETURN_IF_ERROR(read_encoded(t, out));
   } else if (t.name == kInputFrame) {
     KILN_RETURN_IF_ERROR(read_frames(t, out));
+  } else if (t.name == kInputTensor) {
+    KILN_RETURN_IF_ERROR(read_tensor(t, out));
   } else {
-    return error(StatusCode::kInvalidArgument, "unknown input '", t.name, "' (expected ", kInputImage, " or ",
-                 kInputFrame, ")");
+    return error(StatusCode::kInvalidArgument, "unknown input '", t.name, "' (expected ", kInputImage, ", ", kInputFrame,
+                 " or ", kInputTensor, ")");
   }
   return out;
 }

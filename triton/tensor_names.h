@@ -7,6 +7,9 @@ namespace kiln::triton {
 // Inputs; a request gives exactly one of them, batch on the first dim.
 inline constexpr const char kInputImage[] = "IMAGE";  // BYTES [N, 1]: encoded JPEG, PNG or BMP
 inline constexpr const char kInputFrame[] = "FRAME";  // UINT8 [N, H, W, 3]: pixels, BGR
+// FP32 [N, 3, H, W]: preprocessed as kiln predict does (letterboxed, RGB in [0, 1]);
+// coordinates in the answer are the tensor's pixels.
+inline constexpr const char kInputTensor[] = "TENSOR";
 
 // Outputs, per image: COUNT detections (padded to the request's largest count with zeros).
 inline constexpr const char kOutputCount[] = "COUNT";          // INT32 [N, 1]

@@ -125,6 +125,13 @@ class Model {
   Result<Prediction> predict(const ImageView& image, const PredictOptions& options = {});
   Result<std::vector<Prediction>> predict(std::span<const ImageView> images, const PredictOptions& options = {});
 
+  // An input the caller preprocessed as predict does: [N, 3, H, W] float32, RGB in [0, 1],
+  // letterboxed to the model's input size (a dynamic-size model: multiples of its stride up
+  // to its bound). Inferred info().batch at a time and decoded per task; coordinates (and
+  // masks) are in the input's pixels, since the original image is the caller's. A wrong
+  // shape is an InvalidArgument naming it.
+  Result<std::vector<Prediction>> predict_tensor(const Tensor& input, const PredictOptions& options = {});
+
   // Raw inference: float32 inputs in the model's input order and shapes, outputs as the
   // model declares them.
   Result<std::vector<Tensor>> run(std::span<const Tensor> inputs);

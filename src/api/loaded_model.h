@@ -31,5 +31,8 @@ Result<LoadedModel> load_model(const std::filesystem::path& path, const ModelOpt
 // has a DevicePredictor (CUDA), else on the CPU.
 Result<std::vector<Prediction>> predict_images(LoadedModel& model, std::span<const ImageView> images,
                                                const PredictOptions& options);
+// The same from an input already preprocessed as predict does ([N, 3, H, W], RGB in [0, 1]):
+// infer and decode on the host, coordinates in the input's pixels.
+Result<std::vector<Prediction>> predict_tensor(LoadedModel& model, const Tensor& input, const PredictOptions& options);
 
 }  // namespace kiln::api

@@ -46,6 +46,10 @@ Result<std::vector<Prediction>> Model::predict(std::span<const ImageView> images
   return api::predict_images(impl_->model, images, options);
 }
 
+Result<std::vector<Prediction>> Model::predict_tensor(const Tensor& input, const PredictOptions& options) {
+  return api::predict_tensor(impl_->model, input, options);
+}
+
 Result<std::vector<Tensor>> Model::run(std::span<const Tensor> inputs) {
   std::vector<ir::Tensor> in;
   in.reserve(inputs.size());

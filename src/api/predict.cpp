@@ -61,12 +61,13 @@ Status bad_output(const LoadedModel& m, const ir::Tensor& t, const std::string& 
                " is not ", want);
 }
 
-// Decodes image i of the batch's outputs into `p` (coordinates of `image`).
-Status decode(const LoadedModel& m, const std::vector<ir::Tensor>& outs, size_t i, const ImageView& image,
+// Decodes image i of the batch's outputs into `p`, in the coordinates of an original of
+// oh x ow pixels that was letterboxed into p's input size.
+Status decode(const LoadedModel& m, const std::vector<ir::Tensor>& outs, size_t i, int oh, int ow,
               const vision::NmsOptions& nms, Prediction& p) {
   const ir::Tensor& raw = outs.at(0);
   const std::string& task = m.info.task;
-  const int ih = p.input_height, iw = p.input_width, oh = image.height, ow = image.width;
+  const int ih = p.input_height, iw = p.input_width;
   if (task == "classify") {
     if (raw.rank() != 2) return bad_output(m, raw, "[batch, classes]");
     for (const vision::ClassScore& c : vision::top_k(slice(raw, i), 5)) p.top5.push_back({c.class_id, c.confidence});
@@ -118,14 +119,37 @@ Status decode(const LoadedModel& m, const std::vector<ir::Tensor>& outs, size_t 
   return Status::Ok();
 }
 
-// One inference over `images` (at most a batch); on a fixed-batch engine the rest of the
-// batch is zero padding whose outputs are ignored.
+// One inference over `input` (preds.size() images, the rest of its batch zero padding whose
+// outputs are ignored); image i decoded for an original of sizes[i] = {height, width}.
+Status infer_and_decode(LoadedModel& m, const ir::Tensor& input, std::span<const std::pair<int, int>> sizes,
+                        const vision::NmsOptions& nms, std::vector<Prediction>& preds, std::vector<Prediction>& out) {
+  const int64_t batch = input.dim(0);
+  auto t1 = Clock::now();
+  KILN_ASSIGN_OR_RETURN(std::vector<ir::Tensor> outputs, m.runner->run({input}));
+  const double inference_ms = ms_since(t1) / static_cast<double>(preds.size());
+  for (const ir::Tensor& t : outputs)
+    if (t.dtype() != ir::DType::kFloat32 || t.rank() < 2 || t.dim(0) != batch)
+      return bad_output(m, t, "float32 with the batch (" + std::to_string(batch) + ") first");
+  for (size_t i = 0; i < preds.size(); ++i) {
+    auto t2 = Clock::now();
+    KILN_RETURN_IF_ERROR(decode(m, outputs, i, sizes[i].first, sizes[i].second, nms, preds[i]));
+    preds[i].speed.inference_ms = inference_ms;
+    preds[i].speed.postprocess_ms = ms_since(t2);
+    out.push_back(std::move(preds[i]));
+  }
+  return Status::Ok();
+}
+
+// The images of one inference: at most a batch.
+int64_t chunk_batch(const LoadedModel& m, size_t images) {
+  return m.info.dynamic_input ? 1 : m.flexible_batch ? static_cast<int64_t>(images) : m.info.batch;
+}
+
 Status predict_chunk(LoadedModel& m, std::span<const ImageView> images, const vision::NmsOptions& nms,
                      std::vector<Prediction>& out) {
-  const int batch = m.info.dynamic_input  ? 1
-                    : m.flexible_batch    ? static_cast<int>(images.size())
-                                          : m.info.batch;
+  const int64_t batch = chunk_batch(m, images.size());
   std::vector<Prediction> preds(images.size());
+  std::vector<std::pair<int, int>> sizes;
   ir::Tensor input;
   for (size_t i = 0; i < images.size(); ++i) {
     auto t0 = Clock::now();
@@ -136,19 +160,37 @@ Status predict_chunk(LoadedModel& m, std::span<const ImageView> images, const vi
     preds[i].input_width = in.width;
     preds[i].input_height = in.height;
     preds[i].speed.preprocess_ms = ms_since(t0);
+    sizes.emplace_back(images[i].height, images[i].width);
   }
-  auto t1 = Clock::now();
-  KILN_ASSIGN_OR_RETURN(std::vector<ir::Tensor> outputs, m.runner->run({input}));
-  const double inference_ms = ms_since(t1) / static_cast<double>(images.size());
-  for (const ir::Tensor& t : outputs)
-    if (t.dtype() != ir::DType::kFloat32 || t.rank() < 2 || t.dim(0) != batch)
-      return bad_output(m, t, "float32 with the batch (" + std::to_string(batch) + ") first");
-  for (size_t i = 0; i < images.size(); ++i) {
-    auto t2 = Clock::now();
-    KILN_RETURN_IF_ERROR(decode(m, outputs, i, images[i], nms, preds[i]));
-    preds[i].speed.inference_ms = inference_ms;
-    preds[i].speed.postprocess_ms = ms_since(t2);
-    out.push_back(std::move(preds[i]));
+  return infer_and_decode(m, input, sizes, nms, preds, out);
+}
+
+vision::NmsOptions nms_options(const PredictOptions& o) {
+  vision::NmsOptions nms;
+  nms.conf = o.conf;
+  nms.iou = o.iou;
+  nms.max_det = o.max_det;
+  nms.classes = o.classes;
+  nms.agnostic = o.agnostic_nms;
+  return nms;
+}
+
+// A preprocessed input must be [N, 3, H, W] at a size the model takes: its own for a static
+// input; multiples of the stride within its bound for a dynamic one.
+Status check_input_tensor(const LoadedModel& m, const Tensor& t) {
+  const std::string shape = ir::shape_to_string(t.shape);
+  if (t.shape.size() != 4 || t.shape[0] < 1 || t.shape[1] != 3 || t.shape[2] < 1 || t.shape[3] < 1)
+    return error(StatusCode::kInvalidArgument, m.name, ": a preprocessed input must be [N, 3, H, W], got ", shape);
+  if (static_cast<int64_t>(t.data.size()) != ir::shape_numel(t.shape))
+    return error(StatusCode::kInvalidArgument, m.name, ": input of shape ", shape, " has ", t.data.size(), " values");
+  const int64_t h = t.shape[2], w = t.shape[3], stride = m.info.stride;
+  if (m.info.dynamic_input) {
+    if (h % stride || w % stride || h > m.info.imgsz_h || w > m.info.imgsz_w)
+      return error(StatusCode::kInvalidArgument, m.name, ": input ", shape, ": H and W must be multiples of ", stride,
+                   " up to ", m.info.imgsz_h, "x", m.info.imgsz_w);
+  } else if (h != m.info.imgsz_h || w != m.info.imgsz_w) {
+    return error(StatusCode::kInvalidArgument, m.name, ": input ", shape, " does not match the model's ", m.info.imgsz_h,
+                 "x", m.info.imgsz_w);
   }
   return Status::Ok();
 }
@@ -163,17 +205,36 @@ Result<std::vector<Prediction>> predict_images(LoadedModel& m, std::span<const I
   }
   KILN_ASSIGN_OR_RETURN(DevicePredictor * device, m.runner->device_predictor());
   if (device) return device->predict(m.info, m.name, m.end2end, images, o);
-  vision::NmsOptions nms;
-  nms.conf = o.conf;
-  nms.iou = o.iou;
-  nms.max_det = o.max_det;
-  nms.classes = o.classes;
-  nms.agnostic = o.agnostic_nms;
+  const vision::NmsOptions nms = nms_options(o);
   const size_t batch = m.info.dynamic_input ? 1 : static_cast<size_t>(m.info.batch);
   std::vector<Prediction> out;
   out.reserve(images.size());
   for (size_t first = 0; first < images.size(); first += batch)
     KILN_RETURN_IF_ERROR(predict_chunk(m, images.subspan(first, std::min(batch, images.size() - first)), nms, out));
+  return out;
+}
+
+Result<std::vector<Prediction>> predict_tensor(LoadedModel& m, const Tensor& input, const PredictOptions& o) {
+  KILN_RETURN_IF_ERROR(check_predictable(m, o));
+  KILN_RETURN_IF_ERROR(check_input_tensor(m, input));
+  const vision::NmsOptions nms = nms_options(o);
+  const int64_t n = input.shape[0], h = input.shape[2], w = input.shape[3];
+  const size_t per_image = static_cast<size_t>(3 * h * w);
+  std::vector<Prediction> out;
+  out.reserve(static_cast<size_t>(n));
+  const int64_t most = m.info.dynamic_input ? 1 : m.info.batch;
+  for (int64_t first = 0; first < n; first += most) {
+    const size_t count = static_cast<size_t>(std::min(most, n - first));
+    ir::Tensor chunk(ir::DType::kFloat32, {chunk_batch(m, count), 3, h, w});  // zero padded
+    std::memcpy(chunk.data<float>(), input.data.data() + first * per_image, count * per_image * sizeof(float));
+    std::vector<Prediction> preds(count);
+    for (Prediction& p : preds) {
+      p.input_width = static_cast<int>(w);
+      p.input_height = static_cast<int>(h);
+    }
+    const std::vector<std::pair<int, int>> sizes(count, {static_cast<int>(h), static_cast<int>(w)});
+    KILN_RETURN_IF_ERROR(infer_and_decode(m, chunk, sizes, nms, preds, out));
+  }
   return out;
 }
 

@@ -1,9 +1,9 @@
 """Triton Inference Server with the kiln backend, on the CPU (KIND_CPU): repositories written
 by `kiln triton-repo` for detect, segment and pose; every response equals `kiln predict --json`
 with the same options (imgsz, batch) on the assets' images, through IMAGE (encoded bytes) and
-FRAME (BGR pixels); 8 concurrent clients x 50 requests under dynamic batching all answered
-and equal while bad requests (undecodable bytes, wrong dtype, wrong shape, two inputs) get
-error responses; the server keeps serving. Skips (77) without the nvidia-pytriton wheel or
+FRAME (BGR pixels), and TENSOR (preprocessed) equal to FRAME; 8 concurrent clients x 50
+requests under dynamic batching all answered and equal while bad requests (undecodable bytes,
+wrong dtype, wrong shape, two inputs, a tensor of the wrong size) get error responses; the server keeps serving. Skips (77) without the nvidia-pytriton wheel or
 tritonclient."""
 import json
 import os
@@ -21,6 +21,8 @@ MODELS = {"detect": "yolo11n-dynamic.onnx", "segment": "yolov8n-seg.onnx", "pose
 # export) takes small inputs, to keep the load test fast on a CPU, and a batch of 8: a dynamic
 # batch is one inference. The static exports run at 640, one image per inference.
 OPTIONS = {"detect": ["--imgsz", "160", "--batch", "8"], "segment": [], "pose": []}
+# The input each model's engine takes (its letterbox of an image of this size is the identity).
+INPUT_SIDE = {"detect": 160, "segment": 640, "pose": 640}
 CLIENTS, REQUESTS = 8, 50
 
 checks = Checks()
@@ -58,6 +60,16 @@ def check_equal_to_cli(client, httpclient, task, refs, images):
     frame = cv2.imread(os.path.join(ASSETS, "images", "bus.jpg"))
     got = infer(client, httpclient, task, [ts.frame_input(httpclient, [frame])])
     check(f"{task}: FRAME bus.jpg equals kiln predict", got == [refs["bus.jpg"]])
+    # TENSOR: an image of the model's input size letterboxes to itself, so its preprocessed
+    # tensor must be answered exactly as the image itself, alone and two in one request.
+    side = INPUT_SIDE[task]
+    small = [cv2.resize(cv2.imread(os.path.join(ASSETS, "images", n)), (side, side)) for n in ("bus.jpg", "zidane.jpg")]
+    as_frames = infer(client, httpclient, task, [ts.frame_input(httpclient, small)])
+    as_tensor = infer(client, httpclient, task, [ts.tensor_input(httpclient, small[:1])])
+    check(f"{task}: TENSOR of a {side}x{side} image equals its FRAME ({len(as_frames[0])} detections)",
+          as_tensor == as_frames[:1] and len(as_frames[0]) > 0)
+    as_tensors = infer(client, httpclient, task, [ts.tensor_input(httpclient, small)])
+    check(f"{task}: TENSOR with 2 images equals their FRAMEs", as_tensors == as_frames)
 
 
 def bad_requests(httpclient, images):
@@ -68,7 +80,8 @@ def bad_requests(httpclient, images):
     wrong_shape = httpclient.InferInput("FRAME", [1, 8, 8, 4], "UINT8")
     wrong_shape.set_data_from_numpy(np.zeros((1, 8, 8, 4), np.uint8))
     frame = ts.frame_input(httpclient, [np.zeros((8, 8, 3), np.uint8)])
-    return [("undecodable bytes", [ts.image_input(httpclient, [b"not an image at all"])], "not a decodable image"),
+    tiny_tensor = ts.tensor_input(httpclient, [np.zeros((8, 8, 3), np.uint8)])
+    return [("tensor of a size the model does not take", [tiny_tensor], "[1,3,8,8]"),("undecodable bytes", [ts.image_input(httpclient, [b"not an image at all"])], "not a decodable image"),
             ("wrong dtype", [wrong_dtype], "FP32"),
             ("wrong shape", [wrong_shape], "FRAME"),
             ("two inputs", [ts.image_input(httpclient, [images["bus.jpg"]]), frame], "exactly one input")]

@@ -99,6 +99,15 @@ def frame_input(httpclient, frames):
     return t
 
 
+def tensor_input(httpclient, frames):
+    """TENSOR: same-size BGR frames as kiln predict preprocesses an image whose letterbox is
+    the identity (its size is the model's input): RGB planes in [0, 1], FP32 [N, 3, H, W]."""
+    batch = np.ascontiguousarray(np.stack(frames)[..., ::-1].transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
+    t = httpclient.InferInput("TENSOR", list(batch.shape), "FP32")
+    t.set_data_from_numpy(batch.astype(np.float32))
+    return t
+
+
 def as_cli_detections(result, task):
     """Per image of a response, the detections as `kiln predict --json` writes them (the keys
     the backend can give: class_id, confidence, box_xyxy, mask_area, keypoints_xyc)."""
