@@ -36,7 +36,7 @@ struct ModelInfo {
 struct Int8Info {
   std::string source;            // "calibration" or "QDQ model"
   std::string calibration_data;  // --calib as given (empty for a QDQ model)
-  std::string method;            // "percentile=99.99"
+  std::string method;            // "mse", "percentile=99.99", ...
   int64_t images = 0;            // calibration images used (held-back ones included)
   std::string calibration_key;   // SHA-256 keying the calibration cache
   bool calibration_reused = false;

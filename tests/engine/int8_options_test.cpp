@@ -49,7 +49,7 @@ TEST(Int8Options, ChangeTheCacheKeyOnlyForInt8Builds) {
   a.precision = Precision::kInt8;
   a.int8.calib = "/data/coco8";
   BuildOptions b = a;
-  b.int8.method = *parse_calibration_method("mse");
+  b.int8.method = *parse_calibration_method("entropy");
   EXPECT_NE(to_json(a).dump(), to_json(b).dump());
   b = a;
   b.int8.exclude = {"*cv2*"};
