@@ -16,7 +16,8 @@ const std::vector<std::string_view>& supported_ops() {
         "GlobalAveragePool", "Identity", "MatMul", "MaxPool", "Mul", "QuantizeLinear", "Range",
         "ReduceMean", "Relu", "Reshape", "Resize", "Shape", "Sigmoid", "Sin", "Slice",
         "Softmax", "Split", "Sub", "Transpose", "Unsqueeze",
-        "SiLU",  // kiln: x * sigmoid(x), made by passes/fuse_silu
+        "SiLU",       // kiln: x * sigmoid(x), made by passes/fuse_silu
+        "QConvInt8",  // kiln: int8 conv + epilogue (ir/qconv_int8.h), made by passes/lower_qdq
     };
     std::sort(v.begin(), v.end());
     return v;

@@ -2,6 +2,7 @@
 // normalization, activations and quantization.
 #include <algorithm>
 
+#include "ir/qconv_int8.h"
 #include "ir/window_geometry.h"
 #include "passes/shape_rules.h"
 
@@ -55,11 +56,10 @@ std::vector<int64_t> weight_kernel(const Shape& w) {
   return kernel;
 }
 
-// Conv and ConvInteger: X [N,C,spatial...], W [M,C/group,k...].
-Status conv(RuleContext& ctx) {
-  if (ctx.node.op_type == "ConvInteger") ctx.outputs[0].dtype = DType::kInt32;
+// Conv, ConvInteger and QConvInt8: X [N,C,spatial...], W [M,C/group,k...] (input w_index).
+Status conv_with_weight(RuleContext& ctx, size_t w_index) {
   const Shape* x = ctx.shape(0);
-  const Shape* w = ctx.shape(1);
+  const Shape* w = ctx.shape(w_index);
   if (!x || !w) return Status::Ok();
   if (x->size() < 3 || w->size() != x->size())
     return ctx.fail("input ", ir::shape_to_string(*x), " and weight ", ir::shape_to_string(*w), " ranks do not fit");
@@ -77,6 +77,17 @@ Status conv(RuleContext& ctx) {
   }
   ctx.outputs[0].shape = out;
   return Status::Ok();
+}
+
+Status conv(RuleContext& ctx) {
+  if (ctx.node.op_type == "ConvInteger") ctx.outputs[0].dtype = DType::kInt32;
+  return conv_with_weight(ctx, 1);
+}
+
+// QConvInt8 (ir/qconv_int8.h): int8 out when it requantizes, else float.
+Status qconv_int8(RuleContext& ctx) {
+  ctx.outputs[0].dtype = ctx.node.input(ir::qconv::kYScale) ? DType::kInt8 : DType::kFloat32;
+  return conv_with_weight(ctx, ir::qconv::kW);
 }
 
 // ConvTranspose: W [C, M/group, k...]; out = s*(in-1) + output_padding + (k-1)*d + 1 - pads.
@@ -222,6 +233,7 @@ void add_nn_rules(std::vector<std::pair<std::string_view, Rule>>& t) {
     t.emplace_back(op, same_as_input);
   t.emplace_back("Conv", conv);
   t.emplace_back("ConvInteger", conv);
+  t.emplace_back("QConvInt8", qconv_int8);
   t.emplace_back("ConvTranspose", conv_transpose);
   t.emplace_back("MaxPool", pool);
   t.emplace_back("AveragePool", pool);

@@ -33,6 +33,7 @@ constexpr std::array kKernels = {
     std::pair<std::string_view, Kernel>{"MatMul", ops::matmul},
     std::pair<std::string_view, Kernel>{"MaxPool", ops::max_pool},
     std::pair<std::string_view, Kernel>{"Mul", ops::mul},
+    std::pair<std::string_view, Kernel>{"QConvInt8", ops::qconv_int8},
     std::pair<std::string_view, Kernel>{"QuantizeLinear", ops::quantize_linear},
     std::pair<std::string_view, Kernel>{"Range", ops::range},
     std::pair<std::string_view, Kernel>{"ReduceMean", ops::reduce_mean},

@@ -49,6 +49,7 @@ Status softmax(KernelContext& ctx);
 // Quantization.
 Status dequantize_linear(KernelContext& ctx);
 Status dynamic_quantize_linear(KernelContext& ctx);
+Status qconv_int8(KernelContext& ctx);  // kiln: ir/qconv_int8.h, made by passes/lower_qdq
 Status quantize_linear(KernelContext& ctx);
 
 }  // namespace kiln::cpu::ops

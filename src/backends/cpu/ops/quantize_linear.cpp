@@ -18,14 +18,16 @@ Status quantize_linear(KernelContext& ctx) {
   const float* src = x.data<float>();
   const float* s = scale.data<float>();
   const int64_t n = x.numel();
-  KILN_RETURN_IF_ERROR((dispatch_dtype<uint8_t, int8_t>(out_dtype, "QuantizeLinear output", [&](auto tag) {
+  const Status st = dispatch_dtype<uint8_t, int8_t>(out_dtype, "QuantizeLinear output", [&](auto tag) {
     using Q = decltype(tag);
     Q* dst = y.data<Q>();
+#pragma omp parallel for if (n > (1 << 16))
     for (int64_t i = 0; i < n; ++i) {
       const int64_t p = layout.at(i);
       dst[i] = quantize_value<Q>(src[i], s[p], static_cast<int32_t>(zps[p]));
     }
-  })));
+  });
+  KILN_RETURN_IF_ERROR(st);
   ctx.outputs.push_back(std::move(y));
   return Status::Ok();
 }

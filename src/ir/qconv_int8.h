@@ -1,0 +1,62 @@
+// QConvInt8, kiln's integer convolution (made by passes/lower_qdq from DequantizeLinear ->
+// Conv (+SiLU) (+Add) [-> QuantizeLinear]): its input slots and the one epilogue every backend
+// applies to the exact int32 accumulator, written once here so that CPU and CUDA kernels
+// compute the same float steps (this header compiles as CUDA device code too).
+//
+//   acc[n,c,p] = sum over the window of (x_q - x_zero_point) * w_q   (int8 x int8, exact)
+//   y = float(acc) * (x_scale * w_scale[c]) + bias[c]
+//   y = SiLU(y)                           when attribute activation = "SiLU"
+//   y = y + residual[n,c,p]               when the residual input is present
+//   output float y, or, when y_scale is present,
+//   int8 saturate(round_half_to_even(y / y_scale) + y_zero_point)
+//
+// Attributes: Conv's (kernel_shape, strides, pads, dilations, group) and activation.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#if defined(__CUDACC__)
+#define KILN_QCONV_HD __host__ __device__ __forceinline__
+#else
+#define KILN_QCONV_HD inline
+#endif
+
+namespace kiln::ir::qconv {
+
+inline constexpr const char* kOpType = "QConvInt8";
+
+// Input slots; 5-8 are optional (absent: no bias, no residual, float output).
+enum Input : size_t {
+  kX = 0,            // int8 [N,C,H,W]
+  kXScale = 1,       // float scalar
+  kXZeroPoint = 2,   // int8 scalar
+  kW = 3,            // int8 [M,C/group,kH,kW], constant
+  kWScale = 4,       // float [M] or scalar, constant
+  kBias = 5,         // float [M], constant
+  kResidual = 6,     // float, the output's shape
+  kYScale = 7,       // float scalar, constant: the output is int8
+  kYZeroPoint = 8,   // int8 scalar, constant (with kYScale)
+  kInputCount = 9,
+};
+
+inline constexpr const char* kActivationAttr = "activation";
+inline constexpr const char* kSiLU = "SiLU";
+
+// x_scale * w_scale[c], the factor of channel c's accumulator.
+KILN_QCONV_HD float accumulator_scale(float x_scale, float w_scale) { return x_scale * w_scale; }
+
+KILN_QCONV_HD float dequantize_accumulator(int32_t acc, float scale, float bias) {
+  return static_cast<float>(acc) * scale + bias;
+}
+
+KILN_QCONV_HD float silu(float y) { return y / (1.0f + expf(-y)); }
+
+// Round half to even (the default rounding mode), then saturate to int8.
+KILN_QCONV_HD int8_t requantize(float y, float y_scale, int32_t y_zero_point) {
+  float v = nearbyintf(y / y_scale) + static_cast<float>(y_zero_point);
+  v = v < -128.0f ? -128.0f : (v > 127.0f ? 127.0f : v);
+  return static_cast<int8_t>(v);
+}
+
+}  // namespace kiln::ir::qconv
