@@ -4,6 +4,7 @@
 
 #include "engine/cache.h"
 #include "engine/calibration_cache.h"
+#include "passes/lower_qdq.h"
 #include "quant/calibrate.h"
 #include "quant/calibration_data.h"
 #include "quant/quantize_graph.h"
@@ -49,7 +50,7 @@ Status quantize_for_int8(ir::Graph& graph, const Int8Model& model, const BuildOp
     info.source = "QDQ model";
     info.layers = quant::describe_qdq(graph);
     build.int8 = std::move(info);
-    return Status::Ok();
+    return passes::lower_qdq(graph);
   }
   if (options.int8.calib.empty())
     return error(StatusCode::kInvalidArgument, model.path.string(),
@@ -93,7 +94,7 @@ Status quantize_for_int8(ir::Graph& graph, const Int8Model& model, const BuildOp
     if (it != q.keep_float.end()) layer.reason = sensitivity_reasons[it - q.keep_float.begin()];
   }
   build.int8 = std::move(info);
-  return Status::Ok();
+  return passes::lower_qdq(graph);
 }
 
 }  // namespace kiln::engine

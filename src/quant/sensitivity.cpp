@@ -9,6 +9,7 @@
 #include "eval/detect_metrics.h"
 #include "eval/matching.h"
 #include "eval/val_nms.h"
+#include "passes/lower_qdq.h"
 #include "quant/calibration_data.h"
 #include "vision/detect.h"
 
@@ -169,6 +170,7 @@ Result<SensitivityResult> analyze_sensitivity(const std::function<Result<ir::Gra
     QuantizeOptions q = base;
     for (size_t i = 0; i < count; ++i) q.keep_float.push_back(ranked[i].node);
     KILN_ASSIGN_OR_RETURN(std::vector<LayerChoice> choices, insert_qdq(g, calibration.ranges, q));
+    KILN_RETURN_IF_ERROR(passes::lower_qdq(g));  // scored as the engine will run: integer convs
     if (ranked.empty() && count == 0) ranked = rank_layers(fp32, choices, calibration);
     KILN_ASSIGN_OR_RETURN(double map, evaluator.map50_95(g));
     ++evaluations;
