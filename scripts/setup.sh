@@ -16,9 +16,10 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev
   python3 python3-pip
 )
-# Test references only: ONNX Runtime (numerics), OpenCV (letterbox pixels), Pillow. The Python
+# Test references only: ONNX Runtime (numerics), OpenCV (letterbox pixels), Pillow, pycocotools
+# (COCO RLE masks). The Python
 # package: nanobind and scikit-build-core build it (KILN_PYTHON, pip install .), pytest tests it.
-PIP_PACKAGES=(numpy onnx onnxruntime opencv-python-headless pillow nanobind scikit-build-core pytest)
+PIP_PACKAGES=(numpy onnx onnxruntime opencv-python-headless pillow pycocotools nanobind scikit-build-core pytest)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -31,7 +32,7 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if ! python3 -c "import numpy, onnx, onnxruntime, cv2, PIL, nanobind, scikit_build_core, pytest" 2>/dev/null; then
+if ! python3 -c "import numpy, onnx, onnxruntime, cv2, PIL, pycocotools, nanobind, scikit_build_core, pytest" 2>/dev/null; then
   echo "setup: installing python packages ${PIP_PACKAGES[*]}"
   python3 -m pip install -q "${PIP_PACKAGES[@]}" 2>/dev/null \
     || python3 -m pip install -q --break-system-packages "${PIP_PACKAGES[@]}"

@@ -26,10 +26,13 @@ struct Row {
 // The image sits in pinned host memory (PinnedImage), as a decoder writing there would
 // leave it: the GPU path uploads it by DMA without a staging copy.
 Status bench_precision(const EndToEndOptions& o, const ImageView& image, const std::string& precision, Row& row) {
-  ModelOptions mo;
+  ModelOptions mo = o.model_options;
   mo.device = Device::cuda(0);
   KILN_ASSIGN_OR_RETURN(mo.precision, parse_precision(precision));
   KILN_ASSIGN_OR_RETURN(Model model, Model::load(o.model, mo));
+  if (model.info().task.empty())
+    return error(StatusCode::kUnsupported, "no YOLO task in the model's metadata or file name; give --task (detect, "
+                                           "segment, pose, obb or classify)");
   row.precision = precision;
   row.device = model.info().device.to_string();
   for (int i = 0; i < o.warmup; ++i) KILN_RETURN_IF_ERROR(model.predict(image).status());

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "kiln/model.h"
+
 namespace kiln::cli {
 
 struct EndToEndOptions {
@@ -13,6 +15,7 @@ struct EndToEndOptions {
   std::vector<std::string> precisions;  // fp32 | fp16, one row each
   int iters = 200;
   int warmup = 20;
+  ModelOptions model_options;  // --task / --names; device and precision are set per row
 };
 
 // Prints, per precision, p50 / p95 / p99 end-to-end ms (host clock around predict) and

@@ -10,6 +10,7 @@
 // classify) to the rows; --markdown ends with a summary in Ultralytics' benchmark layout
 // (model file size, mAP, ms/img, FPS), --csv FILE writes the rows as CSV. GPU memory is the
 // context's activation arena plus the cuDNN workspace (the weights are not counted).
+// --task / --names supply what a model without metadata lacks for --source and --data.
 #include <unistd.h>
 
 #include <algorithm>
@@ -30,6 +31,7 @@
 #include "core/file_util.h"
 #include "engine/compile.h"
 #include "engine/cuda_engines.h"
+#include "model_args.h"
 #include "onnx/importer.h"
 #include "option_flags.h"
 #include "val_run.h"
@@ -59,6 +61,7 @@ struct BenchOptions {
   std::string data;    // dataset: accuracy per precision beside the timings
   std::string csv;
   bool markdown = false;
+  std::string task, names;  // for models without metadata (--source, --data)
   Int8Flags int8;
 };
 
@@ -311,7 +314,7 @@ std::string summary_csv(const std::vector<BenchRow>& rows) {
   return s.str();
 }
 
-int run_bench(const BenchOptions& o) {
+int run_bench(const BenchOptions& o, const ModelOptions& metadata) {
   if (!cuda::gpu_available()) return report_error("bench", error(StatusCode::kUnsupported, "no CUDA device available"));
   if (o.iters < 1) return report_error("bench", error(StatusCode::kInvalidArgument, "--iters must be >= 1"));
   for (const auto& p : o.precisions)
@@ -337,7 +340,11 @@ int run_bench(const BenchOptions& o) {
   std::map<std::string, double> accuracy;
   for (const auto& p : o.precisions) {
     if (o.data.empty() || p == "tf32") continue;
-    auto figures = val_figures(o.model, o.data, p == "int8" ? "cpu" : "cuda", p, *int8);
+    ModelOptions mo = metadata;
+    mo.device = p == "int8" ? Device::cpu() : Device::cuda(0);  // no INT8 CUDA kernels yet
+    if (auto parsed = parse_precision(p); parsed.ok()) mo.precision = *parsed;
+    mo.int8 = *int8;
+    auto figures = val_figures(o.model, o.data, mo);
     if (!figures.ok()) return report_error("bench", figures.status());
     for (const auto& [name, v] : *figures)
       if (name == "mAP50-95" || name == "top1") accuracy[p] = v;
@@ -424,10 +431,14 @@ Runner register_bench(CLI::App& app) {
   cmd->add_flag("--markdown", o->markdown, "end with a summary table (precision, size, mAP, ms/img, FPS)");
   cmd->add_option("--source", o->source, "image: time predict end to end (decoded image to detections)")
       ->check(CLI::ExistingFile);
+  add_metadata_args(*cmd, o->task, o->names);
   return [o]() -> int {
-    if (!o->source.empty()) return run_bench_end_to_end({o->model, o->source, o->precisions, o->iters, o->warmup});
+    ModelOptions metadata;
+    if (Status st = apply_metadata_args(o->task, o->names, metadata); !st.ok()) return report_error("bench", st);
+    if (!o->source.empty())
+      return run_bench_end_to_end({o->model, o->source, o->precisions, o->iters, o->warmup, metadata});
 #if KILN_HAS_CUDA
-    return run_bench(*o);
+    return run_bench(*o, metadata);
 #else
     return report_error("bench", error(StatusCode::kUnsupported, "this kiln was built without CUDA (KILN_CUDA=OFF)"));
 #endif

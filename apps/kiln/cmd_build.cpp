@@ -1,11 +1,11 @@
 // kiln build MODEL [-o FILE] [--device cpu|cuda:N] [--precision fp32|fp16|tf32|int8]
 //   [--batch N|MIN:OPT:MAX] [--imgsz N] [--workspace GB] [--force] [--skip-verify]
 //   [--calib DATA] [--calib-images N] [--calib-method M] [--int8-exclude PATTERN]...
-//   [--int8-target-drop X] [--cache-dir D] [--models-dir D] [--json]
+//   [--int8-target-drop X] [--cache-dir D] [--models-dir D] [--json] [--quiet|--verbose]
 // Builds an engine and prints a summary. Without -o the engine goes to the cache (and an
 // existing one for the same model, options and environment is reused unless --force).
-#include <unistd.h>
-
+// What happened (built, rebuilt, recorded without GPU plans) is said on stderr and listed
+// in the summary's "events", as predict and val do.
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
@@ -13,6 +13,7 @@
 #include <optional>
 #include <sstream>
 
+#include "cli_output.h"
 #include "commands.h"
 #include "engine/cache.h"
 #include "engine/config.h"
@@ -20,11 +21,6 @@
 #include "option_flags.h"
 
 namespace kiln::cli {
-
-std::function<void(const std::string&)> terminal_progress(const std::string& command) {
-  if (!::isatty(STDERR_FILENO)) return {};
-  return [command](const std::string& message) { std::cerr << "kiln " << command << ": " << message << std::endl; };
-}
 
 namespace {
 
@@ -36,13 +32,38 @@ struct BuildArgs {
   std::optional<int64_t> imgsz;
   std::optional<double> workspace;
   bool force = false, skip_verify = false, json = false;
+  Verbosity verbosity = Verbosity::kNormal;
   Int8Flags int8;
 };
 
-void print_summary(const fs::path& path, bool built, const engine::EngineInfo& info, bool as_json) {
+// The events of a build: the engine built (on first use, forced, or to the -o file),
+// rebuilt (the cached one was stale or damaged), or recorded for a GPU without plans
+// because no GPU can run here (it is planned and verified when rebuilt on one).
+void report_build(const fs::path& model, const fs::path& path, bool built, const std::string& reason,
+                  const engine::EngineInfo& info, Messages& messages) {
+  const engine::EngineMetadata& m = info.metadata;
+  char took[32];
+  std::snprintf(took, sizeof took, "%.1f s", m.build.build_seconds);
+  if (!built) {
+    messages.detail("engine cache hit: " + path.string());
+  } else if (reason.empty() || reason == "first use" || reason == "forced") {  // CacheOutcome::reason
+    if (reason == "first use") messages.detail("engine cache miss: no engine for " + model.string() + " with these options here");
+    messages.event("built", "built engine " + path.string() + " from " + model.string() + " (" +
+                                (reason.empty() ? "" : reason + ", ") + took + ")");
+  } else {
+    messages.event("rebuilt", "rebuilt engine " + path.string() + " from " + model.string() + " (" + reason + ", " + took + ")");
+  }
+  if (m.build.device.is_cuda() && info.plans.empty())
+    messages.event("fallback", path.string() + ": " + m.build.verification_note);
+  messages.tactics(path);
+}
+
+void print_summary(const fs::path& path, bool built, const engine::EngineInfo& info, const Messages& messages,
+                   bool as_json) {
   const engine::EngineMetadata& m = info.metadata;
   if (as_json) {
-    nlohmann::json j{{"engine", path.string()}, {"built", built}, {"size", info.file_size}, {"metadata", engine::to_json(m)}};
+    nlohmann::json j{{"engine", path.string()}, {"built", built},       {"size", info.file_size},
+                     {"events", messages.events()}, {"metadata", engine::to_json(m)}};
     std::cout << j.dump(2) << std::endl;
     return;
   }
@@ -81,24 +102,29 @@ int run_build(const BuildArgs& a) {
   if (!int8.ok()) return report_error("build", int8.status());
   options->int8 = *int8;
   options->calibration_cache_dir = engine::default_cache_dir(a.cache_dir, std::nullopt);
-  auto progress = terminal_progress("build");
+  Messages messages("build", a.verbosity);
+  BuildProgress progress(messages);
 
   fs::path path;
   bool built = true;
+  std::string reason;  // empty for -o
   if (!a.output.empty()) {
-    auto report = engine::build_engine(*model, *options, a.output, progress);
+    auto report = engine::build_engine(*model, *options, a.output, progress.hook());
     if (!report.ok()) return report_error("build", report.status());
     path = report->path;
   } else {
     engine::Cache cache(engine::default_cache_dir(a.cache_dir, std::nullopt));
-    auto outcome = cache.get_or_build(*model, *options, a.force, progress);
+    auto outcome = cache.get_or_build(*model, *options, a.force, progress.hook());
     if (!outcome.ok()) return report_error("build", outcome.status());
     path = outcome->path;
     built = outcome->built;
+    reason = outcome->reason;
   }
+  progress.finish();
   auto info = engine::inspect_engine(path);
   if (!info.ok()) return report_error("build", info.status());
-  print_summary(path, built, *info, a.json);
+  report_build(*model, path, built, reason, *info, messages);
+  print_summary(path, built, *info, messages, a.json);
   return kExitOk;
 }
 
@@ -120,7 +146,8 @@ Runner register_build(CLI::App& app) {
   sub->add_flag("--skip-verify", a->skip_verify, "Do not compare the engine's output with the model's");
   sub->add_option("--cache-dir", a->cache_dir, "Engine cache (default $KILN_CACHE_DIR or ~/.cache/kiln)");
   sub->add_option("--models-dir", a->models_dir, "Where model names resolve (default $KILN_MODELS_DIR)");
-  sub->add_flag("--json", a->json, "Print the summary as JSON");
+  sub->add_flag("--json", a->json, "Print the summary as JSON (with the events: built, rebuilt, fallback)");
+  add_verbosity_flags(*sub, a->verbosity);
   return [a] { return run_build(*a); };
 }
 

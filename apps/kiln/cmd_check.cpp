@@ -8,6 +8,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli_output.h"
 #include "commands.h"
 #include "engine/builder.h"
 #include "engine/compatibility.h"
@@ -66,7 +67,10 @@ int check_one(const fs::path& path, engine::MismatchPolicy policy, const engine:
   bool rebuild = policy == engine::MismatchPolicy::kAuto ||
                  (policy == engine::MismatchPolicy::kPrompt && ask_to_rebuild(*info));
   if (!rebuild) return kExitNeedsRebuild;
-  auto report = engine::rebuild_engine(*info, terminal_progress("check"));
+  Messages messages("check", Verbosity::kNormal);
+  BuildProgress progress(messages);
+  auto report = engine::rebuild_engine(*info, progress.hook());
+  progress.finish();
   if (!report.ok()) {
     out["error"] = report.status().message();
     report_error("check", report.status());

@@ -41,6 +41,7 @@ struct PredictArgs {
   std::vector<int> classes;
   bool agnostic_nms = false;
   std::string json_out;  // a file, or "-" for stdout
+  MaskFormat masks = MaskFormat::kPolygon;
   std::string save_dir;
   bool save = false;     // --save given (with or without a folder)
   bool save_txt = false;
@@ -131,7 +132,8 @@ nlohmann::json predict_images(Model& model, const kiln::PredictOptions& po, cons
                      p.speed.inference_ms);
         std::fflush(lines);
       }
-      nlohmann::json entry = prediction_json(p, info.names);
+      messages.detail(path.filename().string() + ": " + stage_times(p.speed));
+      nlohmann::json entry = prediction_json(p, info.names, o.masks);
       entry["image"] = path.filename().string();
       Status written = Status::Ok();
       if (o.save_txt)
@@ -186,6 +188,20 @@ Status check_classes(const PredictArgs& o, const ModelInfo& info) {
   return Status::Ok();
 }
 
+// --masks TEXT -> MaskFormat, refusing a word not in mask_format_names() with the list.
+CLI::Validator mask_format_flag() {
+  std::string names;
+  for (const auto& [name, format] : mask_format_names()) names += (names.empty() ? "" : ", ") + name;
+  return CLI::Validator(
+      [names](std::string& text) -> std::string {
+        auto it = mask_format_names().find(text);
+        if (it == mask_format_names().end()) return "'" + text + "' is not one of " + names;
+        text = std::to_string(static_cast<int>(it->second));
+        return "";
+      },
+      "polygon|rle|both");
+}
+
 // Returns the exit code: 0, or 2 after an error or when some sources failed.
 int predict(PredictArgs o) {
   Messages messages("predict", o.verbosity);
@@ -230,6 +246,7 @@ int predict(PredictArgs o) {
     job.save_txt = o.save_txt;
     job.save_conf = o.save_conf;
     job.style = o.style;
+    job.masks = o.masks;
     job.vid_stride = o.vid_stride;
     job.max_frames = o.max_frames;
     job.lines = line_stream(o);
@@ -280,6 +297,11 @@ Runner register_predict(CLI::App& app) {
   cmd->add_option("--classes", o->classes, "keep only these class ids (comma-separated)")->delimiter(',');
   cmd->add_flag("--agnostic-nms", o->agnostic_nms, "one NMS across all classes");
   cmd->add_option("--json", o->json_out, "write results as JSON to this file (- : stdout; the lines go to stderr)");
+  cmd->add_option("--masks", o->masks,
+                   "segment masks in the JSON: polygon (outlines in image pixels), rle (COCO compressed RLE at the "
+                   "image size) or both")
+      ->transform(mask_format_flag())
+      ->default_str("polygon");
   cmd->add_option("--save", o->save_dir, "write annotated images (.jpg) and videos (.mp4) into DIR (default: runs/predict, runs/predict2, ...)")
       ->expected(0, 1);
   cmd->add_flag("--save-txt", o->save_txt, "write Ultralytics YOLO txt labels into <save>/labels/");

@@ -12,11 +12,13 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "cli_output.h"
 #include "commands.h"
 #include "core/file_util.h"
 #include "kiln/annotate.h"
 #include "kiln/image.h"
 #include "kiln/model.h"
+#include "model_args.h"
 #include "option_flags.h"
 #include "predict_format.h"
 #include "predict_sources.h"
@@ -48,6 +50,7 @@ struct TrackOptions {
   std::string mot_out;
   int vid_stride = 1;
   int64_t max_frames = 0;
+  Verbosity verbosity = Verbosity::kNormal;
 };
 
 // One sequence (a video, or the images of the source as consecutive frames): the tracker,
@@ -134,9 +137,11 @@ Status track_images(Model& model, const kiln::PredictOptions& po, const TrackOpt
     KILN_ASSIGN_OR_RETURN(Image image, load_image(images[i]));
     KILN_ASSIGN_OR_RETURN(Prediction p, model.predict(image, po));
     KILN_RETURN_IF_ERROR(seq.apply(frame, p));
-    std::printf("image %zu/%zu %s: %dx%d %s%.1fms\n", i + 1, images.size(), images[i].filename().string().c_str(),
-                p.input_height, p.input_width, summarize(p, info.names).c_str(), p.speed.inference_ms);
-    std::fflush(stdout);
+    if (o.verbosity != Verbosity::kQuiet) {
+      std::printf("image %zu/%zu %s: %dx%d %s%.1fms\n", i + 1, images.size(), images[i].filename().string().c_str(),
+                  p.input_height, p.input_width, summarize(p, info.names).c_str(), p.speed.inference_ms);
+      std::fflush(stdout);
+    }
     jsonl += seq.json_line(frame, prediction_json(p, info.names));
     if (!o.save_dir.empty()) {
       seq.draw(image, p, info.names);
@@ -166,14 +171,20 @@ Status track(const TrackOptions& o) {
   KILN_ASSIGN_OR_RETURN(mo.device, device_flag(o.device));
   KILN_ASSIGN_OR_RETURN(mo.precision, precision_flag(o.precision));
   mo.imgsz = o.imgsz_flag && o.imgsz_flag->count() ? o.imgsz : 0;
-  mo.progress = terminal_progress("track");
-  KILN_ASSIGN_OR_RETURN(Model model, Model::load(o.model, mo));
+  Messages messages("track", o.verbosity);
+  BuildProgress build(messages);
+  mo.progress = build.hook();
+  const auto t0 = std::chrono::steady_clock::now();
+  Result<Model> loaded = Model::load(o.model, mo);
+  build.finish();
+  KILN_RETURN_IF_ERROR(loaded.status());
+  Model model = std::move(loaded).value();
   const ModelInfo& info = model.info();
+  report_load(info, o.model, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), messages);
   if (info.task != "detect" && info.task != "segment" && info.task != "pose")
     return error(StatusCode::kUnsupported, o.model, ": task '", info.task,
                  "' cannot be tracked (kiln track takes detect, segment and pose models)");
-  if (const std::string note = track::gmc_note(config); !note.empty())
-    std::cerr << "kiln track: note: " << o.tracker << ": " << note << "\n";
+  if (const std::string note = track::gmc_note(config); !note.empty()) messages.event("note", o.tracker + ": " + note);
   if (!o.save_dir.empty()) {
     std::error_code ec;
     fs::create_directories(o.save_dir, ec);
@@ -188,7 +199,7 @@ Status track(const TrackOptions& o) {
   if (!sources.images.empty()) {
     Sequence seq(config, fs::path(o.source).filename().string());
     KILN_RETURN_IF_ERROR(track_images(model, po, o, sources.images, seq, jsonl));
-    seq.print_summary();
+    if (o.verbosity != Verbosity::kQuiet) seq.print_summary();
     mot += seq.mot();
   }
   for (size_t i = 0; i < sources.videos.size(); ++i) {
@@ -200,21 +211,22 @@ Status track(const TrackOptions& o) {
     job.save_dir = o.save_dir;
     job.vid_stride = o.vid_stride;
     job.max_frames = o.max_frames;
+    job.lines = o.verbosity == Verbosity::kQuiet ? nullptr : stdout;
     job.on_prediction = [&seq](int64_t frame, Prediction& p) { return seq.apply(frame, p); };
     job.draw = [&seq, &info](Image& image, const Prediction& p) { seq.draw(image, p, info.names); };
-    VideoOutcome outcome = predict_video(model, po, job, Messages("track", Verbosity::kNormal));
+    VideoOutcome outcome = predict_video(model, po, job, messages);
     KILN_RETURN_IF_ERROR(outcome.status);
     nlohmann::json video = std::move(outcome.json);
     for (nlohmann::json& entry : video["frames"]) {
       const int64_t frame = entry["frame"].get<int64_t>();
       jsonl += seq.json_line(frame, std::move(entry));
     }
-    seq.print_summary();
+    if (o.verbosity != Verbosity::kQuiet) seq.print_summary();
     mot += seq.mot();
   }
   if (!o.json_out.empty()) KILN_RETURN_IF_ERROR(write_file_atomic(o.json_out, jsonl.data(), jsonl.size()));
   if (!o.mot_out.empty()) KILN_RETURN_IF_ERROR(write_file_atomic(o.mot_out, mot.data(), mot.size()));
-  if (!o.save_dir.empty()) std::printf("Results saved to %s\n", o.save_dir.c_str());
+  if (!o.save_dir.empty() && o.verbosity != Verbosity::kQuiet) std::printf("Results saved to %s\n", o.save_dir.c_str());
   return Status::Ok();
 }
 
@@ -238,6 +250,7 @@ Runner register_track(CLI::App& app) {
   cmd->add_option("--mot", o->mot_out, "write MOTChallenge rows: frame,id,left,top,width,height,conf,-1,-1,-1");
   cmd->add_option("--vid-stride", o->vid_stride, "track every N-th video frame")->capture_default_str();
   cmd->add_option("--max-frames", o->max_frames, "stop each video after N tracked frames (0: all)")->capture_default_str();
+  add_verbosity_flags(*cmd, o->verbosity);
   return [o]() {
     Status st = track(*o);
     return st.ok() ? kExitOk : report_error("track", st);

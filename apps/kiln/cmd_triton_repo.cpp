@@ -1,10 +1,13 @@
 // kiln triton-repo --model M [--name N] --out DIR [--device cpu|cuda|cuda:0,1] [--instances K]
 //   [--max-batch B] [--batch N|MIN:OPT:MAX] [--imgsz S] [--conf C] [--iou I] [--max-det D] [--precision P]
+//   [--json]
 // Writes a Triton model repository (DIR/N/config.pbtxt + DIR/N/1/model.onnx|.kiln) served by
 // the kiln backend (libtriton_kiln.so): `tritonserver --model-repository DIR`.
 #include <charconv>
 #include <iostream>
 #include <optional>
+
+#include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "engine/engine.h"
@@ -26,6 +29,7 @@ struct TritonRepoArgs {
   std::optional<int> imgsz, max_det;
   std::optional<float> conf;
   std::optional<double> iou;
+  bool json = false;
 };
 
 // What the repository needs to know of the model: its task (which outputs it has) and, for an
@@ -109,6 +113,20 @@ Status triton_repo(const TritonRepoArgs& a) {
   o.imgsz = a.imgsz, o.max_det = a.max_det;
   o.conf = a.conf, o.iou = a.iou;
   KILN_RETURN_IF_ERROR(triton::write_model_repository(model, a.out, o));
+  const std::string kind = o.kind == triton::InstanceKind::kCpu ? "KIND_CPU" : "KIND_GPU";
+  if (a.json) {
+    const fs::path dir = fs::path(a.out) / o.name;
+    std::cout << nlohmann::json{{"model", o.name},
+                                {"repository", a.out},
+                                {"config", (dir / "config.pbtxt").string()},
+                                {"task", o.task},
+                                {"kind", kind},
+                                {"instances", o.instances},
+                                {"max_batch_size", o.max_batch_size}}
+                     .dump(2)
+              << std::endl;
+    return Status::Ok();
+  }
   std::cout << "wrote " << (fs::path(a.out) / o.name).string() << " (" << o.task << ", backend kiln, "
             << (o.kind == triton::InstanceKind::kCpu ? "KIND_CPU" : "KIND_GPU") << ", max_batch_size "
             << o.max_batch_size << ")" << std::endl;
@@ -134,6 +152,7 @@ Runner register_triton_repo(CLI::App& app) {
   cmd->add_option("--iou", a->iou, "NMS IoU threshold (default 0.7)");
   cmd->add_option("--max-det", a->max_det, "maximum detections per image (default 300)");
   cmd->add_option("--precision", a->precision, "fp32 | fp16 | tf32 (fp16 and tf32 need GPU instances)");
+  cmd->add_flag("--json", a->json, "print what was written as JSON");
   return [a]() {
     Status st = triton_repo(*a);
     return st.ok() ? kExitOk : report_error("triton-repo", st);

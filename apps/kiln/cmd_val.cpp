@@ -1,9 +1,10 @@
 // kiln val: accuracy of a detect, segment, pose, obb or classify model on an Ultralytics-format
 // dataset, as Ultralytics' `yolo val` computes it (validation/validate.h does the work). The
-// model runs through the kiln API (CPU by default; --device cuda
-// and --precision fp16 where kiln is built with CUDA; int8 with --calib on the CPU).
-// --precision fp32,fp16,int8 validates at each precision in turn and adds a table of every
-// precision's figures beside FP32's.
+// model (a file or a kiln.yaml name, --task / --names where its metadata lacks them: the
+// model options predict has, model_args.h) runs through the kiln API (CPU by default;
+// --device cuda and --precision fp16 where kiln is built with CUDA; int8 with --calib on the
+// CPU). --precision fp32,fp16,int8 validates at each precision in turn and adds a table of
+// every precision's figures beside FP32's.
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,13 +29,13 @@ namespace {
 using validation::ValRun;
 
 struct ValArgs {
-  validation::ValOptions val;  // device and precision come from the two strings below
-  std::string device;
+  validation::ValOptions val;  // the model and how it loads come from `model` and `precisions`
+  ModelArgs model;
   std::string precisions;  // --precision: one, or a comma-separated list
   bool json = false;
   std::string save_json;  // COCO results file
-  Int8Flags int8;
   Verbosity verbosity = Verbosity::kNormal;
+  Int8Flags int8;  // for the int8 run of the list
 };
 
 
@@ -57,24 +58,37 @@ Result<std::vector<std::string>> split_precisions(const std::string& list) {
 
 Status val(const ValArgs& a) {
   KILN_ASSIGN_OR_RETURN(std::vector<std::string> precisions, split_precisions(a.precisions));
+  KILN_ASSIGN_OR_RETURN(ResolvedModel resolved, resolve_model_args(a.model));
   validation::ValOptions o = a.val;
-  KILN_ASSIGN_OR_RETURN(o.device, device_flag(a.device));
-  const bool int8 = std::find(precisions.begin(), precisions.end(), "int8") != precisions.end();
-  KILN_ASSIGN_OR_RETURN(o.int8, int8_options(a.int8, int8));
+  o.model = resolved.path;
+  o.model_options = resolved.options;
+  const bool int8_run = std::find(precisions.begin(), precisions.end(), "int8") != precisions.end();
+  KILN_ASSIGN_OR_RETURN(Int8Options int8, int8_options(a.int8, int8_run));
+  if (int8_run && !(int8 == Int8Options{})) o.model_options.int8 = int8;  // flags win over kiln.yaml
+  if (!o.imgsz_given && resolved.options.imgsz > 0) {  // a kiln.yaml entry's imgsz
+    o.imgsz = resolved.options.imgsz;
+    o.imgsz_given = true;
+  }
   if (precisions.size() > 1 && !a.save_json.empty())
     return error(StatusCode::kInvalidArgument, "--save-json writes one run's predictions: give one --precision");
   o.coco_predictions = !a.save_json.empty();
   std::vector<ValRun> runs;
   for (const std::string& p : precisions) {
     Messages messages("val", a.verbosity);
-    o.progress = messages.build_progress();
+    BuildProgress build(messages);
+    o.model_options.progress = build.hook();
     std::unique_ptr<Progress> bar;
     o.on_image = [&](size_t done, size_t total) {
       if (!bar) bar = std::make_unique<Progress>(messages, total, "images");
       bar->update(done);
     };
-    o.on_model = [&](const ModelInfo& info) { report_load(info, o.model, -1, messages); };
-    KILN_ASSIGN_OR_RETURN(o.precision, precision_flag(p));
+    o.on_model = [&](const ModelInfo& info) {
+      build.finish();
+      report_load(info, o.model, -1, messages);
+    };
+    if (!p.empty()) {
+      KILN_ASSIGN_OR_RETURN(o.model_options.precision, precision_flag(p));
+    }
     KILN_ASSIGN_OR_RETURN(ValRun run, validation::validate(o));
     run.json["events"] = messages.events();
     if (!a.save_json.empty()) {
@@ -111,14 +125,11 @@ Status val(const ValArgs& a) {
 }  // namespace
 
 Result<std::vector<std::pair<std::string, double>>> val_figures(const std::string& model, const std::string& data,
-                                                                const std::string& device, const std::string& precision,
-                                                                const Int8Options& int8) {
+                                                                const ModelOptions& options) {
   validation::ValOptions o;
   o.model = model;
   o.data = data;
-  o.int8 = int8;
-  KILN_ASSIGN_OR_RETURN(o.device, device_flag(device));
-  KILN_ASSIGN_OR_RETURN(o.precision, precision_flag(precision));
+  o.model_options = options;
   KILN_ASSIGN_OR_RETURN(ValRun run, validation::validate(o));
   return run.figures;
 }
@@ -127,7 +138,7 @@ Runner register_val(CLI::App& app) {
   auto a = std::make_shared<ValArgs>();
   validation::ValOptions* o = &a->val;
   CLI::App* cmd = app.add_subcommand("val", "Accuracy of a detect, segment, pose, obb or classify model on a dataset, as Ultralytics val");
-  cmd->add_option("--model", o->model, "ONNX model (Ultralytics export)")->required();
+  add_model_args(*cmd, a->model, "ONNX model (Ultralytics export), .kiln engine, or a model name from kiln.yaml");
   cmd->add_option("--data", o->data, "dataset yaml (Ultralytics format); classify: the dataset folder")->required();
   cmd->add_option("--split", o->split, "dataset split to evaluate")->capture_default_str();
   CLI::Option* imgsz = cmd->add_option("--imgsz", o->imgsz, "input size for models with dynamic height/width")
@@ -142,7 +153,6 @@ Runner register_val(CLI::App& app) {
   cmd->add_option("--save-json", a->save_json,
                   "write the predictions in COCO results format (image_id, category_id, bbox xywh, score) to this file");
   add_verbosity_flags(*cmd, a->verbosity);
-  cmd->add_option("--device", a->device, "cpu, cuda or cuda:N (default: cpu for .onnx)");
   cmd->add_option("--precision", a->precisions,
                   "fp32, fp16 (needs a GPU), int8 or a list such as fp32,fp16,int8: one run each, with deltas to fp32");
   add_int8_flags(*cmd, a->int8);

@@ -36,7 +36,5 @@ Runner register_env(CLI::App& app);
 Runner register_cache(CLI::App& app);
 // The --on-mismatch auto|prompt|fail option the engine commands share (cmd_check.cpp).
 void add_on_mismatch_option(CLI::App& sub, std::string& value);
-// One-line progress messages on stderr when it is a terminal; silent otherwise (cmd_build.cpp).
-std::function<void(const std::string&)> terminal_progress(const std::string& command);
 
 }  // namespace kiln::cli

@@ -15,7 +15,7 @@ int report_error(const std::string& command, const Status& status) {
 
 int main(int argc, char** argv) {
   using namespace kiln::cli;
-  CLI::App app{"kiln: fast, portable engines for Ultralytics YOLO models"};
+  CLI::App app{"kiln: fast, portable engines for Ultralytics YOLO models", "kiln"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("kiln ") + KILN_VERSION);
 
@@ -37,6 +37,8 @@ int main(int argc, char** argv) {
   add(register_env);
   add(register_cache);
   add(register_triton_repo);
+  // After the commands: a subcommand takes its parent's footer when it is added.
+  app.footer("Each command's options: kiln <command> --help (e.g. kiln predict --help).");
 
   // CLI11 would say only "The following argument was not expected"; name the word and
   // the commands there are.
@@ -55,8 +57,13 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
-    return code == 0 ? 0 : kExitError;
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    // One line, like every other error, naming the command and where its options are listed.
+    std::string where = "kiln";
+    for (const CLI::App* sub : app.get_subcommands({}))
+      if (sub->parsed()) where += " " + sub->get_name();
+    std::cerr << where << ": error: " << e.what() << " (see " << where << " --help)" << std::endl;
+    return kExitError;
   }
   for (auto& [sub, run] : runners)
     if (sub->parsed()) return run();

@@ -92,13 +92,25 @@ MismatchPolicy to_policy(const std::string& s) {
 
 }  // namespace
 
+void add_metadata_args(CLI::App& cmd, std::string& task, std::string& names) {
+  cmd.add_option("--task", task, "the model's task when its metadata lacks it or is wrong")
+      ->check(CLI::IsMember({"detect", "segment", "pose", "obb", "classify"}));
+  cmd.add_option("--names", names, "class names: a file (yaml with names:, or one per line) or a comma list");
+}
+
+Status apply_metadata_args(const std::string& task, const std::string& names, ModelOptions& mo) {
+  mo.task = task;
+  if (!names.empty()) {
+    KILN_ASSIGN_OR_RETURN(mo.names, parse_names(names));
+  }
+  return Status::Ok();
+}
+
 void add_model_args(CLI::App& cmd, ModelArgs& a, const std::string& model_help) {
   cmd.add_option("--model", a.model, model_help)->required();
   cmd.add_option("--config", a.config, "kiln.yaml naming models (default: ./kiln.yaml when --model is a name)");
   cmd.add_option("--device", a.device, "cpu | cuda | cuda:N (default: cpu; a .kiln runs where it was built)");
-  cmd.add_option("--task", a.task, "the model's task when its metadata lacks it or is wrong")
-      ->check(CLI::IsMember({"detect", "segment", "pose", "obb", "classify"}));
-  cmd.add_option("--names", a.names, "class names: a file (yaml with names:, or one per line) or a comma list");
+  add_metadata_args(cmd, a.task, a.names);
   cmd.add_option("--cache-dir", a.cache_dir, "engine cache folder (default: $KILN_CACHE_DIR or ~/.cache/kiln)");
   add_on_mismatch_option(cmd, a.on_mismatch);
   cmd.add_flag("--strict-gpu", a.strict_gpu, "fail instead of falling back to the CPU when no GPU is usable");
@@ -110,17 +122,20 @@ void report_load(const ModelInfo& info, const std::string& model, double seconds
     char took[32];
     std::snprintf(took, sizeof took, "%.1f s", seconds);
     const bool first = info.build_reason == "first use";
+    if (first) messages.detail("engine cache miss: no engine for " + model + " with these options here");
     messages.event(first ? "built" : "rebuilt",
                    (first ? "built engine " : "rebuilt engine ") + info.engine_path.string() + " from " + model + " (" +
                        (info.build_reason.empty() ? "" : info.build_reason) + (seconds >= 0 ? std::string(", ") + took : "") +
                        ")");
   } else if (!info.engine_path.empty()) {
-    messages.detail("using engine " + info.engine_path.string() + " (cache hit)");
+    messages.detail(fs::path(model).extension() == ".kiln" ? "using engine " + info.engine_path.string()
+                                                           : "engine cache hit: " + info.engine_path.string());
   }
+  if (!info.engine_path.empty()) messages.tactics(info.engine_path);
   if (!info.metadata_note.empty()) messages.event("note", info.metadata_note);
 }
 
-Result<LoadedModel> load_model(const ModelArgs& args, Messages& messages) {
+Result<ResolvedModel> resolve_model_args(const ModelArgs& args) {
   ModelArgs a = args;
   if (is_model_name(a.model)) {
     KILN_RETURN_IF_ERROR(apply_config_entry(a));
@@ -133,7 +148,8 @@ Result<LoadedModel> load_model(const ModelArgs& args, Messages& messages) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return error(StatusCode::kNotFound, a.model, ": no such file");
 
-  ModelOptions mo;
+  ResolvedModel out{a.model, {}};
+  ModelOptions& mo = out.options;
   KILN_ASSIGN_OR_RETURN(mo.device, device_flag(a.device));
   KILN_ASSIGN_OR_RETURN(mo.precision, precision_flag(a.precision));
   KILN_ASSIGN_OR_RETURN(mo.int8, int8_options(a.int8, mo.precision == Precision::kInt8));
@@ -143,28 +159,35 @@ Result<LoadedModel> load_model(const ModelArgs& args, Messages& messages) {
   mo.on_mismatch = to_policy(a.on_mismatch);
   mo.confirm_rebuild = [model = a.model](const std::string& reasons) { return ask_to_rebuild(model, reasons); };
   mo.strict_gpu = a.strict_gpu;
-  mo.progress = messages.build_progress();
-  mo.task = a.task;
-  if (!a.names.empty()) {
-    KILN_ASSIGN_OR_RETURN(mo.names, parse_names(a.names));
-  }
+  KILN_RETURN_IF_ERROR(apply_metadata_args(a.task, a.names, mo));
+  return out;
+}
 
+Result<LoadedModel> load_model(const ModelArgs& args, Messages& messages) {
+  KILN_ASSIGN_OR_RETURN(ResolvedModel resolved, resolve_model_args(args));
+  BuildProgress progress(messages);
+  resolved.options.progress = progress.hook();
   const auto t0 = std::chrono::steady_clock::now();
-  KILN_ASSIGN_OR_RETURN(Model model, Model::load(path, mo));
+  Result<Model> loaded = Model::load(resolved.path, resolved.options);
+  progress.finish();
+  KILN_RETURN_IF_ERROR(loaded.status());
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  Model model = std::move(loaded).value();
   const ModelInfo& info = model.info();
+  const std::string& name = resolved.path;
+  const int imgsz = resolved.options.imgsz;
 
-  report_load(info, a.model, seconds, messages);
+  report_load(info, name, seconds, messages);
   // A static engine runs at the size it was built for; another --imgsz would be ignored.
-  if (a.imgsz > 0 && !info.dynamic_input && (info.imgsz_h != a.imgsz || info.imgsz_w != a.imgsz))
-    return error(StatusCode::kInvalidArgument, "--imgsz ", a.imgsz, ": ", a.model, " is a static engine for ", info.imgsz_h,
-                 "x", info.imgsz_w, " (build one for ", a.imgsz, " from a dynamic ONNX export: kiln build MODEL.onnx --imgsz ",
-                 a.imgsz, ")");
+  if (imgsz > 0 && !info.dynamic_input && (info.imgsz_h != imgsz || info.imgsz_w != imgsz))
+    return error(StatusCode::kInvalidArgument, "--imgsz ", imgsz, ": ", name, " is a static engine for ", info.imgsz_h,
+                 "x", info.imgsz_w, " (build one for ", imgsz, " from a dynamic ONNX export: kiln build MODEL.onnx --imgsz ",
+                 imgsz, ")");
 
   LoadedModel out{std::move(model), {}};
   const ModelInfo& i = out.model.info();
   out.json = {{"model", args.model},
-              {"source", a.model},
+              {"source", name},
               {"engine", i.engine_path.string()},
               {"task", i.task},
               {"device", i.device.to_string()},

@@ -35,6 +35,19 @@ struct ModelArgs {
 // --on-mismatch on `cmd` (the commands register --precision, --imgsz, --batch themselves:
 // their meaning differs).
 void add_model_args(CLI::App& cmd, ModelArgs& a, const std::string& model_help);
+// --task and --names alone (kiln bench).
+void add_metadata_args(CLI::App& cmd, std::string& task, std::string& names);
+// --task and --names into `mo` (names parsed from the file or the comma list).
+Status apply_metadata_args(const std::string& task, const std::string& names, ModelOptions& mo);
+
+// The model file and its load options as the arguments give them: a name looked up in
+// kiln.yaml (whose entry fills what the command line left unset), a PyTorch .pt refused
+// with the export command, a missing file refused. `progress` is left for the caller.
+struct ResolvedModel {
+  std::string path;
+  ModelOptions options;
+};
+Result<ResolvedModel> resolve_model_args(const ModelArgs& a);
 
 // The loaded model and what its loading said, for --json:
 // {"model", "source", "engine", "task", "device", "precision", "imgsz", "events": [...]}.
@@ -46,7 +59,8 @@ struct LoadedModel {
 Result<LoadedModel> load_model(const ModelArgs& a, Messages& messages);
 
 // Says what loading `model` did (fallback, engine built or rebuilt, metadata notes) as
-// events; `seconds` < 0: the load time is not known.
+// events, and under --verbose the engine cache hit or miss and the engine's tactics;
+// `seconds` < 0: the load time is not known.
 void report_load(const ModelInfo& info, const std::string& model, double seconds, Messages& messages);
 
 }  // namespace kiln::cli

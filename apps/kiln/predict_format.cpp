@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "vision/mask_contour.h"
+#include "vision/mask_rle.h"
 
 namespace kiln::cli {
 
@@ -49,7 +50,20 @@ std::string summarize(const Prediction& p, const std::vector<std::string>& names
   return os.str();
 }
 
-nlohmann::json prediction_json(const Prediction& p, const std::vector<std::string>& names) {
+const std::map<std::string, MaskFormat>& mask_format_names() {
+  static const std::map<std::string, MaskFormat> names = {
+      {"polygon", MaskFormat::kPolygon}, {"rle", MaskFormat::kRle}, {"both", MaskFormat::kBoth}};
+  return names;
+}
+
+std::string stage_times(const Speed& speed) {
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "preprocess %.1f ms, inference %.1f ms, postprocess %.1f ms", speed.preprocess_ms,
+                speed.inference_ms, speed.postprocess_ms);
+  return buf;
+}
+
+nlohmann::json prediction_json(const Prediction& p, const std::vector<std::string>& names, MaskFormat masks) {
   nlohmann::json dets = nlohmann::json::array();
   for (size_t i = 0; i < p.boxes.size(); ++i) {
     const Detection& d = p.boxes[i];
@@ -60,13 +74,18 @@ nlohmann::json prediction_json(const Prediction& p, const std::vector<std::strin
     if (i < p.masks.size()) {
       const Mask& m = p.masks[i];
       det["mask_area"] = std::count(m.data.begin(), m.data.end(), uint8_t{1});
-      nlohmann::json polygons = nlohmann::json::array();
-      for (const auto& contour : vision::outer_contours(m.data.data(), m.width, m.height)) {
-        nlohmann::json points = nlohmann::json::array();
-        for (const vision::ContourPoint& q : contour) points.push_back({q.x, q.y});
-        polygons.push_back(std::move(points));
+      if (masks != MaskFormat::kRle) {
+        nlohmann::json polygons = nlohmann::json::array();
+        for (const auto& contour : vision::outer_contours(m.data.data(), m.width, m.height)) {
+          nlohmann::json points = nlohmann::json::array();
+          for (const vision::ContourPoint& q : contour) points.push_back({q.x, q.y});
+          polygons.push_back(std::move(points));
+        }
+        det["polygons"] = std::move(polygons);
       }
-      det["polygons"] = std::move(polygons);
+      if (masks != MaskFormat::kPolygon)
+        det["rle"] = {{"size", {m.height, m.width}},
+                      {"counts", vision::coco_rle_counts(vision::mask_runs(m.data.data(), m.width, m.height))}};
     }
     if (i < p.keypoints.size()) {
       nlohmann::json kpts = nlohmann::json::array();

@@ -152,7 +152,8 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
         std::fprintf(job.lines, "video %zu/%zu (frame %lld/%lld) %s: %dx%d %s%.1fms\n", job.index, job.total,
                      static_cast<long long>(number), static_cast<long long>(declared), job.path.string().c_str(),
                      p.input_height, p.input_width, summarize(p, info.names).c_str(), p.speed.inference_ms);
-      nlohmann::json entry = prediction_json(p, info.names);
+      messages.detail("frame " + std::to_string(number) + ": " + stage_times(p.speed));
+      nlohmann::json entry = prediction_json(p, info.names, job.masks);
       entry["frame"] = number;
       frames.push_back(std::move(entry));
       if (job.save_txt) {

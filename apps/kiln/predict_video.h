@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_output.h"
+#include "predict_format.h"
 #include "kiln/annotate.h"
 #include "kiln/model.h"
 #include "kiln/status.h"
@@ -23,6 +24,7 @@ struct VideoJob {
   bool save_txt = false;           // labels/<stem>_<frame>.txt under save_dir
   bool save_conf = false;
   DrawStyle style;
+  MaskFormat masks = MaskFormat::kPolygon;  // segment masks in the JSON
   int vid_stride = 1;              // predict every vid_stride-th frame; the saved video plays at fps / vid_stride
   int64_t max_frames = 0;          // stop after this many predicted frames; 0: all
   FILE* lines = stdout;            // per-frame lines and the summary; nullptr: none

@@ -25,8 +25,8 @@ void bind_val(nb::module_& m) {
           o.conf_given = conf_given;
           o.iou = iou;
           o.max_det = max_det;
-          if (!device.empty()) o.device = value_or_throw(parse_device(device));
-          if (!precision.empty()) o.precision = value_or_throw(parse_precision(precision));
+          if (!device.empty()) o.model_options.device = value_or_throw(parse_device(device));
+          if (!precision.empty()) o.model_options.precision = value_or_throw(parse_precision(precision));
           return without_gil([&] { return validation::validate(o); }).json.dump();
         },
         "model"_a, "data"_a, "split"_a, "imgsz"_a, "imgsz_given"_a, "batch"_a, "conf"_a, "conf_given"_a, "iou"_a,

@@ -17,7 +17,10 @@
 
 namespace kiln::engine {
 
-// Receives one-line progress messages, one per phase ("importing", "planning batch 8", ...).
+// Receives one-line progress messages, one per phase ("importing", "planning batch 8", ...);
+// a long phase of counted steps (calibration) sends "<what> <done>/<total> ..." as it goes
+// ("calibrating 37/512 images"): the CLI prints such a series at most every few seconds and
+// at its last count.
 using Progress = std::function<void(const std::string&)>;
 
 struct CompiledModel {

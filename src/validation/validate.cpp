@@ -41,13 +41,9 @@ void appendf(std::string& out, const char* fmt, ...) {
 // the CPU keeps its symbolic height/width (each image gets its own shape); anything else
 // runs at its fixed input size.
 Result<Model> load_val_model(const ValOptions& o) {
-  ModelOptions mo;
-  mo.device = o.device;
-  mo.precision = o.precision;
-  mo.int8 = o.int8;
+  ModelOptions mo = o.model_options;
   mo.imgsz = o.imgsz_given ? o.imgsz : 0;
   mo.batch = 1;
-  mo.progress = o.progress;
   KILN_ASSIGN_OR_RETURN(Model model, Model::load(o.model, mo));
   const ModelInfo& info = model.info();
   const std::string task = info.task.empty() ? "detect" : info.task;

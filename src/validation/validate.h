@@ -31,11 +31,10 @@ struct ValOptions {
   bool conf_given = false;  // else obb models take Ultralytics' obb default, 0.01
   double iou = 0.7;
   int max_det = 300;
-  std::optional<Device> device;        // unset: the model's default (ModelOptions)
-  std::optional<Precision> precision;
-  Int8Options int8;  // calibration and float layers of an int8 run
-  // One-line messages while the model's engine is built.
-  std::function<void(const std::string&)> progress;
+  // How the model loads: device, precision, task and names where the metadata lacks them,
+  // engine cache, mismatch policy, build progress. validate() sets imgsz (from the fields
+  // above) and batch 1 itself.
+  ModelOptions model_options;
   // Called after each image with (done, total).
   std::function<void(size_t, size_t)> on_image;
   // Called once the model is loaded (what it runs on, whether its engine was built, notes).

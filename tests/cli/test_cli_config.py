@@ -1,5 +1,5 @@
 """kiln.yaml as docs/CONFIG.md describes it: models used by name (--config, or ./kiln.yaml
-by default) with their own imgsz, an unknown key refused with the valid ones listed, and
+by default; predict and val) with their own imgsz, an unknown key refused with the valid ones listed, and
 cached engines named <model>-<precision>-<imgsz>-b<batch>-<key>.kiln, listed by cache ls
 with imgsz, precision and batch, with no .lock files left after a run."""
 import glob
@@ -15,6 +15,7 @@ checks = Checks()
 check = checks.check
 MODELS = os.path.join(ASSETS, "models")
 BUS = os.path.join(ASSETS, "images", "bus.jpg")
+COCO8 = os.path.join(ASSETS, "datasets", "coco8", "coco8.yaml")
 
 CONFIG = f"""# the example of docs/CONFIG.md
 cache_dir: cache
@@ -52,6 +53,17 @@ def main():
         doc = json.load(open(out)) if r.returncode == 0 else {}
         checks.expect(r.returncode == 0 and doc["imgsz"] == [416, 416], "--model plate from ./kiln.yaml at imgsz 416", r)
         check("plate: bus.jpg letterboxed to 416x320", "416x320" in r.stdout, r.stdout[:200])
+        # kiln val by name: the config's model at the config's imgsz (plate: 416).
+        def val(args, **kw):
+            r = run_kiln(["val", "--data", COCO8, "--json"] + args, **kw)
+            return r, (json.loads(r.stdout) if r.returncode == 0 else {})
+        r, by_name = val(["--model", "plate"], cwd=tmp)
+        r2, direct = val(["--model", os.path.join(MODELS, "yolo11n-dynamic.onnx"), "--imgsz", "416",
+                          "--cache-dir", os.path.join(tmp, "cache")])
+        checks.expect(r.returncode == 0 and r2.returncode == 0 and by_name.get("all") == direct.get("all")
+                      and by_name["all"]["map50_95"] > 0, "val --model plate (./kiln.yaml): the model at imgsz 416", r)
+        checks.expect_error("val: a name the config does not have",
+                            ["val", "--model", "truck", "--config", config, "--data", COCO8], ["truck", "vehicle, plate"])
         checks.expect_error("a name the config does not have lists the ones it has",
                             ["predict", "--model", "truck", "--config", config, "--source", BUS], ["truck", "vehicle, plate"])
 

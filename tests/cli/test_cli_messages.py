@@ -1,10 +1,12 @@
 """kiln says what happens: a first-use engine build, an automatic rebuild of a damaged
 cached engine and a CPU fallback each print one line on stderr and appear in the JSON
-events; --verbose adds build phases and cache hits; --quiet leaves only results; progress
-is a periodic line when stderr is piped (val, folders)."""
+events; --verbose adds build phases with their times, cache hits, tactics and per-image
+stage times; --quiet leaves only results; progress is a periodic line when stderr is
+piped (val, folders)."""
 import glob
 import json
 import os
+import re
 import shutil
 import tempfile
 
@@ -42,7 +44,11 @@ def main():
         checks.expect(r.returncode == 0 and r.stderr == "", "second run: the cached engine, nothing said", r)
         check("second run: no events", events(out) == [], str(events(out)))
         r = run_kiln(args + ["--verbose"])
-        checks.expect(r.returncode == 0 and "cache hit" in r.stderr, "--verbose: the cache hit is said", r)
+        checks.expect(r.returncode == 0 and "engine cache hit" in r.stderr, "--verbose: the cache hit is said", r)
+        stages = re.search(r"kiln predict: bus\.jpg: preprocess ([0-9.]+) ms, inference ([0-9.]+) ms, "
+                           r"postprocess ([0-9.]+) ms", r.stderr)
+        checks.expect(stages is not None and float(stages.group(2)) > 0, "--verbose: the image's stage times", r)
+        check("--verbose: the engine's tactics", "kiln predict: tactics: none to choose (CPU engine" in r.stderr, r.stderr)
 
         engines = glob.glob(os.path.join(cache, "*.kiln"))
         if check("one engine in the cache", len(engines) == 1, str(engines)):
@@ -53,7 +59,9 @@ def main():
             checks.expect(r.returncode == 0 and len(rebuilt) == 1 and "unreadable" in rebuilt[0],
                           "damaged cached engine: one line saying it was rebuilt and why", r)
             check("rebuild: 'rebuilt' in the JSON events", events(out) == ["rebuilt"], str(events(out)))
-            check("--verbose: the build's phases", lines_with(r.stderr, "kiln predict: optimizing") != [], r.stderr)
+            check("--verbose: the build's phases with their times",
+                  re.search(r"kiln predict: optimizing \(at [0-9.]+ s\)", r.stderr) is not None
+                  and re.search(r"kiln predict: build phases: .*importing [0-9.]+ s, optimizing", r.stderr), r.stderr)
 
         env = json.loads(run_kiln(["env", "--json"]).stdout or "{}")
         if env.get("gpus"):

@@ -1,6 +1,6 @@
 """Models without Ultralytics metadata: --task and --names supply it (names from a comma
-list or a data yaml), the file name's task is used with a note when neither is given, and
-kiln run feeds any model raw tensors from .npy/.npz and writes its outputs (.npz), checked
+list or a data yaml) to predict, val and bench, the file name's task is used with a note
+when neither is given, and kiln run feeds any model raw tensors from .npy/.npz and writes its outputs (.npz), checked
 against ONNX Runtime."""
 import json
 import os
@@ -16,13 +16,15 @@ from kiln_cli import ASSETS, Checks, run_kiln
 checks = Checks()
 check = checks.check
 MODEL = os.path.join(ASSETS, "models", "yolo11n.onnx")
+SEG = os.path.join(ASSETS, "models", "yolov8n-seg.onnx")
+COCO8_SEG = os.path.join(ASSETS, "datasets", "coco8-seg", "coco8-seg.yaml")
 REID = os.path.join(ASSETS, "models", "reid", "osnet_x0_25_msmt17.onnx")
 BUS = os.path.join(ASSETS, "images", "bus.jpg")
 COCO8_YAML = os.path.join(ASSETS, "datasets", "coco8", "coco8.yaml")
 
 
-def strip_metadata(path):
-    m = onnx.load(MODEL)
+def strip_metadata(path, source=MODEL):
+    m = onnx.load(source)
     m.ClearField("metadata_props")
     onnx.save(m, path)
 
@@ -64,6 +66,36 @@ def main():
         checks.expect(r.returncode == 0 and doc["task"] == "detect" and "file name" in r.stderr and note
                       and len(doc["results"][0]["detections"]) == len(ref_dets),
                       "file-name fallback: task detect from yolo11n-custom, with a note", r)
+
+        # --task / --names reach kiln val: a segment export without metadata validates as
+        # the export with it does; names are checked against the dataset's.
+        def val(args):
+            r = run_kiln(["val", "--json", "--cache-dir", cache] + args)
+            return r, (json.loads(r.stdout) if r.returncode == 0 else {})
+
+        seg_bare = os.path.join(tmp, "bareseg.onnx")
+        strip_metadata(seg_bare, SEG)
+        r, want = val(["--model", SEG, "--data", COCO8_SEG])
+        checks.expect(r.returncode == 0 and want.get("task") == "segment", "val of the segment export with metadata", r)
+        r, got = val(["--model", seg_bare, "--data", COCO8_SEG, "--task", "segment"])
+        same = {k: v for k, v in got.items() if k not in ("model", "events", "speed_ms")} == \
+               {k: v for k, v in want.items() if k not in ("model", "events", "speed_ms")}
+        checks.expect(r.returncode == 0 and got.get("task") == "segment" and same,
+                      "val --task segment on a bare export: the figures with metadata", r)
+        check("val --task segment: box and mask figures equal", same,
+              f"{ {k: got.get(k) for k in ('all', 'mask')} } vs { {k: want.get(k) for k in ('all', 'mask')} }")
+        checks.expect_error("val --names reaches the model (checked against the dataset's classes)",
+                            ["val", "--model", bare, "--data", COCO8_YAML, "--names", "a,b", "--cache-dir", cache],
+                            ["2 classes", "80"])
+
+        # ... and kiln bench's end-to-end timing, which predicts.
+        bench = ["bench", "--model", bare, "--source", BUS, "--precision", "fp32", "--iters", "1", "--warmup", "0"]
+        r = run_kiln(bench + ["--task", "detect"])
+        row = [l for l in r.stdout.splitlines() if l.startswith("| fp32 |")]
+        cells = row[0].split("|") if row else []
+        checks.expect(r.returncode == 0 and len(cells) > 3 and int(cells[3]) == len(ref_dets),
+                      "bench --source --task detect: the metadata's detections", r)
+        checks.expect_error("bench --source without a task asks for one", bench, ["mymodel.onnx", "task"])
 
         # kiln run: raw tensors through OSNet (no task) against ONNX Runtime.
         x = np.random.default_rng(0).random((1, 3, 256, 128), dtype=np.float32)

@@ -81,6 +81,10 @@ def main():
         json_stdout("check", ["check", engine, "--json"])
         json_stdout("env", ["env", "--json"])
         json_stdout("cache ls", ["cache", "ls", "--cache-dir", cache, "--json"])
+        doc = json_stdout("triton-repo", ["triton-repo", "--model", DETECT, "--out", os.path.join(tmp, "repo"),
+                                          "--device", "cpu", "--json"])
+        check("triton-repo --json: the config it wrote", doc is not None and os.path.isfile(doc["config"])
+              and doc["task"] == "detect" and doc["kind"] == "KIND_CPU", str(doc))
         npy = os.path.join(tmp, "x.npy")
         import numpy as np
         np.save(npy, np.zeros((1, 3, 640, 640), np.float32))

@@ -1,5 +1,5 @@
 """Outputs as `yolo predict` / `yolo val` users expect them: segment masks as polygons in
-image pixels, kiln val --save-json in COCO results format (91-category ids for COCO
+image pixels or COCO RLE (--masks), kiln val --save-json in COCO results format (91-category ids for COCO
 classes, xywh boxes matching kiln predict's), --agnostic-nms, --line-width / --hide-labels /
 --hide-conf on the saved image, --vid-stride keeping the saved video's real time, and
 runs/predict, runs/predict2 when --save names no folder."""
@@ -10,6 +10,7 @@ import tempfile
 
 import cv2
 import numpy as np
+from pycocotools import mask as coco_mask
 
 from kiln_cli import ASSETS, Checks, run_kiln
 
@@ -61,6 +62,53 @@ def check_polygons(tmp, cache):
           ok, f"{len(dets)} masks, worst area ratio {worst:.3f}")
 
 
+def check_rle(tmp, cache):
+    """--masks rle|both: COCO RLE decoded by pycocotools is the mask the polygons fill and
+    has the mask's area; on giraffe.jpg (letterboxed alike by both) its area is
+    Ultralytics'; the default writes polygons only, rle writes no polygons."""
+    res = predict(["--model", SEG, "--source", BUS, "--masks", "both", "--cache-dir", cache], os.path.join(tmp, "rle.json"))
+    dets = res[0]["detections"] if res else []
+    ok, worst = bool(dets), 1.0
+    for d in dets:
+        rle = d.get("rle", {})
+        if rle.get("size") != [1080, 810]:
+            ok = False
+            continue
+        decoded = coco_mask.decode({"size": rle["size"], "counts": rle["counts"].encode()})
+        filled = np.zeros((1080, 810), np.uint8)
+        for poly in d["polygons"]:
+            cv2.fillPoly(filled, [np.array(poly, np.int32)], 1)
+        iou = (decoded & filled).sum() / max((decoded | filled).sum(), 1)
+        worst = min(worst, iou)
+        ok &= int(decoded.sum()) == d["mask_area"] and iou >= 0.9
+    check("--masks both: each RLE (pycocotools) has the mask's area and is the mask its polygons fill", ok,
+          f"{len(dets)} masks, worst IoU with the polygons {worst:.3f}")
+
+    only = predict(["--model", SEG, "--source", BUS, "--masks", "rle", "--cache-dir", cache], os.path.join(tmp, "r.json"))
+    default = predict(["--model", SEG, "--source", BUS, "--cache-dir", cache], os.path.join(tmp, "p.json"))
+    check("--masks rle: RLE without polygons; default: polygons without RLE",
+          only and default and all("rle" in d and "polygons" not in d for d in only[0]["detections"])
+          and all("polygons" in d and "rle" not in d for d in default[0]["detections"]))
+    checks.expect_error("--masks with an unknown format names it", ["predict", "--model", SEG, "--source", BUS,
+                                                                    "--masks", "bitmap"], ["--masks", "bitmap"])
+
+    ref = json.load(open(os.path.join(ASSETS, "reference", "yolov8n-seg.images.json")))["predictions"]
+    ref = next(p for p in ref if p["image"] == "giraffe.jpg")["detections"]
+    giraffe = os.path.join(ASSETS, "images", "giraffe.jpg")
+    res = predict(["--model", SEG, "--source", giraffe, "--masks", "rle", "--cache-dir", cache], os.path.join(tmp, "g.json"))
+    mine = res[0]["detections"] if res else []
+    errors = []
+    for want in ref:
+        got = min(mine, key=lambda d: sum(abs(a - b) for a, b in zip(d["box_xyxy"], want["box_xyxy"])), default=None)
+        if got is None or got["class_id"] != want["class_id"]:
+            errors.append(1.0)
+            continue
+        area = coco_mask.area({"size": got["rle"]["size"], "counts": got["rle"]["counts"].encode()}) * (640 / 500) ** 2
+        errors.append(abs(area - want["mask_area_px"]) / want["mask_area_px"])
+    check("giraffe.jpg: RLE areas within 3% of Ultralytics' masks", errors and max(errors) <= 0.03,
+          f"relative errors {[round(e, 4) for e in errors]}")
+
+
 def check_coco_json(tmp, cache):
     out = os.path.join(tmp, "coco.json")
     r = run_kiln(["val", "--model", DETECT, "--data", os.path.join(COCO8, "coco8.yaml"), "--save-json", out])
@@ -98,6 +146,7 @@ def main():
     cache = os.path.join(tmp, "cache")
     try:
         check_polygons(tmp, cache)
+        check_rle(tmp, cache)
         check_coco_json(tmp, cache)
 
         dog = os.path.join(ASSETS, "images", "dog.jpg")
@@ -143,7 +192,7 @@ def main():
               str(os.listdir(os.path.join(work, "runs"))) if os.path.isdir(os.path.join(work, "runs")) else "no runs/")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    checks.finish("polygons, COCO JSON, agnostic NMS, drawing options, vid-stride timing and run folders")
+    checks.finish("polygons, RLE masks, COCO JSON, agnostic NMS, drawing options, vid-stride timing and run folders")
 
 
 if __name__ == "__main__":

@@ -39,6 +39,22 @@ def main():
         r = kiln("rebuild", "--config", yaml)
         checks.expect(r.returncode == 0 and r.stdout.count("cached") == 2 and "vehicle" in r.stdout and "plate" in r.stdout
                       and "precision" in r.stdout, "second run reuses both (table)", r)
+        checks.expect([(x["imgsz"], x["batch"], x["precision"]) for x in rows] == [([256, 128], "1:1:1", "fp32"),
+                                                                                  ([256, 128], "2:2:2", "fp32")],
+                      "--json rows: imgsz, batch and precision of each engine", rows)
+        table = {l.split()[0]: l.split() for l in r.stdout.splitlines()[1:] if l.strip()}
+        checks.expect("imgsz" in r.stdout.splitlines()[0] and "batch" in r.stdout.splitlines()[0]
+                      and table.get("vehicle", [])[6:9] == ["fp32", "256x128", "1:1:1"]
+                      and table.get("plate", [])[6:9] == ["fp32", "256x128", "2:2:2"],
+                      "table: precision, imgsz and batch columns", r)
+
+        # A damaged engine is rebuilt, and the summary says so and why.
+        with open(rows[0]["engine"], "r+b") as f:
+            f.truncate(100)
+        r = kiln("rebuild", "--config", yaml, "--models", "vehicle", "--json")
+        rows2 = json.loads(r.stdout) if r.returncode == 0 else []
+        checks.expect(len(rows2) == 1 and rows2[0]["status"] == "rebuilt" and "unreadable" in rows2[0]["reason"]
+                      and "kiln rebuild: rebuilt: vehicle" in r.stderr, "damaged engine: status rebuilt, with the reason", r)
 
         r = kiln("rebuild", "--config", yaml, "--models", "plate", "--force", "--json")
         rows = json.loads(r.stdout) if r.returncode == 0 else []
