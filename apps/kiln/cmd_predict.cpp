@@ -25,6 +25,7 @@
 #include "predict_format.h"
 #include "predict_sources.h"
 #include "predict_video.h"
+#include "save_crops.h"
 
 namespace kiln::cli {
 
@@ -46,6 +47,7 @@ struct PredictArgs {
   bool save = false;     // --save given (with or without a folder)
   bool save_txt = false;
   bool save_conf = false;
+  bool save_crop = false;
   DrawStyle style;
   int vid_stride = 1;
   int64_t max_frames = 0;
@@ -139,6 +141,8 @@ nlohmann::json predict_images(Model& model, const kiln::PredictOptions& po, cons
       if (o.save_txt)
         written = write_labels(o, path.stem().string() + ".txt",
                                yolo_txt(p, info, images[k].width, images[k].height, o.save_conf));
+      if (written.ok() && o.save_crop)
+        written = save_crops(images[k], p, info.names, fs::path(o.save_dir) / "crops", path.stem().string());
       if (written.ok() && !o.save_dir.empty()) {
         draw_prediction(images[k], p, info.names, o.style);
         written = save_jpeg(fs::path(o.save_dir) / path.filename().replace_extension(".jpg"), images[k]);
@@ -169,6 +173,7 @@ Status check_args(const PredictArgs& o) {
     return error(StatusCode::kInvalidArgument, "--line-width must not be negative, got ", o.style.line_width);
   if ((o.save_txt || o.save_conf) && !o.save)
     return error(StatusCode::kInvalidArgument, "--save-txt and --save-conf write into <save>/labels: add --save [DIR]");
+  if (o.save_crop && !o.save) return error(StatusCode::kInvalidArgument, "--save-crop writes into <save>/crops: add --save [DIR]");
   const bool draws = o.style.line_width > 0 || !o.style.labels || !o.style.confidence;
   if (draws && !o.save)
     return error(StatusCode::kInvalidArgument, "--line-width, --hide-labels and --hide-conf style the saved images: add --save [DIR]");
@@ -245,6 +250,7 @@ int predict(PredictArgs o) {
     job.save_dir = o.save_dir;
     job.save_txt = o.save_txt;
     job.save_conf = o.save_conf;
+    job.save_crop = o.save_crop;
     job.style = o.style;
     job.masks = o.masks;
     job.vid_stride = o.vid_stride;
@@ -306,6 +312,7 @@ Runner register_predict(CLI::App& app) {
       ->expected(0, 1);
   cmd->add_flag("--save-txt", o->save_txt, "write Ultralytics YOLO txt labels into <save>/labels/");
   cmd->add_flag("--save-conf", o->save_conf, "append each detection's confidence to its label line");
+  cmd->add_flag("--save-crop", o->save_crop, "write each object's crop into <save>/crops/<class>/ (as Ultralytics' save_crop)");
   cmd->add_option("--line-width", o->style.line_width, "box line width in pixels for --save (default: from the image size)");
   cmd->add_flag("!--hide-labels", o->style.labels, "draw boxes without class names (--save)");
   cmd->add_flag("!--hide-conf", o->style.confidence, "draw labels without confidences (--save)");

@@ -79,10 +79,7 @@ class Sequence {
       std::deque<std::pair<float, float>>& trail = trails_[t.track_id];
       trail.emplace_back((t.box.x1 + t.box.x2) / 2, (t.box.y1 + t.box.y2) / 2);
       if (trail.size() > kTrailLength) trail.pop_front();
-      char row[160];
-      std::snprintf(row, sizeof row, "%lld,%d,%.2f,%.2f,%.2f,%.2f,%.6f,-1,-1,-1\n", static_cast<long long>(frame),
-                    t.track_id, t.box.x1, t.box.y1, t.box.x2 - t.box.x1, t.box.y2 - t.box.y1, t.score);
-      mot_ += row;
+      mot_ += mot_row(frame, t.track_id, t.box, t.score);
     }
     p = std::move(out);
     last_frame_ = frame;
@@ -212,7 +209,7 @@ Status track(const TrackOptions& o) {
     job.vid_stride = o.vid_stride;
     job.max_frames = o.max_frames;
     job.lines = o.verbosity == Verbosity::kQuiet ? nullptr : stdout;
-    job.on_prediction = [&seq](int64_t frame, Prediction& p) { return seq.apply(frame, p); };
+    job.on_prediction = [&seq](int64_t frame, const Image&, Prediction& p) { return seq.apply(frame, p); };
     job.draw = [&seq, &info](Image& image, const Prediction& p) { seq.draw(image, p, info.names); };
     VideoOutcome outcome = predict_video(model, po, job, messages);
     KILN_RETURN_IF_ERROR(outcome.status);

@@ -26,6 +26,7 @@ Runner register_bench(CLI::App& app);
 Runner register_val(CLI::App& app);
 Runner register_run(CLI::App& app);  // raw tensors in and out (cmd_run.cpp)
 Runner register_track(CLI::App& app);
+Runner register_pipeline(CLI::App& app);  // kiln.yaml pipelines (cmd_pipeline.cpp)
 Runner register_triton_repo(CLI::App& app);  // Triton model repository (cmd_triton_repo.cpp)
 
 // Engine commands: build, check, rebuild, env, cache (cmd_<name>.cpp).

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   add(register_val);
   add(register_run);
   add(register_track);
+  add(register_pipeline);
   add(register_build);
   add(register_check);
   add(register_rebuild);

@@ -163,4 +163,11 @@ std::string yolo_txt(const Prediction& p, const ModelInfo& info, int width, int 
   return out;
 }
 
+std::string mot_row(int64_t frame, int track_id, const Box& box, float score) {
+  char row[160];
+  std::snprintf(row, sizeof row, "%lld,%d,%.2f,%.2f,%.2f,%.2f,%.6f,-1,-1,-1\n", static_cast<long long>(frame), track_id,
+                box.x1, box.y1, box.x2 - box.x1, box.y2 - box.y1, score);
+  return row;
+}
+
 }  // namespace kiln::cli

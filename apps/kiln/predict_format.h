@@ -2,6 +2,7 @@
 // JSON writer for predictions), the stage times and the Ultralytics YOLO txt label lines.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -40,5 +41,8 @@ std::string stage_times(const Speed& speed);
 // and printed with %g, each followed by " conf" when save_conf; classify "0.61 tabby" for
 // the top 5. Empty when there is nothing to write (Ultralytics then writes no file).
 std::string yolo_txt(const Prediction& p, const ModelInfo& info, int width, int height, bool save_conf);
+
+// One MOTChallenge row of a tracked object: "frame,id,left,top,width,height,conf,-1,-1,-1\n".
+std::string mot_row(int64_t frame, int track_id, const Box& box, float score);
 
 }  // namespace kiln::cli

@@ -14,6 +14,7 @@
 #include "core/file_util.h"
 #include "kiln/annotate.h"
 #include "predict_format.h"
+#include "save_crops.h"
 #include "video/video_io.h"
 
 namespace kiln::cli {
@@ -143,7 +144,7 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
       Prediction& p = (*preds)[k];
       const int64_t number = group[k].number;
       if (job.on_prediction) {
-        Status st = job.on_prediction(number, p);
+        Status st = job.on_prediction(number, images[k], p);
         if (!st.ok()) return stop(st);
       }
       ++count;
@@ -159,6 +160,10 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
       if (job.save_txt) {
         std::string text = yolo_txt(p, info, vinfo.width, vinfo.height, job.save_conf);
         if (!text.empty()) labels[job.path.stem().string() + "_" + std::to_string(number) + ".txt"] = std::move(text);
+      }
+      if (job.save_crop) {
+        Status st = save_crops(images[k], p, info.names, job.save_dir / "crops", job.path.stem().string() + "_" + std::to_string(number));
+        if (!st.ok()) return stop(st);
       }
       if (writer) {
         const Clock::time_point t0 = Clock::now();

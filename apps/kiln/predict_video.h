@@ -23,14 +23,16 @@ struct VideoJob {
   std::filesystem::path save_dir;  // empty: no annotated video; else <save_dir>/<stem>.mp4
   bool save_txt = false;           // labels/<stem>_<frame>.txt under save_dir
   bool save_conf = false;
+  bool save_crop = false;          // crops/<class>/<stem>_<frame>.jpg under save_dir, as Ultralytics' save_crop
   DrawStyle style;
   MaskFormat masks = MaskFormat::kPolygon;  // segment masks in the JSON
   int vid_stride = 1;              // predict every vid_stride-th frame; the saved video plays at fps / vid_stride
   int64_t max_frames = 0;          // stop after this many predicted frames; 0: all
   FILE* lines = stdout;            // per-frame lines and the summary; nullptr: none
-  // kiln track: turns each frame's prediction into what is printed, written and drawn (the
-  // tracked objects), and draws the frame; unset: the prediction as is, draw_prediction.
-  std::function<Status(int64_t frame, Prediction& prediction)> on_prediction;
+  // kiln track and pipeline: turns each frame's prediction into what is printed, written
+  // and drawn (the tracked objects), given the decoded frame, and draws the frame; unset:
+  // the prediction as is, draw_prediction.
+  std::function<Status(int64_t frame, const Image& image, Prediction& prediction)> on_prediction;
   std::function<void(Image& frame, const Prediction& prediction)> draw;
 };
 

@@ -88,4 +88,14 @@ struct BatchProfile {
 // "N" or "MIN:OPT:MAX" with 1 <= MIN <= OPT <= MAX; InvalidArgument otherwise.
 Result<BatchProfile> parse_batch_profile(std::string_view text);
 
+// How a pipeline stage fits an object's crop into its model's input: stretched to the
+// input size (kResize, aspect ratio lost) or scaled to fit and padded with gray 114 as
+// Ultralytics' letterbox (kLetterbox).
+enum class CropFit { kResize, kLetterbox };
+
+// "resize", "letterbox".
+std::string_view to_string(CropFit fit);
+// InvalidArgument naming the text and the allowed values.
+Result<CropFit> parse_crop_fit(std::string_view text);
+
 }  // namespace kiln

@@ -10,6 +10,7 @@ namespace kiln {
 
 namespace {
 constexpr std::array<std::string_view, 4> kPrecisionNames = {"fp32", "fp16", "tf32", "int8"};
+constexpr std::array<std::string_view, 2> kCropFitNames = {"resize", "letterbox"};
 }
 
 std::string_view to_string(Precision p) { return kPrecisionNames[static_cast<size_t>(p)]; }
@@ -55,6 +56,14 @@ Result<CalibrationMethod> parse_calibration_method(std::string_view text) {
   }
   return error(StatusCode::kInvalidArgument, "calibration method '", text,
                "': expected one of minmax, entropy, percentile, percentile=P, mse");
+}
+
+std::string_view to_string(CropFit fit) { return kCropFitNames[static_cast<size_t>(fit)]; }
+
+Result<CropFit> parse_crop_fit(std::string_view text) {
+  for (size_t i = 0; i < kCropFitNames.size(); ++i)
+    if (text == kCropFitNames[i]) return static_cast<CropFit>(i);
+  return error(StatusCode::kInvalidArgument, "crop '", text, "': expected resize or letterbox");
 }
 
 std::string Device::to_string() const { return is_cuda() ? "cuda:" + std::to_string(index) : "cpu"; }

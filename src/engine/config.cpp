@@ -12,16 +12,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// "~/x" -> "$HOME/x"; relative paths resolve against the yaml's folder.
-fs::path resolve_path(const std::string& text, const fs::path& base) {
-  if (text.rfind("~/", 0) == 0) {
-    const char* home = std::getenv("HOME");
-    return fs::path(home ? home : "") / text.substr(2);
-  }
-  fs::path p(text);
-  return p.is_absolute() ? p : base / p;
-}
-
 class Parser {
  public:
   explicit Parser(fs::path path) : path_(std::move(path)) {}
@@ -81,7 +71,7 @@ class Parser {
       std::string key = kv.first.as<std::string>();
       if (key == "cache_dir" || key == "models_dir") {
         KILN_ASSIGN_OR_RETURN(std::string s, get<std::string>(kv.second, key));
-        (key == "cache_dir" ? c.cache_dir : c.models_dir) = resolve_path(s, base);
+        (key == "cache_dir" ? c.cache_dir : c.models_dir) = resolve_config_path(s, base);
       } else if (key == "on_mismatch") {
         KILN_ASSIGN_OR_RETURN(c.on_mismatch, get<std::string>(kv.second, key));
       } else if (key == "device") {
@@ -92,8 +82,10 @@ class Parser {
           KILN_ASSIGN_OR_RETURN(ModelConfig mc, model(m.first.as<std::string>(), m.second));
           c.models.push_back(std::move(mc));
         }
+      } else if (key == "pipelines") {
+        KILN_ASSIGN_OR_RETURN(c.pipelines, parse_pipelines(kv.second, path_));
       } else {
-        return unknown(key, "", "cache_dir, models_dir, on_mismatch, device, models");
+        return unknown(key, "", "cache_dir, models_dir, on_mismatch, device, models, pipelines");
       }
     }
     return c;
@@ -104,6 +96,15 @@ class Parser {
 };
 
 }  // namespace
+
+fs::path resolve_config_path(const std::string& text, const fs::path& base) {
+  if (text.rfind("~/", 0) == 0) {
+    const char* home = std::getenv("HOME");
+    return fs::path(home ? home : "") / text.substr(2);
+  }
+  fs::path p(text);
+  return p.is_absolute() ? p : base / p;
+}
 
 Result<Config> load_config(const fs::path& path) {
   std::error_code ec;
@@ -166,7 +167,7 @@ Result<BuildOptions> resolve_build_options(const Config* config, const ModelConf
 }
 
 Result<fs::path> resolve_model_source(const Config& config, const ModelConfig& model, const std::string& models_dir_flag) {
-  fs::path as_path = resolve_path(model.source, config.path.parent_path());
+  fs::path as_path = resolve_config_path(model.source, config.path.parent_path());
   std::error_code ec;
   if (fs::is_regular_file(as_path, ec)) return as_path;
   fs::path dir = models_dir_flag.empty() && config.models_dir ? *config.models_dir : models_dir(models_dir_flag);

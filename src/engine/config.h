@@ -1,5 +1,5 @@
 // kiln.yaml: several models with their build settings, plus cache_dir, on_mismatch,
-// device and models_dir. Example:
+// device, models_dir, and pipelines (pipeline_config.h). Example:
 //   cache_dir: ~/.cache/kiln
 //   on_mismatch: auto
 //   device: cuda:0
@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "engine/build_options.h"
+#include "engine/pipeline_config.h"
 #include "kiln/status.h"
 
 namespace kiln::engine {
@@ -45,7 +46,12 @@ struct Config {
   std::optional<std::string> device;
   std::optional<std::filesystem::path> models_dir;
   std::vector<ModelConfig> models;  // in file order
+  std::vector<PipelineConfig> pipelines;  // in file order (pipeline_config.h)
 };
+
+// A path as kiln.yaml writes it: "~/x" in the home folder, a relative one in the yaml's
+// folder `base`.
+std::filesystem::path resolve_config_path(const std::string& text, const std::filesystem::path& base);
 
 // NotFound / Corrupt (YAML syntax) / InvalidArgument (unknown key, wrong type, bad value),
 // each naming the file.

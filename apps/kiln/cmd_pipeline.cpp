@@ -1,0 +1,197 @@
+// kiln pipeline NAME: run a pipeline of kiln.yaml (src/pipeline: detector, optional
+// tracker, second-stage models on crops) over images and videos, writing a JSON line per
+// frame, the annotated frames and, with a tracker, MOTChallenge rows. Videos go through
+// predict's video loop (predict_video.cpp) with the detector; its per-frame hook runs the
+// tracker and the stages. A source that fails (an unreadable image, a broken video) keeps
+// what was done before it, the others run, and the command exits 2 at the end.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "cli_output.h"
+#include "commands.h"
+#include "core/file_util.h"
+#include "engine/config.h"
+#include "pipeline/pipeline.h"
+#include "pipeline_format.h"
+#include "predict_format.h"
+#include "predict_sources.h"
+#include "predict_video.h"
+#include "save_crops.h"
+
+namespace kiln::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+struct PipelineArgs {
+  std::string name;
+  std::string config = "kiln.yaml";
+  std::string source;
+  std::string device;
+  std::string cache_dir;
+  std::string save_dir;
+  std::string json_out;
+  std::string mot_out;
+  bool save_crop = false;
+  int vid_stride = 1;
+  int64_t max_frames = 0;
+  Verbosity verbosity = Verbosity::kNormal;
+};
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// What one sequence (a video, or the images of the source) leaves: JSON lines and MOT rows.
+struct SequenceOutput {
+  std::string jsonl, mot;
+  StageTimes times;
+  void add(const std::string& source, const pipeline::Pipeline& pipe, const pipeline::PipelineFrame& f) {
+    jsonl += frame_json(source, pipe, f).dump() + "\n";
+    times.add(f);
+    for (size_t i = 0; i < f.track_ids.size(); ++i)
+      mot += mot_row(f.number, f.track_ids[i], f.objects.boxes[i].box, f.objects.boxes[i].confidence);
+  }
+};
+
+// The images of the source, in order, as one sequence.
+Status run_images(pipeline::Pipeline& pipe, const PipelineArgs& o, const std::vector<fs::path>& images,
+                  const Messages& messages, SequenceOutput& seq) {
+  const std::vector<std::string>& names = pipe.detector().info().names;
+  FILE* lines = o.verbosity == Verbosity::kQuiet ? nullptr : stdout;
+  Progress progress(messages, lines != stdout || !::isatty(STDOUT_FILENO) ? images.size() : 0, "images");
+  for (size_t i = 0; i < images.size(); ++i) {
+    KILN_ASSIGN_OR_RETURN(Image image, load_image(images[i]));
+    KILN_ASSIGN_OR_RETURN(pipeline::PipelineFrame f, pipe.process(image, static_cast<int64_t>(i) + 1));
+    if (lines)
+      std::fprintf(lines, "image %zu/%zu %s: %dx%d %s%.1fms\n", i + 1, images.size(), images[i].filename().string().c_str(),
+                   f.objects.input_height, f.objects.input_width, summarize(f.objects, names).c_str(),
+                   f.objects.speed.inference_ms);
+    seq.add(images[i].filename().string(), pipe, f);
+    if (o.save_crop) KILN_RETURN_IF_ERROR(save_crops(image, f.objects, names, fs::path(o.save_dir) / "crops", images[i].stem().string()));
+    if (!o.save_dir.empty()) {
+      draw_pipeline_frame(image, pipe, f);
+      KILN_RETURN_IF_ERROR(save_jpeg(fs::path(o.save_dir) / images[i].filename().replace_extension(".jpg"), image));
+    }
+    progress.update(i + 1);
+  }
+  return Status::Ok();
+}
+
+// One video through predict's loop; the frames done before a failure are kept in `seq`.
+VideoOutcome run_video(pipeline::Pipeline& pipe, const PipelineArgs& o, const fs::path& path, size_t index, size_t total,
+                       const Messages& messages, SequenceOutput& seq) {
+  const std::string source = path.filename().string();
+  pipeline::PipelineFrame current;  // the hook's last frame, which the draw hook gets next
+  VideoJob job;
+  job.path = path;
+  job.index = index, job.total = total;
+  job.save_dir = o.save_dir;
+  job.save_crop = o.save_crop;
+  job.vid_stride = o.vid_stride;
+  job.max_frames = o.max_frames;
+  job.lines = o.verbosity == Verbosity::kQuiet ? nullptr : stdout;
+  job.on_prediction = [&](int64_t frame, const Image& image, Prediction& p) -> Status {
+    KILN_ASSIGN_OR_RETURN(current, pipe.process_detections(image, frame, std::move(p)));
+    p = current.objects;
+    seq.add(source, pipe, current);
+    return Status::Ok();
+  };
+  job.draw = [&](Image& image, const Prediction&) { draw_pipeline_frame(image, pipe, current); };
+  pipe.reset();
+  return predict_video(pipe.detector(), pipe.detector_options(), job, messages);
+}
+
+int run(PipelineArgs o) {
+  Messages messages("pipeline", o.verbosity);
+  auto fail = [](const Status& st) { return report_error("pipeline", st); };
+  if (o.vid_stride < 1) return fail(error(StatusCode::kInvalidArgument, "--vid-stride must be at least 1, got ", o.vid_stride));
+  if (o.max_frames < 0) return fail(error(StatusCode::kInvalidArgument, "--max-frames must not be negative, got ", o.max_frames));
+  if (o.save_crop && o.save_dir.empty()) return fail(error(StatusCode::kInvalidArgument, "--save-crop writes into <save>/crops: add --save DIR"));
+  Result<engine::Config> config = engine::load_config(o.config);
+  if (!config.ok()) return fail(config.status());
+  Result<PredictSources> sources = list_predict_sources(o.source);
+  if (!sources.ok()) return fail(sources.status());
+  pipeline::PipelineOverrides overrides;
+  if (!o.device.empty()) overrides.device = o.device;
+  overrides.cache_dir = o.cache_dir;
+  BuildProgress build_progress(messages);
+  overrides.progress = build_progress.hook();
+  Result<pipeline::Pipeline> loaded = pipeline::Pipeline::load(*config, o.name, overrides);
+  build_progress.finish();
+  if (!loaded.ok()) return fail(loaded.status());
+  pipeline::Pipeline& pipe = *loaded;
+  const size_t sequences = sources->videos.size() + (sources->images.empty() ? 0 : 1);
+  if (!o.mot_out.empty() && (!pipe.tracks() || sequences != 1))
+    return fail(error(StatusCode::kInvalidArgument, "--mot writes the tracks of one sequence: pipeline '", o.name, "' ",
+                      pipe.tracks() ? "has a tracker, but " + o.source + " holds " + std::to_string(sequences) + " sequences"
+                                    : std::string("has no tracker")));
+  if (const std::string note = pipe.tracker_note(); !note.empty()) messages.event("note", note);
+  if (!o.save_dir.empty()) {
+    std::error_code ec;
+    fs::create_directories(o.save_dir, ec);
+    if (ec) return fail(error(StatusCode::kIoError, o.save_dir, ": cannot create: ", ec.message()));
+  }
+
+  std::string jsonl, mot;
+  std::vector<std::string> failures;
+  auto finish = [&](const std::string& source, SequenceOutput& seq, double wall_s, const nlohmann::json& extra) {
+    jsonl += seq.jsonl + seq.times.summary(source, pipe, wall_s, extra).dump() + "\n";
+    mot += seq.mot;
+    if (o.verbosity != Verbosity::kQuiet) std::printf("%s\n", seq.times.line(source, pipe, wall_s).c_str());
+  };
+  if (!sources->images.empty()) {
+    const std::string source = fs::path(o.source).filename().string();
+    SequenceOutput seq;
+    const Clock::time_point t0 = Clock::now();
+    pipe.reset();
+    if (Status st = run_images(pipe, o, sources->images, messages, seq); !st.ok()) failures.push_back(st.message());
+    finish(source, seq, seconds_since(t0), nlohmann::json());
+  }
+  for (size_t i = 0; i < sources->videos.size(); ++i) {
+    SequenceOutput seq;
+    const Clock::time_point t0 = Clock::now();
+    VideoOutcome video = run_video(pipe, o, sources->videos[i], i + 1, sources->videos.size(), messages, seq);
+    if (!video.status.ok()) failures.push_back(video.status.message());
+    nlohmann::json extra = video.json.value("speed", nlohmann::json::object());
+    extra.erase("frames"), extra.erase("wall_s"), extra.erase("end_to_end_fps");
+    finish(sources->videos[i].filename().string(), seq, seconds_since(t0), extra);
+  }
+  std::fflush(stdout);
+  if (!o.json_out.empty())
+    if (Status st = write_file_atomic(o.json_out, jsonl.data(), jsonl.size()); !st.ok()) return fail(st);
+  if (!o.mot_out.empty())
+    if (Status st = write_file_atomic(o.mot_out, mot.data(), mot.size()); !st.ok()) return fail(st);
+  if (!o.save_dir.empty() && o.verbosity != Verbosity::kQuiet) std::printf("Results saved to %s\n", o.save_dir.c_str());
+  if (failures.empty()) return kExitOk;
+  std::string text = failures[0];
+  if (failures.size() > 1) text += " (and " + std::to_string(failures.size() - 1) + " more failed sources)";
+  return fail(error(StatusCode::kInvalidArgument, text, "; the frames before it were kept"));
+}
+
+}  // namespace
+
+Runner register_pipeline(CLI::App& app) {
+  auto o = std::make_shared<PipelineArgs>();
+  CLI::App* cmd = app.add_subcommand("pipeline", "Run a pipeline of kiln.yaml: detect, track, second-stage models on crops");
+  cmd->add_option("name", o->name, "the pipeline's name under pipelines: in the config")->required();
+  cmd->add_option("--config", o->config, "kiln.yaml with the pipeline and its models")->capture_default_str();
+  cmd->add_option("--source", o->source, "image, video, directory or quoted glob (images run as one sequence)")->required();
+  cmd->add_option("--device", o->device, "cpu | cuda | cuda:N for every model (default: the config's)");
+  cmd->add_option("--cache-dir", o->cache_dir, "engine cache folder (default: the config's, $KILN_CACHE_DIR, ~/.cache/kiln)");
+  cmd->add_option("--save", o->save_dir, "write annotated images (.jpg) and videos (.mp4) into DIR");
+  cmd->add_flag("--save-crop", o->save_crop, "write each object's crop into <save>/crops/<class>/ (as Ultralytics' save_crop)");
+  cmd->add_option("--json", o->json_out, "write one JSON line per frame, and a summary line per sequence");
+  cmd->add_option("--mot", o->mot_out, "write MOTChallenge rows of the tracked objects (pipelines with a tracker)");
+  cmd->add_option("--vid-stride", o->vid_stride, "run every N-th video frame")->capture_default_str();
+  cmd->add_option("--max-frames", o->max_frames, "stop each video after N frames (0: all)")->capture_default_str();
+  add_verbosity_flags(*cmd, o->verbosity);
+  return [o]() { return run(*o); };
+}
+
+}  // namespace kiln::cli

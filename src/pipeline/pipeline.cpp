@@ -1,0 +1,178 @@
+#include "pipeline/pipeline.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "track/tracker.h"
+
+namespace kiln::pipeline {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+
+vision::Image to_vision(const Image& image) {
+  vision::Image v;
+  v.width = image.width, v.height = image.height, v.pixels = image.pixels;
+  return v;
+}
+
+Status config_error(const engine::Config& config, const std::string& key, const std::string& problem) {
+  return error(StatusCode::kInvalidArgument, config.path.string(), ": ", key, ": ", problem);
+}
+
+}  // namespace
+
+struct Pipeline::State {
+  engine::PipelineConfig config;
+  Model detector;
+  PredictOptions detector_options;
+  std::vector<Stage> stages;
+  std::optional<track::Tracker> tracker;
+  std::optional<size_t> reid_stage;  // the embed stage that feeds BoT-SORT's with_reid
+};
+
+Pipeline::Pipeline(std::unique_ptr<State> state) : state_(std::move(state)) {}
+Pipeline::Pipeline(Pipeline&&) noexcept = default;
+Pipeline& Pipeline::operator=(Pipeline&&) noexcept = default;
+Pipeline::~Pipeline() = default;
+
+Result<Pipeline> Pipeline::load(const engine::Config& config, const std::string& name, const PipelineOverrides& overrides) {
+  const engine::PipelineConfig* found = nullptr;
+  std::string known;
+  for (const engine::PipelineConfig& p : config.pipelines) {
+    if (p.name == name) found = &p;
+    known += (known.empty() ? "" : ", ") + p.name;
+  }
+  if (!found)
+    return error(StatusCode::kNotFound, config.path.string(), ": no pipeline '", name, "' (it has: ",
+                 known.empty() ? "none" : known, ")");
+  const engine::PipelineConfig& pc = *found;
+  const std::string where = "pipelines." + name;
+
+  std::optional<track::TrackerConfig> tracker_config;
+  if (pc.tracker) {
+    Result<track::TrackerConfig> t = track::load_tracker_config(*pc.tracker);
+    if (!t.ok()) return config_error(config, where + ".tracker", t.status().message());
+    tracker_config = *t;
+  }
+  KILN_ASSIGN_OR_RETURN(Model detector, load_pipeline_model(config, pc.detector, where + ".detector", 0, overrides));
+  KILN_RETURN_IF_ERROR(check_detector(config, where + ".detector", detector));
+  const ModelInfo& dinfo = detector.info();
+  auto state = std::make_unique<State>(State{pc, std::move(detector), {}, {}, {}, {}});
+  PredictOptions& po = state->detector_options;
+  po.conf = pc.conf.value_or(pc.tracker ? 0.1f : 0.25f);  // `yolo track` predicts at 0.1 for ByteTrack's low-score pass
+  po.iou = pc.iou;
+  KILN_ASSIGN_OR_RETURN(po.classes, resolve_classes(config, where + ".classes", pc.classes, dinfo));
+
+  for (size_t i = 0; i < pc.stages.size(); ++i) {
+    const engine::StageConfig& sc = pc.stages[i];
+    const std::string key = where + ".stages[" + std::to_string(i) + "]";
+    KILN_ASSIGN_OR_RETURN(std::vector<int> ids, resolve_classes(config, key + ".classes", sc.classes, dinfo));
+    for (int id : ids)
+      if (!po.classes.empty() && std::find(po.classes.begin(), po.classes.end(), id) == po.classes.end())
+        return config_error(config, key + ".classes",
+                            "class '" + dinfo.names[id] + "' is not among the pipeline's classes (it would never run)");
+    KILN_ASSIGN_OR_RETURN(Model model, load_pipeline_model(config, sc.model, key + ".model", sc.imgsz.value_or(0), overrides));
+    KILN_RETURN_IF_ERROR(check_stage_model(config, key + ".model", sc.role, model));
+    if (sc.role == engine::StageRole::kEmbed && !state->reid_stage && tracker_config && tracker_config->with_reid) {
+      // BoT-SORT matches every detection on its vector, every frame.
+      if (sc.every != 1)
+        return config_error(config, key + ".every", "the tracker's with_reid needs every detection's vector each frame; set every: 1");
+      if (!ids.empty() && (po.classes.empty() || !std::all_of(po.classes.begin(), po.classes.end(), [&](int c) {
+            return std::find(ids.begin(), ids.end(), c) != ids.end();
+          })))
+        return config_error(config, key + ".classes", "the tracker's with_reid needs a vector for every class the pipeline keeps");
+      state->reid_stage = i;
+    }
+    state->stages.emplace_back(sc, std::move(model), std::move(ids));
+  }
+  if (tracker_config && tracker_config->with_reid && !state->reid_stage)
+    return config_error(config, where + ".tracker", "with_reid needs an embed stage (e.g. OSNet ReID) for the appearance vectors");
+  if (tracker_config) state->tracker.emplace(*tracker_config);
+  return Pipeline(std::move(state));
+}
+
+const engine::PipelineConfig& Pipeline::config() const { return state_->config; }
+Model& Pipeline::detector() { return state_->detector; }
+const Model& Pipeline::detector() const { return state_->detector; }
+const PredictOptions& Pipeline::detector_options() const { return state_->detector_options; }
+const std::vector<Stage>& Pipeline::stages() const { return state_->stages; }
+bool Pipeline::tracks() const { return state_->tracker.has_value(); }
+
+std::string Pipeline::tracker_note() const { return state_->tracker ? track::gmc_note(state_->tracker->config()) : ""; }
+
+void Pipeline::reset() {
+  if (state_->tracker) state_->tracker->reset();
+  for (Stage& s : state_->stages) s.reset();
+}
+
+Result<PipelineFrame> Pipeline::process(const Image& frame, int64_t number) {
+  KILN_ASSIGN_OR_RETURN(Prediction detections, state_->detector.predict(frame, state_->detector_options));
+  return process_detections(frame, number, std::move(detections));
+}
+
+Result<PipelineFrame> Pipeline::process_detections(const Image& frame, int64_t number, Prediction detections) {
+  State& s = *state_;
+  PipelineFrame out;
+  out.number = number;
+  out.stage_outputs.resize(s.stages.size());
+  out.stage_ms.assign(s.stages.size(), 0.0);
+  out.stage_crops.assign(s.stages.size(), 0);
+  const vision::Image vframe = s.stages.empty() ? vision::Image() : to_vision(frame);
+  auto run_stage = [&](size_t k, const std::vector<StageObject>& objects) -> Result<std::vector<std::optional<StageOutput>>> {
+    const Clock::time_point t0 = Clock::now();
+    Stage& stage = s.stages[k];
+    KILN_ASSIGN_OR_RETURN(std::vector<std::optional<StageOutput>> results, stage.run(vframe, objects, number));
+    out.stage_ms[k] += ms_since(t0);
+    for (const auto& r : results) out.stage_crops[k] += r && (r->embedded_at == number || r->embedding.empty());
+    return results;
+  };
+
+  std::vector<std::optional<StageOutput>> reid;  // per detection, when with_reid
+  if (s.tracker) {
+    if (s.reid_stage) {
+      std::vector<StageObject> all;
+      for (const Detection& d : detections.boxes) all.push_back({d.class_id, d.box, -1});
+      KILN_ASSIGN_OR_RETURN(reid, run_stage(*s.reid_stage, all));
+    }
+    std::vector<track::TrackDetection> dets;
+    for (size_t i = 0; i < detections.boxes.size(); ++i) {
+      const Detection& d = detections.boxes[i];
+      dets.push_back({d.box, d.confidence, d.class_id, reid.empty() || !reid[i] ? std::vector<float>() : reid[i]->embedding});
+    }
+    const Clock::time_point t0 = Clock::now();
+    KILN_ASSIGN_OR_RETURN(std::vector<track::TrackedObject> tracks, s.tracker->update(dets));
+    out.track_ms = ms_since(t0);
+    Prediction& objects = out.objects;
+    objects.input_width = detections.input_width, objects.input_height = detections.input_height;
+    objects.speed = detections.speed;
+    std::vector<std::optional<StageOutput>> tracked_reid;
+    for (const track::TrackedObject& t : tracks) {
+      const size_t d = static_cast<size_t>(t.detection_index);
+      objects.boxes.push_back({t.class_id, t.score, t.box});
+      if (d < detections.masks.size()) objects.masks.push_back(detections.masks[d]);
+      if (d < detections.keypoints.size()) objects.keypoints.push_back(detections.keypoints[d]);
+      out.track_ids.push_back(t.track_id);
+      if (s.reid_stage) tracked_reid.push_back(reid.at(d));
+    }
+    if (s.reid_stage) out.stage_outputs[*s.reid_stage] = std::move(tracked_reid);
+  } else {
+    out.objects = std::move(detections);
+  }
+
+  std::vector<StageObject> objects;
+  for (size_t i = 0; i < out.objects.boxes.size(); ++i) {
+    const Detection& d = out.objects.boxes[i];
+    objects.push_back({d.class_id, d.box, out.track_ids.empty() ? -1 : out.track_ids[i]});
+  }
+  for (size_t k = 0; k < s.stages.size(); ++k) {
+    if (s.reid_stage == k) continue;  // ran on the detections before the tracker
+    KILN_ASSIGN_OR_RETURN(out.stage_outputs[k], run_stage(k, objects));
+  }
+  return out;
+}
+
+}  // namespace kiln::pipeline

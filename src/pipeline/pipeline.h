@@ -1,0 +1,70 @@
+// A pipeline of kiln.yaml (engine/pipeline_config.h) run over the frames of one sequence:
+// the detector, then the tracker when one is configured, then each stage on crops of the
+// objects of its classes, the results in frame pixels. Everything that can be wrong with
+// the file or its models is found by load(), before any frame runs.
+//
+//   auto config = kiln::engine::load_config("kiln.yaml");
+//   auto pipe = kiln::pipeline::Pipeline::load(*config, "people", {});
+//   for (each frame, numbered from 1) { auto out = pipe->process(frame, number); ... }
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/config.h"
+#include "kiln/model.h"
+#include "pipeline/pipeline_models.h"
+#include "pipeline/stage.h"
+
+namespace kiln::pipeline {
+
+// One frame's result. `objects` holds the detector's objects as a Prediction (with a
+// tracker: the tracked objects, their Kalman boxes, as `kiln track` reports them), so
+// they draw and print as predictions do.
+struct PipelineFrame {
+  int64_t number = 0;
+  Prediction objects;
+  std::vector<int> track_ids;  // per box of `objects`; empty without a tracker
+  // [stage][object]: unset where the stage does not apply (another class, an empty crop).
+  std::vector<std::vector<std::optional<StageOutput>>> stage_outputs;
+  double track_ms = 0;          // the tracker's time on this frame
+  std::vector<double> stage_ms;  // per stage: crops, inference and mapping back
+  std::vector<size_t> stage_crops;  // per stage: crops run (embed: cache misses)
+};
+
+class Pipeline {
+ public:
+  // Loads the detector and stage models of pipeline `name` of `config` and checks each
+  // against its role, every class list against the detector's classes and the tracker's
+  // settings against the stages; errors name the yaml and the key.
+  static Result<Pipeline> load(const engine::Config& config, const std::string& name, const PipelineOverrides& overrides);
+
+  Pipeline(Pipeline&&) noexcept;
+  Pipeline& operator=(Pipeline&&) noexcept;
+  ~Pipeline();
+
+  const engine::PipelineConfig& config() const;
+  Model& detector();
+  const Model& detector() const;
+  const PredictOptions& detector_options() const;  // conf, iou and class ids of the pipeline
+  const std::vector<Stage>& stages() const;
+  bool tracks() const;
+  std::string tracker_note() const;  // what the tracker settings ask for that kiln does without
+
+  // Frame `number` (1-based within the sequence) whose detector prediction is `detections`.
+  Result<PipelineFrame> process_detections(const Image& frame, int64_t number, Prediction detections);
+  // The detector first, then the above.
+  Result<PipelineFrame> process(const Image& frame, int64_t number);
+
+  // A new sequence: the tracker and the embed caches start over.
+  void reset();
+
+ private:
+  struct State;
+  explicit Pipeline(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace kiln::pipeline
