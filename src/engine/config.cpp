@@ -44,7 +44,7 @@ class Parser {
       else if (key == "device") { KILN_ASSIGN_OR_RETURN(m.device, get<std::string>(kv.second, full)); }
       else if (key == "calib") {
         KILN_ASSIGN_OR_RETURN(std::string calib, get<std::string>(kv.second, full));
-        m.calib = resolve_path(calib, path_.parent_path()).string();
+        m.calib = resolve_config_path(calib, path_.parent_path()).string();
       }
       else if (key == "calib_images") { KILN_ASSIGN_OR_RETURN(m.calib_images, get<int64_t>(kv.second, full)); }
       else if (key == "calib_method") { KILN_ASSIGN_OR_RETURN(m.calib_method, get<std::string>(kv.second, full)); }
