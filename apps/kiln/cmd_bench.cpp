@@ -1,4 +1,4 @@
-// kiln bench --model MODEL [--precision fp32,tf32,fp16] [--batch 1,8,32] [--iters N] [--json]
+// kiln bench --model MODEL [--precision fp32,tf32,fp16,int8] [--batch 1,8,32] [--iters N] [--json]
 // [--profile] [--no-tune] [--tune-candidates N] [--timing-cache PATH]: builds a CUDA engine per (precision, batch),
 // warms up, then times each replay of the captured CUDA graph with CUDA events: median /
 // p95 / p99 GPU ms per batch, images/s, build time split into phases (import+optimize,
@@ -33,6 +33,7 @@
 #include "engine/cuda_engines.h"
 #include "model_args.h"
 #include "onnx/importer.h"
+#include "option_flags.h"
 #include "val_run.h"
 #if KILN_HAS_CUDA
 #include "backends/cuda/cuda_check.h"
@@ -61,6 +62,7 @@ struct BenchOptions {
   std::string csv;
   bool markdown = false;
   std::string task, names;  // for models without metadata (--source, --data)
+  Int8Flags int8;
 };
 
 #if KILN_HAS_CUDA
@@ -122,6 +124,10 @@ Status bench_load(const engine::CompiledModel& compiled, const std::vector<ir::T
 Status bench_one(const BenchOptions& o, const std::string& precision, int64_t batch, BenchRow& row) {
   row.precision = precision;
   row.batch = batch;
+  if (precision == "int8") {  // its accuracy comes from the CPU backend (run_bench)
+    row.skipped = "no INT8 CUDA kernels yet";
+    return Status::Ok();
+  }
   // A static export runs only at its own batch and size.
   KILN_ASSIGN_OR_RETURN(ir::Graph probe, onnx::import_model(o.model));
   bool dynamic = false;
@@ -213,9 +219,17 @@ Status bench_one(const BenchOptions& o, const std::string& precision, int64_t ba
 // GPU memory one execution context adds (arena, workspaces, I/O); the weights are apart.
 size_t gpu_bytes(const BenchRow& r) { return r.memory.context(); }
 
+std::string fixed(double v, int digits) {
+  if (std::isnan(v)) return "";
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(digits) << v;
+  return s.str();
+}
+
 void print_row(const BenchRow& r) {
   if (!r.skipped.empty()) {
-    std::cout << "| " << r.precision << " | " << r.batch << " | | skipped (" << r.skipped << ") ||||||||\n" << std::flush;
+    std::cout << "| " << r.precision << " | " << r.batch << " | | skipped (" << r.skipped << ") |||||||||||| "
+              << fixed(r.accuracy, 4) << " |\n" << std::flush;
     return;
   }
   const cuda::BuildStats& b = r.stats;
@@ -269,13 +283,6 @@ void print_profile(const BenchRow& r, int top) {
   std::cout << std::flush;
 }
 
-std::string fixed(double v, int digits) {
-  if (std::isnan(v)) return "";
-  std::ostringstream s;
-  s << std::fixed << std::setprecision(digits) << v;
-  return s.str();
-}
-
 // Ultralytics' benchmark table (format, size, mAP, ms/img, FPS) with kiln's rows.
 std::string summary_markdown(const BenchOptions& o, const std::vector<BenchRow>& rows) {
   std::ostringstream s;
@@ -289,7 +296,7 @@ std::string summary_markdown(const BenchOptions& o, const std::vector<BenchRow>&
       s << fixed(ec ? NAN : size_mb, 1) << " | " << fixed(r.accuracy, 4) << " | " << fixed(r.median_ms / r.batch, 3)
         << " | " << fixed(r.images_per_s, 1) << " | " << fixed(r.build_s, 2) << " | " << fixed(gpu_bytes(r) / 1048576.0, 1);
     else
-      s << " | | | | |";
+      s << " | " << fixed(r.accuracy, 4) << " | | | |";
     s << " |\n";
   }
   return s.str();
@@ -312,6 +319,9 @@ int run_bench(const BenchOptions& o, const ModelOptions& metadata) {
   if (o.iters < 1) return report_error("bench", error(StatusCode::kInvalidArgument, "--iters must be >= 1"));
   for (const auto& p : o.precisions)
     if (auto parsed = parse_precision(p); !parsed.ok()) return report_error("bench", parsed.status());
+  const bool int8_asked = std::find(o.precisions.begin(), o.precisions.end(), "int8") != o.precisions.end();
+  auto int8 = int8_options(o.int8, int8_asked);
+  if (!int8.ok()) return report_error("bench", int8.status());
   const std::string device = cuda::device_summary();
   if (!o.json) {
     std::cout << "kiln bench " << o.model << " on " << device << " (dynamic models at imgsz " << o.imgsz << ", "
@@ -325,13 +335,15 @@ int run_bench(const BenchOptions& o, const ModelOptions& metadata) {
               << "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
               << std::flush;
   }
-  // Accuracy first: kiln val through the API at each precision it can run (fp32, fp16).
+  // Accuracy first: kiln val through the API at each precision it can run (fp32, fp16 on
+  // the GPU; int8 on the CPU backend until INT8 CUDA kernels exist).
   std::map<std::string, double> accuracy;
   for (const auto& p : o.precisions) {
     if (o.data.empty() || p == "tf32") continue;
     ModelOptions mo = metadata;
-    mo.device = Device::cuda(0);
+    mo.device = p == "int8" ? Device::cpu() : Device::cuda(0);  // no INT8 CUDA kernels yet
     if (auto parsed = parse_precision(p); parsed.ok()) mo.precision = *parsed;
+    mo.int8 = *int8;
     auto figures = val_figures(o.model, o.data, mo);
     if (!figures.ok()) return report_error("bench", figures.status());
     for (const auto& [name, v] : *figures)
@@ -398,7 +410,10 @@ Runner register_bench(CLI::App& app) {
   auto o = std::make_shared<BenchOptions>();
   CLI::App* cmd = app.add_subcommand("bench", "Time a model's CUDA engine (GPU ms per batch, images/s)");
   cmd->add_option("--model", o->model, "ONNX model")->required()->check(CLI::ExistingFile);
-  cmd->add_option("--precision", o->precisions, "fp32, tf32, fp16 (comma separated)")->delimiter(',');
+  cmd->add_option("--precision", o->precisions,
+                  "fp32, tf32, fp16, int8 (comma separated; int8: mAP with --data, no CUDA kernels yet)")
+      ->delimiter(',');
+  add_int8_flags(*cmd, o->int8);
   cmd->add_option("--batch", o->batches, "batch sizes (comma separated)")->delimiter(',');
   cmd->add_option("--iters", o->iters, "timed iterations per configuration");
   cmd->add_option("--warmup", o->warmup, "untimed iterations first");
@@ -411,7 +426,7 @@ Runner register_bench(CLI::App& app) {
   cmd->add_flag("--profile", o->profile, "print per-step GPU times (eager run, CUDA events per step)");
   cmd->add_option("--profile-top", o->profile_top, "rows of the per-step table");
   cmd->add_flag("--json", o->json, "machine-readable output");
-  cmd->add_option("--data", o->data, "dataset (as kiln val): adds mAP50-95 per precision (fp32, fp16)");
+  cmd->add_option("--data", o->data, "dataset (as kiln val): adds mAP50-95 per precision (fp32, fp16, int8)");
   cmd->add_option("--csv", o->csv, "also write the rows to this CSV file");
   cmd->add_flag("--markdown", o->markdown, "end with a summary table (precision, size, mAP, ms/img, FPS)");
   cmd->add_option("--source", o->source, "image: time predict end to end (decoded image to detections)")

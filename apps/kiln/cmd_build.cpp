@@ -1,6 +1,8 @@
-// kiln build MODEL [-o FILE] [--device cpu|cuda:N] [--precision fp32|fp16|tf32]
+// kiln build MODEL [-o FILE] [--device cpu|cuda:N] [--precision fp32|fp16|tf32|int8]
 //   [--batch N|MIN:OPT:MAX] [--imgsz N] [--workspace GB] [--force] [--skip-verify]
-//   [--cache-dir D] [--models-dir D] [--sign-key FILE] [--json] [--quiet|--verbose]
+//   [--calib DATA] [--calib-images N] [--calib-method M] [--int8-exclude PATTERN]...
+//   [--int8-target-drop X] [--cache-dir D] [--models-dir D] [--sign-key FILE] [--json]
+//   [--quiet|--verbose]
 // Builds an engine and prints a summary. Without -o the engine goes to the cache (and an
 // existing one for the same model, options and environment is reused unless --force).
 // With a signing key (--sign-key, else $KILN_ENGINE_KEY) the engine is signed with it.
@@ -18,6 +20,7 @@
 #include "engine/cache.h"
 #include "engine/config.h"
 #include "engine/model_names.h"
+#include "option_flags.h"
 
 namespace kiln::cli {
 
@@ -36,6 +39,7 @@ struct BuildArgs {
   std::optional<double> workspace;
   bool force = false, skip_verify = false, json = false;
   Verbosity verbosity = Verbosity::kNormal;
+  Int8Flags int8;
 };
 
 // The events of a build: the engine built (on first use, forced, or to the -o file),
@@ -83,6 +87,18 @@ void print_summary(const fs::path& path, bool built, const engine::EngineInfo& i
      << "verify     ";
   if (m.build.max_relative_error) os << "max relative error " << std::scientific << std::setprecision(2) << *m.build.max_relative_error;
   else os << m.build.verification_note;
+  if (const auto& int8 = m.build.int8) {
+    size_t in_int8 = 0;
+    for (const quant::LayerChoice& l : int8->layers) in_int8 += l.precision == quant::LayerPrecision::kInt8;
+    os << (m.build.max_relative_error ? " (against FP32)" : "") << "\nint8       " << in_int8 << " of " << int8->layers.size()
+       << " quantizable layers in INT8 (" << (int8->source == "calibration" ? int8->method + " calibration on " +
+                                             std::to_string(int8->images) + " images" + (int8->calibration_reused ? ", reused" : "")
+                                                                         : int8->source)
+       << ")";
+    if (!int8->sensitivity.empty()) os << "\nsensitivity " << int8->sensitivity;
+    for (const quant::LayerChoice& l : int8->layers)
+      if (l.precision == quant::LayerPrecision::kFloat) os << "\n  float " << l.node << ": " << l.reason;
+  }
   std::cout << os.str() << std::endl;
 }
 
@@ -96,6 +112,10 @@ int run_build(const BuildArgs& a) {
   auto key = engine::resolve_signing_key(a.sign_key, std::nullopt);
   if (!key.ok()) return report_error("build", key.status());
   options->signing_key = std::move(key).value();
+  auto int8 = int8_options(a.int8, options->precision == Precision::kInt8);
+  if (!int8.ok()) return report_error("build", int8.status());
+  options->int8 = *int8;
+  options->calibration_cache_dir = engine::default_cache_dir(a.cache_dir, std::nullopt);
   Messages messages("build", a.verbosity);
   BuildProgress progress(messages);
 
@@ -130,10 +150,12 @@ Runner register_build(CLI::App& app) {
   sub->add_option("model", a->model, "ONNX file, or a model name looked up in --models-dir")->required();
   sub->add_option("-o,--output", a->output, "Engine file to write (default: the cache)");
   sub->add_option("--device", a->device, "cpu | cuda:N (default cpu)");
-  sub->add_option("--precision", a->precision, "fp32 | fp16 | tf32 (default fp32; fp16 and tf32 need a GPU)");
+  sub->add_option("--precision", a->precision,
+                  "fp32 | fp16 | tf32 | int8 (default fp32; fp16 and tf32 need a GPU, int8 runs on the CPU)");
   sub->add_option("--batch", a->batch, "N or MIN:OPT:MAX (default 1)");
   sub->add_option("--imgsz", a->imgsz, "Input size (default: the model's)");
   sub->add_option("--workspace", a->workspace, "cap on the workspace a cuDNN / cuBLASLt tactic may use, GB (default 4)");
+  add_int8_flags(*sub, a->int8);
   sub->add_flag("--force", a->force, "Rebuild even if the cache holds this engine");
   sub->add_flag("--skip-verify", a->skip_verify, "Do not compare the engine's output with the model's");
   sub->add_option("--cache-dir", a->cache_dir, "Engine cache (default $KILN_CACHE_DIR or ~/.cache/kiln)");

@@ -319,7 +319,8 @@ Runner register_predict(CLI::App& app) {
   cmd->add_option("--vid-stride", o->vid_stride, "predict every N-th video frame (the saved video keeps real time)")
       ->capture_default_str();
   cmd->add_option("--max-frames", o->max_frames, "stop each video after N predicted frames (0: all)")->capture_default_str();
-  cmd->add_option("--precision", o->model.precision, "fp32 | fp16 | tf32 (fp16 and tf32 need a GPU)");
+  cmd->add_option("--precision", o->model.precision, "fp32 | fp16 | tf32 | int8 (fp16 and tf32 need a GPU)");
+  add_int8_flags(*cmd, o->model.int8);
   cmd->add_option("--batch", o->model.batch, "images or frames per inference (static-size engines)")->capture_default_str();
   add_verbosity_flags(*cmd, o->verbosity);
   return [o, cmd]() {

@@ -2,9 +2,9 @@
 // dataset, as Ultralytics' `yolo val` computes it (validation/validate.h does the work). The
 // model (a file or a kiln.yaml name, --task / --names where its metadata lacks them: the
 // model options predict has, model_args.h) runs through the kiln API (CPU by default;
-// --device cuda and --precision fp16 where kiln is built with CUDA). --precision fp32,fp16
-// validates at each precision in turn and adds a table of every precision's figures beside
-// FP32's.
+// --device cuda and --precision fp16 where kiln is built with CUDA; int8 with --calib on the
+// CPU). --precision fp32,fp16,int8 validates at each precision in turn and adds a table of
+// every precision's figures beside FP32's.
 #include <unistd.h>
 
 #include <algorithm>
@@ -35,6 +35,7 @@ struct ValArgs {
   bool json = false;
   std::string save_json;  // COCO results file
   Verbosity verbosity = Verbosity::kNormal;
+  Int8Flags int8;  // for the int8 run of the list
 };
 
 
@@ -61,6 +62,9 @@ Status val(const ValArgs& a) {
   validation::ValOptions o = a.val;
   o.model = resolved.path;
   o.model_options = resolved.options;
+  const bool int8_run = std::find(precisions.begin(), precisions.end(), "int8") != precisions.end();
+  KILN_ASSIGN_OR_RETURN(Int8Options int8, int8_options(a.int8, int8_run));
+  if (int8_run && !(int8 == Int8Options{})) o.model_options.int8 = int8;  // flags win over kiln.yaml
   if (!o.imgsz_given && resolved.options.imgsz > 0) {  // a kiln.yaml entry's imgsz
     o.imgsz = resolved.options.imgsz;
     o.imgsz_given = true;
@@ -150,7 +154,8 @@ Runner register_val(CLI::App& app) {
                   "write the predictions in COCO results format (image_id, category_id, bbox xywh, score) to this file");
   add_verbosity_flags(*cmd, a->verbosity);
   cmd->add_option("--precision", a->precisions,
-                  "fp32, fp16 (needs a GPU) or a list such as fp32,fp16: one run each, with deltas to fp32");
+                  "fp32, fp16 (needs a GPU), int8 or a list such as fp32,fp16,int8: one run each, with deltas to fp32");
+  add_int8_flags(*cmd, a->int8);
   return [a, imgsz, conf]() {
     a->val.imgsz_given = imgsz->count() > 0;
     a->val.conf_given = conf->count() > 0;

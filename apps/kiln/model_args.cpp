@@ -54,6 +54,11 @@ Status apply_config_entry(ModelArgs& a) {
   a.model = source.string();
   if (a.device.empty()) a.device = entry->device.value_or(c.device.value_or(""));
   if (a.precision.empty() && entry->precision) a.precision = *entry->precision;
+  if (a.int8.calib.empty() && entry->calib) a.int8.calib = *entry->calib;
+  if (!a.int8.calib_images) a.int8.calib_images = entry->calib_images;
+  if (a.int8.method.empty() && entry->calib_method) a.int8.method = *entry->calib_method;
+  if (a.int8.exclude.empty()) a.int8.exclude = entry->int8_exclude;
+  if (!a.int8.target_drop) a.int8.target_drop = entry->int8_target_drop;
   if (a.imgsz == 0 && entry->imgsz) a.imgsz = static_cast<int>(*entry->imgsz);
   if (a.batch == 1 && entry->batch) {  // a MIN:OPT:MAX profile runs at OPT here
     Result<BatchProfile> batch = parse_batch_profile(*entry->batch);
@@ -148,6 +153,7 @@ Result<ResolvedModel> resolve_model_args(const ModelArgs& args) {
   ModelOptions& mo = out.options;
   KILN_ASSIGN_OR_RETURN(mo.device, device_flag(a.device));
   KILN_ASSIGN_OR_RETURN(mo.precision, precision_flag(a.precision));
+  KILN_ASSIGN_OR_RETURN(mo.int8, int8_options(a.int8, mo.precision == Precision::kInt8));
   mo.batch = a.batch;
   mo.imgsz = a.imgsz;
   mo.cache_dir = a.cache_dir;

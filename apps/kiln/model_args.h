@@ -11,6 +11,7 @@
 #include <string>
 
 #include "cli_output.h"
+#include "option_flags.h"
 #include "kiln/model.h"
 
 namespace kiln::cli {
@@ -28,6 +29,7 @@ struct ModelArgs {
   std::string engine_key;   // kiln.yaml's engine_key ($KILN_ENGINE_KEY wins over it)
   std::string on_mismatch = "auto";
   bool strict_gpu = false;
+  Int8Flags int8;  // the commands register them (add_int8_flags)
 };
 
 // Registers --model, --device, --task, --names, --config, --cache-dir, --strict-gpu and

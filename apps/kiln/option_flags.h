@@ -4,6 +4,9 @@
 
 #include <optional>
 #include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
 
 #include "kiln/options.h"
 #include "kiln/status.h"
@@ -12,5 +15,19 @@ namespace kiln::cli {
 
 Result<std::optional<Device>> device_flag(const std::string& text);
 Result<std::optional<Precision>> precision_flag(const std::string& text);
+
+// --calib, --calib-images, --calib-method, --int8-exclude (repeatable), --int8-target-drop:
+// what an int8 build needs (build, predict, val and bench take them alike).
+struct Int8Flags {
+  std::string calib;
+  std::optional<int64_t> calib_images;  // unset: Int8Options' default
+  std::string method;
+  std::vector<std::string> exclude;
+  std::optional<double> target_drop;
+};
+void add_int8_flags(CLI::App& cmd, Int8Flags& flags);
+// InvalidArgument naming the flag for a bad method, image count or drop, or for any of
+// them given when no int8 run is asked for (`int8` false).
+Result<Int8Options> int8_options(const Int8Flags& flags, bool int8);
 
 }  // namespace kiln::cli

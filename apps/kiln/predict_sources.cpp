@@ -1,31 +1,14 @@
 #include "predict_sources.h"
 
-#include <glob.h>
-
 #include <algorithm>
 
+#include "core/file_util.h"
 #include "kiln/image.h"
 #include "video/video_io.h"
 
 namespace kiln::cli {
 
 namespace fs = std::filesystem;
-
-namespace {
-
-// POSIX glob: "*", "?" and "[...]" within one path component ("**" matches one level).
-Result<std::vector<fs::path>> expand_glob(const std::string& pattern) {
-  glob_t g{};
-  const int rc = ::glob(pattern.c_str(), 0, nullptr, &g);
-  std::vector<fs::path> out;
-  if (rc == 0)
-    for (size_t i = 0; i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
-  globfree(&g);
-  if (rc != 0 && rc != GLOB_NOMATCH) return error(StatusCode::kIoError, pattern, ": cannot expand the pattern");
-  return out;
-}
-
-}  // namespace
 
 Result<PredictSources> list_predict_sources(const std::string& source) {
   std::vector<fs::path> files;

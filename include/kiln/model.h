@@ -45,6 +45,8 @@ struct ModelOptions {
   // device and at the precision it was built for; a different request is an InvalidArgument.
   std::optional<Device> device;
   std::optional<Precision> precision;  // fp16 / tf32 need a GPU; unset: fp32, or the engine's
+  // kInt8 (.onnx only): calibration data and which layers stay float (kiln/options.h).
+  Int8Options int8;
   // Images per inference (.onnx only): N, or a profile MIN:OPT:MAX whose engine runs n
   // images at the smallest prepared batch >= n. A dynamic-size model with batch 1 runs each
   // image at its own letterbox size (on a GPU, through one CUDA engine per size, each built

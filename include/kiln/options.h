@@ -5,9 +5,11 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "kiln/status.h"
 
@@ -15,16 +17,49 @@ namespace kiln {
 
 // kFp32 is strict FP32; kTf32 keeps FP32 tensors but lets convolutions use TF32 tensor
 // cores (PyTorch's default); kFp16 stores activations and weights in FP16 and accumulates
-// in FP32. The CPU backend runs kFp32 only.
-enum class Precision { kFp32, kFp16, kTf32 };
+// in FP32; kInt8 runs the quantizable layers (convolutions) on INT8 activations and weights
+// with INT32 accumulation, the rest in float (Int8Options). The CPU backend runs kFp32 and
+// kInt8; CUDA has no INT8 kernels yet.
+enum class Precision { kFp32, kFp16, kTf32, kInt8 };
 
-// "fp32", "fp16", "tf32".
+// "fp32", "fp16", "tf32", "int8".
 std::string_view to_string(Precision p);
 // The allowed spellings, in the order above.
 std::span<const std::string_view> precision_names();
 // InvalidArgument naming the text and the allowed values.
 Result<Precision> parse_precision(std::string_view text);
 std::ostream& operator<<(std::ostream& os, Precision p);
+
+// How calibration turns an activation's observed values into its INT8 range amax:
+// kMinMax the largest |x| seen; kEntropy TensorRT's KL-divergence choice over a 2048-bin
+// histogram of |x|; kPercentile the `percentile`-th percentile of |x|; kMse the amax with
+// the smallest quantization mean squared error over that histogram. kMse is the default:
+// it kept mAP50-95 closest to FP32 on yolo11n and yolov8n
+// (bench/results/2026-12-04-cpu-int8.md).
+struct CalibrationMethod {
+  enum class Kind { kMinMax, kEntropy, kPercentile, kMse } kind = Kind::kMse;
+  double percentile = 99.99;  // kPercentile only, in (0, 100]
+  std::string to_string() const;  // "minmax", "entropy", "percentile=99.99", "mse"
+  bool operator==(const CalibrationMethod&) const = default;
+};
+// "minmax", "entropy", "percentile", "percentile=P" (0 < P <= 100), "mse"; InvalidArgument
+// naming the text and the allowed values otherwise.
+Result<CalibrationMethod> parse_calibration_method(std::string_view text);
+
+// What an INT8 build needs beyond the precision: post-training calibration data (a folder
+// of images, a glob, or an Ultralytics dataset YAML: its train split, else val), how many
+// of its images (sorted, the first N), the method, layers to keep float, and the accuracy
+// a sensitivity analysis must hold. A model that carries Q/DQ nodes needs no calibration.
+struct Int8Options {
+  std::string calib;                  // empty: none (a QDQ model)
+  int64_t calib_images = 512;
+  CalibrationMethod method;
+  std::vector<std::string> exclude;   // fnmatch(3) patterns on node names, kept float
+  // Set: keep float the fewest most sensitive layers so that mAP50-95 on held-back
+  // calibration images drops by at most this much against FP32.
+  std::optional<double> target_drop;
+  bool operator==(const Int8Options&) const = default;
+};
 
 struct Device {
   enum class Kind { kCpu, kCuda } kind = Kind::kCpu;

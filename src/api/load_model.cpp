@@ -76,7 +76,8 @@ Result<LoadedModel> open_engine(const fs::path& path, const std::string& name, c
   m.info.stride = static_cast<int>(mi.stride);
   m.info.kpt_shape = mi.kpt_shape;
   m.info.device = device;
-  m.info.precision = device.is_cuda() ? e.info.metadata.build.precision : Precision::kFp32;
+  const Precision built_precision = e.info.metadata.build.precision;
+  m.info.precision = device.is_cuda() || built_precision == Precision::kInt8 ? built_precision : Precision::kFp32;
   m.info.engine_path = path;
   m.info.engine_built = rebuilt;
   m.info.note = std::move(note);
@@ -154,12 +155,13 @@ Result<LoadedModel> load_onnx(const fs::path& path, const ModelOptions& o, const
                               const std::optional<engine::SigningKey>& key) {
   engine::Device wanted = requested.value_or(engine::Device{});
   Precision precision = o.precision.value_or(Precision::kFp32);
-  if (!wanted.is_cuda() && precision != Precision::kFp32)
+  const bool int8 = precision == Precision::kInt8;
+  if (!wanted.is_cuda() && precision != Precision::kFp32 && !int8)
     return error(StatusCode::kInvalidArgument, "precision ", precision,
-                 " needs a CUDA device (cuda:N); the CPU backend runs fp32 only");
+                 " needs a CUDA device (cuda:N); the CPU backend runs fp32 and int8");
   std::string note;
   KILN_ASSIGN_OR_RETURN(engine::Device device, resolve_device(wanted, o, path.string(), note));
-  if (!device.is_cuda()) precision = Precision::kFp32;
+  if (!device.is_cuda() && !int8) precision = Precision::kFp32;
 
   KILN_ASSIGN_OR_RETURN(ir::Graph graph, onnx::import_model(path));
   auto meta = ir::parse_model_metadata(graph.metadata);
@@ -174,7 +176,8 @@ Result<LoadedModel> load_onnx(const fs::path& path, const ModelOptions& o, const
   const bool image_input = graph.inputs.size() == 1 && graph.inputs[0]->shape && graph.inputs[0]->shape->size() == 4;
   const bool dynamic_hw =
       image_input && (!(*graph.inputs[0]->shape)[2].is_known() || !(*graph.inputs[0]->shape)[3].is_known());
-  if (dynamic_hw && o.batch == BatchProfile(1)) {
+  // INT8 is calibrated for one input size: a dynamic model becomes a static engine at imgsz.
+  if (dynamic_hw && o.batch == BatchProfile(1) && !int8) {
     KILN_ASSIGN_OR_RETURN(LoadedModel m, open_dynamic(path, std::move(graph), *meta, task, o, device, precision, std::move(note)));
     m.info.metadata_note = name_note;
     return m;
@@ -186,6 +189,7 @@ Result<LoadedModel> load_onnx(const fs::path& path, const ModelOptions& o, const
   build.batch = o.batch;
   build.imgsz = o.imgsz;
   build.signing_key = key;
+  build.int8 = o.int8;
   engine::Cache cache(engine::default_cache_dir(o.cache_dir.string(), std::nullopt));
   KILN_ASSIGN_OR_RETURN(engine::CacheOutcome outcome, cache.get_or_build(path, build, /*force=*/false, o.progress));
   KILN_ASSIGN_OR_RETURN(LoadedModel m, open_engine(outcome.path, path.string(), device, key, std::move(note), outcome.built,

@@ -1,8 +1,10 @@
 #include "core/file_util.h"
 
 #include <fcntl.h>
+#include <glob.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -85,6 +87,18 @@ Status write_file_atomic(const fs::path& path, const void* data, size_t size) {
   if (::close(fd) != 0) return fail("write failed", errno);
   if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("cannot move the finished file into place", errno);
   return Status::Ok();
+}
+
+Result<std::vector<fs::path>> expand_glob(const std::string& pattern) {
+  glob_t g{};
+  const int rc = ::glob(pattern.c_str(), 0, nullptr, &g);
+  std::vector<fs::path> out;
+  if (rc == 0)
+    for (size_t i = 0; i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
+  globfree(&g);
+  if (rc != 0 && rc != GLOB_NOMATCH) return error(StatusCode::kIoError, pattern, ": cannot expand the pattern");
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 }  // namespace kiln

@@ -16,6 +16,10 @@ namespace kiln {
 // Reads a whole file; NotFound if missing, IoError if unreadable or too large for memory.
 Result<std::vector<uint8_t>> read_file(const std::filesystem::path& path);
 
+// POSIX glob(3): "*", "?" and "[...]" within one path component, matches sorted; no match
+// is an empty list, a failing expansion an IoError naming the pattern.
+Result<std::vector<std::filesystem::path>> expand_glob(const std::string& pattern);
+
 // Writes to a temp file beside `path` (temp_path_for), syncs it, then renames it into place,
 // so readers see either the old file or the whole new one, never a half-written one. On
 // failure the temp file is removed and the error names `path`, the step and errno's text

@@ -3,12 +3,13 @@
 #include <array>
 #include <charconv>
 #include <ostream>
+#include <sstream>
 #include <vector>
 
 namespace kiln {
 
 namespace {
-constexpr std::array<std::string_view, 3> kPrecisionNames = {"fp32", "fp16", "tf32"};
+constexpr std::array<std::string_view, 4> kPrecisionNames = {"fp32", "fp16", "tf32", "int8"};
 constexpr std::array<std::string_view, 2> kCropFitNames = {"resize", "letterbox"};
 }
 
@@ -24,6 +25,37 @@ Result<Precision> parse_precision(std::string_view text) {
   std::string allowed;
   for (std::string_view n : kPrecisionNames) allowed += (allowed.empty() ? "" : ", ") + std::string(n);
   return error(StatusCode::kInvalidArgument, "precision '", text, "': expected one of ", allowed);
+}
+
+std::string CalibrationMethod::to_string() const {
+  switch (kind) {
+    case Kind::kMinMax: return "minmax";
+    case Kind::kEntropy: return "entropy";
+    case Kind::kMse: return "mse";
+    case Kind::kPercentile: break;
+  }
+  std::ostringstream os;
+  os << "percentile=" << percentile;
+  return os.str();
+}
+
+Result<CalibrationMethod> parse_calibration_method(std::string_view text) {
+  using Kind = CalibrationMethod::Kind;
+  if (text == "minmax") return CalibrationMethod{Kind::kMinMax};
+  if (text == "entropy") return CalibrationMethod{Kind::kEntropy};
+  if (text == "mse") return CalibrationMethod{Kind::kMse};
+  if (text == "percentile") return CalibrationMethod{Kind::kPercentile};
+  constexpr std::string_view kPrefix = "percentile=";
+  if (text.substr(0, kPrefix.size()) == kPrefix) {
+    std::string_view number = text.substr(kPrefix.size());
+    double p = 0;
+    auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), p);
+    if (!number.empty() && ec == std::errc() && end == number.data() + number.size() && p > 0 && p <= 100)
+      return CalibrationMethod{Kind::kPercentile, p};
+    return error(StatusCode::kInvalidArgument, "calibration method '", text, "': the percentile must be in (0, 100]");
+  }
+  return error(StatusCode::kInvalidArgument, "calibration method '", text,
+               "': expected one of minmax, entropy, percentile, percentile=P, mse");
 }
 
 std::string_view to_string(CropFit fit) { return kCropFitNames[static_cast<size_t>(fit)]; }

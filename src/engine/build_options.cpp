@@ -30,6 +30,15 @@ nlohmann::json to_json(const BuildOptions& o) {
   nlohmann::json j{{"device", o.device.to_string()}, {"precision", to_string(o.precision)}, {"batch", o.batch.to_string()},
                    {"imgsz", o.imgsz}, {"workspace_gb", o.workspace_gb}};
   if (o.height || o.width) j["input_hw"] = {o.height, o.width};
+  if (o.precision == Precision::kInt8) {
+    std::error_code ec;
+    const std::filesystem::path calib = o.int8.calib.empty() ? "" : std::filesystem::absolute(o.int8.calib, ec);
+    j["int8"] = {{"calib", calib.lexically_normal().string()},
+                 {"calib_images", o.int8.calib_images},
+                 {"calib_method", o.int8.method.to_string()},
+                 {"exclude", o.int8.exclude},
+                 {"target_drop", o.int8.target_drop ? nlohmann::json(*o.int8.target_drop) : nlohmann::json(nullptr)}};
+  }
   return j;
 }
 

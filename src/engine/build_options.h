@@ -1,4 +1,5 @@
-// What a build is asked for: device, precision, batch profile, input size, workspace.
+// What a build is asked for: device, precision, batch profile, input size, workspace, and
+// for INT8 the calibration and which layers stay float.
 // Part of the engine metadata and of the cache key.
 #pragma once
 
@@ -44,6 +45,11 @@ struct BuildOptions {
   // CUDA tuning, not part of what the engine is: candidates timed per conv signature (0:
   // the backend's default) and the timing cache (empty: cuda_timing_cache.tsv in the
   // engine cache directory, found by the same rules).
+  // INT8 only: calibration data and method, layers kept float, sensitivity analysis.
+  Int8Options int8;
+  // Where calibration results are kept (calibration_cache.h); empty: the engine cache's
+  // directory by its usual rules.
+  std::filesystem::path calibration_cache_dir;
   bool tune = true;  // false: cuDNN's heuristic first choices, untimed and not recorded
   int tune_candidates = 0;
   std::filesystem::path timing_cache;

@@ -137,6 +137,7 @@ Result<CacheOutcome> Cache::get_or_build(const fs::path& model, const BuildOptio
   }
   BuildOptions build = options;  // tuned choices live beside the engines they made
   if (build.timing_cache.empty()) build.timing_cache = dir_ / "cuda_timing_cache.tsv";
+  if (build.calibration_cache_dir.empty()) build.calibration_cache_dir = dir_;
   KILN_ASSIGN_OR_RETURN(BuildReport report, build_engine(model, build, engine_path, progress));
   // The name says what the engine is: <stem>-<precision>-<imgsz>-b<batch>-<key>.kiln.
   const fs::path readable = dir_ / (model.stem().string() + "-" + std::string(to_string(options.precision)) + "-" +

@@ -7,6 +7,7 @@
 #include "core/file_util.h"
 #include "engine/cache.h"
 #include "engine/compile_cuda.h"
+#include "engine/compile_int8.h"
 #include "engine/model_names.h"
 #include "engine/sha256.h"
 #include "engine/verification.h"
@@ -77,7 +78,7 @@ Status verify_cpu(const ir::Graph& graph, const ir::Graph& reference, const Inpu
   KILN_ASSIGN_OR_RETURN(auto ref_exec, cpu::Executor::create(reference));
   KILN_ASSIGN_OR_RETURN(auto want, ref_exec.run(*inputs));
   KILN_ASSIGN_OR_RETURN(double err, max_relative_error(got, want));
-  return check_error(err, max_verify_error(Precision::kFp32), "the optimized engine", info);
+  return check_error(err, max_verify_error(info.precision), "the optimized engine", info);
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -94,9 +95,12 @@ fs::path timing_cache_path(const BuildOptions& options) {
 Result<CompiledModel> compile(const fs::path& model, const BuildOptions& options, const Progress& progress) {
   const auto t0 = std::chrono::steady_clock::now();
   auto say = [&](const std::string& m) { if (progress) progress(m); };
-  if (!options.device.is_cuda() && options.precision != Precision::kFp32)
+  const bool int8 = options.precision == Precision::kInt8;
+  if (!options.device.is_cuda() && options.precision != Precision::kFp32 && !int8)
     return error(StatusCode::kInvalidArgument, "precision ", options.precision,
-                 " needs a CUDA device (--device cuda:N); the CPU backend runs fp32 only");
+                 " needs a CUDA device (--device cuda:N); the CPU backend runs fp32 and int8");
+  if (options.device.is_cuda() && int8)
+    return error(StatusCode::kUnsupported, "INT8 CUDA kernels are not available yet; build with --device cpu");
   if ((options.height > 0) != (options.width > 0) || options.height < 0 || options.width < 0)
     return error(StatusCode::kInvalidArgument, "input size ", options.height, "x", options.width,
                  ": give both height and width");
@@ -132,6 +136,18 @@ Result<CompiledModel> compile(const fs::path& model, const BuildOptions& options
   m.build.batch = options.batch;
   m.build.workspace_gb = options.workspace_gb;
   m.built_at = iso_time_now();
+  if (int8) {
+    auto graph_at_batch_1 = [&]() -> Result<ir::Graph> {
+      KILN_ASSIGN_OR_RETURN(ir::Graph g, import());
+      passes::OptimizeOptions o;
+      o.bind_dims = plan.bind_dims;
+      if (!plan.batch_symbol.empty()) o.bind_dims[plan.batch_symbol] = 1;
+      KILN_RETURN_IF_ERROR(passes::optimize(g, o));
+      return g;
+    };
+    const Int8Model int8_model{model, bytes, static_cast<int>(meta->names.size()), graph_at_batch_1};
+    KILN_RETURN_IF_ERROR(quantize_for_int8(graph, int8_model, options, m.build, say));
+  }
 
   KILN_ASSIGN_OR_RETURN(ir::Graph reference, import());  // the model as imported, unoptimized
   if (options.device.is_cuda()) {

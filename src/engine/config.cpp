@@ -42,7 +42,20 @@ class Parser {
       else if (key == "batch") { KILN_ASSIGN_OR_RETURN(m.batch, get<std::string>(kv.second, full)); }
       else if (key == "workspace") { KILN_ASSIGN_OR_RETURN(m.workspace_gb, get<double>(kv.second, full)); }
       else if (key == "device") { KILN_ASSIGN_OR_RETURN(m.device, get<std::string>(kv.second, full)); }
-      else return unknown(key, " in model '" + name + "'", "source, imgsz, precision, batch, workspace, device");
+      else if (key == "calib") {
+        KILN_ASSIGN_OR_RETURN(std::string calib, get<std::string>(kv.second, full));
+        m.calib = resolve_config_path(calib, path_.parent_path()).string();
+      }
+      else if (key == "calib_images") { KILN_ASSIGN_OR_RETURN(m.calib_images, get<int64_t>(kv.second, full)); }
+      else if (key == "calib_method") { KILN_ASSIGN_OR_RETURN(m.calib_method, get<std::string>(kv.second, full)); }
+      else if (key == "int8_exclude") {
+        if (kv.second.IsSequence()) { KILN_ASSIGN_OR_RETURN(m.int8_exclude, get<std::vector<std::string>>(kv.second, full)); }
+        else { KILN_ASSIGN_OR_RETURN(std::string one, get<std::string>(kv.second, full)); m.int8_exclude = {one}; }
+      }
+      else if (key == "int8_target_drop") { KILN_ASSIGN_OR_RETURN(m.int8_target_drop, get<double>(kv.second, full)); }
+      else return unknown(key, " in model '" + name + "'",
+                          "source, imgsz, precision, batch, workspace, device, calib, calib_images, calib_method, "
+                          "int8_exclude, int8_target_drop");
     }
     if (m.source.empty()) return error(StatusCode::kInvalidArgument, path_.string(), ": model '", name, "' has no source");
     return m;
@@ -119,6 +132,15 @@ Result<BuildOptions> resolve_build_options(const Config* config, const ModelConf
     if (model->batch) batch = *model->batch;
     if (model->imgsz) opts.imgsz = *model->imgsz;
     if (model->workspace_gb) opts.workspace_gb = *model->workspace_gb;
+    if (model->calib) opts.int8.calib = *model->calib;
+    if (model->calib_images) opts.int8.calib_images = *model->calib_images;
+    opts.int8.exclude = model->int8_exclude;
+    opts.int8.target_drop = model->int8_target_drop;
+    if (model->calib_method) {
+      auto method = parse_calibration_method(*model->calib_method);
+      if (!method.ok()) return Status(method.status().code(), method.status().message() + " (model '" + model->name + "')");
+      opts.int8.method = *method;
+    }
   }
   if (o.device) device = *o.device;
   if (o.precision) precision = *o.precision;

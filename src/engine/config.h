@@ -7,6 +7,7 @@
 //   models:
 //     vehicle: {source: yolo11n.onnx, imgsz: 640, precision: fp16, batch: 1, workspace: 2}
 //     plate:   {source: plates.onnx, imgsz: 416, batch: "1:4:8"}
+//     edge:    {source: yolo11n.onnx, precision: int8, calib: data/coco128.yaml, calib_images: 256}
 // Relative paths resolve against the yaml's folder. Unknown keys are errors naming the key
 // and the file. Command-line flags override the file (OptionOverrides).
 #pragma once
@@ -30,6 +31,13 @@ struct ModelConfig {
   std::optional<std::string> batch;
   std::optional<double> workspace_gb;
   std::optional<std::string> device;
+  // precision int8: calib (a path resolved like source, or a glob), calib_images,
+  // calib_method, int8_exclude (a pattern or a list), int8_target_drop.
+  std::optional<std::string> calib;
+  std::optional<int64_t> calib_images;
+  std::optional<std::string> calib_method;
+  std::vector<std::string> int8_exclude;
+  std::optional<double> int8_target_drop;
 };
 
 struct Config {

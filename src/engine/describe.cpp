@@ -44,6 +44,23 @@ void describe_plans(const EnginePlans& plans, std::ostringstream& os, nlohmann::
   j["plans"] = {{"weight_bytes", plans.weight_bytes}, {"recorded_entries", recorded}, {"prepared", prepared}};
 }
 
+// An INT8 engine: where its ranges came from, how many layers run in INT8, and each float
+// layer with the reason it stays float.
+void describe_int8(const Int8Info& i, std::ostringstream& os) {
+  size_t int8 = 0;
+  for (const quant::LayerChoice& l : i.layers) int8 += l.precision == quant::LayerPrecision::kInt8;
+  os << "int8        " << int8 << " of " << i.layers.size() << " quantizable layers in INT8, "
+     << i.layers.size() - int8 << " float; ";
+  if (i.source == "calibration")
+    os << "calibrated on " << i.images << " images of " << i.calibration_data << " (" << i.method << ", calibration "
+       << i.calibration_key.substr(0, 16) << (i.calibration_reused ? ", reused" : "") << ")\n";
+  else
+    os << "scales from the model's Q/DQ nodes\n";
+  if (!i.sensitivity.empty()) os << "  sensitivity " << i.sensitivity << "\n";
+  for (const quant::LayerChoice& l : i.layers)
+    if (l.precision == quant::LayerPrecision::kFloat) os << "  float " << l.node << " (" << l.op << "): " << l.reason << "\n";
+}
+
 }  // namespace
 
 Result<Description> describe(const std::filesystem::path& path, const SigningKey* key) {
@@ -77,6 +94,7 @@ Result<Description> describe(const std::filesystem::path& path, const SigningKey
     os << ", " << e.gpu_name << " (sm " << e.compute_capability << "), driver " << e.driver << ", CUDA " << e.cuda_runtime
        << ", cuDNN " << e.cudnn << ", cuBLASLt " << e.cublaslt;
   os << ", kiln " << e.kiln_version << "\n";
+  if (m.build.int8) describe_int8(*m.build.int8, os);
   describe_plans(info.plans, os, j);
   return Description{os.str(), std::move(j)};
 }

@@ -13,12 +13,54 @@ namespace kiln::engine {
 
 using nlohmann::json;
 
+namespace {
+
+json int8_to_json(const Int8Info& i) {
+  json layers = json::array();
+  for (const quant::LayerChoice& l : i.layers)
+    layers.push_back({{"node", l.node}, {"op", l.op}, {"precision", quant::to_string(l.precision)}, {"reason", l.reason}});
+  return {{"source", i.source},
+          {"calibration_data", i.calibration_data},
+          {"method", i.method},
+          {"images", i.images},
+          {"calibration_key", i.calibration_key},
+          {"calibration_reused", i.calibration_reused},
+          {"target_drop", i.target_drop ? json(*i.target_drop) : json(nullptr)},
+          {"sensitivity", i.sensitivity},
+          {"layers", layers}};
+}
+
+// Throws json::exception on a missing field or a wrong type (metadata_from_json reports it).
+Result<Int8Info> int8_from_json(const json& j) {
+  Int8Info i;
+  i.source = j.at("source").get<std::string>();
+  i.calibration_data = j.at("calibration_data").get<std::string>();
+  i.method = j.at("method").get<std::string>();
+  i.images = j.at("images").get<int64_t>();
+  i.calibration_key = j.at("calibration_key").get<std::string>();
+  i.calibration_reused = j.at("calibration_reused").get<bool>();
+  if (!j.at("target_drop").is_null()) i.target_drop = j.at("target_drop").get<double>();
+  i.sensitivity = j.at("sensitivity").get<std::string>();
+  for (const json& l : j.at("layers")) {
+    quant::LayerChoice c{l.at("node").get<std::string>(), l.at("op").get<std::string>(), quant::LayerPrecision::kFloat,
+                         l.at("reason").get<std::string>()};
+    const std::string p = l.at("precision").get<std::string>();
+    if (p == "int8") c.precision = quant::LayerPrecision::kInt8;
+    else if (p != "float") return error(StatusCode::kInvalidArgument, "int8 layer ", c.node, ": precision '", p, "'");
+    i.layers.push_back(std::move(c));
+  }
+  return i;
+}
+
+}  // namespace
+
 json to_json(const EngineMetadata& m) {
   json build{{"device", m.build.device.to_string()}, {"precision", to_string(m.build.precision)},
              {"batch", m.build.batch.to_string()}, {"workspace_gb", m.build.workspace_gb},
              {"tactics", m.build.tactics},          {"build_seconds", m.build.build_seconds},
              {"verification_note", m.build.verification_note}};
   build["max_relative_error"] = m.build.max_relative_error ? json(*m.build.max_relative_error) : json(nullptr);
+  if (m.build.int8) build["int8"] = int8_to_json(*m.build.int8);
   return json{{"environment", to_json(m.environment)},
               {"model",
                {{"source_path", m.model.source_path}, {"source_sha256", m.model.source_sha256},
@@ -54,6 +96,9 @@ Result<EngineMetadata> metadata_from_json(const json& j) {
     m.build.build_seconds = build.at("build_seconds").get<double>();
     if (!build.at("max_relative_error").is_null()) m.build.max_relative_error = build.at("max_relative_error").get<double>();
     m.build.verification_note = build.at("verification_note").get<std::string>();
+    if (build.contains("int8")) {
+      KILN_ASSIGN_OR_RETURN(m.build.int8, int8_from_json(build.at("int8")));
+    }
     m.built_at = j.at("built_at").get<std::string>();
     return m;
   } catch (const json::exception& e) {

@@ -17,6 +17,7 @@
 #include "engine/environment.h"
 #include "ir/graph.h"
 #include "kiln/status.h"
+#include "quant/quantize_graph.h"
 
 namespace kiln::engine {
 
@@ -31,6 +32,20 @@ struct ModelInfo {
   int64_t opset = 0;
 };
 
+// How an INT8 engine was quantized: where its ranges came from and every quantizable
+// layer's precision with the reason.
+struct Int8Info {
+  std::string source;            // "calibration" or "QDQ model"
+  std::string calibration_data;  // --calib as given (empty for a QDQ model)
+  std::string method;            // "mse", "percentile=99.99", ...
+  int64_t images = 0;            // calibration images used (held-back ones included)
+  std::string calibration_key;   // SHA-256 keying the calibration cache
+  bool calibration_reused = false;
+  std::optional<double> target_drop;
+  std::string sensitivity;       // what the sensitivity analysis measured and kept float
+  std::vector<quant::LayerChoice> layers;
+};
+
 struct BuildInfo {
   Device device;
   Precision precision = Precision::kFp32;
@@ -40,6 +55,7 @@ struct BuildInfo {
   double build_seconds = 0;
   std::optional<double> max_relative_error;  // verification against the source model
   std::string verification_note;             // why verification was skipped, if it was
+  std::optional<Int8Info> int8;              // INT8 engines
 };
 
 struct EngineMetadata {

@@ -49,7 +49,7 @@ Status check_input(const ir::Value& v, const ir::Tensor& t) {
 
 }  // namespace
 
-Result<std::vector<ir::Tensor>> Executor::run(const std::vector<ir::Tensor>& inputs) const {
+Result<std::vector<ir::Tensor>> Executor::run(const std::vector<ir::Tensor>& inputs, const Observer& observer) const {
   const ir::Graph& g = *graph_;
   if (inputs.size() != g.inputs.size())
     return error(StatusCode::kInvalidArgument, "graph takes ", g.inputs.size(), " inputs, got ", inputs.size());
@@ -89,7 +89,10 @@ Result<std::vector<ir::Tensor>> Executor::run(const std::vector<ir::Tensor>& inp
       return error(StatusCode::kInternal, "node ", node.name, " (", node.op_type, "): kernel made ",
                    ctx.outputs.size(), " outputs, node has ", node.outputs.size());
     for (size_t o = 0; o < node.outputs.size(); ++o)
-      if (node.outputs[o]) owned[node.outputs[o]] = std::move(ctx.outputs[o]);
+      if (node.outputs[o]) {
+        const ir::Tensor& t = owned[node.outputs[o]] = std::move(ctx.outputs[o]);
+        if (observer) observer(*node.outputs[o], t);
+      }
     for (const ir::Value* v : frees_[i]) owned.erase(v);
   }
 

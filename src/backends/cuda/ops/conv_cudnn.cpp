@@ -38,7 +38,8 @@ std::vector<fe::NumericalNote_t> barred_notes(Precision p) {
   switch (p) {
     case Precision::kFp32: return {fe::NumericalNote_t::TENSOR_CORE, fe::NumericalNote_t::DOWN_CONVERT_INPUTS};
     case Precision::kFp16: return {fe::NumericalNote_t::REDUCED_PRECISION_REDUCTION};
-    case Precision::kTf32: return {};
+    case Precision::kTf32:
+    case Precision::kInt8: return {};  // no INT8 CUDA engines: compile() refuses them first
   }
   return {};
 }

@@ -1,0 +1,167 @@
+#include "quant/activation_histogram.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace kiln::quant {
+
+namespace {
+
+constexpr size_t kQuantLevels = 128;  // |x| onto 0..127
+constexpr size_t kFirstCandidate = 128;
+
+double center(size_t bin, double width) { return (static_cast<double>(bin) + 0.5) * width; }
+
+double quantized(double x, double amax) {
+  const double scale = amax / 127.0;
+  return std::min(std::nearbyint(x / scale), 127.0) * scale;
+}
+
+// KL(P||Q) of every candidate from prefix sums: P's bins are the counts (the last kept bin
+// plus the outliers), Q spreads each of the 128 levels' count evenly over its nonzero bins,
+// so sum p log(p / q) splits into sum c log c (a prefix sum), one log per level and the
+// last bin: 128 logs per candidate instead of one per bin.
+float entropy_amax(const AbsHistogram& h) {
+  std::vector<uint64_t> c = h.counts();
+  const size_t n = c.size();
+  if (n < kFirstCandidate) return h.max();
+  c[0] = c[1];  // as TensorRT: the zeros bin (ReLU's spike) would dominate the distribution
+  std::vector<double> sum(n + 1, 0), nonzero(n + 1, 0), clogc(n + 1, 0);
+  for (size_t j = 0; j < n; ++j) {
+    const double v = static_cast<double>(c[j]);
+    sum[j + 1] = sum[j] + v;
+    nonzero[j + 1] = nonzero[j] + (c[j] != 0);
+    clogc[j + 1] = clogc[j] + (c[j] != 0 ? v * std::log(v) : 0.0);
+  }
+  const double total = sum[n];
+  if (total == 0) return h.max();
+  double best = std::numeric_limits<double>::infinity();
+  size_t best_i = n;
+  for (size_t i = kFirstCandidate; i <= n; ++i) {
+    const double outliers = total - sum[i];
+    double kl = std::numeric_limits<double>::infinity();
+    if (c[i - 1] != 0 || outliers == 0) {
+      const double kept = sum[i];  // Q's total
+      // Bins before the last: sum over levels of c (log c - log P - log(avg / Q)).
+      double acc = clogc[i - 1] - sum[i - 1] * (std::log(total) - std::log(kept));
+      double last_avg = 0;
+      for (size_t k = 0; k < kQuantLevels; ++k) {
+        const size_t begin = (k * i + kQuantLevels - 1) / kQuantLevels;        // ceil(k * i / 128)
+        const size_t end = ((k + 1) * i + kQuantLevels - 1) / kQuantLevels;    // level k: [begin, end)
+        const double s = sum[end] - sum[begin], nz = nonzero[end] - nonzero[begin];
+        if (nz == 0) continue;
+        const double avg = s / nz;
+        if (k == kQuantLevels - 1) last_avg = avg;
+        const double before_last = k == kQuantLevels - 1 ? s - static_cast<double>(c[i - 1]) : s;
+        acc -= before_last * std::log(avg);
+      }
+      kl = acc / total;
+      const double p_last = (static_cast<double>(c[i - 1]) + outliers) / total;
+      if (p_last > 0) kl += p_last * (std::log(p_last) - std::log(last_avg / kept));
+    }
+    if (kl <= best) best = kl, best_i = i;
+  }
+  return static_cast<float>(static_cast<double>(best_i) * h.bin_width());
+}
+
+float percentile_amax(const AbsHistogram& h, double percentile) {
+  const std::vector<uint64_t>& c = h.counts();
+  uint64_t total = 0;
+  for (uint64_t v : c) total += v;
+  const double target = percentile / 100.0 * static_cast<double>(total);
+  uint64_t seen = 0;
+  for (size_t i = 0; i < c.size(); ++i) {
+    seen += c[i];
+    if (static_cast<double>(seen) >= target) return static_cast<float>(static_cast<double>(i) * h.bin_width());
+  }
+  return h.max();
+}
+
+double squared_error(const AbsHistogram& h, double amax) {
+  const std::vector<uint64_t>& c = h.counts();
+  double sum = 0;
+  for (size_t j = 0; j < c.size(); ++j) {
+    if (c[j] == 0) continue;
+    const double x = center(j, h.bin_width());
+    const double d = x - quantized(x, amax);
+    sum += static_cast<double>(c[j]) * d * d;
+  }
+  return sum;
+}
+
+float mse_amax(const AbsHistogram& h) {
+  const size_t n = h.counts().size();
+  if (n <= kFirstCandidate) return h.max();
+  double best = std::numeric_limits<double>::infinity();
+  double best_amax = h.max();
+  for (size_t i = kFirstCandidate; i < n; ++i) {
+    const double amax = center(i, h.bin_width());
+    const double e = squared_error(h, amax);
+    if (e < best) best = e, best_amax = amax;
+  }
+  return static_cast<float>(best_amax);
+}
+
+}  // namespace
+
+AbsHistogram::AbsHistogram(std::vector<uint64_t> counts, double bin_width, float max)
+    : counts_(std::move(counts)), width_(bin_width), max_(max) {}
+
+void AbsHistogram::fit(float batch_max) {
+  if (width_ == 0) {
+    width_ = static_cast<double>(batch_max) / kBins;
+    counts_.assign(kBins, 0);
+    counts_[0] = zeros_before_width_;
+  }
+  size_t needed = static_cast<size_t>(std::ceil(static_cast<double>(batch_max) / width_));
+  while (needed > 2 * kBins) {
+    std::vector<uint64_t> merged((counts_.size() + 1) / 2, 0);
+    for (size_t i = 0; i < counts_.size(); ++i) merged[i / 2] += counts_[i];
+    counts_ = std::move(merged);
+    width_ *= 2;
+    needed = static_cast<size_t>(std::ceil(static_cast<double>(batch_max) / width_));
+  }
+  if (needed > counts_.size()) counts_.resize(needed, 0);
+}
+
+void AbsHistogram::add(std::span<const float> values) {
+  float batch_max = 0;
+  for (float v : values) batch_max = std::max(batch_max, std::fabs(v));  // NaN compares false: skipped
+  max_ = std::max(max_, batch_max);
+  if (width_ == 0 && batch_max == 0) {
+    zeros_before_width_ += values.size();
+    return;
+  }
+  fit(batch_max);
+  const size_t last = counts_.size() - 1;
+  for (float v : values) {
+    const double a = std::fabs(static_cast<double>(v));
+    if (!(a <= static_cast<double>(batch_max))) continue;  // NaN
+    counts_[std::min(last, static_cast<size_t>(a / width_))] += 1;
+  }
+}
+
+float amax_for(const AbsHistogram& h, const CalibrationMethod& method) {
+  if (h.max() == 0 || h.bin_width() == 0) return kMinAmax;
+  float amax = h.max();
+  switch (method.kind) {
+    case CalibrationMethod::Kind::kMinMax: break;
+    case CalibrationMethod::Kind::kEntropy: amax = entropy_amax(h); break;
+    case CalibrationMethod::Kind::kPercentile: amax = percentile_amax(h, method.percentile); break;
+    case CalibrationMethod::Kind::kMse: amax = mse_amax(h); break;
+  }
+  return std::max(amax, kMinAmax);
+}
+
+double quantization_nsr(const AbsHistogram& h, float amax) {
+  double signal = 0;
+  const std::vector<uint64_t>& c = h.counts();
+  for (size_t j = 0; j < c.size(); ++j) {
+    const double x = center(j, h.bin_width());
+    signal += static_cast<double>(c[j]) * x * x;
+  }
+  return signal == 0 ? 0.0 : squared_error(h, amax) / signal;
+}
+
+}  // namespace kiln::quant

@@ -1,0 +1,56 @@
+// What calibration keeps of one activation: the largest |x| and a histogram of |x| in
+// equal-width bins from 0, and the INT8 range (amax) each calibration method reads from it.
+// Counts are integers and bins are fixed by the first batch seen, so the same data in the
+// same order gives bit-identical ranges.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "kiln/options.h"
+
+namespace kiln::quant {
+
+class AbsHistogram {
+ public:
+  // The first batch with a nonzero value sets the bin width to its max|x| / kBins; later
+  // values beyond the last bin add bins of that width, and past 2 * kBins bins adjacent
+  // pairs merge, so the histogram always has between kBins and 2 * kBins bins.
+  static constexpr size_t kBins = 2048;
+
+  AbsHistogram() = default;
+  // A histogram made by hand (tests): counts[i] values in [i, i + 1) * bin_width.
+  AbsHistogram(std::vector<uint64_t> counts, double bin_width, float max);
+
+  void add(std::span<const float> values);
+
+  float max() const { return max_; }
+  double bin_width() const { return width_; }
+  const std::vector<uint64_t>& counts() const { return counts_; }
+
+ private:
+  void fit(float batch_max);
+  std::vector<uint64_t> counts_;
+  double width_ = 0;
+  float max_ = 0;
+  uint64_t zeros_before_width_ = 0;  // values seen while every value so far was 0
+};
+
+// The smallest amax any method returns: an all-zero activation still gets a usable scale.
+inline constexpr float kMinAmax = 1e-6f;
+
+// amax by `method` (kiln/options.h: CalibrationMethod), as TensorRT's histogram calibrator
+// (pytorch-quantization, NVIDIA ModelOpt) computes it. Entropy: the zeros bin takes bin 1's
+// count; for each candidate of i >= 128 bins, the clipped distribution P (outliers added to
+// the last kept bin) against Q, P merged into 128 levels and spread back over its nonzero
+// bins; the i with the smallest KL(P||Q) (the last on ties) gives amax = i * bin width.
+// Percentile: the left edge of the bin where the cumulative count reaches P%. MSE: the bin
+// center (from bin 128 on) with the smallest sum of count * (center - quantized center)^2.
+float amax_for(const AbsHistogram& histogram, const CalibrationMethod& method);
+
+// Noise-to-signal power ratio of quantizing the histogram's values (bin centers) to
+// symmetric INT8 at `amax`: how much a layer reading this activation loses.
+double quantization_nsr(const AbsHistogram& histogram, float amax);
+
+}  // namespace kiln::quant
