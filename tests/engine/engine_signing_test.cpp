@@ -13,6 +13,7 @@
 #include "engine/engine.h"
 #include "engine/sha256.h"
 #include "support/test_support.h"
+#include "engine/tiny_graph.h"
 
 namespace kiln::engine {
 namespace {
@@ -57,18 +58,7 @@ EngineMetadata cpu_metadata() {
   return m;
 }
 
-ir::Graph tiny_graph() {
-  ir::Graph g;
-  ir::Value* x = g.add_value("x");
-  x->shape = ir::make_shape({1, 4});
-  g.inputs.push_back(x);
-  ir::Value* b = g.add_constant("b", ir::Tensor::from_vector<float>({4}, {1, 2, 3, 4}));
-  ir::Value* y = g.add_value("y");
-  y->shape = ir::make_shape({1, 4});
-  g.add_node("Add", "add", {x, b}, {y});
-  g.outputs.push_back(y);
-  return g;
-}
+using kiln::test::tiny_graph;
 
 std::vector<uint8_t> tiny_engine(const SigningKey* key) { return encode_engine_file(cpu_metadata(), tiny_graph(), {}, key); }
 
