@@ -15,6 +15,16 @@ std::vector<int64_t> prepared_batches(const BatchProfile& p) {
   return out;
 }
 
+Status check_precision_for_device(const BuildOptions& options) {
+  const bool int8 = options.precision == Precision::kInt8;
+  if (!options.device.is_cuda() && options.precision != Precision::kFp32 && !int8)
+    return error(StatusCode::kInvalidArgument, "precision ", options.precision,
+                 " needs a CUDA device (--device cuda:N); the CPU backend runs fp32 and int8");
+  if (options.device.is_cuda() && int8)
+    return error(StatusCode::kUnsupported, "INT8 CUDA kernels are not available yet; build with --device cpu");
+  return Status::Ok();
+}
+
 Status check_input_size(int64_t imgsz, int64_t batch) {
   if (imgsz < 0 || imgsz > kMaxImgsz)
     return error(StatusCode::kInvalidArgument, "imgsz ", imgsz, " out of range (1 to ", kMaxImgsz, ")");

@@ -33,6 +33,12 @@ inline constexpr int64_t kMaxBatch = ir::kMaxMetadataBatch;
 inline constexpr int64_t kMaxBatchPixels = int64_t{1} << 28;
 Status check_input_size(int64_t imgsz, int64_t batch);
 
+struct BuildOptions;
+// Whether the device runs the precision, checked before any device is probed: the CPU
+// backend runs fp32 and int8 (InvalidArgument otherwise), CUDA has no INT8 kernels yet
+// (Unsupported).
+Status check_precision_for_device(const BuildOptions& options);
+
 struct BuildOptions {
   Device device;
   Precision precision = Precision::kFp32;

@@ -107,6 +107,7 @@ Result<std::string> cache_key(const fs::path& model, const BuildOptions& options
 
 Result<CacheOutcome> Cache::get_or_build(const fs::path& model, const BuildOptions& options, bool force,
                                          const Progress& progress) {
+  KILN_RETURN_IF_ERROR(check_precision_for_device(options));
   KILN_ASSIGN_OR_RETURN(Environment env, detect_environment());
   KILN_ASSIGN_OR_RETURN(Fingerprint fp, fingerprint_for(env, options.device));
   KILN_ASSIGN_OR_RETURN(std::string key, cache_key(model, options, fp));

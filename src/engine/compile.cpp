@@ -95,12 +95,8 @@ fs::path timing_cache_path(const BuildOptions& options) {
 Result<CompiledModel> compile(const fs::path& model, const BuildOptions& options, const Progress& progress) {
   const auto t0 = std::chrono::steady_clock::now();
   auto say = [&](const std::string& m) { if (progress) progress(m); };
+  KILN_RETURN_IF_ERROR(check_precision_for_device(options));
   const bool int8 = options.precision == Precision::kInt8;
-  if (!options.device.is_cuda() && options.precision != Precision::kFp32 && !int8)
-    return error(StatusCode::kInvalidArgument, "precision ", options.precision,
-                 " needs a CUDA device (--device cuda:N); the CPU backend runs fp32 and int8");
-  if (options.device.is_cuda() && int8)
-    return error(StatusCode::kUnsupported, "INT8 CUDA kernels are not available yet; build with --device cpu");
   if ((options.height > 0) != (options.width > 0) || options.height < 0 || options.width < 0)
     return error(StatusCode::kInvalidArgument, "input size ", options.height, "x", options.width,
                  ": give both height and width");
