@@ -2,6 +2,7 @@
 
 extern "C" {
 #include <libavcodec/avcodec.h>
+#include <libavdevice/avdevice.h>
 #include <libavformat/avformat.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/log.h>
@@ -12,6 +13,7 @@ extern "C" {
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <chrono>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -88,6 +90,25 @@ struct VideoReader::Impl {
   bool draining = false;
   int64_t decoded = 0;
   VideoInfo info;
+  // open_url: FFmpeg's blocking calls poll `interrupted`, which gives up once `deadline`
+  // (re-armed before each call) has passed.
+  double timeout_s = 0;
+  std::chrono::steady_clock::time_point deadline;
+  bool timed_out = false;
+
+  void arm() {
+    using namespace std::chrono;
+    deadline = steady_clock::now() + duration_cast<steady_clock::duration>(duration<double>(timeout_s));
+  }
+  static int interrupted(void* opaque) {
+    auto* r = static_cast<Impl*>(opaque);
+    if (std::chrono::steady_clock::now() < r->deadline) return 0;
+    r->timed_out = true;
+    return 1;
+  }
+  std::string reason(int rc) const {
+    return timed_out ? "no data for " + std::to_string(static_cast<int>(timeout_s)) + " s" : av_error(rc);
+  }
 
   ~Impl() {
     sws_freeContext(to_bgr);
@@ -164,9 +185,39 @@ Result<VideoReader> VideoReader::open_bytes(std::span<const uint8_t> bytes, cons
   return VideoReader(std::move(r));
 }
 
+Result<VideoReader> VideoReader::open_url(const std::string& url, const StreamOptions& options) {
+  silence_ffmpeg_log();
+  auto r = std::make_unique<Impl>();
+  r->path = url;
+  r->timeout_s = options.timeout_s;
+  const AVInputFormat* input = nullptr;
+  AVDictionary* opts = nullptr;
+  if (url.rfind("/dev/", 0) == 0) {
+    std::error_code ec;
+    if (!fs::exists(url, ec)) return error(StatusCode::kNotFound, url, ": no such camera");
+    static std::once_flag devices;
+    std::call_once(devices, [] { avdevice_register_all(); });
+    input = av_find_input_format("video4linux2");
+    if (!input) return error(StatusCode::kUnsupported, url, ": this FFmpeg has no V4L2 camera input");
+  }
+  if (url.rfind("rtsp", 0) == 0) av_dict_set(&opts, "rtsp_transport", "tcp", 0);  // UDP drops packets on busy links
+  av_dict_set(&opts, "analyzeduration", "1000000", 0);
+  r->format = avformat_alloc_context();
+  if (!r->format) return error(StatusCode::kInternal, url, ": out of memory");
+  r->format->interrupt_callback = {&Impl::interrupted, r.get()};
+  r->arm();
+  int rc = avformat_open_input(&r->format, url.c_str(), input, &opts);  // frees the context on failure
+  av_dict_free(&opts);
+  if (rc < 0) return error(StatusCode::kIoError, url, ": cannot open (", r->reason(rc), ")");
+  r->arm();
+  KILN_RETURN_IF_ERROR(r->open_stream());
+  r->info.live = r->format->duration == AV_NOPTS_VALUE && r->info.frame_count == 0;
+  return VideoReader(std::move(r));
+}
+
 Status VideoReader::Impl::open_stream() {
   int rc = avformat_find_stream_info(format, nullptr);
-  if (rc < 0) return corrupt("not a readable video (" + av_error(rc) + ")");
+  if (rc < 0) return corrupt("not a readable video (" + reason(rc) + ")");
   const AVCodec* codec = nullptr;
   stream = av_find_best_stream(format, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
   if (stream < 0) return corrupt("no decodable video stream (" + av_error(stream) + ")");
@@ -214,12 +265,13 @@ Result<bool> VideoReader::read(std::vector<uint8_t>& bgr) {
     if (rc != AVERROR(EAGAIN)) return r.corrupt("cannot decode frame " + std::to_string(r.decoded + 1) + " (" + av_error(rc) + ")");
 
     // The decoder wants input: the next packet of our stream, or the end-of-stream flush.
+    if (r.timeout_s > 0) r.arm();
     rc = av_read_frame(r.format, r.packet);
     if (rc == AVERROR_EOF) {
       avcodec_send_packet(r.decoder, nullptr);
       continue;
     }
-    if (rc < 0) return r.corrupt("read error after frame " + std::to_string(r.decoded) + " (" + av_error(rc) + ")");
+    if (rc < 0) return r.corrupt("read error after frame " + std::to_string(r.decoded) + " (" + r.reason(rc) + ")");
     if (r.packet->stream_index != r.stream) {
       av_packet_unref(r.packet);
       continue;

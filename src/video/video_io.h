@@ -24,6 +24,13 @@ struct VideoInfo {
   int width = 0, height = 0;
   FrameRate frame_rate;     // the stream's average rate (what an encoder should reproduce)
   int64_t frame_count = 0;  // as the container declares it; 0 when it does not say
+  bool live = false;        // a URL or camera declaring no length: its end is a drop, not the end
+};
+
+// How a URL or camera is opened (VideoReader::open_url).
+struct StreamOptions {
+  // Connecting, and then each read: a source silent this long is an error, not a hang.
+  double timeout_s = 10;
 };
 
 // True for the extensions Ultralytics treats as video (mp4, avi, mkv, mov, ...; any case).
@@ -39,6 +46,10 @@ class VideoReader {
   // The same from a video held in memory (read through an in-memory AVIOContext); `bytes`
   // must outlive the reader, `name` names it in errors.
   static Result<VideoReader> open_bytes(std::span<const uint8_t> bytes, const std::string& name);
+  // A URL of any protocol this FFmpeg has (RTSP over TCP), or a V4L2 camera (/dev/videoN);
+  // analysis limited to a second of stream so a live source starts at once. Refused
+  // connection, missing camera, silence past the timeout: IoError / NotFound naming it.
+  static Result<VideoReader> open_url(const std::string& url, const StreamOptions& options);
   VideoReader(VideoReader&&) noexcept;
   VideoReader& operator=(VideoReader&&) noexcept;
   ~VideoReader();
