@@ -33,7 +33,8 @@ class Messages {
   Messages(std::string command, Verbosity verbosity) : command_(std::move(command)), verbosity_(verbosity) {}
 
   // Something the user should know happened (built, rebuilt, fallback): printed unless
-  // --quiet, always recorded as {"event": kind, "message": text}.
+  // --quiet, always recorded as {"event": kind, "message": text}. Safe from several
+  // threads (the videos of a .streams list).
   void event(const std::string& kind, const std::string& text);
   // Details for --verbose only (phases, tactics, cache hits, timings); not recorded.
   void detail(const std::string& text) const;
@@ -48,6 +49,7 @@ class Messages {
  private:
   std::string command_;
   Verbosity verbosity_;
+  std::mutex mutex_;
   nlohmann::json events_ = nlohmann::json::array();
 };
 
@@ -103,6 +105,25 @@ class Progress {
   std::string command_, unit_;
   size_t total_;
   bool enabled_, terminal_;
+  double interval_;
+  std::chrono::steady_clock::time_point start_, last_line_;
+};
+
+// Progress of a loop of unknown length (a live stream): the count and its rate, "kiln
+// <command>: 1234 frames of rtsp://cam/live, 29.8 FPS, 41.4 s", redrawn in place on a
+// terminal, else a line at most every progress_interval() seconds. Silent under --quiet
+// or when not `enabled`.
+class RateProgress {
+ public:
+  RateProgress(const Messages& messages, bool enabled, std::string unit);
+  ~RateProgress();
+  RateProgress(const RateProgress&) = delete;
+  RateProgress& operator=(const RateProgress&) = delete;
+  void update(size_t done);
+
+ private:
+  std::string command_, unit_;
+  bool enabled_, terminal_, drawn_ = false;
   double interval_;
   std::chrono::steady_clock::time_point start_, last_line_;
 };

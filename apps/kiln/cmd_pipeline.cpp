@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "core/file_util.h"
 #include "engine/config.h"
+#include "option_flags.h"
 #include "pipeline/pipeline.h"
 #include "pipeline_format.h"
 #include "predict_format.h"
@@ -42,6 +43,7 @@ struct PipelineArgs {
   bool save_crop = false;
   int vid_stride = 1;
   int64_t max_frames = 0;
+  video::LiveOptions live;
   Verbosity verbosity = Verbosity::kNormal;
 };
 
@@ -84,12 +86,13 @@ Status run_images(pipeline::Pipeline& pipe, const PipelineArgs& o, const std::ve
 }
 
 // One video through predict's loop; the frames done before a failure are kept in `seq`.
-VideoOutcome run_video(pipeline::Pipeline& pipe, const PipelineArgs& o, const fs::path& path, size_t index, size_t total,
-                       const Messages& messages, SequenceOutput& seq) {
-  const std::string source = path.filename().string();
+VideoOutcome run_video(pipeline::Pipeline& pipe, const PipelineArgs& o, const video::VideoSource& video, size_t index,
+                       size_t total, Messages& messages, SequenceOutput& seq) {
+  const std::string& source = video.name;
   pipeline::PipelineFrame current;  // the hook's last frame, which the draw hook gets next
   VideoJob job;
-  job.path = path;
+  job.source = video;
+  job.live = o.live;
   job.index = index, job.total = total;
   job.save_dir = o.save_dir;
   job.save_crop = o.save_crop;
@@ -160,7 +163,7 @@ int run(PipelineArgs o) {
     if (!video.status.ok()) failures.push_back(video.status.message());
     nlohmann::json extra = video.json.value("speed", nlohmann::json::object());
     extra.erase("frames"), extra.erase("wall_s"), extra.erase("end_to_end_fps");
-    finish(sources->videos[i].filename().string(), seq, seconds_since(t0), extra);
+    finish(sources->videos[i].name, seq, seconds_since(t0), extra);
   }
   std::fflush(stdout);
   if (!o.json_out.empty())
@@ -181,7 +184,10 @@ Runner register_pipeline(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("pipeline", "Run a pipeline of kiln.yaml: detect, track, second-stage models on crops");
   cmd->add_option("name", o->name, "the pipeline's name under pipelines: in the config")->required();
   cmd->add_option("--config", o->config, "kiln.yaml with the pipeline and its models")->capture_default_str();
-  cmd->add_option("--source", o->source, "image, video, directory or quoted glob (images run as one sequence)")->required();
+  cmd->add_option("--source", o->source,
+                  "image, video, directory, quoted glob (images run as one sequence), URL (rtsp://, http://, ...), "
+                  "camera (0, /dev/video0) or a .streams / .txt list")
+      ->required();
   cmd->add_option("--device", o->device, "cpu | cuda | cuda:N for every model (default: the config's)");
   cmd->add_option("--cache-dir", o->cache_dir, "engine cache folder (default: the config's, $KILN_CACHE_DIR, ~/.cache/kiln)");
   cmd->add_option("--save", o->save_dir, "write annotated images (.jpg) and videos (.mp4) into DIR");
@@ -189,7 +195,8 @@ Runner register_pipeline(CLI::App& app) {
   cmd->add_option("--json", o->json_out, "write one JSON line per frame, and a summary line per sequence");
   cmd->add_option("--mot", o->mot_out, "write MOTChallenge rows of the tracked objects (pipelines with a tracker)");
   cmd->add_option("--vid-stride", o->vid_stride, "run every N-th video frame")->capture_default_str();
-  cmd->add_option("--max-frames", o->max_frames, "stop each video after N frames (0: all)")->capture_default_str();
+  cmd->add_option("--max-frames", o->max_frames, "stop each video or stream after N frames (0: all)")->capture_default_str();
+  add_live_flags(*cmd, o->live);
   add_verbosity_flags(*cmd, o->verbosity);
   return [o]() { return run(*o); };
 }

@@ -55,4 +55,15 @@ Result<Int8Options> int8_options(const Int8Flags& f, bool int8) {
   return o;
 }
 
+void add_live_flags(CLI::App& cmd, video::LiveOptions& live) {
+  cmd.add_option("--reconnect", live.reconnect_attempts,
+                 "URLs and cameras: attempts to reopen a stream that drops (waits 0.5, 1, 2, 4, 4 ... s); 0: none")
+      ->check(CLI::Range(0, 1000))
+      ->capture_default_str();
+  cmd.add_option("--timeout", live.stream.timeout_s,
+                 "URLs and cameras: seconds without data (connecting or reading) before it is an error")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
+}
+
 }  // namespace kiln::cli

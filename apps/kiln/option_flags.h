@@ -10,6 +10,7 @@
 
 #include "kiln/options.h"
 #include "kiln/status.h"
+#include "video/source_reader.h"
 
 namespace kiln::cli {
 
@@ -29,5 +30,8 @@ void add_int8_flags(CLI::App& cmd, Int8Flags& flags);
 // InvalidArgument naming the flag for a bad method, image count or drop, or for any of
 // them given when no int8 run is asked for (`int8` false).
 Result<Int8Options> int8_options(const Int8Flags& flags, bool int8);
+
+// --reconnect N and --timeout S: how URLs and cameras are read (predict, track, pipeline).
+void add_live_flags(CLI::App& cmd, video::LiveOptions& live);
 
 }  // namespace kiln::cli

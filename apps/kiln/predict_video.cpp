@@ -32,6 +32,7 @@ double ms_since(Clock::time_point t0) {
 struct DecodedFrame {
   int64_t number = 0;  // 1-based among the predicted frames, as Ultralytics counts them
   Image image;
+  std::string reconnect;  // the stream dropped and came back before this frame: what happened
 };
 
 // Frames in flight per queue: enough to absorb jitter between stages, small enough that a
@@ -45,22 +46,22 @@ struct StageTotals {
 
 }  // namespace
 
-VideoOutcome predict_video(Model& model, const PredictOptions& options, const VideoJob& job, const Messages& messages) {
+VideoOutcome predict_video(Model& model, const PredictOptions& options, const VideoJob& job, Messages& messages) {
   const Clock::time_point start = Clock::now();
   const ModelInfo& info = model.info();
-  const std::string name = job.path.filename().string();
+  const std::string& name = job.source.name;
   VideoOutcome out{Status::Ok(), {{"video", name}}};
   auto failed = [&](Status st) {
     out.status = std::move(st);
     return std::move(out);
   };
-  Result<video::VideoReader> opened = video::VideoReader::open(job.path);
+  Result<video::SourceReader> opened = video::SourceReader::open(job.source, job.live);
   if (!opened.ok()) return failed(opened.status());
-  video::VideoReader reader = std::move(opened).value();
+  video::SourceReader reader = std::move(opened).value();
   const video::VideoInfo vinfo = reader.info();
-  const fs::path out_path = job.save_dir.empty() ? fs::path() : job.save_dir / job.path.filename().replace_extension(".mp4");
+  const fs::path out_path = job.save_dir.empty() ? fs::path() : job.save_dir / (job.source.stem + ".mp4");
   std::error_code ec;
-  if (!out_path.empty() && fs::equivalent(out_path, job.path, ec))
+  if (!out_path.empty() && !job.source.live() && fs::equivalent(out_path, job.source.locator, ec))
     return failed(error(StatusCode::kInvalidArgument, out_path.string(), ": would overwrite the source video; choose another --save"));
   // Every vid_stride-th frame is kept, so the saved video plays them at rate / vid_stride
   // to last as long as the source.
@@ -71,10 +72,12 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
     if (!w.ok()) return failed(w.status());
     writer.emplace(std::move(w).value());
   }
-  // Ultralytics' "(frame i/N)": N is what the file declares, divided by the stride.
+  // Ultralytics' "(frame i/N)": N is what the file declares, divided by the stride; a live
+  // source declares none.
   const int64_t declared = vinfo.frame_count / job.vid_stride;
   const bool bar = job.lines != stdout || !::isatty(STDOUT_FILENO);  // on a terminal the lines are the progress
   Progress progress(messages, bar && declared > 0 ? static_cast<size_t>(declared) : 0, "frames of " + name);
+  RateProgress live_progress(messages, bar && declared == 0, "frames of " + name);
 
   BoundedQueue<DecodedFrame> decoded(kQueueDepth);
   BoundedQueue<Image> annotated(kQueueDepth);
@@ -82,17 +85,23 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
   double decode_ms = 0, encode_ms = 0;
 
   std::thread decoder([&] {
+    std::string reconnect;  // said with the next frame, once the stream is back
+    auto on_reconnect = [&](const std::string& what) { reconnect += (reconnect.empty() ? "" : "; ") + what; };
     for (int64_t index = 1, kept = 0;; ++index) {
+      // A live stream never ends by itself: stop before reading a frame that is not wanted.
+      if (job.max_frames > 0 && kept >= job.max_frames) break;
       const Clock::time_point t0 = Clock::now();
-      DecodedFrame f{kept + 1, Image(vinfo.width, vinfo.height)};
-      Result<bool> more = reader.read(f.image.pixels);
+      DecodedFrame f{kept + 1, Image(vinfo.width, vinfo.height), {}};
+      Result<bool> more = reader.read(f.image.pixels, on_reconnect);
       decode_ms += ms_since(t0);
       if (!more.ok()) {
         decode_status = more.status();  // the frames before it are predicted and kept
         break;
       }
-      if (!*more || (job.max_frames > 0 && kept >= job.max_frames)) break;
+      if (!*more) break;
       if (index % job.vid_stride != 0) continue;
+      f.reconnect = std::move(reconnect);
+      reconnect.clear();
       ++kept;
       if (!decoded.push(std::move(f))) return;
     }
@@ -120,7 +129,7 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
   };
 
   const size_t batch = info.dynamic_input ? 1 : static_cast<size_t>(info.batch);
-  nlohmann::json frames = nlohmann::json::array();
+  nlohmann::json frames = nlohmann::json::array(), reconnects = nlohmann::json::array();
   std::map<std::string, std::string> labels;  // file name -> text, written after success
   StageTotals t;
   int64_t count = 0;
@@ -132,6 +141,10 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
       if (!f) {
         more = false;
         break;
+      }
+      if (!f->reconnect.empty()) {
+        messages.event("reconnect", f->reconnect);
+        reconnects.push_back(f->reconnect);
       }
       group.push_back(std::move(*f));
     }
@@ -150,19 +163,20 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
       ++count;
       t.preprocess += p.speed.preprocess_ms, t.inference += p.speed.inference_ms, t.postprocess += p.speed.postprocess_ms;
       if (job.lines)
-        std::fprintf(job.lines, "video %zu/%zu (frame %lld/%lld) %s: %dx%d %s%.1fms\n", job.index, job.total,
-                     static_cast<long long>(number), static_cast<long long>(declared), job.path.string().c_str(),
-                     p.input_height, p.input_width, summarize(p, info.names).c_str(), p.speed.inference_ms);
+        std::fprintf(job.lines, "video %zu/%zu (frame %lld%s) %s: %dx%d %s%.1fms\n", job.index, job.total,
+                     static_cast<long long>(number), declared > 0 ? ("/" + std::to_string(declared)).c_str() : "",
+                     job.source.locator.c_str(), p.input_height, p.input_width, summarize(p, info.names).c_str(),
+                     p.speed.inference_ms);
       messages.detail("frame " + std::to_string(number) + ": " + stage_times(p.speed));
       nlohmann::json entry = prediction_json(p, info.names, job.masks);
       entry["frame"] = number;
       frames.push_back(std::move(entry));
       if (job.save_txt) {
         std::string text = yolo_txt(p, info, vinfo.width, vinfo.height, job.save_conf);
-        if (!text.empty()) labels[job.path.stem().string() + "_" + std::to_string(number) + ".txt"] = std::move(text);
+        if (!text.empty()) labels[job.source.stem + "_" + std::to_string(number) + ".txt"] = std::move(text);
       }
       if (job.save_crop) {
-        Status st = save_crops(images[k], p, info.names, job.save_dir / "crops", job.path.stem().string() + "_" + std::to_string(number));
+        Status st = save_crops(images[k], p, info.names, job.save_dir / "crops", job.source.stem + "_" + std::to_string(number));
         if (!st.ok()) return stop(st);
       }
       if (writer) {
@@ -175,6 +189,7 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
         if (!annotated.push(std::move(images[k]))) return stop(encode_status);
       }
       progress.update(static_cast<size_t>(std::min<int64_t>(count, declared)));
+      live_progress.update(static_cast<size_t>(count));
     }
     if (job.lines) std::fflush(job.lines);
   }
@@ -210,6 +225,7 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
               {"fps", vinfo.frame_rate.fps()},
               {"saved_fps", writer ? saved_rate.fps() : 0.0},
               {"frames", std::move(frames)},
+              {"reconnects", std::move(reconnects)},
               {"speed",
                {{"frames", count},
                 {"wall_s", wall_s},
@@ -222,6 +238,18 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
                 {"encode_ms", t.encode / n}}}};
   out.status = decode_status;
   return out;
+}
+
+std::vector<VideoOutcome> run_videos(size_t n, bool together, const std::function<VideoOutcome(size_t)>& run) {
+  std::vector<VideoOutcome> outcomes(n);
+  if (!together || n < 2) {
+    for (size_t i = 0; i < n; ++i) outcomes[i] = run(i);
+    return outcomes;
+  }
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < n; ++i) threads.emplace_back([&, i] { outcomes[i] = run(i); });
+  for (std::thread& t : threads) t.join();
+  return outcomes;
 }
 
 }  // namespace kiln::cli

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 #include "cli_output.h"
@@ -14,11 +15,14 @@
 #include "kiln/annotate.h"
 #include "kiln/model.h"
 #include "kiln/status.h"
+#include "video/source_reader.h"
+#include "video/video_source.h"
 
 namespace kiln::cli {
 
 struct VideoJob {
-  std::filesystem::path path;
+  video::VideoSource source;       // a file, URL or camera
+  video::LiveOptions live;         // URLs and cameras: timeout and reconnects
   size_t index = 1, total = 1;    // "video 1/1" in the per-frame lines
   std::filesystem::path save_dir;  // empty: no annotated video; else <save_dir>/<stem>.mp4
   bool save_txt = false;           // labels/<stem>_<frame>.txt under save_dir
@@ -43,11 +47,19 @@ struct VideoOutcome {
 
 // Prints one line per frame and a summary (frames, end-to-end FPS, per-stage ms), and
 // returns the video's JSON entry: {"video", "width", "height", "fps", "frames":
-// [{"frame", "detections", ...}], "speed": {"end_to_end_fps", "wall_s", "<stage>_ms"}}.
-// A frame that fails to decode ends the video: the frames before it are kept (JSON,
-// labels, and the annotated video up to there) and the status says what failed. Other
+// [{"frame", "detections", ...}], "reconnects": [...], "speed": {"end_to_end_fps",
+// "wall_s", "<stage>_ms"}}. A live source's length is unknown: its progress counts frames
+// and FPS, and each reconnect is also an event ("reconnect") of `messages`.
+// A frame that fails to decode (or a stream that does not come back) ends the video: the
+// frames before it are kept (JSON, labels, and the annotated video up to there) and the
+// status says what failed. Other
 // errors (the model, the encoder) leave nothing behind: the video goes through a temp
 // file renamed at the end.
-VideoOutcome predict_video(Model& model, const PredictOptions& options, const VideoJob& job, const Messages& messages);
+VideoOutcome predict_video(Model& model, const PredictOptions& options, const VideoJob& job, Messages& messages);
+
+// run(i) for i in [0, n): one after the other, or with `together` each on a thread of its
+// own (the sources of a .streams list: live streams that never end must run side by side;
+// the Model is shared, each call borrows its own context). Outcomes in order.
+std::vector<VideoOutcome> run_videos(size_t n, bool together, const std::function<VideoOutcome(size_t)>& run);
 
 }  // namespace kiln::cli
