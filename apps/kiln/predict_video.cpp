@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bounded_queue.h"
+#include "interrupt.h"
 #include "core/file_util.h"
 #include "kiln/annotate.h"
 #include "predict_format.h"
@@ -55,7 +56,10 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
     out.status = std::move(st);
     return std::move(out);
   };
-  Result<video::SourceReader> opened = video::SourceReader::open(job.source, job.live);
+  stop_on_interrupt();
+  video::LiveOptions live = job.live;
+  live.stream.stop = &interrupt_flag();
+  Result<video::SourceReader> opened = video::SourceReader::open(job.source, live);
   if (!opened.ok()) return failed(opened.status());
   video::SourceReader reader = std::move(opened).value();
   const video::VideoInfo vinfo = reader.info();
@@ -90,6 +94,7 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
     for (int64_t index = 1, kept = 0;; ++index) {
       // A live stream never ends by itself: stop before reading a frame that is not wanted.
       if (job.max_frames > 0 && kept >= job.max_frames) break;
+      if (interrupt_flag().load()) break;
       const Clock::time_point t0 = Clock::now();
       DecodedFrame f{kept + 1, Image(vinfo.width, vinfo.height), {}};
       Result<bool> more = reader.read(f.image.pixels, on_reconnect);
@@ -194,6 +199,8 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
     if (job.lines) std::fflush(job.lines);
   }
   decoder.join();
+  if (interrupt_flag().load())
+    messages.event("note", name + ": stopped by Ctrl-C after " + std::to_string(count) + " frames; what was done is written");
   annotated.close();
   encoder.join();
   if (!encode_status.ok()) return failed(encode_status);

@@ -50,6 +50,7 @@ struct VideoOutcome {
 // [{"frame", "detections", ...}], "reconnects": [...], "speed": {"end_to_end_fps",
 // "wall_s", "<stage>_ms"}}. A live source's length is unknown: its progress counts frames
 // and FPS, and each reconnect is also an event ("reconnect") of `messages`.
+// Ctrl-C (interrupt.h) ends it after the frames in hand, as if it had ended there.
 // A frame that fails to decode (or a stream that does not come back) ends the video: the
 // frames before it are kept (JSON, labels, and the annotated video up to there) and the
 // status says what failed. Other

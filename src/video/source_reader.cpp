@@ -27,6 +27,7 @@ Result<bool> SourceReader::read(std::vector<uint8_t>& bgr, const ReconnectNotice
       return true;
     }
     if (!source_.live() || (more.ok() && !reader_.info().live)) return more;
+    if (stopping()) return false;  // the caller is stopping: not a drop
     KILN_RETURN_IF_ERROR(reconnect(more.ok() ? "it ended" : without_name(more.status()), on_reconnect));
   }
 }
@@ -43,7 +44,7 @@ Status SourceReader::reconnect(const std::string& why, const ReconnectNotice& on
   const std::string dropped = source_.name + ": stream dropped after frame " + std::to_string(frames_) + " (" + why + ")";
   double wait_s = kFirstWaitS;
   std::string last_error;
-  for (int attempt = 1; attempt <= options_.reconnect_attempts; ++attempt) {
+  for (int attempt = 1; attempt <= options_.reconnect_attempts && !stopping(); ++attempt) {
     std::this_thread::sleep_for(std::chrono::duration<double>(wait_s));
     wait_s = std::min(2 * wait_s, kLongestWaitS);
     Result<VideoReader> again = VideoReader::open_url(source_.locator, options_.stream);
@@ -58,6 +59,7 @@ Status SourceReader::reconnect(const std::string& why, const ReconnectNotice& on
     if (on_reconnect) on_reconnect(dropped + "; reconnected (attempt " + std::to_string(attempt) + ")");
     return Status::Ok();
   }
+  if (stopping()) return Status::Ok();  // read() ends the stream
   return error(StatusCode::kIoError, dropped, " and did not come back after ", options_.reconnect_attempts,
                " reconnect attempts", last_error.empty() ? "" : " (" + last_error + ")");
 }

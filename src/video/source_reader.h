@@ -27,7 +27,7 @@ class SourceReader {
 
   const VideoInfo& info() const { return reader_.info(); }
   // Next frame into `bgr`; false once a file (or a live source declaring its length) has
-  // ended. A live source that does not come back within its attempts, or comes back at
+  // ended, or once StreamOptions::stop is set. A live source that does not come back within its attempts, or comes back at
   // another frame size, is an IoError naming it and the frames read so far.
   Result<bool> read(std::vector<uint8_t>& bgr, const ReconnectNotice& on_reconnect);
 
@@ -36,6 +36,7 @@ class SourceReader {
       : source_(std::move(source)), options_(options), reader_(std::move(reader)) {}
   Status reconnect(const std::string& why, const ReconnectNotice& on_reconnect);
   std::string without_name(const Status& st) const;
+  bool stopping() const { return options_.stream.stop && options_.stream.stop->load(); }
 
   VideoSource source_;
   LiveOptions options_;

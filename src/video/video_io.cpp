@@ -93,6 +93,7 @@ struct VideoReader::Impl {
   // open_url: FFmpeg's blocking calls poll `interrupted`, which gives up once `deadline`
   // (re-armed before each call) has passed.
   double timeout_s = 0;
+  const std::atomic<bool>* stop = nullptr;
   std::chrono::steady_clock::time_point deadline;
   bool timed_out = false;
 
@@ -102,6 +103,7 @@ struct VideoReader::Impl {
   }
   static int interrupted(void* opaque) {
     auto* r = static_cast<Impl*>(opaque);
+    if (r->stop && r->stop->load()) return 1;
     if (std::chrono::steady_clock::now() < r->deadline) return 0;
     r->timed_out = true;
     return 1;
@@ -190,6 +192,7 @@ Result<VideoReader> VideoReader::open_url(const std::string& url, const StreamOp
   auto r = std::make_unique<Impl>();
   r->path = url;
   r->timeout_s = options.timeout_s;
+  r->stop = options.stop;
   const AVInputFormat* input = nullptr;
   AVDictionary* opts = nullptr;
   if (url.rfind("/dev/", 0) == 0) {

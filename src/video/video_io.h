@@ -3,6 +3,7 @@
 // path treats a video frame exactly like a decoded image.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -31,6 +32,8 @@ struct VideoInfo {
 struct StreamOptions {
   // Connecting, and then each read: a source silent this long is an error, not a hang.
   double timeout_s = 10;
+  // When set and true, blocking calls give up at once (the caller is stopping).
+  const std::atomic<bool>* stop = nullptr;
 };
 
 // True for the extensions Ultralytics treats as video (mp4, avi, mkv, mov, ...; any case).

@@ -8,7 +8,9 @@ clear error. The stream is a 12-frame H.264 clip without B-frames, so the first 
 a server sends are the first N frames."""
 import json
 import os
+import select
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -39,11 +41,13 @@ def listening(port):
         return any(line.split()[1] == want and line.split()[3] == "0A" for line in f.readlines()[1:])
 
 
-def serve(clip, port, frames=None):
-    """FFmpeg sending `clip` (its first `frames` packets) as MPEG-TS over HTTP to the first
-    client of http://127.0.0.1:port/live, then exiting; returns once it listens."""
+def serve(clip, port, frames=None, forever=False):
+    """FFmpeg sending `clip` (its first `frames` packets; with `forever`, looped in real time)
+    as MPEG-TS over HTTP to the first client of http://127.0.0.1:port/live, then exiting;
+    returns once it listens."""
     limit = ["-frames:v", str(frames)] if frames else []
-    server = subprocess.Popen(["ffmpeg", "-nostdin", "-loglevel", "error", "-i", clip, "-c", "copy"] + limit +
+    loop = ["-re", "-stream_loop", "-1"] if forever else []
+    server = subprocess.Popen(["ffmpeg", "-nostdin", "-loglevel", "error"] + loop + ["-i", clip, "-c", "copy"] + limit +
                               ["-f", "mpegts", "-listen", "1", f"http://127.0.0.1:{port}/live"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 10
@@ -136,6 +140,23 @@ def main():
         saved = os.path.join(save, f"127.0.0.1_{port}_live.mp4")
         check("dropped stream: the annotated video written", os.path.exists(saved), str(os.listdir(save)))
         check("dropped stream: done within 20 s", elapsed < 20, f"{elapsed:.1f}s")
+
+        # A stream that never ends, stopped with Ctrl-C: what was done is written, exit 0.
+        server = serve(clip, port, forever=True)
+        kiln = subprocess.Popen([os.environ["KILN_BIN"], "predict", *MODEL, "--source", url, "--json", out],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+        deadline = time.time() + 30
+        while time.time() < deadline and kiln.poll() is None:  # until it has predicted 3 frames
+            if select.select([kiln.stdout], [], [], 1)[0] and "(frame 3)" in kiln.stdout.readline():
+                break
+        kiln.send_signal(signal.SIGINT)
+        stdout, stderr = kiln.communicate(timeout=30)
+        stop(server)
+        doc = json.load(open(out)) if kiln.returncode == 0 and os.path.exists(out) else {"results": [{"frames": []}]}
+        n = len(detections(doc))
+        check("Ctrl-C on an endless stream: exit 0, frames written, said once",
+              kiln.returncode == 0 and n > 0 and stderr.count("stopped by Ctrl-C") == 1
+              and detections(doc) == (want * (n // FRAMES + 1))[:n], f"rc={kiln.returncode} {n} frames {stderr[-300:]!r}")
 
         # Nobody serving, and a server that accepts but never sends.
         dead = free_port()
