@@ -1,7 +1,7 @@
 // The CUDA INT8 ops against the CPU integer reference on random data: QuantizeLinear ->
 // QConvInt8 (-> DequantizeLinear) over yolo11n's conv kinds (1x1, 3x3 stride 1 and 2,
-// depthwise, grouped) with every epilogue (SiLU, residual, int8 or float output), and
-// QuantizeLinear / DequantizeLinear alone. With the float parts in FP32 the integer path
+// depthwise, grouped) with every epilogue (SiLU, residual, int8 or float output), on tensor
+// cores and on dp4a, and QuantizeLinear / DequantizeLinear alone. With the float parts in FP32 the integer path
 // is exact: equal int8 outputs and equal float outputs, except that SiLU's expf differs by
 // an ulp between the GPU and the C library, which may move an int8 output by one step.
 #include <gtest/gtest.h>
@@ -130,36 +130,51 @@ Mismatch compare(const ir::Tensor& got, const ir::Tensor& want) {
 
 class QConvInt8Test : public ::testing::TestWithParam<QConvCase> {};
 
+// Float parts in FP32, QConvInt8's tiled kernel on tensor cores (where the GPU has them) or
+// dp4a.
+std::function<void(BuildOptions&)> exact_options(bool tensor_cores) {
+  return [tensor_cores](BuildOptions& o) {
+    o.int8_float = Precision::kFp32;
+    o.int8_tensor_cores = tensor_cores;
+  };
+}
+
 TEST_P(QConvInt8Test, MatchesCpuIntegerKernel) {
   KILN_REQUIRE_GPU();
   const QConvCase& c = GetParam();
   const bool tiled = (c.c / c.group) % 4 == 0;
+  std::vector<Epilogue> epilogues;
   for (bool silu : {false, true})
     for (bool residual : {false, true})
-      for (bool int8_out : {false, true}) {
-        const Epilogue e{silu, residual, int8_out};
-        BothResults r = run_graph_both([&](const auto& shapes) { return qconv_graph(c, e, shapes); },
-                                       qconv_inputs(c, e), Precision::kInt8);
-        ASSERT_EQ(r.cuda.size(), 1u) << e.name();
-        bool found = false;
-        for (const Tactic& t : r.tactics)
-          if (t.node == "qconv") {
-            found = true;
-            EXPECT_EQ(t.tactic, tiled ? "int8_dp4a_tiled" : "int8_direct") << e.name();
-          }
-        EXPECT_TRUE(found) << e.name();
-        const Mismatch m = compare(r.cuda[0], r.cpu[0]);
-        std::cout << c.name << " " << e.name() << ": " << m.count << " of " << r.cpu[0].numel()
-                  << " differ, max " << m.max_abs << std::endl;
-        if (!silu) {
-          EXPECT_EQ(m.count, 0) << e.name();
-        } else if (int8_out) {
-          EXPECT_LE(m.max_abs, kYScale * 1.0001) << e.name();  // one quantization step
-          EXPECT_LE(m.count, r.cpu[0].numel() / 1000 + 1) << e.name();
-        } else {
-          EXPECT_LE(relative_max_error(r.cuda[0], r.cpu[0]), 1e-6) << e.name();
-        }
+      for (bool int8_out : {false, true}) epilogues.push_back({silu, residual, int8_out});
+  for (bool tensor_cores : {true, false}) {
+    for (const Epilogue& e : epilogues) {
+      BothResults r = run_graph_both([&](const auto& shapes) { return qconv_graph(c, e, shapes); },
+                                     qconv_inputs(c, e), Precision::kInt8, false, exact_options(tensor_cores));
+      ASSERT_EQ(r.cuda.size(), 1u) << e.name();
+      std::string tactic;
+      for (const Tactic& t : r.tactics)
+        if (t.node == "qconv") tactic = t.tactic;
+      if (!tiled) {
+        EXPECT_EQ(tactic, "int8_direct") << e.name();
+      } else if (!tensor_cores) {
+        EXPECT_EQ(tactic, "int8_dp4a_tiled") << e.name();
+      } else {
+        EXPECT_TRUE(tactic == "int8_mma_tiled" || tactic == "int8_dp4a_tiled") << tactic;  // mma from sm_80
       }
+      const Mismatch m = compare(r.cuda[0], r.cpu[0]);
+      std::cout << c.name << " " << tactic << " " << e.name() << ": " << m.count << " of " << r.cpu[0].numel()
+                << " differ, max " << m.max_abs << std::endl;
+      if (!e.silu) {
+        EXPECT_EQ(m.count, 0) << tactic << " " << e.name();
+      } else if (e.int8_out) {
+        EXPECT_LE(m.max_abs, kYScale * 1.0001) << tactic << " " << e.name();  // one quantization step
+        EXPECT_LE(m.count, r.cpu[0].numel() / 1000 + 1) << tactic << " " << e.name();
+      } else {
+        EXPECT_LE(relative_max_error(r.cuda[0], r.cpu[0]), 1e-6) << tactic << " " << e.name();
+      }
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -183,7 +198,7 @@ TEST(CudaQConvInt8, Fp16FloatPartsClose) {
   const QConvCase c{"c3k2_3x3", 1, 32, 20, 32, 3, 1, 1};
   for (const Epilogue& e : {Epilogue{true, true, true}, Epilogue{true, false, false}}) {
     BothResults r = run_graph_both([&](const auto& shapes) { return qconv_graph(c, e, shapes); }, qconv_inputs(c, e),
-                                   Precision::kInt8, false, Precision::kFp16);
+                                   Precision::kInt8, false, [](BuildOptions& o) { o.int8_float = Precision::kFp16; });
     ASSERT_EQ(r.cuda.size(), 1u);
     const double err = relative_max_error(r.cuda[0], r.cpu[0]);
     std::cout << "fp16 float parts " << e.name() << ": error " << err << std::endl;
@@ -225,7 +240,7 @@ TEST(CudaQConvInt8, QuantizeDequantizeExact) {
     // Values up to twice the int8 range (saturation) and exact halves of a step (ties).
     ir::Tensor x = random_tensor(q.shape, 21, -3.f, 3.f);
     for (int64_t i = 0; i < x.numel(); i += 5) x.data<float>()[i] = 0.01f * (static_cast<float>(i % 40) - 20.f + 0.5f);
-    BothResults r = run_graph_both(make, {x}, Precision::kInt8);
+    BothResults r = run_graph_both(make, {x}, Precision::kInt8, false, exact_options(true));
     ASSERT_EQ(r.cuda.size(), 1u);
     EXPECT_EQ(compare(r.cuda[0], r.cpu[0]).count, 0) << ir::shape_to_string(q.shape) << " x" << q.channels;
   }

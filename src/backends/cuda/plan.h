@@ -133,6 +133,9 @@ struct BuildOptions {
   // The precision of an INT8 engine's float parts (kFp16 or kFp32): everything but
   // QConvInt8 and the int8 tensors between them.
   Precision int8_float = Precision::kFp16;
+  // QConvInt8's tiled kernel on tensor cores (mma.sync) where the GPU has them; off: dp4a
+  // everywhere (debugging, reference).
+  bool int8_tensor_cores = true;
 };
 
 // The precision the float parts of an engine built with `o` run at.

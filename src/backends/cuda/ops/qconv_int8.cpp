@@ -1,7 +1,8 @@
 // QConvInt8 (ir/qconv_int8.h) on the GPU: int8 NHWC input (a QuantizeLinear's or another
 // QConvInt8's output), int8 KRSC weights, exact int32 accumulation and the shared epilogue
 // fused (per-channel scale, bias, SiLU, residual add, requantization to int8 or a float
-// output in the engine's float dtype), one kernel launch (qconv_int8_kernel.h).
+// output in the engine's float dtype), one kernel launch (qconv_int8_kernel.h): tactic
+// int8_mma_tiled (tensor cores), int8_dp4a_tiled or int8_direct (depthwise).
 #include <algorithm>
 #include <initializer_list>
 #include <string>
@@ -96,6 +97,7 @@ Status plan_qconv_int8(PlanBuilder& b, const ir::Node& node) {
   a.int8_output = y_scale != nullptr;
   a.y_scale = y_scale ? y_scale->data<float>()[0] : 1.f;
   a.y_zero_point = y_zero ? y_zero->data<int8_t>()[0] : 0;
+  a.tensor_cores = b.options().int8_tensor_cores && qconv_int8_tensor_cores_available();
   KILN_ASSIGN_OR_RETURN(step->in, b.input_as(node, qconv::kX, Layout::kNHWC, ir::DType::kInt8));
   if (node.input(qconv::kResidual)) {
     KILN_ASSIGN_OR_RETURN(step->residual, b.input(node, qconv::kResidual, Layout::kNHWC));
@@ -131,7 +133,8 @@ Status plan_qconv_int8(PlanBuilder& b, const ir::Node& node) {
                        a.int8_output ? ir::DType::kInt8 : b.act_dtype());
   std::vector<int> reads = {step->in};
   if (step->residual >= 0) reads.push_back(step->residual);
-  step->describe(node, qconv_int8_tiled_fits(s) ? "int8_dp4a_tiled" : "int8_direct", reads, {step->out});
+  step->describe(node, !qconv_int8_tiled_fits(s) ? "int8_direct" : a.tensor_cores ? "int8_mma_tiled" : "int8_dp4a_tiled",
+                 reads, {step->out});
   b.add_step(std::move(step));
   return Status::Ok();
 }

@@ -28,13 +28,18 @@ struct QConvInt8Args {
   float y_scale = 1.f;
   int32_t y_zero_point = 0;
   void* y = nullptr;                 // NHWC packed: int8, or `float_type`
+  bool tensor_cores = false;         // tiled kernel on mma.sync (compute capability 8.0+), else dp4a
 };
+
+// Whether the current GPU runs the tiled kernel's tensor-core (mma.sync s8) form.
+bool qconv_int8_tensor_cores_available();
 
 // The tiled dp4a kernel needs whole 4-byte words of input channels per group.
 inline bool qconv_int8_tiled_fits(const ConvShape& s) { return (s.c / s.groups) % 4 == 0; }
 
-// Tiled (64 pixels x 64 output channels per block, dp4a on 4 channels at a time) when
-// qconv_int8_tiled_fits, else one thread per output element (depthwise convs).
+// Tiled (64 pixels x 64 output channels per block, 32 input channels per stage on tensor
+// cores or 4 at a time by dp4a) when qconv_int8_tiled_fits, else one thread per output
+// element (depthwise convs).
 Status launch_qconv_int8(const QConvInt8Args& a, cudaStream_t stream);
 
 }  // namespace kiln::cuda
