@@ -116,8 +116,8 @@ Status plan_quant(PlanBuilder& b, const ir::Node& node, bool quantize) {
     KILN_ASSIGN_OR_RETURN(step->in, b.input_as_is(node, 0));
     const Slot& s = b.slot(step->in);
     if (s.dtype != ir::DType::kInt8 || s.constant)
-      return error(StatusCode::kUnsupported, "input '", s.name, "' is ", s.constant ? "a constant" : "",
-                   " of dtype ", ir::dtype_name(s.dtype), "; the CUDA backend dequantizes computed int8 tensors");
+      return error(StatusCode::kUnsupported, "input '", s.name, "' is ", s.constant ? "a constant" : "a tensor",
+                   " of dtype ", ir::dtype_name(s.dtype), "; the CUDA backend dequantizes computed int8 tensors only");
     KILN_ASSIGN_OR_RETURN(step->in, b.input_as(node, 0, s.layout, ir::DType::kInt8));
   }
   const Slot in = b.slot(step->in);
