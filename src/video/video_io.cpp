@@ -14,6 +14,7 @@ extern "C" {
 #include <array>
 #include <cctype>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -109,7 +110,10 @@ struct VideoReader::Impl {
     return 1;
   }
   std::string reason(int rc) const {
-    return timed_out ? "no data for " + std::to_string(static_cast<int>(timeout_s)) + " s" : av_error(rc);
+    if (!timed_out) return av_error(rc);
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%g", timeout_s);
+    return std::string("no data for ") + seconds + " s";
   }
 
   ~Impl() {
