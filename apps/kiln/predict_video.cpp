@@ -88,8 +88,8 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
   Status decode_status, encode_status;
   double decode_ms = 0, encode_ms = 0;
 
+  std::string reconnect;  // said with the next frame once the stream is back (or at the end)
   std::thread decoder([&] {
-    std::string reconnect;  // said with the next frame, once the stream is back
     auto on_reconnect = [&](const std::string& what) { reconnect += (reconnect.empty() ? "" : "; ") + what; };
     for (int64_t index = 1, kept = 0;; ++index) {
       // A live stream never ends by itself: stop before reading a frame that is not wanted.
@@ -199,6 +199,10 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
     if (job.lines) std::fflush(job.lines);
   }
   decoder.join();
+  if (!reconnect.empty()) {  // came back without a frame before it ended
+    messages.event("reconnect", reconnect);
+    reconnects.push_back(reconnect);
+  }
   if (interrupt_flag().load())
     messages.event("note", name + ": stopped by Ctrl-C after " + std::to_string(count) + " frames; what was done is written");
   annotated.close();
