@@ -12,6 +12,7 @@ APT_PACKAGES=(
   libopenblas-dev                     # CPU backend GEMM
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libavdevice-dev  # video I/O (FFmpeg; cameras)
   ffmpeg                              # tests: serves live streams on 127.0.0.1
+  libopencv-dev                       # BoT-SORT motion compensation (optional: KILN_OPENCV)
   libssl-dev                          # SHA-256 (engine checksums, cache keys) via libcrypto
   zlib1g-dev                          # .npz tensors (kiln run): crc32, inflate
   libgtest-dev libgmock-dev
