@@ -53,26 +53,7 @@ class GpuPredictor : public DevicePredictor {
     });
   }
 
-  Status check_memory(std::span<const Frame> frames) const override {
-    for (size_t i = 0; i < frames.size(); ++i) {
-      const Frame& f = frames[i];
-      const bool device = f.memory == FrameMemory::kDevice;
-      for (int p = 0; p < (f.format == PixelFormat::kNv12 ? 2 : 1); ++p) {
-        cudaPointerAttributes attr{};
-        const bool known = cudaPointerGetAttributes(&attr, f.planes[p]) == cudaSuccess;
-        cudaGetLastError();
-        const bool on_device = known && (attr.type == cudaMemoryTypeDevice || attr.type == cudaMemoryTypeManaged);
-        if (device && !on_device)
-          return error(StatusCode::kInvalidArgument, "frame ", i, ": plane ", p, " is not device memory (the frame says device)");
-        if (device && attr.device != device_)
-          return error(StatusCode::kInvalidArgument, "frame ", i, ": plane ", p, " is on cuda:", attr.device,
-                       ", the model on cuda:", device_);
-        if (!device && on_device && attr.type == cudaMemoryTypeDevice)
-          return error(StatusCode::kInvalidArgument, "frame ", i, ": plane ", p, " is device memory (the frame says host)");
-      }
-    }
-    return Status::Ok();
-  }
+  Status check_memory(std::span<const Frame> frames) const override { return check_frame_memory(frames, device_); }
 
  private:
   // One image or frame as the letterbox kernel reads it; `caller_stream`: launched on
@@ -340,6 +321,27 @@ class GpuPredictor : public DevicePredictor {
 };
 
 }  // namespace
+
+Status check_frame_memory(std::span<const Frame> frames, int model_device) {
+  for (size_t i = 0; i < frames.size(); ++i) {
+    const Frame& f = frames[i];
+    const bool says_device = f.memory == FrameMemory::kDevice;
+    for (int p = 0; p < (f.format == PixelFormat::kNv12 ? 2 : 1); ++p) {
+      cudaPointerAttributes attr{};
+      const bool known = cudaPointerGetAttributes(&attr, f.planes[p]) == cudaSuccess;
+      cudaGetLastError();
+      const bool on_device = known && (attr.type == cudaMemoryTypeDevice || attr.type == cudaMemoryTypeManaged);
+      if (says_device && !on_device)
+        return error(StatusCode::kInvalidArgument, "frame ", i, ": plane ", p, " is not device memory (the frame says device)");
+      if (says_device && attr.device != model_device)
+        return error(StatusCode::kInvalidArgument, "frame ", i, ": plane ", p, " is on cuda:", attr.device,
+                     ", the model on cuda:", model_device);
+      if (!says_device && on_device && attr.type == cudaMemoryTypeDevice)
+        return error(StatusCode::kInvalidArgument, "frame ", i, ": plane ", p, " is device memory (the frame says host)");
+    }
+  }
+  return Status::Ok();
+}
 
 Result<std::unique_ptr<DevicePredictor>> make_gpu_predictor(const cuda::Engine& engine, cuda::ExecutionContext& context,
                                                             int device) {
