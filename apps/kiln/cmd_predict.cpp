@@ -256,6 +256,7 @@ int predict(PredictArgs o) {
     job.vid_stride = o.vid_stride;
     job.max_frames = o.max_frames;
     job.lines = line_stream(o);
+    job.strict_gpu = o.model.strict_gpu;
     VideoOutcome video = predict_video(model, po, job, messages);
     if (!video.status.ok()) {
       failures.push_back({job.path.string(), video.status.message()});
