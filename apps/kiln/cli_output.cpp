@@ -83,6 +83,17 @@ double progress_interval() {
 
 void Messages::event(const std::string& kind, const std::string& text) {
   std::lock_guard<std::mutex> lock(mutex_);
+  record(kind, text);
+}
+
+void Messages::event_once(const std::string& kind, const std::string& text) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const nlohmann::json& e : events_)
+    if (e["event"] == kind && e["message"] == text) return;
+  record(kind, text);
+}
+
+void Messages::record(const std::string& kind, const std::string& text) {
   events_.push_back({{"event", kind}, {"message", text}});
   if (verbosity_ != Verbosity::kQuiet) std::cerr << "kiln " << command_ << ": " << kind << ": " << text << std::endl;
 }

@@ -36,6 +36,8 @@ class Messages {
   // --quiet, always recorded as {"event": kind, "message": text}. Safe from several
   // threads (the videos of a .streams list).
   void event(const std::string& kind, const std::string& text);
+  // The same, unless this very event was already recorded (a note due once per reason).
+  void event_once(const std::string& kind, const std::string& text);
   // Details for --verbose only (phases, tactics, cache hits, timings); not recorded.
   void detail(const std::string& text) const;
   // --verbose: the tactics of an engine file's plans, one line per step when there are
@@ -47,6 +49,8 @@ class Messages {
   const std::string& command() const { return command_; }
 
  private:
+  void record(const std::string& kind, const std::string& text);  // under mutex_
+
   std::string command_;
   Verbosity verbosity_;
   std::mutex mutex_;

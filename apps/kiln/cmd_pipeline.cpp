@@ -36,6 +36,7 @@ struct PipelineArgs {
   std::string config = "kiln.yaml";
   std::string source;
   std::string device;
+  bool strict_gpu = false;
   std::string cache_dir;
   std::string save_dir;
   std::string json_out;
@@ -99,6 +100,7 @@ VideoOutcome run_video(pipeline::Pipeline& pipe, const PipelineArgs& o, const vi
   job.vid_stride = o.vid_stride;
   job.max_frames = o.max_frames;
   job.lines = o.verbosity == Verbosity::kQuiet ? nullptr : stdout;
+  job.strict_gpu = o.strict_gpu;
   job.on_prediction = [&](int64_t frame, const Image& image, Prediction& p) -> Status {
     KILN_ASSIGN_OR_RETURN(current, pipe.process_detections(image, frame, std::move(p)));
     p = current.objects;
@@ -116,12 +118,16 @@ int run(PipelineArgs o) {
   if (o.vid_stride < 1) return fail(error(StatusCode::kInvalidArgument, "--vid-stride must be at least 1, got ", o.vid_stride));
   if (o.max_frames < 0) return fail(error(StatusCode::kInvalidArgument, "--max-frames must not be negative, got ", o.max_frames));
   if (o.save_crop && o.save_dir.empty()) return fail(error(StatusCode::kInvalidArgument, "--save-crop writes into <save>/crops: add --save DIR"));
+  Result<std::optional<Device>> device = device_flag(o.device);
+  if (!device.ok()) return fail(device.status());
+  if (Status st = check_strict_gpu(o.strict_gpu, *device); !st.ok()) return fail(st);
   Result<engine::Config> config = engine::load_config(o.config);
   if (!config.ok()) return fail(config.status());
   Result<PredictSources> sources = list_predict_sources(o.source);
   if (!sources.ok()) return fail(sources.status());
   pipeline::PipelineOverrides overrides;
   if (!o.device.empty()) overrides.device = o.device;
+  overrides.strict_gpu = o.strict_gpu;
   overrides.cache_dir = o.cache_dir;
   BuildProgress build_progress(messages);
   overrides.progress = build_progress.hook();
@@ -188,6 +194,8 @@ Runner register_pipeline(CLI::App& app) {
                   "camera (0, /dev/video0) or a .streams / .txt list")
       ->required();
   cmd->add_option("--device", o->device, "cpu | cuda | cuda:N for every model (default: the config's)");
+  cmd->add_flag("--strict-gpu", o->strict_gpu,
+                "fail instead of falling back to the CPU: a model on the CPU, or a video NVDEC cannot decode");
   cmd->add_option("--cache-dir", o->cache_dir, "engine cache folder (default: the config's, $KILN_CACHE_DIR, ~/.cache/kiln)");
   cmd->add_option("--save", o->save_dir, "write annotated images (.jpg) and videos (.mp4) into DIR");
   cmd->add_flag("--save-crop", o->save_crop, "write each object's crop into <save>/crops/<class>/ (as Ultralytics' save_crop)");

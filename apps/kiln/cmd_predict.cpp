@@ -258,6 +258,7 @@ int predict(PredictArgs o) {
     job.vid_stride = o.vid_stride;
     job.max_frames = o.max_frames;
     job.lines = line_stream(o);
+    job.strict_gpu = o.model.strict_gpu;
     return predict_video(model, po, job, messages);
   });
   for (size_t i = 0; i < videos.size(); ++i) {

@@ -44,6 +44,7 @@ struct TrackOptions {
   const CLI::Option* imgsz_flag = nullptr;
   std::vector<int> classes;
   std::string device;
+  bool strict_gpu = false;
   std::string precision;
   std::string save_dir;
   std::string json_out;
@@ -168,6 +169,8 @@ Status track(const TrackOptions& o) {
                  " (give one video or one folder of frames)");
   ModelOptions mo;
   KILN_ASSIGN_OR_RETURN(mo.device, device_flag(o.device));
+  KILN_RETURN_IF_ERROR(check_strict_gpu(o.strict_gpu, mo.device));
+  mo.strict_gpu = o.strict_gpu;
   KILN_ASSIGN_OR_RETURN(mo.precision, precision_flag(o.precision));
   mo.imgsz = o.imgsz_flag && o.imgsz_flag->count() ? o.imgsz : 0;
   Messages messages("track", o.verbosity);
@@ -215,6 +218,8 @@ Status track(const TrackOptions& o) {
     job.max_frames = o.max_frames;
     job.lines = o.verbosity == Verbosity::kQuiet ? nullptr : stdout;
     job.on_prediction = [&seq](int64_t frame, const Image& image, Prediction& p) { return seq.apply(frame, image, p); };
+    job.on_prediction_reads_image = config.gmc_method != track::GmcMethod::kNone;  // motion compensation reads the frame
+    job.strict_gpu = o.strict_gpu;
     job.draw = [&seq, &info](Image& image, const Prediction& p) { seq.draw(image, p, info.names); };
     return predict_video(model, po, job, messages);
   });
@@ -258,6 +263,8 @@ Runner register_track(CLI::App& app) {
   cmd->add_option("--classes", o->classes, "track only these class ids (comma-separated)")->delimiter(',');
   cmd->add_option("--device", o->device, "cpu | cuda | cuda:N (default: cpu; a .kiln runs where it was built)");
   cmd->add_option("--precision", o->precision, "fp32 | fp16 | tf32 (fp16 and tf32 need a GPU)");
+  cmd->add_flag("--strict-gpu", o->strict_gpu,
+                "fail instead of falling back to the CPU: no usable GPU for the model, or a video NVDEC cannot decode");
   cmd->add_option("--save", o->save_dir, "write annotated videos (.mp4) and frames (.jpg) with ids and trails here");
   cmd->add_option("--json", o->json_out, "write one JSON line per frame (tracked objects with track_id)");
   cmd->add_option("--mot", o->mot_out, "write MOTChallenge rows: frame,id,left,top,width,height,conf,-1,-1,-1");

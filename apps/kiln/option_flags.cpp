@@ -9,6 +9,13 @@ Result<std::optional<Device>> device_flag(const std::string& text) {
   return std::optional<Device>(*d);
 }
 
+Status check_strict_gpu(bool strict_gpu, const std::optional<Device>& device) {
+  if (strict_gpu && device && !device->is_cuda())
+    return error(StatusCode::kInvalidArgument, "--strict-gpu refuses CPU fallbacks, but --device cpu asks for the CPU "
+                                               "(give --device cuda or cuda:N, or drop --strict-gpu)");
+  return Status::Ok();
+}
+
 Result<std::optional<Precision>> precision_flag(const std::string& text) {
   if (text.empty()) return std::optional<Precision>();
   auto p = parse_precision(text);

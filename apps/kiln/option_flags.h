@@ -16,6 +16,9 @@ namespace kiln::cli {
 
 Result<std::optional<Device>> device_flag(const std::string& text);
 Result<std::optional<Precision>> precision_flag(const std::string& text);
+// --strict-gpu (no CPU fallback of the model or of video decoding) contradicts --device
+// cpu: InvalidArgument saying so.
+Status check_strict_gpu(bool strict_gpu, const std::optional<Device>& device);
 
 // --calib, --calib-images, --calib-method, --int8-exclude (repeatable), --int8-target-drop:
 // what an int8 build needs (build, predict, val and bench take them alike).

@@ -32,9 +32,41 @@ double ms_since(Clock::time_point t0) {
 
 struct DecodedFrame {
   int64_t number = 0;  // 1-based among the predicted frames, as Ultralytics counts them
-  Image image;
-  std::string reconnect;  // the stream dropped and came back before this frame: what happened
+  Image image;                // CPU decoding: the BGR frame
+  video::DeviceFrame device;  // NVDEC: the NV12 frame in device memory
+  std::string reconnect;      // the stream dropped and came back before this frame: what happened
 };
+
+Frame device_frame(const video::DeviceFrame& d) {
+  Frame f;
+  f.width = d.width, f.height = d.height;
+  f.format = PixelFormat::kNv12;
+  f.memory = FrameMemory::kDevice;
+  for (int p = 0; p < 2; ++p) f.planes[p] = d.planes[p], f.pitch[p] = d.pitch[p];
+  return f;  // stream nullptr: FFmpeg's CUDA frames are ready on the legacy default stream
+}
+
+// An NVDEC frame's pixels on the host, BGR.
+Result<Image> download(const video::DeviceFrame& d) {
+  std::vector<uint8_t> nv12;
+  KILN_RETURN_IF_ERROR(video::VideoReader::download(d, nv12));
+  Frame f;
+  f.width = d.width, f.height = d.height;
+  f.format = PixelFormat::kNv12;
+  f.planes[0] = nv12.data(), f.planes[1] = nv12.data() + static_cast<size_t>(d.width) * d.height;
+  f.pitch[0] = f.pitch[1] = static_cast<size_t>(d.width);
+  return to_image(f);
+}
+
+// Where the video is decoded when the model runs on a GPU: said once per reason, or refused.
+Status report_decoder(const video::SourceReader& reader, const ModelInfo& info, const VideoJob& job, Messages& messages) {
+  const video::DecoderChoice& c = reader.decoder();
+  if (!info.device.is_cuda() || c.gpu) return Status::Ok();
+  if (job.strict_gpu)
+    return error(StatusCode::kUnsupported, job.source.name, ": --strict-gpu: the video would be decoded on the CPU: ", c.reason);
+  messages.event_once("fallback", "video decoded on the CPU: " + c.reason);
+  return Status::Ok();
+}
 
 // Frames in flight per queue: enough to absorb jitter between stages, small enough that a
 // 4K stream stays within a few hundred MB.
@@ -59,9 +91,14 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
   stop_on_interrupt();
   video::LiveOptions live = job.live;
   live.stream.stop = &interrupt_flag();
+  if (info.device.is_cuda()) live.stream.cuda_device = info.device.index;
   Result<video::SourceReader> opened = video::SourceReader::open(job.source, live);
   if (!opened.ok()) return failed(opened.status());
   video::SourceReader reader = std::move(opened).value();
+  if (Status st = report_decoder(reader, info, job, messages); !st.ok()) return failed(st);
+  const bool on_gpu = reader.decoder().gpu;
+  // Host pixels of a GPU frame are needed only to draw, crop or hand to the hook.
+  const bool need_image = !job.save_dir.empty() || job.save_crop || (job.on_prediction && job.on_prediction_reads_image);
   const video::VideoInfo vinfo = reader.info();
   const fs::path out_path = job.save_dir.empty() ? fs::path() : job.save_dir / (job.source.stem + ".mp4");
   std::error_code ec;
@@ -86,7 +123,7 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
   BoundedQueue<DecodedFrame> decoded(kQueueDepth);
   BoundedQueue<Image> annotated(kQueueDepth);
   Status decode_status, encode_status;
-  double decode_ms = 0, encode_ms = 0;
+  double decode_ms = 0, encode_ms = 0, download_ms = 0;
 
   std::string reconnect;  // said with the next frame once the stream is back (or at the end)
   std::thread decoder([&] {
@@ -96,8 +133,8 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
       if (job.max_frames > 0 && kept >= job.max_frames) break;
       if (interrupt_flag().load()) break;
       const Clock::time_point t0 = Clock::now();
-      DecodedFrame f{kept + 1, Image(vinfo.width, vinfo.height), {}};
-      Result<bool> more = reader.read(f.image.pixels, on_reconnect);
+      DecodedFrame f{kept + 1, on_gpu ? Image() : Image(vinfo.width, vinfo.height), {}, {}};
+      Result<bool> more = on_gpu ? reader.read_device(f.device, on_reconnect) : reader.read(f.image.pixels, on_reconnect);
       decode_ms += ms_since(t0);
       if (!more.ok()) {
         decode_status = more.status();  // the frames before it are predicted and kept
@@ -155,8 +192,23 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
     }
     if (group.empty()) break;
     std::vector<Image> images;
-    for (DecodedFrame& f : group) images.push_back(std::move(f.image));
-    Result<std::vector<Prediction>> preds = model.predict(images, options);
+    Result<std::vector<Prediction>> preds = std::vector<Prediction>{};
+    if (on_gpu) {
+      std::vector<Frame> device_frames;
+      for (const DecodedFrame& f : group) device_frames.push_back(device_frame(f.device));
+      preds = model.predict(std::span<const Frame>(device_frames), options);
+      const Clock::time_point t0 = Clock::now();
+      for (DecodedFrame& f : group) {
+        Result<Image> image = need_image ? download(f.device) : Image();
+        if (!image.ok()) return stop(image.status());
+        images.push_back(std::move(image).value());
+        f.device = {};  // FFmpeg's frame goes back to its pool
+      }
+      download_ms += ms_since(t0);
+    } else {
+      for (DecodedFrame& f : group) images.push_back(std::move(f.image));
+      preds = model.predict(images, options);
+    }
     if (!preds.ok()) return stop(preds.status());
     for (size_t k = 0; k < group.size(); ++k) {
       Prediction& p = (*preds)[k];
@@ -215,7 +267,7 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
   }
   for (const auto& [file, text] : labels)
     if (Status st = write_file_atomic(job.save_dir / "labels" / file, text.data(), text.size()); !st.ok()) return failed(st);
-  t.decode = decode_ms, t.encode = encode_ms;
+  t.decode = decode_ms + download_ms, t.encode = encode_ms;
 
   const double wall_s = ms_since(start) / 1000.0;
   const double n = count > 0 ? static_cast<double>(count) : 1.0;
@@ -235,6 +287,7 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
               {"height", vinfo.height},
               {"fps", vinfo.frame_rate.fps()},
               {"saved_fps", writer ? saved_rate.fps() : 0.0},
+              {"decoder", on_gpu ? "nvdec" : "cpu"},
               {"frames", std::move(frames)},
               {"reconnects", std::move(reconnects)},
               {"speed",

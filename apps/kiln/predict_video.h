@@ -1,6 +1,9 @@
 // kiln predict on a video: decode -> predict -> annotate -> encode, with decoding and
 // encoding on their own threads around the predict loop (bounded queues between them), so
-// the model never waits for FFmpeg unless FFmpeg is the slowest stage.
+// the model never waits for FFmpeg unless FFmpeg is the slowest stage. A model on a GPU
+// gets its frames from NVDEC in device memory (video/decoder_choice.h decides); they are
+// copied to the host only for what needs pixels there (drawing, crops, a pipeline's
+// stages), after inference.
 #pragma once
 
 #include <cstdint>
@@ -38,6 +41,8 @@ struct VideoJob {
   // the prediction as is, draw_prediction.
   std::function<Status(int64_t frame, const Image& image, Prediction& prediction)> on_prediction;
   std::function<void(Image& frame, const Prediction& prediction)> draw;
+  bool on_prediction_reads_image = true;  // false: the hook gets an empty image (no download of GPU frames)
+  bool strict_gpu = false;  // a model on a GPU with a video only the CPU can decode: an error, not a fallback
 };
 
 struct VideoOutcome {
@@ -55,7 +60,8 @@ struct VideoOutcome {
 // frames before it are kept (JSON, labels, and the annotated video up to there) and the
 // status says what failed. Other
 // errors (the model, the encoder) leave nothing behind: the video goes through a temp
-// file renamed at the end.
+// file renamed at the end. A model on a GPU whose video is decoded on the CPU says so
+// once per reason (a "fallback" event), or fails under job.strict_gpu.
 VideoOutcome predict_video(Model& model, const PredictOptions& options, const VideoJob& job, Messages& messages);
 
 // run(i) for i in [0, n): one after the other, or with `together` each on a thread of its

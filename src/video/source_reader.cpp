@@ -14,14 +14,23 @@ constexpr double kFirstWaitS = 0.5, kLongestWaitS = 4;
 
 Result<SourceReader> SourceReader::open(const VideoSource& source, const LiveOptions& options) {
   Result<VideoReader> reader =
-      source.live() ? VideoReader::open_url(source.locator, options.stream) : VideoReader::open(source.locator);
+      source.live() ? VideoReader::open_url(source.locator, options.stream)
+                    : VideoReader::open(source.locator, options.stream.cuda_device);
   if (!reader.ok()) return reader.status();
   return SourceReader(source, options, std::move(reader).value());
 }
 
 Result<bool> SourceReader::read(std::vector<uint8_t>& bgr, const ReconnectNotice& on_reconnect) {
+  return read_with([&] { return reader_.read(bgr); }, on_reconnect);
+}
+
+Result<bool> SourceReader::read_device(DeviceFrame& frame, const ReconnectNotice& on_reconnect) {
+  return read_with([&] { return reader_.read_device(frame); }, on_reconnect);
+}
+
+Result<bool> SourceReader::read_with(const std::function<Result<bool>()>& read_one, const ReconnectNotice& on_reconnect) {
   for (;;) {
-    Result<bool> more = reader_.read(bgr);
+    Result<bool> more = read_one();
     if (more.ok() && *more) {
       ++frames_;
       return true;

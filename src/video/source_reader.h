@@ -26,14 +26,19 @@ class SourceReader {
   static Result<SourceReader> open(const VideoSource& source, const LiveOptions& options);
 
   const VideoInfo& info() const { return reader_.info(); }
+  // Where the frames are decoded (LiveOptions::stream.cuda_device asks for NVDEC).
+  const DecoderChoice& decoder() const { return reader_.decoder(); }
   // Next frame into `bgr`; false once a file (or a live source declaring its length) has
   // ended, or once StreamOptions::stop is set. A live source that does not come back within its attempts, or comes back at
   // another frame size, is an IoError naming it and the frames read so far.
   Result<bool> read(std::vector<uint8_t>& bgr, const ReconnectNotice& on_reconnect);
+  // The same for a source decoded on the GPU (decoder().gpu): the frame stays in device memory.
+  Result<bool> read_device(DeviceFrame& frame, const ReconnectNotice& on_reconnect);
 
  private:
   SourceReader(VideoSource source, LiveOptions options, VideoReader reader)
       : source_(std::move(source)), options_(options), reader_(std::move(reader)) {}
+  Result<bool> read_with(const std::function<Result<bool>()>& read_one, const ReconnectNotice& on_reconnect);
   Status reconnect(const std::string& why, const ReconnectNotice& on_reconnect);
   std::string without_name(const Status& st) const;
   bool stopping() const { return options_.stream.stop && options_.stream.stop->load(); }
