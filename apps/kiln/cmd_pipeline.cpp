@@ -168,6 +168,8 @@ int run(PipelineArgs o) {
     if (!video.status.ok()) failures.push_back(video.status.message());
     nlohmann::json extra = video.json.value("speed", nlohmann::json::object());
     extra.erase("frames"), extra.erase("wall_s"), extra.erase("end_to_end_fps");
+    for (const char* key : {"decoder", "fallback", "reconnects"})
+      if (video.json.contains(key)) extra[key] = video.json[key];
     finish(sources->videos[i].name, seq, seconds_since(t0), extra);
   }
   std::fflush(stdout);

@@ -234,6 +234,9 @@ Status track(const TrackOptions& o) {
     if (!outcome.json.contains("frames")) continue;
     const Sequence& seq = *tracked[i];
     for (const nlohmann::json& entry : outcome.json["frames"]) jsonl += seq.json_line(entry["frame"].get<int64_t>(), entry);
+    if (!outcome.json.value("fallback", "").empty())
+      jsonl += nlohmann::json{{"source", sources.videos[i].name}, {"event", "fallback"}, {"message", outcome.json["fallback"]}}
+                   .dump() + "\n";
     for (const nlohmann::json& what : outcome.json["reconnects"])
       jsonl += nlohmann::json{{"source", sources.videos[i].name}, {"event", "reconnect"}, {"message", what}}.dump() + "\n";
     if (o.verbosity != Verbosity::kQuiet) seq.print_summary();

@@ -59,13 +59,16 @@ Result<Image> download(const video::DeviceFrame& d) {
 }
 
 // Where the video is decoded when the model runs on a GPU: said once per reason, or refused.
-Status report_decoder(const video::SourceReader& reader, const ModelInfo& info, const VideoJob& job, Messages& messages) {
+// Returns the note ("" when there is none), which the video's JSON carries too.
+Result<std::string> report_decoder(const video::SourceReader& reader, const ModelInfo& info, const VideoJob& job,
+                                   Messages& messages) {
   const video::DecoderChoice& c = reader.decoder();
-  if (!info.device.is_cuda() || c.gpu) return Status::Ok();
+  if (!info.device.is_cuda() || c.gpu) return std::string();
   if (job.strict_gpu)
     return error(StatusCode::kUnsupported, job.source.name, ": --strict-gpu: the video would be decoded on the CPU: ", c.reason);
-  messages.event_once("fallback", "video decoded on the CPU: " + c.reason);
-  return Status::Ok();
+  const std::string note = "video decoded on the CPU: " + c.reason;
+  messages.event_once("fallback", note);
+  return note;
 }
 
 // Frames in flight per queue: enough to absorb jitter between stages, small enough that a
@@ -95,7 +98,8 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
   Result<video::SourceReader> opened = video::SourceReader::open(job.source, live);
   if (!opened.ok()) return failed(opened.status());
   video::SourceReader reader = std::move(opened).value();
-  if (Status st = report_decoder(reader, info, job, messages); !st.ok()) return failed(st);
+  Result<std::string> fallback = report_decoder(reader, info, job, messages);
+  if (!fallback.ok()) return failed(fallback.status());
   const bool on_gpu = reader.decoder().gpu;
   // Host pixels of a GPU frame are needed only to draw, crop or hand to the hook.
   const bool need_image = !job.save_dir.empty() || job.save_crop || (job.on_prediction && job.on_prediction_reads_image);
@@ -288,6 +292,7 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
               {"fps", vinfo.frame_rate.fps()},
               {"saved_fps", writer ? saved_rate.fps() : 0.0},
               {"decoder", on_gpu ? "nvdec" : "cpu"},
+              {"fallback", *fallback},
               {"frames", std::move(frames)},
               {"reconnects", std::move(reconnects)},
               {"speed",

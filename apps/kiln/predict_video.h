@@ -52,7 +52,8 @@ struct VideoOutcome {
 
 // Prints one line per frame and a summary (frames, end-to-end FPS, per-stage ms), and
 // returns the video's JSON entry: {"video", "width", "height", "fps", "frames":
-// [{"frame", "detections", ...}], "reconnects": [...], "speed": {"end_to_end_fps",
+// [{"frame", "detections", ...}], "decoder": "nvdec"|"cpu", "fallback": the CPU-decoding
+// note or "", "reconnects": [...], "speed": {"end_to_end_fps",
 // "wall_s", "<stage>_ms"}}. A live source's length is unknown: its progress counts frames
 // and FPS, and each reconnect is also an event ("reconnect") of `messages`.
 // Ctrl-C (interrupt.h) ends it after the frames in hand, as if it had ended there.
