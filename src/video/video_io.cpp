@@ -100,7 +100,7 @@ struct VideoReader::Impl {
   }
 
   // After the container is open: the stream, its decoder and the frame size checks.
-  Status open_stream();
+  Status open_stream(int decoder_threads);
 
   Status corrupt(const std::string& what) const {
     return error(StatusCode::kCorrupt, path.string(), ": ", what);
@@ -138,12 +138,15 @@ Result<VideoReader> VideoReader::open(const fs::path& path) {
   r->path = path;
   int rc = avformat_open_input(&r->format, path.c_str(), nullptr, nullptr);
   if (rc < 0) return r->corrupt("not a readable video (" + av_error(rc) + ")");
-  KILN_RETURN_IF_ERROR(r->open_stream());
+  KILN_RETURN_IF_ERROR(r->open_stream(0));
   return VideoReader(std::move(r));
 }
 
-Result<VideoReader> VideoReader::open_bytes(std::span<const uint8_t> bytes, const std::string& name) {
+Result<VideoReader> VideoReader::open_bytes(std::span<const uint8_t> bytes, const std::string& name,
+                                            int decoder_threads) {
   silence_ffmpeg_log();
+  if (decoder_threads < 0)
+    return error(StatusCode::kInvalidArgument, name, ": decoder_threads ", decoder_threads, " is negative");
   constexpr int kBufferSize = 1 << 16;
   auto r = std::make_unique<Impl>();
   r->path = name;
@@ -160,11 +163,11 @@ Result<VideoReader> VideoReader::open_bytes(std::span<const uint8_t> bytes, cons
   r->format->flags |= AVFMT_FLAG_CUSTOM_IO;
   int rc = avformat_open_input(&r->format, nullptr, nullptr, nullptr);  // frees the context on failure
   if (rc < 0) return r->corrupt("not a readable video (" + av_error(rc) + ")");
-  KILN_RETURN_IF_ERROR(r->open_stream());
+  KILN_RETURN_IF_ERROR(r->open_stream(decoder_threads));
   return VideoReader(std::move(r));
 }
 
-Status VideoReader::Impl::open_stream() {
+Status VideoReader::Impl::open_stream(int decoder_threads) {
   int rc = avformat_find_stream_info(format, nullptr);
   if (rc < 0) return corrupt("not a readable video (" + av_error(rc) + ")");
   const AVCodec* codec = nullptr;
@@ -177,7 +180,7 @@ Status VideoReader::Impl::open_stream() {
   if (!decoder) return error(StatusCode::kInternal, path.string(), ": out of memory");
   if ((rc = avcodec_parameters_to_context(decoder, st->codecpar)) < 0)
     return corrupt("bad codec parameters (" + av_error(rc) + ")");
-  decoder->thread_count = 0;  // FFmpeg picks one thread per core
+  decoder->thread_count = decoder_threads;  // 0: FFmpeg picks one thread per core
   decoder->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
   if ((rc = avcodec_open2(decoder, codec, nullptr)) < 0)
     return corrupt(std::string("cannot open the ") + codec->name + " decoder (" + av_error(rc) + ")");

@@ -37,8 +37,11 @@ class VideoReader {
  public:
   static Result<VideoReader> open(const std::filesystem::path& path);
   // The same from a video held in memory (read through an in-memory AVIOContext); `bytes`
-  // must outlive the reader, `name` names it in errors.
-  static Result<VideoReader> open_bytes(std::span<const uint8_t> bytes, const std::string& name);
+  // must outlive the reader, `name` names it in errors. decoder_threads (>= 0): 0 lets FFmpeg
+  // use one per core; 1 decodes on the calling thread, for callers that open many short
+  // readers or run many at once (a thread pool per reader then costs more than it gives).
+  static Result<VideoReader> open_bytes(std::span<const uint8_t> bytes, const std::string& name,
+                                        int decoder_threads = 0);
   VideoReader(VideoReader&&) noexcept;
   VideoReader& operator=(VideoReader&&) noexcept;
   ~VideoReader();
