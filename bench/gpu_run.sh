@@ -4,7 +4,7 @@
 #   cmake --build build-cuda -j2 --target kiln kiln_cuda_tests
 #   scripts/gpu-check.sh --prepare build-cuda build-gpu
 # then run on the GPU machine from the repo root (carry build-gpu, .assets, .whl):
-#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, coldn, fp32, notune, v8, tests, api, fp16, vision, engine, engines, predict, predref, e2e, video, tasks, val, valn, peer, drift, folder
+#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, coldn, fp32, notune, v8, tests, int8, api, fp16, vision, engine, engines, predict, predref, e2e, video, tasks, val, valn, peer, drift, folder
 # cold: yolo11n-dynamic FP16 batches 1,32 on an empty timing cache, with --profile;
 # warm: the same model FP16 batches 1,8,32 again on the now warm cache (build time warm);
 # coldn: cold then warm with $TUNE_CANDIDATES (default 3) timed candidates per conv signature (own cache);
@@ -26,7 +26,8 @@
 # tasks: kiln bench + PyTorch peer, batch 1, on whichever of yolov8n-seg, yolo11n-pose,
 # yolo11n-obb-random (1024), yolo11n-cls-random (224) are in .assets;
 # predict: kiln predict on the images with CUDA FP16 (end-to-end speed split per image);
-# tests: kiln_cuda_tests; api: kiln_api_gpu_tests (predict on CUDA vs CPU); peer: bench/peers/torch_peer.py (PyTorch, same GPU);
+# tests: kiln_cuda_tests; int8: its INT8 tests alone (QConvInt8 / Q / DQ vs the CPU integer
+# kernels, quantized yolo11n vs CPU INT8 and FP32); api: kiln_api_gpu_tests (predict on CUDA vs CPU); peer: bench/peers/torch_peer.py (PyTorch, same GPU);
 # base: the cold stage again with $carry/kiln-base (a build of an earlier commit, own empty
 # timing cache), for before/after figures from one machine.
 # KILN_GPU_ASSETS and KILN_GPU_CARRY name other assets/carry dirs (default .assets, build-gpu).
@@ -81,6 +82,8 @@ for s in "$@"; do
     notune) stage notune 100 "$kiln" bench --model "$m11" --precision fp16 --batch 1,32 --iters 200 --no-tune ;;
     v8) stage v8 100 "$kiln" bench --model "$m8" --precision fp16,fp32 --batch 1 --iters 300 --timing-cache "$cache" ;;
     tests) stage tests 200 "$carry/kiln_cuda_tests" --gtest_output="xml:$out/gtest.xml" ;;
+    int8) stage int8 200 "$carry/kiln_cuda_tests" --gtest_filter='*QConvInt8*:CudaInt8Model.*' \
+            --gtest_output="xml:$out/gtest_int8.xml" ;;
     engine) stage engine 200 scripts/gpu-engine-check.sh "$kiln" "$assets/models/yolo11n.onnx" ;;
     api) stage api 400 "$carry/kiln_api_gpu_tests" --gtest_filter='-EngineV2Gpu.*' --gtest_output="xml:$out/gtest_api.xml" ;;
     track)  # kiln track (ByteTrack) on the first video in $assets/video, CUDA FP16, JSON lines + MOT txt

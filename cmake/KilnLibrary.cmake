@@ -1,9 +1,13 @@
-# kiln_library(NAME DIR [DEPS ...]): one static library per layer, made of every
-# .cpp/.cu file in DIR (recursively), so adding a file needs no CMake edit.
+# kiln_library(NAME DIR [DEPS ...] [EXCLUDE files...]): one static library per layer, made of
+# every .cpp/.cu file in DIR (recursively) but the EXCLUDE ones (an optional dependency's
+# alternative), so adding a file needs no CMake edit.
 function(kiln_library name)
-  cmake_parse_arguments(ARG "" "" "DEPS;PRIVATE_DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "DEPS;PRIVATE_DEPS;EXCLUDE" ${ARGN})
   file(GLOB_RECURSE _srcs CONFIGURE_DEPENDS
        ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp ${CMAKE_CURRENT_SOURCE_DIR}/*.cu)
+  foreach(_x IN LISTS ARG_EXCLUDE)
+    list(REMOVE_ITEM _srcs ${CMAKE_CURRENT_SOURCE_DIR}/${_x})
+  endforeach()
   add_library(${name} STATIC ${_srcs})
   target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/include)
   target_link_libraries(${name} PUBLIC ${ARG_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})

@@ -11,6 +11,7 @@ APT_PACKAGES=(
   libjpeg62-turbo-dev libstb-dev      # JPEG decode (libjpeg-turbo), PNG/encode (stb)
   libopenblas-dev                     # CPU backend GEMM
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev  # video I/O (FFmpeg)
+  libopencv-dev                       # BoT-SORT motion compensation (optional: KILN_OPENCV)
   libssl-dev                          # SHA-256 (engine checksums, cache keys) via libcrypto
   zlib1g-dev                          # .npz tensors (kiln run): crc32, inflate
   libgtest-dev libgmock-dev

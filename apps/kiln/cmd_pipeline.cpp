@@ -131,7 +131,6 @@ int run(PipelineArgs o) {
     return fail(error(StatusCode::kInvalidArgument, "--mot writes the tracks of one sequence: pipeline '", o.name, "' ",
                       pipe.tracks() ? "has a tracker, but " + o.source + " holds " + std::to_string(sequences) + " sequences"
                                     : std::string("has no tracker")));
-  if (const std::string note = pipe.tracker_note(); !note.empty()) messages.event("note", note);
   if (!o.save_dir.empty()) {
     std::error_code ec;
     fs::create_directories(o.save_dir, ec);

@@ -60,12 +60,13 @@ class Sequence {
   Sequence(const track::TrackerConfig& config, std::string name) : tracker_(config), name_(std::move(name)) {}
 
   // Replaces the frame's detections by its tracked objects (their Kalman boxes, the score
-  // and class of the matched detection, and its mask or keypoints).
-  Status apply(int64_t frame, Prediction& p) {
+  // and class of the matched detection, and its mask or keypoints); `image` is the frame
+  // (BoT-SORT's motion compensation).
+  Status apply(int64_t frame, const Image& image, Prediction& p) {
     std::vector<track::TrackDetection> dets;
     for (const Detection& d : p.boxes) dets.push_back({d.box, d.confidence, d.class_id, {}});
     const auto t0 = std::chrono::steady_clock::now();
-    KILN_ASSIGN_OR_RETURN(std::vector<track::TrackedObject> tracks, tracker_.update(dets));
+    KILN_ASSIGN_OR_RETURN(std::vector<track::TrackedObject> tracks, tracker_.update(dets, view_of(image)));
     track_ms_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     Prediction out;
     out.input_width = p.input_width, out.input_height = p.input_height, out.speed = p.speed;
@@ -133,7 +134,7 @@ Status track_images(Model& model, const kiln::PredictOptions& po, const TrackOpt
     const int64_t frame = static_cast<int64_t>(i) + 1;
     KILN_ASSIGN_OR_RETURN(Image image, load_image(images[i]));
     KILN_ASSIGN_OR_RETURN(Prediction p, model.predict(image, po));
-    KILN_RETURN_IF_ERROR(seq.apply(frame, p));
+    KILN_RETURN_IF_ERROR(seq.apply(frame, image, p));
     if (o.verbosity != Verbosity::kQuiet) {
       std::printf("image %zu/%zu %s: %dx%d %s%.1fms\n", i + 1, images.size(), images[i].filename().string().c_str(),
                   p.input_height, p.input_width, summarize(p, info.names).c_str(), p.speed.inference_ms);
@@ -181,7 +182,6 @@ Status track(const TrackOptions& o) {
   if (info.task != "detect" && info.task != "segment" && info.task != "pose")
     return error(StatusCode::kUnsupported, o.model, ": task '", info.task,
                  "' cannot be tracked (kiln track takes detect, segment and pose models)");
-  if (const std::string note = track::gmc_note(config); !note.empty()) messages.event("note", o.tracker + ": " + note);
   if (!o.save_dir.empty()) {
     std::error_code ec;
     fs::create_directories(o.save_dir, ec);
@@ -209,7 +209,7 @@ Status track(const TrackOptions& o) {
     job.vid_stride = o.vid_stride;
     job.max_frames = o.max_frames;
     job.lines = o.verbosity == Verbosity::kQuiet ? nullptr : stdout;
-    job.on_prediction = [&seq](int64_t frame, const Image&, Prediction& p) { return seq.apply(frame, p); };
+    job.on_prediction = [&seq](int64_t frame, const Image& image, Prediction& p) { return seq.apply(frame, image, p); };
     job.draw = [&seq, &info](Image& image, const Prediction& p) { seq.draw(image, p, info.names); };
     VideoOutcome outcome = predict_video(model, po, job, messages);
     KILN_RETURN_IF_ERROR(outcome.status);

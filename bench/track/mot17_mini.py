@@ -3,8 +3,8 @@
 frames of 7 MOT17 training sequences), same detector weights (kiln: models/yolo11n.onnx,
 Ultralytics: models/pt/yolo11n.pt), persons only, conf 0.1, ByteTrack and BoT-SORT.
 
-Both trackers take each sequence's frames as one sequence (Ultralytics with persist=True;
-its BoT-SORT applies sparseOptFlow motion compensation, kiln's does not). Scoring with
+Both trackers take each sequence's frames as one sequence (Ultralytics with persist=True);
+both BoT-SORTs apply botsort.yaml's sparseOptFlow motion compensation. Scoring with
 py-motmetrics (CLEAR MOT and ID metrics, IoU >= 0.5): ground truth rows marked for
 evaluation (flag 1) of class 1 (pedestrian); predictions matched to other ground-truth rows
 (static persons, distractors, reflections...) are dropped first, as the MOTChallenge kit
@@ -14,7 +14,7 @@ Needs Debian's python3 with python3-torch, python3-opencv, python3-scipy, python
 python3-pandas and `pip install --no-deps --break-system-packages ultralytics==8.4.50 lap
 motmetrics==1.4.0`:
   YOLO_OFFLINE=1 YOLO_AUTOINSTALL=false /usr/bin/python3 bench/track/mot17_mini.py \
-      --kiln build/kiln --assets ../shared/assets [--out DIR]
+      --kiln build/kiln --assets ../shared/assets [--out DIR] [--only kiln|ultralytics] [--tracker botsort.yaml]
 """
 import argparse
 import os
@@ -90,12 +90,16 @@ def main():
     ap.add_argument("--kiln", required=True)
     ap.add_argument("--assets", required=True, type=Path)
     ap.add_argument("--out", type=Path, help="keep the MOT txt files here")
+    ap.add_argument("--only", choices=("kiln", "ultralytics"), help="run one side only (the other's rows are unchanged)")
+    ap.add_argument("--tracker", choices=TRACKERS, help="run one tracker only")
     args = ap.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="kiln-mot17-"))
     mh = mm.metrics.create()
     rows = []
-    for tracker in TRACKERS:
+    for tracker in [args.tracker] if args.tracker else TRACKERS:
         for runner, label in ((kiln_mot, "kiln"), (ultralytics_mot, "ultralytics")):
+            if args.only and label != args.only:
+                continue
             accs, names = [], []
             for seq in SEQUENCES:
                 seq_root = args.assets / "datasets" / "MOT17-mini" / "train" / f"MOT17-{seq}-FRCNN"

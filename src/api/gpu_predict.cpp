@@ -171,10 +171,8 @@ class GpuPredictor : public DevicePredictor {
     } else {
       KILN_ASSIGN_OR_RETURN(layout, raw_layout(info, name, end2end));
       for (const ImageView& v : images) geometry.push_back(vision_cuda::image_geometry(ih, iw, v.height, v.width));
-      vision::NmsOptions nms;
-      nms.conf = o.conf, nms.iou = o.iou, nms.max_det = o.max_det, nms.classes = o.classes, nms.agnostic = o.agnostic_nms;
       KILN_RETURN_IF_ERROR(ensure_decoder(layout, o.max_det));
-      KILN_RETURN_IF_ERROR(decoder_->enqueue(raw, layout, nms, geometry, stream_));
+      KILN_RETURN_IF_ERROR(decoder_->enqueue(raw, layout, nms_options(o), geometry, stream_));
     }
     KILN_RETURN_IF_ERROR(cuda_check(cudaEventRecord(events_[3].e, stream_), "event"));
     KILN_RETURN_IF_ERROR(cuda_check(cudaStreamSynchronize(stream_), "predict"));

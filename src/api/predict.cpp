@@ -165,16 +165,6 @@ Status predict_chunk(LoadedModel& m, std::span<const ImageView> images, const vi
   return infer_and_decode(m, input, sizes, nms, preds, out);
 }
 
-vision::NmsOptions nms_options(const PredictOptions& o) {
-  vision::NmsOptions nms;
-  nms.conf = o.conf;
-  nms.iou = o.iou;
-  nms.max_det = o.max_det;
-  nms.classes = o.classes;
-  nms.agnostic = o.agnostic_nms;
-  return nms;
-}
-
 // A preprocessed input must be [N, 3, H, W] at a size the model takes: its own for a static
 // input; multiples of the stride within its bound for a dynamic one.
 Status check_input_tensor(const LoadedModel& m, const Tensor& t) {
@@ -196,6 +186,16 @@ Status check_input_tensor(const LoadedModel& m, const Tensor& t) {
 }
 
 }  // namespace
+
+vision::NmsOptions nms_options(const PredictOptions& o) {
+  vision::NmsOptions nms;
+  nms.conf = o.conf;
+  nms.iou = o.iou;
+  nms.max_det = o.max_det;
+  nms.classes = o.classes;
+  nms.agnostic = o.agnostic_nms;
+  return nms;
+}
 
 Result<std::vector<Prediction>> predict_images(LoadedModel& m, std::span<const ImageView> images, const PredictOptions& o) {
   KILN_RETURN_IF_ERROR(check_predictable(m, o));

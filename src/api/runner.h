@@ -13,6 +13,7 @@
 #include "kiln/image.h"
 #include "kiln/model.h"
 #include "kiln/status.h"
+#include "vision/detect.h"
 
 namespace kiln::engine {
 struct CudaEngines;
@@ -20,6 +21,9 @@ struct Engine;
 }  // namespace kiln::engine
 
 namespace kiln::api {
+
+// The NMS settings of `options`, as both predict paths (host and device) apply them.
+vision::NmsOptions nms_options(const PredictOptions& options);
 
 // Model::predict entirely on a device (pre-processing, inference, decode), for runners
 // whose outputs live there.

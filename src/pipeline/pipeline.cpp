@@ -102,8 +102,6 @@ const PredictOptions& Pipeline::detector_options() const { return state_->detect
 const std::vector<Stage>& Pipeline::stages() const { return state_->stages; }
 bool Pipeline::tracks() const { return state_->tracker.has_value(); }
 
-std::string Pipeline::tracker_note() const { return state_->tracker ? track::gmc_note(state_->tracker->config()) : ""; }
-
 void Pipeline::reset() {
   if (state_->tracker) state_->tracker->reset();
   for (Stage& s : state_->stages) s.reset();
@@ -144,7 +142,7 @@ Result<PipelineFrame> Pipeline::process_detections(const Image& frame, int64_t n
       dets.push_back({d.box, d.confidence, d.class_id, reid.empty() || !reid[i] ? std::vector<float>() : reid[i]->embedding});
     }
     const Clock::time_point t0 = Clock::now();
-    KILN_ASSIGN_OR_RETURN(std::vector<track::TrackedObject> tracks, s.tracker->update(dets));
+    KILN_ASSIGN_OR_RETURN(std::vector<track::TrackedObject> tracks, s.tracker->update(dets, view_of(frame)));
     out.track_ms = ms_since(t0);
     Prediction& objects = out.objects;
     objects.input_width = detections.input_width, objects.input_height = detections.input_height;

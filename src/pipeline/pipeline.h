@@ -51,7 +51,6 @@ class Pipeline {
   const PredictOptions& detector_options() const;  // conf, iou and class ids of the pipeline
   const std::vector<Stage>& stages() const;
   bool tracks() const;
-  std::string tracker_note() const;  // what the tracker settings ask for that kiln does without
 
   // Frame `number` (1-based within the sequence) whose detector prediction is `detections`.
   Result<PipelineFrame> process_detections(const Image& frame, int64_t number, Prediction detections);

@@ -35,6 +35,31 @@ void cholesky_solve(const std::array<double, 16>& s, std::array<double, 32>& b) 
 
 }  // namespace
 
+// mean <- R8 mean + (t, 0...), cov <- R8 cov R8^T with R8 = kron(I4, R): only the 2x2 blocks
+// on R8's diagonal are non-zero, so each sum below has the two terms NumPy's dot adds to zeros.
+void warp_state(KalmanState& s, const std::array<double, 6>& warp) {
+  const double r[2][2] = {{warp[0], warp[1]}, {warp[3], warp[4]}};
+  Vec8 mean;
+  for (int i = 0; i < 8; ++i) {
+    const int b = i & ~1, a = i & 1;
+    mean[i] = r[a][0] * s.mean[b] + r[a][1] * s.mean[b + 1];
+  }
+  mean[0] += warp[2];
+  mean[1] += warp[5];
+  s.mean = mean;
+  Mat8 rc, out;  // R8 cov, then (R8 cov) R8^T
+  for (int i = 0; i < 8; ++i) {
+    const int b = i & ~1, a = i & 1;
+    for (int j = 0; j < 8; ++j) rc[i * 8 + j] = r[a][0] * s.covariance[b * 8 + j] + r[a][1] * s.covariance[(b + 1) * 8 + j];
+  }
+  for (int i = 0; i < 8; ++i)
+    for (int j = 0; j < 8; ++j) {
+      const int b = j & ~1, a = j & 1;
+      out[i * 8 + j] = rc[i * 8 + b] * r[a][0] + rc[i * 8 + b + 1] * r[a][1];
+    }
+  s.covariance = out;
+}
+
 KalmanState KalmanFilter::initiate(const Vec4& m) const {
   KalmanState s;
   for (int i = 0; i < 4; ++i) s.mean[i] = m[i];

@@ -18,6 +18,11 @@ struct KalmanState {
   Mat8 covariance{};
 };
 
+// STrack.multi_gmc on one state: a camera warp (row-major 2x3 affine, track/gmc.h) applied
+// to the box centre and, through its 2x2 part, to every (x, y)-like pair of the mean and
+// the covariance.
+void warp_state(KalmanState& s, const std::array<double, 6>& warp);
+
 class KalmanFilter {
  public:
   explicit KalmanFilter(BoxState kind) : kind_(kind) {}

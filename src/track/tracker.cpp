@@ -1,8 +1,10 @@
 #include "track/tracker.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
+#include "track/gmc.h"
 #include "track/linear_assignment.h"
 #include "track/track_costs.h"
 
@@ -51,11 +53,20 @@ struct Tracker::State {
   TrackList tracked, lost, removed;
   int frame_id = 0;
   int last_id = 0;
+  std::optional<MotionCompensation> gmc;  // BoT-SORT with a gmc_method
+  Status gmc_status;                      // why there is none where one is asked for
 
   explicit State(const TrackerConfig& c)
       : config(c),
         kind(c.type == TrackerType::kBotSort ? BoxState::kXywh : BoxState::kXyah),
-        kalman(kind) {}
+        kalman(kind) {
+    if (!bot_sort() || c.gmc_method == GmcMethod::kNone) return;
+    Result<MotionCompensation> m = MotionCompensation::create(c.gmc_method);
+    if (m.ok())
+      gmc.emplace(std::move(m).value());
+    else
+      gmc_status = error(m.status().code(), "tracker: ", m.status().message());
+  }
 
   bool bot_sort() const { return config.type == TrackerType::kBotSort; }
   bool reid() const { return bot_sort() && config.with_reid; }
@@ -175,10 +186,20 @@ struct Tracker::State {
     return out;
   }
 
-  std::vector<TrackedObject> step(const std::vector<TrackDetection>& input);
+  // BOTSORT's GMC.apply on the frame with the high-score boxes, then STrack.multi_gmc.
+  void compensate_motion(const ImageView& frame, const std::vector<TrackDetection>& input,
+                         const std::vector<int>& high, const TrackList& pool, const TrackList& unconfirmed) {
+    std::vector<Box> boxes;
+    for (int i : high) boxes.push_back(input[i].box);
+    const Warp warp = gmc->apply(frame, boxes);
+    for (const TrackList* list : {&pool, &unconfirmed})
+      for (const TrackPtr& t : *list) warp_state(t->kalman, warp);
+  }
+
+  std::vector<TrackedObject> step(const std::vector<TrackDetection>& input, const ImageView* frame);
 };
 
-std::vector<TrackedObject> Tracker::State::step(const std::vector<TrackDetection>& input) {
+std::vector<TrackedObject> Tracker::State::step(const std::vector<TrackDetection>& input, const ImageView* frame) {
   ++frame_id;
   TrackList activated, refound, lost_now, removed_now;
 
@@ -197,6 +218,7 @@ std::vector<TrackedObject> Tracker::State::step(const std::vector<TrackDetection
   // First association: confirmed and lost tracks with the high-score detections.
   TrackList pool = joint(confirmed, lost);
   multi_predict(pool);
+  if (gmc) compensate_motion(*frame, input, first_idx, pool, unconfirmed);
   const Assignment first = linear_assignment(distances(pool, dets), static_cast<int>(pool.size()),
                                              static_cast<int>(dets.size()), config.match_thresh);
   apply(first, pool, dets, activated, refound);
@@ -285,6 +307,19 @@ const TrackerConfig& Tracker::config() const { return state_->config; }
 void Tracker::reset() { state_ = std::make_unique<State>(state_->config); }
 
 Result<std::vector<TrackedObject>> Tracker::update(const std::vector<TrackDetection>& detections) {
+  if (state_->gmc)
+    return error(StatusCode::kInvalidArgument, "tracker: gmc_method ", gmc_method_name(state_->config.gmc_method),
+                 " needs each frame's pixels (update with the frame)");
+  return checked_step(detections, nullptr);
+}
+
+Result<std::vector<TrackedObject>> Tracker::update(const std::vector<TrackDetection>& detections, const ImageView& frame) {
+  return checked_step(detections, &frame);
+}
+
+Result<std::vector<TrackedObject>> Tracker::checked_step(const std::vector<TrackDetection>& detections,
+                                                         const ImageView* frame) {
+  KILN_RETURN_IF_ERROR(state_->gmc_status);
   if (state_->reid()) {
     for (size_t i = 0; i < detections.size(); ++i) {
       const size_t n = detections[i].feature.size();
@@ -294,7 +329,7 @@ Result<std::vector<TrackedObject>> Tracker::update(const std::vector<TrackDetect
                      detections[0].feature.size());
     }
   }
-  return state_->step(detections);
+  return state_->step(detections, frame);
 }
 
 }  // namespace kiln::track

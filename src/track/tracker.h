@@ -1,13 +1,15 @@
 // ByteTrack and BoT-SORT, step for step as Ultralytics 8.4.50's BYTETracker and BOTSORT
 // (ultralytics/trackers): given the same detections they give the same track ids and boxes.
 // Detections come as axis-aligned boxes (oriented boxes are not tracked). BoT-SORT with
-// with_reid matches on each detection's appearance feature too; its global motion
-// compensation is not done here (TrackerConfig::gmc_method).
+// with_reid matches on each detection's appearance feature too, and with a gmc_method moves
+// its predicted tracks by the camera's motion, estimated on the frame (track/gmc.h, a CPU
+// step on host pixels, as in Ultralytics).
 #pragma once
 
 #include <memory>
 #include <vector>
 
+#include "kiln/image.h"
 #include "kiln/prediction.h"
 #include "kiln/status.h"
 #include "track/tracker_config.h"
@@ -38,8 +40,12 @@ class Tracker {
 
   // One frame: returns the confirmed tracks that are tracked in this frame, in Ultralytics'
   // order. Fails (and changes nothing) when with_reid is set and a detection's feature is
-  // missing or of another length than the others'.
+  // missing or of another length than the others', when BoT-SORT's gmc_method needs the
+  // frame and none is given, or when this kiln cannot do that gmc_method (no OpenCV).
   Result<std::vector<TrackedObject>> update(const std::vector<TrackDetection>& detections);
+  // The same with the frame (BGR or RGB host pixels) the detections come from, which
+  // BoT-SORT's motion compensation estimates the camera's motion on (others ignore it).
+  Result<std::vector<TrackedObject>> update(const std::vector<TrackDetection>& detections, const ImageView& frame);
 
   // Forgets every track and restarts ids at 1 (a new video).
   void reset();
@@ -47,6 +53,8 @@ class Tracker {
   const TrackerConfig& config() const;
 
  private:
+  Result<std::vector<TrackedObject>> checked_step(const std::vector<TrackDetection>& detections, const ImageView* frame);
+
   struct State;
   std::unique_ptr<State> state_;
 };

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <set>
 
+#include "track/gmc.h"
+
 namespace kiln::track {
 
 namespace {
@@ -23,17 +25,6 @@ Result<GmcMethod> parse_gmc(const std::string& file, const std::string& value) {
                value, "'");
 }
 
-const char* gmc_name(GmcMethod m) {
-  switch (m) {
-    case GmcMethod::kSparseOptFlow: return "sparseOptFlow";
-    case GmcMethod::kOrb: return "orb";
-    case GmcMethod::kSift: return "sift";
-    case GmcMethod::kEcc: return "ecc";
-    case GmcMethod::kNone: break;
-  }
-  return "none";
-}
-
 // Reads one scalar key into `out`, naming the file and key when its value has the wrong type.
 template <typename T>
 Status read(const std::string& file, const std::string& key, const YAML::Node& node, T& out) {
@@ -48,6 +39,13 @@ Status read(const std::string& file, const std::string& key, const YAML::Node& n
 Status check_fraction(const std::string& file, const std::string& key, double value) {
   if (value < 0 || value > 1) return error(StatusCode::kInvalidArgument, file, ": ", key, " must be in [0, 1], got ", value);
   return Status::Ok();
+}
+
+// The settings, or the reason this kiln cannot track with them, naming the file.
+Result<TrackerConfig> checked(const std::string& file, const TrackerConfig& c) {
+  if (Status st = check_motion_compensation(c.gmc_method); !st.ok())
+    return error(st.code(), file, ": ", st.message());
+  return c;
 }
 
 Result<TrackerConfig> parse(const std::string& file, const YAML::Node& doc) {
@@ -89,10 +87,21 @@ Result<TrackerConfig> parse(const std::string& file, const YAML::Node& doc) {
     KILN_RETURN_IF_ERROR(check_fraction(file, key, v));
   if (c.track_buffer < 0)
     return error(StatusCode::kInvalidArgument, file, ": track_buffer must not be negative, got ", c.track_buffer);
-  return c;
+  return checked(file, c);
 }
 
 }  // namespace
+
+const char* gmc_method_name(GmcMethod method) {
+  switch (method) {
+    case GmcMethod::kSparseOptFlow: return "sparseOptFlow";
+    case GmcMethod::kOrb: return "orb";
+    case GmcMethod::kSift: return "sift";
+    case GmcMethod::kEcc: return "ecc";
+    case GmcMethod::kNone: break;
+  }
+  return "none";
+}
 
 TrackerConfig bytetrack_defaults() { return TrackerConfig{}; }
 
@@ -107,7 +116,7 @@ Result<TrackerConfig> load_tracker_config(const std::string& name_or_path) {
   std::error_code ec;
   if (!fs::exists(name_or_path, ec)) {
     if (name_or_path == "bytetrack.yaml") return bytetrack_defaults();
-    if (name_or_path == "botsort.yaml") return botsort_defaults();
+    if (name_or_path == "botsort.yaml") return checked(name_or_path, botsort_defaults());
     return error(StatusCode::kNotFound, name_or_path,
                  ": no such tracker file (built in: bytetrack.yaml, botsort.yaml)");
   }
@@ -118,12 +127,6 @@ Result<TrackerConfig> load_tracker_config(const std::string& name_or_path) {
     return error(StatusCode::kCorrupt, name_or_path, ": not valid YAML (", e.msg, ")");
   }
   return parse(name_or_path, doc);
-}
-
-std::string gmc_note(const TrackerConfig& config) {
-  if (config.type != TrackerType::kBotSort || config.gmc_method == GmcMethod::kNone) return "";
-  return std::string("gmc_method ") + gmc_name(config.gmc_method) +
-         " needs OpenCV, which kiln does not use: tracking without global motion compensation (as gmc_method: none)";
 }
 
 }  // namespace kiln::track

@@ -11,10 +11,12 @@ namespace kiln::track {
 
 enum class TrackerType { kByteTrack, kBotSort };
 
-// BoT-SORT's global motion compensation. kiln estimates no camera motion (Ultralytics'
-// methods are OpenCV's optical flow, ORB, SIFT and ECC); a file naming one of them is
-// accepted and tracks as `none` does (gmc_note() says so).
+// BoT-SORT's global motion compensation (track/gmc.h): Ultralytics' methods, each through
+// OpenCV as there; a kiln built without OpenCV takes none only.
 enum class GmcMethod { kNone, kSparseOptFlow, kOrb, kSift, kEcc };
+
+// The YAML spelling: none, sparseOptFlow, orb, sift, ecc.
+const char* gmc_method_name(GmcMethod method);
 
 struct TrackerConfig {
   TrackerType type = TrackerType::kByteTrack;
@@ -37,11 +39,8 @@ TrackerConfig botsort_defaults();
 
 // "bytetrack.yaml" / "botsort.yaml" when no such file exists: the built-in defaults, as
 // Ultralytics resolves them; otherwise the YAML file, its keys over the defaults of its
-// tracker_type. Unknown keys and values of the wrong type are errors naming the file.
+// tracker_type. Unknown keys and values of the wrong type are errors naming the file, and
+// so is a gmc_method this kiln cannot do (built without OpenCV).
 Result<TrackerConfig> load_tracker_config(const std::string& name_or_path);
-
-// Non-empty when the settings ask for something kiln does without (global motion
-// compensation): one line to tell the user.
-std::string gmc_note(const TrackerConfig& config);
 
 }  // namespace kiln::track

@@ -1,9 +1,11 @@
 """kiln track on the first frames of a clip (CPU): the tracks of every frame (ids, classes,
 scores, boxes) equal those Ultralytics 8.4.50's BYTETracker and BOTSORT made of kiln
 predict's detections of the same frames (tests/data/track/kiln_person_walking.json, from
-tests/tools/make_track_reference.py); the JSON lines, MOTChallenge rows and annotated video
-agree with each other; a folder of frames is one sequence; bad tracker files, ReID settings
-and untrackable models fail with one line, exit 2, nothing written."""
+tests/tools/make_track_reference.py); BoT-SORT with botsort.yaml's sparseOptFlow motion
+compensation on MOT17-05's frames equals BOTSORT given the same frames (kiln_mot17_05.json;
+built without OpenCV: refused with one line); the JSON lines, MOTChallenge rows and annotated
+video agree with each other; a folder of frames is one sequence; bad tracker files, ReID
+settings and untrackable models fail with one line, exit 2, nothing written."""
 import json
 import os
 import tempfile
@@ -16,6 +18,7 @@ checks = Checks()
 check = checks.check
 HERE = os.path.dirname(os.path.abspath(__file__))
 REFERENCE = os.path.join(HERE, "..", "data", "track", "kiln_person_walking.json")
+GMC_REFERENCE = os.path.join(HERE, "..", "data", "track", "kiln_mot17_05.json")
 MODEL = os.path.join(ASSETS, "models", "yolo11n.onnx")
 
 
@@ -68,13 +71,25 @@ def main():
                 n += 1
             check("annotated video has every tracked frame", n == ref["max_frames"], f"{n}")
 
-        # BoT-SORT on the first half of the frames keeps the test short.
+        # BoT-SORT on the first half of the frames keeps the test short; the reference ran
+        # without the frames, i.e. without motion compensation.
         half = ref["max_frames"] // 2
-        r = run_kiln(["track", *args[:-1], str(half), "--tracker", "botsort.yaml", "--json", out])
-        if check("botsort: exit 0", r.returncode == 0, r.stderr.strip()):
-            check("botsort: says once that it tracks without motion compensation",
-                  r.stderr.count("gmc_method sparseOptFlow") == 1, r.stderr.strip())
+        no_gmc = os.path.join(tmp, "botsort_no_gmc.yaml")
+        with open(no_gmc, "w") as f:
+            f.write("tracker_type: botsort\ngmc_method: none\n")
+        r = run_kiln(["track", *args[:-1], str(half), "--tracker", no_gmc, "--json", out])
+        if check("botsort, gmc_method none: exit 0", r.returncode == 0, r.stderr.strip()):
             compare_tracks("botsort", read_jsonl(out), ref["tracks"]["botsort"][:half])
+
+        gmc_ref = json.load(open(GMC_REFERENCE))
+        r = run_kiln(["track", "--model", MODEL, "--source", os.path.join(ASSETS, gmc_ref["frames_dir"]), "--tracker",
+                      "botsort.yaml", "--json", out + "3"])
+        if "needs kiln built with OpenCV" in r.stderr:
+            check("botsort.yaml without OpenCV: one line naming the file and method, exit 2, nothing written",
+                  r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "botsort.yaml: gmc_method sparseOptFlow"
+                  in r.stderr and not os.path.exists(out + "3"), r.stderr.strip())
+        elif check("botsort.yaml (sparseOptFlow) on MOT17-05 frames: exit 0", r.returncode == 0, r.stderr.strip()):
+            compare_tracks("botsort sparseOptFlow", read_jsonl(out + "3"), gmc_ref["tracks"]["botsort_gmc"])
 
         frames = os.path.join(ASSETS, "datasets", "MOT17-mini", "train", "MOT17-09-FRCNN", "img1")
         r = run_kiln(["track", "--model", MODEL, "--source", frames, "--json", out, "--mot", mot])

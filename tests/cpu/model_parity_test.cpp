@@ -76,6 +76,30 @@ bool prepare_reference(const fs::path& model, const fs::path& dir, std::string& 
   return true;
 }
 
+// The letterboxed input and ONNX Runtime's outputs for one asset model.
+struct OrtReference {
+  fs::path dir;
+  ir::Tensor input;
+  nlohmann::json outputs;  // [{name, file, shape}], files in dir
+
+  ir::Tensor output(size_t i) const {
+    return read_float_tensor(dir / outputs[i]["file"].get<std::string>(),
+                             outputs[i]["shape"].get<std::vector<int64_t>>());
+  }
+};
+
+// Makes the reference for asset `name` (cached per model) and reads it.
+bool load_reference(const std::string& name, OrtReference& ref, std::string& why) {
+  std::string key = name;
+  std::replace(key.begin(), key.end(), '/', '_');
+  ref.dir = cache_root() / key;
+  if (!prepare_reference(::kiln::test::asset(name), ref.dir, why)) return false;
+  const auto input_meta = nlohmann::json::parse(std::ifstream(ref.dir / "input.json"));
+  ref.input = read_float_tensor(ref.dir / "input.raw", input_meta["shape"].get<std::vector<int64_t>>());
+  ref.outputs = nlohmann::json::parse(std::ifstream(ref.dir / "outputs.json"))["outputs"];
+  return true;
+}
+
 // Fraction of elements further than `tol` from the reference.
 double fraction_beyond(const ir::Tensor& got, const ir::Tensor& ref, double tol) {
   const ir::Tensor a = got.to_float32();
@@ -109,32 +133,25 @@ TEST_P(CpuModelParity, MatchesOnnxRuntime) {
   const fs::path model = ::kiln::test::asset(GetParam());
   if (!fs::exists(model)) GTEST_SKIP() << "model not found: " << model;
   if (!python_has_onnxruntime()) GTEST_SKIP() << "python3 onnxruntime/onnx/PIL not available";
-  std::string key = GetParam();
-  std::replace(key.begin(), key.end(), '/', '_');
-  const fs::path dir = cache_root() / key;
+  OrtReference reference;
   std::string why;
-  ASSERT_TRUE(prepare_reference(model, dir, why)) << why;
-
-  const auto input_meta = nlohmann::json::parse(std::ifstream(dir / "input.json"));
-  const ir::Tensor input = read_float_tensor(dir / "input.raw", input_meta["shape"].get<std::vector<int64_t>>());
+  ASSERT_TRUE(load_reference(GetParam(), reference, why)) << why;
 
   auto graph = onnx::import_model(model);
   ASSERT_TRUE(graph.ok()) << graph.status().message();
   auto exec = Executor::create(*graph);
   ASSERT_TRUE(exec.ok()) << exec.status().message();
   const auto start = std::chrono::steady_clock::now();
-  auto outputs = exec->run({input});
+  auto outputs = exec->run({reference.input});
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   ASSERT_TRUE(outputs.ok()) << outputs.status().message();
 
-  const auto ref_meta = nlohmann::json::parse(std::ifstream(dir / "outputs.json"));
-  const auto& refs = ref_meta["outputs"];
+  const auto& refs = reference.outputs;
   ASSERT_EQ(outputs->size(), refs.size());
   std::cout << "[parity] " << GetParam() << ": " << ms << " ms";
   for (size_t i = 0; i < refs.size(); ++i) {
     EXPECT_EQ(graph->outputs[i]->name, refs[i]["name"].get<std::string>());
-    const ir::Tensor ref =
-        read_float_tensor(dir / refs[i]["file"].get<std::string>(), refs[i]["shape"].get<std::vector<int64_t>>());
+    const ir::Tensor ref = reference.output(i);
     const ::kiln::test::Diff d = ::kiln::test::compare((*outputs)[i].to_float32(), ref);
     const double beyond = fraction_beyond((*outputs)[i], ref, 1e-4 * d.range);
     std::cout << "  " << refs[i]["name"].get<std::string>() << " max_abs " << d.max_abs << " range " << d.range
@@ -173,20 +190,13 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(CpuModelParity, LoweredQdqModelMatchesOnnxRuntimeOnBoxesAndKeypoints) {
   KILN_REQUIRE_ASSETS();
   const std::string name = "models/int8/yolo11n-pose_640_int8qdq_BROKEN-SCORES.onnx";
-  const fs::path model = ::kiln::test::asset(name);
   if (!python_has_onnxruntime()) GTEST_SKIP() << "python3 onnxruntime/onnx/PIL not available";
-  std::string key = name;
-  std::replace(key.begin(), key.end(), '/', '_');
-  const fs::path dir = cache_root() / key;
+  OrtReference reference;
   std::string why;
-  ASSERT_TRUE(prepare_reference(model, dir, why)) << why;
-  const auto input_meta = nlohmann::json::parse(std::ifstream(dir / "input.json"));
-  const ir::Tensor input = read_float_tensor(dir / "input.raw", input_meta["shape"].get<std::vector<int64_t>>());
-  const auto ref_meta = nlohmann::json::parse(std::ifstream(dir / "outputs.json"));
-  const ir::Tensor ref = read_float_tensor(dir / ref_meta["outputs"][0]["file"].get<std::string>(),
-                                           ref_meta["outputs"][0]["shape"].get<std::vector<int64_t>>());
+  ASSERT_TRUE(load_reference(name, reference, why)) << why;
+  const ir::Tensor ref = reference.output(0);
 
-  auto graph = onnx::import_model(model);
+  auto graph = onnx::import_model(::kiln::test::asset(name));
   ASSERT_TRUE(graph.ok()) << graph.status().message();
   ASSERT_TRUE(passes::optimize(*graph, {}).ok());
   ASSERT_TRUE(passes::lower_qdq(*graph).ok());
@@ -195,7 +205,7 @@ TEST(CpuModelParity, LoweredQdqModelMatchesOnnxRuntimeOnBoxesAndKeypoints) {
   EXPECT_EQ(lowered, 97u);
   auto exec = Executor::create(*graph);
   ASSERT_TRUE(exec.ok()) << exec.status().message();
-  auto outputs = exec->run({input});
+  auto outputs = exec->run({reference.input});
   ASSERT_TRUE(outputs.ok()) << outputs.status().message();
   const ir::Tensor& got = (*outputs)[0];
   ASSERT_EQ(got.shape(), ref.shape());

@@ -136,9 +136,10 @@ using GraphMaker = std::function<ir::Graph(const std::vector<std::vector<int64_t
 
 // Runs the graph `make` builds on the CPU reference first (its output shapes complete the
 // graph the CUDA planner sees), then on CUDA at `precision` with NaN-poisoned outputs, so an
-// unwritten element cannot pass. direct_conv: convs run our direct kernel instead of cuDNN.
+// unwritten element cannot pass. direct_conv: convs run our direct kernel instead of cuDNN;
+// `adjust` changes other build options (e.g. an INT8 engine's float parts).
 inline BothResults run_graph_both(const GraphMaker& make, const std::vector<ir::Tensor>& inputs, Precision precision,
-                                  bool direct_conv = false) {
+                                  bool direct_conv = false, const std::function<void(BuildOptions&)>& adjust = {}) {
   BothResults r;
   const ir::Graph ref_graph = make({});
   auto cpu = cpu::Executor::create(ref_graph);
@@ -155,6 +156,7 @@ inline BothResults run_graph_both(const GraphMaker& make, const std::vector<ir::
   opt.direct_conv = direct_conv;
   // A lone non-conv op would be all FP32 tail (fp32_tail.h): test it at the precision asked.
   opt.fp32_tail = false;
+  if (adjust) adjust(opt);
   auto engine = Engine::build(g, opt);
   EXPECT_TRUE(engine.ok()) << engine.status().message();
   if (!engine.ok()) return r;

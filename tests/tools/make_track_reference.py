@@ -7,9 +7,12 @@ tests/data/track/<name>.json; plus lap.lapjv results on small cost matrices with
 except kiln_<name>.json: there from `kiln predict --json` with models/yolo11n.onnx, the
 reference of `kiln track` in tests/cli/test_track.py.
 
-The trackers get the detections without the image, so BOTSORT runs without global motion
-compensation (kiln has none). `botsort_reid` adds synthetic 8-d appearance features: one
-random direction per object (the ByteTrack id of the detection) plus noise.
+`bytetrack`, `botsort` and `botsort_reid` give the trackers the detections without the image,
+so BOTSORT runs without global motion compensation (as gmc_method: none); `botsort_reid`
+adds synthetic 8-d appearance features: one random direction per object (the ByteTrack id
+of the detection) plus noise. On folders of frames (MOT17-mini), `botsort_gmc` is BOTSORT
+with botsort.yaml's sparseOptFlow motion compensation on each frame as cv2.imread reads it
+(the frames' file names under `frames_dir`).
 
 Needs Debian's python3 with python3-torch, python3-opencv, python3-scipy, python3-yaml and
 `pip install --no-deps --break-system-packages ultralytics==8.4.50 lap`:
@@ -29,6 +32,7 @@ from types import SimpleNamespace
 os.environ.setdefault("YOLO_OFFLINE", "1")
 os.environ.setdefault("YOLO_AUTOINSTALL", "false")
 
+import cv2  # noqa: E402
 import lap  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -46,6 +50,7 @@ SOURCES = [
     ("person_walking", "ultralytics", "video/person_walking_office_720p_6s.mp4", 1, 40),
     ("traffic_highway", "ultralytics", "video/traffic_highway_720p_30s.mp4", 3, 60),
     ("kiln_person_walking", "kiln", "video/person_walking_office_720p_6s.mp4", 2, 12),
+    ("kiln_mot17_05", "kiln", "datasets/MOT17-mini/train/MOT17-05-FRCNN/img1", 1, 0),
 ] + [
     (f"mot17_{seq}", "ultralytics", f"datasets/MOT17-mini/train/MOT17-{seq}-FRCNN/img1", 1, 0)
     for seq in ("02", "04", "05", "09", "10", "11", "13")
@@ -92,13 +97,14 @@ def tracker_config(name):
     return SimpleNamespace(**cfg)
 
 
-def run_tracker(tracker, dets, feats=None):
+def run_tracker(tracker, dets, feats=None, images=None):
     """Per frame: the tracker's output rows (x1, y1, x2, y2, id, score, cls, idx) as float32."""
     out = []
     for i, d in enumerate(dets):
         boxes = Boxes(d.copy(), (720, 1280))
         f = None if feats is None else torch.from_numpy(feats[i].copy())
-        out.append(tracker.update(boxes, None, f))
+        img = None if images is None else cv2.imread(str(images[i]))
+        out.append(tracker.update(boxes, img, f))
     return out
 
 
@@ -161,6 +167,11 @@ def main():
         reid_cfg = tracker_config("botsort.yaml")
         reid_cfg.with_reid, reid_cfg.model = True, "auto"
         bot_reid = run_tracker(BOTSORT(reid_cfg), dets, feats)
+        frames_dir = args.assets / source
+        frames = sorted(p.name for p in frames_dir.iterdir()) if frames_dir.is_dir() else []
+        if frames:
+            assert len(frames) == len(dets), (source, len(frames), len(dets))
+            bot_gmc = run_tracker(BOTSORT(bot_cfg), dets, images=[frames_dir / f for f in frames])
         ref = {
             "source": source,
             "model": KILN_MODEL if detector == "kiln" else ULTRALYTICS_MODEL,
@@ -168,11 +179,14 @@ def main():
             "conf": CONF,
             "vid_stride": stride,
             "max_frames": max_frames,
-            "made_with": f"ultralytics {ultralytics.__version__}, lap {lap.__version__}",
+            "made_with": f"ultralytics {ultralytics.__version__}, lap {lap.__version__}, opencv {cv2.__version__}",
             "detections": [[[f32(v) for v in row[:5]] + [int(row[5])] for row in d] for d in dets],
             "features": [[[f32(v) for v in row] for row in f] for f in feats],
             "tracks": {"bytetrack": tracks_json(byte), "botsort": tracks_json(bot), "botsort_reid": tracks_json(bot_reid)},
         }
+        if frames:
+            ref["frames_dir"], ref["frames"] = source, frames
+            ref["tracks"]["botsort_gmc"] = tracks_json(bot_gmc)
         path = args.out / f"{name}.json"
         path.write_text(json.dumps(ref, separators=(",", ":")) + "\n")
         n_ids = {k: len({t[0] for f in v for t in f}) for k, v in ref["tracks"].items()}

@@ -1,11 +1,12 @@
 // Tracker YAML settings: the built-in names give Ultralytics 8.4.50's bytetrack.yaml and
 // botsort.yaml values, a file overrides them key by key, and bad files are one-line errors
-// naming the file and the key.
+// naming the file and the key; a gmc_method other than none needs kiln built with OpenCV.
 #include <gtest/gtest.h>
 
 #include <fstream>
 
 #include "support/test_support.h"
+#include "track/gmc.h"
 #include "track/tracker_config.h"
 
 namespace kiln::track {
@@ -27,16 +28,35 @@ TEST(TrackerConfig, BuiltInNamesAreUltralyticsDefaults) {
   EXPECT_EQ(byte->track_buffer, 30);
   EXPECT_EQ(byte->match_thresh, 0.8);
   EXPECT_TRUE(byte->fuse_score);
-  EXPECT_EQ(gmc_note(*byte), "");
   Result<TrackerConfig> bot = load_tracker_config("botsort.yaml");
-  ASSERT_TRUE(bot.ok());
+  if (!motion_compensation_available()) {
+    ASSERT_FALSE(bot.ok());
+    EXPECT_EQ(bot.status().message(),
+              "botsort.yaml: gmc_method sparseOptFlow needs kiln built with OpenCV (KILN_OPENCV); use gmc_method: none");
+    return;
+  }
+  ASSERT_TRUE(bot.ok()) << bot.status().message();
   EXPECT_EQ(bot->type, TrackerType::kBotSort);
   EXPECT_EQ(bot->gmc_method, GmcMethod::kSparseOptFlow);
   EXPECT_EQ(bot->proximity_thresh, 0.5);
   EXPECT_EQ(bot->appearance_thresh, 0.8);
   EXPECT_FALSE(bot->with_reid);
   EXPECT_EQ(bot->model, "auto");
-  EXPECT_NE(gmc_note(*bot).find("gmc_method sparseOptFlow"), std::string::npos);
+}
+
+TEST(TrackerConfig, EveryGmcMethodParsesWhereOpenCvIs) {
+  for (const char* name : {"sparseOptFlow", "orb", "sift", "ecc"}) {
+    const std::string path = write("gmc.yaml", std::string("tracker_type: botsort\ngmc_method: ") + name + "\n");
+    Result<TrackerConfig> c = load_tracker_config(path);
+    if (motion_compensation_available()) {
+      ASSERT_TRUE(c.ok()) << c.status().message();
+      EXPECT_STREQ(gmc_method_name(c->gmc_method), name);
+    } else {
+      ASSERT_FALSE(c.ok()) << name;
+      EXPECT_NE(c.status().message().find(path + ": gmc_method " + name + " needs kiln built with OpenCV"), std::string::npos)
+          << c.status().message();
+    }
+  }
 }
 
 TEST(TrackerConfig, FileOverridesDefaults) {
@@ -52,7 +72,6 @@ TEST(TrackerConfig, FileOverridesDefaults) {
   EXPECT_EQ(c->gmc_method, GmcMethod::kNone);
   EXPECT_TRUE(c->with_reid);
   EXPECT_EQ(c->track_high_thresh, 0.25);
-  EXPECT_EQ(gmc_note(*c), "");
 }
 
 TEST(TrackerConfig, BadFilesNameFileAndKey) {

@@ -28,7 +28,7 @@ bool conv_or_conv_silu(const ir::Graph& g, const ir::Value* v) {
 // conv planner folds the Add in with `v` as the residual operand (as conv.cpp's
 // residual_add decides; FP32 keeps the Add separate).
 bool folds_as_residual(const ir::Graph& g, const ir::Node& add, const ir::Value* v, const BuildOptions& o) {
-  if (!o.fuse_residual || o.precision == Precision::kFp32 || add.op_type != "Add" || add.inputs.size() != 2)
+  if (!o.fuse_residual || float_precision(o) == Precision::kFp32 || add.op_type != "Add" || add.inputs.size() != 2)
     return false;
   const ir::Value* other = add.input(add.input(0) == v ? 1 : 0);
   return other != v && conv_or_conv_silu(g, other) && sole_consumer(g, other) == &add;

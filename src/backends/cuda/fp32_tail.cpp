@@ -2,12 +2,14 @@
 
 #include <string_view>
 
+#include "ir/qconv_int8.h"
+
 namespace kiln::cuda {
 namespace {
 
 bool heavy(const ir::Node& node) {
   const std::string_view op = node.op_type;
-  return op == "Conv" || op == "ConvTranspose" || op == "MatMul" || op == "Gemm";
+  return op == "Conv" || op == "ConvTranspose" || op == "MatMul" || op == "Gemm" || op == ir::qconv::kOpType;
 }
 
 }  // namespace

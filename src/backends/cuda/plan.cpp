@@ -172,6 +172,9 @@ Result<int> PlanBuilder::slot_of(const ir::Node& node, const ir::Value* v) {
 Result<int> PlanBuilder::convert(int src, Layout layout, ir::DType dtype, const std::string& why) {
   const Slot& s = slots_[src];
   if (s.layout == layout && s.dtype == dtype && s.packed()) return src;
+  if ((s.dtype == ir::DType::kInt8) != (dtype == ir::DType::kInt8))
+    return error(StatusCode::kUnsupported, "'", s.name, "' is ", ir::dtype_name(s.dtype), "; ", why, " reads ",
+                 ir::dtype_name(dtype), " (int8 and float meet only through QuantizeLinear / DequantizeLinear)");
   if (layout == Layout::kNHWC && s.dims.size() != 4)
     return error(StatusCode::kUnsupported, "'", s.name, "' has rank ", s.dims.size(), "; ", why,
                  " needs a rank-4 NCHW tensor");
@@ -201,6 +204,13 @@ Result<int> PlanBuilder::input(const ir::Node& node, size_t i, Layout layout) {
   return convert(s, layout, act_dtype(), node.op_type);
 }
 
+Result<int> PlanBuilder::input_as(const ir::Node& node, size_t i, Layout layout, ir::DType dtype) {
+  const ir::Value* v = node.input(i);
+  if (!v) return error(StatusCode::kInvalidArgument, "node '", node.name, "' lacks input ", i);
+  KILN_ASSIGN_OR_RETURN(int s, slot_of(node, v));
+  return convert(s, layout, dtype, node.op_type);
+}
+
 Result<int> PlanBuilder::input_as_is(const ir::Node& node, size_t i) {
   const ir::Value* v = node.input(i);
   if (!v) return error(StatusCode::kInvalidArgument, "node '", node.name, "' lacks input ", i);
@@ -223,11 +233,15 @@ Result<int> PlanBuilder::input_any_layout(const ir::Node& node, size_t i) {
 }
 
 int PlanBuilder::define(const ir::Value* value, std::vector<int64_t> dims, Layout layout) {
+  return define(value, std::move(dims), layout, act_dtype());
+}
+
+int PlanBuilder::define(const ir::Value* value, std::vector<int64_t> dims, Layout layout, ir::DType dtype) {
   Slot s;
   s.name = value->name;
   s.dims = std::move(dims);
   s.layout = layout;
-  s.dtype = act_dtype();
+  s.dtype = dtype;
   int id = new_slot(std::move(s));
   value_slot_[value] = id;
   return id;
@@ -289,7 +303,8 @@ const ir::Node* PlanBuilder::sole_consumer(const ir::Value* v) const {
 }
 
 Status PlanBuilder::build() {
-  const ir::DType engine_dtype = options_.precision == Precision::kFp16 ? ir::DType::kFloat16 : ir::DType::kFloat32;
+  const ir::DType engine_dtype =
+      float_precision(options_) == Precision::kFp16 ? ir::DType::kFloat16 : ir::DType::kFloat32;
   const std::set<const ir::Node*> fp32_nodes =
       engine_dtype == ir::DType::kFloat16 && options_.fp32_tail ? fp32_tail(graph_) : std::set<const ir::Node*>{};
   stats_.fp32_tail_nodes = static_cast<int>(fp32_nodes.size());
@@ -329,6 +344,9 @@ Status PlanBuilder::build() {
     if (it == value_slot_.end())
       return error(StatusCode::kInternal, "graph output '", out->name, "' was never computed");
     const Slot src = slots_[it->second];
+    if (src.dtype == ir::DType::kInt8)
+      return error(StatusCode::kUnsupported, "graph output '", out->name,
+                   "' is int8; the CUDA backend returns float outputs (end the graph with a DequantizeLinear)");
     Slot d;
     d.name = out->name;
     d.dims = src.dims;

@@ -34,8 +34,9 @@ struct ChannelPlacement {
   int64_t channel = 0;
 };
 
-// The engine's precision (kiln/options.h): strict FP32, TF32 convolutions, or FP16 storage
-// with FP32 accumulation.
+// The engine's precision (kiln/options.h): strict FP32, TF32 convolutions, FP16 storage
+// with FP32 accumulation, or INT8 (QConvInt8 on int8 NHWC activations, the float parts at
+// BuildOptions::int8_float).
 using kiln::Precision;
 
 // Physical layout of a slot. kNHWC only for rank-4 tensors whose logical dims are N,C,H,W.
@@ -129,7 +130,18 @@ struct BuildOptions {
   bool fuse_residual = true;  // fold Conv(->SiLU)->Add(residual) into the conv's cuDNN graph
   // FP16 engines compute the cheap tail after the last heavy op in FP32 (fp32_tail.h).
   bool fp32_tail = true;
+  // The precision of an INT8 engine's float parts (kFp16 or kFp32): everything but
+  // QConvInt8 and the int8 tensors between them.
+  Precision int8_float = Precision::kFp16;
+  // QConvInt8's tiled kernel on tensor cores (mma.sync) where the GPU has them; off: dp4a
+  // everywhere (debugging, reference).
+  bool int8_tensor_cores = true;
 };
+
+// The precision the float parts of an engine built with `o` run at.
+inline Precision float_precision(const BuildOptions& o) {
+  return o.precision == Precision::kInt8 ? o.int8_float : o.precision;
+}
 
 // Where build time went (seconds) and how conv plans were chosen.
 struct BuildStats {
@@ -173,6 +185,10 @@ class PlanBuilder {
   // Like input_any_layout, but a channel view in the activation dtype comes as it is: for
   // steps that read through Slot::logical_strides() or explicit cuDNN strides.
   Result<int> input_keep_views(const ir::Node& node, size_t i);
+  // Slot of node input i as a packed tensor of `dtype` in `layout`: a float input converted
+  // like input(), an int8 one (QuantizeLinear / QConvInt8 outputs) re-laid out but never
+  // converted to or from float (that takes a DequantizeLinear / QuantizeLinear).
+  Result<int> input_as(const ir::Node& node, size_t i, Layout layout, ir::DType dtype);
   // The slot of node input i as computed, no conversion (a kernel that reads the graph's
   // FP32 NCHW input directly).
   Result<int> input_as_is(const ir::Node& node, size_t i);
@@ -181,8 +197,9 @@ class PlanBuilder {
   // Static logical dims of a value (error naming the node if unknown or symbolic).
   Result<std::vector<int64_t>> dims_of(const ir::Node& node, const ir::Value* v) const;
 
-  // Defines the slot of `value` (a node output) in the activation dtype.
+  // Defines the slot of `value` (a node output) in the activation dtype, or in `dtype`.
   int define(const ir::Value* value, std::vector<int64_t> dims, Layout layout);
+  int define(const ir::Value* value, std::vector<int64_t> dims, Layout layout, ir::DType dtype);
   // Defines `value` as a view of `base` at `byte_offset` (no copy; same storage).
   int define_view(const ir::Value* value, int base, size_t byte_offset, std::vector<int64_t> dims);
   // Defines `value` as channels [c0, c0 + channels) of the kNHWC slot `base` (no copy).
@@ -287,6 +304,9 @@ Status plan_conv_transpose(PlanBuilder& b, const ir::Node& node);
 Status plan_average_pool(PlanBuilder& b, const ir::Node& node);
 Status plan_reduce_mean(PlanBuilder& b, const ir::Node& node);  // ReduceMean, GlobalAveragePool
 Status plan_batch_norm(PlanBuilder& b, const ir::Node& node);
+Status plan_qconv_int8(PlanBuilder& b, const ir::Node& node);
+Status plan_quantize_linear(PlanBuilder& b, const ir::Node& node);
+Status plan_dequantize_linear(PlanBuilder& b, const ir::Node& node);
 
 // Restores the serialized conv plans of a recorded timing cache (an engine file's) on up to
 // `threads` threads, one cuDNN handle each, before the planner asks for them one conv at a

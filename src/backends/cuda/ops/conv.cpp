@@ -119,7 +119,7 @@ Result<ConvDesc> describe(const PlanBuilder& b, const ir::Node& node, const std:
   // Strict FP32 (the reference mode) runs cuDNN's plain convs and our bias+SiLU kernel:
   // cuDNN's fused FP32 graphs have only runtime-compiled, non-tensor-core engines, measured
   // on an H200 at 12.6 ms per yolo11n image with ~35 s of compiles.
-  if (b.options().fuse_residual && b.options().precision != Precision::kFp32)
+  if (b.options().fuse_residual && float_precision(b.options()) != Precision::kFp32)
     d.add = residual_add(b, d.out, {s.n, s.k, s.oh, s.ow});
   return d;
 }
@@ -128,13 +128,13 @@ Result<ConvDesc> describe(const PlanBuilder& b, const ir::Node& node, const std:
 std::vector<ConvVariant> variants(const PlanBuilder& b, bool residual) {
   std::vector<ConvVariant> v;
   if (residual) v.push_back(ConvVariant::kResidual);
-  if (b.options().precision != Precision::kFp32) v.push_back(ConvVariant::kFused);
+  if (float_precision(b.options()) != Precision::kFp32) v.push_back(ConvVariant::kFused);
   v.push_back(ConvVariant::kConvOnly);
   return v;
 }
 
 ConvRequest request(const PlanBuilder& b, const ConvDesc& d, ConvVariant v) {
-  return ConvRequest{d.s, d.pad_bottom, d.pad_right, b.options().precision, v, d.silu != nullptr};
+  return ConvRequest{d.s, d.pad_bottom, d.pad_right, float_precision(b.options()), v, d.silu != nullptr};
 }
 
 // cuDNN reads a channel view (concat_views.h) of the activation dtype through its strides;

@@ -1,5 +1,5 @@
 // The one data-movement kernel: copy with arbitrary strides on both sides and dtype
-// conversion. Layout changes, Transpose, Slice, Split, Concat and graph I/O all use it.
+// conversion between float types (int8 copied as it is). Layout changes, Transpose, Slice, Split, Concat and graph I/O all use it.
 #include <algorithm>
 #include <numeric>
 #include <type_traits>
@@ -199,8 +199,10 @@ Status launch_strided_copy(const void* in, ir::DType in_type, void* out, ir::DTy
   if (dims.size() > static_cast<size_t>(kMaxRank) || dims.size() != in_strides.size() ||
       dims.size() != out_strides.size())
     return error(StatusCode::kInternal, "strided_copy: bad rank ", dims.size());
-  if ((in_type != ir::DType::kFloat32 && in_type != ir::DType::kFloat16) ||
-      (out_type != ir::DType::kFloat32 && out_type != ir::DType::kFloat16))
+  // int8 tensors (INT8 engines) are re-laid out, never converted.
+  const bool int8 = in_type == ir::DType::kInt8 && out_type == ir::DType::kInt8;
+  if (!int8 && ((in_type != ir::DType::kFloat32 && in_type != ir::DType::kFloat16) ||
+                (out_type != ir::DType::kFloat32 && out_type != ir::DType::kFloat16)))
     return error(StatusCode::kUnsupported, "strided_copy: dtype ", ir::dtype_name(in_type), " -> ",
                  ir::dtype_name(out_type));
   Merged m = merge_dims(dims, in_strides, out_strides);
@@ -219,6 +221,10 @@ Status launch_strided_copy(const void* in, ir::DType in_type, void* out, ir::DTy
   int bdim = -1;
   for (int d = 0; d < last; ++d)
     if (is[d] == 1) bdim = d;
+  if (int8) {
+    launch_typed<int8_t, int8_t>(in, out, p, stream);
+    return launch_status("strided_copy");
+  }
   if (os[last] == 1 && is[last] != 1 && bdim >= 0 && dd[last] >= 8 && dd[bdim] >= 8) {
     TransposeParams t{};
     t.a = dd[last];
