@@ -10,7 +10,8 @@ APT_PACKAGES=(
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
   libjpeg62-turbo-dev libstb-dev      # JPEG decode (libjpeg-turbo), PNG/encode (stb)
   libopenblas-dev                     # CPU backend GEMM
-  libavformat-dev libavcodec-dev libswscale-dev libavutil-dev  # video I/O (FFmpeg)
+  libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libavdevice-dev  # video I/O (FFmpeg; cameras)
+  ffmpeg                              # tests: serves live streams on 127.0.0.1
   libopencv-dev                       # BoT-SORT motion compensation (optional: KILN_OPENCV)
   libssl-dev                          # SHA-256 (engine checksums, cache keys) via libcrypto
   zlib1g-dev                          # .npz tensors (kiln run): crc32, inflate

@@ -82,6 +82,18 @@ double progress_interval() {
 }
 
 void Messages::event(const std::string& kind, const std::string& text) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  record(kind, text);
+}
+
+void Messages::event_once(const std::string& kind, const std::string& text) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const nlohmann::json& e : events_)
+    if (e["event"] == kind && e["message"] == text) return;
+  record(kind, text);
+}
+
+void Messages::record(const std::string& kind, const std::string& text) {
   events_.push_back({{"event", kind}, {"message", text}});
   if (verbosity_ != Verbosity::kQuiet) std::cerr << "kiln " << command_ << ": " << kind << ": " << text << std::endl;
 }
@@ -215,6 +227,35 @@ void Progress::update(size_t done) {
     std::fprintf(stderr, "kiln %s: %zu/%zu %s (%d%%), %.1f s\n", command_.c_str(), done, total_, unit_.c_str(), percent,
                  elapsed);
   }
+  std::fflush(stderr);
+}
+
+RateProgress::RateProgress(const Messages& messages, bool enabled, std::string unit)
+    : command_(messages.command()),
+      unit_(std::move(unit)),
+      enabled_(enabled && messages.verbosity() != Verbosity::kQuiet),
+      terminal_(::isatty(STDERR_FILENO) == 1),
+      interval_(progress_interval()),
+      start_(std::chrono::steady_clock::now()),
+      last_line_(start_) {}
+
+RateProgress::~RateProgress() {
+  if (drawn_ && terminal_) std::fprintf(stderr, "\n");
+}
+
+void RateProgress::update(size_t done) {
+  if (!enabled_) return;
+  const auto now = std::chrono::steady_clock::now();
+  const double elapsed = std::chrono::duration<double>(now - start_).count();
+  const double rate = elapsed > 0 ? done / elapsed : 0.0;
+  if (terminal_) {
+    std::fprintf(stderr, "\r%s %zu %s, %.1f FPS, %.1fs", command_.c_str(), done, unit_.c_str(), rate, elapsed);
+  } else {
+    if (std::chrono::duration<double>(now - last_line_).count() < interval_) return;
+    last_line_ = now;
+    std::fprintf(stderr, "kiln %s: %zu %s, %.1f FPS, %.1f s\n", command_.c_str(), done, unit_.c_str(), rate, elapsed);
+  }
+  drawn_ = true;
   std::fflush(stderr);
 }
 

@@ -33,8 +33,11 @@ class Messages {
   Messages(std::string command, Verbosity verbosity) : command_(std::move(command)), verbosity_(verbosity) {}
 
   // Something the user should know happened (built, rebuilt, fallback): printed unless
-  // --quiet, always recorded as {"event": kind, "message": text}.
+  // --quiet, always recorded as {"event": kind, "message": text}. Safe from several
+  // threads (the videos of a .streams list).
   void event(const std::string& kind, const std::string& text);
+  // The same, unless this very event was already recorded (a note due once per reason).
+  void event_once(const std::string& kind, const std::string& text);
   // Details for --verbose only (phases, tactics, cache hits, timings); not recorded.
   void detail(const std::string& text) const;
   // --verbose: the tactics of an engine file's plans, one line per step when there are
@@ -46,8 +49,11 @@ class Messages {
   const std::string& command() const { return command_; }
 
  private:
+  void record(const std::string& kind, const std::string& text);  // under mutex_
+
   std::string command_;
   Verbosity verbosity_;
+  std::mutex mutex_;
   nlohmann::json events_ = nlohmann::json::array();
 };
 
@@ -103,6 +109,25 @@ class Progress {
   std::string command_, unit_;
   size_t total_;
   bool enabled_, terminal_;
+  double interval_;
+  std::chrono::steady_clock::time_point start_, last_line_;
+};
+
+// Progress of a loop of unknown length (a live stream): the count and its rate, "kiln
+// <command>: 1234 frames of rtsp://cam/live, 29.8 FPS, 41.4 s", redrawn in place on a
+// terminal, else a line at most every progress_interval() seconds. Silent under --quiet
+// or when not `enabled`.
+class RateProgress {
+ public:
+  RateProgress(const Messages& messages, bool enabled, std::string unit);
+  ~RateProgress();
+  RateProgress(const RateProgress&) = delete;
+  RateProgress& operator=(const RateProgress&) = delete;
+  void update(size_t done);
+
+ private:
+  std::string command_, unit_;
+  bool enabled_, terminal_, drawn_ = false;
   double interval_;
   std::chrono::steady_clock::time_point start_, last_line_;
 };

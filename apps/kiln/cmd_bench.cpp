@@ -11,6 +11,8 @@
 // (model file size, mAP, ms/img, FPS), --csv FILE writes the rows as CSV. GPU memory is the
 // context's activation arena plus the cuDNN workspace (the weights are not counted).
 // --task / --names supply what a model without metadata lacks for --source and --data.
+// --source IMAGE times Model::predict end to end instead (bench_end_to_end.h), on the GPU or
+// with --device cpu on the CPU backend (fp32 and int8 beside each other, --data adding mAP).
 #include <unistd.h>
 
 #include <algorithm>
@@ -62,6 +64,7 @@ struct BenchOptions {
   std::string csv;
   bool markdown = false;
   std::string task, names;  // for models without metadata (--source, --data)
+  std::string device;       // --source only: where predict runs
   Int8Flags int8;
 };
 
@@ -124,8 +127,11 @@ Status bench_load(const engine::CompiledModel& compiled, const std::vector<ir::T
 Status bench_one(const BenchOptions& o, const std::string& precision, int64_t batch, BenchRow& row) {
   row.precision = precision;
   row.batch = batch;
-  if (precision == "int8") {  // its accuracy comes from the CPU backend (run_bench)
-    row.skipped = "no INT8 CUDA kernels yet";
+  engine::BuildOptions bo;
+  bo.device = Device::cuda(0);
+  KILN_ASSIGN_OR_RETURN(bo.precision, parse_precision(precision));
+  if (Status runs = engine::check_precision_for_device(bo); !runs.ok()) {  // int8: accuracy from the CPU (run_bench)
+    row.skipped = runs.message();
     return Status::Ok();
   }
   // A static export runs only at its own batch and size.
@@ -139,9 +145,6 @@ Status bench_one(const BenchOptions& o, const std::string& precision, int64_t ba
     row.skipped = "static batch " + std::to_string((*probe.inputs[0]->shape)[0].value);
     return Status::Ok();
   }
-  engine::BuildOptions bo;
-  bo.device = Device::cuda(0);
-  KILN_ASSIGN_OR_RETURN(bo.precision, parse_precision(precision));
   bo.batch = batch;
   bo.imgsz = dynamic ? o.imgsz : 0;
   bo.verify = false;
@@ -408,16 +411,17 @@ int run_bench(const BenchOptions& o, const ModelOptions& metadata) {
 
 Runner register_bench(CLI::App& app) {
   auto o = std::make_shared<BenchOptions>();
-  CLI::App* cmd = app.add_subcommand("bench", "Time a model's CUDA engine (GPU ms per batch, images/s)");
+  CLI::App* cmd = app.add_subcommand(
+      "bench", "Time a model's CUDA engine (GPU ms per batch, images/s), or predict end to end (--source)");
   cmd->add_option("--model", o->model, "ONNX model")->required()->check(CLI::ExistingFile);
   cmd->add_option("--precision", o->precisions,
-                  "fp32, tf32, fp16, int8 (comma separated; int8: mAP with --data, no CUDA kernels yet)")
+                  "fp32, tf32, fp16, int8 (comma separated; a precision the device does not run is a row saying why)")
       ->delimiter(',');
   add_int8_flags(*cmd, o->int8);
   cmd->add_option("--batch", o->batches, "batch sizes (comma separated)")->delimiter(',');
   cmd->add_option("--iters", o->iters, "timed iterations per configuration");
   cmd->add_option("--warmup", o->warmup, "untimed iterations first");
-  cmd->add_option("--imgsz", o->imgsz, "input size for dynamic models");
+  CLI::Option* imgsz = cmd->add_option("--imgsz", o->imgsz, "input size for dynamic models");
   cmd->add_flag("--no-tune", o->no_tune, "take cuDNN's heuristic first engine per conv instead of timing candidates");
   cmd->add_option("--tune-candidates", o->tune_candidates, "cuDNN candidates timed per conv signature")
       ->check(CLI::Range(1, 64));
@@ -431,12 +435,24 @@ Runner register_bench(CLI::App& app) {
   cmd->add_flag("--markdown", o->markdown, "end with a summary table (precision, size, mAP, ms/img, FPS)");
   cmd->add_option("--source", o->source, "image: time predict end to end (decoded image to detections)")
       ->check(CLI::ExistingFile);
+  cmd->add_option("--device", o->device, "--source runs: cpu | cuda | cuda:N (default: the GPU if usable, else cpu)");
   add_metadata_args(*cmd, o->task, o->names);
-  return [o]() -> int {
+  return [o, imgsz]() -> int {
     ModelOptions metadata;
     if (Status st = apply_metadata_args(o->task, o->names, metadata); !st.ok()) return report_error("bench", st);
-    if (!o->source.empty())
-      return run_bench_end_to_end({o->model, o->source, o->precisions, o->iters, o->warmup, metadata});
+    auto device = device_flag(o->device);
+    if (!device.ok()) return report_error("bench", device.status());
+    if (!o->source.empty()) {
+      const bool int8 = std::find(o->precisions.begin(), o->precisions.end(), "int8") != o->precisions.end();
+      auto int8_opts = int8_options(o->int8, int8);
+      if (!int8_opts.ok()) return report_error("bench", int8_opts.status());
+      metadata.int8 = *int8_opts;
+      if (imgsz->count() > 0) metadata.imgsz = o->imgsz;  // dynamic models; a static one refuses it
+      return run_bench_end_to_end({o->model, o->source, o->precisions, o->iters, o->warmup, metadata, *device, o->data});
+    }
+    if (*device)
+      return report_error("bench", error(StatusCode::kInvalidArgument,
+                                         "--device applies to --source runs; the engine table times CUDA engines"));
 #if KILN_HAS_CUDA
     return run_bench(*o, metadata);
 #else

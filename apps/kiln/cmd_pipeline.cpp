@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "core/file_util.h"
 #include "engine/config.h"
+#include "option_flags.h"
 #include "pipeline/pipeline.h"
 #include "pipeline_format.h"
 #include "predict_format.h"
@@ -35,6 +36,7 @@ struct PipelineArgs {
   std::string config = "kiln.yaml";
   std::string source;
   std::string device;
+  bool strict_gpu = false;
   std::string cache_dir;
   std::string save_dir;
   std::string json_out;
@@ -42,6 +44,7 @@ struct PipelineArgs {
   bool save_crop = false;
   int vid_stride = 1;
   int64_t max_frames = 0;
+  video::LiveOptions live;
   Verbosity verbosity = Verbosity::kNormal;
 };
 
@@ -84,18 +87,20 @@ Status run_images(pipeline::Pipeline& pipe, const PipelineArgs& o, const std::ve
 }
 
 // One video through predict's loop; the frames done before a failure are kept in `seq`.
-VideoOutcome run_video(pipeline::Pipeline& pipe, const PipelineArgs& o, const fs::path& path, size_t index, size_t total,
-                       const Messages& messages, SequenceOutput& seq) {
-  const std::string source = path.filename().string();
+VideoOutcome run_video(pipeline::Pipeline& pipe, const PipelineArgs& o, const video::VideoSource& video, size_t index,
+                       size_t total, Messages& messages, SequenceOutput& seq) {
+  const std::string& source = video.name;
   pipeline::PipelineFrame current;  // the hook's last frame, which the draw hook gets next
   VideoJob job;
-  job.path = path;
+  job.source = video;
+  job.live = o.live;
   job.index = index, job.total = total;
   job.save_dir = o.save_dir;
   job.save_crop = o.save_crop;
   job.vid_stride = o.vid_stride;
   job.max_frames = o.max_frames;
   job.lines = o.verbosity == Verbosity::kQuiet ? nullptr : stdout;
+  job.strict_gpu = o.strict_gpu;
   job.on_prediction = [&](int64_t frame, const Image& image, Prediction& p) -> Status {
     KILN_ASSIGN_OR_RETURN(current, pipe.process_detections(image, frame, std::move(p)));
     p = current.objects;
@@ -113,12 +118,16 @@ int run(PipelineArgs o) {
   if (o.vid_stride < 1) return fail(error(StatusCode::kInvalidArgument, "--vid-stride must be at least 1, got ", o.vid_stride));
   if (o.max_frames < 0) return fail(error(StatusCode::kInvalidArgument, "--max-frames must not be negative, got ", o.max_frames));
   if (o.save_crop && o.save_dir.empty()) return fail(error(StatusCode::kInvalidArgument, "--save-crop writes into <save>/crops: add --save DIR"));
+  Result<std::optional<Device>> device = device_flag(o.device);
+  if (!device.ok()) return fail(device.status());
+  if (Status st = check_strict_gpu(o.strict_gpu, *device); !st.ok()) return fail(st);
   Result<engine::Config> config = engine::load_config(o.config);
   if (!config.ok()) return fail(config.status());
   Result<PredictSources> sources = list_predict_sources(o.source);
   if (!sources.ok()) return fail(sources.status());
   pipeline::PipelineOverrides overrides;
   if (!o.device.empty()) overrides.device = o.device;
+  overrides.strict_gpu = o.strict_gpu;
   overrides.cache_dir = o.cache_dir;
   BuildProgress build_progress(messages);
   overrides.progress = build_progress.hook();
@@ -159,7 +168,7 @@ int run(PipelineArgs o) {
     if (!video.status.ok()) failures.push_back(video.status.message());
     nlohmann::json extra = video.json.value("speed", nlohmann::json::object());
     extra.erase("frames"), extra.erase("wall_s"), extra.erase("end_to_end_fps");
-    finish(sources->videos[i].filename().string(), seq, seconds_since(t0), extra);
+    finish(sources->videos[i].name, seq, seconds_since(t0), extra);
   }
   std::fflush(stdout);
   if (!o.json_out.empty())
@@ -180,15 +189,21 @@ Runner register_pipeline(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("pipeline", "Run a pipeline of kiln.yaml: detect, track, second-stage models on crops");
   cmd->add_option("name", o->name, "the pipeline's name under pipelines: in the config")->required();
   cmd->add_option("--config", o->config, "kiln.yaml with the pipeline and its models")->capture_default_str();
-  cmd->add_option("--source", o->source, "image, video, directory or quoted glob (images run as one sequence)")->required();
+  cmd->add_option("--source", o->source,
+                  "image, video, directory, quoted glob (images run as one sequence), URL (rtsp://, http://, ...), "
+                  "camera (0, /dev/video0) or a .streams / .txt list")
+      ->required();
   cmd->add_option("--device", o->device, "cpu | cuda | cuda:N for every model (default: the config's)");
+  cmd->add_flag("--strict-gpu", o->strict_gpu,
+                "fail instead of falling back to the CPU: a model on the CPU, or a video NVDEC cannot decode");
   cmd->add_option("--cache-dir", o->cache_dir, "engine cache folder (default: the config's, $KILN_CACHE_DIR, ~/.cache/kiln)");
   cmd->add_option("--save", o->save_dir, "write annotated images (.jpg) and videos (.mp4) into DIR");
   cmd->add_flag("--save-crop", o->save_crop, "write each object's crop into <save>/crops/<class>/ (as Ultralytics' save_crop)");
   cmd->add_option("--json", o->json_out, "write one JSON line per frame, and a summary line per sequence");
   cmd->add_option("--mot", o->mot_out, "write MOTChallenge rows of the tracked objects (pipelines with a tracker)");
   cmd->add_option("--vid-stride", o->vid_stride, "run every N-th video frame")->capture_default_str();
-  cmd->add_option("--max-frames", o->max_frames, "stop each video after N frames (0: all)")->capture_default_str();
+  cmd->add_option("--max-frames", o->max_frames, "stop each video or stream after N frames (0: all)")->capture_default_str();
+  add_live_flags(*cmd, o->live);
   add_verbosity_flags(*cmd, o->verbosity);
   return [o]() { return run(*o); };
 }

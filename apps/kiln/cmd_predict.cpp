@@ -51,6 +51,7 @@ struct PredictArgs {
   DrawStyle style;
   int vid_stride = 1;
   int64_t max_frames = 0;
+  video::LiveOptions live;
   Verbosity verbosity = Verbosity::kNormal;
 };
 
@@ -242,9 +243,10 @@ int predict(PredictArgs o) {
   std::vector<Failure> failures;
   const bool several = sources->images.size() + sources->videos.size() > 1;  // else the final error line says it
   nlohmann::json results = predict_images(model, po, o, sources->images, several, messages, failures);
-  for (size_t i = 0; i < sources->videos.size(); ++i) {
+  std::vector<VideoOutcome> videos = run_videos(sources->videos.size(), sources->together, [&](size_t i) {
     VideoJob job;
-    job.path = sources->videos[i];
+    job.source = sources->videos[i];
+    job.live = o.live;
     job.index = i + 1;
     job.total = sources->videos.size();
     job.save_dir = o.save_dir;
@@ -256,9 +258,13 @@ int predict(PredictArgs o) {
     job.vid_stride = o.vid_stride;
     job.max_frames = o.max_frames;
     job.lines = line_stream(o);
-    VideoOutcome video = predict_video(model, po, job, messages);
+    job.strict_gpu = o.model.strict_gpu;
+    return predict_video(model, po, job, messages);
+  });
+  for (size_t i = 0; i < videos.size(); ++i) {
+    VideoOutcome& video = videos[i];
     if (!video.status.ok()) {
-      failures.push_back({job.path.string(), video.status.message()});
+      failures.push_back({sources->videos[i].locator, video.status.message()});
       video.json["error"] = video.status.message();
       if (o.verbosity != Verbosity::kQuiet && several)
         std::cerr << "kiln predict: error: " << video.status.message() << " (frames before it kept)" << std::endl;
@@ -295,7 +301,10 @@ Runner register_predict(CLI::App& app) {
   auto o = std::make_shared<PredictArgs>();
   CLI::App* cmd = app.add_subcommand("predict", "Run a YOLO model (any task) on images and videos");
   add_model_args(*cmd, o->model, "ONNX model (Ultralytics export), .kiln engine, or a model name from kiln.yaml");
-  cmd->add_option("--source", o->source, "image, video, directory or quoted glob (\"dir/*.jpg\")")->required();
+  cmd->add_option("--source", o->source,
+                  "image, video, directory, quoted glob (\"dir/*.jpg\"), URL (rtsp://, http://, ...), camera (0, "
+                  "/dev/video0) or a .streams / .txt list of these")
+      ->required();
   cmd->add_option("--conf", o->conf, "confidence threshold")->capture_default_str();
   cmd->add_option("--iou", o->iou, "NMS IoU threshold")->capture_default_str();
   cmd->add_option("--imgsz", o->model.imgsz, "input size (default: the model's own; a static engine takes only its own)");
@@ -308,7 +317,9 @@ Runner register_predict(CLI::App& app) {
                    "image size) or both")
       ->transform(mask_format_flag())
       ->default_str("polygon");
-  cmd->add_option("--save", o->save_dir, "write annotated images (.jpg) and videos (.mp4) into DIR (default: runs/predict, runs/predict2, ...)")
+  cmd->add_option("--save", o->save_dir,
+                  "write annotated images (.jpg) and videos (.mp4; a stream without a frame rate at 30 fps) into DIR "
+                  "(default: runs/predict, runs/predict2, ...)")
       ->expected(0, 1);
   cmd->add_flag("--save-txt", o->save_txt, "write Ultralytics YOLO txt labels into <save>/labels/");
   cmd->add_flag("--save-conf", o->save_conf, "append each detection's confidence to its label line");
@@ -318,7 +329,9 @@ Runner register_predict(CLI::App& app) {
   cmd->add_flag("!--hide-conf", o->style.confidence, "draw labels without confidences (--save)");
   cmd->add_option("--vid-stride", o->vid_stride, "predict every N-th video frame (the saved video keeps real time)")
       ->capture_default_str();
-  cmd->add_option("--max-frames", o->max_frames, "stop each video after N predicted frames (0: all)")->capture_default_str();
+  cmd->add_option("--max-frames", o->max_frames, "stop each video or stream after N predicted frames (0: all)")
+      ->capture_default_str();
+  add_live_flags(*cmd, o->live);
   cmd->add_option("--precision", o->model.precision, "fp32 | fp16 | tf32 | int8 (fp16 and tf32 need a GPU)");
   add_int8_flags(*cmd, o->model.int8);
   cmd->add_option("--batch", o->model.batch, "images or frames per inference (static-size engines)")->capture_default_str();

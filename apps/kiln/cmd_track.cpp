@@ -44,12 +44,14 @@ struct TrackOptions {
   const CLI::Option* imgsz_flag = nullptr;
   std::vector<int> classes;
   std::string device;
+  bool strict_gpu = false;
   std::string precision;
   std::string save_dir;
   std::string json_out;
   std::string mot_out;
   int vid_stride = 1;
   int64_t max_frames = 0;
+  video::LiveOptions live;
   Verbosity verbosity = Verbosity::kNormal;
 };
 
@@ -167,6 +169,8 @@ Status track(const TrackOptions& o) {
                  " (give one video or one folder of frames)");
   ModelOptions mo;
   KILN_ASSIGN_OR_RETURN(mo.device, device_flag(o.device));
+  KILN_RETURN_IF_ERROR(check_strict_gpu(o.strict_gpu, mo.device));
+  mo.strict_gpu = o.strict_gpu;
   KILN_ASSIGN_OR_RETURN(mo.precision, precision_flag(o.precision));
   mo.imgsz = o.imgsz_flag && o.imgsz_flag->count() ? o.imgsz : 0;
   Messages messages("track", o.verbosity);
@@ -193,16 +197,20 @@ Status track(const TrackOptions& o) {
   po.iou = o.iou;
   po.classes = o.classes;
   std::string jsonl, mot;
+  Status failed = Status::Ok();
   if (!sources.images.empty()) {
     Sequence seq(config, fs::path(o.source).filename().string());
     KILN_RETURN_IF_ERROR(track_images(model, po, o, sources.images, seq, jsonl));
     if (o.verbosity != Verbosity::kQuiet) seq.print_summary();
     mot += seq.mot();
   }
-  for (size_t i = 0; i < sources.videos.size(); ++i) {
-    Sequence seq(config, sources.videos[i].filename().string());
+  std::vector<std::unique_ptr<Sequence>> tracked;
+  for (const video::VideoSource& v : sources.videos) tracked.push_back(std::make_unique<Sequence>(config, v.name));
+  std::vector<VideoOutcome> outcomes = run_videos(sources.videos.size(), sources.together, [&](size_t i) {
+    Sequence& seq = *tracked[i];
     VideoJob job;
-    job.path = sources.videos[i];
+    job.source = sources.videos[i];
+    job.live = o.live;
     job.index = i + 1;
     job.total = sources.videos.size();
     job.save_dir = o.save_dir;
@@ -210,21 +218,31 @@ Status track(const TrackOptions& o) {
     job.max_frames = o.max_frames;
     job.lines = o.verbosity == Verbosity::kQuiet ? nullptr : stdout;
     job.on_prediction = [&seq](int64_t frame, const Image& image, Prediction& p) { return seq.apply(frame, image, p); };
+    job.on_prediction_reads_image = config.gmc_method != track::GmcMethod::kNone;  // motion compensation reads the frame
+    job.strict_gpu = o.strict_gpu;
     job.draw = [&seq, &info](Image& image, const Prediction& p) { seq.draw(image, p, info.names); };
-    VideoOutcome outcome = predict_video(model, po, job, messages);
-    KILN_RETURN_IF_ERROR(outcome.status);
-    nlohmann::json video = std::move(outcome.json);
-    for (nlohmann::json& entry : video["frames"]) {
-      const int64_t frame = entry["frame"].get<int64_t>();
-      jsonl += seq.json_line(frame, std::move(entry));
+    return predict_video(model, po, job, messages);
+  });
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    const VideoOutcome& outcome = outcomes[i];
+    if (!outcome.status.ok()) {
+      // The frames tracked before it are written with the others; the command fails at the end.
+      if (failed.ok()) failed = outcome.status;
+      if (o.verbosity != Verbosity::kQuiet && sources.videos.size() > 1)
+        std::cerr << "kiln track: error: " << outcome.status.message() << " (frames before it kept)" << std::endl;
     }
+    if (!outcome.json.contains("frames")) continue;
+    const Sequence& seq = *tracked[i];
+    for (const nlohmann::json& entry : outcome.json["frames"]) jsonl += seq.json_line(entry["frame"].get<int64_t>(), entry);
+    for (const nlohmann::json& what : outcome.json["reconnects"])
+      jsonl += nlohmann::json{{"source", sources.videos[i].name}, {"event", "reconnect"}, {"message", what}}.dump() + "\n";
     if (o.verbosity != Verbosity::kQuiet) seq.print_summary();
     mot += seq.mot();
   }
   if (!o.json_out.empty()) KILN_RETURN_IF_ERROR(write_file_atomic(o.json_out, jsonl.data(), jsonl.size()));
   if (!o.mot_out.empty()) KILN_RETURN_IF_ERROR(write_file_atomic(o.mot_out, mot.data(), mot.size()));
   if (!o.save_dir.empty() && o.verbosity != Verbosity::kQuiet) std::printf("Results saved to %s\n", o.save_dir.c_str());
-  return Status::Ok();
+  return failed;
 }
 
 }  // namespace
@@ -233,7 +251,10 @@ Runner register_track(CLI::App& app) {
   auto o = std::make_shared<TrackOptions>();
   CLI::App* cmd = app.add_subcommand("track", "Track objects across video frames (ByteTrack, BoT-SORT)");
   cmd->add_option("--model", o->model, "detect, segment or pose model (ONNX export or .kiln engine)")->required();
-  cmd->add_option("--source", o->source, "video, or a directory of frames (tracked as one sequence)")->required();
+  cmd->add_option("--source", o->source,
+                  "video, directory of frames (tracked as one sequence), URL (rtsp://, http://, ...), camera (0, "
+                  "/dev/video0) or a .streams / .txt list")
+      ->required();
   cmd->add_option("--tracker", o->tracker, "bytetrack.yaml | botsort.yaml | an Ultralytics tracker YAML file")
       ->capture_default_str();
   cmd->add_option("--conf", o->conf, "detection confidence threshold")->capture_default_str();
@@ -242,11 +263,15 @@ Runner register_track(CLI::App& app) {
   cmd->add_option("--classes", o->classes, "track only these class ids (comma-separated)")->delimiter(',');
   cmd->add_option("--device", o->device, "cpu | cuda | cuda:N (default: cpu; a .kiln runs where it was built)");
   cmd->add_option("--precision", o->precision, "fp32 | fp16 | tf32 (fp16 and tf32 need a GPU)");
+  cmd->add_flag("--strict-gpu", o->strict_gpu,
+                "fail instead of falling back to the CPU: no usable GPU for the model, or a video NVDEC cannot decode");
   cmd->add_option("--save", o->save_dir, "write annotated videos (.mp4) and frames (.jpg) with ids and trails here");
   cmd->add_option("--json", o->json_out, "write one JSON line per frame (tracked objects with track_id)");
   cmd->add_option("--mot", o->mot_out, "write MOTChallenge rows: frame,id,left,top,width,height,conf,-1,-1,-1");
   cmd->add_option("--vid-stride", o->vid_stride, "track every N-th video frame")->capture_default_str();
-  cmd->add_option("--max-frames", o->max_frames, "stop each video after N tracked frames (0: all)")->capture_default_str();
+  cmd->add_option("--max-frames", o->max_frames, "stop each video or stream after N tracked frames (0: all)")
+      ->capture_default_str();
+  add_live_flags(*cmd, o->live);
   add_verbosity_flags(*cmd, o->verbosity);
   return [o]() {
     Status st = track(*o);

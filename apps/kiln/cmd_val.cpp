@@ -130,6 +130,10 @@ Result<std::vector<std::pair<std::string, double>>> val_figures(const std::strin
   o.model = model;
   o.data = data;
   o.model_options = options;
+  if (options.imgsz > 0) {
+    o.imgsz = options.imgsz;
+    o.imgsz_given = true;
+  }
   KILN_ASSIGN_OR_RETURN(ValRun run, validation::validate(o));
   return run.figures;
 }

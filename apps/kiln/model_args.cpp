@@ -114,7 +114,7 @@ void add_model_args(CLI::App& cmd, ModelArgs& a, const std::string& model_help) 
   add_metadata_args(cmd, a.task, a.names);
   cmd.add_option("--cache-dir", a.cache_dir, "engine cache folder (default: $KILN_CACHE_DIR or ~/.cache/kiln)");
   add_on_mismatch_option(cmd, a.on_mismatch);
-  cmd.add_flag("--strict-gpu", a.strict_gpu, "fail instead of falling back to the CPU when no GPU is usable");
+  cmd.add_flag("--strict-gpu", a.strict_gpu, "fail instead of falling back to the CPU: no usable GPU for the model, or a video NVDEC cannot decode");
 }
 
 void report_load(const ModelInfo& info, const std::string& model, double seconds, Messages& messages) {
@@ -152,6 +152,7 @@ Result<ResolvedModel> resolve_model_args(const ModelArgs& args) {
   ResolvedModel out{a.model, {}};
   ModelOptions& mo = out.options;
   KILN_ASSIGN_OR_RETURN(mo.device, device_flag(a.device));
+  KILN_RETURN_IF_ERROR(check_strict_gpu(a.strict_gpu, mo.device));
   KILN_ASSIGN_OR_RETURN(mo.precision, precision_flag(a.precision));
   KILN_ASSIGN_OR_RETURN(mo.int8, int8_options(a.int8, mo.precision == Precision::kInt8));
   mo.batch = a.batch;

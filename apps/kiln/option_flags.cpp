@@ -9,6 +9,13 @@ Result<std::optional<Device>> device_flag(const std::string& text) {
   return std::optional<Device>(*d);
 }
 
+Status check_strict_gpu(bool strict_gpu, const std::optional<Device>& device) {
+  if (strict_gpu && device && !device->is_cuda())
+    return error(StatusCode::kInvalidArgument, "--strict-gpu refuses CPU fallbacks, but --device cpu asks for the CPU "
+                                               "(give --device cuda or cuda:N, or drop --strict-gpu)");
+  return Status::Ok();
+}
+
 Result<std::optional<Precision>> precision_flag(const std::string& text) {
   if (text.empty()) return std::optional<Precision>();
   auto p = parse_precision(text);
@@ -53,6 +60,17 @@ Result<Int8Options> int8_options(const Int8Flags& f, bool int8) {
     return error(StatusCode::kInvalidArgument, "--int8-target-drop ", *f.target_drop, ": expected a mAP drop in [0, 1]");
   o.target_drop = f.target_drop;
   return o;
+}
+
+void add_live_flags(CLI::App& cmd, video::LiveOptions& live) {
+  cmd.add_option("--reconnect", live.reconnect_attempts,
+                 "URLs and cameras: attempts to reopen a stream that drops (waits 0.5, 1, 2, 4, 4 ... s); 0: none")
+      ->check(CLI::Range(0, 1000))
+      ->capture_default_str();
+  cmd.add_option("--timeout", live.stream.timeout_s,
+                 "URLs and cameras: seconds without data (connecting or reading) before it is an error")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
 }
 
 }  // namespace kiln::cli

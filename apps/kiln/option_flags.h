@@ -10,11 +10,15 @@
 
 #include "kiln/options.h"
 #include "kiln/status.h"
+#include "video/source_reader.h"
 
 namespace kiln::cli {
 
 Result<std::optional<Device>> device_flag(const std::string& text);
 Result<std::optional<Precision>> precision_flag(const std::string& text);
+// --strict-gpu (no CPU fallback of the model or of video decoding) contradicts --device
+// cpu: InvalidArgument saying so.
+Status check_strict_gpu(bool strict_gpu, const std::optional<Device>& device);
 
 // --calib, --calib-images, --calib-method, --int8-exclude (repeatable), --int8-target-drop:
 // what an int8 build needs (build, predict, val and bench take them alike).
@@ -29,5 +33,8 @@ void add_int8_flags(CLI::App& cmd, Int8Flags& flags);
 // InvalidArgument naming the flag for a bad method, image count or drop, or for any of
 // them given when no int8 run is asked for (`int8` false).
 Result<Int8Options> int8_options(const Int8Flags& flags, bool int8);
+
+// --reconnect N and --timeout S: how URLs and cameras are read (predict, track, pipeline).
+void add_live_flags(CLI::App& cmd, video::LiveOptions& live);
 
 }  // namespace kiln::cli

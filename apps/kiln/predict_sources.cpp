@@ -1,6 +1,8 @@
 #include "predict_sources.h"
 
 #include <algorithm>
+#include <map>
+#include <optional>
 
 #include "core/file_util.h"
 #include "kiln/image.h"
@@ -10,7 +12,11 @@ namespace kiln::cli {
 
 namespace fs = std::filesystem;
 
-Result<PredictSources> list_predict_sources(const std::string& source) {
+namespace {
+
+Result<PredictSources> list_one(const std::string& source) {
+  KILN_ASSIGN_OR_RETURN(std::optional<video::VideoSource> live, video::classify_live_source(source));
+  if (live) return PredictSources{{}, {*live}};
   std::vector<fs::path> files;
   std::error_code ec;
   const bool pattern = source.find_first_of("*?[") != std::string::npos && !fs::exists(source, ec);
@@ -24,7 +30,10 @@ Result<PredictSources> list_predict_sources(const std::string& source) {
     // One named file is taken at its word: a video by its extension, else an image (a
     // file that is neither fails to decode, naming itself).
     PredictSources one;
-    (video::is_video_file(source) ? one.videos : one.images).push_back(source);
+    if (video::is_video_file(source))
+      one.videos.push_back(video::file_source(source));
+    else
+      one.images.push_back(source);
     return one;
   } else {
     return error(StatusCode::kNotFound, source, ": no such file or directory");
@@ -33,11 +42,32 @@ Result<PredictSources> list_predict_sources(const std::string& source) {
   PredictSources found;
   for (const fs::path& f : files) {
     if (is_image_file(f)) found.images.push_back(f);
-    else if (video::is_video_file(f)) found.videos.push_back(f);
+    else if (video::is_video_file(f)) found.videos.push_back(video::file_source(f));
   }
   if (found.images.empty() && found.videos.empty())
     return error(StatusCode::kNotFound, source, pattern ? ": no images or videos match" : ": no images (jpg, jpeg, png, bmp) or videos (mp4, avi, mkv, mov, ...) in directory");
   return found;
+}
+
+}  // namespace
+
+Result<PredictSources> list_predict_sources(const std::string& source) {
+  std::error_code ec;
+  if (!video::is_source_list(source) || !fs::is_regular_file(source, ec)) return list_one(source);
+  KILN_ASSIGN_OR_RETURN(std::vector<std::string> entries, video::read_source_list(source));
+  PredictSources all;
+  for (const std::string& entry : entries) {
+    if (video::is_source_list(entry)) return error(StatusCode::kInvalidArgument, source, ": lists another list, ", entry);
+    Result<PredictSources> one = list_one(entry);
+    if (!one.ok()) return error(one.status().code(), source, ": ", one.status().message());
+    all.images.insert(all.images.end(), one->images.begin(), one->images.end());
+    all.videos.insert(all.videos.end(), one->videos.begin(), one->videos.end());
+  }
+  std::map<std::string, int> stems;
+  for (video::VideoSource& v : all.videos)
+    if (int n = ++stems[v.stem]; n > 1) v.stem += "_" + std::to_string(n);
+  all.together = true;
+  return all;
 }
 
 }  // namespace kiln::cli

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bounded_queue.h"
+#include "interrupt.h"
 #include "core/file_util.h"
 #include "kiln/annotate.h"
 #include "predict_format.h"
@@ -31,8 +32,41 @@ double ms_since(Clock::time_point t0) {
 
 struct DecodedFrame {
   int64_t number = 0;  // 1-based among the predicted frames, as Ultralytics counts them
-  Image image;
+  Image image;                // CPU decoding: the BGR frame
+  video::DeviceFrame device;  // NVDEC: the NV12 frame in device memory
+  std::string reconnect;      // the stream dropped and came back before this frame: what happened
 };
+
+Frame device_frame(const video::DeviceFrame& d) {
+  Frame f;
+  f.width = d.width, f.height = d.height;
+  f.format = PixelFormat::kNv12;
+  f.memory = FrameMemory::kDevice;
+  for (int p = 0; p < 2; ++p) f.planes[p] = d.planes[p], f.pitch[p] = d.pitch[p];
+  return f;  // stream nullptr: FFmpeg's CUDA frames are ready on the legacy default stream
+}
+
+// An NVDEC frame's pixels on the host, BGR.
+Result<Image> download(const video::DeviceFrame& d) {
+  std::vector<uint8_t> nv12;
+  KILN_RETURN_IF_ERROR(video::VideoReader::download(d, nv12));
+  Frame f;
+  f.width = d.width, f.height = d.height;
+  f.format = PixelFormat::kNv12;
+  f.planes[0] = nv12.data(), f.planes[1] = nv12.data() + static_cast<size_t>(d.width) * d.height;
+  f.pitch[0] = f.pitch[1] = static_cast<size_t>(d.width);
+  return to_image(f);
+}
+
+// Where the video is decoded when the model runs on a GPU: said once per reason, or refused.
+Status report_decoder(const video::SourceReader& reader, const ModelInfo& info, const VideoJob& job, Messages& messages) {
+  const video::DecoderChoice& c = reader.decoder();
+  if (!info.device.is_cuda() || c.gpu) return Status::Ok();
+  if (job.strict_gpu)
+    return error(StatusCode::kUnsupported, job.source.name, ": --strict-gpu: the video would be decoded on the CPU: ", c.reason);
+  messages.event_once("fallback", "video decoded on the CPU: " + c.reason);
+  return Status::Ok();
+}
 
 // Frames in flight per queue: enough to absorb jitter between stages, small enough that a
 // 4K stream stays within a few hundred MB.
@@ -45,22 +79,30 @@ struct StageTotals {
 
 }  // namespace
 
-VideoOutcome predict_video(Model& model, const PredictOptions& options, const VideoJob& job, const Messages& messages) {
+VideoOutcome predict_video(Model& model, const PredictOptions& options, const VideoJob& job, Messages& messages) {
   const Clock::time_point start = Clock::now();
   const ModelInfo& info = model.info();
-  const std::string name = job.path.filename().string();
+  const std::string& name = job.source.name;
   VideoOutcome out{Status::Ok(), {{"video", name}}};
   auto failed = [&](Status st) {
     out.status = std::move(st);
     return std::move(out);
   };
-  Result<video::VideoReader> opened = video::VideoReader::open(job.path);
+  stop_on_interrupt();
+  video::LiveOptions live = job.live;
+  live.stream.stop = &interrupt_flag();
+  if (info.device.is_cuda()) live.stream.cuda_device = info.device.index;
+  Result<video::SourceReader> opened = video::SourceReader::open(job.source, live);
   if (!opened.ok()) return failed(opened.status());
-  video::VideoReader reader = std::move(opened).value();
+  video::SourceReader reader = std::move(opened).value();
+  if (Status st = report_decoder(reader, info, job, messages); !st.ok()) return failed(st);
+  const bool on_gpu = reader.decoder().gpu;
+  // Host pixels of a GPU frame are needed only to draw, crop or hand to the hook.
+  const bool need_image = !job.save_dir.empty() || job.save_crop || (job.on_prediction && job.on_prediction_reads_image);
   const video::VideoInfo vinfo = reader.info();
-  const fs::path out_path = job.save_dir.empty() ? fs::path() : job.save_dir / job.path.filename().replace_extension(".mp4");
+  const fs::path out_path = job.save_dir.empty() ? fs::path() : job.save_dir / (job.source.stem + ".mp4");
   std::error_code ec;
-  if (!out_path.empty() && fs::equivalent(out_path, job.path, ec))
+  if (!out_path.empty() && !job.source.live() && fs::equivalent(out_path, job.source.locator, ec))
     return failed(error(StatusCode::kInvalidArgument, out_path.string(), ": would overwrite the source video; choose another --save"));
   // Every vid_stride-th frame is kept, so the saved video plays them at rate / vid_stride
   // to last as long as the source.
@@ -71,28 +113,37 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
     if (!w.ok()) return failed(w.status());
     writer.emplace(std::move(w).value());
   }
-  // Ultralytics' "(frame i/N)": N is what the file declares, divided by the stride.
+  // Ultralytics' "(frame i/N)": N is what the file declares, divided by the stride; a live
+  // source declares none.
   const int64_t declared = vinfo.frame_count / job.vid_stride;
   const bool bar = job.lines != stdout || !::isatty(STDOUT_FILENO);  // on a terminal the lines are the progress
   Progress progress(messages, bar && declared > 0 ? static_cast<size_t>(declared) : 0, "frames of " + name);
+  RateProgress live_progress(messages, bar && declared == 0, "frames of " + name);
 
   BoundedQueue<DecodedFrame> decoded(kQueueDepth);
   BoundedQueue<Image> annotated(kQueueDepth);
   Status decode_status, encode_status;
-  double decode_ms = 0, encode_ms = 0;
+  double decode_ms = 0, encode_ms = 0, download_ms = 0;
 
+  std::string reconnect;  // said with the next frame once the stream is back (or at the end)
   std::thread decoder([&] {
+    auto on_reconnect = [&](const std::string& what) { reconnect += (reconnect.empty() ? "" : "; ") + what; };
     for (int64_t index = 1, kept = 0;; ++index) {
+      // A live stream never ends by itself: stop before reading a frame that is not wanted.
+      if (job.max_frames > 0 && kept >= job.max_frames) break;
+      if (interrupt_flag().load()) break;
       const Clock::time_point t0 = Clock::now();
-      DecodedFrame f{kept + 1, Image(vinfo.width, vinfo.height)};
-      Result<bool> more = reader.read(f.image.pixels);
+      DecodedFrame f{kept + 1, on_gpu ? Image() : Image(vinfo.width, vinfo.height), {}, {}};
+      Result<bool> more = on_gpu ? reader.read_device(f.device, on_reconnect) : reader.read(f.image.pixels, on_reconnect);
       decode_ms += ms_since(t0);
       if (!more.ok()) {
         decode_status = more.status();  // the frames before it are predicted and kept
         break;
       }
-      if (!*more || (job.max_frames > 0 && kept >= job.max_frames)) break;
+      if (!*more) break;
       if (index % job.vid_stride != 0) continue;
+      f.reconnect = std::move(reconnect);
+      reconnect.clear();
       ++kept;
       if (!decoded.push(std::move(f))) return;
     }
@@ -120,7 +171,7 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
   };
 
   const size_t batch = info.dynamic_input ? 1 : static_cast<size_t>(info.batch);
-  nlohmann::json frames = nlohmann::json::array();
+  nlohmann::json frames = nlohmann::json::array(), reconnects = nlohmann::json::array();
   std::map<std::string, std::string> labels;  // file name -> text, written after success
   StageTotals t;
   int64_t count = 0;
@@ -133,12 +184,31 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
         more = false;
         break;
       }
+      if (!f->reconnect.empty()) {
+        messages.event("reconnect", f->reconnect);
+        reconnects.push_back(f->reconnect);
+      }
       group.push_back(std::move(*f));
     }
     if (group.empty()) break;
     std::vector<Image> images;
-    for (DecodedFrame& f : group) images.push_back(std::move(f.image));
-    Result<std::vector<Prediction>> preds = model.predict(images, options);
+    Result<std::vector<Prediction>> preds = std::vector<Prediction>{};
+    if (on_gpu) {
+      std::vector<Frame> device_frames;
+      for (const DecodedFrame& f : group) device_frames.push_back(device_frame(f.device));
+      preds = model.predict(std::span<const Frame>(device_frames), options);
+      const Clock::time_point t0 = Clock::now();
+      for (DecodedFrame& f : group) {
+        Result<Image> image = need_image ? download(f.device) : Image();
+        if (!image.ok()) return stop(image.status());
+        images.push_back(std::move(image).value());
+        f.device = {};  // FFmpeg's frame goes back to its pool
+      }
+      download_ms += ms_since(t0);
+    } else {
+      for (DecodedFrame& f : group) images.push_back(std::move(f.image));
+      preds = model.predict(images, options);
+    }
     if (!preds.ok()) return stop(preds.status());
     for (size_t k = 0; k < group.size(); ++k) {
       Prediction& p = (*preds)[k];
@@ -150,19 +220,20 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
       ++count;
       t.preprocess += p.speed.preprocess_ms, t.inference += p.speed.inference_ms, t.postprocess += p.speed.postprocess_ms;
       if (job.lines)
-        std::fprintf(job.lines, "video %zu/%zu (frame %lld/%lld) %s: %dx%d %s%.1fms\n", job.index, job.total,
-                     static_cast<long long>(number), static_cast<long long>(declared), job.path.string().c_str(),
-                     p.input_height, p.input_width, summarize(p, info.names).c_str(), p.speed.inference_ms);
+        std::fprintf(job.lines, "video %zu/%zu (frame %lld%s) %s: %dx%d %s%.1fms\n", job.index, job.total,
+                     static_cast<long long>(number), declared > 0 ? ("/" + std::to_string(declared)).c_str() : "",
+                     job.source.locator.c_str(), p.input_height, p.input_width, summarize(p, info.names).c_str(),
+                     p.speed.inference_ms);
       messages.detail("frame " + std::to_string(number) + ": " + stage_times(p.speed));
       nlohmann::json entry = prediction_json(p, info.names, job.masks);
       entry["frame"] = number;
       frames.push_back(std::move(entry));
       if (job.save_txt) {
         std::string text = yolo_txt(p, info, vinfo.width, vinfo.height, job.save_conf);
-        if (!text.empty()) labels[job.path.stem().string() + "_" + std::to_string(number) + ".txt"] = std::move(text);
+        if (!text.empty()) labels[job.source.stem + "_" + std::to_string(number) + ".txt"] = std::move(text);
       }
       if (job.save_crop) {
-        Status st = save_crops(images[k], p, info.names, job.save_dir / "crops", job.path.stem().string() + "_" + std::to_string(number));
+        Status st = save_crops(images[k], p, info.names, job.save_dir / "crops", job.source.stem + "_" + std::to_string(number));
         if (!st.ok()) return stop(st);
       }
       if (writer) {
@@ -175,10 +246,17 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
         if (!annotated.push(std::move(images[k]))) return stop(encode_status);
       }
       progress.update(static_cast<size_t>(std::min<int64_t>(count, declared)));
+      live_progress.update(static_cast<size_t>(count));
     }
     if (job.lines) std::fflush(job.lines);
   }
   decoder.join();
+  if (!reconnect.empty()) {  // came back without a frame before it ended
+    messages.event("reconnect", reconnect);
+    reconnects.push_back(reconnect);
+  }
+  if (interrupt_flag().load())
+    messages.event("note", name + ": stopped by Ctrl-C after " + std::to_string(count) + " frames; what was done is written");
   annotated.close();
   encoder.join();
   if (!encode_status.ok()) return failed(encode_status);
@@ -189,7 +267,7 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
   }
   for (const auto& [file, text] : labels)
     if (Status st = write_file_atomic(job.save_dir / "labels" / file, text.data(), text.size()); !st.ok()) return failed(st);
-  t.decode = decode_ms, t.encode = encode_ms;
+  t.decode = decode_ms + download_ms, t.encode = encode_ms;
 
   const double wall_s = ms_since(start) / 1000.0;
   const double n = count > 0 ? static_cast<double>(count) : 1.0;
@@ -209,7 +287,9 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
               {"height", vinfo.height},
               {"fps", vinfo.frame_rate.fps()},
               {"saved_fps", writer ? saved_rate.fps() : 0.0},
+              {"decoder", on_gpu ? "nvdec" : "cpu"},
               {"frames", std::move(frames)},
+              {"reconnects", std::move(reconnects)},
               {"speed",
                {{"frames", count},
                 {"wall_s", wall_s},
@@ -222,6 +302,18 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
                 {"encode_ms", t.encode / n}}}};
   out.status = decode_status;
   return out;
+}
+
+std::vector<VideoOutcome> run_videos(size_t n, bool together, const std::function<VideoOutcome(size_t)>& run) {
+  std::vector<VideoOutcome> outcomes(n);
+  if (!together || n < 2) {
+    for (size_t i = 0; i < n; ++i) outcomes[i] = run(i);
+    return outcomes;
+  }
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < n; ++i) threads.emplace_back([&, i] { outcomes[i] = run(i); });
+  for (std::thread& t : threads) t.join();
+  return outcomes;
 }
 
 }  // namespace kiln::cli

@@ -1,12 +1,16 @@
 // kiln predict on a video: decode -> predict -> annotate -> encode, with decoding and
 // encoding on their own threads around the predict loop (bounded queues between them), so
-// the model never waits for FFmpeg unless FFmpeg is the slowest stage.
+// the model never waits for FFmpeg unless FFmpeg is the slowest stage. A model on a GPU
+// gets its frames from NVDEC in device memory (video/decoder_choice.h decides); they are
+// copied to the host only for what needs pixels there (drawing, crops, a pipeline's
+// stages), after inference.
 #pragma once
 
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 #include "cli_output.h"
@@ -14,11 +18,14 @@
 #include "kiln/annotate.h"
 #include "kiln/model.h"
 #include "kiln/status.h"
+#include "video/source_reader.h"
+#include "video/video_source.h"
 
 namespace kiln::cli {
 
 struct VideoJob {
-  std::filesystem::path path;
+  video::VideoSource source;       // a file, URL or camera
+  video::LiveOptions live;         // URLs and cameras: timeout and reconnects
   size_t index = 1, total = 1;    // "video 1/1" in the per-frame lines
   std::filesystem::path save_dir;  // empty: no annotated video; else <save_dir>/<stem>.mp4
   bool save_txt = false;           // labels/<stem>_<frame>.txt under save_dir
@@ -34,6 +41,8 @@ struct VideoJob {
   // the prediction as is, draw_prediction.
   std::function<Status(int64_t frame, const Image& image, Prediction& prediction)> on_prediction;
   std::function<void(Image& frame, const Prediction& prediction)> draw;
+  bool on_prediction_reads_image = true;  // false: the hook gets an empty image (no download of GPU frames)
+  bool strict_gpu = false;  // a model on a GPU with a video only the CPU can decode: an error, not a fallback
 };
 
 struct VideoOutcome {
@@ -43,11 +52,21 @@ struct VideoOutcome {
 
 // Prints one line per frame and a summary (frames, end-to-end FPS, per-stage ms), and
 // returns the video's JSON entry: {"video", "width", "height", "fps", "frames":
-// [{"frame", "detections", ...}], "speed": {"end_to_end_fps", "wall_s", "<stage>_ms"}}.
-// A frame that fails to decode ends the video: the frames before it are kept (JSON,
-// labels, and the annotated video up to there) and the status says what failed. Other
+// [{"frame", "detections", ...}], "reconnects": [...], "speed": {"end_to_end_fps",
+// "wall_s", "<stage>_ms"}}. A live source's length is unknown: its progress counts frames
+// and FPS, and each reconnect is also an event ("reconnect") of `messages`.
+// Ctrl-C (interrupt.h) ends it after the frames in hand, as if it had ended there.
+// A frame that fails to decode (or a stream that does not come back) ends the video: the
+// frames before it are kept (JSON, labels, and the annotated video up to there) and the
+// status says what failed. Other
 // errors (the model, the encoder) leave nothing behind: the video goes through a temp
-// file renamed at the end.
-VideoOutcome predict_video(Model& model, const PredictOptions& options, const VideoJob& job, const Messages& messages);
+// file renamed at the end. A model on a GPU whose video is decoded on the CPU says so
+// once per reason (a "fallback" event), or fails under job.strict_gpu.
+VideoOutcome predict_video(Model& model, const PredictOptions& options, const VideoJob& job, Messages& messages);
+
+// run(i) for i in [0, n): one after the other, or with `together` each on a thread of its
+// own (the sources of a .streams list: live streams that never end must run side by side;
+// the Model is shared, each call borrows its own context). Outcomes in order.
+std::vector<VideoOutcome> run_videos(size_t n, bool together, const std::function<VideoOutcome(size_t)>& run);
 
 }  // namespace kiln::cli

@@ -1,6 +1,7 @@
 // kiln val's headline figures for other commands (kiln bench --data): the model, loaded
-// with `options` (device, precision, task, names), validated on a dataset with val's
-// defaults (imgsz 640, batch 32, conf 0.001, iou 0.7), as `kiln val` would print them.
+// with `options` (device, precision, task, names, int8), validated on a dataset with val's
+// defaults (batch 32, conf 0.001, iou 0.7; imgsz: options.imgsz when set, else 640), as
+// `kiln val` would print them.
 #pragma once
 
 #include <string>

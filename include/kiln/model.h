@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "kiln/frame.h"
 #include "kiln/image.h"
 #include "kiln/options.h"
 #include "kiln/prediction.h"
@@ -128,6 +129,15 @@ class Model {
   // engine's input, inference, decode + NMS kernels, only the kept items copied back.
   Result<Prediction> predict(const ImageView& image, const PredictOptions& options = {});
   Result<std::vector<Prediction>> predict(std::span<const ImageView> images, const PredictOptions& options = {});
+  // The same from frames (kiln/frame.h: planes with a pitch; BGR, RGB or NV12), all in host
+  // memory or all in device memory. Host frames are converted to BGR on the CPU (NV12 as
+  // FFmpeg's swscale converts decoded video, BT.601 limited range) and predicted as images.
+  // Device frames need a model on a GPU: one kernel per frame converts and letterboxes it
+  // into the engine's input on the frame's stream, no copy of the frame reaches the host.
+  // Device frames on a CPU model, planes not in the memory the frame names, a null plane,
+  // a pitch shorter than a row or an odd-sized NV12 frame: InvalidArgument naming it.
+  Result<Prediction> predict(const Frame& frame, const PredictOptions& options = {});
+  Result<std::vector<Prediction>> predict(std::span<const Frame> frames, const PredictOptions& options = {});
 
   // An input the caller preprocessed as predict does: [N, 3, H, W] float32, RGB in [0, 1],
   // letterboxed to the model's input size (a dynamic-size model: multiples of its stride up

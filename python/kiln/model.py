@@ -33,16 +33,31 @@ class YOLO:
 
     An .onnx file is built into an engine through the engine cache on first use (the next
     load reuses it). Without a usable GPU the model runs on the CPU unless strict_gpu.
-    precision: fp32, fp16 or tf32; batch: N or a profile "MIN:OPT:MAX".
+    precision: fp32, fp16, tf32 or int8; batch: N or a profile "MIN:OPT:MAX"; task and names
+    (a list, or a dict by class id) supply what a model's metadata lacks, as the CLI's --task
+    and --names. precision="int8" (CPU backend) takes the CLI's int8 options: calib (a folder,
+    glob or dataset YAML of calibration images), calib_images (the first N, default 512),
+    calib_method (minmax, entropy, percentile[=P], mse), int8_exclude (node name patterns kept
+    float) and int8_target_drop (the mAP50-95 a sensitivity analysis must hold).
+
+        model = kiln.YOLO("yolo11n.onnx", precision="int8", calib="coco128.yaml", calib_images=128)
     """
 
     def __init__(self, model: PathLike, *, device: Union[str, int, None] = None, precision: Optional[str] = None,
                  batch: Union[int, str] = 1, imgsz: Optional[int] = None, cache_dir: Optional[PathLike] = None,
-                 strict_gpu: bool = False) -> None:
+                 strict_gpu: bool = False, task: Optional[str] = None,
+                 names: Union[list[str], dict[int, str], None] = None, calib: Optional[PathLike] = None,
+                 calib_images: Optional[int] = None, calib_method: Optional[str] = None,
+                 int8_exclude: Iterable[str] = (), int8_target_drop: Optional[float] = None) -> None:
         self.model_path = os.fspath(model)
+        if isinstance(names, dict):
+            names = [names[i] for i in sorted(names)]
         self._options: dict[str, Any] = {
             "device": _device_text(device), "precision": precision or "", "batch": str(batch),
             "cache_dir": os.fspath(cache_dir) if cache_dir else "", "strict_gpu": strict_gpu,
+            "task": task or "", "names": list(names or []), "calib": os.fspath(calib) if calib else "",
+            "calib_images": calib_images, "calib_method": calib_method or "", "int8_exclude": list(int8_exclude),
+            "int8_target_drop": int8_target_drop,
         }
         self._load(imgsz)
 
@@ -111,11 +126,11 @@ class YOLO:
     def val(self, data: PathLike, *, split: str = "val", imgsz: Optional[int] = None, batch: int = 32,
             conf: Optional[float] = None, iou: float = 0.7, max_det: int = 300) -> ValMetrics:
         """Ultralytics' val figures on a dataset yaml (classify: a class-folder dataset), as
-        `kiln val` computes them, on this model's device and precision. imgsz: the size for a
-        dynamic-size model (default 640); conf: default 0.001 (obb 0.01)."""
-        figures = _kiln.val(self.model_path, os.fspath(data), split, imgsz or 640, imgsz is not None, batch,
-                            0.001 if conf is None else conf, conf is not None, iou, max_det,
-                            self._options["device"], self._options["precision"])
+        `kiln val` computes them, with this model loaded as it was (device, precision, task,
+        names, int8 options). imgsz: the size for a dynamic-size model (default 640); conf:
+        default 0.001 (obb 0.01)."""
+        figures = _kiln.val(self._model, os.fspath(data), split, imgsz or 640, imgsz is not None, batch,
+                            0.001 if conf is None else conf, conf is not None, iou, max_det)
         return ValMetrics(json.loads(figures))
 
     def __repr__(self) -> str:

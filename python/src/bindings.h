@@ -5,10 +5,13 @@
 
 #include <nanobind/nanobind.h>
 
+#include <filesystem>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <utility>
 
+#include "kiln/model.h"
 #include "kiln/status.h"
 
 namespace kiln::python {
@@ -43,6 +46,16 @@ auto without_gil(F&& f) {
   }
   return value_or_throw(std::move(*result));
 }
+
+// One loaded model with the path and options it was loaded with (val loads the same model
+// the same way). Calls on one model are serialized (its runner keeps per-call state);
+// calls on different models run concurrently.
+struct PyModel {
+  Model model;
+  std::filesystem::path path;
+  ModelOptions options;
+  std::mutex mutex;
+};
 
 void bind_errors(nanobind::module_& m);   // errors.cpp
 void bind_model(nanobind::module_& m);    // model_binding.cpp: Model, Prediction, load_image

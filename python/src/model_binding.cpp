@@ -1,17 +1,17 @@
 // kiln._kiln.Model (Model::load + predict on image arrays, the GIL released while it runs),
 // Prediction (the C++ struct, read out as numpy arrays on demand) and load_image.
 #include <nanobind/stl/filesystem.h>
+#include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/tuple.h>
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/vector.h>
 
-#include <mutex>
-
 #include "arrays.h"
 #include "bindings.h"
 #include "kiln/annotate.h"
 #include "kiln/model.h"
+#include "option_flags.h"
 #include "predict_format.h"
 #include "vision/mask_contour.h"
 
@@ -21,13 +21,6 @@ using namespace nb::literals;
 namespace kiln::python {
 
 namespace {
-
-// One loaded model. Calls on one model are serialized (its runner keeps per-call state);
-// calls on different models run concurrently.
-struct PyModel {
-  Model model;
-  std::mutex mutex;
-};
 
 nb::dict info_dict(const ModelInfo& i) {
   nb::dict d;
@@ -54,9 +47,14 @@ nb::dict info_dict(const ModelInfo& i) {
 }
 
 // The Python arguments, parsed once here: "" leaves device / precision unset; batch is N or
-// "MIN:OPT:MAX".
+// "MIN:OPT:MAX"; task and names supply what a model's metadata lacks; the calib* and int8_*
+// arguments are the CLI's --calib* / --int8-* flags, checked by the same code (int8 only).
 Result<ModelOptions> model_options(const std::string& device, const std::string& precision, const std::string& batch,
-                                   int imgsz, const std::string& cache_dir, bool strict_gpu) {
+                                   int imgsz, const std::string& cache_dir, bool strict_gpu, const std::string& task,
+                                   const std::vector<std::string>& names, const std::string& calib,
+                                   std::optional<int64_t> calib_images, const std::string& calib_method,
+                                   const std::vector<std::string>& int8_exclude,
+                                   std::optional<double> int8_target_drop) {
   ModelOptions o;
   if (!device.empty()) {
     KILN_ASSIGN_OR_RETURN(o.device, parse_device(device));
@@ -68,6 +66,10 @@ Result<ModelOptions> model_options(const std::string& device, const std::string&
   o.imgsz = imgsz;
   o.cache_dir = cache_dir;
   o.strict_gpu = strict_gpu;
+  o.task = task;
+  o.names = names;
+  cli::Int8Flags flags{calib, calib_images, calib_method, int8_exclude, int8_target_drop};
+  KILN_ASSIGN_OR_RETURN(o.int8, cli::int8_options(flags, o.precision == Precision::kInt8));
   return o;
 }
 
@@ -178,14 +180,20 @@ void bind_model(nb::module_& m) {
   nb::class_<PyModel>(m, "Model", "A loaded model (kiln::Model)")
       .def("__init__",
            [](PyModel* self, const std::filesystem::path& path, const std::string& device, const std::string& precision,
-              const std::string& batch, int imgsz, const std::string& cache_dir, bool strict_gpu) {
-             const ModelOptions options =
-                 value_or_throw(model_options(device, precision, batch, imgsz, cache_dir, strict_gpu));
+              const std::string& batch, int imgsz, const std::string& cache_dir, bool strict_gpu,
+              const std::string& task, const std::vector<std::string>& names, const std::string& calib,
+              std::optional<int64_t> calib_images, const std::string& calib_method,
+              const std::vector<std::string>& int8_exclude, std::optional<double> int8_target_drop) {
+             ModelOptions options =
+                 value_or_throw(model_options(device, precision, batch, imgsz, cache_dir, strict_gpu, task, names,
+                                              calib, calib_images, calib_method, int8_exclude, int8_target_drop));
              Model model = without_gil([&] { return Model::load(path, options); });
-             new (self) PyModel{std::move(model), {}};
+             new (self) PyModel{std::move(model), path, std::move(options), {}};
            },
            "path"_a, "device"_a = "", "precision"_a = "", "batch"_a = "1", "imgsz"_a = 0, "cache_dir"_a = "",
-           "strict_gpu"_a = false)
+           "strict_gpu"_a = false, "task"_a = "", "names"_a = std::vector<std::string>{}, "calib"_a = "",
+           "calib_images"_a = nb::none(), "calib_method"_a = "", "int8_exclude"_a = std::vector<std::string>{},
+           "int8_target_drop"_a = nb::none())
       .def("info", [](const PyModel& self) { return info_dict(self.model.info()); })
       .def("predict", &predict, "images"_a, "conf"_a = 0.25f, "iou"_a = 0.7, "max_det"_a = 300,
            "classes"_a = std::vector<int>{}, "agnostic_nms"_a = false,

@@ -18,12 +18,10 @@ namespace kiln::python {
 void bind_sources(nb::module_& m) {
   m.def("list_sources", [](const std::string& source) {
     cli::PredictSources s = value_or_throw(cli::list_predict_sources(source));
-    auto strings = [](const std::vector<std::filesystem::path>& paths) {
-      std::vector<std::string> out;
-      for (const auto& p : paths) out.push_back(p.string());
-      return out;
-    };
-    return std::make_pair(strings(s.images), strings(s.videos));
+    std::vector<std::string> images, videos;
+    for (const auto& p : s.images) images.push_back(p.string());
+    for (const video::VideoSource& v : s.videos) videos.push_back(v.locator);
+    return std::make_pair(images, videos);
   }, "source"_a, "(images, videos) that a path, folder or glob names");
 
   nb::class_<video::VideoReader>(m, "VideoReader", "A video's frames as HWC BGR uint8 arrays (FFmpeg)")

@@ -1,4 +1,6 @@
-// kiln._kiln.val: validation/validate.h's run, returned as `kiln val --json`'s JSON text.
+// kiln._kiln.val: validation/validate.h's run of a loaded model (its path and the options it
+// was loaded with: device, precision, task, names, int8), returned as `kiln val --json`'s
+// JSON text.
 #include <nanobind/stl/string.h>
 
 #include "bindings.h"
@@ -11,11 +13,11 @@ namespace kiln::python {
 
 void bind_val(nb::module_& m) {
   m.def("val",
-        [](const std::string& model, const std::string& data, const std::string& split, int imgsz, bool imgsz_given,
-           int batch, float conf, bool conf_given, double iou, int max_det, const std::string& device,
-           const std::string& precision) {
+        [](const PyModel& model, const std::string& data, const std::string& split, int imgsz, bool imgsz_given,
+           int batch, float conf, bool conf_given, double iou, int max_det) {
           validation::ValOptions o;
-          o.model = model;
+          o.model = model.path.string();
+          o.model_options = model.options;
           o.data = data;
           o.split = split;
           o.imgsz = imgsz;
@@ -25,12 +27,10 @@ void bind_val(nb::module_& m) {
           o.conf_given = conf_given;
           o.iou = iou;
           o.max_det = max_det;
-          if (!device.empty()) o.model_options.device = value_or_throw(parse_device(device));
-          if (!precision.empty()) o.model_options.precision = value_or_throw(parse_precision(precision));
           return without_gil([&] { return validation::validate(o); }).json.dump();
         },
         "model"_a, "data"_a, "split"_a, "imgsz"_a, "imgsz_given"_a, "batch"_a, "conf"_a, "conf_given"_a, "iou"_a,
-        "max_det"_a, "device"_a, "precision"_a, "Validates a model on a dataset; `kiln val --json`'s figures");
+        "max_det"_a, "Validates a loaded model on a dataset; `kiln val --json`'s figures");
 }
 
 }  // namespace kiln::python

@@ -60,20 +60,34 @@ class CudaRunner : public Runner, public DevicePredictor {
   // smallest engine prepared for >= n.
   Result<std::vector<Prediction>> predict(const ModelInfo& info, const std::string& name, bool end2end,
                                           std::span<const ImageView> images, const PredictOptions& o) override {
+    return in_chunks(images, [&](DevicePredictor& p, std::span<const ImageView> chunk) {
+      return p.predict(info, name, end2end, chunk, o);
+    });
+  }
+  Result<std::vector<Prediction>> predict_frames(const ModelInfo& info, const std::string& name, bool end2end,
+                                                 std::span<const Frame> frames, const PredictOptions& o) override {
+    return in_chunks(frames, [&](DevicePredictor& p, std::span<const Frame> chunk) {
+      return p.predict_frames(info, name, end2end, chunk, o);
+    });
+  }
+  Status check_memory(std::span<const Frame> frames) const override { return check_frame_memory(frames, device_); }
+
+ private:
+  template <typename Item, typename Call>
+  Result<std::vector<Prediction>> in_chunks(std::span<const Item> items, Call call) {
     KILN_RETURN_IF_ERROR(select_device(device_));
     const size_t most = static_cast<size_t>(engines_->batches.back());
     std::vector<Prediction> out;
-    out.reserve(images.size());
-    for (size_t first = 0; first < images.size(); first += most) {
-      const auto chunk = images.subspan(first, std::min(most, images.size() - first));
+    out.reserve(items.size());
+    for (size_t first = 0; first < items.size(); first += most) {
+      const auto chunk = items.subspan(first, std::min(most, items.size() - first));
       KILN_ASSIGN_OR_RETURN(Lease lease, borrow(engines_->index_for(static_cast<int64_t>(chunk.size()))));
-      KILN_ASSIGN_OR_RETURN(auto got, lease.session->predictor->predict(info, name, end2end, chunk, o));
+      KILN_ASSIGN_OR_RETURN(auto got, call(*lease.session->predictor, chunk));
       for (Prediction& p : got) out.push_back(std::move(p));
     }
     return out;
   }
 
- private:
   // A borrowed session, given back to its engine's free list when the lease ends.
   struct Lease {
     CudaRunner* owner = nullptr;
@@ -128,19 +142,34 @@ class CudaShapesRunner : public Runner, public DevicePredictor {
 
   Result<std::vector<Prediction>> predict(const ModelInfo& info, const std::string& name, bool end2end,
                                           std::span<const ImageView> images, const PredictOptions& o) override {
+    return one_by_one(info, images, [&](DevicePredictor& p, std::span<const ImageView> one) {
+      return p.predict(info, name, end2end, one, o);
+    });
+  }
+  Result<std::vector<Prediction>> predict_frames(const ModelInfo& info, const std::string& name, bool end2end,
+                                                 std::span<const Frame> frames, const PredictOptions& o) override {
+    return one_by_one(info, frames, [&](DevicePredictor& p, std::span<const Frame> one) {
+      return p.predict_frames(info, name, end2end, one, o);
+    });
+  }
+  Status check_memory(std::span<const Frame> frames) const override { return check_frame_memory(frames, device_.index); }
+
+ private:
+  // Each image or frame on the engine of its own letterbox size.
+  template <typename Item, typename Call>
+  Result<std::vector<Prediction>> one_by_one(const ModelInfo& info, std::span<const Item> items, Call call) {
     std::vector<Prediction> out;
-    for (const ImageView& image : images) {
+    for (const Item& item : items) {
       const vision_cuda::LetterboxLayout l =
-          vision_cuda::letterbox_layout(image.width, image.height, info.imgsz_h, info.imgsz_w, info.stride);
+          vision_cuda::letterbox_layout(item.width, item.height, info.imgsz_h, info.imgsz_w, info.stride);
       KILN_ASSIGN_OR_RETURN(Runner * r, runner_for(l.height, l.width));
       KILN_ASSIGN_OR_RETURN(DevicePredictor * p, r->device_predictor());
-      KILN_ASSIGN_OR_RETURN(auto one, p->predict(info, name, end2end, std::span<const ImageView>(&image, 1), o));
+      KILN_ASSIGN_OR_RETURN(auto one, call(*p, std::span<const Item>(&item, 1)));
       out.push_back(std::move(one.at(0)));
     }
     return out;
   }
 
- private:
   // The runner for an h x w input, compiled on first use (the timing cache's recorded plans
   // make a size seen before cheap; a new one pays its conv tuning once).
   Result<Runner*> runner_for(int64_t h, int64_t w) {

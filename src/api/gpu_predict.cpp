@@ -29,31 +29,69 @@ class GpuPredictor : public DevicePredictor {
   Status init() {
     KILN_RETURN_IF_ERROR(cuda_check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "predict stream"));
     for (Event& e : events_) KILN_RETURN_IF_ERROR(cuda_check(cudaEventCreate(&e.e), "predict event"));
+    KILN_RETURN_IF_ERROR(cuda_check(cudaEventCreateWithFlags(&frame_ready_.e, cudaEventDisableTiming), "frame event"));
     return Status::Ok();
   }
 
   Result<std::vector<Prediction>> predict(const ModelInfo& info, const std::string& name, bool end2end,
                                           std::span<const ImageView> images, const PredictOptions& o) override {
+    return predict_chunks(info, name, end2end, images.size(), o, [&](size_t first, size_t n) {
+      return upload(images.subspan(first, n));
+    });
+  }
+
+  Result<std::vector<Prediction>> predict_frames(const ModelInfo& info, const std::string& name, bool end2end,
+                                                 std::span<const Frame> frames, const PredictOptions& o) override {
+    KILN_RETURN_IF_ERROR(check_memory(frames));
+    return predict_chunks(info, name, end2end, frames.size(), o, [&](size_t first, size_t n) {
+      sources_.clear();
+      for (const Frame& f : frames.subspan(first, n)) {
+        vision_cuda::SourceImage pixels{{f.planes[0], f.planes[1]}, {f.pitch[0], f.pitch[1]}, f.format};
+        sources_.push_back({pixels, f.width, f.height, static_cast<cudaStream_t>(f.stream), true});
+      }
+      return Status::Ok();
+    });
+  }
+
+  Status check_memory(std::span<const Frame> frames) const override { return check_frame_memory(frames, device_); }
+
+ private:
+  // One image or frame as the letterbox kernel reads it; `caller_stream`: launched on
+  // `stream` (the frame's), else on ours.
+  struct Source {
+    vision_cuda::SourceImage pixels;
+    int width = 0, height = 0;
+    cudaStream_t stream = nullptr;
+    bool caller_stream = false;
+  };
+
+  // `count` inputs, at most the engine's batch per inference; `prepare(first, n)` fills
+  // sources_ with inputs first .. first + n - 1.
+  template <typename Prepare>
+  Result<std::vector<Prediction>> predict_chunks(const ModelInfo& info, const std::string& name, bool end2end, size_t count,
+                                                 const PredictOptions& o, Prepare prepare) {
     KILN_RETURN_IF_ERROR(cuda_check(cudaSetDevice(device_), "cuda:" + std::to_string(device_)));
     const std::vector<int64_t>& in = engine_.input_dims(0);
     if (in.size() != 4 || in[1] != 3)
       return error(StatusCode::kUnsupported, name, ": input ", ir::shape_to_string(in), " is not [batch, 3, h, w]");
     std::vector<Prediction> out;
-    out.reserve(images.size());
+    out.reserve(count);
     const size_t batch = static_cast<size_t>(in[0]);
-    for (size_t first = 0; first < images.size(); first += batch)
-      KILN_RETURN_IF_ERROR(chunk(info, name, end2end, images.subspan(first, std::min(batch, images.size() - first)), o, out));
+    for (size_t first = 0; first < count; first += batch) {
+      KILN_RETURN_IF_ERROR(cuda_check(cudaEventRecord(events_[0].e, stream_), "event"));
+      KILN_RETURN_IF_ERROR(prepare(first, std::min(batch, count - first)));
+      KILN_RETURN_IF_ERROR(chunk(info, name, end2end, o, out));
+    }
     return out;
   }
 
- private:
   Status bad_output(const ModelInfo& info, const std::string& name, const std::vector<int64_t>& dims,
                     const std::string& want) const {
     return error(StatusCode::kUnsupported, name, ": ", info.task, " output ", ir::shape_to_string(dims), " is not ", want);
   }
 
   // Image i's pixels reach the device (at offsets_[i] in device_images_): straight from
-  // pinned memory, else through the pinned staging buffer.
+  // pinned memory, else through the pinned staging buffer; sources_ describe them there.
   Status upload(std::span<const ImageView> images) {
     size_t total = 0, pageable = 0;
     offsets_.clear();
@@ -81,6 +119,13 @@ class GpuPredictor : public DevicePredictor {
       KILN_RETURN_IF_ERROR(cuda_check(
           cudaMemcpyAsync(device_images_.as<uint8_t>() + offsets_[i], from, bytes, cudaMemcpyHostToDevice, stream_),
           "image upload"));
+    }
+    sources_.clear();
+    for (size_t i = 0; i < images.size(); ++i) {
+      vision_cuda::SourceImage pixels{{device_images_.as<uint8_t>() + offsets_[i], nullptr},
+                                      {static_cast<size_t>(images[i].width) * 3, 0},
+                                      images[i].rgb ? PixelFormat::kRgb : PixelFormat::kBgr};
+      sources_.push_back({pixels, images[i].width, images[i].height, stream_, false});
     }
     return Status::Ok();
   }
@@ -116,40 +161,43 @@ class GpuPredictor : public DevicePredictor {
     return l;
   }
 
-  Status chunk(const ModelInfo& info, const std::string& name, bool end2end, std::span<const ImageView> images,
-               const PredictOptions& o, std::vector<Prediction>& out) {
+  // Inference over sources_ (events_[0] already recorded).
+  Status chunk(const ModelInfo& info, const std::string& name, bool end2end, const PredictOptions& o,
+               std::vector<Prediction>& out) {
     const std::vector<int64_t>& in = engine_.input_dims(0);
     const int batch = static_cast<int>(in[0]), ih = static_cast<int>(in[2]), iw = static_cast<int>(in[3]);
     const size_t per_image = static_cast<size_t>(3) * ih * iw;
     float* input = context_.input(0);
-    const size_t n = images.size();
+    const size_t n = sources_.size();
     const bool classify = info.task == "classify";
 
-    KILN_RETURN_IF_ERROR(cuda_check(cudaEventRecord(events_[0].e, stream_), "event"));
-    KILN_RETURN_IF_ERROR(upload(images));
     if (classify) {  // one scratch for every image's crop, reserved before any kernel uses it
       size_t scratch = 0;
-      for (const ImageView& v : images)
+      for (const Source& s : sources_)
         scratch = std::max(scratch, vision_cuda::classify_crop_scratch_bytes(
-                                        vision_cuda::classify_crop_layout(v.width, v.height, ih)));
+                                        vision_cuda::classify_crop_layout(s.width, s.height, ih)));
       KILN_RETURN_IF_ERROR(crop_scratch_.reserve(scratch));
     }
     for (size_t i = 0; i < n; ++i) {
-      const uint8_t* pixels = device_images_.as<uint8_t>() + offsets_[i];
-      if (classify) {  // resize the short side + center crop (vision::classify_crop)
-        const vision_cuda::CropLayout layout = vision_cuda::classify_crop_layout(images[i].width, images[i].height, ih);
-        KILN_RETURN_IF_ERROR(vision_cuda::classify_crop(pixels, images[i].rgb, layout, crop_scratch_.as<uint8_t>(),
-                                                        input + i * per_image, stream_));
+      const Source& s = sources_[i];
+      if (classify) {  // resize the short side + center crop (vision::classify_crop); images only
+        const vision_cuda::CropLayout layout = vision_cuda::classify_crop_layout(s.width, s.height, ih);
+        KILN_RETURN_IF_ERROR(vision_cuda::classify_crop(s.pixels.planes[0], s.pixels.format == PixelFormat::kRgb, layout,
+                                                        crop_scratch_.as<uint8_t>(), input + i * per_image, stream_));
       } else {
         // Dynamic-size models: minimal stride padding within the input size bound, which
         // the caller picked this engine's size by.
         const int stride = info.dynamic_input ? info.stride : 0;
         const vision_cuda::LetterboxLayout layout = vision_cuda::letterbox_layout(
-            images[i].width, images[i].height, stride ? info.imgsz_h : ih, stride ? info.imgsz_w : iw, stride);
+            s.width, s.height, stride ? info.imgsz_h : ih, stride ? info.imgsz_w : iw, stride);
         if (layout.height != ih || layout.width != iw)
           return error(StatusCode::kInternal, name, ": image letterboxed to ", layout.height, "x", layout.width,
                        " for an engine input of ", ih, "x", iw);
-        KILN_RETURN_IF_ERROR(vision_cuda::letterbox(pixels, images[i].rgb, layout, input + i * per_image, stream_));
+        KILN_RETURN_IF_ERROR(vision_cuda::letterbox(s.pixels, layout, input + i * per_image, s.stream));
+        if (s.caller_stream) {  // the rest of this call runs on ours, after the frame's kernel
+          KILN_RETURN_IF_ERROR(cuda_check(cudaEventRecord(frame_ready_.e, s.stream), "frame event"));
+          KILN_RETURN_IF_ERROR(cuda_check(cudaStreamWaitEvent(stream_, frame_ready_.e, 0), "frame event"));
+        }
       }
     }
     if (static_cast<int>(n) < batch)  // padding slots of a partial batch, outputs ignored
@@ -170,7 +218,7 @@ class GpuPredictor : public DevicePredictor {
       KILN_RETURN_IF_ERROR(decoder_->enqueue_top5(raw, static_cast<int>(n), static_cast<int>(d[1]), stream_));
     } else {
       KILN_ASSIGN_OR_RETURN(layout, raw_layout(info, name, end2end));
-      for (const ImageView& v : images) geometry.push_back(vision_cuda::image_geometry(ih, iw, v.height, v.width));
+      for (const Source& v : sources_) geometry.push_back(vision_cuda::image_geometry(ih, iw, v.height, v.width));
       KILN_RETURN_IF_ERROR(ensure_decoder(layout, o.max_det));
       KILN_RETURN_IF_ERROR(decoder_->enqueue(raw, layout, nms_options(o), geometry, stream_));
     }
@@ -259,16 +307,39 @@ class GpuPredictor : public DevicePredictor {
   int device_;
   cudaStream_t stream_ = nullptr;
   Event events_[4];
+  Event frame_ready_;             // a device frame's kernel done on the caller's stream
   vision_cuda::PinnedBuffer staging_;
   vision_cuda::DeviceBuffer device_images_, crop_scratch_;
   std::vector<size_t> offsets_;  // upload(): kept between calls so the hot path does not allocate
   std::vector<bool> pinned_;
+  std::vector<Source> sources_;  // the inputs of the current chunk
   std::unique_ptr<vision_cuda::Decoder> decoder_;
   vision_cuda::RawLayout decoder_layout_;
   int decoder_max_det_ = 0;
 };
 
 }  // namespace
+
+Status check_frame_memory(std::span<const Frame> frames, int model_device) {
+  for (size_t i = 0; i < frames.size(); ++i) {
+    const Frame& f = frames[i];
+    const bool says_device = f.memory == FrameMemory::kDevice;
+    for (int p = 0; p < (f.format == PixelFormat::kNv12 ? 2 : 1); ++p) {
+      cudaPointerAttributes attr{};
+      const bool known = cudaPointerGetAttributes(&attr, f.planes[p]) == cudaSuccess;
+      cudaGetLastError();
+      const bool on_device = known && (attr.type == cudaMemoryTypeDevice || attr.type == cudaMemoryTypeManaged);
+      if (says_device && !on_device)
+        return error(StatusCode::kInvalidArgument, "frame ", i, ": plane ", p, " is not device memory (the frame says device)");
+      if (says_device && attr.device != model_device)
+        return error(StatusCode::kInvalidArgument, "frame ", i, ": plane ", p, " is on cuda:", attr.device,
+                     ", the model on cuda:", model_device);
+      if (!says_device && on_device && attr.type == cudaMemoryTypeDevice)
+        return error(StatusCode::kInvalidArgument, "frame ", i, ": plane ", p, " is device memory (the frame says host)");
+    }
+  }
+  return Status::Ok();
+}
 
 Result<std::unique_ptr<DevicePredictor>> make_gpu_predictor(const cuda::Engine& engine, cuda::ExecutionContext& context,
                                                             int device) {

@@ -11,6 +11,9 @@
 
 namespace kiln::api {
 
+// DevicePredictor::check_memory for a model on cuda:device (cudaPointerGetAttributes).
+Status check_frame_memory(std::span<const Frame> frames, int device);
+
 Result<std::unique_ptr<DevicePredictor>> make_gpu_predictor(const cuda::Engine& engine, cuda::ExecutionContext& context,
                                                             int device);
 

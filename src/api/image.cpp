@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "vision/frame_convert.h"
+
 namespace kiln {
 
 namespace api {
@@ -47,7 +49,34 @@ Status check_image(const ImageView& image) {
   return Status::Ok();
 }
 
+Status check_frame(const Frame& f) {
+  if (f.width <= 0 || f.height <= 0) return error(StatusCode::kInvalidArgument, "frame is empty (", f.width, "x", f.height, ")");
+  const bool nv12 = f.format == PixelFormat::kNv12;
+  if (nv12 && (f.width % 2 || f.height % 2))
+    return error(StatusCode::kInvalidArgument, "NV12 frame ", f.width, "x", f.height, " has an odd size (4:2:0 needs an even width and height)");
+  const size_t row = static_cast<size_t>(f.width) * (nv12 ? 1 : 3);
+  for (int p = 0; p < (nv12 ? 2 : 1); ++p) {
+    if (!f.planes[p]) return error(StatusCode::kInvalidArgument, "frame ", f.width, "x", f.height, ": plane ", p, " is null");
+    if (f.pitch[p] < row)
+      return error(StatusCode::kInvalidArgument, "frame ", f.width, "x", f.height, ": plane ", p, " pitch ", f.pitch[p],
+                   " is shorter than a row (", row, " bytes)");
+  }
+  return Status::Ok();
+}
+
+vision::Image to_vision(const Frame& f) {
+  if (f.format == PixelFormat::kNv12) return vision::nv12_to_bgr(f.planes[0], f.pitch[0], f.planes[1], f.pitch[1], f.width, f.height);
+  return vision::packed_to_bgr(f.planes[0], f.pitch[0], f.width, f.height, f.format == PixelFormat::kRgb);
+}
+
 }  // namespace api
+
+Result<Image> to_image(const Frame& frame) {
+  KILN_RETURN_IF_ERROR(api::check_frame(frame));
+  if (frame.memory != FrameMemory::kHost)
+    return error(StatusCode::kInvalidArgument, "frame ", frame.width, "x", frame.height, " is in device memory; to_image takes host frames");
+  return api::from_vision(api::to_vision(frame));
+}
 
 Result<Image> load_image(const std::filesystem::path& path) {
   KILN_ASSIGN_OR_RETURN(vision::Image image, vision::decode_image(path));

@@ -1,6 +1,7 @@
-// Moving pixels between the public kiln::Image and vision::Image (same layout: HWC BGR).
+// Moving pixels between the public kiln::Image / Frame and vision::Image (HWC BGR).
 #pragma once
 
+#include "kiln/frame.h"
 #include "kiln/image.h"
 #include "vision/image_io.h"
 
@@ -15,5 +16,11 @@ Image from_vision(vision::Image&& image);
 Status check_image(const Image& image);
 // InvalidArgument unless the view is non-empty with pixels.
 Status check_image(const ImageView& image);
+
+// InvalidArgument naming the problem: an empty size, a null plane, a pitch shorter than a
+// row, an NV12 frame of odd width or height.
+Status check_frame(const Frame& frame);
+// A host frame's pixels as BGR (NV12 converted by vision/nv12.h); the frame is checked.
+vision::Image to_vision(const Frame& frame);
 
 }  // namespace kiln::api

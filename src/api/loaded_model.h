@@ -31,6 +31,10 @@ Result<LoadedModel> load_model(const std::filesystem::path& path, const ModelOpt
 // has a DevicePredictor (CUDA), else on the CPU.
 Result<std::vector<Prediction>> predict_images(LoadedModel& model, std::span<const ImageView> images,
                                                const PredictOptions& options);
+// Frames (kiln/frame.h) of one kind: host frames converted to BGR on the CPU and predicted
+// as images; device frames through the runner's DevicePredictor (a CPU model refuses them).
+Result<std::vector<Prediction>> predict_frames(LoadedModel& model, std::span<const Frame> frames,
+                                               const PredictOptions& options);
 // The same from an input already preprocessed as predict does ([N, 3, H, W], RGB in [0, 1]):
 // infer and decode on the host, coordinates in the input's pixels.
 Result<std::vector<Prediction>> predict_tensor(LoadedModel& model, const Tensor& input, const PredictOptions& options);

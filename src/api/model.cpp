@@ -46,6 +46,15 @@ Result<std::vector<Prediction>> Model::predict(std::span<const ImageView> images
   return api::predict_images(impl_->model, images, options);
 }
 
+Result<Prediction> Model::predict(const Frame& frame, const PredictOptions& options) {
+  KILN_ASSIGN_OR_RETURN(std::vector<Prediction> one, api::predict_frames(impl_->model, {&frame, 1}, options));
+  return std::move(one.front());
+}
+
+Result<std::vector<Prediction>> Model::predict(std::span<const Frame> frames, const PredictOptions& options) {
+  return api::predict_frames(impl_->model, frames, options);
+}
+
 Result<std::vector<Prediction>> Model::predict_tensor(const Tensor& input, const PredictOptions& options) {
   return api::predict_tensor(impl_->model, input, options);
 }

@@ -214,6 +214,41 @@ Result<std::vector<Prediction>> predict_images(LoadedModel& m, std::span<const I
   return out;
 }
 
+Result<std::vector<Prediction>> predict_frames(LoadedModel& m, std::span<const Frame> frames, const PredictOptions& o) {
+  KILN_RETURN_IF_ERROR(check_predictable(m, o));
+  auto where = [](FrameMemory memory) { return memory == FrameMemory::kDevice ? "device" : "host"; };
+  for (size_t i = 0; i < frames.size(); ++i) {
+    Status st = check_frame(frames[i]);
+    if (!st.ok()) return error(st.code(), "frame ", i, ": ", st.message());
+    if (frames[i].memory != frames[0].memory)
+      return error(StatusCode::kInvalidArgument, "frame ", i, " is in ", where(frames[i].memory), " memory but frame 0 in ",
+                   where(frames[0].memory), " memory; one call takes frames of one kind");
+  }
+  if (frames.empty()) return std::vector<Prediction>{};
+  KILN_ASSIGN_OR_RETURN(DevicePredictor * device, m.runner->device_predictor());
+  if (frames[0].memory == FrameMemory::kDevice) {
+    if (!device)
+      return error(StatusCode::kInvalidArgument, m.name, ": frames in device memory need a model on a GPU, this one runs on ",
+                   m.info.device.to_string(), m.info.note.empty() ? "" : " (" + m.info.note + ")");
+    if (m.info.task == "classify")
+      return error(StatusCode::kUnsupported, m.name, ": a classifier takes host frames (its crop kernel reads packed BGR)");
+    return device->predict_frames(m.info, m.name, m.end2end, frames, o);
+  }
+  if (device) KILN_RETURN_IF_ERROR(device->check_memory(frames));
+  auto t0 = Clock::now();
+  std::vector<vision::Image> bgr;
+  std::vector<ImageView> views;
+  bgr.reserve(frames.size());
+  for (const Frame& f : frames) {
+    bgr.push_back(to_vision(f));
+    views.push_back({bgr.back().width, bgr.back().height, bgr.back().pixels.data(), false});
+  }
+  const double convert_ms = ms_since(t0) / static_cast<double>(frames.size());
+  KILN_ASSIGN_OR_RETURN(std::vector<Prediction> out, predict_images(m, views, o));
+  for (Prediction& p : out) p.speed.preprocess_ms += convert_ms;
+  return out;
+}
+
 Result<std::vector<Prediction>> predict_tensor(LoadedModel& m, const Tensor& input, const PredictOptions& o) {
   KILN_RETURN_IF_ERROR(check_predictable(m, o));
   KILN_RETURN_IF_ERROR(check_input_tensor(m, input));

@@ -10,6 +10,7 @@
 
 #include "ir/graph.h"
 #include "ir/tensor.h"
+#include "kiln/frame.h"
 #include "kiln/image.h"
 #include "kiln/model.h"
 #include "kiln/status.h"
@@ -33,6 +34,14 @@ class DevicePredictor {
   // At most the model's batch of images per inference; images are already checked.
   virtual Result<std::vector<Prediction>> predict(const ModelInfo& info, const std::string& name, bool end2end,
                                                   std::span<const ImageView> images, const PredictOptions& options) = 0;
+  // Frames in device memory (checked by check_frame): each converted and letterboxed by one
+  // kernel on its own stream, the rest ordered after it.
+  virtual Result<std::vector<Prediction>> predict_frames(const ModelInfo& info, const std::string& name, bool end2end,
+                                                         std::span<const Frame> frames,
+                                                         const PredictOptions& options) = 0;
+  // InvalidArgument "frame i: ..." for a frame whose planes are not where its `memory`
+  // says (a host frame in device memory, a device frame in host memory or on another GPU).
+  virtual Status check_memory(std::span<const Frame> frames) const = 0;
 };
 
 class Runner {

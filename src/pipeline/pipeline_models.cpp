@@ -46,8 +46,12 @@ Result<Model> load_pipeline_model(const engine::Config& config, const std::strin
   o.device = overrides.device;
   Result<engine::BuildOptions> build = engine::resolve_build_options(&config, entry, o);
   if (!build.ok()) return config_error(config, key, build.status().message());
+  if (overrides.strict_gpu && !build->device.is_cuda())
+    return config_error(config, key, "strict GPU mode, but this model runs on " + build->device.to_string() +
+                                         " (its device: in the config, or the caller's override)");
   ModelOptions mo;
   mo.device = build->device;
+  mo.strict_gpu = overrides.strict_gpu;
   mo.precision = build->precision;
   mo.batch = build->batch;
   mo.imgsz = static_cast<int>(imgsz > 0 ? imgsz : entry && entry->imgsz ? *entry->imgsz : 0);

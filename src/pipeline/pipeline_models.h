@@ -19,6 +19,7 @@ namespace kiln::pipeline {
 struct PipelineOverrides {
   std::optional<std::string> device;
   std::filesystem::path cache_dir;
+  bool strict_gpu = false;  // every model on a GPU (ModelOptions::strict_gpu); one on the CPU is an error
   std::function<void(const std::string&)> progress;  // one-line messages while an engine is built
 };
 

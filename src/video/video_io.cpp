@@ -2,16 +2,21 @@
 
 extern "C" {
 #include <libavcodec/avcodec.h>
+#include <libavdevice/avdevice.h>
 #include <libavformat/avformat.h>
+#include <libavutil/hwcontext.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/log.h>
 #include <libavutil/opt.h>
+#include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 }
 
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -32,6 +37,36 @@ std::string av_error(int code) {
 void silence_ffmpeg_log() {
   static std::once_flag once;
   std::call_once(once, [] { av_log_set_level(AV_LOG_QUIET); });
+}
+
+// AV_CUDA_USE_PRIMARY_CONTEXT (libavutil/hwcontext_cuda.h, which needs cuda.h): NVDEC's
+// frames then live in the context the CUDA runtime (and so the engine) uses.
+constexpr int kCudaUsePrimaryContext = 1 << 0;
+// Frames a reader's consumer may hold at once beyond what the decoder needs (predict's
+// queue between the decode thread and inference).
+constexpr int kExtraHwFrames = 12;
+
+bool ffmpeg_has_cuda() {
+  for (AVHWDeviceType t = av_hwdevice_iterate_types(AV_HWDEVICE_TYPE_NONE); t != AV_HWDEVICE_TYPE_NONE;
+       t = av_hwdevice_iterate_types(t))
+    if (t == AV_HWDEVICE_TYPE_CUDA) return true;
+  return false;
+}
+
+bool codec_has_cuda(const AVCodec* codec) {
+  for (int i = 0;; ++i) {
+    const AVCodecHWConfig* c = avcodec_get_hw_config(codec, i);
+    if (!c) return false;
+    if (c->device_type == AV_HWDEVICE_TYPE_CUDA && (c->methods & AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX)) return true;
+  }
+}
+
+// get_format for NVDEC: CUDA frames when offered. FFmpeg offers them again after a failed
+// hwaccel start without CUDA in the list; read_device then reports the software frames.
+AVPixelFormat pick_cuda(AVCodecContext* ctx, const AVPixelFormat* formats) {
+  for (const AVPixelFormat* f = formats; *f != AV_PIX_FMT_NONE; ++f)
+    if (*f == AV_PIX_FMT_CUDA) return *f;
+  return avcodec_default_get_format(ctx, formats);
 }
 
 }  // namespace
@@ -81,6 +116,8 @@ struct VideoReader::Impl {
   AVIOContext* io = nullptr;   // open_bytes only; the format context does not own it
   AVFormatContext* format = nullptr;
   AVCodecContext* decoder = nullptr;
+  AVBufferRef* hw_device = nullptr;  // NVDEC's CUDA device
+  DecoderChoice choice;
   SwsContext* to_bgr = nullptr;
   AVPacket* packet = nullptr;
   AVFrame* frame = nullptr;
@@ -88,19 +125,48 @@ struct VideoReader::Impl {
   bool draining = false;
   int64_t decoded = 0;
   VideoInfo info;
+  // open_url: FFmpeg's blocking calls poll `interrupted`, which gives up once `deadline`
+  // (re-armed before each call) has passed.
+  double timeout_s = 0;
+  const std::atomic<bool>* stop = nullptr;
+  std::chrono::steady_clock::time_point deadline;
+  bool timed_out = false;
+
+  void arm() {
+    using namespace std::chrono;
+    deadline = steady_clock::now() + duration_cast<steady_clock::duration>(duration<double>(timeout_s));
+  }
+  static int interrupted(void* opaque) {
+    auto* r = static_cast<Impl*>(opaque);
+    if (r->stop && r->stop->load()) return 1;
+    if (std::chrono::steady_clock::now() < r->deadline) return 0;
+    r->timed_out = true;
+    return 1;
+  }
+  std::string reason(int rc) const {
+    if (!timed_out) return av_error(rc);
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%g", timeout_s);
+    return std::string("no data for ") + seconds + " s";
+  }
 
   ~Impl() {
     sws_freeContext(to_bgr);
     av_frame_free(&frame);
     av_packet_free(&packet);
     avcodec_free_context(&decoder);
+    av_buffer_unref(&hw_device);
     avformat_close_input(&format);
     if (io) av_freep(&io->buffer);
     avio_context_free(&io);
   }
 
   // After the container is open: the stream, its decoder and the frame size checks.
-  Status open_stream(int decoder_threads);
+  Status open_stream(std::optional<int> cuda_device, int decoder_threads);
+  // NVDEC or the CPU for this stream (decoder_choice.h), set up on the codec context.
+  void choose(const AVCodec* codec, const AVCodecParameters& params, std::optional<int> cuda_device);
+  // The next frame into `frame`; false at the clean end of the stream.
+  Result<bool> next();
 
   Status corrupt(const std::string& what) const {
     return error(StatusCode::kCorrupt, path.string(), ": ", what);
@@ -129,8 +195,9 @@ VideoReader& VideoReader::operator=(VideoReader&&) noexcept = default;
 VideoReader::~VideoReader() = default;
 
 const VideoInfo& VideoReader::info() const { return impl_->info; }
+const DecoderChoice& VideoReader::decoder() const { return impl_->choice; }
 
-Result<VideoReader> VideoReader::open(const fs::path& path) {
+Result<VideoReader> VideoReader::open(const fs::path& path, std::optional<int> cuda_device) {
   silence_ffmpeg_log();
   std::error_code ec;
   if (!fs::exists(path, ec)) return error(StatusCode::kNotFound, path.string(), ": no such file");
@@ -138,7 +205,7 @@ Result<VideoReader> VideoReader::open(const fs::path& path) {
   r->path = path;
   int rc = avformat_open_input(&r->format, path.c_str(), nullptr, nullptr);
   if (rc < 0) return r->corrupt("not a readable video (" + av_error(rc) + ")");
-  KILN_RETURN_IF_ERROR(r->open_stream(0));
+  KILN_RETURN_IF_ERROR(r->open_stream(cuda_device, 0));
   return VideoReader(std::move(r));
 }
 
@@ -163,13 +230,66 @@ Result<VideoReader> VideoReader::open_bytes(std::span<const uint8_t> bytes, cons
   r->format->flags |= AVFMT_FLAG_CUSTOM_IO;
   int rc = avformat_open_input(&r->format, nullptr, nullptr, nullptr);  // frees the context on failure
   if (rc < 0) return r->corrupt("not a readable video (" + av_error(rc) + ")");
-  KILN_RETURN_IF_ERROR(r->open_stream(decoder_threads));
+  KILN_RETURN_IF_ERROR(r->open_stream(std::nullopt, decoder_threads));
   return VideoReader(std::move(r));
 }
 
-Status VideoReader::Impl::open_stream(int decoder_threads) {
+Result<VideoReader> VideoReader::open_url(const std::string& url, const StreamOptions& options) {
+  silence_ffmpeg_log();
+  auto r = std::make_unique<Impl>();
+  r->path = url;
+  r->timeout_s = options.timeout_s;
+  r->stop = options.stop;
+  const AVInputFormat* input = nullptr;
+  AVDictionary* opts = nullptr;
+  if (url.rfind("/dev/", 0) == 0) {
+    std::error_code ec;
+    if (!fs::exists(url, ec)) return error(StatusCode::kNotFound, url, ": no such camera");
+    static std::once_flag devices;
+    std::call_once(devices, [] { avdevice_register_all(); });
+    input = av_find_input_format("video4linux2");
+    if (!input) return error(StatusCode::kUnsupported, url, ": this FFmpeg has no V4L2 camera input");
+  }
+  if (url.rfind("rtsp", 0) == 0) av_dict_set(&opts, "rtsp_transport", "tcp", 0);  // UDP drops packets on busy links
+  av_dict_set(&opts, "analyzeduration", "1000000", 0);
+  r->format = avformat_alloc_context();
+  if (!r->format) return error(StatusCode::kInternal, url, ": out of memory");
+  r->format->interrupt_callback = {&Impl::interrupted, r.get()};
+  r->arm();
+  int rc = avformat_open_input(&r->format, url.c_str(), input, &opts);  // frees the context on failure
+  av_dict_free(&opts);
+  if (rc < 0) return error(StatusCode::kIoError, url, ": cannot open (", r->reason(rc), ")");
+  r->arm();
+  KILN_RETURN_IF_ERROR(r->open_stream(options.cuda_device, 0));
+  r->info.live = r->format->duration == AV_NOPTS_VALUE && r->info.frame_count == 0;
+  return VideoReader(std::move(r));
+}
+
+void VideoReader::Impl::choose(const AVCodec* codec, const AVCodecParameters& params, std::optional<int> cuda_device) {
+  DecoderFacts f;
+  f.cuda_device = cuda_device;
+  if (cuda_device) {
+    f.ffmpeg_has_cuda = ffmpeg_has_cuda();
+    f.codec = codec->name;
+    f.codec_has_cuda = codec_has_cuda(codec);
+    const char* pixel_format = av_get_pix_fmt_name(static_cast<AVPixelFormat>(params.format));
+    f.pixel_format = pixel_format ? pixel_format : "unknown-format";
+    if (f.ffmpeg_has_cuda && f.codec_has_cuda && nvdec_pixel_format(f.pixel_format)) {
+      const int rc = av_hwdevice_ctx_create(&hw_device, AV_HWDEVICE_TYPE_CUDA, std::to_string(*cuda_device).c_str(),
+                                            nullptr, kCudaUsePrimaryContext);
+      if (rc < 0) f.device_error = av_error(rc);
+    }
+  }
+  choice = choose_decoder(f);
+  if (!choice.gpu) return;
+  decoder->hw_device_ctx = av_buffer_ref(hw_device);
+  decoder->get_format = pick_cuda;
+  decoder->extra_hw_frames = kExtraHwFrames;
+}
+
+Status VideoReader::Impl::open_stream(std::optional<int> cuda_device, int decoder_threads) {
   int rc = avformat_find_stream_info(format, nullptr);
-  if (rc < 0) return corrupt("not a readable video (" + av_error(rc) + ")");
+  if (rc < 0) return corrupt("not a readable video (" + reason(rc) + ")");
   const AVCodec* codec = nullptr;
   stream = av_find_best_stream(format, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
   if (stream < 0) return corrupt("no decodable video stream (" + av_error(stream) + ")");
@@ -180,8 +300,11 @@ Status VideoReader::Impl::open_stream(int decoder_threads) {
   if (!decoder) return error(StatusCode::kInternal, path.string(), ": out of memory");
   if ((rc = avcodec_parameters_to_context(decoder, st->codecpar)) < 0)
     return corrupt("bad codec parameters (" + av_error(rc) + ")");
-  decoder->thread_count = decoder_threads;  // 0: FFmpeg picks one thread per core
-  decoder->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+  choose(codec, *st->codecpar, cuda_device);
+  if (!decoder->hw_device_ctx) {  // NVDEC decodes on the GPU with one thread
+    decoder->thread_count = decoder_threads;  // 0: FFmpeg picks one thread per core
+    decoder->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+  }
   if ((rc = avcodec_open2(decoder, codec, nullptr)) < 0)
     return corrupt(std::string("cannot open the ") + codec->name + " decoder (" + av_error(rc) + ")");
   packet = av_packet_alloc();
@@ -196,16 +319,82 @@ Status VideoReader::Impl::open_stream(int decoder_threads) {
 
 Result<bool> VideoReader::read(std::vector<uint8_t>& bgr) {
   Impl& r = *impl_;
+  if (r.choice.gpu) return error(StatusCode::kInternal, r.path.string(), ": decoded by NVDEC; read its frames with read_device");
+  KILN_ASSIGN_OR_RETURN(bool more, r.next());
+  if (!more) return false;
+  Status st = r.convert(bgr);
+  av_frame_unref(r.frame);
+  if (!st.ok()) return st;
+  ++r.decoded;
+  return true;
+}
+
+Result<bool> VideoReader::read_device(DeviceFrame& out) {
+  Impl& r = *impl_;
+  if (!r.choice.gpu) return error(StatusCode::kInternal, r.path.string(), ": decoded on the CPU; read its frames with read");
+  KILN_ASSIGN_OR_RETURN(bool more, r.next());
+  if (!more) return false;
+  const std::string frame = "frame " + std::to_string(r.decoded + 1);
+  if (r.frame->format != AV_PIX_FMT_CUDA) {
+    av_frame_unref(r.frame);
+    return error(StatusCode::kUnsupported, r.path.string(), ": ", frame, ": NVDEC refused this stream (FFmpeg decoded it in software); decode it on the CPU");
+  }
+  const auto* frames = reinterpret_cast<const AVHWFramesContext*>(r.frame->hw_frames_ctx->data);
+  if (frames->sw_format != AV_PIX_FMT_NV12 || r.frame->width != r.info.width || r.frame->height != r.info.height) {
+    const char* name = av_get_pix_fmt_name(frames->sw_format);
+    const std::string what = std::string(name ? name : "unknown") + " " + std::to_string(r.frame->width) + "x" +
+                             std::to_string(r.frame->height);
+    av_frame_unref(r.frame);
+    return error(StatusCode::kUnsupported, r.path.string(), ": ", frame, " is ", what, ", not NV12 ", r.info.width, "x",
+                 r.info.height);
+  }
+  AVFrame* held = av_frame_alloc();
+  if (!held) return error(StatusCode::kInternal, r.path.string(), ": out of memory");
+  av_frame_move_ref(held, r.frame);
+  out.width = held->width, out.height = held->height;
+  for (int p = 0; p < 2; ++p) {
+    out.planes[p] = held->data[p];
+    out.pitch[p] = static_cast<size_t>(held->linesize[p]);
+  }
+  out.hold = std::shared_ptr<void>(held, [](void* f) {
+    auto* frame = static_cast<AVFrame*>(f);
+    av_frame_free(&frame);
+  });
+  ++r.decoded;
+  return true;
+}
+
+Status VideoReader::download(const DeviceFrame& frame, std::vector<uint8_t>& nv12) {
+  auto* held = static_cast<AVFrame*>(frame.hold.get());
+  AVFrame* host = av_frame_alloc();
+  if (!held || !host) {
+    av_frame_free(&host);
+    return error(StatusCode::kInvalidArgument, "download: no NVDEC frame");
+  }
+  host->format = AV_PIX_FMT_NV12;
+  int rc = av_hwframe_transfer_data(host, held, 0);
+  if (rc == 0) {
+    nv12.resize(static_cast<size_t>(frame.width) * frame.height * 3 / 2);
+    uint8_t* dst_data[4] = {nv12.data(), nv12.data() + static_cast<size_t>(frame.width) * frame.height, nullptr, nullptr};
+    int dst_pitch[4] = {frame.width, frame.width, 0, 0};
+    av_image_copy(dst_data, dst_pitch, const_cast<const uint8_t**>(host->data), host->linesize, AV_PIX_FMT_NV12,
+                  frame.width, frame.height);
+  }
+  av_frame_free(&host);
+  if (rc < 0) return error(StatusCode::kInternal, "cannot copy an NVDEC frame to the host (", av_error(rc), ")");
+  return Status::Ok();
+}
+
+Result<bool> VideoReader::Impl::next() {
+  Impl& r = *this;
   for (;;) {
     int rc = avcodec_receive_frame(r.decoder, r.frame);
     if (rc == 0) {
       // Damaged data the decoder concealed is still damaged data: refuse it.
-      if ((r.frame->flags & AV_FRAME_FLAG_CORRUPT) || r.frame->decode_error_flags)
+      if ((r.frame->flags & AV_FRAME_FLAG_CORRUPT) || r.frame->decode_error_flags) {
+        av_frame_unref(r.frame);
         return r.corrupt("frame " + std::to_string(r.decoded + 1) + " is damaged");
-      Status st = r.convert(bgr);
-      av_frame_unref(r.frame);
-      if (!st.ok()) return st;
-      ++r.decoded;
+      }
       return true;
     }
     if (rc == AVERROR_EOF) {
@@ -217,12 +406,13 @@ Result<bool> VideoReader::read(std::vector<uint8_t>& bgr) {
     if (rc != AVERROR(EAGAIN)) return r.corrupt("cannot decode frame " + std::to_string(r.decoded + 1) + " (" + av_error(rc) + ")");
 
     // The decoder wants input: the next packet of our stream, or the end-of-stream flush.
+    if (r.timeout_s > 0) r.arm();
     rc = av_read_frame(r.format, r.packet);
     if (rc == AVERROR_EOF) {
       avcodec_send_packet(r.decoder, nullptr);
       continue;
     }
-    if (rc < 0) return r.corrupt("read error after frame " + std::to_string(r.decoded) + " (" + av_error(rc) + ")");
+    if (rc < 0) return r.corrupt("read error after frame " + std::to_string(r.decoded) + " (" + r.reason(rc) + ")");
     if (r.packet->stream_index != r.stream) {
       av_packet_unref(r.packet);
       continue;

@@ -3,14 +3,17 @@
 // path treats a video frame exactly like a decoded image.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "kiln/status.h"
+#include "video/decoder_choice.h"
 
 namespace kiln::video {
 
@@ -24,10 +27,31 @@ struct VideoInfo {
   int width = 0, height = 0;
   FrameRate frame_rate;     // the stream's average rate (what an encoder should reproduce)
   int64_t frame_count = 0;  // as the container declares it; 0 when it does not say
+  bool live = false;        // a URL or camera declaring no length: its end is a drop, not the end
+};
+
+// How a URL or camera is opened (VideoReader::open_url).
+struct StreamOptions {
+  // Connecting, and then each read: a source silent this long is an error, not a hang.
+  double timeout_s = 10;
+  // When set and true, blocking calls give up at once (the caller is stopping).
+  const std::atomic<bool>* stop = nullptr;
+  // Decode with NVDEC on this GPU where possible, as VideoReader::open.
+  std::optional<int> cuda_device;
 };
 
 // True for the extensions Ultralytics treats as video (mp4, avi, mkv, mov, ...; any case).
 bool is_video_file(const std::filesystem::path& path);
+
+// A frame NVDEC decoded: NV12 planes in device memory (FFmpeg's CUDA frames, in the CUDA
+// runtime's primary context, ready on the legacy default stream), valid while `hold`
+// (FFmpeg's reference to the frame) lives.
+struct DeviceFrame {
+  int width = 0, height = 0;
+  const uint8_t* planes[2] = {nullptr, nullptr};  // luma, interleaved chroma
+  size_t pitch[2] = {0, 0};
+  std::shared_ptr<void> hold;
+};
 
 // Reads the first video stream of a file frame by frame. Missing file: NotFound; a file
 // that is not a video, or whose data cannot be decoded, or that ends before the frames its
@@ -35,21 +59,34 @@ bool is_video_file(const std::filesystem::path& path);
 // (av_image_check_size: (width + 128) x (height + 128) under 2^28, images' limit).
 class VideoReader {
  public:
-  static Result<VideoReader> open(const std::filesystem::path& path);
+  // `cuda_device`: decode on that GPU with NVDEC when this FFmpeg, the codec, the pixel
+  // format and the machine allow it (decoder() says what was chosen and why not).
+  static Result<VideoReader> open(const std::filesystem::path& path, std::optional<int> cuda_device = std::nullopt);
   // The same from a video held in memory (read through an in-memory AVIOContext); `bytes`
   // must outlive the reader, `name` names it in errors. decoder_threads (>= 0): 0 lets FFmpeg
   // use one per core; 1 decodes on the calling thread, for callers that open many short
   // readers or run many at once (a thread pool per reader then costs more than it gives).
   static Result<VideoReader> open_bytes(std::span<const uint8_t> bytes, const std::string& name,
                                         int decoder_threads = 0);
+  // A URL of any protocol this FFmpeg has (RTSP over TCP), or a V4L2 camera (/dev/videoN);
+  // analysis limited to a second of stream so a live source starts at once. Refused
+  // connection, missing camera, silence past the timeout: IoError / NotFound naming it.
+  static Result<VideoReader> open_url(const std::string& url, const StreamOptions& options);
   VideoReader(VideoReader&&) noexcept;
   VideoReader& operator=(VideoReader&&) noexcept;
   ~VideoReader();
 
   const VideoInfo& info() const;
+  const DecoderChoice& decoder() const;
   // Decodes the next frame into `bgr` (resized to height * width * 3). false once the
-  // stream has ended cleanly.
+  // stream has ended cleanly. CPU decoding only (decoder().gpu false).
   Result<bool> read(std::vector<uint8_t>& bgr);
+  // The same on the GPU (decoder().gpu): the next frame stays in device memory. A frame
+  // FFmpeg could not decode with NVDEC after all (its hwaccel refused the stream's profile):
+  // Unsupported naming it.
+  Result<bool> read_device(DeviceFrame& frame);
+  // A device frame's planes copied to the host: NV12, both planes `width` bytes a row.
+  static Status download(const DeviceFrame& frame, std::vector<uint8_t>& nv12);
 
  private:
   struct Impl;

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "vision/letterbox.h"
+#include "vision/nv12.h"
 #include "vision_cuda/buffers.h"
 
 namespace kiln::vision_cuda {
@@ -30,24 +31,42 @@ __device__ Tap axis_tap(int d, double scale) {
           static_cast<int>(rintf(__fmul_rn(f, kCoefScale)))};
 }
 
-// HResizeLinear for one source row and channel: the sum scaled by 2^11; outside the
-// interior OpenCV takes the edge sample times 2^11.
-__device__ int horizontal(const uint8_t* row, int src_width, const Tap& x, int c) {
-  if (x.first < 0 || x.first + 1 >= src_width) {
-    const int s = min(max(x.first, 0), src_width - 1);
-    return row[s * 3 + c] * kCoefScale;
+// Pixel (x, y) of the source as b, g, r: packed rows or NV12 (vision/nv12.h, the CPU's
+// conversion of host frames).
+__device__ void fetch(const SourceImage& s, int x, int y, int bgr[3]) {
+  if (s.format == PixelFormat::kNv12) {
+    uint8_t p[3];
+    vision::nv12::pixel_bgr(s.planes[0], s.pitch[0], s.planes[1], s.pitch[1], x, y, p);
+    bgr[0] = p[0], bgr[1] = p[1], bgr[2] = p[2];
+    return;
   }
-  return row[x.first * 3 + c] * x.w0 + row[(x.first + 1) * 3 + c] * x.w1;
+  const uint8_t* q = s.planes[0] + static_cast<size_t>(y) * s.pitch[0] + static_cast<size_t>(x) * 3;
+  const bool rgb = s.format == PixelFormat::kRgb;
+  bgr[0] = q[rgb ? 2 : 0], bgr[1] = q[1], bgr[2] = q[rgb ? 0 : 2];
+}
+
+// HResizeLinear for one source row, all three channels: the sums scaled by 2^11; outside
+// the interior OpenCV takes the edge sample times 2^11.
+__device__ void horizontal(const SourceImage& s, int src_width, int y, const Tap& x, int out[3]) {
+  int a[3];
+  if (x.first < 0 || x.first + 1 >= src_width) {
+    fetch(s, min(max(x.first, 0), src_width - 1), y, a);
+    for (int c = 0; c < 3; ++c) out[c] = a[c] * kCoefScale;
+    return;
+  }
+  int b[3];
+  fetch(s, x.first, y, a);
+  fetch(s, x.first + 1, y, b);
+  for (int c = 0; c < 3; ++c) out[c] = a[c] * x.w0 + b[c] * x.w1;
 }
 
 struct Params {
   LetterboxLayout l;
   double scale_x, scale_y;  // OpenCV's 1 / (dst / src)
   int mode;                 // 0 copy, 1 2x2 box average, 2 bilinear
-  bool rgb;
 };
 
-__global__ void letterbox_kernel(const uint8_t* __restrict__ src, Params p, float* __restrict__ dst) {
+__global__ void letterbox_kernel(SourceImage src, Params p, float* __restrict__ dst) {
   const int x = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y;
   if (x >= p.l.width) return;
   const size_t plane = static_cast<size_t>(p.l.width) * p.l.height;
@@ -57,29 +76,27 @@ __global__ void letterbox_kernel(const uint8_t* __restrict__ src, Params p, floa
   if (rx < 0 || ry < 0 || rx >= p.l.resized_width || ry >= p.l.resized_height) {
     bgr[0] = bgr[1] = bgr[2] = vision::kLetterboxPadValue;
   } else if (p.mode == 0) {
-    const uint8_t* s = src + (static_cast<size_t>(ry) * p.l.src_width + rx) * 3;
-    bgr[0] = s[0], bgr[1] = s[1], bgr[2] = s[2];
+    fetch(src, rx, ry, bgr);
   } else if (p.mode == 1) {
-    const uint8_t* a = src + (static_cast<size_t>(2 * ry) * p.l.src_width + 2 * rx) * 3;
-    const uint8_t* b = a + static_cast<size_t>(p.l.src_width) * 3;
-    for (int c = 0; c < 3; ++c) bgr[c] = (a[c] + a[c + 3] + b[c] + b[c + 3] + 2) >> 2;
+    int a[3], b[3], c[3], d[3];
+    fetch(src, 2 * rx, 2 * ry, a), fetch(src, 2 * rx + 1, 2 * ry, b);
+    fetch(src, 2 * rx, 2 * ry + 1, c), fetch(src, 2 * rx + 1, 2 * ry + 1, d);
+    for (int k = 0; k < 3; ++k) bgr[k] = (a[k] + b[k] + c[k] + d[k] + 2) >> 2;
   } else {
     const Tap tx = axis_tap(rx, p.scale_x), ty = axis_tap(ry, p.scale_y);
     // The vertical pass keeps its weights at the borders and clamps the rows instead.
     const int s0 = min(max(ty.first, 0), p.l.src_height - 1), s1 = min(max(ty.first + 1, 0), p.l.src_height - 1);
-    const uint8_t* r0 = src + static_cast<size_t>(s0) * p.l.src_width * 3;
-    const uint8_t* r1 = src + static_cast<size_t>(s1) * p.l.src_width * 3;
+    int h0[3], h1[3];
+    horizontal(src, p.l.src_width, s0, tx, h0);
+    horizontal(src, p.l.src_width, s1, tx, h1);
     for (int c = 0; c < 3; ++c) {
       // VResizeLinearVec_32s8u's arithmetic (see vision/resize.cpp's vertical_pass).
-      const int a = ((horizontal(r0, p.l.src_width, tx, c) >> 4) * ty.w0) >> 16;
-      const int b = ((horizontal(r1, p.l.src_width, tx, c) >> 4) * ty.w1) >> 16;
+      const int a = ((h0[c] >> 4) * ty.w0) >> 16;
+      const int b = ((h1[c] >> 4) * ty.w1) >> 16;
       bgr[c] = min(max((a + b + 2) >> 2, 0), 255);
     }
   }
-  for (int c = 0; c < 3; ++c) {
-    const int channel = p.rgb ? c : 2 - c;  // plane 0 is red
-    dst[static_cast<size_t>(c) * plane + o] = __fdiv_rn(static_cast<float>(bgr[channel]), 255.f);
-  }
+  for (int c = 0; c < 3; ++c) dst[static_cast<size_t>(c) * plane + o] = __fdiv_rn(static_cast<float>(bgr[2 - c]), 255.f);  // plane 0 is red
 }
 
 }  // namespace
@@ -97,8 +114,8 @@ LetterboxLayout letterbox_layout(int src_width, int src_height, int target_heigh
   return l;
 }
 
-Status letterbox(const uint8_t* src, bool rgb, const LetterboxLayout& layout, float* dst, cudaStream_t stream) {
-  Params p{layout, 0, 0, 2, rgb};
+Status letterbox(const SourceImage& src, const LetterboxLayout& layout, float* dst, cudaStream_t stream) {
+  Params p{layout, 0, 0, 2};
   p.scale_x = 1.0 / (static_cast<double>(layout.resized_width) / layout.src_width);
   p.scale_y = 1.0 / (static_cast<double>(layout.resized_height) / layout.src_height);
   // vision::resize_linear's cases: same size, OpenCV's exact-2x area fast path, bilinear.

@@ -44,3 +44,32 @@ def test_val_equals_cli(assets, kiln_bin):
     assert {c["class"]: c["map50_95"] for c in metrics.box.classes} == per_class
     for cls, value in per_class.items():
         assert metrics.box.maps[cls] == value
+
+
+def test_int8_val_equals_cli(assets, kiln_bin):
+    """YOLO(..., precision="int8", calib=...) builds the INT8 engine the CLI's flags build, and
+    its val gives `kiln val --precision int8`'s figures."""
+    model, data = assets / "models" / "yolo11n-dynamic.onnx", assets / "datasets" / "coco8" / "coco8.yaml"
+    r = run_cli(kiln_bin, ["val", "--model", model, "--data", data, "--imgsz", 160, "--precision", "int8", "--calib",
+                           data, "--calib-images", 2, "--calib-method", "percentile=99.9", "--json"])
+    assert r.returncode == 0, r.stderr
+    want = json.loads(r.stdout)
+    yolo = kiln.YOLO(model, imgsz=160, precision="int8", calib=data, calib_images=2, calib_method="percentile=99.9")
+    info = yolo.info()
+    assert info["precision"] == "int8" and info["device"] == "cpu"
+    metrics = yolo.val(data=data, imgsz=160)
+    assert metrics.results_dict["precision"] == want["precision"] == "int8"
+    assert metrics.box.map == want["all"]["map50_95"] and metrics.box.map50 == want["all"]["map50"]
+    assert {c["class"]: c["map50_95"] for c in metrics.box.classes} == {c["class"]: c["map50_95"] for c in want["classes"]}
+    assert metrics.box.map > 0.2
+
+
+def test_names_reach_val_as_the_cli_passes_them(assets, kiln_bin):
+    """names= is the CLI's --names: two names for an 80-class model fail val the same way."""
+    model, data = assets / "models" / "yolo11n-dynamic.onnx", assets / "datasets" / "coco8" / "coco8.yaml"
+    r = run_cli(kiln_bin, ["val", "--model", model, "--data", data, "--imgsz", 64, "--names", "a,b"])
+    assert r.returncode == 2
+    with pytest.raises(kiln.InvalidArgumentError) as e:
+        kiln.YOLO(model, imgsz=64, task="detect", names={0: "a", 1: "b"}).val(data=data, imgsz=64)
+    assert str(e.value) == r.stderr.strip().split(": error: ", 1)[1]
+    assert "predicts 80 classes" not in str(e.value) and "has 80" in str(e.value)

@@ -87,3 +87,18 @@ def test_device_tensor_is_refused_until_device_predict_exists(model):
 def test_bad_precision_on_cpu(assets):
     with pytest.raises(kiln.InvalidArgumentError, match="fp16"):
         kiln.YOLO(assets / "models" / "yolo11n.onnx", device="cpu", precision="fp16")
+
+
+@pytest.mark.parametrize("kwargs, flags", [
+    ({"calib": "x"}, ["--calib", "x"]),
+    ({"precision": "int8", "calib": "x", "calib_method": "kl"}, ["--precision", "int8", "--calib", "x", "--calib-method", "kl"]),
+    ({"precision": "int8", "calib": "x", "calib_images": 0}, ["--precision", "int8", "--calib", "x", "--calib-images", "0"]),
+    ({"precision": "int8", "calib": "x", "int8_target_drop": 2.0},
+     ["--precision", "int8", "--calib", "x", "--int8-target-drop", "2"]),
+])
+def test_int8_options_refused_as_the_cli_refuses_them(assets, kiln_bin, kwargs, flags):
+    model = assets / "models" / MODEL
+    with pytest.raises(kiln.InvalidArgumentError) as e:
+        kiln.YOLO(model, imgsz=64, **kwargs)
+    assert str(e.value) == cli_error(kiln_bin, ["predict", "--model", model, "--source", assets / "images" / "bus.jpg",
+                                                "--imgsz", 64] + flags)

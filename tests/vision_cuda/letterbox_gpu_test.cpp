@@ -1,13 +1,17 @@
 // The GPU letterbox equals vision::letterbox / letterbox_min_pad + to_nchw_rgb exactly
 // (same floats) on every asset image and on sizes that take OpenCV's other paths (exact
-// 2x downscale, no resize, upscale, odd widths), BGR and RGB input.
+// 2x downscale, no resize, upscale, odd widths), BGR and RGB input with padded rows, and
+// NV12 planes converted as the CPU converts them.
 #include <cuda_runtime.h>
 
+#include <array>
 #include <cstring>
+#include <utility>
 
 #include "support/test_support.h"
 #include "vision/image_io.h"
 #include "vision/classify.h"
+#include "vision/frame_convert.h"
 #include "vision/letterbox.h"
 #include "vision_cuda/gpu_decode_check.h"
 #include "vision_cuda/classify_crop_gpu.h"
@@ -16,24 +20,40 @@
 namespace kiln::test {
 namespace {
 
+// The letterbox of a source in device memory whose rows are padded to `pitch` bytes.
+std::vector<float> gpu_letterbox(const vision_cuda::LetterboxLayout& l, PixelFormat format,
+                                 const std::vector<std::pair<const uint8_t*, size_t>>& planes) {
+  vision_cuda::SourceImage src;
+  src.format = format;
+  std::vector<uint8_t*> device;
+  for (size_t p = 0; p < planes.size(); ++p) {
+    const size_t row = planes[p].second, rows = p == 0 ? l.src_height : l.src_height / 2;
+    const size_t pitch = row + 96;  // rows not packed: the kernel must honour the pitch
+    uint8_t* d = nullptr;
+    EXPECT_EQ(cudaMalloc(&d, pitch * rows), cudaSuccess);
+    EXPECT_EQ(cudaMemcpy2D(d, pitch, planes[p].first, row, row, rows, cudaMemcpyHostToDevice), cudaSuccess);
+    device.push_back(d);
+    src.planes[p] = d, src.pitch[p] = pitch;
+  }
+  float* dst = nullptr;
+  const size_t n = static_cast<size_t>(3) * l.height * l.width;
+  EXPECT_EQ(cudaMalloc(&dst, n * sizeof(float)), cudaSuccess);
+  EXPECT_TRUE(vision_cuda::letterbox(src, l, dst, nullptr).ok());
+  std::vector<float> out(n);
+  EXPECT_EQ(cudaMemcpy(out.data(), dst, n * sizeof(float), cudaMemcpyDeviceToHost), cudaSuccess);
+  for (uint8_t* d : device) cudaFree(d);
+  cudaFree(dst);
+  return out;
+}
+
 std::vector<float> gpu_letterbox(const vision::Image& image, int th, int tw, int stride, bool rgb, int& out_h, int& out_w) {
   const vision_cuda::LetterboxLayout l = vision_cuda::letterbox_layout(image.width, image.height, th, tw, stride);
   out_h = l.height, out_w = l.width;
   std::vector<uint8_t> pixels = image.pixels;
   if (rgb)
     for (size_t i = 0; i < pixels.size(); i += 3) std::swap(pixels[i], pixels[i + 2]);
-  uint8_t* src = nullptr;
-  float* dst = nullptr;
-  const size_t n = static_cast<size_t>(3) * l.height * l.width;
-  EXPECT_EQ(cudaMalloc(&src, pixels.size()), cudaSuccess);
-  EXPECT_EQ(cudaMalloc(&dst, n * sizeof(float)), cudaSuccess);
-  cudaMemcpy(src, pixels.data(), pixels.size(), cudaMemcpyHostToDevice);
-  EXPECT_TRUE(vision_cuda::letterbox(src, rgb, l, dst, nullptr).ok());
-  std::vector<float> out(n);
-  EXPECT_EQ(cudaMemcpy(out.data(), dst, n * sizeof(float), cudaMemcpyDeviceToHost), cudaSuccess);
-  cudaFree(src);
-  cudaFree(dst);
-  return out;
+  return gpu_letterbox(l, rgb ? PixelFormat::kRgb : PixelFormat::kBgr,
+                       {{pixels.data(), static_cast<size_t>(image.width) * 3}});
 }
 
 void expect_exact(const vision::Image& image, int th, int tw, int stride, const std::string& what) {
@@ -75,6 +95,29 @@ TEST(LetterboxGpu, OtherResizePathsEqualCpuExactly) {
   expect_exact(pattern(640, 480), 640, 640, 0, "no resize");
   expect_exact(pattern(483, 321), 640, 640, 0, "upscale, odd width");
   expect_exact(pattern(1001, 77), 640, 640, 32, "wide, min-pad");
+}
+
+// NV12 in device memory (pitched planes) letterboxed by the kernel equals the CPU's
+// conversion (vision::nv12_to_bgr) followed by its letterbox, value for value: every
+// resize path, luma and chroma covering their whole range.
+TEST(LetterboxGpu, Nv12EqualsCpuConversionThenLetterbox) {
+  KILN_REQUIRE_GPU();
+  for (const auto& [w, h, th, tw, stride] : std::vector<std::array<int, 5>>{
+           {1280, 720, 640, 640, 0}, {1280, 1280, 640, 640, 0}, {640, 480, 640, 640, 0}, {482, 320, 640, 640, 0},
+           {1920, 1080, 640, 640, 32}}) {
+    std::vector<uint8_t> luma(static_cast<size_t>(w) * h), chroma(static_cast<size_t>(w) * h / 2);
+    for (size_t i = 0; i < luma.size(); ++i) luma[i] = static_cast<uint8_t>((i * 7 + i / w * 3) % 256);
+    for (size_t i = 0; i < chroma.size(); ++i) chroma[i] = static_cast<uint8_t>((i * 11 + i / w * 5) % 256);
+    const vision::Image bgr = vision::nv12_to_bgr(luma.data(), w, chroma.data(), w, w, h);
+    const vision::Letterboxed cpu = stride ? vision::letterbox_min_pad(bgr, th, tw, stride) : vision::letterbox(bgr, th, tw);
+    const std::vector<float> want = vision::to_nchw_rgb(cpu.image);
+    const vision_cuda::LetterboxLayout l = vision_cuda::letterbox_layout(w, h, th, tw, stride);
+    const std::vector<float> got = gpu_letterbox(l, PixelFormat::kNv12, {{luma.data(), w}, {chroma.data(), w}});
+    ASSERT_EQ(got.size(), want.size());
+    size_t differing = 0;
+    for (size_t i = 0; i < want.size(); ++i) differing += got[i] != want[i];
+    EXPECT_EQ(differing, 0u) << w << "x" << h << " -> " << th << "x" << tw << " stride " << stride;
+  }
 }
 
 // The classifier crop (PIL bilinear short side + center crop) equals vision::classify_crop

@@ -1,0 +1,78 @@
+"""Where videos are decoded and --strict-gpu: --strict-gpu with --device cpu is refused by
+predict, track and pipeline (one line, exit 2); a model that falls back to the CPU decodes
+its video on the CPU without a second note. With a GPU (the CUDA build on the GPU
+machine): the assets' H.264 video is decoded by NVDEC ("decoder": "nvdec" in the JSON,
+no fallback line), a 4:4:4 video NVDEC cannot take is decoded on the CPU with one line
+"kiln predict: fallback: video decoded on the CPU: ..." and the same event in --json, and
+--strict-gpu refuses that video (exit 2)."""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+
+from kiln_cli import ASSETS, Checks, run_kiln
+
+checks = Checks()
+MODEL = os.path.join(ASSETS, "models", "yolo11n.onnx")
+CLIP = os.path.join(ASSETS, "video", "person_walking_office_720p_6s.mp4")
+
+
+def lines_with(text, word):
+    return [l for l in text.splitlines() if word in l]
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="kiln-strict-")
+    try:
+        cache = os.path.join(tmp, "cache")
+        for cmd in (["predict", "--model", MODEL, "--source", CLIP],
+                    ["track", "--model", MODEL, "--source", CLIP],
+                    ["pipeline", "people", "--config", os.path.join(tmp, "kiln.yaml"), "--source", CLIP]):
+            checks.expect_error(f"{cmd[0]} --strict-gpu --device cpu: refused", cmd + ["--device", "cpu", "--strict-gpu"],
+                                ["--strict-gpu", "--device cpu"])
+
+        env = json.loads(run_kiln(["env", "--json"]).stdout or "{}")
+        out = os.path.join(tmp, "v.json")
+        args = ["predict", "--model", MODEL, "--source", CLIP, "--max-frames", "2", "--cache-dir", cache, "--json", out]
+        if not env.get("gpus"):
+            r = run_kiln(args + ["--device", "cuda"])
+            events = [e["message"] for e in json.load(open(out))["events"] if e["event"] == "fallback"] \
+                if r.returncode == 0 else []
+            checks.expect(r.returncode == 0 and len(lines_with(r.stderr, "fallback")) == 1
+                          and not lines_with(r.stderr, "video decoded on the CPU"),
+                          "no GPU: the model's fallback only (its video is not a GPU fallback)", r)
+            checks.check("no GPU: one fallback event, the model's", len(events) == 1 and "CPU" in events[0], str(events))
+            print("skip: NVDEC decoding and its fallback need a GPU (this machine has none)")
+        else:
+            r = run_kiln(args + ["--device", "cuda", "--precision", "fp16"])
+            doc = json.load(open(out)) if r.returncode == 0 else {}
+            decoder = doc.get("results", [{}])[0].get("decoder")
+            checks.expect(r.returncode == 0 and decoder == "nvdec" and not lines_with(r.stderr, "fallback"),
+                          f"GPU: H.264 decoded by NVDEC (decoder {decoder}), no fallback line", r)
+            ffmpeg = shutil.which("ffmpeg")
+            if not ffmpeg:
+                print("skip: the 4:4:4 fallback case needs the ffmpeg binary to make its video")
+            else:
+                yuv444 = os.path.join(tmp, "yuv444.mp4")
+                subprocess.run([ffmpeg, "-v", "error", "-y", "-i", CLIP, "-frames:v", "3", "-c:v", "libx264",
+                                "-pix_fmt", "yuv444p", yuv444], check=True)
+                a = ["predict", "--model", MODEL, "--source", yuv444, "--cache-dir", cache, "--json", out,
+                     "--device", "cuda", "--precision", "fp16"]
+                r = run_kiln(a)
+                lines = lines_with(r.stderr, "kiln predict: fallback: video decoded on the CPU: ")
+                doc = json.load(open(out)) if r.returncode == 0 else {}
+                events = [e for e in doc.get("events", []) if e.get("event") == "fallback"]
+                checks.expect(r.returncode == 0 and len(lines) == 1 and "yuv444p" in lines[0],
+                              "GPU: a 4:4:4 video decoded on the CPU, said in one line", r)
+                checks.check("GPU: the fallback in the JSON events",
+                             len(events) == 1 and events[0]["message"].startswith("video decoded on the CPU: "), str(events))
+                checks.expect_error("GPU: --strict-gpu refuses the CPU decoder", a + ["--strict-gpu"],
+                                    ["--strict-gpu", "decoded on the CPU", "yuv444p"])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    checks.finish("--strict-gpu and where videos are decoded behave as documented")
+
+
+if __name__ == "__main__":
+    main()
