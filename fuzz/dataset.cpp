@@ -1,7 +1,8 @@
-// Dataset parsing: the bytes up to the first NUL are a data yaml (eval::load_dataset), the
-// rest one label file read with its spec (eval::load_labels). The scratch folder holds
-// images/a.jpg so `val: images` resolves; a yaml naming '/' or ".." is skipped, since a split
-// entry outside the folder would walk the machine's file tree (which is what it should do).
+// Dataset parsing: the bytes up to the first NUL are a data yaml (eval::parse_dataset), the
+// rest one label file read with its spec (eval::parse_labels), both from memory (what
+// load_dataset / load_labels run on the files' text). The scratch folder holds images/a.jpg
+// so `val: images` resolves; a yaml naming '/' or ".." is skipped, since a split entry
+// outside the folder would walk the machine's file tree (which is what it should do).
 #include <algorithm>
 #include <cstdint>
 #include <string_view>
@@ -11,21 +12,17 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   namespace fs = std::filesystem;
-  const fs::path root = kiln::fuzz::scratch_dir() / "ds";
-  static const bool made = [&] {
-    fs::create_directories(root / "images");
-    fs::create_directories(root / "labels");
-    kiln::fuzz::write_bytes(root / "images" / "a.jpg", nullptr, 0);
-    return true;
+  static const fs::path root = [] {
+    const fs::path r = kiln::fuzz::scratch_dir() / "ds";
+    fs::create_directories(r / "images");
+    kiln::fuzz::write_bytes(r / "images" / "a.jpg", nullptr, 0);
+    return r;
   }();
-  (void)made;
-  const uint8_t* nul = std::find(data, data + size, uint8_t{0});
-  const std::string_view yaml(reinterpret_cast<const char*>(data), static_cast<size_t>(nul - data));
+  const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+  const size_t nul = std::min(bytes.find('\0'), bytes.size());
+  const std::string_view yaml = bytes.substr(0, nul), labels = bytes.substr(std::min(nul + 1, bytes.size()));
   if (yaml.find('/') != yaml.npos || yaml.find("..") != yaml.npos) return 0;
-  kiln::fuzz::write_bytes(root / "data.yaml", data, static_cast<size_t>(nul - data));
-  kiln::fuzz::write_bytes(root / "labels" / "a.txt", nul == data + size ? nul : nul + 1,
-                          nul == data + size ? 0 : static_cast<size_t>(data + size - nul - 1));
-  auto spec = kiln::eval::load_dataset(root / "data.yaml");
-  if (spec.ok()) (void)kiln::eval::load_labels(root / "images" / "a.jpg", *spec);
+  auto spec = kiln::eval::parse_dataset(yaml, root / "data.yaml");
+  if (spec.ok()) (void)kiln::eval::parse_labels(labels, root / "labels" / "a.txt", *spec);
   return 0;
 }

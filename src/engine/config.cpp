@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 
+#include "core/file_util.h"
 #include "engine/model_names.h"
 
 namespace kiln::engine {
@@ -109,14 +110,20 @@ fs::path resolve_config_path(const std::string& text, const fs::path& base) {
 Result<Config> load_config(const fs::path& path) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) return error(StatusCode::kNotFound, path.string(), ": no such file");
+  KILN_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, read_file(path));
+  return parse_config(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), path);
+}
+
+Result<Config> parse_config(std::string_view yaml, const fs::path& path) {
   YAML::Node root;
   try {
-    root = YAML::LoadFile(path.string());
+    root = YAML::Load(std::string(yaml));
   } catch (const YAML::Exception& e) {
     return error(StatusCode::kCorrupt, path.string(), ": invalid YAML: ", e.msg, " (line ", e.mark.line + 1, ")");
   }
   try {
-    return Parser(fs::absolute(path)).config(root);
+    std::error_code ec;
+    return Parser(fs::absolute(path, ec)).config(root);
   } catch (const YAML::Exception& e) {
     return error(StatusCode::kInvalidArgument, path.string(), ": ", e.msg);
   }

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/build_options.h"
@@ -55,9 +56,12 @@ struct Config {
 // folder `base`.
 std::filesystem::path resolve_config_path(const std::string& text, const std::filesystem::path& base);
 
-// NotFound / Corrupt (YAML syntax) / InvalidArgument (unknown key, wrong type, bad value),
-// each naming the file.
+// NotFound / IoError / Corrupt (YAML syntax) / InvalidArgument (unknown key, wrong type,
+// bad value), each naming the file.
 Result<Config> load_config(const std::filesystem::path& path);
+// The same from the file's text already in memory: `path` names it in errors and is the
+// base of its relative paths; nothing is read from disk.
+Result<Config> parse_config(std::string_view yaml, const std::filesystem::path& path);
 
 // Settings given on the command line; each one set wins over the config.
 struct OptionOverrides {

@@ -7,7 +7,9 @@
 #include <array>
 #include <cmath>
 #include <fstream>
-#include <sstream>
+#include <string_view>
+
+#include "core/file_util.h"
 
 namespace kiln::eval {
 
@@ -100,9 +102,15 @@ Result<std::vector<std::string>> load_class_names(const fs::path& path) {
 Result<DatasetSpec> load_dataset(const fs::path& yaml_path, const std::string& split) {
   std::error_code ec;
   if (!fs::is_regular_file(yaml_path, ec)) return error(StatusCode::kNotFound, yaml_path.string(), ": no such file");
+  KILN_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, read_file(yaml_path));
+  return parse_dataset(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), yaml_path, split);
+}
+
+Result<DatasetSpec> parse_dataset(std::string_view yaml, const fs::path& yaml_path, const std::string& split) {
+  std::error_code ec;
   YAML::Node doc;
   try {
-    doc = YAML::LoadFile(yaml_path.string());
+    doc = YAML::Load(std::string(yaml));
   } catch (const YAML::Exception& e) {
     return error(StatusCode::kCorrupt, yaml_path.string(), ": not valid YAML (", e.what(), ")");
   }
@@ -161,19 +169,31 @@ Result<std::vector<LabelBox>> load_labels(const fs::path& image_path, const Data
   if (st.type() == fs::file_type::not_found) return std::vector<LabelBox>{};  // an image without objects
   if (st.type() != fs::file_type::regular)
     return error(StatusCode::kInvalidArgument, path.string(), ": label path is not a file");
-  std::ifstream in(path);
-  if (!in) return error(StatusCode::kIoError, path.string(), ": cannot read the label file");
+  auto bytes = read_file(path);
+  if (!bytes.ok()) return error(StatusCode::kIoError, path.string(), ": cannot read the label file");
+  return parse_labels(std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size()), path, spec);
+}
+
+Result<std::vector<LabelBox>> parse_labels(std::string_view text, const fs::path& path, const DatasetSpec& spec) {
   const size_t pose_cols = spec.kpt_count > 0 ? 5 + static_cast<size_t>(spec.kpt_count) * spec.kpt_dims : 0;
   std::vector<std::pair<std::vector<float>, std::vector<float>>> rows;  // class, cx, cy, w, h[, keypoints]; polygon
-  std::string line;
-  for (int line_no = 1; std::getline(in, line); ++line_no) {
-    std::istringstream is(line);
+  auto is_space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+  int line_no = 0;
+  for (size_t start = 0; start < text.size();) {
+    const size_t eol = std::min(text.find('\n', start), text.size());
+    const std::string_view line = text.substr(start, eol - start);
+    start = eol + 1;
+    ++line_no;
     std::vector<float> v;
-    std::string tok;
-    while (is >> tok) {
+    for (size_t i = 0; i < line.size();) {
+      if (is_space(line[i])) { ++i; continue; }
+      size_t j = i;
+      while (j < line.size() && !is_space(line[j])) ++j;
+      const std::string tok(line.substr(i, j - i));  // strtof needs the terminating NUL
+      i = j;
       char* end = nullptr;
       float f = std::strtof(tok.c_str(), &end);
-      if (end == tok.c_str() || *end != '\0' || !std::isfinite(f))
+      if (end != tok.c_str() + tok.size() || tok.empty() || !std::isfinite(f))
         return error(StatusCode::kCorrupt, path.string(), ":", line_no, ": not a number: '", tok, "'");
       v.push_back(f);
     }

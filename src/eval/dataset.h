@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kiln/status.h"
@@ -25,6 +26,10 @@ struct DatasetSpec {
 // folder (searched recursively), a txt file listing images, or a list of either. `names`
 // is a list or a {id: name} map.
 Result<DatasetSpec> load_dataset(const std::filesystem::path& yaml_path, const std::string& split = "val");
+// The same from the yaml's text already in memory; `yaml_path` names it in errors and is
+// where relative paths start. The split's folders and lists are still read from disk.
+Result<DatasetSpec> parse_dataset(std::string_view yaml, const std::filesystem::path& yaml_path,
+                                  const std::string& split = "val");
 
 // Class names by id from a yaml with `names` (a data yaml; a list or an {id: name} map) or
 // from a text file with one name per line.
@@ -49,5 +54,8 @@ std::filesystem::path label_path_for(const std::filesystem::path& image_path);
 // identical are counted once (Ultralytics drops them). A class id out of range, a malformed row or coordinates
 // outside [0, 1.01] is an error naming the file and line.
 Result<std::vector<LabelBox>> load_labels(const std::filesystem::path& image_path, const DatasetSpec& spec);
+// The same rules over a label file's text already in memory; `label_path` names it in errors.
+Result<std::vector<LabelBox>> parse_labels(std::string_view text, const std::filesystem::path& label_path,
+                                           const DatasetSpec& spec);
 
 }  // namespace kiln::eval

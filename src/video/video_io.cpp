@@ -162,7 +162,7 @@ struct VideoReader::Impl {
   }
 
   // After the container is open: the stream, its decoder and the frame size checks.
-  Status open_stream(std::optional<int> cuda_device);
+  Status open_stream(std::optional<int> cuda_device, int decoder_threads);
   // NVDEC or the CPU for this stream (decoder_choice.h), set up on the codec context.
   void choose(const AVCodec* codec, const AVCodecParameters& params, std::optional<int> cuda_device);
   // The next frame into `frame`; false at the clean end of the stream.
@@ -205,12 +205,15 @@ Result<VideoReader> VideoReader::open(const fs::path& path, std::optional<int> c
   r->path = path;
   int rc = avformat_open_input(&r->format, path.c_str(), nullptr, nullptr);
   if (rc < 0) return r->corrupt("not a readable video (" + av_error(rc) + ")");
-  KILN_RETURN_IF_ERROR(r->open_stream(cuda_device));
+  KILN_RETURN_IF_ERROR(r->open_stream(cuda_device, 0));
   return VideoReader(std::move(r));
 }
 
-Result<VideoReader> VideoReader::open_bytes(std::span<const uint8_t> bytes, const std::string& name) {
+Result<VideoReader> VideoReader::open_bytes(std::span<const uint8_t> bytes, const std::string& name,
+                                            int decoder_threads) {
   silence_ffmpeg_log();
+  if (decoder_threads < 0)
+    return error(StatusCode::kInvalidArgument, name, ": decoder_threads ", decoder_threads, " is negative");
   constexpr int kBufferSize = 1 << 16;
   auto r = std::make_unique<Impl>();
   r->path = name;
@@ -227,7 +230,7 @@ Result<VideoReader> VideoReader::open_bytes(std::span<const uint8_t> bytes, cons
   r->format->flags |= AVFMT_FLAG_CUSTOM_IO;
   int rc = avformat_open_input(&r->format, nullptr, nullptr, nullptr);  // frees the context on failure
   if (rc < 0) return r->corrupt("not a readable video (" + av_error(rc) + ")");
-  KILN_RETURN_IF_ERROR(r->open_stream(std::nullopt));
+  KILN_RETURN_IF_ERROR(r->open_stream(std::nullopt, decoder_threads));
   return VideoReader(std::move(r));
 }
 
@@ -257,7 +260,7 @@ Result<VideoReader> VideoReader::open_url(const std::string& url, const StreamOp
   av_dict_free(&opts);
   if (rc < 0) return error(StatusCode::kIoError, url, ": cannot open (", r->reason(rc), ")");
   r->arm();
-  KILN_RETURN_IF_ERROR(r->open_stream(options.cuda_device));
+  KILN_RETURN_IF_ERROR(r->open_stream(options.cuda_device, 0));
   r->info.live = r->format->duration == AV_NOPTS_VALUE && r->info.frame_count == 0;
   return VideoReader(std::move(r));
 }
@@ -284,7 +287,7 @@ void VideoReader::Impl::choose(const AVCodec* codec, const AVCodecParameters& pa
   decoder->extra_hw_frames = kExtraHwFrames;
 }
 
-Status VideoReader::Impl::open_stream(std::optional<int> cuda_device) {
+Status VideoReader::Impl::open_stream(std::optional<int> cuda_device, int decoder_threads) {
   int rc = avformat_find_stream_info(format, nullptr);
   if (rc < 0) return corrupt("not a readable video (" + reason(rc) + ")");
   const AVCodec* codec = nullptr;
@@ -299,7 +302,7 @@ Status VideoReader::Impl::open_stream(std::optional<int> cuda_device) {
     return corrupt("bad codec parameters (" + av_error(rc) + ")");
   choose(codec, *st->codecpar, cuda_device);
   if (!decoder->hw_device_ctx) {  // NVDEC decodes on the GPU with one thread
-    decoder->thread_count = 0;    // FFmpeg picks one thread per core
+    decoder->thread_count = decoder_threads;  // 0: FFmpeg picks one thread per core
     decoder->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
   }
   if ((rc = avcodec_open2(decoder, codec, nullptr)) < 0)

@@ -63,8 +63,11 @@ class VideoReader {
   // format and the machine allow it (decoder() says what was chosen and why not).
   static Result<VideoReader> open(const std::filesystem::path& path, std::optional<int> cuda_device = std::nullopt);
   // The same from a video held in memory (read through an in-memory AVIOContext); `bytes`
-  // must outlive the reader, `name` names it in errors.
-  static Result<VideoReader> open_bytes(std::span<const uint8_t> bytes, const std::string& name);
+  // must outlive the reader, `name` names it in errors. decoder_threads (>= 0): 0 lets FFmpeg
+  // use one per core; 1 decodes on the calling thread, for callers that open many short
+  // readers or run many at once (a thread pool per reader then costs more than it gives).
+  static Result<VideoReader> open_bytes(std::span<const uint8_t> bytes, const std::string& name,
+                                        int decoder_threads = 0);
   // A URL of any protocol this FFmpeg has (RTSP over TCP), or a V4L2 camera (/dev/videoN);
   // analysis limited to a second of stream so a live source starts at once. Refused
   // connection, missing camera, silence past the timeout: IoError / NotFound naming it.

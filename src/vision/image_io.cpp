@@ -144,12 +144,37 @@ Status check_bmp_complete(std::span<const uint8_t> bytes, const std::string& nam
                                  "x" + std::to_string(h) + " pixels need " + std::to_string(needed));
 }
 
+uint32_t be32(std::span<const uint8_t> b, size_t at) {
+  return static_cast<uint32_t>(b[at]) << 24 | static_cast<uint32_t>(b[at + 1]) << 16 |
+         static_cast<uint32_t>(b[at + 2]) << 8 | static_cast<uint32_t>(b[at + 3]);
+}
+
+// Every PNG chunk (length, type, data, CRC) up to IEND lies inside the file. stb_image grows
+// its IDAT buffer to the length a chunk claims before reading the data, so a 2 KB file
+// claiming a 2 GiB chunk would allocate 2 GiB before failing.
+Status check_png_chunks(std::span<const uint8_t> bytes, const std::string& name) {
+  for (size_t at = 8; at < bytes.size();) {
+    const size_t left = bytes.size() - at;
+    if (left < 12) return not_decodable(name, "truncated PNG: chunk header at byte " + std::to_string(at) + " cut short");
+    const uint32_t length = be32(bytes, at);
+    std::string type(reinterpret_cast<const char*>(bytes.data() + at + 4), 4);
+    if (!std::all_of(type.begin(), type.end(), [](unsigned char c) { return std::isalpha(c); })) type = "?";
+    if (length > left - 12)
+      return not_decodable(name, "truncated PNG: chunk " + type + " at byte " + std::to_string(at) + " claims " +
+                                     std::to_string(length) + " bytes, " + std::to_string(left - 8) + " are left");
+    if (type == "IEND") break;
+    at += 12 + static_cast<size_t>(length);
+  }
+  return Status::Ok();
+}
+
 Result<Image> decode_with_stb(std::span<const uint8_t> bytes, const std::string& name) {
   int w = 0, h = 0, channels = 0;
   if (!stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &channels))
     return not_decodable(name, stbi_failure_reason());
   KILN_RETURN_IF_ERROR(check_pixel_count(name, static_cast<uint64_t>(w), static_cast<uint64_t>(h)));
   if (bytes[0] == 'B') KILN_RETURN_IF_ERROR(check_bmp_complete(bytes, name, w, h));
+  if (bytes[0] == 0x89) KILN_RETURN_IF_ERROR(check_png_chunks(bytes, name));
   stbi_uc* rgb = stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &channels, 3);
   if (!rgb) return not_decodable(name, stbi_failure_reason());
   Image image(w, h);

@@ -1,13 +1,17 @@
-"""Full and failing disks, read-only caches and killed builders: kiln fails with one clean
-line naming the file and errno's text, leaves nothing half-written, reuses a read-only
-cache that holds the engine, and removes the temp files killed builders left.
+"""Full and failing disks, failing renames, read-only caches, killed builders and killed
+predicts: kiln fails with one clean line naming the file and errno's text, leaves nothing
+half-written, reuses a read-only cache that holds the engine, and removes the temp files
+killed builders left; a predict killed at any moment leaves its JSON absent or whole.
 
-ENOSPC / EIO come from an LD_PRELOAD shim (tests/support/fault_shim.c, $KILN_FAULT_SHIM);
+ENOSPC / EIO on writes and renames come from an LD_PRELOAD shim (tests/support/fault_shim.c,
+$KILN_FAULT_SHIM);
 the read-only cache is a read-only bind mount when running as root with `unshare -m`, else
 a folder without write permission."""
 import glob
 import json
 import os
+import random
+import signal
 import subprocess
 import time
 
@@ -19,9 +23,9 @@ SHIM = os.environ.get("KILN_FAULT_SHIM", "")
 checks = Checks()
 
 
-def faulty(cache, match, errno_name, after=0):
+def faulty(cache, match, errno_name, after=0, rename=False):
     return env_for(cache, LD_PRELOAD=SHIM, KILN_FAULT_MATCH=match, KILN_FAULT_ERRNO=errno_name,
-                   KILN_FAULT_AFTER=str(after))
+                   KILN_FAULT_AFTER=str(after), KILN_FAULT_RENAME="1" if rename else "0")
 
 
 def expect_clean_failure(label, r, must_mention):
@@ -68,15 +72,17 @@ def main():
         out = os.path.join(tmp, "out")
         os.makedirs(out)
 
-        # Engine file writes: full disk at once and after 64 KB, then a failing disk.
-        for errno_name, after, text in (("ENOSPC", 0, "No space left on device"),
-                                        ("ENOSPC", 65536, "No space left on device"),
-                                        ("EIO", 0, "Input/output error")):
+        # Engine file writes: full disk at once and after 64 KB, a failing disk, then a rename
+        # into place that fails after every byte was written.
+        for errno_name, after, rename, text in (("ENOSPC", 0, False, "No space left on device"),
+                                                ("ENOSPC", 65536, False, "No space left on device"),
+                                                ("EIO", 0, False, "Input/output error"),
+                                                ("EIO", 0, True, "Input/output error")):
+            what = f"{'rename' if rename else 'write'} {errno_name} after {after} B"
             eng = os.path.join(out, "osnet.kiln")
-            r = run_kiln(["build", model, "-o", eng], env=faulty(tmp, "osnet.kiln", errno_name, after))
-            expect_clean_failure(f"build -o with {errno_name} after {after} B: one clean line", r, [eng, text])
-            checks.expect(not os.listdir(out), f"{errno_name} after {after} B: nothing left in the output folder",
-                          os.listdir(out))
+            r = run_kiln(["build", model, "-o", eng], env=faulty(tmp, "osnet.kiln", errno_name, after, rename))
+            expect_clean_failure(f"build -o with {what}: one clean line", r, [eng, text])
+            checks.expect(not os.listdir(out), f"{what}: nothing left in the output folder", os.listdir(out))
 
         # The engine cache: a failed write leaves no engine and no temp file.
         cache = os.path.join(tmp, "cache")
@@ -84,6 +90,10 @@ def main():
         expect_clean_failure("cache write with ENOSPC: one clean line", r, [cache, "No space left on device"])
         left = [f for f in os.listdir(cache) if ".kiln" in f and not f.endswith(".lock")]
         checks.expect(not left, "cache write with ENOSPC: no engine or temp file", left)
+        r = run_kiln(["build", model], env=faulty(cache, ".kiln", "EIO", rename=True))
+        expect_clean_failure("cache rename with EIO: one clean line", r, [cache, "Input/output error"])
+        left = [f for f in os.listdir(cache) if ".kiln" in f and not f.endswith(".lock")]
+        checks.expect(not left, "cache rename with EIO: no engine or temp file", left)
 
         # Predict outputs: the JSON results and the annotated image.
         det = os.path.join(ASSETS, "models/yolo11n.onnx")
@@ -91,6 +101,40 @@ def main():
         r = run_kiln(["predict", "--model", det, "--source", IMAGE, "--json", res], env=faulty(cache, "res.json", "ENOSPC"))
         expect_clean_failure("predict --json with ENOSPC: one clean line", r, [res, "No space left on device"])
         checks.expect(not os.path.exists(res) and not glob.glob(res + ".tmp*"), "predict --json: nothing half-written")
+        r = run_kiln(["predict", "--model", det, "--source", IMAGE, "--json", res],
+                     env=faulty(cache, "res.json", "EIO", rename=True))
+        expect_clean_failure("predict --json with a failing rename: one clean line", r, [res, "Input/output error"])
+        checks.expect(not os.path.exists(res) and not glob.glob(res + ".tmp*"),
+                      "predict --json, failing rename: no result and no temp file")
+
+        # Predict killed at random moments of a folder run, up to about when a whole run ends:
+        # its JSON is absent or whole (the results are written once, atomically, at the end).
+        folder = os.path.join(ASSETS, "images")
+        expected = len([f for f in os.listdir(folder) if f.lower().endswith((".jpg", ".png", ".bmp"))])
+        start = time.time()
+        r = run_kiln(["predict", "--model", det, "--source", folder, "--json", res], env=env_for(cache))
+        whole_run = time.time() - start
+        checks.expect(r.returncode == 0 and len(json.load(open(res))["results"]) == expected,
+                      "predict of the folder, not killed: every result written", r.stderr)
+        rng = random.Random(5)
+        for i in range(4):
+            if os.path.exists(res):
+                os.remove(res)
+            p = subprocess.Popen([KILN, "predict", "--model", det, "--source", folder, "--json", res],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env_for(cache))
+            time.sleep(rng.uniform(0.2, 1.1) * whole_run)
+            p.send_signal(signal.SIGKILL)
+            finished = p.wait() == 0
+            if os.path.exists(res):
+                with open(res) as f:
+                    text = f.read()
+                try:
+                    whole = len(json.loads(text)["results"]) == expected
+                except (ValueError, KeyError, TypeError):
+                    whole = False
+                checks.expect(whole, f"predict killed at a random moment ({i}): the JSON left is whole", text[-200:])
+            else:
+                checks.expect(not finished, f"predict killed at a random moment ({i}): no JSON, the run did not finish")
         save = os.path.join(out, "annotated")
         r = run_kiln(["predict", "--model", det, "--source", IMAGE, "--save", save],
                      env=faulty(cache, "bus.jpg", "EIO", 1000))

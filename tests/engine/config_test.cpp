@@ -108,6 +108,28 @@ TEST(Config, UnknownKeysAndBadValuesNameKeyAndFile) {
   EXPECT_NE(bad.status().message().find("'v'"), std::string::npos);
 }
 
+// parse_config is load_config without the file: same result, paths relative to the name
+// it is given, errors naming it, and a NUL inside the text is the YAML's problem, not a cut.
+TEST(Config, ParseFromMemoryMatchesTheFile) {
+  const std::string text = "cache_dir: c\nmodels:\n  v: {source: v.onnx, imgsz: 320, batch: \"1:2:4\"}\n";
+  fs::path dir = test::temp_dir();
+  auto from_file = load_config(write(dir / "k.yaml", text));
+  auto from_memory = parse_config(text, dir / "k.yaml");
+  ASSERT_TRUE(from_file.ok() && from_memory.ok()) << from_memory.status().message();
+  EXPECT_EQ(from_memory->cache_dir, from_file->cache_dir);
+  EXPECT_EQ(*from_memory->cache_dir, dir / "c");
+  ASSERT_EQ(from_memory->models.size(), 1u);
+  EXPECT_EQ(from_memory->models[0].imgsz, 320);
+  EXPECT_EQ(from_memory->models[0].batch, "1:2:4");
+
+  auto unknown = parse_config("cache_dri: x\n", "/nowhere/m.yaml");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("/nowhere/m.yaml: unknown key 'cache_dri'"), std::string::npos);
+  auto syntax = parse_config(std::string_view("models: [a\0]\n", 13), "m.yaml");
+  ASSERT_FALSE(syntax.ok());
+  EXPECT_EQ(syntax.status().code(), StatusCode::kCorrupt);
+}
+
 // --imgsz 100000 or --batch 100000 used to grow to 22 GB and end in std::bad_alloc: the
 // bounds are checked once, before anything is allocated, wherever the sizes come from.
 TEST(Config, InputSizeAndBatchAreBounded) {

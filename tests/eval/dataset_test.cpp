@@ -93,6 +93,39 @@ TEST(EvalDataset, TxtListPolygonsMissingLabelsAndErrors) {
   EXPECT_NE(missing.status().message().find("nowhere"), std::string::npos);
 }
 
+// The from-memory entries follow the same rules as the file readers: splits still resolve
+// on disk, label rows parse line by line with the file's name and line in errors.
+TEST(EvalDataset, ParseFromMemoryMatchesTheFiles) {
+  const fs::path dir = test::temp_dir();
+  write(dir / "images/a.jpg", "x");
+  auto spec = parse_dataset("names: [cat, dog]\nval: images\n", dir / "data.yaml");
+  ASSERT_TRUE(spec.ok()) << spec.status().message();
+  ASSERT_EQ(spec->images.size(), 1u);
+  EXPECT_EQ(spec->images[0].filename(), "a.jpg");
+  EXPECT_EQ(parse_dataset("names: [a\n", dir / "data.yaml").status().code(), StatusCode::kCorrupt);
+
+  const std::string rows = "1 0.5 0.5 0.2 0.4\r\n\n\t0 0.1 0.1 0.3 0.1 0.3 0.5";  // CRLF, tabs, no final newline
+  write(dir / "labels/a.txt", rows);
+  auto from_file = load_labels(dir / "images/a.jpg", *spec);
+  auto from_memory = parse_labels(rows, dir / "labels/a.txt", *spec);
+  ASSERT_TRUE(from_file.ok() && from_memory.ok()) << from_memory.status().message();
+  ASSERT_EQ(from_memory->size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ((*from_memory)[i].class_id, (*from_file)[i].class_id);
+    EXPECT_EQ((*from_memory)[i].cx, (*from_file)[i].cx);
+    EXPECT_EQ((*from_memory)[i].polygon, (*from_file)[i].polygon);
+  }
+  EXPECT_NEAR((*from_memory)[0].cx, 0.2f, 1e-6);  // the polygon's box, class 0 first
+
+  auto bad = parse_labels("0 0.5 0.5 0.2 0.4\n\n0 0.5 x 0.2 0.4\n", "l.txt", *spec);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "l.txt:3: not a number: 'x'");
+  // A NUL inside a number is not a number (strtof would stop at it and take the prefix).
+  auto nul = parse_labels(std::string_view("0 0.5\0 0.5 0.2 0.4\n", 19), "l.txt", *spec);
+  ASSERT_FALSE(nul.ok());
+  EXPECT_NE(nul.status().message().find("l.txt:1: not a number"), std::string::npos);
+}
+
 TEST(EvalDataset, PoseLabelsKeepTheirKeypoints) {
   KILN_REQUIRE_ASSETS();
   auto spec = load_dataset(test::asset("datasets/coco8-pose/coco8-pose.yaml"));

@@ -1,7 +1,9 @@
 /* LD_PRELOAD fault injection for the tests: writes to files whose path contains
  * $KILN_FAULT_MATCH fail with $KILN_FAULT_ERRNO (ENOSPC or EIO) once $KILN_FAULT_AFTER bytes
- * (default 0) went through; with EIO, fsync of such files fails too. Stands for a full or
- * failing disk without needing root or a small tmpfs. */
+ * (default 0) went through; with EIO, fsync of such files fails too. With
+ * $KILN_FAULT_RENAME=1 only renames onto such a path fail instead (the last step of an
+ * atomic write), every write succeeding. Stands for a full or failing disk without needing
+ * root or a small tmpfs. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -21,10 +23,19 @@ static int fault_errno(void) {
   return e && strcmp(e, "EIO") == 0 ? EIO : ENOSPC;
 }
 
-static void mark(int fd, const char* path) {
+static int matches(const char* path) {
   const char* match = getenv("KILN_FAULT_MATCH");
+  return match && *match && path && strstr(path, match) != NULL;
+}
+
+static int renames_fail(void) {
+  const char* r = getenv("KILN_FAULT_RENAME");
+  return r && strcmp(r, "1") == 0;
+}
+
+static void mark(int fd, const char* path) {
   if (fd < 0 || fd >= MAX_FDS) return;
-  g_marked[fd] = match && *match && path && strstr(path, match) != NULL;
+  g_marked[fd] = !renames_fail() && matches(path);
   g_written[fd] = 0;
 }
 
@@ -80,3 +91,19 @@ int fsync(int fd) {
   }
   return real(fd);
 }
+
+#define RENAME_WRAPPER(name, params, args, to)                            \
+  int name params {                                                       \
+    static int (*real)() = NULL;                                          \
+    if (!real) real = (int (*)())dlsym(RTLD_NEXT, #name);                 \
+    if (renames_fail() && matches(to)) {                                  \
+      errno = fault_errno();                                              \
+      return -1;                                                          \
+    }                                                                     \
+    return real args;                                                     \
+  }
+
+RENAME_WRAPPER(rename, (const char* from, const char* to), (from, to), to)
+RENAME_WRAPPER(renameat, (int fromfd, const char* from, int tofd, const char* to), (fromfd, from, tofd, to), to)
+RENAME_WRAPPER(renameat2, (int fromfd, const char* from, int tofd, const char* to, unsigned flags),
+               (fromfd, from, tofd, to, flags), to)

@@ -141,21 +141,27 @@ TEST(VideoIo, BytesInMemoryReadAsTheFile) {
   const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   auto from_file = VideoReader::open(path);
   auto from_bytes = VideoReader::open_bytes(bytes, "memory.mp4");
-  ASSERT_TRUE(from_file.ok() && from_bytes.ok()) << from_bytes.status().message();
+  auto one_thread = VideoReader::open_bytes(bytes, "memory.mp4", 1);  // decoded on this thread
+  ASSERT_TRUE(from_file.ok() && from_bytes.ok() && one_thread.ok()) << from_bytes.status().message();
   EXPECT_EQ(from_bytes->info().width, w);
   EXPECT_EQ(from_bytes->info().frame_count, n);
-  std::vector<uint8_t> a, b;
+  std::vector<uint8_t> a, b, c;
   int frames = 0;
   for (;;) {
     auto more_a = from_file->read(a);
     auto more_b = from_bytes->read(b);
-    ASSERT_TRUE(more_a.ok() && more_b.ok());
+    auto more_c = one_thread->read(c);
+    ASSERT_TRUE(more_a.ok() && more_b.ok() && more_c.ok());
     ASSERT_EQ(*more_a, *more_b);
+    ASSERT_EQ(*more_a, *more_c);
     if (!*more_a) break;
     EXPECT_EQ(a, b) << "frame " << frames;
+    EXPECT_EQ(a, c) << "frame " << frames;
     ++frames;
   }
   EXPECT_EQ(frames, n);
+  EXPECT_EQ(VideoReader::open_bytes(bytes, "memory.mp4", -1).status().message(),
+            "memory.mp4: decoder_threads -1 is negative");
 
   const std::vector<uint8_t> half(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(bytes.size() / 2));
   auto cut = VideoReader::open_bytes(half, "cut.mp4");

@@ -226,5 +226,40 @@ TEST(ImageIo, TruncatedUncompressedBmpIsCorruptNotZeroFilled) {
   EXPECT_NE(odd.status().message().find("truncated BMP"), std::string::npos) << odd.status().message();
 }
 
+// A PNG chunk is a 4-byte big-endian length, a 4-byte type, the data and a CRC.
+void png_chunk(std::vector<uint8_t>& out, const char* type, std::vector<uint8_t> data, uint32_t claimed) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(claimed >> shift));
+  out.insert(out.end(), type, type + 4);
+  out.insert(out.end(), data.begin(), data.end());
+  out.insert(out.end(), 4, 0);  // CRC: stb_image does not check it
+}
+
+// A fuzzed 2,332-byte PNG made stb_image allocate 2 GiB: it grows its IDAT buffer to the
+// length a chunk claims before reading the chunk's data. Every chunk must fit in the file.
+TEST(ImageIo, PngChunkLongerThanTheFileIsCorruptBeforeAnyAllocation) {
+  std::vector<uint8_t> png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  png_chunk(png, "IHDR", {0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0}, 13);  // 1x1, 8-bit grey
+  std::vector<uint8_t> whole = png;
+  png_chunk(whole, "IDAT", {0x78, 0x01, 0x63, 0x60, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01}, 10);  // zlib of {0, 0}
+  png_chunk(whole, "IEND", {}, 0);
+  auto ok = decode_image_bytes(whole, "ok.png");
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  EXPECT_EQ(ok->width, 1);
+
+  std::vector<uint8_t> claims = png;
+  png_chunk(claims, "IDAT", {0x78, 0x01, 0x63}, 0x7fffff00);  // 2 GiB claimed, 3 bytes there
+  auto bad = decode_image_bytes(claims, "claims.png");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kCorrupt);
+  EXPECT_EQ(bad.status().message(),
+            "claims.png: not a decodable image (truncated PNG: chunk IDAT at byte 33 claims 2147483392 bytes, 7 "
+            "are left)");
+  // A chunk header cut short is truncation too.
+  const std::vector<uint8_t> cut(whole.begin(), whole.begin() + 36);
+  auto short_header = decode_image_bytes(cut, "cut.png");
+  ASSERT_FALSE(short_header.ok());
+  EXPECT_NE(short_header.status().message().find("truncated PNG"), std::string::npos) << short_header.status().message();
+}
+
 }  // namespace
 }  // namespace kiln::vision

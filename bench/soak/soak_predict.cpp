@@ -1,0 +1,63 @@
+// kiln_soak MODEL IMAGE COUNT [--device D] [--precision P] [--imgsz N]: COUNT predictions of
+// one decoded IMAGE through one kiln::Model in one process, the whole predict path each time (letterbox,
+// inference, decode, NMS), so that bench/soak/soak.py can sample the process's host and
+// device memory from outside while it runs. Prints the rate at the end; exit 2 on an error.
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "kiln/model.h"
+
+namespace {
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "kiln_soak: error: %s\n", message.c_str());
+  return 2;
+}
+
+bool parse_int(const char* text, long long& out) {
+  const char* end = text + std::strlen(text);
+  auto [p, ec] = std::from_chars(text, end, out);
+  return ec == std::errc() && p == end && out >= 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string usage = "usage: kiln_soak MODEL IMAGE COUNT [--device D] [--precision P] [--imgsz N]";
+  if (argc < 4 || argc % 2 != 0) return fail(usage);
+  long long count = 0;
+  if (!parse_int(argv[3], count)) return fail(std::string("COUNT '") + argv[3] + "' is not a positive integer");
+  kiln::ModelOptions options;
+  for (int i = 4; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i], value = argv[i + 1];
+    if (flag == "--device") {
+      auto device = kiln::parse_device(value);
+      if (!device.ok()) return fail(device.status().message());
+      options.device = *device;
+      options.strict_gpu = true;  // a soak on the CPU by accident would measure the wrong thing
+    } else if (flag == "--precision") {
+      auto precision = kiln::parse_precision(value);
+      if (!precision.ok()) return fail(precision.status().message());
+      options.precision = *precision;
+    } else if (long long imgsz = 0; flag == "--imgsz" && parse_int(value.c_str(), imgsz) && imgsz <= 8192) {
+      options.imgsz = static_cast<int>(imgsz);
+    } else {
+      return fail("'" + flag + " " + value + "': " + usage);
+    }
+  }
+  auto model = kiln::Model::load(argv[1], options);
+  if (!model.ok()) return fail(model.status().message());
+  auto image = kiln::load_image(argv[2]);
+  if (!image.ok()) return fail(image.status().message());
+  const auto start = std::chrono::steady_clock::now();
+  for (long long i = 0; i < count; ++i) {
+    auto prediction = model->predict(*image);
+    if (!prediction.ok()) return fail("prediction " + std::to_string(i) + ": " + prediction.status().message());
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("%lld predictions in %.1f s (%.0f/s)\n", count, seconds, static_cast<double>(count) / seconds);
+  return 0;
+}
