@@ -64,7 +64,7 @@ Result<std::vector<std::optional<StageOutput>>> Stage::run(const vision::Image& 
                                                            const std::vector<StageObject>& objects, int64_t frame_number) {
   const bool embeds = config_.role == engine::StageRole::kEmbed;
   std::vector<std::optional<StageOutput>> out(objects.size());
-  std::vector<size_t> todo;
+  std::vector<size_t> pending;  // objects whose crop runs this frame (not served from the embed cache)
   std::vector<vision::CropPlacement> crops;
   for (size_t i = 0; i < objects.size(); ++i) {
     const StageObject& o = objects[i];
@@ -78,14 +78,14 @@ Result<std::vector<std::optional<StageOutput>>> Stage::run(const vision::Image& 
     }
     vision::CropPlacement crop = placement(frame, o.box);
     if (crop.region.empty()) continue;
-    todo.push_back(i);
+    pending.push_back(i);
     crops.push_back(crop);
   }
-  if (todo.empty()) return out;
+  if (pending.empty()) return out;
   KILN_ASSIGN_OR_RETURN(std::vector<StageOutput> results, embeds ? embed(frame, crops, frame_number) : predict(frame, crops));
-  for (size_t k = 0; k < todo.size(); ++k) {
-    if (embeds && objects[todo[k]].track_id >= 0) cache_[objects[todo[k]].track_id] = results[k];
-    out[todo[k]] = std::move(results[k]);
+  for (size_t k = 0; k < pending.size(); ++k) {
+    if (embeds && objects[pending[k]].track_id >= 0) cache_[objects[pending[k]].track_id] = results[k];
+    out[pending[k]] = std::move(results[k]);
   }
   return out;
 }
