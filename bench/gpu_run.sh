@@ -4,7 +4,7 @@
 #   cmake --build build-cuda -j2 --target kiln kiln_cuda_tests
 #   scripts/gpu-check.sh --prepare build-cuda build-gpu
 # then run on the GPU machine from the repo root (carry build-gpu, .assets, .whl):
-#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, coldn, fp32, notune, v8, tests, int8, api, fp16, vision, engine, engines, predict, predref, e2e, video, tasks, val, valn, peer, drift, folder
+#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, coldn, fp32, notune, v8, tests, int8, int8bench, int8val, api, fp16, vision, videogpu, strict, soak, engine, engines, predict, predref, e2e, video, tasks, val, valn, peer, drift, folder
 # cold: yolo11n-dynamic FP16 batches 1,32 on an empty timing cache, with --profile;
 # warm: the same model FP16 batches 1,8,32 again on the now warm cache (build time warm);
 # coldn: cold then warm with $TUNE_CANDIDATES (default 3) timed candidates per conv signature (own cache);
@@ -27,7 +27,14 @@
 # yolo11n-obb-random (1024), yolo11n-cls-random (224) are in .assets;
 # predict: kiln predict on the images with CUDA FP16 (end-to-end speed split per image);
 # tests: kiln_cuda_tests; int8: its INT8 tests alone (QConvInt8 / Q / DQ vs the CPU integer
-# kernels, quantized yolo11n vs CPU INT8 and FP32); api: kiln_api_gpu_tests (predict on CUDA vs CPU); peer: bench/peers/torch_peer.py (PyTorch, same GPU);
+# kernels, quantized yolo11n vs CPU INT8 and FP32); int8bench: yolo11n-dynamic FP16 beside INT8
+# (calibrated on $INT8_CALIB, default the assets' images) at batches 1 and 32; int8val: kiln val
+# on coco128 at fp32,fp16,int8 (calibration: coco128, $INT8_CALIB_IMAGES images, default 128);
+# api: kiln_api_gpu_tests (predict on CUDA vs CPU); videogpu: kiln_video_gpu_tests (NVDEC);
+# strict: tests/cli/test_strict_gpu.py (NVDEC, the CPU-decoder fallback line, --strict-gpu;
+# its 4:4:4 clip from $assets/video/yuv444.mp4 where there is no ffmpeg); soak: kiln_soak
+# $SOAK_COUNT (default 1000000) predictions and a $SOAK_IMAGES (default 10000) image folder,
+# host RSS and device memory sampled; peer: bench/peers/torch_peer.py (PyTorch, same GPU);
 # base: the cold stage again with $carry/kiln-base (a build of an earlier commit, own empty
 # timing cache), for before/after figures from one machine.
 # KILN_GPU_ASSETS and KILN_GPU_CARRY name other assets/carry dirs (default .assets, build-gpu).
@@ -82,8 +89,26 @@ for s in "$@"; do
     notune) stage notune 100 "$kiln" bench --model "$m11" --precision fp16 --batch 1,32 --iters 200 --no-tune ;;
     v8) stage v8 100 "$kiln" bench --model "$m8" --precision fp16,fp32 --batch 1 --iters 300 --timing-cache "$cache" ;;
     tests) stage tests 200 "$carry/kiln_cuda_tests" --gtest_output="xml:$out/gtest.xml" ;;
-    int8) stage int8 200 "$carry/kiln_cuda_tests" --gtest_filter='*QConvInt8*:CudaInt8Model.*' \
+    int8) stage int8 200 "$carry/kiln_cuda_tests" --gtest_filter='*QConvInt8*:*Quantize*:CudaInt8Model.*' \
             --gtest_output="xml:$out/gtest_int8.xml" ;;
+    int8bench) KILN_CACHE_DIR=/tmp/kiln-int8 stage int8bench 300 "$kiln" bench --model "$m11" --precision fp16,int8 \
+                 --batch 1,32 --iters 300 --timing-cache "$cache" --calib "${INT8_CALIB:-$assets/images}" --profile \
+                 --profile-top 20 ;;
+    int8val) data=$assets/datasets/coco128/coco128.yaml
+             for m in yolo11n-dynamic yolov8n; do
+               [[ -f "$assets/models/$m.onnx" ]] && KILN_CACHE_DIR=/tmp/kiln-int8val stage "int8val-$m" 300 "$kiln" val \
+                 --model "$assets/models/$m.onnx" --data "$data" --device cuda --precision fp32,fp16,int8 --batch 32 \
+                 --calib "$data" --calib-images "${INT8_CALIB_IMAGES:-128}"
+             done ;;
+    videogpu) stage videogpu 200 "$carry/kiln_video_gpu_tests" --gtest_output="xml:$out/gtest_video.xml" ;;
+    strict) KILN_YUV444_VIDEO=$(realpath "$assets/video/yuv444.mp4" 2>/dev/null) stage strict 200 \
+              python3 tests/cli/test_strict_gpu.py ;;
+    soak) stage soak-loop "${SOAK_LIMIT:-560}" python3 bench/soak/soak.py loop --model "$assets/models/yolo11n.onnx" \
+            --device cuda:0 --precision fp16 --count "${SOAK_COUNT:-1000000}" --soak-bin "$carry/kiln_soak" \
+            --json "$out/soak_loop.json"
+          [[ -n "${SOAK_IMAGES:-10000}" ]] && stage soak-folder 300 python3 bench/soak/soak.py folder \
+            --model "$assets/models/yolo11n.onnx" --device cuda:0 --precision fp16 --images "${SOAK_IMAGES:-10000}" \
+            --kiln "$kiln" --json "$out/soak_folder.json" ;;
     engine) stage engine 200 scripts/gpu-engine-check.sh "$kiln" "$assets/models/yolo11n.onnx" ;;
     api) stage api 400 "$carry/kiln_api_gpu_tests" --gtest_filter='-EngineV2Gpu.*' --gtest_output="xml:$out/gtest_api.xml" ;;
     track)  # kiln track (ByteTrack) on the first video in $assets/video, CUDA FP16, JSON lines + MOT txt

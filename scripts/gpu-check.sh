@@ -2,7 +2,7 @@
 # CUDA backend check on a GPU machine, in one invocation: GPU tests, kiln bench, PyTorch peer.
 #
 # Here (machine that builds):   scripts/gpu-check.sh --prepare [BUILD_DIR] [CARRY_DIR]
-#   copies the kiln, kiln_cuda_tests, kiln_api_gpu_tests, kiln_vision_cuda_tests and kiln_video_gpu_tests binaries (stripped) from BUILD_DIR (default build-cuda)
+#   copies the kiln, kiln_cuda_tests, kiln_api_gpu_tests, kiln_vision_cuda_tests, kiln_video_gpu_tests and kiln_soak binaries (stripped) from BUILD_DIR (default build-cuda)
 #   into CARRY_DIR (default build-gpu) with libs.tar.xz: the non-system, non-CUDA shared
 #   libraries they need (OpenBLAS, protobuf, libjpeg, ...), which the GPU image lacks.
 # There (GPU machine, repo root): scripts/gpu-check.sh [ASSETS_DIR] [CARRY_DIR]
@@ -21,6 +21,7 @@ if [[ "${1:-}" == "--prepare" ]]; then
   for t in kiln_api_gpu_tests kiln_vision_cuda_tests kiln_video_gpu_tests; do
     [[ -x "$build/tests/$t" ]] && bins+=("$build/tests/$t")
   done
+  [[ -x "$build/kiln_soak" ]] && bins+=("$build/kiln_soak")
   cp "${bins[@]}" "$carry/"
   strip "$carry"/kiln*
   # The non-system, non-CUDA libraries they need, FFmpeg's unused codec libraries as stubs

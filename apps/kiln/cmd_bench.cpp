@@ -124,16 +124,14 @@ Status bench_load(const engine::CompiledModel& compiled, const std::vector<ir::T
   return Status::Ok();
 }
 
-Status bench_one(const BenchOptions& o, const std::string& precision, int64_t batch, BenchRow& row) {
+Status bench_one(const BenchOptions& o, const std::string& precision, const Int8Options& int8, int64_t batch,
+                 BenchRow& row) {
   row.precision = precision;
   row.batch = batch;
   engine::BuildOptions bo;
   bo.device = Device::cuda(0);
   KILN_ASSIGN_OR_RETURN(bo.precision, parse_precision(precision));
-  if (Status runs = engine::check_precision_for_device(bo); !runs.ok()) {  // int8: accuracy from the CPU (run_bench)
-    row.skipped = runs.message();
-    return Status::Ok();
-  }
+  bo.int8 = int8;
   // A static export runs only at its own batch and size.
   KILN_ASSIGN_OR_RETURN(ir::Graph probe, onnx::import_model(o.model));
   bool dynamic = false;
@@ -338,13 +336,13 @@ int run_bench(const BenchOptions& o, const ModelOptions& metadata) {
               << "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
               << std::flush;
   }
-  // Accuracy first: kiln val through the API at each precision it can run (fp32, fp16 on
-  // the GPU; int8 on the CPU backend until INT8 CUDA kernels exist).
+  // Accuracy first: kiln val through the API at each precision but tf32 (which the GPU's
+  // FP32 figure stands for).
   std::map<std::string, double> accuracy;
   for (const auto& p : o.precisions) {
     if (o.data.empty() || p == "tf32") continue;
     ModelOptions mo = metadata;
-    mo.device = p == "int8" ? Device::cpu() : Device::cuda(0);  // no INT8 CUDA kernels yet
+    mo.device = Device::cuda(0);
     if (auto parsed = parse_precision(p); parsed.ok()) mo.precision = *parsed;
     mo.int8 = *int8;
     auto figures = val_figures(o.model, o.data, mo);
@@ -357,7 +355,7 @@ int run_bench(const BenchOptions& o, const ModelOptions& metadata) {
     for (int64_t b : o.batches) {
       BenchRow row;
       if (accuracy.count(p)) row.accuracy = accuracy[p];
-      Status st = bench_one(o, p, b, row);
+      Status st = bench_one(o, p, *int8, b, row);
       if (!st.ok()) return report_error("bench", error(st.code(), o.model, ": ", st.message()));
       if (!o.json) print_row(row);
       rows.push_back(std::move(row));

@@ -18,8 +18,8 @@ namespace kiln {
 // kFp32 is strict FP32; kTf32 keeps FP32 tensors but lets convolutions use TF32 tensor
 // cores (PyTorch's default); kFp16 stores activations and weights in FP16 and accumulates
 // in FP32; kInt8 runs the quantizable layers (convolutions) on INT8 activations and weights
-// with INT32 accumulation, the rest in float (Int8Options). The CPU backend runs kFp32 and
-// kInt8; CUDA has no INT8 kernels yet.
+// with INT32 accumulation, the rest in float (Int8Options; FP16 on CUDA, FP32 on the CPU).
+// The CPU backend runs kFp32 and kInt8; CUDA runs all four.
 enum class Precision { kFp32, kFp16, kTf32, kInt8 };
 
 // "fp32", "fp16", "tf32", "int8".

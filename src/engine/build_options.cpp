@@ -20,8 +20,6 @@ Status check_precision_for_device(const BuildOptions& options) {
   if (!options.device.is_cuda() && options.precision != Precision::kFp32 && !int8)
     return error(StatusCode::kInvalidArgument, "precision ", options.precision,
                  " needs a CUDA device (--device cuda:N); the CPU backend runs fp32 and int8");
-  if (options.device.is_cuda() && int8)
-    return error(StatusCode::kUnsupported, "INT8 CUDA kernels are not available yet; build with --device cpu");
   return Status::Ok();
 }
 

@@ -35,8 +35,7 @@ Status check_input_size(int64_t imgsz, int64_t batch);
 
 struct BuildOptions;
 // Whether the device runs the precision, checked before any device is probed: the CPU
-// backend runs fp32 and int8 (InvalidArgument otherwise), CUDA has no INT8 kernels yet
-// (Unsupported).
+// backend runs fp32 and int8 (InvalidArgument otherwise), CUDA all four.
 Status check_precision_for_device(const BuildOptions& options);
 
 struct BuildOptions {

@@ -132,6 +132,7 @@ Result<CompiledModel> compile(const fs::path& model, const BuildOptions& options
   m.build.batch = options.batch;
   m.build.workspace_gb = options.workspace_gb;
   m.built_at = iso_time_now();
+  std::optional<Int8Quantizer> quantizer;
   if (int8) {
     auto graph_at_batch_1 = [&]() -> Result<ir::Graph> {
       KILN_ASSIGN_OR_RETURN(ir::Graph g, import());
@@ -142,7 +143,8 @@ Result<CompiledModel> compile(const fs::path& model, const BuildOptions& options
       return g;
     };
     const Int8Model int8_model{model, bytes, static_cast<int>(meta->names.size()), graph_at_batch_1};
-    KILN_RETURN_IF_ERROR(quantize_for_int8(graph, int8_model, options, m.build, say));
+    KILN_ASSIGN_OR_RETURN(quantizer, plan_int8(graph, int8_model, options, m.build, say));
+    KILN_RETURN_IF_ERROR(quantizer->apply(graph, &m.build.int8->layers));
   }
 
   KILN_ASSIGN_OR_RETURN(ir::Graph reference, import());  // the model as imported, unoptimized
@@ -154,6 +156,7 @@ Result<CompiledModel> compile(const fs::path& model, const BuildOptions& options
       o.bind_dims = plan.bind_dims;
       if (!plan.batch_symbol.empty()) o.bind_dims[plan.batch_symbol] = batch;
       KILN_RETURN_IF_ERROR(passes::optimize(g, o));
+      if (quantizer) KILN_RETURN_IF_ERROR(quantizer->apply(g));
       return g;
     };
     BuildOptions cuda_options = options;

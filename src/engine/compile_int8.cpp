@@ -42,15 +42,17 @@ Result<quant::Calibration> cached_calibration(const ir::Graph& graph, const Int8
 
 }  // namespace
 
-Status quantize_for_int8(ir::Graph& graph, const Int8Model& model, const BuildOptions& options, BuildInfo& build,
-                         const std::function<void(const std::string&)>& say) {
+Result<Int8Quantizer> plan_int8(const ir::Graph& graph, const Int8Model& model, const BuildOptions& options,
+                                BuildInfo& build, const std::function<void(const std::string&)>& say) {
+  Int8Quantizer out;
   Int8Info info;
   info.target_drop = options.int8.target_drop;
   if (quant::has_qdq(graph)) {
     info.source = "QDQ model";
     info.layers = quant::describe_qdq(graph);
     build.int8 = std::move(info);
-    return passes::lower_qdq(graph);
+    out.qdq_model_ = true;
+    return out;
   }
   if (options.int8.calib.empty())
     return error(StatusCode::kInvalidArgument, model.path.string(),
@@ -74,26 +76,32 @@ Status quantize_for_int8(ir::Graph& graph, const Int8Model& model, const BuildOp
   KILN_ASSIGN_OR_RETURN(ir::Graph calibration_graph, model.graph_at_batch_1());
   KILN_ASSIGN_OR_RETURN(quant::Calibration calibration,
                         cached_calibration(calibration_graph, model, calib_files, options, info, say));
-
-  quant::QuantizeOptions q;
-  q.exclude = options.int8.exclude;
-  std::vector<std::string> sensitivity_reasons;
+  out.options_.exclude = options.int8.exclude;
   if (options.int8.target_drop) {
     say("sensitivity analysis on " + std::to_string(held_back.size()) + " held-back images");
     quant::SensitivityOptions s{*options.int8.target_drop, model.num_classes};
-    KILN_ASSIGN_OR_RETURN(quant::SensitivityResult r,
-                          quant::analyze_sensitivity(model.graph_at_batch_1, calibration, q, held_back, s, say));
-    q.keep_float = r.keep_float;
-    sensitivity_reasons = r.reasons;
+    KILN_ASSIGN_OR_RETURN(quant::SensitivityResult r, quant::analyze_sensitivity(model.graph_at_batch_1, calibration,
+                                                                                 out.options_, held_back, s, say));
+    out.options_.keep_float = r.keep_float;
+    out.keep_float_reasons_ = r.reasons;
     info.sensitivity = r.summary;
     say("sensitivity: " + r.summary);
   }
-  KILN_ASSIGN_OR_RETURN(info.layers, quant::insert_qdq(graph, calibration.ranges, q));
-  for (quant::LayerChoice& layer : info.layers) {
-    auto it = std::find(q.keep_float.begin(), q.keep_float.end(), layer.node);
-    if (it != q.keep_float.end()) layer.reason = sensitivity_reasons[it - q.keep_float.begin()];
-  }
+  out.ranges_ = std::move(calibration.ranges);
   build.int8 = std::move(info);
+  return out;
+}
+
+Status Int8Quantizer::apply(ir::Graph& graph, std::vector<quant::LayerChoice>* layers) const {
+  if (!qdq_model_) {
+    KILN_ASSIGN_OR_RETURN(std::vector<quant::LayerChoice> chosen, quant::insert_qdq(graph, ranges_, options_));
+    const std::vector<std::string>& kept = options_.keep_float;
+    for (quant::LayerChoice& layer : chosen) {
+      auto it = std::find(kept.begin(), kept.end(), layer.node);
+      if (it != kept.end()) layer.reason = keep_float_reasons_[it - kept.begin()];
+    }
+    if (layers) *layers = std::move(chosen);
+  }
   return passes::lower_qdq(graph);
 }
 

@@ -48,11 +48,15 @@ with tempfile.TemporaryDirectory() as tmp:
                         ["data.yaml: no images in the dataset's train or val split"], out)
     checks.expect_error("unknown method", int8 + ["--calib", TRAIN, "--calib-method", "kl"], ["--calib-method", "kl"])
     checks.expect_error("--calib without int8", build + ["--calib", TRAIN], ["--calib applies to --precision int8 only"])
-    # A CUDA kiln says there are no INT8 kernels yet; a CPU-only one that it has no CUDA at all.
-    gpu = run_kiln(int8 + ["--calib", TRAIN, "--device", "cuda"])
-    checks.expect(gpu.returncode == 2 and len(gpu.stderr.strip().splitlines()) == 1 and
-                  ("INT8 CUDA kernels are not available yet; build with --device cpu" in gpu.stderr or
-                   "built without CUDA" in gpu.stderr), "int8 on a GPU is refused in one line", gpu)
+    # int8 on CUDA: built where a GPU runs it; elsewhere refused in one line (no driver, or a
+    # kiln built without CUDA).
+    gpu = run_kiln(int8 + ["--calib", TRAIN, "--calib-images", "2", "--device", "cuda", "-o", os.path.join(tmp, "g.kiln")])
+    if json.loads(run_kiln(["env", "--json"]).stdout or "{}").get("gpus"):
+        checks.expect(gpu.returncode == 0, "int8 on a GPU builds", gpu)
+    else:
+        checks.expect(gpu.returncode == 2 and len(gpu.stderr.strip().splitlines()) == 1 and
+                      ("cuda:0: no NVIDIA driver" in gpu.stderr or "built without CUDA" in gpu.stderr),
+                      "int8 on CUDA without a GPU is refused in one line", gpu)
 
     # A build calibrates, a second one with other float layers reuses the calibration.
     calib = ["--calib", TRAIN, "--calib-images", "3", "--calib-method", "entropy"]
