@@ -69,7 +69,9 @@ def exported_symbols(lib):
         if len(parts) < 3 or parts[1] == "A":  # "A": a version node's marker, made by the script
             continue
         name, at, version = re.match(r"^([^@]+)(@@?)?(.*)$", parts[2]).groups()
-        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        # _init/_fini: the old-style constructor pair some libraries export; the stub's own
+        # crti.o defines them.
+        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) and name not in ("_init", "_fini"):
             syms.append((name, version or None, at == "@@"))
     return syms
 
