@@ -1,7 +1,8 @@
 // The CUDA INT8 ops against the CPU integer reference on random data: QuantizeLinear ->
 // QConvInt8 (-> DequantizeLinear) over yolo11n's conv kinds (1x1, 3x3 stride 1 and 2,
-// depthwise, grouped) with every epilogue (SiLU, residual, int8 or float output), on tensor
-// cores and on dp4a, and QuantizeLinear / DequantizeLinear alone. With the float parts in FP32 the integer path
+// depthwise (16 and 4 channels per thread, and the direct kernel for other channel counts),
+// grouped) with every epilogue (SiLU, residual, int8 or float output), on tensor cores and
+// on dp4a, and QuantizeLinear / DequantizeLinear alone. With the float parts in FP32 the integer path
 // is exact: equal int8 outputs and equal float outputs, except that SiLU's expf differs by
 // an ulp between the GPU and the C library, which may move an int8 output by one step.
 #include <gtest/gtest.h>
@@ -142,7 +143,7 @@ std::function<void(BuildOptions&)> exact_options(bool tensor_cores) {
 TEST_P(QConvInt8Test, MatchesCpuIntegerKernel) {
   KILN_REQUIRE_GPU();
   const QConvCase& c = GetParam();
-  const bool tiled = (c.c / c.group) % 4 == 0;
+  const bool depthwise = c.group == c.c && c.k == c.c && c.c % 4 == 0, tiled = (c.c / c.group) % 4 == 0;
   std::vector<Epilogue> epilogues;
   for (bool silu : {false, true})
     for (bool residual : {false, true})
@@ -155,7 +156,9 @@ TEST_P(QConvInt8Test, MatchesCpuIntegerKernel) {
       std::string tactic;
       for (const Tactic& t : r.tactics)
         if (t.node == "qconv") tactic = t.tactic;
-      if (!tiled) {
+      if (depthwise) {
+        EXPECT_EQ(tactic, "int8_depthwise") << e.name();
+      } else if (!tiled) {
         EXPECT_EQ(tactic, "int8_direct") << e.name();
       } else if (!tensor_cores) {
         EXPECT_EQ(tactic, "int8_dp4a_tiled") << e.name();
@@ -184,6 +187,8 @@ INSTANTIATE_TEST_SUITE_P(
                       QConvCase{"down_3x3_s2", 2, 64, 20, 128, 3, 2, 1},
                       QConvCase{"dw_3x3", 1, 64, 20, 64, 3, 1, 64},
                       QConvCase{"dw_3x3_s2", 1, 64, 21, 64, 3, 2, 64},
+                      QConvCase{"dw_3x3_vec4", 2, 20, 9, 20, 3, 1, 20},
+                      QConvCase{"dw_3x3_odd_channels", 1, 6, 9, 6, 3, 1, 6, 2},
                       QConvCase{"grouped_cg6", 1, 12, 11, 8, 3, 1, 2},
                       QConvCase{"grouped_cg8_tiles", 1, 32, 13, 80, 3, 1, 4},
                       QConvCase{"edge_tiles_3x3", 1, 16, 13, 80, 3, 1, 1},

@@ -1,8 +1,7 @@
 // QConvInt8 (ir/qconv_int8.h) on the GPU: int8 NHWC input (a QuantizeLinear's or another
 // QConvInt8's output), int8 KRSC weights, exact int32 accumulation and the shared epilogue
 // fused (per-channel scale, bias, SiLU, residual add, requantization to int8 or a float
-// output in the engine's float dtype), one kernel launch (qconv_int8_kernel.h): tactic
-// int8_mma_tiled (tensor cores), int8_dp4a_tiled or int8_direct (depthwise).
+// output in the engine's float dtype), one kernel launch chosen by shape (qconv_int8_kernel.h).
 #include <algorithm>
 #include <initializer_list>
 #include <string>
@@ -97,15 +96,17 @@ Status plan_qconv_int8(PlanBuilder& b, const ir::Node& node) {
   a.int8_output = y_scale != nullptr;
   a.y_scale = y_scale ? y_scale->data<float>()[0] : 1.f;
   a.y_zero_point = y_zero ? y_zero->data<int8_t>()[0] : 0;
-  a.tensor_cores = b.options().int8_tensor_cores && qconv_int8_tensor_cores_available();
+  a.kernel = choose_qconv_int8_kernel(s, b.options().int8_tensor_cores && qconv_int8_tensor_cores_available());
   KILN_ASSIGN_OR_RETURN(step->in, b.input_as(node, qconv::kX, Layout::kNHWC, ir::DType::kInt8));
   if (node.input(qconv::kResidual)) {
     KILN_ASSIGN_OR_RETURN(step->residual, b.input(node, qconv::kResidual, Layout::kNHWC));
   }
 
-  // Weights KCRS -> KRSC; per channel the sum of the weights (the zero point's share of the
-  // tiled kernel's sum), the accumulator's scale as the CPU kernel computes it, the bias.
+  // Weights KCRS -> KRSC (depthwise: RSK, so that a thread's channels are one vector); per
+  // channel the sum of the weights (the zero point's share of the tiled kernel's sum), the
+  // accumulator's scale as the CPU kernel computes it, the bias.
   const int64_t cg = s.c / s.groups, taps = s.r * s.s;
+  const bool depthwise = a.kernel == QConvInt8Kernel::kDepthwise;
   const int8_t* kcrs = w->data<int8_t>();
   std::vector<int8_t> krsc(static_cast<size_t>(w->numel()));
   std::vector<int32_t> w_sum(static_cast<size_t>(s.k), 0);
@@ -114,7 +115,7 @@ Status plan_qconv_int8(PlanBuilder& b, const ir::Node& node) {
     for (int64_t c = 0; c < cg; ++c)
       for (int64_t t = 0; t < taps; ++t) {
         const int8_t v = kcrs[(k * cg + c) * taps + t];
-        krsc[(k * taps + t) * cg + c] = v;
+        krsc[depthwise ? t * s.k + k : (k * taps + t) * cg + c] = v;
         w_sum[k] += v;
       }
     scale[k] = qconv::accumulator_scale(x_scale->data<float>()[0], w_scale->data<float>()[w_scale->numel() == 1 ? 0 : k]);
@@ -133,8 +134,7 @@ Status plan_qconv_int8(PlanBuilder& b, const ir::Node& node) {
                        a.int8_output ? ir::DType::kInt8 : b.act_dtype());
   std::vector<int> reads = {step->in};
   if (step->residual >= 0) reads.push_back(step->residual);
-  step->describe(node, !qconv_int8_tiled_fits(s) ? "int8_direct" : a.tensor_cores ? "int8_mma_tiled" : "int8_dp4a_tiled",
-                 reads, {step->out});
+  step->describe(node, qconv_int8_tactic(a.kernel), reads, {step->out});
   b.add_step(std::move(step));
   return Status::Ok();
 }

@@ -2,25 +2,10 @@
 // multiply-adds, in any order); the epilogue is ir/qconv_int8.h's, compiled without FMA contraction (-fmad=false,
 // CMakeLists.txt) so each float step rounds as the CPU kernel's does.
 #include "backends/cuda/cuda_check.h"
-#include "backends/cuda/device_util.cuh"
-#include "backends/cuda/ops/qconv_int8_kernel.h"
-#include "ir/qconv_int8.h"
+#include "backends/cuda/ops/qconv_int8_device.cuh"
 
 namespace kiln::cuda {
 namespace {
-
-namespace qconv = ir::qconv;
-
-// Output element (pixel, k) of the NHWC output from its exact accumulator.
-template <typename T>
-__device__ __forceinline__ void store_output(const QConvInt8Args& a, int64_t pixel, int64_t k, int32_t acc) {
-  const int64_t i = pixel * a.s.k + k;
-  float v = qconv::dequantize_accumulator(acc, a.scale[k], a.bias[k]);
-  if (a.silu) v = qconv::silu(v);
-  if (a.residual) v += to_float(static_cast<const T*>(a.residual)[i]);
-  if (a.int8_output) static_cast<int8_t*>(a.y)[i] = qconv::requantize(v, a.y_scale, a.y_zero_point);
-  else static_cast<T*>(a.y)[i] = from_float<T>(v);
-}
 
 // One thread per output element: sum over the window's valid taps of (x - zero point) * w.
 template <typename T>
@@ -43,7 +28,7 @@ __global__ void qconv_direct_kernel(QConvInt8Args a) {
         for (int64_t ci = 0; ci < cg; ++ci) acc += (int32_t(px[ci]) - a.x_zero_point) * int32_t(pw[ci]);
       }
     }
-    store_output<T>(a, (n * s.oh + oy) * s.ow + ox, k, acc);
+    qconv_store<T>(a, (n * s.oh + oy) * s.ow + ox, k, acc);
   }
 }
 
@@ -178,7 +163,7 @@ __global__ void __launch_bounds__(kTiledThreads) qconv_tiled_kernel(QConvInt8Arg
     const int64_t m = p0 + TileMath<kMma>::pixel(i), k = k0 + TileMath<kMma>::channel(i);
     if (m >= pixels || k >= kg) continue;
     const int64_t kk = group * kg + k;
-    store_output<T>(a, m, kk, acc[i] - a.x_zero_point * a.w_sum[kk]);
+    qconv_store<T>(a, m, kk, acc[i] - a.x_zero_point * a.w_sum[kk]);
   }
 }
 
@@ -190,25 +175,48 @@ bool qconv_int8_tensor_cores_available() {
          cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess && major >= 8;
 }
 
+QConvInt8Kernel choose_qconv_int8_kernel(const ConvShape& s, bool tensor_cores) {
+  if (s.groups == s.c && s.k == s.c && s.c % 4 == 0) return QConvInt8Kernel::kDepthwise;
+  if ((s.c / s.groups) % 4) return QConvInt8Kernel::kDirect;  // the tiled kernels read whole 4-channel words
+  return tensor_cores ? QConvInt8Kernel::kMmaTiled : QConvInt8Kernel::kDp4aTiled;
+}
+
+const char* qconv_int8_tactic(QConvInt8Kernel kernel) {
+  switch (kernel) {
+    case QConvInt8Kernel::kDirect: return "int8_direct";
+    case QConvInt8Kernel::kDepthwise: return "int8_depthwise";
+    case QConvInt8Kernel::kDp4aTiled: return "int8_dp4a_tiled";
+    case QConvInt8Kernel::kMmaTiled: return "int8_mma_tiled";
+  }
+  return "int8_unknown";
+}
+
 Status launch_qconv_int8(const QConvInt8Args& a, cudaStream_t stream) {
   const ConvShape& s = a.s;
   const int64_t pixels = s.n * s.oh * s.ow;
   if (pixels * s.k == 0) return Status::Ok();
-  const bool tiled = qconv_int8_tiled_fits(s);
+  if (a.float_type != ir::DType::kFloat32 && a.float_type != ir::DType::kFloat16)
+    return error(StatusCode::kUnsupported, "qconv_int8: float dtype ", ir::dtype_name(a.float_type));
+  if (a.kernel == QConvInt8Kernel::kDepthwise) return launch_qconv_int8_depthwise(a, stream);
+  if (a.kernel == QConvInt8Kernel::kDirect) {
+    dispatch_float(a.float_type, [&](auto t) {
+      qconv_direct_kernel<decltype(t)><<<grid_for(pixels * s.k), kThreads, 0, stream>>>(a);
+    });
+    return launch_status("qconv_int8 (direct)");
+  }
   const int64_t kg = s.k / s.groups;
   const int64_t blocks_p = (pixels + kTilePixels - 1) / kTilePixels, blocks_k = (kg + kTileChannels - 1) / kTileChannels;
-  if (tiled && (blocks_p > INT32_MAX || blocks_k > 65535 || s.groups > 65535))
+  if (blocks_p > INT32_MAX || blocks_k > 65535 || s.groups > 65535)
     return error(StatusCode::kUnsupported, "qconv_int8: ", pixels, " pixels x ", kg, " channels x ", s.groups,
                  " groups exceed the launch grid");
   const dim3 grid(unsigned(blocks_p), unsigned(blocks_k), unsigned(s.groups));
-  bool ok = dispatch_float(a.float_type, [&](auto t) {
+  const bool mma = a.kernel == QConvInt8Kernel::kMmaTiled;
+  dispatch_float(a.float_type, [&](auto t) {
     using T = decltype(t);
-    if (tiled && a.tensor_cores) qconv_tiled_kernel<T, true><<<grid, kTiledThreads, 0, stream>>>(a);
-    else if (tiled) qconv_tiled_kernel<T, false><<<grid, kTiledThreads, 0, stream>>>(a);
-    else qconv_direct_kernel<T><<<grid_for(pixels * s.k), kThreads, 0, stream>>>(a);
+    if (mma) qconv_tiled_kernel<T, true><<<grid, kTiledThreads, 0, stream>>>(a);
+    else qconv_tiled_kernel<T, false><<<grid, kTiledThreads, 0, stream>>>(a);
   });
-  if (!ok) return error(StatusCode::kUnsupported, "qconv_int8: float dtype ", ir::dtype_name(a.float_type));
-  return launch_status(!tiled ? "qconv_int8 (direct)" : a.tensor_cores ? "qconv_int8 (tiled mma)" : "qconv_int8 (tiled dp4a)");
+  return launch_status(mma ? "qconv_int8 (tiled mma)" : "qconv_int8 (tiled dp4a)");
 }
 
 }  // namespace kiln::cuda

@@ -1,6 +1,6 @@
 // The CUDA kernels of QConvInt8 (ir/qconv_int8.h): an exact int8 convolution on NHWC
-// activations and KRSC weights, the epilogue of qconv_int8.h applied to each int32
-// accumulator in the same float steps as the CPU kernel.
+// activations, the epilogue of qconv_int8.h applied to each int32 accumulator in the same
+// float steps as the CPU kernel.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -13,11 +13,20 @@
 
 namespace kiln::cuda {
 
+// The kernel that runs one QConvInt8, chosen per shape at plan time (choose_qconv_int8_kernel).
+enum class QConvInt8Kernel {
+  kDirect,     // one thread per output element: any shape
+  kDepthwise,  // groups == channels == outputs, channels a multiple of 4: 4 or 16 channels per thread
+  kDp4aTiled,  // implicit GEMM, 64 pixels x 64 output channels per block, dp4a
+  kMmaTiled,   // the same on tensor cores (mma.sync s8, compute capability 8.0 and later)
+};
+
 struct QConvInt8Args {
   ConvShape s{};
+  QConvInt8Kernel kernel = QConvInt8Kernel::kDirect;
   const int8_t* x = nullptr;         // NHWC int8, packed
   int32_t x_zero_point = 0;
-  const int8_t* w = nullptr;         // [K][R][S][C/groups] int8
+  const int8_t* w = nullptr;         // [K][R][S][C/groups] int8; kDepthwise: [R][S][K]
   const int32_t* w_sum = nullptr;    // per output channel: the sum of its weights
   const float* scale = nullptr;      // per output channel: accumulator_scale(x_scale, w_scale[k])
   const float* bias = nullptr;       // per output channel (zeros when the node has none)
@@ -28,18 +37,18 @@ struct QConvInt8Args {
   float y_scale = 1.f;
   int32_t y_zero_point = 0;
   void* y = nullptr;                 // NHWC packed: int8, or `float_type`
-  bool tensor_cores = false;         // tiled kernel on mma.sync (compute capability 8.0+), else dp4a
 };
 
 // Whether the current GPU runs the tiled kernel's tensor-core (mma.sync s8) form.
 bool qconv_int8_tensor_cores_available();
 
-// The tiled dp4a kernel needs whole 4-byte words of input channels per group.
-inline bool qconv_int8_tiled_fits(const ConvShape& s) { return (s.c / s.groups) % 4 == 0; }
+// The fastest kernel that fits the shape; tensor_cores: the GPU runs kMmaTiled.
+QConvInt8Kernel choose_qconv_int8_kernel(const ConvShape& s, bool tensor_cores);
 
-// Tiled (64 pixels x 64 output channels per block, 32 input channels per stage on tensor
-// cores or 4 at a time by dp4a) when qconv_int8_tiled_fits, else one thread per output
-// element (depthwise convs).
+// The tactic name a kernel reports in profiles and the engine metadata.
+const char* qconv_int8_tactic(QConvInt8Kernel kernel);
+
+// Runs a.kernel.
 Status launch_qconv_int8(const QConvInt8Args& a, cudaStream_t stream);
 
 }  // namespace kiln::cuda

@@ -1,0 +1,66 @@
+// QConvInt8's depthwise kernel (groups == channels == output channels): each thread one output
+// pixel x V channels, its input and weight taps read as one V-byte vector each (NHWC input,
+// weights [R][S][K]), accumulated exactly in int32 and stored through the shared epilogue,
+// int8 outputs as one V-byte vector.
+#include <type_traits>
+
+#include "backends/cuda/cuda_check.h"
+#include "backends/cuda/ops/qconv_int8_device.cuh"
+
+namespace kiln::cuda {
+namespace {
+
+template <typename T, int V>
+__global__ void qconv_depthwise_kernel(QConvInt8Args a) {
+  using Vec = std::conditional_t<V == 16, int4, int32_t>;
+  static_assert(sizeof(Vec) == V);
+  const ConvShape& s = a.s;
+  const int64_t vecs = s.c / V, total = s.n * s.oh * s.ow * vecs;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
+    const auto [n, oy, ox, cv] = nhwc_pos(i, s.oh, s.ow, vecs);
+    const int64_t k0 = cv * V;
+    int32_t acc[V] = {};
+    for (int64_t r = 0; r < s.r; ++r) {
+      const int64_t y = oy * s.sh - s.ph + r * s.dh;
+      if (y < 0 || y >= s.h) continue;
+      for (int64_t q = 0; q < s.s; ++q) {
+        const int64_t x = ox * s.sw - s.pw + q * s.dw;
+        if (x < 0 || x >= s.w) continue;
+        const Vec xv = *reinterpret_cast<const Vec*>(a.x + ((n * s.h + y) * s.w + x) * s.c + k0);
+        const Vec wv = __ldg(reinterpret_cast<const Vec*>(a.w + (r * s.s + q) * s.c + k0));
+        const int8_t* xb = reinterpret_cast<const int8_t*>(&xv);
+        const int8_t* wb = reinterpret_cast<const int8_t*>(&wv);
+#pragma unroll
+        for (int j = 0; j < V; ++j) acc[j] += (int32_t(xb[j]) - a.x_zero_point) * int32_t(wb[j]);
+      }
+    }
+    const int64_t pixel = (n * s.oh + oy) * s.ow + ox;
+    if (a.int8_output) {
+      Vec out;
+      int8_t* ob = reinterpret_cast<int8_t*>(&out);
+#pragma unroll
+      for (int j = 0; j < V; ++j)
+        ob[j] = ir::qconv::requantize(qconv_epilogue<T>(a, pixel, k0 + j, acc[j]), a.y_scale, a.y_zero_point);
+      *reinterpret_cast<Vec*>(static_cast<int8_t*>(a.y) + pixel * s.k + k0) = out;
+    } else {
+#pragma unroll
+      for (int j = 0; j < V; ++j) qconv_store<T>(a, pixel, k0 + j, acc[j]);
+    }
+  }
+}
+
+}  // namespace
+
+Status launch_qconv_int8_depthwise(const QConvInt8Args& a, cudaStream_t stream) {
+  const ConvShape& s = a.s;
+  const int v = s.c % 16 == 0 ? 16 : 4;
+  const int64_t threads = s.n * s.oh * s.ow * (s.c / v);
+  dispatch_float(a.float_type, [&](auto t) {
+    using T = decltype(t);
+    if (v == 16) qconv_depthwise_kernel<T, 16><<<grid_for(threads), kThreads, 0, stream>>>(a);
+    else qconv_depthwise_kernel<T, 4><<<grid_for(threads), kThreads, 0, stream>>>(a);
+  });
+  return launch_status("qconv_int8 (depthwise)");
+}
+
+}  // namespace kiln::cuda

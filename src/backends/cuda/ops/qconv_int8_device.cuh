@@ -1,0 +1,32 @@
+// Device code shared by the QConvInt8 kernel files (qconv_int8_*.cu): the fused epilogue and
+// the launchers of the kernels that live in their own files.
+#pragma once
+
+#include "backends/cuda/device_util.cuh"
+#include "backends/cuda/ops/qconv_int8_kernel.h"
+#include "ir/qconv_int8.h"
+
+namespace kiln::cuda {
+
+// Output element (pixel, k) of the NHWC output as a float, from its exact accumulator: scale,
+// bias, SiLU, residual.
+template <typename T>
+__device__ __forceinline__ float qconv_epilogue(const QConvInt8Args& a, int64_t pixel, int64_t k, int32_t acc) {
+  float v = ir::qconv::dequantize_accumulator(acc, a.scale[k], a.bias[k]);
+  if (a.silu) v = ir::qconv::silu(v);
+  if (a.residual) v += to_float(static_cast<const T*>(a.residual)[pixel * a.s.k + k]);
+  return v;
+}
+
+// Stores output element (pixel, k): requantized to int8, or in the float dtype T.
+template <typename T>
+__device__ __forceinline__ void qconv_store(const QConvInt8Args& a, int64_t pixel, int64_t k, int32_t acc) {
+  const int64_t i = pixel * a.s.k + k;
+  const float v = qconv_epilogue<T>(a, pixel, k, acc);
+  if (a.int8_output) static_cast<int8_t*>(a.y)[i] = ir::qconv::requantize(v, a.y_scale, a.y_zero_point);
+  else static_cast<T*>(a.y)[i] = from_float<T>(v);
+}
+
+Status launch_qconv_int8_depthwise(const QConvInt8Args& a, cudaStream_t stream);
+
+}  // namespace kiln::cuda
