@@ -1,7 +1,7 @@
 // The CUDA INT8 ops against the CPU integer reference on random data: QuantizeLinear ->
 // QConvInt8 (-> DequantizeLinear) over yolo11n's conv kinds (1x1, 3x3 stride 1 and 2,
 // depthwise (16 and 4 channels per thread, and the direct kernel for other channel counts),
-// grouped) with every epilogue (SiLU, residual, int8 or float output), on tensor cores and
+// grouped; every tensor-core tile, with 16-byte and 4-byte loads) with every epilogue (SiLU, residual, int8 or float output), on tensor cores and
 // on dp4a, and QuantizeLinear / DequantizeLinear alone. With the float parts in FP32 the integer path
 // is exact: equal int8 outputs and equal float outputs, except that SiLU's expf differs by
 // an ulp between the GPU and the C library, which may move an int8 output by one step.
@@ -26,6 +26,7 @@ struct QConvCase {
   const char* name;
   int64_t n, c, h, k, ksize, stride, group;
   int8_t x_zero = 0;
+  const char* mma = "";  // the tactic on tensor cores (tiled shapes)
 };
 
 struct Epilogue {
@@ -163,7 +164,7 @@ TEST_P(QConvInt8Test, MatchesCpuIntegerKernel) {
       } else if (!tensor_cores) {
         EXPECT_EQ(tactic, "int8_dp4a_tiled") << e.name();
       } else {
-        EXPECT_TRUE(tactic == "int8_mma_tiled" || tactic == "int8_dp4a_tiled") << tactic;  // mma from sm_80
+        EXPECT_TRUE(tactic == c.mma || tactic == "int8_dp4a_tiled") << tactic;  // mma from sm_80
       }
       const Mismatch m = compare(r.cuda[0], r.cpu[0]);
       std::cout << c.name << " " << tactic << " " << e.name() << ": " << m.count << " of " << r.cpu[0].numel()
@@ -182,17 +183,22 @@ TEST_P(QConvInt8Test, MatchesCpuIntegerKernel) {
 
 INSTANTIATE_TEST_SUITE_P(
     Yolo11nShapes, QConvInt8Test,
-    ::testing::Values(QConvCase{"pw_1x1", 1, 64, 20, 32, 1, 1, 1},
-                      QConvCase{"c3k2_3x3", 1, 32, 20, 32, 3, 1, 1},
-                      QConvCase{"down_3x3_s2", 2, 64, 20, 128, 3, 2, 1},
+    ::testing::Values(QConvCase{"pw_1x1", 1, 64, 20, 32, 1, 1, 1, 0, "int8_mma_128x32"},
+                      QConvCase{"c3k2_3x3", 1, 32, 20, 32, 3, 1, 1, 0, "int8_mma_128x32"},
+                      QConvCase{"c3k2_16ch_3x3", 2, 16, 20, 16, 3, 1, 1, 3, "int8_mma_128x16"},
+                      QConvCase{"down_3x3_s2", 2, 64, 20, 128, 3, 2, 1, 0, "int8_mma_64x64"},
+                      QConvCase{"large_1x1", 16, 16, 64, 64, 1, 1, 1, 0, "int8_mma_128x64"},
+                      QConvCase{"large_cg12_1x1", 16, 12, 64, 64, 1, 1, 1, -3, "int8_mma_128x64"},
+                      QConvCase{"narrow_cg12_3x3", 1, 12, 11, 16, 3, 1, 1, 0, "int8_mma_128x16"},
+                      QConvCase{"wide_cg12_3x3", 1, 12, 11, 96, 3, 1, 1, -4, "int8_mma_64x64"},
                       QConvCase{"dw_3x3", 1, 64, 20, 64, 3, 1, 64},
                       QConvCase{"dw_3x3_s2", 1, 64, 21, 64, 3, 2, 64},
                       QConvCase{"dw_3x3_vec4", 2, 20, 9, 20, 3, 1, 20},
                       QConvCase{"dw_3x3_odd_channels", 1, 6, 9, 6, 3, 1, 6, 2},
                       QConvCase{"grouped_cg6", 1, 12, 11, 8, 3, 1, 2},
-                      QConvCase{"grouped_cg8_tiles", 1, 32, 13, 80, 3, 1, 4},
-                      QConvCase{"edge_tiles_3x3", 1, 16, 13, 80, 3, 1, 1},
-                      QConvCase{"zero_point_3x3", 1, 32, 9, 24, 3, 1, 1, 5},
+                      QConvCase{"grouped_cg8_tiles", 1, 32, 13, 80, 3, 1, 4, 0, "int8_mma_128x32"},
+                      QConvCase{"edge_tiles_3x3", 1, 16, 13, 80, 3, 1, 1, 0, "int8_mma_64x64"},
+                      QConvCase{"zero_point_3x3", 1, 32, 9, 24, 3, 1, 1, 5, "int8_mma_128x32"},
                       QConvCase{"zero_point_dw", 1, 16, 9, 16, 3, 2, 16, -7}),
     [](const ::testing::TestParamInfo<QConvCase>& i) { return std::string(i.param.name); });
 

@@ -1,5 +1,7 @@
-// QConvInt8 kernels. The accumulation is exact in int32 (tensor-core mma, dp4a or integer
-// multiply-adds, in any order); the epilogue is ir/qconv_int8.h's, compiled without FMA contraction (-fmad=false,
+// QConvInt8's direct and dp4a kernels and the dispatch to every kernel (the depthwise and
+// tensor-core ones live in qconv_int8_depthwise.cu and qconv_int8_mma.cu). The accumulation
+// is exact in int32 (tensor-core mma, dp4a or integer multiply-adds, in any order); the
+// epilogue is ir/qconv_int8.h's, compiled without FMA contraction (-fmad=false,
 // CMakeLists.txt) so each float step rounds as the CPU kernel's does.
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/ops/qconv_int8_device.cuh"
@@ -39,70 +41,28 @@ constexpr int kTilePad = 8;        // words of padding per shared row: conflict-
 constexpr int kTiledThreads = 256;
 
 // Accumulates one 32-channel stage held in shared memory (xs: [word][pixel], ws: [word][output
-// channel]) into this thread's accumulators, and names the (pixel, channel) of accumulator i.
-// kMma: tensor cores, mma.sync m16n8k32 s8 (sm_80 and later); the 8 warps tile 4 x 2, each 16
-// pixels x 32 channels as four m16n8 tiles. Its fragments are 32-bit words of 4 channels:
-// A (pixels x k, row-major) a0 = (pixel g, word t), a1 = (g + 8, t), a2 = (g, t + 4),
-// a3 = (g + 8, t + 4); B (k x channels, column-major) b0 = (word t, channel g), b1 = (t + 4, g);
-// C c0, c1 = (pixel g, channels 2t, 2t + 1), c2, c3 = (g + 8, the same), with g = lane / 4 and
-// t = lane % 4 (PTX ISA, "Matrix fragments for mma.m16n8k32"). Else dp4a: each thread 4
-// pixels x 4 channels.
-template <bool kMma>
-struct TileMath {
-  static constexpr int kAcc = 16;
-
-  __device__ static void stage(const int32_t (*xs)[kTilePixels + kTilePad], const int32_t (*ws)[kTileChannels + kTilePad],
-                               int32_t (&acc)[kAcc]) {
-    const int tid = threadIdx.x;
-    if constexpr (kMma) {
-#if __CUDA_ARCH__ >= 800
-      const int warp = tid / 32, lane = tid % 32, g = lane / 4, t = lane % 4;
-      const int pm = (warp % 4) * 16, cn = (warp / 4) * 32;
-      const int32_t a0 = xs[t][pm + g], a1 = xs[t][pm + g + 8], a2 = xs[t + 4][pm + g], a3 = xs[t + 4][pm + g + 8];
+// channel]) into this thread's accumulators by dp4a, each thread 4 pixels x 4 channels.
+__device__ __forceinline__ void dp4a_stage(const int32_t (*xs)[kTilePixels + kTilePad],
+                                           const int32_t (*ws)[kTileChannels + kTilePad], int32_t (&acc)[16]) {
+  const int ty = threadIdx.x / 16, tx = threadIdx.x % 16;
 #pragma unroll
-      for (int j = 0; j < 4; ++j) {
-        const int32_t b0 = ws[t][cn + j * 8 + g], b1 = ws[t + 4][cn + j * 8 + g];
-        asm volatile(
-            "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-            : "+r"(acc[j * 4 + 0]), "+r"(acc[j * 4 + 1]), "+r"(acc[j * 4 + 2]), "+r"(acc[j * 4 + 3])
-            : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
-      }
-#else
-      __trap();  // launched only on GPUs of compute capability 8.0 and later
-#endif
-    } else {
-      const int ty = tid / 16, tx = tid % 16;
+  for (int j = 0; j < kTileWords; ++j) {
+    const int4 xv = *reinterpret_cast<const int4*>(&xs[j][ty * 4]);
+    const int4 wv = *reinterpret_cast<const int4*>(&ws[j][tx * 4]);
+    const int32_t xa[4] = {xv.x, xv.y, xv.z, xv.w}, wa[4] = {wv.x, wv.y, wv.z, wv.w};
 #pragma unroll
-      for (int j = 0; j < kTileWords; ++j) {
-        const int4 xv = *reinterpret_cast<const int4*>(&xs[j][ty * 4]);
-        const int4 wv = *reinterpret_cast<const int4*>(&ws[j][tx * 4]);
-        const int32_t xa[4] = {xv.x, xv.y, xv.z, xv.w}, wa[4] = {wv.x, wv.y, wv.z, wv.w};
+    for (int i = 0; i < 4; ++i)
 #pragma unroll
-        for (int i = 0; i < 4; ++i)
-#pragma unroll
-          for (int c = 0; c < 4; ++c) acc[i * 4 + c] = __dp4a(xa[i], wa[c], acc[i * 4 + c]);
-      }
-    }
+      for (int c = 0; c < 4; ++c) acc[i * 4 + c] = __dp4a(xa[i], wa[c], acc[i * 4 + c]);
   }
+}
 
-  // Pixel and channel offsets within the block tile of accumulator i.
-  __device__ static int pixel(int i) {
-    const int tid = threadIdx.x;
-    if constexpr (kMma) return (tid / 32 % 4) * 16 + (tid % 32) / 4 + ((i % 4) >= 2 ? 8 : 0);
-    else return (tid / 16) * 4 + i / 4;
-  }
-  __device__ static int channel(int i) {
-    const int tid = threadIdx.x;
-    if constexpr (kMma) return (tid / 32 / 4) * 32 + (i / 4) * 8 + (tid % 4) * 2 + (i % 2);
-    else return (tid % 16) * 4 + i % 4;
-  }
-};
-
-// Implicit GEMM: pixels x output channels, reduced over taps x input channels in words of 4
-// int8 channels. Taps in the padding read the zero point, so the raw sum is sum(x' * w)
-// over every tap and acc = raw - zero_point * sum(w): exact in int32.
-template <typename T, bool kMma>
-__global__ void __launch_bounds__(kTiledThreads) qconv_tiled_kernel(QConvInt8Args a) {
+// Implicit GEMM by dp4a (GPUs without int8 tensor cores): pixels x output channels, reduced
+// over taps x input channels in words of 4 int8 channels. Taps in the padding read the zero
+// point, so the raw sum is sum(x' * w) over every tap and acc = raw - zero_point * sum(w):
+// exact in int32.
+template <typename T>
+__global__ void __launch_bounds__(kTiledThreads) qconv_dp4a_kernel(QConvInt8Args a) {
   __shared__ __align__(16) int32_t xs[kTileWords][kTilePixels + kTilePad];
   __shared__ __align__(16) int32_t ws[kTileWords][kTileChannels + kTilePad];
   const ConvShape& s = a.s;
@@ -133,7 +93,7 @@ __global__ void __launch_bounds__(kTiledThreads) qconv_tiled_kernel(QConvInt8Arg
   const int32_t zero_word = int32_t((uint32_t(uint8_t(int8_t(a.x_zero_point))) * 0x01010101u));
   const int8_t* x_group = a.x + group * cg;
 
-  int32_t acc[TileMath<kMma>::kAcc] = {};
+  int32_t acc[16] = {};
   for (int64_t r = 0; r < s.r; ++r) {
     for (int64_t q = 0; q < s.s; ++q) {
       for (int64_t w0 = 0; w0 < words; w0 += kTileWords) {
@@ -153,14 +113,14 @@ __global__ void __launch_bounds__(kTiledThreads) qconv_tiled_kernel(QConvInt8Arg
                   : 0;
         }
         __syncthreads();
-        TileMath<kMma>::stage(xs, ws, acc);
+        dp4a_stage(xs, ws, acc);
         __syncthreads();
       }
     }
   }
 #pragma unroll
-  for (int i = 0; i < TileMath<kMma>::kAcc; ++i) {
-    const int64_t m = p0 + TileMath<kMma>::pixel(i), k = k0 + TileMath<kMma>::channel(i);
+  for (int i = 0; i < 16; ++i) {
+    const int64_t m = p0 + (tid / 16) * 4 + i / 4, k = k0 + (tid % 16) * 4 + i % 4;
     if (m >= pixels || k >= kg) continue;
     const int64_t kk = group * kg + k;
     qconv_store<T>(a, m, kk, acc[i] - a.x_zero_point * a.w_sum[kk]);
@@ -178,7 +138,14 @@ bool qconv_int8_tensor_cores_available() {
 QConvInt8Kernel choose_qconv_int8_kernel(const ConvShape& s, bool tensor_cores) {
   if (s.groups == s.c && s.k == s.c && s.c % 4 == 0) return QConvInt8Kernel::kDepthwise;
   if ((s.c / s.groups) % 4) return QConvInt8Kernel::kDirect;  // the tiled kernels read whole 4-channel words
-  return tensor_cores ? QConvInt8Kernel::kMmaTiled : QConvInt8Kernel::kDp4aTiled;
+  if (!tensor_cores) return QConvInt8Kernel::kDp4aTiled;
+  // The narrowest channel tile that the group's outputs fill; 128 x 64 where it still gives
+  // every SM several blocks.
+  const int64_t kg = s.k / s.groups, pixels = s.n * s.oh * s.ow;
+  if (kg <= 16) return QConvInt8Kernel::kMma128x16;
+  if (kg <= 32) return QConvInt8Kernel::kMma128x32;
+  const int64_t blocks = (pixels + 127) / 128 * ((kg + 63) / 64) * s.groups;
+  return blocks >= kMma128x64MinBlocks ? QConvInt8Kernel::kMma128x64 : QConvInt8Kernel::kMma64x64;
 }
 
 const char* qconv_int8_tactic(QConvInt8Kernel kernel) {
@@ -186,7 +153,10 @@ const char* qconv_int8_tactic(QConvInt8Kernel kernel) {
     case QConvInt8Kernel::kDirect: return "int8_direct";
     case QConvInt8Kernel::kDepthwise: return "int8_depthwise";
     case QConvInt8Kernel::kDp4aTiled: return "int8_dp4a_tiled";
-    case QConvInt8Kernel::kMmaTiled: return "int8_mma_tiled";
+    case QConvInt8Kernel::kMma128x64: return "int8_mma_128x64";
+    case QConvInt8Kernel::kMma64x64: return "int8_mma_64x64";
+    case QConvInt8Kernel::kMma128x32: return "int8_mma_128x32";
+    case QConvInt8Kernel::kMma128x16: return "int8_mma_128x16";
   }
   return "int8_unknown";
 }
@@ -204,19 +174,17 @@ Status launch_qconv_int8(const QConvInt8Args& a, cudaStream_t stream) {
     });
     return launch_status("qconv_int8 (direct)");
   }
+  if (a.kernel != QConvInt8Kernel::kDp4aTiled) return launch_qconv_int8_mma(a, stream);
   const int64_t kg = s.k / s.groups;
   const int64_t blocks_p = (pixels + kTilePixels - 1) / kTilePixels, blocks_k = (kg + kTileChannels - 1) / kTileChannels;
   if (blocks_p > INT32_MAX || blocks_k > 65535 || s.groups > 65535)
     return error(StatusCode::kUnsupported, "qconv_int8: ", pixels, " pixels x ", kg, " channels x ", s.groups,
                  " groups exceed the launch grid");
   const dim3 grid(unsigned(blocks_p), unsigned(blocks_k), unsigned(s.groups));
-  const bool mma = a.kernel == QConvInt8Kernel::kMmaTiled;
   dispatch_float(a.float_type, [&](auto t) {
-    using T = decltype(t);
-    if (mma) qconv_tiled_kernel<T, true><<<grid, kTiledThreads, 0, stream>>>(a);
-    else qconv_tiled_kernel<T, false><<<grid, kTiledThreads, 0, stream>>>(a);
+    qconv_dp4a_kernel<decltype(t)><<<grid, kTiledThreads, 0, stream>>>(a);
   });
-  return launch_status(mma ? "qconv_int8 (tiled mma)" : "qconv_int8 (tiled dp4a)");
+  return launch_status("qconv_int8 (tiled dp4a)");
 }
 
 }  // namespace kiln::cuda

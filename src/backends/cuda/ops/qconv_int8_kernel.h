@@ -18,7 +18,12 @@ enum class QConvInt8Kernel {
   kDirect,     // one thread per output element: any shape
   kDepthwise,  // groups == channels == outputs, channels a multiple of 4: 4 or 16 channels per thread
   kDp4aTiled,  // implicit GEMM, 64 pixels x 64 output channels per block, dp4a
-  kMmaTiled,   // the same on tensor cores (mma.sync s8, compute capability 8.0 and later)
+  // Implicit GEMM on tensor cores (mma.sync s8, compute capability 8.0 and later), pixels x
+  // output channels per block: the channel tile that the group's output channels fill.
+  kMma128x64,
+  kMma64x64,
+  kMma128x32,
+  kMma128x16,
 };
 
 struct QConvInt8Args {
@@ -39,10 +44,13 @@ struct QConvInt8Args {
   void* y = nullptr;                 // NHWC packed: int8, or `float_type`
 };
 
-// Whether the current GPU runs the tiled kernel's tensor-core (mma.sync s8) form.
+// Whether the current GPU runs the tensor-core (mma.sync s8) kernels.
 bool qconv_int8_tensor_cores_available();
 
-// The fastest kernel that fits the shape; tensor_cores: the GPU runs kMmaTiled.
+// From this many 128 x 64 blocks on, kMma128x64 rather than kMma64x64.
+inline constexpr int64_t kMma128x64MinBlocks = 512;
+
+// The fastest kernel that fits the shape; tensor_cores: the GPU runs the kMma kernels.
 QConvInt8Kernel choose_qconv_int8_kernel(const ConvShape& s, bool tensor_cores);
 
 // The tactic name a kernel reports in profiles and the engine metadata.
