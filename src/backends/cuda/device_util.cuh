@@ -20,6 +20,14 @@ template <> __device__ __forceinline__ __half from_float<__half>(float v) { retu
 __device__ __forceinline__ float silu(float x) { return x / (1.f + __expf(-x)); }
 __device__ __forceinline__ float sigmoid(float x) { return 1.f / (1.f + __expf(-x)); }
 
+// QuantizeLinear of one value to int8, as the CPU kernel computes it (cpu/ops/quantize_util.h):
+// divide, clamp, round half to even, add the zero point. Exact only in code compiled with
+// -fmad=false.
+__device__ __forceinline__ int8_t quantize_int8(float x, float scale, int32_t zero) {
+  const float v = fminf(fmaxf(x / scale, -128.f - float(zero)), 127.f - float(zero));
+  return int8_t(int32_t(nearbyintf(v)) + zero);
+}
+
 // Where element i of an NHWC tensor with h rows, w columns and c channels sits: the loop
 // index of the output-per-thread kernels (pooling, direct and transposed convs).
 struct NhwcPos {

@@ -5,7 +5,8 @@
 // sequence in shared memory, double-buffered: the next stage's global loads are in flight
 // in registers while the tensor cores work on this one, one barrier per stage. Taps in the
 // padding read the zero point, so the raw sum covers every tap and acc = raw - zp * sum(w),
-// exact in int32.
+// exact in int32. The input is int8, or the float tensor of a QuantizeLinear folded into the
+// loads (the same quantization, without the int8 tensor's round trip through memory).
 //
 // mma.sync m16n8k32 s8 fragments are 32-bit words of 4 channels (PTX ISA, "Matrix fragments
 // for mma.m16n8k32"), with g = lane / 4 and t = lane % 4: A (pixels x k, row-major)
@@ -52,7 +53,26 @@ __device__ __forceinline__ void unpack(const Vec& v, int32_t* words) {
   }
 }
 
-template <typename T, int BM, int BN, int kWarpsM, int V>
+// Words [0, V) of 4 channels at element offset i of the float input: quantized as a
+// QuantizeLinear would, channel j in byte j.
+template <typename T, int V>
+__device__ __forceinline__ void load_quantized(const QConvInt8Args& a, int64_t i, int32_t* words) {
+  struct alignas(4 * sizeof(T)) Quad {
+    T v[4];
+  };
+  const Quad* p = reinterpret_cast<const Quad*>(static_cast<const T*>(a.x_float) + i);
+#pragma unroll
+  for (int j = 0; j < V; ++j) {
+    const Quad q = p[j];
+    uint32_t w = 0;
+#pragma unroll
+    for (int b = 0; b < 4; ++b)
+      w |= uint32_t(uint8_t(quantize_int8(to_float(q.v[b]), a.x_quantize_scale, a.x_quantize_zero_point))) << (8 * b);
+    words[j] = int32_t(w);
+  }
+}
+
+template <typename T, int BM, int BN, int kWarpsM, int V, bool kFloatIn>
 __global__ void __launch_bounds__(kThreadsPerBlock) qconv_mma_kernel(QConvInt8Args a) {
   using Tl = Tile<BM, BN, kWarpsM, V>;
   using Vec = typename Tl::Vec;
@@ -76,7 +96,7 @@ __global__ void __launch_bounds__(kThreadsPerBlock) qconv_mma_kernel(QConvInt8Ar
   const int64_t mm = pixel_ok ? m : 0;
   const int64_t img = mm / (s.oh * s.ow);
   const int64_t iy0 = (mm / s.ow) % s.oh * s.sh - s.ph, ix0 = mm % s.ow * s.sw - s.pw;
-  const int8_t* x_base = a.x + group * cg;
+  const int64_t x_group_offset = group * cg;
   const bool channel_ok = k0 + w_row < kg;
   const int8_t* w_base = a.w + (group * kg + (channel_ok ? k0 + w_row : 0)) * total_words * 4;
   const int32_t zero_word = int32_t(uint32_t(uint8_t(int8_t(a.x_zero_point))) * 0x01010101u);
@@ -86,19 +106,21 @@ __global__ void __launch_bounds__(kThreadsPerBlock) qconv_mma_kernel(QConvInt8Ar
 #pragma unroll
     for (int i = 0; i < Tl::kXLoads; ++i) {
       const int kw = stage * kStageWords + (x_group0 + i * (kThreadsPerBlock / BM)) * V;
-      Vec v{};
+      int32_t fill = 0;  // outside the image: the zero point; beyond the pixels or the reduction: 0
       if (pixel_ok && kw < total_words) {
         const int tap = kw / words, word = kw - tap * words;
         const int r = tap / int(s.s), q = tap - r * int(s.s);
         const int64_t y = iy0 + r * s.dh, x = ix0 + q * s.dw;
-        if (y < 0 || y >= s.h || x < 0 || x >= s.w) {
-          if constexpr (V == 4) v = make_int4(zero_word, zero_word, zero_word, zero_word);
-          else v = zero_word;
-        } else {
-          v = *reinterpret_cast<const Vec*>(x_base + ((img * s.h + y) * s.w + x) * s.c + word * 4);
+        if (y >= 0 && y < s.h && x >= 0 && x < s.w) {
+          const int64_t at = ((img * s.h + y) * s.w + x) * s.c + x_group_offset + word * 4;
+          if constexpr (kFloatIn) load_quantized<T, V>(a, at, xr[i]);
+          else unpack(*reinterpret_cast<const Vec*>(a.x + at), xr[i]);
+          continue;
         }
+        fill = zero_word;
       }
-      unpack(v, xr[i]);
+#pragma unroll
+      for (int j = 0; j < V; ++j) xr[i][j] = fill;
     }
 #pragma unroll
     for (int i = 0; i < Tl::kWLoads; ++i) {
@@ -190,11 +212,13 @@ Status launch_tile(const QConvInt8Args& a, cudaStream_t stream) {
     return error(StatusCode::kUnsupported, "qconv_int8: ", pixels, " pixels x ", kg, " channels x ", s.groups,
                  " groups exceed the launch grid");
   const dim3 grid(unsigned(blocks_p), unsigned(blocks_k), unsigned(s.groups));
-  const bool vec16 = (s.c / s.groups) % 16 == 0;
+  const bool vec16 = (s.c / s.groups) % 16 == 0, float_in = a.x_float != nullptr;
   dispatch_float(a.float_type, [&](auto t) {
     using T = decltype(t);
-    if (vec16) qconv_mma_kernel<T, BM, BN, kWarpsM, 4><<<grid, kThreadsPerBlock, 0, stream>>>(a);
-    else qconv_mma_kernel<T, BM, BN, kWarpsM, 1><<<grid, kThreadsPerBlock, 0, stream>>>(a);
+    if (vec16 && float_in) qconv_mma_kernel<T, BM, BN, kWarpsM, 4, true><<<grid, kThreadsPerBlock, 0, stream>>>(a);
+    else if (vec16) qconv_mma_kernel<T, BM, BN, kWarpsM, 4, false><<<grid, kThreadsPerBlock, 0, stream>>>(a);
+    else if (float_in) qconv_mma_kernel<T, BM, BN, kWarpsM, 1, true><<<grid, kThreadsPerBlock, 0, stream>>>(a);
+    else qconv_mma_kernel<T, BM, BN, kWarpsM, 1, false><<<grid, kThreadsPerBlock, 0, stream>>>(a);
   });
   return launch_status("qconv_int8 (mma)");
 }

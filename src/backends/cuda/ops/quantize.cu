@@ -26,15 +26,12 @@ template <typename T>
 __global__ void quantize_kernel(const T* __restrict__ in, int8_t* __restrict__ out, QuantParams p, int64_t n) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
     const int64_t c = param_index(p, i);
-    const int32_t zero = p.zero_point[c];
-    const float lo = -128.f - float(zero), hi = 127.f - float(zero);
-    const float v = fminf(fmaxf(to_float(in[i]) / p.scale[c], lo), hi);
-    out[i] = int8_t(int32_t(nearbyintf(v)) + zero);
+    out[i] = quantize_int8(to_float(in[i]), p.scale[c], p.zero_point[c]);
   }
 }
 
 // One scale for the tensor, n a multiple of 8, aligned buffers: each thread 8 elements, one
-// vector load of them and one 8-byte store, the same arithmetic as quantize_kernel.
+// vector load of them and one 8-byte store.
 template <typename T>
 struct alignas(8 * sizeof(T)) Pack8 {
   T v[8];
@@ -48,15 +45,11 @@ __global__ void quantize_per_tensor_kernel(const Pack8<T>* __restrict__ in, Int8
                                            int64_t packs) {
   const float scale = p.scale[0];
   const int32_t zero = p.zero_point[0];
-  const float lo = -128.f - float(zero), hi = 127.f - float(zero);
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < packs; i += int64_t(gridDim.x) * blockDim.x) {
     const Pack8<T> x = in[i];
     Int8x8 q;
 #pragma unroll
-    for (int j = 0; j < 8; ++j) {
-      const float v = fminf(fmaxf(to_float(x.v[j]) / scale, lo), hi);
-      q.v[j] = int8_t(int32_t(nearbyintf(v)) + zero);
-    }
+    for (int j = 0; j < 8; ++j) q.v[j] = quantize_int8(to_float(x.v[j]), scale, zero);
     out[i] = q;
   }
 }
@@ -165,7 +158,10 @@ Status plan_quant(PlanBuilder& b, const ir::Node& node, bool quantize) {
 
 }  // namespace
 
-Status plan_quantize_linear(PlanBuilder& b, const ir::Node& node) { return plan_quant(b, node, true); }
+Status plan_quantize_linear(PlanBuilder& b, const ir::Node& node) {
+  if (quantize_folds_into_qconv(b, node)) return Status::Ok();  // the QConvInt8 steps quantize
+  return plan_quant(b, node, true);
+}
 Status plan_dequantize_linear(PlanBuilder& b, const ir::Node& node) { return plan_quant(b, node, false); }
 
 }  // namespace kiln::cuda
