@@ -282,5 +282,57 @@ TEST(CudaQConvInt8, QuantizeDequantizeExact) {
   }
 }
 
+// x -> QuantizeLinear -> two QConvInt8 with float outputs (1x1 on tensor cores, depthwise
+// 3x3) -> Concat: both write their channels of the Concat's buffer in place, so the Concat
+// has no step, and the result is exact.
+TEST(CudaQConvInt8, FloatOutputsWrittenIntoConcat) {
+  KILN_REQUIRE_GPU();
+  constexpr int64_t kC = 16, kH = 9, kK = 32;
+  const GraphMaker make = [&](const std::vector<std::vector<int64_t>>&) {
+    ir::Graph g;
+    ir::Value* x = g.add_value("x");
+    x->shape = ir::make_shape({1, kC, kH, kH});
+    g.inputs = {x};
+    ir::Value* xs = g.add_constant("x_scale", ir::Tensor::scalar<float>(kXScale));
+    ir::Value* xz = g.add_constant("x_zero", ir::Tensor::scalar<int8_t>(0));
+    ir::Value* xq = g.add_value("x_q");
+    xq->dtype = ir::DType::kInt8;
+    xq->shape = x->shape;
+    g.add_node("QuantizeLinear", "quantize", {x, xs, xz}, {xq});
+    auto conv = [&](const std::string& name, int64_t k, int64_t ksize, int64_t group) {
+      const int64_t cg = kC / group, pad = ksize / 2;
+      std::vector<float> w_scale(static_cast<size_t>(k));
+      for (int64_t i = 0; i < k; ++i) w_scale[i] = 1e-3f * static_cast<float>(1 + i % 5);
+      ir::Value* y = g.add_value(name + "_y");
+      y->shape = ir::make_shape({1, k, kH, kH});
+      ir::Node* n = g.add_node(qconv::kOpType, name,
+                               {xq, xs, xz, g.add_constant(name + "_w", random_int8({k, cg, ksize, ksize}, 31)),
+                                g.add_constant(name + "_w_scale", ir::Tensor::from_vector<float>({k}, w_scale)),
+                                g.add_constant(name + "_bias", random_tensor({k}, 32))},
+                               {y});
+      n->attrs = {{"kernel_shape", std::vector<int64_t>{ksize, ksize}},
+                  {"strides", std::vector<int64_t>{1, 1}},
+                  {"pads", std::vector<int64_t>{pad, pad, pad, pad}},
+                  {"dilations", std::vector<int64_t>{1, 1}},
+                  {"group", group}};
+      return y;
+    };
+    ir::Value* a = conv("pointwise", kK, 1, 1);
+    ir::Value* d = conv("depthwise", kC, 3, kC);
+    ir::Value* cat = g.add_value("cat");
+    cat->shape = ir::make_shape({1, kK + kC, kH, kH});
+    g.add_node("Concat", "concat", {a, d}, {cat})->attrs = {{"axis", int64_t{1}}};
+    g.outputs = {cat};
+    return g;
+  };
+  BothResults r = run_graph_both(make, {random_tensor({1, kC, kH, kH}, 33)}, Precision::kInt8, false,
+                                 exact_options(Mode{true, true}));
+  ASSERT_EQ(r.cuda.size(), 1u);
+  std::string steps;
+  for (const Tactic& t : r.tactics) steps += " [" + t.node + ": " + t.tactic + "]";
+  for (const Tactic& t : r.tactics) EXPECT_NE(t.node, "concat") << steps;
+  EXPECT_EQ(compare(r.cuda[0], r.cpu[0]).count, 0) << steps;
+}
+
 }  // namespace
 }  // namespace kiln::cuda::test

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "backends/cuda/ops/shape_util.h"
+#include "ir/qconv_int8.h"
 
 namespace kiln::cuda {
 namespace {
@@ -34,9 +35,11 @@ bool folds_as_residual(const ir::Graph& g, const ir::Node& add, const ir::Value*
   return other != v && conv_or_conv_silu(g, other) && sole_consumer(g, other) == &add;
 }
 
-// The conv planner can write v: a conv (+SiLU) output, or the Add folded into such a conv.
+// The conv planner can write v: a conv (+SiLU) output, or the Add folded into such a conv,
+// or a QConvInt8's float output.
 bool written_by_conv(const ir::Graph& g, const ir::Value* v, const BuildOptions& o) {
   if (conv_or_conv_silu(g, v)) return true;
+  if (produced_by(v, ir::qconv::kOpType)) return !v->producer->input(ir::qconv::kYScale);
   if (!produced_by(v, "Add")) return false;
   const ir::Node& add = *v->producer;
   for (size_t i = 0; i < 2 && i < add.inputs.size(); ++i)

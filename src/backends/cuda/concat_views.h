@@ -1,6 +1,6 @@
 // Concat and Split without copies: a Concat on the channel axis of NHWC activations gets
-// its output buffer before its operands are computed, and the convs producing them write
-// straight into their channel ranges (Slot::pixel_stride views); a Split's outputs become
+// its output buffer before its operands are computed, and the convs producing them (Conv,
+// or QConvInt8 with a float output) write straight into their channel ranges (Slot::pixel_stride views); a Split's outputs become
 // channel views of its input. Decided here, before the producers are planned, from the
 // graph alone; the planners honour a placement only when they can (a conv taking the cuDNN
 // fused path), and whatever is not in place is copied by the Concat as before.

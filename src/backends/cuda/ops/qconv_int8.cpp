@@ -197,8 +197,12 @@ Status plan_qconv_int8(PlanBuilder& b, const ir::Node& node) {
   a.scale = static_cast<const float*>(sc);
   a.bias = static_cast<const float*>(bd);
 
-  step->out = b.define(node.outputs[0], {s.n, s.k, s.oh, s.ow}, Layout::kNHWC,
-                       a.int8_output ? ir::DType::kInt8 : b.act_dtype());
+  // A float output placed in its Concat's buffer (concat_views.h) is written there in place.
+  const int64_t placed = a.int8_output ? 0 : b.placed_pixel_stride(node.outputs[0]);
+  step->out = placed ? b.define_placed(node.outputs[0], {s.n, s.k, s.oh, s.ow})
+                     : b.define(node.outputs[0], {s.n, s.k, s.oh, s.ow}, Layout::kNHWC,
+                                a.int8_output ? ir::DType::kInt8 : b.act_dtype());
+  a.y_pixel_stride = placed ? placed : s.k;
   std::vector<int> reads = {step->in};
   if (step->residual >= 0) reads.push_back(step->residual);
   step->describe(node, qconv_int8_tactic(a.kernel), reads, {step->out});

@@ -41,7 +41,7 @@ __global__ void qconv_depthwise_kernel(QConvInt8Args a) {
 #pragma unroll
       for (int j = 0; j < V; ++j)
         ob[j] = ir::qconv::requantize(qconv_epilogue<T>(a, pixel, k0 + j, acc[j]), a.y_scale, a.y_zero_point);
-      *reinterpret_cast<Vec*>(static_cast<int8_t*>(a.y) + pixel * s.k + k0) = out;
+      *reinterpret_cast<Vec*>(static_cast<int8_t*>(a.y) + pixel * a.y_pixel_stride + k0) = out;
     } else {
 #pragma unroll
       for (int j = 0; j < V; ++j) qconv_store<T>(a, pixel, k0 + j, acc[j]);

@@ -21,7 +21,7 @@ __device__ __forceinline__ float qconv_epilogue(const QConvInt8Args& a, int64_t 
 // Stores output element (pixel, k): requantized to int8, or in the float dtype T.
 template <typename T>
 __device__ __forceinline__ void qconv_store(const QConvInt8Args& a, int64_t pixel, int64_t k, int32_t acc) {
-  const int64_t i = pixel * a.s.k + k;
+  const int64_t i = pixel * a.y_pixel_stride + k;
   const float v = qconv_epilogue<T>(a, pixel, k, acc);
   if (a.int8_output) static_cast<int8_t*>(a.y)[i] = ir::qconv::requantize(v, a.y_scale, a.y_zero_point);
   else static_cast<T*>(a.y)[i] = from_float<T>(v);

@@ -46,7 +46,9 @@ struct QConvInt8Args {
   bool int8_output = false;          // requantize with y_scale / y_zero_point
   float y_scale = 1.f;
   int32_t y_zero_point = 0;
-  void* y = nullptr;                 // NHWC packed: int8, or `float_type`
+  void* y = nullptr;                 // NHWC: int8, or `float_type`
+  int64_t y_pixel_stride = 0;        // elements from one output pixel to the next: k, or more
+                                     // in a Concat buffer (float outputs only)
 };
 
 // Whether the current GPU runs the tensor-core (mma.sync s8) kernels.
