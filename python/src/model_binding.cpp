@@ -11,7 +11,6 @@
 #include "bindings.h"
 #include "kiln/annotate.h"
 #include "kiln/model.h"
-#include "option_flags.h"
 #include "predict_format.h"
 #include "vision/mask_contour.h"
 
@@ -68,8 +67,8 @@ Result<ModelOptions> model_options(const std::string& device, const std::string&
   o.strict_gpu = strict_gpu;
   o.task = task;
   o.names = names;
-  cli::Int8Flags flags{calib, calib_images, calib_method, int8_exclude, int8_target_drop};
-  KILN_ASSIGN_OR_RETURN(o.int8, cli::int8_options(flags, o.precision == Precision::kInt8));
+  Int8Arguments int8{calib, calib_images, calib_method, int8_exclude, int8_target_drop};
+  KILN_ASSIGN_OR_RETURN(o.int8, parse_int8_options(int8, o.precision == Precision::kInt8));
   return o;
 }
 
