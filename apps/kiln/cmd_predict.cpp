@@ -23,9 +23,9 @@
 #include "kiln/model.h"
 #include "model_args.h"
 #include "predict_format.h"
-#include "predict_sources.h"
 #include "predict_video.h"
 #include "save_crops.h"
+#include "video/input_sources.h"
 
 namespace kiln::cli {
 
@@ -212,7 +212,7 @@ CLI::Validator mask_format_flag() {
 int predict(PredictArgs o) {
   Messages messages("predict", o.verbosity);
   if (Status st = check_args(o); !st.ok()) return report_error("predict", st);
-  Result<PredictSources> sources = list_predict_sources(o.source);
+  Result<video::InputSources> sources = video::list_input_sources(o.source);
   if (!sources.ok()) return report_error("predict", sources.status());
   Result<LoadedModel> loaded = load_model(o.model, messages);
   if (!loaded.ok()) return report_error("predict", loaded.status());

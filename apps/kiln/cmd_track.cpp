@@ -21,9 +21,9 @@
 #include "model_args.h"
 #include "option_flags.h"
 #include "predict_format.h"
-#include "predict_sources.h"
 #include "predict_video.h"
 #include "track/tracker.h"
+#include "video/input_sources.h"
 
 namespace kiln::cli {
 
@@ -162,7 +162,7 @@ Status track(const TrackOptions& o) {
     return error(StatusCode::kUnsupported, o.tracker,
                  ": with_reid needs appearance features, which kiln track does not compute yet; set with_reid: False");
   if (!fs::exists(o.model)) return error(StatusCode::kNotFound, o.model, ": no such file");
-  KILN_ASSIGN_OR_RETURN(PredictSources sources, list_predict_sources(o.source));
+  KILN_ASSIGN_OR_RETURN(video::InputSources sources, video::list_input_sources(o.source));
   const size_t sequences = sources.videos.size() + (sources.images.empty() ? 0 : 1);
   if (!o.mot_out.empty() && sequences != 1)
     return error(StatusCode::kInvalidArgument, "--mot writes one sequence, but ", o.source, " holds ", sequences,
