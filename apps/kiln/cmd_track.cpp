@@ -12,6 +12,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "api/prediction_json.h"
 #include "cli_output.h"
 #include "commands.h"
 #include "core/file_util.h"
@@ -142,7 +143,7 @@ Status track_images(Model& model, const kiln::PredictOptions& po, const TrackOpt
                   p.input_height, p.input_width, summarize(p, info.names).c_str(), p.speed.inference_ms);
       std::fflush(stdout);
     }
-    jsonl += seq.json_line(frame, prediction_json(p, info.names));
+    jsonl += seq.json_line(frame, api::prediction_json(p, info.names));
     if (!o.save_dir.empty()) {
       seq.draw(image, p, info.names);
       KILN_RETURN_IF_ERROR(save_jpeg(fs::path(o.save_dir) / images[i].filename().replace_extension(".jpg"), image));
