@@ -1,5 +1,7 @@
 #include "video/video_io.h"
 
+#include "video/cuda_device.h"
+
 extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavdevice/avdevice.h>
@@ -39,9 +41,6 @@ void silence_ffmpeg_log() {
   std::call_once(once, [] { av_log_set_level(AV_LOG_QUIET); });
 }
 
-// AV_CUDA_USE_PRIMARY_CONTEXT (libavutil/hwcontext_cuda.h, which needs cuda.h): NVDEC's
-// frames then live in the context the CUDA runtime (and so the engine) uses.
-constexpr int kCudaUsePrimaryContext = 1 << 0;
 // Frames a reader's consumer may hold at once beyond what the decoder needs (predict's
 // queue between the decode thread and inference).
 constexpr int kExtraHwFrames = 12;
@@ -275,9 +274,7 @@ void VideoReader::Impl::choose(const AVCodec* codec, const AVCodecParameters& pa
     const char* pixel_format = av_get_pix_fmt_name(static_cast<AVPixelFormat>(params.format));
     f.pixel_format = pixel_format ? pixel_format : "unknown-format";
     if (f.ffmpeg_has_cuda && f.codec_has_cuda && nvdec_pixel_format(f.pixel_format)) {
-      const int rc = av_hwdevice_ctx_create(&hw_device, AV_HWDEVICE_TYPE_CUDA, std::to_string(*cuda_device).c_str(),
-                                            nullptr, kCudaUsePrimaryContext);
-      if (rc < 0) f.device_error = av_error(rc);
+      f.device_error = create_cuda_device(*cuda_device, &hw_device);
     }
   }
   choice = choose_decoder(f);
