@@ -22,9 +22,9 @@
 #include "pipeline/pipeline.h"
 #include "pipeline_format.h"
 #include "predict_format.h"
-#include "predict_sources.h"
 #include "predict_video.h"
 #include "save_crops.h"
+#include "video/input_sources.h"
 
 namespace kiln::cli {
 
@@ -127,7 +127,7 @@ int run(PipelineArgs o) {
   if (Status st = check_strict_gpu(o.strict_gpu, *device); !st.ok()) return fail(st);
   Result<engine::Config> config = engine::load_config(o.config);
   if (!config.ok()) return fail(config.status());
-  Result<PredictSources> sources = list_predict_sources(o.source);
+  Result<video::InputSources> sources = video::list_input_sources(o.source);
   if (!sources.ok()) return fail(sources.status());
   pipeline::PipelineOverrides overrides;
   if (!o.device.empty()) overrides.device = o.device;
