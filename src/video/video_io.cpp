@@ -22,6 +22,7 @@ extern "C" {
 #include <cstring>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace kiln::video {
 
@@ -285,18 +286,27 @@ void VideoReader::Impl::choose(const AVCodec* codec, const AVCodecParameters& pa
 }
 
 Status VideoReader::Impl::open_stream(std::optional<int> cuda_device, int decoder_threads) {
-  int rc = avformat_find_stream_info(format, nullptr);
+  // The probe decodes frames too: a 73-byte GIF whose screen claims 11308 x 11308 would
+  // otherwise allocate half a gigabyte before the size is seen.
+  std::vector<AVDictionary*> probe(format->nb_streams, nullptr);
+  for (AVDictionary*& d : probe) av_dict_set_int(&d, "max_pixels", kMaxVideoPixels, 0);
+  int rc = avformat_find_stream_info(format, probe.data());
+  for (AVDictionary*& d : probe) av_dict_free(&d);
   if (rc < 0) return corrupt("not a readable video (" + reason(rc) + ")");
   const AVCodec* codec = nullptr;
   stream = av_find_best_stream(format, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
   if (stream < 0) return corrupt("no decodable video stream (" + av_error(stream) + ")");
   AVStream* st = format->streams[stream];
   if (st->codecpar->width <= 0 || st->codecpar->height <= 0) return corrupt("video stream without a frame size");
+  if (int64_t{st->codecpar->width} * st->codecpar->height > kMaxVideoPixels)
+    return corrupt("frames of " + std::to_string(st->codecpar->width) + "x" + std::to_string(st->codecpar->height) +
+                   " are over the limit of " + std::to_string(kMaxVideoPixels) + " pixels");
 
   decoder = avcodec_alloc_context3(codec);
   if (!decoder) return error(StatusCode::kInternal, path.string(), ": out of memory");
   if ((rc = avcodec_parameters_to_context(decoder, st->codecpar)) < 0)
     return corrupt("bad codec parameters (" + av_error(rc) + ")");
+  decoder->max_pixels = kMaxVideoPixels;
   choose(codec, *st->codecpar, cuda_device);
   if (!decoder->hw_device_ctx) {  // NVDEC decodes on the GPU with one thread
     decoder->thread_count = decoder_threads;  // 0: FFmpeg picks one thread per core
