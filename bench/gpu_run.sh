@@ -33,8 +33,8 @@
 # api: kiln_api_gpu_tests (predict on CUDA vs CPU); videogpu: kiln_video_gpu_tests (NVDEC);
 # strict: tests/cli/test_strict_gpu.py (NVDEC, the CPU-decoder fallback line, --strict-gpu;
 # its 4:4:4 clip from $assets/video/yuv444.mp4 where there is no ffmpeg); soak: kiln_soak
-# $SOAK_COUNT (default 1000000) predictions and a $SOAK_IMAGES (default 10000) image folder,
-# host RSS and device memory sampled; peer: bench/peers/torch_peer.py (PyTorch, same GPU);
+# $SOAK_COUNT (default 1000000) predictions of yolo11n-dynamic FP16, $SOAK_BATCH (16) per call,
+# and a $SOAK_IMAGES (default 10000) image folder, host RSS and device memory sampled; peer: bench/peers/torch_peer.py (PyTorch, same GPU);
 # base: the cold stage again with $carry/kiln-base (a build of an earlier commit, own empty
 # timing cache), for before/after figures from one machine.
 # KILN_GPU_ASSETS and KILN_GPU_CARRY name other assets/carry dirs (default .assets, build-gpu).
@@ -103,8 +103,8 @@ for s in "$@"; do
     videogpu) stage videogpu 200 "$carry/kiln_video_gpu_tests" --gtest_output="xml:$out/gtest_video.xml" ;;
     strict) KILN_YUV444_VIDEO=$(realpath "$assets/video/yuv444.mp4" 2>/dev/null) stage strict 200 \
               python3 tests/cli/test_strict_gpu.py ;;
-    soak) stage soak-loop "${SOAK_LIMIT:-560}" python3 bench/soak/soak.py loop --model "$assets/models/yolo11n.onnx" \
-            --device cuda:0 --precision fp16 --count "${SOAK_COUNT:-1000000}" --soak-bin "$carry/kiln_soak" \
+    soak) stage soak-loop "${SOAK_LIMIT:-560}" python3 bench/soak/soak.py loop --model "$m11" --device cuda:0 \
+            --precision fp16 --count "${SOAK_COUNT:-1000000}" --batch "${SOAK_BATCH:-16}" --soak-bin "$carry/kiln_soak" \
             --json "$out/soak_loop.json"
           [[ -n "${SOAK_IMAGES:-10000}" ]] && stage soak-folder 300 python3 bench/soak/soak.py folder \
             --model "$assets/models/yolo11n.onnx" --device cuda:0 --precision fp16 --images "${SOAK_IMAGES:-10000}" \

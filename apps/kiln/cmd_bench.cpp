@@ -65,7 +65,7 @@ struct BenchOptions {
   bool markdown = false;
   std::string task, names;  // for models without metadata (--source, --data)
   std::string device;       // --source only: where predict runs
-  Int8Flags int8;
+  Int8Arguments int8;
 };
 
 #if KILN_HAS_CUDA
@@ -321,7 +321,7 @@ int run_bench(const BenchOptions& o, const ModelOptions& metadata) {
   for (const auto& p : o.precisions)
     if (auto parsed = parse_precision(p); !parsed.ok()) return report_error("bench", parsed.status());
   const bool int8_asked = std::find(o.precisions.begin(), o.precisions.end(), "int8") != o.precisions.end();
-  auto int8 = int8_options(o.int8, int8_asked);
+  auto int8 = parse_int8_options(o.int8, int8_asked);
   if (!int8.ok()) return report_error("bench", int8.status());
   const std::string device = cuda::device_summary();
   if (!o.json) {
@@ -442,7 +442,7 @@ Runner register_bench(CLI::App& app) {
     if (!device.ok()) return report_error("bench", device.status());
     if (!o->source.empty()) {
       const bool int8 = std::find(o->precisions.begin(), o->precisions.end(), "int8") != o->precisions.end();
-      auto int8_opts = int8_options(o->int8, int8);
+      auto int8_opts = parse_int8_options(o->int8, int8);
       if (!int8_opts.ok()) return report_error("bench", int8_opts.status());
       metadata.int8 = *int8_opts;
       if (imgsz->count() > 0) metadata.imgsz = o->imgsz;  // dynamic models; a static one refuses it

@@ -39,7 +39,7 @@ struct BuildArgs {
   std::optional<double> workspace;
   bool force = false, skip_verify = false, json = false;
   Verbosity verbosity = Verbosity::kNormal;
-  Int8Flags int8;
+  Int8Arguments int8;
 };
 
 // The events of a build: the engine built (on first use, forced, or to the -o file),
@@ -112,7 +112,7 @@ int run_build(const BuildArgs& a) {
   auto key = engine::resolve_signing_key(a.sign_key, std::nullopt);
   if (!key.ok()) return report_error("build", key.status());
   options->signing_key = std::move(key).value();
-  auto int8 = int8_options(a.int8, options->precision == Precision::kInt8);
+  auto int8 = parse_int8_options(a.int8, options->precision == Precision::kInt8);
   if (!int8.ok()) return report_error("build", int8.status());
   options->int8 = *int8;
   options->calibration_cache_dir = engine::default_cache_dir(a.cache_dir, std::nullopt);

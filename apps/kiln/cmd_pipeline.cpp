@@ -2,8 +2,10 @@
 // tracker, second-stage models on crops) over images and videos, writing a JSON line per
 // frame, the annotated frames and, with a tracker, MOTChallenge rows. Videos go through
 // predict's video loop (predict_video.cpp) with the detector; its per-frame hook runs the
-// tracker and the stages. A source that fails (an unreadable image, a broken video) keeps
-// what was done before it, the others run, and the command exits 2 at the end.
+// tracker and the stages. Each sequence (a video, a stream, the images of the source) has a
+// pipeline::Sequence of its own over the shared models, so the videos of a .streams list
+// run side by side as predict's do. A source that fails (an unreadable image, a broken
+// video) keeps what was done before it, the others run, and the command exits 2 at the end.
 #include <unistd.h>
 
 #include <chrono>
@@ -20,9 +22,9 @@
 #include "pipeline/pipeline.h"
 #include "pipeline_format.h"
 #include "predict_format.h"
-#include "predict_sources.h"
 #include "predict_video.h"
 #include "save_crops.h"
+#include "video/input_sources.h"
 
 namespace kiln::cli {
 
@@ -66,11 +68,12 @@ struct SequenceOutput {
 Status run_images(pipeline::Pipeline& pipe, const PipelineArgs& o, const std::vector<fs::path>& images,
                   const Messages& messages, SequenceOutput& seq) {
   const std::vector<std::string>& names = pipe.detector().info().names;
+  pipeline::Sequence sequence = pipe.start_sequence();
   FILE* lines = o.verbosity == Verbosity::kQuiet ? nullptr : stdout;
   Progress progress(messages, lines != stdout || !::isatty(STDOUT_FILENO) ? images.size() : 0, "images");
   for (size_t i = 0; i < images.size(); ++i) {
     KILN_ASSIGN_OR_RETURN(Image image, load_image(images[i]));
-    KILN_ASSIGN_OR_RETURN(pipeline::PipelineFrame f, pipe.process(image, static_cast<int64_t>(i) + 1));
+    KILN_ASSIGN_OR_RETURN(pipeline::PipelineFrame f, sequence.process(image, static_cast<int64_t>(i) + 1));
     if (lines)
       std::fprintf(lines, "image %zu/%zu %s: %dx%d %s%.1fms\n", i + 1, images.size(), images[i].filename().string().c_str(),
                    f.objects.input_height, f.objects.input_width, summarize(f.objects, names).c_str(),
@@ -86,10 +89,12 @@ Status run_images(pipeline::Pipeline& pipe, const PipelineArgs& o, const std::ve
   return Status::Ok();
 }
 
-// One video through predict's loop; the frames done before a failure are kept in `seq`.
+// One video through predict's loop with a sequence of its own (safe beside the other
+// videos' threads); the frames done before a failure are kept in `seq`.
 VideoOutcome run_video(pipeline::Pipeline& pipe, const PipelineArgs& o, const video::VideoSource& video, size_t index,
                        size_t total, Messages& messages, SequenceOutput& seq) {
   const std::string& source = video.name;
+  pipeline::Sequence sequence = pipe.start_sequence();
   pipeline::PipelineFrame current;  // the hook's last frame, which the draw hook gets next
   VideoJob job;
   job.source = video;
@@ -102,13 +107,12 @@ VideoOutcome run_video(pipeline::Pipeline& pipe, const PipelineArgs& o, const vi
   job.lines = o.verbosity == Verbosity::kQuiet ? nullptr : stdout;
   job.strict_gpu = o.strict_gpu;
   job.on_prediction = [&](int64_t frame, const Image& image, Prediction& p) -> Status {
-    KILN_ASSIGN_OR_RETURN(current, pipe.process_detections(image, frame, std::move(p)));
+    KILN_ASSIGN_OR_RETURN(current, sequence.process_detections(image, frame, std::move(p)));
     p = current.objects;
     seq.add(source, pipe, current);
     return Status::Ok();
   };
   job.draw = [&](Image& image, const Prediction&) { draw_pipeline_frame(image, pipe, current); };
-  pipe.reset();
   return predict_video(pipe.detector(), pipe.detector_options(), job, messages);
 }
 
@@ -123,7 +127,7 @@ int run(PipelineArgs o) {
   if (Status st = check_strict_gpu(o.strict_gpu, *device); !st.ok()) return fail(st);
   Result<engine::Config> config = engine::load_config(o.config);
   if (!config.ok()) return fail(config.status());
-  Result<PredictSources> sources = list_predict_sources(o.source);
+  Result<video::InputSources> sources = video::list_input_sources(o.source);
   if (!sources.ok()) return fail(sources.status());
   pipeline::PipelineOverrides overrides;
   if (!o.device.empty()) overrides.device = o.device;
@@ -157,20 +161,27 @@ int run(PipelineArgs o) {
     const std::string source = fs::path(o.source).filename().string();
     SequenceOutput seq;
     const Clock::time_point t0 = Clock::now();
-    pipe.reset();
     if (Status st = run_images(pipe, o, sources->images, messages, seq); !st.ok()) failures.push_back(st.message());
     finish(source, seq, seconds_since(t0), nlohmann::json());
   }
-  for (size_t i = 0; i < sources->videos.size(); ++i) {
-    SequenceOutput seq;
+  // A list's videos side by side, each with its own sequence and output, written in the
+  // list's order once all have ended.
+  std::vector<SequenceOutput> outputs(sources->videos.size());
+  std::vector<double> walls(sources->videos.size());
+  std::vector<VideoOutcome> videos = run_videos(sources->videos.size(), sources->together, [&](size_t i) {
     const Clock::time_point t0 = Clock::now();
-    VideoOutcome video = run_video(pipe, o, sources->videos[i], i + 1, sources->videos.size(), messages, seq);
+    VideoOutcome video = run_video(pipe, o, sources->videos[i], i + 1, sources->videos.size(), messages, outputs[i]);
+    walls[i] = seconds_since(t0);
+    return video;
+  });
+  for (size_t i = 0; i < videos.size(); ++i) {
+    const VideoOutcome& video = videos[i];
     if (!video.status.ok()) failures.push_back(video.status.message());
     nlohmann::json extra = video.json.value("speed", nlohmann::json::object());
     extra.erase("frames"), extra.erase("wall_s"), extra.erase("end_to_end_fps");
     for (const char* key : {"decoder", "fallback", "reconnects"})
       if (video.json.contains(key)) extra[key] = video.json[key];
-    finish(sources->videos[i].name, seq, seconds_since(t0), extra);
+    finish(sources->videos[i].name, outputs[i], walls[i], extra);
   }
   std::fflush(stdout);
   if (!o.json_out.empty())

@@ -14,6 +14,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "api/prediction_json.h"
 #include "cli_output.h"
 #include "commands.h"
 #include "option_flags.h"
@@ -23,9 +24,9 @@
 #include "kiln/model.h"
 #include "model_args.h"
 #include "predict_format.h"
-#include "predict_sources.h"
 #include "predict_video.h"
 #include "save_crops.h"
+#include "video/input_sources.h"
 
 namespace kiln::cli {
 
@@ -42,7 +43,7 @@ struct PredictArgs {
   std::vector<int> classes;
   bool agnostic_nms = false;
   std::string json_out;  // a file, or "-" for stdout
-  MaskFormat masks = MaskFormat::kPolygon;
+  api::MaskFormat masks = api::MaskFormat::kPolygon;
   std::string save_dir;
   bool save = false;     // --save given (with or without a folder)
   bool save_txt = false;
@@ -136,7 +137,7 @@ nlohmann::json predict_images(Model& model, const kiln::PredictOptions& po, cons
         std::fflush(lines);
       }
       messages.detail(path.filename().string() + ": " + stage_times(p.speed));
-      nlohmann::json entry = prediction_json(p, info.names, o.masks);
+      nlohmann::json entry = api::prediction_json(p, info.names, o.masks);
       entry["image"] = path.filename().string();
       Status written = Status::Ok();
       if (o.save_txt)
@@ -197,11 +198,11 @@ Status check_classes(const PredictArgs& o, const ModelInfo& info) {
 // --masks TEXT -> MaskFormat, refusing a word not in mask_format_names() with the list.
 CLI::Validator mask_format_flag() {
   std::string names;
-  for (const auto& [name, format] : mask_format_names()) names += (names.empty() ? "" : ", ") + name;
+  for (const auto& [name, format] : api::mask_format_names()) names += (names.empty() ? "" : ", ") + name;
   return CLI::Validator(
       [names](std::string& text) -> std::string {
-        auto it = mask_format_names().find(text);
-        if (it == mask_format_names().end()) return "'" + text + "' is not one of " + names;
+        auto it = api::mask_format_names().find(text);
+        if (it == api::mask_format_names().end()) return "'" + text + "' is not one of " + names;
         text = std::to_string(static_cast<int>(it->second));
         return "";
       },
@@ -212,7 +213,7 @@ CLI::Validator mask_format_flag() {
 int predict(PredictArgs o) {
   Messages messages("predict", o.verbosity);
   if (Status st = check_args(o); !st.ok()) return report_error("predict", st);
-  Result<PredictSources> sources = list_predict_sources(o.source);
+  Result<video::InputSources> sources = video::list_input_sources(o.source);
   if (!sources.ok()) return report_error("predict", sources.status());
   Result<LoadedModel> loaded = load_model(o.model, messages);
   if (!loaded.ok()) return report_error("predict", loaded.status());

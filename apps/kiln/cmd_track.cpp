@@ -12,6 +12,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "api/prediction_json.h"
 #include "cli_output.h"
 #include "commands.h"
 #include "core/file_util.h"
@@ -21,9 +22,9 @@
 #include "model_args.h"
 #include "option_flags.h"
 #include "predict_format.h"
-#include "predict_sources.h"
 #include "predict_video.h"
 #include "track/tracker.h"
+#include "video/input_sources.h"
 
 namespace kiln::cli {
 
@@ -142,7 +143,7 @@ Status track_images(Model& model, const kiln::PredictOptions& po, const TrackOpt
                   p.input_height, p.input_width, summarize(p, info.names).c_str(), p.speed.inference_ms);
       std::fflush(stdout);
     }
-    jsonl += seq.json_line(frame, prediction_json(p, info.names));
+    jsonl += seq.json_line(frame, api::prediction_json(p, info.names));
     if (!o.save_dir.empty()) {
       seq.draw(image, p, info.names);
       KILN_RETURN_IF_ERROR(save_jpeg(fs::path(o.save_dir) / images[i].filename().replace_extension(".jpg"), image));
@@ -162,7 +163,7 @@ Status track(const TrackOptions& o) {
     return error(StatusCode::kUnsupported, o.tracker,
                  ": with_reid needs appearance features, which kiln track does not compute yet; set with_reid: False");
   if (!fs::exists(o.model)) return error(StatusCode::kNotFound, o.model, ": no such file");
-  KILN_ASSIGN_OR_RETURN(PredictSources sources, list_predict_sources(o.source));
+  KILN_ASSIGN_OR_RETURN(video::InputSources sources, video::list_input_sources(o.source));
   const size_t sequences = sources.videos.size() + (sources.images.empty() ? 0 : 1);
   if (!o.mot_out.empty() && sequences != 1)
     return error(StatusCode::kInvalidArgument, "--mot writes one sequence, but ", o.source, " holds ", sequences,

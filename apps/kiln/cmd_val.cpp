@@ -35,7 +35,7 @@ struct ValArgs {
   bool json = false;
   std::string save_json;  // COCO results file
   Verbosity verbosity = Verbosity::kNormal;
-  Int8Flags int8;  // for the int8 run of the list
+  Int8Arguments int8;  // for the int8 run of the list
 };
 
 
@@ -63,7 +63,7 @@ Status val(const ValArgs& a) {
   o.model = resolved.path;
   o.model_options = resolved.options;
   const bool int8_run = std::find(precisions.begin(), precisions.end(), "int8") != precisions.end();
-  KILN_ASSIGN_OR_RETURN(Int8Options int8, int8_options(a.int8, int8_run));
+  KILN_ASSIGN_OR_RETURN(Int8Options int8, parse_int8_options(a.int8, int8_run));
   if (int8_run && !(int8 == Int8Options{})) o.model_options.int8 = int8;  // flags win over kiln.yaml
   if (!o.imgsz_given && resolved.options.imgsz > 0) {  // a kiln.yaml entry's imgsz
     o.imgsz = resolved.options.imgsz;

@@ -154,7 +154,7 @@ Result<ResolvedModel> resolve_model_args(const ModelArgs& args) {
   KILN_ASSIGN_OR_RETURN(mo.device, device_flag(a.device));
   KILN_RETURN_IF_ERROR(check_strict_gpu(a.strict_gpu, mo.device));
   KILN_ASSIGN_OR_RETURN(mo.precision, precision_flag(a.precision));
-  KILN_ASSIGN_OR_RETURN(mo.int8, int8_options(a.int8, mo.precision == Precision::kInt8));
+  KILN_ASSIGN_OR_RETURN(mo.int8, parse_int8_options(a.int8, mo.precision == Precision::kInt8));
   mo.batch = a.batch;
   mo.imgsz = a.imgsz;
   mo.cache_dir = a.cache_dir;

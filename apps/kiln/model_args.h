@@ -29,7 +29,7 @@ struct ModelArgs {
   std::string engine_key;   // kiln.yaml's engine_key ($KILN_ENGINE_KEY wins over it)
   std::string on_mismatch = "auto";
   bool strict_gpu = false;
-  Int8Flags int8;  // the commands register them (add_int8_flags)
+  Int8Arguments int8;  // the commands register them (add_int8_flags)
 };
 
 // Registers --model, --device, --task, --names, --config, --cache-dir, --strict-gpu and

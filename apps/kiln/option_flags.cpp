@@ -23,7 +23,7 @@ Result<std::optional<Precision>> precision_flag(const std::string& text) {
   return std::optional<Precision>(*p);
 }
 
-void add_int8_flags(CLI::App& cmd, Int8Flags& f) {
+void add_int8_flags(CLI::App& cmd, Int8Arguments& f) {
   cmd.add_option("--calib", f.calib,
                  "int8: calibration images, a folder, a glob or a dataset YAML (its train split, else val)");
   cmd.add_option("--calib-images", f.calib_images,
@@ -35,31 +35,6 @@ void add_int8_flags(CLI::App& cmd, Int8Flags& f) {
   cmd.add_option("--int8-target-drop", f.target_drop,
                  "int8: keep float the fewest sensitive layers so that mAP50-95 on held-back calibration images drops "
                  "by at most this much");
-}
-
-Result<Int8Options> int8_options(const Int8Flags& f, bool int8) {
-  const char* given = !f.calib.empty() ? "--calib"
-                      : f.calib_images ? "--calib-images"
-                      : !f.method.empty() ? "--calib-method"
-                      : !f.exclude.empty() ? "--int8-exclude"
-                      : f.target_drop ? "--int8-target-drop"
-                                        : nullptr;
-  if (given && !int8) return error(StatusCode::kInvalidArgument, given, " applies to --precision int8 only");
-  Int8Options o;
-  o.calib = f.calib;
-  if (f.calib_images && *f.calib_images < 1)
-    return error(StatusCode::kInvalidArgument, "--calib-images ", *f.calib_images, ": expected at least 1");
-  o.calib_images = f.calib_images.value_or(o.calib_images);
-  if (!f.method.empty()) {
-    auto m = parse_calibration_method(f.method);
-    if (!m.ok()) return error(m.status().code(), "--calib-method: ", m.status().message());
-    o.method = *m;
-  }
-  o.exclude = f.exclude;
-  if (f.target_drop && !(*f.target_drop >= 0 && *f.target_drop <= 1))
-    return error(StatusCode::kInvalidArgument, "--int8-target-drop ", *f.target_drop, ": expected a mAP drop in [0, 1]");
-  o.target_drop = f.target_drop;
-  return o;
 }
 
 void add_live_flags(CLI::App& cmd, video::LiveOptions& live) {

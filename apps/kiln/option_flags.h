@@ -4,7 +4,6 @@
 
 #include <optional>
 #include <string>
-#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -21,18 +20,9 @@ Result<std::optional<Precision>> precision_flag(const std::string& text);
 Status check_strict_gpu(bool strict_gpu, const std::optional<Device>& device);
 
 // --calib, --calib-images, --calib-method, --int8-exclude (repeatable), --int8-target-drop:
-// what an int8 build needs (build, predict, val and bench take them alike).
-struct Int8Flags {
-  std::string calib;
-  std::optional<int64_t> calib_images;  // unset: Int8Options' default
-  std::string method;
-  std::vector<std::string> exclude;
-  std::optional<double> target_drop;
-};
-void add_int8_flags(CLI::App& cmd, Int8Flags& flags);
-// InvalidArgument naming the flag for a bad method, image count or drop, or for any of
-// them given when no int8 run is asked for (`int8` false).
-Result<Int8Options> int8_options(const Int8Flags& flags, bool int8);
+// what an int8 build needs (build, predict, val and bench take them alike; checked by
+// parse_int8_options).
+void add_int8_flags(CLI::App& cmd, Int8Arguments& args);
 
 // --reconnect N and --timeout S: how URLs and cameras are read (predict, track, pipeline).
 void add_live_flags(CLI::App& cmd, video::LiveOptions& live);

@@ -2,8 +2,8 @@
 
 #include <cstdio>
 
+#include "api/prediction_json.h"
 #include "kiln/annotate.h"
-#include "predict_format.h"
 
 namespace kiln::cli {
 
@@ -14,7 +14,7 @@ double detect_ms(const Prediction& p) { return p.speed.preprocess_ms + p.speed.i
 nlohmann::json stage_json(const pipeline::Stage& stage, const pipeline::StageOutput& out) {
   if (stage.config().role == engine::StageRole::kEmbed)
     return {{"embedding", out.embedding}, {"embedded_at", out.embedded_at}};
-  nlohmann::json j = prediction_json(out.prediction, stage.model().info().names);
+  nlohmann::json j = api::prediction_json(out.prediction, stage.model().info().names);
   if (stage.config().role == engine::StageRole::kClassify) j.erase("detections");
   return j;
 }
@@ -22,7 +22,7 @@ nlohmann::json stage_json(const pipeline::Stage& stage, const pipeline::StageOut
 }  // namespace
 
 nlohmann::json frame_json(const std::string& source, const pipeline::Pipeline& pipe, const pipeline::PipelineFrame& f) {
-  nlohmann::json objects = prediction_json(f.objects, pipe.detector().info().names)["detections"];
+  nlohmann::json objects = api::prediction_json(f.objects, pipe.detector().info().names)["detections"];
   nlohmann::json stages_speed = nlohmann::json::object();
   for (size_t k = 0; k < pipe.stages().size(); ++k) {
     const pipeline::Stage& stage = pipe.stages()[k];

@@ -1,10 +1,8 @@
-// How kiln predict writes one image's Prediction: the summary line, the JSON object (the one
-// JSON writer for predictions), the stage times and the Ultralytics YOLO txt label lines.
+// How kiln predict writes one image's Prediction besides its JSON (api/prediction_json.h):
+// the summary line, the stage times, the Ultralytics YOLO txt label lines and MOT rows.
 #pragma once
 
 #include <cstdint>
-#include <map>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -16,21 +14,6 @@ namespace kiln::cli {
 // "4 persons, 1 bus, " in class-id order, like Ultralytics' verbose line; classify lists
 // its top-5 ("tabby 0.61, tiger cat 0.20, ").
 std::string summarize(const Prediction& p, const std::vector<std::string>& names);
-
-// How segment masks are written in the JSON (--masks): polygons, COCO compressed RLE, or
-// both.
-enum class MaskFormat { kPolygon, kRle, kBoth };
-// The --masks spellings, the one list of them: polygon, rle, both.
-const std::map<std::string, MaskFormat>& mask_format_names();
-
-// {"detections": [{"class_id", "class_name", "confidence", "box_xyxy", segment: "mask_area"
-// (pixels at the original image size) and "polygons" (the outer border of each piece of
-// the mask, [[x, y], ...] in image pixels) and/or "rle" ({"size": [h, w], "counts": COCO's
-// compressed string}, the mask at the image size, as pycocotools' mask.encode writes it),
-// pose: "keypoints_xyc"}]}; obb detections carry "box_xywhr" instead of "box_xyxy";
-// classify adds "top5".
-nlohmann::json prediction_json(const Prediction& p, const std::vector<std::string>& names,
-                               MaskFormat masks = MaskFormat::kPolygon);
 
 // "preprocess 2.1 ms, inference 40.3 ms, postprocess 0.9 ms" (--verbose, per image).
 std::string stage_times(const Speed& speed);

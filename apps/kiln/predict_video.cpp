@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "api/prediction_json.h"
 #include "bounded_queue.h"
 #include "interrupt.h"
 #include "core/file_util.h"
@@ -229,7 +230,7 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
                      job.source.locator.c_str(), p.input_height, p.input_width, summarize(p, info.names).c_str(),
                      p.speed.inference_ms);
       messages.detail("frame " + std::to_string(number) + ": " + stage_times(p.speed));
-      nlohmann::json entry = prediction_json(p, info.names, job.masks);
+      nlohmann::json entry = api::prediction_json(p, info.names, job.masks);
       entry["frame"] = number;
       frames.push_back(std::move(entry));
       if (job.save_txt) {

@@ -13,8 +13,8 @@
 #include <vector>
 #include <nlohmann/json.hpp>
 
+#include "api/prediction_json.h"
 #include "cli_output.h"
-#include "predict_format.h"
 #include "kiln/annotate.h"
 #include "kiln/model.h"
 #include "kiln/status.h"
@@ -32,7 +32,7 @@ struct VideoJob {
   bool save_conf = false;
   bool save_crop = false;          // crops/<class>/<stem>_<frame>.jpg under save_dir, as Ultralytics' save_crop
   DrawStyle style;
-  MaskFormat masks = MaskFormat::kPolygon;  // segment masks in the JSON
+  api::MaskFormat masks = api::MaskFormat::kPolygon;  // segment masks in the JSON
   int vid_stride = 1;              // predict every vid_stride-th frame; the saved video plays at fps / vid_stride
   int64_t max_frames = 0;          // stop after this many predicted frames; 0: all
   FILE* lines = stdout;            // per-frame lines and the summary; nullptr: none

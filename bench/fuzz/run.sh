@@ -40,7 +40,9 @@ for h in "${harnesses[@]}"; do
   [ -d "$corpus/$h" ] && cp -n "$corpus/$h"/* "$work/$h/corpus/" 2>/dev/null || true
   rc=0
   # -rss_limit_mb: an input that makes kiln allocate more than this counts as a crash.
-  "$bin" "$work/$h/corpus" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2560 -print_final_stats=1 \
+  # -timeout: seconds one input may take (FUZZ_TIMEOUT, 20); a run at low priority on a busy
+  # machine needs more, or legitimate 1-2 s inputs (ASan, Debug) are reported as hangs.
+  "$bin" "$work/$h/corpus" -max_total_time="$seconds" -timeout="${FUZZ_TIMEOUT:-20}" -rss_limit_mb=2560 -print_final_stats=1 \
     -artifact_prefix="$work/$h/crashes/" > "$work/$h/log" 2>&1 || rc=$?
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$work/$h/log" | grep -o '[0-9]*$' || echo 0)
   rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$work/$h/log" | grep -o '[0-9]*$' || echo 0)

@@ -3,9 +3,9 @@
 from outside; each measure is judged flat (no growth beyond --tolerance, default 1%) from
 just after warm-up to the end.
 
-  bench/soak/soak.py loop --model M [--device cuda:0] [--precision fp16] [--count 1000000]
+  bench/soak/soak.py loop --model M [--device cuda:0] [--precision fp16] [--count 1000000] [--batch B]
       kiln_soak (bench/soak/soak_predict.cpp): one kiln::Model, predict() on one decoded
-      image --count times;
+      image --count times (B at a time);
   bench/soak/soak.py folder --model M [--device cuda:0] [--images 10000]
       `kiln predict --source DIR --json FILE` on a folder of --images links to the asset
       images; every result must be written. predict keeps each image's results for the JSON
@@ -97,6 +97,7 @@ def soak_loop(a):
     cmd = [binary, a.model, os.path.join(ASSETS, "images", IMAGES[0]), str(a.count), "--device", a.device]
     cmd += ["--precision", a.precision] if a.precision else []
     cmd += ["--imgsz", str(a.imgsz)] if a.imgsz else []
+    cmd += ["--batch", str(a.batch)] if a.batch > 1 else []
     seconds, out, rss, dev = sample_while_running(cmd, a.interval)
     print(out.strip())
     return {"mode": "loop", "count": a.count, "device": a.device, "seconds": seconds}, rss, dev
@@ -134,6 +135,7 @@ def main():
     ap.add_argument("--precision", default=None)
     ap.add_argument("--imgsz", type=int, default=None, help="input size (a dynamic model: the soak's own size)")
     ap.add_argument("--count", type=int, default=1_000_000, help="loop: predictions")
+    ap.add_argument("--batch", type=int, default=1, help="loop: images per predict call (a dynamic export)")
     ap.add_argument("--soak-bin", default=None, help="loop: the kiln_soak binary (default build/kiln_soak)")
     ap.add_argument("--images", type=int, default=10_000, help="folder: images in the folder")
     ap.add_argument("--kiln", default=None, help="folder: the kiln binary (default build/kiln)")

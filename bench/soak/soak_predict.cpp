@@ -1,12 +1,15 @@
-// kiln_soak MODEL IMAGE COUNT [--device D] [--precision P] [--imgsz N]: COUNT predictions of
-// one decoded IMAGE through one kiln::Model in one process, the whole predict path each time (letterbox,
-// inference, decode, NMS), so that bench/soak/soak.py can sample the process's host and
-// device memory from outside while it runs. Prints the rate at the end; exit 2 on an error.
+// kiln_soak MODEL IMAGE COUNT [--device D] [--precision P] [--imgsz N] [--batch B]: COUNT
+// predictions of one decoded IMAGE through one kiln::Model in one process, the whole predict
+// path each time (letterbox, inference, decode, NMS), B images per call (a dynamic export),
+// so that bench/soak/soak.py can sample the process's host and device memory from outside
+// while it runs. Prints the rate at the end; exit 2 on an error.
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "kiln/model.h"
 
@@ -26,11 +29,12 @@ bool parse_int(const char* text, long long& out) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::string usage = "usage: kiln_soak MODEL IMAGE COUNT [--device D] [--precision P] [--imgsz N]";
+  const std::string usage = "usage: kiln_soak MODEL IMAGE COUNT [--device D] [--precision P] [--imgsz N] [--batch B]";
   if (argc < 4 || argc % 2 != 0) return fail(usage);
   long long count = 0;
   if (!parse_int(argv[3], count)) return fail(std::string("COUNT '") + argv[3] + "' is not a positive integer");
   kiln::ModelOptions options;
+  long long batch = 1;
   for (int i = 4; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
     if (flag == "--device") {
@@ -44,6 +48,8 @@ int main(int argc, char** argv) {
       options.precision = *precision;
     } else if (long long imgsz = 0; flag == "--imgsz" && parse_int(value.c_str(), imgsz) && imgsz <= 8192) {
       options.imgsz = static_cast<int>(imgsz);
+    } else if (flag == "--batch" && parse_int(value.c_str(), batch) && batch <= 1024) {
+      options.batch = static_cast<int>(batch);
     } else {
       return fail("'" + flag + " " + value + "': " + usage);
     }
@@ -52,10 +58,11 @@ int main(int argc, char** argv) {
   if (!model.ok()) return fail(model.status().message());
   auto image = kiln::load_image(argv[2]);
   if (!image.ok()) return fail(image.status().message());
+  const std::vector<kiln::Image> images(static_cast<size_t>(batch), *image);
   const auto start = std::chrono::steady_clock::now();
-  for (long long i = 0; i < count; ++i) {
-    auto prediction = model->predict(*image);
-    if (!prediction.ok()) return fail("prediction " + std::to_string(i) + ": " + prediction.status().message());
+  for (long long i = 0; i < count; i += batch) {
+    auto predictions = model->predict(std::span<const kiln::Image>(images).first(std::min(batch, count - i)));
+    if (!predictions.ok()) return fail("prediction " + std::to_string(i) + ": " + predictions.status().message());
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("%lld predictions in %.1f s (%.0f/s)\n", count, seconds, static_cast<double>(count) / seconds);

@@ -61,6 +61,21 @@ struct Int8Options {
   bool operator==(const Int8Options&) const = default;
 };
 
+// The int8 options as an edge receives them, each unset (empty) when not given: the CLI's
+// --calib, --calib-images, --calib-method, --int8-exclude and --int8-target-drop, the
+// Python package's keyword arguments of the same names.
+struct Int8Arguments {
+  std::string calib;
+  std::optional<int64_t> calib_images;  // unset: Int8Options' default
+  std::string method;
+  std::vector<std::string> exclude;
+  std::optional<double> target_drop;
+};
+// Int8Options from them. InvalidArgument naming the option by its flag (the messages the
+// CLI prints and the Python package raises) for a bad method, image count or drop, or for
+// any option given when no int8 run is asked for (`int8` false).
+Result<Int8Options> parse_int8_options(const Int8Arguments& args, bool int8);
+
 struct Device {
   enum class Kind { kCpu, kCuda } kind = Kind::kCpu;
   int index = 0;

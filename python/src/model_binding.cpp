@@ -7,12 +7,11 @@
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/vector.h>
 
+#include "api/prediction_json.h"
 #include "arrays.h"
 #include "bindings.h"
 #include "kiln/annotate.h"
 #include "kiln/model.h"
-#include "option_flags.h"
-#include "predict_format.h"
 #include "vision/mask_contour.h"
 
 namespace nb = nanobind;
@@ -68,8 +67,8 @@ Result<ModelOptions> model_options(const std::string& device, const std::string&
   o.strict_gpu = strict_gpu;
   o.task = task;
   o.names = names;
-  cli::Int8Flags flags{calib, calib_images, calib_method, int8_exclude, int8_target_drop};
-  KILN_ASSIGN_OR_RETURN(o.int8, cli::int8_options(flags, o.precision == Precision::kInt8));
+  Int8Arguments int8{calib, calib_images, calib_method, int8_exclude, int8_target_drop};
+  KILN_ASSIGN_OR_RETURN(o.int8, parse_int8_options(int8, o.precision == Precision::kInt8));
   return o;
 }
 
@@ -173,7 +172,7 @@ void bind_model(nb::module_& m) {
         return std::make_tuple(p.speed.preprocess_ms, p.speed.inference_ms, p.speed.postprocess_ms);
       }, "(preprocess, inference, postprocess) ms per image")
       .def("to_json", [](const Prediction& p, const std::vector<std::string>& names) {
-        return cli::prediction_json(p, names).dump();
+        return api::prediction_json(p, names).dump();
       }, "names"_a, "kiln predict --json's object for this image")
       .def("plot", &plot, "image"_a, "names"_a, "A copy of `image` (HWC BGR uint8) with the results drawn");
 

@@ -7,7 +7,7 @@
 
 #include "arrays.h"
 #include "bindings.h"
-#include "predict_sources.h"
+#include "video/input_sources.h"
 #include "video/video_io.h"
 
 namespace nb = nanobind;
@@ -17,7 +17,7 @@ namespace kiln::python {
 
 void bind_sources(nb::module_& m) {
   m.def("list_sources", [](const std::string& source) {
-    cli::PredictSources s = value_or_throw(cli::list_predict_sources(source));
+    video::InputSources s = value_or_throw(video::list_input_sources(source));
     std::vector<std::string> images, videos;
     for (const auto& p : s.images) images.push_back(p.string());
     for (const video::VideoSource& v : s.videos) videos.push_back(v.locator);

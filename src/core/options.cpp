@@ -58,6 +58,31 @@ Result<CalibrationMethod> parse_calibration_method(std::string_view text) {
                "': expected one of minmax, entropy, percentile, percentile=P, mse");
 }
 
+Result<Int8Options> parse_int8_options(const Int8Arguments& a, bool int8) {
+  const char* given = !a.calib.empty() ? "--calib"
+                      : a.calib_images ? "--calib-images"
+                      : !a.method.empty() ? "--calib-method"
+                      : !a.exclude.empty() ? "--int8-exclude"
+                      : a.target_drop ? "--int8-target-drop"
+                                      : nullptr;
+  if (given && !int8) return error(StatusCode::kInvalidArgument, given, " applies to --precision int8 only");
+  Int8Options o;
+  o.calib = a.calib;
+  if (a.calib_images && *a.calib_images < 1)
+    return error(StatusCode::kInvalidArgument, "--calib-images ", *a.calib_images, ": expected at least 1");
+  o.calib_images = a.calib_images.value_or(o.calib_images);
+  if (!a.method.empty()) {
+    auto m = parse_calibration_method(a.method);
+    if (!m.ok()) return error(m.status().code(), "--calib-method: ", m.status().message());
+    o.method = *m;
+  }
+  o.exclude = a.exclude;
+  if (a.target_drop && !(*a.target_drop >= 0 && *a.target_drop <= 1))
+    return error(StatusCode::kInvalidArgument, "--int8-target-drop ", *a.target_drop, ": expected a mAP drop in [0, 1]");
+  o.target_drop = a.target_drop;
+  return o;
+}
+
 std::string_view to_string(CropFit fit) { return kCropFitNames[static_cast<size_t>(fit)]; }
 
 Result<CropFit> parse_crop_fit(std::string_view text) {

@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <chrono>
 
-#include "track/tracker.h"
-
 namespace kiln::pipeline {
 
 namespace {
@@ -30,7 +28,7 @@ struct Pipeline::State {
   Model detector;
   PredictOptions detector_options;
   std::vector<Stage> stages;
-  std::optional<track::Tracker> tracker;
+  std::optional<track::TrackerConfig> tracker;  // each sequence gets a tracker of its own
   std::optional<size_t> reid_stage;  // the embed stage that feeds BoT-SORT's with_reid
 };
 
@@ -91,7 +89,7 @@ Result<Pipeline> Pipeline::load(const engine::Config& config, const std::string&
   }
   if (tracker_config && tracker_config->with_reid && !state->reid_stage)
     return config_error(config, where + ".tracker", "with_reid needs an embed stage (e.g. OSNet ReID) for the appearance vectors");
-  if (tracker_config) state->tracker.emplace(*tracker_config);
+  state->tracker = tracker_config;
   return Pipeline(std::move(state));
 }
 
@@ -102,18 +100,19 @@ const PredictOptions& Pipeline::detector_options() const { return state_->detect
 const std::vector<Stage>& Pipeline::stages() const { return state_->stages; }
 bool Pipeline::tracks() const { return state_->tracker.has_value(); }
 
-void Pipeline::reset() {
-  if (state_->tracker) state_->tracker->reset();
-  for (Stage& s : state_->stages) s.reset();
+Sequence Pipeline::start_sequence() { return Sequence(*state_); }
+
+Sequence::Sequence(Pipeline::State& state) : state_(&state), caches_(state.stages.size()) {
+  if (state.tracker) tracker_.emplace(*state.tracker);
 }
 
-Result<PipelineFrame> Pipeline::process(const Image& frame, int64_t number) {
+Result<PipelineFrame> Sequence::process(const Image& frame, int64_t number) {
   KILN_ASSIGN_OR_RETURN(Prediction detections, state_->detector.predict(frame, state_->detector_options));
   return process_detections(frame, number, std::move(detections));
 }
 
-Result<PipelineFrame> Pipeline::process_detections(const Image& frame, int64_t number, Prediction detections) {
-  State& s = *state_;
+Result<PipelineFrame> Sequence::process_detections(const Image& frame, int64_t number, Prediction detections) {
+  Pipeline::State& s = *state_;
   PipelineFrame out;
   out.number = number;
   out.stage_outputs.resize(s.stages.size());
@@ -123,14 +122,14 @@ Result<PipelineFrame> Pipeline::process_detections(const Image& frame, int64_t n
   auto run_stage = [&](size_t k, const std::vector<StageObject>& objects) -> Result<std::vector<std::optional<StageOutput>>> {
     const Clock::time_point t0 = Clock::now();
     Stage& stage = s.stages[k];
-    KILN_ASSIGN_OR_RETURN(std::vector<std::optional<StageOutput>> results, stage.run(vframe, objects, number));
+    KILN_ASSIGN_OR_RETURN(std::vector<std::optional<StageOutput>> results, stage.run(vframe, objects, number, caches_[k]));
     out.stage_ms[k] += ms_since(t0);
     for (const auto& r : results) out.stage_crops[k] += r && (r->embedded_at == number || r->embedding.empty());
     return results;
   };
 
   std::vector<std::optional<StageOutput>> reid;  // per detection, when with_reid
-  if (s.tracker) {
+  if (tracker_) {
     if (s.reid_stage) {
       std::vector<StageObject> all;
       for (const Detection& d : detections.boxes) all.push_back({d.class_id, d.box, -1});
@@ -142,7 +141,7 @@ Result<PipelineFrame> Pipeline::process_detections(const Image& frame, int64_t n
       dets.push_back({d.box, d.confidence, d.class_id, reid.empty() || !reid[i] ? std::vector<float>() : reid[i]->embedding});
     }
     const Clock::time_point t0 = Clock::now();
-    KILN_ASSIGN_OR_RETURN(std::vector<track::TrackedObject> tracks, s.tracker->update(dets, view_of(frame)));
+    KILN_ASSIGN_OR_RETURN(std::vector<track::TrackedObject> tracks, tracker_->update(dets, view_of(frame)));
     out.track_ms = ms_since(t0);
     Prediction& objects = out.objects;
     objects.input_width = detections.input_width, objects.input_height = detections.input_height;

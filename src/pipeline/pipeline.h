@@ -1,11 +1,15 @@
-// A pipeline of kiln.yaml (engine/pipeline_config.h) run over the frames of one sequence:
+// A pipeline of kiln.yaml (engine/pipeline_config.h) run over the frames of a sequence:
 // the detector, then the tracker when one is configured, then each stage on crops of the
 // objects of its classes, the results in frame pixels. Everything that can be wrong with
-// the file or its models is found by load(), before any frame runs.
+// the file or its models is found by load(), before any frame runs. A Pipeline holds the
+// models; each sequence (a video, a stream, a folder of frames) gets a Sequence of its own
+// (its tracker and embed caches), so several sequences can run side by side, each on its
+// own thread, over one set of models.
 //
 //   auto config = kiln::engine::load_config("kiln.yaml");
 //   auto pipe = kiln::pipeline::Pipeline::load(*config, "people", {});
-//   for (each frame, numbered from 1) { auto out = pipe->process(frame, number); ... }
+//   kiln::pipeline::Sequence seq = pipe->start_sequence();
+//   for (each frame, numbered from 1) { auto out = seq.process(frame, number); ... }
 #pragma once
 
 #include <memory>
@@ -17,6 +21,7 @@
 #include "kiln/model.h"
 #include "pipeline/pipeline_models.h"
 #include "pipeline/stage.h"
+#include "track/tracker.h"
 
 namespace kiln::pipeline {
 
@@ -33,6 +38,8 @@ struct PipelineFrame {
   std::vector<double> stage_ms;  // per stage: crops, inference and mapping back
   std::vector<size_t> stage_crops;  // per stage: crops run (embed: cache misses)
 };
+
+class Sequence;
 
 class Pipeline {
  public:
@@ -52,18 +59,34 @@ class Pipeline {
   const std::vector<Stage>& stages() const;
   bool tracks() const;
 
+  // A new sequence over this pipeline's models: a fresh tracker and empty embed caches.
+  // It refers to the models, so the Pipeline must outlive it (moving the Pipeline is fine).
+  Sequence start_sequence();
+
+ private:
+  friend class Sequence;
+  struct State;
+  explicit Pipeline(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+// One sequence's run of a pipeline. Sequences of one Pipeline may be used on different
+// threads at once (each model call borrows its own context); one Sequence is used by one
+// thread at a time.
+class Sequence {
+ public:
   // Frame `number` (1-based within the sequence) whose detector prediction is `detections`.
   Result<PipelineFrame> process_detections(const Image& frame, int64_t number, Prediction detections);
   // The detector first, then the above.
   Result<PipelineFrame> process(const Image& frame, int64_t number);
 
-  // A new sequence: the tracker and the embed caches start over.
-  void reset();
-
  private:
-  struct State;
-  explicit Pipeline(std::unique_ptr<State> state);
-  std::unique_ptr<State> state_;
+  friend class Pipeline;
+  explicit Sequence(Pipeline::State& state);
+
+  Pipeline::State* state_;
+  std::optional<track::Tracker> tracker_;
+  std::vector<EmbedCache> caches_;  // per stage
 };
 
 }  // namespace kiln::pipeline

@@ -61,7 +61,8 @@ vision::CropPlacement Stage::placement(const vision::Image& frame, const Box& bo
 }
 
 Result<std::vector<std::optional<StageOutput>>> Stage::run(const vision::Image& frame,
-                                                           const std::vector<StageObject>& objects, int64_t frame_number) {
+                                                           const std::vector<StageObject>& objects, int64_t frame_number,
+                                                           EmbedCache& cache) {
   const bool embeds = config_.role == engine::StageRole::kEmbed;
   std::vector<std::optional<StageOutput>> out(objects.size());
   std::vector<size_t> pending;  // objects whose crop runs this frame (not served from the embed cache)
@@ -70,8 +71,8 @@ Result<std::vector<std::optional<StageOutput>>> Stage::run(const vision::Image& 
     const StageObject& o = objects[i];
     if (!applies_to(o.class_id)) continue;
     if (embeds && o.track_id >= 0) {
-      auto cached = cache_.find(o.track_id);
-      if (cached != cache_.end() && frame_number - cached->second.embedded_at < config_.every) {
+      auto cached = cache.find(o.track_id);
+      if (cached != cache.end() && frame_number - cached->second.embedded_at < config_.every) {
         out[i] = cached->second;
         continue;
       }
@@ -84,7 +85,7 @@ Result<std::vector<std::optional<StageOutput>>> Stage::run(const vision::Image& 
   if (pending.empty()) return out;
   KILN_ASSIGN_OR_RETURN(std::vector<StageOutput> results, embeds ? embed(frame, crops, frame_number) : predict(frame, crops));
   for (size_t k = 0; k < pending.size(); ++k) {
-    if (embeds && objects[pending[k]].track_id >= 0) cache_[objects[pending[k]].track_id] = results[k];
+    if (embeds && objects[pending[k]].track_id >= 0) cache[objects[pending[k]].track_id] = results[k];
     out[pending[k]] = std::move(results[k]);
   }
   return out;

@@ -1,7 +1,8 @@
 // One stage of a pipeline: its model run on crops of the frame's objects of its classes,
 // all crops of a frame in one predict/run call (batched as the model's batch allows), the
 // results mapped back to frame pixels. Embed stages L2-normalise each vector and keep it
-// per track id, refreshing it every `every` frames.
+// per track id in the caller's EmbedCache (one per sequence), refreshing it every `every`
+// frames. A Stage holds no per-sequence state: sequences on several threads share it.
 #pragma once
 
 #include <map>
@@ -29,6 +30,9 @@ struct StageObject {
   int track_id = -1;
 };
 
+// An embed stage's vectors by track id, for one sequence.
+using EmbedCache = std::map<int, StageOutput>;
+
 class Stage {
  public:
   Stage(engine::StageConfig config, Model model, std::vector<int> class_ids);
@@ -38,16 +42,14 @@ class Stage {
   bool applies_to(int class_id) const;
 
   // The stage's outputs for `objects` of `frame` (unset for objects of other classes or
-  // whose crop is empty). Embed vectors of tracked objects are reused until `every`
-  // frames old.
+  // whose crop is empty). Embed vectors of tracked objects are reused from `cache` until
+  // `every` frames old, and stored there when computed. Safe from several threads, each
+  // with its own cache (the model is shared).
   Result<std::vector<std::optional<StageOutput>>> run(const vision::Image& frame, const std::vector<StageObject>& objects,
-                                                      int64_t frame_number);
+                                                      int64_t frame_number, EmbedCache& cache);
 
   // The placement of `box` in this stage's input (its crop region grown by the padding).
   vision::CropPlacement placement(const vision::Image& frame, const Box& box) const;
-
-  // Forgets the cached vectors (a new sequence).
-  void reset() { cache_.clear(); }
 
  private:
   Result<std::vector<StageOutput>> predict(const vision::Image& frame, const std::vector<vision::CropPlacement>& crops);
@@ -58,7 +60,6 @@ class Stage {
   Model model_;
   std::vector<int> class_ids_;  // empty: every class
   int input_width_ = 0, input_height_ = 0;
-  std::map<int, StageOutput> cache_;  // embed: by track id
 };
 
 // The embed input for crops already fitted to the model's size: RGB, x / 255, then

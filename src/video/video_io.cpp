@@ -1,5 +1,7 @@
 #include "video/video_io.h"
 
+#include "video/cuda_device.h"
+
 extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavdevice/avdevice.h>
@@ -20,6 +22,7 @@ extern "C" {
 #include <cstring>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace kiln::video {
 
@@ -39,9 +42,6 @@ void silence_ffmpeg_log() {
   std::call_once(once, [] { av_log_set_level(AV_LOG_QUIET); });
 }
 
-// AV_CUDA_USE_PRIMARY_CONTEXT (libavutil/hwcontext_cuda.h, which needs cuda.h): NVDEC's
-// frames then live in the context the CUDA runtime (and so the engine) uses.
-constexpr int kCudaUsePrimaryContext = 1 << 0;
 // Frames a reader's consumer may hold at once beyond what the decoder needs (predict's
 // queue between the decode thread and inference).
 constexpr int kExtraHwFrames = 12;
@@ -275,9 +275,7 @@ void VideoReader::Impl::choose(const AVCodec* codec, const AVCodecParameters& pa
     const char* pixel_format = av_get_pix_fmt_name(static_cast<AVPixelFormat>(params.format));
     f.pixel_format = pixel_format ? pixel_format : "unknown-format";
     if (f.ffmpeg_has_cuda && f.codec_has_cuda && nvdec_pixel_format(f.pixel_format)) {
-      const int rc = av_hwdevice_ctx_create(&hw_device, AV_HWDEVICE_TYPE_CUDA, std::to_string(*cuda_device).c_str(),
-                                            nullptr, kCudaUsePrimaryContext);
-      if (rc < 0) f.device_error = av_error(rc);
+      f.device_error = create_cuda_device(*cuda_device, &hw_device);
     }
   }
   choice = choose_decoder(f);
@@ -288,18 +286,27 @@ void VideoReader::Impl::choose(const AVCodec* codec, const AVCodecParameters& pa
 }
 
 Status VideoReader::Impl::open_stream(std::optional<int> cuda_device, int decoder_threads) {
-  int rc = avformat_find_stream_info(format, nullptr);
+  // The probe decodes frames too: a 73-byte GIF whose screen claims 11308 x 11308 would
+  // otherwise allocate half a gigabyte before the size is seen.
+  std::vector<AVDictionary*> probe(format->nb_streams, nullptr);
+  for (AVDictionary*& d : probe) av_dict_set_int(&d, "max_pixels", kMaxVideoPixels, 0);
+  int rc = avformat_find_stream_info(format, probe.data());
+  for (AVDictionary*& d : probe) av_dict_free(&d);
   if (rc < 0) return corrupt("not a readable video (" + reason(rc) + ")");
   const AVCodec* codec = nullptr;
   stream = av_find_best_stream(format, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
   if (stream < 0) return corrupt("no decodable video stream (" + av_error(stream) + ")");
   AVStream* st = format->streams[stream];
   if (st->codecpar->width <= 0 || st->codecpar->height <= 0) return corrupt("video stream without a frame size");
+  if (int64_t{st->codecpar->width} * st->codecpar->height > kMaxVideoPixels)
+    return corrupt("frames of " + std::to_string(st->codecpar->width) + "x" + std::to_string(st->codecpar->height) +
+                   " are over the limit of " + std::to_string(kMaxVideoPixels) + " pixels");
 
   decoder = avcodec_alloc_context3(codec);
   if (!decoder) return error(StatusCode::kInternal, path.string(), ": out of memory");
   if ((rc = avcodec_parameters_to_context(decoder, st->codecpar)) < 0)
     return corrupt("bad codec parameters (" + av_error(rc) + ")");
+  decoder->max_pixels = kMaxVideoPixels;
   choose(codec, *st->codecpar, cuda_device);
   if (!decoder->hw_device_ctx) {  // NVDEC decodes on the GPU with one thread
     decoder->thread_count = decoder_threads;  // 0: FFmpeg picks one thread per core

@@ -55,8 +55,10 @@ struct DeviceFrame {
 
 // Reads the first video stream of a file frame by frame. Missing file: NotFound; a file
 // that is not a video, or whose data cannot be decoded, or that ends before the frames its
-// header promises (truncated): Corrupt naming the file, as is a frame size FFmpeg refuses
-// (av_image_check_size: (width + 128) x (height + 128) under 2^28, images' limit).
+// header promises (truncated): Corrupt naming the file, as is a frame over kMaxVideoPixels
+// (checked before any frame of that size is allocated, the probe's decoding included).
+inline constexpr int64_t kMaxVideoPixels = int64_t{8192} * 8192;  // 8K UHD is 33 M
+
 class VideoReader {
  public:
   // `cuda_device`: decode on that GPU with NVDEC when this FFmpeg, the codec, the pixel

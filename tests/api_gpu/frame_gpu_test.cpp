@@ -65,7 +65,7 @@ class FrameGpu : public ::testing::Test {
     o.batch = 2;
     o.cache_dir = temp_dir();
     o.strict_gpu = true;
-    auto m = Model::load(asset("models/yolo11n.onnx"), o);
+    auto m = Model::load(asset("models/yolo11n-dynamic.onnx"), o);  // batch 2: a dynamic export
     ASSERT_TRUE(m.ok()) << m.status().message();
     model_.emplace(std::move(m).value());
     ASSERT_EQ(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), cudaSuccess);

@@ -136,8 +136,12 @@ TEST(CudaInt8Model, Yolo11nMatchesCpuInt8AndFp32) {
       ASSERT_TRUE(got.ok()) << got.status().message();
       const auto det = detect((*got)[0], *in);
       const double raw = relative_max_error((*got)[0], (*want8)[0]);
-      // The same integer model: FP32 float parts leave only cuDNN's float-conv rounding.
-      const double tol = v.float_parts == Precision::kFp32 ? 0.02 : 0.05;
+      // The same integer model, but not the same numbers: each op agrees with the CPU's
+      // within one quantization step (the op tests), and a step that differs at one layer's
+      // requantization travels through the seventy after it. On the asset images (H200)
+      // confidences moved by up to 0.04 with FP32 float parts and 0.10 with FP16 ones (a car
+      // at 0.4 in dog.jpg); boxes stayed within IoU 0.92.
+      const double tol = v.float_parts == Precision::kFp32 ? 0.06 : 0.12;
       const double iou8 = expect_matched(det8, det, 0.3f, 0.9, tol, image + " " + v.name + " vs CPU int8");
       const double back = expect_matched(det, det8, 0.3f, 0.9, tol, image + " CPU int8 vs " + std::string(v.name));
       // INT8 against FP32: quantization moves confidences by a few hundredths and small boxes

@@ -1,22 +1,22 @@
-#include "predict_sources.h"
+#include "video/input_sources.h"
 
 #include <algorithm>
 #include <map>
 #include <optional>
 
 #include "core/file_util.h"
-#include "kiln/image.h"
 #include "video/video_io.h"
+#include "vision/image_io.h"
 
-namespace kiln::cli {
+namespace kiln::video {
 
 namespace fs = std::filesystem;
 
 namespace {
 
-Result<PredictSources> list_one(const std::string& source) {
-  KILN_ASSIGN_OR_RETURN(std::optional<video::VideoSource> live, video::classify_live_source(source));
-  if (live) return PredictSources{{}, {*live}};
+Result<InputSources> list_one(const std::string& source) {
+  KILN_ASSIGN_OR_RETURN(std::optional<VideoSource> live, classify_live_source(source));
+  if (live) return InputSources{{}, {*live}};
   std::vector<fs::path> files;
   std::error_code ec;
   const bool pattern = source.find_first_of("*?[") != std::string::npos && !fs::exists(source, ec);
@@ -29,9 +29,9 @@ Result<PredictSources> list_one(const std::string& source) {
   } else if (fs::exists(source, ec)) {
     // One named file is taken at its word: a video by its extension, else an image (a
     // file that is neither fails to decode, naming itself).
-    PredictSources one;
-    if (video::is_video_file(source))
-      one.videos.push_back(video::file_source(source));
+    InputSources one;
+    if (is_video_file(source))
+      one.videos.push_back(file_source(source));
     else
       one.images.push_back(source);
     return one;
@@ -39,10 +39,10 @@ Result<PredictSources> list_one(const std::string& source) {
     return error(StatusCode::kNotFound, source, ": no such file or directory");
   }
   std::sort(files.begin(), files.end(), [](const fs::path& a, const fs::path& b) { return a.string() < b.string(); });
-  PredictSources found;
+  InputSources found;
   for (const fs::path& f : files) {
-    if (is_image_file(f)) found.images.push_back(f);
-    else if (video::is_video_file(f)) found.videos.push_back(video::file_source(f));
+    if (vision::has_image_extension(f)) found.images.push_back(f);
+    else if (is_video_file(f)) found.videos.push_back(file_source(f));
   }
   if (found.images.empty() && found.videos.empty())
     return error(StatusCode::kNotFound, source, pattern ? ": no images or videos match" : ": no images (jpg, jpeg, png, bmp) or videos (mp4, avi, mkv, mov, ...) in directory");
@@ -51,23 +51,23 @@ Result<PredictSources> list_one(const std::string& source) {
 
 }  // namespace
 
-Result<PredictSources> list_predict_sources(const std::string& source) {
+Result<InputSources> list_input_sources(const std::string& source) {
   std::error_code ec;
-  if (!video::is_source_list(source) || !fs::is_regular_file(source, ec)) return list_one(source);
-  KILN_ASSIGN_OR_RETURN(std::vector<std::string> entries, video::read_source_list(source));
-  PredictSources all;
+  if (!is_source_list(source) || !fs::is_regular_file(source, ec)) return list_one(source);
+  KILN_ASSIGN_OR_RETURN(std::vector<std::string> entries, read_source_list(source));
+  InputSources all;
   for (const std::string& entry : entries) {
-    if (video::is_source_list(entry)) return error(StatusCode::kInvalidArgument, source, ": lists another list, ", entry);
-    Result<PredictSources> one = list_one(entry);
+    if (is_source_list(entry)) return error(StatusCode::kInvalidArgument, source, ": lists another list, ", entry);
+    Result<InputSources> one = list_one(entry);
     if (!one.ok()) return error(one.status().code(), source, ": ", one.status().message());
     all.images.insert(all.images.end(), one->images.begin(), one->images.end());
     all.videos.insert(all.videos.end(), one->videos.begin(), one->videos.end());
   }
   std::map<std::string, int> stems;
-  for (video::VideoSource& v : all.videos)
-    if (int n = ++stems[v.stem]; n > 1) v.stem += "_" + std::to_string(n);
+  for (VideoSource& v : all.videos)
+    if (int n = ++stems[v.stem]; n > 1) v.stem.append("_").append(std::to_string(n));
   all.together = true;
   return all;
 }
 
-}  // namespace kiln::cli
+}  // namespace kiln::video

@@ -1,4 +1,5 @@
-// What `kiln predict --source` names, expanded the way Ultralytics' LoadImagesAndVideos and
+// What a predict source names (kiln predict / track / pipeline --source, the Python
+// package's predict(source)), expanded the way Ultralytics' LoadImagesAndVideos and
 // LoadStreams do: a file, a directory (its image and video files), a glob ("dir/*.jpg",
 // quoted), a URL or camera (video/video_source.h), or a .streams / .txt list of any of
 // these. Paths sort by their full string; images come first, then videos and streams (a
@@ -13,14 +14,14 @@
 #include "kiln/status.h"
 #include "video/video_source.h"
 
-namespace kiln::cli {
+namespace kiln::video {
 
-struct PredictSources {
+struct InputSources {
   std::vector<std::filesystem::path> images;
-  std::vector<video::VideoSource> videos;  // files, URLs and cameras
+  std::vector<VideoSource> videos;  // files, URLs and cameras
   bool together = false;  // a list: its videos run at the same time (streams never end by themselves)
 };
 
-Result<PredictSources> list_predict_sources(const std::string& source);
+Result<InputSources> list_input_sources(const std::string& source);
 
-}  // namespace kiln::cli
+}  // namespace kiln::video
