@@ -34,8 +34,8 @@ std::ostream& operator<<(std::ostream& os, Precision p);
 // kMinMax the largest |x| seen; kEntropy TensorRT's KL-divergence choice over a 2048-bin
 // histogram of |x|; kPercentile the `percentile`-th percentile of |x|; kMse the amax with
 // the smallest quantization mean squared error over that histogram. kMse is the default:
-// it kept mAP50-95 closest to FP32 on yolo11n and yolov8n
-// (bench/results/2026-12-04-cpu-int8.md).
+// calibrated on images outside the val set, it kept mAP50-95 closest to FP32 on average over
+// yolo11n and yolov8n (bench/results/2026-12-05-cpu-int8-methods.md).
 struct CalibrationMethod {
   enum class Kind { kMinMax, kEntropy, kPercentile, kMse } kind = Kind::kMse;
   double percentile = 99.99;  // kPercentile only, in (0, 100]
