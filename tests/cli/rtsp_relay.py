@@ -127,8 +127,7 @@ class Session:
         if first == b"$":
             head = self.stream.read(3)
             return "$", head[0], self.stream.read(int.from_bytes(head[1:], "big"))
-        lines = (first + self.stream.readline()).decode().split()
-        method, url = lines[0], lines[1]
+        method, url = (first + self.stream.readline()).decode().split()[:2]
         headers = {}
         while (line := self.stream.readline().decode().strip()):
             name, _, value = line.partition(":")

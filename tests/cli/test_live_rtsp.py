@@ -2,9 +2,10 @@
 12-frame clip to rtsp_relay.py on 127.0.0.1, which plays it to kiln over TCP interleaved
 from its first packet. The stream gives the detections (and tracks) of the same frames read
 from the file; a publisher that stops mid-stream and comes back gives one reconnect and the
-frames of both parts, then exit 2 with one line when it does not come back; a port nobody
-serves, a path nobody publishes and a server that never answers are one-line errors within
-the timeout."""
+frames of both parts, then exit 2 with one line when it does not come back; a publisher that
+stalls with its connection open keeps the frames it sent and ends the same way after
+--timeout; a port nobody serves, a path nobody publishes and a server that never answers are
+one-line errors within the timeout."""
 import json
 import os
 import shutil
