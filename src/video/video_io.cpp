@@ -122,7 +122,6 @@ struct VideoReader::Impl {
   AVPacket* packet = nullptr;
   AVFrame* frame = nullptr;
   int stream = -1;
-  bool draining = false;
   int read_error = 0;  // a failed read, told once the decoder has given up the frames it holds
   int64_t decoded = 0;
   VideoInfo info;
