@@ -66,7 +66,7 @@ class FakeCudaTensor:
 
 @pytest.fixture(scope="module")
 def model(assets):
-    return kiln.YOLO(assets / "models" / "yolo11n-dynamic.onnx", imgsz=64)
+    return kiln.YOLO(assets / "models" / "yolo11n-dynamic.onnx", device="cpu", imgsz=64)
 
 
 def test_asks_for_the_legacy_default_stream_and_a_cpu_model_refuses(model):

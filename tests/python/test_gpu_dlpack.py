@@ -2,7 +2,6 @@
 image as a numpy array gives, on a CUDA model (yolo11n, FP16): whole images, an image written
 on a side stream, a crop (rows with a pitch); a non-contiguous view is refused. Skips without
 torch or a CUDA device (the GPU carry runs it: bench/gpu_run.sh python)."""
-import cv2
 import pytest
 
 import kiln
@@ -21,7 +20,7 @@ def model(assets):
 def images(assets):
     paths = sorted((assets / "images").glob("*.jpg"))
     assert paths, f"no .jpg in {assets / 'images'}"
-    return [(p.name, cv2.imread(str(p))) for p in paths]
+    return [(p.name, kiln._kiln.load_image(str(p))) for p in paths]  # as cv2.imread decodes
 
 
 def test_cuda_tensor_equals_numpy(model, images):
