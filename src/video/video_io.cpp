@@ -122,7 +122,7 @@ struct VideoReader::Impl {
   AVPacket* packet = nullptr;
   AVFrame* frame = nullptr;
   int stream = -1;
-  bool draining = false;
+  int read_error = 0;  // a failed read, told once the decoder has given up the frames it holds
   int64_t decoded = 0;
   VideoInfo info;
   // open_url: FFmpeg's blocking calls poll `interrupted`, which gives up once `deadline`
@@ -405,6 +405,8 @@ Result<bool> VideoReader::Impl::next() {
       return true;
     }
     if (rc == AVERROR_EOF) {
+      if (r.read_error < 0)
+        return r.corrupt("read error after frame " + std::to_string(r.decoded) + " (" + r.reason(r.read_error) + ")");
       if (r.info.frame_count > 0 && r.decoded < r.info.frame_count)
         return r.corrupt("truncated: " + std::to_string(r.decoded) + " of the " + std::to_string(r.info.frame_count) +
                          " frames its header declares");
@@ -415,11 +417,13 @@ Result<bool> VideoReader::Impl::next() {
     // The decoder wants input: the next packet of our stream, or the end-of-stream flush.
     if (r.timeout_s > 0) r.arm();
     rc = av_read_frame(r.format, r.packet);
-    if (rc == AVERROR_EOF) {
+    // A failed read ends the input like its end does: frame threads hold the last packets'
+    // frames, which a stalled or dropped stream would otherwise lose with the connection.
+    if (rc < 0) {
+      if (rc != AVERROR_EOF) r.read_error = rc;
       avcodec_send_packet(r.decoder, nullptr);
       continue;
     }
-    if (rc < 0) return r.corrupt("read error after frame " + std::to_string(r.decoded) + " (" + r.reason(rc) + ")");
     if (r.packet->stream_index != r.stream) {
       av_packet_unref(r.packet);
       continue;
