@@ -31,6 +31,9 @@ def test_cuda_tensor_equals_numpy(model, images):
         assert got.to_json() == want.to_json(), name
         assert got.orig_img is tensor and got.orig_shape == image.shape[:2]
     assert len(want.boxes) > 0
+    with pytest.raises(kiln.UnsupportedError, match=r"plot\(img=\.\.\.\)"):
+        got.plot()
+    assert (got.plot(img=tensor.cpu().numpy()) == want.plot()).all()
 
 
 def test_tensor_written_on_a_side_stream(model, images):
