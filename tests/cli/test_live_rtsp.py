@@ -3,8 +3,8 @@
 from its first packet. The stream gives the detections (and tracks) of the same frames read
 from the file; a publisher that stops mid-stream and comes back gives one reconnect and the
 frames of both parts, then exit 2 with one line when it does not come back; a publisher that
-stalls with its connection open keeps the frames it sent and ends the same way after
---timeout; a port nobody serves, a path nobody publishes and a server that never answers are
+stalls with its connection open keeps the frames it sent, printed as they came (no frame
+held back by the decoder's threads), and ends the same way after --timeout; a port nobody serves, a path nobody publishes and a server that never answers are
 one-line errors within the timeout."""
 import json
 import os
@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 
-from kiln_cli import Checks, run_kiln
+from kiln_cli import KILN, Checks, run_kiln
 from live_streams import (MODEL, check_dropped, check_predict, check_track, detections, free_port, make_clip,
                           one_line_error, publish, reference_detections)
 from rtsp_relay import RtspRelay
@@ -45,13 +45,19 @@ def main():
         part = os.path.join(tmp, "part.ts")
         subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-i", clip, "-c", "copy", "-frames:v", "5", part],
                        check=True)
-        seen = relay.recorded
-        stalled = subprocess.Popen(["ffmpeg", "-loglevel", "error", "-probesize", "32", "-analyzeduration", "0",
-                                    "-f", "mpegts", "-i", "pipe:0", "-c", "copy", "-f", "rtsp", "-rtsp_transport", "tcp",
-                                    url], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        stalled.stdin.write(open(part, "rb").read())
-        stalled.stdin.flush()  # and kept open: FFmpeg sends what it has, then waits
-        relay.wait_recording(seen + 1)
+
+        def publish_stalled():
+            seen = relay.recorded
+            publisher = subprocess.Popen(["ffmpeg", "-loglevel", "error", "-probesize", "32", "-analyzeduration", "0",
+                                          "-f", "mpegts", "-i", "pipe:0", "-c", "copy", "-f", "rtsp", "-rtsp_transport",
+                                          "tcp", url], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+            publisher.stdin.write(open(part, "rb").read())
+            publisher.stdin.flush()  # and kept open: FFmpeg sends what it has, then waits
+            relay.wait_recording(seen + 1)
+            return publisher
+
+        stalled = publish_stalled()
         out = os.path.join(tmp, "stalled.json")
         t0 = time.time()
         r = run_kiln(["predict", *MODEL, "--source", url, "--timeout", "1", "--reconnect", "1", "--json", out],
@@ -69,6 +75,21 @@ def main():
         got = detections(json.load(open(out))) if os.path.exists(out) else []
         checks.check("stalled RTSP stream: the 3 complete frames sent kept, equal to the file's", got == want[:3],
                      f"{len(got)} frames")
+
+        # Latency: a live source's frames come out as they arrive, not once later packets
+        # push them through the decoder's frame threads. Each frame's line is printed well
+        # before the --timeout 6 of silence ends the run (held back, the last would come after it).
+        stalled = publish_stalled()
+        kiln = subprocess.Popen([KILN, "predict", *MODEL, "--source", url, "--timeout", "6",
+                                 "--reconnect", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        printed = [(time.time(), line) for line in kiln.stdout if line.startswith("video ")]
+        kiln.wait()
+        ended = time.time()
+        stalled.kill()
+        stalled.wait()
+        lags = [ended - t for t, _ in printed]
+        checks.check("stalled RTSP stream: each of the 3 frames printed >= 2 s before the 6 s timeout ends it",
+                     len(printed) == 3 and min(lags) >= 2, f"{len(printed)} lines, {[round(x, 1) for x in lags]} s before the end")
 
         dead = free_port()
         t0 = time.time()
