@@ -32,7 +32,8 @@
 # on coco128 at fp32,fp16,int8 (calibration: coco128, $INT8_CALIB_IMAGES images, default 128);
 # api: kiln_api_gpu_tests (predict on CUDA vs CPU); videogpu: kiln_video_gpu_tests (NVDEC);
 # strict: tests/cli/test_strict_gpu.py (NVDEC, the CPU-decoder fallback line, --strict-gpu;
-# its 4:4:4 clip from $assets/video/yuv444.mp4 where there is no ffmpeg); soak: kiln_soak
+# its 4:4:4 clip from $assets/video/yuv444.mp4 and its 4:2:0-then-4:4:4 clips from
+# $assets/video/mixed/{head,tail,mixed}.ts where there is no ffmpeg); soak: kiln_soak
 # $SOAK_COUNT (default 1000000) predictions of yolo11n-dynamic FP16, $SOAK_BATCH (16) per call,
 # and a $SOAK_IMAGES (default 10000) image folder, host RSS and device memory sampled; peer: bench/peers/torch_peer.py (PyTorch, same GPU);
 # python: the Python package of $carry/python.tar.xz (scripts/gpu-check.sh --prepare with a
@@ -113,7 +114,8 @@ for s in "$@"; do
                  --calib "$data" --calib-images "${INT8_CALIB_IMAGES:-128}"
              done ;;
     videogpu) stage videogpu 200 "$carry/kiln_video_gpu_tests" --gtest_output="xml:$out/gtest_video.xml" ;;
-    strict) KILN_YUV444_VIDEO=$(realpath "$assets/video/yuv444.mp4" 2>/dev/null) stage strict 200 \
+    strict) KILN_YUV444_VIDEO=$(realpath "$assets/video/yuv444.mp4" 2>/dev/null) \
+            KILN_MIXED_VIDEO_DIR=$(realpath "$assets/video/mixed" 2>/dev/null) stage strict 200 \
               python3 tests/cli/test_strict_gpu.py ;;
     soak) stage soak-loop "${SOAK_LIMIT:-560}" python3 bench/soak/soak.py loop --model "$m11" --device cuda:0 \
             --precision fp16 --count "${SOAK_COUNT:-1000000}" --batch "${SOAK_BATCH:-16}" --soak-bin "$carry/kiln_soak" \

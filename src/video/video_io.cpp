@@ -123,6 +123,7 @@ struct VideoReader::Impl {
   AVFrame* frame = nullptr;
   int stream = -1;
   int read_error = 0;  // a failed read, told once the decoder has given up the frames it holds
+  bool software_frame_held = false;  // `frame`: a software frame read_device refused, kept for read()
   int64_t decoded = 0;
   VideoInfo info;
   // open_url: FFmpeg's blocking calls poll `interrupted`, which gives up once `deadline`
@@ -330,8 +331,12 @@ Status VideoReader::Impl::open_stream(std::optional<int> cuda_device, int decode
 Result<bool> VideoReader::read(std::vector<uint8_t>& bgr) {
   Impl& r = *impl_;
   if (r.choice.gpu) return error(StatusCode::kInternal, r.path.string(), ": decoded by NVDEC; read its frames with read_device");
-  KILN_ASSIGN_OR_RETURN(bool more, r.next());
-  if (!more) return false;
+  if (r.software_frame_held) {
+    r.software_frame_held = false;  // the frame read_device refused comes first
+  } else {
+    KILN_ASSIGN_OR_RETURN(bool more, r.next());
+    if (!more) return false;
+  }
   Status st = r.convert(bgr);
   av_frame_unref(r.frame);
   if (!st.ok()) return st;
@@ -342,11 +347,12 @@ Result<bool> VideoReader::read(std::vector<uint8_t>& bgr) {
 Result<bool> VideoReader::read_device(DeviceFrame& out) {
   Impl& r = *impl_;
   if (!r.choice.gpu) return error(StatusCode::kInternal, r.path.string(), ": decoded on the CPU; read its frames with read");
+  r.software_frame_held = false;
   KILN_ASSIGN_OR_RETURN(bool more, r.next());
   if (!more) return false;
   const std::string frame = "frame " + std::to_string(r.decoded + 1);
   if (r.frame->format != AV_PIX_FMT_CUDA) {
-    av_frame_unref(r.frame);
+    r.software_frame_held = true;  // for continue_on_cpu()
     return error(StatusCode::kUnsupported, r.path.string(), ": ", frame, ": NVDEC refused this stream (FFmpeg decoded it in software); decode it on the CPU");
   }
   const auto* frames = reinterpret_cast<const AVHWFramesContext*>(r.frame->hw_frames_ctx->data);
@@ -372,6 +378,19 @@ Result<bool> VideoReader::read_device(DeviceFrame& out) {
   });
   ++r.decoded;
   return true;
+}
+
+bool VideoReader::nvdec_gave_up() const { return impl_->choice.gpu && impl_->software_frame_held; }
+
+void VideoReader::continue_on_cpu() {
+  Impl& r = *impl_;
+  if (!nvdec_gave_up()) return;
+  r.choice.gpu = false;
+  const char* format = av_get_pix_fmt_name(static_cast<AVPixelFormat>(r.frame->format));
+  r.choice.reason = "NVDEC gave up on the stream at frame " + std::to_string(r.decoded + 1) + " (" +
+                    (format ? format : "unknown") + " " +
+                    std::to_string(r.frame->width) + "x" + std::to_string(r.frame->height) +
+                    " decoded in software from there)";
 }
 
 Status VideoReader::download(const DeviceFrame& frame, std::vector<uint8_t>& nv12) {
