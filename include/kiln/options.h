@@ -71,10 +71,14 @@ struct Int8Arguments {
   std::vector<std::string> exclude;
   std::optional<double> target_drop;
 };
-// Int8Options from them. InvalidArgument naming the option by its flag (the messages the
-// CLI prints and the Python package raises) for a bad method, image count or drop, or for
-// any option given when no int8 run is asked for (`int8` false).
-Result<Int8Options> parse_int8_options(const Int8Arguments& args, bool int8);
+// How an edge names those options in messages: the CLI's flags (--calib-images, which the
+// Python package's messages use too) or kiln.yaml's keys (calib_images).
+enum class OptionSpelling { kFlag, kConfigKey };
+// Int8Options from them. InvalidArgument naming the option as `spelling` does for a bad
+// method, image count or drop, or for any option given when no int8 run is asked for
+// (`int8` false).
+Result<Int8Options> parse_int8_options(const Int8Arguments& args, bool int8,
+                                       OptionSpelling spelling = OptionSpelling::kFlag);
 
 struct Device {
   enum class Kind { kCpu, kCuda } kind = Kind::kCpu;
