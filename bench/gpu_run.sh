@@ -4,7 +4,7 @@
 #   cmake --build build-cuda -j2 --target kiln kiln_cuda_tests
 #   scripts/gpu-check.sh --prepare build-cuda build-gpu
 # then run on the GPU machine from the repo root (carry build-gpu, .assets, .whl):
-#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, coldn, fp32, notune, v8, tests, int8, int8bench, int8val, api, fp16, vision, videogpu, strict, soak, engine, engines, predict, predref, e2e, video, tasks, val, valn, peer, drift, folder
+#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, coldn, fp32, notune, v8, tests, int8, int8bench, int8val, api, fp16, vision, videogpu, strict, soak, engine, engines, predict, predref, e2e, video, tasks, val, valn, peer, drift, folder, python
 # cold: yolo11n-dynamic FP16 batches 1,32 on an empty timing cache, with --profile;
 # warm: the same model FP16 batches 1,8,32 again on the now warm cache (build time warm);
 # coldn: cold then warm with $TUNE_CANDIDATES (default 3) timed candidates per conv signature (own cache);
@@ -32,9 +32,18 @@
 # on coco128 at fp32,fp16,int8 (calibration: coco128, $INT8_CALIB_IMAGES images, default 128);
 # api: kiln_api_gpu_tests (predict on CUDA vs CPU); videogpu: kiln_video_gpu_tests (NVDEC);
 # strict: tests/cli/test_strict_gpu.py (NVDEC, the CPU-decoder fallback line, --strict-gpu;
-# its 4:4:4 clip from $assets/video/yuv444.mp4 where there is no ffmpeg); soak: kiln_soak
+# its 4:4:4 clip from $assets/video/yuv444.mp4 and its 4:2:0-then-4:4:4 clips from
+# $assets/video/mixed/{head,tail,mixed}.ts where there is no ffmpeg); soak: kiln_soak
 # $SOAK_COUNT (default 1000000) predictions of yolo11n-dynamic FP16, $SOAK_BATCH (16) per call,
 # and a $SOAK_IMAGES (default 10000) image folder, host RSS and device memory sampled; peer: bench/peers/torch_peer.py (PyTorch, same GPU);
+# python: the Python package of $carry/python.tar.xz (scripts/gpu-check.sh --prepare with a
+# -DKILN_PYTHON=ON CUDA build for the image's Python 3.12) under $KILN_PY (default
+# /opt/torch/.venv/bin/python3, with torch and numpy): tests/python/test_gpu_dlpack.py (torch
+# CUDA tensors read in place vs numpy images, yolo11n FP16) and test_dlpack_device.py, then
+# python/tools/bench_overhead.py (Python overhead over the C++ API at batch 1, numpy input; a
+# torch CUDA tensor beside the C++ device-frame path) and bench_vs_ultralytics.py (end to end
+# beside Ultralytics' predict(half=True) in the same process: ms/img at batch 1, images/s at
+# batch 32; the peer stage times the bare forward);
 # base: the cold stage again with $carry/kiln-base (a build of an earlier commit, own empty
 # timing cache), for before/after figures from one machine.
 # KILN_GPU_ASSETS and KILN_GPU_CARRY name other assets/carry dirs (default .assets, build-gpu).
@@ -72,6 +81,10 @@ stage() {  # name timeout command...
   echo "== $name: rc ${PIPESTATUS[0]}, ${SECONDS}s total, $((SECONDS - t0))s for this stage"
 }
 
+install_wheels() {  # the Ultralytics wheels of .whl/ into /tmp/site (the image has torch, not them)
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+}
+
 for s in "$@"; do
   case $s in
     env) { nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,power.draw --format=csv
@@ -101,7 +114,8 @@ for s in "$@"; do
                  --calib "$data" --calib-images "${INT8_CALIB_IMAGES:-128}"
              done ;;
     videogpu) stage videogpu 200 "$carry/kiln_video_gpu_tests" --gtest_output="xml:$out/gtest_video.xml" ;;
-    strict) KILN_YUV444_VIDEO=$(realpath "$assets/video/yuv444.mp4" 2>/dev/null) stage strict 200 \
+    strict) KILN_YUV444_VIDEO=$(realpath "$assets/video/yuv444.mp4" 2>/dev/null) \
+            KILN_MIXED_VIDEO_DIR=$(realpath "$assets/video/mixed" 2>/dev/null) stage strict 200 \
               python3 tests/cli/test_strict_gpu.py ;;
     soak) stage soak-loop "${SOAK_LIMIT:-560}" python3 bench/soak/soak.py loop --model "$m11" --device cuda:0 \
             --precision fp16 --count "${SOAK_COUNT:-1000000}" --batch "${SOAK_BATCH:-16}" --soak-bin "$carry/kiln_soak" \
@@ -167,10 +181,23 @@ print("valn", sys.argv[2], "mAP50", round(a["map50"], 5), "mAP50-95", round(a["m
         done
       done ;;
     peer)
-      python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+      install_wheels
       PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1 YOLO_OFFLINE=1 stage peer 200 python3 bench/peers/torch_peer.py \
         --assets "$assets" --models "${PEER_MODELS:-yolo11n,yolov8n}" --compile-models "${PEER_COMPILE-yolo11n}" \
         --batch 1,32 --iters 200 --out "$out/torch_peer.md" ;;
+    python)
+      rm -rf /tmp/kiln-py && mkdir -p /tmp/kiln-py && tar -C /tmp/kiln-py -xJf "$carry/python.tar.xz"
+      py=${KILN_PY:-/opt/torch/.venv/bin/python3}
+      [[ -x "$py" ]] || py=python3
+      pypath=/tmp/kiln-py/python
+      "$py" -c 'import pytest' 2> /dev/null || pypath+=:/tmp/kiln-py/python/deps  # pytest from the carry
+      PYTHONPATH=$pypath stage python-tests 400 "$py" -m pytest -rs -p no:cacheprovider \
+        tests/python/test_gpu_dlpack.py tests/python/test_dlpack_device.py
+      PYTHONPATH=$pypath KILN_CACHE_DIR=/tmp/kiln-py-cache stage python-bench 200 "$py" python/tools/bench_overhead.py \
+        "$assets/models/yolo11n.onnx" "$assets/images/bus.jpg" --device cuda:0 --precision fp16
+      install_wheels
+      PYTHONPATH=$pypath:/tmp/site KILN_CACHE_DIR=/tmp/kiln-py-cache YOLO_OFFLINE=1 stage python-vs-ultralytics 300 \
+        "$py" python/tools/bench_vs_ultralytics.py --assets "$assets" ;;
     predict) stage predict 120 "$kiln" predict --model "$assets/models/yolo11n.onnx" --source "$assets/images" \
                --device cuda --precision fp16 --cache-dir /tmp/kiln-cache --json "$out/predict_cuda_fp16.json" ;;
     tasks)  # the other tasks' static exports, batch 1, beside PyTorch on the same inputs
@@ -179,7 +206,7 @@ print("valn", sys.argv[2], "mAP50", round(a["map50"], 5), "mAP50-95", round(a["m
         stage "tasks-$m" 120 "$kiln" bench --model "$assets/models/$m.onnx" --precision fp16,fp32 --batch 1 \
           --iters 300 --timing-cache "$cache"
       done
-      python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+      install_wheels
       models=$(cd "$assets/models/pt" && ls *.pt | sed 's/\.pt$//' | paste -sd, -)
       PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1 YOLO_OFFLINE=1 stage tasks-peer 200 python3 bench/peers/torch_peer.py \
         --assets "$assets" --models "$models" --compile-models "" --batch 1 --iters 300 \
@@ -202,7 +229,7 @@ for p in sys.argv[1:]:
 PY
       ;;
     drift)  # Ultralytics' own FP16-vs-FP32 drift on the images (the yardstick for FP16 tolerances)
-      python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+      install_wheels
       PYTHONPATH=/tmp/site YOLO_OFFLINE=1 stage drift 120 python3 bench/peers/fp16_drift.py \
         "$assets/models/pt/yolo11n.pt" "$assets"/images/*.jpg ;;
     *) echo "unknown stage $s" ;;

@@ -26,5 +26,5 @@ function(kiln_test_dir name dir)
     set(ARG_LABELS unit)
   endif()
   # Paths reach the tests as compiled-in defaults (tests/support), overridable by env vars.
-  gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS}" DISCOVERY_TIMEOUT 60)
+  gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS}" ENVIRONMENT "${KILN_TEST_ENV}" DISCOVERY_TIMEOUT 60)
 endfunction()

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # CUDA backend check on a GPU machine, in one invocation: GPU tests, kiln bench, PyTorch peer.
 #
-# Here (machine that builds):   scripts/gpu-check.sh --prepare [BUILD_DIR] [CARRY_DIR]
-#   copies the kiln, kiln_cuda_tests, kiln_api_gpu_tests, kiln_vision_cuda_tests, kiln_video_gpu_tests and kiln_soak binaries (stripped) from BUILD_DIR (default build-cuda)
+# Here (machine that builds):   scripts/gpu-check.sh --prepare [BUILD_DIR] [CARRY_DIR] [PYTHON_BUILD_DIR]
+#   copies the kiln binary and those of kiln_cuda_tests, kiln_api_gpu_tests, kiln_vision_cuda_tests, kiln_video_gpu_tests and kiln_soak built (stripped) from BUILD_DIR (default build-cuda)
 #   into CARRY_DIR (default build-gpu) with libs.tar.xz: the non-system, non-CUDA shared
 #   libraries they need (OpenBLAS, protobuf, libjpeg, ...), which the GPU image lacks.
+#   A CUDA build with -DKILN_PYTHON=ON in PYTHON_BUILD_DIR (default BUILD_DIR) adds
+#   python.tar.xz: its kiln package (the extension for that build's Python, the GPU image's
+#   3.12 for bench/gpu_run.sh python) and pytest from that Python, which the image may lack.
 # There (GPU machine, repo root): scripts/gpu-check.sh [ASSETS_DIR] [CARRY_DIR]
 #   ASSETS_DIR (default .assets) holds models/*.onnx, models/pt/*.pt, images/; .whl/ holds the
 #   ultralytics wheels for the peer. Logs and result tables go to $OUT (or /tmp/gpu-check).
@@ -17,17 +20,39 @@ if [[ "${1:-}" == "--prepare" ]]; then
   build=${2:-build-cuda}
   carry=${3:-build-gpu}
   rm -rf "$carry" && mkdir -p "$carry/lib"
-  bins=("$build/kiln" "$build/tests/kiln_cuda_tests")
-  for t in kiln_api_gpu_tests kiln_vision_cuda_tests kiln_video_gpu_tests; do
+  bins=("$build/kiln")
+  for t in kiln_cuda_tests kiln_api_gpu_tests kiln_vision_cuda_tests kiln_video_gpu_tests; do
     [[ -x "$build/tests/$t" ]] && bins+=("$build/tests/$t")
   done
   [[ -x "$build/kiln_soak" ]] && bins+=("$build/kiln_soak")
   cp "${bins[@]}" "$carry/"
   strip "$carry"/kiln*
+  pybuild=${4:-$build}
+  modules=()
+  if compgen -G "$pybuild/python/kiln/_kiln.*.so" > /dev/null; then
+    mkdir -p "$carry/python/deps"
+    cp -r "$pybuild/python/kiln" "$carry/python/"
+    rm -rf "$carry/python/kiln/__pycache__"
+    strip --strip-unneeded "$carry"/python/kiln/_kiln.*.so
+    modules=("$carry"/python/kiln/_kiln.*.so)
+    # pytest's distributions, files and metadata, as that Python installed them.
+    py=$(sed -n 's/^Python_EXECUTABLE:[A-Z]*=//p' "$pybuild/CMakeCache.txt")
+    "$py" -c 'import importlib.metadata as md
+print(md.distribution("pytest").locate_file(""))
+for name in ("pytest", "pluggy", "iniconfig", "packaging", "pygments"):
+    d = md.distribution(name)
+    for f in d.files:
+        if not str(f).startswith("..") and "__pycache__" not in str(f): print(f)' |
+      { read -r site; deps=$(realpath "$carry/python/deps"); (cd "$site" && xargs cp --parents -t "$deps"); }
+    find "$carry/python" -name __pycache__ -prune -exec rm -rf {} +
+  fi
   # The non-system, non-CUDA libraries they need, FFmpeg's unused codec libraries as stubs
   # (scripts/pack_runtime_libs.py says why).
-  python3 "$(dirname "$0")/pack_runtime_libs.py" "$carry/lib" "$carry"/kiln*
+  python3 "$(dirname "$0")/pack_runtime_libs.py" "$carry/lib" "$carry"/kiln* "${modules[@]}"
   tar -C "$carry/lib" -cJf "$carry/libs.tar.xz" . && rm -rf "$carry/lib"
+  if [[ -d "$carry/python" ]]; then
+    (cd "$carry" && tar -cf - python | xz -9 -T2 > python.tar.xz && rm -rf python)
+  fi
   # Binaries travel compressed too (a device call carries at most 64 MiB, models included);
   # the GPU side unpacks them next to libs.tar.xz.
   (cd "$carry" && tar -cf - kiln* | xz -9 -T2 > bins.tar.xz && rm -f kiln*)

@@ -19,6 +19,7 @@
 #include "commands.h"
 #include "option_flags.h"
 #include "core/file_util.h"
+#include "core/ordered_prefetch.h"
 #include "kiln/annotate.h"
 #include "kiln/image.h"
 #include "kiln/model.h"
@@ -104,12 +105,16 @@ nlohmann::json predict_images(Model& model, const kiln::PredictOptions& po, cons
     results.push_back({{"image", path.filename().string()}, {"error", st.message()}});
     if (o.verbosity != Verbosity::kQuiet && several) std::cerr << "kiln predict: error: " << st.message() << " (skipped)" << std::endl;
   };
+  // Images are decoded on the other cores, a few batches ahead of inference.
+  const size_t threads = core::prefetch_threads(!model.info().device.is_cuda());
+  core::OrderedPrefetch<Result<Image>> decoded(sources.size(), threads, 2 * threads + batch,
+                                               [&](size_t i) { return load_image(sources[i]); });
   size_t next = 0;
   while (next < sources.size()) {
     std::vector<Image> images;
     std::vector<size_t> index;
     while (images.size() < batch && next < sources.size()) {
-      Result<Image> image = load_image(sources[next]);
+      Result<Image> image = std::move(*decoded.next());
       if (image.ok()) {
         images.push_back(std::move(image).value());
         index.push_back(next);

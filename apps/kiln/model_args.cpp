@@ -51,6 +51,13 @@ Status apply_config_entry(ModelArgs& a) {
     return error(StatusCode::kNotFound, a.model, ": no such file, nor a model in ", config.string(), " (it has: ",
                  known.empty() ? "none" : known, ")");
   KILN_ASSIGN_OR_RETURN(fs::path source, engine::resolve_model_source(c, *entry, ""));
+  // The entry is checked as a build from the file would check it (its int8 keys named as
+  // kiln.yaml spells them), before its values become this run's flags.
+  engine::OptionOverrides given;
+  if (!a.device.empty()) given.device = a.device;
+  if (!a.precision.empty()) given.precision = a.precision;
+  if (Result<engine::BuildOptions> checked = engine::resolve_build_options(&c, entry, given); !checked.ok())
+    return error(checked.status().code(), config.string(), ": ", checked.status().message());
   a.model = source.string();
   if (a.device.empty()) a.device = entry->device.value_or(c.device.value_or(""));
   if (a.precision.empty() && entry->precision) a.precision = *entry->precision;

@@ -36,6 +36,8 @@ struct DecodedFrame {
   Image image;                // CPU decoding: the BGR frame
   video::DeviceFrame device;  // NVDEC: the NV12 frame in device memory
   std::string reconnect;      // the stream dropped and came back before this frame: what happened
+  bool on_gpu = false;        // `device` holds it (else `image`)
+  std::string fallback;       // NVDEC gave up on the stream at this frame: why
 };
 
 Frame device_frame(const video::DeviceFrame& d) {
@@ -101,7 +103,8 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
   video::SourceReader reader = std::move(opened).value();
   Result<std::string> fallback = report_decoder(reader, info, job, messages);
   if (!fallback.ok()) return failed(fallback.status());
-  const bool on_gpu = reader.decoder().gpu;
+  const bool on_gpu = reader.decoder().gpu;  // at the start: NVDEC may give up mid-stream
+  std::string decoder_note = *fallback;
   // Host pixels of a GPU frame are needed only to draw, crop or hand to the hook.
   const bool need_image = !job.save_dir.empty() || job.save_crop || (job.on_prediction && job.on_prediction_reads_image);
   const video::VideoInfo vinfo = reader.info();
@@ -138,8 +141,16 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
       if (job.max_frames > 0 && kept >= job.max_frames) break;
       if (interrupt_flag().load()) break;
       const Clock::time_point t0 = Clock::now();
-      DecodedFrame f{kept + 1, on_gpu ? Image() : Image(vinfo.width, vinfo.height), {}, {}};
-      Result<bool> more = on_gpu ? reader.read_device(f.device, on_reconnect) : reader.read(f.image.pixels, on_reconnect);
+      DecodedFrame f{kept + 1, {}, {}, {}, reader.decoder().gpu, {}};
+      if (!f.on_gpu) f.image = Image(vinfo.width, vinfo.height);
+      Result<bool> more = f.on_gpu ? reader.read_device(f.device, on_reconnect) : reader.read(f.image.pixels, on_reconnect);
+      if (!more.ok() && reader.nvdec_gave_up() && !job.strict_gpu) {  // the CPU decodes the rest
+        reader.continue_on_cpu();
+        f.fallback = reader.decoder().reason;
+        f.on_gpu = false;
+        f.image = Image(vinfo.width, vinfo.height);
+        more = reader.read(f.image.pixels, on_reconnect);
+      }
       decode_ms += ms_since(t0);
       if (!more.ok()) {
         decode_status = more.status();  // the frames before it are predicted and kept
@@ -193,12 +204,16 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
         messages.event("reconnect", f->reconnect);
         reconnects.push_back(f->reconnect);
       }
+      if (!f->fallback.empty()) {
+        decoder_note = "video decoded on the CPU: " + f->fallback;
+        messages.event_once("fallback", decoder_note);
+      }
       group.push_back(std::move(*f));
     }
     if (group.empty()) break;
     std::vector<Image> images;
     Result<std::vector<Prediction>> preds = std::vector<Prediction>{};
-    if (on_gpu) {
+    if (std::all_of(group.begin(), group.end(), [](const DecodedFrame& f) { return f.on_gpu; })) {
       std::vector<Frame> device_frames;
       for (const DecodedFrame& f : group) device_frames.push_back(device_frame(f.device));
       preds = model.predict(std::span<const Frame>(device_frames), options);
@@ -211,7 +226,11 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
       }
       download_ms += ms_since(t0);
     } else {
-      for (DecodedFrame& f : group) images.push_back(std::move(f.image));
+      for (DecodedFrame& f : group) {  // NVDEC's frames before it gave up, if any, on the host too
+        Result<Image> image = f.on_gpu ? download(f.device) : Result<Image>(std::move(f.image));
+        if (!image.ok()) return stop(image.status());
+        images.push_back(std::move(image).value());
+      }
       preds = model.predict(images, options);
     }
     if (!preds.ok()) return stop(preds.status());
@@ -293,7 +312,7 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
               {"fps", vinfo.frame_rate.fps()},
               {"saved_fps", writer ? saved_rate.fps() : 0.0},
               {"decoder", on_gpu ? "nvdec" : "cpu"},
-              {"fallback", *fallback},
+              {"fallback", decoder_note},
               {"frames", std::move(frames)},
               {"reconnects", std::move(reconnects)},
               {"speed",

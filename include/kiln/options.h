@@ -34,8 +34,8 @@ std::ostream& operator<<(std::ostream& os, Precision p);
 // kMinMax the largest |x| seen; kEntropy TensorRT's KL-divergence choice over a 2048-bin
 // histogram of |x|; kPercentile the `percentile`-th percentile of |x|; kMse the amax with
 // the smallest quantization mean squared error over that histogram. kMse is the default:
-// it kept mAP50-95 closest to FP32 on yolo11n and yolov8n
-// (bench/results/2026-12-04-cpu-int8.md).
+// calibrated on images outside the val set, it kept mAP50-95 closest to FP32 on average over
+// yolo11n and yolov8n (bench/results/2026-12-05-cpu-int8-methods.md).
 struct CalibrationMethod {
   enum class Kind { kMinMax, kEntropy, kPercentile, kMse } kind = Kind::kMse;
   double percentile = 99.99;  // kPercentile only, in (0, 100]
@@ -71,10 +71,14 @@ struct Int8Arguments {
   std::vector<std::string> exclude;
   std::optional<double> target_drop;
 };
-// Int8Options from them. InvalidArgument naming the option by its flag (the messages the
-// CLI prints and the Python package raises) for a bad method, image count or drop, or for
-// any option given when no int8 run is asked for (`int8` false).
-Result<Int8Options> parse_int8_options(const Int8Arguments& args, bool int8);
+// How an edge names those options in messages: the CLI's flags (--calib-images, which the
+// Python package's messages use too) or kiln.yaml's keys (calib_images).
+enum class OptionSpelling { kFlag, kConfigKey };
+// Int8Options from them. InvalidArgument naming the option as `spelling` does for a bad
+// method, image count or drop, or for any option given when no int8 run is asked for
+// (`int8` false).
+Result<Int8Options> parse_int8_options(const Int8Arguments& args, bool int8,
+                                       OptionSpelling spelling = OptionSpelling::kFlag);
 
 struct Device {
   enum class Kind { kCpu, kCuda } kind = Kind::kCpu;

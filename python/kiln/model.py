@@ -24,6 +24,10 @@ def _device_text(device: Union[str, int, None]) -> str:
     return f"cuda:{text}" if text.isdigit() else text
 
 
+def _on_device(frame: Frame) -> bool:
+    return isinstance(frame.image, _kiln.DeviceImage)
+
+
 class YOLO:
     """A YOLO model (an Ultralytics ONNX export or a .kiln engine) run by kiln.
 
@@ -96,8 +100,9 @@ class YOLO:
                 max_det: int = 300, imgsz: Optional[int] = None, agnostic_nms: bool = False, stream: bool = False,
                 vid_stride: int = 1) -> Union[list[Results], Iterator[Results]]:
         """Predicts `source`: an image, video, folder or glob path; an HWC BGR uint8 numpy array
-        (as cv2 gives); a host tensor with __dlpack__ in the same layout; or a list of them.
-        stream=True yields Results one image or frame at a time (use it for videos)."""
+        (as cv2 gives); a tensor with __dlpack__ in the same layout, on the host or (read in
+        place, no copy) on the model's GPU; or a list of them. stream=True yields Results one
+        image or frame at a time (use it for videos)."""
         if vid_stride < 1:
             raise _kiln.InvalidArgumentError(f"vid_stride must be at least 1, got {vid_stride}")
         self._ensure_imgsz(imgsz)
@@ -111,6 +116,9 @@ class YOLO:
         batch = 1 if self._info["dynamic_input"] else max(1, self._info["batch"])
         pending: list[Frame] = []
         for frame in frames:
+            if pending and _on_device(frame) != _on_device(pending[0]):  # one call takes one kind
+                yield from self._predict_frames(pending, options)
+                pending = []
             pending.append(frame)
             if len(pending) == batch:
                 yield from self._predict_frames(pending, options)
@@ -119,9 +127,11 @@ class YOLO:
             yield from self._predict_frames(pending, options)
 
     def _predict_frames(self, frames: list[Frame], options: tuple) -> list[Results]:
-        predictions = self._model.predict([f.image for f in frames], *options)
+        predict = self._model.predict_device if _on_device(frames[0]) else self._model.predict
+        predictions = predict([f.image for f in frames], *options)
         kpt_shape = self._info["kpt_shape"]
-        return [Results(p, f.image, f.path, self.names, self.task, kpt_shape) for p, f in zip(predictions, frames)]
+        return [Results(p, f.orig_img, f.path, self.names, self.task, kpt_shape, f.image.shape[:2])
+                for p, f in zip(predictions, frames)]
 
     def val(self, data: PathLike, *, split: str = "val", imgsz: Optional[int] = None, batch: int = 32,
             conf: Optional[float] = None, iou: float = 0.7, max_det: int = 300) -> ValMetrics:

@@ -169,11 +169,11 @@ class Probs:
 class Results:
     """One image's (or video frame's) predictions."""
 
-    def __init__(self, prediction: _kiln.Prediction, orig_img: np.ndarray, path: str, names: dict[int, str],
-                 task: str, kpt_shape: list[int]) -> None:
+    def __init__(self, prediction: _kiln.Prediction, orig_img: Any, path: str, names: dict[int, str],
+                 task: str, kpt_shape: list[int], orig_shape: tuple[int, int]) -> None:
         self._prediction = prediction
-        self.orig_img = orig_img
-        self.orig_shape: tuple[int, int] = (orig_img.shape[0], orig_img.shape[1])
+        self.orig_img = orig_img  # the numpy image, or the CUDA tensor predicted in place
+        self.orig_shape = (int(orig_shape[0]), int(orig_shape[1]))
         self.path = path
         self.names = names
         self.task = task
@@ -217,9 +217,15 @@ class Results:
     def _name_list(self) -> list[str]:
         return [self.names[i] for i in range(len(self.names))]
 
-    def plot(self) -> np.ndarray:
-        """A copy of the image (HWC BGR uint8) with the results drawn as Ultralytics draws them."""
-        return self._prediction.plot(self.orig_img, self._name_list())
+    def plot(self, img: Optional[np.ndarray] = None) -> np.ndarray:
+        """A copy of the image (HWC BGR uint8; `img` instead where given, as Ultralytics' img=)
+        with the results drawn as Ultralytics draws them."""
+        img = self.orig_img if img is None else img
+        if not isinstance(img, np.ndarray):
+            raise _kiln.UnsupportedError(
+                f"{self.path}: plot() draws on host pixels and this image is a CUDA tensor; "
+                "pass a host copy as plot(img=...), e.g. tensor.cpu().numpy()")
+        return self._prediction.plot(np.ascontiguousarray(img), self._name_list())
 
     def to_json(self) -> str:
         """The object `kiln predict --json` writes for this image (without its "image" key)."""

@@ -1,38 +1,50 @@
-"""What YOLO.predict accepts, turned into frames (HWC BGR uint8 arrays with a path): files,
+"""What YOLO.predict accepts, turned into frames (HWC BGR uint8 images with a path): files,
 folders and globs as `kiln predict --source` expands them (kiln._kiln.list_sources), video
-frames, numpy arrays, host DLPack tensors (torch, CuPy on the CPU...) and lists of these.
+frames, numpy arrays, DLPack tensors (torch, CuPy) and lists of these.
 
-A device (CUDA) DLPack tensor is refused with UnsupportedError until the C++ API predicts
-from device memory; it will then be passed through without a copy to the host.
+A host tensor is read as a numpy array; a CUDA tensor becomes a kiln._kiln.DeviceImage, which
+the model predicts where its pixels are, without a copy to the host (on CUDA's legacy default
+stream: the binding asks the producer, through `__dlpack__(stream=1)`, to order that stream
+after the work that wrote them).
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Iterator, Union
 
 import numpy as np
 
 from . import _kiln
 
 _DLPACK_CPU = 1
+_DLPACK_CUDA = 2
+
+Image = Union[np.ndarray, _kiln.DeviceImage]
 
 
 @dataclass
 class Frame:
-    image: np.ndarray  # HWC, BGR, uint8, C-contiguous
+    image: Image  # HWC, BGR, uint8: a C-contiguous array, or a CUDA tensor's DeviceImage
     path: str
+    tensor: Any = None  # the CUDA tensor a DeviceImage reads (Results.orig_img)
+
+    @property
+    def orig_img(self) -> Any:
+        return self.image if self.tensor is None else self.tensor
 
 
-def as_image(array: Any, index: int) -> np.ndarray:
-    """A C-contiguous HWC uint8 3-channel array, or InvalidArgumentError naming the input."""
+def as_image(array: Any, index: int) -> Image:
+    """A C-contiguous HWC uint8 3-channel array or a CUDA tensor's DeviceImage, or
+    InvalidArgumentError naming the input."""
     if not isinstance(array, np.ndarray):
         device = array.__dlpack_device__()[0]
+        if device == _DLPACK_CUDA:
+            return _kiln.DeviceImage(array, index)
         if device != _DLPACK_CPU:
             raise _kiln.UnsupportedError(
-                f"image {index}: a tensor in device memory (DLPack device type {device}) needs kiln's "
-                "device-memory predict, which this version lacks; pass a host array")
+                f"image {index}: a tensor on DLPack device type {device}; kiln reads host (1) and CUDA (2) tensors")
         array = np.from_dlpack(array)
     if array.dtype != np.uint8 or array.ndim != 3 or array.shape[2] != 3:
         raise _kiln.InvalidArgumentError(
@@ -66,7 +78,8 @@ def iter_frames(source: Any, vid_stride: int = 1) -> Iterator[Frame]:
         if isinstance(item, (str, os.PathLike)):
             yield from _path_frames(os.fspath(item), vid_stride)
         elif isinstance(item, np.ndarray) or hasattr(item, "__dlpack__"):
-            yield Frame(as_image(item, index), f"image{index}.jpg")
+            image = as_image(item, index)
+            yield Frame(image, f"image{index}.jpg", item if isinstance(image, _kiln.DeviceImage) else None)
         else:
             raise _kiln.InvalidArgumentError(
                 f"source {index}: {type(item).__name__} is not a path, numpy array or DLPack tensor")

@@ -57,10 +57,11 @@ struct PyModel {
   std::mutex mutex;
 };
 
-void bind_errors(nanobind::module_& m);   // errors.cpp
-void bind_model(nanobind::module_& m);    // model_binding.cpp: Model, Prediction, load_image
-void bind_sources(nanobind::module_& m);  // source_binding.cpp: list_sources, VideoReader
-void bind_engine(nanobind::module_& m);   // engine_binding.cpp: build, check
-void bind_val(nanobind::module_& m);      // val_binding.cpp
+void bind_errors(nanobind::module_& m);        // errors.cpp
+void bind_device_image(nanobind::module_& m);  // device_image.cpp: DeviceImage (CUDA tensors)
+void bind_model(nanobind::module_& m);         // model_binding.cpp: Model, Prediction, load_image
+void bind_sources(nanobind::module_& m);       // source_binding.cpp: list_sources, VideoReader
+void bind_engine(nanobind::module_& m);        // engine_binding.cpp: build, check
+void bind_val(nanobind::module_& m);           // val_binding.cpp
 
 }  // namespace kiln::python

@@ -1,5 +1,5 @@
-// kiln._kiln.Model (Model::load + predict on image arrays, the GIL released while it runs),
-// Prediction (the C++ struct, read out as numpy arrays on demand) and load_image.
+// kiln._kiln.Model (Model::load + predict on image arrays or CUDA tensors, the GIL released
+// while it runs), Prediction (the C++ struct, read out as numpy arrays on demand), load_image.
 #include <nanobind/stl/filesystem.h>
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
@@ -10,6 +10,7 @@
 #include "api/prediction_json.h"
 #include "arrays.h"
 #include "bindings.h"
+#include "device_image.h"
 #include "kiln/annotate.h"
 #include "kiln/model.h"
 #include "vision/mask_contour.h"
@@ -72,21 +73,50 @@ Result<ModelOptions> model_options(const std::string& device, const std::string&
   return o;
 }
 
-std::vector<Prediction> predict(PyModel& self, const std::vector<ImageArray>& images, float conf, double iou,
-                                int max_det, std::vector<int> classes, bool agnostic_nms) {
-  std::vector<ImageView> views;
-  views.reserve(images.size());
-  for (const ImageArray& a : images)
-    views.push_back({static_cast<int>(a.shape(1)), static_cast<int>(a.shape(0)), a.data(), false});
+PredictOptions predict_options(float conf, double iou, int max_det, std::vector<int> classes, bool agnostic_nms) {
   PredictOptions o;
   o.conf = conf;
   o.iou = iou;
   o.max_det = max_det;
   o.classes = std::move(classes);
   o.agnostic_nms = agnostic_nms;
+  return o;
+}
+
+std::vector<Prediction> predict(PyModel& self, const std::vector<ImageArray>& images, float conf, double iou,
+                                int max_det, std::vector<int> classes, bool agnostic_nms) {
+  std::vector<ImageView> views;
+  views.reserve(images.size());
+  for (const ImageArray& a : images)
+    views.push_back({static_cast<int>(a.shape(1)), static_cast<int>(a.shape(0)), a.data(), false});
+  const PredictOptions o = predict_options(conf, iou, max_det, std::move(classes), agnostic_nms);
   return without_gil([&] {
     std::lock_guard<std::mutex> lock(self.mutex);
     return self.model.predict(std::span<const ImageView>(views), o);
+  });
+}
+
+// CUDA tensors as device frames, each on the model's GPU: no copy of their pixels is made.
+std::vector<Prediction> predict_device(PyModel& self, const nb::list& images, float conf, double iou, int max_det,
+                                       std::vector<int> classes, bool agnostic_nms) {
+  const ModelInfo& info = self.model.info();
+  std::vector<Frame> frames;
+  frames.reserve(images.size());
+  for (nb::handle item : images) {
+    const DeviceImage& image = nb::cast<const DeviceImage&>(item);
+    if (!info.device.is_cuda())
+      throw StatusError(error(StatusCode::kInvalidArgument, "image ", image.index, ": a CUDA tensor (cuda:",
+                              image.device(), ") needs a model on a GPU; this one runs on ", info.device.to_string(),
+                              info.note.empty() ? "" : " (" + info.note + ")"));
+    if (image.device() != info.device.index)
+      throw StatusError(error(StatusCode::kInvalidArgument, "image ", image.index, ": the tensor is on cuda:",
+                              image.device(), ", the model on ", info.device.to_string()));
+    frames.push_back(image.frame());
+  }
+  const PredictOptions o = predict_options(conf, iou, max_det, std::move(classes), agnostic_nms);
+  return without_gil([&] {
+    std::lock_guard<std::mutex> lock(self.mutex);
+    return self.model.predict(std::span<const Frame>(frames), o);
   });
 }
 
@@ -196,7 +226,12 @@ void bind_model(nb::module_& m) {
       .def("info", [](const PyModel& self) { return info_dict(self.model.info()); })
       .def("predict", &predict, "images"_a, "conf"_a = 0.25f, "iou"_a = 0.7, "max_det"_a = 300,
            "classes"_a = std::vector<int>{}, "agnostic_nms"_a = false,
-           "Predicts HWC BGR uint8 images, info()['batch'] per inference; the GIL is released meanwhile");
+           "Predicts HWC BGR uint8 images, info()['batch'] per inference; the GIL is released meanwhile")
+      .def("predict_device", &predict_device, "images"_a, "conf"_a = 0.25f, "iou"_a = 0.7, "max_det"_a = 300,
+           "classes"_a = std::vector<int>{}, "agnostic_nms"_a = false,
+           nb::sig("def predict_device(self, images: list[DeviceImage], conf: float = 0.25, iou: float = 0.7, "
+                   "max_det: int = 300, classes: list[int] = [], agnostic_nms: bool = False) -> list[Prediction]"),
+           "Predicts CUDA tensors (DeviceImage) in place on the model's GPU, as predict does images");
 
   m.def("load_image", [](const std::filesystem::path& path) {
     return image_array(without_gil([&] { return load_image(path); }));

@@ -1,5 +1,6 @@
 #include "kiln/options.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <ostream>
@@ -58,27 +59,44 @@ Result<CalibrationMethod> parse_calibration_method(std::string_view text) {
                "': expected one of minmax, entropy, percentile, percentile=P, mse");
 }
 
-Result<Int8Options> parse_int8_options(const Int8Arguments& a, bool int8) {
-  const char* given = !a.calib.empty() ? "--calib"
-                      : a.calib_images ? "--calib-images"
-                      : !a.method.empty() ? "--calib-method"
-                      : !a.exclude.empty() ? "--int8-exclude"
-                      : a.target_drop ? "--int8-target-drop"
+namespace {
+
+// An int8 option's name: kiln.yaml's key, or the flag made from it (calib_images ->
+// --calib-images).
+std::string int8_option_name(std::string_view key, OptionSpelling spelling) {
+  if (spelling == OptionSpelling::kConfigKey) return std::string(key);
+  std::string flag = "--" + std::string(key);
+  std::replace(flag.begin(), flag.end(), '_', '-');
+  return flag;
+}
+
+}  // namespace
+
+Result<Int8Options> parse_int8_options(const Int8Arguments& a, bool int8, OptionSpelling spelling) {
+  const char* given = !a.calib.empty() ? "calib"
+                      : a.calib_images ? "calib_images"
+                      : !a.method.empty() ? "calib_method"
+                      : !a.exclude.empty() ? "int8_exclude"
+                      : a.target_drop ? "int8_target_drop"
                                       : nullptr;
-  if (given && !int8) return error(StatusCode::kInvalidArgument, given, " applies to --precision int8 only");
+  auto name = [spelling](std::string_view key) { return int8_option_name(key, spelling); };
+  if (given && !int8)
+    return error(StatusCode::kInvalidArgument, name(given), " applies to ",
+                 spelling == OptionSpelling::kFlag ? "--precision int8" : "precision: int8", " only");
   Int8Options o;
   o.calib = a.calib;
   if (a.calib_images && *a.calib_images < 1)
-    return error(StatusCode::kInvalidArgument, "--calib-images ", *a.calib_images, ": expected at least 1");
+    return error(StatusCode::kInvalidArgument, name("calib_images"), " ", *a.calib_images, ": expected at least 1");
   o.calib_images = a.calib_images.value_or(o.calib_images);
   if (!a.method.empty()) {
     auto m = parse_calibration_method(a.method);
-    if (!m.ok()) return error(m.status().code(), "--calib-method: ", m.status().message());
+    if (!m.ok()) return error(m.status().code(), name("calib_method"), ": ", m.status().message());
     o.method = *m;
   }
   o.exclude = a.exclude;
   if (a.target_drop && !(*a.target_drop >= 0 && *a.target_drop <= 1))
-    return error(StatusCode::kInvalidArgument, "--int8-target-drop ", *a.target_drop, ": expected a mAP drop in [0, 1]");
+    return error(StatusCode::kInvalidArgument, name("int8_target_drop"), " ", *a.target_drop,
+                 ": expected a mAP drop in [0, 1]");
   o.target_drop = a.target_drop;
   return o;
 }

@@ -14,6 +14,7 @@
 #include "engine/compatibility.h"
 #include "engine/file_lock.h"
 #include "engine/sha256.h"
+#include "quant/calibrate.h"
 
 namespace kiln::engine {
 
@@ -102,6 +103,9 @@ Result<std::string> cache_key(const fs::path& model, const BuildOptions& options
   Sha256 h;
   h.update("kiln-cache-key-v1\n").update(model_hash).update("\n");
   h.update(to_json(options).dump()).update("\n").update(to_json(fp).dump());
+  // An INT8 engine holds calibrated ranges: one built before the calibration changed is stale.
+  if (options.precision == Precision::kInt8)
+    h.update("\ncalibration revision " + std::to_string(quant::kCalibrationRevision));
   return to_hex(h.finish());
 }
 

@@ -17,6 +17,7 @@ Result<std::string> calibration_key(std::span<const uint8_t> model_bytes, std::s
     KILN_ASSIGN_OR_RETURN(std::string digest, sha256_file_hex(f));
     h.update("\n").update(f.filename().string()).update(" ").update(digest);
   }
+  h.update("\nrevision " + std::to_string(quant::kCalibrationRevision));
   h.update("\nmethod " + method.to_string() + "\nimages " + std::to_string(files.size()) + "\ninput " +
            std::to_string(height) + "x" + std::to_string(width));
   return to_hex(h.finish());

@@ -1,9 +1,9 @@
 // Calibration results kept beside the engines: "calibration-<key>.json" in the engine
 // cache directory, keyed by SHA-256 of the model's bytes, the calibration files' names and
-// content hashes, the method, the image count and the input size, so an INT8 build of
-// the same model on the same data (another batch profile, other excluded layers, a
-// rebuild) reuses it instead of running the images again. Written atomically; an
-// unreadable or foreign file is ignored and rewritten.
+// content hashes, the calibration revision, the method, the image count and the input
+// size, so an INT8 build of the same model on the same data (another batch profile, other
+// excluded layers, a rebuild) reuses it instead of running the images again. Written
+// atomically; an unreadable or foreign file is ignored and rewritten.
 #pragma once
 
 #include <cstdint>

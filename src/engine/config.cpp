@@ -139,15 +139,6 @@ Result<BuildOptions> resolve_build_options(const Config* config, const ModelConf
     if (model->batch) batch = *model->batch;
     if (model->imgsz) opts.imgsz = *model->imgsz;
     if (model->workspace_gb) opts.workspace_gb = *model->workspace_gb;
-    if (model->calib) opts.int8.calib = *model->calib;
-    if (model->calib_images) opts.int8.calib_images = *model->calib_images;
-    opts.int8.exclude = model->int8_exclude;
-    opts.int8.target_drop = model->int8_target_drop;
-    if (model->calib_method) {
-      auto method = parse_calibration_method(*model->calib_method);
-      if (!method.ok()) return Status(method.status().code(), method.status().message() + " (model '" + model->name + "')");
-      opts.int8.method = *method;
-    }
   }
   if (o.device) device = *o.device;
   if (o.precision) precision = *o.precision;
@@ -166,6 +157,17 @@ Result<BuildOptions> resolve_build_options(const Config* config, const ModelConf
   auto prec = parse_precision(precision);
   if (!prec.ok()) return annotate(prec.status());
   opts.precision = *prec;
+  if (model) {
+    // The model's int8 keys are checked as the CLI's flags are. They are the model's settings
+    // for its int8 builds, so a run that overrides an int8 model's precision leaves them unused;
+    // on a model that is not int8 they are a mistake in the file.
+    Int8Arguments int8_keys{model->calib.value_or(""), model->calib_images, model->calib_method.value_or(""),
+                            model->int8_exclude, model->int8_target_drop};
+    const bool int8_model = model->precision == std::string("int8") || opts.precision == Precision::kInt8;
+    auto int8 = parse_int8_options(int8_keys, int8_model, OptionSpelling::kConfigKey);
+    if (!int8.ok()) return annotate(int8.status());
+    opts.int8 = *int8;
+  }
   if (Status s = check_input_size(opts.imgsz, opts.batch.max); !s.ok()) return annotate(s);
   if (opts.imgsz % 32 != 0)
     return error(StatusCode::kInvalidArgument, "imgsz ", opts.imgsz, ": expected a positive multiple of 32", where);

@@ -13,6 +13,21 @@ constexpr size_t kFirstCandidate = 128;
 
 double center(size_t bin, double width) { return (static_cast<double>(bin) + 0.5) * width; }
 
+// Bins 2k and 2k + 1 into bin k: the histogram of the same values at twice the width.
+std::vector<uint64_t> merge_pairs(const std::vector<uint64_t>& counts) {
+  std::vector<uint64_t> merged((counts.size() + 1) / 2, 0);
+  for (size_t i = 0; i < counts.size(); ++i) merged[i / 2] += counts[i];
+  return merged;
+}
+
+// The smallest power of two w with max < 2 * kBins * w. Bins of a power-of-two width start at
+// multiples of it, so merging pairs gives exactly the bins of the doubled width.
+double grid_width(float max) {
+  int exponent = 0;
+  std::frexp(static_cast<double>(max) / (2 * AbsHistogram::kBins), &exponent);
+  return std::ldexp(1.0, exponent);
+}
+
 double quantized(double x, double amax) {
   const double scale = amax / 127.0;
   return std::min(std::nearbyint(x / scale), 127.0) * scale;
@@ -21,9 +36,15 @@ double quantized(double x, double amax) {
 // KL(P||Q) of every candidate from prefix sums: P's bins are the counts (the last kept bin
 // plus the outliers), Q spreads each of the 128 levels' count evenly over its nonzero bins,
 // so sum p log(p / q) splits into sum c log c (a prefix sum), one log per level and the
-// last bin: 128 logs per candidate instead of one per bin.
+// last bin: 128 logs per candidate instead of one per bin. The search runs on at most kBins
+// bins, as on TensorRT's 2048-bin histogram, so the first candidate (128 bins) lies at max / 16
+// or above. On finer bins it reaches down to where SiLU's negative lobe piles up (|x| <= 0.28):
+// with about one bin per level there Q matches P bin for bin, KL sees only the clipped mass,
+// and it clips most of the positive range.
 float entropy_amax(const AbsHistogram& h) {
   std::vector<uint64_t> c = h.counts();
+  double width = h.bin_width();
+  while (c.size() > AbsHistogram::kBins) c = merge_pairs(c), width *= 2;
   const size_t n = c.size();
   if (n < kFirstCandidate) return h.max();
   c[0] = c[1];  // as TensorRT: the zeros bin (ReLU's spike) would dominate the distribution
@@ -62,7 +83,7 @@ float entropy_amax(const AbsHistogram& h) {
     }
     if (kl <= best) best = kl, best_i = i;
   }
-  return static_cast<float>(static_cast<double>(best_i) * h.bin_width());
+  return static_cast<float>(static_cast<double>(best_i) * width);
 }
 
 float percentile_amax(const AbsHistogram& h, double percentile) {
@@ -108,37 +129,32 @@ float mse_amax(const AbsHistogram& h) {
 AbsHistogram::AbsHistogram(std::vector<uint64_t> counts, double bin_width, float max)
     : counts_(std::move(counts)), width_(bin_width), max_(max) {}
 
-void AbsHistogram::fit(float batch_max) {
+void AbsHistogram::fit(float max) {
   if (width_ == 0) {
-    width_ = static_cast<double>(batch_max) / kBins;
-    counts_.assign(kBins, 0);
-    counts_[0] = zeros_before_width_;
+    width_ = grid_width(max);
+    counts_.assign(1, zeros_before_width_);
   }
-  size_t needed = static_cast<size_t>(std::ceil(static_cast<double>(batch_max) / width_));
-  while (needed > 2 * kBins) {
-    std::vector<uint64_t> merged((counts_.size() + 1) / 2, 0);
-    for (size_t i = 0; i < counts_.size(); ++i) merged[i / 2] += counts_[i];
-    counts_ = std::move(merged);
+  while (static_cast<double>(max) >= 2 * kBins * width_) {
+    counts_ = merge_pairs(counts_);
     width_ *= 2;
-    needed = static_cast<size_t>(std::ceil(static_cast<double>(batch_max) / width_));
   }
-  if (needed > counts_.size()) counts_.resize(needed, 0);
+  counts_.resize(bin_of(max) + 1, 0);
 }
+
+size_t AbsHistogram::bin_of(double magnitude) const { return static_cast<size_t>(magnitude / width_); }
 
 void AbsHistogram::add(std::span<const float> values) {
   float batch_max = 0;
   for (float v : values) batch_max = std::max(batch_max, std::fabs(v));  // NaN compares false: skipped
   max_ = std::max(max_, batch_max);
-  if (width_ == 0 && batch_max == 0) {
+  if (max_ == 0) {
     zeros_before_width_ += values.size();
     return;
   }
-  fit(batch_max);
-  const size_t last = counts_.size() - 1;
+  fit(max_);
   for (float v : values) {
     const double a = std::fabs(static_cast<double>(v));
-    if (!(a <= static_cast<double>(batch_max))) continue;  // NaN
-    counts_[std::min(last, static_cast<size_t>(a / width_))] += 1;
+    if (a <= static_cast<double>(batch_max)) counts_[bin_of(a)] += 1;  // NaN fails the test
   }
 }
 

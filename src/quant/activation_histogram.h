@@ -1,7 +1,7 @@
 // What calibration keeps of one activation: the largest |x| and a histogram of |x| in
 // equal-width bins from 0, and the INT8 range (amax) each calibration method reads from it.
-// Counts are integers and bins are fixed by the first batch seen, so the same data in the
-// same order gives bit-identical ranges.
+// Counts are integers and the bins depend on the largest |x| alone, so the same values give
+// bit-identical ranges however they are split into batches and in whatever order.
 #pragma once
 
 #include <cstdint>
@@ -14,9 +14,9 @@ namespace kiln::quant {
 
 class AbsHistogram {
  public:
-  // The first batch with a nonzero value sets the bin width to its max|x| / kBins; later
-  // values beyond the last bin add bins of that width, and past 2 * kBins bins adjacent
-  // pairs merge, so the histogram always has between kBins and 2 * kBins bins.
+  // Bins of a power-of-two width w: bin i holds [i, i + 1) * w, and w is the smallest power
+  // of two with max|x| < 2 * kBins * w, so there are kBins + 1 to 2 * kBins bins. When a
+  // later batch raises the max, adjacent pairs merge: exactly the bins of the new width.
   static constexpr size_t kBins = 2048;
 
   AbsHistogram() = default;
@@ -30,7 +30,8 @@ class AbsHistogram {
   const std::vector<uint64_t>& counts() const { return counts_; }
 
  private:
-  void fit(float batch_max);
+  void fit(float max);
+  size_t bin_of(double magnitude) const;
   std::vector<uint64_t> counts_;
   double width_ = 0;
   float max_ = 0;
@@ -41,10 +42,11 @@ class AbsHistogram {
 inline constexpr float kMinAmax = 1e-6f;
 
 // amax by `method` (kiln/options.h: CalibrationMethod), as TensorRT's histogram calibrator
-// (pytorch-quantization, NVIDIA ModelOpt) computes it. Entropy: the zeros bin takes bin 1's
-// count; for each candidate of i >= 128 bins, the clipped distribution P (outliers added to
-// the last kept bin) against Q, P merged into 128 levels and spread back over its nonzero
-// bins; the i with the smallest KL(P||Q) (the last on ties) gives amax = i * bin width.
+// (pytorch-quantization, NVIDIA ModelOpt) computes it. Entropy: on the histogram merged
+// pairwise down to at most kBins bins (TensorRT's 2048), the zeros bin takes bin 1's count;
+// for each candidate of i >= 128 bins, the clipped distribution P (outliers added to the last
+// kept bin) against Q, P merged into 128 levels and spread back over its nonzero bins; the i
+// with the smallest KL(P||Q) (the last on ties) gives amax = i * bin width.
 // Percentile: the left edge of the bin where the cumulative count reaches P%. MSE: the bin
 // center (from bin 128 on) with the smallest sum of count * (center - quantized center)^2.
 float amax_for(const AbsHistogram& histogram, const CalibrationMethod& method);

@@ -17,6 +17,10 @@
 
 namespace kiln::quant {
 
+// Changes whenever the same images would give other ranges (the histogram's bins, a method's
+// search), so calibrations cached by an earlier build are not reused.
+inline constexpr int kCalibrationRevision = 2;
+
 struct Calibration {
   std::map<std::string, float> ranges;  // amax by value name (quantize_graph.h: ActivationRanges)
   // Noise-to-signal power of quantizing each activation at its amax: how much INT8 costs the

@@ -35,7 +35,7 @@ Result<bool> SourceReader::read_with(const std::function<Result<bool>()>& read_o
       ++frames_;
       return true;
     }
-    if (!source_.live() || (more.ok() && !reader_.info().live)) return more;
+    if (!source_.live() || (more.ok() && !reader_.info().live) || reader_.nvdec_gave_up()) return more;
     if (stopping()) return false;  // the caller is stopping: not a drop
     KILN_RETURN_IF_ERROR(reconnect(more.ok() ? "it ended" : without_name(more.status()), on_reconnect));
   }

@@ -33,7 +33,11 @@ class SourceReader {
   // another frame size, is an IoError naming it and the frames read so far.
   Result<bool> read(std::vector<uint8_t>& bgr, const ReconnectNotice& on_reconnect);
   // The same for a source decoded on the GPU (decoder().gpu): the frame stays in device memory.
+  // NVDEC giving up mid-stream is not a drop: the error comes back with nvdec_gave_up() true.
   Result<bool> read_device(DeviceFrame& frame, const ReconnectNotice& on_reconnect);
+  // VideoReader's: the rest of the stream, from the refused frame, read with read().
+  bool nvdec_gave_up() const { return reader_.nvdec_gave_up(); }
+  void continue_on_cpu() { reader_.continue_on_cpu(); }
 
  private:
   SourceReader(VideoSource source, LiveOptions options, VideoReader reader)

@@ -122,7 +122,8 @@ struct VideoReader::Impl {
   AVPacket* packet = nullptr;
   AVFrame* frame = nullptr;
   int stream = -1;
-  bool draining = false;
+  int read_error = 0;  // a failed read, told once the decoder has given up the frames it holds
+  bool software_frame_held = false;  // `frame`: a software frame read_device refused, kept for read()
   int64_t decoded = 0;
   VideoInfo info;
   // open_url: FFmpeg's blocking calls poll `interrupted`, which gives up once `deadline`
@@ -162,7 +163,8 @@ struct VideoReader::Impl {
   }
 
   // After the container is open: the stream, its decoder and the frame size checks.
-  Status open_stream(std::optional<int> cuda_device, int decoder_threads);
+  // `from_url`: a URL or camera, live when it declares no length.
+  Status open_stream(std::optional<int> cuda_device, int decoder_threads, bool from_url);
   // NVDEC or the CPU for this stream (decoder_choice.h), set up on the codec context.
   void choose(const AVCodec* codec, const AVCodecParameters& params, std::optional<int> cuda_device);
   // The next frame into `frame`; false at the clean end of the stream.
@@ -205,7 +207,7 @@ Result<VideoReader> VideoReader::open(const fs::path& path, std::optional<int> c
   r->path = path;
   int rc = avformat_open_input(&r->format, path.c_str(), nullptr, nullptr);
   if (rc < 0) return r->corrupt("not a readable video (" + av_error(rc) + ")");
-  KILN_RETURN_IF_ERROR(r->open_stream(cuda_device, 0));
+  KILN_RETURN_IF_ERROR(r->open_stream(cuda_device, 0, /*from_url=*/false));
   return VideoReader(std::move(r));
 }
 
@@ -230,7 +232,7 @@ Result<VideoReader> VideoReader::open_bytes(std::span<const uint8_t> bytes, cons
   r->format->flags |= AVFMT_FLAG_CUSTOM_IO;
   int rc = avformat_open_input(&r->format, nullptr, nullptr, nullptr);  // frees the context on failure
   if (rc < 0) return r->corrupt("not a readable video (" + av_error(rc) + ")");
-  KILN_RETURN_IF_ERROR(r->open_stream(std::nullopt, decoder_threads));
+  KILN_RETURN_IF_ERROR(r->open_stream(std::nullopt, decoder_threads, /*from_url=*/false));
   return VideoReader(std::move(r));
 }
 
@@ -260,8 +262,7 @@ Result<VideoReader> VideoReader::open_url(const std::string& url, const StreamOp
   av_dict_free(&opts);
   if (rc < 0) return error(StatusCode::kIoError, url, ": cannot open (", r->reason(rc), ")");
   r->arm();
-  KILN_RETURN_IF_ERROR(r->open_stream(options.cuda_device, 0));
-  r->info.live = r->format->duration == AV_NOPTS_VALUE && r->info.frame_count == 0;
+  KILN_RETURN_IF_ERROR(r->open_stream(options.cuda_device, 0, /*from_url=*/true));
   return VideoReader(std::move(r));
 }
 
@@ -285,7 +286,7 @@ void VideoReader::Impl::choose(const AVCodec* codec, const AVCodecParameters& pa
   decoder->extra_hw_frames = kExtraHwFrames;
 }
 
-Status VideoReader::Impl::open_stream(std::optional<int> cuda_device, int decoder_threads) {
+Status VideoReader::Impl::open_stream(std::optional<int> cuda_device, int decoder_threads, bool from_url) {
   // The probe decodes frames too: a 73-byte GIF whose screen claims 11308 x 11308 would
   // otherwise allocate half a gigabyte before the size is seen.
   std::vector<AVDictionary*> probe(format->nb_streams, nullptr);
@@ -307,10 +308,13 @@ Status VideoReader::Impl::open_stream(std::optional<int> cuda_device, int decode
   if ((rc = avcodec_parameters_to_context(decoder, st->codecpar)) < 0)
     return corrupt("bad codec parameters (" + av_error(rc) + ")");
   decoder->max_pixels = kMaxVideoPixels;
+  const bool live = from_url && format->duration == AV_NOPTS_VALUE && st->nb_frames == 0;
   choose(codec, *st->codecpar, cuda_device);
   if (!decoder->hw_device_ctx) {  // NVDEC decodes on the GPU with one thread
     decoder->thread_count = decoder_threads;  // 0: FFmpeg picks one thread per core
-    decoder->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+    // Frame threads hand a frame out only once (threads - 1) later packets have come in: on
+    // a live source that is latency (half a second at 30 fps on 16 cores), so slices only.
+    decoder->thread_type = live ? FF_THREAD_SLICE : FF_THREAD_FRAME | FF_THREAD_SLICE;
   }
   if ((rc = avcodec_open2(decoder, codec, nullptr)) < 0)
     return corrupt(std::string("cannot open the ") + codec->name + " decoder (" + av_error(rc) + ")");
@@ -320,15 +324,19 @@ Status VideoReader::Impl::open_stream(std::optional<int> cuda_device, int decode
 
   AVRational rate = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : av_guess_frame_rate(format, st, nullptr);
   if (rate.num <= 0 || rate.den <= 0) rate = {30, 1};  // no timing in the file: 30 fps, as Ultralytics assumes
-  info = {st->codecpar->width, st->codecpar->height, {rate.num, rate.den}, st->nb_frames};
+  info = {st->codecpar->width, st->codecpar->height, {rate.num, rate.den}, st->nb_frames, live};
   return Status::Ok();
 }
 
 Result<bool> VideoReader::read(std::vector<uint8_t>& bgr) {
   Impl& r = *impl_;
   if (r.choice.gpu) return error(StatusCode::kInternal, r.path.string(), ": decoded by NVDEC; read its frames with read_device");
-  KILN_ASSIGN_OR_RETURN(bool more, r.next());
-  if (!more) return false;
+  if (r.software_frame_held) {
+    r.software_frame_held = false;  // the frame read_device refused comes first
+  } else {
+    KILN_ASSIGN_OR_RETURN(bool more, r.next());
+    if (!more) return false;
+  }
   Status st = r.convert(bgr);
   av_frame_unref(r.frame);
   if (!st.ok()) return st;
@@ -339,11 +347,12 @@ Result<bool> VideoReader::read(std::vector<uint8_t>& bgr) {
 Result<bool> VideoReader::read_device(DeviceFrame& out) {
   Impl& r = *impl_;
   if (!r.choice.gpu) return error(StatusCode::kInternal, r.path.string(), ": decoded on the CPU; read its frames with read");
+  r.software_frame_held = false;
   KILN_ASSIGN_OR_RETURN(bool more, r.next());
   if (!more) return false;
   const std::string frame = "frame " + std::to_string(r.decoded + 1);
   if (r.frame->format != AV_PIX_FMT_CUDA) {
-    av_frame_unref(r.frame);
+    r.software_frame_held = true;  // for continue_on_cpu()
     return error(StatusCode::kUnsupported, r.path.string(), ": ", frame, ": NVDEC refused this stream (FFmpeg decoded it in software); decode it on the CPU");
   }
   const auto* frames = reinterpret_cast<const AVHWFramesContext*>(r.frame->hw_frames_ctx->data);
@@ -369,6 +378,19 @@ Result<bool> VideoReader::read_device(DeviceFrame& out) {
   });
   ++r.decoded;
   return true;
+}
+
+bool VideoReader::nvdec_gave_up() const { return impl_->choice.gpu && impl_->software_frame_held; }
+
+void VideoReader::continue_on_cpu() {
+  Impl& r = *impl_;
+  if (!nvdec_gave_up()) return;
+  r.choice.gpu = false;
+  const char* format = av_get_pix_fmt_name(static_cast<AVPixelFormat>(r.frame->format));
+  r.choice.reason = "NVDEC gave up on the stream at frame " + std::to_string(r.decoded + 1) + " (" +
+                    (format ? format : "unknown") + " " +
+                    std::to_string(r.frame->width) + "x" + std::to_string(r.frame->height) +
+                    " decoded in software from there)";
 }
 
 Status VideoReader::download(const DeviceFrame& frame, std::vector<uint8_t>& nv12) {
@@ -405,6 +427,8 @@ Result<bool> VideoReader::Impl::next() {
       return true;
     }
     if (rc == AVERROR_EOF) {
+      if (r.read_error < 0)
+        return r.corrupt("read error after frame " + std::to_string(r.decoded) + " (" + r.reason(r.read_error) + ")");
       if (r.info.frame_count > 0 && r.decoded < r.info.frame_count)
         return r.corrupt("truncated: " + std::to_string(r.decoded) + " of the " + std::to_string(r.info.frame_count) +
                          " frames its header declares");
@@ -415,11 +439,13 @@ Result<bool> VideoReader::Impl::next() {
     // The decoder wants input: the next packet of our stream, or the end-of-stream flush.
     if (r.timeout_s > 0) r.arm();
     rc = av_read_frame(r.format, r.packet);
-    if (rc == AVERROR_EOF) {
+    // A failed read ends the input like its end does: frame threads hold the last packets'
+    // frames, which a stalled or dropped stream would otherwise lose with the connection.
+    if (rc < 0) {
+      if (rc != AVERROR_EOF) r.read_error = rc;
       avcodec_send_packet(r.decoder, nullptr);
       continue;
     }
-    if (rc < 0) return r.corrupt("read error after frame " + std::to_string(r.decoded) + " (" + r.reason(rc) + ")");
     if (r.packet->stream_index != r.stream) {
       av_packet_unref(r.packet);
       continue;

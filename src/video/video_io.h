@@ -85,8 +85,14 @@ class VideoReader {
   Result<bool> read(std::vector<uint8_t>& bgr);
   // The same on the GPU (decoder().gpu): the next frame stays in device memory. A frame
   // FFmpeg could not decode with NVDEC after all (its hwaccel refused the stream's profile):
-  // Unsupported naming it.
+  // Unsupported naming it, and nvdec_gave_up() is true.
   Result<bool> read_device(DeviceFrame& frame);
+  // NVDEC gave up on the stream at the frame the last read_device refused (a profile or
+  // chroma change mid-stream): FFmpeg decoded that frame, and decodes the rest, in software.
+  bool nvdec_gave_up() const;
+  // After nvdec_gave_up(): the rest of the stream, that frame first, is read with read(),
+  // and decoder() says the CPU decodes it and why.
+  void continue_on_cpu();
   // A device frame's planes copied to the host: NV12, both planes `width` bytes a row.
   static Status download(const DeviceFrame& frame, std::vector<uint8_t>& nv12);
 

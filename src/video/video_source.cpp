@@ -1,7 +1,7 @@
 #include "video/video_source.h"
 
 extern "C" {
-#include <libavformat/avio.h>
+#include <libavformat/avformat.h>
 }
 
 #include <algorithm>
@@ -33,6 +33,15 @@ std::string trim(const std::string& s) {
   return s.substr(b, s.find_last_not_of(" \t\r") - b + 1);
 }
 
+// RTSP (rtsp://, rtsps://) is no avio protocol: FFmpeg's RTSP demuxer opens its own
+// connections and claims such URLs when probed by name alone, as avformat_open_input does.
+bool a_demuxer_opens(const std::string& url) {
+  AVProbeData by_name{};
+  by_name.filename = url.c_str();
+  int score = 0;
+  return av_probe_input_format2(&by_name, /*is_opened=*/0, &score) != nullptr;
+}
+
 bool is_number(const std::string& s) {
   return !s.empty() && s.size() <= 3 && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
 }
@@ -50,7 +59,7 @@ Result<std::optional<VideoSource>> classify_live_source(const std::string& text)
   }
   const size_t scheme = text.find("://");
   if (scheme == std::string::npos || scheme == 0) return std::optional<VideoSource>();
-  if (text.compare(0, scheme, "file") != 0 && !avio_find_protocol_name(text.c_str())) {
+  if (text.compare(0, scheme, "file") != 0 && !avio_find_protocol_name(text.c_str()) && !a_demuxer_opens(text)) {
     std::string names;
     void* it = nullptr;
     while (const char* p = avio_enum_protocols(&it, 0)) names += (names.empty() ? "" : ", ") + std::string(p);

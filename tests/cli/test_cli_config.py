@@ -1,5 +1,6 @@
 """kiln.yaml as docs/CONFIG.md describes it: models used by name (--config, or ./kiln.yaml
-by default; predict and val) with their own imgsz, an unknown key refused with the valid ones listed, and
+by default; predict and val) with their own imgsz, an unknown key refused with the valid ones listed, bad
+int8 keys refused as their flags are, and
 cached engines named <model>-<precision>-<imgsz>-b<batch>-<key>.kiln, listed by cache ls
 with imgsz, precision and batch, with no .lock files left after a run."""
 import glob
@@ -78,6 +79,15 @@ def main():
         checks.expect_error("unknown model key lists the valid ones",
                             ["predict", "--model", "vehicle", "--config", bad, "--source", BUS],
                             ["bad.yaml", "'precison'", "source, imgsz, precision, batch, workspace, device"])
+        # A model's int8 keys are checked as the flags are, named as kiln.yaml spells them.
+        open(bad, "w").write(CONFIG.replace("    precision: fp32", "    precision: int8\n    calib: .\n    calib_images: 0"))
+        checks.expect_error("calib_images: 0 in a model entry",
+                            ["predict", "--model", "vehicle", "--config", bad, "--source", BUS],
+                            ["bad.yaml", "calib_images 0: expected at least 1", "model 'vehicle'"])
+        open(bad, "w").write(CONFIG.replace("    precision: fp32", "    precision: fp32\n    int8_target_drop: 0.01"))
+        checks.expect_error("an int8 key on a model that is not int8",
+                            ["predict", "--model", "vehicle", "--config", bad, "--source", BUS],
+                            ["int8_target_drop applies to precision: int8 only", "model 'vehicle'"])
         open(bad, "w").write("cache: x\n" + CONFIG)
         checks.expect_error("unknown top-level key lists the valid ones", ["rebuild", "--config", bad],
                             ["'cache'", "cache_dir, models_dir, engine_key, on_mismatch, device, models"])

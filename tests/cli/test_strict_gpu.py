@@ -4,7 +4,8 @@ its video on the CPU without a second note. With a GPU (the CUDA build on the GP
 machine): the assets' H.264 video is decoded by NVDEC ("decoder": "nvdec" in the JSON,
 no fallback line), a 4:4:4 video NVDEC cannot take is decoded on the CPU with one line
 "kiln predict: fallback: video decoded on the CPU: ..." and the same event in --json, and
---strict-gpu refuses that video (exit 2)."""
+--strict-gpu refuses that video (exit 2); NVDEC giving up mid-stream (4:2:0 then 4:4:4 H.264)
+hands the rest of the stream to the CPU decoder with one line, every frame predicted."""
 import json
 import os
 import shutil
@@ -20,6 +21,52 @@ CLIP = os.path.join(ASSETS, "video", "person_walking_office_720p_6s.mp4")
 
 def lines_with(text, word):
     return [l for l in text.splitlines() if word in l]
+
+
+def mixed_clips(tmp, ffmpeg):
+    """(head, tail, mixed): an H.264 4:2:0 part, a 4:4:4 part, and the two one after the other
+    in one MPEG-TS stream (made beforehand into KILN_MIXED_VIDEO_DIR where no ffmpeg binary is)."""
+    folder = os.environ.get("KILN_MIXED_VIDEO_DIR", "")
+    if not folder and ffmpeg:
+        folder = tmp
+        for name, start, pix in (("head", "0", "yuv420p"), ("tail", "1", "yuv444p")):
+            subprocess.run([ffmpeg, "-v", "error", "-y", "-ss", start, "-i", CLIP, "-frames:v", "12", "-vf",
+                            "scale=640:360", "-c:v", "libx264", "-bf", "0", "-pix_fmt", pix,
+                            os.path.join(folder, name + ".ts")], check=True)
+        with open(os.path.join(folder, "mixed.ts"), "wb") as out:
+            for name in ("head", "tail"):
+                out.write(open(os.path.join(folder, name + ".ts"), "rb").read())
+    return [os.path.join(folder, n + ".ts") for n in ("head", "tail", "mixed")] if folder else None
+
+
+def check_nvdec_gives_up(tmp, cache, ffmpeg):
+    """NVDEC decodes the 4:2:0 part and gives up at the 4:4:4 one: the CPU decodes the rest,
+    said in one line, every frame predicted as when each part runs alone."""
+    clips = mixed_clips(tmp, ffmpeg)
+    if not clips:
+        print("skip: NVDEC giving up mid-stream needs the ffmpeg binary (or KILN_MIXED_VIDEO_DIR) for its video")
+        return
+    out = os.path.join(tmp, "mixed.json")
+
+    def run(clip, extra=()):
+        r = run_kiln(["predict", "--model", MODEL, "--source", clip, "--cache-dir", cache, "--json", out,
+                      "--device", "cuda", "--precision", "fp16", *extra])
+        doc = json.load(open(out)) if r.returncode == 0 else {}
+        frames = [[(d["class_id"], round(d["confidence"], 3)) for d in f.get("detections", [])]
+                  for f in doc.get("results", [{}])[0].get("frames", [])]
+        return r, frames
+
+    _, head = run(clips[0])
+    _, tail = run(clips[1])
+    r, mixed = run(clips[2])
+    lines = lines_with(r.stderr, "kiln predict: fallback: video decoded on the CPU: NVDEC gave up on the stream at frame ")
+    checks.expect(r.returncode == 0 and len(lines) == 1 and f"at frame {len(head) + 1} " in lines[0],
+                  f"GPU: NVDEC gives up at frame {len(head) + 1} of the mixed stream, said in one line", r)
+    checks.check("GPU: every frame of the mixed stream predicted, as each part alone",
+                 len(head) == 12 and len(tail) == 12 and mixed == head + tail,
+                 f"{len(mixed)} frames (head {len(head)}, tail {len(tail)})")
+    checks.expect_error("GPU: --strict-gpu: NVDEC giving up is an error", ["predict", "--model", MODEL, "--source",
+                        clips[2], "--cache-dir", cache, "--device", "cuda", "--strict-gpu"], ["NVDEC refused"])
 
 
 def main():
@@ -71,6 +118,7 @@ def main():
                              len(events) == 1 and events[0]["message"].startswith("video decoded on the CPU: "), str(events))
                 checks.expect_error("GPU: --strict-gpu refuses the CPU decoder", a + ["--strict-gpu"],
                                     ["--strict-gpu", "decoded on the CPU", "yuv444p"])
+            check_nvdec_gives_up(tmp, cache, ffmpeg)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     checks.finish("--strict-gpu and where videos are decoded behave as documented")

@@ -54,5 +54,16 @@ TEST(ParseInt8Options, BadValuesNameTheOption) {
   EXPECT_EQ(message_of({"x", {}, "", {}, -0.5}, true), "--int8-target-drop -0.5: expected a mAP drop in [0, 1]");
 }
 
+TEST(ParseInt8Options, ConfigKeysAreNamedAsKilnYamlSpellsThem) {
+  auto config_message = [](const Int8Arguments& a, bool int8) {
+    auto r = parse_int8_options(a, int8, OptionSpelling::kConfigKey);
+    return r.ok() ? std::string("ok") : r.status().message();
+  };
+  EXPECT_EQ(config_message({"", 0, "", {}, {}}, true), "calib_images 0: expected at least 1");
+  EXPECT_EQ(config_message({"x", {}, "", {}, 2.0}, true), "int8_target_drop 2: expected a mAP drop in [0, 1]");
+  EXPECT_EQ(config_message({"x", {}, "kl", {}, {}}, true).substr(0, 37), "calib_method: calibration method 'kl'");
+  EXPECT_EQ(config_message({"", {}, "", {"*"}, {}}, false), "int8_exclude applies to precision: int8 only");
+}
+
 }  // namespace
 }  // namespace kiln

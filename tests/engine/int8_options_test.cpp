@@ -44,6 +44,40 @@ models:
   EXPECT_NE(bad.status().message().find("model 'bad'"), std::string::npos);
 }
 
+TEST(Int8Options, KilnYamlKeysAreCheckedAsTheFlagsAre) {
+  const fs::path dir = test::temp_dir() / "int8_yaml_checks";
+  fs::create_directories(dir);
+  std::ofstream(dir / "kiln.yaml") << R"(
+models:
+  none: {source: yolo11n.onnx, precision: int8, calib: data, calib_images: 0}
+  drop: {source: yolo11n.onnx, precision: int8, calib: data, int8_target_drop: 2}
+  fp16: {source: yolo11n.onnx, precision: fp16, calib: data}
+  edge: {source: yolo11n.onnx, precision: int8, calib: data, calib_images: 8}
+  plain: {source: yolo11n.onnx, calib_images: 8}
+)";
+  auto c = load_config(dir / "kiln.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  auto at = [](const char* precision) {
+    OptionOverrides o;
+    o.precision = precision;
+    return o;
+  };
+  auto message = [&](size_t i, const OptionOverrides& o = {}) {
+    auto r = resolve_build_options(&*c, &c->models[i], o);
+    return r.ok() ? std::string("ok") : r.status().message();
+  };
+  EXPECT_EQ(message(0), "calib_images 0: expected at least 1 (model 'none')");
+  EXPECT_EQ(message(1), "int8_target_drop 2: expected a mAP drop in [0, 1] (model 'drop')");
+  EXPECT_EQ(message(2), "calib applies to precision: int8 only (model 'fp16')");
+  // An int8 model run at another precision keeps its int8 keys for its int8 builds.
+  EXPECT_EQ(message(3, at("fp16")), "ok");
+  // Keys on a model without a precision are used when the run asks for int8.
+  EXPECT_EQ(message(4), "calib_images applies to precision: int8 only (model 'plain')");
+  auto int8_run = resolve_build_options(&*c, &c->models[4], at("int8"));
+  ASSERT_TRUE(int8_run.ok()) << int8_run.status().message();
+  EXPECT_EQ(int8_run->int8.calib_images, 8);
+}
+
 TEST(Int8Options, ChangeTheCacheKeyOnlyForInt8Builds) {
   BuildOptions a;
   a.precision = Precision::kInt8;

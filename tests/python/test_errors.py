@@ -72,18 +72,6 @@ def test_bad_options(model):
         model.predict(42)
 
 
-def test_device_tensor_is_refused_until_device_predict_exists(model):
-    class CudaTensor:
-        def __dlpack__(self, **kwargs):
-            raise AssertionError("must not be read")
-
-        def __dlpack_device__(self):
-            return (2, 0)  # kDLCUDA
-
-    with pytest.raises(kiln.UnsupportedError, match="device memory"):
-        model.predict(CudaTensor())
-
-
 def test_bad_precision_on_cpu(assets):
     with pytest.raises(kiln.InvalidArgumentError, match="fp16"):
         kiln.YOLO(assets / "models" / "yolo11n.onnx", device="cpu", precision="fp16")

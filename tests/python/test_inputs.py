@@ -41,6 +41,9 @@ def test_numpy_dlpack_and_path_agree(model, assets):
     same(model.predict(HostTensor(image))[0], from_path)
     # A non-contiguous view (every column reversed twice) is copied, not misread.
     same(model.predict(image[:, ::-1][:, ::-1])[0], from_path)
+    # plot(img=...) draws on the image given, as Ultralytics' does: boxes on a black image.
+    on_black = from_path.plot(img=np.zeros_like(image)[:, ::-1])
+    assert on_black.shape == image.shape and 0 < on_black.any(axis=2).mean() < 0.5
     assert len(from_path.boxes) >= 4
 
 

@@ -18,6 +18,18 @@ AbsHistogram decaying() {
   return AbsHistogram(counts, 0.01, 20.475f);
 }
 
+// tests/tools/calibration_reference.py: silu_like(): SiLU's |x| on 4096 bins of 1/512, its
+// negative lobe (up to 0.28, the minimum's spike in bin 142) holding most of the values.
+AbsHistogram silu_like() {
+  std::vector<uint64_t> counts(4096);
+  for (size_t j = 0; j < counts.size(); ++j) counts[j] = static_cast<uint64_t>(std::floor(5000 * std::exp(-(j / 400.0))));
+  for (size_t j = 0; j <= 142; ++j) counts[j] += 20000;
+  counts[142] += 1000000;
+  counts[3000] += 2;
+  counts[4095] += 2;
+  return AbsHistogram(counts, 1.0 / 512, 8.f);
+}
+
 CalibrationMethod method(std::string_view text) { return *parse_calibration_method(text); }
 
 // The values tests/tools/calibration_reference.py (TensorRT's calibrator in numpy) prints.
@@ -28,6 +40,13 @@ TEST(AbsHistogram, MethodsMatchTensorRtsCalibratorOnAHandMadeHistogram) {
   EXPECT_FLOAT_EQ(amax_for(h, method("percentile")), 13.52f);
   EXPECT_FLOAT_EQ(amax_for(h, method("percentile=99.9")), 10.31f);
   EXPECT_FLOAT_EQ(amax_for(h, method("minmax")), 20.475f);
+}
+
+// TensorRT searches a 2048-bin histogram, so its smallest candidate is max / 16 = 0.5 here.
+// Searching all 4096 bins would start at 0.25 and stop just past the lobe's spike (0.2793,
+// the reference's figure on 4096 bins), clipping nearly all positive values.
+TEST(AbsHistogram, EntropySearchesAtMost2048BinsAsTensorRtDoes) {
+  EXPECT_FLOAT_EQ(amax_for(silu_like(), method("entropy")), 3.26953125f);
 }
 
 TEST(AbsHistogram, EntropyKeepsTheWholeRangeOfAUniformHistogram) {
@@ -41,21 +60,48 @@ TEST(AbsHistogram, AddCountsAbsoluteValuesAndGrowsWithLaterMaxima) {
   AbsHistogram h;
   const std::vector<float> first{0.f, 1.f, -2.f, std::numeric_limits<float>::quiet_NaN()};
   h.add(first);
-  ASSERT_EQ(h.counts().size(), AbsHistogram::kBins);
-  EXPECT_DOUBLE_EQ(h.bin_width(), 2.0 / 2048);
+  // The smallest power of two w with 2 < 4096 w: 2^-10, bins 0 .. floor(2 / w).
+  EXPECT_DOUBLE_EQ(h.bin_width(), 1.0 / 1024);
+  ASSERT_EQ(h.counts().size(), 2049u);
   EXPECT_EQ(h.counts()[0], 1u);
   EXPECT_EQ(h.counts()[1024], 1u);
-  EXPECT_EQ(h.counts()[2047], 1u);  // the max lands in the last bin
+  EXPECT_EQ(h.counts()[2048], 1u);
   const std::vector<float> second{-10.f};
-  h.add(second);  // 10240 bins of the first width -> merged twice into 2560
+  h.add(second);  // 10 < 4096 w from w = 2^-8: pairs merged twice
   EXPECT_FLOAT_EQ(h.max(), 10.f);
-  EXPECT_DOUBLE_EQ(h.bin_width(), 8.0 / 2048);
-  ASSERT_EQ(h.counts().size(), 2560u);
+  EXPECT_DOUBLE_EQ(h.bin_width(), 1.0 / 256);
+  ASSERT_EQ(h.counts().size(), 2561u);
   uint64_t total = 0;
   for (uint64_t c : h.counts()) total += c;
   EXPECT_EQ(total, 4u);
-  EXPECT_EQ(h.counts()[2559], 1u);
-  EXPECT_EQ(h.counts()[256], 1u);  // 1.0 / (8 / 2048)
+  EXPECT_EQ(h.counts()[2560], 1u);
+  EXPECT_EQ(h.counts()[256], 1u);
+  EXPECT_EQ(h.counts()[512], 1u);
+}
+
+// Calibration adds one image at a time, and a later image often raises the max: the
+// histogram (and so every method's amax) must be that of all the values at once.
+TEST(AbsHistogram, BatchesOfAnyRangeInAnyOrderGiveTheHistogramOfAllValues) {
+  std::vector<std::vector<float>> batches(3);
+  const float ranges[] = {0.7f, 5.f, 43.f};
+  for (size_t b = 0; b < batches.size(); ++b)
+    for (int k = 0; k < 5000; ++k) {
+      const float x = ranges[b] * static_cast<float>((k * 7919) % 5003) / 5003.f;
+      batches[b].push_back(k % 3 == 0 ? -0.1f * x : x * x / ranges[b]);
+    }
+  std::vector<float> all;
+  for (const auto& batch : batches) all.insert(all.end(), batch.begin(), batch.end());
+  AbsHistogram at_once, rising, falling;
+  at_once.add(all);
+  for (const auto& batch : batches) rising.add(batch);
+  for (size_t b = batches.size(); b-- > 0;) falling.add(batches[b]);
+  for (const AbsHistogram* h : {&rising, &falling}) {
+    EXPECT_EQ(h->max(), at_once.max());
+    EXPECT_EQ(h->bin_width(), at_once.bin_width());
+    EXPECT_EQ(h->counts(), at_once.counts());
+    for (const char* m : {"entropy", "mse", "percentile", "minmax"})
+      EXPECT_EQ(amax_for(*h, method(m)), amax_for(at_once, method(m))) << m;
+  }
 }
 
 TEST(AbsHistogram, ZerosBeforeTheFirstNonzeroBatchLandInTheFirstBin) {
@@ -65,7 +111,7 @@ TEST(AbsHistogram, ZerosBeforeTheFirstNonzeroBatchLandInTheFirstBin) {
   EXPECT_FLOAT_EQ(amax_for(h, method("entropy")), kMinAmax);
   h.add(ones);
   EXPECT_EQ(h.counts()[0], 5u);
-  EXPECT_EQ(h.counts()[2047], 1u);
+  EXPECT_EQ(h.counts()[2048], 1u);
 }
 
 TEST(AbsHistogram, NoiseToSignalFallsAsTheRangeFitsTheData) {

@@ -65,6 +65,16 @@ TEST(InputSources, UrlsAndCamerasAreLiveVideos) {
   auto url = list_input_sources("file:///tmp/x.mp4");
   ASSERT_TRUE(url.ok()) << url.status().message();
   EXPECT_EQ(url->videos[0].kind, SourceKind::kUrl);
+  // RTSP is opened by FFmpeg's RTSP demuxer, not by one of its avio protocols.
+  for (const std::string camera : {"rtsp://cam:554/live", "rtsps://cam:554/live"}) {
+    auto rtsp = list_input_sources(camera);
+    ASSERT_TRUE(rtsp.ok()) << rtsp.status().message();
+    EXPECT_EQ(rtsp->videos[0].kind, SourceKind::kUrl);
+    EXPECT_EQ(rtsp->videos[0].stem, "cam_554_live");
+  }
+  auto unknown = list_input_sources("nosuch://cam/live");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.status().code(), StatusCode::kUnsupported);
 }
 
 TEST(InputSources, ListKeepsItsOrderRunsTogetherAndRenamesRepeatedStems) {
