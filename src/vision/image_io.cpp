@@ -129,11 +129,16 @@ uint32_t le32(std::span<const uint8_t> b, size_t at) {
 }
 
 // A BMP that stb_image decodes (anything but RLE, which it refuses; it takes an unknown
-// compression value as uncompressed) holds every row: a file shorter than its header's pixel
-// array is truncated. stb_image would fill the rest with zeros, so a few hundred bytes
-// claiming 40000 x 1500 pixels would decode into a large black image instead of an error.
+// compression value as uncompressed) holds its whole header and every row: a file shorter
+// than either is truncated. stb_image reads zeros past the end, so a few hundred bytes
+// claiming 40000 x 1500 pixels, or 30 bytes of a header claiming 247 x 524492, would decode
+// into a large black image instead of an error.
 Status check_bmp_complete(std::span<const uint8_t> bytes, const std::string& name, int w, int h) {
-  if (bytes.size() < 34 || le32(bytes, 14) < 40) return Status::Ok();  // OS/2 headers: stb checks those
+  const uint64_t header_end = bytes.size() < 18 ? 18 : 14 + static_cast<uint64_t>(le32(bytes, 14));
+  if (bytes.size() < header_end)
+    return not_decodable(name, "truncated BMP: " + std::to_string(bytes.size()) + " bytes, its header alone needs " +
+                                   std::to_string(header_end));
+  if (le32(bytes, 14) < 40) return Status::Ok();  // OS/2 headers: stb checks those
   const uint32_t compression = le32(bytes, 30);
   if (compression == 1 || compression == 2) return Status::Ok();  // RLE: stb_image refuses it
   const uint64_t bits = static_cast<uint64_t>(bytes[28]) | static_cast<uint64_t>(bytes[29]) << 8;

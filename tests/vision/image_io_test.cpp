@@ -219,6 +219,16 @@ TEST(ImageIo, TruncatedUncompressedBmpIsCorruptNotZeroFilled) {
   EXPECT_NE(huge.status().message().find("truncated BMP"), std::string::npos) << huge.status().message();
   EXPECT_LT(peak_rss_mib() - before, 64) << "decoding allocated for the claimed size";
 
+  // A fuzzed 30-byte file: a 108-byte header cut at 30 bytes, claiming 247 x 524492 pixels.
+  const std::vector<uint8_t> cut_header = {0x42, 0x4d, 0x76, 0x14, 0, 0, 0, 0x16, 0, 0,    0,    0, 0, 0, 0x6c,
+                                           0,    0,    0,    0xf7, 0, 0, 0, 0xcc, 0, 0x08, 0, 0x01, 0, 0x01, 0};
+  auto header_only = decode_image_bytes(cut_header, "header.bmp");
+  ASSERT_FALSE(header_only.ok());
+  EXPECT_NE(header_only.status().message().find("truncated BMP: 30 bytes, its header alone needs 122"),
+            std::string::npos)
+      << header_only.status().message();
+  EXPECT_LT(peak_rss_mib() - before, 64) << "decoding allocated for the claimed size";
+
   // A compression value stb_image does not know is decoded as uncompressed: checked the same.
   tiny[30] = 0x00, tiny[31] = 0x00, tiny[32] = 0x00, tiny[33] = 0xfc;
   auto odd = decode_image_bytes(tiny, "odd.bmp");
