@@ -68,12 +68,50 @@ void cmyk_row_to_bgr(const uint8_t* cmyk, uint8_t* bgr, int width) {
   }
 }
 
-Result<Image> decode_jpeg(std::span<const uint8_t> bytes, const std::string& name) {
-  jpeg_decompress_struct cinfo;
-  JpegErrorManager err;
+// Sets up `cinfo` on `bytes` and reads the header, keeping the EXIF segment. libjpeg's errors
+// jump to the setjmp of the caller (init_jpeg_errors set up the jump).
+void begin_jpeg(jpeg_decompress_struct& cinfo, std::span<const uint8_t> bytes) {
+  jpeg_create_decompress(&cinfo);
+  jpeg_mem_src(&cinfo, bytes.data(), static_cast<unsigned long>(bytes.size()));
+  jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xFFFF);  // EXIF
+  jpeg_read_header(&cinfo, TRUE);
+}
+
+int jpeg_orientation(const jpeg_decompress_struct& cinfo) {
+  for (jpeg_saved_marker_ptr m = cinfo.marker_list; m; m = m->next)
+    if (m->marker == JPEG_APP0 + 1)
+      if (int orientation = exif_orientation({m->data, m->data_length}); orientation != 1) return orientation;
+  return 1;
+}
+
+void init_jpeg_errors(jpeg_decompress_struct& cinfo, JpegErrorManager& err) {
   cinfo.err = jpeg_std_error(&err.pub);
   err.pub.error_exit = jpeg_error_exit;
   err.pub.emit_message = jpeg_emit_message;
+}
+
+Result<ImageSize> jpeg_size(std::span<const uint8_t> bytes, const std::string& name) {
+  jpeg_decompress_struct cinfo;
+  JpegErrorManager err;
+  init_jpeg_errors(cinfo, err);
+  if (setjmp(err.jump)) {
+    jpeg_destroy_decompress(&cinfo);
+    return not_decodable(name, err.message);
+  }
+  begin_jpeg(cinfo, bytes);
+  const uint64_t w = cinfo.image_width, h = cinfo.image_height;
+  const int orientation = jpeg_orientation(cinfo);
+  jpeg_destroy_decompress(&cinfo);
+  KILN_RETURN_IF_ERROR(check_pixel_count(name, w, h));
+  // Orientations 5-8 transpose the image.
+  if (orientation >= 5 && orientation <= 8) return ImageSize{static_cast<int>(h), static_cast<int>(w)};
+  return ImageSize{static_cast<int>(w), static_cast<int>(h)};
+}
+
+Result<Image> decode_jpeg(std::span<const uint8_t> bytes, const std::string& name) {
+  jpeg_decompress_struct cinfo;
+  JpegErrorManager err;
+  init_jpeg_errors(cinfo, err);
   // Everything the jump can skip over lives outside this frame's automatic objects
   // that have destructors, or is declared before setjmp and only assigned after.
   Image* image = new Image();
@@ -87,18 +125,13 @@ Result<Image> decode_jpeg(std::span<const uint8_t> bytes, const std::string& nam
     delete image;
     return not_decodable(name, err.message);
   }
-  jpeg_create_decompress(&cinfo);
-  jpeg_mem_src(&cinfo, bytes.data(), static_cast<unsigned long>(bytes.size()));
-  jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xFFFF);  // EXIF
-  jpeg_read_header(&cinfo, TRUE);
+  begin_jpeg(cinfo, bytes);
   if (Status size = check_pixel_count(name, cinfo.image_width, cinfo.image_height); !size.ok()) {
     cleanup();
     delete image;
     return size;
   }
-  int orientation = 1;
-  for (jpeg_saved_marker_ptr m = cinfo.marker_list; m && orientation == 1; m = m->next)
-    if (m->marker == JPEG_APP0 + 1) orientation = exif_orientation({m->data, m->data_length});
+  const int orientation = jpeg_orientation(cinfo);
   bool cmyk = cinfo.num_components == 4;
   cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_EXT_BGR;
   cinfo.dct_method = JDCT_ISLOW;
@@ -173,11 +206,17 @@ Status check_png_chunks(std::span<const uint8_t> bytes, const std::string& name)
   return Status::Ok();
 }
 
-Result<Image> decode_with_stb(std::span<const uint8_t> bytes, const std::string& name) {
+Result<ImageSize> stb_size(std::span<const uint8_t> bytes, const std::string& name) {
   int w = 0, h = 0, channels = 0;
   if (!stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &channels))
     return not_decodable(name, stbi_failure_reason());
   KILN_RETURN_IF_ERROR(check_pixel_count(name, static_cast<uint64_t>(w), static_cast<uint64_t>(h)));
+  return ImageSize{w, h};
+}
+
+Result<Image> decode_with_stb(std::span<const uint8_t> bytes, const std::string& name) {
+  KILN_ASSIGN_OR_RETURN(ImageSize size, stb_size(bytes, name));
+  int w = size.width, h = size.height, channels = 0;
   if (bytes[0] == 'B') KILN_RETURN_IF_ERROR(check_bmp_complete(bytes, name, w, h));
   if (bytes[0] == 0x89) KILN_RETURN_IF_ERROR(check_png_chunks(bytes, name));
   stbi_uc* rgb = stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &channels, 3);
@@ -197,6 +236,18 @@ bool starts_with(std::span<const uint8_t> bytes, std::initializer_list<uint8_t> 
   return bytes.size() >= magic.size() && std::equal(magic.begin(), magic.end(), bytes.begin());
 }
 
+enum class Format { kJpeg, kStb };
+
+// The content decides the decoder, not the extension.
+Result<Format> image_format(std::span<const uint8_t> bytes, const std::string& display_name) {
+  if (bytes.empty()) return not_decodable(display_name, "empty file");
+  if (bytes.size() > static_cast<size_t>(INT_MAX))  // stb_image takes an int length
+    return error(StatusCode::kInvalidArgument, display_name, ": image file of ", bytes.size(), " bytes is over 2 GiB");
+  if (starts_with(bytes, {0xFF, 0xD8, 0xFF})) return Format::kJpeg;
+  if (starts_with(bytes, {0x89, 'P', 'N', 'G'}) || starts_with(bytes, {'B', 'M'})) return Format::kStb;
+  return not_decodable(display_name, "unknown format");
+}
+
 }  // namespace
 
 bool has_image_extension(const fs::path& path) {
@@ -206,19 +257,20 @@ bool has_image_extension(const fs::path& path) {
 }
 
 Result<Image> decode_image_bytes(std::span<const uint8_t> bytes, const std::string& display_name) {
-  if (bytes.empty()) return not_decodable(display_name, "empty file");
-  if (bytes.size() > static_cast<size_t>(INT_MAX))  // stb_image takes an int length
-    return error(StatusCode::kInvalidArgument, display_name, ": image file of ", bytes.size(), " bytes is over 2 GiB");
-  // The content decides the decoder, not the extension.
-  if (starts_with(bytes, {0xFF, 0xD8, 0xFF})) return decode_jpeg(bytes, display_name);
-  if (starts_with(bytes, {0x89, 'P', 'N', 'G'}) || starts_with(bytes, {'B', 'M'}))
-    return decode_with_stb(bytes, display_name);
-  return not_decodable(display_name, "unknown format");
+  KILN_ASSIGN_OR_RETURN(Format format, image_format(bytes, display_name));
+  return format == Format::kJpeg ? decode_jpeg(bytes, display_name) : decode_with_stb(bytes, display_name);
 }
 
 Result<Image> decode_image(const fs::path& path) {
   KILN_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, read_file(path));
   return decode_image_bytes(bytes, path.string());
+}
+
+Result<ImageSize> read_image_size(const fs::path& path) {
+  KILN_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, read_file(path));
+  const std::string name = path.string();
+  KILN_ASSIGN_OR_RETURN(Format format, image_format(bytes, name));
+  return format == Format::kJpeg ? jpeg_size(bytes, name) : stb_size(bytes, name);
 }
 
 Status save_jpeg(const fs::path& path, const Image& image, int quality) {

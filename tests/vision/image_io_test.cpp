@@ -125,6 +125,10 @@ TEST(ImageIo, JpegExifOrientationMatchesCv2Imread) {
     ASSERT_EQ(got->width, ref->width);
     ASSERT_EQ(got->height, ref->height);
     EXPECT_EQ(test::count_differing_pixels(*got, *ref), 0u);
+    auto size = read_image_size(scratch / (stem + ".jpg"));
+    ASSERT_TRUE(size.ok()) << size.status().message();
+    EXPECT_EQ(size->width, ref->width);
+    EXPECT_EQ(size->height, ref->height);
   }
 }
 
@@ -269,6 +273,32 @@ TEST(ImageIo, PngChunkLongerThanTheFileIsCorruptBeforeAnyAllocation) {
   auto short_header = decode_image_bytes(cut, "cut.png");
   ASSERT_FALSE(short_header.ok());
   EXPECT_NE(short_header.status().message().find("truncated PNG"), std::string::npos) << short_header.status().message();
+}
+
+// The header alone gives the decoded size, for every format, and the decoder's errors for
+// files it cannot read.
+TEST(ImageIo, ReadImageSizeEqualsTheDecodedSize) {
+  fs::path scratch = kiln::test::temp_dir();
+  std::vector<fs::path> files = {scratch / "made.png", scratch / "made.bmp", scratch / "made.jpg"};
+  ASSERT_TRUE(test::make_png(files[0], 333, 251, 7));
+  const std::vector<uint8_t> bmp = bmp24(5, 3);
+  ASSERT_TRUE(write_file_atomic(files[1], bmp.data(), bmp.size()).ok());
+  ASSERT_TRUE(save_jpeg(files[2], Image(41, 17, 9)).ok());
+  if (fs::exists(kiln::test::asset("images")))
+    for (const auto& e : fs::directory_iterator(kiln::test::asset("images"))) files.push_back(e.path());
+  for (const auto& f : files) {
+    auto image = decode_image(f);
+    auto size = read_image_size(f);
+    ASSERT_TRUE(image.ok() && size.ok()) << f;
+    EXPECT_EQ(size->width, image->width) << f;
+    EXPECT_EQ(size->height, image->height) << f;
+  }
+  std::vector<uint8_t> text = {'h', 'e', 'l', 'l', 'o'};
+  ASSERT_TRUE(write_file_atomic(scratch / "text.jpg", text.data(), text.size()).ok());
+  auto bad = read_image_size(scratch / "text.jpg");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), (scratch / "text.jpg").string() + ": not a decodable image (unknown format)");
+  EXPECT_EQ(read_image_size(scratch / "missing.jpg").status().code(), StatusCode::kNotFound);
 }
 
 }  // namespace
