@@ -63,7 +63,7 @@ int check_one(const fs::path& path, engine::MismatchPolicy policy, const engine:
   engine::Verdict verdict = engine::check_compatibility(*info, env);
   // With a GPU here, a fitting fingerprint is not enough: the recorded plans must restore.
   if (!verdict.needs_rebuild() && info->checksum_ok) {
-    auto why = engine::plans_unrestorable_reason(path);
+    auto why = engine::plans_unrestorable_reason(*info);
     if (!why.ok()) {
       out["error"] = why.status().message();
       return report_error("check", why.status());

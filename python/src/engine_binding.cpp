@@ -59,7 +59,7 @@ Result<std::string> check(const fs::path& path) {
   engine::Verdict verdict = engine::check_compatibility(info, env);
   // With a GPU here, a fitting fingerprint is not enough: the recorded plans must restore.
   if (!verdict.needs_rebuild() && info.checksum_ok) {
-    KILN_ASSIGN_OR_RETURN(std::string why, engine::plans_unrestorable_reason(path));
+    KILN_ASSIGN_OR_RETURN(std::string why, engine::plans_unrestorable_reason(info));
     if (!why.empty()) verdict.reasons.push_back({engine::Severity::kCritical, why});
   }
   nlohmann::json reasons = nlohmann::json::array();
