@@ -275,6 +275,24 @@ TEST(ImageIo, PngChunkLongerThanTheFileIsCorruptBeforeAnyAllocation) {
   EXPECT_NE(short_header.status().message().find("truncated PNG"), std::string::npos) << short_header.status().message();
 }
 
+// A fuzzed 1,975-byte PNG claimed 4194340 x 48 16-bit grey pixels (under the pixel limit):
+// stb_image allocated 400 MB and decoded for over a second before finding the data short.
+// Deflate inflates a byte to at most 1032, so the IDAT bytes bound the pixels they can hold.
+TEST(ImageIo, PngWithTooLittleDataForItsPixelsIsCorruptBeforeDecoding) {
+  std::vector<uint8_t> png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  png_chunk(png, "IHDR", {0x00, 0x40, 0x00, 0x24, 0, 0, 0, 48, 16, 0, 0, 0, 0}, 13);  // 4194340 x 48, grey 16
+  png_chunk(png, "IDAT", std::vector<uint8_t>(1900, 0x55), 1900);
+  png_chunk(png, "IEND", {}, 0);
+  const long before = peak_rss_mib();
+  auto bad = decode_image_bytes(png, "short.png");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kCorrupt);
+  EXPECT_EQ(bad.status().message(),
+            "short.png: not a decodable image (truncated PNG: 1900 bytes of image data cannot hold its 4194340x48 "
+            "pixels)");
+  EXPECT_LT(peak_rss_mib() - before, 64) << "decoding allocated for the claimed size";
+}
+
 // The header alone gives the decoded size, for every format, and the decoder's errors for
 // files it cannot read.
 TEST(ImageIo, ReadImageSizeEqualsTheDecodedSize) {
