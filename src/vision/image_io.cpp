@@ -31,7 +31,11 @@ Status not_decodable(const std::string& name, const std::string& reason) {
 }
 
 // Checked on the header's dimensions, before the decoder allocates anything for the pixels.
+// A header of no pixels is damage too: stb_image takes a BMP 0 pixels wide and 377 million
+// rows high, and walks every empty row.
 Status check_pixel_count(const std::string& name, uint64_t width, uint64_t height) {
+  if (width == 0 || height == 0)
+    return not_decodable(name, "no pixels: " + std::to_string(width) + "x" + std::to_string(height));
   if (width * height <= kMaxImagePixels) return Status::Ok();
   return error(StatusCode::kInvalidArgument, name, ": image of ", width, "x", height, " pixels is larger than kiln's limit of ",
                kMaxImagePixels, " pixels");

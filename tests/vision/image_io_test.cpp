@@ -275,6 +275,17 @@ TEST(ImageIo, PngChunkLongerThanTheFileIsCorruptBeforeAnyAllocation) {
   EXPECT_NE(short_header.status().message().find("truncated PNG"), std::string::npos) << short_header.status().message();
 }
 
+// A fuzzed 97-byte BMP claimed 0 x 377767511 pixels: stb_image decoded it, walking every
+// empty row, and kiln predict then said "image 0: image is empty" without the file's name.
+TEST(ImageIo, HeaderOfNoPixelsIsCorrupt) {
+  std::vector<uint8_t> bmp = bmp24(5, 3);
+  for (int i = 0; i < 4; ++i) bmp[18 + i] = 0;  // width 0
+  auto bad = decode_image_bytes(bmp, "empty.bmp");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kCorrupt);
+  EXPECT_EQ(bad.status().message(), "empty.bmp: not a decodable image (no pixels: 0x3)");
+}
+
 // A fuzzed 1,975-byte PNG claimed 4194340 x 48 16-bit grey pixels (under the pixel limit):
 // stb_image allocated 400 MB and decoded for over a second before finding the data short.
 // Deflate inflates a byte to at most 1032, so the IDAT bytes bound the pixels they can hold.
