@@ -172,10 +172,8 @@ void AbsHistogram::fit(float max) {
     counts_ = merge_pairs(counts_);
     width_ *= 2;
   }
-  counts_.resize(bin_of(max) + 1, 0);
+  counts_.resize(bin_of(max, 1.0 / width_) + 1, 0);
 }
-
-size_t AbsHistogram::bin_of(double magnitude) const { return static_cast<size_t>(magnitude / width_); }
 
 void AbsHistogram::add(std::span<const float> values) {
   float batch_max = 0;
@@ -189,13 +187,11 @@ void AbsHistogram::add(std::span<const float> values) {
     return;
   }
   fit(max_);
-  // The width is a power of two, so multiplying by its inverse is dividing by it, exactly.
-  const double inverse_width = 1.0 / width_;
-  const double limit = batch_max;
+  const double limit = batch_max, inverse_width = 1.0 / width_;
   uint64_t* counts = counts_.data();
   for (float v : values) {
     const double a = std::fabs(static_cast<double>(v));
-    if (a <= limit) counts[static_cast<size_t>(a * inverse_width)] += 1;  // NaN fails the test
+    if (a <= limit) counts[bin_of(a, inverse_width)] += 1;  // NaN fails the test
   }
 }
 
