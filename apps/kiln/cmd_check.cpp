@@ -14,7 +14,6 @@
 #include "commands.h"
 #include "engine/builder.h"
 #include "engine/compatibility.h"
-#include "engine/cuda_engines.h"
 
 namespace kiln::cli {
 
@@ -60,16 +59,12 @@ int check_one(const fs::path& path, engine::MismatchPolicy policy, const engine:
       return report_error("check", signed_ok);
     }
   }
-  engine::Verdict verdict = engine::check_compatibility(*info, env);
-  // With a GPU here, a fitting fingerprint is not enough: the recorded plans must restore.
-  if (!verdict.needs_rebuild() && info->checksum_ok) {
-    auto why = engine::plans_unrestorable_reason(path);
-    if (!why.ok()) {
-      out["error"] = why.status().message();
-      return report_error("check", why.status());
-    }
-    if (!why->empty()) verdict.reasons.push_back({engine::Severity::kCritical, *why});
+  auto checked = engine::check_engine(*info, env);
+  if (!checked.ok()) {
+    out["error"] = checked.status().message();
+    return report_error("check", checked.status());
   }
+  const engine::Verdict& verdict = *checked;
   json reasons = json::array();
   for (const auto& r : verdict.reasons) reasons.push_back({{"severity", engine::severity_name(r.severity)}, {"message", r.message}});
   out["reasons"] = reasons;

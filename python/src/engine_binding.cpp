@@ -11,7 +11,6 @@
 #include "engine/cache.h"
 #include "engine/compatibility.h"
 #include "engine/config.h"
-#include "engine/cuda_engines.h"
 #include "engine/model_names.h"
 
 namespace nb = nanobind;
@@ -56,12 +55,7 @@ Result<std::string> check(const fs::path& path) {
   KILN_ASSIGN_OR_RETURN(engine::EngineInfo info, engine::inspect_engine(path, key ? &*key : nullptr));
   if (key) KILN_RETURN_IF_ERROR(engine::require_valid_signature(info.signature, path, *key));
   KILN_ASSIGN_OR_RETURN(engine::Environment env, engine::detect_environment());
-  engine::Verdict verdict = engine::check_compatibility(info, env);
-  // With a GPU here, a fitting fingerprint is not enough: the recorded plans must restore.
-  if (!verdict.needs_rebuild() && info.checksum_ok) {
-    KILN_ASSIGN_OR_RETURN(std::string why, engine::plans_unrestorable_reason(path));
-    if (!why.empty()) verdict.reasons.push_back({engine::Severity::kCritical, why});
-  }
+  KILN_ASSIGN_OR_RETURN(engine::Verdict verdict, engine::check_engine(info, env));
   nlohmann::json reasons = nlohmann::json::array();
   for (const auto& r : verdict.reasons)
     reasons.push_back({{"severity", engine::severity_name(r.severity)}, {"message", r.message}});

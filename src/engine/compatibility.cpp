@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "engine/cuda_engines.h"
 #include "engine/engine_format.h"
 #include "engine/sha256.h"
 
@@ -90,6 +91,14 @@ Result<MismatchPolicy> parse_mismatch_policy(const std::string& text) {
 
 const char* policy_name(MismatchPolicy p) {
   return p == MismatchPolicy::kAuto ? "auto" : p == MismatchPolicy::kPrompt ? "prompt" : "fail";
+}
+
+Result<Verdict> check_engine(const EngineInfo& engine, const Environment& current) {
+  Verdict verdict = check_compatibility(engine, current);
+  if (verdict.needs_rebuild() || !engine.checksum_ok) return verdict;
+  KILN_ASSIGN_OR_RETURN(std::string why, plans_unrestorable_reason(engine));
+  if (!why.empty()) verdict.reasons.push_back({Severity::kCritical, why});
+  return verdict;
 }
 
 }  // namespace kiln::engine

@@ -31,6 +31,11 @@ struct Verdict {
 
 Verdict check_compatibility(const EngineInfo& engine, const Environment& current);
 
+// What `kiln check` decides: check_compatibility, and where that finds nothing critical and
+// the checksum holds, whether the recorded CUDA plans restore on this GPU (a fitting
+// fingerprint is not enough; a critical reason if they do not).
+Result<Verdict> check_engine(const EngineInfo& engine, const Environment& current);
+
 // What to do with an engine that needs a rebuild.
 enum class MismatchPolicy { kAuto, kPrompt, kFail };
 Result<MismatchPolicy> parse_mismatch_policy(const std::string& text);  // auto | prompt | fail

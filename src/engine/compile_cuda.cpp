@@ -149,10 +149,10 @@ Result<std::shared_ptr<CudaEngines>> load_cuda_engines(const std::filesystem::pa
   return engines;
 }
 
-Result<std::string> plans_unrestorable_reason(const std::filesystem::path& path) {
-  KILN_ASSIGN_OR_RETURN(Engine engine, load_engine(path));
-  if (!engine.info.metadata.build.device.is_cuda() || !cuda::gpu_available()) return std::string();
-  auto engines = load_cuda_engines(path, engine);
+Result<std::string> plans_unrestorable_reason(const EngineInfo& info) {
+  if (!info.metadata.build.device.is_cuda() || !cuda::gpu_available()) return std::string();
+  KILN_ASSIGN_OR_RETURN(Engine engine, load_engine(info.path));
+  auto engines = load_cuda_engines(info.path, engine);
   if (engines.ok()) return std::string();
   if (engines.status().code() != StatusCode::kIncompatible) return engines.status();
   return engines.status().message();
@@ -168,7 +168,7 @@ Result<std::shared_ptr<CudaEngines>> load_cuda_engines(const std::filesystem::pa
   return error(StatusCode::kUnsupported, path.string(), ": kiln was built without CUDA");
 }
 
-Result<std::string> plans_unrestorable_reason(const std::filesystem::path&) { return std::string(); }
+Result<std::string> plans_unrestorable_reason(const EngineInfo&) { return std::string(); }
 
 }  // namespace kiln::engine
 #endif

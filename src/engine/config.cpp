@@ -163,7 +163,8 @@ Result<BuildOptions> resolve_build_options(const Config* config, const ModelConf
     // on a model that is not int8 they are a mistake in the file.
     Int8Arguments int8_keys{model->calib.value_or(""), model->calib_images, model->calib_method.value_or(""),
                             model->int8_exclude, model->int8_target_drop};
-    const bool int8_model = model->precision == std::string("int8") || opts.precision == Precision::kInt8;
+    const Result<Precision> own = parse_precision(model->precision.value_or(""));
+    const bool int8_model = opts.precision == Precision::kInt8 || (own.ok() && *own == Precision::kInt8);
     auto int8 = parse_int8_options(int8_keys, int8_model, OptionSpelling::kConfigKey);
     if (!int8.ok()) return annotate(int8.status());
     opts.int8 = *int8;

@@ -20,6 +20,7 @@ class WeightStore;
 namespace kiln::engine {
 
 struct Engine;
+struct EngineInfo;
 
 struct CudaEngines {
   std::shared_ptr<cuda::WeightStore> weights;
@@ -40,9 +41,9 @@ struct CudaEngines {
 // this GPU / driver / cuDNN, or the replayed plan differs from the recorded one.
 Result<std::shared_ptr<CudaEngines>> load_cuda_engines(const std::filesystem::path& path, const Engine& engine);
 
-// Why the CUDA engine file at `path` cannot run its recorded plans here (empty when it
-// can, when it is no CUDA engine, or when no usable GPU is here to try): its plans are
-// replayed once, as a load would. Unsupported in a kiln without CUDA.
-Result<std::string> plans_unrestorable_reason(const std::filesystem::path& path);
+// Why the inspected CUDA engine file `info` cannot run its recorded plans here (empty when
+// it can, when it is no CUDA engine, or when no usable GPU is here to try): only then is the
+// file loaded and its plans replayed once, as a load would.
+Result<std::string> plans_unrestorable_reason(const EngineInfo& info);
 
 }  // namespace kiln::engine

@@ -111,14 +111,48 @@ double squared_error(const AbsHistogram& h, double amax) {
   return sum;
 }
 
+// The first bin whose center quantizes to level q or above at amax = center(i): centers
+// (j + 0.5) w over the scale (i + 0.5) w / 127 reach q - 0.5 where 254 (2j + 1) > (2q - 1)
+// (2i + 1). One side is even and the other odd, so no center lies on a rounding boundary,
+// and the boundaries are where `quantized` (in floating point) puts them.
+size_t first_bin_of_level(size_t q, size_t i) {
+  const uint64_t t = (2 * static_cast<uint64_t>(q) - 1) * (2 * static_cast<uint64_t>(i) + 1);
+  return static_cast<size_t>((t / 254 + 1) / 2);  // the smallest j with 2j + 1 > t / 254
+}
+
+// squared_error at every candidate amax = center(i), i >= 128, without a pass over the bins
+// per candidate: the bins quantized to one level form a run, and the error of a run comes
+// from exact integer prefix sums of c, c j and c j^2 (j taken from the run's first bin).
 float mse_amax(const AbsHistogram& h) {
-  const size_t n = h.counts().size();
+  const std::vector<uint64_t>& c = h.counts();
+  const size_t n = c.size();
   if (n <= kFirstCandidate) return h.max();
+  using Int = unsigned __int128;
+  std::vector<Int> s0(n + 1, 0), s1(n + 1, 0), s2(n + 1, 0);
+  for (size_t j = 0; j < n; ++j) {
+    s0[j + 1] = s0[j] + c[j];
+    s1[j + 1] = s1[j] + static_cast<Int>(c[j]) * j;
+    s2[j + 1] = s2[j] + static_cast<Int>(c[j]) * j * j;
+  }
+  const double w = h.bin_width();
   double best = std::numeric_limits<double>::infinity();
   double best_amax = h.max();
   for (size_t i = kFirstCandidate; i < n; ++i) {
-    const double amax = center(i, h.bin_width());
-    const double e = squared_error(h, amax);
+    const double amax = center(i, w), scale = amax / 127.0;
+    double e = 0;
+    for (size_t q = 0; q <= kQuantLevels - 1; ++q) {
+      const size_t begin = q == 0 ? 0 : std::min(first_bin_of_level(q, i), n);
+      const size_t end = q == kQuantLevels - 1 ? n : std::min(first_bin_of_level(q + 1, i), n);
+      if (begin >= end) continue;
+      // sum c (x - q scale)^2 with x = w m + d over the run's offsets m = j - begin.
+      const Int count = s0[end] - s0[begin];
+      if (count == 0) continue;
+      const Int sum_j = s1[end] - s1[begin], sum_jj = s2[end] - s2[begin];
+      const Int sum_m = sum_j - count * begin;
+      const Int sum_mm = sum_jj - 2 * begin * sum_j + count * begin * begin;
+      const double d = center(begin, w) - static_cast<double>(q) * scale;
+      e += w * w * static_cast<double>(sum_mm) + 2 * w * d * static_cast<double>(sum_m) + d * d * static_cast<double>(count);
+    }
     if (e < best) best = e, best_amax = amax;
   }
   return static_cast<float>(best_amax);
@@ -138,23 +172,26 @@ void AbsHistogram::fit(float max) {
     counts_ = merge_pairs(counts_);
     width_ *= 2;
   }
-  counts_.resize(bin_of(max) + 1, 0);
+  counts_.resize(bin_of(max, 1.0 / width_) + 1, 0);
 }
-
-size_t AbsHistogram::bin_of(double magnitude) const { return static_cast<size_t>(magnitude / width_); }
 
 void AbsHistogram::add(std::span<const float> values) {
   float batch_max = 0;
-  for (float v : values) batch_max = std::max(batch_max, std::fabs(v));  // NaN compares false: skipped
+  for (float v : values) {
+    const float a = std::fabs(v);
+    batch_max = a > batch_max ? a : batch_max;  // NaN compares false: skipped
+  }
   max_ = std::max(max_, batch_max);
   if (max_ == 0) {
     zeros_before_width_ += values.size();
     return;
   }
   fit(max_);
+  const double limit = batch_max, inverse_width = 1.0 / width_;
+  uint64_t* counts = counts_.data();
   for (float v : values) {
     const double a = std::fabs(static_cast<double>(v));
-    if (a <= static_cast<double>(batch_max)) counts_[bin_of(a)] += 1;  // NaN fails the test
+    if (a <= limit) counts[bin_of(a, inverse_width)] += 1;  // NaN fails the test
   }
 }
 

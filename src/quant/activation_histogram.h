@@ -31,7 +31,11 @@ class AbsHistogram {
 
  private:
   void fit(float max);
-  size_t bin_of(double magnitude) const;
+  // The bin of |x| given 1 / bin width: the width is a power of two, so multiplying by its
+  // inverse divides by it exactly (and the inverse is computed once per batch).
+  static size_t bin_of(double magnitude, double inverse_width) {
+    return static_cast<size_t>(magnitude * inverse_width);
+  }
   std::vector<uint64_t> counts_;
   double width_ = 0;
   float max_ = 0;

@@ -247,13 +247,11 @@ Result<ValRun> validate(const ValOptions& o) {
   const int imgsz = info.dynamic_input ? vision::round_up_to_stride(o.imgsz, stride)
                                        : std::max(info.imgsz_h, info.imgsz_w);
   if (info.dynamic_input) {
+    // From the headers alone: the images are decoded once, for inference.
     std::vector<std::pair<int, int>> sizes(n);
-    const size_t threads = core::prefetch_threads(!model.info().device.is_cuda());
-    core::OrderedPrefetch<Result<vision::Image>> decoded(n, threads, 2 * threads,
-                                                         [&](size_t i) { return vision::decode_image(data.images[i]); });
     for (size_t i = 0; i < n; ++i) {
-      KILN_ASSIGN_OR_RETURN(vision::Image image, std::move(*decoded.next()));
-      sizes[i] = {image.height, image.width};
+      KILN_ASSIGN_OR_RETURN(vision::ImageSize size, vision::read_image_size(data.images[i]));
+      sizes[i] = {size.height, size.width};
     }
     shapes = eval::rect_shapes(sizes, o.batch, imgsz, stride);
   }

@@ -31,7 +31,11 @@ Status not_decodable(const std::string& name, const std::string& reason) {
 }
 
 // Checked on the header's dimensions, before the decoder allocates anything for the pixels.
+// A header of no pixels is damage too: stb_image takes a BMP 0 pixels wide and 377 million
+// rows high, and walks every empty row.
 Status check_pixel_count(const std::string& name, uint64_t width, uint64_t height) {
+  if (width == 0 || height == 0)
+    return not_decodable(name, "no pixels: " + std::to_string(width) + "x" + std::to_string(height));
   if (width * height <= kMaxImagePixels) return Status::Ok();
   return error(StatusCode::kInvalidArgument, name, ": image of ", width, "x", height, " pixels is larger than kiln's limit of ",
                kMaxImagePixels, " pixels");
@@ -68,12 +72,50 @@ void cmyk_row_to_bgr(const uint8_t* cmyk, uint8_t* bgr, int width) {
   }
 }
 
-Result<Image> decode_jpeg(std::span<const uint8_t> bytes, const std::string& name) {
-  jpeg_decompress_struct cinfo;
-  JpegErrorManager err;
+// Sets up `cinfo` on `bytes` and reads the header, keeping the EXIF segment. libjpeg's errors
+// jump to the setjmp of the caller (init_jpeg_errors set up the jump).
+void begin_jpeg(jpeg_decompress_struct& cinfo, std::span<const uint8_t> bytes) {
+  jpeg_create_decompress(&cinfo);
+  jpeg_mem_src(&cinfo, bytes.data(), static_cast<unsigned long>(bytes.size()));
+  jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xFFFF);  // EXIF
+  jpeg_read_header(&cinfo, TRUE);
+}
+
+int jpeg_orientation(const jpeg_decompress_struct& cinfo) {
+  for (jpeg_saved_marker_ptr m = cinfo.marker_list; m; m = m->next)
+    if (m->marker == JPEG_APP0 + 1)
+      if (int orientation = exif_orientation({m->data, m->data_length}); orientation != 1) return orientation;
+  return 1;
+}
+
+void init_jpeg_errors(jpeg_decompress_struct& cinfo, JpegErrorManager& err) {
   cinfo.err = jpeg_std_error(&err.pub);
   err.pub.error_exit = jpeg_error_exit;
   err.pub.emit_message = jpeg_emit_message;
+}
+
+Result<ImageSize> jpeg_size(std::span<const uint8_t> bytes, const std::string& name) {
+  jpeg_decompress_struct cinfo;
+  JpegErrorManager err;
+  init_jpeg_errors(cinfo, err);
+  if (setjmp(err.jump)) {
+    jpeg_destroy_decompress(&cinfo);
+    return not_decodable(name, err.message);
+  }
+  begin_jpeg(cinfo, bytes);
+  const uint64_t w = cinfo.image_width, h = cinfo.image_height;
+  const int orientation = jpeg_orientation(cinfo);
+  jpeg_destroy_decompress(&cinfo);
+  KILN_RETURN_IF_ERROR(check_pixel_count(name, w, h));
+  // Orientations 5-8 transpose the image.
+  if (orientation >= 5 && orientation <= 8) return ImageSize{static_cast<int>(h), static_cast<int>(w)};
+  return ImageSize{static_cast<int>(w), static_cast<int>(h)};
+}
+
+Result<Image> decode_jpeg(std::span<const uint8_t> bytes, const std::string& name) {
+  jpeg_decompress_struct cinfo;
+  JpegErrorManager err;
+  init_jpeg_errors(cinfo, err);
   // Everything the jump can skip over lives outside this frame's automatic objects
   // that have destructors, or is declared before setjmp and only assigned after.
   Image* image = new Image();
@@ -87,18 +129,13 @@ Result<Image> decode_jpeg(std::span<const uint8_t> bytes, const std::string& nam
     delete image;
     return not_decodable(name, err.message);
   }
-  jpeg_create_decompress(&cinfo);
-  jpeg_mem_src(&cinfo, bytes.data(), static_cast<unsigned long>(bytes.size()));
-  jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xFFFF);  // EXIF
-  jpeg_read_header(&cinfo, TRUE);
+  begin_jpeg(cinfo, bytes);
   if (Status size = check_pixel_count(name, cinfo.image_width, cinfo.image_height); !size.ok()) {
     cleanup();
     delete image;
     return size;
   }
-  int orientation = 1;
-  for (jpeg_saved_marker_ptr m = cinfo.marker_list; m && orientation == 1; m = m->next)
-    if (m->marker == JPEG_APP0 + 1) orientation = exif_orientation({m->data, m->data_length});
+  const int orientation = jpeg_orientation(cinfo);
   bool cmyk = cinfo.num_components == 4;
   cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_EXT_BGR;
   cinfo.dct_method = JDCT_ISLOW;
@@ -129,11 +166,16 @@ uint32_t le32(std::span<const uint8_t> b, size_t at) {
 }
 
 // A BMP that stb_image decodes (anything but RLE, which it refuses; it takes an unknown
-// compression value as uncompressed) holds every row: a file shorter than its header's pixel
-// array is truncated. stb_image would fill the rest with zeros, so a few hundred bytes
-// claiming 40000 x 1500 pixels would decode into a large black image instead of an error.
+// compression value as uncompressed) holds its whole header and every row: a file shorter
+// than either is truncated. stb_image reads zeros past the end, so a few hundred bytes
+// claiming 40000 x 1500 pixels, or 30 bytes of a header claiming 247 x 524492, would decode
+// into a large black image instead of an error.
 Status check_bmp_complete(std::span<const uint8_t> bytes, const std::string& name, int w, int h) {
-  if (bytes.size() < 34 || le32(bytes, 14) < 40) return Status::Ok();  // OS/2 headers: stb checks those
+  const uint64_t header_end = bytes.size() < 18 ? 18 : 14 + static_cast<uint64_t>(le32(bytes, 14));
+  if (bytes.size() < header_end)
+    return not_decodable(name, "truncated BMP: " + std::to_string(bytes.size()) + " bytes, its header alone needs " +
+                                   std::to_string(header_end));
+  if (le32(bytes, 14) < 40) return Status::Ok();  // OS/2 headers: stb checks those
   const uint32_t compression = le32(bytes, 30);
   if (compression == 1 || compression == 2) return Status::Ok();  // RLE: stb_image refuses it
   const uint64_t bits = static_cast<uint64_t>(bytes[28]) | static_cast<uint64_t>(bytes[29]) << 8;
@@ -149,10 +191,17 @@ uint32_t be32(std::span<const uint8_t> b, size_t at) {
          static_cast<uint32_t>(b[at + 2]) << 8 | static_cast<uint32_t>(b[at + 3]);
 }
 
+// Deflate's largest expansion: one byte of compressed data makes at most 1032 bytes.
+constexpr uint64_t kMaxDeflateRatio = 1032;
+
 // Every PNG chunk (length, type, data, CRC) up to IEND lies inside the file. stb_image grows
 // its IDAT buffer to the length a chunk claims before reading the data, so a 2 KB file
-// claiming a 2 GiB chunk would allocate 2 GiB before failing.
+// claiming a 2 GiB chunk would allocate 2 GiB before failing. And the IDAT chunks together
+// must be able to inflate to the header's pixels: stb_image allocates the whole image
+// before it finds the data short, so a 2 KB file claiming 4194340 x 48 16-bit pixels took
+// 400 MB and over a second.
 Status check_png_chunks(std::span<const uint8_t> bytes, const std::string& name) {
+  uint64_t idat_bytes = 0;
   for (size_t at = 8; at < bytes.size();) {
     const size_t left = bytes.size() - at;
     if (left < 12) return not_decodable(name, "truncated PNG: chunk header at byte " + std::to_string(at) + " cut short");
@@ -163,16 +212,30 @@ Status check_png_chunks(std::span<const uint8_t> bytes, const std::string& name)
       return not_decodable(name, "truncated PNG: chunk " + type + " at byte " + std::to_string(at) + " claims " +
                                      std::to_string(length) + " bytes, " + std::to_string(left - 8) + " are left");
     if (type == "IEND") break;
+    if (type == "IDAT") idat_bytes += length;
     at += 12 + static_cast<size_t>(length);
   }
-  return Status::Ok();
+  // IHDR (stb_image has checked it): width, height, bit depth, colour type at bytes 16-25.
+  static constexpr uint64_t kChannels[7] = {1, 0, 3, 1, 2, 0, 4};  // by colour type
+  const uint64_t width = be32(bytes, 16), height = be32(bytes, 20), depth = bytes[24];
+  const uint64_t channels = bytes[25] < 7 ? kChannels[bytes[25]] : 0;
+  const uint64_t pixel_bytes = height * ((width * channels * depth + 7) / 8);  // filter bytes aside
+  if (pixel_bytes <= idat_bytes * kMaxDeflateRatio) return Status::Ok();
+  return not_decodable(name, "truncated PNG: " + std::to_string(idat_bytes) + " bytes of image data cannot hold its " +
+                                 std::to_string(width) + "x" + std::to_string(height) + " pixels");
 }
 
-Result<Image> decode_with_stb(std::span<const uint8_t> bytes, const std::string& name) {
+Result<ImageSize> stb_size(std::span<const uint8_t> bytes, const std::string& name) {
   int w = 0, h = 0, channels = 0;
   if (!stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &channels))
     return not_decodable(name, stbi_failure_reason());
   KILN_RETURN_IF_ERROR(check_pixel_count(name, static_cast<uint64_t>(w), static_cast<uint64_t>(h)));
+  return ImageSize{w, h};
+}
+
+Result<Image> decode_with_stb(std::span<const uint8_t> bytes, const std::string& name) {
+  KILN_ASSIGN_OR_RETURN(ImageSize size, stb_size(bytes, name));
+  int w = size.width, h = size.height, channels = 0;
   if (bytes[0] == 'B') KILN_RETURN_IF_ERROR(check_bmp_complete(bytes, name, w, h));
   if (bytes[0] == 0x89) KILN_RETURN_IF_ERROR(check_png_chunks(bytes, name));
   stbi_uc* rgb = stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &channels, 3);
@@ -192,6 +255,18 @@ bool starts_with(std::span<const uint8_t> bytes, std::initializer_list<uint8_t> 
   return bytes.size() >= magic.size() && std::equal(magic.begin(), magic.end(), bytes.begin());
 }
 
+enum class Format { kJpeg, kStb };
+
+// The content decides the decoder, not the extension.
+Result<Format> image_format(std::span<const uint8_t> bytes, const std::string& display_name) {
+  if (bytes.empty()) return not_decodable(display_name, "empty file");
+  if (bytes.size() > static_cast<size_t>(INT_MAX))  // stb_image takes an int length
+    return error(StatusCode::kInvalidArgument, display_name, ": image file of ", bytes.size(), " bytes is over 2 GiB");
+  if (starts_with(bytes, {0xFF, 0xD8, 0xFF})) return Format::kJpeg;
+  if (starts_with(bytes, {0x89, 'P', 'N', 'G'}) || starts_with(bytes, {'B', 'M'})) return Format::kStb;
+  return not_decodable(display_name, "unknown format");
+}
+
 }  // namespace
 
 bool has_image_extension(const fs::path& path) {
@@ -201,19 +276,20 @@ bool has_image_extension(const fs::path& path) {
 }
 
 Result<Image> decode_image_bytes(std::span<const uint8_t> bytes, const std::string& display_name) {
-  if (bytes.empty()) return not_decodable(display_name, "empty file");
-  if (bytes.size() > static_cast<size_t>(INT_MAX))  // stb_image takes an int length
-    return error(StatusCode::kInvalidArgument, display_name, ": image file of ", bytes.size(), " bytes is over 2 GiB");
-  // The content decides the decoder, not the extension.
-  if (starts_with(bytes, {0xFF, 0xD8, 0xFF})) return decode_jpeg(bytes, display_name);
-  if (starts_with(bytes, {0x89, 'P', 'N', 'G'}) || starts_with(bytes, {'B', 'M'}))
-    return decode_with_stb(bytes, display_name);
-  return not_decodable(display_name, "unknown format");
+  KILN_ASSIGN_OR_RETURN(Format format, image_format(bytes, display_name));
+  return format == Format::kJpeg ? decode_jpeg(bytes, display_name) : decode_with_stb(bytes, display_name);
 }
 
 Result<Image> decode_image(const fs::path& path) {
   KILN_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, read_file(path));
   return decode_image_bytes(bytes, path.string());
+}
+
+Result<ImageSize> read_image_size(const fs::path& path) {
+  KILN_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, read_file(path));
+  const std::string name = path.string();
+  KILN_ASSIGN_OR_RETURN(Format format, image_format(bytes, name));
+  return format == Format::kJpeg ? jpeg_size(bytes, name) : stb_size(bytes, name);
 }
 
 Status save_jpeg(const fs::path& path, const Image& image, int quality) {

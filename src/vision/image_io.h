@@ -39,6 +39,15 @@ bool has_image_extension(const std::filesystem::path& path);
 Result<Image> decode_image(const std::filesystem::path& path);
 Result<Image> decode_image_bytes(std::span<const uint8_t> bytes, const std::string& display_name);
 
+// The width and height decode_image would give (EXIF orientation applied), from the header
+// alone: no pixel is decoded. Errors as decode_image's for a missing file, an unknown format,
+// a bad header or too many pixels; damage after the header is found only by decode_image.
+struct ImageSize {
+  int width = 0;
+  int height = 0;
+};
+Result<ImageSize> read_image_size(const std::filesystem::path& path);
+
 // Writes a baseline JPEG (quality 0-100) atomically.
 Status save_jpeg(const std::filesystem::path& path, const Image& image, int quality = 90);
 

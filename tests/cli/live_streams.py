@@ -83,6 +83,17 @@ def one_line_error(checks, label, r, must_mention, within_s, elapsed):
                  and elapsed < within_s, f"rc={r.returncode} {elapsed:.1f}s {r.stderr.strip()[:300]!r}")
 
 
+def check_silent_server(checks, label, url_of_port):
+    """A server that accepts the connection and never sends: one line after --timeout 1, exit 2."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        t0 = time.time()
+        r = run_kiln(["predict", *MODEL, "--source", url_of_port(silent.getsockname()[1]), "--timeout", "1"],
+                     timeout=60)
+        one_line_error(checks, label, r, ["no data for 1 s"], 15, time.time() - t0)
+
+
 def reference_detections(checks, clip, folder):
     """The clip's per-frame detections read from its file, or None when that fails."""
     out = os.path.join(folder, "file.json")

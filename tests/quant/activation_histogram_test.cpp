@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <random>
 
 namespace kiln::quant {
 namespace {
@@ -120,6 +121,31 @@ TEST(AbsHistogram, NoiseToSignalFallsAsTheRangeFitsTheData) {
   EXPECT_GT(clipped, fitted);
   EXPECT_GT(fitted, 0.0);
   EXPECT_LT(fitted, 1e-3);
+}
+
+// MSE's search sums each level's run of bins from prefix sums; it must pick the candidate a
+// direct pass over the bins picks (quantization_nsr is that pass, over a constant signal):
+// random histograms of 129 to 4096 bins, sparse and dense, counts up to 2^40, any width.
+TEST(AbsHistogram, MseSearchEqualsTheDirectSumOverBins) {
+  std::mt19937_64 rng(7);
+  for (int trial = 0; trial < 40; ++trial) {
+    const size_t n = 129 + rng() % 3968;
+    std::vector<uint64_t> counts(n, 0);
+    const uint64_t scale = uint64_t{1} << (rng() % 40);
+    for (size_t j = 0; j < n; ++j)
+      if (trial % 2 == 0 || rng() % 16 == 0) counts[j] = static_cast<uint64_t>(static_cast<double>(scale) * std::exp(-static_cast<double>(j) / static_cast<double>(1 + rng() % n))) + rng() % 3;
+    counts[n - 1] += 1;
+    const double width = std::ldexp(1.0 + static_cast<double>(rng() % 1000) / 1000.0, -static_cast<int>(rng() % 12));
+    const AbsHistogram h(counts, width, static_cast<float>(static_cast<double>(n) * width));
+    double best = std::numeric_limits<double>::infinity();
+    float want = h.max();
+    for (size_t i = 128; i < n; ++i) {
+      const float amax = static_cast<float>((static_cast<double>(i) + 0.5) * width);
+      const double e = quantization_nsr(h, static_cast<float>((static_cast<double>(i) + 0.5) * width));
+      if (e < best) best = e, want = amax;
+    }
+    EXPECT_EQ(amax_for(h, method("mse")), want) << "trial " << trial << ", " << n << " bins";
+  }
 }
 
 TEST(CalibrationMethod, ParsesEachSpellingOnce) {

@@ -125,6 +125,10 @@ TEST(ImageIo, JpegExifOrientationMatchesCv2Imread) {
     ASSERT_EQ(got->width, ref->width);
     ASSERT_EQ(got->height, ref->height);
     EXPECT_EQ(test::count_differing_pixels(*got, *ref), 0u);
+    auto size = read_image_size(scratch / (stem + ".jpg"));
+    ASSERT_TRUE(size.ok()) << size.status().message();
+    EXPECT_EQ(size->width, ref->width);
+    EXPECT_EQ(size->height, ref->height);
   }
 }
 
@@ -219,6 +223,16 @@ TEST(ImageIo, TruncatedUncompressedBmpIsCorruptNotZeroFilled) {
   EXPECT_NE(huge.status().message().find("truncated BMP"), std::string::npos) << huge.status().message();
   EXPECT_LT(peak_rss_mib() - before, 64) << "decoding allocated for the claimed size";
 
+  // A fuzzed 30-byte file: a 108-byte header cut at 30 bytes, claiming 247 x 524492 pixels.
+  const std::vector<uint8_t> cut_header = {0x42, 0x4d, 0x76, 0x14, 0, 0, 0, 0x16, 0, 0,    0,    0, 0, 0, 0x6c,
+                                           0,    0,    0,    0xf7, 0, 0, 0, 0xcc, 0, 0x08, 0, 0x01, 0, 0x01, 0};
+  auto header_only = decode_image_bytes(cut_header, "header.bmp");
+  ASSERT_FALSE(header_only.ok());
+  EXPECT_NE(header_only.status().message().find("truncated BMP: 30 bytes, its header alone needs 122"),
+            std::string::npos)
+      << header_only.status().message();
+  EXPECT_LT(peak_rss_mib() - before, 64) << "decoding allocated for the claimed size";
+
   // A compression value stb_image does not know is decoded as uncompressed: checked the same.
   tiny[30] = 0x00, tiny[31] = 0x00, tiny[32] = 0x00, tiny[33] = 0xfc;
   auto odd = decode_image_bytes(tiny, "odd.bmp");
@@ -259,6 +273,61 @@ TEST(ImageIo, PngChunkLongerThanTheFileIsCorruptBeforeAnyAllocation) {
   auto short_header = decode_image_bytes(cut, "cut.png");
   ASSERT_FALSE(short_header.ok());
   EXPECT_NE(short_header.status().message().find("truncated PNG"), std::string::npos) << short_header.status().message();
+}
+
+// A fuzzed 97-byte BMP claimed 0 x 377767511 pixels: stb_image decoded it, walking every
+// empty row, and kiln predict then said "image 0: image is empty" without the file's name.
+TEST(ImageIo, HeaderOfNoPixelsIsCorrupt) {
+  std::vector<uint8_t> bmp = bmp24(5, 3);
+  for (int i = 0; i < 4; ++i) bmp[18 + i] = 0;  // width 0
+  auto bad = decode_image_bytes(bmp, "empty.bmp");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kCorrupt);
+  EXPECT_EQ(bad.status().message(), "empty.bmp: not a decodable image (no pixels: 0x3)");
+}
+
+// A fuzzed 1,975-byte PNG claimed 4194340 x 48 16-bit grey pixels (under the pixel limit):
+// stb_image allocated 400 MB and decoded for over a second before finding the data short.
+// Deflate inflates a byte to at most 1032, so the IDAT bytes bound the pixels they can hold.
+TEST(ImageIo, PngWithTooLittleDataForItsPixelsIsCorruptBeforeDecoding) {
+  std::vector<uint8_t> png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  png_chunk(png, "IHDR", {0x00, 0x40, 0x00, 0x24, 0, 0, 0, 48, 16, 0, 0, 0, 0}, 13);  // 4194340 x 48, grey 16
+  png_chunk(png, "IDAT", std::vector<uint8_t>(1900, 0x55), 1900);
+  png_chunk(png, "IEND", {}, 0);
+  const long before = peak_rss_mib();
+  auto bad = decode_image_bytes(png, "short.png");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kCorrupt);
+  EXPECT_EQ(bad.status().message(),
+            "short.png: not a decodable image (truncated PNG: 1900 bytes of image data cannot hold its 4194340x48 "
+            "pixels)");
+  EXPECT_LT(peak_rss_mib() - before, 64) << "decoding allocated for the claimed size";
+}
+
+// The header alone gives the decoded size, for every format, and the decoder's errors for
+// files it cannot read.
+TEST(ImageIo, ReadImageSizeEqualsTheDecodedSize) {
+  fs::path scratch = kiln::test::temp_dir();
+  std::vector<fs::path> files = {scratch / "made.png", scratch / "made.bmp", scratch / "made.jpg"};
+  ASSERT_TRUE(test::make_png(files[0], 333, 251, 7));
+  const std::vector<uint8_t> bmp = bmp24(5, 3);
+  ASSERT_TRUE(write_file_atomic(files[1], bmp.data(), bmp.size()).ok());
+  ASSERT_TRUE(save_jpeg(files[2], Image(41, 17, 9)).ok());
+  if (fs::exists(kiln::test::asset("images")))
+    for (const auto& e : fs::directory_iterator(kiln::test::asset("images"))) files.push_back(e.path());
+  for (const auto& f : files) {
+    auto image = decode_image(f);
+    auto size = read_image_size(f);
+    ASSERT_TRUE(image.ok() && size.ok()) << f;
+    EXPECT_EQ(size->width, image->width) << f;
+    EXPECT_EQ(size->height, image->height) << f;
+  }
+  std::vector<uint8_t> text = {'h', 'e', 'l', 'l', 'o'};
+  ASSERT_TRUE(write_file_atomic(scratch / "text.jpg", text.data(), text.size()).ok());
+  auto bad = read_image_size(scratch / "text.jpg");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), (scratch / "text.jpg").string() + ": not a decodable image (unknown format)");
+  EXPECT_EQ(read_image_size(scratch / "missing.jpg").status().code(), StatusCode::kNotFound);
 }
 
 }  // namespace

@@ -1,9 +1,8 @@
 // Conv (2-D, float32): im2col + sgemm per image and group; 1x1 stride-1 unpadded
 // convolutions multiply the input directly.
-#include <cblas.h>
-
 #include "backends/cpu/ops/conv_geometry.h"
 #include "backends/cpu/ops/ops.h"
+#include "backends/cpu/ops/sgemm.h"
 
 namespace kiln::cpu::ops {
 
@@ -32,9 +31,8 @@ Status conv(KernelContext& ctx) {
         im2col<float, float>(image, g, gi * cg, cg, 0.0f, col.data());
         src = col.data();
       }
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(mg), static_cast<int>(plane),
-                  static_cast<int>(k), 1.0f, w.data<float>() + gi * mg * k, static_cast<int>(k), src,
-                  static_cast<int>(plane), 0.0f, out + gi * mg * plane, static_cast<int>(plane));
+      sgemm(false, false, mg, plane, k, 1.0f, w.data<float>() + gi * mg * k, k, src, plane, 0.0f, out + gi * mg * plane,
+            plane);
     }
     if (b) {
       const float* bias = b->data<float>();

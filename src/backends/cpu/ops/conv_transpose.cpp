@@ -1,9 +1,8 @@
 // ConvTranspose (2-D, float32, any group): per image and group, col = W^T x (sgemm), then
 // col2im scatters col into the output; bias last.
-#include <cblas.h>
-
 #include "backends/cpu/ops/op_util.h"
 #include "backends/cpu/ops/ops.h"
+#include "backends/cpu/ops/sgemm.h"
 #include "ir/window_geometry.h"
 
 namespace kiln::cpu::ops {
@@ -37,10 +36,8 @@ Status conv_transpose(KernelContext& ctx) {
   for (int64_t ni = 0; ni < n; ++ni) {
     for (int64_t gi = 0; gi < group; ++gi) {
       // col[rows, plane] = W_g^T [rows, cg] * x_g [cg, plane]
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<int>(rows), static_cast<int>(plane),
-                  static_cast<int>(cg), 1.0f, w.data<float>() + gi * cg * rows, static_cast<int>(rows),
-                  x.data<float>() + (ni * c + gi * cg) * plane, static_cast<int>(plane), 0.0f, col.data(),
-                  static_cast<int>(plane));
+      sgemm(true, false, rows, plane, cg, 1.0f, w.data<float>() + gi * cg * rows, rows,
+            x.data<float>() + (ni * c + gi * cg) * plane, plane, 0.0f, col.data(), plane);
       float* out = y.data<float>() + (ni * m + gi * mg) * oh * ow;
       // Each output channel is written by its own rows only, so channels run in parallel.
 #pragma omp parallel for

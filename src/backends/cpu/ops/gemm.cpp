@@ -1,8 +1,7 @@
 // Gemm: alpha * op(A) op(B) + beta * C, C broadcast to [M,N]; float32 via sgemm.
-#include <cblas.h>
-
 #include "backends/cpu/ops/op_util.h"
 #include "backends/cpu/ops/ops.h"
+#include "backends/cpu/ops/sgemm.h"
 
 namespace kiln::cpu::ops {
 
@@ -33,10 +32,7 @@ Status gemm(KernelContext& ctx) {
     for (int64_t i = 0; i < m * n; ++i) dst[i] = beta * src[i];
     c_beta = 1.0f;
   }
-  if (m > 0 && n > 0)
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
-                static_cast<int>(n), static_cast<int>(k), alpha, a.data<float>(), static_cast<int>(a.dim(1)),
-                b.data<float>(), static_cast<int>(b.dim(1)), c_beta, y.data<float>(), static_cast<int>(n));
+  sgemm(ta, tb, m, n, k, alpha, a.data<float>(), a.dim(1), b.data<float>(), b.dim(1), c_beta, y.data<float>(), n);
   ctx.outputs.push_back(std::move(y));
   return Status::Ok();
 }

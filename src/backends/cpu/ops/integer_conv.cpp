@@ -1,9 +1,9 @@
 #include "backends/cpu/ops/integer_conv.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <cmath>
+
+#include "backends/cpu/ops/sgemm.h"
 
 namespace kiln::cpu {
 namespace {
@@ -47,9 +47,8 @@ ir::Tensor integer_conv(const ConvGeometry& g, const ir::Tensor& x, const ir::Te
       const int64_t total = mg * plane;
       for (int64_t k0 = 0; k0 < k; k0 += slice) {
         const int64_t kc = std::min(slice, k - k0);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(mg), static_cast<int>(plane),
-                    static_cast<int>(kc), 1.0f, weights.data() + gi * mg * k + k0, static_cast<int>(k),
-                    col.data() + k0 * plane, static_cast<int>(plane), 0.0f, partial.data(), static_cast<int>(plane));
+        ops::sgemm(false, false, mg, plane, kc, 1.0f, weights.data() + gi * mg * k + k0, k, col.data() + k0 * plane,
+                   plane, 0.0f, partial.data(), plane);
         const bool first = k0 == 0;
 #pragma omp parallel for if (total > (1 << 16))
         for (int64_t i = 0; i < total; ++i) {

@@ -1,9 +1,8 @@
 // MatMul with numpy semantics: 1-D operands are promoted (and the added dim dropped),
 // leading batch dims broadcast; one sgemm per batch entry.
-#include <cblas.h>
-
 #include "backends/cpu/ops/op_util.h"
 #include "backends/cpu/ops/ops.h"
+#include "backends/cpu/ops/sgemm.h"
 
 namespace kiln::cpu::ops {
 
@@ -37,10 +36,7 @@ Status matmul(KernelContext& ctx) {
       off_b += (rem % batch[d]) * sb[d];
       rem /= batch[d];
     }
-    if (m > 0 && n > 0)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
-                  static_cast<int>(k), 1.0f, pa + off_a * m * k, static_cast<int>(k), pb + off_b * k * n,
-                  static_cast<int>(n), 0.0f, y.data<float>() + i * m * n, static_cast<int>(n));
+    sgemm(false, false, m, n, k, 1.0f, pa + off_a * m * k, k, pb + off_b * k * n, n, 0.0f, y.data<float>() + i * m * n, n);
   });
   ctx.outputs.push_back(std::move(y));
   return Status::Ok();
