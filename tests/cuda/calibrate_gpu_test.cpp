@@ -1,7 +1,7 @@
 // Calibration's GPU runner (engine/calibrate_cuda.h) against the CPU executor's: yolo11n at
 // 640 on the asset images, every method. The GPU computes the same FP32 graph in another
 // summation order, so values agree to rounding and ranges to within that rounding's reach
-// on the histogram (below); two GPU builds must agree bit for bit.
+// on the histogram; two GPU builds must agree bit for bit.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -83,6 +83,33 @@ TEST(CudaCalibration, GpuValuesMatchTheCpuExecutor) {
   std::cout << "[gpu vs cpu] " << points.size() << " points, worst |gpu - cpu| / max|x| " << worst << "\n";
 }
 
+// Every point's histogram over `files` as calibrate() builds it from `runner`'s values.
+std::vector<quant::AbsHistogram> histograms(quant::ActivationRunner& runner, const std::vector<fs::path>& files,
+                                            size_t points) {
+  std::vector<quant::AbsHistogram> out(points);
+  for (const fs::path& f : files) {
+    auto input = quant::calibration_input(f, 640, 640);
+    EXPECT_TRUE(input.ok()) << input.status().message();
+    auto values = runner.run(*input);
+    EXPECT_TRUE(values.ok()) << values.status().message();
+    if (!values.ok()) break;
+    for (size_t k = 0; k < points; ++k) out[k].add((*values)[k]);
+  }
+  return out;
+}
+
+// (a) two GPU calibrations bit-identical, (b) near the CPU's, (c) every point ranged.
+// Tolerances: the GPU computes each FP32 conv in another summation order, so values differ
+// from the CPU's by rounding (the test above: <= 1e-4 of an activation's largest |x|, and
+// far less on yolo11n). minmax, a max over those values: relative 1e-4. The histogram
+// methods pick a bin; a value that rounds across a bin edge moves one count to the
+// neighbouring bin, which moves a pick by a bin or so: within 4 bins of the width the method
+// searched (entropy merges the histogram to at most kBins bins, twice the width). Noise of
+// 1e-5 of max|x| on every value of yolo11n (a CPU-only experiment) moved percentile 0 bins,
+// mse 3 and entropy up to 15 (3 of 88 points): KL's minimum can be flat, near-equal
+// candidates far apart. Where a pick is further than 4 bins, it must cost as little: its
+// quantization noise on the CPU's histogram within 10% of the CPU pick's (2-5% in that
+// experiment).
 TEST(CudaCalibration, GpuRangesAreBitIdenticalRunToRunAndNearTheCpus) {
   KILN_REQUIRE_GPU();
   KILN_REQUIRE_ASSETS();
@@ -94,53 +121,47 @@ TEST(CudaCalibration, GpuRangesAreBitIdenticalRunToRunAndNearTheCpus) {
   ASSERT_GE(files->size(), 5u);
   auto cpu_runner = quant::cpu_activation_runner(g, points);
   ASSERT_TRUE(cpu_runner.ok()) << cpu_runner.status().message();
+  auto t0 = std::chrono::steady_clock::now();
+  const std::vector<quant::AbsHistogram> cpu = histograms(**cpu_runner, *files, points.size());
+  const double cpu_s = seconds_since(t0);
   // Two runners built apart: the plan the GPU runs must not change from build to build.
   auto gpu_a = gpu_runner(points);
   auto gpu_b = gpu_runner(points);
   ASSERT_TRUE(gpu_a && gpu_b);
 
-  auto minmax = *parse_calibration_method("minmax");
-  auto t0 = std::chrono::steady_clock::now();
-  auto cpu_max = quant::calibrate(g, points, **cpu_runner, *files, minmax);
-  const double cpu_s = seconds_since(t0);
-  t0 = std::chrono::steady_clock::now();
-  auto gpu_max = quant::calibrate(g, points, *gpu_a, *files, minmax);
-  const double gpu_s = seconds_since(t0);
-  ASSERT_TRUE(cpu_max.ok() && gpu_max.ok());
-  std::cout << "[calibration, " << files->size() << " images at 640] cpu " << cpu_s << " s, gpu " << gpu_s << " s\n";
-
   for (const char* name : {"minmax", "entropy", "percentile=99.99", "mse"}) {
     const CalibrationMethod method = *parse_calibration_method(name);
-    auto cpu = quant::calibrate(g, points, **cpu_runner, *files, method);
+    t0 = std::chrono::steady_clock::now();
     auto a = quant::calibrate(g, points, *gpu_a, *files, method);
+    const double gpu_s = seconds_since(t0);
     auto b = quant::calibrate(g, points, *gpu_b, *files, method);
-    ASSERT_TRUE(cpu.ok() && a.ok() && b.ok()) << name;
-    // (a) bit-identical on one GPU: float == on every range and noise figure.
-    EXPECT_EQ(a->ranges, b->ranges) << name;
+    ASSERT_TRUE(a.ok() && b.ok()) << name;
+    EXPECT_EQ(a->ranges, b->ranges) << name;  // float ==: bit for bit
     EXPECT_EQ(a->noise_to_signal, b->noise_to_signal) << name;
-    // (c) every point ranged, on both.
     ASSERT_EQ(a->ranges.size(), points.size()) << name;
-    ASSERT_EQ(cpu->ranges.size(), points.size()) << name;
-    // (b) near the CPU's. minmax is a max over the same values rounded apart: relative 1e-4.
-    // The histogram methods pick a bin: values that round across a bin edge move a count
-    // to the next bin, which moves a pick by a bin or so. `bins` is in the width the method
-    // searched (entropy merges the histogram down to at most kBins bins: twice the width).
-    double worst_bins = 0;
-    std::string worst_point;
-    for (const std::string& p : points) {
+    double worst_bins = 0, worst_cost = 1;
+    int far = 0;
+    for (size_t k = 0; k < points.size(); ++k) {
+      const std::string& p = points[k];
       ASSERT_TRUE(a->ranges.count(p)) << name << ": " << p;
-      const float want = cpu->ranges.at(p), got = a->ranges.at(p);
+      const float want = quant::amax_for(cpu[k], method), got = a->ranges.at(p);
       if (method.kind == CalibrationMethod::Kind::kMinMax) {
         EXPECT_LE(std::fabs(got - want), 1e-4f * want) << name << ": " << p;
         continue;
       }
-      const float max = cpu_max->ranges.at(p);
-      const double width = bin_width(max) * (method.kind == CalibrationMethod::Kind::kEntropy ? 2 : 1);
+      const double width = bin_width(cpu[k].max()) * (method.kind == CalibrationMethod::Kind::kEntropy ? 2 : 1);
       const double bins = std::fabs(static_cast<double>(got) - want) / width;
-      EXPECT_LE(bins, 4.0) << name << ": " << p << " cpu " << want << " gpu " << got << " (bin " << width << ")";
-      if (bins > worst_bins) worst_bins = bins, worst_point = p;
+      worst_bins = std::max(worst_bins, bins);
+      if (bins <= 4) continue;
+      ++far;
+      const double cost = quant::quantization_nsr(cpu[k], got) / quant::quantization_nsr(cpu[k], want);
+      worst_cost = std::max(worst_cost, cost);
+      EXPECT_LE(cost, 1.1) << name << ": " << p << " cpu " << want << " gpu " << got << ", " << bins << " bins of "
+                           << width;
     }
-    std::cout << "[" << name << "] worst gpu - cpu: " << worst_bins << " bins (" << worst_point << ")\n";
+    std::cout << "[" << name << "] gpu " << gpu_s << " s, cpu " << cpu_s << " s (" << files->size()
+              << " images at 640); worst gpu - cpu " << worst_bins << " bins, " << far
+              << " points beyond 4 bins, worst noise ratio there " << worst_cost << "\n";
   }
 }
 
