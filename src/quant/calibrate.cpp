@@ -1,6 +1,7 @@
 #include "quant/calibrate.h"
 
 #include <algorithm>
+#include <deque>
 #include <future>
 #include <unordered_map>
 
@@ -13,6 +14,8 @@ namespace kiln::quant {
 namespace fs = std::filesystem;
 
 namespace {
+
+constexpr size_t kImagesAhead = 4;  // calibration inputs being prepared at once
 
 Result<std::pair<int64_t, int64_t>> input_size(const ir::Graph& graph) {
   const ir::Value* in = graph.inputs.size() == 1 ? graph.inputs[0] : nullptr;
@@ -85,12 +88,15 @@ Result<Calibration> calibrate(const ir::Graph& graph, const std::vector<std::str
   KILN_RETURN_IF_ERROR(find_points(graph, points).status());
   std::vector<AbsHistogram> histograms(points.size());
   auto load = [&](size_t i) { return calibration_input(files[i], hw.first, hw.second); };
-  // The next image is decoded and letterboxed while the runner works on this one.
-  std::future<Result<ir::Tensor>> next;
-  if (!files.empty()) next = std::async(std::launch::async, load, 0);
+  // The next images are decoded and letterboxed, each on a thread of its own, while the
+  // runner works on this one: decoding a JPEG can take as long as a GPU run.
+  std::deque<std::future<Result<ir::Tensor>>> next;
+  size_t queued = 0;
   for (size_t i = 0; i < files.size(); ++i) {
-    KILN_ASSIGN_OR_RETURN(ir::Tensor input, next.get());
-    if (i + 1 < files.size()) next = std::async(std::launch::async, load, i + 1);
+    for (; queued < files.size() && queued < i + kImagesAhead; ++queued)
+      next.push_back(std::async(std::launch::async, load, queued));
+    KILN_ASSIGN_OR_RETURN(ir::Tensor input, next.front().get());
+    next.pop_front();
     auto values = runner.run(input);
     if (!values.ok()) return error(values.status().code(), files[i].string(), ": ", values.status().message());
     if (values->size() != points.size())
