@@ -37,14 +37,6 @@ std::unique_ptr<quant::ActivationRunner> gpu_runner(const std::vector<std::strin
   return r.ok() ? std::move(*r) : nullptr;
 }
 
-// The histogram's bin width for a largest |x| of `max` (activation_histogram.h: the smallest
-// power of two w with max < 2 * kBins * w).
-double bin_width(float max) {
-  int e = 0;
-  std::frexp(static_cast<double>(max) / (2 * quant::AbsHistogram::kBins), &e);
-  return std::ldexp(1.0, e);
-}
-
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -115,7 +107,7 @@ TEST(CudaCalibration, GpuRangesAreBitIdenticalRunToRunAndNearTheCpus) {
   KILN_REQUIRE_ASSETS();
   const ir::Graph g = yolo11n();
   const std::vector<std::string> points = quant::calibration_points(g);
-  ASSERT_GT(points.size(), 80u);
+  ASSERT_GE(points.size(), 80u);  // every conv's input once
   auto files = quant::calibration_files(::kiln::test::asset("images").string(), 512);
   ASSERT_TRUE(files.ok()) << files.status().message();
   ASSERT_GE(files->size(), 5u);
@@ -149,7 +141,7 @@ TEST(CudaCalibration, GpuRangesAreBitIdenticalRunToRunAndNearTheCpus) {
         EXPECT_LE(std::fabs(got - want), 1e-4f * want) << name << ": " << p;
         continue;
       }
-      const double width = bin_width(cpu[k].max()) * (method.kind == CalibrationMethod::Kind::kEntropy ? 2 : 1);
+      const double width = cpu[k].bin_width() * (method.kind == CalibrationMethod::Kind::kEntropy ? 2 : 1);
       const double bins = std::fabs(static_cast<double>(got) - want) / width;
       worst_bins = std::max(worst_bins, bins);
       if (bins <= 4) continue;
