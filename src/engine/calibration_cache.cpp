@@ -10,7 +10,8 @@ namespace kiln::engine {
 namespace fs = std::filesystem;
 
 Result<std::string> calibration_key(std::span<const uint8_t> model_bytes, std::span<const fs::path> files,
-                                    const CalibrationMethod& method, int64_t height, int64_t width) {
+                                    const CalibrationMethod& method, int64_t height, int64_t width,
+                                    const std::string& gpu) {
   Sha256 h;
   h.update(to_hex(sha256(model_bytes)));
   for (const fs::path& f : files) {
@@ -20,6 +21,7 @@ Result<std::string> calibration_key(std::span<const uint8_t> model_bytes, std::s
   h.update("\nrevision " + std::to_string(quant::kCalibrationRevision));
   h.update("\nmethod " + method.to_string() + "\nimages " + std::to_string(files.size()) + "\ninput " +
            std::to_string(height) + "x" + std::to_string(width));
+  if (!gpu.empty()) h.update("\ngpu " + gpu);
   return to_hex(h.finish());
 }
 

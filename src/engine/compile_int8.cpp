@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "engine/cache.h"
+#include "engine/calibrate_cuda.h"
 #include "engine/calibration_cache.h"
 #include "passes/lower_qdq.h"
 #include "quant/calibrate.h"
@@ -24,8 +25,11 @@ Result<quant::Calibration> cached_calibration(const ir::Graph& graph, const Int8
                                               std::span<const fs::path> files, const BuildOptions& options,
                                               Int8Info& info, const std::function<void(const std::string&)>& say) {
   const ir::Shape& in = *graph.inputs[0]->shape;
+  // A CUDA build gathers the statistics on its GPU where one is usable, else on the CPU.
+  const std::string gpu = calibration_gpu(options.device);
+  info.calibration_device = gpu.empty() ? "cpu" : options.device.to_string() + " (" + gpu + ")";
   KILN_ASSIGN_OR_RETURN(info.calibration_key,
-                        calibration_key(model.bytes, files, options.int8.method, in[2].value, in[3].value));
+                        calibration_key(model.bytes, files, options.int8.method, in[2].value, in[3].value, gpu));
   const fs::path dir = options.calibration_cache_dir.empty() ? default_cache_dir("", std::nullopt)
                                                              : options.calibration_cache_dir;
   if (auto cached = load_calibration(dir, info.calibration_key)) {
@@ -33,9 +37,17 @@ Result<quant::Calibration> cached_calibration(const ir::Graph& graph, const Int8
     say("calibration reused from " + calibration_cache_file(dir, info.calibration_key).string());
     return *cached;
   }
-  say("calibrating on " + std::to_string(files.size()) + " images (" + options.int8.method.to_string() + ")");
-  KILN_ASSIGN_OR_RETURN(quant::Calibration c,
-                        quant::calibrate(graph, quant::calibration_points(graph), files, options.int8.method, say));
+  say("calibrating on " + std::to_string(files.size()) + " images on the " + (gpu.empty() ? "CPU" : "GPU") + " (" +
+      options.int8.method.to_string() + ")");
+  const std::vector<std::string> points = quant::calibration_points(graph);
+  std::unique_ptr<quant::ActivationRunner> runner;
+  if (gpu.empty()) {
+    KILN_ASSIGN_OR_RETURN(runner, quant::cpu_activation_runner(graph, points));
+  } else {
+    KILN_ASSIGN_OR_RETURN(ir::Graph gpu_graph, model.graph_at_batch_1());
+    KILN_ASSIGN_OR_RETURN(runner, cuda_activation_runner(std::move(gpu_graph), points, options.device));
+  }
+  KILN_ASSIGN_OR_RETURN(quant::Calibration c, quant::calibrate(graph, points, *runner, files, options.int8.method, say));
   KILN_RETURN_IF_ERROR(save_calibration(dir, info.calibration_key, c));
   return c;
 }

@@ -1,8 +1,9 @@
 // compile()'s INT8 step, on the optimized FP32 graph: a model that arrived with Q/DQ nodes
 // keeps its scales (describe_qdq); any other is calibrated (calibration cache, then
-// calibrate.h on the build's calibration data), optionally analysed for sensitivity
-// (--int8-target-drop), and gets Q/DQ pairs (insert_qdq). Both are then lowered to integer
-// convs (passes/lower_qdq.h), which the CPU and CUDA backends run.
+// calibrate.h on the build's calibration data, on the GPU of a CUDA build where one is usable:
+// calibrate_cuda.h), optionally analysed for sensitivity (--int8-target-drop), and gets Q/DQ
+// pairs (insert_qdq). Both are then lowered to integer convs (passes/lower_qdq.h), which the
+// CPU and CUDA backends run.
 #pragma once
 
 #include <cstdint>

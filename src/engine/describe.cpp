@@ -53,7 +53,8 @@ void describe_int8(const Int8Info& i, std::ostringstream& os) {
      << i.layers.size() - int8 << " float; ";
   if (i.source == "calibration")
     os << "calibrated on " << i.images << " images of " << i.calibration_data << " (" << i.method << ", calibration "
-       << i.calibration_key.substr(0, 16) << (i.calibration_reused ? ", reused" : "") << ")\n";
+       << i.calibration_key.substr(0, 16) << (i.calibration_reused ? ", reused" : "") << ")\n"
+       << "  statistics gathered on " << i.calibration_device << "\n";
   else
     os << "scales from the model's Q/DQ nodes\n";
   if (!i.sensitivity.empty()) os << "  sensitivity " << i.sensitivity << "\n";

@@ -25,6 +25,7 @@ json int8_to_json(const Int8Info& i) {
           {"images", i.images},
           {"calibration_key", i.calibration_key},
           {"calibration_reused", i.calibration_reused},
+          {"calibration_device", i.calibration_device},
           {"target_drop", i.target_drop ? json(*i.target_drop) : json(nullptr)},
           {"sensitivity", i.sensitivity},
           {"layers", layers}};
@@ -39,6 +40,8 @@ Result<Int8Info> int8_from_json(const json& j) {
   i.images = j.at("images").get<int64_t>();
   i.calibration_key = j.at("calibration_key").get<std::string>();
   i.calibration_reused = j.at("calibration_reused").get<bool>();
+  // Engines from before the GPU gathered statistics were all calibrated on the CPU.
+  i.calibration_device = j.value("calibration_device", i.source == "calibration" ? "cpu" : "");
   if (!j.at("target_drop").is_null()) i.target_drop = j.at("target_drop").get<double>();
   i.sensitivity = j.at("sensitivity").get<std::string>();
   for (const json& l : j.at("layers")) {

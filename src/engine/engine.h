@@ -41,6 +41,9 @@ struct Int8Info {
   int64_t images = 0;            // calibration images used (held-back ones included)
   std::string calibration_key;   // SHA-256 keying the calibration cache
   bool calibration_reused = false;
+  // Where the activation statistics were gathered: "cpu", or "cuda:0 (NVIDIA H200, cc 9.0,
+  // CUDA runtime 13000, cuDNN 91900)".
+  std::string calibration_device;
   std::optional<double> target_drop;
   std::string sensitivity;       // what the sensitivity analysis measured and kept float
   std::vector<quant::LayerChoice> layers;

@@ -53,6 +53,9 @@ with tempfile.TemporaryDirectory() as tmp:
     gpu = run_kiln(int8 + ["--calib", TRAIN, "--calib-images", "2", "--device", "cuda", "-o", os.path.join(tmp, "g.kiln")])
     if json.loads(run_kiln(["env", "--json"]).stdout or "{}").get("gpus"):
         checks.expect(gpu.returncode == 0, "int8 on a GPU builds", gpu)
+        where = json.loads(run_kiln(["info", os.path.join(tmp, "g.kiln"), "--json"]).stdout or "{}")
+        where = where.get("build", {}).get("int8", {}).get("calibration_device", "")
+        checks.expect(where.startswith("cuda:0 ("), "int8 on a GPU calibrates on the GPU", where)
     else:
         checks.expect(gpu.returncode == 2 and len(gpu.stderr.strip().splitlines()) == 1 and
                       ("cuda:0: no NVIDIA driver" in gpu.stderr or "built without CUDA" in gpu.stderr),
@@ -82,8 +85,10 @@ with tempfile.TemporaryDirectory() as tmp:
                       str(by_precision["float"]))
         checks.expect(meta["method"] == "entropy" and meta["images"] == 3 and len(meta["calibration_key"]) == 64,
                       "metadata records method, images and key", str(meta))
+        checks.expect(meta["calibration_device"] == "cpu", "a CPU build calibrates on the CPU", str(meta))
         text = run_kiln(["info", os.path.join(tmp, "a.kiln")]).stdout
         checks.expect("int8        " in text and "sensitive: first conv" in text, "kiln info lists the float layers", text)
+        checks.expect("statistics gathered on cpu" in text, "kiln info says where the statistics were gathered", text)
 
     # Sensitivity analysis on coco8 (8 images: 6 calibrate, 2 held back) at 256.
     sens = ["build", MODEL, "--imgsz", "256", "--cache-dir", cache, "--precision", "int8", "--calib", COCO8,

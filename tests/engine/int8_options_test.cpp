@@ -103,6 +103,7 @@ TEST(Int8Options, MetadataRoundTripsTheLayerChoices) {
   i.images = 8;
   i.calibration_key = std::string(64, 'a');
   i.calibration_reused = true;
+  i.calibration_device = "cuda:0 (NVIDIA H200, cc 9.0, CUDA runtime 13000, cuDNN 91900)";
   i.target_drop = 0.01;
   i.sensitivity = "2 held-back images";
   i.layers = {{"/model.0/conv/Conv", "Conv", quant::LayerPrecision::kFloat, "sensitive: first conv"},
@@ -115,10 +116,17 @@ TEST(Int8Options, MetadataRoundTripsTheLayerChoices) {
   EXPECT_EQ(r.method, "entropy");
   EXPECT_EQ(r.images, 8);
   EXPECT_TRUE(r.calibration_reused);
+  EXPECT_EQ(r.calibration_device, i.calibration_device);
   EXPECT_EQ(r.target_drop, 0.01);
   ASSERT_EQ(r.layers.size(), 2u);
   EXPECT_EQ(r.layers[0].reason, "sensitive: first conv");
   EXPECT_EQ(r.layers[1].precision, quant::LayerPrecision::kInt8);
+  // Engines written before GPUs gathered statistics calibrated on the CPU.
+  nlohmann::json older = to_json(m);
+  older["build"]["int8"].erase("calibration_device");
+  auto old = metadata_from_json(older);
+  ASSERT_TRUE(old.ok()) << old.status().message();
+  EXPECT_EQ(old->build.int8->calibration_device, "cpu");
   EngineMetadata fp32;
   auto plain = metadata_from_json(to_json(fp32));
   ASSERT_TRUE(plain.ok());

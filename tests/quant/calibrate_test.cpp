@@ -2,10 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
 #include <set>
 
+#include "backends/cpu/executor.h"
 #include "onnx/importer.h"
 #include "passes/pipeline.h"
+#include "quant/activation_histogram.h"
 #include "quant/calibration_data.h"
 #include "support/test_support.h"
 
@@ -60,6 +64,43 @@ TEST(Calibrate, SameDataTwiceGivesBitIdenticalRanges) {
   }
 }
 
+// The runner split keeps the CPU's calibration as it was: the executor's observer feeding
+// each point's histogram as the value is computed, image after image, gives the same bits
+// as the CPU runner's copies histogrammed in parallel after each image.
+TEST(Calibrate, CpuRunnerGivesTheObserversRangesBitForBit) {
+  KILN_REQUIRE_ASSETS();
+  const ir::Graph g = small_yolo();
+  const std::vector<std::string> points = conv_inputs(g);
+  auto files = calibration_files(test::asset("datasets/coco8/images/train").string(), 3);
+  ASSERT_TRUE(files.ok());
+  std::map<std::string, AbsHistogram> observed;
+  auto executor = cpu::Executor::create(g);
+  ASSERT_TRUE(executor.ok());
+  auto observe = [&](const ir::Value& v, const ir::Tensor& t) {
+    if (std::find(points.begin(), points.end(), v.name) != points.end())
+      observed[v.name].add(std::span<const float>(t.data<float>(), static_cast<size_t>(t.numel())));
+  };
+  for (const fs::path& f : *files) {
+    auto input = calibration_input(f, 96, 96);
+    ASSERT_TRUE(input.ok());
+    observed[g.inputs[0]->name].add(std::span<const float>(input->data<float>(), static_cast<size_t>(input->numel())));
+    ASSERT_TRUE(executor->run({*input}, observe).ok());
+  }
+  for (const char* name : {"minmax", "entropy", "percentile=99.9", "mse"}) {
+    const CalibrationMethod method = *parse_calibration_method(name);
+    auto runner = cpu_activation_runner(g, points);
+    ASSERT_TRUE(runner.ok());
+    auto c = calibrate(g, points, **runner, *files, method);
+    ASSERT_TRUE(c.ok()) << c.status().message();
+    ASSERT_EQ(c->ranges.size(), observed.size());
+    for (const auto& [point, h] : observed) {
+      const float amax = amax_for(h, method);
+      EXPECT_EQ(c->ranges.at(point), amax) << name << ": " << point;
+      EXPECT_EQ(c->noise_to_signal.at(point), quantization_nsr(h, amax)) << name << ": " << point;
+    }
+  }
+}
+
 TEST(Calibrate, AnUnknownPointIsAnError) {
   KILN_REQUIRE_ASSETS();
   const ir::Graph g = small_yolo();
@@ -67,6 +108,9 @@ TEST(Calibrate, AnUnknownPointIsAnError) {
   auto r = calibrate(g, {"no_such_value"}, none, CalibrationMethod{});
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("'no_such_value'"), std::string::npos);
+  auto twice = calibrate(g, {g.inputs[0]->name, g.inputs[0]->name}, none, CalibrationMethod{});
+  ASSERT_FALSE(twice.ok());
+  EXPECT_NE(twice.status().message().find("listed twice"), std::string::npos);
 }
 
 }  // namespace

@@ -32,11 +32,14 @@ class ConvGraph : public fe::graph::Graph {
 };
 
 // Engines a precision must not use. FP32 means FP32: no TF32 tensor cores (~1e-3 relative
-// error) and no down-converted inputs. FP16 stores in FP16 but accumulates in FP32: no
-// engines that reduce partial sums in reduced precision.
+// error), no down-converted inputs, and nothing cuDNN marks nondeterministic (calibration on
+// the GPU, engine/calibrate_cuda.h, must repeat bit for bit). FP16 stores in FP16 but
+// accumulates in FP32: no engines that reduce partial sums in reduced precision.
 std::vector<fe::NumericalNote_t> barred_notes(Precision p) {
   switch (p) {
-    case Precision::kFp32: return {fe::NumericalNote_t::TENSOR_CORE, fe::NumericalNote_t::DOWN_CONVERT_INPUTS};
+    case Precision::kFp32:
+      return {fe::NumericalNote_t::TENSOR_CORE, fe::NumericalNote_t::DOWN_CONVERT_INPUTS,
+              fe::NumericalNote_t::NONDETERMINISTIC};
     case Precision::kFp16: return {fe::NumericalNote_t::REDUCED_PRECISION_REDUCTION};
     case Precision::kTf32:
     case Precision::kInt8: return {};  // never asked: an INT8 engine plans its float convs at int8_float
