@@ -43,6 +43,16 @@ struct DeviceTensor {
   }
 };
 
+// `model` on cuda:0 at `batch` images per inference.
+Result<Model> load_on_gpu(const std::string& model, int batch) {
+  ModelOptions o;
+  o.device = Device::cuda(0);
+  o.batch = batch;
+  o.cache_dir = temp_dir();
+  o.strict_gpu = true;
+  return Model::load(asset(model), o);
+}
+
 Tensor letterboxed(const std::vector<const char*>& names, int size) {
   Tensor t{{static_cast<int64_t>(names.size()), 3, size, size}, {}};
   for (const char* name : names) {
@@ -57,12 +67,7 @@ Tensor letterboxed(const std::vector<const char*>& names, int size) {
 TEST(DeviceInputGpu, PredictTensorEqualsHostTensorInBatches) {
   KILN_REQUIRE_ASSETS();
   if (!gpu_present()) GTEST_SKIP() << "no CUDA device";
-  ModelOptions o;
-  o.device = Device::cuda(0);
-  o.batch = 2;
-  o.cache_dir = temp_dir();
-  o.strict_gpu = true;
-  auto model = Model::load(asset("models/yolo11n-dynamic.onnx"), o);  // batch 2: a static-size engine
+  auto model = load_on_gpu("models/yolo11n-dynamic.onnx", 2);  // batch 2: a static-size engine
   ASSERT_TRUE(model.ok()) << model.status().message();
   const Tensor host = letterboxed({"bus.jpg", "zidane.jpg", "person.jpg"}, 640);  // 2 + a partial batch of 1
   auto want = model->predict_tensor(host);
@@ -95,12 +100,7 @@ TEST(DeviceInputGpu, PredictTensorEqualsHostTensorInBatches) {
 TEST(DeviceInputGpu, RunEqualsHostTensorForOsnet) {
   KILN_REQUIRE_ASSETS();
   if (!gpu_present()) GTEST_SKIP() << "no CUDA device";
-  ModelOptions o;
-  o.device = Device::cuda(0);
-  o.batch = 4;
-  o.cache_dir = temp_dir();
-  o.strict_gpu = true;
-  auto model = Model::load(asset("models/reid/osnet_x0_25_msmt17.onnx"), o);
+  auto model = load_on_gpu("models/reid/osnet_x0_25_msmt17.onnx", 4);
   ASSERT_TRUE(model.ok()) << model.status().message();
   Tensor host{{4, 3, 256, 128}, std::vector<float>(4 * 3 * 256 * 128)};
   for (size_t i = 0; i < host.data.size(); ++i) host.data[i] = std::sin(static_cast<float>(i) * 0.001f) * 2.f;
