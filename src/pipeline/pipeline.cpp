@@ -131,13 +131,15 @@ Result<PipelineFrame> Sequence::process_detections(const Image& frame, int64_t n
 }
 
 Result<PipelineFrame> Sequence::process(const Frame& frame, int64_t number) {
-  if (frame.memory != FrameMemory::kDevice)
-    return error(StatusCode::kInvalidArgument, "pipeline: process(Frame) takes device frames; a host frame goes as an Image");
   KILN_ASSIGN_OR_RETURN(Prediction detections, state_->detector.predict(frame, state_->detector_options));
   return process_detections(frame, number, std::move(detections));
 }
 
 Result<PipelineFrame> Sequence::process_detections(const Frame& frame, int64_t number, Prediction detections) {
+  if (frame.memory == FrameMemory::kHost) {
+    KILN_ASSIGN_OR_RETURN(Image image, to_image(frame));
+    return process_detections(image, number, std::move(detections));
+  }
   if (const std::string why = state_->host_frames_reason(); !why.empty())
     return error(StatusCode::kInvalidArgument, "pipeline ", state_->config.name, ": ", why, "; give it host frames");
   return process_detections(FramePixels{nullptr, &frame, {}, frame.width, frame.height}, number, std::move(detections));

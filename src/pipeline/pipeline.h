@@ -83,10 +83,11 @@ class Sequence {
   Result<PipelineFrame> process_detections(const Image& frame, int64_t number, Prediction detections);
   // The detector first, then the above.
   Result<PipelineFrame> process(const Image& frame, int64_t number);
-  // The same on a frame in device memory (kiln/frame.h, e.g. NVDEC's NV12; models on its
+  // The same on a kiln::Frame (kiln/frame.h). A host frame is converted to BGR as
+  // Model::predict converts it. A frame in device memory (e.g. NVDEC's NV12; models on its
   // GPU): the detector reads it as Model::predict does, the tracker gets the boxes, each
   // stage's crops are fitted on the device straight into its model's input; only results
-  // come to the host. A pipeline that needs_host_frames(): InvalidArgument.
+  // come to the host. A device frame to a pipeline that needs_host_frames(): InvalidArgument.
   Result<PipelineFrame> process_detections(const Frame& frame, int64_t number, Prediction detections);
   Result<PipelineFrame> process(const Frame& frame, int64_t number);
 

@@ -153,16 +153,23 @@ TEST_F(PipelineDeviceFrames, EqualHostFrames) {
   }
 }
 
-// A host frame given as a device frame, and a device frame to a tracker that needs host
-// pixels, are one-line errors.
-TEST_F(PipelineDeviceFrames, HostFrameIsRefused) {
+// A host Frame goes through the host path (converted as predict converts it); a frame whose
+// memory says device but whose planes are on the host is the detector's one-line error.
+TEST_F(PipelineDeviceFrames, HostFramesConvertAndLyingFramesAreRefused) {
   auto image = load_image(asset("images/zidane.jpg"));
   ASSERT_TRUE(image.ok());
-  pipeline::Sequence seq = pipe_->start_sequence();
-  auto r = seq.process(frame_of(*image), 1);
+  pipeline::Sequence by_image = pipe_->start_sequence(), by_frame = pipe_->start_sequence();
+  auto want = by_image.process(*image, 1);
+  ASSERT_TRUE(want.ok()) << want.status().message();
+  auto got = by_frame.process(frame_of(*image), 1);
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  expect_same_frame(*got, *want, "host frame");
+  Frame lying = frame_of(*image);
+  lying.memory = FrameMemory::kDevice;
+  auto r = by_frame.process(lying, 2);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(r.status().message().find("device frames"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("not device memory"), std::string::npos) << r.status().message();
 }
 
 }  // namespace
