@@ -126,7 +126,7 @@ Result<PipelineFrame> Sequence::process(const Image& frame, int64_t number) {
 
 Result<PipelineFrame> Sequence::process_detections(const Image& frame, int64_t number, Prediction detections) {
   const vision::Image vframe = state_->stages.empty() ? vision::Image() : to_vision(frame);
-  return process_detections(FramePixels{&vframe, nullptr, view_of(frame), frame.width, frame.height}, number,
+  return process_detections(FramePixels{&vframe, nullptr, view_of(frame)}, number,
                             std::move(detections));
 }
 
@@ -142,7 +142,7 @@ Result<PipelineFrame> Sequence::process_detections(const Frame& frame, int64_t n
   }
   if (const std::string why = state_->host_frames_reason(); !why.empty())
     return error(StatusCode::kInvalidArgument, "pipeline ", state_->config.name, ": ", why, "; give it host frames");
-  return process_detections(FramePixels{nullptr, &frame, {}, frame.width, frame.height}, number, std::move(detections));
+  return process_detections(FramePixels{nullptr, &frame, {}}, number, std::move(detections));
 }
 
 Result<PipelineFrame> Sequence::process_detections(const FramePixels& frame, int64_t number, Prediction detections) {
@@ -176,7 +176,8 @@ Result<PipelineFrame> Sequence::process_detections(const FramePixels& frame, int
       dets.push_back({d.box, d.confidence, d.class_id, reid.empty() || !reid[i] ? std::vector<float>() : reid[i]->embedding});
     }
     const Clock::time_point t0 = Clock::now();
-    KILN_ASSIGN_OR_RETURN(std::vector<track::TrackedObject> tracks, frame.device ? tracker_->update(dets) : tracker_->update(dets, frame.view));
+    KILN_ASSIGN_OR_RETURN(std::vector<track::TrackedObject> tracks,
+                          frame.device ? tracker_->update(dets) : tracker_->update(dets, frame.view));
     out.track_ms = ms_since(t0);
     Prediction& objects = out.objects;
     objects.input_width = detections.input_width, objects.input_height = detections.input_height;

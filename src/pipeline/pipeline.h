@@ -100,7 +100,6 @@ class Sequence {
     const vision::Image* host = nullptr;
     const Frame* device = nullptr;
     ImageView view;  // host: the tracker's motion compensation reads it
-    int width = 0, height = 0;
   };
   Result<PipelineFrame> process_detections(const FramePixels& frame, int64_t number, Prediction detections);
 
