@@ -4,7 +4,7 @@
 #   cmake --build build-cuda -j2 --target kiln kiln_cuda_tests
 #   scripts/gpu-check.sh --prepare build-cuda build-gpu
 # then run on the GPU machine from the repo root (carry build-gpu, .assets, .whl):
-#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, coldn, fp32, notune, v8, tests, int8, int8bench, int8val, api, fp16, vision, videogpu, strict, soak, engine, engines, predict, predref, e2e, video, tasks, val, valn, peer, drift, folder, python
+#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, coldn, fp32, notune, v8, tests, int8, int8bench, int8val, api, fp16, vision, videogpu, pipeline, strict, soak, engine, engines, predict, predref, e2e, video, tasks, val, valn, peer, drift, folder, python
 # cold: yolo11n-dynamic FP16 batches 1,32 on an empty timing cache, with --profile;
 # warm: the same model FP16 batches 1,8,32 again on the now warm cache (build time warm);
 # coldn: cold then warm with $TUNE_CANDIDATES (default 3) timed candidates per conv signature (own cache);
@@ -31,6 +31,9 @@
 # (calibrated on $INT8_CALIB, default the assets' images) at batches 1 and 32; int8val: kiln val
 # on coco128 at fp32,fp16,int8 (calibration: coco128, $INT8_CALIB_IMAGES images, default 128);
 # api: kiln_api_gpu_tests (predict on CUDA vs CPU); videogpu: kiln_video_gpu_tests (NVDEC);
+# pipeline: kiln_pipeline_gpu_tests (pipelines on device frames vs host frames), then kiln
+# pipeline person -> ByteTrack -> pose + OSNet on the person video's NVDEC frames (FPS and
+# per-stage times; with nsys on the machine, the device-to-host copies it made);
 # strict: tests/cli/test_strict_gpu.py (NVDEC, the CPU-decoder fallback line, --strict-gpu;
 # its 4:4:4 clip from $assets/video/yuv444.mp4 and its 4:2:0-then-4:4:4 clips from
 # $assets/video/mixed/{head,tail,mixed}.ts where there is no ffmpeg); soak: kiln_soak
@@ -211,6 +214,28 @@ print("valn", sys.argv[2], "mAP50", round(a["map50"], 5), "mAP50-95", round(a["m
       PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1 YOLO_OFFLINE=1 stage tasks-peer 200 python3 bench/peers/torch_peer.py \
         --assets "$assets" --models "$models" --compile-models "" --batch 1 --iters 300 \
         --imgsz 640,yolo11n-obb-random=1024,yolo11n-cls-random=224 --out "$out/torch_peer_tasks.md" ;;
+    pipeline)
+      stage pipeline 300 "$carry/kiln_pipeline_gpu_tests" --gtest_output="xml:$out/gtest_pipeline.xml"
+      models=$(realpath "$assets/models")
+      cat > /tmp/kiln-pipeline.yaml <<YAML
+models:
+  reid: {source: $models/reid/osnet_x0_25_msmt17.onnx, batch: 32}
+pipelines:
+  people:
+    detector: $models/yolo11n.onnx
+    classes: person
+    tracker: bytetrack.yaml
+    stages:
+      - {name: pose, model: $models/yolo11n-pose.onnx, role: pose}
+      - {name: reid, model: reid, role: embed}
+YAML
+      run_pipeline=("$kiln" pipeline people --config /tmp/kiln-pipeline.yaml --device cuda --cache-dir /tmp/kiln-cache
+                    --source "$assets/video/person_walking_office_720p_6s.mp4")
+      stage pipelinevideo 200 "${run_pipeline[@]}" --json "$out/pipeline_people.jsonl"
+      if command -v nsys > /dev/null; then  # a 720p NV12 frame is 1,382,400 bytes: none should cross
+        nsys profile -o /tmp/kiln-pipeline --force-overwrite true "${run_pipeline[@]}" --quiet > /dev/null 2>&1
+        nsys stats --report cuda_gpu_mem_size_sum /tmp/kiln-pipeline.nsys-rep 2>&1 | tee -a "$out/pipelinevideo.log"
+      fi ;;
     vision) stage vision 100 "$carry/kiln_vision_cuda_tests" --gtest_output="xml:$out/gtest_vision.xml" ;;
     e2e)  # issue 5's benchmark: bus.jpg decoded in (pinned) host memory -> detections in host memory
       stage e2e 100 "$kiln" bench --model "$assets/models/yolo11n.onnx" --precision fp16 --batch 1 --iters 500 \

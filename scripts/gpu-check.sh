@@ -21,7 +21,7 @@ if [[ "${1:-}" == "--prepare" ]]; then
   carry=${3:-build-gpu}
   rm -rf "$carry" && mkdir -p "$carry/lib"
   bins=("$build/kiln")
-  for t in kiln_cuda_tests kiln_api_gpu_tests kiln_vision_cuda_tests kiln_video_gpu_tests; do
+  for t in kiln_cuda_tests kiln_api_gpu_tests kiln_vision_cuda_tests kiln_video_gpu_tests kiln_pipeline_gpu_tests; do
     [[ -x "$build/tests/$t" ]] && bins+=("$build/tests/$t")
   done
   [[ -x "$build/kiln_soak" ]] && bins+=("$build/kiln_soak")

@@ -106,8 +106,13 @@ VideoOutcome run_video(pipeline::Pipeline& pipe, const PipelineArgs& o, const vi
   job.max_frames = o.max_frames;
   job.lines = o.verbosity == Verbosity::kQuiet ? nullptr : stdout;
   job.strict_gpu = o.strict_gpu;
-  job.on_prediction = [&](int64_t frame, const Image& image, Prediction& p) -> Status {
-    KILN_ASSIGN_OR_RETURN(current, sequence.process_detections(image, frame, std::move(p)));
+  // NVDEC's frames go to the stages where they are, unless the tracker's motion
+  // compensation needs host pixels.
+  job.on_prediction_reads_image = pipe.needs_host_frames();
+  job.on_prediction = [&](int64_t frame, const Image& image, const Frame* device, Prediction& p) -> Status {
+    KILN_ASSIGN_OR_RETURN(current, device && !pipe.needs_host_frames()
+                                       ? sequence.process_detections(*device, frame, std::move(p))
+                                       : sequence.process_detections(image, frame, std::move(p)));
     p = current.objects;
     seq.add(source, pipe, current);
     return Status::Ok();

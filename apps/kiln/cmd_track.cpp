@@ -218,7 +218,9 @@ Status track(const TrackOptions& o) {
     job.vid_stride = o.vid_stride;
     job.max_frames = o.max_frames;
     job.lines = o.verbosity == Verbosity::kQuiet ? nullptr : stdout;
-    job.on_prediction = [&seq](int64_t frame, const Image& image, Prediction& p) { return seq.apply(frame, image, p); };
+    job.on_prediction = [&seq](int64_t frame, const Image& image, const Frame*, Prediction& p) {
+      return seq.apply(frame, image, p);
+    };
     job.on_prediction_reads_image = config.gmc_method != track::GmcMethod::kNone;  // motion compensation reads the frame
     job.strict_gpu = o.strict_gpu;
     job.draw = [&seq, &info](Image& image, const Prediction& p) { seq.draw(image, p, info.names); };

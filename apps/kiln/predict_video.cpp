@@ -212,9 +212,9 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
     }
     if (group.empty()) break;
     std::vector<Image> images;
+    std::vector<Frame> device_frames;  // NVDEC's frames the model ran on, until the hook has had them
     Result<std::vector<Prediction>> preds = std::vector<Prediction>{};
     if (std::all_of(group.begin(), group.end(), [](const DecodedFrame& f) { return f.on_gpu; })) {
-      std::vector<Frame> device_frames;
       for (const DecodedFrame& f : group) device_frames.push_back(device_frame(f.device));
       preds = model.predict(std::span<const Frame>(device_frames), options);
       const Clock::time_point t0 = Clock::now();
@@ -222,7 +222,6 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
         Result<Image> image = need_image ? download(f.device) : Image();
         if (!image.ok()) return stop(image.status());
         images.push_back(std::move(image).value());
-        f.device = {};  // FFmpeg's frame goes back to its pool
       }
       download_ms += ms_since(t0);
     } else {
@@ -238,9 +237,10 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
       Prediction& p = (*preds)[k];
       const int64_t number = group[k].number;
       if (job.on_prediction) {
-        Status st = job.on_prediction(number, images[k], p);
+        Status st = job.on_prediction(number, images[k], device_frames.empty() ? nullptr : &device_frames[k], p);
         if (!st.ok()) return stop(st);
       }
+      if (group[k].on_gpu) group[k].device = {};  // FFmpeg's frame goes back to its pool
       ++count;
       t.preprocess += p.speed.preprocess_ms, t.inference += p.speed.inference_ms, t.postprocess += p.speed.postprocess_ms;
       if (job.lines)

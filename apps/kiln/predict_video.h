@@ -2,8 +2,8 @@
 // encoding on their own threads around the predict loop (bounded queues between them), so
 // the model never waits for FFmpeg unless FFmpeg is the slowest stage. A model on a GPU
 // gets its frames from NVDEC in device memory (video/decoder_choice.h decides); they are
-// copied to the host only for what needs pixels there (drawing, crops, a pipeline's
-// stages), after inference.
+// copied to the host only for what needs pixels there (drawing, crops, a tracker's motion
+// compensation), after inference; a pipeline's stages crop them on the device.
 #pragma once
 
 #include <cstdint>
@@ -37,9 +37,10 @@ struct VideoJob {
   int64_t max_frames = 0;          // stop after this many predicted frames; 0: all
   FILE* lines = stdout;            // per-frame lines and the summary; nullptr: none
   // kiln track and pipeline: turns each frame's prediction into what is printed, written
-  // and drawn (the tracked objects), given the decoded frame, and draws the frame; unset:
-  // the prediction as is, draw_prediction.
-  std::function<Status(int64_t frame, const Image& image, Prediction& prediction)> on_prediction;
+  // and drawn (the tracked objects), given the decoded frame (host pixels, and `device`:
+  // NVDEC's frame the model ran on, in device memory during the call, else nullptr), and
+  // draws the frame; unset: the prediction as is, draw_prediction.
+  std::function<Status(int64_t frame, const Image& image, const Frame* device, Prediction& prediction)> on_prediction;
   std::function<void(Image& frame, const Prediction& prediction)> draw;
   bool on_prediction_reads_image = true;  // false: the hook gets an empty image (no download of GPU frames)
   bool strict_gpu = false;  // a model on a GPU with a video only the CPU can decode: an error, not a fallback

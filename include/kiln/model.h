@@ -107,6 +107,19 @@ struct ModelInfo {
   std::vector<TensorInfo> inputs, outputs;  // what run() takes and gives
 };
 
+// An input that the caller writes straight into a GPU model's device memory (e.g. crops of
+// a frame already on the device, fitted by a kernel of the caller's): `shape` as
+// predict_tensor and run take it ([N, 3, H, W]). For each inference of n inputs the model
+// calls fill(dst, first, n, stream): write inputs first .. first + n - 1 into `dst` ([n, 3,
+// H, W] float32, device memory of the model's GPU) by work enqueued on `stream` (a
+// cudaStream_t) and return; that stream already waits for what was enqueued on `ready`
+// (the stream on which what fill reads is ready, as Frame::stream) when the call began.
+struct DeviceInput {
+  std::vector<int64_t> shape;
+  std::function<Status(float* dst, size_t first, size_t n, void* stream)> fill;
+  void* ready = nullptr;
+};
+
 class Model {
  public:
   // `path`: an .onnx file (built into an engine through the cache on first use) or a .kiln
@@ -149,6 +162,13 @@ class Model {
   // Raw inference: float32 inputs in the model's input order and shapes, outputs as the
   // model declares them.
   Result<std::vector<Tensor>> run(std::span<const Tensor> inputs);
+
+  // predict_tensor and run (a one-input model, at most info().batch inputs, outputs of N
+  // rows) on an input written in device memory: no copy of the input reaches the host, only
+  // the results. A model not on a GPU, a shape the model does not take or no fill:
+  // InvalidArgument naming it.
+  Result<std::vector<Prediction>> predict_tensor(const DeviceInput& input, const PredictOptions& options = {});
+  Result<std::vector<Tensor>> run(const DeviceInput& input);
 
  private:
   struct Impl;

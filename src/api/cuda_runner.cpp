@@ -60,29 +60,53 @@ class CudaRunner : public Runner, public DevicePredictor {
   // smallest engine prepared for >= n.
   Result<std::vector<Prediction>> predict(const ModelInfo& info, const std::string& name, bool end2end,
                                           std::span<const ImageView> images, const PredictOptions& o) override {
-    return in_chunks(images, [&](DevicePredictor& p, std::span<const ImageView> chunk) {
-      return p.predict(info, name, end2end, chunk, o);
+    return in_chunks(images.size(), [&](DevicePredictor& p, size_t first, size_t n) {
+      return p.predict(info, name, end2end, images.subspan(first, n), o);
     });
   }
   Result<std::vector<Prediction>> predict_frames(const ModelInfo& info, const std::string& name, bool end2end,
                                                  std::span<const Frame> frames, const PredictOptions& o) override {
-    return in_chunks(frames, [&](DevicePredictor& p, std::span<const Frame> chunk) {
-      return p.predict_frames(info, name, end2end, chunk, o);
+    return in_chunks(frames.size(), [&](DevicePredictor& p, size_t first, size_t n) {
+      return p.predict_frames(info, name, end2end, frames.subspan(first, n), o);
     });
+  }
+  Result<std::vector<Prediction>> predict_input(const ModelInfo& info, const std::string& name, bool end2end,
+                                                const DeviceInput& input, const PredictOptions& o) override {
+    if (input.shape.empty()) return error(StatusCode::kInvalidArgument, name, ": device input without a shape");
+    return in_chunks(static_cast<size_t>(input.shape[0]), [&](DevicePredictor& p, size_t first, size_t n) {
+      return p.predict_input(info, name, end2end, rows_of(input, first, n), o);
+    });
+  }
+  Result<std::vector<Tensor>> run_input(const DeviceInput& input) override {
+    KILN_RETURN_IF_ERROR(select_device(device_));
+    const int64_t n = input.shape.empty() ? 0 : input.shape[0], most = engines_->batches.back();
+    if (n < 1 || n > most)
+      return error(StatusCode::kInvalidArgument, "run: a device input of ", n, " rows; the engine takes 1 to ", most);
+    KILN_ASSIGN_OR_RETURN(Lease lease, borrow(engines_->index_for(n)));
+    return lease.session->predictor->run_input(input);
   }
   Status check_memory(std::span<const Frame> frames) const override { return check_frame_memory(frames, device_); }
 
  private:
-  template <typename Item, typename Call>
-  Result<std::vector<Prediction>> in_chunks(std::span<const Item> items, Call call) {
+  // Rows first .. first + n - 1 of `input` as an input of their own.
+  static DeviceInput rows_of(const DeviceInput& input, size_t first, size_t n) {
+    DeviceInput rows{input.shape, nullptr, input.ready};
+    rows.shape[0] = static_cast<int64_t>(n);
+    rows.fill = [&input, first](float* dst, size_t f, size_t k, void* stream) { return input.fill(dst, first + f, k, stream); };
+    return rows;
+  }
+
+  // `count` items in chunks; call(predictor, first, n) predicts items first .. first + n - 1.
+  template <typename Call>
+  Result<std::vector<Prediction>> in_chunks(size_t count, Call call) {
     KILN_RETURN_IF_ERROR(select_device(device_));
     const size_t most = static_cast<size_t>(engines_->batches.back());
     std::vector<Prediction> out;
-    out.reserve(items.size());
-    for (size_t first = 0; first < items.size(); first += most) {
-      const auto chunk = items.subspan(first, std::min(most, items.size() - first));
-      KILN_ASSIGN_OR_RETURN(Lease lease, borrow(engines_->index_for(static_cast<int64_t>(chunk.size()))));
-      KILN_ASSIGN_OR_RETURN(auto got, call(*lease.session->predictor, chunk));
+    out.reserve(count);
+    for (size_t first = 0; first < count; first += most) {
+      const size_t n = std::min(most, count - first);
+      KILN_ASSIGN_OR_RETURN(Lease lease, borrow(engines_->index_for(static_cast<int64_t>(n))));
+      KILN_ASSIGN_OR_RETURN(auto got, call(*lease.session->predictor, first, n));
       for (Prediction& p : got) out.push_back(std::move(p));
     }
     return out;
@@ -152,6 +176,16 @@ class CudaShapesRunner : public Runner, public DevicePredictor {
       return p.predict_frames(info, name, end2end, one, o);
     });
   }
+  // A device input runs on the engine of its size.
+  Result<std::vector<Prediction>> predict_input(const ModelInfo& info, const std::string& name, bool end2end,
+                                                const DeviceInput& input, const PredictOptions& o) override {
+    KILN_ASSIGN_OR_RETURN(DevicePredictor * p, predictor_for(input));
+    return p->predict_input(info, name, end2end, input, o);
+  }
+  Result<std::vector<Tensor>> run_input(const DeviceInput& input) override {
+    KILN_ASSIGN_OR_RETURN(DevicePredictor * p, predictor_for(input));
+    return p->run_input(input);
+  }
   Status check_memory(std::span<const Frame> frames) const override { return check_frame_memory(frames, device_.index); }
 
  private:
@@ -168,6 +202,14 @@ class CudaShapesRunner : public Runner, public DevicePredictor {
       out.push_back(std::move(one.at(0)));
     }
     return out;
+  }
+
+  Result<DevicePredictor*> predictor_for(const DeviceInput& input) {
+    if (input.shape.size() != 4)
+      return error(StatusCode::kInvalidArgument, model_.string(), ": device input ", ir::shape_to_string(input.shape),
+                   " is not [N, 3, h, w]");
+    KILN_ASSIGN_OR_RETURN(Runner * r, runner_for(input.shape[2], input.shape[3]));
+    return r->device_predictor();
   }
 
   // The runner for an h x w input, compiled on first use (the timing cache's recorded plans

@@ -36,7 +36,8 @@ class GpuPredictor : public DevicePredictor {
   Result<std::vector<Prediction>> predict(const ModelInfo& info, const std::string& name, bool end2end,
                                           std::span<const ImageView> images, const PredictOptions& o) override {
     return predict_chunks(info, name, end2end, images.size(), o, [&](size_t first, size_t n) {
-      return upload(images.subspan(first, n));
+      KILN_RETURN_IF_ERROR(upload(images.subspan(first, n)));
+      return write_sources(info, name);
     });
   }
 
@@ -49,8 +50,40 @@ class GpuPredictor : public DevicePredictor {
         vision_cuda::SourceImage pixels{{f.planes[0], f.planes[1]}, {f.pitch[0], f.pitch[1]}, f.format};
         sources_.push_back({pixels, f.width, f.height, static_cast<cudaStream_t>(f.stream), true});
       }
+      return write_sources(info, name);
+    });
+  }
+
+  Result<std::vector<Prediction>> predict_input(const ModelInfo& info, const std::string& name, bool end2end,
+                                                const DeviceInput& input, const PredictOptions& o) override {
+    KILN_RETURN_IF_ERROR(check_input_size(name, input));
+    const int ih = static_cast<int>(input.shape[2]), iw = static_cast<int>(input.shape[3]);
+    return predict_chunks(info, name, end2end, static_cast<size_t>(input.shape[0]), o, [&](size_t first, size_t n) {
+      KILN_RETURN_IF_ERROR(fill(input, first, n));
+      sizes_.assign(n, {ih, iw});  // coordinates in the input's pixels
       return Status::Ok();
     });
+  }
+
+  Result<std::vector<Tensor>> run_input(const DeviceInput& input) override {
+    KILN_RETURN_IF_ERROR(cuda_check(cudaSetDevice(device_), "cuda:" + std::to_string(device_)));
+    KILN_RETURN_IF_ERROR(check_input_size("run", input));
+    const int64_t batch = engine_.input_dims(0)[0], n = input.shape[0];
+    if (n > batch) return error(StatusCode::kInternal, "run: ", n, " inputs for an engine of batch ", batch);
+    KILN_RETURN_IF_ERROR(fill(input, 0, static_cast<size_t>(n)));
+    KILN_RETURN_IF_ERROR(pad_batch(static_cast<size_t>(n)));
+    KILN_RETURN_IF_ERROR(context_.enqueue(stream_));
+    std::vector<Tensor> out(engine_.num_outputs());
+    for (size_t i = 0; i < out.size(); ++i) {
+      out[i].shape = engine_.output_dims(i);
+      if (!out[i].shape.empty() && out[i].shape[0] == batch) out[i].shape[0] = n;  // the padding rows' outputs dropped
+      out[i].data.resize(static_cast<size_t>(ir::shape_numel(out[i].shape)));
+      KILN_RETURN_IF_ERROR(cuda_check(cudaMemcpyAsync(out[i].data.data(), context_.output(i), out[i].data.size() * sizeof(float),
+                                                      cudaMemcpyDeviceToHost, stream_),
+                                      "run outputs"));
+    }
+    KILN_RETURN_IF_ERROR(cuda_check(cudaStreamSynchronize(stream_), "run"));
+    return out;
   }
 
   Status check_memory(std::span<const Frame> frames) const override { return check_frame_memory(frames, device_); }
@@ -65,8 +98,8 @@ class GpuPredictor : public DevicePredictor {
     bool caller_stream = false;
   };
 
-  // `count` inputs, at most the engine's batch per inference; `prepare(first, n)` fills
-  // sources_ with inputs first .. first + n - 1.
+  // `count` inputs, at most the engine's batch per inference; `prepare(first, n)` writes
+  // inputs first .. first + n - 1 into the engine's input and sets sizes_.
   template <typename Prepare>
   Result<std::vector<Prediction>> predict_chunks(const ModelInfo& info, const std::string& name, bool end2end, size_t count,
                                                  const PredictOptions& o, Prepare prepare) {
@@ -83,6 +116,73 @@ class GpuPredictor : public DevicePredictor {
       KILN_RETURN_IF_ERROR(chunk(info, name, end2end, o, out));
     }
     return out;
+  }
+
+  // A device input's [N, 3, H, W] against this engine's input.
+  Status check_input_size(const std::string& name, const DeviceInput& input) const {
+    const std::vector<int64_t>& in = engine_.input_dims(0);
+    if (input.shape.size() != 4 || input.shape[0] < 1 || in.size() != 4 ||
+        !std::equal(input.shape.begin() + 1, input.shape.end(), in.begin() + 1))
+      return error(StatusCode::kInvalidArgument, name, ": device input ", ir::shape_to_string(input.shape),
+                   " does not fit the engine's input ", ir::shape_to_string(in));
+    return Status::Ok();
+  }
+
+  // The caller's fill of inputs first .. first + n - 1, ordered after its `ready` stream.
+  Status fill(const DeviceInput& input, size_t first, size_t n) {
+    KILN_RETURN_IF_ERROR(cuda_check(cudaEventRecord(frame_ready_.e, static_cast<cudaStream_t>(input.ready)), "input event"));
+    KILN_RETURN_IF_ERROR(cuda_check(cudaStreamWaitEvent(stream_, frame_ready_.e, 0), "input event"));
+    return input.fill(context_.input(0), first, n, stream_);
+  }
+
+  // Zeros in the slots of a partial batch (their outputs are ignored).
+  Status pad_batch(size_t n) {
+    const std::vector<int64_t>& in = engine_.input_dims(0);
+    const size_t batch = static_cast<size_t>(in[0]), per_image = static_cast<size_t>(in[1] * in[2] * in[3]);
+    if (n >= batch) return Status::Ok();
+    return cuda_check(cudaMemsetAsync(context_.input(0) + n * per_image, 0, (batch - n) * per_image * sizeof(float), stream_),
+                      "input padding");
+  }
+
+  // sources_ letterboxed (classifiers: cropped) into the engine's input, sizes_ set.
+  Status write_sources(const ModelInfo& info, const std::string& name) {
+    const std::vector<int64_t>& in = engine_.input_dims(0);
+    const int ih = static_cast<int>(in[2]), iw = static_cast<int>(in[3]);
+    const size_t per_image = static_cast<size_t>(3) * ih * iw;
+    float* input = context_.input(0);
+    const bool classify = info.task == "classify";
+    if (classify) {  // one scratch for every image's crop, reserved before any kernel uses it
+      size_t scratch = 0;
+      for (const Source& s : sources_)
+        scratch = std::max(scratch, vision_cuda::classify_crop_scratch_bytes(
+                                        vision_cuda::classify_crop_layout(s.width, s.height, ih)));
+      KILN_RETURN_IF_ERROR(crop_scratch_.reserve(scratch));
+    }
+    sizes_.clear();
+    for (size_t i = 0; i < sources_.size(); ++i) {
+      const Source& s = sources_[i];
+      sizes_.emplace_back(s.height, s.width);
+      if (classify) {  // resize the short side + center crop (vision::classify_crop); images only
+        const vision_cuda::CropLayout layout = vision_cuda::classify_crop_layout(s.width, s.height, ih);
+        KILN_RETURN_IF_ERROR(vision_cuda::classify_crop(s.pixels.planes[0], s.pixels.format == PixelFormat::kRgb, layout,
+                                                        crop_scratch_.as<uint8_t>(), input + i * per_image, stream_));
+        continue;
+      }
+      // Dynamic-size models: minimal stride padding within the input size bound, which
+      // the caller picked this engine's size by.
+      const int stride = info.dynamic_input ? info.stride : 0;
+      const vision_cuda::LetterboxLayout layout = vision_cuda::letterbox_layout(
+          s.width, s.height, stride ? info.imgsz_h : ih, stride ? info.imgsz_w : iw, stride);
+      if (layout.height != ih || layout.width != iw)
+        return error(StatusCode::kInternal, name, ": image letterboxed to ", layout.height, "x", layout.width,
+                     " for an engine input of ", ih, "x", iw);
+      KILN_RETURN_IF_ERROR(vision_cuda::letterbox(s.pixels, layout, input + i * per_image, s.stream));
+      if (s.caller_stream) {  // the rest of this call runs on ours, after the frame's kernel
+        KILN_RETURN_IF_ERROR(cuda_check(cudaEventRecord(frame_ready_.e, s.stream), "frame event"));
+        KILN_RETURN_IF_ERROR(cuda_check(cudaStreamWaitEvent(stream_, frame_ready_.e, 0), "frame event"));
+      }
+    }
+    return Status::Ok();
   }
 
   Status bad_output(const ModelInfo& info, const std::string& name, const std::vector<int64_t>& dims,
@@ -161,48 +261,14 @@ class GpuPredictor : public DevicePredictor {
     return l;
   }
 
-  // Inference over sources_ (events_[0] already recorded).
+  // Inference over the input prepare() wrote, sizes_ of it (events_[0] already recorded).
   Status chunk(const ModelInfo& info, const std::string& name, bool end2end, const PredictOptions& o,
                std::vector<Prediction>& out) {
     const std::vector<int64_t>& in = engine_.input_dims(0);
     const int batch = static_cast<int>(in[0]), ih = static_cast<int>(in[2]), iw = static_cast<int>(in[3]);
-    const size_t per_image = static_cast<size_t>(3) * ih * iw;
-    float* input = context_.input(0);
-    const size_t n = sources_.size();
+    const size_t n = sizes_.size();
     const bool classify = info.task == "classify";
-
-    if (classify) {  // one scratch for every image's crop, reserved before any kernel uses it
-      size_t scratch = 0;
-      for (const Source& s : sources_)
-        scratch = std::max(scratch, vision_cuda::classify_crop_scratch_bytes(
-                                        vision_cuda::classify_crop_layout(s.width, s.height, ih)));
-      KILN_RETURN_IF_ERROR(crop_scratch_.reserve(scratch));
-    }
-    for (size_t i = 0; i < n; ++i) {
-      const Source& s = sources_[i];
-      if (classify) {  // resize the short side + center crop (vision::classify_crop); images only
-        const vision_cuda::CropLayout layout = vision_cuda::classify_crop_layout(s.width, s.height, ih);
-        KILN_RETURN_IF_ERROR(vision_cuda::classify_crop(s.pixels.planes[0], s.pixels.format == PixelFormat::kRgb, layout,
-                                                        crop_scratch_.as<uint8_t>(), input + i * per_image, stream_));
-      } else {
-        // Dynamic-size models: minimal stride padding within the input size bound, which
-        // the caller picked this engine's size by.
-        const int stride = info.dynamic_input ? info.stride : 0;
-        const vision_cuda::LetterboxLayout layout = vision_cuda::letterbox_layout(
-            s.width, s.height, stride ? info.imgsz_h : ih, stride ? info.imgsz_w : iw, stride);
-        if (layout.height != ih || layout.width != iw)
-          return error(StatusCode::kInternal, name, ": image letterboxed to ", layout.height, "x", layout.width,
-                       " for an engine input of ", ih, "x", iw);
-        KILN_RETURN_IF_ERROR(vision_cuda::letterbox(s.pixels, layout, input + i * per_image, s.stream));
-        if (s.caller_stream) {  // the rest of this call runs on ours, after the frame's kernel
-          KILN_RETURN_IF_ERROR(cuda_check(cudaEventRecord(frame_ready_.e, s.stream), "frame event"));
-          KILN_RETURN_IF_ERROR(cuda_check(cudaStreamWaitEvent(stream_, frame_ready_.e, 0), "frame event"));
-        }
-      }
-    }
-    if (static_cast<int>(n) < batch)  // padding slots of a partial batch, outputs ignored
-      KILN_RETURN_IF_ERROR(cuda_check(
-          cudaMemsetAsync(input + n * per_image, 0, (batch - n) * per_image * sizeof(float), stream_), "input padding"));
+    KILN_RETURN_IF_ERROR(pad_batch(n));
     KILN_RETURN_IF_ERROR(cuda_check(cudaEventRecord(events_[1].e, stream_), "event"));
     KILN_RETURN_IF_ERROR(context_.enqueue(stream_));
     KILN_RETURN_IF_ERROR(cuda_check(cudaEventRecord(events_[2].e, stream_), "event"));
@@ -218,7 +284,7 @@ class GpuPredictor : public DevicePredictor {
       KILN_RETURN_IF_ERROR(decoder_->enqueue_top5(raw, static_cast<int>(n), static_cast<int>(d[1]), stream_));
     } else {
       KILN_ASSIGN_OR_RETURN(layout, raw_layout(info, name, end2end));
-      for (const Source& v : sources_) geometry.push_back(vision_cuda::image_geometry(ih, iw, v.height, v.width));
+      for (const auto& [h, w] : sizes_) geometry.push_back(vision_cuda::image_geometry(ih, iw, h, w));
       KILN_RETURN_IF_ERROR(ensure_decoder(layout, o.max_det));
       KILN_RETURN_IF_ERROR(decoder_->enqueue(raw, layout, nms_options(o), geometry, stream_));
     }
@@ -312,7 +378,8 @@ class GpuPredictor : public DevicePredictor {
   vision_cuda::DeviceBuffer device_images_, crop_scratch_;
   std::vector<size_t> offsets_;  // upload(): kept between calls so the hot path does not allocate
   std::vector<bool> pinned_;
-  std::vector<Source> sources_;  // the inputs of the current chunk
+  std::vector<Source> sources_;  // the images or frames of the current chunk
+  std::vector<std::pair<int, int>> sizes_;  // the current chunk's originals: height, width
   std::unique_ptr<vision_cuda::Decoder> decoder_;
   vision_cuda::RawLayout decoder_layout_;
   int decoder_max_det_ = 0;

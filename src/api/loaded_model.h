@@ -38,5 +38,11 @@ Result<std::vector<Prediction>> predict_frames(LoadedModel& model, std::span<con
 // The same from an input already preprocessed as predict does ([N, 3, H, W], RGB in [0, 1]):
 // infer and decode on the host, coordinates in the input's pixels.
 Result<std::vector<Prediction>> predict_tensor(LoadedModel& model, const Tensor& input, const PredictOptions& options);
+// The same from an input written into the device by the caller (kiln::DeviceInput), decoded
+// on the device.
+Result<std::vector<Prediction>> predict_device_input(LoadedModel& model, const DeviceInput& input,
+                                                     const PredictOptions& options);
+// The runner's DevicePredictor for a device input; InvalidArgument without a fill or a GPU.
+Result<DevicePredictor*> device_input_predictor(LoadedModel& model, const DeviceInput& input);
 
 }  // namespace kiln::api

@@ -59,6 +59,26 @@ Result<std::vector<Prediction>> Model::predict_tensor(const Tensor& input, const
   return api::predict_tensor(impl_->model, input, options);
 }
 
+Result<std::vector<Prediction>> Model::predict_tensor(const DeviceInput& input, const PredictOptions& options) {
+  return api::predict_device_input(impl_->model, input, options);
+}
+
+Result<std::vector<Tensor>> Model::run(const DeviceInput& input) {
+  const api::LoadedModel& m = impl_->model;
+  if (m.info.inputs.size() != 1)
+    return error(StatusCode::kInvalidArgument, m.name, ": a device input feeds one-input models, this one has ",
+                 m.info.inputs.size());
+  const std::vector<int64_t>& want = m.info.inputs[0].shape;
+  bool fits = input.shape.size() == want.size() && !input.shape.empty() && input.shape[0] >= 1 &&
+              input.shape[0] <= m.info.batch;
+  for (size_t d = 1; fits && d < want.size(); ++d) fits = want[d] < 0 || want[d] == input.shape[d];
+  if (!fits)
+    return error(StatusCode::kInvalidArgument, m.name, ": device input ", ir::shape_to_string(input.shape),
+                 " does not fit the model's input ", ir::shape_to_string(want), " (at most ", m.info.batch, " rows)");
+  KILN_ASSIGN_OR_RETURN(api::DevicePredictor * device, api::device_input_predictor(impl_->model, input));
+  return device->run_input(input);
+}
+
 Result<std::vector<Tensor>> Model::run(std::span<const Tensor> inputs) {
   std::vector<ir::Tensor> in;
   in.reserve(inputs.size());

@@ -167,13 +167,11 @@ Status predict_chunk(LoadedModel& m, std::span<const ImageView> images, const vi
 
 // A preprocessed input must be [N, 3, H, W] at a size the model takes: its own for a static
 // input; multiples of the stride within its bound for a dynamic one.
-Status check_input_tensor(const LoadedModel& m, const Tensor& t) {
-  const std::string shape = ir::shape_to_string(t.shape);
-  if (t.shape.size() != 4 || t.shape[0] < 1 || t.shape[1] != 3 || t.shape[2] < 1 || t.shape[3] < 1)
+Status check_input_shape(const LoadedModel& m, const std::vector<int64_t>& dims) {
+  const std::string shape = ir::shape_to_string(dims);
+  if (dims.size() != 4 || dims[0] < 1 || dims[1] != 3 || dims[2] < 1 || dims[3] < 1)
     return error(StatusCode::kInvalidArgument, m.name, ": a preprocessed input must be [N, 3, H, W], got ", shape);
-  if (static_cast<int64_t>(t.data.size()) != ir::shape_numel(t.shape))
-    return error(StatusCode::kInvalidArgument, m.name, ": input of shape ", shape, " has ", t.data.size(), " values");
-  const int64_t h = t.shape[2], w = t.shape[3], stride = m.info.stride;
+  const int64_t h = dims[2], w = dims[3], stride = m.info.stride;
   if (m.info.dynamic_input) {
     if (h % stride || w % stride || h > m.info.imgsz_h || w > m.info.imgsz_w)
       return error(StatusCode::kInvalidArgument, m.name, ": input ", shape, ": H and W must be multiples of ", stride,
@@ -185,7 +183,24 @@ Status check_input_tensor(const LoadedModel& m, const Tensor& t) {
   return Status::Ok();
 }
 
+Status check_input_tensor(const LoadedModel& m, const Tensor& t) {
+  KILN_RETURN_IF_ERROR(check_input_shape(m, t.shape));
+  if (static_cast<int64_t>(t.data.size()) != ir::shape_numel(t.shape))
+    return error(StatusCode::kInvalidArgument, m.name, ": input of shape ", ir::shape_to_string(t.shape), " has ",
+                 t.data.size(), " values");
+  return Status::Ok();
+}
+
 }  // namespace
+
+Result<DevicePredictor*> device_input_predictor(LoadedModel& m, const DeviceInput& input) {
+  if (!input.fill) return error(StatusCode::kInvalidArgument, m.name, ": a device input needs a fill function");
+  KILN_ASSIGN_OR_RETURN(DevicePredictor * device, m.runner->device_predictor());
+  if (!device)
+    return error(StatusCode::kInvalidArgument, m.name, ": a device input needs a model on a GPU, this one runs on ",
+                 m.info.device.to_string(), m.info.note.empty() ? "" : " (" + m.info.note + ")");
+  return device;
+}
 
 vision::NmsOptions nms_options(const PredictOptions& o) {
   vision::NmsOptions nms;
@@ -247,6 +262,13 @@ Result<std::vector<Prediction>> predict_frames(LoadedModel& m, std::span<const F
   KILN_ASSIGN_OR_RETURN(std::vector<Prediction> out, predict_images(m, views, o));
   for (Prediction& p : out) p.speed.preprocess_ms += convert_ms;
   return out;
+}
+
+Result<std::vector<Prediction>> predict_device_input(LoadedModel& m, const DeviceInput& input, const PredictOptions& o) {
+  KILN_RETURN_IF_ERROR(check_predictable(m, o));
+  KILN_RETURN_IF_ERROR(check_input_shape(m, input.shape));
+  KILN_ASSIGN_OR_RETURN(DevicePredictor * device, device_input_predictor(m, input));
+  return device->predict_input(m.info, m.name, m.end2end, input, o);
 }
 
 Result<std::vector<Prediction>> predict_tensor(LoadedModel& m, const Tensor& input, const PredictOptions& o) {

@@ -39,6 +39,13 @@ class DevicePredictor {
   virtual Result<std::vector<Prediction>> predict_frames(const ModelInfo& info, const std::string& name, bool end2end,
                                                          std::span<const Frame> frames,
                                                          const PredictOptions& options) = 0;
+  // predict_tensor on an input the caller writes into the device (its shape checked for
+  // the model): `fill` writes each inference's inputs, decoded in the input's pixels.
+  virtual Result<std::vector<Prediction>> predict_input(const ModelInfo& info, const std::string& name, bool end2end,
+                                                        const DeviceInput& input, const PredictOptions& options) = 0;
+  // One inference of a one-input model on such an input (at most the largest batch): the
+  // outputs on the host, each cut to the input's rows when its first dim is the batch.
+  virtual Result<std::vector<Tensor>> run_input(const DeviceInput& input) = 0;
   // InvalidArgument "frame i: ..." for a frame whose planes are not where its `memory`
   // says (a host frame in device memory, a device frame in host memory or on another GPU).
   virtual Status check_memory(std::span<const Frame> frames) const = 0;

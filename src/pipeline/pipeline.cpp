@@ -30,6 +30,18 @@ struct Pipeline::State {
   std::vector<Stage> stages;
   std::optional<track::TrackerConfig> tracker;  // each sequence gets a tracker of its own
   std::optional<size_t> reid_stage;  // the embed stage that feeds BoT-SORT's with_reid
+
+  // Why the sequences need host frames ("" when device frames go through): BoT-SORT's
+  // motion compensation estimates the camera's motion on host pixels, and a stage model
+  // not on a GPU takes host crops.
+  std::string host_frames_reason() const {
+    if (tracker && tracker->gmc_method != track::GmcMethod::kNone)
+      return std::string("the tracker's gmc_method ") + track::gmc_method_name(tracker->gmc_method) + " reads host pixels";
+    for (const Stage& stage : stages)
+      if (!stage.model().info().device.is_cuda())
+        return "stage " + stage.config().name + " runs on " + stage.model().info().device.to_string();
+    return "";
+  }
 };
 
 Pipeline::Pipeline(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -99,6 +111,7 @@ const Model& Pipeline::detector() const { return state_->detector; }
 const PredictOptions& Pipeline::detector_options() const { return state_->detector_options; }
 const std::vector<Stage>& Pipeline::stages() const { return state_->stages; }
 bool Pipeline::tracks() const { return state_->tracker.has_value(); }
+bool Pipeline::needs_host_frames() const { return !state_->host_frames_reason().empty(); }
 
 Sequence Pipeline::start_sequence() { return Sequence(*state_); }
 
@@ -112,17 +125,39 @@ Result<PipelineFrame> Sequence::process(const Image& frame, int64_t number) {
 }
 
 Result<PipelineFrame> Sequence::process_detections(const Image& frame, int64_t number, Prediction detections) {
+  const vision::Image vframe = state_->stages.empty() ? vision::Image() : to_vision(frame);
+  return process_detections(FramePixels{&vframe, nullptr, view_of(frame)}, number,
+                            std::move(detections));
+}
+
+Result<PipelineFrame> Sequence::process(const Frame& frame, int64_t number) {
+  KILN_ASSIGN_OR_RETURN(Prediction detections, state_->detector.predict(frame, state_->detector_options));
+  return process_detections(frame, number, std::move(detections));
+}
+
+Result<PipelineFrame> Sequence::process_detections(const Frame& frame, int64_t number, Prediction detections) {
+  if (frame.memory == FrameMemory::kHost) {
+    KILN_ASSIGN_OR_RETURN(Image image, to_image(frame));
+    return process_detections(image, number, std::move(detections));
+  }
+  if (const std::string why = state_->host_frames_reason(); !why.empty())
+    return error(StatusCode::kInvalidArgument, "pipeline ", state_->config.name, ": ", why, "; give it host frames");
+  return process_detections(FramePixels{nullptr, &frame, {}}, number, std::move(detections));
+}
+
+Result<PipelineFrame> Sequence::process_detections(const FramePixels& frame, int64_t number, Prediction detections) {
   Pipeline::State& s = *state_;
   PipelineFrame out;
   out.number = number;
   out.stage_outputs.resize(s.stages.size());
   out.stage_ms.assign(s.stages.size(), 0.0);
   out.stage_crops.assign(s.stages.size(), 0);
-  const vision::Image vframe = s.stages.empty() ? vision::Image() : to_vision(frame);
   auto run_stage = [&](size_t k, const std::vector<StageObject>& objects) -> Result<std::vector<std::optional<StageOutput>>> {
     const Clock::time_point t0 = Clock::now();
     Stage& stage = s.stages[k];
-    KILN_ASSIGN_OR_RETURN(std::vector<std::optional<StageOutput>> results, stage.run(vframe, objects, number, caches_[k]));
+    KILN_ASSIGN_OR_RETURN(std::vector<std::optional<StageOutput>> results,
+                          frame.device ? stage.run(*frame.device, objects, number, caches_[k])
+                                       : stage.run(*frame.host, objects, number, caches_[k]));
     out.stage_ms[k] += ms_since(t0);
     for (const auto& r : results) out.stage_crops[k] += r && (r->embedded_at == number || r->embedding.empty());
     return results;
@@ -141,7 +176,8 @@ Result<PipelineFrame> Sequence::process_detections(const Image& frame, int64_t n
       dets.push_back({d.box, d.confidence, d.class_id, reid.empty() || !reid[i] ? std::vector<float>() : reid[i]->embedding});
     }
     const Clock::time_point t0 = Clock::now();
-    KILN_ASSIGN_OR_RETURN(std::vector<track::TrackedObject> tracks, tracker_->update(dets, view_of(frame)));
+    KILN_ASSIGN_OR_RETURN(std::vector<track::TrackedObject> tracks,
+                          frame.device ? tracker_->update(dets) : tracker_->update(dets, frame.view));
     out.track_ms = ms_since(t0);
     Prediction& objects = out.objects;
     objects.input_width = detections.input_width, objects.input_height = detections.input_height;

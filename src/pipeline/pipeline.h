@@ -58,6 +58,10 @@ class Pipeline {
   const PredictOptions& detector_options() const;  // conf, iou and class ids of the pipeline
   const std::vector<Stage>& stages() const;
   bool tracks() const;
+  // The sequences take host frames only (Sequence's device-frame calls refuse): the
+  // tracker's motion compensation (BoT-SORT's gmc_method) reads host pixels, or a stage
+  // model runs on the CPU.
+  bool needs_host_frames() const;
 
   // A new sequence over this pipeline's models: a fresh tracker and empty embed caches.
   // It refers to the models, so the Pipeline must outlive it (moving the Pipeline is fine).
@@ -79,10 +83,25 @@ class Sequence {
   Result<PipelineFrame> process_detections(const Image& frame, int64_t number, Prediction detections);
   // The detector first, then the above.
   Result<PipelineFrame> process(const Image& frame, int64_t number);
+  // The same on a kiln::Frame (kiln/frame.h). A host frame is converted to BGR as
+  // Model::predict converts it. A frame in device memory (e.g. NVDEC's NV12; models on its
+  // GPU): the detector reads it as Model::predict does, the tracker gets the boxes, each
+  // stage's crops are fitted on the device straight into its model's input; only results
+  // come to the host. A device frame to a pipeline that needs_host_frames(): InvalidArgument.
+  Result<PipelineFrame> process_detections(const Frame& frame, int64_t number, Prediction detections);
+  Result<PipelineFrame> process(const Frame& frame, int64_t number);
 
  private:
   friend class Pipeline;
   explicit Sequence(Pipeline::State& state);
+
+  // The frame as the stages and the tracker read it: host pixels or a device frame.
+  struct FramePixels {
+    const vision::Image* host = nullptr;
+    const Frame* device = nullptr;
+    ImageView view;  // host: the tracker's motion compensation reads it
+  };
+  Result<PipelineFrame> process_detections(const FramePixels& frame, int64_t number, Prediction detections);
 
   Pipeline::State* state_;
   std::optional<track::Tracker> tracker_;

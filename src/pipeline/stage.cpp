@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "pipeline/device_crops.h"
+
 namespace kiln::pipeline {
 
 namespace {
@@ -24,11 +26,10 @@ Box box_to_frame(const vision::CropPlacement& crop, const Box& b) {
 }  // namespace
 
 void embed_input(const vision::Image& fitted, float* nchw) {
-  static constexpr float kMean[3] = {0.485f, 0.456f, 0.406f}, kStd[3] = {0.229f, 0.224f, 0.225f};  // RGB
   const size_t plane = static_cast<size_t>(fitted.width) * fitted.height;
   for (size_t i = 0; i < plane; ++i)
     for (int c = 0; c < 3; ++c)  // BGR pixels -> RGB planes
-      nchw[c * plane + i] = (static_cast<float>(fitted.pixels[3 * i + 2 - c]) / 255.f - kMean[c]) / kStd[c];
+      nchw[c * plane + i] = (static_cast<float>(fitted.pixels[3 * i + 2 - c]) / 255.f - kEmbedMean[c]) / kEmbedStd[c];
 }
 
 void l2_normalize(std::vector<float>& v) {
@@ -54,15 +55,54 @@ bool Stage::applies_to(int class_id) const {
   return class_ids_.empty() || std::find(class_ids_.begin(), class_ids_.end(), class_id) != class_ids_.end();
 }
 
-vision::CropPlacement Stage::placement(const vision::Image& frame, const Box& box) const {
+vision::CropPlacement Stage::placement(int frame_width, int frame_height, const Box& box) const {
   const vision::CropRegion region =
-      vision::crop_region({box.x1, box.y1, box.x2, box.y2}, frame.width, frame.height, 1 + 2 * config_.padding, 0);
+      vision::crop_region({box.x1, box.y1, box.x2, box.y2}, frame_width, frame_height, 1 + 2 * config_.padding, 0);
   return vision::place_crop(region, config_.crop, input_width_, input_height_);
 }
 
 Result<std::vector<std::optional<StageOutput>>> Stage::run(const vision::Image& frame,
                                                            const std::vector<StageObject>& objects, int64_t frame_number,
                                                            EmbedCache& cache) {
+  auto predict_crops = [&](const std::vector<vision::CropPlacement>& crops) {
+    std::vector<Image> inputs;
+    inputs.reserve(crops.size());
+    for (const vision::CropPlacement& crop : crops) inputs.push_back(fitted_image(frame, crop));
+    PredictOptions po;
+    po.conf = config_.conf.value_or(po.conf);
+    return model_.predict(inputs, po);
+  };
+  auto run_crops = [&](std::span<const vision::CropPlacement> crops) {
+    const ModelInfo& info = model_.info();
+    const size_t rows = info.inputs[0].shape[0] < 0 ? crops.size() : static_cast<size_t>(std::max(1, info.batch));
+    const size_t per_crop = static_cast<size_t>(3) * input_width_ * input_height_;
+    // A fixed batch is zero-padded; only the crops' rows are read.
+    Tensor input{{static_cast<int64_t>(rows), 3, input_height_, input_width_}, std::vector<float>(rows * per_crop, 0.f)};
+    for (size_t k = 0; k < crops.size(); ++k) embed_input(vision::fit_crop(frame, crops[k]), input.data.data() + k * per_crop);
+    return model_.run({&input, 1});
+  };
+  return run(frame.width, frame.height, objects, frame_number, cache, predict_crops, run_crops);
+}
+
+Result<std::vector<std::optional<StageOutput>>> Stage::run(const Frame& frame, const std::vector<StageObject>& objects,
+                                                           int64_t frame_number, EmbedCache& cache) {
+  KILN_RETURN_IF_ERROR(check_device_frame(frame));
+  auto shape = [&](size_t n) { return std::vector<int64_t>{static_cast<int64_t>(n), 3, input_height_, input_width_}; };
+  auto predict_crops = [&](const std::vector<vision::CropPlacement>& crops) {
+    PredictOptions po;
+    po.conf = config_.conf.value_or(po.conf);
+    return model_.predict_tensor(crops_input(frame, crops, shape(crops.size()), CropScaling::kUnit), po);
+  };
+  auto run_crops = [&](std::span<const vision::CropPlacement> crops) {
+    return model_.run(crops_input(frame, crops, shape(crops.size()), CropScaling::kImagenet));
+  };
+  return run(frame.width, frame.height, objects, frame_number, cache, predict_crops, run_crops);
+}
+
+Result<std::vector<std::optional<StageOutput>>> Stage::run(int frame_width, int frame_height,
+                                                           const std::vector<StageObject>& objects, int64_t frame_number,
+                                                           EmbedCache& cache, const PredictCrops& predict_crops,
+                                                           const RunCrops& run_crops) {
   const bool embeds = config_.role == engine::StageRole::kEmbed;
   std::vector<std::optional<StageOutput>> out(objects.size());
   std::vector<size_t> pending;  // objects whose crop runs this frame (not served from the embed cache)
@@ -77,13 +117,13 @@ Result<std::vector<std::optional<StageOutput>>> Stage::run(const vision::Image& 
         continue;
       }
     }
-    vision::CropPlacement crop = placement(frame, o.box);
+    vision::CropPlacement crop = placement(frame_width, frame_height, o.box);
     if (crop.region.empty()) continue;
     pending.push_back(i);
     crops.push_back(crop);
   }
   if (pending.empty()) return out;
-  KILN_ASSIGN_OR_RETURN(std::vector<StageOutput> results, embeds ? embed(frame, crops, frame_number) : predict(frame, crops));
+  KILN_ASSIGN_OR_RETURN(std::vector<StageOutput> results, embeds ? embed(crops, frame_number, run_crops) : predict(crops, predict_crops));
   for (size_t k = 0; k < pending.size(); ++k) {
     if (embeds && objects[pending[k]].track_id >= 0) cache[objects[pending[k]].track_id] = results[k];
     out[pending[k]] = std::move(results[k]);
@@ -91,13 +131,9 @@ Result<std::vector<std::optional<StageOutput>>> Stage::run(const vision::Image& 
   return out;
 }
 
-Result<std::vector<StageOutput>> Stage::predict(const vision::Image& frame, const std::vector<vision::CropPlacement>& crops) {
-  std::vector<Image> inputs;
-  inputs.reserve(crops.size());
-  for (const vision::CropPlacement& crop : crops) inputs.push_back(fitted_image(frame, crop));
-  PredictOptions po;
-  po.conf = config_.conf.value_or(po.conf);
-  KILN_ASSIGN_OR_RETURN(std::vector<Prediction> preds, model_.predict(inputs, po));
+Result<std::vector<StageOutput>> Stage::predict(const std::vector<vision::CropPlacement>& crops,
+                                                const PredictCrops& predict_crops) {
+  KILN_ASSIGN_OR_RETURN(std::vector<Prediction> preds, predict_crops(crops));
   std::vector<StageOutput> out(crops.size());
   for (size_t k = 0; k < crops.size(); ++k) {
     Prediction& p = preds[k];
@@ -112,23 +148,18 @@ Result<std::vector<StageOutput>> Stage::predict(const vision::Image& frame, cons
   return out;
 }
 
-Result<std::vector<StageOutput>> Stage::embed(const vision::Image& frame, const std::vector<vision::CropPlacement>& crops,
-                                              int64_t frame_number) {
-  const ModelInfo& info = model_.info();
-  const bool flexible = info.inputs[0].shape[0] < 0;
-  const size_t batch = static_cast<size_t>(std::max(1, info.batch));
-  const size_t per_crop = static_cast<size_t>(3) * input_width_ * input_height_;
+Result<std::vector<StageOutput>> Stage::embed(const std::vector<vision::CropPlacement>& crops, int64_t frame_number,
+                                              const RunCrops& run_crops) {
+  const size_t batch = static_cast<size_t>(std::max(1, model_.info().batch));
   std::vector<StageOutput> out;
   out.reserve(crops.size());
   for (size_t first = 0; first < crops.size(); first += batch) {
-    const size_t n = std::min(batch, crops.size() - first), rows = flexible ? n : batch;  // a fixed batch is zero-padded
-    Tensor input{{static_cast<int64_t>(rows), 3, input_height_, input_width_}, std::vector<float>(rows * per_crop, 0.f)};
-    for (size_t k = 0; k < n; ++k) embed_input(vision::fit_crop(frame, crops[first + k]), input.data.data() + k * per_crop);
-    KILN_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, model_.run({&input, 1}));
+    const size_t n = std::min(batch, crops.size() - first);
+    KILN_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, run_crops(std::span(crops).subspan(first, n)));
     const Tensor& v = outputs.at(0);
-    if (v.shape.size() != 2 || v.shape[0] != static_cast<int64_t>(rows))
-      return error(StatusCode::kInternal, "stage ", config_.name, ": embed output has ", v.shape.size(), " dims, want [",
-                   rows, ", dim]");
+    if (v.shape.size() != 2 || v.shape[0] < static_cast<int64_t>(n))
+      return error(StatusCode::kInternal, "stage ", config_.name, ": embed output ", v.shape.size(), " dims, want [",
+                   n, ", dim]");
     const size_t dim = static_cast<size_t>(v.shape[1]);
     for (size_t k = 0; k < n; ++k) {
       StageOutput o;

@@ -1,12 +1,17 @@
 // One stage of a pipeline: its model run on crops of the frame's objects of its classes,
 // all crops of a frame in one predict/run call (batched as the model's batch allows), the
-// results mapped back to frame pixels. Embed stages L2-normalise each vector and keep it
+// results mapped back to frame pixels. A frame in host memory is cropped and fitted on the
+// CPU (vision::fit_crop); a frame in device memory by one kernel per inference that fits
+// every crop straight into the model's device input (device_crops.h), with the same
+// values. Embed stages L2-normalise each vector and keep it
 // per track id in the caller's EmbedCache (one per sequence), refreshing it every `every`
 // frames. A Stage holds no per-sequence state: sequences on several threads share it.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "engine/pipeline_config.h"
@@ -47,14 +52,29 @@ class Stage {
   // with its own cache (the model is shared).
   Result<std::vector<std::optional<StageOutput>>> run(const vision::Image& frame, const std::vector<StageObject>& objects,
                                                       int64_t frame_number, EmbedCache& cache);
+  // The same on a frame in device memory (kiln::Frame, memory kDevice, its pixels ready on
+  // its stream) for a model on that GPU: only the results come to the host. A host frame
+  // or a null plane: InvalidArgument; a model not on a GPU: InvalidArgument from the API.
+  Result<std::vector<std::optional<StageOutput>>> run(const Frame& frame, const std::vector<StageObject>& objects,
+                                                      int64_t frame_number, EmbedCache& cache);
 
-  // The placement of `box` in this stage's input (its crop region grown by the padding).
-  vision::CropPlacement placement(const vision::Image& frame, const Box& box) const;
+  // The placement of `box` in this stage's input (its crop region of a frame_width x
+  // frame_height frame grown by the padding).
+  vision::CropPlacement placement(int frame_width, int frame_height, const Box& box) const;
 
  private:
-  Result<std::vector<StageOutput>> predict(const vision::Image& frame, const std::vector<vision::CropPlacement>& crops);
-  Result<std::vector<StageOutput>> embed(const vision::Image& frame, const std::vector<vision::CropPlacement>& crops,
-                                         int64_t frame_number);
+  // The model's outputs for crops of one frame, host or device.
+  using PredictCrops = std::function<Result<std::vector<Prediction>>(const std::vector<vision::CropPlacement>& crops)>;
+  using RunCrops = std::function<Result<std::vector<Tensor>>(std::span<const vision::CropPlacement> crops)>;
+
+  Result<std::vector<std::optional<StageOutput>>> run(int frame_width, int frame_height,
+                                                      const std::vector<StageObject>& objects, int64_t frame_number,
+                                                      EmbedCache& cache, const PredictCrops& predict_crops,
+                                                      const RunCrops& run_crops);
+  Result<std::vector<StageOutput>> predict(const std::vector<vision::CropPlacement>& crops,
+                                           const PredictCrops& predict_crops);
+  Result<std::vector<StageOutput>> embed(const std::vector<vision::CropPlacement>& crops, int64_t frame_number,
+                                         const RunCrops& run_crops);
 
   engine::StageConfig config_;
   Model model_;
@@ -62,8 +82,11 @@ class Stage {
   int input_width_ = 0, input_height_ = 0;
 };
 
+// ImageNet's mean and std per RGB channel: torchreid's and BoxMOT's OSNet preprocessing.
+inline constexpr float kEmbedMean[3] = {0.485f, 0.456f, 0.406f}, kEmbedStd[3] = {0.229f, 0.224f, 0.225f};
+
 // The embed input for crops already fitted to the model's size: RGB, x / 255, then
-// ImageNet's mean and std (torchreid's and BoxMOT's OSNet preprocessing), NCHW.
+// (x - kEmbedMean) / kEmbedStd, NCHW.
 void embed_input(const vision::Image& fitted, float* nchw);
 
 // Scales `v` to unit L2 length (a zero vector stays zero).

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "vision/letterbox.h"
 #include "vision/nv12.h"
@@ -46,17 +47,17 @@ __device__ void fetch(const SourceImage& s, int x, int y, int bgr[3]) {
 }
 
 // HResizeLinear for one source row, all three channels: the sums scaled by 2^11; outside
-// the interior OpenCV takes the edge sample times 2^11.
-__device__ void horizontal(const SourceImage& s, int src_width, int y, const Tap& x, int out[3]) {
+// the interior OpenCV takes the edge sample times 2^11. `x0`: the region's first column.
+__device__ void horizontal(const SourceImage& s, int x0, int src_width, int y, const Tap& x, int out[3]) {
   int a[3];
   if (x.first < 0 || x.first + 1 >= src_width) {
-    fetch(s, min(max(x.first, 0), src_width - 1), y, a);
+    fetch(s, x0 + min(max(x.first, 0), src_width - 1), y, a);
     for (int c = 0; c < 3; ++c) out[c] = a[c] * kCoefScale;
     return;
   }
   int b[3];
-  fetch(s, x.first, y, a);
-  fetch(s, x.first + 1, y, b);
+  fetch(s, x0 + x.first, y, a);
+  fetch(s, x0 + x.first + 1, y, b);
   for (int c = 0; c < 3; ++c) out[c] = a[c] * x.w0 + b[c] * x.w1;
 }
 
@@ -66,29 +67,40 @@ struct Params {
   int mode;                 // 0 copy, 1 2x2 box average, 2 bilinear
 };
 
-__global__ void letterbox_kernel(SourceImage src, Params p, float* __restrict__ dst) {
-  const int x = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y;
-  if (x >= p.l.width) return;
-  const size_t plane = static_cast<size_t>(p.l.width) * p.l.height;
-  const size_t o = static_cast<size_t>(y) * p.l.width + x;
+// vision::resize_linear's cases for a layout: same size, OpenCV's exact-2x area fast path,
+// bilinear.
+Params params_of(const LetterboxLayout& layout) {
+  Params p{layout, 0, 0, 2};
+  p.scale_x = 1.0 / (static_cast<double>(layout.resized_width) / layout.src_width);
+  p.scale_y = 1.0 / (static_cast<double>(layout.resized_height) / layout.src_height);
+  auto is_half = [](double scale) { return std::abs(scale - 2.0) < std::numeric_limits<double>::epsilon(); };
+  if (layout.resized_width == layout.src_width && layout.resized_height == layout.src_height)
+    p.mode = 0;
+  else if (is_half(p.scale_x) && is_half(p.scale_y))
+    p.mode = 1;
+  return p;
+}
+
+// Input pixel (x, y) of a layout as b, g, r: padding, or the region's pixels resized.
+__device__ void input_pixel(const SourceImage& src, const Params& p, int x, int y, int bgr[3]) {
   const int rx = x - p.l.pad_left, ry = y - p.l.pad_top;
-  int bgr[3];
+  const int x0 = p.l.src_x, y0 = p.l.src_y;
   if (rx < 0 || ry < 0 || rx >= p.l.resized_width || ry >= p.l.resized_height) {
     bgr[0] = bgr[1] = bgr[2] = vision::kLetterboxPadValue;
   } else if (p.mode == 0) {
-    fetch(src, rx, ry, bgr);
+    fetch(src, x0 + rx, y0 + ry, bgr);
   } else if (p.mode == 1) {
     int a[3], b[3], c[3], d[3];
-    fetch(src, 2 * rx, 2 * ry, a), fetch(src, 2 * rx + 1, 2 * ry, b);
-    fetch(src, 2 * rx, 2 * ry + 1, c), fetch(src, 2 * rx + 1, 2 * ry + 1, d);
+    fetch(src, x0 + 2 * rx, y0 + 2 * ry, a), fetch(src, x0 + 2 * rx + 1, y0 + 2 * ry, b);
+    fetch(src, x0 + 2 * rx, y0 + 2 * ry + 1, c), fetch(src, x0 + 2 * rx + 1, y0 + 2 * ry + 1, d);
     for (int k = 0; k < 3; ++k) bgr[k] = (a[k] + b[k] + c[k] + d[k] + 2) >> 2;
   } else {
     const Tap tx = axis_tap(rx, p.scale_x), ty = axis_tap(ry, p.scale_y);
     // The vertical pass keeps its weights at the borders and clamps the rows instead.
     const int s0 = min(max(ty.first, 0), p.l.src_height - 1), s1 = min(max(ty.first + 1, 0), p.l.src_height - 1);
     int h0[3], h1[3];
-    horizontal(src, p.l.src_width, s0, tx, h0);
-    horizontal(src, p.l.src_width, s1, tx, h1);
+    horizontal(src, x0, p.l.src_width, y0 + s0, tx, h0);
+    horizontal(src, x0, p.l.src_width, y0 + s1, tx, h1);
     for (int c = 0; c < 3; ++c) {
       // VResizeLinearVec_32s8u's arithmetic (see vision/resize.cpp's vertical_pass).
       const int a = ((h0[c] >> 4) * ty.w0) >> 16;
@@ -96,8 +108,37 @@ __global__ void letterbox_kernel(SourceImage src, Params p, float* __restrict__ 
       bgr[c] = min(max((a + b + 2) >> 2, 0), 255);
     }
   }
-  for (int c = 0; c < 3; ++c) dst[static_cast<size_t>(c) * plane + o] = __fdiv_rn(static_cast<float>(bgr[2 - c]), 255.f);  // plane 0 is red
 }
+
+// Input pixel (x, y) of a layout into its RGB planes at `dst`.
+__device__ void write_input(const SourceImage& src, const Params& p, const InputScaling& scaling, int x, int y,
+                            float* __restrict__ dst) {
+  int bgr[3];
+  input_pixel(src, p, x, y, bgr);
+  const size_t plane = static_cast<size_t>(p.l.width) * p.l.height;
+  const size_t o = static_cast<size_t>(y) * p.l.width + x;
+  for (int c = 0; c < 3; ++c) {  // plane 0 is red
+    float v = __fdiv_rn(static_cast<float>(bgr[2 - c]), 255.f);
+    if (scaling.standardize) v = __fdiv_rn(__fsub_rn(v, scaling.mean[c]), scaling.std[c]);
+    dst[static_cast<size_t>(c) * plane + o] = v;
+  }
+}
+
+__global__ void letterbox_kernel(SourceImage src, Params p, float* __restrict__ dst) {
+  const int x = blockIdx.x * blockDim.x + threadIdx.x;
+  if (x < p.l.width) write_input(src, p, InputScaling{}, x, blockIdx.y, dst);
+}
+
+// blockIdx.z: the crop; its input follows the previous crop's in `dst`.
+__global__ void crops_kernel(SourceImage src, const Params* __restrict__ crops, InputScaling scaling,
+                             float* __restrict__ dst) {
+  const Params& p = crops[blockIdx.z];
+  const int x = blockIdx.x * blockDim.x + threadIdx.x;
+  if (x >= p.l.width) return;
+  write_input(src, p, scaling, x, blockIdx.y, dst + static_cast<size_t>(blockIdx.z) * 3 * p.l.width * p.l.height);
+}
+
+constexpr int kBlock = 128;
 
 }  // namespace
 
@@ -114,19 +155,50 @@ LetterboxLayout letterbox_layout(int src_width, int src_height, int target_heigh
   return l;
 }
 
+LetterboxLayout crop_layout(const vision::CropPlacement& placement) {
+  const vision::CropRegion& r = placement.region;
+  LetterboxLayout l;
+  if (placement.fit == CropFit::kLetterbox) {
+    l = letterbox_layout(r.width(), r.height(), placement.input_height, placement.input_width, 0);
+  } else {
+    l.src_width = r.width(), l.src_height = r.height();
+    l.width = l.resized_width = placement.input_width;
+    l.height = l.resized_height = placement.input_height;
+  }
+  l.src_x = r.x1, l.src_y = r.y1;
+  return l;
+}
+
 Status letterbox(const SourceImage& src, const LetterboxLayout& layout, float* dst, cudaStream_t stream) {
-  Params p{layout, 0, 0, 2};
-  p.scale_x = 1.0 / (static_cast<double>(layout.resized_width) / layout.src_width);
-  p.scale_y = 1.0 / (static_cast<double>(layout.resized_height) / layout.src_height);
-  // vision::resize_linear's cases: same size, OpenCV's exact-2x area fast path, bilinear.
-  auto is_half = [](double scale) { return std::abs(scale - 2.0) < std::numeric_limits<double>::epsilon(); };
-  if (layout.resized_width == layout.src_width && layout.resized_height == layout.src_height)
-    p.mode = 0;
-  else if (is_half(p.scale_x) && is_half(p.scale_y))
-    p.mode = 1;
-  const dim3 block(128), grid((layout.width + 127) / 128, layout.height);
-  letterbox_kernel<<<grid, block, 0, stream>>>(src, p, dst);
+  const dim3 grid((layout.width + kBlock - 1) / kBlock, layout.height);
+  letterbox_kernel<<<grid, kBlock, 0, stream>>>(src, params_of(layout), dst);
   return cuda_check(cudaGetLastError(), "letterbox kernel");
+}
+
+Status fit_crops(const SourceImage& src, std::span<const LetterboxLayout> layouts, const InputScaling& scaling,
+                 float* dst, cudaStream_t stream) {
+  if (layouts.empty()) return Status::Ok();
+  const int width = layouts[0].width, height = layouts[0].height;
+  std::vector<Params> params;
+  params.reserve(layouts.size());
+  for (const LetterboxLayout& l : layouts) {
+    if (l.width != width || l.height != height)
+      return error(StatusCode::kInvalidArgument, "crop kernel: a ", l.width, "x", l.height, " input among ", width, "x",
+                   height, " ones");
+    params.push_back(params_of(l));
+  }
+  const size_t bytes = params.size() * sizeof(Params);
+  Params* device = nullptr;
+  KILN_RETURN_IF_ERROR(cuda_check(cudaMallocAsync(reinterpret_cast<void**>(&device), bytes, stream), "crop layouts"));
+  // From pageable memory the copy has taken the values when it returns, so `params` may go.
+  Status st = cuda_check(cudaMemcpyAsync(device, params.data(), bytes, cudaMemcpyHostToDevice, stream), "crop layouts");
+  if (st.ok()) {
+    const dim3 grid((width + kBlock - 1) / kBlock, height, static_cast<unsigned>(params.size()));
+    crops_kernel<<<grid, kBlock, 0, stream>>>(src, device, scaling, dst);
+    st = cuda_check(cudaGetLastError(), "crop kernel");
+  }
+  cudaFreeAsync(device, stream);
+  return st;
 }
 
 }  // namespace kiln::vision_cuda

@@ -95,5 +95,37 @@ TEST(ApiPredictTensor, DynamicModelTakesStrideMultiples) {
   EXPECT_NE(refused.status().message().find("multiples of 32"), std::string::npos) << refused.status().message();
 }
 
+// An input in device memory needs a model on a GPU: a CPU model refuses it (predict_tensor
+// and run) before the fill runs, naming the file; a DeviceInput without a fill likewise.
+TEST(ApiPredictTensor, CpuModelRefusesDeviceInputs) {
+  KILN_REQUIRE_ASSETS();
+  ModelOptions o;
+  o.cache_dir = temp_dir();
+  auto model = Model::load(asset("models/yolo11n.onnx"), o);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  bool filled = false;
+  DeviceInput input{{1, 3, 640, 640}, [&](float*, size_t, size_t, void*) {
+                      filled = true;
+                      return Status::Ok();
+                    }};
+  auto predicted = model->predict_tensor(input);
+  ASSERT_FALSE(predicted.ok());
+  EXPECT_EQ(predicted.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(predicted.status().message().find("yolo11n.onnx: a device input needs a model on a GPU"), std::string::npos)
+      << predicted.status().message();
+  auto ran = model->run(input);
+  ASSERT_FALSE(ran.ok());
+  EXPECT_NE(ran.status().message().find("needs a model on a GPU"), std::string::npos) << ran.status().message();
+  EXPECT_FALSE(filled);
+  input.fill = nullptr;
+  auto unfilled = model->predict_tensor(input);
+  ASSERT_FALSE(unfilled.ok());
+  EXPECT_NE(unfilled.status().message().find("needs a fill function"), std::string::npos) << unfilled.status().message();
+  input.shape = {1, 3, 320, 640};
+  auto wrong = model->run(input);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.status().message().find("[1,3,320,640]"), std::string::npos) << wrong.status().message();
+}
+
 }  // namespace
 }  // namespace kiln::test

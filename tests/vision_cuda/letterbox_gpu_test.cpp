@@ -13,6 +13,7 @@
 #include "vision/classify.h"
 #include "vision/frame_convert.h"
 #include "vision/letterbox.h"
+#include "vision_cuda/device_source.h"
 #include "vision_cuda/gpu_decode_check.h"
 #include "vision_cuda/classify_crop_gpu.h"
 #include "vision_cuda/letterbox_gpu.h"
@@ -20,28 +21,16 @@
 namespace kiln::test {
 namespace {
 
-// The letterbox of a source in device memory whose rows are padded to `pitch` bytes.
+// The letterbox of a source in device memory whose rows are padded beyond their length.
 std::vector<float> gpu_letterbox(const vision_cuda::LetterboxLayout& l, PixelFormat format,
                                  const std::vector<std::pair<const uint8_t*, size_t>>& planes) {
-  vision_cuda::SourceImage src;
-  src.format = format;
-  std::vector<uint8_t*> device;
-  for (size_t p = 0; p < planes.size(); ++p) {
-    const size_t row = planes[p].second, rows = p == 0 ? l.src_height : l.src_height / 2;
-    const size_t pitch = row + 96;  // rows not packed: the kernel must honour the pitch
-    uint8_t* d = nullptr;
-    EXPECT_EQ(cudaMalloc(&d, pitch * rows), cudaSuccess);
-    EXPECT_EQ(cudaMemcpy2D(d, pitch, planes[p].first, row, row, rows, cudaMemcpyHostToDevice), cudaSuccess);
-    device.push_back(d);
-    src.planes[p] = d, src.pitch[p] = pitch;
-  }
+  const DeviceSource src(format, l.src_height, planes);
   float* dst = nullptr;
   const size_t n = static_cast<size_t>(3) * l.height * l.width;
   EXPECT_EQ(cudaMalloc(&dst, n * sizeof(float)), cudaSuccess);
-  EXPECT_TRUE(vision_cuda::letterbox(src, l, dst, nullptr).ok());
+  EXPECT_TRUE(vision_cuda::letterbox(src.source(), l, dst, nullptr).ok());
   std::vector<float> out(n);
   EXPECT_EQ(cudaMemcpy(out.data(), dst, n * sizeof(float), cudaMemcpyDeviceToHost), cudaSuccess);
-  for (uint8_t* d : device) cudaFree(d);
   cudaFree(dst);
   return out;
 }
