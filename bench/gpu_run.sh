@@ -4,7 +4,7 @@
 #   cmake --build build-cuda -j2 --target kiln kiln_cuda_tests
 #   scripts/gpu-check.sh --prepare build-cuda build-gpu
 # then run on the GPU machine from the repo root (carry build-gpu, .assets, .whl):
-#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, coldn, fp32, notune, v8, tests, int8, int8bench, int8val, api, fp16, vision, videogpu, pipeline, strict, soak, engine, engines, predict, predref, e2e, video, tasks, val, valn, peer, drift, folder, python
+#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, coldn, fp32, notune, v8, tests, int8, int8bench, int8val, api, fp16, vision, videogpu, pipeline, tritongpu, strict, soak, engine, engines, predict, predref, e2e, video, tasks, val, valn, peer, drift, folder, python
 # cold: yolo11n-dynamic FP16 batches 1,32 on an empty timing cache, with --profile;
 # warm: the same model FP16 batches 1,8,32 again on the now warm cache (build time warm);
 # coldn: cold then warm with $TUNE_CANDIDATES (default 3) timed candidates per conv signature (own cache);
@@ -31,6 +31,7 @@
 # (calibrated on $INT8_CALIB, default the assets' images) at batches 1 and 32; int8val: kiln val
 # on coco128 at fp32,fp16,int8 (calibration: coco128, $INT8_CALIB_IMAGES images, default 128);
 # api: kiln_api_gpu_tests (predict on CUDA vs CPU); videogpu: kiln_video_gpu_tests (NVDEC);
+# tritongpu: kiln_triton_gpu_tests (Triton instances placed on every GPU, one Model per cuda:N);
 # pipeline: kiln_pipeline_gpu_tests (pipelines on device frames vs host frames), then kiln
 # pipeline person -> ByteTrack -> pose + OSNet on the person video's NVDEC frames (FPS and
 # per-stage times; with nsys on the machine, the device-to-host copies it made);
@@ -116,6 +117,7 @@ for s in "$@"; do
                  --model "$assets/models/$m.onnx" --data "$data" --device cuda --precision fp32,fp16,int8 --batch 32 \
                  --calib "$data" --calib-images "${INT8_CALIB_IMAGES:-128}"
              done ;;
+    tritongpu) stage tritongpu 200 "$carry/kiln_triton_gpu_tests" --gtest_output="xml:$out/gtest_triton.xml" ;;
     videogpu) stage videogpu 200 "$carry/kiln_video_gpu_tests" --gtest_output="xml:$out/gtest_video.xml" ;;
     strict) KILN_YUV444_VIDEO=$(realpath "$assets/video/yuv444.mp4" 2>/dev/null) \
             KILN_MIXED_VIDEO_DIR=$(realpath "$assets/video/mixed" 2>/dev/null) stage strict 200 \

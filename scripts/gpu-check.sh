@@ -2,7 +2,7 @@
 # CUDA backend check on a GPU machine, in one invocation: GPU tests, kiln bench, PyTorch peer.
 #
 # Here (machine that builds):   scripts/gpu-check.sh --prepare [BUILD_DIR] [CARRY_DIR] [PYTHON_BUILD_DIR]
-#   copies the kiln binary and those of kiln_cuda_tests, kiln_api_gpu_tests, kiln_vision_cuda_tests, kiln_video_gpu_tests and kiln_soak built (stripped) from BUILD_DIR (default build-cuda)
+#   copies the kiln binary and those of kiln_cuda_tests, kiln_api_gpu_tests, kiln_vision_cuda_tests, kiln_video_gpu_tests, kiln_pipeline_gpu_tests, kiln_triton_gpu_tests and kiln_soak built (stripped) from BUILD_DIR (default build-cuda)
 #   into CARRY_DIR (default build-gpu) with libs.tar.xz: the non-system, non-CUDA shared
 #   libraries they need (OpenBLAS, protobuf, libjpeg, ...), which the GPU image lacks.
 #   A CUDA build with -DKILN_PYTHON=ON in PYTHON_BUILD_DIR (default BUILD_DIR) adds
@@ -21,7 +21,8 @@ if [[ "${1:-}" == "--prepare" ]]; then
   carry=${3:-build-gpu}
   rm -rf "$carry" && mkdir -p "$carry/lib"
   bins=("$build/kiln")
-  for t in kiln_cuda_tests kiln_api_gpu_tests kiln_vision_cuda_tests kiln_video_gpu_tests kiln_pipeline_gpu_tests; do
+  for t in kiln_cuda_tests kiln_api_gpu_tests kiln_vision_cuda_tests kiln_video_gpu_tests kiln_pipeline_gpu_tests \
+           triton/kiln_triton_gpu_tests; do
     [[ -x "$build/tests/$t" ]] && bins+=("$build/tests/$t")
   done
   [[ -x "$build/kiln_soak" ]] && bins+=("$build/kiln_soak")
