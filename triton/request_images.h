@@ -1,7 +1,7 @@
 // The images of one Triton request: IMAGE (encoded JPEG/PNG/BMP bytes, decoded here, those
-// of a whole batch of requests side by side), FRAME (HWC uint8 BGR pixels, viewed in place in Triton's buffer) or TENSOR (preprocessed
-// NCHW float32, copied). A malformed request is an InvalidArgument or Corrupt error for that
-// request only.
+// of a whole batch of requests side by side), FRAME (HWC uint8 BGR pixels, viewed in place in
+// Triton's buffer) or TENSOR (preprocessed NCHW float32, copied). A malformed request is an
+// InvalidArgument or Corrupt error for that request only.
 #pragma once
 
 #include <cstdint>
