@@ -91,7 +91,7 @@ def sample_while_running(cmd, a, count_pattern, env=None):
     its memory every --interval s, prints a progress line every --report s, and stops it
     after --seconds or when this process gets SIGTERM / SIGINT. Returns a dict: seconds,
     complete, stopped (why, when not complete), predictions (the latest count the child
-    printed, `count_pattern`), ready (seconds to its first count), output, rss and dev
+    printed, `count_pattern`), ready ((seconds, count) at its first count), output, rss and dev
     ([(seconds, MiB)]); exits 2 when the child fails on its own."""
     stopped = []
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -115,7 +115,7 @@ def sample_while_running(cmd, a, count_pattern, env=None):
                 dev.append((now, d))
             done = latest_count(log, count_pattern)
             if ready is None and done:
-                ready = now
+                ready = (now, done)
             if now >= next_report:
                 print(f"soak: {now:.0f} s, {'?' if done is None else f'{done:,}'} predictions, host RSS "
                       f"{rss[-1][1] if rss else float('nan'):.1f} MiB, device "
@@ -203,11 +203,13 @@ def main():
     summary, run = (soak_loop if a.mode == "loop" else soak_folder)(a)
     done = run["predictions"]
     summary.update(complete=run["complete"], stopped=run["stopped"], seconds=run["seconds"], predictions=done)
+    ready, first = run["ready"] or (0.0, 0)
+    if done and run["ready"]:  # per second after the first count: no model load or engine build
+        summary["rate"] = (done - first) / (run["seconds"] - ready)
     if not run["complete"]:
         print(f"stopped by {run['stopped']} after {run['seconds']:.0f} s and "
               f"{'an unknown number of' if done is None else f'{done:,}'} predictions: judging what ran")
     # from the first prediction on: a model load or engine build is not the steady state
-    ready = run["ready"] or 0.0
     summary["measures"] = [judge("host RSS", [s for s in run["rss"] if s[0] >= ready], a.tolerance)]
     if run["dev"]:
         summary["measures"].append(judge("device memory", [s for s in run["dev"] if s[0] >= ready], a.tolerance))
@@ -216,6 +218,7 @@ def main():
         with open(a.json, "w") as f:
             json.dump(summary, f, indent=1)
     sys.exit(0 if all(m["flat"] for m in summary["measures"]) else 1)
+
 
 if __name__ == "__main__":
     main()

@@ -79,13 +79,13 @@ int main(int argc, char** argv) {
     if (!predictions.ok()) return fail("prediction " + std::to_string(done) + ": " + predictions.status().message());
     done += static_cast<long long>(predictions->size());
     if (const double seconds = since_start(); seconds >= next_report) {
-      std::printf("%lld predictions, %.0f/s\n", done, static_cast<double>(done) / seconds);
+      std::printf("%lld predictions, %.1f/s\n", done, static_cast<double>(done) / seconds);
       std::fflush(stdout);
       next_report = seconds + static_cast<double>(report_seconds);
     }
   }
   const double seconds = since_start();
-  std::printf("%lld predictions in %.1f s (%.0f/s)%s\n", done, seconds, static_cast<double>(done) / seconds,
+  std::printf("%lld predictions in %.1f s (%.1f/s)%s\n", done, seconds, static_cast<double>(done) / seconds,
               stop_requested ? ", stopped by a signal" : "");
   return 0;
 }
