@@ -71,8 +71,8 @@ def main():
         r, summary = soak("folder", ["--images", "20000", "--seconds", "4"], tmp)
         check_stopped("folder --seconds 4", r, summary, "--seconds 4", 20000)
 
-        r, summary = soak("loop", ["--count", "100000000", "--seconds", "6"], tmp)
-        done = check_stopped("loop --seconds 6", r, summary, "--seconds 6", 100000000)
+        r, summary = soak("loop", ["--count", "100000000", "--seconds", "8"], tmp)
+        done = check_stopped("loop --seconds 8", r, summary, "--seconds 8", 100000000)
         final = re.search(r"^(\d+) predictions in [\d.]+ s", r.stdout if r else "", re.M)
         checks.expect(final and int(final[1]) == done, "loop: the JSON's predictions are kiln_soak's final count",
                       r.stdout if r else "")
