@@ -4,7 +4,7 @@
 #   cmake --build build-cuda -j2 --target kiln kiln_cuda_tests
 #   scripts/gpu-check.sh --prepare build-cuda build-gpu
 # then run on the GPU machine from the repo root (carry build-gpu, .assets, .whl):
-#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, coldn, fp32, notune, v8, tests, int8, int8bench, int8val, api, fp16, vision, videogpu, pipeline, tritongpu, strict, soak, engine, engines, predict, predref, e2e, video, tasks, val, valn, peer, drift, folder, python
+#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, coldn, fp32, notune, v8, tests, int8, int8bench, int8val, api, fp16, vision, videogpu, pipeline, tritongpu, strict, soak, soakloop, soakfolder, engine, engines, predict, predref, e2e, video, tasks, val, valn, peer, drift, folder, python
 # cold: yolo11n-dynamic FP16 batches 1,32 on an empty timing cache, with --profile;
 # warm: the same model FP16 batches 1,8,32 again on the now warm cache (build time warm);
 # coldn: cold then warm with $TUNE_CANDIDATES (default 3) timed candidates per conv signature (own cache);
@@ -37,9 +37,17 @@
 # per-stage times; with nsys on the machine, the device-to-host copies it made);
 # strict: tests/cli/test_strict_gpu.py (NVDEC, the CPU-decoder fallback line, --strict-gpu;
 # its 4:4:4 clip from $assets/video/yuv444.mp4 and its 4:2:0-then-4:4:4 clips from
-# $assets/video/mixed/{head,tail,mixed}.ts where there is no ffmpeg); soak: kiln_soak
-# $SOAK_COUNT (default 1000000) predictions of yolo11n-dynamic FP16, $SOAK_BATCH (16) per call,
-# and a $SOAK_IMAGES (default 10000) image folder, host RSS and device memory sampled; peer: bench/peers/torch_peer.py (PyTorch, same GPU);
+# $assets/video/mixed/{head,tail,mixed}.ts where there is no ffmpeg); soak = soakloop then
+# soakfolder, host RSS and device memory sampled, a progress line every 30 s, each run ended by
+# its own --seconds budget (judged over what ran, "complete": false in its JSON) well before
+# the stage's timeout: soakloop: kiln_soak, $SOAK_COUNT (default 1000000) predictions of
+# yolo11n-dynamic FP16, $SOAK_BATCH (32) per call, for at most $SOAK_SECONDS (300) s;
+# soakfolder: kiln predict over a folder of $SOAK_IMAGES (10000) images for at most
+# $SOAK_FOLDER_SECONDS (200) s. Sizing: at ~3,000 images/s end to end at batch 32 (H100,
+# bench_vs_ultralytics.py: 2,982) 1,000,000 predictions take ~335 s plus the engine build
+# (10-35 s cold), so `soak` (300 + 200 s, one 600 s call) reaches ~850,000; the whole million
+# takes a call of its own: SOAK_SECONDS=420 bench/gpu_run.sh soakloop;
+# peer: bench/peers/torch_peer.py (PyTorch, same GPU);
 # python: the Python package of $carry/python.tar.xz (scripts/gpu-check.sh --prepare with a
 # -DKILN_PYTHON=ON CUDA build for the image's Python 3.12) under $KILN_PY (default
 # /opt/torch/.venv/bin/python3, with torch and numpy): tests/python/test_gpu_dlpack.py (torch
@@ -122,12 +130,17 @@ for s in "$@"; do
     strict) KILN_YUV444_VIDEO=$(realpath "$assets/video/yuv444.mp4" 2>/dev/null) \
             KILN_MIXED_VIDEO_DIR=$(realpath "$assets/video/mixed" 2>/dev/null) stage strict 200 \
               python3 tests/cli/test_strict_gpu.py ;;
-    soak) stage soak-loop "${SOAK_LIMIT:-560}" python3 bench/soak/soak.py loop --model "$m11" --device cuda:0 \
-            --precision fp16 --count "${SOAK_COUNT:-1000000}" --batch "${SOAK_BATCH:-16}" --soak-bin "$carry/kiln_soak" \
-            --json "$out/soak_loop.json"
-          [[ -n "${SOAK_IMAGES:-10000}" ]] && stage soak-folder 300 python3 bench/soak/soak.py folder \
-            --model "$assets/models/yolo11n.onnx" --device cuda:0 --precision fp16 --images "${SOAK_IMAGES:-10000}" \
-            --kiln "$kiln" --json "$out/soak_folder.json" ;;
+    soak|soakloop|soakfolder)
+      if [[ $s != soakfolder ]]; then
+        stage soak-loop $((${SOAK_SECONDS:-300} + 30)) python3 bench/soak/soak.py loop --model "$m11" --device cuda:0 \
+          --precision fp16 --count "${SOAK_COUNT:-1000000}" --batch "${SOAK_BATCH:-32}" --soak-bin "$carry/kiln_soak" \
+          --seconds "${SOAK_SECONDS:-300}" --json "$out/soak_loop.json"
+      fi
+      if [[ $s != soakloop ]]; then
+        stage soak-folder $((${SOAK_FOLDER_SECONDS:-200} + 30)) python3 bench/soak/soak.py folder \
+          --model "$assets/models/yolo11n.onnx" --device cuda:0 --precision fp16 --images "${SOAK_IMAGES:-10000}" \
+          --kiln "$kiln" --seconds "${SOAK_FOLDER_SECONDS:-200}" --json "$out/soak_folder.json"
+      fi ;;
     engine) stage engine 200 scripts/gpu-engine-check.sh "$kiln" "$assets/models/yolo11n.onnx" ;;
     api) stage api 400 "$carry/kiln_api_gpu_tests" --gtest_filter='-EngineV2Gpu.*' --gtest_output="xml:$out/gtest_api.xml" ;;
     track)  # kiln track (ByteTrack) on the first video in $assets/video, CUDA FP16, JSON lines + MOT txt

@@ -2,7 +2,8 @@
 // holds its own kiln::Model (on the CPU or on its instance group's GPU); a dynamic batch of
 // requests runs as one Model::predict over all their images (letterbox, inference, decode
 // and NMS) -- or one Model::predict_tensor per size of their preprocessed tensors -- and
-// each request gets its own response or its own error.
+// each request gets its own response or its own error. The encoded images of all the
+// requests are decoded side by side first; Triton's API is called on the instance's thread only.
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -168,11 +169,18 @@ void execute(TRITONBACKEND_ModelInstance* instance, InstanceState& state, TRITON
   size_t images = 0;
   for (uint32_t r = 0; r < count; ++r) {
     Result<RequestImages> request_images = read_request_images(requests[r]);
-    if (!request_images.ok()) {
+    if (request_images.ok())
+      inputs[r] = std::move(request_images).value();
+    else
       failures[r] = request_images.status();
-      continue;
+  }
+  const std::vector<Status> decoded = decode_request_images(inputs);
+  for (uint32_t r = 0; r < count; ++r) {
+    if (!decoded[r].ok()) {
+      failures[r] = decoded[r];
+      inputs[r].reset();
     }
-    inputs[r] = std::move(request_images).value();
+    if (!inputs[r]) continue;
     batch.insert(batch.end(), inputs[r]->views.begin(), inputs[r]->views.end());
     images += inputs[r]->count();
   }

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <string>
 
+#include "core/parallel_for.h"
 #include "tensor_names.h"
 #include "triton_status.h"
 
@@ -89,12 +90,7 @@ Status read_encoded(const InputTensor& t, RequestImages& out) {
     return error(StatusCode::kInvalidArgument, kInputImage, " must be BYTES (encoded images)");
   if (t.shape.size() != 2 || t.shape[1] != 1)
     return error(StatusCode::kInvalidArgument, kInputImage, " must have shape [N, 1], got ", shape_text(t.shape));
-  KILN_ASSIGN_OR_RETURN(auto elements, split_bytes_tensor(t.bytes, t.shape[0]));
-  for (size_t i = 0; i < elements.size(); ++i) {
-    KILN_ASSIGN_OR_RETURN(Image image, decode_image(elements[i], std::string(kInputImage) + "[" + std::to_string(i) + "]"));
-    out.decoded.push_back(std::move(image));
-  }
-  for (const Image& image : out.decoded) out.views.push_back(view_of(image));
+  KILN_ASSIGN_OR_RETURN(out.encoded, split_bytes_tensor(t.bytes, t.shape[0]));
   return Status::Ok();
 }
 
@@ -147,6 +143,36 @@ Result<RequestImages> read_request_images(TRITONBACKEND_Request* request) {
     return error(StatusCode::kInvalidArgument, "unknown input '", t.name, "' (expected ", kInputImage, ", ", kInputFrame,
                  " or ", kInputTensor, ")");
   }
+  return out;
+}
+
+std::vector<Status> decode_request_images(std::span<std::optional<RequestImages>> requests) {
+  // Every encoded image of every request, decoded side by side.
+  struct Element {
+    size_t request, index;
+  };
+  std::vector<Element> elements;
+  for (size_t r = 0; r < requests.size(); ++r)
+    if (requests[r])
+      for (size_t i = 0; i < requests[r]->encoded.size(); ++i) elements.push_back({r, i});
+  std::vector<Result<Image>> images(elements.size(), Image{});
+  core::parallel_for(elements.size(), [&](size_t e) {
+    const Element& el = elements[e];
+    images[e] = decode_image(requests[el.request]->encoded[el.index],
+                             std::string(kInputImage) + "[" + std::to_string(el.index) + "]");
+  });
+  // A request with an undecodable image fails with its first such image's error.
+  std::vector<Status> out(requests.size());
+  for (size_t e = 0; e < elements.size(); ++e) {
+    Status& st = out[elements[e].request];
+    RequestImages& request = *requests[elements[e].request];
+    if (!st.ok()) continue;
+    st = images[e].status();
+    if (st.ok()) request.decoded.push_back(std::move(images[e]).value());
+  }
+  for (size_t r = 0; r < requests.size(); ++r)
+    if (requests[r] && out[r].ok())
+      for (const Image& image : requests[r]->decoded) requests[r]->views.push_back(view_of(image));
   return out;
 }
 

@@ -13,14 +13,21 @@ just after warm-up to the end.
 
 Samples: VmRSS from /proc/PID/status; device memory from nvidia-smi for the PID (or the
 GPU's used memory when the process is not listed, as in containers); without nvidia-smi
-only RSS is judged. Baseline: the median of the samples between 10% and 20% of the run
-(after allocators, caches and engine builds settle); end: the median of the last 10%.
+only RSS is judged. They count from the child's first prediction (a model load or engine
+build is not the steady state). Baseline: the median of the samples between 10% and 20% of
+them (after allocators and caches settle); end: the median of the last 10%.
+The child writes into a file, never an unread pipe. Every --report seconds one progress line
+(elapsed, predictions so far, RSS, device memory). --seconds S stops the child after S
+seconds; SIGTERM / SIGINT (`timeout`, Ctrl-C) stop it too: either way the samples taken so
+far are judged and the summary says "complete": false with the predictions done.
 Prints one line per measure and a JSON summary; exit 1 when any measure grew beyond the
 tolerance, 2 when the run itself failed."""
 import argparse
 import json
 import os
+import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -72,35 +79,76 @@ def judge(name, samples, tolerance):
             "growth": growth, "flat": flat}
 
 
-def sample_while_running(cmd, interval):
-    """Runs cmd; returns (seconds, stdout, [(t, rss)], [(t, device)]); exits 2 if it fails."""
-    start = time.time()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    rss, dev = [], []
-    while p.poll() is None:
-        try:
-            rss.append((time.time() - start, rss_mib(p.pid)))
-        except OSError:
-            break
-        d = device_mib(p.pid)
-        if d is not None:
-            dev.append((time.time() - start, d))
-        time.sleep(interval)
-    out, err = p.communicate()
-    if p.returncode != 0:
-        sys.exit(print(f"soak: {' '.join(cmd)} exited {p.returncode}: {err.strip()[-500:]}", file=sys.stderr) or 2)
-    return time.time() - start, out, rss, dev
+def latest_count(log, pattern):
+    """The highest count `pattern` (one group) finds in the last 16 KiB of the child's log."""
+    size = os.fstat(log.fileno()).st_size
+    tail = os.pread(log.fileno(), 16384, max(0, size - 16384)).decode(errors="replace")
+    return max((int(m) for m in pattern.findall(tail)), default=None)
+
+
+def sample_while_running(cmd, a, count_pattern, env=None):
+    """Runs cmd with its output in a file (a chatty child blocks on an unread pipe), samples
+    its memory every --interval s, prints a progress line every --report s, and stops it
+    after --seconds or when this process gets SIGTERM / SIGINT. Returns a dict: seconds,
+    complete, stopped (why, when not complete), predictions (the latest count the child
+    printed, `count_pattern`), ready ((seconds, count) at its first count), output, rss and dev
+    ([(seconds, MiB)]); exits 2 when the child fails on its own."""
+    stopped = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, _: stopped.append(signal.Signals(signum).name))
+    rss, dev, ready = [], [], None
+    with tempfile.TemporaryFile() as log:
+        start = time.time()
+        p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+        next_report = a.report
+        while p.poll() is None and not stopped:
+            now = time.time() - start
+            if a.seconds and now >= a.seconds:
+                stopped.append(f"--seconds {a.seconds:g}")
+                break
+            try:
+                rss.append((now, rss_mib(p.pid)))
+            except OSError:
+                pass  # it ended between poll() and the read
+            d = device_mib(p.pid) if a.device != "cpu" else None
+            if d is not None:
+                dev.append((now, d))
+            done = latest_count(log, count_pattern)
+            if ready is None and done:
+                ready = (now, done)
+            if now >= next_report:
+                print(f"soak: {now:.0f} s, {'?' if done is None else f'{done:,}'} predictions, host RSS "
+                      f"{rss[-1][1] if rss else float('nan'):.1f} MiB, device "
+                      f"{f'{dev[-1][1]:.0f} MiB' if dev else 'n/a'}", flush=True)
+                next_report += a.report
+            time.sleep(a.interval)
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        seconds = time.time() - start
+        done = latest_count(log, count_pattern)
+        log.seek(0)
+        output = log.read().decode(errors="replace").strip()
+    if p.returncode != 0 and not stopped:
+        sys.exit(print(f"soak: {' '.join(cmd)} exited {p.returncode}: {output[-500:]}", file=sys.stderr) or 2)
+    return {"seconds": seconds, "complete": not stopped, "stopped": stopped[0] if stopped else None,
+            "predictions": done, "ready": ready, "output": output, "rss": rss, "dev": dev}
 
 
 def soak_loop(a):
     binary = a.soak_bin or os.path.join(HERE, "../../build/kiln_soak")
-    cmd = [binary, a.model, os.path.join(ASSETS, "images", IMAGES[0]), str(a.count), "--device", a.device]
+    cmd = [binary, a.model, os.path.join(ASSETS, "images", IMAGES[0]), str(a.count), "--device", a.device,
+           "--report", str(max(1, round(a.report)))]
     cmd += ["--precision", a.precision] if a.precision else []
     cmd += ["--imgsz", str(a.imgsz)] if a.imgsz else []
     cmd += ["--batch", str(a.batch)] if a.batch > 1 else []
-    seconds, out, rss, dev = sample_while_running(cmd, a.interval)
-    print(out.strip())
-    return {"mode": "loop", "count": a.count, "device": a.device, "seconds": seconds}, rss, dev
+    run = sample_while_running(cmd, a, re.compile(r"^(\d+) predictions", re.M))
+    print(run["output"].splitlines()[-1] if run["output"] else "kiln_soak printed nothing")
+    return {"mode": "loop", "count": a.count, "device": a.device}, run
 
 
 def soak_folder(a):
@@ -115,16 +163,22 @@ def soak_folder(a):
         cmd = [kiln_bin, "predict", "--model", a.model, "--source", folder, "--json", out, "--device", a.device]
         cmd += ["--precision", a.precision] if a.precision else []
         cmd += ["--imgsz", str(a.imgsz)] if a.imgsz else []
-        seconds, _, rss, dev = sample_while_running(cmd, a.interval)
-        json_mib = os.path.getsize(out) / 2**20
+        # predict's own progress line ("kiln predict: 1234/10000 images") at each sample
+        env = dict(os.environ, KILN_PROGRESS_INTERVAL=str(a.interval))
+        run = sample_while_running(cmd, a, re.compile(r"^(?:image |kiln predict: )(\d+)/", re.M), env)
+        summary = {"mode": "folder", "images": a.images, "device": a.device}
+        if not run["complete"]:  # predict writes its JSON at the end
+            print(f"{run['predictions'] or 0} of {a.images} images through kiln predict in {run['seconds']:.0f} s")
+            return summary, run
+        summary["json_mib"] = os.path.getsize(out) / 2**20
         with open(out) as f:
             written = len(json.load(f)["results"])
-    print(f"{a.images} images through kiln predict in {seconds:.0f} s, {written} results written "
-          f"({json_mib:.1f} MiB of JSON)")
+    print(f"{a.images} images through kiln predict in {run['seconds']:.0f} s, {written} results written "
+          f"({summary['json_mib']:.1f} MiB of JSON)")
     if written != a.images:
         sys.exit(print(f"soak: {written} results written for {a.images} images", file=sys.stderr) or 2)
-    return {"mode": "folder", "images": a.images, "device": a.device, "seconds": seconds,
-            "json_mib": json_mib}, rss, dev
+    run["predictions"] = written
+    return summary, run
 
 
 def main():
@@ -140,18 +194,30 @@ def main():
     ap.add_argument("--images", type=int, default=10_000, help="folder: images in the folder")
     ap.add_argument("--kiln", default=None, help="folder: the kiln binary (default build/kiln)")
     ap.add_argument("--interval", type=float, default=1.0, help="seconds between samples")
+    ap.add_argument("--report", type=float, default=30.0, help="seconds between progress lines")
+    ap.add_argument("--seconds", type=float, default=None,
+                    help="stop the run after this many seconds and judge what ran (the summary says complete: false)")
     ap.add_argument("--tolerance", type=float, default=0.01)
     ap.add_argument("--json", default=None, help="also write the summary here")
     a = ap.parse_args()
-    run, rss, dev = (soak_loop if a.mode == "loop" else soak_folder)(a)
-    run["measures"] = [judge("host RSS", rss, a.tolerance)]
-    if dev:
-        run["measures"].append(judge("device memory", dev, a.tolerance))
-    print(json.dumps(run))
+    summary, run = (soak_loop if a.mode == "loop" else soak_folder)(a)
+    done = run["predictions"]
+    summary.update(complete=run["complete"], stopped=run["stopped"], seconds=run["seconds"], predictions=done)
+    ready, first = run["ready"] or (0.0, 0)
+    if done and run["ready"]:  # per second after the first count: no model load or engine build
+        summary["rate"] = (done - first) / (run["seconds"] - ready)
+    if not run["complete"]:
+        print(f"stopped by {run['stopped']} after {run['seconds']:.0f} s and "
+              f"{'an unknown number of' if done is None else f'{done:,}'} predictions: judging what ran")
+    # from the first prediction on: a model load or engine build is not the steady state
+    summary["measures"] = [judge("host RSS", [s for s in run["rss"] if s[0] >= ready], a.tolerance)]
+    if run["dev"]:
+        summary["measures"].append(judge("device memory", [s for s in run["dev"] if s[0] >= ready], a.tolerance))
+    print(json.dumps(summary))
     if a.json:
         with open(a.json, "w") as f:
-            json.dump(run, f, indent=1)
-    sys.exit(0 if all(m["flat"] for m in run["measures"]) else 1)
+            json.dump(summary, f, indent=1)
+    sys.exit(0 if all(m["flat"] for m in summary["measures"]) else 1)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Load figures for Triton with the kiln backend: writes a repository with `kiln triton-repo`,
 starts tritonserver on 127.0.0.1 (stopped by PID), and for each concurrency sends requests of
-one encoded image from that many clients; prints images/s and p50/p99 latency per level as
-JSON lines.
+one encoded image from that many clients; prints images/s, p50/p99 latency and the server's
+mean time per request in each phase (queue; input: reading and decoding the batch's images;
+infer: Model::predict; output: the responses) per level as JSON lines.
 
   python3 tests/triton/bench_triton.py --kiln build/kiln --backend-dir build/triton/backends \\
       --model ../shared/assets/models/yolo11n.onnx --device cpu --concurrency 1,8
@@ -16,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 import numpy as np
 
@@ -62,6 +64,29 @@ def run_level(url, model, image, clients, requests):
             "p50_ms": round(float(np.percentile(lat, 50)), 2), "p99_ms": round(float(np.percentile(lat, 99)), 2)}
 
 
+def phase_totals(url, model):
+    """{phase: (count, ns)} from the server's cumulative statistics for `model`, and "batch":
+    (executions, images)."""
+    with urllib.request.urlopen(f"http://{url}/v2/models/{model}/stats") as r:
+        stats = json.load(r)["model_stats"][0]
+    phases = stats["inference_stats"]
+    out = {k: (phases[k]["count"], phases[k]["ns"]) for k in ("queue", "compute_input", "compute_infer", "compute_output")}
+    out["batch"] = (stats["execution_count"], stats["inference_count"])
+    return out
+
+
+def server_ms(before, after):
+    """Mean ms per request in each phase between two phase_totals, and the mean images per
+    execution ("batch")."""
+    names = {"queue": "queue", "compute_input": "input", "compute_infer": "infer", "compute_output": "output",
+             "batch": "batch"}
+    out = {}
+    for k, name in names.items():
+        count, total = after[k][0] - before[k][0], after[k][1] - before[k][1]
+        out[name] = round(total / count / (1 if k == "batch" else 1e6), 2) if count else None
+    return out
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--kiln", required=True)
@@ -88,8 +113,10 @@ def main():
     with ts.Server(binary, repo, a.backend_dir, os.path.join(tmp, "server.log"), ready_timeout=600) as server:
         run_level(server.url, "m", image, 1, a.warmup)
         for c in [int(x) for x in a.concurrency.split(",")]:
+            before = phase_totals(server.url, "m")
+            level = run_level(server.url, "m", image, c, a.requests)
             print(json.dumps({"model": os.path.basename(a.model), "device": a.device, "repo_args": a.repo_args,
-                              **run_level(server.url, "m", image, c, a.requests)}), flush=True)
+                              **level, "server_ms": server_ms(before, phase_totals(server.url, "m"))}), flush=True)
 
 
 if __name__ == "__main__":

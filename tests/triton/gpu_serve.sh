@@ -9,7 +9,8 @@
 # There (repo root): tests/triton/gpu_serve.sh ASSETS_DIR CARRY_DIR
 #   ASSETS_DIR holds models/yolo11n-dynamic.onnx and images/bus.jpg (one model keeps the call
 #   under its 64 MiB: server ~27 MB, kiln + backend + libraries ~25 MB, the model 10.6 MB). Prints
-#   kiln bench (engine and end to end) and, through Triton (KIND_GPU, FP16), images/s and
+#   kiln bench (engine and end to end) and, through Triton (KIND_GPU, FP16; one image per
+#   inference, dynamic batches of 8 with one and with two instances on the GPU), images/s and
 #   p50/p99 latency at concurrency 1, 8, 32 as JSON lines; logs under $OUT (or /tmp/triton-gpu).
 set -uo pipefail
 
@@ -64,3 +65,6 @@ timeout 300 $bench --model "$model" --device cuda:0 --repo-args "--precision fp1
 echo "== Triton: yolo11n FP16, dynamic batches of up to 8 as one inference (640x640)"
 timeout 300 $bench --model "$model" --device cuda:0 --repo-args "--precision fp16 --max-batch 8" \
   2>&1 | tee "$out/triton-batch8.jsonl"
+echo "== Triton: as above, two instances on the GPU (one decodes while the other infers)"
+timeout 300 $bench --model "$model" --device cuda:0 --repo-args "--precision fp16 --max-batch 8 --instances 2" \
+  2>&1 | tee "$out/triton-batch8-2instances.jsonl"

@@ -3,8 +3,10 @@ by `kiln triton-repo` for detect, segment and pose; every response equals `kiln 
 with the same options (imgsz, batch) on the assets' images, through IMAGE (encoded bytes) and
 FRAME (BGR pixels), and TENSOR (preprocessed) equal to FRAME; 8 concurrent clients x 50
 requests under dynamic batching all answered and equal while bad requests (undecodable bytes,
-wrong dtype, wrong shape, two inputs, a tensor of the wrong size) get error responses; the server keeps serving. Skips (77) without the nvidia-pytriton wheel or
-tritonclient."""
+a good and an undecodable image in one request, wrong dtype, wrong shape, two inputs, a tensor
+of the wrong size) get error responses; in one dynamic batch of good requests and an
+undecodable one, the good ones are answered and the bad one alone refused; the server keeps
+serving. Skips (77) without the nvidia-pytriton wheel or tritonclient."""
 import json
 import os
 import sys
@@ -24,6 +26,10 @@ OPTIONS = {"detect": ["--imgsz", "160", "--batch", "8"], "segment": [], "pose": 
 # The input each model's engine takes (its letterbox of an image of this size is the identity).
 INPUT_SIDE = {"detect": 160, "segment": 640, "pose": 640}
 CLIENTS, REQUESTS = 8, 50
+UNDECODABLE = b"not an image at all"
+# The model of the mixed batch waits this long for its batch of 8 to fill: a batch that ran
+# sooner was filled by all the requests sent, the undecodable one included.
+MIXED_QUEUE_DELAY_S = 10
 
 checks = Checks()
 check = checks.check
@@ -38,10 +44,10 @@ def cli_reference(tmp, task, env):
     return {e["image"]: ts.cli_detections(e, task) for e in json.load(open(out))["results"]}
 
 
-def write_repo(tmp, task):
-    r = run_kiln(["triton-repo", "--model", os.path.join(ASSETS, "models", MODELS[task]), "--name", task, "--out",
-                  os.path.join(tmp, "repo"), "--device", "cpu", "--max-batch", "8", *OPTIONS[task]])
-    checks.expect(r.returncode == 0, f"{task}: kiln triton-repo", r)
+def write_repo(tmp, task, name=None, extra=()):
+    r = run_kiln(["triton-repo", "--model", os.path.join(ASSETS, "models", MODELS[task]), "--name", name or task,
+                  "--out", os.path.join(tmp, "repo"), "--device", "cpu", "--max-batch", "8", *OPTIONS[task], *extra])
+    checks.expect(r.returncode == 0, f"{name or task}: kiln triton-repo", r)
 
 
 def infer(client, httpclient, task, inputs):
@@ -81,7 +87,10 @@ def bad_requests(httpclient, images):
     wrong_shape.set_data_from_numpy(np.zeros((1, 8, 8, 4), np.uint8))
     frame = ts.frame_input(httpclient, [np.zeros((8, 8, 3), np.uint8)])
     tiny_tensor = ts.tensor_input(httpclient, [np.zeros((8, 8, 3), np.uint8)])
-    return [("tensor of a size the model does not take", [tiny_tensor], "[1,3,8,8]"),("undecodable bytes", [ts.image_input(httpclient, [b"not an image at all"])], "not a decodable image"),
+    return [("tensor of a size the model does not take", [tiny_tensor], "[1,3,8,8]"),
+            ("undecodable bytes", [ts.image_input(httpclient, [UNDECODABLE])], "IMAGE[0]: not a decodable image"),
+            ("a good and an undecodable image in one request",
+             [ts.image_input(httpclient, [images["bus.jpg"], UNDECODABLE])], "IMAGE[1]: not a decodable image"),
             ("wrong dtype", [wrong_dtype], "FP32"),
             ("wrong shape", [wrong_shape], "FRAME"),
             ("two inputs", [ts.image_input(httpclient, [images["bus.jpg"]]), frame], "exactly one input")]
@@ -95,6 +104,39 @@ def check_bad_requests(client, httpclient, task, images):
             check(f"{task}: {label} refused", False, "(answered)")
         except InferenceServerException as e:
             check(f"{task}: {label} refused with an error naming it", must_mention in str(e), str(e))
+
+
+def check_mixed_batch(url, httpclient, refs, images):
+    """7 requests of one good image and 1 of undecodable bytes sent at once to a model that
+    waits MIXED_QUEUE_DELAY_S for a batch of 8: they run as one batch, in which the good ones
+    are answered as kiln predict and the bad one is refused, naming its image."""
+    import time
+    from tritonclient.utils import InferenceServerException
+    names = sorted(images)
+    sent = [images[names[i % len(names)]] for i in range(7)] + [UNDECODABLE]
+    got = [None] * len(sent)
+
+    def send(i):
+        client = httpclient.InferenceServerClient(url, network_timeout=300)
+        try:
+            got[i] = infer(client, httpclient, "mixed", [ts.image_input(httpclient, [sent[i]])])
+        except InferenceServerException as e:
+            got[i] = e
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(sent))]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    elapsed = time.monotonic() - t0
+    check("mixed batch: ran as one full batch before the queue delay", elapsed < MIXED_QUEUE_DELAY_S / 2 and
+          batch_sizes(url, "mixed") == {7: 1}, f"{elapsed:.1f} s, batches {batch_sizes(url, 'mixed')}")
+    good = sum(got[i] == [refs[names[i % len(names)]]] for i in range(7))
+    check("mixed batch: the 7 good requests answered as kiln predict", good == 7, f"{good}/7")
+    check("mixed batch: the undecodable request refused, naming its image",
+          isinstance(got[7], InferenceServerException) and "IMAGE[0]: not a decodable image" in str(got[7]),
+          str(got[7]))
 
 
 def load(url, httpclient, refs, images):
@@ -165,6 +207,7 @@ def main():
     for task in MODELS:
         refs[task] = cli_reference(tmp, task, env)
         write_repo(tmp, task)
+    write_repo(tmp, "detect", "mixed", ["--queue-delay-us", str(MIXED_QUEUE_DELAY_S * 1000000)])
     if checks.failures:
         checks.finish("")
 
@@ -173,6 +216,7 @@ def main():
         for task in MODELS:
             check_equal_to_cli(client, httpclient, task, refs[task], images)
             check_bad_requests(client, httpclient, task, images)
+        check_mixed_batch(server.url, httpclient, refs["detect"], images)
         answered, equal, refused = load(server.url, httpclient, refs["detect"], images)
         total = CLIENTS * REQUESTS
         check(f"load: {CLIENTS} clients x {REQUESTS} requests all answered", answered == total, f"{answered}/{total}")
