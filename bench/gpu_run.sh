@@ -27,7 +27,7 @@
 # yolo11n-obb-random (1024), yolo11n-cls-random (224) are in .assets;
 # predict: kiln predict on the images with CUDA FP16 (end-to-end speed split per image);
 # tests: kiln_cuda_tests; int8: its INT8 tests alone (QConvInt8 / Q / DQ vs the CPU integer
-# kernels, quantized yolo11n vs CPU INT8 and FP32); int8bench: yolo11n-dynamic FP16 beside INT8
+# kernels, quantized yolo11n vs CPU INT8 and FP32, calibration on the GPU vs the CPU); int8bench: yolo11n-dynamic FP16 beside INT8
 # (calibrated on $INT8_CALIB, default the assets' images) at batches 1 and 32; int8val: kiln val
 # on coco128 at fp32,fp16,int8 (calibration: coco128, $INT8_CALIB_IMAGES images, default 128);
 # api: kiln_api_gpu_tests (predict on CUDA vs CPU); videogpu: kiln_video_gpu_tests (NVDEC);
@@ -114,7 +114,7 @@ for s in "$@"; do
     notune) stage notune 100 "$kiln" bench --model "$m11" --precision fp16 --batch 1,32 --iters 200 --no-tune ;;
     v8) stage v8 100 "$kiln" bench --model "$m8" --precision fp16,fp32 --batch 1 --iters 300 --timing-cache "$cache" ;;
     tests) stage tests 200 "$carry/kiln_cuda_tests" --gtest_output="xml:$out/gtest.xml" ;;
-    int8) stage int8 200 "$carry/kiln_cuda_tests" --gtest_filter='*QConvInt8*:*Quantize*:CudaInt8Model.*' \
+    int8) stage int8 200 "$carry/kiln_cuda_tests" --gtest_filter='*QConvInt8*:*Quantize*:CudaInt8Model.*:CudaCalibration.*' \
             --gtest_output="xml:$out/gtest_int8.xml" ;;
     int8bench) KILN_CACHE_DIR=/tmp/kiln-int8 stage int8bench 300 "$kiln" bench --model "$m11" --precision fp16,int8 \
                  --batch 1,32 --iters 300 --timing-cache "$cache" --calib "${INT8_CALIB:-$assets/images}" --profile \
