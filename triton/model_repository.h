@@ -18,7 +18,9 @@ struct RepositoryOptions {
   std::string name;             // the model's name in Triton (folder name)
   std::string task;             // detect | segment | pose | obb | classify: which outputs it has
   int max_batch_size = 8;       // requests (images) per dynamic batch
-  int queue_delay_us = 1000;    // how long the batcher waits to fill a batch
+  // How long the batcher holds a request to fill a batch. 0: a request runs as soon as an
+  // instance is free, and those that queue while it is busy still form one batch.
+  int queue_delay_us = 0;
   InstanceKind kind = InstanceKind::kGpu;
   std::vector<int> gpus;        // GPU instances: on these devices (empty: every visible GPU)
   int instances = 1;            // instances per device

@@ -25,7 +25,8 @@ namespace fs = std::filesystem;
 
 struct TritonRepoArgs {
   std::string model, name, out, device = "cuda", batch, precision;
-  int instances = 1, max_batch = 8, queue_delay_us = 1000;
+  int instances = triton::RepositoryOptions{}.instances, max_batch = triton::RepositoryOptions{}.max_batch_size,
+      queue_delay_us = triton::RepositoryOptions{}.queue_delay_us;
   std::optional<int> imgsz, max_det;
   std::optional<float> conf;
   std::optional<double> iou;

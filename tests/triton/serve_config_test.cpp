@@ -114,7 +114,8 @@ TEST(ModelRepository, ConfigTextPerTask) {
   for (const char* want : {"name: \"people\"", "backend: \"kiln\"", "default_model_filename: \"model.onnx\"",
                            "max_batch_size: 8", "name: \"KEYPOINTS\"", "dims: [ -1, -1, 3 ]",
                            "name: \"TENSOR\"\n    data_type: TYPE_FP32\n    dims: [ 3, -1, -1 ]", "kind: KIND_GPU",
-                           "gpus: [ 0, 3 ]", "count: 2", "dynamic_batching", "key: \"conf\"",
+                           "gpus: [ 0, 3 ]", "count: 2", "dynamic_batching {\n  max_queue_delay_microseconds: 0\n}",
+                           "key: \"conf\"",
                            "string_value: \"0.3\"", "key: \"imgsz\"", "string_value: \"320\"",
                            "string_value: \"1:4:8\""})
     EXPECT_NE(text->find(want), std::string::npos) << want << "\n" << *text;
