@@ -160,7 +160,8 @@ class Model {
   Result<std::vector<Prediction>> predict_tensor(const Tensor& input, const PredictOptions& options = {});
 
   // Raw inference: float32 inputs in the model's input order and shapes, outputs as the
-  // model declares them.
+  // model declares them. Any batch of 1 to info().batch rows runs, on an engine of a batch
+  // profile too (on the smallest size it prepared that holds them).
   Result<std::vector<Tensor>> run(std::span<const Tensor> inputs);
 
   // predict_tensor and run (a one-input model, at most info().batch inputs, outputs of N

@@ -5,6 +5,8 @@
 #if KILN_API_CUDA
 #include <cuda_runtime.h>
 
+#include <algorithm>
+#include <cstring>
 #include <map>
 #include <mutex>
 
@@ -20,6 +22,15 @@ namespace kiln::api {
 #if KILN_API_CUDA
 
 namespace {
+
+// `t` with `rows` leading rows: its own first ones, zeros after them.
+ir::Tensor with_rows(const ir::Tensor& t, int64_t rows) {
+  std::vector<int64_t> shape = t.shape();
+  shape[0] = rows;
+  ir::Tensor out(t.dtype(), std::move(shape));
+  std::memcpy(out.raw(), t.raw(), std::min(out.nbytes(), t.nbytes()));
+  return out;
+}
 
 Status select_device(int device) {
   cudaError_t e = cudaSetDevice(device);
@@ -42,17 +53,24 @@ class CudaRunner : public Runner, public DevicePredictor {
   CudaRunner(std::shared_ptr<engine::CudaEngines> engines, int device)
       : engines_(std::move(engines)), device_(device), free_(engines_->engines.size()) {}
 
+  // n rows run on the smallest engine prepared for >= n: with zero rows after the inputs'
+  // when n falls between prepared sizes, the outputs' extra rows dropped.
   Result<std::vector<ir::Tensor>> run(const std::vector<ir::Tensor>& inputs) override {
     KILN_RETURN_IF_ERROR(select_device(device_));
     const int64_t n = inputs.empty() || inputs[0].rank() == 0 ? 1 : inputs[0].dim(0);
     const size_t index = engines_->index_for(n);
-    if (engines_->batches[index] != n) {
-      std::string prepared;
-      for (int64_t b : engines_->batches) prepared += (prepared.empty() ? "" : ", ") + std::to_string(b);
-      return error(StatusCode::kInvalidArgument, "batch ", n, " is not one the engine was prepared for (", prepared, ")");
-    }
+    const int64_t prepared = engines_->batches[index];
+    if (n < 1 || n > prepared)
+      return error(StatusCode::kInvalidArgument, "batch ", n, " is outside the engine's profile (1 to ", prepared, ")");
     KILN_ASSIGN_OR_RETURN(Lease lease, borrow(index));
-    return lease.session->context->run(inputs);
+    if (n == prepared) return lease.session->context->run(inputs);
+    std::vector<ir::Tensor> padded;
+    padded.reserve(inputs.size());
+    for (const ir::Tensor& t : inputs) padded.push_back(t.rank() > 0 && t.dim(0) == n ? with_rows(t, prepared) : t);
+    KILN_ASSIGN_OR_RETURN(std::vector<ir::Tensor> out, lease.session->context->run(padded));
+    for (ir::Tensor& t : out)
+      if (t.rank() > 0 && t.dim(0) == prepared) t = with_rows(t, n);
+    return out;
   }
   Result<DevicePredictor*> device_predictor() override { return this; }
 

@@ -1,13 +1,15 @@
 // Engines v2 on the GPU (skipped without one): an engine file replays the plan its build
 // verified, bit for bit and without tuning; a recorded plan this machine cannot restore is a
 // compatibility reason (rebuilt under auto, refused under fail, exit 3 from kiln check); an
-// engine of a batch profile gives every batch size the detections of a static engine of that
-// size; eight threads on one Model get the single-thread results, each with a context of its
-// own on shared weights.
+// engine of a batch profile gives every batch size the detections and raw outputs of a static
+// engine of that size; eight threads on one Model get the single-thread results, each with a
+// context of its own on shared weights.
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <thread>
@@ -172,6 +174,27 @@ TEST(EngineV2Gpu, EveryBatchOfAProfileMatchesAStaticEngine) {
       Deviation d = compare_detections((*got)[i].boxes, (*want)[i].boxes);
       EXPECT_LE(d.conf, 1e-4) << "batch " << n;
       EXPECT_LE(d.box, 0.01) << "batch " << n;
+    }
+    // Raw run of n rows gives what the engine built for exactly n gives; n = 3, between the
+    // prepared 2 and 4, runs on the batch-4 plan (zero rows after the inputs', dropped from
+    // the outputs).
+    Tensor input{{n, 3, 640, 640}, std::vector<float>(static_cast<size_t>(n) * 3 * 640 * 640)};
+    for (size_t k = 0; k < input.data.size(); ++k) input.data[k] = static_cast<float>((k * 2654435761u) % 1000) / 1000.f;
+    auto raw_got = profile->run(std::span<const Tensor>(&input, 1));
+    auto raw_want = fixed->run(std::span<const Tensor>(&input, 1));
+    ASSERT_TRUE(raw_got.ok()) << "batch " << n << ": " << raw_got.status().message();
+    ASSERT_TRUE(raw_want.ok()) << raw_want.status().message();
+    ASSERT_EQ(raw_got->size(), raw_want->size());
+    for (size_t o = 0; o < raw_got->size(); ++o) {
+      const Tensor &g = (*raw_got)[o], &w = (*raw_want)[o];
+      ASSERT_EQ(g.shape, w.shape) << "batch " << n << " output " << o;
+      EXPECT_EQ(g.shape[0], n);
+      float worst = 0, scale = 1;
+      for (size_t k = 0; k < w.data.size(); ++k) {
+        worst = std::max(worst, std::abs(g.data[k] - w.data[k]));
+        scale = std::max(scale, std::abs(w.data[k]));
+      }
+      EXPECT_LE(worst, 1e-4f * scale) << "batch " << n << " output " << o;
     }
   }
 }
