@@ -23,10 +23,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
+const triton::RepositoryOptions kRepositoryDefaults;
+
 struct TritonRepoArgs {
   std::string model, name, out, device = "cuda", batch, precision;
-  int instances = triton::RepositoryOptions{}.instances, max_batch = triton::RepositoryOptions{}.max_batch_size,
-      queue_delay_us = triton::RepositoryOptions{}.queue_delay_us;
+  int instances = kRepositoryDefaults.instances, max_batch = kRepositoryDefaults.max_batch_size,
+      queue_delay_us = kRepositoryDefaults.queue_delay_us;
   std::optional<int> imgsz, max_det;
   std::optional<float> conf;
   std::optional<double> iou;
