@@ -191,14 +191,15 @@ Status fit_crops(const SourceImage& src, std::span<const LetterboxLayout> layout
   Params* device = nullptr;
   KILN_RETURN_IF_ERROR(cuda_check(cudaMallocAsync(reinterpret_cast<void**>(&device), bytes, stream), "crop layouts"));
   // From pageable memory the copy has taken the values when it returns, so `params` may go.
-  Status st = cuda_check(cudaMemcpyAsync(device, params.data(), bytes, cudaMemcpyHostToDevice, stream), "crop layouts");
-  if (st.ok()) {
+  const Status copied =
+      cuda_check(cudaMemcpyAsync(device, params.data(), bytes, cudaMemcpyHostToDevice, stream), "crop layouts");
+  if (copied.ok()) {
     const dim3 grid((width + kBlock - 1) / kBlock, height, static_cast<unsigned>(params.size()));
     crops_kernel<<<grid, kBlock, 0, stream>>>(src, device, scaling, dst);
-    st = cuda_check(cudaGetLastError(), "crop kernel");
   }
+  const Status launched = copied.ok() ? cuda_check(cudaGetLastError(), "crop kernel") : copied;
   cudaFreeAsync(device, stream);
-  return st;
+  return launched;
 }
 
 }  // namespace kiln::vision_cuda
