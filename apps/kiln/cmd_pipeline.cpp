@@ -13,16 +13,19 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "cli_output.h"
 #include "commands.h"
 #include "core/file_util.h"
+#include "core/spool.h"
 #include "engine/config.h"
 #include "option_flags.h"
 #include "pipeline/pipeline.h"
 #include "pipeline_format.h"
 #include "predict_format.h"
 #include "predict_video.h"
+#include "results_stream.h"
 #include "save_crops.h"
 #include "video/input_sources.h"
 
@@ -52,15 +55,28 @@ struct PipelineArgs {
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-// What one sequence (a video, or the images of the source) leaves: JSON lines and MOT rows.
+// What one sequence (a video, or the images of the source) leaves: JSON lines and MOT rows,
+// each spooled to a temp file when asked for (sequences run side by side and are written in
+// order at the end; a stream may run for days), and its stage times.
 struct SequenceOutput {
-  std::string jsonl, mot;
+  std::optional<Spool> jsonl, mot;
   StageTimes times;
-  void add(const std::string& source, const pipeline::Pipeline& pipe, const pipeline::PipelineFrame& f) {
-    jsonl += frame_json(source, pipe, f).dump() + "\n";
+  static Result<SequenceOutput> create(bool json, bool mot) {
+    SequenceOutput out;
+    if (json) {
+      KILN_ASSIGN_OR_RETURN(out.jsonl, Spool::create());
+    }
+    if (mot) {
+      KILN_ASSIGN_OR_RETURN(out.mot, Spool::create());
+    }
+    return out;
+  }
+  Status add(const std::string& source, const pipeline::Pipeline& pipe, const pipeline::PipelineFrame& f) {
     times.add(f);
-    for (size_t i = 0; i < f.track_ids.size(); ++i)
-      mot += mot_row(f.number, f.track_ids[i], f.objects.boxes[i].box, f.objects.boxes[i].confidence);
+    if (jsonl) KILN_RETURN_IF_ERROR(jsonl->append(frame_json(source, pipe, f).dump() + "\n"));
+    for (size_t i = 0; mot && i < f.track_ids.size(); ++i)
+      KILN_RETURN_IF_ERROR(mot->append(mot_row(f.number, f.track_ids[i], f.objects.boxes[i].box, f.objects.boxes[i].confidence)));
+    return Status::Ok();
   }
 };
 
@@ -78,7 +94,7 @@ Status run_images(pipeline::Pipeline& pipe, const PipelineArgs& o, const std::ve
       std::fprintf(lines, "image %zu/%zu %s: %dx%d %s%.1fms\n", i + 1, images.size(), images[i].filename().string().c_str(),
                    f.objects.input_height, f.objects.input_width, summarize(f.objects, names).c_str(),
                    f.objects.speed.inference_ms);
-    seq.add(images[i].filename().string(), pipe, f);
+    KILN_RETURN_IF_ERROR(seq.add(images[i].filename().string(), pipe, f));
     if (o.save_crop) KILN_RETURN_IF_ERROR(save_crops(image, f.objects, names, fs::path(o.save_dir) / "crops", images[i].stem().string()));
     if (!o.save_dir.empty()) {
       draw_pipeline_frame(image, pipe, f);
@@ -106,6 +122,7 @@ VideoOutcome run_video(pipeline::Pipeline& pipe, const PipelineArgs& o, const vi
   job.max_frames = o.max_frames;
   job.lines = o.verbosity == Verbosity::kQuiet ? nullptr : stdout;
   job.strict_gpu = o.strict_gpu;
+  job.frame_json = FrameJson::kDrop;  // the sequence writes its own lines, with the stages' outputs
   // NVDEC's frames go to the stages where they are, unless the tracker's motion
   // compensation needs host pixels.
   job.on_prediction_reads_image = pipe.needs_host_frames();
@@ -114,8 +131,7 @@ VideoOutcome run_video(pipeline::Pipeline& pipe, const PipelineArgs& o, const vi
                                        ? sequence.process_detections(*device, frame, std::move(p))
                                        : sequence.process_detections(image, frame, std::move(p)));
     p = current.objects;
-    seq.add(source, pipe, current);
-    return Status::Ok();
+    return seq.add(source, pipe, current);
   };
   job.draw = [&](Image& image, const Prediction&) { draw_pipeline_frame(image, pipe, current); };
   return predict_video(pipe.detector(), pipe.detector_options(), job, messages);
@@ -155,23 +171,40 @@ int run(PipelineArgs o) {
     if (ec) return fail(error(StatusCode::kIoError, o.save_dir, ": cannot create: ", ec.message()));
   }
 
-  std::string jsonl, mot;
+  // The output files are opened before any frame (a bad path fails first) and move into
+  // place at the end; nothing is left of them on an error.
+  Result<std::optional<AtomicFile>> json_file = open_output_file(o.json_out);
+  if (!json_file.ok()) return fail(json_file.status());
+  Result<std::optional<AtomicFile>> mot_file = open_output_file(o.mot_out);
+  if (!mot_file.ok()) return fail(mot_file.status());
+  auto new_output = [&]() { return SequenceOutput::create(json_file->has_value(), mot_file->has_value()); };
   std::vector<std::string> failures;
-  auto finish = [&](const std::string& source, SequenceOutput& seq, double wall_s, const nlohmann::json& extra) {
-    jsonl += seq.jsonl + seq.times.summary(source, pipe, wall_s, extra).dump() + "\n";
-    mot += seq.mot;
+  auto finish = [&](const std::string& source, SequenceOutput& seq, double wall_s, const nlohmann::json& extra) -> Status {
     if (o.verbosity != Verbosity::kQuiet) std::printf("%s\n", seq.times.line(source, pipe, wall_s).c_str());
+    if (AtomicFile* file = json_file->has_value() ? &**json_file : nullptr) {
+      KILN_RETURN_IF_ERROR(seq.jsonl->copy_to([&](std::string_view text) { return file->append(text); }));
+      KILN_RETURN_IF_ERROR(file->append(seq.times.summary(source, pipe, wall_s, extra).dump() + "\n"));
+    }
+    if (AtomicFile* file = mot_file->has_value() ? &**mot_file : nullptr)
+      KILN_RETURN_IF_ERROR(seq.mot->copy_to([&](std::string_view text) { return file->append(text); }));
+    return Status::Ok();
   };
   if (!sources->images.empty()) {
     const std::string source = fs::path(o.source).filename().string();
-    SequenceOutput seq;
+    Result<SequenceOutput> seq = new_output();
+    if (!seq.ok()) return fail(seq.status());
     const Clock::time_point t0 = Clock::now();
-    if (Status st = run_images(pipe, o, sources->images, messages, seq); !st.ok()) failures.push_back(st.message());
-    finish(source, seq, seconds_since(t0), nlohmann::json());
+    if (Status st = run_images(pipe, o, sources->images, messages, *seq); !st.ok()) failures.push_back(st.message());
+    if (Status st = finish(source, *seq, seconds_since(t0), nlohmann::json()); !st.ok()) return fail(st);
   }
   // A list's videos side by side, each with its own sequence and output, written in the
   // list's order once all have ended.
-  std::vector<SequenceOutput> outputs(sources->videos.size());
+  std::vector<SequenceOutput> outputs;
+  for (size_t i = 0; i < sources->videos.size(); ++i) {
+    Result<SequenceOutput> seq = new_output();
+    if (!seq.ok()) return fail(seq.status());
+    outputs.push_back(std::move(seq).value());
+  }
   std::vector<double> walls(sources->videos.size());
   std::vector<VideoOutcome> videos = run_videos(sources->videos.size(), sources->together, [&](size_t i) {
     const Clock::time_point t0 = Clock::now();
@@ -186,13 +219,12 @@ int run(PipelineArgs o) {
     extra.erase("frames"), extra.erase("wall_s"), extra.erase("end_to_end_fps");
     for (const char* key : {"decoder", "fallback", "reconnects"})
       if (video.json.contains(key)) extra[key] = video.json[key];
-    finish(sources->videos[i].name, outputs[i], walls[i], extra);
+    if (Status st = finish(sources->videos[i].name, outputs[i], walls[i], extra); !st.ok()) return fail(st);
   }
   std::fflush(stdout);
-  if (!o.json_out.empty())
-    if (Status st = write_file_atomic(o.json_out, jsonl.data(), jsonl.size()); !st.ok()) return fail(st);
-  if (!o.mot_out.empty())
-    if (Status st = write_file_atomic(o.mot_out, mot.data(), mot.size()); !st.ok()) return fail(st);
+  for (std::optional<AtomicFile>* file : {&*json_file, &*mot_file})
+    if (*file)
+      if (Status st = (*file)->commit(); !st.ok()) return fail(st);
   if (!o.save_dir.empty() && o.verbosity != Verbosity::kQuiet) std::printf("Results saved to %s\n", o.save_dir.c_str());
   if (failures.empty()) return kExitOk;
   std::string text = failures[0];

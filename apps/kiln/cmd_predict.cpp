@@ -26,6 +26,7 @@
 #include "model_args.h"
 #include "predict_format.h"
 #include "predict_video.h"
+#include "results_stream.h"
 #include "save_crops.h"
 #include "video/input_sources.h"
 
@@ -86,24 +87,24 @@ struct Failure {
   std::string source, message;
 };
 
-// Images in groups of the model's batch; an image that cannot be read or predicted is
-// listed in `failures` and the rest go on. Returns the per-image JSON entries.
-nlohmann::json predict_images(Model& model, const kiln::PredictOptions& po, const PredictArgs& o,
-                              const std::vector<fs::path>& sources, bool several, const Messages& messages,
-                              std::vector<Failure>& failures) {
+// Images in groups of the model's batch, each image's JSON entry added to `results` as it
+// is predicted; an image that cannot be read or predicted is listed in `failures` and the
+// rest go on. Errors: only those of writing the results.
+Status predict_images(Model& model, const kiln::PredictOptions& po, const PredictArgs& o,
+                      const std::vector<fs::path>& sources, bool several, const Messages& messages,
+                      std::vector<Failure>& failures, ResultsStream& results) {
   const ModelInfo& info = model.info();
   const size_t batch = info.dynamic_input ? 1 : static_cast<size_t>(info.batch);
   FILE* lines = line_stream(o);
   const bool bar = lines != stdout || !::isatty(STDOUT_FILENO);  // on a terminal the lines are the progress
   Progress progress(messages, bar ? sources.size() : 0, "images");
-  nlohmann::json results = nlohmann::json::array();
   double t_pre = 0, t_inf = 0, t_post = 0;
   size_t predicted = 0;
   int last_h = info.imgsz_h, last_w = info.imgsz_w;  // Ultralytics reports the last shape
   auto fail = [&](const fs::path& path, const Status& st) {
     failures.push_back({path.string(), st.message()});
-    results.push_back({{"image", path.filename().string()}, {"error", st.message()}});
     if (o.verbosity != Verbosity::kQuiet && several) std::cerr << "kiln predict: error: " << st.message() << " (skipped)" << std::endl;
+    return results.add({{"image", path.filename().string()}, {"error", st.message()}});
   };
   // Images are decoded on the other cores, a few batches ahead of inference.
   const size_t threads = core::prefetch_threads(!model.info().device.is_cuda());
@@ -119,7 +120,7 @@ nlohmann::json predict_images(Model& model, const kiln::PredictOptions& po, cons
         images.push_back(std::move(image).value());
         index.push_back(next);
       } else {
-        fail(sources[next], image.status());
+        KILN_RETURN_IF_ERROR(fail(sources[next], image.status()));
       }
       ++next;
     }
@@ -128,7 +129,7 @@ nlohmann::json predict_images(Model& model, const kiln::PredictOptions& po, cons
     for (size_t k = 0; k < images.size(); ++k) {
       const fs::path& path = sources[index[k]];
       if (!preds.ok()) {
-        fail(path, preds.status());
+        KILN_RETURN_IF_ERROR(fail(path, preds.status()));
         continue;
       }
       const Prediction& p = (*preds)[k];
@@ -155,7 +156,7 @@ nlohmann::json predict_images(Model& model, const kiln::PredictOptions& po, cons
         written = save_jpeg(fs::path(o.save_dir) / path.filename().replace_extension(".jpg"), images[k]);
       }
       if (!written.ok()) entry["error"] = written.message(), failures.push_back({path.string(), written.message()});
-      results.push_back(std::move(entry));
+      KILN_RETURN_IF_ERROR(results.add(entry));
     }
     progress.update(next);
   }
@@ -165,7 +166,7 @@ nlohmann::json predict_images(Model& model, const kiln::PredictOptions& po, cons
                  "Speed: %.1fms preprocess, %.1fms inference, %.1fms postprocess per image at shape (%zu, 3, %d, %d)\n",
                  t_pre / count, t_inf / count, t_post / count, batch, last_h, last_w);
   }
-  return results;
+  return Status::Ok();
 }
 
 Status check_args(const PredictArgs& o) {
@@ -248,7 +249,12 @@ int predict(PredictArgs o) {
 
   std::vector<Failure> failures;
   const bool several = sources->images.size() + sources->videos.size() > 1;  // else the final error line says it
-  nlohmann::json results = predict_images(model, po, o, sources->images, several, messages, failures);
+  nlohmann::json header = loaded->json;
+  header.erase("events");  // in the trailer, with those of the run
+  Result<ResultsStream> results = ResultsStream::open(o.json_out, header);
+  if (!results.ok()) return report_error("predict", results.status());
+  if (Status st = predict_images(model, po, o, sources->images, several, messages, failures, *results); !st.ok())
+    return report_error("predict", st);
   std::vector<VideoOutcome> videos = run_videos(sources->videos.size(), sources->together, [&](size_t i) {
     VideoJob job;
     job.source = sources->videos[i];
@@ -265,6 +271,7 @@ int predict(PredictArgs o) {
     job.max_frames = o.max_frames;
     job.lines = line_stream(o);
     job.strict_gpu = o.model.strict_gpu;
+    job.frame_json = o.json_out.empty() ? FrameJson::kDrop : FrameJson::kSpool;
     return predict_video(model, po, job, messages);
   });
   for (size_t i = 0; i < videos.size(); ++i) {
@@ -275,20 +282,12 @@ int predict(PredictArgs o) {
       if (o.verbosity != Verbosity::kQuiet && several)
         std::cerr << "kiln predict: error: " << video.status.message() << " (frames before it kept)" << std::endl;
     }
-    results.push_back(std::move(video.json));
+    Status written = video.frames ? results->add(video.json, "frames", *video.frames) : results->add(video.json);
+    if (!written.ok()) return report_error("predict", written);
   }
-  nlohmann::json doc = loaded->json;
-  doc["events"] = messages.events();
-  doc["results"] = std::move(results);
-  doc["failures"] = nlohmann::json::array();
-  for (const Failure& f : failures) doc["failures"].push_back({{"source", f.source}, {"error", f.message}});
-  if (o.json_out == "-") {
-    std::printf("%s\n", doc.dump(1).c_str());
-    std::fflush(stdout);
-  } else if (!o.json_out.empty()) {
-    const std::string text = doc.dump(1);
-    if (Status st = write_file_atomic(o.json_out, text.data(), text.size()); !st.ok()) return report_error("predict", st);
-  }
+  nlohmann::json trailer = {{"events", messages.events()}, {"failures", nlohmann::json::array()}};
+  for (const Failure& f : failures) trailer["failures"].push_back({{"source", f.source}, {"error", f.message}});
+  if (Status st = results->finish(trailer); !st.ok()) return report_error("predict", st);
   if (!o.save_dir.empty() && line_stream(o)) std::fprintf(line_stream(o), "Results saved to %s\n", o.save_dir.c_str());
   if (failures.empty()) return kExitOk;
   const size_t total = sources->images.size() + sources->videos.size();

@@ -10,12 +10,14 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "api/prediction_json.h"
 #include "cli_output.h"
 #include "commands.h"
 #include "core/file_util.h"
+#include "core/spool.h"
 #include "kiln/annotate.h"
 #include "kiln/image.h"
 #include "kiln/model.h"
@@ -23,6 +25,7 @@
 #include "option_flags.h"
 #include "predict_format.h"
 #include "predict_video.h"
+#include "results_stream.h"
 #include "track/tracker.h"
 #include "video/input_sources.h"
 
@@ -57,15 +60,27 @@ struct TrackOptions {
 };
 
 // One sequence (a video, or the images of the source as consecutive frames): the tracker,
-// the trails, and the ids of every frame for the JSON lines and MOT rows.
+// the trails, and the JSON lines and MOT rows, spooled to temp files when asked for
+// (sequences run side by side and are written in order at the end; a stream may run for
+// days), so that memory does not grow with the frames.
 class Sequence {
  public:
-  Sequence(const track::TrackerConfig& config, std::string name) : tracker_(config), name_(std::move(name)) {}
+  static Result<std::unique_ptr<Sequence>> create(const track::TrackerConfig& config, std::string name, bool json,
+                                                  bool mot) {
+    auto seq = std::unique_ptr<Sequence>(new Sequence(config, std::move(name)));
+    if (json) {
+      KILN_ASSIGN_OR_RETURN(seq->jsonl_, Spool::create());
+    }
+    if (mot) {
+      KILN_ASSIGN_OR_RETURN(seq->mot_, Spool::create());
+    }
+    return seq;
+  }
 
   // Replaces the frame's detections by its tracked objects (their Kalman boxes, the score
-  // and class of the matched detection, and its mask or keypoints); `image` is the frame
-  // (BoT-SORT's motion compensation).
-  Status apply(int64_t frame, const Image& image, Prediction& p) {
+  // and class of the matched detection, and its mask or keypoints), and spools the frame's
+  // JSON line and MOT rows; `image` is the frame (BoT-SORT's motion compensation).
+  Status apply(int64_t frame, const Image& image, Prediction& p, const std::vector<std::string>& names) {
     std::vector<track::TrackDetection> dets;
     for (const Detection& d : p.boxes) dets.push_back({d.box, d.confidence, d.class_id, {}});
     const auto t0 = std::chrono::steady_clock::now();
@@ -73,77 +88,98 @@ class Sequence {
     track_ms_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     Prediction out;
     out.input_width = p.input_width, out.input_height = p.input_height, out.speed = p.speed;
-    std::vector<int>& ids = ids_[frame];
+    ids_.clear();
     for (const track::TrackedObject& t : tracks) {
       out.boxes.push_back({t.class_id, t.score, t.box});
       if (static_cast<size_t>(t.detection_index) < p.masks.size()) out.masks.push_back(p.masks[t.detection_index]);
       if (static_cast<size_t>(t.detection_index) < p.keypoints.size())
         out.keypoints.push_back(p.keypoints[t.detection_index]);
-      ids.push_back(t.track_id);
-      std::deque<std::pair<float, float>>& trail = trails_[t.track_id];
-      trail.emplace_back((t.box.x1 + t.box.x2) / 2, (t.box.y1 + t.box.y2) / 2);
-      if (trail.size() > kTrailLength) trail.pop_front();
-      mot_ += mot_row(frame, t.track_id, t.box, t.score);
+      ids_.push_back(t.track_id);
+      // Ids are issued in increasing order as tracks are activated: a new one passes the
+      // largest seen.
+      if (t.track_id > max_id_) ++tracks_seen_, max_id_ = t.track_id;
+      Trail& trail = trails_[t.track_id];
+      trail.last_seen = frames_;
+      trail.centers.emplace_back((t.box.x1 + t.box.x2) / 2, (t.box.y1 + t.box.y2) / 2);
+      if (trail.centers.size() > kTrailLength) trail.centers.pop_front();
+      if (mot_) KILN_RETURN_IF_ERROR(mot_->append(mot_row(frame, t.track_id, t.box, t.score)));
     }
+    // The trail of a track unseen for a trail's length of frames would be empty: dropped.
+    std::erase_if(trails_, [&](const auto& kv) { return frames_ - kv.second.last_seen > static_cast<int64_t>(kTrailLength); });
     p = std::move(out);
-    last_frame_ = frame;
-    return Status::Ok();
+    ++frames_;
+    return jsonl_ ? jsonl_->append(json_line(frame, api::prediction_json(p, names))) : Status::Ok();
   }
 
   // Draws the frame last given to apply().
   void draw(Image& image, const Prediction& p, const std::vector<std::string>& names) const {
     std::vector<TrackMark> marks;
-    for (int id : ids_.at(last_frame_)) {
-      const auto& trail = trails_.at(id);
+    for (int id : ids_) {
+      const auto& trail = trails_.at(id).centers;
       marks.push_back({id, {trail.begin(), trail.end()}});
     }
     draw_tracked(image, p, marks, names);
   }
 
-  // One JSON line per frame: {"source", "frame", "detections": [... with "track_id"]}.
-  std::string json_line(int64_t frame, nlohmann::json entry) const {
-    nlohmann::json line = {{"source", name_}, {"frame", frame}};
-    nlohmann::json& dets = entry["detections"];
-    const std::vector<int>& ids = ids_.at(frame);
-    for (size_t k = 0; k < dets.size() && k < ids.size(); ++k) dets[k]["track_id"] = ids[k];
-    line["detections"] = std::move(dets);
-    return line.dump() + "\n";
+  // Appends the sequence's JSON lines, then one line per `events` ({"event", "message"}).
+  Status write_json(AtomicFile& file, const std::vector<std::pair<std::string, std::string>>& events) {
+    KILN_RETURN_IF_ERROR(jsonl_->copy_to([&](std::string_view text) { return file.append(text); }));
+    for (const auto& [event, message] : events)
+      KILN_RETURN_IF_ERROR(file.append(nlohmann::json{{"source", name_}, {"event", event}, {"message", message}}.dump() + "\n"));
+    return Status::Ok();
   }
-
-  const std::string& mot() const { return mot_; }
+  Status write_mot(AtomicFile& file) {
+    return mot_->copy_to([&](std::string_view text) { return file.append(text); });
+  }
 
   // "Tracking: 0.05ms per frame, 12 tracks" after the sequence's own summary.
   void print_summary() const {
-    const double frames = ids_.empty() ? 1.0 : static_cast<double>(ids_.size());
-    std::printf("Tracking %s: %.3fms per frame, %zu tracks\n", name_.c_str(), track_ms_ / frames, trails_.size());
+    const double frames = frames_ ? static_cast<double>(frames_) : 1.0;
+    std::printf("Tracking %s: %.3fms per frame, %zu tracks\n", name_.c_str(), track_ms_ / frames, tracks_seen_);
     std::fflush(stdout);
   }
 
  private:
+  struct Trail {
+    std::deque<std::pair<float, float>> centers;
+    int64_t last_seen = 0;  // frames_ when its track was last in a frame
+  };
+  Sequence(const track::TrackerConfig& config, std::string name) : tracker_(config), name_(std::move(name)) {}
+
+  // One JSON line per frame: {"source", "frame", "detections": [... with "track_id"]}.
+  std::string json_line(int64_t frame, nlohmann::json entry) const {
+    nlohmann::json line = {{"source", name_}, {"frame", frame}};
+    nlohmann::json& dets = entry["detections"];
+    for (size_t k = 0; k < dets.size() && k < ids_.size(); ++k) dets[k]["track_id"] = ids_[k];
+    line["detections"] = std::move(dets);
+    return line.dump() + "\n";
+  }
+
   track::Tracker tracker_;
   std::string name_;
-  std::map<int64_t, std::vector<int>> ids_;
-  std::map<int, std::deque<std::pair<float, float>>> trails_;
-  std::string mot_;
-  int64_t last_frame_ = 0;
+  std::vector<int> ids_;  // of the last frame, in its objects' order
+  std::map<int, Trail> trails_;
+  int max_id_ = 0;
+  size_t tracks_seen_ = 0;
+  std::optional<Spool> jsonl_, mot_;
+  int64_t frames_ = 0;  // given to apply()
   double track_ms_ = 0;
 };
 
 // The images of the source, in order, as one sequence (Ultralytics' track with persist=True).
 Status track_images(Model& model, const kiln::PredictOptions& po, const TrackOptions& o,
-                    const std::vector<fs::path>& images, Sequence& seq, std::string& jsonl) {
+                    const std::vector<fs::path>& images, Sequence& seq) {
   const ModelInfo& info = model.info();
   for (size_t i = 0; i < images.size(); ++i) {
     const int64_t frame = static_cast<int64_t>(i) + 1;
     KILN_ASSIGN_OR_RETURN(Image image, load_image(images[i]));
     KILN_ASSIGN_OR_RETURN(Prediction p, model.predict(image, po));
-    KILN_RETURN_IF_ERROR(seq.apply(frame, image, p));
+    KILN_RETURN_IF_ERROR(seq.apply(frame, image, p, info.names));
     if (o.verbosity != Verbosity::kQuiet) {
       std::printf("image %zu/%zu %s: %dx%d %s%.1fms\n", i + 1, images.size(), images[i].filename().string().c_str(),
                   p.input_height, p.input_width, summarize(p, info.names).c_str(), p.speed.inference_ms);
       std::fflush(stdout);
     }
-    jsonl += seq.json_line(frame, api::prediction_json(p, info.names));
     if (!o.save_dir.empty()) {
       seq.draw(image, p, info.names);
       KILN_RETURN_IF_ERROR(save_jpeg(fs::path(o.save_dir) / images[i].filename().replace_extension(".jpg"), image));
@@ -197,16 +233,29 @@ Status track(const TrackOptions& o) {
   po.conf = o.conf;
   po.iou = o.iou;
   po.classes = o.classes;
-  std::string jsonl, mot;
+  // The output files are opened before any frame (a bad path fails first) and move into
+  // place at the end; nothing is left of them on an error.
+  KILN_ASSIGN_OR_RETURN(std::optional<AtomicFile> json_file, open_output_file(o.json_out));
+  KILN_ASSIGN_OR_RETURN(std::optional<AtomicFile> mot_file, open_output_file(o.mot_out));
+  auto new_sequence = [&](const std::string& name) {
+    return Sequence::create(config, name, json_file.has_value(), mot_file.has_value());
+  };
+  auto write = [&](Sequence& seq, const std::vector<std::pair<std::string, std::string>>& events) -> Status {
+    if (o.verbosity != Verbosity::kQuiet) seq.print_summary();
+    if (json_file) KILN_RETURN_IF_ERROR(seq.write_json(*json_file, events));
+    return mot_file ? seq.write_mot(*mot_file) : Status::Ok();
+  };
   Status failed = Status::Ok();
   if (!sources.images.empty()) {
-    Sequence seq(config, fs::path(o.source).filename().string());
-    KILN_RETURN_IF_ERROR(track_images(model, po, o, sources.images, seq, jsonl));
-    if (o.verbosity != Verbosity::kQuiet) seq.print_summary();
-    mot += seq.mot();
+    KILN_ASSIGN_OR_RETURN(std::unique_ptr<Sequence> seq, new_sequence(fs::path(o.source).filename().string()));
+    KILN_RETURN_IF_ERROR(track_images(model, po, o, sources.images, *seq));
+    KILN_RETURN_IF_ERROR(write(*seq, {}));
   }
   std::vector<std::unique_ptr<Sequence>> tracked;
-  for (const video::VideoSource& v : sources.videos) tracked.push_back(std::make_unique<Sequence>(config, v.name));
+  for (const video::VideoSource& v : sources.videos) {
+    KILN_ASSIGN_OR_RETURN(std::unique_ptr<Sequence> seq, new_sequence(v.name));
+    tracked.push_back(std::move(seq));
+  }
   std::vector<VideoOutcome> outcomes = run_videos(sources.videos.size(), sources.together, [&](size_t i) {
     Sequence& seq = *tracked[i];
     VideoJob job;
@@ -218,9 +267,10 @@ Status track(const TrackOptions& o) {
     job.vid_stride = o.vid_stride;
     job.max_frames = o.max_frames;
     job.lines = o.verbosity == Verbosity::kQuiet ? nullptr : stdout;
-    job.on_prediction = [&seq](int64_t frame, const Image& image, const Frame*, Prediction& p) {
-      return seq.apply(frame, image, p);
+    job.on_prediction = [&seq, &info](int64_t frame, const Image& image, const Frame*, Prediction& p) {
+      return seq.apply(frame, image, p, info.names);
     };
+    job.frame_json = FrameJson::kDrop;  // the sequence writes its own lines, with the track ids
     job.on_prediction_reads_image = config.gmc_method != track::GmcMethod::kNone;  // motion compensation reads the frame
     job.strict_gpu = o.strict_gpu;
     job.draw = [&seq, &info](Image& image, const Prediction& p) { seq.draw(image, p, info.names); };
@@ -234,19 +284,14 @@ Status track(const TrackOptions& o) {
       if (o.verbosity != Verbosity::kQuiet && sources.videos.size() > 1)
         std::cerr << "kiln track: error: " << outcome.status.message() << " (frames before it kept)" << std::endl;
     }
-    if (!outcome.json.contains("frames")) continue;
-    const Sequence& seq = *tracked[i];
-    for (const nlohmann::json& entry : outcome.json["frames"]) jsonl += seq.json_line(entry["frame"].get<int64_t>(), entry);
-    if (!outcome.json.value("fallback", "").empty())
-      jsonl += nlohmann::json{{"source", sources.videos[i].name}, {"event", "fallback"}, {"message", outcome.json["fallback"]}}
-                   .dump() + "\n";
-    for (const nlohmann::json& what : outcome.json["reconnects"])
-      jsonl += nlohmann::json{{"source", sources.videos[i].name}, {"event", "reconnect"}, {"message", what}}.dump() + "\n";
-    if (o.verbosity != Verbosity::kQuiet) seq.print_summary();
-    mot += seq.mot();
+    std::vector<std::pair<std::string, std::string>> events;
+    if (!outcome.json.value("fallback", "").empty()) events.emplace_back("fallback", outcome.json["fallback"]);
+    for (const nlohmann::json& what : outcome.json.value("reconnects", nlohmann::json::array()))
+      events.emplace_back("reconnect", what.get<std::string>());
+    KILN_RETURN_IF_ERROR(write(*tracked[i], events));
   }
-  if (!o.json_out.empty()) KILN_RETURN_IF_ERROR(write_file_atomic(o.json_out, jsonl.data(), jsonl.size()));
-  if (!o.mot_out.empty()) KILN_RETURN_IF_ERROR(write_file_atomic(o.mot_out, mot.data(), mot.size()));
+  for (std::optional<AtomicFile>* file : {&json_file, &mot_file})
+    if (*file) KILN_RETURN_IF_ERROR((*file)->commit());
   if (!o.save_dir.empty() && o.verbosity != Verbosity::kQuiet) std::printf("Results saved to %s\n", o.save_dir.c_str());
   return failed;
 }

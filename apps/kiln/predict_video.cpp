@@ -89,7 +89,7 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
   const Clock::time_point start = Clock::now();
   const ModelInfo& info = model.info();
   const std::string& name = job.source.name;
-  VideoOutcome out{Status::Ok(), {{"video", name}}};
+  VideoOutcome out{Status::Ok(), {{"video", name}}, std::nullopt};
   auto failed = [&](Status st) {
     out.status = std::move(st);
     return std::move(out);
@@ -188,6 +188,12 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
 
   const size_t batch = info.dynamic_input ? 1 : static_cast<size_t>(info.batch);
   nlohmann::json frames = nlohmann::json::array(), reconnects = nlohmann::json::array();
+  std::optional<JsonSpool> spool;
+  if (job.frame_json == FrameJson::kSpool) {
+    Result<JsonSpool> created = JsonSpool::create();
+    if (!created.ok()) return stop(created.status());
+    spool.emplace(std::move(created).value());
+  }
   std::map<std::string, std::string> labels;  // file name -> text, written after success
   StageTotals t;
   int64_t count = 0;
@@ -249,9 +255,15 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
                      job.source.locator.c_str(), p.input_height, p.input_width, summarize(p, info.names).c_str(),
                      p.speed.inference_ms);
       messages.detail("frame " + std::to_string(number) + ": " + stage_times(p.speed));
-      nlohmann::json entry = api::prediction_json(p, info.names, job.masks);
-      entry["frame"] = number;
-      frames.push_back(std::move(entry));
+      if (job.frame_json != FrameJson::kDrop) {
+        nlohmann::json entry = api::prediction_json(p, info.names, job.masks);
+        entry["frame"] = number;
+        if (spool) {
+          if (Status st = spool->push(entry); !st.ok()) return stop(st);
+        } else {
+          frames.push_back(std::move(entry));
+        }
+      }
       if (job.save_txt) {
         std::string text = yolo_txt(p, info, vinfo.width, vinfo.height, job.save_conf);
         if (!text.empty()) labels[job.source.stem + "_" + std::to_string(number) + ".txt"] = std::move(text);
@@ -325,6 +337,8 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
                 {"postprocess_ms", t.postprocess / n},
                 {"annotate_ms", t.annotate / n},
                 {"encode_ms", t.encode / n}}}};
+  if (job.frame_json != FrameJson::kKeep) out.json.erase("frames");
+  out.frames = std::move(spool);
   out.status = decode_status;
   return out;
 }

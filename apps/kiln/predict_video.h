@@ -10,11 +10,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <vector>
 #include <nlohmann/json.hpp>
 
 #include "api/prediction_json.h"
 #include "cli_output.h"
+#include "results_stream.h"
 #include "kiln/annotate.h"
 #include "kiln/model.h"
 #include "kiln/status.h"
@@ -22,6 +24,11 @@
 #include "video/video_source.h"
 
 namespace kiln::cli {
+
+// Where a video's per-frame JSON goes: json["frames"] in memory, VideoOutcome::frames (a
+// temp file: a stream that runs for days holds none of it in memory), or nowhere (the
+// caller writes its own from the on_prediction hook).
+enum class FrameJson { kKeep, kSpool, kDrop };
 
 struct VideoJob {
   video::VideoSource source;       // a file, URL or camera
@@ -44,11 +51,13 @@ struct VideoJob {
   std::function<void(Image& frame, const Prediction& prediction)> draw;
   bool on_prediction_reads_image = true;  // false: the hook gets an empty image (no download of GPU frames)
   bool strict_gpu = false;  // a model on a GPU with a video only the CPU can decode: an error, not a fallback
+  FrameJson frame_json = FrameJson::kKeep;
 };
 
 struct VideoOutcome {
   Status status;        // not ok: the video failed at some frame
   nlohmann::json json;  // the frames predicted before any failure
+  std::optional<JsonSpool> frames;  // with FrameJson::kSpool: json's "frames", held on disk
 };
 
 // Prints one line per frame and a summary (frames, end-to-end FPS, per-stage ms), and

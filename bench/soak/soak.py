@@ -8,8 +8,9 @@ just after warm-up to the end.
       image --count times (B at a time);
   bench/soak/soak.py folder --model M [--device cuda:0] [--images 10000]
       `kiln predict --source DIR --json FILE` on a folder of --images links to the asset
-      images; every result must be written. predict keeps each image's results for the JSON
-      it writes at the end, so the JSON's size is printed beside the RSS growth.
+      images; every result must be written. predict writes each image's results as they
+      come; the JSON's size is printed beside the RSS growth (they grew together when predict
+      held the results for the end).
 
 Samples: VmRSS from /proc/PID/status; device memory from nvidia-smi for the PID (or the
 GPU's used memory when the process is not listed, as in containers); without nvidia-smi

@@ -13,6 +13,7 @@
 #include <new>
 #include <random>
 #include <system_error>
+#include <utility>
 
 namespace kiln {
 
@@ -58,35 +59,74 @@ std::optional<pid_t> temp_file_owner(const fs::path& path) {
   return pid;
 }
 
-Status write_file_atomic(const fs::path& path, const void* data, size_t size) {
-  const fs::path tmp = temp_path_for(path);
-  auto fail = [&](const char* what, int err) {
-    ::unlink(tmp.c_str());
-    return error(StatusCode::kIoError, path.string(), ": ", what, ": ", std::strerror(err));
-  };
+namespace {
+constexpr size_t kAtomicFileBuffer = 1 << 20;
+}
+
+AtomicFile::AtomicFile(fs::path path, fs::path tmp, int fd) : path_(std::move(path)), tmp_(std::move(tmp)), fd_(fd) {}
+
+AtomicFile::AtomicFile(AtomicFile&& other) noexcept
+    : path_(std::move(other.path_)),
+      tmp_(std::move(other.tmp_)),
+      fd_(std::exchange(other.fd_, -1)),
+      buffer_(std::move(other.buffer_)),
+      failed_(std::move(other.failed_)) {}
+
+AtomicFile::~AtomicFile() {
+  if (fd_ < 0) return;
+  ::close(fd_);
+  ::unlink(tmp_.c_str());
+}
+
+Result<AtomicFile> AtomicFile::create(const fs::path& path) {
+  fs::path tmp = temp_path_for(path);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return error(StatusCode::kIoError, path.string(), ": cannot create a file beside it: ", std::strerror(errno));
-  const char* p = static_cast<const char*>(data);
-  for (size_t left = size; left > 0;) {
-    const ssize_t n = ::write(fd, p, left);
+  return AtomicFile(path, std::move(tmp), fd);
+}
+
+Status AtomicFile::fail(const char* what, int err) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  ::unlink(tmp_.c_str());
+  failed_ = error(StatusCode::kIoError, path_.string(), ": ", what, ": ", std::strerror(err));
+  return failed_;
+}
+
+Status AtomicFile::flush() {
+  const char* p = buffer_.data();
+  for (size_t left = buffer_.size(); left > 0;) {
+    const ssize_t n = ::write(fd_, p, left);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int err = n < 0 ? errno : EIO;
-      ::close(fd);
-      return fail("write failed", err);
-    }
+    if (n <= 0) return fail("write failed", n < 0 ? errno : EIO);
     p += n;
     left -= static_cast<size_t>(n);
   }
-  // Flushed to the disk before the rename, so a crash leaves the old file or the whole new one.
-  if (::fsync(fd) != 0) {
-    const int err = errno;
-    ::close(fd);
-    return fail("write failed", err);
-  }
-  if (::close(fd) != 0) return fail("write failed", errno);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("cannot move the finished file into place", errno);
+  buffer_.clear();
   return Status::Ok();
+}
+
+Status AtomicFile::append(std::string_view data) {
+  if (fd_ < 0) return failed_.ok() ? error(StatusCode::kInternal, path_.string(), ": written after commit") : failed_;
+  buffer_.append(data);
+  return buffer_.size() >= kAtomicFileBuffer ? flush() : Status::Ok();
+}
+
+Status AtomicFile::commit() {
+  if (fd_ < 0) return failed_.ok() ? error(StatusCode::kInternal, path_.string(), ": committed twice") : failed_;
+  KILN_RETURN_IF_ERROR(flush());
+  // Flushed to the disk before the rename, so a crash leaves the old file or the whole new one.
+  if (::fsync(fd_) != 0) return fail("write failed", errno);
+  const int fd = std::exchange(fd_, -1);
+  if (::close(fd) != 0) return fail("write failed", errno);
+  if (::rename(tmp_.c_str(), path_.c_str()) != 0) return fail("cannot move the finished file into place", errno);
+  return Status::Ok();
+}
+
+Status write_file_atomic(const fs::path& path, const void* data, size_t size) {
+  KILN_ASSIGN_OR_RETURN(AtomicFile file, AtomicFile::create(path));
+  KILN_RETURN_IF_ERROR(file.append(std::string_view(static_cast<const char*>(data), size)));
+  return file.commit();
 }
 
 Result<std::vector<fs::path>> expand_glob(const std::string& pattern) {

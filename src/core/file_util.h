@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kiln/status.h"
@@ -20,10 +21,33 @@ Result<std::vector<uint8_t>> read_file(const std::filesystem::path& path);
 // is an empty list, a failing expansion an IoError naming the pattern.
 Result<std::vector<std::filesystem::path>> expand_glob(const std::string& pattern);
 
-// Writes to a temp file beside `path` (temp_path_for), syncs it, then renames it into place,
-// so readers see either the old file or the whole new one, never a half-written one. On
-// failure the temp file is removed and the error names `path`, the step and errno's text
-// ("No space left on device").
+// A file written piece by piece into a temp file beside `path` (temp_path_for) and, by
+// commit(), synced and renamed into place: readers see the old file or the whole new one,
+// never a half-written one, and a writer of millions of results holds none of them in
+// memory. Not committed (an error, an early return), the temp file is removed. Errors name
+// `path`, the step and errno's text ("No space left on device").
+class AtomicFile {
+ public:
+  static Result<AtomicFile> create(const std::filesystem::path& path);
+  AtomicFile(AtomicFile&& other) noexcept;
+  AtomicFile& operator=(AtomicFile&&) = delete;
+  ~AtomicFile();
+
+  Status append(std::string_view data);  // buffered; a failed write fails every later call
+  Status commit();                       // flush, fsync, rename; once
+
+ private:
+  AtomicFile(std::filesystem::path path, std::filesystem::path tmp, int fd);
+  Status flush();
+  Status fail(const char* what, int err);
+
+  std::filesystem::path path_, tmp_;
+  int fd_ = -1;  // -1 once committed or failed
+  std::string buffer_;
+  Status failed_ = Status::Ok();
+};
+
+// The whole of `data` as one AtomicFile.
 Status write_file_atomic(const std::filesystem::path& path, const void* data, size_t size);
 
 // "<path>.tmp.<pid>.<random>": the temp name write_file_atomic and the engine cache use.

@@ -45,6 +45,38 @@ TEST(FileUtil, MissingFolderSaysWhy) {
   EXPECT_EQ(st.message(), target.string() + ": cannot create a file beside it: No such file or directory");
 }
 
+TEST(FileUtil, AtomicFileInPiecesAppearsWholeOnlyAtCommit) {
+  fs::path dir = test::temp_dir();
+  auto file = AtomicFile::create(dir / "r.json");
+  ASSERT_TRUE(file.ok()) << file.status().message();
+  std::string want;
+  for (int i = 0; i < 30000; ++i) {  // ~1.4 MB: past the write buffer, so some is on disk before commit
+    const std::string piece = "{\"image\": " + std::to_string(i) + ", \"detections\": []}\n";
+    ASSERT_TRUE(file->append(piece).ok());
+    want += piece;
+  }
+  EXPECT_FALSE(fs::exists(dir / "r.json"));
+  EXPECT_EQ(temp_files_in(dir), 1u);
+  ASSERT_TRUE(file->commit().ok());
+  auto back = read_file(dir / "r.json");
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(std::string(back->begin(), back->end()), want);
+  EXPECT_EQ(temp_files_in(dir), 0u);
+  EXPECT_FALSE(file->commit().ok());
+  EXPECT_FALSE(file->append("more").ok());
+}
+
+TEST(FileUtil, AtomicFileNotCommittedLeavesNothing) {
+  fs::path dir = test::temp_dir();
+  {
+    auto file = AtomicFile::create(dir / "r.json");
+    ASSERT_TRUE(file.ok());
+    ASSERT_TRUE(file->append(std::string(3 << 20, 'x')).ok());
+    EXPECT_EQ(temp_files_in(dir), 1u);
+  }  // an error return before commit
+  EXPECT_TRUE(fs::is_empty(dir));
+}
+
 TEST(FileUtil, TempNamesRecordTheWritersPid) {
   fs::path tmp = temp_path_for("/c/yolo.kiln");
   EXPECT_EQ(tmp.parent_path(), fs::path("/c"));
