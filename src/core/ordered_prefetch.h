@@ -18,6 +18,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/cpu_count.h"
+
 namespace kiln::core {
 
 // Worker threads for decoding beside inference on a GPU: every core but the consumer's, at
@@ -25,7 +27,7 @@ namespace kiln::core {
 // uses every core itself, so there the answer is 0: decoding in between, on the same thread.
 inline size_t prefetch_threads(bool inference_on_cpu) {
   if (inference_on_cpu) return 0;
-  const unsigned cores = std::thread::hardware_concurrency();
+  const size_t cores = usable_cores();
   return std::clamp<size_t>(cores > 1 ? cores - 1 : 1, 1, 8);
 }
 

@@ -6,6 +6,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/cpu_count.h"
+
 namespace kiln::core {
 
 namespace {
@@ -30,8 +32,7 @@ size_t claim_helpers(size_t wanted) {
 }  // namespace
 
 size_t parallel_for_helpers() {
-  const unsigned cores = std::thread::hardware_concurrency();
-  return cores > 1 ? cores - 1 : 0;
+  return usable_cores() - 1;
 }
 
 void parallel_for(size_t n, const std::function<void(size_t)>& fn) {

@@ -1,6 +1,5 @@
 #include "engine/cpu_query.h"
 
-#include <sched.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -9,6 +8,8 @@
 #include <set>
 #include <sstream>
 #include <utility>
+
+#include "core/cpu_count.h"
 
 namespace kiln::engine {
 
@@ -75,9 +76,7 @@ CpuInfo query_cpu() {
   }
   utsname u{};
   if (uname(&u) == 0) cpu.arch = u.machine;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  cpu.usable_cpus = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : cpu.logical_cpus;
+  cpu.usable_cpus = static_cast<int>(core::usable_cores());
   return cpu;
 }
 

@@ -19,7 +19,8 @@ const std::vector<std::string>& tracked_instruction_sets();
 // text (x86 "model name" / "flags", Arm "Features"); arch and usable_cpus stay unset.
 CpuInfo parse_cpuinfo(std::string_view text);
 
-// parse_cpuinfo of this machine, plus its arch (uname) and the CPUs this process may use.
+// parse_cpuinfo of this machine, plus its arch (uname) and the CPUs this process may use
+// (core::usable_cores).
 CpuInfo query_cpu();
 
 }  // namespace kiln::engine

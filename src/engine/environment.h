@@ -39,7 +39,7 @@ struct CpuInfo {
   std::string model;           // "AMD EPYC 7763 64-Core Processor"; "" when /proc/cpuinfo names none
   int physical_cores = 0;      // distinct (package, core) pairs; logical_cpus where not reported
   int logical_cpus = 0;        // hardware threads
-  int usable_cpus = 0;         // those this process may run on (its affinity, e.g. a container's share)
+  int usable_cpus = 0;         // those this process may keep busy: its affinity, capped by its cgroup's CPU quota
   std::vector<std::string> instruction_sets;  // kiln_instruction_sets() the CPU has, /proc/cpuinfo names
 };
 

@@ -4,6 +4,7 @@ loaded through ctypes), and GPUs this build cannot serve. Old drivers and unsupp
 are simulated with KILN_ENV_OVERRIDE."""
 import ctypes
 import json
+import math
 import os
 import platform
 import re
@@ -59,6 +60,22 @@ def env_json(checks, label, override=None):
     return (json.loads(r.stdout), t.stdout) if ok else ({}, "")
 
 
+def root_cgroup_quota():
+    """The CPU quota (in CPUs) at the cgroup mount's root, v2 or v1, or None; a container sees
+    its own limit there."""
+    try:
+        quota, period = open("/sys/fs/cgroup/cpu.max").read().split()
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        quota = int(open("/sys/fs/cgroup/cpu/cpu.cfs_quota_us").read())
+        period = int(open("/sys/fs/cgroup/cpu/cpu.cfs_period_us").read())
+        return quota / period if quota > 0 and period > 0 else None
+    except (OSError, ValueError):
+        return None
+
+
 def main():
     checks = Checks()
     env, text = env_json(checks, "this machine")
@@ -72,7 +89,10 @@ def main():
     checks.expect(cpu["model"] == model, "cpu model is /proc/cpuinfo's", f"{cpu['model']!r} vs {model!r}")
     checks.expect(cpu["logical_cpus"] == logical and cpu["physical_cores"] == physical,
                   "logical CPUs and cores as /proc/cpuinfo counts them", f"{cpu} vs {logical}, {physical}")
-    checks.expect(cpu["usable_cpus"] == len(os.sched_getaffinity(0)), "usable CPUs = the affinity mask", cpu)
+    affinity, quota = len(os.sched_getaffinity(0)), root_cgroup_quota()
+    usable = affinity if quota is None else max(1, min(affinity, math.ceil(quota)))
+    checks.expect(cpu["usable_cpus"] == usable, f"usable CPUs = the affinity mask ({affinity}) capped by the "
+                  f"cgroup's CPU quota ({quota})", cpu)
     sets = cpu["instruction_sets"]
     checks.expect(set(sets) <= flags, "every instruction set listed is in /proc/cpuinfo's flags", sets)
     missing = [s for s in ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni", "asimd", "sve")
