@@ -34,7 +34,8 @@
 # tritongpu: kiln_triton_gpu_tests (Triton instances placed on every GPU, one Model per cuda:N);
 # pipeline: kiln_pipeline_gpu_tests (pipelines on device frames vs host frames), then kiln
 # pipeline person -> ByteTrack -> pose + OSNet on the person video's NVDEC frames (FPS and
-# per-stage times; with nsys on the machine, the device-to-host copies it made);
+# per-stage times), then again under the CUPTI copy census (bench/memcpy: the copies by
+# direction, and how many device-to-host copies were frame-sized);
 # strict: tests/cli/test_strict_gpu.py (NVDEC, the CPU-decoder fallback line, --strict-gpu;
 # its 4:4:4 clip from $assets/video/yuv444.mp4 and its 4:2:0-then-4:4:4 clips from
 # $assets/video/mixed/{head,tail,mixed}.ts where there is no ffmpeg); soak = soakloop then
@@ -247,9 +248,13 @@ YAML
       run_pipeline=("$kiln" pipeline people --config /tmp/kiln-pipeline.yaml --device cuda --cache-dir /tmp/kiln-cache
                     --source "$assets/video/person_walking_office_720p_6s.mp4")
       stage pipelinevideo 200 "${run_pipeline[@]}" --json "$out/pipeline_people.jsonl"
-      if command -v nsys > /dev/null; then  # a 720p NV12 frame is 1,382,400 bytes: none should cross
-        nsys profile -o /tmp/kiln-pipeline --force-overwrite true "${run_pipeline[@]}" --quiet > /dev/null 2>&1
-        nsys stats --report cuda_gpu_mem_size_sum /tmp/kiln-pipeline.nsys-rep 2>&1 | tee -a "$out/pipelinevideo.log"
+      # Every copy the run makes, counted by CUPTI (bench/memcpy; Nsight Systems is not usable
+      # here): a 720p NV12 frame is 1,382,400 bytes, and no device-to-host copy of 1 MiB or
+      # more should happen ("dtoh_large": 0).
+      if [[ -f "$carry/kiln_memcpy_census.so" ]]; then
+        CUDA_INJECTION64_PATH=$(realpath "$carry/kiln_memcpy_census.so") KILN_MEMCPY_REPORT="$out/pipeline_memcpy.json" \
+          stage pipelinememcpy 200 "${run_pipeline[@]}" --quiet
+        cat "$out/pipeline_memcpy.json"
       fi ;;
     vision) stage vision 100 "$carry/kiln_vision_cuda_tests" --gtest_output="xml:$out/gtest_vision.xml" ;;
     e2e)  # issue 5's benchmark: bus.jpg decoded in (pinned) host memory -> detections in host memory

@@ -27,6 +27,8 @@ if [[ "${1:-}" == "--prepare" ]]; then
   done
   [[ -x "$build/kiln_soak" ]] && bins+=("$build/kiln_soak")
   cp "${bins[@]}" "$carry/"
+  # The CUPTI copy census the pipeline stage injects (bench/memcpy), with libcupti packed below.
+  [[ -f "$build/libkiln_memcpy_census.so" ]] && cp "$build/libkiln_memcpy_census.so" "$carry/kiln_memcpy_census.so"
   strip "$carry"/kiln*
   pybuild=${4:-$build}
   modules=()

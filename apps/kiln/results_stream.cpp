@@ -1,7 +1,9 @@
 #include "results_stream.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <utility>
 
 namespace kiln::cli {
 
