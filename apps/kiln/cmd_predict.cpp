@@ -20,6 +20,7 @@
 #include "option_flags.h"
 #include "core/file_util.h"
 #include "core/ordered_prefetch.h"
+#include "interrupt.h"
 #include "kiln/annotate.h"
 #include "kiln/image.h"
 #include "kiln/model.h"
@@ -89,9 +90,10 @@ struct Failure {
 
 // Images in groups of the model's batch, each image's JSON entry added to `results` as it
 // is predicted; an image that cannot be read or predicted is listed in `failures` and the
-// rest go on. Errors: only those of writing the results.
+// rest go on. The first Ctrl-C stops it after the batch in hand, the results so far kept
+// (interrupt.h). Errors: only those of writing the results.
 Status predict_images(Model& model, const kiln::PredictOptions& po, const PredictArgs& o,
-                      const std::vector<fs::path>& sources, bool several, const Messages& messages,
+                      const std::vector<fs::path>& sources, bool several, Messages& messages,
                       std::vector<Failure>& failures, ResultsStream& results) {
   const ModelInfo& info = model.info();
   const size_t batch = info.dynamic_input ? 1 : static_cast<size_t>(info.batch);
@@ -110,8 +112,9 @@ Status predict_images(Model& model, const kiln::PredictOptions& po, const Predic
   const size_t threads = core::prefetch_threads(!model.info().device.is_cuda());
   core::OrderedPrefetch<Result<Image>> decoded(sources.size(), threads, 2 * threads + batch,
                                                [&](size_t i) { return load_image(sources[i]); });
+  stop_on_interrupt();
   size_t next = 0;
-  while (next < sources.size()) {
+  while (next < sources.size() && !interrupt_flag().load()) {
     std::vector<Image> images;
     std::vector<size_t> index;
     while (images.size() < batch && next < sources.size()) {
@@ -160,6 +163,9 @@ Status predict_images(Model& model, const kiln::PredictOptions& po, const Predic
     }
     progress.update(next);
   }
+  if (next < sources.size())
+    messages.event("note", "stopped by Ctrl-C after " + std::to_string(next) + " of " + std::to_string(sources.size()) +
+                               " images; what was done is written");
   if (lines && predicted > 0) {
     const double count = static_cast<double>(predicted);
     std::fprintf(lines,

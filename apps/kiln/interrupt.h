@@ -1,6 +1,6 @@
-// Ctrl-C while videos or streams run: the first SIGINT asks the video loops to stop after
-// the frames in hand, so everything done so far is written as after a normal end (the way
-// to end a live stream); a second one ends kiln at once.
+// Ctrl-C while videos, streams or a folder run: the first SIGINT asks the loops to stop
+// after the frames or images in hand, so everything done so far is written as after a
+// normal end (the way to end a live stream); a second one ends kiln at once.
 #pragma once
 
 #include <atomic>

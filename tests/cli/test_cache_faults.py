@@ -108,7 +108,7 @@ def main():
                       "predict --json, failing rename: no result and no temp file")
 
         # Predict killed at random moments of a folder run, up to about when a whole run ends:
-        # its JSON is absent or whole (the results are written once, atomically, at the end).
+        # its JSON is absent or whole (the results go into a temp file renamed into place at the end).
         folder = os.path.join(ASSETS, "images")
         expected = len([f for f in os.listdir(folder) if f.lower().endswith((".jpg", ".png", ".bmp"))])
         start = time.time()
