@@ -20,6 +20,7 @@
 #include "core/file_util.h"
 #include "core/spool.h"
 #include "engine/config.h"
+#include "interrupt.h"
 #include "option_flags.h"
 #include "pipeline/pipeline.h"
 #include "pipeline_format.h"
@@ -81,13 +82,15 @@ struct SequenceOutput {
 };
 
 // The images of the source, in order, as one sequence.
+// The first Ctrl-C stops it after the image in hand; what was done is written (interrupt.h).
 Status run_images(pipeline::Pipeline& pipe, const PipelineArgs& o, const std::vector<fs::path>& images,
                   const Messages& messages, SequenceOutput& seq) {
   const std::vector<std::string>& names = pipe.detector().info().names;
   pipeline::Sequence sequence = pipe.start_sequence();
   FILE* lines = o.verbosity == Verbosity::kQuiet ? nullptr : stdout;
   Progress progress(messages, lines != stdout || !::isatty(STDOUT_FILENO) ? images.size() : 0, "images");
-  for (size_t i = 0; i < images.size(); ++i) {
+  stop_on_interrupt();
+  for (size_t i = 0; i < images.size() && !interrupt_flag().load(); ++i) {
     KILN_ASSIGN_OR_RETURN(Image image, load_image(images[i]));
     KILN_ASSIGN_OR_RETURN(pipeline::PipelineFrame f, sequence.process(image, static_cast<int64_t>(i) + 1));
     if (lines)

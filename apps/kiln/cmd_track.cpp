@@ -21,6 +21,7 @@
 #include "kiln/annotate.h"
 #include "kiln/image.h"
 #include "kiln/model.h"
+#include "interrupt.h"
 #include "model_args.h"
 #include "option_flags.h"
 #include "predict_format.h"
@@ -167,10 +168,12 @@ class Sequence {
 };
 
 // The images of the source, in order, as one sequence (Ultralytics' track with persist=True).
+// The first Ctrl-C stops it after the image in hand; what was done is written (interrupt.h).
 Status track_images(Model& model, const kiln::PredictOptions& po, const TrackOptions& o,
                     const std::vector<fs::path>& images, Sequence& seq) {
   const ModelInfo& info = model.info();
-  for (size_t i = 0; i < images.size(); ++i) {
+  stop_on_interrupt();
+  for (size_t i = 0; i < images.size() && !interrupt_flag().load(); ++i) {
     const int64_t frame = static_cast<int64_t>(i) + 1;
     KILN_ASSIGN_OR_RETURN(Image image, load_image(images[i]));
     KILN_ASSIGN_OR_RETURN(Prediction p, model.predict(image, po));

@@ -1,7 +1,8 @@
 """Ctrl-C on a folder run: kiln predict stops after the images in hand and writes their results
 as after a normal end (exit 0, a "stopped by Ctrl-C" note in the JSON's events, no temp file
 left beside it); the results written equal an uninterrupted run's first ones. SIGKILL leaves no
-JSON (only a temp file named by the killed pid)."""
+JSON (only a temp file named by the killed pid). kiln track stops the same way, its JSON lines
+the uninterrupted run's first ones."""
 import json
 import os
 import signal
@@ -17,9 +18,9 @@ COUNT = 600
 ARGS = ["--imgsz", "64", "--device", "cpu"]
 
 
-def started(tmp, out):
-    """kiln predict over the folder, once it has printed its 20th image line."""
-    p = subprocess.Popen([KILN, "predict", "--model", MODEL, "--source", os.path.join(tmp, "images"), "--json", out,
+def started(tmp, out, command="predict"):
+    """kiln `command` over the folder, once it has printed its 20th image line."""
+    p = subprocess.Popen([KILN, command, "--model", MODEL, "--source", os.path.join(tmp, "images"), "--json", out,
                           *ARGS], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          stdin=subprocess.DEVNULL)
     for line in p.stdout:
@@ -62,6 +63,20 @@ def main():
         left = [f for f in os.listdir(tmp) if ".tmp." in f]
         checks.check("SIGKILL: no JSON, only a temp file named by the killed pid",
                      not os.path.exists(out) and left == [f for f in left if f".tmp.{p.pid}." in f] and len(left) == 1,
+                     str(os.listdir(tmp)))
+
+        whole = os.path.join(tmp, "whole.jsonl")
+        r = run_kiln(["track", "--model", MODEL, "--source", folder, "--json", whole, "--quiet", *ARGS])
+        full = open(whole).read().splitlines() if r.returncode == 0 else []
+        checks.expect(len(full) == COUNT, f"track, uninterrupted: {COUNT} lines", r)
+        out = os.path.join(tmp, "tracks.jsonl")
+        p = started(tmp, out, "track")
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=300)
+        lines = open(out).read().splitlines() if os.path.exists(out) else []
+        checks.expect(p.returncode == 0 and 20 <= len(lines) < COUNT and lines == full[:len(lines)],
+                      f"track, Ctrl-C: exit 0, the uninterrupted run's first {len(lines)} lines", err[-500:])
+        checks.check("track, Ctrl-C: no temp file left", [f for f in os.listdir(tmp) if f.startswith("tracks.jsonl.tmp")] == [],
                      str(os.listdir(tmp)))
     checks.finish("Ctrl-C ends a folder run with its results written")
 
