@@ -19,7 +19,7 @@
 namespace kiln::cli {
 
 // The file an output flag names (--json, --mot), created beside its place before any
-// result; none for an empty flag.
+// result (a folder there is refused then, not after the run); none for an empty flag.
 Result<std::optional<AtomicFile>> open_output_file(const std::string& path);
 
 // Elements of one JSON array kept in an anonymous temp file instead of memory: a video's

@@ -51,6 +51,11 @@ def main():
         checks.expect_error("predict truncated model",
                             ["predict", "--model", truncated, "--source", IMAGES, "--json", out_json],
                             ["truncated.onnx"], out_json)
+        # An output path that is a folder is refused before any image is predicted.
+        model = os.path.join(ASSETS, "models", "yolo11n.onnx")
+        for cmd, flag in (("predict", "--json"), ("track", "--json"), ("track", "--mot")):
+            checks.expect_error(f"{cmd} {flag} naming a folder",
+                                [cmd, "--model", model, "--source", IMAGES, flag, tmp], [tmp, "is a folder"])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     checks.finish("all bad-model cases give one-line errors with exit 2")
