@@ -318,6 +318,8 @@ std::string summary_csv(const std::vector<BenchRow>& rows) {
 int run_bench(const BenchOptions& o, const ModelOptions& metadata) {
   if (!cuda::gpu_available()) return report_error("bench", error(StatusCode::kUnsupported, "no CUDA device available"));
   if (o.iters < 1) return report_error("bench", error(StatusCode::kInvalidArgument, "--iters must be >= 1"));
+  if (!o.csv.empty())
+    if (Status st = check_output_path(o.csv); !st.ok()) return report_error("bench", st);
   for (const auto& p : o.precisions)
     if (auto parsed = parse_precision(p); !parsed.ok()) return report_error("bench", parsed.status());
   const bool int8_asked = std::find(o.precisions.begin(), o.precisions.end(), "int8") != o.precisions.end();

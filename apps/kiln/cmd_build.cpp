@@ -17,6 +17,7 @@
 
 #include "cli_output.h"
 #include "commands.h"
+#include "core/file_util.h"
 #include "engine/cache.h"
 #include "engine/config.h"
 #include "engine/model_names.h"
@@ -123,6 +124,7 @@ int run_build(const BuildArgs& a) {
   bool built = true;
   std::string reason;  // empty for -o
   if (!a.output.empty()) {
+    if (Status st = check_output_path(a.output); !st.ok()) return report_error("build", st);
     auto report = engine::build_engine(*model, *options, a.output, progress.hook());
     if (!report.ok()) return report_error("build", report.status());
     path = report->path;

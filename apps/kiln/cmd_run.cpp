@@ -12,6 +12,7 @@
 
 #include "cli_output.h"
 #include "commands.h"
+#include "core/file_util.h"
 #include "core/npy.h"
 #include "model_args.h"
 
@@ -63,6 +64,7 @@ Result<std::vector<Tensor>> read_inputs(const RunArgs& a, const ModelInfo& info)
 }
 
 Status run(const RunArgs& a) {
+  if (!a.outputs.empty()) KILN_RETURN_IF_ERROR(check_output_path(a.outputs));
   Messages messages("run", a.verbosity);
   KILN_ASSIGN_OR_RETURN(LoadedModel loaded, load_model(a.model, messages));
   const ModelInfo& info = loaded.model.info();

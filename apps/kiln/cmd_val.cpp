@@ -72,6 +72,7 @@ Status val(const ValArgs& a) {
   if (precisions.size() > 1 && !a.save_json.empty())
     return error(StatusCode::kInvalidArgument, "--save-json writes one run's predictions: give one --precision");
   o.coco_predictions = !a.save_json.empty();
+  if (o.coco_predictions) KILN_RETURN_IF_ERROR(check_output_path(a.save_json));
   std::vector<ValRun> runs;
   for (const std::string& p : precisions) {
     Messages messages("val", a.verbosity);

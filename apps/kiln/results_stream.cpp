@@ -3,7 +3,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <utility>
 
 namespace kiln::cli {
@@ -25,9 +24,7 @@ std::string members(const nlohmann::json& object, const std::string& skip = "") 
 
 Result<std::optional<AtomicFile>> open_output_file(const std::string& path) {
   if (path.empty()) return std::optional<AtomicFile>();
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    return error(StatusCode::kInvalidArgument, path, ": is a folder; name the file to write");
+  KILN_RETURN_IF_ERROR(check_output_path(path));
   KILN_ASSIGN_OR_RETURN(AtomicFile file, AtomicFile::create(path));
   return std::optional<AtomicFile>(std::move(file));
 }

@@ -123,6 +123,16 @@ Status AtomicFile::commit() {
   return Status::Ok();
 }
 
+Status check_output_path(const fs::path& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec))
+    return error(StatusCode::kInvalidArgument, path.string(), ": is a folder; name the file to write");
+  const fs::path parent = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+  if (!fs::is_directory(parent, ec))
+    return error(StatusCode::kNotFound, path.string(), ": no folder ", parent.string(), " to write it in");
+  return Status::Ok();
+}
+
 Status write_file_atomic(const fs::path& path, const void* data, size_t size) {
   KILN_ASSIGN_OR_RETURN(AtomicFile file, AtomicFile::create(path));
   KILN_RETURN_IF_ERROR(file.append(std::string_view(static_cast<const char*>(data), size)));

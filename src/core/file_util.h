@@ -47,6 +47,11 @@ class AtomicFile {
   Status failed_ = Status::Ok();
 };
 
+// Whether `path` can take a file written later (write_file_atomic, AtomicFile): a command
+// that writes its output at the end checks this first, so that a folder given for the file
+// or a missing parent folder fails before the work, not after. One line naming `path`.
+Status check_output_path(const std::filesystem::path& path);
+
 // The whole of `data` as one AtomicFile.
 Status write_file_atomic(const std::filesystem::path& path, const void* data, size_t size);
 

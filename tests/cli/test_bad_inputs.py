@@ -56,6 +56,13 @@ def main():
         for cmd, flag in (("predict", "--json"), ("track", "--json"), ("track", "--mot")):
             checks.expect_error(f"{cmd} {flag} naming a folder",
                                 [cmd, "--model", model, "--source", IMAGES, flag, tmp], [tmp, "is a folder"])
+        coco8 = os.path.join(ASSETS, "datasets", "coco8", "coco8.yaml")
+        checks.expect_error("val --save-json naming a folder",
+                            ["val", "--model", model, "--data", coco8, "--save-json", tmp], [tmp, "is a folder"])
+        checks.expect_error("build -o naming a folder", ["build", model, "--device", "cpu", "-o", tmp], [tmp, "is a folder"])
+        nowhere = os.path.join(tmp, "no", "such", "yolo11n.kiln")
+        checks.expect_error("build -o in a missing folder", ["build", model, "--device", "cpu", "-o", nowhere],
+                            [nowhere, "no folder"], nowhere)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     checks.finish("all bad-model cases give one-line errors with exit 2")

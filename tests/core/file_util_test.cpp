@@ -77,6 +77,15 @@ TEST(FileUtil, AtomicFileNotCommittedLeavesNothing) {
   EXPECT_TRUE(fs::is_empty(dir));
 }
 
+TEST(FileUtil, OutputPathsThatCannotTakeAFileAreNamedBeforeTheWork) {
+  fs::path dir = test::temp_dir();
+  EXPECT_TRUE(check_output_path(dir / "out.json").ok());
+  EXPECT_EQ(check_output_path(dir).message(), dir.string() + ": is a folder; name the file to write");
+  EXPECT_EQ(check_output_path(dir / "no" / "out.json").message(),
+            (dir / "no" / "out.json").string() + ": no folder " + (dir / "no").string() + " to write it in");
+  EXPECT_TRUE(check_output_path("relative-name.json").ok());  // in the working folder
+}
+
 TEST(FileUtil, TempNamesRecordTheWritersPid) {
   fs::path tmp = temp_path_for("/c/yolo.kiln");
   EXPECT_EQ(tmp.parent_path(), fs::path("/c"));
