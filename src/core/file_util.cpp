@@ -93,23 +93,33 @@ Status AtomicFile::fail(const char* what, int err) {
   return failed_;
 }
 
-Status AtomicFile::flush() {
-  const char* p = buffer_.data();
-  for (size_t left = buffer_.size(); left > 0;) {
+Status AtomicFile::write_all(std::string_view data) {
+  const char* p = data.data();
+  for (size_t left = data.size(); left > 0;) {
     const ssize_t n = ::write(fd_, p, left);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return fail("write failed", n < 0 ? errno : EIO);
     p += n;
     left -= static_cast<size_t>(n);
   }
+  return Status::Ok();
+}
+
+Status AtomicFile::flush() {
+  KILN_RETURN_IF_ERROR(write_all(buffer_));
   buffer_.clear();
   return Status::Ok();
 }
 
 Status AtomicFile::append(std::string_view data) {
   if (fd_ < 0) return failed_.ok() ? error(StatusCode::kInternal, path_.string(), ": written after commit") : failed_;
-  buffer_.append(data);
-  return buffer_.size() >= kAtomicFileBuffer ? flush() : Status::Ok();
+  if (buffer_.size() + data.size() < kAtomicFileBuffer) {
+    buffer_.append(data);
+    return Status::Ok();
+  }
+  // A large piece (a whole engine) goes to the file as it is, not through the buffer.
+  KILN_RETURN_IF_ERROR(flush());
+  return write_all(data);
 }
 
 Status AtomicFile::commit() {

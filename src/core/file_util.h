@@ -33,11 +33,12 @@ class AtomicFile {
   AtomicFile& operator=(AtomicFile&&) = delete;
   ~AtomicFile();
 
-  Status append(std::string_view data);  // buffered; a failed write fails every later call
+  Status append(std::string_view data);  // small pieces buffered; a failed write fails every later call
   Status commit();                       // flush, fsync, rename; once
 
  private:
   AtomicFile(std::filesystem::path path, std::filesystem::path tmp, int fd);
+  Status write_all(std::string_view data);
   Status flush();
   Status fail(const char* what, int err);
 
