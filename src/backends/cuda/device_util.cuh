@@ -7,6 +7,7 @@
 
 #include <cstdint>
 
+#include "backends/cuda/kernels.h"
 #include "ir/dtype.h"
 
 namespace kiln::cuda {
@@ -35,6 +36,31 @@ struct NhwcPos {
 };
 __device__ __forceinline__ NhwcPos nhwc_pos(int64_t i, int64_t h, int64_t w, int64_t c) {
   return {i / (c * w * h), (i / (c * w)) % h, (i / c) % w, i % c};
+}
+
+// An output pixel's kh x kw window over an h x w input (stride, padding, dilation), and
+// for_each_tap, which calls f(r, q, y, x) for each tap (r, q) whose input row y and column x
+// lie inside the input: the window walk of the direct convs and max pooling.
+struct Window {
+  int64_t h, w, kh, kw, sh, sw, ph, pw, dh, dw;
+};
+template <typename F>
+__device__ __forceinline__ void for_each_tap(const Window& win, int64_t oy, int64_t ox, F&& f) {
+  for (int64_t r = 0; r < win.kh; ++r) {
+    const int64_t y = oy * win.sh - win.ph + r * win.dh;
+    if (y < 0 || y >= win.h) continue;
+    for (int64_t q = 0; q < win.kw; ++q) {
+      const int64_t x = ox * win.sw - win.pw + q * win.dw;
+      if (x < 0 || x >= win.w) continue;
+      f(r, q, y, x);
+    }
+  }
+}
+__device__ __forceinline__ Window conv_window(const ConvShape& s) {
+  return {s.h, s.w, s.r, s.s, s.sh, s.sw, s.ph, s.pw, s.dh, s.dw};
+}
+__device__ __forceinline__ Window pool_window(const PoolShape& s) {
+  return {s.h, s.w, s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.dh, s.dw};
 }
 
 inline constexpr int kThreads = 256;

@@ -17,17 +17,11 @@ __global__ void conv_direct_kernel(const T* __restrict__ in, const T* __restrict
     const auto [n, oy, ox, k] = nhwc_pos(i, s.oh, s.ow, s.k);
     const int64_t c0 = (k / kg) * cg;
     float acc = bias ? bias[k] : 0.f;
-    for (int64_t r = 0; r < s.r; ++r) {
-      const int64_t y = oy * s.sh - s.ph + r * s.dh;
-      if (y < 0 || y >= s.h) continue;
-      for (int64_t q = 0; q < s.s; ++q) {
-        const int64_t x = ox * s.sw - s.pw + q * s.dw;
-        if (x < 0 || x >= s.w) continue;
-        const T* px = in + ((n * s.h + y) * s.w + x) * s.c + c0;
-        const T* pw = wt + ((k * s.r + r) * s.s + q) * cg;
-        for (int64_t ci = 0; ci < cg; ++ci) acc += to_float(px[ci]) * to_float(pw[ci]);
-      }
-    }
+    for_each_tap(conv_window(s), oy, ox, [&](int64_t r, int64_t q, int64_t y, int64_t x) {
+      const T* px = in + ((n * s.h + y) * s.w + x) * s.c + c0;
+      const T* pw = wt + ((k * s.r + r) * s.s + q) * cg;
+      for (int64_t ci = 0; ci < cg; ++ci) acc += to_float(px[ci]) * to_float(pw[ci]);
+    });
     out[i] = from_float<T>(act ? silu(acc) : acc);
   }
 }

@@ -20,15 +20,9 @@ __global__ void maxpool_kernel(const T* __restrict__ in, T* __restrict__ out, Po
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
     const auto [n, oy, ox, c] = nhwc_pos(i, s.oh, s.ow, s.c);
     float m = -FLT_MAX;
-    for (int64_t ky = 0; ky < s.kh; ++ky) {
-      const int64_t y = oy * s.sh - s.ph + ky * s.dh;
-      if (y < 0 || y >= s.h) continue;
-      for (int64_t kx = 0; kx < s.kw; ++kx) {
-        const int64_t x = ox * s.sw - s.pw + kx * s.dw;
-        if (x < 0 || x >= s.w) continue;
-        m = fmaxf(m, to_float(in[((n * s.h + y) * s.w + x) * s.c + c]));
-      }
-    }
+    for_each_tap(pool_window(s), oy, ox, [&](int64_t, int64_t, int64_t y, int64_t x) {
+      m = fmaxf(m, to_float(in[((n * s.h + y) * s.w + x) * s.c + c]));
+    });
     out[i] = from_float<T>(m);
   }
 }

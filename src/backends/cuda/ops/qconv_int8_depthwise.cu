@@ -20,20 +20,14 @@ __global__ void qconv_depthwise_kernel(QConvInt8Args a) {
     const auto [n, oy, ox, cv] = nhwc_pos(i, s.oh, s.ow, vecs);
     const int64_t k0 = cv * V;
     int32_t acc[V] = {};
-    for (int64_t r = 0; r < s.r; ++r) {
-      const int64_t y = oy * s.sh - s.ph + r * s.dh;
-      if (y < 0 || y >= s.h) continue;
-      for (int64_t q = 0; q < s.s; ++q) {
-        const int64_t x = ox * s.sw - s.pw + q * s.dw;
-        if (x < 0 || x >= s.w) continue;
-        const Vec xv = *reinterpret_cast<const Vec*>(a.x + ((n * s.h + y) * s.w + x) * s.c + k0);
-        const Vec wv = __ldg(reinterpret_cast<const Vec*>(a.w + (r * s.s + q) * s.c + k0));
-        const int8_t* xb = reinterpret_cast<const int8_t*>(&xv);
-        const int8_t* wb = reinterpret_cast<const int8_t*>(&wv);
+    for_each_tap(conv_window(s), oy, ox, [&](int64_t r, int64_t q, int64_t y, int64_t x) {
+      const Vec xv = *reinterpret_cast<const Vec*>(a.x + ((n * s.h + y) * s.w + x) * s.c + k0);
+      const Vec wv = __ldg(reinterpret_cast<const Vec*>(a.w + (r * s.s + q) * s.c + k0));
+      const int8_t* xb = reinterpret_cast<const int8_t*>(&xv);
+      const int8_t* wb = reinterpret_cast<const int8_t*>(&wv);
 #pragma unroll
-        for (int j = 0; j < V; ++j) acc[j] += (int32_t(xb[j]) - a.x_zero_point) * int32_t(wb[j]);
-      }
-    }
+      for (int j = 0; j < V; ++j) acc[j] += (int32_t(xb[j]) - a.x_zero_point) * int32_t(wb[j]);
+    });
     const int64_t pixel = (n * s.oh + oy) * s.ow + ox;
     if (a.int8_output) {
       Vec out;

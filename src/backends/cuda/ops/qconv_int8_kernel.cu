@@ -19,17 +19,11 @@ __global__ void qconv_direct_kernel(QConvInt8Args a) {
     const auto [n, oy, ox, k] = nhwc_pos(i, s.oh, s.ow, s.k);
     const int64_t c0 = (k / kg) * cg;
     int32_t acc = 0;
-    for (int64_t r = 0; r < s.r; ++r) {
-      const int64_t y = oy * s.sh - s.ph + r * s.dh;
-      if (y < 0 || y >= s.h) continue;
-      for (int64_t q = 0; q < s.s; ++q) {
-        const int64_t x = ox * s.sw - s.pw + q * s.dw;
-        if (x < 0 || x >= s.w) continue;
-        const int8_t* px = a.x + ((n * s.h + y) * s.w + x) * s.c + c0;
-        const int8_t* pw = a.w + ((k * s.r + r) * s.s + q) * cg;
-        for (int64_t ci = 0; ci < cg; ++ci) acc += (int32_t(px[ci]) - a.x_zero_point) * int32_t(pw[ci]);
-      }
-    }
+    for_each_tap(conv_window(s), oy, ox, [&](int64_t r, int64_t q, int64_t y, int64_t x) {
+      const int8_t* px = a.x + ((n * s.h + y) * s.w + x) * s.c + c0;
+      const int8_t* pw = a.w + ((k * s.r + r) * s.s + q) * cg;
+      for (int64_t ci = 0; ci < cg; ++ci) acc += (int32_t(px[ci]) - a.x_zero_point) * int32_t(pw[ci]);
+    });
     qconv_store<T>(a, (n * s.oh + oy) * s.ow + ox, k, acc);
   }
 }
