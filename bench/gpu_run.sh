@@ -4,7 +4,7 @@
 #   cmake --build build-cuda -j2 --target kiln kiln_cuda_tests
 #   scripts/gpu-check.sh --prepare build-cuda build-gpu
 # then run on the GPU machine from the repo root (carry build-gpu, .assets, .whl):
-#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, coldn, fp32, notune, v8, tests, int8, int8bench, int8val, api, fp16, vision, videogpu, pipeline, tritongpu, strict, soak, soakloop, soakfolder, engine, engines, predict, predref, e2e, video, tasks, val, valn, peer, drift, folder, python
+#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, coldn, fp32, notune, v8, tests, int8, int8bench, int8val, api, fp16, vision, videogpu, pipelinetests, pipeline, track, tritongpu, strict, soak, soakloop, soakfolder, engine, engines, predict, predref, e2e, video, tasks, val, valn, peer, drift, folder, python
 # cold: yolo11n-dynamic FP16 batches 1,32 on an empty timing cache, with --profile;
 # warm: the same model FP16 batches 1,8,32 again on the now warm cache (build time warm);
 # coldn: cold then warm with $TUNE_CANDIDATES (default 3) timed candidates per conv signature (own cache);
@@ -32,10 +32,11 @@
 # on coco128 at fp32,fp16,int8 (calibration: coco128, $INT8_CALIB_IMAGES images, default 128);
 # api: kiln_api_gpu_tests (predict on CUDA vs CPU); videogpu: kiln_video_gpu_tests (NVDEC);
 # tritongpu: kiln_triton_gpu_tests (Triton instances placed on every GPU, one Model per cuda:N);
-# pipeline: kiln_pipeline_gpu_tests (pipelines on device frames vs host frames), then kiln
-# pipeline person -> ByteTrack -> pose + OSNet on the person video's NVDEC frames (FPS and
-# per-stage times), then again under the CUPTI copy census (bench/memcpy: the copies by
-# direction, and how many device-to-host copies were frame-sized);
+# pipelinetests: kiln_pipeline_gpu_tests (pipelines on device frames vs host frames);
+# pipeline: kiln pipeline person -> ByteTrack -> pose + OSNet, every model FP16, on the NVDEC
+# frames of each video in $assets/video (FPS and per-stage times), then again under the CUPTI
+# copy census (bench/memcpy: the copies by direction, and how many device-to-host copies were
+# frame-sized); track and pipeline detect with $KILN_DETECTOR (default the assets' yolo11n.onnx);
 # strict: tests/cli/test_strict_gpu.py (NVDEC, the CPU-decoder fallback line, --strict-gpu;
 # its 4:4:4 clip from $assets/video/yuv444.mp4 and its 4:2:0-then-4:4:4 clips from
 # $assets/video/mixed/{head,tail,mixed}.ts where there is no ffmpeg); soak = soakloop then
@@ -82,6 +83,7 @@ fi
 export OPENBLAS_NUM_THREADS=$cpus
 cache=/tmp/kiln-timing-cache.tsv
 kiln="$carry/kiln"
+det=${KILN_DETECTOR:-$assets/models/yolo11n.onnx}  # track's and pipeline's detector
 m11=$assets/models/yolo11n-dynamic.onnx
 m8=$assets/models/yolov8n.onnx
 
@@ -144,10 +146,13 @@ for s in "$@"; do
       fi ;;
     engine) stage engine 200 scripts/gpu-engine-check.sh "$kiln" "$assets/models/yolo11n.onnx" ;;
     api) stage api 400 "$carry/kiln_api_gpu_tests" --gtest_filter='-EngineV2Gpu.*' --gtest_output="xml:$out/gtest_api.xml" ;;
-    track)  # kiln track (ByteTrack) on the first video in $assets/video, CUDA FP16, JSON lines + MOT txt
-      v=$(ls "$assets"/video/*.mp4 | head -1)
-      stage track 200 "$kiln" track --model "$assets/models/yolo11n.onnx" --source "$v" --device cuda --precision fp16 \
-        --json /tmp/kiln-track.jsonl --mot /tmp/kiln-track.txt ;;
+    track)  # kiln track (ByteTrack) on every video in $assets/video, CUDA FP16, JSON lines + MOT txt
+      # The engine first (into the cache the runs read), so that no run's FPS includes a build.
+      stage track-build 100 "$kiln" build "$det" --device cuda:0 --precision fp16
+      for v in "$assets"/video/*.mp4; do
+        stage "track-$(basename "$v" .mp4)" 200 "$kiln" track --model "$det" --source "$v" --device cuda --precision fp16 \
+          --json /tmp/kiln-track.jsonl --mot /tmp/kiln-track.txt
+      done ;;
     engines)
       KILN_CACHE_DIR=/tmp/kiln-engines stage engines 300 "$carry/kiln_api_gpu_tests" \
         --gtest_filter='EngineV2Gpu.*'
@@ -230,34 +235,47 @@ print("valn", sys.argv[2], "mAP50", round(a["map50"], 5), "mAP50-95", round(a["m
       PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1 YOLO_OFFLINE=1 stage tasks-peer 200 python3 bench/peers/torch_peer.py \
         --assets "$assets" --models "$models" --compile-models "" --batch 1 --iters 300 \
         --imgsz 640,yolo11n-obb-random=1024,yolo11n-cls-random=224 --out "$out/torch_peer_tasks.md" ;;
-    pipeline)
-      stage pipeline 300 "$carry/kiln_pipeline_gpu_tests" --gtest_output="xml:$out/gtest_pipeline.xml"
+    pipelinetests) stage pipelinetests 300 "$carry/kiln_pipeline_gpu_tests" --gtest_output="xml:$out/gtest_pipeline.xml" ;;
+    pipeline)  # every model FP16; ReID planned for batches 1..32
       models=$(realpath "$assets/models")
+      # A dynamic pose export (Ultralytics' export(dynamic=True)) runs all crops of a frame
+      # batched, at 320; the static one runs them one by one at 640.
+      pose=$models/yolo11n-pose.onnx pose_profile=
+      [[ -f $models/yolo11n-pose-dynamic.onnx ]] && pose=$models/yolo11n-pose-dynamic.onnx pose_profile=', imgsz: 320, batch: "1:8:32"'
       cat > /tmp/kiln-pipeline.yaml <<YAML
 models:
-  reid: {source: $models/reid/osnet_x0_25_msmt17.onnx, batch: 32}
+  detector: {source: $(realpath "$det"), precision: fp16}
+  pose: {source: $pose, precision: fp16$pose_profile}
+  reid: {source: $models/reid/osnet_x0_25_msmt17.onnx, precision: fp16, batch: "1:8:32"}
 pipelines:
   people:
-    detector: $models/yolo11n.onnx
+    detector: detector
     classes: person
     tracker: bytetrack.yaml
     stages:
-      - {name: pose, model: $models/yolo11n-pose.onnx, role: pose}
+      - {name: pose, model: pose, role: pose}
       - {name: reid, model: reid, role: embed}
 YAML
-      run_pipeline=("$kiln" pipeline people --config /tmp/kiln-pipeline.yaml --device cuda --cache-dir /tmp/kiln-cache
-                    --source "$assets/video/person_walking_office_720p_6s.mp4")
-      stage pipelinevideo 200 "${run_pipeline[@]}" --json "$out/pipeline_people.jsonl"
-      # Every copy the run makes, counted by CUPTI (bench/memcpy; Nsight Systems is not usable
-      # here): a 720p NV12 frame is 1,382,400 bytes, and no device-to-host copy of 1 MiB or
-      # more should happen ("dtoh_large": 0).
-      if [[ -f "$carry/kiln_memcpy_census.so" ]]; then
-        CUDA_INJECTION64_PATH=$(realpath "$carry/kiln_memcpy_census.so") KILN_MEMCPY_REPORT="$out/pipeline_memcpy.json" \
-          stage pipelinememcpy 200 "${run_pipeline[@]}" --quiet
-        cat "$out/pipeline_memcpy.json"
-      fi ;;
+      # The engines first, so that no run's FPS includes a build.
+      first=$(ls "$assets"/video/*.mp4 | head -1)
+      stage pipeline-build 300 "$kiln" pipeline people --config /tmp/kiln-pipeline.yaml --device cuda \
+        --cache-dir /tmp/kiln-cache --source "$first" --max-frames 1 --quiet
+      for v in "$assets"/video/*.mp4; do
+        name=$(basename "$v" .mp4)
+        run_pipeline=("$kiln" pipeline people --config /tmp/kiln-pipeline.yaml --device cuda --cache-dir /tmp/kiln-cache
+                      --source "$v")
+        stage "pipeline-$name" 200 "${run_pipeline[@]}" --json "$out/pipeline_$name.jsonl"
+        # Every copy the run makes, counted by CUPTI (bench/memcpy; Nsight Systems is not
+        # usable here): a 720p NV12 frame is 1,382,400 bytes, and no device-to-host copy of
+        # 1 MiB or more should happen ("dtoh_large": 0).
+        if [[ -f "$carry/kiln_memcpy_census.so" ]]; then
+          CUDA_INJECTION64_PATH=$(realpath "$carry/kiln_memcpy_census.so") KILN_MEMCPY_REPORT="$out/memcpy_$name.json" \
+            stage "pipelinememcpy-$name" 200 "${run_pipeline[@]}" --quiet
+          cat "$out/memcpy_$name.json"
+        fi
+      done ;;
     vision) stage vision 100 "$carry/kiln_vision_cuda_tests" --gtest_output="xml:$out/gtest_vision.xml" ;;
-    e2e)  # issue 5's benchmark: bus.jpg decoded in (pinned) host memory -> detections in host memory
+    e2e)  # the end-to-end benchmark: bus.jpg decoded in (pinned) host memory -> detections in host memory
       stage e2e 100 "$kiln" bench --model "$assets/models/yolo11n.onnx" --precision fp16 --batch 1 --iters 500 \
         --source "$assets/images/bus.jpg" --timing-cache "$cache" ;;
     video)  # every frame of the first video in $assets/video, annotated, on CUDA FP16

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Engine portability on a real GPU (issue 4): build an FP16 CUDA engine, `kiln check` says
+# Engine portability on a real GPU: build an FP16 CUDA engine, `kiln check` says
 # compatible (0); the same engine with its fingerprint edited to another compute capability
 # needs a rebuild (3); `kiln check --rebuild` rebuilds it from the source and it checks 0.
 # usage: scripts/gpu-engine-check.sh KILN_BINARY MODEL.onnx   (bench/gpu_run.sh stage engine)

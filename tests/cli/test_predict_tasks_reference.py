@@ -1,6 +1,6 @@
 """kiln predict on segment and pose models: on images where the static 640x640 input equals
 Ultralytics' own letterbox (giraffe.jpg is square) or nearly so (person.jpg) they match the
-Ultralytics reference within the issue's tolerances. KILN_PREDICT_ARGS adds arguments to every kiln
+Ultralytics reference within the tests' tolerances. KILN_PREDICT_ARGS adds arguments to every kiln
 predict (the GPU machine runs this with "--device cuda --precision fp16" and "... fp32")."""
 import json
 import os

@@ -6,7 +6,7 @@
 // (3) deviations from Ultralytics' PyTorch predictions (reference/*.images.json, made with
 //     a rect letterbox, e.g. 640x480 for bus.jpg, that the static exports cannot take),
 //     printed; on square images both letterboxes are the same 640x640 input, and there
-//     the tolerances hold (count, classes, conf 0.01, corners 1.5 px, mask area
+//     these tolerances hold (count, classes, conf 0.01, corners 1.5 px, mask area
 //     3%, keypoints 2 px).
 #include <cstdio>
 
