@@ -10,6 +10,7 @@
 
 #include "backends/cpu/executor.h"
 #include "backends/cuda/engine.h"
+#include "backends/cuda/timing_cache.h"
 #include "engine/graph_serialization.h"
 #include "engine/sha256.h"
 #include "engine/verification.h"
@@ -119,7 +120,7 @@ Result<std::shared_ptr<CudaEngines>> load_cuda_engines(const std::filesystem::pa
   cuda::BuildOptions backend;
   backend.precision = build.precision;
   backend.timing_cache = false;
-  backend.recorded_plans = plans.recorded;
+  backend.recorded_plans = cuda::TimingCache::parse(plans.recorded);
   auto engines = std::make_shared<CudaEngines>();
   engines->weights = std::make_shared<cuda::WeightStore>();
   const bool batch_bound = ir::is_static(*engine.graph.inputs.at(0)->shape);

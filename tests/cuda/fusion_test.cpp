@@ -205,5 +205,34 @@ TEST(CudaTimingCache, RoundTripsAndSkipsMalformedLines) {
   std::remove(path.c_str());
 }
 
+// An engine file's recorded entries: parsed once, replayed, and written back byte for byte
+// (the next build of the engine records exactly what it replayed).
+TEST(CudaTimingCache, RecordedEntriesReplayAndWriteBackByteForByte) {
+  std::string text;
+  for (int n = 0; n < 6; ++n) {
+    std::vector<uint8_t> plan;
+    for (int i = 0; i < 250 * n + n; ++i) plan.push_back(static_cast<uint8_t>(i * 13 + n));
+    TimingEntries one{{"gpu|cudnn9|conv n" + std::to_string(n), TunedChoice{39 + n, {{1, n}, {17, -3}}, 0.125 * n, plan}}};
+    auto cache = TimingCache::recorded(std::make_shared<const TimingEntries>(one));
+    cache.find(one.begin()->first);
+    text += cache.used_text();
+  }
+  text += "gpu|cudnn9|matmul a\t4\t\t0.5\n";
+  auto entries = TimingCache::parse(text);
+  ASSERT_EQ(entries->size(), 7u);
+  EXPECT_EQ(entries->at("gpu|cudnn9|conv n5").plan.size(), 1255u);
+  EXPECT_EQ(entries->at("gpu|cudnn9|conv n5").plan[1254], static_cast<uint8_t>(1254 * 13 + 5));
+  EXPECT_EQ(entries->at("gpu|cudnn9|conv n2").knobs, (std::vector<std::pair<int64_t, int64_t>>{{1, 2}, {17, -3}}));
+  TimingCache replay = TimingCache::recorded(entries);
+  EXPECT_TRUE(replay.replay_only());
+  for (const auto& [key, choice] : *entries) ASSERT_TRUE(replay.find(key).has_value()) << key;
+  EXPECT_EQ(replay.used_text(), text);
+  // A knob list with a trailing comma reads as the list without it; a knob without '='
+  // drops the line.
+  auto odd = TimingCache::parse("k1\t3\t1=2,\t0.5\nk2\t3\t1=2,x\t0.5\n");
+  ASSERT_EQ(odd->size(), 1u);
+  EXPECT_EQ(odd->at("k1").knobs, (std::vector<std::pair<int64_t, int64_t>>{{1, 2}}));
+}
+
 }  // namespace
 }  // namespace kiln::cuda::test

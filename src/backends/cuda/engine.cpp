@@ -75,7 +75,7 @@ Result<std::unique_ptr<Engine>> Engine::build(const ir::Graph& graph, const Buil
   PlanBuilder b(graph, options, e->handles_, e->weights_);
   std::unique_ptr<TimingCache> cache;
   if (options.recorded_plans)
-    cache = std::make_unique<TimingCache>(TimingCache::recorded(*options.recorded_plans));
+    cache = std::make_unique<TimingCache>(TimingCache::recorded(options.recorded_plans));
   else if (options.timing_cache)
     cache = std::make_unique<TimingCache>(options.timing_cache_path);
   // Tuned choices hold for one GPU model and one cuDNN build.

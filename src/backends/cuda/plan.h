@@ -18,14 +18,13 @@
 #include <utility>
 #include <vector>
 
+#include "backends/cuda/timing_cache.h"
 #include "backends/cuda/weight_store.h"
 #include "ir/graph.h"
 #include "kiln/options.h"
 #include "kiln/status.h"
 
 namespace kiln::cuda {
-
-class TimingCache;
 
 // Where a value lives inside a Concat's output buffer: channels [channel, channel + C) of
 // `buffer` (the Concat's output value). Chosen by place_concat_operands (concat_views.h).
@@ -116,10 +115,11 @@ struct BuildOptions {
   // timing_cache_path is empty).
   bool timing_cache = true;
   std::string timing_cache_path;
-  // An engine file's recorded choices (Engine::recorded_plans() of the build that made
-  // it): the build replays them and neither tunes nor compiles; a recorded plan that
-  // cannot be restored here is an Incompatible error.
-  std::optional<std::string> recorded_plans;
+  // An engine file's recorded choices (TimingCache::parse of the Engine::recorded_plans()
+  // of the builds that made it), parsed once for all its batches: the build replays them
+  // and neither tunes nor compiles; a recorded plan that cannot be restored here is an
+  // Incompatible error.
+  std::shared_ptr<const TimingEntries> recorded_plans;
   // Threads restoring recorded cuDNN plans at once: more restore faster, but each needs a
   // cuDNN handle of its own, whose creation costs about as much as a few restores.
   int restore_threads = 4;

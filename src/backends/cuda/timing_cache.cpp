@@ -3,56 +3,88 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <thread>
 #include <sstream>
+#include <string_view>
+
+#include "core/file_util.h"
 
 namespace kiln::cuda {
 namespace {
 
 // Plans are binary (UBJSON with a compiled kernel); base64 keeps the file one line per entry.
+// An FP16 engine's plans are megabytes of it, decoded at every engine load: table lookups.
 constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+constexpr std::array<int8_t, 256> base64_values() {
+  std::array<int8_t, 256> v{};
+  v.fill(-1);
+  for (int i = 0; i < 64; ++i) v[static_cast<uint8_t>(kBase64[i])] = static_cast<int8_t>(i);
+  return v;
+}
+constexpr std::array<int8_t, 256> kBase64Values = base64_values();
+
 std::string to_base64(const std::vector<uint8_t>& in) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  for (size_t i = 0; i < in.size(); i += 3) {
+  std::string out((in.size() + 2) / 3 * 4, '=');
+  char* o = out.data();
+  for (size_t i = 0; i < in.size(); i += 3, o += 4) {
     const size_t n = std::min<size_t>(3, in.size() - i);
     uint32_t v = uint32_t{in[i]} << 16;
     if (n > 1) v |= uint32_t{in[i + 1]} << 8;
     if (n > 2) v |= in[i + 2];
-    for (size_t k = 0; k < 4; ++k) out += k <= n ? kBase64[(v >> (18 - 6 * k)) & 63] : '=';
+    for (size_t k = 0; k <= n; ++k) o[k] = kBase64[(v >> (18 - 6 * k)) & 63];
   }
   return out;
 }
 
-// False on any character outside the alphabet or a length that is not a multiple of 4.
-bool from_base64(const std::string& in, std::vector<uint8_t>& out) {
-  if (in.size() % 4) return false;
+// False on any character outside the alphabet, padding anywhere but at the end, or a length
+// that is not a multiple of 4.
+bool from_base64(std::string_view in, std::vector<uint8_t>& out) {
   out.clear();
-  out.reserve(in.size() / 4 * 3);
+  if (in.size() % 4) return false;
+  size_t pad = 0;
+  if (!in.empty() && in.back() == '=') pad = in[in.size() - 2] == '=' ? 2 : 1;
+  out.resize(in.size() / 4 * 3 - pad);
+  uint8_t* o = out.data();
   for (size_t i = 0; i < in.size(); i += 4) {
+    const bool last = i + 4 == in.size();
     uint32_t v = 0;
-    int pad = 0;
-    for (int k = 0; k < 4; ++k) {
-      const char c = in[i + k];
-      const char* pos = c ? std::strchr(kBase64, c) : nullptr;
-      if (c == '=' && i + 4 == in.size() && k >= 2) {
-        ++pad;
-      } else if (!pos || pad) {
-        return false;
-      }
-      v = (v << 6) | (pos ? static_cast<uint32_t>(pos - kBase64) : 0);
+    for (size_t k = 0; k < 4; ++k) {
+      const int8_t x = kBase64Values[static_cast<uint8_t>(in[i + k])];
+      if (x < 0 && !(last && k >= 4 - pad)) return false;
+      v = (v << 6) | static_cast<uint32_t>(x < 0 ? 0 : x);
     }
-    out.push_back(static_cast<uint8_t>(v >> 16));
-    if (pad < 2) out.push_back(static_cast<uint8_t>(v >> 8));
-    if (pad < 1) out.push_back(static_cast<uint8_t>(v));
+    const size_t n = last ? 3 - pad : 3;
+    for (size_t k = 0; k < n; ++k) *o++ = static_cast<uint8_t>(v >> (16 - 8 * k));
   }
   return true;
+}
+
+// The fields of one line, split at tabs (views into the line).
+std::vector<std::string_view> split(std::string_view line, char sep) {
+  std::vector<std::string_view> out;
+  for (size_t begin = 0;;) {
+    const size_t end = line.find(sep, begin);
+    out.push_back(line.substr(begin, end == std::string_view::npos ? std::string_view::npos : end - begin));
+    if (end == std::string_view::npos) return out;
+    begin = end + 1;
+  }
+}
+
+// strtoll / strtod of a field (leading blanks and trailing text allowed, as the file has
+// always been read); nullopt when no number starts it.
+std::optional<int64_t> leading_int(std::string_view field) {
+  const std::string text(field);
+  char* end = nullptr;
+  const long long v = std::strtoll(text.c_str(), &end, 10);
+  return end == text.c_str() ? std::nullopt : std::optional<int64_t>(v);
 }
 
 }  // namespace
@@ -81,8 +113,8 @@ std::shared_ptr<const TimingCache::Entries> TimingCache::snapshot(const std::str
   Snapshot& s = snapshots[path];
   if (!s.entries || s.size != size || s.mtime != mtime) {
     auto entries = std::make_shared<Entries>();
-    std::ifstream f(path);
-    parse_into(f, *entries);
+    if (auto text = read_file(path); text.ok())
+      parse_into(std::string_view(reinterpret_cast<const char*>(text->data()), text->size()), *entries);
     s = {size, mtime, std::move(entries)};
   }
   return s.entries;
@@ -91,42 +123,45 @@ std::shared_ptr<const TimingCache::Entries> TimingCache::snapshot(const std::str
 TimingCache::TimingCache(std::string path)
     : path_(std::move(path)), base_(path_.empty() ? std::make_shared<const Entries>() : snapshot(path_)) {}
 
-TimingCache TimingCache::recorded(const std::string& text) {
-  TimingCache c("");
+std::shared_ptr<const TimingEntries> TimingCache::parse(std::string_view text) {
   auto entries = std::make_shared<Entries>();
-  std::istringstream in(text);
-  parse_into(in, *entries);
+  parse_into(text, *entries);
+  return entries;
+}
+
+TimingCache TimingCache::recorded(std::shared_ptr<const TimingEntries> entries) {
+  TimingCache c("");
   c.base_ = std::move(entries);
   c.replay_only_ = true;
   return c;
 }
 
-void TimingCache::parse_into(std::istream& in, Entries& out) {
-  std::string line;
-  while (std::getline(in, line)) {
-    std::vector<std::string> cols;
-    std::stringstream ls(line);
-    for (std::string c; std::getline(ls, c, '\t');) cols.push_back(c);
+void TimingCache::parse_into(std::string_view text, Entries& out) {
+  while (!text.empty()) {
+    const size_t eol = text.find('\n');
+    std::string_view line = text.substr(0, eol);
+    text = eol == std::string_view::npos ? std::string_view() : text.substr(eol + 1);
+    const std::vector<std::string_view> cols = split(line, '\t');
     if ((cols.size() != 4 && cols.size() != 5) || cols[0].empty()) continue;
     TunedChoice t;
-    char* end = nullptr;
-    t.engine_id = std::strtoll(cols[1].c_str(), &end, 10);
-    if (end == cols[1].c_str()) continue;
-    std::stringstream ks(cols[2]);
+    const std::optional<int64_t> engine_id = leading_int(cols[1]);
+    if (!engine_id) continue;
+    t.engine_id = *engine_id;
     bool ok = true;
-    for (std::string kv; std::getline(ks, kv, ',');) {
+    std::vector<std::string_view> knobs = split(cols[2], ',');
+    if (knobs.back().empty()) knobs.pop_back();  // "" or a trailing comma: nothing after it
+    for (std::string_view kv : knobs) {
       const size_t eq = kv.find('=');
-      if (eq == std::string::npos) {
+      if (eq == std::string_view::npos) {
         ok = false;
         break;
       }
-      t.knobs.push_back({std::strtoll(kv.substr(0, eq).c_str(), nullptr, 10),
-                         std::strtoll(kv.substr(eq + 1).c_str(), nullptr, 10)});
+      t.knobs.push_back({leading_int(kv.substr(0, eq)).value_or(0), leading_int(kv.substr(eq + 1)).value_or(0)});
     }
     if (!ok) continue;
-    t.ms = std::strtod(cols[3].c_str(), nullptr);
+    t.ms = std::strtod(std::string(cols[3]).c_str(), nullptr);
     if (cols.size() == 5 && !from_base64(cols[4], t.plan)) t.plan.clear();
-    out[cols[0]] = t;
+    out[std::string(cols[0])] = std::move(t);
   }
 }
 
@@ -144,21 +179,36 @@ void TimingCache::put(const std::string& key, const TunedChoice& choice) {
   used_[key] = choice;
 }
 
-void TimingCache::write(std::ostream& f, const Entries& entries) {
+std::string TimingCache::text(const Entries& entries) {
+  std::string out;
+  size_t bytes = 0;
+  for (const auto& [k, v] : entries) bytes += k.size() + 64 + 24 * v.knobs.size() + (v.plan.size() + 2) / 3 * 4;
+  out.reserve(bytes);
   for (const auto& [k, v] : entries) {
-    f << k << '\t' << v.engine_id << '\t';
-    for (size_t i = 0; i < v.knobs.size(); ++i) f << (i ? "," : "") << v.knobs[i].first << '=' << v.knobs[i].second;
-    f << '\t' << v.ms;
-    if (!v.plan.empty()) f << '\t' << to_base64(v.plan);
-    f << '\n';
+    out += k;
+    out += '\t';
+    out += std::to_string(v.engine_id);
+    out += '\t';
+    for (size_t i = 0; i < v.knobs.size(); ++i) {
+      if (i) out += ',';
+      out += std::to_string(v.knobs[i].first);
+      out += '=';
+      out += std::to_string(v.knobs[i].second);
+    }
+    std::ostringstream ms;  // 6 significant digits, as the file has always had them
+    ms << v.ms;
+    out += '\t';
+    out += ms.str();
+    if (!v.plan.empty()) {
+      out += '\t';
+      out += to_base64(v.plan);
+    }
+    out += '\n';
   }
+  return out;
 }
 
-std::string TimingCache::used_text() const {
-  std::ostringstream os;
-  write(os, used_);
-  return os.str();
-}
+std::string TimingCache::used_text() const { return text(used_); }
 
 Status TimingCache::save() {
   namespace fs = std::filesystem;
@@ -172,7 +222,7 @@ Status TimingCache::save() {
   {
     std::ofstream f(tmp, std::ios::trunc);
     if (!f) return error(StatusCode::kIoError, "cannot write timing cache '", tmp, "'");
-    write(f, *merged);
+    f << text(*merged);
     if (!f.flush()) return error(StatusCode::kIoError, "cannot write timing cache '", tmp, "'");
   }
   fs::rename(tmp, path_, ec);

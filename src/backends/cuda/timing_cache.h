@@ -11,11 +11,11 @@
 #pragma once
 
 #include <cstdint>
-#include <iosfwd>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kiln/status.h"
@@ -29,14 +29,20 @@ struct TunedChoice {
   std::vector<uint8_t> plan;  // serialized cuDNN execution plan; empty when none
 };
 
+// A cache's entries by key.
+using TimingEntries = std::map<std::string, TunedChoice>;
+
 class TimingCache {
  public:
   // Reads `path` (a missing file is an empty cache). An empty path keeps it in memory. A
   // file is parsed once per process while it is unchanged (same size and modification
   // time): the builds of a dynamic-size model, one per input size, share that snapshot.
   explicit TimingCache(std::string path);
-  // The entries of `text` (used_text() of an earlier build), read-only: replay_only().
-  static TimingCache recorded(const std::string& text);
+  // The entries of a text in the file's form (used_text() of earlier builds).
+  static std::shared_ptr<const TimingEntries> parse(std::string_view text);
+  // A read-only cache of parsed recorded entries, shared by the builds that replay them
+  // (an engine's batches): replay_only().
+  static TimingCache recorded(std::shared_ptr<const TimingEntries> entries);
 
   // Marks a found entry as used by this build.
   std::optional<TunedChoice> find(const std::string& key);
@@ -45,16 +51,16 @@ class TimingCache {
   bool replay_only() const { return replay_only_; }
   // The entries this build found or added, in the file's text form.
   std::string used_text() const;
-  const std::map<std::string, TunedChoice>& entries() const { return *base_; }
+  const TimingEntries& entries() const { return *base_; }
   // Merges new entries into the file (re-reading it first, so concurrent builders lose
   // nothing but their own duplicate keys) through a temp file and rename.
   Status save();
   const std::string& path() const { return path_; }
 
  private:
-  using Entries = std::map<std::string, TunedChoice>;
-  static void parse_into(std::istream& in, Entries& out);
-  static void write(std::ostream& out, const Entries& entries);
+  using Entries = TimingEntries;
+  static void parse_into(std::string_view text, Entries& out);
+  static std::string text(const Entries& entries);  // the file's form
   // The entries of the file at `path` as it is now, from the process's snapshot of it.
   static std::shared_ptr<const Entries> snapshot(const std::string& path);
 

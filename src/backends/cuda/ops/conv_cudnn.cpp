@@ -364,7 +364,13 @@ std::string ConvRequest::signature() const {
 Status restore_recorded_conv_plans(PlanBuilder& b, int threads) {
   TimingCache* cache = b.timing_cache();
   if (!cache || !cache->replay_only()) return Status::Ok();
-  const std::string prefix = b.device_key() + "|conv ";
+  // Only this engine's batch: a profile's file records every prepared batch's plans, and
+  // each batch's build restores its own (a conv of another batch size, if any, restores
+  // its plan when it is planned).
+  std::string prefix = b.device_key() + "|conv ";
+  const ir::Value* input = b.graph().inputs.empty() ? nullptr : b.graph().inputs.front();
+  if (input && input->shape && ir::is_static(*input->shape) && !input->shape->empty())
+    prefix += "n" + std::to_string(ir::static_dims(*input->shape).front()) + " ";
   std::vector<std::pair<const std::string*, const TunedChoice*>> recorded;
   for (const auto& [key, choice] : cache->entries())
     if (key.compare(0, prefix.size(), prefix) == 0 && !choice.plan.empty()) recorded.push_back({&key, &choice});
