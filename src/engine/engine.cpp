@@ -128,6 +128,8 @@ Result<Decoded> decode_bytes(std::span<const uint8_t> bytes, const std::filesyst
   if (!meta.ok())
     return error(StatusCode::kCorrupt, path.string(), ": not a valid kiln engine: metadata: ", meta.status().message());
   KILN_ASSIGN_OR_RETURN(EnginePlans plans, decode_plans(c.plans, path.string()));
+  const uint64_t plan_bytes = c.plans.size() + c.recorded_plans.size();
+  plans.recorded = std::move(c.recorded_plans);
   EngineInfo info{path,
                   bytes.size(),
                   c.format_version,
@@ -137,7 +139,7 @@ Result<Decoded> decode_bytes(std::span<const uint8_t> bytes, const std::filesyst
                   std::move(meta).value(),
                   c.graph.size(),
                   c.weights.size(),
-                  c.plans.size(),
+                  plan_bytes,
                   std::move(plans)};
   return Decoded{std::move(c), std::move(info)};
 }
@@ -178,6 +180,7 @@ std::vector<uint8_t> encode_engine_file(const EngineMetadata& metadata, const ir
   c.graph = std::move(sg.graph);
   c.weights = std::move(sg.weights);
   c.plans = encode_plans(plans);
+  c.recorded_plans = plans.recorded;
   return encode_engine(c, key ? std::span<const uint8_t>(key->secret) : std::span<const uint8_t>());
 }
 

@@ -82,7 +82,7 @@ struct EngineInfo {
   bool checksum_ok = false;
   SignatureState signature = SignatureState::kUnsigned;  // checked when inspected with a key
   EngineMetadata metadata;
-  uint64_t graph_bytes = 0, weight_bytes = 0, plan_bytes = 0;
+  uint64_t graph_bytes = 0, weight_bytes = 0, plan_bytes = 0;  // plan_bytes: plans and recorded plans
   EnginePlans plans;
 };
 

@@ -28,11 +28,13 @@ std::vector<uint8_t> encode_engine(const EngineContainer& c, std::span<const uin
   w.put_bytes({reinterpret_cast<const uint8_t*>(kMagic), 4});
   w.put<uint32_t>(c.format_version);
   w.put<uint32_t>(c.flags);
-  w.put<uint32_t>(signing_key.empty() ? 4 : 5);
+  w.put<uint32_t>(signing_key.empty() ? 5 : 6);
   put_section(w, SectionTag::kMetadata, {reinterpret_cast<const uint8_t*>(c.metadata_json.data()), c.metadata_json.size()});
   put_section(w, SectionTag::kGraph, c.graph);
   put_section(w, SectionTag::kWeights, c.weights);
   put_section(w, SectionTag::kPlans, c.plans);
+  put_section(w, SectionTag::kRecordedPlans,
+              {reinterpret_cast<const uint8_t*>(c.recorded_plans.data()), c.recorded_plans.size()});
   if (!signing_key.empty()) put_section(w, SectionTag::kSignature, hmac_sha256(signing_key, w.bytes()));
   Digest d = sha256(w.bytes());
   w.put_bytes(d);
@@ -55,7 +57,7 @@ Result<EngineContainer> decode_engine(std::span<const uint8_t> bytes, const std:
   c.flags = r.get<uint32_t>();
   uint32_t n = r.get<uint32_t>();
   if (n > kMaxSections) return corrupt("section count " + std::to_string(n));
-  bool seen[6] = {};
+  bool seen[7] = {};
   for (uint32_t i = 0; i < n && r.ok(); ++i) {
     const uint64_t section_start = r.position();
     uint32_t tag = r.get<uint32_t>();
@@ -66,7 +68,7 @@ Result<EngineContainer> decode_engine(std::span<const uint8_t> bytes, const std:
                      " bytes runs past the end of the file (truncated?)");
     auto data = r.get_bytes(size);
     if (!r.ok()) break;
-    if (tag >= 1 && tag <= 5) {
+    if (tag >= 1 && tag <= 6) {
       if (seen[tag]) return corrupt("duplicate section " + std::to_string(tag));
       seen[tag] = true;
     }
@@ -75,6 +77,7 @@ Result<EngineContainer> decode_engine(std::span<const uint8_t> bytes, const std:
       case SectionTag::kGraph: c.graph.assign(data.begin(), data.end()); break;
       case SectionTag::kWeights: c.weights.assign(data.begin(), data.end()); break;
       case SectionTag::kPlans: c.plans.assign(data.begin(), data.end()); break;
+      case SectionTag::kRecordedPlans: c.recorded_plans.assign(data.begin(), data.end()); break;
       case SectionTag::kSignature:
         // Bytes after the signature would not be covered by it.
         if (i + 1 != n) return corrupt("signature section is not the last section");

@@ -19,7 +19,7 @@ std::vector<uint8_t> encode_plans(const EnginePlans& p) {
                         {"steps", steps}});
   }
   const std::string text =
-      json{{"weight_bytes", p.weight_bytes}, {"prepared", prepared}, {"recorded", p.recorded}}.dump();
+      json{{"weight_bytes", p.weight_bytes}, {"prepared", prepared}}.dump();
   return std::vector<uint8_t>(text.begin(), text.end());
 }
 
@@ -33,7 +33,6 @@ Result<EnginePlans> decode_plans(std::span<const uint8_t> bytes, const std::stri
   if (!j.is_object()) return bad("not JSON");
   try {
     p.weight_bytes = j.at("weight_bytes").get<uint64_t>();
-    p.recorded = j.at("recorded").get<std::string>();
     for (const json& s : j.at("prepared")) {
       PreparedPlan pp;
       pp.input = s.at("input").get<std::vector<int64_t>>();

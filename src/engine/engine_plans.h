@@ -3,7 +3,9 @@
 // prepared input shape of the profile, the steps with their tactics, the memory, and the
 // SHA-256 of the plan's structure; and the timing-cache entries (cuDNN's serialized
 // execution plans with their compiled kernels, cuBLASLt algorithms) the shapes replay.
-// The section is JSON, so `kiln info` reads it in any build.
+// The section is JSON, so `kiln info` reads it in any build; the entries are text in a
+// section of their own (engine_format.h): an FP16 engine's are megabytes of base64, which a
+// JSON string would make every load parse character by character.
 #pragma once
 
 #include <cstdint>
@@ -32,7 +34,7 @@ struct PreparedPlan {
 struct EnginePlans {
   uint64_t weight_bytes = 0;
   std::vector<PreparedPlan> prepared;  // by batch, ascending
-  std::string recorded;                // timing-cache entries (cuda::TimingCache text form)
+  std::string recorded;                // timing-cache entries (cuda::TimingCache text form; not in encode_plans)
   bool empty() const { return prepared.empty(); }
 };
 

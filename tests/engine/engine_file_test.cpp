@@ -58,6 +58,23 @@ void put_bytes(const fs::path& p, const std::vector<uint8_t>& b) {
   std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
 }
 
+// The recorded plans (an FP16 engine's are megabytes of base64) are read as the bytes they
+// are, not parsed out of a JSON string.
+TEST(EngineFile, RecordedPlansAreASectionOfTheirOwn) {
+  EnginePlans plans = sample_plans();
+  plans.recorded = "gpu|conv \"a\" \\ b\t39\t1=2\t0.25\tQUJD\n";
+  const std::vector<uint8_t> bytes = encode_engine_file(sample_metadata(), tiny_graph(), plans);
+  auto c = decode_engine(bytes, "x.kiln");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->recorded_plans, plans.recorded);
+  const std::string json_text(c->plans.begin(), c->plans.end());
+  EXPECT_EQ(json_text.find("recorded"), std::string::npos);
+  EXPECT_EQ(json_text.find("QUJD"), std::string::npos);
+  auto info = decode_plans(c->plans, "x.kiln");
+  ASSERT_TRUE(info.ok());
+  EXPECT_TRUE(info->recorded.empty());
+}
+
 TEST(EngineFile, RoundTripsMetadataGraphAndPlans) {
   fs::path p = write_sample(test::temp_dir());
   auto e = load_engine(p);
@@ -68,6 +85,7 @@ TEST(EngineFile, RoundTripsMetadataGraphAndPlans) {
   EXPECT_TRUE(e->info.checksum_ok);
   EXPECT_EQ(e->info.format_version, kFormatVersion);
   EXPECT_EQ(encode_plans(e->info.plans), encode_plans(sample_plans()));
+  EXPECT_EQ(e->info.plans.recorded, sample_plans().recorded);
   ASSERT_EQ(e->info.plans.prepared.size(), 1u);
   EXPECT_EQ(e->info.plans.prepared[0].steps[0].tactic, "binary");
   EXPECT_EQ(e->info.plans.prepared[0].context_bytes(), 4096u);

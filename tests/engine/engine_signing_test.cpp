@@ -114,14 +114,14 @@ TEST(EngineSigning, EditedSignedEngineIsInvalidEvenWithARecomputedChecksum) {
 TEST(EngineSigning, SectionsAfterTheSignatureAreCorrupt) {
   const SigningKey a = key_of('a');
   std::vector<uint8_t> file = tiny_engine(&a);
-  // Append an unknown section after the signature (count 5 -> 6) and fix the checksum.
+  // Append an unknown section after the signature (one more in the count) and fix the checksum.
   file.resize(file.size() - 32);
   ByteWriter extra;
   extra.put<uint32_t>(9);
   extra.put<uint32_t>(0);
   extra.put<uint64_t>(0);
   file.insert(file.end(), extra.bytes().begin(), extra.bytes().end());
-  file[12] = 6;
+  ++file[12];
   file.resize(file.size() + 32);
   rechecksum(file);
   auto c = decode_engine(file, "e.kiln");
