@@ -97,7 +97,7 @@ Result<std::unique_ptr<Engine>> Engine::build(const ir::Graph& graph, const Buil
   e->input_slots_ = b.input_slots();
   e->output_slots_ = b.output_slots();
   e->stats_ = b.stats();
-  e->recorded_plans_ = cache ? cache->used_text() : "";
+  if (cache && !options.recorded_plans) e->recorded_plans_ = cache->used_text();
   e->plan_memory();
   e->stats_.total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return e;

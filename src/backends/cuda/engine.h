@@ -71,6 +71,7 @@ class Engine {
   const BuildStats& build_stats() const { return stats_; }
   // The timing-cache entries this build used (cuDNN serialized plans, cuBLASLt algorithms)
   // in TimingCache's text form: BuildOptions::recorded_plans of a build that replays it.
+  // Empty for a replay: its engine file holds them.
   const std::string& recorded_plans() const { return recorded_plans_; }
   // Canonical text of the plan's structure (slots with layout, dtype and arena offset;
   // steps with op, kind of tactic, reads, writes): equal for a build and its replay.
