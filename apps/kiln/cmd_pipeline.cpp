@@ -153,6 +153,7 @@ int run(PipelineArgs o) {
   if (!config.ok()) return fail(config.status());
   Result<video::InputSources> sources = video::list_input_sources(o.source);
   if (!sources.ok()) return fail(sources.status());
+  if (Status st = check_output_flags({&o.json_out, &o.mot_out}); !st.ok()) return fail(st);
   pipeline::PipelineOverrides overrides;
   if (!o.device.empty()) overrides.device = o.device;
   overrides.strict_gpu = o.strict_gpu;

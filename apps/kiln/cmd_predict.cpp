@@ -225,6 +225,7 @@ CLI::Validator mask_format_flag() {
 int predict(PredictArgs o) {
   Messages messages("predict", o.verbosity);
   if (Status st = check_args(o); !st.ok()) return report_error("predict", st);
+  if (Status st = check_output_flags({&o.json_out}); !st.ok()) return report_error("predict", st);
   Result<video::InputSources> sources = video::list_input_sources(o.source);
   if (!sources.ok()) return report_error("predict", sources.status());
   Result<LoadedModel> loaded = load_model(o.model, messages);

@@ -207,6 +207,7 @@ Status track(const TrackOptions& o) {
   if (!o.mot_out.empty() && sequences != 1)
     return error(StatusCode::kInvalidArgument, "--mot writes one sequence, but ", o.source, " holds ", sequences,
                  " (give one video or one folder of frames)");
+  KILN_RETURN_IF_ERROR(check_output_flags({&o.json_out, &o.mot_out}));
   ModelOptions mo;
   KILN_ASSIGN_OR_RETURN(mo.device, device_flag(o.device));
   KILN_RETURN_IF_ERROR(check_strict_gpu(o.strict_gpu, mo.device));

@@ -29,6 +29,12 @@ Result<std::optional<AtomicFile>> open_output_file(const std::string& path) {
   return std::optional<AtomicFile>(std::move(file));
 }
 
+Status check_output_flags(std::initializer_list<const std::string*> paths) {
+  for (const std::string* path : paths)
+    if (!path->empty() && *path != "-") KILN_RETURN_IF_ERROR(check_output_path(*path));
+  return Status::Ok();
+}
+
 Result<JsonSpool> JsonSpool::create() {
   KILN_ASSIGN_OR_RETURN(Spool spool, Spool::create());
   return JsonSpool(std::move(spool));

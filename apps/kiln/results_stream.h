@@ -8,6 +8,7 @@
 // an early return: nothing half-written), or onto stdout for "-".
 #pragma once
 
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <nlohmann/json.hpp>
@@ -21,6 +22,10 @@ namespace kiln::cli {
 // The file an output flag names (--json, --mot), created beside its place before any
 // result (a folder there is refused then, not after the run); none for an empty flag.
 Result<std::optional<AtomicFile>> open_output_file(const std::string& path);
+
+// check_output_path for each output flag given (not empty, not "-" for stdout): called
+// before the model loads, which may build an engine for seconds or minutes.
+Status check_output_flags(std::initializer_list<const std::string*> paths);
 
 // Elements of one JSON array kept in an anonymous temp file instead of memory: a video's
 // frames, until the video's entry is written.

@@ -51,11 +51,28 @@ def main():
         checks.expect_error("predict truncated model",
                             ["predict", "--model", truncated, "--source", IMAGES, "--json", out_json],
                             ["truncated.onnx"], out_json)
-        # An output path that is a folder is refused before any image is predicted.
+        # An output path that is a folder is refused before the model loads (no engine is
+        # built into the empty cache), let alone any image predicted.
         model = os.path.join(ASSETS, "models", "yolo11n.onnx")
-        for cmd, flag in (("predict", "--json"), ("track", "--json"), ("track", "--mot")):
-            checks.expect_error(f"{cmd} {flag} naming a folder",
-                                [cmd, "--model", model, "--source", IMAGES, flag, tmp], [tmp, "is a folder"])
+        cache = os.path.join(tmp, "cache")
+        os.makedirs(cache)
+        cache_before = os.environ.get("KILN_CACHE_DIR")
+        os.environ["KILN_CACHE_DIR"] = cache
+        try:
+            config = os.path.join(tmp, "kiln.yaml")
+            open(config, "w").write(f"pipelines:\n  people:\n    detector: {model}\n    tracker: bytetrack.yaml\n")
+            runs = [(f"{cmd} {flag}", [cmd, "--model", model, "--source", IMAGES, flag, tmp])
+                    for cmd, flag in (("predict", "--json"), ("track", "--json"), ("track", "--mot"))]
+            runs += [(f"pipeline {flag}", ["pipeline", "people", "--config", config, "--source", IMAGES, flag, tmp])
+                     for flag in ("--json", "--mot")]
+            for label, args in runs:
+                checks.expect_error(f"{label} naming a folder", args, [tmp, "is a folder"])
+                checks.check(f"{label} naming a folder builds no engine", not os.listdir(cache), str(os.listdir(cache)))
+        finally:
+            if cache_before is None:
+                del os.environ["KILN_CACHE_DIR"]
+            else:
+                os.environ["KILN_CACHE_DIR"] = cache_before
         coco8 = os.path.join(ASSETS, "datasets", "coco8", "coco8.yaml")
         checks.expect_error("val --save-json naming a folder",
                             ["val", "--model", model, "--data", coco8, "--save-json", tmp], [tmp, "is a folder"])
