@@ -6,7 +6,6 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -78,8 +77,8 @@ std::vector<std::string_view> split(std::string_view line, char sep) {
   }
 }
 
-// strtoll / strtod of a field (leading blanks and trailing text allowed, as the file has
-// always been read); nullopt when no number starts it.
+// strtoll of a field (leading blanks and trailing text allowed, as the file has always been
+// read); nullopt when no number starts it.
 std::optional<int64_t> leading_int(std::string_view field) {
   const std::string text(field);
   char* end = nullptr;
