@@ -3,11 +3,12 @@
 //   section_count x (u32 tag | u32 reserved = 0 | u64 size | size bytes)
 //   32-byte SHA-256 of every byte before it
 // Sections: metadata (JSON text), graph, weights (graph_serialization.h), plans (JSON,
-// engine_plans.h), recorded plans (the timing-cache text they replay) and, in a signed engine, a last signature section: the HMAC-SHA256 of every byte before
-// that section's own header (engine_signing.h). Readers skip unknown sections, so a signed
-// engine stays readable by a kiln that does not check signatures. The container layout is
-// the same for every format version, so an engine of another version can still be
-// inspected and reported as "needs rebuild" rather than as garbage.
+// engine_plans.h), recorded plans (the timing-cache text they replay) and, in a signed
+// engine, a last signature section: the HMAC-SHA256 of every byte before that section's own
+// header (engine_signing.h). Readers skip unknown sections, so a signed engine stays
+// readable by a kiln that does not check signatures. The container layout is the same for
+// every format version, so an engine of another version can still be inspected and reported
+// as "needs rebuild" rather than as garbage.
 #pragma once
 
 #include <cstdint>

@@ -6,6 +6,7 @@
 
 #include "engine/byte_io.h"
 #include "ir/op_set.h"
+#include "ir/size_limits.h"
 #include "passes/shape_inference.h"
 
 namespace kiln::engine {
@@ -77,14 +78,14 @@ ir::Tensor read_tensor(ByteReader& r) {
   if (dt >= kDTypeCount) { r.fail("unknown dtype " + std::to_string(dt)); return {}; }
   if (shape.size() > kMaxRank) { r.fail("tensor rank " + std::to_string(shape.size())); return {}; }
   auto dtype = static_cast<ir::DType>(dt);
-  // numel * element size must equal nbytes; checked without overflow.
-  uint64_t expected = ir::dtype_size(dtype);
-  for (int64_t d : shape) {
-    if (d < 0) { r.fail("negative tensor dimension"); return {}; }
-    if (d != 0 && expected > nbytes / static_cast<uint64_t>(d)) expected = std::numeric_limits<uint64_t>::max();
-    else expected *= static_cast<uint64_t>(d);
+  // Within kiln's size limits before any element count is multiplied out: a zero dim after
+  // huge ones made the bytes match (0) while the count overflowed int64 wherever computed.
+  const std::optional<int64_t> numel = ir::checked_numel(shape);
+  if (!numel) { r.fail("tensor shape " + ir::shape_to_string(shape) + " is beyond kiln's limits"); return {}; }
+  if (static_cast<uint64_t>(*numel) * ir::dtype_size(dtype) != nbytes) {
+    r.fail("tensor byte count does not match its shape");
+    return {};
   }
-  if (expected != nbytes) { r.fail("tensor byte count does not match its shape"); return {}; }
   auto bytes = r.get_bytes(nbytes);
   if (!r.ok()) return {};
   return ir::Tensor(dtype, std::move(shape), bytes);

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "backends/cpu/executor.h"
+#include "engine/byte_io.h"
 #include "onnx/importer.h"
 #include "support/test_support.h"
 
@@ -131,6 +132,38 @@ TEST(GraphSerialization, DamagedBytesAreCorruptNotACrash) {
     for (int k = 0; k < 4; ++k) g[rng() % g.size()] = static_cast<uint8_t>(rng());
     (void)deserialize_graph(g, s.weights, "random.kiln");  // must return, ok or not
   }
+}
+
+// A weight's dims are held to kiln's size limits before they are multiplied out: with a
+// zero dim after two huge ones the byte count (0) matched, and the element count overflowed
+// int64 (found by fuzzing the engine reader).
+TEST(GraphSerialization, TensorDimsBeyondTheLimitsAreCorrupt) {
+  auto tensor_bytes = [](const std::vector<int64_t>& shape, uint64_t nbytes) {
+    ByteWriter w;
+    w.put<uint8_t>(static_cast<uint8_t>(ir::DType::kFloat32));
+    w.put<uint32_t>(static_cast<uint32_t>(shape.size()));
+    for (int64_t d : shape) w.put<int64_t>(d);
+    w.put<uint64_t>(nbytes);
+    w.bytes().resize(w.bytes().size() + nbytes);
+    return w.bytes();
+  };
+  const int64_t huge = int64_t{1} << 62;
+  for (const auto& [shape, why] : std::vector<std::pair<std::vector<int64_t>, std::string>>{
+           {{huge, huge, 0}, "beyond kiln's limits"},
+           {{int64_t{1} << 32, 0}, "beyond kiln's limits"},
+           {{-1, 4}, "beyond kiln's limits"},
+           {{2, 3}, "byte count does not match"}}) {
+    const std::vector<uint8_t> bytes = tensor_bytes(shape, 0);
+    ByteReader r(bytes);
+    read_tensor(r);
+    EXPECT_FALSE(r.ok()) << ir::shape_to_string(shape);
+    EXPECT_NE(r.why().find(why), std::string::npos) << r.why();
+  }
+  const std::vector<uint8_t> fine = tensor_bytes({2, 0, 3}, 0);
+  ByteReader r(fine);
+  const ir::Tensor t = read_tensor(r);
+  EXPECT_TRUE(r.ok()) << r.why();
+  EXPECT_EQ(t.numel(), 0);
 }
 
 TEST(GraphSerialization, Yolo11nRoundTripRunsIdentically) {
