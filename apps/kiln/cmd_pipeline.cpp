@@ -64,12 +64,8 @@ struct SequenceOutput {
   StageTimes times;
   static Result<SequenceOutput> create(bool json, bool mot) {
     SequenceOutput out;
-    if (json) {
-      KILN_ASSIGN_OR_RETURN(out.jsonl, Spool::create());
-    }
-    if (mot) {
-      KILN_ASSIGN_OR_RETURN(out.mot, Spool::create());
-    }
+    KILN_ASSIGN_OR_RETURN(out.jsonl, Spool::create_if(json));
+    KILN_ASSIGN_OR_RETURN(out.mot, Spool::create_if(mot));
     return out;
   }
   Status add(const std::string& source, const pipeline::Pipeline& pipe, const pipeline::PipelineFrame& f) {
@@ -186,11 +182,11 @@ int run(PipelineArgs o) {
   auto finish = [&](const std::string& source, SequenceOutput& seq, double wall_s, const nlohmann::json& extra) -> Status {
     if (o.verbosity != Verbosity::kQuiet) std::printf("%s\n", seq.times.line(source, pipe, wall_s).c_str());
     if (AtomicFile* file = json_file->has_value() ? &**json_file : nullptr) {
-      KILN_RETURN_IF_ERROR(seq.jsonl->copy_to([&](std::string_view text) { return file->append(text); }));
+      KILN_RETURN_IF_ERROR(seq.jsonl->copy_to(*file));
       KILN_RETURN_IF_ERROR(file->append(seq.times.summary(source, pipe, wall_s, extra).dump() + "\n"));
     }
     if (AtomicFile* file = mot_file->has_value() ? &**mot_file : nullptr)
-      KILN_RETURN_IF_ERROR(seq.mot->copy_to([&](std::string_view text) { return file->append(text); }));
+      KILN_RETURN_IF_ERROR(seq.mot->copy_to(*file));
     return Status::Ok();
   };
   if (!sources->images.empty()) {

@@ -69,12 +69,8 @@ class Sequence {
   static Result<std::unique_ptr<Sequence>> create(const track::TrackerConfig& config, std::string name, bool json,
                                                   bool mot) {
     auto seq = std::unique_ptr<Sequence>(new Sequence(config, std::move(name)));
-    if (json) {
-      KILN_ASSIGN_OR_RETURN(seq->jsonl_, Spool::create());
-    }
-    if (mot) {
-      KILN_ASSIGN_OR_RETURN(seq->mot_, Spool::create());
-    }
+    KILN_ASSIGN_OR_RETURN(seq->jsonl_, Spool::create_if(json));
+    KILN_ASSIGN_OR_RETURN(seq->mot_, Spool::create_if(mot));
     return seq;
   }
 
@@ -124,13 +120,13 @@ class Sequence {
 
   // Appends the sequence's JSON lines, then one line per `events` ({"event", "message"}).
   Status write_json(AtomicFile& file, const std::vector<std::pair<std::string, std::string>>& events) {
-    KILN_RETURN_IF_ERROR(jsonl_->copy_to([&](std::string_view text) { return file.append(text); }));
+    KILN_RETURN_IF_ERROR(jsonl_->copy_to(file));
     for (const auto& [event, message] : events)
       KILN_RETURN_IF_ERROR(file.append(nlohmann::json{{"source", name_}, {"event", event}, {"message", message}}.dump() + "\n"));
     return Status::Ok();
   }
   Status write_mot(AtomicFile& file) {
-    return mot_->copy_to([&](std::string_view text) { return file.append(text); });
+    return mot_->copy_to(file);
   }
 
   // "Tracking: 0.05ms per frame, 12 tracks" after the sequence's own summary.

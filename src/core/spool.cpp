@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace kiln {
 
@@ -9,6 +10,12 @@ Result<Spool> Spool::create() {
   std::FILE* f = std::tmpfile();
   if (!f) return error(StatusCode::kIoError, "cannot create a temp file for results: ", std::strerror(errno));
   return Spool(f);
+}
+
+Result<std::optional<Spool>> Spool::create_if(bool wanted) {
+  if (!wanted) return std::optional<Spool>();
+  KILN_ASSIGN_OR_RETURN(Spool spool, create());
+  return std::optional<Spool>(std::move(spool));
 }
 
 Status Spool::append(std::string_view text) {
@@ -27,6 +34,10 @@ Status Spool::copy_to(const std::function<Status(std::string_view)>& out) {
   if (std::ferror(f)) return error(StatusCode::kIoError, "temp file of results: read failed");
   return std::fseek(f, 0, SEEK_END) == 0 ? Status::Ok()
                                          : error(StatusCode::kIoError, "temp file of results: ", std::strerror(errno));
+}
+
+Status Spool::copy_to(AtomicFile& file) {
+  return copy_to([&](std::string_view text) { return file.append(text); });
 }
 
 }  // namespace kiln

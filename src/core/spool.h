@@ -6,8 +6,10 @@
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string_view>
 
+#include "core/file_util.h"
 #include "kiln/status.h"
 
 namespace kiln {
@@ -15,11 +17,14 @@ namespace kiln {
 class Spool {
  public:
   static Result<Spool> create();
+  // A spool when `wanted` (an output flag given), else none.
+  static Result<std::optional<Spool>> create_if(bool wanted);
 
   Status append(std::string_view text);
   bool empty() const { return bytes_ == 0; }
   // Hands the text to `out` in pieces, from the start.
   Status copy_to(const std::function<Status(std::string_view)>& out);
+  Status copy_to(AtomicFile& file);
 
  private:
   struct Close {

@@ -347,9 +347,11 @@ Result<std::shared_ptr<ConvPlan>> compile_first(const ConvRequest& q, PlanBuilde
 
 }  // namespace
 
+std::string conv_signature_prefix(int64_t batch) { return "conv n" + std::to_string(batch) + " "; }
+
 std::string ConvRequest::signature() const {
   std::ostringstream os;
-  os << "conv n" << s.n << " c" << s.c << " h" << s.h << " w" << s.w << " k" << s.k << " r" << s.r << "x" << s.s
+  os << conv_signature_prefix(s.n) << "c" << s.c << " h" << s.h << " w" << s.w << " k" << s.k << " r" << s.r << "x" << s.s
      << " st" << s.sh << "," << s.sw << " pad" << s.ph << "," << s.pw << "," << pad_bottom << "," << pad_right
      << " dil" << s.dh << "," << s.dw << " g" << s.groups << " " << to_string(precision)
      // FP16 entries recorded before reduced-precision reductions were barred are not reused.
@@ -370,7 +372,7 @@ Status restore_recorded_conv_plans(PlanBuilder& b, int threads) {
   std::string prefix = b.device_key() + "|conv ";
   const ir::Value* input = b.graph().inputs.empty() ? nullptr : b.graph().inputs.front();
   if (input && input->shape && ir::is_static(*input->shape) && !input->shape->empty())
-    prefix += "n" + std::to_string(ir::static_dims(*input->shape).front()) + " ";
+    prefix = b.device_key() + "|" + conv_signature_prefix(ir::static_dims(*input->shape).front());
   std::vector<std::pair<const std::string*, const TunedChoice*>> recorded;
   for (const auto& [key, choice] : cache->entries())
     if (key.compare(0, prefix.size(), prefix) == 0 && !choice.plan.empty()) recorded.push_back({&key, &choice});

@@ -37,6 +37,10 @@ struct ConvRequest {
   std::string signature() const;
 };
 
+// How every signature() of a conv over `batch` images starts: an engine restores the
+// recorded plans of its own batch by it.
+std::string conv_signature_prefix(int64_t batch);
+
 // One built cuDNN plan, shared by every conv step with the same signature.
 struct ConvPlan {
   std::shared_ptr<cudnn_frontend::graph::Graph> graph;
