@@ -385,7 +385,7 @@ int run_bench(const BenchOptions& o, const ModelOptions& metadata) {
           {"load_identical", r.load_identical}, {"load_note", r.load_note},
           {"load_replay_s", r.load_stats.total_s}, {"load_restore_s", r.load_stats.compile_s},
           {"load_plans_restored", r.load_stats.plans_loaded},
-          {"over_workspace", r.stats.over_workspace}, {"convs", r.convs},
+          {"over_workspace", r.stats.over_workspace}, {"compile_processes", r.stats.compile_processes}, {"convs", r.convs},
           {"direct_convs", r.direct_convs}};
       if (!std::isnan(r.accuracy)) run["accuracy"] = r.accuracy;
       for (const auto& t : r.profile)

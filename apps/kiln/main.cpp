@@ -1,8 +1,13 @@
 // kiln: build, inspect and run YOLO engines. Parses the command line and dispatches.
+#include <filesystem>
 #include <iostream>
 #include <map>
+#include <string_view>
 
 #include "commands.h"
+#if KILN_HAS_CUDA
+#include "backends/cuda/plan_compile_workers.h"
+#endif
 
 namespace kiln::cli {
 
@@ -15,6 +20,19 @@ int report_error(const std::string& command, const Status& status) {
 
 int main(int argc, char** argv) {
   using namespace kiln::cli;
+#if KILN_HAS_CUDA
+  // Cold builds compile their conv plans in kiln processes side by side
+  // (backends/cuda/plan_compile_workers.h); this is how such a worker starts.
+  constexpr std::string_view kPlanCompileWorker = "--plan-compile-worker";
+  if (argc == 4 && argv[1] == kPlanCompileWorker) {
+    const kiln::Status s = kiln::cuda::run_plan_compile_worker(argv[2], argv[3]);
+    if (!s.ok()) std::cerr << "kiln: plan-compile worker: " << s.message() << std::endl;
+    return s.ok() ? 0 : kExitError;
+  }
+  std::error_code ec;
+  if (const auto self = std::filesystem::read_symlink("/proc/self/exe", ec); !ec)
+    kiln::cuda::set_plan_compile_worker({self.string(), std::string(kPlanCompileWorker)});
+#endif
   CLI::App app{"kiln: fast, portable engines for Ultralytics YOLO models", "kiln"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("kiln ") + KILN_VERSION);

@@ -9,6 +9,7 @@
 
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_support.h"
+#include "backends/cuda/plan_compile_workers.h"
 #include "backends/cuda/timing_cache.h"
 #include "ir/dtype.h"
 
@@ -84,7 +85,8 @@ Result<std::unique_ptr<Engine>> Engine::build(const ir::Graph& graph, const Buil
   KILN_CUDA_TRY(cudaGetDevice(&dev), "cudaGetDevice");
   KILN_CUDA_TRY(cudaGetDeviceProperties(&prop, dev), "cudaGetDeviceProperties");
   b.set_timing_cache(cache.get(), std::string(prop.name) + "|cudnn" + std::to_string(cudnnGetVersion()));
-  Status st = options.recorded_plans ? restore_recorded_conv_plans(b, options.restore_threads) : Status::Ok();
+  Status st = options.recorded_plans ? restore_recorded_conv_plans(b, options.restore_threads)
+                                     : precompile_in_workers(graph, b);
   if (st.ok()) st = b.build();
   // A cache that cannot be written costs the next build its reuse, not this build.
   if (st.ok() && cache) (void)cache->save();

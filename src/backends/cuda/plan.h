@@ -163,7 +163,10 @@ struct BuildStats {
   int fp32_tail_nodes = 0;  // nodes of an FP16 engine computed in FP32 (fp32_tail.h)
   std::vector<int> wins_by_rank;  // tuned signatures won by cuDNN's 1st, 2nd, ... candidate
   int over_workspace = 0;         // candidates skipped for needing more than the workspace cap
+  int compile_processes = 0;      // worker processes that compiled conv plans (plan_compile_workers.h)
 };
+
+struct ConvRequest;  // ops/conv_cudnn.h
 
 class PlanBuilder {
  public:
@@ -246,6 +249,13 @@ class PlanBuilder {
   std::map<std::string, std::shared_ptr<void>>& shared_plans() { return shared_plans_; }
   // Plans restored ahead of planning from a recorded timing cache, by its key.
   std::map<std::string, std::shared_ptr<void>>& restored_plans() { return restored_plans_; }
+  // Candidate plans compiled in worker processes, by conv signature, to be timed when the
+  // planner asks for them (plan_compile_workers.h).
+  std::map<std::string, std::shared_ptr<void>>& precompiled_plans() { return precompiled_plans_; }
+  // A dry planning pass: every conv request not in the timing cache is noted in `sink` and
+  // answered with a placeholder plan; nothing is compiled (plan_compile_workers.h).
+  void collect_conv_requests(std::vector<ConvRequest>* sink) { conv_requests_ = sink; }
+  std::vector<ConvRequest>* conv_request_sink() const { return conv_requests_; }
   // Extra cuDNN handles for plan compiles on worker threads (a handle must not be used by
   // two threads at once), created on first use; whoever takes the plan owns them and must
   // destroy them after the plans built through them.
@@ -282,6 +292,8 @@ class PlanBuilder {
   std::string device_key_;
   std::map<std::string, std::shared_ptr<void>> shared_plans_;
   std::map<std::string, std::shared_ptr<void>> restored_plans_;
+  std::map<std::string, std::shared_ptr<void>> precompiled_plans_;
+  std::vector<ConvRequest>* conv_requests_ = nullptr;
   std::map<const ir::Value*, ChannelPlacement> placements_;  // see concat_views.h
 };
 

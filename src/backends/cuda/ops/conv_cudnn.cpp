@@ -1,7 +1,10 @@
 #include "backends/cuda/ops/conv_cudnn.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
+#include <cstdlib>
+#include <functional>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -182,14 +185,41 @@ void remember(TimingCache& cache, const std::string& key, TunedChoice choice, co
 // is not safe to build from several threads.
 struct Candidate {
   std::shared_ptr<fe::graph::Graph> graph;
-  int64_t index = 0;
+  int64_t index = 0;  // the plan's index in `graph`
+  int64_t rank = 0;   // its place in cuDNN's order among the allowed candidates
+  // A plan a worker process compiled: its engine, knobs and serialized plan, which the
+  // restored graph cannot tell.
+  std::optional<TunedChoice> compiled;
 };
 
 std::optional<Candidate> build_candidate(const ConvRequest& q, int64_t index, cudnnHandle_t handle) {
   auto g = graph_with_candidates(q, handle);
   if (!g.ok() || (*g)->get_execution_plan_count() <= index || (*g)->build_plan_at_index(index).is_bad())
     return std::nullopt;
-  return Candidate{*g, index};
+  return Candidate{*g, index, index, std::nullopt};
+}
+
+// Runs work(handle, i) for every i < count on up to `threads` threads, each with a cuDNN
+// handle of its own and the builder's device current.
+Status on_cudnn_threads(PlanBuilder& b, size_t count, int threads,
+                        const std::function<void(cudnnHandle_t, size_t)>& work) {
+  const size_t n = std::min<size_t>(std::max(1, threads), count);
+  if (n == 0) return Status::Ok();
+  std::vector<cudnnHandle_t> handles(n, b.handles().cudnn);
+  for (size_t i = 1; i < n; ++i) {
+    KILN_ASSIGN_OR_RETURN(handles[i], b.worker_cudnn(i - 1));
+  }
+  int device = 0;
+  KILN_CUDA_TRY(cudaGetDevice(&device), "cudaGetDevice");
+  auto run = [&](size_t worker) {
+    if (cudaSetDevice(device) != cudaSuccess) return;  // a fresh thread has no current device
+    for (size_t i = worker; i < count; i += n) work(handles[worker], i);
+  };
+  std::vector<std::thread> pool;
+  for (size_t w = 1; w < n; ++w) pool.emplace_back(run, w);
+  run(0);
+  for (auto& t : pool) t.join();
+  return Status::Ok();
 }
 
 // The plan among built candidates: with tuning, the fastest on scratch buffers (recorded
@@ -206,7 +236,7 @@ Result<std::shared_ptr<ConvPlan>> choose_plan(const ConvRequest& q, std::vector<
     if (cands.empty())
       return error(StatusCode::kUnsupported, "every built candidate needs more than the ", cap, "-byte workspace cap");
   }
-  std::sort(cands.begin(), cands.end(), [](const Candidate& x, const Candidate& y) { return x.index < y.index; });
+  std::sort(cands.begin(), cands.end(), [](const Candidate& x, const Candidate& y) { return x.rank < y.rank; });
   Candidate pick = cands.front();
   if (b.options().tune) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -252,7 +282,11 @@ Result<std::shared_ptr<ConvPlan>> choose_plan(const ConvRequest& q, std::vector<
     auto& wins = b.stats().wins_by_rank;
     if (wins.size() <= rank) wins.resize(rank + 1);
     ++wins[rank];
-    if (TimingCache* cache = b.timing_cache()) {
+    if (TimingCache* cache = b.timing_cache(); cache && pick.compiled) {
+      TunedChoice choice = *pick.compiled;
+      choice.ms = best;
+      cache->put(b.device_key() + "|" + q.signature(), choice);
+    } else if (cache) {
       TunedChoice choice;
       std::unordered_map<fe::KnobType_t, int64_t> knobs;
       if (pick.graph->get_engine_and_knobs_at_index(pick.index, choice.engine_id, knobs).is_good()) {
@@ -263,7 +297,7 @@ Result<std::shared_ptr<ConvPlan>> choose_plan(const ConvRequest& q, std::vector<
       }
     }
   }
-  return finish_plan(pick.graph, pick.index, "");
+  return finish_plan(pick.graph, pick.index, "", pick.compiled ? choice_name(*pick.compiled) : "");
 }
 
 // The plan of a timing-cache entry: loaded when the entry carries it, else rebuilt from the
@@ -314,6 +348,12 @@ Result<std::shared_ptr<ConvPlan>> compile_first(const ConvRequest& q, PlanBuilde
     // again, so the conv falls to the same variant or kernel as it did then.
     if (cache->replay_only()) return std::shared_ptr<ConvPlan>();
   }
+  // Candidates a worker process compiled (plan_compile_workers.h) are only timed here.
+  if (auto it = b.precompiled_plans().find(q.signature()); it != b.precompiled_plans().end()) {
+    std::vector<Candidate> cands = std::move(*std::static_pointer_cast<std::vector<Candidate>>(it->second));
+    b.precompiled_plans().erase(it);
+    return choose_plan(q, std::move(cands), b);
+  }
   // The candidate list first, so that threads start only for candidates that exist: cuDNN
   // serializes much of its heuristics and plan building, so a needless thread costs wall
   // time.
@@ -335,7 +375,7 @@ Result<std::shared_ptr<ConvPlan>> compile_first(const ConvRequest& q, PlanBuilde
       // A fresh thread has no current CUDA context; some engines use the driver API.
       if (cudaSetDevice(device) == cudaSuccess) built[i] = build_candidate(q, indices[i], handles[i]);
     });
-  if (g->build_plan_at_index(indices[0]).is_good()) built[0] = Candidate{g, indices[0]};
+  if (g->build_plan_at_index(indices[0]).is_good()) built[0] = Candidate{g, indices[0], indices[0], std::nullopt};
   for (auto& t : threads) t.join();
   b.stats().compile_s += seconds_since(t0);
   std::vector<Candidate> cands;
@@ -376,25 +416,11 @@ Status restore_recorded_conv_plans(PlanBuilder& b, int threads) {
   std::vector<std::pair<const std::string*, const TunedChoice*>> recorded;
   for (const auto& [key, choice] : cache->entries())
     if (key.compare(0, prefix.size(), prefix) == 0 && !choice.plan.empty()) recorded.push_back({&key, &choice});
-  const size_t n = std::min<size_t>(std::max(1, threads), recorded.size());
-  if (n == 0) return Status::Ok();
-  std::vector<cudnnHandle_t> handles(n, b.handles().cudnn);
-  for (size_t i = 1; i < n; ++i) {
-    KILN_ASSIGN_OR_RETURN(handles[i], b.worker_cudnn(i - 1));
-  }
-  int device = 0;
-  KILN_CUDA_TRY(cudaGetDevice(&device), "cudaGetDevice");
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<std::shared_ptr<ConvPlan>> restored(recorded.size());
-  auto work = [&](size_t worker) {
-    if (cudaSetDevice(device) != cudaSuccess) return;  // a fresh thread has no current device
-    for (size_t i = worker; i < recorded.size(); i += n)
-      if (auto p = plan_from_blob(*recorded[i].second, handles[worker]); p.ok()) restored[i] = *p;
-  };
-  std::vector<std::thread> pool;
-  for (size_t w = 1; w < n; ++w) pool.emplace_back(work, w);
-  work(0);
-  for (auto& t : pool) t.join();
+  KILN_RETURN_IF_ERROR(on_cudnn_threads(b, recorded.size(), threads, [&](cudnnHandle_t h, size_t i) {
+    if (auto p = plan_from_blob(*recorded[i].second, h); p.ok()) restored[i] = *p;
+  }));
   for (size_t i = 0; i < recorded.size(); ++i)
     if (restored[i]) b.restored_plans()[*recorded[i].first] = restored[i];
   b.stats().compile_s += seconds_since(t0);
@@ -404,6 +430,14 @@ Status restore_recorded_conv_plans(PlanBuilder& b, int threads) {
 Result<std::shared_ptr<ConvPlan>> get_conv_plan(const ConvRequest& q, PlanBuilder& b) {
   const std::string sig = q.signature();
   auto& shared = b.shared_plans();
+  if (std::vector<ConvRequest>* sink = b.conv_request_sink()) {
+    // A dry pass: what compile_first would compile is noted, once per signature.
+    TimingCache* cache = b.options().tune ? b.timing_cache() : nullptr;
+    if (!shared.count(sig) && !(cache && cache->entries().count(b.device_key() + "|" + sig))) sink->push_back(q);
+    auto placeholder = std::make_shared<ConvPlan>();
+    shared[sig] = placeholder;
+    return placeholder;
+  }
   auto found = [&]() -> Result<std::shared_ptr<ConvPlan>> {
     if (!shared.at(sig)) return error(StatusCode::kUnsupported, "refused earlier");
     return std::static_pointer_cast<ConvPlan>(shared.at(sig));
@@ -437,11 +471,90 @@ Result<std::shared_ptr<ConvPlan>> get_conv_plan(const ConvRequest& q, PlanBuilde
       else p = error(StatusCode::kUnsupported, "build_plans: ", e.get_message());
     }
     b.stats().compile_s += seconds_since(t0);
-    if (built >= 0) p = choose_plan(q, {Candidate{*g, built}}, b);
+    if (built >= 0) p = choose_plan(q, {Candidate{*g, built, built, std::nullopt}}, b);
   }
   shared[sig] = p.ok() ? std::static_pointer_cast<void>(*p) : nullptr;
   if (p.ok()) ++b.stats().conv_signatures;
   return p;
+}
+
+
+
+std::string encode_conv_request(const ConvRequest& q) {
+  const ConvShape& s = q.s;
+  std::ostringstream os;
+  for (int64_t v : {s.n, s.h, s.w, s.c, s.k, s.oh, s.ow, s.r, s.s, s.sh, s.sw, s.ph, s.pw, s.dh, s.dw, s.groups,
+                    q.pad_bottom, q.pad_right, static_cast<int64_t>(q.precision), static_cast<int64_t>(q.variant),
+                    static_cast<int64_t>(q.silu), q.x_stride, q.y_stride, q.r_stride})
+    os << v << ' ';
+  return os.str();
+}
+
+Result<ConvRequest> decode_conv_request(std::string_view line) {
+  std::istringstream is{std::string(line)};
+  std::array<int64_t, 24> v{};
+  for (int64_t& x : v)
+    if (!(is >> x)) return error(StatusCode::kInvalidArgument, "conv request '", line, "': expected 24 integers");
+  std::string rest;
+  if (is >> rest) return error(StatusCode::kInvalidArgument, "conv request '", line, "': more than 24 integers");
+  if (v[18] < 0 || v[18] > static_cast<int64_t>(Precision::kInt8) || v[19] < 0 ||
+      v[19] > static_cast<int64_t>(ConvVariant::kConvOnly) || v[20] < 0 || v[20] > 1)
+    return error(StatusCode::kInvalidArgument, "conv request '", line, "': precision, variant or SiLU out of range");
+  ConvRequest q;
+  q.s = ConvShape{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15]};
+  q.pad_bottom = v[16];
+  q.pad_right = v[17];
+  q.precision = static_cast<Precision>(v[18]);
+  q.variant = static_cast<ConvVariant>(v[19]);
+  q.silu = v[20] != 0;
+  q.x_stride = v[21];
+  q.y_stride = v[22];
+  q.r_stride = v[23];
+  return q;
+}
+
+std::string compiled_candidate_key(const std::string& signature, size_t rank) {
+  return signature + " #" + std::to_string(rank);
+}
+
+void compile_conv_candidates(const std::vector<ConvRequest>& requests, int candidates, cudnnHandle_t handle,
+                             TimingCache& out) {
+  for (const ConvRequest& q : requests) {
+    auto g = graph_with_candidates(q, handle);
+    if (!g.ok()) continue;  // the planner's own compile tells why
+    const std::vector<int64_t> indices = allowed_candidates(**g, q.precision, std::max(1, candidates));
+    for (size_t rank = 0; rank < indices.size(); ++rank) {
+      // A graph per candidate: a graph serializes the plan built in it.
+      std::optional<Candidate> c = build_candidate(q, indices[rank], handle);
+      if (!c) continue;
+      TunedChoice choice;
+      std::unordered_map<fe::KnobType_t, int64_t> knobs;
+      if (c->graph->get_engine_and_knobs_at_index(c->index, choice.engine_id, knobs).is_bad()) continue;
+      for (auto [k, v] : knobs) choice.knobs.push_back({static_cast<int64_t>(k), v});
+      std::sort(choice.knobs.begin(), choice.knobs.end());
+      remember(out, compiled_candidate_key(q.signature(), rank), choice, *c->graph);
+    }
+  }
+}
+
+Status adopt_compiled_candidates(PlanBuilder& b, const TimingEntries& compiled, int threads) {
+  std::vector<std::pair<const std::string*, const TunedChoice*>> items;
+  for (const auto& [key, choice] : compiled)
+    if (!choice.plan.empty() && key.rfind(" #") != std::string::npos) items.push_back({&key, &choice});
+  std::vector<std::shared_ptr<fe::graph::Graph>> graphs(items.size());
+  KILN_RETURN_IF_ERROR(on_cudnn_threads(b, items.size(), threads, [&](cudnnHandle_t h, size_t i) {
+    if (auto p = plan_from_blob(*items[i].second, h); p.ok()) graphs[i] = (*p)->graph;
+  }));
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (!graphs[i]) continue;  // not restored: the planner compiles that candidate itself
+    const std::string& key = *items[i].first;
+    const size_t at = key.rfind(" #");
+    auto& entry = b.precompiled_plans()[key.substr(0, at)];
+    if (!entry) entry = std::make_shared<std::vector<Candidate>>();
+    const int64_t rank = std::strtoll(key.c_str() + at + 2, nullptr, 10);
+    std::static_pointer_cast<std::vector<Candidate>>(entry)->push_back(Candidate{graphs[i], 0, rank, *items[i].second});
+  }
+  return Status::Ok();
 }
 
 }  // namespace kiln::cuda

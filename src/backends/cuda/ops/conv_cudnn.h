@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "backends/cuda/kernels.h"
@@ -50,6 +51,23 @@ struct ConvPlan {
 };
 
 // The shared plan for a request, built on first use (error: cuDNN has no engine for it).
+// In a dry planning pass (PlanBuilder::collect_conv_requests) the request is only noted.
 Result<std::shared_ptr<ConvPlan>> get_conv_plan(const ConvRequest& q, PlanBuilder& b);
+
+// A request as one line of integers and back, for plan-compile worker processes
+// (plan_compile_workers.h).
+std::string encode_conv_request(const ConvRequest& q);
+Result<ConvRequest> decode_conv_request(std::string_view line);
+
+// A worker's job: the first `candidates` allowed candidates of each request compiled, each
+// in a graph of its own, their serialized plans put in `out` under
+// compiled_candidate_key(signature, rank) (rank: the place among the allowed candidates in
+// cuDNN's order). What does not compile is left out.
+void compile_conv_candidates(const std::vector<ConvRequest>& requests, int candidates, cudnnHandle_t handle,
+                             TimingCache& out);
+std::string compiled_candidate_key(const std::string& signature, size_t rank);
+// The planner's side: workers' compiled candidates restored (on up to `threads` threads,
+// one cuDNN handle each) into b.precompiled_plans(), where get_conv_plan times them.
+Status adopt_compiled_candidates(PlanBuilder& b, const TimingEntries& compiled, int threads);
 
 }  // namespace kiln::cuda

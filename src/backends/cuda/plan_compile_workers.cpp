@@ -1,0 +1,158 @@
+#include "backends/cuda/plan_compile_workers.h"
+
+#include <cudnn.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <sstream>
+
+#include "backends/cuda/cuda_check.h"
+#include "backends/cuda/ops/conv_cudnn.h"
+#include "backends/cuda/timing_cache.h"
+#include "core/cpu_count.h"
+#include "core/file_util.h"
+
+extern char** environ;
+
+namespace kiln::cuda {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kRequestsHeader = "kiln-conv-requests 1";
+// A worker's start (process, CUDA context, cuDNN's first heuristics) costs about as much as
+// a few compiles, so each takes several requests; 8 workers cover a cold yolo11n build.
+constexpr size_t kRequestsPerWorker = 6;
+constexpr size_t kMaxWorkers = 8;
+
+std::mutex command_mutex;
+std::vector<std::string> worker_command;
+
+std::vector<std::string> command() {
+  std::lock_guard<std::mutex> lock(command_mutex);
+  return worker_command;
+}
+
+// A private temp folder, removed with the object.
+struct TempDir {
+  fs::path path;
+  ~TempDir() {
+    std::error_code ec;
+    if (!path.empty()) fs::remove_all(path, ec);
+  }
+};
+
+Result<TempDir> make_temp_dir() {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string pattern = (tmp && *tmp ? std::string(tmp) : std::string("/tmp")) + "/kiln-plans-XXXXXX";
+  if (!::mkdtemp(pattern.data())) return error(StatusCode::kIoError, "cannot create a temp folder like ", pattern);
+  return TempDir{pattern};
+}
+
+Result<pid_t> spawn(const std::vector<std::string>& args, const fs::path& log) {
+  std::vector<char*> argv;
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) return error(StatusCode::kIoError, "cannot start plan-compile worker ", args[0]);
+  return pid;
+}
+
+bool exited_cleanly(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) return false;
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+}  // namespace
+
+void set_plan_compile_worker(std::vector<std::string> command) {
+  std::lock_guard<std::mutex> lock(command_mutex);
+  worker_command = std::move(command);
+}
+
+Status precompile_in_workers(const ir::Graph& graph, PlanBuilder& b) {
+  const std::vector<std::string> cmd = command();
+  if (cmd.empty() || b.options().direct_conv) return Status::Ok();
+  const auto t0 = std::chrono::steady_clock::now();
+  // The dry pass: every request the planner would compile, planned against the same timing
+  // cache; its uploads go to a store of its own, dropped with it.
+  std::vector<ConvRequest> requests;
+  {
+    PlanBuilder dry(graph, b.options(), b.handles(), std::make_shared<WeightStore>());
+    dry.set_timing_cache(b.timing_cache(), b.device_key());
+    dry.collect_conv_requests(&requests);
+    (void)dry.build();  // what fails here fails again, and is reported, in the real pass
+  }
+  const size_t workers =
+      std::min({kMaxWorkers, core::usable_cores(), (requests.size() + kRequestsPerWorker - 1) / kRequestsPerWorker});
+  if (workers < 2) return Status::Ok();
+
+  int device = 0;
+  KILN_CUDA_TRY(cudaGetDevice(&device), "cudaGetDevice");
+  const int candidates = b.options().tune ? std::max(1, b.options().tune_candidates) : 1;
+  KILN_ASSIGN_OR_RETURN(TempDir dir, make_temp_dir());
+  std::vector<pid_t> pids(workers, -1);
+  for (size_t w = 0; w < workers; ++w) {
+    std::string text = std::string(kRequestsHeader) + " " + std::to_string(device) + " " + std::to_string(candidates) + "\n";
+    for (size_t i = w; i < requests.size(); i += workers) text += encode_conv_request(requests[i]) + "\n";
+    const fs::path in = dir.path / ("requests." + std::to_string(w));
+    KILN_RETURN_IF_ERROR(write_file_atomic(in, text.data(), text.size()));
+    std::vector<std::string> args = cmd;
+    args.push_back(in.string());
+    args.push_back((dir.path / ("plans." + std::to_string(w))).string());
+    auto pid = spawn(args, dir.path / ("log." + std::to_string(w)));
+    if (pid.ok()) pids[w] = *pid;
+  }
+  // A worker that did not start or failed leaves its requests to the planner.
+  for (size_t w = 0; w < workers; ++w) {
+    if (pids[w] < 0 || !exited_cleanly(pids[w])) continue;
+    TimingCache plans((dir.path / ("plans." + std::to_string(w))).string());
+    KILN_RETURN_IF_ERROR(adopt_compiled_candidates(b, plans.entries(), b.options().restore_threads));
+    ++b.stats().compile_processes;
+  }
+  b.stats().compile_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return Status::Ok();
+}
+
+Status run_plan_compile_worker(const std::string& requests_path, const std::string& plans_path) {
+  KILN_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, read_file(requests_path));
+  std::istringstream in(std::string(bytes.begin(), bytes.end()));
+  std::string header;
+  int device = 0, candidates = 0;
+  std::getline(in, header);
+  if (std::istringstream h(header); header.rfind(kRequestsHeader, 0) != 0 ||
+                                    !(h.ignore(std::string(kRequestsHeader).size()) >> device >> candidates))
+    return error(StatusCode::kInvalidArgument, requests_path, ": not a conv request file");
+  std::vector<ConvRequest> requests;
+  for (std::string line; std::getline(in, line);) {
+    auto q = decode_conv_request(line);
+    if (!q.ok()) return error(q.status().code(), requests_path, ": ", q.status().message());
+    requests.push_back(*q);
+  }
+  KILN_CUDA_TRY(cudaSetDevice(device), "cudaSetDevice");
+  cudnnHandle_t handle = nullptr;
+  KILN_RETURN_IF_ERROR(cudnn_status(cudnnCreate(&handle), "cudnnCreate"));
+  TimingCache plans(plans_path);
+  compile_conv_candidates(requests, candidates, handle, plans);
+  Status saved = plans.save();
+  cudnnDestroy(handle);
+  return saved;
+}
+
+}  // namespace kiln::cuda
