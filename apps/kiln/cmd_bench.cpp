@@ -134,17 +134,18 @@ Status bench_one(const BenchOptions& o, const std::string& precision, const Int8
   bo.int8 = int8;
   // A static export runs only at its own batch and size.
   KILN_ASSIGN_OR_RETURN(ir::Graph probe, onnx::import_model(o.model));
-  bool dynamic = false;
-  for (const ir::Value* in : probe.inputs)
-    if (in->shape)
-      for (const ir::Dim& d : *in->shape) dynamic = dynamic || !d.is_known();
-  if (!dynamic && !probe.inputs.empty() && probe.inputs[0]->shape && !probe.inputs[0]->shape->empty() &&
-      (*probe.inputs[0]->shape)[0].value != batch) {
-    row.skipped = "static batch " + std::to_string((*probe.inputs[0]->shape)[0].value);
+  // A dynamic batch and a dynamic size are apart: OSNet exports take any batch at 256x128.
+  const ir::Shape* shape = probe.inputs.empty() || !probe.inputs[0]->shape ? nullptr : &*probe.inputs[0]->shape;
+  const bool dynamic_batch = shape && !shape->empty() && !(*shape)[0].is_known();
+  const bool dynamic_size =
+      shape && std::any_of(shape->begin() + std::min<size_t>(shape->size(), 2), shape->end(),
+                           [](const ir::Dim& d) { return !d.is_known(); });
+  if (shape && !shape->empty() && !dynamic_batch && (*shape)[0].value != batch) {
+    row.skipped = "static batch " + std::to_string((*shape)[0].value);
     return Status::Ok();
   }
   bo.batch = batch;
-  bo.imgsz = dynamic ? o.imgsz : 0;
+  bo.imgsz = dynamic_size ? o.imgsz : 0;
   bo.verify = false;
   bo.tune = !o.no_tune;
   bo.tune_candidates = o.tune_candidates;
