@@ -1,5 +1,5 @@
 // Conv fusions and the tuned-plan timing cache: Conv->SiLU->Add(residual) folded into one
-// cuDNN graph (FP16, TF32) against the CPU reference; a second build reading the timing
+// cuDNN graph (FP16, TF32) and Conv->ReLU, Conv->Sigmoid into theirs, against the CPU reference; a second build reading the timing
 // cache reuses every choice (no timing) and computes the same output; the cache file
 // round-trips and ignores malformed lines.
 #include <gtest/gtest.h>
@@ -136,6 +136,65 @@ TEST(CudaFusion, ResidualAddFoldsIntoConv) {
   ASSERT_EQ(r.out.size(), 1u);
   EXPECT_LE(relative_max_error(r.out[0], (*ref)[0]), 1e-3);
   EXPECT_EQ(r.stats.residual_fused, 0);
+}
+
+// x -> Conv(1x1) -> ReLU -> Conv(1x1) -> Sigmoid: OSNet's channel gate. Both activations
+// fold into their convs' cuDNN graphs at FP16 (no step of their own) and the output matches
+// the CPU; strict FP32 (no fused graphs) keeps them as steps and matches too.
+TEST(CudaFusion, ReluAndSigmoidFoldIntoConvs) {
+  KILN_REQUIRE_GPU();
+  ir::Graph g;
+  auto value = [&](const char* name, int64_t c) {
+    ir::Value* v = g.add_value(name);
+    v->dtype = ir::DType::kFloat32;
+    v->shape = ir::make_shape({2, c, 6, 6});
+    return v;
+  };
+  ir::Value* x = value("x", 32);
+  g.inputs.push_back(x);
+  auto conv = [&](const char* name, ir::Value* in, int64_t cin, int64_t cout, uint32_t seed, ir::Value* out) {
+    ir::Value* w = g.add_constant(std::string(name) + "_w", random_tensor({cout, cin, 1, 1}, seed, -0.3f, 0.3f));
+    ir::Value* b = g.add_constant(std::string(name) + "_b", random_tensor({cout}, seed + 1));
+    g.add_node("Conv", name, {in, w, b}, {out})->attrs = {{"kernel_shape", std::vector<int64_t>{1, 1}},
+                                                         {"strides", std::vector<int64_t>{1, 1}},
+                                                         {"pads", std::vector<int64_t>{0, 0, 0, 0}},
+                                                         {"dilations", std::vector<int64_t>{1, 1}},
+                                                         {"group", int64_t{1}}};
+  };
+  ir::Value* fc1 = value("fc1", 8);
+  ir::Value* relu = value("relu", 8);
+  ir::Value* fc2 = value("fc2", 32);
+  ir::Value* gate = value("gate", 32);
+  conv("conv_fc1", x, 32, 8, 21, fc1);
+  g.add_node("Relu", "act_relu", {fc1}, {relu});
+  conv("conv_fc2", relu, 8, 32, 23, fc2);
+  g.add_node("Sigmoid", "act_sigmoid", {fc2}, {gate});
+  g.outputs = {gate};
+  ir::Tensor in = random_tensor({2, 32, 6, 6}, 25);
+  auto cpu = cpu::Executor::create(g);
+  ASSERT_TRUE(cpu.ok()) << cpu.status().message();
+  auto ref = cpu->run({in});
+  ASSERT_TRUE(ref.ok()) << ref.status().message();
+  auto steps_of = [](const Built& r, const std::string& node) {
+    int n = 0;
+    for (const auto& t : r.tactics) n += t.node == node;
+    return n;
+  };
+  Built fp16 = build_and_run(g, test_build_options(Precision::kFp16), in);
+  ASSERT_EQ(fp16.out.size(), 1u);
+  EXPECT_LE(relative_max_error(fp16.out[0], (*ref)[0]), 1e-2);
+  EXPECT_EQ(steps_of(fp16, "act_relu"), 0) << "the ReLU ran as a step of its own";
+  EXPECT_EQ(steps_of(fp16, "act_sigmoid"), 0) << "the Sigmoid ran as a step of its own";
+  for (const char* c : {"conv_fc1", "conv_fc2"}) {
+    bool fused = false;
+    for (const auto& t : fp16.tactics) fused = fused || (t.node == c && t.tactic.rfind("cudnn_fused:", 0) == 0);
+    EXPECT_TRUE(fused) << c << " did not run as a fused cuDNN graph";
+  }
+  Built fp32 = build_and_run(g, test_build_options(Precision::kFp32), in);
+  ASSERT_EQ(fp32.out.size(), 1u);
+  EXPECT_LE(relative_max_error(fp32.out[0], (*ref)[0]), 1e-5);
+  EXPECT_EQ(steps_of(fp32, "act_relu"), 1);
+  EXPECT_EQ(steps_of(fp32, "act_sigmoid"), 1);
 }
 
 TEST(CudaFusion, WarmTimingCacheSkipsTuning) {

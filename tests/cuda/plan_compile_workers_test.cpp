@@ -22,7 +22,7 @@ TEST(ConvRequestCodec, RoundTripsEveryField) {
   q.pad_right = 7;
   q.precision = Precision::kTf32;
   q.variant = ConvVariant::kResidual;
-  q.silu = true;
+  q.act = ConvAct::kSigmoid;
   q.x_stride = 128;
   q.y_stride = 192;
   q.r_stride = 160;
@@ -35,7 +35,7 @@ TEST(ConvRequestCodec, RoundTripsEveryField) {
   EXPECT_EQ(got, (std::vector<int64_t>{2, 40, 36, 64, 96, 20, 18, 3, 5, 2, 3, 1, 2, 4, 5, 8, 6, 7, 128, 192, 160}));
   EXPECT_EQ(back->precision, Precision::kTf32);
   EXPECT_EQ(back->variant, ConvVariant::kResidual);
-  EXPECT_TRUE(back->silu);
+  EXPECT_EQ(back->act, ConvAct::kSigmoid);
   EXPECT_EQ(back->signature(), q.signature());
 }
 

@@ -1,9 +1,10 @@
-// Conv (+ fused bias, SiLU and residual Add), NHWC. A conv reading the graph's FP32 NCHW
+// Conv (+ fused bias, activation and residual Add), NHWC. A conv reading the graph's FP32 NCHW
 // input with few channels (the stem) runs our conv_nchw_input kernel, with no convert
-// before it. Otherwise cuDNN (conv_cudnn.h), variants tried in order: conv+bias+SiLU+residual
-// as one cuDNN graph (when the conv's (SiLU) output feeds only an Add whose other operand
-// has the same shape); conv+bias+SiLU; conv alone followed by our bias/activation kernel;
-// then our direct kernel. Convs with one signature share one cuDNN plan. The step's tactic
+// before it. Otherwise cuDNN (conv_cudnn.h), variants tried in order: conv+bias+activation+
+// residual as one cuDNN graph (when the conv's (activated) output feeds only an Add whose
+// other operand has the same shape); conv+bias+activation; conv alone followed by our
+// bias/SiLU kernel; then our direct kernel. The activation is the SiLU, ReLU or Sigmoid
+// that alone reads the conv; ReLU and Sigmoid fold only into cuDNN's graphs. Convs with one signature share one cuDNN plan. The step's tactic
 // records what was taken.
 #include <algorithm>
 
@@ -62,7 +63,8 @@ struct ConvDesc {
   ConvShape s{};
   int64_t pad_bottom = 0, pad_right = 0;
   const ir::Tensor* weight = nullptr;
-  const ir::Node* silu = nullptr;  // the SiLU folded in, if any
+  const ir::Node* act = nullptr;   // the activation folded in, if any (ConvAct)
+  ConvAct act_kind = ConvAct::kNone;
   const ir::Node* add = nullptr;   // the Add the conv (+SiLU) output alone feeds, if foldable
   const ir::Value* out = nullptr;  // what the conv (+SiLU) produces
 };
@@ -112,9 +114,16 @@ Result<ConvDesc> describe(const PlanBuilder& b, const ir::Node& node, const std:
   d.pad_bottom = pads[2];
   d.pad_right = pads[3];
   d.out = node.outputs[0];
-  if (const ir::Node* next = b.sole_consumer(d.out); next && next->op_type == "SiLU") {
-    d.silu = next;
-    d.out = next->outputs[0];
+  if (const ir::Node* next = b.sole_consumer(d.out)) {
+    const ConvAct kind = next->op_type == "SiLU"      ? ConvAct::kSiLU
+                         : next->op_type == "Relu"    ? ConvAct::kRelu
+                         : next->op_type == "Sigmoid" ? ConvAct::kSigmoid
+                                                      : ConvAct::kNone;
+    if (kind != ConvAct::kNone && next->outputs.size() == 1) {
+      d.act = next;
+      d.act_kind = kind;
+      d.out = next->outputs[0];
+    }
   }
   // Strict FP32 (the reference mode) runs cuDNN's plain convs and our bias+SiLU kernel:
   // cuDNN's fused FP32 graphs have only runtime-compiled, non-tensor-core engines, measured
@@ -134,7 +143,9 @@ std::vector<ConvVariant> variants(const PlanBuilder& b, bool residual) {
 }
 
 ConvRequest request(const PlanBuilder& b, const ConvDesc& d, ConvVariant v) {
-  return ConvRequest{d.s, d.pad_bottom, d.pad_right, float_precision(b.options()), v, d.silu != nullptr};
+  // A plain conv's graph computes no activation: our kernel after it applies SiLU only.
+  const ConvAct act = v == ConvVariant::kConvOnly && d.act_kind != ConvAct::kSiLU ? ConvAct::kNone : d.act_kind;
+  return ConvRequest{d.s, d.pad_bottom, d.pad_right, float_precision(b.options()), v, act};
 }
 
 // cuDNN reads a channel view (concat_views.h) of the activation dtype through its strides;
@@ -191,9 +202,9 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
     KILN_ASSIGN_OR_RETURN(step->bias_act, upload_act(bias, node.name + " bias"));
   }
 
-  if (d.silu) {
+  if (d.act_kind == ConvAct::kSiLU) {
     step->silu = true;
-    b.skip_node(d.silu);
+    b.skip_node(d.act);
   }
   const ir::Value* out_value = d.out;
   step->type = b.act_dtype();
@@ -275,6 +286,11 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
     out_value = d.add->outputs[0];
     step->residual = residual_slot;
     ++b.stats().residual_fused;
+  }
+  // A ReLU or Sigmoid that no cuDNN graph took runs as a step of its own, on the conv's output.
+  if (d.act && d.act_kind != ConvAct::kSiLU) {
+    if (step->plan && step->variant != ConvVariant::kConvOnly) b.skip_node(d.act);
+    else out_value = node.outputs[0];
   }
   const std::vector<int64_t> out_dims = {s.n, s.k, s.oh, s.ow};
   step->out = y_stride ? b.define_placed(out_value, out_dims) : b.define(out_value, out_dims, Layout::kNHWC);

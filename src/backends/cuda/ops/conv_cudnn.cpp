@@ -91,9 +91,12 @@ Result<std::shared_ptr<ConvGraph>> make_graph(const ConvRequest& q, cudnnHandle_
     auto B = g->tensor(fe::graph::Tensor_attributes().set_name("B").set_uid(kConvUidB).set_data_type(io)
                            .set_dim({1, s.k, 1, 1}).set_stride({s.k, 1, s.k, s.k}));
     Y = g->pointwise(Y, B, fe::graph::Pointwise_attributes().set_mode(fe::PointwiseMode_t::ADD));
-    if (q.silu) {
+    if (q.act != ConvAct::kNone) {
       Y->set_data_type(fe::DataType_t::FLOAT);
-      Y = g->pointwise(Y, fe::graph::Pointwise_attributes().set_mode(fe::PointwiseMode_t::SWISH_FWD).set_swish_beta(1.f));
+      auto act = fe::graph::Pointwise_attributes();
+      if (q.act == ConvAct::kSiLU) act.set_mode(fe::PointwiseMode_t::SWISH_FWD).set_swish_beta(1.f);
+      else act.set_mode(q.act == ConvAct::kRelu ? fe::PointwiseMode_t::RELU_FWD : fe::PointwiseMode_t::SIGMOID_FWD);
+      Y = g->pointwise(Y, act);
     }
     if (q.variant == ConvVariant::kResidual) {
       Y->set_data_type(fe::DataType_t::FLOAT);
@@ -397,7 +400,7 @@ std::string ConvRequest::signature() const {
      // FP16 entries recorded before reduced-precision reductions were barred are not reused.
      << (precision == Precision::kFp16 ? "/acc32 " : " ")
      << (variant == ConvVariant::kResidual ? "bias+silu?+add" : variant == ConvVariant::kFused ? "bias+silu?" : "conv")
-     << (silu ? " silu" : "");
+     << (act == ConvAct::kSiLU ? " silu" : act == ConvAct::kRelu ? " relu" : act == ConvAct::kSigmoid ? " sigmoid" : "");
   // Packed requests keep the keys recorded before channel views existed.
   if (x_stride || y_stride || r_stride) os << " px" << x_stride << "," << y_stride << "," << r_stride;
   return os.str();
@@ -485,7 +488,7 @@ std::string encode_conv_request(const ConvRequest& q) {
   std::ostringstream os;
   for (int64_t v : {s.n, s.h, s.w, s.c, s.k, s.oh, s.ow, s.r, s.s, s.sh, s.sw, s.ph, s.pw, s.dh, s.dw, s.groups,
                     q.pad_bottom, q.pad_right, static_cast<int64_t>(q.precision), static_cast<int64_t>(q.variant),
-                    static_cast<int64_t>(q.silu), q.x_stride, q.y_stride, q.r_stride})
+                    static_cast<int64_t>(q.act), q.x_stride, q.y_stride, q.r_stride})
     os << v << ' ';
   return os.str();
 }
@@ -498,15 +501,15 @@ Result<ConvRequest> decode_conv_request(std::string_view line) {
   std::string rest;
   if (is >> rest) return error(StatusCode::kInvalidArgument, "conv request '", line, "': more than 24 integers");
   if (v[18] < 0 || v[18] > static_cast<int64_t>(Precision::kInt8) || v[19] < 0 ||
-      v[19] > static_cast<int64_t>(ConvVariant::kConvOnly) || v[20] < 0 || v[20] > 1)
-    return error(StatusCode::kInvalidArgument, "conv request '", line, "': precision, variant or SiLU out of range");
+      v[19] > static_cast<int64_t>(ConvVariant::kConvOnly) || v[20] < 0 || v[20] > static_cast<int64_t>(ConvAct::kSigmoid))
+    return error(StatusCode::kInvalidArgument, "conv request '", line, "': precision, variant or activation out of range");
   ConvRequest q;
   q.s = ConvShape{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15]};
   q.pad_bottom = v[16];
   q.pad_right = v[17];
   q.precision = static_cast<Precision>(v[18]);
   q.variant = static_cast<ConvVariant>(v[19]);
-  q.silu = v[20] != 0;
+  q.act = static_cast<ConvAct>(v[20]);
   q.x_stride = v[21];
   q.y_stride = v[22];
   q.r_stride = v[23];

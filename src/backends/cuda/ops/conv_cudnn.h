@@ -23,12 +23,17 @@ inline constexpr int64_t kConvUidX = 1, kConvUidW = 2, kConvUidB = 3, kConvUidY 
 // or nothing (our bias/activation kernel follows).
 enum class ConvVariant { kResidual, kFused, kConvOnly };
 
+// The activation a fused cuDNN graph applies after the bias. SiLU also runs in our
+// bias/activation and direct kernels; ReLU and Sigmoid (OSNet's convs and channel gates)
+// only in cuDNN's fused graphs, and stay steps of their own where those do not build.
+enum class ConvAct : uint8_t { kNone, kSiLU, kRelu, kSigmoid };
+
 struct ConvRequest {
   ConvShape s;
   int64_t pad_bottom = 0, pad_right = 0;
   Precision precision{};
   ConvVariant variant{};
-  bool silu = false;
+  ConvAct act = ConvAct::kNone;
   // Pixel strides (elements) of X, Y and R when they are channel views of wider NHWC
   // buffers (Slot::pixel_stride); 0 when packed.
   int64_t x_stride = 0, y_stride = 0, r_stride = 0;
