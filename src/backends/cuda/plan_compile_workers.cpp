@@ -2,6 +2,7 @@
 
 #include <cudnn.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <filesystem>
 #include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/ops/conv_cudnn.h"
@@ -32,6 +34,8 @@ constexpr const char* kRequestsHeader = "kiln-conv-requests 1";
 // a few compiles, so each takes several requests; 8 workers cover a cold yolo11n build.
 constexpr size_t kRequestsPerWorker = 6;
 constexpr size_t kMaxWorkers = 8;
+// yolo11n's batch-32 plans take a worker a few seconds; far longer means a stuck worker.
+constexpr std::chrono::minutes kWorkerDeadline{10};
 
 std::mutex command_mutex;
 std::vector<std::string> worker_command;
@@ -72,11 +76,22 @@ Result<pid_t> spawn(const std::vector<std::string>& args, const fs::path& log) {
   return pid;
 }
 
-bool exited_cleanly(pid_t pid) {
+// Whether the worker exited with 0 by `deadline`; one still running then is killed (its
+// requests fall to the planner), so that a stuck worker cannot hang the build.
+bool exited_cleanly(pid_t pid, std::chrono::steady_clock::time_point deadline) {
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) return false;
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  for (;;) {
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (r < 0 && errno != EINTR) return false;
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 }  // namespace
@@ -119,9 +134,10 @@ Status precompile_in_workers(const ir::Graph& graph, PlanBuilder& b) {
     auto pid = spawn(args, dir.path / ("log." + std::to_string(w)));
     if (pid.ok()) pids[w] = *pid;
   }
-  // A worker that did not start or failed leaves its requests to the planner.
+  // A worker that did not start, failed or overran leaves its requests to the planner.
+  const auto deadline = std::chrono::steady_clock::now() + kWorkerDeadline;
   for (size_t w = 0; w < workers; ++w) {
-    if (pids[w] < 0 || !exited_cleanly(pids[w])) continue;
+    if (pids[w] < 0 || !exited_cleanly(pids[w], deadline)) continue;
     TimingCache plans((dir.path / ("plans." + std::to_string(w))).string());
     KILN_RETURN_IF_ERROR(adopt_compiled_candidates(b, plans.entries(), b.options().restore_threads));
     ++b.stats().compile_processes;
