@@ -36,6 +36,13 @@ GmcMethod parse_method(const std::string& name) {
 // mask or point selection, which moves the warp by 1e-4 or more.
 constexpr double kLinearTolerance = 1e-9;
 constexpr double kTranslationTolerance = 1e-6;
+// ECC is the exception: it iterates up to 5,000 times to a 1e-6 step, and OpenCV's SIMD
+// dispatch (AVX-512 or AVX2) rounds each step's sums differently, so machines part by far
+// more than rounding: an AMD EPYC without AVX-512 gives warps up to 2.9e-4 (2x2 part) and
+// 0.026 px (translation) away from the reference machine's; the other methods stay within
+// rounding there.
+constexpr double kEccLinearTolerance = 1e-3;
+constexpr double kEccTranslationTolerance = 0.1;
 
 TEST(MotionCompensation, WarpsEqualUltralytics) {
   if (!motion_compensation_available()) GTEST_SKIP() << "kiln built without OpenCV: no motion compensation to compare";
@@ -58,7 +65,9 @@ TEST(MotionCompensation, WarpsEqualUltralytics) {
       const Warp got = gmc->apply({image->width, image->height, image->pixels.data(), false}, boxes);
       const std::vector<double> want = c["warps"][f].get<std::vector<double>>();
       for (int i = 0; i < 6; ++i) {
-        const double tol = i % 3 == 2 ? kTranslationTolerance : kLinearTolerance;
+        const bool ecc = method == gmc_method_name(GmcMethod::kEcc);
+        const double tol = i % 3 == 2 ? (ecc ? kEccTranslationTolerance : kTranslationTolerance)
+                                      : (ecc ? kEccLinearTolerance : kLinearTolerance);
         EXPECT_NEAR(got[i], want[i], tol) << method << " " << file << " element " << i;
       }
       ++compared;
