@@ -27,7 +27,8 @@ void set_plan_compile_worker(std::vector<std::string> command);
 
 // Compiles in worker processes the conv plans that planning `graph` with `b` would compile,
 // into b.precompiled_plans() (BuildStats::compile_processes counts the workers that
-// delivered). Does nothing without a worker command or with few plans to compile.
+// delivered). Does nothing without a worker command, when the timing cache already holds
+// plans of the graph's batch (a warm build) or with few plans to compile.
 Status precompile_in_workers(const ir::Graph& graph, PlanBuilder& b);
 
 // The worker: compiles the requests in `requests_path` (written by precompile_in_workers) and
