@@ -184,6 +184,17 @@ void remember(TimingCache& cache, const std::string& key, TunedChoice choice, co
   cache.put(key, choice);
 }
 
+// The engine and knobs of the plan at `index` of g, as a timing-cache entry (no time, no
+// serialized plan yet).
+std::optional<TunedChoice> engine_choice(const fe::graph::Graph& g, int64_t index) {
+  TunedChoice choice;
+  std::unordered_map<fe::KnobType_t, int64_t> knobs;
+  if (g.get_engine_and_knobs_at_index(index, choice.engine_id, knobs).is_bad()) return std::nullopt;
+  for (auto [k, v] : knobs) choice.knobs.push_back({static_cast<int64_t>(k), v});
+  std::sort(choice.knobs.begin(), choice.knobs.end());
+  return choice;
+}
+
 // One built candidate, in a graph (and cuDNN handle) of its own: the frontend's plan list
 // is not safe to build from several threads.
 struct Candidate {
@@ -290,13 +301,9 @@ Result<std::shared_ptr<ConvPlan>> choose_plan(const ConvRequest& q, std::vector<
       choice.ms = best;
       cache->put(b.device_key() + "|" + q.signature(), choice);
     } else if (cache) {
-      TunedChoice choice;
-      std::unordered_map<fe::KnobType_t, int64_t> knobs;
-      if (pick.graph->get_engine_and_knobs_at_index(pick.index, choice.engine_id, knobs).is_good()) {
-        for (auto [k, v] : knobs) choice.knobs.push_back({static_cast<int64_t>(k), v});
-        std::sort(choice.knobs.begin(), choice.knobs.end());
-        choice.ms = best;
-        remember(*cache, b.device_key() + "|" + q.signature(), choice, *pick.graph);
+      if (std::optional<TunedChoice> choice = engine_choice(*pick.graph, pick.index)) {
+        choice->ms = best;
+        remember(*cache, b.device_key() + "|" + q.signature(), *choice, *pick.graph);
       }
     }
   }
@@ -481,8 +488,6 @@ Result<std::shared_ptr<ConvPlan>> get_conv_plan(const ConvRequest& q, PlanBuilde
   return p;
 }
 
-
-
 std::string encode_conv_request(const ConvRequest& q) {
   const ConvShape& s = q.s;
   std::ostringstream os;
@@ -530,12 +535,8 @@ void compile_conv_candidates(const std::vector<ConvRequest>& requests, int candi
       // A graph per candidate: a graph serializes the plan built in it.
       std::optional<Candidate> c = build_candidate(q, indices[rank], handle);
       if (!c) continue;
-      TunedChoice choice;
-      std::unordered_map<fe::KnobType_t, int64_t> knobs;
-      if (c->graph->get_engine_and_knobs_at_index(c->index, choice.engine_id, knobs).is_bad()) continue;
-      for (auto [k, v] : knobs) choice.knobs.push_back({static_cast<int64_t>(k), v});
-      std::sort(choice.knobs.begin(), choice.knobs.end());
-      remember(out, compiled_candidate_key(q.signature(), rank), choice, *c->graph);
+      if (std::optional<TunedChoice> choice = engine_choice(*c->graph, c->index))
+        remember(out, compiled_candidate_key(q.signature(), rank), *choice, *c->graph);
     }
   }
 }
