@@ -226,6 +226,7 @@ class PlanBuilder {
   // Uploads host data to the device through the weight store (identical bytes are shared);
   // returns the device pointer.
   Result<const void*> upload(const void* data, size_t bytes, const std::string& what);
+  const std::shared_ptr<WeightStore>& weights() const { return weights_; }
   // Marks a node as handled by an earlier fused step (e.g. SiLU folded into its Conv).
   void skip_node(const ir::Node* node) { skipped_.insert({node, true}); }
   bool is_skipped(const ir::Node* node) const { return skipped_.count(node) != 0; }
@@ -253,7 +254,8 @@ class PlanBuilder {
   // planner asks for them (plan_compile_workers.h).
   std::map<std::string, std::shared_ptr<void>>& precompiled_plans() { return precompiled_plans_; }
   // A dry planning pass: every conv request not in the timing cache is noted in `sink` and
-  // answered with a placeholder plan; nothing is compiled (plan_compile_workers.h).
+  // answered with an uncompiled plan, so that planning goes on as if it had built; nothing
+  // is compiled, and the pass's steps are dropped (plan_compile_workers.h).
   void collect_conv_requests(std::vector<ConvRequest>* sink) { conv_requests_ = sink; }
   std::vector<ConvRequest>* conv_request_sink() const { return conv_requests_; }
   // Extra cuDNN handles for plan compiles on worker threads (a handle must not be used by

@@ -116,10 +116,11 @@ Status precompile_in_workers(const ir::Graph& graph, PlanBuilder& b) {
   }
   const auto t0 = std::chrono::steady_clock::now();
   // The dry pass: every request the planner would compile, planned against the same timing
-  // cache; its uploads go to a store of its own, dropped with it.
+  // cache and weight store (the real pass finds its weights uploaded: the store shares
+  // identical bytes).
   std::vector<ConvRequest> requests;
   {
-    PlanBuilder dry(graph, b.options(), b.handles(), std::make_shared<WeightStore>());
+    PlanBuilder dry(graph, b.options(), b.handles(), b.weights());
     dry.set_timing_cache(b.timing_cache(), b.device_key());
     dry.collect_conv_requests(&requests);
     (void)dry.build();  // what fails here fails again, and is reported, in the real pass
@@ -148,8 +149,12 @@ Status precompile_in_workers(const ir::Graph& graph, PlanBuilder& b) {
   const auto deadline = std::chrono::steady_clock::now() + kWorkerDeadline;
   for (size_t w = 0; w < workers; ++w) {
     if (pids[w] < 0 || !exited_cleanly(pids[w], deadline)) continue;
-    TimingCache plans((dir.path / ("plans." + std::to_string(w))).string());
-    KILN_RETURN_IF_ERROR(adopt_compiled_candidates(b, plans.entries(), b.options().restore_threads));
+    // Parsed, not opened as a TimingCache: that keeps a process-wide snapshot per path, and
+    // these files are read once.
+    auto text = read_file(dir.path / ("plans." + std::to_string(w)));
+    if (!text.ok()) continue;  // a worker with nothing compiled writes no file
+    const auto plans = TimingCache::parse(std::string_view(reinterpret_cast<const char*>(text->data()), text->size()));
+    KILN_RETURN_IF_ERROR(adopt_compiled_candidates(b, *plans, b.options().restore_threads));
     ++b.stats().compile_processes;
   }
   b.stats().compile_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -441,12 +441,15 @@ Result<std::shared_ptr<ConvPlan>> get_conv_plan(const ConvRequest& q, PlanBuilde
   const std::string sig = q.signature();
   auto& shared = b.shared_plans();
   if (std::vector<ConvRequest>* sink = b.conv_request_sink()) {
-    // A dry pass: what compile_first would compile is noted, once per signature.
+    // A dry pass (plan_compile_workers.h): what compile_first would compile is noted, once
+    // per signature, and the planner goes on as if the first variant had built. The answer
+    // is never run: the dry pass's steps are dropped, and the real pass asks again.
     TimingCache* cache = b.options().tune ? b.timing_cache() : nullptr;
     if (!shared.count(sig) && !(cache && cache->entries().count(b.device_key() + "|" + sig))) sink->push_back(q);
-    auto placeholder = std::make_shared<ConvPlan>();
-    shared[sig] = placeholder;
-    return placeholder;
+    auto noted = std::make_shared<ConvPlan>();
+    noted->tactic = "(dry pass: noted for a worker)";
+    shared[sig] = noted;
+    return noted;
   }
   auto found = [&]() -> Result<std::shared_ptr<ConvPlan>> {
     if (!shared.at(sig)) return error(StatusCode::kUnsupported, "refused earlier");
