@@ -4,8 +4,8 @@
 // residual as one cuDNN graph (when the conv's (activated) output feeds only an Add whose
 // other operand has the same shape); conv+bias+activation; conv alone followed by our
 // bias/SiLU kernel; then our direct kernel. The activation is the SiLU, ReLU or Sigmoid
-// that alone reads the conv; ReLU and Sigmoid fold only into cuDNN's graphs. Convs with one signature share one cuDNN plan. The step's tactic
-// records what was taken.
+// that alone reads the conv; ReLU and Sigmoid fold only into cuDNN's graphs. Convs with one
+// signature share one cuDNN plan. The step's tactic records what was taken.
 #include <algorithm>
 
 #include "backends/cuda/cuda_check.h"
@@ -65,8 +65,8 @@ struct ConvDesc {
   const ir::Tensor* weight = nullptr;
   const ir::Node* act = nullptr;   // the activation folded in, if any (ConvAct)
   ConvAct act_kind = ConvAct::kNone;
-  const ir::Node* add = nullptr;   // the Add the conv (+SiLU) output alone feeds, if foldable
-  const ir::Value* out = nullptr;  // what the conv (+SiLU) produces
+  const ir::Node* add = nullptr;   // the Add the conv (+activation) output alone feeds, if foldable
+  const ir::Value* out = nullptr;  // what the conv (+activation) produces
 };
 
 // The Add that y feeds alone, when its other operand is a runtime value of y's shape.
