@@ -99,7 +99,10 @@ def main():
                       and re.search(r"optimizing \(at [0-9.]+ s\)", err), "--verbose: the miss and each phase as it starts", r)
         if checks.expect(phases is not None, "--verbose: the phases' durations", err):
             parts = [float(x) for x in phases.groups()]
-            check("phase durations add up to the whole", abs(sum(parts[:4]) - parts[4]) <= 0.02 and parts[2] > 0, str(parts))
+            # Each of the five figures is rounded to 0.01 s: the four parts and the whole may
+            # part by up to 5 x 0.005 s (seen: 0.01 + 0.01 + 0.07 + 0.01 against 0.08).
+            check("phase durations add up to the whole", abs(sum(parts[:4]) - parts[4]) <= 0.025 + 1e-9 and parts[2] > 0,
+                  str(parts))
         checks.expect("tactics: none to choose (CPU engine" in err, "--verbose: tactics (a CPU engine has none to choose)", err)
 
         # --quiet: only errors.
