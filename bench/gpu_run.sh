@@ -4,7 +4,7 @@
 #   cmake --build build-cuda -j2 --target kiln kiln_cuda_tests
 #   scripts/gpu-check.sh --prepare build-cuda build-gpu
 # then run on the GPU machine from the repo root (carry build-gpu, .assets, .whl):
-#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, coldn, fp32, notune, v8, tests, int8, int8bench, int8val, api, fp16, vision, videogpu, pipelinetests, pipeline, track, tritongpu, strict, soak, soakloop, soakfolder, engine, engines, predict, predref, e2e, video, tasks, val, valn, peer, drift, folder, python
+#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, coldn, fp32, notune, v8, tests, int8, int8bench, int8val, api, fp16, vision, videogpu, pipelinetests, pipeline, track, tritongpu, strict, soak, soakloop, soakfolder, engine, engines, predict, predref, e2e, video, tasks, val, valn, peer, trackpeer, drift, folder, python
 # cold: yolo11n-dynamic FP16 batches 1,32 on an empty timing cache, with --profile;
 # warm: the same model FP16 batches 1,8,32 again on the now warm cache (build time warm);
 # coldn: cold then warm with $TUNE_CANDIDATES (default 3) timed candidates per conv signature (own cache);
@@ -49,7 +49,8 @@
 # bench_vs_ultralytics.py: 2,982) 1,000,000 predictions take ~335 s plus the engine build
 # (10-35 s cold), so `soak` (300 + 200 s, one 600 s call) reaches ~850,000; the whole million
 # takes a call of its own: SOAK_SECONDS=420 bench/gpu_run.sh soakloop;
-# peer: bench/peers/torch_peer.py (PyTorch, same GPU);
+# peer: bench/peers/torch_peer.py (PyTorch, same GPU); trackpeer: Ultralytics `yolo track` on the
+# track stage's videos (bench/peers/yolo_track_peer.py; .whl/ holds the ultralytics and lap wheels);
 # python: the Python package of $carry/python.tar.xz (scripts/gpu-check.sh --prepare with a
 # -DKILN_PYTHON=ON CUDA build for the image's Python 3.12) under $KILN_PY (default
 # /opt/torch/.venv/bin/python3, with torch and numpy): tests/python/test_gpu_dlpack.py (torch
@@ -152,6 +153,13 @@ for s in "$@"; do
       for v in "$assets"/video/*.mp4; do
         stage "track-$(basename "$v" .mp4)" 200 "$kiln" track --model "$det" --source "$v" --device cuda --precision fp16 \
           --json /tmp/kiln-track.jsonl --mot /tmp/kiln-track.txt
+      done ;;
+    trackpeer)  # Ultralytics `yolo track` (ByteTrack, FP16, OpenCV decode) on the track stage's videos
+      install_wheels  # ultralytics and lap
+      for v in "$assets"/video/*.mp4; do
+        PYTHONPATH=/tmp/site YOLO_OFFLINE=1 YOLO_AUTOINSTALL=false stage "trackpeer-$(basename "$v" .mp4)" 250 \
+          python3 bench/peers/yolo_track_peer.py --model "$assets/models/pt/${TRACK_PEER_MODEL:-yolo11n}.pt" \
+          --source "$v" --half
       done ;;
     engines)
       KILN_CACHE_DIR=/tmp/kiln-engines stage engines 300 "$carry/kiln_api_gpu_tests" \
