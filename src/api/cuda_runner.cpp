@@ -171,8 +171,8 @@ class CudaRunner : public Runner, public DevicePredictor {
 // that size's engine (one image per inference).
 class CudaShapesRunner : public Runner, public DevicePredictor {
  public:
-  CudaShapesRunner(std::filesystem::path model, Precision precision, Device device)
-      : model_(std::move(model)), precision_(precision), device_(device) {}
+  CudaShapesRunner(engine::SourceModel model, Precision precision, Device device)
+      : source_(std::move(model)), model_(source_.path), precision_(precision), device_(device) {}
 
   Result<std::vector<ir::Tensor>> run(const std::vector<ir::Tensor>& inputs) override {
     if (inputs.size() != 1 || inputs[0].rank() != 4 || inputs[0].dim(0) != 1)
@@ -230,8 +230,9 @@ class CudaShapesRunner : public Runner, public DevicePredictor {
     return r->device_predictor();
   }
 
-  // The runner for an h x w input, compiled on first use (the timing cache's recorded plans
-  // make a size seen before cheap; a new one pays its conv tuning once).
+  // The runner for an h x w input, compiled on first use from the model read once (the
+  // timing cache's recorded plans make a size seen before cheap; a new one pays its conv
+  // tuning once).
   Result<Runner*> runner_for(int64_t h, int64_t w) {
     std::lock_guard<std::mutex> lock(mu_);
     std::unique_ptr<Runner>& slot = runners_[{h, w}];
@@ -242,7 +243,7 @@ class CudaShapesRunner : public Runner, public DevicePredictor {
       options.height = h;
       options.width = w;
       options.verify = false;  // each size is the model with its own dims bound, nothing more
-      auto compiled = engine::compile(model_, options);
+      auto compiled = engine::compile(source_, options);
       if (!compiled.ok())
         return error(compiled.status().code(), model_.string(), " at ", h, "x", w, ": ", compiled.status().message());
       if (!compiled->cuda) return error(StatusCode::kUnsupported, model_.string(), ": no CUDA engine was built");
@@ -251,7 +252,8 @@ class CudaShapesRunner : public Runner, public DevicePredictor {
     return slot.get();
   }
 
-  std::filesystem::path model_;
+  const engine::SourceModel source_;
+  const std::filesystem::path& model_;
   Precision precision_;
   Device device_;
   std::mutex mu_;
@@ -262,7 +264,8 @@ class CudaShapesRunner : public Runner, public DevicePredictor {
 
 Result<std::unique_ptr<Runner>> make_cuda_shapes_runner(std::filesystem::path model, Precision precision,
                                                         Device device) {
-  return std::unique_ptr<Runner>(std::make_unique<CudaShapesRunner>(std::move(model), precision, device));
+  KILN_ASSIGN_OR_RETURN(engine::SourceModel source, engine::read_source_model(model));
+  return std::unique_ptr<Runner>(std::make_unique<CudaShapesRunner>(std::move(source), precision, device));
 }
 
 Result<std::unique_ptr<Runner>> make_cuda_runner(const std::filesystem::path& path, const engine::Engine& file,

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 
 #include "backends/cpu/executor.h"
 #include "core/file_util.h"
@@ -92,9 +93,28 @@ fs::path timing_cache_path(const BuildOptions& options) {
   return default_cache_dir("", std::nullopt) / "cuda_timing_cache.tsv";
 }
 
+Result<SourceModel> read_source_model(const fs::path& model) {
+  SourceModel source{model, {}, {}};
+  KILN_ASSIGN_OR_RETURN(source.bytes, read_file(model));
+  source.sha256 = to_hex(sha256(source.bytes));
+  return source;
+}
+
 Result<CompiledModel> compile(const fs::path& model, const BuildOptions& options, const Progress& progress) {
   const auto t0 = std::chrono::steady_clock::now();
+  if (progress) progress("importing " + model.string());
+  KILN_ASSIGN_OR_RETURN(const SourceModel source, read_source_model(model));
+  const double read_s = seconds_since(t0);
+  KILN_ASSIGN_OR_RETURN(CompiledModel out, compile(source, options, progress));
+  out.metadata.build.build_seconds += read_s;
+  return out;
+}
+
+Result<CompiledModel> compile(const SourceModel& source, const BuildOptions& options, const Progress& progress) {
+  const auto t0 = std::chrono::steady_clock::now();
   auto say = [&](const std::string& m) { if (progress) progress(m); };
+  const fs::path& model = source.path;
+  const std::vector<uint8_t>& bytes = source.bytes;
   KILN_RETURN_IF_ERROR(check_precision_for_device(options));
   const bool int8 = options.precision == Precision::kInt8;
   if ((options.height > 0) != (options.width > 0) || options.height < 0 || options.width < 0)
@@ -103,8 +123,6 @@ Result<CompiledModel> compile(const fs::path& model, const BuildOptions& options
   KILN_ASSIGN_OR_RETURN(Environment env, detect_environment());
   KILN_ASSIGN_OR_RETURN(Fingerprint fp, fingerprint_for(env, options.device));
 
-  say("importing " + model.string());
-  KILN_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, read_file(model));
   const fs::path base = model.parent_path().empty() ? fs::path(".") : model.parent_path();
   auto import = [&] { return onnx::import_model_bytes(bytes, model.string(), base); };
   KILN_ASSIGN_OR_RETURN(ir::Graph graph, import());
@@ -125,7 +143,7 @@ Result<CompiledModel> compile(const fs::path& model, const BuildOptions& options
   m.environment = fp;
   std::error_code ec;
   fs::path abs = fs::absolute(model, ec);
-  m.model = ModelInfo{(ec ? model : abs.lexically_normal()).string(), to_hex(sha256(bytes)), task, meta->names,
+  m.model = ModelInfo{(ec ? model : abs.lexically_normal()).string(), source.sha256, task, meta->names,
                       meta->stride, plan.imgsz_h, plan.imgsz_w, meta->kpt_shape, graph.opset};
   m.build.device = options.device;
   m.build.precision = options.precision;
@@ -147,28 +165,35 @@ Result<CompiledModel> compile(const fs::path& model, const BuildOptions& options
     KILN_RETURN_IF_ERROR(quantizer->apply(graph, &m.build.int8->layers));
   }
 
-  KILN_ASSIGN_OR_RETURN(ir::Graph reference, import());  // the model as imported, unoptimized
+  // The model as imported, unoptimized: what verification compares against.
+  std::optional<ir::Graph> reference;
+  if (options.verify) {
+    KILN_ASSIGN_OR_RETURN(reference, import());
+  }
   if (options.device.is_cuda()) {
 #if KILN_ENGINE_CUDA
-    GraphForBatch graph_for_batch = [&](int64_t batch) -> Result<ir::Graph> {
-      KILN_ASSIGN_OR_RETURN(ir::Graph g, import());
+    std::optional<ir::Graph> bound;
+    GraphForBatch graph_for_batch = [&](int64_t batch) -> Result<const ir::Graph*> {
+      if (plan.batch_symbol.empty()) return &graph;  // one batch size: the graph optimized above
+      KILN_ASSIGN_OR_RETURN(bound, import());
       passes::OptimizeOptions o;
       o.bind_dims = plan.bind_dims;
-      if (!plan.batch_symbol.empty()) o.bind_dims[plan.batch_symbol] = batch;
-      KILN_RETURN_IF_ERROR(passes::optimize(g, o));
-      if (quantizer) KILN_RETURN_IF_ERROR(quantizer->apply(g));
-      return g;
+      o.bind_dims[plan.batch_symbol] = batch;
+      KILN_RETURN_IF_ERROR(passes::optimize(*bound, o));
+      if (quantizer) KILN_RETURN_IF_ERROR(quantizer->apply(*bound));
+      return &*bound;
     };
     BuildOptions cuda_options = options;
     cuda_options.timing_cache = timing_cache_path(options);
-    KILN_RETURN_IF_ERROR(compile_cuda(graph_for_batch, reference, cuda_options, say, out));
+    KILN_RETURN_IF_ERROR(
+        compile_cuda(graph_for_batch, reference ? &*reference : nullptr, cuda_options, say, out));
 #else
     m.build.verification_note = "not verified: no CUDA backend in this kiln (built without CUDA; engine recorded for " +
                                 options.device.to_string() + ", " + std::string(to_string(options.precision)) + ")";
 #endif
   } else if (options.verify) {
     say("verifying");
-    KILN_RETURN_IF_ERROR(verify_cpu(graph, reference, plan, options.batch.min, m.build));
+    KILN_RETURN_IF_ERROR(verify_cpu(graph, *reference, plan, options.batch.min, m.build));
   }
   if (!options.verify && m.build.verification_note.empty()) m.build.verification_note = "not verified (--skip-verify)";
   out.graph = std::move(graph);

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/build_options.h"
 #include "engine/cuda_engines.h"
@@ -30,9 +31,19 @@ struct CompiledModel {
   std::shared_ptr<CudaEngines> cuda;  // the CUDA engines, when built on a GPU here
 };
 
+// An ONNX model file read and hashed once, for compiling it several times (the dynamic-size
+// runner builds one engine per input size and must not read and hash the file for each).
+struct SourceModel {
+  std::filesystem::path path;
+  std::vector<uint8_t> bytes;
+  std::string sha256;  // of bytes, hex
+};
+Result<SourceModel> read_source_model(const std::filesystem::path& model);
+
 // fp16/tf32 on the CPU is an InvalidArgument; a GPU this machine lacks is NotFound. A CUDA
 // device without a usable GPU (or a kiln without CUDA) gives an engine with no plans,
 // recorded as unverified (metadata says why); loading it on a GPU asks for a rebuild.
+Result<CompiledModel> compile(const SourceModel& model, const BuildOptions& options, const Progress& progress = {});
 Result<CompiledModel> compile(const std::filesystem::path& model, const BuildOptions& options,
                               const Progress& progress = {});
 

@@ -60,7 +60,7 @@ std::string planned_line(int64_t batch, const cuda::BuildStats& s) {
 
 }  // namespace
 
-Status compile_cuda(const GraphForBatch& graph_for_batch, const ir::Graph& reference, const BuildOptions& options,
+Status compile_cuda(const GraphForBatch& graph_for_batch, const ir::Graph* reference, const BuildOptions& options,
                     const Progress& say, CompiledModel& out) {
   BuildInfo& info = out.metadata.build;
   const std::string target = options.device.to_string() + ", " + std::string(to_string(options.precision));
@@ -78,19 +78,19 @@ Status compile_cuda(const GraphForBatch& graph_for_batch, const ir::Graph& refer
   std::map<std::string, int> counts;
   for (int64_t batch : prepared_batches(options.batch)) {
     say("planning batch " + std::to_string(batch));
-    KILN_ASSIGN_OR_RETURN(ir::Graph g, graph_for_batch(batch));
-    KILN_ASSIGN_OR_RETURN(auto built, cuda::Engine::build(g, backend, engines->weights));
+    KILN_ASSIGN_OR_RETURN(const ir::Graph* g, graph_for_batch(batch));
+    KILN_ASSIGN_OR_RETURN(auto built, cuda::Engine::build(*g, backend, engines->weights));
     say(planned_line(batch, built->build_stats()));
     out.plans.prepared.push_back(describe(*built));
     recorded += built->recorded_plans();
     for (const cuda::Tactic& t : built->tactics()) ++counts[t.tactic.substr(0, t.tactic.find(':'))];
-    if (options.verify && engines->engines.empty()) {
+    if (reference && engines->engines.empty()) {
       say("verifying batch " + std::to_string(batch));
-      auto inputs = verification_inputs(g, info);
+      auto inputs = verification_inputs(*g, info);
       if (inputs) {
         KILN_ASSIGN_OR_RETURN(auto context, cuda::ExecutionContext::create(*built));
         KILN_ASSIGN_OR_RETURN(auto got, context->run(*inputs));
-        KILN_ASSIGN_OR_RETURN(auto ref_exec, cpu::Executor::create(reference));
+        KILN_ASSIGN_OR_RETURN(auto ref_exec, cpu::Executor::create(*reference));
         KILN_ASSIGN_OR_RETURN(auto want, ref_exec.run(*inputs));
         KILN_ASSIGN_OR_RETURN(double err, max_relative_error(got, want));
         KILN_RETURN_IF_ERROR(check_error(err, max_verify_error(options.precision),
