@@ -39,7 +39,7 @@ if [[ "${1:-}" == "--prepare" ]]; then
     strip --strip-unneeded "$carry"/python/kiln/_kiln.*.so
     modules=("$carry"/python/kiln/_kiln.*.so)
     # pytest's distributions, files and metadata, as that Python installed them.
-    py=$(sed -n 's/^Python_EXECUTABLE:[A-Z]*=//p' "$pybuild/CMakeCache.txt")
+    py=$(sed -n 's/^_\?Python_EXECUTABLE:[A-Z]*=//p' "$pybuild/CMakeCache.txt" | head -1)
     "$py" -c 'import importlib.metadata as md
 print(md.distribution("pytest").locate_file(""))
 for name in ("pytest", "pluggy", "iniconfig", "packaging", "pygments"):
