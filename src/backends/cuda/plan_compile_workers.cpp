@@ -15,6 +15,7 @@
 #include <mutex>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/ops/conv_cudnn.h"
@@ -45,9 +46,15 @@ std::vector<std::string> command() {
   return worker_command;
 }
 
-// A private temp folder, removed with the object.
+// A private temp folder, removed with the object that owns it (move-only: a copy's
+// destructor would remove the folder under the other).
 struct TempDir {
   fs::path path;
+  explicit TempDir(fs::path p) : path(std::move(p)) {}
+  TempDir(TempDir&& o) noexcept : path(std::exchange(o.path, {})) {}
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  TempDir& operator=(TempDir&&) = delete;
   ~TempDir() {
     std::error_code ec;
     if (!path.empty()) fs::remove_all(path, ec);
@@ -58,7 +65,7 @@ Result<TempDir> make_temp_dir() {
   const char* tmp = std::getenv("TMPDIR");
   std::string pattern = (tmp && *tmp ? std::string(tmp) : std::string("/tmp")) + "/kiln-plans-XXXXXX";
   if (!::mkdtemp(pattern.data())) return error(StatusCode::kIoError, "cannot create a temp folder like ", pattern);
-  return TempDir{pattern};
+  return TempDir(pattern);
 }
 
 Result<pid_t> spawn(const std::vector<std::string>& args, const fs::path& log) {
@@ -132,13 +139,17 @@ Status precompile_in_workers(const ir::Graph& graph, PlanBuilder& b) {
   int device = 0;
   KILN_CUDA_TRY(cudaGetDevice(&device), "cudaGetDevice");
   const int candidates = b.options().tune ? std::max(1, b.options().tune_candidates) : 1;
-  KILN_ASSIGN_OR_RETURN(TempDir dir, make_temp_dir());
+  // Workers only save time: where their folder or request files cannot be written, the
+  // plans compile in process.
+  Result<TempDir> made = make_temp_dir();
+  if (!made.ok()) return Status::Ok();
+  const TempDir dir = std::move(*made);
   std::vector<pid_t> pids(workers, -1);
   for (size_t w = 0; w < workers; ++w) {
     std::string text = std::string(kRequestsHeader) + " " + std::to_string(device) + " " + std::to_string(candidates) + "\n";
     for (size_t i = w; i < requests.size(); i += workers) text += encode_conv_request(requests[i]) + "\n";
     const fs::path in = dir.path / ("requests." + std::to_string(w));
-    KILN_RETURN_IF_ERROR(write_file_atomic(in, text.data(), text.size()));
+    if (!write_file_atomic(in, text.data(), text.size()).ok()) continue;
     std::vector<std::string> args = cmd;
     args.push_back(in.string());
     args.push_back((dir.path / ("plans." + std::to_string(w))).string());
