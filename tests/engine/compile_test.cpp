@@ -1,6 +1,7 @@
 // The compile path's profile and option logic on the CPU backend: which batch sizes a profile
 // prepares, a profile engine keeps its batch symbolic and runs any n in it, the timing cache
-// follows the engine cache's directory rules, and requests that cannot be honoured are refused.
+// follows the engine cache's directory rules, requests that cannot be honoured are refused,
+// and a model read once compiles at each size as its path does.
 #include "engine/compile.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@
 
 #include "backends/cpu/executor.h"
 #include "engine/cache.h"
+#include "engine/graph_serialization.h"
 #include "passes/pipeline.h"
 #include "support/test_support.h"
 
@@ -85,6 +87,36 @@ TEST(Compile, RefusesWhatItCannotHonour) {
   r = compile(model, half_size);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("give both height and width"), std::string::npos) << r.status().message();
+}
+
+// The dynamic-size runner compiles every input size from one SourceModel: each gives what
+// compile() of the file's path gives at that size (same hash, same optimized graph), and a
+// file that cannot be read is an error naming it.
+TEST(Compile, ModelReadOnceCompilesAsItsPathDoes) {
+  KILN_REQUIRE_ASSETS();
+  const fs::path model = test::asset("models/yolo11n-dynamic.onnx");
+  auto source = read_source_model(model);
+  ASSERT_TRUE(source.ok()) << source.status().message();
+  for (const auto& [h, w] : {std::pair<int64_t, int64_t>{480, 640}, {640, 384}}) {
+    BuildOptions o;
+    o.height = h, o.width = w;
+    o.verify = false;
+    auto from_source = compile(*source, o);
+    auto from_path = compile(model, o);
+    ASSERT_TRUE(from_source.ok()) << from_source.status().message();
+    ASSERT_TRUE(from_path.ok()) << from_path.status().message();
+    EXPECT_EQ(from_source->metadata.model.source_sha256, from_path->metadata.model.source_sha256);
+    EXPECT_EQ(from_source->metadata.model.source_path, from_path->metadata.model.source_path);
+    EXPECT_EQ(from_source->metadata.model.imgsz_h, h);
+    EXPECT_EQ(from_source->metadata.model.imgsz_w, w);
+    const SerializedGraph a = serialize_graph(from_source->graph), b = serialize_graph(from_path->graph);
+    EXPECT_TRUE(a.graph == b.graph && a.weights == b.weights) << h << "x" << w;
+    EXPECT_EQ(ir::shape_to_string(*from_source->graph.inputs[0]->shape),
+              "[1,3," + std::to_string(h) + "," + std::to_string(w) + "]");
+  }
+  auto missing = read_source_model(test::temp_dir() / "no-such-model.onnx");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("no-such-model.onnx"), std::string::npos) << missing.status().message();
 }
 
 // A CUDA engine compiled where no GPU can run it records no plans and says why.
