@@ -172,11 +172,11 @@ class CudaRunner : public Runner, public DevicePredictor {
 class CudaShapesRunner : public Runner, public DevicePredictor {
  public:
   CudaShapesRunner(engine::SourceModel model, Precision precision, Device device)
-      : source_(std::move(model)), model_(source_.path), precision_(precision), device_(device) {}
+      : source_(std::move(model)), precision_(precision), device_(device) {}
 
   Result<std::vector<ir::Tensor>> run(const std::vector<ir::Tensor>& inputs) override {
     if (inputs.size() != 1 || inputs[0].rank() != 4 || inputs[0].dim(0) != 1)
-      return error(StatusCode::kInvalidArgument, model_.string(), ": expects one [1, 3, h, w] input");
+      return error(StatusCode::kInvalidArgument, source_.path.string(), ": expects one [1, 3, h, w] input");
     KILN_ASSIGN_OR_RETURN(Runner * r, runner_for(inputs[0].dim(2), inputs[0].dim(3)));
     return r->run(inputs);
   }
@@ -224,7 +224,7 @@ class CudaShapesRunner : public Runner, public DevicePredictor {
 
   Result<DevicePredictor*> predictor_for(const DeviceInput& input) {
     if (input.shape.size() != 4)
-      return error(StatusCode::kInvalidArgument, model_.string(), ": device input ", ir::shape_to_string(input.shape),
+      return error(StatusCode::kInvalidArgument, source_.path.string(), ": device input ", ir::shape_to_string(input.shape),
                    " is not [N, 3, h, w]");
     KILN_ASSIGN_OR_RETURN(Runner * r, runner_for(input.shape[2], input.shape[3]));
     return r->device_predictor();
@@ -245,15 +245,14 @@ class CudaShapesRunner : public Runner, public DevicePredictor {
       options.verify = false;  // each size is the model with its own dims bound, nothing more
       auto compiled = engine::compile(source_, options);
       if (!compiled.ok())
-        return error(compiled.status().code(), model_.string(), " at ", h, "x", w, ": ", compiled.status().message());
-      if (!compiled->cuda) return error(StatusCode::kUnsupported, model_.string(), ": no CUDA engine was built");
+        return error(compiled.status().code(), source_.path.string(), " at ", h, "x", w, ": ", compiled.status().message());
+      if (!compiled->cuda) return error(StatusCode::kUnsupported, source_.path.string(), ": no CUDA engine was built");
       slot = std::make_unique<CudaRunner>(std::move(compiled->cuda), device_.index);
     }
     return slot.get();
   }
 
-  const engine::SourceModel source_;
-  const std::filesystem::path& model_;
+  const engine::SourceModel source_;  // the model file, read once
   Precision precision_;
   Device device_;
   std::mutex mu_;

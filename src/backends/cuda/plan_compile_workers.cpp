@@ -114,12 +114,10 @@ Status precompile_in_workers(const ir::Graph& graph, PlanBuilder& b) {
   // Only a build whose batch has nothing in the timing cache plans twice: a first build or a
   // new batch size. The next input size of a dynamic model has a few plans to compile and
   // compiles them in process, at no cost of a dry pass.
-  const ir::Value* input = graph.inputs.empty() ? nullptr : graph.inputs.front();
-  if (TimingCache* cache = b.timing_cache();
-      cache && input && input->shape && ir::is_static(*input->shape) && !input->shape->empty()) {
-    const std::string prefix = b.device_key() + "|" + conv_signature_prefix(ir::static_dims(*input->shape).front());
-    const auto it = cache->entries().lower_bound(prefix);
-    if (it != cache->entries().end() && it->first.compare(0, prefix.size(), prefix) == 0) return Status::Ok();
+  const std::optional<std::string> prefix = batch_plans_prefix(b);
+  if (TimingCache* cache = b.timing_cache(); cache && prefix) {
+    const auto it = cache->entries().lower_bound(*prefix);
+    if (it != cache->entries().end() && it->first.compare(0, prefix->size(), *prefix) == 0) return Status::Ok();
   }
   const auto t0 = std::chrono::steady_clock::now();
   // The dry pass: every request the planner would compile, planned against the same timing

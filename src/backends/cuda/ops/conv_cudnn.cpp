@@ -397,7 +397,17 @@ Result<std::shared_ptr<ConvPlan>> compile_first(const ConvRequest& q, PlanBuilde
 
 }  // namespace
 
+namespace {
+
 std::string conv_signature_prefix(int64_t batch) { return "conv n" + std::to_string(batch) + " "; }
+
+}  // namespace
+
+std::optional<std::string> batch_plans_prefix(const PlanBuilder& b) {
+  const ir::Value* input = b.graph().inputs.empty() ? nullptr : b.graph().inputs.front();
+  if (!input || !input->shape || !ir::is_static(*input->shape) || input->shape->empty()) return std::nullopt;
+  return b.device_key() + "|" + conv_signature_prefix(ir::static_dims(*input->shape).front());
+}
 
 std::string ConvRequest::signature() const {
   std::ostringstream os;
@@ -419,10 +429,7 @@ Status restore_recorded_conv_plans(PlanBuilder& b, int threads) {
   // Only this engine's batch: a profile's file records every prepared batch's plans, and
   // each batch's build restores its own (a conv of another batch size, if any, restores
   // its plan when it is planned).
-  std::string prefix = b.device_key() + "|conv ";
-  const ir::Value* input = b.graph().inputs.empty() ? nullptr : b.graph().inputs.front();
-  if (input && input->shape && ir::is_static(*input->shape) && !input->shape->empty())
-    prefix = b.device_key() + "|" + conv_signature_prefix(ir::static_dims(*input->shape).front());
+  const std::string prefix = batch_plans_prefix(b).value_or(b.device_key() + "|conv ");
   std::vector<std::pair<const std::string*, const TunedChoice*>> recorded;
   for (const auto& [key, choice] : cache->entries())
     if (key.compare(0, prefix.size(), prefix) == 0 && !choice.plan.empty()) recorded.push_back({&key, &choice});

@@ -7,6 +7,7 @@
 #include <cudnn_frontend.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,9 +44,10 @@ struct ConvRequest {
   std::string signature() const;
 };
 
-// How every signature() of a conv over `batch` images starts: an engine restores the
-// recorded plans of its own batch by it.
-std::string conv_signature_prefix(int64_t batch);
+// How the timing-cache key of every conv plan of b's batch starts ("<device>|conv n<N> "):
+// an engine restores the recorded plans of its own batch by it, and a build finds whether
+// its batch was planned before. None when the graph's batch is not static.
+std::optional<std::string> batch_plans_prefix(const PlanBuilder& b);
 
 // One built cuDNN plan, shared by every conv step with the same signature.
 struct ConvPlan {
