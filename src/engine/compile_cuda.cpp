@@ -54,6 +54,7 @@ std::string planned_line(int64_t batch, const cuda::BuildStats& s) {
   return "planned batch " + std::to_string(batch) + " in " + fixed(s.total_s) + " s (compile " + fixed(s.compile_s) +
          " s, tune " + fixed(s.tune_s) + " s; " + std::to_string(s.conv_signatures) + " conv signatures, " +
          std::to_string(s.cache_hits) + " from the timing cache" +
+         (s.plans_restored_ahead ? " (" + std::to_string(s.plans_restored_ahead) + " plans restored ahead)" : "") +
          (s.over_workspace ? ", " + std::to_string(s.over_workspace) + " candidates over the workspace cap skipped" : "") +
          (s.compile_processes ? ", compiled in " + std::to_string(s.compile_processes) + " worker processes" : "") + ")";
 }

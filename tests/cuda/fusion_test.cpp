@@ -213,8 +213,10 @@ TEST(CudaFusion, WarmTimingCacheSkipsTuning) {
   EXPECT_EQ(warm.stats.tuned, 0);
   EXPECT_EQ(warm.stats.cache_hits, warm.stats.conv_signatures);
   EXPECT_GE(warm.stats.cache_hits, 1);
-  // The cached plans come back compiled (cuDNN's serialized plans), not rebuilt.
+  // The cached plans come back compiled (cuDNN's serialized plans), not rebuilt, and all of
+  // them restored on several threads before planning (the dry pass found every request).
   EXPECT_EQ(warm.stats.plans_loaded, warm.stats.cache_hits);
+  EXPECT_EQ(warm.stats.plans_restored_ahead, warm.stats.plans_loaded);
   EXPECT_LE(relative_max_error(warm.out[0], cold.out[0]), 1e-6);
   std::remove(path.c_str());
 }

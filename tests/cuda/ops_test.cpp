@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -75,6 +77,44 @@ TEST(CudaOps, ConvOnNchwInputSkipsConvert) {
     expect_close(c, Precision::kFp32, 1e-4);
     expect_close(c, Precision::kFp16, 1e-2);
   }
+}
+
+// Depthwise convs: our conv_depthwise kernel with the activation folded in (what an
+// untuned build runs) against the CPU, on OSNet's 3x3 + ReLU (batch 3), a stride-2 5x5
+// without activation, and 20 channels (not a whole number of 16-byte vectors) with a
+// Sigmoid; then a tuned build, which measures it against cuDNN's plan, records the choice
+// and makes the same one again from the timing cache.
+TEST(CudaOps, DepthwiseConvOwnKernelAndMeasuredChoice) {
+  KILN_REQUIRE_GPU();
+  NodeCase relu = conv_case(64, 17, 64, 3, 1, 64, false, 11);
+  relu.inputs = {random_tensor({3, 64, 17, 12}, 11)};
+  relu.then_op = "Relu";
+  NodeCase strided = conv_case(96, 15, 96, 5, 2, 96, false, 13);
+  NodeCase odd = conv_case(20, 9, 20, 3, 1, 20, false, 17);
+  odd.then_op = "Sigmoid";
+  const auto make = [](const NodeCase& c) { return [&c](const auto& shapes) { return make_graph(c, shapes); }; };
+  for (const NodeCase& c : {relu, strided, odd}) {
+    for (Precision p : {Precision::kFp32, Precision::kFp16}) {
+      BothResults r = run_graph_both(make(c), c.inputs, p, false, [](BuildOptions& o) { o.tune = false; });
+      ASSERT_EQ(r.tactics.size(), 1u) << "the activation ran as a step of its own";
+      EXPECT_EQ(r.tactics[0].tactic, "conv_depthwise");
+      expect_outputs_close(r, c, p, p == Precision::kFp32 ? 1e-5 : 1e-2);
+    }
+  }
+  const std::string path = ::testing::TempDir() + "kiln_depthwise_choice.tsv";
+  std::remove(path.c_str());
+  const auto tuned = [&](BuildOptions& o) { o.timing_cache_path = path; };
+  BothResults cold = run_graph_both(make(relu), relu.inputs, Precision::kFp16, false, tuned);
+  BothResults warm = run_graph_both(make(relu), relu.inputs, Precision::kFp16, false, tuned);
+  ASSERT_FALSE(cold.tactics.empty());
+  ASSERT_FALSE(warm.tactics.empty());
+  std::cout << "measured choice: " << cold.tactics[0].tactic << std::endl;
+  EXPECT_EQ(warm.tactics[0].tactic, cold.tactics[0].tactic);
+  expect_outputs_close(cold, relu, Precision::kFp16, 1e-2);
+  std::ifstream f(path);
+  const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("|own conv n3 c64 h17 w12 k64 r3x3"), std::string::npos) << "no recorded choice in " << path;
+  std::remove(path.c_str());
 }
 
 TEST(CudaOps, MaxPool5x5) {

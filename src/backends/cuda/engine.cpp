@@ -85,8 +85,9 @@ Result<std::unique_ptr<Engine>> Engine::build(const ir::Graph& graph, const Buil
   KILN_CUDA_TRY(cudaGetDevice(&dev), "cudaGetDevice");
   KILN_CUDA_TRY(cudaGetDeviceProperties(&prop, dev), "cudaGetDeviceProperties");
   b.set_timing_cache(cache.get(), std::string(prop.name) + "|cudnn" + std::to_string(cudnnGetVersion()));
-  Status st = options.recorded_plans ? restore_recorded_conv_plans(b, options.restore_threads)
-                                     : precompile_in_workers(graph, b);
+  Status st = options.recorded_plans  ? restore_recorded_conv_plans(b, options.restore_threads)
+              : batch_planned_before(b) ? restore_cached_conv_plans(graph, b, options.restore_threads)
+                                        : precompile_in_workers(graph, b);
   if (st.ok()) st = b.build();
   // A cache that cannot be written costs the next build its reuse, not this build.
   if (st.ok() && cache) (void)cache->save();
@@ -292,9 +293,13 @@ Status ExecutionContext::enqueue(cudaStream_t stream) {
   if (!graph_exec_) {
     // The engine's cuDNN handle is set to this stream for each conv: one context at a time.
     std::lock_guard<std::mutex> lock(engine_.capture_mu_);
-    // Eager run first: lazy module loading and library initialization stay out of capture.
-    KILN_RETURN_IF_ERROR(enqueue_steps(stream));
-    KILN_CUDA_TRY(cudaStreamSynchronize(stream), "eager run before graph capture");
+    // An eager run first: lazy module loading and library initialization stay out of
+    // capture, and a context that runs once costs no capture.
+    if (!ran_eagerly_) {
+      KILN_RETURN_IF_ERROR(enqueue_steps(stream));
+      ran_eagerly_ = true;
+      return Status::Ok();
+    }
     KILN_CUDA_TRY(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
     Status st = enqueue_steps(stream);
     cudaGraph_t graph = nullptr;

@@ -114,7 +114,8 @@ class ExecutionContext {
   const float* output(size_t i) const;
 
   // Enqueues one inference on `stream` (not the legacy default stream). The first call runs
-  // the steps once eagerly, then captures them into a CUDA graph; later calls replay it.
+  // the steps eagerly; the second captures them into a CUDA graph, which it and later calls
+  // replay. A context run once (a dynamic model's input size seen once) is never captured.
   Status enqueue(cudaStream_t stream);
   // Copies host inputs in, runs on the context's own stream, copies outputs out, waits.
   Result<std::vector<ir::Tensor>> run(const std::vector<ir::Tensor>& inputs);
@@ -138,6 +139,7 @@ class ExecutionContext {
   cublasHandle_t cublas_ = nullptr;
   cudaStream_t own_stream_ = nullptr;
   cudaGraphExec_t graph_exec_ = nullptr;
+  bool ran_eagerly_ = false;
 };
 
 }  // namespace kiln::cuda

@@ -68,10 +68,22 @@ Status launch_softmax(const void* in, void* out, ir::DType type, int64_t outer, 
 struct ConvShape {
   int64_t n, h, w, c, k, oh, ow, r, s, sh, sw, ph, pw, dh, dw, groups;
 };
+// The activation applied after a conv's bias. A fused cuDNN graph and our depthwise kernel
+// apply any of them; our bias/activation and direct kernels only SiLU, so a ReLU or Sigmoid
+// (OSNet's convs and channel gates) after those stays a step of its own.
+enum class ConvAct : uint8_t { kNone, kSiLU, kRelu, kSigmoid };
+
 // Direct convolution, NHWC input/output, KRSC weights (weights in `type`), FP32 accumulate,
 // optional bias (FP32) and SiLU. The always-available fallback when cuDNN has no engine.
 Status launch_conv_direct_nhwc(const void* in, const void* weight, const float* bias, void* out, ir::DType type,
                                const ConvShape& s, bool silu, cudaStream_t stream);
+
+// Depthwise convolution (groups == input channels == output channels), packed NHWC input
+// and output, weights [R][S][K] in `type`, FP32 bias and accumulation, `act` fused.
+Status launch_conv_depthwise_nhwc(const void* in, const void* weight, const float* bias, void* out, ir::DType type,
+                                  const ConvShape& s, ConvAct act, cudaStream_t stream);
+// Fits: groups == channels == output channels > 1, tensors within 32-bit indexing.
+bool conv_depthwise_fits(const ConvShape& s);
 
 // Direct convolution straight from an FP32 NCHW tensor (the graph input) to an NHWC output
 // in `out_type`: the stem conv without a separate layout/dtype convert. Weights KCRS FP32,

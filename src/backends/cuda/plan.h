@@ -160,6 +160,7 @@ struct BuildStats {
   int residual_fused = 0;   // Adds folded into a conv graph
   int channel_views = 0;    // Concat operands written in place and Split outputs viewed (no copy)
   int plans_loaded = 0;     // cache hits whose compiled plan was loaded (no compile)
+  int plans_restored_ahead = 0;  // of those, restored on several threads before planning
   int fp32_tail_nodes = 0;  // nodes of an FP16 engine computed in FP32 (fp32_tail.h)
   std::vector<int> wins_by_rank;  // tuned signatures won by cuDNN's 1st, 2nd, ... candidate
   int over_workspace = 0;         // candidates skipped for needing more than the workspace cap
@@ -248,12 +249,12 @@ class PlanBuilder {
   }
   const std::string& device_key() const { return device_key_; }
   std::map<std::string, std::shared_ptr<void>>& shared_plans() { return shared_plans_; }
-  // Plans restored ahead of planning from a recorded timing cache, by its key.
+  // Plans restored ahead of planning (from a recorded or the timing cache), by their key.
   std::map<std::string, std::shared_ptr<void>>& restored_plans() { return restored_plans_; }
   // Candidate plans compiled in worker processes, by conv signature, to be timed when the
   // planner asks for them (plan_compile_workers.h).
   std::map<std::string, std::shared_ptr<void>>& precompiled_plans() { return precompiled_plans_; }
-  // A dry planning pass: every conv request not in the timing cache is noted in `sink` and
+  // A dry planning pass: every conv request is noted in `sink` (once per signature) and
   // answered with an uncompiled plan, so that planning goes on as if it had built; nothing
   // is compiled, and the pass's steps are dropped (plan_compile_workers.h).
   void collect_conv_requests(std::vector<ConvRequest>* sink) { conv_requests_ = sink; }
@@ -334,6 +335,13 @@ Status plan_dequantize_linear(PlanBuilder& b, const ir::Node& node);
 // `threads` threads, one cuDNN handle each, before the planner asks for them one conv at a
 // time; a plan that does not restore is left for the planner to report (conv_cudnn.cpp).
 Status restore_recorded_conv_plans(PlanBuilder& b, int threads);
+// Whether b's timing cache holds conv plans of b's batch: a warm build, or a new input size
+// of a dynamic model, whose plans are mostly cached (conv_cudnn.cpp).
+bool batch_planned_before(const PlanBuilder& b);
+// Such a build's cached plans, restored ahead of planning on up to `threads` threads (one
+// after another they cost about 3 ms each, over 0.2 s for yolo11n): the plans that a dry
+// pass's requests find in the timing cache; the rest compile as the planner meets them.
+Status restore_cached_conv_plans(const ir::Graph& graph, PlanBuilder& b, int threads);
 
 // A step that copies `src` into `dst` through launch_strided_copy; used by many planners.
 // `dims` are iterated; strides/offsets are in elements.

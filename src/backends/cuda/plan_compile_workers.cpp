@@ -111,25 +111,11 @@ void set_plan_compile_worker(std::vector<std::string> command) {
 Status precompile_in_workers(const ir::Graph& graph, PlanBuilder& b) {
   const std::vector<std::string> cmd = command();
   if (cmd.empty() || b.options().direct_conv) return Status::Ok();
-  // Only a build whose batch has nothing in the timing cache plans twice: a first build or a
-  // new batch size. The next input size of a dynamic model has a few plans to compile and
-  // compiles them in process, at no cost of a dry pass.
-  const std::optional<std::string> prefix = batch_plans_prefix(b);
-  if (TimingCache* cache = b.timing_cache(); cache && prefix) {
-    const auto it = cache->entries().lower_bound(*prefix);
-    if (it != cache->entries().end() && it->first.compare(0, prefix->size(), *prefix) == 0) return Status::Ok();
-  }
   const auto t0 = std::chrono::steady_clock::now();
-  // The dry pass: every request the planner would compile, planned against the same timing
-  // cache and weight store (the real pass finds its weights uploaded: the store shares
-  // identical bytes).
-  std::vector<ConvRequest> requests;
-  {
-    PlanBuilder dry(graph, b.options(), b.handles(), b.weights());
-    dry.set_timing_cache(b.timing_cache(), b.device_key());
-    dry.collect_conv_requests(&requests);
-    (void)dry.build();  // what fails here fails again, and is reported, in the real pass
-  }
+  // Every request the planner would compile: those the timing cache does not answer.
+  std::vector<ConvRequest> requests = dry_pass_conv_requests(graph, b);
+  if (const TimingCache* cache = b.options().tune ? b.timing_cache() : nullptr)
+    std::erase_if(requests, [&](const ConvRequest& q) { return cache->entries().count(b.device_key() + "|" + q.signature()); });
   const size_t workers =
       std::min({kMaxWorkers, core::usable_cores(), (requests.size() + kRequestsPerWorker - 1) / kRequestsPerWorker});
   if (workers < 2) return Status::Ok();

@@ -27,8 +27,9 @@ void set_plan_compile_worker(std::vector<std::string> command);
 
 // Compiles in worker processes the conv plans that planning `graph` with `b` would compile,
 // into b.precompiled_plans() (BuildStats::compile_processes counts the workers that
-// delivered). Does nothing without a worker command, when the timing cache already holds
-// plans of the graph's batch (a warm build) or with few plans to compile.
+// delivered). Does nothing without a worker command or with few plans to compile. The
+// engine calls it for a batch's first build; a warm one restores its cached plans instead
+// (restore_cached_conv_plans, plan.h), and compiles its few missing plans in process.
 Status precompile_in_workers(const ir::Graph& graph, PlanBuilder& b);
 
 // The worker: compiles the requests in `requests_path` (written by precompile_in_workers) and

@@ -1,10 +1,12 @@
 // Conv (+ fused bias, activation and residual Add), NHWC. A conv reading the graph's FP32 NCHW
 // input with few channels (the stem) runs our conv_nchw_input kernel, with no convert
-// before it. Otherwise cuDNN (conv_cudnn.h), variants tried in order: conv+bias+activation+
-// residual as one cuDNN graph (when the conv's (activated) output feeds only an Add whose
-// other operand has the same shape); conv+bias+activation; conv alone followed by our
-// bias/SiLU kernel; then our direct kernel. The activation is the SiLU, ReLU or Sigmoid
-// that alone reads the conv; ReLU and Sigmoid fold only into cuDNN's graphs. Convs with one
+// before it; a depthwise conv runs our conv_depthwise kernel, its activation fused, where
+// that was measured faster than cuDNN's plan (OSNet's, not yolo11n's SiLU ones). Otherwise
+// cuDNN (conv_cudnn.h), variants tried in order: conv+bias+activation+residual as one cuDNN
+// graph (when the conv's (activated) output feeds only an Add whose other operand has the
+// same shape); conv+bias+activation; conv alone followed by our bias/SiLU kernel; then our
+// direct kernel. The activation is the SiLU, ReLU or Sigmoid that alone reads the conv; ReLU
+// and Sigmoid fold only into cuDNN's graphs and the depthwise kernel. Convs with one
 // signature share one cuDNN plan. The step's tactic records what was taken.
 #include <algorithm>
 
@@ -12,6 +14,7 @@
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/ops/conv_cudnn.h"
 #include "backends/cuda/plan.h"
+#include "backends/cuda/tune_util.h"
 #include "core/half.h"
 
 namespace kiln::cuda {
@@ -22,9 +25,10 @@ class ConvStep : public Step {
   int in = 0, out = 0, residual = -1;
   ConvShape shape{};
   ir::DType type{};
-  bool silu = false;
+  ConvAct act = ConvAct::kNone;     // applied by our kernels (all but depthwise: SiLU only)
+  bool depthwise = false;           // conv_depthwise kernel, weights [R][S][K]
   ConvVariant variant = ConvVariant::kConvOnly;
-  const void* weight = nullptr;      // KRSC, activation dtype
+  const void* weight = nullptr;      // KRSC (depthwise: RSK), activation dtype
   const void* bias_act = nullptr;    // activation dtype, for the fused cuDNN graph
   const float* bias_f32 = nullptr;   // for our kernels
   const float* weight_kcrs_f32 = nullptr;  // set: `in` is FP32 NCHW, conv_nchw_input kernel
@@ -33,11 +37,16 @@ class ConvStep : public Step {
   Status enqueue(const ExecState& st, cudaStream_t stream) const override {
     if (weight_kcrs_f32) {
       Status s = launch_conv_nchw_input(static_cast<const float*>(st.ptr[in]), weight_kcrs_f32, bias_f32, st.ptr[out],
-                                        type, shape, silu, stream);
+                                        type, shape, act == ConvAct::kSiLU, stream);
+      return s.ok() ? s : error(s.code(), name, ": ", s.message());
+    }
+    if (depthwise) {
+      Status s = launch_conv_depthwise_nhwc(st.ptr[in], weight, bias_f32, st.ptr[out], type, shape, act, stream);
       return s.ok() ? s : error(s.code(), name, ": ", s.message());
     }
     if (!plan) {
-      Status s = launch_conv_direct_nhwc(st.ptr[in], weight, bias_f32, st.ptr[out], type, shape, silu, stream);
+      Status s = launch_conv_direct_nhwc(st.ptr[in], weight, bias_f32, st.ptr[out], type, shape,
+                                         act == ConvAct::kSiLU, stream);
       return s.ok() ? s : error(s.code(), name, ": ", s.message());
     }
     KILN_RETURN_IF_ERROR(cudnn_status(cudnnSetStream(st.cudnn, stream), name + ": cudnnSetStream"));
@@ -49,8 +58,8 @@ class ConvStep : public Step {
     auto e = plan->graph->execute_plan_at_index(st.cudnn, pack, st.workspace, plan->plan_index);
     if (e.is_bad()) return error(StatusCode::kInternal, name, ": cuDNN execute: ", e.get_message());
     if (variant == ConvVariant::kConvOnly) {
-      Status s = launch_bias_act(st.ptr[out], bias_f32, shape.n * shape.oh * shape.ow * shape.k, shape.k, silu, type,
-                                 stream);
+      Status s = launch_bias_act(st.ptr[out], bias_f32, shape.n * shape.oh * shape.ow * shape.k, shape.k,
+                                 act == ConvAct::kSiLU, type, stream);
       return s.ok() ? s : error(s.code(), name, ": ", s.message());
     }
     return Status::Ok();
@@ -148,6 +157,24 @@ ConvRequest request(const PlanBuilder& b, const ConvDesc& d, ConvVariant v) {
   return ConvRequest{d.s, d.pad_bottom, d.pad_right, float_precision(b.options()), v, act};
 }
 
+// Whether our depthwise kernel runs d faster than cuDNN's plan for it (prefer_own_kernel),
+// timed on scratch operands. Either way the conv reads a packed input and folds no Add.
+Result<bool> depthwise_beats_cudnn(PlanBuilder& b, const ConvDesc& d) {
+  const ConvShape& s = d.s;
+  const size_t es = ir::dtype_size(b.act_dtype());
+  TuneScratch scratch;
+  void *x = nullptr, *w = nullptr, *bias = nullptr, *y = nullptr;
+  return prefer_own_kernel(request(b, d, variants(b, false).front()), b, [&](cudaStream_t stream) -> Status {
+    if (!x) {
+      KILN_ASSIGN_OR_RETURN(x, scratch.alloc(s.n * s.h * s.w * s.c * es));
+      KILN_ASSIGN_OR_RETURN(w, scratch.alloc(s.r * s.s * s.k * es));
+      KILN_ASSIGN_OR_RETURN(bias, scratch.alloc(s.k * sizeof(float)));
+      KILN_ASSIGN_OR_RETURN(y, scratch.alloc(s.n * s.oh * s.ow * s.k * es));
+    }
+    return launch_conv_depthwise_nhwc(x, w, static_cast<const float*>(bias), y, b.act_dtype(), s, d.act_kind, stream);
+  });
+}
+
 // cuDNN reads a channel view (concat_views.h) of the activation dtype through its strides;
 // our kernels need packed tensors.
 bool reads_as_view(const PlanBuilder& b, const Slot& s) {
@@ -164,7 +191,11 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
   const ConvShape& s = step->shape = d.s;
   const bool nchw_input = !b.options().direct_conv && src.dtype == ir::DType::kFloat32 &&
                           src.layout == Layout::kLinear && !src.constant && conv_nchw_input_fits(s);
-  if (nchw_input || reads_as_view(b, src)) {
+  const bool depthwise_fits = !b.options().direct_conv && !nchw_input && conv_depthwise_fits(s);
+  if (depthwise_fits) {
+    KILN_ASSIGN_OR_RETURN(step->depthwise, depthwise_beats_cudnn(b, d));
+  }
+  if (nchw_input || (!depthwise_fits && reads_as_view(b, src))) {
     step->in = raw_in;
   } else {
     KILN_ASSIGN_OR_RETURN(step->in, b.input(node, 0, Layout::kNHWC));
@@ -192,18 +223,20 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
     KILN_ASSIGN_OR_RETURN(const void* kcrs, b.upload(wf.raw(), wf.numel() * 4, node.name + " weights"));
     step->weight_kcrs_f32 = static_cast<const float*>(kcrs);
   } else {
+    // KRSC for cuDNN and the direct kernel; RSK (cg is 1) for the depthwise kernel's vectors.
     std::vector<float> krsc(static_cast<size_t>(wf.numel()));
     for (int64_t k = 0; k < s.k; ++k)
       for (int64_t c = 0; c < cg; ++c)
         for (int64_t r = 0; r < s.r; ++r)
           for (int64_t q = 0; q < s.s; ++q)
-            krsc[((k * s.r + r) * s.s + q) * cg + c] = wf.data<float>()[((k * cg + c) * s.r + r) * s.s + q];
+            krsc[step->depthwise ? (r * s.s + q) * s.k + k : ((k * s.r + r) * s.s + q) * cg + c] =
+                wf.data<float>()[((k * cg + c) * s.r + r) * s.s + q];
     KILN_ASSIGN_OR_RETURN(step->weight, upload_act(krsc, node.name + " weights"));
     KILN_ASSIGN_OR_RETURN(step->bias_act, upload_act(bias, node.name + " bias"));
   }
 
-  if (d.act_kind == ConvAct::kSiLU) {
-    step->silu = true;
+  if (d.act_kind == ConvAct::kSiLU || (step->depthwise && d.act)) {
+    step->act = d.act_kind;
     b.skip_node(d.act);
   }
   const ir::Value* out_value = d.out;
@@ -214,7 +247,7 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
   // The residual operand must be computed already to be read by the fused graph.
   const size_t residual_input = d.add && d.add->input(0) == d.out ? 1 : 0;
   int residual_slot = -1;
-  if (!nchw_input && d.add) {
+  if (!nchw_input && !depthwise_fits && d.add) {
     auto raw = b.input_as_is(*d.add, residual_input);
     if (raw.ok() && reads_as_view(b, b.slot(*raw))) {
       residual_slot = *raw;
@@ -265,6 +298,8 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
   };
   if (nchw_input) {
     step->tactic = "conv_nchw_input";
+  } else if (step->depthwise) {
+    step->tactic = "conv_depthwise";
   } else if (b.options().direct_conv) {
     step->tactic = "direct (forced)";
   } else {
@@ -288,7 +323,7 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
     ++b.stats().residual_fused;
   }
   // A ReLU or Sigmoid that no cuDNN graph took runs as a step of its own, on the conv's output.
-  if (d.act && d.act_kind != ConvAct::kSiLU) {
+  if (d.act && d.act_kind != ConvAct::kSiLU && !step->depthwise) {
     if (step->plan && step->variant != ConvVariant::kConvOnly) b.skip_node(d.act);
     else out_value = node.outputs[0];
   }

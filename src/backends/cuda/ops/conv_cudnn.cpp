@@ -423,6 +423,64 @@ std::string ConvRequest::signature() const {
   return os.str();
 }
 
+Result<bool> prefer_own_kernel(const ConvRequest& q, PlanBuilder& b, const std::function<Status(cudaStream_t)>& run_own) {
+  TimingCache* cache = b.options().tune ? b.timing_cache() : nullptr;
+  if (!cache) return true;
+  const std::string key = b.device_key() + "|own " + q.signature();
+  if (auto c = cache->find(key)) return c->engine_id == 1;
+  if (cache->replay_only()) return false;
+  auto plan = get_conv_plan(q, b);
+  if (b.conv_request_sink()) return false;
+  cudaStream_t stream = nullptr;
+  KILN_RETURN_IF_ERROR(cudnn_status(cudnnGetStream(b.handles().cudnn, &stream), "cudnnGetStream"));
+  const auto t0 = std::chrono::steady_clock::now();
+  KILN_ASSIGN_OR_RETURN(const double own_ms, min_time_ms(stream, [&] { return run_own(stream); }));
+  b.stats().tune_s += seconds_since(t0);
+  const std::optional<TunedChoice> tuned = plan.ok() ? cache->find(b.device_key() + "|" + q.signature()) : std::nullopt;
+  const bool own = !tuned || own_ms < tuned->ms;
+  cache->put(key, TunedChoice{own ? 1 : 0, {}, own_ms, {}});
+  return own;
+}
+
+bool batch_planned_before(const PlanBuilder& b) {
+  const TimingCache* cache = b.timing_cache();
+  const std::optional<std::string> prefix = batch_plans_prefix(b);
+  if (!cache || !prefix) return false;
+  const auto it = cache->entries().lower_bound(*prefix);
+  return it != cache->entries().end() && it->first.compare(0, prefix->size(), *prefix) == 0;
+}
+
+std::vector<ConvRequest> dry_pass_conv_requests(const ir::Graph& graph, PlanBuilder& b) {
+  std::vector<ConvRequest> requests;
+  PlanBuilder dry(graph, b.options(), b.handles(), b.weights());
+  dry.set_timing_cache(b.timing_cache(), b.device_key());
+  dry.collect_conv_requests(&requests);
+  (void)dry.build();  // what fails here fails again, and is reported, in the real pass
+  return requests;
+}
+
+Status restore_cached_conv_plans(const ir::Graph& graph, PlanBuilder& b, int threads) {
+  TimingCache* cache = b.options().tune ? b.timing_cache() : nullptr;
+  if (!cache) return Status::Ok();
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::pair<std::string, TunedChoice>> cached;
+  for (const ConvRequest& q : dry_pass_conv_requests(graph, b)) {
+    std::string key = b.device_key() + "|" + q.signature();
+    if (auto c = cache->find(key); c && !c->plan.empty()) cached.emplace_back(std::move(key), *c);
+  }
+  std::vector<std::shared_ptr<ConvPlan>> restored(cached.size());
+  KILN_RETURN_IF_ERROR(on_cudnn_threads(b, cached.size(), threads, [&](cudnnHandle_t h, size_t i) {
+    if (auto p = plan_from_blob(cached[i].second, h); p.ok()) restored[i] = *p;
+  }));
+  for (size_t i = 0; i < cached.size(); ++i)
+    if (restored[i]) {
+      b.restored_plans()[cached[i].first] = restored[i];
+      ++b.stats().plans_restored_ahead;
+    }
+  b.stats().compile_s += seconds_since(t0);
+  return Status::Ok();
+}
+
 Status restore_recorded_conv_plans(PlanBuilder& b, int threads) {
   TimingCache* cache = b.timing_cache();
   if (!cache || !cache->replay_only()) return Status::Ok();
@@ -439,7 +497,10 @@ Status restore_recorded_conv_plans(PlanBuilder& b, int threads) {
     if (auto p = plan_from_blob(*recorded[i].second, h); p.ok()) restored[i] = *p;
   }));
   for (size_t i = 0; i < recorded.size(); ++i)
-    if (restored[i]) b.restored_plans()[*recorded[i].first] = restored[i];
+    if (restored[i]) {
+      b.restored_plans()[*recorded[i].first] = restored[i];
+      ++b.stats().plans_restored_ahead;
+    }
   b.stats().compile_s += seconds_since(t0);
   return Status::Ok();
 }
@@ -451,8 +512,7 @@ Result<std::shared_ptr<ConvPlan>> get_conv_plan(const ConvRequest& q, PlanBuilde
     // A dry pass (plan_compile_workers.h): what compile_first would compile is noted, once
     // per signature, and the planner goes on as if the first variant had built. The answer
     // is never run: the dry pass's steps are dropped, and the real pass asks again.
-    TimingCache* cache = b.options().tune ? b.timing_cache() : nullptr;
-    if (!shared.count(sig) && !(cache && cache->entries().count(b.device_key() + "|" + sig))) sink->push_back(q);
+    if (!shared.count(sig)) sink->push_back(q);
     auto noted = std::make_shared<ConvPlan>();
     noted->tactic = "(dry pass: noted for a worker)";
     shared[sig] = noted;

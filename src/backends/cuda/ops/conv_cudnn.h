@@ -6,6 +6,7 @@
 
 #include <cudnn_frontend.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,11 +24,6 @@ inline constexpr int64_t kConvUidX = 1, kConvUidW = 2, kConvUidB = 3, kConvUidY 
 // What the cuDNN graph computes after the conv: bias (+SiLU) + residual Add, bias (+SiLU),
 // or nothing (our bias/activation kernel follows).
 enum class ConvVariant { kResidual, kFused, kConvOnly };
-
-// The activation a fused cuDNN graph applies after the bias. SiLU also runs in our
-// bias/activation and direct kernels; ReLU and Sigmoid (OSNet's convs and channel gates)
-// only in cuDNN's fused graphs, and stay steps of their own where those do not build.
-enum class ConvAct : uint8_t { kNone, kSiLU, kRelu, kSigmoid };
 
 struct ConvRequest {
   ConvShape s;
@@ -49,6 +45,11 @@ struct ConvRequest {
 // its batch was planned before. None when the graph's batch is not static.
 std::optional<std::string> batch_plans_prefix(const PlanBuilder& b);
 
+// Every conv request the planner makes for `graph` first (one per signature), from a dry
+// planning pass against b's timing cache and weight store (the real pass finds its weights
+// uploaded: the store shares identical bytes).
+std::vector<ConvRequest> dry_pass_conv_requests(const ir::Graph& graph, PlanBuilder& b);
+
 // One built cuDNN plan, shared by every conv step with the same signature.
 struct ConvPlan {
   std::shared_ptr<cudnn_frontend::graph::Graph> graph;
@@ -60,6 +61,14 @@ struct ConvPlan {
 // The shared plan for a request, built on first use (error: cuDNN has no engine for it).
 // In a dry planning pass (PlanBuilder::collect_conv_requests) the request is only noted.
 Result<std::shared_ptr<ConvPlan>> get_conv_plan(const ConvRequest& q, PlanBuilder& b);
+
+// Whether our kernel for q's conv is faster than q's cuDNN plan: the choice recorded in the
+// timing cache (under "own " + q's signature), else measured now, run_own (our kernel on
+// scratch operands, enqueued on the stream given) against the tuned time of q's plan (found
+// or built as get_conv_plan does), and recorded. Ours without tuning or a timing cache, or
+// where cuDNN has no plan; cuDNN's where a recorded cache (an engine file) has no choice, as
+// that engine ran. A dry pass notes q and answers cuDNN, timing nothing.
+Result<bool> prefer_own_kernel(const ConvRequest& q, PlanBuilder& b, const std::function<Status(cudaStream_t)>& run_own);
 
 // A request as one line of integers and back, for plan-compile worker processes
 // (plan_compile_workers.h).
