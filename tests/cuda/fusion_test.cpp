@@ -43,6 +43,18 @@ ir::Graph bottleneck_graph(int64_t c, int64_t h, uint32_t seed) {
   return g;
 }
 
+// out = Conv1x1(in) with random weights and bias (cin -> cout channels).
+void add_pointwise_conv(ir::Graph& g, const std::string& name, ir::Value* in, int64_t cin, int64_t cout, uint32_t seed,
+                        ir::Value* out) {
+  ir::Value* w = g.add_constant(name + "_w", random_tensor({cout, cin, 1, 1}, seed, -0.3f, 0.3f));
+  ir::Value* b = g.add_constant(name + "_b", random_tensor({cout}, seed + 1));
+  g.add_node("Conv", name, {in, w, b}, {out})->attrs = {{"kernel_shape", std::vector<int64_t>{1, 1}},
+                                                       {"strides", std::vector<int64_t>{1, 1}},
+                                                       {"pads", std::vector<int64_t>{0, 0, 0, 0}},
+                                                       {"dilations", std::vector<int64_t>{1, 1}},
+                                                       {"group", int64_t{1}}};
+}
+
 struct Built {
   std::vector<ir::Tensor> out;
   std::vector<Tactic> tactics;
@@ -152,22 +164,13 @@ TEST(CudaFusion, ReluAndSigmoidFoldIntoConvs) {
   };
   ir::Value* x = value("x", 32);
   g.inputs.push_back(x);
-  auto conv = [&](const char* name, ir::Value* in, int64_t cin, int64_t cout, uint32_t seed, ir::Value* out) {
-    ir::Value* w = g.add_constant(std::string(name) + "_w", random_tensor({cout, cin, 1, 1}, seed, -0.3f, 0.3f));
-    ir::Value* b = g.add_constant(std::string(name) + "_b", random_tensor({cout}, seed + 1));
-    g.add_node("Conv", name, {in, w, b}, {out})->attrs = {{"kernel_shape", std::vector<int64_t>{1, 1}},
-                                                         {"strides", std::vector<int64_t>{1, 1}},
-                                                         {"pads", std::vector<int64_t>{0, 0, 0, 0}},
-                                                         {"dilations", std::vector<int64_t>{1, 1}},
-                                                         {"group", int64_t{1}}};
-  };
   ir::Value* fc1 = value("fc1", 8);
   ir::Value* relu = value("relu", 8);
   ir::Value* fc2 = value("fc2", 32);
   ir::Value* gate = value("gate", 32);
-  conv("conv_fc1", x, 32, 8, 21, fc1);
+  add_pointwise_conv(g, "conv_fc1", x, 32, 8, 21, fc1);
   g.add_node("Relu", "act_relu", {fc1}, {relu});
-  conv("conv_fc2", relu, 8, 32, 23, fc2);
+  add_pointwise_conv(g, "conv_fc2", relu, 8, 32, 23, fc2);
   g.add_node("Sigmoid", "act_sigmoid", {fc2}, {gate});
   g.outputs = {gate};
   ir::Tensor in = random_tensor({2, 32, 6, 6}, 25);
@@ -195,6 +198,55 @@ TEST(CudaFusion, ReluAndSigmoidFoldIntoConvs) {
   EXPECT_LE(relative_max_error(fp32.out[0], (*ref)[0]), 1e-5);
   EXPECT_EQ(steps_of(fp32, "act_relu"), 1);
   EXPECT_EQ(steps_of(fp32, "act_sigmoid"), 1);
+}
+
+// OSNet's channel gate on an NHWC tensor: y = Conv1x1(x), gate = Sigmoid(Conv1x1(ReLU(
+// Conv1x1(GlobalAveragePool(y))))), out = y * gate + y. The gate's convs and activations run
+// as one channel_gate step; the Mul (a [N, C, 1, 1] gate times an NHWC tensor) and the Add
+// (same shapes) take the binary fast kernel, with 16-byte vectors (32 channels, batch 2) and
+// without (20 channels, batch 1). Against the CPU at FP32 and FP16.
+TEST(CudaFusion, ChannelGateAndItsMulAddOnNhwc) {
+  KILN_REQUIRE_GPU();
+  for (const auto [n, c] : {std::pair<int64_t, int64_t>{2, 32}, {1, 20}}) {
+    const int64_t hidden = c / 4;
+    ir::Graph g;
+    auto value = [&](const char* name, int64_t channels, int64_t h) {
+      ir::Value* v = g.add_value(name);
+      v->dtype = ir::DType::kFloat32;
+      v->shape = ir::make_shape({n, channels, h, h});
+      return v;
+    };
+    ir::Value* x = value("x", c, 7);
+    g.inputs.push_back(x);
+    ir::Value *y = value("y", c, 7), *m = value("m", c, 1), *f1 = value("f1", hidden, 1);
+    ir::Value *relu = value("relu", hidden, 1), *f2 = value("f2", c, 1), *gate = value("gate", c, 1);
+    ir::Value *z = value("z", c, 7), *out = value("out", c, 7);
+    add_pointwise_conv(g, "conv0", x, c, c, 31, y);
+    g.add_node("GlobalAveragePool", "gap0", {y}, {m});
+    add_pointwise_conv(g, "fc1", m, c, hidden, 35, f1);
+    g.add_node("Relu", "relu0", {f1}, {relu});
+    add_pointwise_conv(g, "fc2", relu, hidden, c, 37, f2);
+    g.add_node("Sigmoid", "sigmoid0", {f2}, {gate});
+    g.add_node("Mul", "mul0", {y, gate}, {z});
+    g.add_node("Add", "add0", {z, y}, {out});
+    g.outputs = {out};
+    const ir::Tensor in = random_tensor({n, c, 7, 7}, 33);
+    auto cpu = cpu::Executor::create(g);
+    ASSERT_TRUE(cpu.ok()) << cpu.status().message();
+    auto ref = cpu->run({in});
+    ASSERT_TRUE(ref.ok()) << ref.status().message();
+    for (Precision p : {Precision::kFp32, Precision::kFp16}) {
+      Built r = build_and_run(g, test_build_options(p), in);
+      ASSERT_EQ(r.out.size(), 1u);
+      EXPECT_LE(relative_max_error(r.out[0], (*ref)[0]), p == Precision::kFp32 ? 1e-5 : 1e-2)
+          << "batch " << n << ", " << c << " channels, " << to_string(p);
+      std::vector<std::string> gate_steps;
+      for (const Tactic& t : r.tactics)
+        if (t.node == "fc1" || t.node == "relu0" || t.node == "fc2" || t.node == "sigmoid0")
+          gate_steps.push_back(t.node + ": " + t.tactic);
+      EXPECT_EQ(gate_steps, std::vector<std::string>{"fc1: channel_gate"});
+    }
+  }
 }
 
 TEST(CudaFusion, WarmTimingCacheSkipsTuning) {

@@ -306,6 +306,10 @@ OpPlanner find_op(std::string_view op_type);
 
 // Declared here, defined one per file in ops/.
 Status plan_conv(PlanBuilder& b, const ir::Node& node);
+// The first 1x1 conv of a squeeze-and-excitation gate on pooled channels ([N, C, 1, 1] -> Conv
+// -> ReLU/SiLU -> Conv -> Sigmoid) and the nodes after it as one channel_gate step; false
+// (nothing planned) when `node` does not start one (ops/channel_gate.cu).
+Result<bool> plan_channel_gate(PlanBuilder& b, const ir::Node& node);
 Status plan_unary(PlanBuilder& b, const ir::Node& node);
 Status plan_binary(PlanBuilder& b, const ir::Node& node);
 Status plan_concat(PlanBuilder& b, const ir::Node& node);

@@ -184,6 +184,8 @@ bool reads_as_view(const PlanBuilder& b, const Slot& s) {
 }  // namespace
 
 Status plan_conv(PlanBuilder& b, const ir::Node& node) {
+  KILN_ASSIGN_OR_RETURN(const bool gate, plan_channel_gate(b, node));
+  if (gate) return Status::Ok();
   KILN_ASSIGN_OR_RETURN(const int raw_in, b.input_as_is(node, 0));
   const Slot src = b.slot(raw_in);
   KILN_ASSIGN_OR_RETURN(const ConvDesc d, describe(b, node, src.dims));
