@@ -150,6 +150,38 @@ TEST(CudaFusion, ResidualAddFoldsIntoConv) {
   EXPECT_EQ(r.stats.residual_fused, 0);
 }
 
+// x -> Conv(1x1) -> Add(x, .) -> ReLU: the end of OSNet's blocks. At FP16 the Add and the
+// ReLU after it both run in the conv's cuDNN graph (no step of their own); the output matches
+// the CPU.
+TEST(CudaFusion, ReluAfterResidualAddFoldsIntoConv) {
+  KILN_REQUIRE_GPU();
+  ir::Graph g;
+  auto value = [&](const char* name) {
+    ir::Value* v = g.add_value(name);
+    v->dtype = ir::DType::kFloat32;
+    v->shape = ir::make_shape({2, 32, 8, 8});
+    return v;
+  };
+  ir::Value *x = value("x"), *conv = value("conv"), *sum = value("sum"), *out = value("out");
+  g.inputs.push_back(x);
+  add_pointwise_conv(g, "conv0", x, 32, 32, 41, conv);
+  g.add_node("Add", "add0", {conv, x}, {sum});
+  g.add_node("Relu", "relu0", {sum}, {out});
+  g.outputs = {out};
+  const ir::Tensor in = random_tensor({2, 32, 8, 8}, 43);
+  auto cpu = cpu::Executor::create(g);
+  ASSERT_TRUE(cpu.ok()) << cpu.status().message();
+  auto ref = cpu->run({in});
+  ASSERT_TRUE(ref.ok()) << ref.status().message();
+  Built r = build_and_run(g, test_build_options(Precision::kFp16), in);
+  ASSERT_EQ(r.out.size(), 1u);
+  EXPECT_LE(relative_max_error(r.out[0], (*ref)[0]), 1e-2);
+  std::string tactics;
+  for (const auto& t : r.tactics) tactics += " [" + t.node + ": " + t.tactic + "]";
+  ASSERT_EQ(r.tactics.size(), 1u) << tactics;
+  EXPECT_EQ(r.tactics[0].tactic.rfind("cudnn_fused+add+Relu:", 0), 0u) << tactics;
+}
+
 // x -> Conv(1x1) -> ReLU -> Conv(1x1) -> Sigmoid: OSNet's channel gate. Both activations
 // fold into their convs' cuDNN graphs at FP16 (no step of their own) and the output matches
 // the CPU; strict FP32 (no fused graphs) keeps them as steps and matches too.
@@ -207,7 +239,7 @@ TEST(CudaFusion, ReluAndSigmoidFoldIntoConvs) {
 // without (20 channels, batch 1). Against the CPU at FP32 and FP16.
 TEST(CudaFusion, ChannelGateAndItsMulAddOnNhwc) {
   KILN_REQUIRE_GPU();
-  for (const auto [n, c] : {std::pair<int64_t, int64_t>{2, 32}, {1, 20}}) {
+  for (const auto& [n, c] : {std::pair<int64_t, int64_t>{2, 32}, {1, 20}}) {
     const int64_t hidden = c / 4;
     ir::Graph g;
     auto value = [&](const char* name, int64_t channels, int64_t h) {

@@ -23,6 +23,7 @@ TEST(ConvRequestCodec, RoundTripsEveryField) {
   q.precision = Precision::kTf32;
   q.variant = ConvVariant::kResidual;
   q.act = ConvAct::kSigmoid;
+  q.post_act = ConvAct::kRelu;
   q.x_stride = 128;
   q.y_stride = 192;
   q.r_stride = 160;
@@ -36,21 +37,22 @@ TEST(ConvRequestCodec, RoundTripsEveryField) {
   EXPECT_EQ(back->precision, Precision::kTf32);
   EXPECT_EQ(back->variant, ConvVariant::kResidual);
   EXPECT_EQ(back->act, ConvAct::kSigmoid);
+  EXPECT_EQ(back->post_act, ConvAct::kRelu);
   EXPECT_EQ(back->signature(), q.signature());
 }
 
 TEST(ConvRequestCodec, RefusesMalformedLines) {
   auto few = decode_conv_request("1 2 3");
   ASSERT_FALSE(few.ok());
-  EXPECT_NE(few.status().message().find("expected 24 integers"), std::string::npos) << few.status().message();
+  EXPECT_NE(few.status().message().find("expected 25 integers"), std::string::npos) << few.status().message();
   std::string line;
-  for (int i = 0; i < 24; ++i) line += "1 ";
+  for (int i = 0; i < 25; ++i) line += "1 ";
   EXPECT_TRUE(decode_conv_request(line).ok());
   auto extra = decode_conv_request(line + "9");
   ASSERT_FALSE(extra.ok());
-  EXPECT_NE(extra.status().message().find("more than 24"), std::string::npos) << extra.status().message();
+  EXPECT_NE(extra.status().message().find("more than 25"), std::string::npos) << extra.status().message();
   std::string bad_variant;
-  for (int i = 0; i < 24; ++i) bad_variant += i == 19 ? "7 " : "1 ";
+  for (int i = 0; i < 25; ++i) bad_variant += i == 19 ? "7 " : "1 ";
   auto range = decode_conv_request(bad_variant);
   ASSERT_FALSE(range.ok());
   EXPECT_NE(range.status().message().find("out of range"), std::string::npos) << range.status().message();

@@ -75,8 +75,19 @@ struct ConvDesc {
   const ir::Node* act = nullptr;   // the activation folded in, if any (ConvAct)
   ConvAct act_kind = ConvAct::kNone;
   const ir::Node* add = nullptr;   // the Add the conv (+activation) output alone feeds, if foldable
+  const ir::Node* post = nullptr;  // the activation that alone reads that Add's output, if any
+  ConvAct post_kind = ConvAct::kNone;
   const ir::Value* out = nullptr;  // what the conv (+activation) produces
 };
+
+// The activation n computes, as a conv graph applies it (kNone for any other op).
+ConvAct activation_of(const ir::Node* n) {
+  if (!n || n->outputs.size() != 1) return ConvAct::kNone;
+  return n->op_type == "SiLU"      ? ConvAct::kSiLU
+         : n->op_type == "Relu"    ? ConvAct::kRelu
+         : n->op_type == "Sigmoid" ? ConvAct::kSigmoid
+                                   : ConvAct::kNone;
+}
 
 // The Add that y feeds alone, when its other operand is a runtime value of y's shape.
 const ir::Node* residual_add(const PlanBuilder& b, const ir::Value* y, const std::vector<int64_t>& dims) {
@@ -123,22 +134,21 @@ Result<ConvDesc> describe(const PlanBuilder& b, const ir::Node& node, const std:
   d.pad_bottom = pads[2];
   d.pad_right = pads[3];
   d.out = node.outputs[0];
-  if (const ir::Node* next = b.sole_consumer(d.out)) {
-    const ConvAct kind = next->op_type == "SiLU"      ? ConvAct::kSiLU
-                         : next->op_type == "Relu"    ? ConvAct::kRelu
-                         : next->op_type == "Sigmoid" ? ConvAct::kSigmoid
-                                                      : ConvAct::kNone;
-    if (kind != ConvAct::kNone && next->outputs.size() == 1) {
-      d.act = next;
-      d.act_kind = kind;
-      d.out = next->outputs[0];
-    }
+  if (const ir::Node* next = b.sole_consumer(d.out); activation_of(next) != ConvAct::kNone) {
+    d.act = next;
+    d.act_kind = activation_of(next);
+    d.out = next->outputs[0];
   }
   // Strict FP32 (the reference mode) runs cuDNN's plain convs and our bias+SiLU kernel:
   // cuDNN's fused FP32 graphs have only runtime-compiled, non-tensor-core engines, measured
   // on an H200 at 12.6 ms per yolo11n image with ~35 s of compiles.
   if (b.options().fuse_residual && float_precision(b.options()) != Precision::kFp32)
     d.add = residual_add(b, d.out, {s.n, s.k, s.oh, s.ow});
+  if (d.add) {
+    d.post = b.sole_consumer(d.add->outputs[0]);
+    d.post_kind = activation_of(d.post);
+    if (d.post_kind == ConvAct::kNone) d.post = nullptr;
+  }
   return d;
 }
 
@@ -264,37 +274,43 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
   std::string why_not;
   int64_t y_stride = 0;
   Status replay_error = Status::Ok();  // a recorded plan this machine cannot restore
+  bool post_folded = false;  // d.post computed by the residual graph
   auto try_variants = [&] {
     for (ConvVariant v : variants(b, residual_slot >= 0)) {
-      const ir::Value* y = v == ConvVariant::kResidual ? d.add->outputs[0] : d.out;
-      // Our bias/activation kernel after a plain conv indexes a packed output.
-      const int64_t placed = v == ConvVariant::kConvOnly ? 0 : b.placed_pixel_stride(y);
-      for (int64_t ys : placed ? std::vector<int64_t>{placed, 0} : std::vector<int64_t>{0}) {
-        ConvRequest q = request(b, d, v);
-        q.x_stride = b.slot(step->in).pixel_stride;
-        q.y_stride = ys;
-        q.r_stride = v == ConvVariant::kResidual ? b.slot(residual_slot).pixel_stride : 0;
-        auto p = get_conv_plan(q, b);
-        if (!p.ok() && p.status().code() == StatusCode::kIncompatible) {
-          replay_error = p.status();
+      // A residual graph takes the activation after its Add too where cuDNN builds that.
+      for (bool post : v == ConvVariant::kResidual && d.post ? std::vector<bool>{true, false} : std::vector<bool>{false}) {
+        const ir::Value* y = post ? d.post->outputs[0] : v == ConvVariant::kResidual ? d.add->outputs[0] : d.out;
+        // Our bias/activation kernel after a plain conv indexes a packed output.
+        const int64_t placed = v == ConvVariant::kConvOnly ? 0 : b.placed_pixel_stride(y);
+        for (int64_t ys : placed ? std::vector<int64_t>{placed, 0} : std::vector<int64_t>{0}) {
+          ConvRequest q = request(b, d, v);
+          q.post_act = post ? d.post_kind : ConvAct::kNone;
+          q.x_stride = b.slot(step->in).pixel_stride;
+          q.y_stride = ys;
+          q.r_stride = v == ConvVariant::kResidual ? b.slot(residual_slot).pixel_stride : 0;
+          auto p = get_conv_plan(q, b);
+          if (!p.ok() && p.status().code() == StatusCode::kIncompatible) {
+            replay_error = p.status();
+            return;
+          }
+          if (!p.ok()) {
+            why_not += std::string(v == ConvVariant::kResidual ? " residual: "
+                                   : v == ConvVariant::kFused  ? " fused: "
+                                                               : " conv-only: ") +
+                       p.status().message() + ";";
+            continue;
+          }
+          step->plan = *p;
+          step->variant = v;
+          post_folded = post;
+          y_stride = ys;
+          b.need_workspace((*p)->workspace);
+          const std::string kind = v == ConvVariant::kResidual ? "cudnn_fused+add" + (post ? "+" + d.post->op_type : "")
+                                   : v == ConvVariant::kFused  ? "cudnn_fused"
+                                                               : "cudnn_conv+bias_act";
+          step->tactic = kind + ":" + (*p)->tactic;
           return;
         }
-        if (!p.ok()) {
-          why_not += std::string(v == ConvVariant::kResidual ? " residual: "
-                                 : v == ConvVariant::kFused  ? " fused: "
-                                                             : " conv-only: ") +
-                     p.status().message() + ";";
-          continue;
-        }
-        step->plan = *p;
-        step->variant = v;
-        y_stride = ys;
-        b.need_workspace((*p)->workspace);
-        step->tactic = std::string(v == ConvVariant::kResidual ? "cudnn_fused+add:"
-                                   : v == ConvVariant::kFused  ? "cudnn_fused:"
-                                                               : "cudnn_conv+bias_act:") +
-                       (*p)->tactic;
-        return;
       }
     }
   };
@@ -323,6 +339,10 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
     out_value = d.add->outputs[0];
     step->residual = residual_slot;
     ++b.stats().residual_fused;
+  }
+  if (post_folded) {
+    b.skip_node(d.post);
+    out_value = d.post->outputs[0];
   }
   // A ReLU or Sigmoid that no cuDNN graph took runs as a step of its own, on the conv's output.
   if (d.act && d.act_kind != ConvAct::kSiLU && !step->depthwise) {

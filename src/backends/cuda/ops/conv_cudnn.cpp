@@ -63,6 +63,13 @@ std::vector<int64_t> allowed_candidates(const ConvGraph& g, Precision p, int64_t
   return out;
 }
 
+fe::graph::Pointwise_attributes activation(ConvAct a) {
+  auto act = fe::graph::Pointwise_attributes();
+  if (a == ConvAct::kSiLU) act.set_mode(fe::PointwiseMode_t::SWISH_FWD).set_swish_beta(1.f);
+  else act.set_mode(a == ConvAct::kRelu ? fe::PointwiseMode_t::RELU_FWD : fe::PointwiseMode_t::SIGMOID_FWD);
+  return act;
+}
+
 // The cuDNN operation graph for a request, validated and built (no plans yet).
 Result<std::shared_ptr<ConvGraph>> make_graph(const ConvRequest& q, cudnnHandle_t handle) {
   const ConvShape& s = q.s;
@@ -93,16 +100,17 @@ Result<std::shared_ptr<ConvGraph>> make_graph(const ConvRequest& q, cudnnHandle_
     Y = g->pointwise(Y, B, fe::graph::Pointwise_attributes().set_mode(fe::PointwiseMode_t::ADD));
     if (q.act != ConvAct::kNone) {
       Y->set_data_type(fe::DataType_t::FLOAT);
-      auto act = fe::graph::Pointwise_attributes();
-      if (q.act == ConvAct::kSiLU) act.set_mode(fe::PointwiseMode_t::SWISH_FWD).set_swish_beta(1.f);
-      else act.set_mode(q.act == ConvAct::kRelu ? fe::PointwiseMode_t::RELU_FWD : fe::PointwiseMode_t::SIGMOID_FWD);
-      Y = g->pointwise(Y, act);
+      Y = g->pointwise(Y, activation(q.act));
     }
     if (q.variant == ConvVariant::kResidual) {
       Y->set_data_type(fe::DataType_t::FLOAT);
       auto R = g->tensor(fe::graph::Tensor_attributes().set_name("R").set_uid(kConvUidR).set_data_type(io)
                              .set_dim({s.n, s.k, s.oh, s.ow}).set_stride(nhwc(s.k, s.oh, s.ow, q.r_stride)));
       Y = g->pointwise(Y, R, fe::graph::Pointwise_attributes().set_mode(fe::PointwiseMode_t::ADD));
+      if (q.post_act != ConvAct::kNone) {
+        Y->set_data_type(fe::DataType_t::FLOAT);
+        Y = g->pointwise(Y, activation(q.post_act));
+      }
     }
   }
   Y->set_output(true).set_uid(kConvUidY).set_data_type(io).set_dim({s.n, s.k, s.oh, s.ow}).set_stride(nhwc(s.k, s.oh, s.ow, q.y_stride));
@@ -401,6 +409,10 @@ namespace {
 
 std::string conv_signature_prefix(int64_t batch) { return "conv n" + std::to_string(batch) + " "; }
 
+const char* act_suffix(ConvAct a) {
+  return a == ConvAct::kSiLU ? " silu" : a == ConvAct::kRelu ? " relu" : a == ConvAct::kSigmoid ? " sigmoid" : "";
+}
+
 }  // namespace
 
 std::optional<std::string> batch_plans_prefix(const PlanBuilder& b) {
@@ -417,7 +429,9 @@ std::string ConvRequest::signature() const {
      // FP16 entries recorded before reduced-precision reductions were barred are not reused.
      << (precision == Precision::kFp16 ? "/acc32 " : " ")
      << (variant == ConvVariant::kResidual ? "bias+silu?+add" : variant == ConvVariant::kFused ? "bias+silu?" : "conv")
-     << (act == ConvAct::kSiLU ? " silu" : act == ConvAct::kRelu ? " relu" : act == ConvAct::kSigmoid ? " sigmoid" : "");
+     << act_suffix(act);
+  // Requests without one keep the keys recorded before post-add activations existed.
+  if (post_act != ConvAct::kNone) os << " then" << act_suffix(post_act);
   // Packed requests keep the keys recorded before channel views existed.
   if (x_stride || y_stride || r_stride) os << " px" << x_stride << "," << y_stride << "," << r_stride;
   return os.str();
@@ -563,20 +577,21 @@ std::string encode_conv_request(const ConvRequest& q) {
   std::ostringstream os;
   for (int64_t v : {s.n, s.h, s.w, s.c, s.k, s.oh, s.ow, s.r, s.s, s.sh, s.sw, s.ph, s.pw, s.dh, s.dw, s.groups,
                     q.pad_bottom, q.pad_right, static_cast<int64_t>(q.precision), static_cast<int64_t>(q.variant),
-                    static_cast<int64_t>(q.act), q.x_stride, q.y_stride, q.r_stride})
+                    static_cast<int64_t>(q.act), q.x_stride, q.y_stride, q.r_stride, static_cast<int64_t>(q.post_act)})
     os << v << ' ';
   return os.str();
 }
 
 Result<ConvRequest> decode_conv_request(std::string_view line) {
   std::istringstream is{std::string(line)};
-  std::array<int64_t, 24> v{};
+  std::array<int64_t, 25> v{};
   for (int64_t& x : v)
-    if (!(is >> x)) return error(StatusCode::kInvalidArgument, "conv request '", line, "': expected 24 integers");
+    if (!(is >> x)) return error(StatusCode::kInvalidArgument, "conv request '", line, "': expected 25 integers");
   std::string rest;
-  if (is >> rest) return error(StatusCode::kInvalidArgument, "conv request '", line, "': more than 24 integers");
+  if (is >> rest) return error(StatusCode::kInvalidArgument, "conv request '", line, "': more than 25 integers");
+  const auto act_ok = [](int64_t a) { return a >= 0 && a <= static_cast<int64_t>(ConvAct::kSigmoid); };
   if (v[18] < 0 || v[18] > static_cast<int64_t>(Precision::kInt8) || v[19] < 0 ||
-      v[19] > static_cast<int64_t>(ConvVariant::kConvOnly) || v[20] < 0 || v[20] > static_cast<int64_t>(ConvAct::kSigmoid))
+      v[19] > static_cast<int64_t>(ConvVariant::kConvOnly) || !act_ok(v[20]) || !act_ok(v[24]))
     return error(StatusCode::kInvalidArgument, "conv request '", line, "': precision, variant or activation out of range");
   ConvRequest q;
   q.s = ConvShape{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15]};
@@ -588,6 +603,7 @@ Result<ConvRequest> decode_conv_request(std::string_view line) {
   q.x_stride = v[21];
   q.y_stride = v[22];
   q.r_stride = v[23];
+  q.post_act = static_cast<ConvAct>(v[24]);
   return q;
 }
 

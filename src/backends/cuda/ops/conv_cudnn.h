@@ -21,8 +21,8 @@ namespace kiln::cuda {
 // Tensor uids in a conv graph's variant pack.
 inline constexpr int64_t kConvUidX = 1, kConvUidW = 2, kConvUidB = 3, kConvUidY = 4, kConvUidR = 5;
 
-// What the cuDNN graph computes after the conv: bias (+SiLU) + residual Add, bias (+SiLU),
-// or nothing (our bias/activation kernel follows).
+// What the cuDNN graph computes after the conv: bias (+activation) + residual Add
+// (+activation), bias (+activation), or nothing (our bias/activation kernel follows).
 enum class ConvVariant { kResidual, kFused, kConvOnly };
 
 struct ConvRequest {
@@ -31,6 +31,8 @@ struct ConvRequest {
   Precision precision{};
   ConvVariant variant{};
   ConvAct act = ConvAct::kNone;
+  // The activation after the residual Add (kResidual only): OSNet's ReLU ending each block.
+  ConvAct post_act = ConvAct::kNone;
   // Pixel strides (elements) of X, Y and R when they are channel views of wider NHWC
   // buffers (Slot::pixel_stride); 0 when packed.
   int64_t x_stride = 0, y_stride = 0, r_stride = 0;
