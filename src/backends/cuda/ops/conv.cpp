@@ -4,7 +4,8 @@
 // that was measured faster than cuDNN's plan (OSNet's, not yolo11n's SiLU ones). Otherwise
 // cuDNN (conv_cudnn.h), variants tried in order: conv+bias+activation+residual as one cuDNN
 // graph (when the conv's (activated) output feeds only an Add whose other operand has the
-// same shape); conv+bias+activation; conv alone followed by our bias/SiLU kernel; then our
+// same shape), with the activation that alone reads the Add's output if there is one, then
+// without; conv+bias+activation; conv alone followed by our bias/SiLU kernel; then our
 // direct kernel. The activation is the SiLU, ReLU or Sigmoid that alone reads the conv; ReLU
 // and Sigmoid fold only into cuDNN's graphs and the depthwise kernel. Convs with one
 // signature share one cuDNN plan. The step's tactic records what was taken.
