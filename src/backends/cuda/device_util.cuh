@@ -63,6 +63,18 @@ __device__ __forceinline__ Window pool_window(const PoolShape& s) {
   return {s.h, s.w, s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.dh, s.dw};
 }
 
+// V consecutive elements of T, loaded and stored as one access (the vector kernels use 16
+// or 8 bytes).
+template <typename T, int V>
+struct alignas(sizeof(T) * V) Lanes {
+  T v[V];
+};
+// Whether every pointer is 16-byte aligned (a view at a byte offset may not be).
+template <typename... P>
+__host__ __device__ __forceinline__ bool aligned16(const P*... p) {
+  return ((reinterpret_cast<uintptr_t>(p) % 16 == 0) && ...);
+}
+
 inline constexpr int kThreads = 256;
 // Grid for a grid-stride loop over n elements (capped; the loop covers the rest).
 inline unsigned grid_for(int64_t n) {

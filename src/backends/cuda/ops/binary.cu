@@ -47,11 +47,6 @@ __global__ void binary_kernel(BinaryOp op, const T* __restrict__ a, const T* __r
   }
 }
 
-template <typename T, int V>
-struct alignas(sizeof(T) * V) Lanes {
-  T v[V];
-};
-
 // Element vectors i of a and out; b's vector i (same layout) or, with kChannelB, the one of
 // b's [outer, inner] row and column that element i's outer and inner index name (`span`
 // vectors per outer index, `inner` per inner row).
@@ -84,9 +79,7 @@ bool launch_fast(BinaryOp op, const T* a, const T* b, T* out, const BinaryParams
   if (!same && !channel) return false;
   const int64_t inner = p.dims[r - 1], span = p.numel / p.dims[0];
   constexpr int kV = 16 / sizeof(T);
-  const bool aligned = (reinterpret_cast<uintptr_t>(a) | reinterpret_cast<uintptr_t>(b) |
-                        reinterpret_cast<uintptr_t>(out)) % 16 == 0;
-  const int v = aligned && inner % kV == 0 ? kV : 1;
+  const int v = aligned16(a, b, out) && inner % kV == 0 ? kV : 1;
   const int vectors = static_cast<int>(p.numel / v);
   const unsigned grid = grid_for(vectors);
   const int sv = static_cast<int>(span / v), iv = static_cast<int>(inner / v);

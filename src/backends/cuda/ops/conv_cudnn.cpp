@@ -437,6 +437,31 @@ std::string ConvRequest::signature() const {
   return os.str();
 }
 
+namespace {
+
+// A timing-cache entry by reference: its key and choice.
+using CacheEntry = std::pair<const std::string*, const TunedChoice*>;
+
+// The serialized plans of `entries` restored on up to `threads` threads (one cuDNN handle
+// each) into b.restored_plans(), where the planner takes them; a plan that does not restore
+// is left for the planner (to compile, or to report where it replays an engine file).
+Status restore_ahead(PlanBuilder& b, const std::vector<CacheEntry>& entries, int threads) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::shared_ptr<ConvPlan>> restored(entries.size());
+  KILN_RETURN_IF_ERROR(on_cudnn_threads(b, entries.size(), threads, [&](cudnnHandle_t h, size_t i) {
+    if (auto p = plan_from_blob(*entries[i].second, h); p.ok()) restored[i] = *p;
+  }));
+  for (size_t i = 0; i < entries.size(); ++i)
+    if (restored[i]) {
+      b.restored_plans()[*entries[i].first] = restored[i];
+      ++b.stats().plans_restored_ahead;
+    }
+  b.stats().compile_s += seconds_since(t0);
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<bool> prefer_own_kernel(const ConvRequest& q, PlanBuilder& b, const std::function<Status(cudaStream_t)>& run_own) {
   TimingCache* cache = b.options().tune ? b.timing_cache() : nullptr;
   if (!cache) return true;
@@ -474,25 +499,16 @@ std::vector<ConvRequest> dry_pass_conv_requests(const ir::Graph& graph, PlanBuil
 }
 
 Status restore_cached_conv_plans(const ir::Graph& graph, PlanBuilder& b, int threads) {
-  TimingCache* cache = b.options().tune ? b.timing_cache() : nullptr;
+  const TimingCache* cache = b.options().tune ? b.timing_cache() : nullptr;
   if (!cache) return Status::Ok();
-  const auto t0 = std::chrono::steady_clock::now();
-  std::vector<std::pair<std::string, TunedChoice>> cached;
-  for (const ConvRequest& q : dry_pass_conv_requests(graph, b)) {
-    std::string key = b.device_key() + "|" + q.signature();
-    if (auto c = cache->find(key); c && !c->plan.empty()) cached.emplace_back(std::move(key), *c);
-  }
-  std::vector<std::shared_ptr<ConvPlan>> restored(cached.size());
-  KILN_RETURN_IF_ERROR(on_cudnn_threads(b, cached.size(), threads, [&](cudnnHandle_t h, size_t i) {
-    if (auto p = plan_from_blob(cached[i].second, h); p.ok()) restored[i] = *p;
-  }));
-  for (size_t i = 0; i < cached.size(); ++i)
-    if (restored[i]) {
-      b.restored_plans()[cached[i].first] = restored[i];
-      ++b.stats().plans_restored_ahead;
-    }
-  b.stats().compile_s += seconds_since(t0);
-  return Status::Ok();
+  // Looked up, not found (find copies the plan and marks it used): the real pass finds what
+  // it takes.
+  std::vector<CacheEntry> cached;
+  for (const ConvRequest& q : dry_pass_conv_requests(graph, b))
+    if (auto it = cache->entries().find(b.device_key() + "|" + q.signature());
+        it != cache->entries().end() && !it->second.plan.empty())
+      cached.push_back({&it->first, &it->second});
+  return restore_ahead(b, cached, threads);
 }
 
 Status restore_recorded_conv_plans(PlanBuilder& b, int threads) {
@@ -502,21 +518,10 @@ Status restore_recorded_conv_plans(PlanBuilder& b, int threads) {
   // each batch's build restores its own (a conv of another batch size, if any, restores
   // its plan when it is planned).
   const std::string prefix = batch_plans_prefix(b).value_or(b.device_key() + "|conv ");
-  std::vector<std::pair<const std::string*, const TunedChoice*>> recorded;
+  std::vector<CacheEntry> recorded;
   for (const auto& [key, choice] : cache->entries())
     if (key.compare(0, prefix.size(), prefix) == 0 && !choice.plan.empty()) recorded.push_back({&key, &choice});
-  const auto t0 = std::chrono::steady_clock::now();
-  std::vector<std::shared_ptr<ConvPlan>> restored(recorded.size());
-  KILN_RETURN_IF_ERROR(on_cudnn_threads(b, recorded.size(), threads, [&](cudnnHandle_t h, size_t i) {
-    if (auto p = plan_from_blob(*recorded[i].second, h); p.ok()) restored[i] = *p;
-  }));
-  for (size_t i = 0; i < recorded.size(); ++i)
-    if (restored[i]) {
-      b.restored_plans()[*recorded[i].first] = restored[i];
-      ++b.stats().plans_restored_ahead;
-    }
-  b.stats().compile_s += seconds_since(t0);
-  return Status::Ok();
+  return restore_ahead(b, recorded, threads);
 }
 
 Result<std::shared_ptr<ConvPlan>> get_conv_plan(const ConvRequest& q, PlanBuilder& b) {

@@ -31,12 +31,6 @@ __device__ __forceinline__ float activate(float v, ConvAct act) {
   }
 }
 
-// V consecutive channels, loaded and stored as one access.
-template <typename T, int V>
-struct alignas(sizeof(T) * V) Lanes {
-  T v[V];
-};
-
 template <int V>
 __device__ __forceinline__ void accumulate(float (&acc)[V], const Lanes<float, V>& x, const Lanes<float, V>& w) {
 #pragma unroll
@@ -119,10 +113,7 @@ Status launch_conv_depthwise_nhwc(const void* in, const void* weight, const floa
     const T* x = static_cast<const T*>(in);
     const T* w = static_cast<const T*>(weight);
     T* y = static_cast<T*>(out);
-    // A view at a byte offset (a slice of a wider buffer) may not be 16-byte aligned.
-    const bool aligned = (reinterpret_cast<uintptr_t>(x) | reinterpret_cast<uintptr_t>(w) |
-                          reinterpret_cast<uintptr_t>(y)) % 16 == 0;
-    if (aligned && s.k % kV == 0) launch<T, kV>(x, w, bias, y, a, act, stream);
+    if (aligned16(x, w, y) && s.k % kV == 0) launch<T, kV>(x, w, bias, y, a, act, stream);
     else launch<T, 1>(x, w, bias, y, a, act, stream);
   });
   if (!ok) return error(StatusCode::kUnsupported, "conv_depthwise: dtype ", ir::dtype_name(type));

@@ -110,8 +110,6 @@ struct alignas(16) Pack {
   U v[E];
 };
 
-__device__ __forceinline__ bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
-
 // Stores the block's outputs (dtype O: int8, or T) from their raw accumulators in shared
 // memory (acc: [BM][BN + kAccPad]): each thread 16 bytes of one pixel's outputs at a time,
 // consecutive threads along the pixel's channels, with the residual read as 16-byte vectors

@@ -33,9 +33,7 @@ __global__ void quantize_kernel(const T* __restrict__ in, int8_t* __restrict__ o
 // One scale for the tensor, n a multiple of 8, aligned buffers: each thread 8 elements, one
 // vector load of them and one 8-byte store.
 template <typename T>
-struct alignas(8 * sizeof(T)) Pack8 {
-  T v[8];
-};
+using Pack8 = Lanes<T, 8>;
 struct alignas(8) Int8x8 {
   int8_t v[8];
 };
