@@ -49,17 +49,8 @@ Frame device_frame(const video::DeviceFrame& d) {
   return f;  // stream nullptr: FFmpeg's CUDA frames are ready on the legacy default stream
 }
 
-// An NVDEC frame's pixels on the host, BGR.
-Result<Image> download(const video::DeviceFrame& d) {
-  std::vector<uint8_t> nv12;
-  KILN_RETURN_IF_ERROR(video::VideoReader::download(d, nv12));
-  Frame f;
-  f.width = d.width, f.height = d.height;
-  f.format = PixelFormat::kNv12;
-  f.planes[0] = nv12.data(), f.planes[1] = nv12.data() + static_cast<size_t>(d.width) * d.height;
-  f.pitch[0] = f.pitch[1] = static_cast<size_t>(d.width);
-  return to_image(f);
-}
+// An NVDEC frame's pixels on the host, BGR (converted on the GPU).
+Result<Image> download(const video::DeviceFrame& d) { return to_image(device_frame(d)); }
 
 // Where the video is decoded when the model runs on a GPU: said once per reason, or refused.
 // Returns the note ("" when there is none), which the video's JSON carries too.
@@ -104,6 +95,8 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
   Result<std::string> fallback = report_decoder(reader, info, job, messages);
   if (!fallback.ok()) return failed(fallback.status());
   const bool on_gpu = reader.decoder().gpu;  // at the start: NVDEC may give up mid-stream
+  messages.detail(name + ": opened in " + std::to_string(static_cast<int>(ms_since(start))) + " ms, decoding " +
+                  (on_gpu ? "with NVDEC" : "on the CPU"));
   std::string decoder_note = *fallback;
   // Host pixels of a GPU frame are needed only to draw, crop or hand to the hook.
   const bool need_image = !job.save_dir.empty() || job.save_crop || (job.on_prediction && job.on_prediction_reads_image);
@@ -254,7 +247,8 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
                      static_cast<long long>(number), declared > 0 ? ("/" + std::to_string(declared)).c_str() : "",
                      job.source.locator.c_str(), p.input_height, p.input_width, summarize(p, info.names).c_str(),
                      p.speed.inference_ms);
-      messages.detail("frame " + std::to_string(number) + ": " + stage_times(p.speed));
+      messages.detail("frame " + std::to_string(number) + ": " + stage_times(p.speed) + ", done at " +
+                      std::to_string(static_cast<int>(ms_since(start))) + " ms");
       if (job.frame_json != FrameJson::kDrop) {
         nlohmann::json entry = api::prediction_json(p, info.names, job.masks);
         entry["frame"] = number;

@@ -46,8 +46,10 @@ inline Frame frame_of(const Image& image) {
   return f;
 }
 
-// A host frame as a BGR Image (NV12 converted as predict converts it). A device frame, a
-// null plane, a pitch shorter than a row or an NV12 frame of odd size: InvalidArgument.
+// A frame as a BGR Image (NV12 converted as predict converts it). A device frame is
+// converted on its GPU and copied to the host once its stream is done (a kiln without CUDA:
+// Unsupported). A null plane, a pitch shorter than a row, an NV12 frame of odd size, or a
+// device frame whose planes are not device memory: InvalidArgument.
 Result<Image> to_image(const Frame& frame);
 
 }  // namespace kiln

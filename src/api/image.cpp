@@ -73,8 +73,7 @@ vision::Image to_vision(const Frame& f) {
 
 Result<Image> to_image(const Frame& frame) {
   KILN_RETURN_IF_ERROR(api::check_frame(frame));
-  if (frame.memory != FrameMemory::kHost)
-    return error(StatusCode::kInvalidArgument, "frame ", frame.width, "x", frame.height, " is in device memory; to_image takes host frames");
+  if (frame.memory == FrameMemory::kDevice) return api::device_frame_to_image(frame);
   return api::from_vision(api::to_vision(frame));
 }
 

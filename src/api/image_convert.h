@@ -22,5 +22,8 @@ Status check_image(const ImageView& image);
 Status check_frame(const Frame& frame);
 // A host frame's pixels as BGR (NV12 converted by vision/nv12.h); the frame is checked.
 vision::Image to_vision(const Frame& frame);
+// A device frame's pixels as a BGR Image, converted on its GPU as vision/nv12.h converts
+// (api/device_image.cpp); Unsupported in a kiln without CUDA.
+Result<Image> device_frame_to_image(const Frame& frame);
 
 }  // namespace kiln::api

@@ -146,7 +146,12 @@ TEST(ApiFrame, BadFramesAreOneLineErrors) {
   EXPECT_EQ(r.status().message(), "frame 1 is in device memory but frame 0 in host memory; one call takes frames of one kind");
   auto img = to_image(n);
   ASSERT_FALSE(img.ok());
-  EXPECT_EQ(img.status().message(), "frame 810x1080 is in device memory; to_image takes host frames");
+  // Host pixels the frame calls device memory: refused by a CUDA build, which converts device
+  // frames on their GPU (api_gpu tests), and by one without CUDA.
+  const std::string why = img.status().message();
+  EXPECT_TRUE(why == "frame 810x1080: plane 0 is not device memory (the frame says device)" ||
+              why == "frame 810x1080 is in device memory; this kiln was built without CUDA")
+      << why;
 }
 
 }  // namespace

@@ -2,7 +2,8 @@
 // padded pitch and NV12 planes, copied to the device on a stream of the test's own, give
 // exactly the detections of the same frames in host memory (the letterbox kernel converts
 // NV12 with vision/nv12.h, as the CPU does, and is bit-identical to the CPU letterbox);
-// frames whose planes are not where they say are one-line errors.
+// frames whose planes are not where they say are one-line errors; to_image of a device frame
+// equals the host frame's.
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
@@ -31,6 +32,22 @@ void expect_equal(const Prediction& got, const Prediction& want, const std::stri
   }
 }
 
+// An image as the host frames the tests compare: BGR, RGB (channels swapped) and NV12, over
+// pixels this object holds (so it stays where it is).
+struct HostFrames {
+  Image rgb;
+  Nv12 nv12;
+  std::vector<std::pair<std::string, Frame>> frames;
+  explicit HostFrames(const Image& bgr) : rgb(bgr), nv12(to_nv12(bgr)) {
+    for (size_t i = 0; i < rgb.pixels.size(); i += 3) std::swap(rgb.pixels[i], rgb.pixels[i + 2]);
+    Frame rgb_frame = frame_of(rgb);
+    rgb_frame.format = PixelFormat::kRgb;
+    frames = {{"bgr", frame_of(bgr)}, {"rgb", rgb_frame}, {"nv12", nv12.frame()}};
+  }
+  HostFrames(const HostFrames&) = delete;
+  HostFrames& operator=(const HostFrames&) = delete;
+};
+
 class FrameGpu : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -57,13 +74,8 @@ TEST_F(FrameGpu, DeviceFramesEqualHostFrames) {
   for (const char* name : {"bus.jpg", "zidane.jpg"}) {
     auto image = load_image(asset(std::string("images/") + name));
     ASSERT_TRUE(image.ok());
-    Image rgb = *image;
-    for (size_t i = 0; i < rgb.pixels.size(); i += 3) std::swap(rgb.pixels[i], rgb.pixels[i + 2]);
-    Frame rgb_frame = frame_of(rgb);
-    rgb_frame.format = PixelFormat::kRgb;
-    const Nv12 nv12 = to_nv12(*image);
-    for (const auto& [what, host] : std::vector<std::pair<std::string, Frame>>{
-             {"bgr", frame_of(*image)}, {"rgb", rgb_frame}, {"nv12", nv12.frame()}}) {
+    const HostFrames hosts(*image);
+    for (const auto& [what, host] : hosts.frames) {
       auto want = model_->predict(host);
       ASSERT_TRUE(want.ok()) << want.status().message();
       DeviceCopy device(host, stream_);  // the copy is queued on stream_: predict must wait for it
@@ -75,6 +87,24 @@ TEST_F(FrameGpu, DeviceFramesEqualHostFrames) {
       ASSERT_TRUE(batch.ok()) << batch.status().message();
       for (const Prediction& p : *batch) expect_equal(p, *want, std::string(name) + " " + what + " batch");
     }
+  }
+}
+
+// to_image of a device frame (converted on the GPU) equals to_image of the same host frame
+// (converted on the CPU), byte for byte, for BGR, RGB and NV12 with padded pitches.
+TEST_F(FrameGpu, DeviceFrameToImageEqualsHostFrame) {
+  auto image = load_image(asset("images/zidane.jpg"));
+  ASSERT_TRUE(image.ok());
+  const HostFrames hosts(*image);
+  for (const auto& [what, host] : hosts.frames) {
+    auto want = to_image(host);
+    ASSERT_TRUE(want.ok()) << want.status().message();
+    DeviceCopy device(host, stream_);
+    auto got = to_image(device.frame);
+    ASSERT_TRUE(got.ok()) << got.status().message();
+    EXPECT_EQ(got->width, want->width) << what;
+    EXPECT_EQ(got->height, want->height) << what;
+    EXPECT_TRUE(got->pixels == want->pixels) << what;
   }
 }
 

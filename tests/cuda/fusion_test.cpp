@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <tuple>
 
 #include "backends/cuda/timing_cache.h"
 #include "cuda_test_util.h"
@@ -232,6 +233,45 @@ TEST(CudaFusion, ReluAndSigmoidFoldIntoConvs) {
   EXPECT_EQ(steps_of(fp32, "act_sigmoid"), 1);
 }
 
+// Adds gate = Sigmoid(Conv1x1(ReLU(Conv1x1(GlobalAveragePool(y))))), OSNet's channel gate
+// (hidden = c / 4), its nodes named gap, fc1, relu, fc2, sigmoid + `tag`.
+ir::Value* add_channel_gate(ir::Graph& g, const std::string& tag, ir::Value* y, int64_t n, int64_t c, uint32_t seed) {
+  auto value = [&](const std::string& name, int64_t channels) {
+    ir::Value* v = g.add_value(name + tag);
+    v->dtype = ir::DType::kFloat32;
+    v->shape = ir::make_shape({n, channels, 1, 1});
+    return v;
+  };
+  ir::Value *m = value("m", c), *f1 = value("f1", c / 4), *relu = value("r", c / 4), *f2 = value("f2", c);
+  ir::Value* gate = value("g", c);
+  g.add_node("GlobalAveragePool", "gap" + tag, {y}, {m});
+  add_pointwise_conv(g, "fc1" + tag, m, c, c / 4, seed, f1);
+  g.add_node("Relu", "relu" + tag, {f1}, {relu});
+  add_pointwise_conv(g, "fc2" + tag, relu, c / 4, c, seed + 2, f2);
+  g.add_node("Sigmoid", "sigmoid" + tag, {f2}, {gate});
+  return gate;
+}
+
+// Builds and runs `g` at FP32 and FP16, each within 1e-5 / 1e-2 of the CPU's output range;
+// returns each one's tactics.
+std::vector<std::vector<Tactic>> tactics_at_fp32_and_fp16(const ir::Graph& g, const ir::Tensor& in, const std::string& what) {
+  std::vector<std::vector<Tactic>> tactics;
+  auto cpu = cpu::Executor::create(g);
+  EXPECT_TRUE(cpu.ok()) << cpu.status().message();
+  if (!cpu.ok()) return tactics;
+  auto ref = cpu->run({in});
+  EXPECT_TRUE(ref.ok()) << ref.status().message();
+  if (!ref.ok()) return tactics;
+  for (Precision p : {Precision::kFp32, Precision::kFp16}) {
+    Built r = build_and_run(g, test_build_options(p), in);
+    EXPECT_EQ(r.out.size(), 1u) << what;
+    if (r.out.size() != 1) return tactics;
+    EXPECT_LE(relative_max_error(r.out[0], (*ref)[0]), p == Precision::kFp32 ? 1e-5 : 1e-2) << what << ", " << to_string(p);
+    tactics.push_back(r.tactics);
+  }
+  return tactics;
+}
+
 // OSNet's channel gate on an NHWC tensor: y = Conv1x1(x), gate = Sigmoid(Conv1x1(ReLU(
 // Conv1x1(GlobalAveragePool(y))))), out = y * gate + y. The gate's convs and activations run
 // as one channel_gate step; the Mul (a [N, C, 1, 1] gate times an NHWC tensor) and the Add
@@ -240,43 +280,73 @@ TEST(CudaFusion, ReluAndSigmoidFoldIntoConvs) {
 TEST(CudaFusion, ChannelGateAndItsMulAddOnNhwc) {
   KILN_REQUIRE_GPU();
   for (const auto& [n, c] : {std::pair<int64_t, int64_t>{2, 32}, {1, 20}}) {
-    const int64_t hidden = c / 4;
     ir::Graph g;
-    auto value = [&](const char* name, int64_t channels, int64_t h) {
+    auto value = [&](const char* name) {
       ir::Value* v = g.add_value(name);
       v->dtype = ir::DType::kFloat32;
-      v->shape = ir::make_shape({n, channels, h, h});
+      v->shape = ir::make_shape({n, c, 7, 7});
       return v;
     };
-    ir::Value* x = value("x", c, 7);
+    ir::Value *x = value("x"), *y = value("y"), *z = value("z"), *out = value("out");
     g.inputs.push_back(x);
-    ir::Value *y = value("y", c, 7), *m = value("m", c, 1), *f1 = value("f1", hidden, 1);
-    ir::Value *relu = value("relu", hidden, 1), *f2 = value("f2", c, 1), *gate = value("gate", c, 1);
-    ir::Value *z = value("z", c, 7), *out = value("out", c, 7);
     add_pointwise_conv(g, "conv0", x, c, c, 31, y);
-    g.add_node("GlobalAveragePool", "gap0", {y}, {m});
-    add_pointwise_conv(g, "fc1", m, c, hidden, 35, f1);
-    g.add_node("Relu", "relu0", {f1}, {relu});
-    add_pointwise_conv(g, "fc2", relu, hidden, c, 37, f2);
-    g.add_node("Sigmoid", "sigmoid0", {f2}, {gate});
+    ir::Value* gate = add_channel_gate(g, "0", y, n, c, 35);
     g.add_node("Mul", "mul0", {y, gate}, {z});
     g.add_node("Add", "add0", {z, y}, {out});
     g.outputs = {out};
-    const ir::Tensor in = random_tensor({n, c, 7, 7}, 33);
-    auto cpu = cpu::Executor::create(g);
-    ASSERT_TRUE(cpu.ok()) << cpu.status().message();
-    auto ref = cpu->run({in});
-    ASSERT_TRUE(ref.ok()) << ref.status().message();
-    for (Precision p : {Precision::kFp32, Precision::kFp16}) {
-      Built r = build_and_run(g, test_build_options(p), in);
-      ASSERT_EQ(r.out.size(), 1u);
-      EXPECT_LE(relative_max_error(r.out[0], (*ref)[0]), p == Precision::kFp32 ? 1e-5 : 1e-2)
-          << "batch " << n << ", " << c << " channels, " << to_string(p);
+    const std::string what = "batch " + std::to_string(n) + ", " + std::to_string(c) + " channels";
+    for (const std::vector<Tactic>& tactics : tactics_at_fp32_and_fp16(g, random_tensor({n, c, 7, 7}, 33), what)) {
       std::vector<std::string> gate_steps;
-      for (const Tactic& t : r.tactics)
-        if (t.node == "fc1" || t.node == "relu0" || t.node == "fc2" || t.node == "sigmoid0")
+      for (const Tactic& t : tactics)
+        if (t.node == "fc10" || t.node == "relu0" || t.node == "fc20" || t.node == "sigmoid0")
           gate_steps.push_back(t.node + ": " + t.tactic);
-      EXPECT_EQ(gate_steps, std::vector<std::string>{"fc1: channel_gate"});
+      EXPECT_EQ(gate_steps, std::vector<std::string>{"fc10: channel_gate"}) << what;
+    }
+  }
+}
+
+// OSNet's aggregation gate: four streams y_k = Conv1x1_k(x), each times its own channel gate,
+// summed. The 4 Mul and 3 Add run as one gated_sum step at the last Add (nothing planned for
+// the others), whether the sum is a chain or a balanced tree and whichever side the gate is
+// on; 32 channels (16-byte vectors) at batch 2 and 20 channels (FP16: scalar) at batch 1.
+// Against the CPU at FP32 and FP16.
+TEST(CudaFusion, GatedStreamsSumAsOneStep) {
+  KILN_REQUIRE_GPU();
+  for (const auto& [n, c, balanced] : {std::tuple<int64_t, int64_t, bool>{2, 32, false}, {1, 20, true}}) {
+    ir::Graph g;
+    auto value = [&](const std::string& name) {
+      ir::Value* v = g.add_value(name);
+      v->dtype = ir::DType::kFloat32;
+      v->shape = ir::make_shape({n, c, 7, 7});
+      return v;
+    };
+    ir::Value* x = value("x");
+    g.inputs.push_back(x);
+    std::vector<ir::Value*> products;
+    for (int k = 0; k < 4; ++k) {
+      const std::string s = std::to_string(k);
+      ir::Value *y = value("y" + s), *z = value("z" + s);
+      add_pointwise_conv(g, "conv" + s, x, c, c, 40 + 10 * k, y);
+      ir::Value* gate = add_channel_gate(g, s, y, n, c, 43 + 10 * k);
+      g.add_node("Mul", "mul" + s, k % 2 ? std::vector<ir::Value*>{gate, y} : std::vector<ir::Value*>{y, gate}, {z});
+      products.push_back(z);
+    }
+    ir::Value *s01 = value("s01"), *s23 = value("s23"), *s012 = value("s012"), *out = value("out");
+    g.add_node("Add", "add01", {products[0], products[1]}, {s01});
+    if (balanced) {
+      g.add_node("Add", "add23", {products[2], products[3]}, {s23});
+      g.add_node("Add", "add_all", {s01, s23}, {out});
+    } else {
+      g.add_node("Add", "add012", {s01, products[2]}, {s012});
+      g.add_node("Add", "add_all", {s012, products[3]}, {out});
+    }
+    g.outputs = {out};
+    const std::string what = "batch " + std::to_string(n) + ", " + std::to_string(c) + " channels";
+    for (const std::vector<Tactic>& tactics : tactics_at_fp32_and_fp16(g, random_tensor({n, c, 7, 7}, 39), what)) {
+      std::vector<std::string> sum_steps;
+      for (const Tactic& t : tactics)
+        if (t.node.rfind("mul", 0) == 0 || t.node.rfind("add", 0) == 0) sum_steps.push_back(t.node + ": " + t.tactic);
+      EXPECT_EQ(sum_steps, std::vector<std::string>{"add_all: gated_sum"}) << what;
     }
   }
 }

@@ -303,12 +303,10 @@ const ir::Node* PlanBuilder::sole_consumer(const ir::Value* v) const {
 }
 
 Status PlanBuilder::build() {
-  const ir::DType engine_dtype =
-      float_precision(options_) == Precision::kFp16 ? ir::DType::kFloat16 : ir::DType::kFloat32;
-  const std::set<const ir::Node*> fp32_nodes =
-      engine_dtype == ir::DType::kFloat16 && options_.fp32_tail ? fp32_tail(graph_) : std::set<const ir::Node*>{};
-  stats_.fp32_tail_nodes = static_cast<int>(fp32_nodes.size());
-  placements_ = place_concat_operands(graph_, options_, ir::dtype_size(engine_dtype), fp32_nodes);
+  engine_dtype_ = float_precision(options_) == Precision::kFp16 ? ir::DType::kFloat16 : ir::DType::kFloat32;
+  fp32_nodes_ = engine_dtype_ == ir::DType::kFloat16 && options_.fp32_tail ? fp32_tail(graph_) : std::set<const ir::Node*>{};
+  stats_.fp32_tail_nodes = static_cast<int>(fp32_nodes_.size());
+  placements_ = place_concat_operands(graph_, options_, ir::dtype_size(engine_dtype_), fp32_nodes_);
   for (const ir::Value* in : graph_.inputs) {
     Slot s;
     s.name = in->name;
@@ -331,7 +329,7 @@ Status PlanBuilder::build() {
     if (!planner)
       return error(StatusCode::kUnsupported, "CUDA backend has no kernel for op ", node->op_type, " (node '",
                    node->name, "')");
-    act_dtype_ = fp32_nodes.count(node.get()) ? ir::DType::kFloat32 : engine_dtype;
+    act_dtype_ = act_dtype_of(node.get());
     const size_t first_new = steps_.size();
     Status st = planner(*this, *node);
     for (size_t i = first_new; i < steps_.size(); ++i)

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -181,6 +182,10 @@ class PlanBuilder {
   // Dtype of the activations of the node being planned: the engine's (float32 or float16),
   // or float32 for the FP32 tail of an FP16 engine (fp32_tail.h).
   ir::DType act_dtype() const { return act_dtype_; }
+  // The activation dtype `node` is planned in (a fused step spanning nodes checks they agree).
+  ir::DType act_dtype_of(const ir::Node* node) const {
+    return fp32_nodes_.count(node) ? ir::DType::kFloat32 : engine_dtype_;
+  }
   Handles handles() const { return handles_; }
 
   // Slot of node input i converted (by an inserted copy step, cached) to the activation
@@ -286,6 +291,8 @@ class PlanBuilder {
   std::map<const ir::Value*, int> value_slot_;
   std::map<std::pair<const ir::Value*, ir::DType>, int> constant_slots_;  // uploads, by dtype
   ir::DType act_dtype_ = ir::DType::kFloat32;
+  ir::DType engine_dtype_ = ir::DType::kFloat32;
+  std::set<const ir::Node*> fp32_nodes_;  // the FP32 tail of an FP16 engine
   std::map<std::pair<int, int>, int> converted_;  // (slot, layout*16+dtype) -> slot
   std::map<const ir::Node*, bool> skipped_;
   std::vector<int> input_slots_, output_slots_;
@@ -310,6 +317,10 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node);
 // -> ReLU/SiLU -> Conv -> Sigmoid) and the nodes after it as one channel_gate step; false
 // (nothing planned) when `node` does not start one (ops/channel_gate.cu).
 Result<bool> plan_channel_gate(PlanBuilder& b, const ir::Node& node);
+// A sum of gate products (x * g, g a [N, C, 1, 1] gate of the NHWC x; OSNet's aggregation
+// gate) as one gated_sum step, planned at the tree's root Add; true when `node` (an Add or
+// Mul) belongs to such a tree, whose other nodes are then planned as nothing (ops/gated_sum.cu).
+Result<bool> plan_gated_sum(PlanBuilder& b, const ir::Node& node);
 Status plan_unary(PlanBuilder& b, const ir::Node& node);
 Status plan_binary(PlanBuilder& b, const ir::Node& node);
 Status plan_concat(PlanBuilder& b, const ir::Node& node);

@@ -150,6 +150,10 @@ Status launch_binary(BinaryOp op, const void* a, const void* b, void* out, ir::D
 }
 
 Status plan_binary(PlanBuilder& b, const ir::Node& node) {
+  if (node.op_type == "Add" || node.op_type == "Mul") {
+    KILN_ASSIGN_OR_RETURN(const bool summed, plan_gated_sum(b, node));
+    if (summed) return Status::Ok();
+  }
   auto step = std::make_unique<BinaryStep>();
   const std::string& op = node.op_type;
   step->op = op == "Add" ? BinaryOp::kAdd : op == "Sub" ? BinaryOp::kSub : op == "Mul" ? BinaryOp::kMul : BinaryOp::kDiv;
