@@ -545,7 +545,9 @@ Result<VideoWriter> VideoWriter::open(const fs::path& path, int width, int heigh
   if (w->format->oformat->flags & AVFMT_GLOBALHEADER) enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
   AVDictionary* options = nullptr;
   if (codec->id == AV_CODEC_ID_H264) {
-    av_dict_set(&options, "preset", "veryfast", 0);  // encoding must keep up with GPU inference
+    // Encoding must keep up with GPU inference: on 16 cores x264's veryfast took 5.0-5.7 ms a
+    // 1080p frame whatever its thread count, superfast 4.1 ms (files 1.7x larger, PSNR alike).
+    av_dict_set(&options, "preset", "superfast", 0);
   } else {
     enc->flags |= AV_CODEC_FLAG_QSCALE;
     enc->global_quality = FF_QP2LAMBDA * 4;
