@@ -179,6 +179,9 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
     return std::move(out);
   };
 
+  // While the decoder opens its stream and decodes the first frame, the model gets ready for
+  // the video's size (a dynamic model's engine for it, kernels loaded), not after it.
+  if (Status st = model.prepare(vinfo.width, vinfo.height); !st.ok()) return stop(st);
   const size_t batch = info.dynamic_input ? 1 : static_cast<size_t>(info.batch);
   nlohmann::json frames = nlohmann::json::array(), reconnects = nlohmann::json::array();
   std::optional<JsonSpool> spool;

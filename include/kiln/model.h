@@ -171,6 +171,13 @@ class Model {
   Result<std::vector<Prediction>> predict_tensor(const DeviceInput& input, const PredictOptions& options = {});
   Result<std::vector<Tensor>> run(const DeviceInput& input);
 
+  // Makes the first predict of width x height images or frames as quick as the ones after
+  // it: on a GPU, a dynamic-size model builds (or restores from its timing cache) the engine
+  // for that size's letterbox input, and the model runs once so that its kernels are loaded.
+  // A video loop calls it while its decoder starts. On the CPU, or for a model without a
+  // task, there is nothing to do. A size that is not positive: InvalidArgument.
+  Status prepare(int width, int height);
+
  private:
   struct Impl;
   explicit Model(std::unique_ptr<Impl> impl);

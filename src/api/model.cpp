@@ -79,6 +79,15 @@ Result<std::vector<Tensor>> Model::run(const DeviceInput& input) {
   return device->run_input(input);
 }
 
+Status Model::prepare(int width, int height) {
+  const api::LoadedModel& m = impl_->model;
+  if (width <= 0 || height <= 0)
+    return error(StatusCode::kInvalidArgument, m.name, ": prepare for ", width, "x", height, ": the size must be positive");
+  if (!m.info.device.is_cuda() || m.info.task.empty()) return Status::Ok();
+  // A predict of a blank image takes the path every later image of this size takes.
+  return predict(Image(width, height)).status();
+}
+
 Result<std::vector<Tensor>> Model::run(std::span<const Tensor> inputs) {
   std::vector<ir::Tensor> in;
   in.reserve(inputs.size());

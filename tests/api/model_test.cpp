@@ -231,6 +231,17 @@ TEST(ApiModel, MismatchPolicyFailRefusesAndAutoRebuilds) {
   EXPECT_TRUE(Model::load(engine, fail).ok());
 }
 
+// prepare has nothing to build on the CPU; a size that is not positive is refused by name.
+TEST(ApiModel, PrepareOnTheCpuChecksTheSize) {
+  KILN_REQUIRE_ASSETS();
+  auto model = Model::load(asset("models/yolo11n-dynamic.onnx"));
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  EXPECT_TRUE(model->prepare(1920, 1080).ok());
+  const Status bad = model->prepare(0, 1080);
+  EXPECT_EQ(bad.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad.message(), asset("models/yolo11n-dynamic.onnx").string() + ": prepare for 0x1080: the size must be positive");
+}
+
 TEST(ApiModel, ErrorsNameTheFileAndTheProblem) {
   KILN_REQUIRE_ASSETS();
   const fs::path dir = temp_dir();
