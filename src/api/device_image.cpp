@@ -40,14 +40,21 @@ class DeviceScope {
 }  // namespace
 
 Result<Image> device_frame_to_image(const Frame& frame) {
-  cudaPointerAttributes attr{};
-  const bool known = cudaPointerGetAttributes(&attr, frame.planes[0]) == cudaSuccess;
-  cudaGetLastError();
-  if (!known || (attr.type != cudaMemoryTypeDevice && attr.type != cudaMemoryTypeManaged))
-    return error(StatusCode::kInvalidArgument, "frame ", frame.width, "x", frame.height,
-                 ": plane 0 is not device memory (the frame says device)");
-  DeviceScope scope(attr.device);
-  if (!scope.ok()) return error(StatusCode::kInternal, "frame on cuda:", attr.device, ": cannot select that GPU");
+  int device = 0;
+  for (int p = 0; p < (frame.format == PixelFormat::kNv12 ? 2 : 1); ++p) {
+    cudaPointerAttributes attr{};
+    const bool known = cudaPointerGetAttributes(&attr, frame.planes[p]) == cudaSuccess;
+    cudaGetLastError();
+    if (!known || (attr.type != cudaMemoryTypeDevice && attr.type != cudaMemoryTypeManaged))
+      return error(StatusCode::kInvalidArgument, "frame ", frame.width, "x", frame.height, ": plane ", p,
+                   " is not device memory (the frame says device)");
+    if (p > 0 && attr.device != device)
+      return error(StatusCode::kInvalidArgument, "frame ", frame.width, "x", frame.height, ": plane ", p, " is on cuda:",
+                   attr.device, ", plane 0 on cuda:", device);
+    device = attr.device;
+  }
+  DeviceScope scope(device);
+  if (!scope.ok()) return error(StatusCode::kInternal, "frame on cuda:", device, ": cannot select that GPU");
   // Per thread, grown to the largest frame seen: a video loop converts one frame after another.
   thread_local vision_cuda::DeviceBuffer bgr;
   thread_local vision_cuda::PinnedBuffer staged;
