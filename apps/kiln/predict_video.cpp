@@ -250,8 +250,9 @@ VideoOutcome predict_video(Model& model, const PredictOptions& options, const Vi
                      static_cast<long long>(number), declared > 0 ? ("/" + std::to_string(declared)).c_str() : "",
                      job.source.locator.c_str(), p.input_height, p.input_width, summarize(p, info.names).c_str(),
                      p.speed.inference_ms);
-      messages.detail("frame " + std::to_string(number) + ": " + stage_times(p.speed) + ", done at " +
-                      std::to_string(static_cast<int>(ms_since(start))) + " ms");
+      if (messages.verbosity() == Verbosity::kVerbose)  // not built for nothing every frame
+        messages.detail("frame " + std::to_string(number) + ": " + stage_times(p.speed) + ", done at " +
+                        std::to_string(static_cast<int>(ms_since(start))) + " ms");
       if (job.frame_json != FrameJson::kDrop) {
         nlohmann::json entry = api::prediction_json(p, info.names, job.masks);
         entry["frame"] = number;

@@ -8,8 +8,7 @@
 #if KILN_API_CUDA
 #include <cuda_runtime.h>
 
-#include <cstring>
-
+#include "api/gpu_predict.h"
 #include "vision_cuda/buffers.h"
 #include "vision_cuda/frame_bgr_gpu.h"
 #endif
@@ -42,16 +41,14 @@ class DeviceScope {
 Result<Image> device_frame_to_image(const Frame& frame) {
   int device = 0;
   for (int p = 0; p < (frame.format == PixelFormat::kNv12 ? 2 : 1); ++p) {
-    cudaPointerAttributes attr{};
-    const bool known = cudaPointerGetAttributes(&attr, frame.planes[p]) == cudaSuccess;
-    cudaGetLastError();
-    if (!known || (attr.type != cudaMemoryTypeDevice && attr.type != cudaMemoryTypeManaged))
+    const PlaneMemory m = plane_memory(frame.planes[p]);
+    if (!m.device)
       return error(StatusCode::kInvalidArgument, "frame ", frame.width, "x", frame.height, ": plane ", p,
                    " is not device memory (the frame says device)");
-    if (p > 0 && attr.device != device)
+    if (p > 0 && m.gpu != device)
       return error(StatusCode::kInvalidArgument, "frame ", frame.width, "x", frame.height, ": plane ", p, " is on cuda:",
-                   attr.device, ", plane 0 on cuda:", device);
-    device = attr.device;
+                   m.gpu, ", plane 0 on cuda:", device);
+    device = m.gpu;
   }
   DeviceScope scope(device);
   if (!scope.ok()) return error(StatusCode::kInternal, "frame on cuda:", device, ": cannot select that GPU");
@@ -67,8 +64,9 @@ Result<Image> device_frame_to_image(const Frame& frame) {
   KILN_RETURN_IF_ERROR(cuda_check(cudaMemcpyAsync(staged.as<uint8_t>(), bgr.as<uint8_t>(), bytes, cudaMemcpyDeviceToHost, stream),
                                   "frame to the host"));
   KILN_RETURN_IF_ERROR(cuda_check(cudaStreamSynchronize(stream), "frame to the host"));
-  Image image(frame.width, frame.height);
-  std::memcpy(image.pixels.data(), staged.as<uint8_t>(), bytes);
+  Image image;  // filled once, from the staged pixels (not zeroed first)
+  image.width = frame.width, image.height = frame.height;
+  image.pixels.assign(staged.as<uint8_t>(), staged.as<uint8_t>() + bytes);
   return image;
 }
 

@@ -387,21 +387,26 @@ class GpuPredictor : public DevicePredictor {
 
 }  // namespace
 
+PlaneMemory plane_memory(const void* plane) {
+  cudaPointerAttributes attr{};
+  const bool known = cudaPointerGetAttributes(&attr, plane) == cudaSuccess;
+  cudaGetLastError();
+  const bool managed = known && attr.type == cudaMemoryTypeManaged;
+  return {known && (attr.type == cudaMemoryTypeDevice || managed), managed, attr.device};
+}
+
 Status check_frame_memory(std::span<const Frame> frames, int model_device) {
   for (size_t i = 0; i < frames.size(); ++i) {
     const Frame& f = frames[i];
     const bool says_device = f.memory == FrameMemory::kDevice;
     for (int p = 0; p < (f.format == PixelFormat::kNv12 ? 2 : 1); ++p) {
-      cudaPointerAttributes attr{};
-      const bool known = cudaPointerGetAttributes(&attr, f.planes[p]) == cudaSuccess;
-      cudaGetLastError();
-      const bool on_device = known && (attr.type == cudaMemoryTypeDevice || attr.type == cudaMemoryTypeManaged);
-      if (says_device && !on_device)
+      const PlaneMemory m = plane_memory(f.planes[p]);
+      if (says_device && !m.device)
         return error(StatusCode::kInvalidArgument, "frame ", i, ": plane ", p, " is not device memory (the frame says device)");
-      if (says_device && attr.device != model_device)
-        return error(StatusCode::kInvalidArgument, "frame ", i, ": plane ", p, " is on cuda:", attr.device,
+      if (says_device && m.gpu != model_device)
+        return error(StatusCode::kInvalidArgument, "frame ", i, ": plane ", p, " is on cuda:", m.gpu,
                      ", the model on cuda:", model_device);
-      if (!says_device && on_device && attr.type == cudaMemoryTypeDevice)
+      if (!says_device && m.device && !m.managed)
         return error(StatusCode::kInvalidArgument, "frame ", i, ": plane ", p, " is device memory (the frame says host)");
     }
   }

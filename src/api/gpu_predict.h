@@ -11,7 +11,16 @@
 
 namespace kiln::api {
 
-// DevicePredictor::check_memory for a model on cuda:device (cudaPointerGetAttributes).
+// Where a frame plane's pixels live, as cudaPointerGetAttributes says: device or managed
+// memory on cuda:gpu, or not (host memory, or a pointer CUDA does not know).
+struct PlaneMemory {
+  bool device = false;   // device or managed memory
+  bool managed = false;  // managed memory (readable from the host too)
+  int gpu = 0;
+};
+PlaneMemory plane_memory(const void* plane);
+
+// DevicePredictor::check_memory for a model on cuda:device (plane_memory).
 Status check_frame_memory(std::span<const Frame> frames, int device);
 
 Result<std::unique_ptr<DevicePredictor>> make_gpu_predictor(const cuda::Engine& engine, cuda::ExecutionContext& context,

@@ -8,7 +8,6 @@ extern "C" {
 #include <libavdevice/avdevice.h>
 #include <libavformat/avformat.h>
 #include <libavutil/hwcontext.h>
-#include <libavutil/imgutils.h>
 #include <libavutil/log.h>
 #include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
@@ -392,27 +391,6 @@ void VideoReader::continue_on_cpu() {
                     (format ? format : "unknown") + " " +
                     std::to_string(r.frame->width) + "x" + std::to_string(r.frame->height) +
                     " decoded in software from there)";
-}
-
-Status VideoReader::download(const DeviceFrame& frame, std::vector<uint8_t>& nv12) {
-  auto* held = static_cast<AVFrame*>(frame.hold.get());
-  AVFrame* host = av_frame_alloc();
-  if (!held || !host) {
-    av_frame_free(&host);
-    return error(StatusCode::kInvalidArgument, "download: no NVDEC frame");
-  }
-  host->format = AV_PIX_FMT_NV12;
-  int rc = av_hwframe_transfer_data(host, held, 0);
-  if (rc == 0) {
-    nv12.resize(static_cast<size_t>(frame.width) * frame.height * 3 / 2);
-    uint8_t* dst_data[4] = {nv12.data(), nv12.data() + static_cast<size_t>(frame.width) * frame.height, nullptr, nullptr};
-    int dst_pitch[4] = {frame.width, frame.width, 0, 0};
-    av_image_copy(dst_data, dst_pitch, const_cast<const uint8_t**>(host->data), host->linesize, AV_PIX_FMT_NV12,
-                  frame.width, frame.height);
-  }
-  av_frame_free(&host);
-  if (rc < 0) return error(StatusCode::kInternal, "cannot copy an NVDEC frame to the host (", av_error(rc), ")");
-  return Status::Ok();
 }
 
 Result<bool> VideoReader::Impl::next() {

@@ -93,8 +93,6 @@ class VideoReader {
   // After nvdec_gave_up(): the rest of the stream, that frame first, is read with read(),
   // and decoder() says the CPU decodes it and why.
   void continue_on_cpu();
-  // A device frame's planes copied to the host: NV12, both planes `width` bytes a row.
-  static Status download(const DeviceFrame& frame, std::vector<uint8_t>& nv12);
 
  private:
   struct Impl;
