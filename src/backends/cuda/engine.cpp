@@ -101,6 +101,7 @@ Result<std::unique_ptr<Engine>> Engine::build(const ir::Graph& graph, const Buil
   e->output_slots_ = b.output_slots();
   e->stats_ = b.stats();
   if (cache && !options.recorded_plans) e->recorded_plans_ = cache->used_text();
+  e->schedule_ = schedule_steps(e->slots_, e->steps_, options.lanes);
   e->plan_memory();
   e->stats_.total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return e;
@@ -108,20 +109,26 @@ Result<std::unique_ptr<Engine>> Engine::build(const ir::Graph& graph, const Buil
 
 void Engine::plan_memory() {
   auto root_of = [&](int s) { return slots_[s].root >= 0 ? slots_[s].root : s; };
-  std::vector<int> first(slots_.size(), -1), last(slots_.size(), -1);
+  std::vector<std::vector<int>> uses(slots_.size());  // steps touching each root, in order
   for (int i = 0; i < static_cast<int>(steps_.size()); ++i) {
     for (const auto* ids : {&steps_[i]->reads, &steps_[i]->writes})
       for (int s : *ids) {
-        const int r = root_of(s);
-        if (first[r] < 0) first[r] = i;
-        last[r] = i;
+        auto& u = uses[root_of(s)];
+        if (u.empty() || u.back() != i) u.push_back(i);
       }
   }
+  // Whether every step touching root a is complete before any step touching root b starts.
+  auto all_before = [&](int a, int b) {
+    for (int x : uses[a])
+      for (int y : uses[b])
+        if (!schedule_.happens_before(x, y)) return false;
+    return true;
+  };
   constexpr size_t kAlign = 256;
   auto aligned = [&](size_t n) { return (n + kAlign - 1) / kAlign * kAlign; };
   std::vector<int> order;
   for (int s = 0; s < static_cast<int>(slots_.size()); ++s)
-    if (slots_[s].root < 0 && !slots_[s].constant && !slots_[s].persistent && first[s] >= 0) order.push_back(s);
+    if (slots_[s].root < 0 && !slots_[s].constant && !slots_[s].persistent && !uses[s].empty()) order.push_back(s);
   std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return slots_[a].bytes() > slots_[b].bytes(); });
   arena_offset_.assign(slots_.size(), 0);
   std::vector<int> placed;
@@ -130,7 +137,7 @@ void Engine::plan_memory() {
     const size_t size = aligned(std::max<size_t>(slots_[s].bytes(), 1));
     std::vector<std::pair<size_t, size_t>> busy;  // ranges of live-overlapping placed slots
     for (int p : placed)
-      if (first[p] <= last[s] && first[s] <= last[p])
+      if (!all_before(p, s) && !all_before(s, p))
         busy.push_back({arena_offset_[p], arena_offset_[p] + aligned(slots_[p].bytes())});
     std::sort(busy.begin(), busy.end());
     size_t at = 0;
@@ -153,7 +160,7 @@ MemoryReport Engine::memory() const {
   MemoryReport m;
   m.weights = weights_->bytes();
   m.arena = arena_bytes_;
-  m.workspace = workspace_bytes_;
+  m.workspace = context_workspace_bytes();
   for (const Slot& s : slots_)
     if (s.persistent && s.root < 0 && !s.constant) m.io += std::max<size_t>(s.bytes(), 16);
   m.cublas = uses_cublas() ? kCublasWorkspace : 0;
@@ -169,19 +176,25 @@ std::string Engine::structure() const {
        << s.pixel_stride << (s.persistent ? " io" : "") << (s.constant ? " const" : "") << " arena "
        << arena_offset_[i] << "\n";
   }
-  for (const auto& st : steps_) {
-    os << "step " << st->name << " " << st->op << " " << tactic_kind(st->tactic) << " r";
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    const auto& st = steps_[i];
+    os << "step " << st->name << " " << st->op << " " << tactic_kind(st->tactic) << " lane " << schedule_.lane[i]
+       << " r";
     for (int r : st->reads) os << " " << r;
     os << " w";
     for (int w : st->writes) os << " " << w;
     os << "\n";
   }
-  os << "arena " << arena_bytes_ << " workspace " << workspace_bytes_ << "\n";
+  os << "arena " << arena_bytes_ << " workspace " << workspace_bytes_ << " lanes " << schedule_.lanes << "\n";
   return os.str();
 }
 
 ExecutionContext::~ExecutionContext() {
   if (graph_exec_) cudaGraphExecDestroy(graph_exec_);
+  for (cudaEvent_t e : step_done_)
+    if (e) cudaEventDestroy(e);
+  if (fork_) cudaEventDestroy(fork_);
+  for (cudaStream_t s : lane_streams_) cudaStreamDestroy(s);
   if (own_stream_) cudaStreamDestroy(own_stream_);
   if (cublas_) cublasDestroy(cublas_);
   for (void* p : owned_) cudaFree(p);
@@ -195,18 +208,22 @@ Result<std::unique_ptr<ExecutionContext>> ExecutionContext::create(const Engine&
 }
 
 // The engine's memory plan made real: one arena, workspaces and I/O buffers of this
-// context's own.
+// context's own, and the lanes' streams and events.
 Status ExecutionContext::allocate() {
   const auto& slots = engine_.slots_;
+  const Schedule& sched = engine_.schedule_;
+  ExecState state;
   void* arena = nullptr;
   if (engine_.arena_bytes_) {
     KILN_CUDA_TRY(cudaMalloc(&arena, engine_.arena_bytes_), "cudaMalloc activation arena");
     owned_.push_back(arena);
   }
-  if (engine_.workspace_bytes_) {
-    KILN_CUDA_TRY(cudaMalloc(&state_.workspace, engine_.workspace_bytes_), "cudaMalloc cuDNN workspace");
-    owned_.push_back(state_.workspace);
-    state_.workspace_bytes = engine_.workspace_bytes_;
+  void* workspaces = nullptr;
+  const size_t workspace = (engine_.workspace_bytes_ + 255) / 256 * 256;
+  if (workspace) {
+    KILN_CUDA_TRY(cudaMalloc(&workspaces, workspace * sched.lanes), "cudaMalloc cuDNN workspace");
+    owned_.push_back(workspaces);
+    state.workspace_bytes = engine_.workspace_bytes_;
   }
   if (engine_.uses_cublas()) {
     void* cublas_workspace = nullptr;
@@ -216,37 +233,67 @@ Status ExecutionContext::allocate() {
     KILN_RETURN_IF_ERROR(
         cublas_status(cublasSetWorkspace(cublas_, cublas_workspace, kCublasWorkspace), "cublasSetWorkspace"));
   }
-  state_.ptr.assign(slots.size(), nullptr);
+  state.ptr.assign(slots.size(), nullptr);
   for (int s = 0; s < static_cast<int>(slots.size()); ++s) {
     const Slot& sl = slots[s];
     if (sl.constant) {
-      state_.ptr[s] = const_cast<void*>(sl.constant);
+      state.ptr[s] = const_cast<void*>(sl.constant);
     } else if (sl.root >= 0) {
-      state_.ptr[s] = static_cast<uint8_t*>(state_.ptr[sl.root]) + sl.offset;
+      state.ptr[s] = static_cast<uint8_t*>(state.ptr[sl.root]) + sl.offset;
     } else if (sl.persistent) {
       void* p = nullptr;
       KILN_CUDA_TRY(cudaMalloc(&p, std::max<size_t>(sl.bytes(), 16)), "cudaMalloc for '" + sl.name + "'");
       owned_.push_back(p);
-      state_.ptr[s] = p;
+      state.ptr[s] = p;
     } else {
-      state_.ptr[s] = static_cast<uint8_t*>(arena) + engine_.arena_offset_[s];
+      state.ptr[s] = static_cast<uint8_t*>(arena) + engine_.arena_offset_[s];
     }
   }
-  state_.cudnn = engine_.handles_.cudnn;
-  state_.cublas = cublas_;
-  state_.cublaslt = engine_.handles_.cublaslt;
+  state.cudnn = engine_.handles_.cudnn;
+  state.cublas = cublas_;
+  state.cublaslt = engine_.handles_.cublaslt;
+  for (int l = 0; l < sched.lanes; ++l) {
+    state_.push_back(state);
+    if (workspaces) state_.back().workspace = static_cast<uint8_t*>(workspaces) + l * workspace;
+  }
+  if (sched.lanes == 1) return Status::Ok();
+  lane_streams_.assign(sched.lanes - 1, nullptr);
+  for (cudaStream_t& s : lane_streams_)
+    KILN_CUDA_TRY(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreate for a lane");
+  KILN_CUDA_TRY(cudaEventCreateWithFlags(&fork_, cudaEventDisableTiming), "cudaEventCreate");
+  step_done_.assign(engine_.steps_.size(), nullptr);
+  for (size_t i = 0; i < step_done_.size(); ++i)
+    if (sched.signals[i])
+      KILN_CUDA_TRY(cudaEventCreateWithFlags(&step_done_[i], cudaEventDisableTiming), "cudaEventCreate");
   return Status::Ok();
 }
 
 float* ExecutionContext::input(size_t i) const {
-  return static_cast<float*>(state_.ptr[engine_.input_slots_.at(i)]);
+  return static_cast<float*>(state_[0].ptr[engine_.input_slots_.at(i)]);
 }
 const float* ExecutionContext::output(size_t i) const {
-  return static_cast<const float*>(state_.ptr[engine_.output_slots_.at(i)]);
+  return static_cast<const float*>(state_[0].ptr[engine_.output_slots_.at(i)]);
 }
 
 Status ExecutionContext::enqueue_steps(cudaStream_t stream) const {
-  for (const auto& step : engine_.steps_) KILN_RETURN_IF_ERROR(step->enqueue(state_, stream));
+  const auto& steps = engine_.steps_;
+  const Schedule& sched = engine_.schedule_;
+  if (sched.lanes == 1) {
+    for (const auto& step : steps) KILN_RETURN_IF_ERROR(step->enqueue(state_[0], stream));
+    return Status::Ok();
+  }
+  auto lane_stream = [&](int lane) { return lane == 0 ? stream : lane_streams_[lane - 1]; };
+  KILN_CUDA_TRY(cudaEventRecord(fork_, stream), "cudaEventRecord");
+  for (cudaStream_t s : lane_streams_) KILN_CUDA_TRY(cudaStreamWaitEvent(s, fork_, 0), "cudaStreamWaitEvent");
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const int lane = sched.lane[i];
+    cudaStream_t s = lane_stream(lane);
+    for (int w : sched.waits[i]) KILN_CUDA_TRY(cudaStreamWaitEvent(s, step_done_[w], 0), "cudaStreamWaitEvent");
+    KILN_RETURN_IF_ERROR(steps[i]->enqueue(state_[lane], s));
+    if (sched.signals[i]) KILN_CUDA_TRY(cudaEventRecord(step_done_[i], s), "cudaEventRecord");
+  }
+  for (int l = 1; l < sched.lanes; ++l)
+    KILN_CUDA_TRY(cudaStreamWaitEvent(stream, step_done_[sched.lane_last[l]], 0), "cudaStreamWaitEvent");
   return Status::Ok();
 }
 
@@ -262,7 +309,7 @@ Result<std::vector<StepTime>> ExecutionContext::profile(cudaStream_t stream, int
   for (int r = 0; r < runs + 1 && st.ok(); ++r) {  // run 0 warms up
     for (size_t i = 0; i < steps.size() && st.ok(); ++i) {
       st = cuda_status(cudaEventRecord(ev[i], stream), "cudaEventRecord");
-      if (st.ok()) st = steps[i]->enqueue(state_, stream);
+      if (st.ok()) st = steps[i]->enqueue(state_[0], stream);
       if (st.ok()) st = cuda_status(cudaEventRecord(ev[i + 1], stream), "cudaEventRecord");
       // Waiting after each step keeps the host from queueing ahead, so each pair of
       // events brackets only its own step.

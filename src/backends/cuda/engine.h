@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "backends/cuda/plan.h"
+#include "backends/cuda/schedule.h"
 #include "ir/graph.h"
 #include "ir/tensor.h"
 #include "kiln/status.h"
@@ -44,7 +45,7 @@ struct StepTime {
 struct MemoryReport {
   size_t weights = 0;    // constants (shared by every context, and by engines sharing the store)
   size_t arena = 0;      // activations, reused by liveness (per context)
-  size_t workspace = 0;  // cuDNN / cuBLASLt scratch (per context)
+  size_t workspace = 0;  // cuDNN / cuBLASLt scratch, one per lane (per context)
   size_t io = 0;         // graph inputs and outputs (per context)
   size_t cublas = 0;     // cuBLAS workspace (per context)
   size_t context() const { return arena + workspace + io + cublas; }
@@ -69,6 +70,7 @@ class Engine {
   MemoryReport memory() const;
   bool uses_cublas() const;  // some step calls cuBLAS (Gemm): contexts need a handle
   const BuildStats& build_stats() const { return stats_; }
+  const Schedule& schedule() const { return schedule_; }
   // The timing-cache entries this build used (cuDNN serialized plans, cuBLASLt algorithms)
   // in TimingCache's text form: BuildOptions::recorded_plans of a build that replays it.
   // Empty for a replay: its engine file holds them.
@@ -81,9 +83,11 @@ class Engine {
   Engine() = default;
   friend class ExecutionContext;
 
-  // Places every non-persistent root slot in one arena: slots whose lifetimes overlap get
+  // Places every non-persistent root slot in one arena: slots that may be in use at the
+  // same time (neither's steps all complete before the other's start, schedule_) get
   // disjoint ranges (greedy, largest first).
   void plan_memory();
+  size_t context_workspace_bytes() const { return workspace_bytes_ * schedule_.lanes; }
 
   BuildOptions options_;
   Handles handles_;  // used to build the plans; contexts capture through handles_.cudnn
@@ -91,6 +95,7 @@ class Engine {
   std::shared_ptr<WeightStore> weights_;
   std::vector<Slot> slots_;
   std::vector<std::unique_ptr<Step>> steps_;
+  Schedule schedule_;
   std::vector<size_t> arena_offset_;  // by slot (roots in the arena)
   size_t arena_bytes_ = 0;
   size_t workspace_bytes_ = 0;
@@ -125,16 +130,21 @@ class ExecutionContext {
   Result<std::vector<StepTime>> profile(cudaStream_t stream, int runs);
 
   size_t arena_bytes() const { return engine_.arena_bytes_; }  // peak activation memory
-  size_t workspace_bytes() const { return engine_.workspace_bytes_; }
+  size_t workspace_bytes() const { return engine_.context_workspace_bytes(); }
 
  private:
   explicit ExecutionContext(const Engine& engine) : engine_(engine) {}
   Status allocate();
+  // Enqueues every step: on `stream` alone for a one-lane schedule, else forked from
+  // `stream` onto the lanes and joined back into it.
   Status enqueue_steps(cudaStream_t stream) const;
 
   const Engine& engine_;
   bool use_graph_ = true;
-  ExecState state_;
+  std::vector<ExecState> state_;  // by lane: the slots' addresses and that lane's workspace
+  std::vector<cudaStream_t> lane_streams_;  // lanes 1.. (lane 0 is the caller's stream)
+  std::vector<cudaEvent_t> step_done_;      // by step, for the steps other lanes wait for
+  cudaEvent_t fork_ = nullptr;
   std::vector<void*> owned_;  // arena, workspaces, I/O buffers
   cublasHandle_t cublas_ = nullptr;
   cudaStream_t own_stream_ = nullptr;

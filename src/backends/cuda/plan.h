@@ -124,6 +124,9 @@ struct BuildOptions {
   // Threads restoring recorded cuDNN plans at once: more restore faster, but each needs a
   // cuDNN handle of its own, whose creation costs about as much as a few restores.
   int restore_threads = 4;
+  // CUDA streams on which independent steps may run at once (schedule.h); 1: every step
+  // in plan order on the caller's stream. Each lane needs a workspace of its own.
+  int lanes = 4;
   // Largest cuDNN / cuBLASLt workspace a tactic may use (0: no cap); candidates needing
   // more are skipped and counted in BuildStats::over_workspace.
   size_t max_workspace_bytes = 0;
