@@ -28,6 +28,7 @@
 #include "predict_video.h"
 #include "results_stream.h"
 #include "save_crops.h"
+#include "serial_writer.h"
 #include "video/input_sources.h"
 
 namespace kiln::cli {
@@ -58,22 +59,32 @@ double seconds_since(Clock::time_point t0) { return std::chrono::duration<double
 
 // What one sequence (a video, or the images of the source) leaves: JSON lines and MOT rows,
 // each spooled to a temp file when asked for (sequences run side by side and are written in
-// order at the end; a stream may run for days), and its stage times.
+// order at the end; a stream may run for days), and its stage times. The lines are
+// formatted and spooled on a writer thread of the sequence's own, off the frame loop.
 struct SequenceOutput {
-  std::optional<Spool> jsonl, mot;
+  struct Files {
+    std::optional<Spool> jsonl, mot;
+    SerialWriter writer;
+  };
+  std::unique_ptr<Files> files = std::make_unique<Files>();
   StageTimes times;
+
   static Result<SequenceOutput> create(bool json, bool mot) {
     SequenceOutput out;
-    KILN_ASSIGN_OR_RETURN(out.jsonl, Spool::create_if(json));
-    KILN_ASSIGN_OR_RETURN(out.mot, Spool::create_if(mot));
+    KILN_ASSIGN_OR_RETURN(out.files->jsonl, Spool::create_if(json));
+    KILN_ASSIGN_OR_RETURN(out.files->mot, Spool::create_if(mot));
     return out;
   }
-  Status add(const std::string& source, const pipeline::Pipeline& pipe, const pipeline::PipelineFrame& f) {
+  void add(const std::string& source, const pipeline::Pipeline& pipe, const pipeline::PipelineFrame& f) {
     times.add(f);
-    if (jsonl) KILN_RETURN_IF_ERROR(jsonl->append(frame_json(source, pipe, f).dump() + "\n"));
-    for (size_t i = 0; mot && i < f.track_ids.size(); ++i)
-      KILN_RETURN_IF_ERROR(mot->append(mot_row(f.number, f.track_ids[i], f.objects.boxes[i].box, f.objects.boxes[i].confidence)));
-    return Status::Ok();
+    if (!files->jsonl && !files->mot) return;
+    files->writer.push([files = files.get(), source, &pipe, f]() -> Status {
+      if (files->jsonl) KILN_RETURN_IF_ERROR(files->jsonl->append(frame_json(source, pipe, f).dump() + "\n"));
+      for (size_t i = 0; files->mot && i < f.track_ids.size(); ++i)
+        KILN_RETURN_IF_ERROR(files->mot->append(
+            mot_row(f.number, f.track_ids[i], f.objects.boxes[i].box, f.objects.boxes[i].confidence)));
+      return Status::Ok();
+    });
   }
 };
 
@@ -93,7 +104,7 @@ Status run_images(pipeline::Pipeline& pipe, const PipelineArgs& o, const std::ve
       std::fprintf(lines, "image %zu/%zu %s: %dx%d %s%.1fms\n", i + 1, images.size(), images[i].filename().string().c_str(),
                    f.objects.input_height, f.objects.input_width, summarize(f.objects, names).c_str(),
                    f.objects.speed.inference_ms);
-    KILN_RETURN_IF_ERROR(seq.add(images[i].filename().string(), pipe, f));
+    seq.add(images[i].filename().string(), pipe, f);
     if (o.save_crop) KILN_RETURN_IF_ERROR(save_crops(image, f.objects, names, fs::path(o.save_dir) / "crops", images[i].stem().string()));
     if (!o.save_dir.empty()) {
       draw_pipeline_frame(image, pipe, f);
@@ -130,7 +141,8 @@ VideoOutcome run_video(pipeline::Pipeline& pipe, const PipelineArgs& o, const vi
                                        ? sequence.process_detections(*device, frame, std::move(p))
                                        : sequence.process_detections(image, frame, std::move(p)));
     p = current.objects;
-    return seq.add(source, pipe, current);
+    seq.add(source, pipe, current);
+    return Status::Ok();
   };
   job.draw = [&](Image& image, const Prediction&) { draw_pipeline_frame(image, pipe, current); };
   return predict_video(pipe.detector(), pipe.detector_options(), job, messages);
@@ -181,12 +193,13 @@ int run(PipelineArgs o) {
   std::vector<std::string> failures;
   auto finish = [&](const std::string& source, SequenceOutput& seq, double wall_s, const nlohmann::json& extra) -> Status {
     if (o.verbosity != Verbosity::kQuiet) std::printf("%s\n", seq.times.line(source, pipe, wall_s).c_str());
+    KILN_RETURN_IF_ERROR(seq.files->writer.finish());
     if (AtomicFile* file = json_file->has_value() ? &**json_file : nullptr) {
-      KILN_RETURN_IF_ERROR(seq.jsonl->copy_to(*file));
+      KILN_RETURN_IF_ERROR(seq.files->jsonl->copy_to(*file));
       KILN_RETURN_IF_ERROR(file->append(seq.times.summary(source, pipe, wall_s, extra).dump() + "\n"));
     }
     if (AtomicFile* file = mot_file->has_value() ? &**mot_file : nullptr)
-      KILN_RETURN_IF_ERROR(seq.mot->copy_to(*file));
+      KILN_RETURN_IF_ERROR(seq.files->mot->copy_to(*file));
     return Status::Ok();
   };
   if (!sources->images.empty()) {
@@ -195,6 +208,7 @@ int run(PipelineArgs o) {
     if (!seq.ok()) return fail(seq.status());
     const Clock::time_point t0 = Clock::now();
     if (Status st = run_images(pipe, o, sources->images, messages, *seq); !st.ok()) failures.push_back(st.message());
+    (void)seq->files->writer.finish();  // the wall time includes the writes; finish() reports them
     if (Status st = finish(source, *seq, seconds_since(t0), nlohmann::json()); !st.ok()) return fail(st);
   }
   // A list's videos side by side, each with its own sequence and output, written in the
@@ -209,6 +223,7 @@ int run(PipelineArgs o) {
   std::vector<VideoOutcome> videos = run_videos(sources->videos.size(), sources->together, [&](size_t i) {
     const Clock::time_point t0 = Clock::now();
     VideoOutcome video = run_video(pipe, o, sources->videos[i], i + 1, sources->videos.size(), messages, outputs[i]);
+    (void)outputs[i].files->writer.finish();
     walls[i] = seconds_since(t0);
     return video;
   });
