@@ -86,6 +86,8 @@ struct BenchRow {
   int direct_convs = 0, convs = 0;
   std::string skipped;
   std::vector<cuda::StepTime> profile;
+  std::vector<char> critical;  // by profiled step: on the schedule's critical path
+  int lanes = 1;
 };
 
 double percentile(std::vector<float> v, double q) {
@@ -208,6 +210,11 @@ Status bench_one(const BenchOptions& o, const std::string& precision, const Int8
     auto prof = ctx->profile(stream, 20);
     if (prof.ok()) row.profile = std::move(*prof);
     else st = prof.status();
+    std::vector<double> step_ms;
+    for (const auto& t : row.profile) step_ms.push_back(t.ms);
+    row.critical.assign(row.profile.size(), 0);
+    for (int i : e.schedule().critical_path(step_ms)) row.critical[i] = 1;
+    row.lanes = e.schedule().lanes;
   }
   cudaStreamDestroy(stream);
   KILN_RETURN_IF_ERROR(st);
@@ -259,17 +266,25 @@ void print_wins(const BenchRow& r) {
 // Per-step times, largest first, then totals per op and per tactic kind.
 void print_profile(const BenchRow& r, int top) {
   if (r.profile.empty()) return;
-  double total = 0;
-  for (const auto& t : r.profile) total += t.ms;
-  std::vector<cuda::StepTime> sorted = r.profile;
-  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.ms > b.ms; });
+  double total = 0, critical = 0;
+  int critical_steps = 0;
+  for (size_t i = 0; i < r.profile.size(); ++i) {
+    total += r.profile[i].ms;
+    if (r.critical[i]) critical += r.profile[i].ms, ++critical_steps;
+  }
+  std::vector<size_t> sorted(r.profile.size());
+  for (size_t i = 0; i < sorted.size(); ++i) sorted[i] = i;
+  std::stable_sort(sorted.begin(), sorted.end(), [&](size_t a, size_t b) { return r.profile[a].ms > r.profile[b].ms; });
   std::cout << "\nprofile " << r.precision << " batch " << r.batch << ": " << r.profile.size()
             << " steps, sum of step times " << std::setprecision(3) << total << " ms (graph replay " << r.median_ms
-            << " ms)\n| ms | % | node | op | tactic |\n|---|---|---|---|---|\n";
-  for (size_t i = 0; i < sorted.size() && static_cast<int>(i) < top; ++i)
-    std::cout << "| " << std::setprecision(4) << sorted[i].ms << " | " << std::setprecision(1)
-              << 100.0 * sorted[i].ms / total << " | " << sorted[i].node << " | " << sorted[i].op << " | "
-              << sorted[i].tactic.substr(0, 90) << " |\n";
+            << " ms); on " << r.lanes << " lanes the longest chain is " << critical_steps << " steps, " << critical
+            << " ms\n| ms | % | critical | node | op | tactic |\n|---|---|---|---|---|---|\n";
+  for (size_t i = 0; i < sorted.size() && static_cast<int>(i) < top; ++i) {
+    const cuda::StepTime& t = r.profile[sorted[i]];
+    std::cout << "| " << std::setprecision(4) << t.ms << " | " << std::setprecision(1) << 100.0 * t.ms / total << " | "
+              << (r.critical[sorted[i]] ? "yes" : "") << " | " << t.node << " | " << t.op << " | "
+              << t.tactic.substr(0, 90) << " |\n";
+  }
   std::map<std::string, std::pair<double, int>> by_op;
   for (const auto& t : r.profile) {
     auto& e = by_op[t.op + " [" + t.tactic.substr(0, t.tactic.find(':')) + "]"];
@@ -389,8 +404,11 @@ int run_bench(const BenchOptions& o, const ModelOptions& metadata) {
           {"over_workspace", r.stats.over_workspace}, {"compile_processes", r.stats.compile_processes}, {"convs", r.convs},
           {"direct_convs", r.direct_convs}};
       if (!std::isnan(r.accuracy)) run["accuracy"] = r.accuracy;
-      for (const auto& t : r.profile)
-        run["profile"].push_back({{"node", t.node}, {"op", t.op}, {"tactic", t.tactic}, {"ms", t.ms}});
+      for (size_t i = 0; i < r.profile.size(); ++i) {
+        const cuda::StepTime& t = r.profile[i];
+        run["profile"].push_back(
+            {{"node", t.node}, {"op", t.op}, {"tactic", t.tactic}, {"ms", t.ms}, {"critical", r.critical[i] != 0}});
+      }
       j["runs"].push_back(run);
     }
     std::cout << j.dump(2) << std::endl;

@@ -81,6 +81,21 @@ TEST(Schedule, BranchesGoToLanesAndJoin) {
   EXPECT_TRUE(one.happens_before(1, 2));
 }
 
+// The longest chain through lanes and waits: the diamond's slower branch.
+TEST(Schedule, CriticalPathTakesTheSlowerBranch) {
+  HandPlan p;
+  const int in = p.tensor(), a = p.tensor(), b = p.tensor(), c = p.tensor(), d = p.tensor();
+  p.step({in}, {a});
+  p.step({a}, {b});
+  p.step({a}, {c});
+  p.step({b, c}, {d});
+  const Schedule s = schedule_steps(p.slots, p.steps, 4);
+  EXPECT_EQ(s.critical_path({1, 5, 2, 1}), (std::vector<int>{0, 1, 3}));
+  EXPECT_EQ(s.critical_path({1, 2, 5, 1}), (std::vector<int>{0, 2, 3}));
+  const Schedule one = schedule_steps(p.slots, p.steps, 1);
+  EXPECT_EQ(one.critical_path({1, 2, 5, 1}), (std::vector<int>{0, 1, 2, 3}));
+}
+
 // Overwriting a tensor another lane still reads waits for that reader.
 TEST(Schedule, WriteAfterReadWaits) {
   HandPlan p;

@@ -110,4 +110,26 @@ Schedule schedule_steps(const std::vector<Slot>& slots, const std::vector<std::u
   return s;
 }
 
+std::vector<int> Schedule::critical_path(const std::vector<double>& step_ms) const {
+  const int n = static_cast<int>(lane.size());
+  std::vector<double> finish(n, 0);
+  std::vector<int> from(n, -1), last(lanes, -1);
+  for (int j = 0; j < n; ++j) {
+    double start = 0;
+    auto after = [&](int i) {
+      if (i >= 0 && finish[i] > start) start = finish[i], from[j] = i;
+    };
+    after(last[lane[j]]);
+    for (int w : waits[j]) after(w);
+    finish[j] = start + (j < static_cast<int>(step_ms.size()) ? step_ms[j] : 0);
+    last[lane[j]] = j;
+  }
+  std::vector<int> path;
+  if (n == 0) return path;
+  for (int j = static_cast<int>(std::max_element(finish.begin(), finish.end()) - finish.begin()); j >= 0; j = from[j])
+    path.push_back(j);
+  std::reverse(path.begin(), path.end());
+  return path;
+}
+
 }  // namespace kiln::cuda

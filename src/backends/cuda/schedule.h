@@ -26,6 +26,11 @@ struct Schedule {
     return a < b && clock_[b][lane[a]] >= a;
   }
 
+  // The steps of the longest chain of the schedule (lane order and waits) when each step
+  // takes step_ms[i] (a profile's times), in order: no schedule of these steps runs in less
+  // than the sum of their times.
+  std::vector<int> critical_path(const std::vector<double>& step_ms) const;
+
   // By step: per lane, the last step of that lane known complete when the step starts.
   std::vector<std::vector<int>> clock_;
 };
