@@ -2,9 +2,9 @@
 // for one precision: weights on the device, a cuDNN plan or kernel per node, the tactic of
 // each, and the memory plan (arena offsets by liveness). An engine is immutable after build
 // and may be shared by threads: each ExecutionContext owns what one inference in flight
-// needs (activation arena, I/O buffers, workspaces, a cuBLAS handle, its captured CUDA
-// graph), so contexts on several threads or streams run concurrently on one engine's
-// weights. Only the first enqueue of a context (eager run + capture) takes the engine's lock.
+// needs (activation arena, I/O buffers, workspaces, a cuBLAS handle, the streams of its
+// lanes (schedule.h), its captured CUDA graph), so contexts on several threads or streams
+// run concurrently on one engine's weights. Only the first enqueue of a context (eager run + capture) takes the engine's lock.
 #pragma once
 
 #include <cuda_runtime.h>

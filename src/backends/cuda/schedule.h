@@ -31,6 +31,8 @@ struct Schedule {
   // than the sum of their times.
   std::vector<int> critical_path(const std::vector<double>& step_ms) const;
 
+ private:
+  friend Schedule schedule_steps(const std::vector<Slot>&, const std::vector<std::unique_ptr<Step>>&, int);
   // By step: per lane, the last step of that lane known complete when the step starts.
   std::vector<std::vector<int>> clock_;
 };
