@@ -4,7 +4,7 @@
 // p95 / p99 GPU ms per batch, images/s, build time split into phases (import+optimize,
 // cuDNN heuristics, plan compiles, tuning) and activation-arena peak. Each row is printed
 // when its run ends. --profile adds, per run, a per-step GPU time table (CUDA events around
-// each step of an eager run, sorted by time). Dynamic exports are bound to each batch and
+// each step of a one-lane graph replay, sorted by time). Dynamic exports are bound to each batch and
 // --imgsz; static ones run only at their own batch. --data DATA.yaml validates the model at
 // each fp32/fp16 precision first (kiln val's figures) and adds its mAP50-95 (top-1 for
 // classify) to the rows; --markdown ends with a summary in Ultralytics' benchmark layout
@@ -208,13 +208,16 @@ Status bench_one(const BenchOptions& o, const std::string& precision, const Int8
     if (e) cudaEventDestroy(e);
   if (st.ok() && o.profile) {
     auto prof = ctx->profile(stream, 20);
-    if (prof.ok()) row.profile = std::move(*prof);
-    else st = prof.status();
-    std::vector<double> step_ms;
-    for (const auto& t : row.profile) step_ms.push_back(t.ms);
-    row.critical.assign(row.profile.size(), 0);
-    for (int i : e.schedule().critical_path(step_ms)) row.critical[i] = 1;
-    row.lanes = e.schedule().lanes;
+    if (prof.ok()) {
+      row.profile = std::move(*prof);
+      std::vector<double> step_ms;
+      for (const auto& t : row.profile) step_ms.push_back(t.ms);
+      row.critical.assign(row.profile.size(), 0);
+      for (int i : e.schedule().critical_path(step_ms)) row.critical[i] = 1;
+      row.lanes = e.schedule().lanes;
+    } else {
+      st = prof.status();
+    }
   }
   cudaStreamDestroy(stream);
   KILN_RETURN_IF_ERROR(st);
@@ -446,7 +449,7 @@ Runner register_bench(CLI::App& app) {
       ->check(CLI::Range(1, 64));
   cmd->add_option("--timing-cache", o->timing_cache, "timing cache file (default: in the engine cache folder)");
   cmd->add_option("--workspace", o->workspace_gb, "cap on a tactic's cuDNN/cuBLASLt workspace, GB (default 4)");
-  cmd->add_flag("--profile", o->profile, "print per-step GPU times (eager run, CUDA events per step)");
+  cmd->add_flag("--profile", o->profile, "print per-step GPU times (a one-lane graph replay, CUDA events per step)");
   cmd->add_option("--profile-top", o->profile_top, "rows of the per-step table");
   cmd->add_flag("--json", o->json, "machine-readable output");
   cmd->add_option("--data", o->data, "dataset (as kiln val): adds mAP50-95 per precision (fp32, fp16, int8)");

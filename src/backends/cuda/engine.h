@@ -125,8 +125,9 @@ class ExecutionContext {
   // Copies host inputs in, runs on the context's own stream, copies outputs out, waits.
   Result<std::vector<ir::Tensor>> run(const std::vector<ir::Tensor>& inputs);
 
-  // Runs the steps eagerly `runs` times on `stream` with CUDA events around each step and
-  // returns each step's median GPU time, in plan order (launch gaps excluded).
+  // Replays the steps in plan order on `stream` (one lane), captured into a CUDA graph with
+  // an event between each two, `runs` times, and returns each step's median GPU time in
+  // plan order (the graph's gap before a step included, the host's enqueue not).
   Result<std::vector<StepTime>> profile(cudaStream_t stream, int runs);
 
   size_t arena_bytes() const { return engine_.arena_bytes_; }  // peak activation memory
