@@ -130,6 +130,24 @@ TEST(CudaOps, MaxPool5x5) {
   expect_close(c, Precision::kFp16, 1e-3);
 }
 
+// OSNet's stem pool (3x3, stride 2, padding 1) on 16 channels (the 8-byte vector kernel),
+// and on 3 and 6 channels (FP32 vectors only for 6; the scalar kernel otherwise).
+TEST(CudaOps, MaxPoolStrided) {
+  KILN_REQUIRE_GPU();
+  for (int64_t ch : {16, 3, 6}) {
+    NodeCase c;
+    c.op_type = "MaxPool";
+    c.num_inputs = 1;
+    c.inputs = {random_tensor({2, ch, 17, 14}, 13)};
+    c.attrs = {{"kernel_shape", std::vector<int64_t>{3, 3}},
+               {"strides", std::vector<int64_t>{2, 2}},
+               {"pads", std::vector<int64_t>{1, 1, 1, 1}}};
+    SCOPED_TRACE(std::to_string(ch) + " channels");
+    expect_close(c, Precision::kFp32, 0);
+    expect_close(c, Precision::kFp16, 1e-3);
+  }
+}
+
 TEST(CudaOps, ResizeNearest2x) {
   KILN_REQUIRE_GPU();
   NodeCase c;

@@ -6,6 +6,7 @@
 #include "backends/cuda/device_util.cuh"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/ops/pool_geometry.h"
+#include "backends/cuda/ops/pool_lanes.cuh"
 #include "backends/cuda/plan.h"
 
 namespace kiln::cuda {
@@ -46,8 +47,13 @@ class AvgPoolStep : public Step {
     if (total == 0) return Status::Ok();
     bool ok = dispatch_float(type, [&](auto t) {
       using T = decltype(t);
-      avgpool_kernel<T><<<grid_for(total), kThreads, 0, stream>>>(static_cast<const T*>(st.ptr[in]),
-                                                                   static_cast<T*>(st.ptr[out]), shape);
+      if (const int v = pool_lanes<T>(s, st.ptr[in], st.ptr[out]))
+        pool_lanes_kernel<T, false><<<grid_for(total / v), kThreads, 0, stream>>>(
+            static_cast<const uint2*>(st.ptr[in]), static_cast<uint2*>(st.ptr[out]),
+            pool_lanes_args(s, v, shape.pad_bottom, shape.pad_right, shape.include_pad));
+      else
+        avgpool_kernel<T><<<grid_for(total), kThreads, 0, stream>>>(static_cast<const T*>(st.ptr[in]),
+                                                                     static_cast<T*>(st.ptr[out]), shape);
     });
     if (!ok) return error(StatusCode::kUnsupported, name, ": dtype ", ir::dtype_name(type));
     return launch_status(name + ": avgpool");

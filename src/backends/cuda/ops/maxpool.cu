@@ -9,6 +9,7 @@
 #include "backends/cuda/device_util.cuh"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/ops/pool_geometry.h"
+#include "backends/cuda/ops/pool_lanes.cuh"
 #include "backends/cuda/plan.h"
 
 namespace kiln::cuda {
@@ -180,7 +181,11 @@ Status launch_maxpool_nhwc(const void* in, void* out, ir::DType type, const Pool
   if (total == 0) return Status::Ok();
   bool ok = dispatch_float(type, [&](auto t) {
     using T = decltype(t);
-    maxpool_kernel<T><<<grid_for(total), kThreads, 0, stream>>>(static_cast<const T*>(in), static_cast<T*>(out), s);
+    if (const int v = pool_lanes<T>(s, in, out))
+      pool_lanes_kernel<T, true><<<grid_for(total / v), kThreads, 0, stream>>>(
+          static_cast<const uint2*>(in), static_cast<uint2*>(out), pool_lanes_args(s, v));
+    else
+      maxpool_kernel<T><<<grid_for(total), kThreads, 0, stream>>>(static_cast<const T*>(in), static_cast<T*>(out), s);
   });
   if (!ok) return error(StatusCode::kUnsupported, "maxpool: dtype ", ir::dtype_name(type));
   return launch_status("maxpool");
