@@ -31,6 +31,7 @@
 #include "bench_end_to_end.h"
 #include "commands.h"
 #include "core/file_util.h"
+#include "core/json_text.h"
 #include "engine/compile.h"
 #include "engine/cuda_engines.h"
 #include "model_args.h"
@@ -414,7 +415,7 @@ int run_bench(const BenchOptions& o, const ModelOptions& metadata) {
       }
       j["runs"].push_back(run);
     }
-    std::cout << j.dump(2) << std::endl;
+    std::cout << json_text(j, 2) << std::endl;
   } else {
     for (const auto& r : rows) print_wins(r);
     for (const auto& r : rows) print_profile(r, o.profile_top);

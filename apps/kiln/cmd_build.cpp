@@ -18,6 +18,7 @@
 #include "cli_output.h"
 #include "commands.h"
 #include "core/file_util.h"
+#include "core/json_text.h"
 #include "engine/cache.h"
 #include "engine/config.h"
 #include "engine/model_names.h"
@@ -75,7 +76,7 @@ void print_summary(const fs::path& path, bool built, const engine::EngineInfo& i
                      {"signature", engine::signature_state_name(info.signature)},
                      {"events", messages.events()},
                      {"metadata", engine::to_json(m)}};
-    std::cout << j.dump(2) << std::endl;
+    std::cout << json_text(j, 2) << std::endl;
     return;
   }
   std::ostringstream os;

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "commands.h"
+#include "core/json_text.h"
 #include "engine/cache.h"
 
 namespace kiln::cli {
@@ -37,7 +38,7 @@ int run_ls(const engine::Cache& cache, bool as_json) {
     j.push_back(r);
   }
   if (as_json) {
-    std::cout << j.dump(2) << std::endl;
+    std::cout << json_text(j, 2) << std::endl;
     return kExitOk;
   }
   std::cout << cache.dir().string() << ": " << entries->size() << " engine(s)\n";
@@ -66,7 +67,7 @@ int run_cache(const CacheArgs& a) {
   if (a.json) {
     json j = json::array();
     for (const auto& p : *removed) j.push_back(p.string());
-    std::cout << json{{"cache_dir", cache.dir().string()}, {"removed", j}}.dump(2) << std::endl;
+    std::cout << json_text(json{{"cache_dir", cache.dir().string()}, {"removed", j}}, 2) << std::endl;
     return kExitOk;
   }
   for (const auto& p : *removed) std::cout << "removed " << p.string() << "\n";

@@ -12,6 +12,7 @@
 
 #include "cli_output.h"
 #include "commands.h"
+#include "core/json_text.h"
 #include "engine/builder.h"
 #include "engine/compatibility.h"
 
@@ -127,7 +128,7 @@ int run_check(const CheckArgs& a) {
     if (code == kExitError || worst == kExitError) worst = kExitError;
     else if (code == kExitNeedsRebuild) worst = kExitNeedsRebuild;
   }
-  if (a.json) std::cout << all.dump(2) << std::endl;
+  if (a.json) std::cout << json_text(all, 2) << std::endl;
   return worst;
 }
 

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "core/json_text.h"
 #include "engine/environment.h"
 
 namespace kiln::cli {
@@ -21,7 +22,7 @@ int run_env(bool as_json) {
   auto env = engine::detect_environment();
   if (!env.ok()) return report_error("env", env.status());
   if (as_json) {
-    std::cout << engine::to_json(*env).dump(2) << std::endl;
+    std::cout << json_text(engine::to_json(*env), 2) << std::endl;
     return kExitOk;
   }
   auto show = [](const std::string& v) { return v.empty() ? std::string("not found") : v; };

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "commands.h"
+#include "core/json_text.h"
 #include "engine/describe.h"
 #include "ir/model_metadata.h"
 #include "onnx/importer.h"
@@ -90,7 +91,7 @@ Result<Report> inspect(const fs::path& path, const fs::path& sign_key) {
   if (path.extension() == ".kiln") {
     KILN_ASSIGN_OR_RETURN(std::optional<engine::SigningKey> key, engine::resolve_signing_key(sign_key, std::nullopt));
     KILN_ASSIGN_OR_RETURN(engine::Description d, engine::describe(path, key ? &*key : nullptr));
-    return Report{d.text, json::parse(d.json.dump())};
+    return Report{d.text, json::parse(json_text(d.json))};
   }
   KILN_ASSIGN_OR_RETURN(ModelInfo info, inspect_onnx(path));
   return Report{to_text(path.string(), info), to_json(path.string(), info)};
@@ -169,7 +170,7 @@ std::string to_text(const std::string& file, const ModelInfo& info) {
 int run_info(const InfoOptions& o) {
   auto report = inspect(o.model, o.sign_key);
   if (!report.ok()) return report_error("info", report.status());
-  if (o.json) std::cout << report->doc.dump(2) << "\n";
+  if (o.json) std::cout << json_text(report->doc, 2) << "\n";
   else std::cout << report->text;
   // A damaged engine is described (what it claims), but not reported as fine.
   const json& file = report->doc.contains("file") ? report->doc["file"] : json();

@@ -18,6 +18,7 @@
 #include "cli_output.h"
 #include "commands.h"
 #include "core/file_util.h"
+#include "core/json_text.h"
 #include "core/spool.h"
 #include "engine/config.h"
 #include "interrupt.h"
@@ -79,7 +80,7 @@ struct SequenceOutput {
     times.add(f);
     if (!files->jsonl && !files->mot) return;
     files->writer.push([files = files.get(), source, &pipe, f]() -> Status {
-      if (files->jsonl) KILN_RETURN_IF_ERROR(files->jsonl->append(frame_json(source, pipe, f).dump() + "\n"));
+      if (files->jsonl) KILN_RETURN_IF_ERROR(files->jsonl->append(json_text(frame_json(source, pipe, f)) + "\n"));
       for (size_t i = 0; files->mot && i < f.track_ids.size(); ++i)
         KILN_RETURN_IF_ERROR(files->mot->append(
             mot_row(f.number, f.track_ids[i], f.objects.boxes[i].box, f.objects.boxes[i].confidence)));
@@ -196,7 +197,7 @@ int run(PipelineArgs o) {
     KILN_RETURN_IF_ERROR(seq.files->writer.finish());
     if (AtomicFile* file = json_file->has_value() ? &**json_file : nullptr) {
       KILN_RETURN_IF_ERROR(seq.files->jsonl->copy_to(*file));
-      KILN_RETURN_IF_ERROR(file->append(seq.times.summary(source, pipe, wall_s, extra).dump() + "\n"));
+      KILN_RETURN_IF_ERROR(file->append(json_text(seq.times.summary(source, pipe, wall_s, extra)) + "\n"));
     }
     if (AtomicFile* file = mot_file->has_value() ? &**mot_file : nullptr)
       KILN_RETURN_IF_ERROR(seq.files->mot->copy_to(*file));

@@ -14,6 +14,7 @@
 
 #include "cli_output.h"
 #include "commands.h"
+#include "core/json_text.h"
 #include "engine/cache.h"
 #include "engine/config.h"
 
@@ -105,7 +106,7 @@ int run_rebuild(const RebuildArgs& a) {
       row["imgsz"] = r.imgsz_h > 0 ? json{r.imgsz_h, r.imgsz_w} : json();
       j.push_back(std::move(row));
     }
-    std::cout << j.dump(2) << std::endl;
+    std::cout << json_text(j, 2) << std::endl;
   } else {
     std::ostringstream os;
     os << std::left << std::setw(16) << "model" << std::setw(9) << "status" << std::right << std::setw(9) << "time"

@@ -13,6 +13,7 @@
 #include "cli_output.h"
 #include "commands.h"
 #include "core/file_util.h"
+#include "core/json_text.h"
 #include "core/npy.h"
 #include "model_args.h"
 
@@ -96,7 +97,7 @@ Status run(const RunArgs& a) {
     doc["events"] = messages.events();
     doc["outputs"] = summary;
     if (!a.outputs.empty()) doc["saved"] = a.outputs;
-    std::printf("%s\n", doc.dump(1).c_str());
+    std::printf("%s\n", json_text(doc, 1).c_str());
     return Status::Ok();
   }
   for (const auto& s : summary)

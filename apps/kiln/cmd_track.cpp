@@ -17,6 +17,7 @@
 #include "cli_output.h"
 #include "commands.h"
 #include "core/file_util.h"
+#include "core/json_text.h"
 #include "core/spool.h"
 #include "kiln/annotate.h"
 #include "kiln/image.h"
@@ -122,7 +123,7 @@ class Sequence {
   Status write_json(AtomicFile& file, const std::vector<std::pair<std::string, std::string>>& events) {
     KILN_RETURN_IF_ERROR(jsonl_->copy_to(file));
     for (const auto& [event, message] : events)
-      KILN_RETURN_IF_ERROR(file.append(nlohmann::json{{"source", name_}, {"event", event}, {"message", message}}.dump() + "\n"));
+      KILN_RETURN_IF_ERROR(file.append(json_text(nlohmann::json{{"source", name_}, {"event", event}, {"message", message}}) + "\n"));
     return Status::Ok();
   }
   Status write_mot(AtomicFile& file) {
@@ -149,7 +150,7 @@ class Sequence {
     nlohmann::json& dets = entry["detections"];
     for (size_t k = 0; k < dets.size() && k < ids_.size(); ++k) dets[k]["track_id"] = ids_[k];
     line["detections"] = std::move(dets);
-    return line.dump() + "\n";
+    return json_text(line) + "\n";
   }
 
   track::Tracker tracker_;

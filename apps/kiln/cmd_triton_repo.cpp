@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "core/json_text.h"
 #include "engine/engine.h"
 #include "engine/model_names.h"
 #include "ir/model_metadata.h"
@@ -119,14 +120,14 @@ Status triton_repo(const TritonRepoArgs& a) {
   const std::string kind = o.kind == triton::InstanceKind::kCpu ? "KIND_CPU" : "KIND_GPU";
   if (a.json) {
     const fs::path dir = fs::path(a.out) / o.name;
-    std::cout << nlohmann::json{{"model", o.name},
-                                {"repository", a.out},
-                                {"config", (dir / "config.pbtxt").string()},
-                                {"task", o.task},
-                                {"kind", kind},
-                                {"instances", o.instances},
-                                {"max_batch_size", o.max_batch_size}}
-                     .dump(2)
+    std::cout << json_text(nlohmann::json{{"model", o.name},
+                                          {"repository", a.out},
+                                          {"config", (dir / "config.pbtxt").string()},
+                                          {"task", o.task},
+                                          {"kind", kind},
+                                          {"instances", o.instances},
+                                          {"max_batch_size", o.max_batch_size}},
+                           2)
               << std::endl;
     return Status::Ok();
   }

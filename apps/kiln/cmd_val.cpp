@@ -17,6 +17,7 @@
 #include "cli_output.h"
 #include "commands.h"
 #include "core/file_util.h"
+#include "core/json_text.h"
 #include "model_args.h"
 #include "option_flags.h"
 #include "val_run.h"
@@ -93,14 +94,14 @@ Status val(const ValArgs& a) {
     KILN_ASSIGN_OR_RETURN(ValRun run, validation::validate(o));
     run.json["events"] = messages.events();
     if (!a.save_json.empty()) {
-      const std::string text = run.coco.dump();
+      const std::string text = json_text(run.coco);
       KILN_RETURN_IF_ERROR(write_file_atomic(a.save_json, text.data(), text.size()));
       messages.detail(std::to_string(run.coco.size()) + " COCO predictions saved to " + a.save_json);
     }
     runs.push_back(std::move(run));
   }
   if (runs.size() == 1) {
-    std::printf("%s", a.json ? (runs[0].json.dump(1) + "\n").c_str() : runs[0].table.c_str());
+    std::printf("%s", a.json ? (json_text(runs[0].json, 1) + "\n").c_str() : runs[0].table.c_str());
     return Status::Ok();
   }
   size_t base = 0;
@@ -115,7 +116,7 @@ Status val(const ValArgs& a) {
         run["delta_to_baseline"][r.figures[k].first] = r.figures[k].second - runs[base].figures[k].second;
       j["runs"].push_back(std::move(run));
     }
-    std::printf("%s\n", j.dump(1).c_str());
+    std::printf("%s\n", json_text(j, 1).c_str());
   } else {
     for (const ValRun& r : runs) std::printf("precision %s\n%s\n", r.precision.c_str(), r.table.c_str());
     std::printf("%s", validation::summary_table(runs, base).c_str());

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <utility>
 
+#include "core/json_text.h"
+
 namespace kiln::cli {
 
 namespace {
@@ -15,7 +17,7 @@ std::string members(const nlohmann::json& object, const std::string& skip = "") 
   for (const auto& [key, value] : object.items()) {
     if (key == skip) continue;
     if (!out.empty()) out.append(",\n ");
-    out.append(nlohmann::json(key).dump()).append(": ").append(value.dump());
+    out.append(json_text(key)).append(": ").append(json_text(value));
   }
   return out;
 }
@@ -42,7 +44,7 @@ Result<JsonSpool> JsonSpool::create() {
 
 Status JsonSpool::push(const nlohmann::json& element) {
   KILN_RETURN_IF_ERROR(spool_.append(spool_.empty() ? "\n" : ",\n"));
-  return spool_.append(element.dump());
+  return spool_.append(json_text(element));
 }
 
 Result<ResultsStream> ResultsStream::open(const std::string& json_out, const nlohmann::json& header) {
@@ -66,14 +68,14 @@ Status ResultsStream::begin_entry() { return write(entries_++ ? ",\n" : "\n"); }
 
 Status ResultsStream::add(const nlohmann::json& entry) {
   KILN_RETURN_IF_ERROR(begin_entry());
-  return write(entry.dump());
+  return write(json_text(entry));
 }
 
 Status ResultsStream::add(const nlohmann::json& entry, const std::string& key, JsonSpool& spool) {
   KILN_RETURN_IF_ERROR(begin_entry());
   std::string head = "{";
   head += members(entry, key);
-  head.append(head.size() > 1 ? ", " : "").append(nlohmann::json(key).dump()).append(": [");
+  head.append(head.size() > 1 ? ", " : "").append(json_text(key)).append(": [");
   KILN_RETURN_IF_ERROR(write(head));
   KILN_RETURN_IF_ERROR(spool.spool_.copy_to([&](std::string_view text) { return write(text); }));
   return write("]}");

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bindings.h"
+#include "core/json_text.h"
 #include "engine/builder.h"
 #include "engine/cache.h"
 #include "engine/compatibility.h"
@@ -45,9 +46,8 @@ Result<std::string> build(const BuildRequest& r) {
     built = outcome.built;
   }
   KILN_ASSIGN_OR_RETURN(engine::EngineInfo info, engine::inspect_engine(path));
-  return nlohmann::json{{"engine", path.string()}, {"built", built}, {"size", info.file_size},
-                        {"metadata", engine::to_json(info.metadata)}}
-      .dump();
+  return json_text(nlohmann::json{{"engine", path.string()}, {"built", built}, {"size", info.file_size},
+                                  {"metadata", engine::to_json(info.metadata)}});
 }
 
 Result<std::string> check(const fs::path& path) {
@@ -59,8 +59,8 @@ Result<std::string> check(const fs::path& path) {
   nlohmann::json reasons = nlohmann::json::array();
   for (const auto& r : verdict.reasons)
     reasons.push_back({{"severity", engine::severity_name(r.severity)}, {"message", r.message}});
-  return nlohmann::json{{"engine", path.string()}, {"reasons", reasons}, {"needs_rebuild", verdict.needs_rebuild()}}
-      .dump();
+  return json_text(
+      nlohmann::json{{"engine", path.string()}, {"reasons", reasons}, {"needs_rebuild", verdict.needs_rebuild()}});
 }
 
 }  // namespace

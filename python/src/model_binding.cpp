@@ -10,6 +10,7 @@
 #include "api/prediction_json.h"
 #include "arrays.h"
 #include "bindings.h"
+#include "core/json_text.h"
 #include "device_image.h"
 #include "kiln/annotate.h"
 #include "kiln/model.h"
@@ -202,7 +203,7 @@ void bind_model(nb::module_& m) {
         return std::make_tuple(p.speed.preprocess_ms, p.speed.inference_ms, p.speed.postprocess_ms);
       }, "(preprocess, inference, postprocess) ms per image")
       .def("to_json", [](const Prediction& p, const std::vector<std::string>& names) {
-        return api::prediction_json(p, names).dump();
+        return json_text(api::prediction_json(p, names));
       }, "names"_a, "kiln predict --json's object for this image")
       .def("plot", &plot, "image"_a, "names"_a, "A copy of `image` (HWC BGR uint8) with the results drawn");
 

@@ -4,6 +4,7 @@
 #include <nanobind/stl/string.h>
 
 #include "bindings.h"
+#include "core/json_text.h"
 #include "validation/validate.h"
 
 namespace nb = nanobind;
@@ -27,7 +28,7 @@ void bind_val(nb::module_& m) {
           o.conf_given = conf_given;
           o.iou = iou;
           o.max_det = max_det;
-          return without_gil([&] { return validation::validate(o); }).json.dump();
+          return json_text(without_gil([&] { return validation::validate(o); }).json);
         },
         "model"_a, "data"_a, "split"_a, "imgsz"_a, "imgsz_given"_a, "batch"_a, "conf"_a, "conf_given"_a, "iou"_a,
         "max_det"_a, "Validates a loaded model on a dataset; `kiln val --json`'s figures");

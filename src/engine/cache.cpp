@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "core/file_util.h"
+#include "core/json_text.h"
 #include "engine/compatibility.h"
 #include "engine/file_lock.h"
 #include "engine/sha256.h"
@@ -102,7 +103,7 @@ Result<std::string> cache_key(const fs::path& model, const BuildOptions& options
   KILN_ASSIGN_OR_RETURN(std::string model_hash, sha256_file_hex(model));
   Sha256 h;
   h.update("kiln-cache-key-v1\n").update(model_hash).update("\n");
-  h.update(to_json(options).dump()).update("\n").update(to_json(fp).dump());
+  h.update(json_text(to_json(options))).update("\n").update(json_text(to_json(fp)));
   // An INT8 engine holds calibrated ranges: one built before the calibration changed is stale.
   if (options.precision == Precision::kInt8)
     h.update("\ncalibration revision " + std::to_string(quant::kCalibrationRevision));

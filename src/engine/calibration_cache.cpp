@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/file_util.h"
+#include "core/json_text.h"
 #include "engine/sha256.h"
 
 namespace kiln::engine {
@@ -52,7 +53,7 @@ Status save_calibration(const fs::path& dir, const std::string& key, const quant
     auto nsr = c.noise_to_signal.find(name);
     activations[name] = {{"amax", amax}, {"noise_to_signal", nsr == c.noise_to_signal.end() ? 0.0 : nsr->second}};
   }
-  const std::string text = nlohmann::json{{"key", key}, {"activations", activations}}.dump(1);
+  const std::string text = json_text(nlohmann::json{{"key", key}, {"activations", activations}}, 1);
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return error(StatusCode::kIoError, dir.string(), ": cannot create the cache directory: ", ec.message());

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "core/file_util.h"
+#include "core/json_text.h"
 #include "engine/engine_format.h"
 #include "engine/graph_serialization.h"
 
@@ -176,7 +177,7 @@ std::vector<uint8_t> encode_engine_file(const EngineMetadata& metadata, const ir
                                         const EnginePlans& plans, const SigningKey* key) {
   SerializedGraph sg = serialize_graph(graph);
   EngineContainer c;
-  c.metadata_json = to_json(metadata).dump(2, ' ', false, json::error_handler_t::replace);  // paths need not be UTF-8
+  c.metadata_json = json_text(to_json(metadata), 2);
   c.graph = std::move(sg.graph);
   c.weights = std::move(sg.weights);
   c.plans = encode_plans(plans);

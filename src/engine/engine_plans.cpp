@@ -1,5 +1,7 @@
 #include "engine/engine_plans.h"
 
+#include "core/json_text.h"
+
 namespace kiln::engine {
 
 using nlohmann::json;
@@ -18,8 +20,7 @@ std::vector<uint8_t> encode_plans(const EnginePlans& p) {
                         {"cublas_bytes", s.cublas_bytes},
                         {"steps", steps}});
   }
-  const std::string text =
-      json{{"weight_bytes", p.weight_bytes}, {"prepared", prepared}}.dump();
+  const std::string text = json_text(json{{"weight_bytes", p.weight_bytes}, {"prepared", prepared}});
   return std::vector<uint8_t>(text.begin(), text.end());
 }
 

@@ -14,9 +14,10 @@ ASSETS = os.environ["KILN_ASSETS_DIR"]
 
 def run_kiln(args, timeout=600, env=None, cwd=None):
     """Runs kiln with `args` (stdin closed; `env` replaces the environment when given; in
-    `cwd` when given)."""
-    return subprocess.run([KILN] + list(args), capture_output=True, text=True, timeout=timeout, env=env,
-                          stdin=subprocess.DEVNULL, cwd=cwd)
+    `cwd` when given). Output bytes that are not UTF-8 (file names kiln prints as they are)
+    read as U+FFFD."""
+    return subprocess.run([KILN] + list(args), capture_output=True, text=True, errors="replace", timeout=timeout,
+                          env=env, stdin=subprocess.DEVNULL, cwd=cwd)
 
 
 class Checks:

@@ -2,7 +2,8 @@
 sorted images; --batch 2 on a static model gives the batch-1 results; --save-txt writes
 Ultralytics' YOLO txt lines, checked token for token against the same formatting
 (Results.save_txt: "%g" of float32 values normalised by the image size) applied to the
-JSON results, for detect, pose, obb and classify, and the segment polygons for their shape."""
+JSON results, for detect, pose, obb and classify, and the segment polygons for their shape;
+a file name that is not UTF-8 still gets its JSON."""
 import json
 import os
 import shutil
@@ -158,6 +159,16 @@ def main():
                 area = 0.5 * abs(np.dot(xs, np.roll(ys, 1)) - np.dot(ys, np.roll(xs, 1)))
                 ok &= abs(area - dd["mask_area"]) < 0.1 * dd["mask_area"]
             check("segment txt: cls + polygon within the box, area ~ mask", ok, f"{len(mine)} lines, {len(dets)} dets")
+        # A file name that is not UTF-8 (Latin-1 bytes, as Linux allows) is written to the
+        # JSON with U+FFFD in place of the bad byte; it used to end kiln with an exception.
+        latin1 = os.path.join(tmp, "latin1")
+        os.makedirs(latin1)
+        shutil.copy(os.path.join(IMAGES, "bus.jpg"), os.path.join(latin1, os.fsdecode(b"b\xe9s.jpg")))
+        out = os.path.join(tmp, "latin1.json")
+        if predict("a Latin-1 file name", ["--model", model("yolo11n.onnx"), "--source", latin1, "--json", out]).returncode == 0:
+            got = json.load(open(out, encoding="utf-8"))["results"]
+            check("a Latin-1 file name: its result, named with U+FFFD",
+                  len(got) == 1 and got[0]["image"] == "b\ufffds.jpg" and len(got[0]["detections"]) > 0, str(got)[:200])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     checks.finish("predict expands globs/directories, batches, and writes Ultralytics YOLO txt labels")
