@@ -4,9 +4,11 @@
 // times; here each stream is read once and the sum written once, accumulated in FP32.
 //
 // The nodes of such a tree (Muls of a tensor and a gate; Adds of them, each value consumed
-// once, inside the tree) are planned at its root Add, when every stream and gate exists; the
-// tree's other nodes are planned as nothing.
+// once, inside the tree; streams of one shape) are planned at its root Add, when every stream
+// and gate exists; the tree's other nodes are planned as nothing. A tree that does not qualify
+// is decided so at every one of its nodes, which then run as binary ops.
 #include <climits>
+#include <optional>
 #include <vector>
 
 #include "backends/cuda/cuda_check.h"
@@ -101,13 +103,21 @@ bool collect(const PlanBuilder& b, const ir::Value* v, const ir::Node* user, ir:
          collect(b, p->input(1), p, dtype, leaves);
 }
 
-// The gate products summed by the Add `add`, or none when it is not a tree of them.
+// The gate products summed by the Add `add`, or none when it is not a tree of them whose
+// streams share one shape of at most 2^31 elements (the kernel's indices).
 std::vector<const ir::Node*> tree_leaves(const PlanBuilder& b, const ir::Node& add) {
   std::vector<const ir::Node*> leaves;
   const ir::DType dtype = b.act_dtype_of(&add);
   if (add.op_type != "Add" || add.inputs.size() != 2 || add.outputs.size() != 1 ||
       !collect(b, add.input(0), &add, dtype, leaves) || !collect(b, add.input(1), &add, dtype, leaves))
-    leaves.clear();
+    return {};
+  std::optional<std::vector<int64_t>> shape;
+  for (const ir::Node* mul : leaves) {
+    auto dims = b.dims_of(*mul, mul->input(1 - gate_operand(b, *mul)));
+    if (!dims.ok() || (shape && *dims != *shape) || (*dims)[0] * (*dims)[1] * (*dims)[2] * (*dims)[3] > INT_MAX)
+      return {};
+    shape = *dims;
+  }
   return leaves;
 }
 
@@ -138,11 +148,7 @@ Result<bool> plan_gated_sum(PlanBuilder& b, const ir::Node& node) {
     step->x.push_back(x), step->g.push_back(g);
     reads.push_back(x), reads.push_back(g);
   }
-  const std::vector<int64_t> dims = b.slot(step->x[0]).dims;
-  for (int x : step->x)
-    if (b.slot(x).dims != dims) return error(StatusCode::kInternal, "gated sum of streams of different shapes");
-  if (dims[0] * dims[1] * dims[2] * dims[3] > INT_MAX)
-    return error(StatusCode::kUnsupported, "gated sum of ", ir::shape_to_string(dims), ": over 2^31 elements");
+  const std::vector<int64_t> dims = b.slot(step->x[0]).dims;  // every stream's (tree_leaves)
   step->n = dims[0], step->c = dims[1], step->pixels = dims[2] * dims[3];
   step->type = b.act_dtype();
   step->out = b.define(node.outputs[0], dims, Layout::kNHWC);
