@@ -12,6 +12,7 @@ TRITONSERVER_Error_Code triton_code(StatusCode code) {
     case StatusCode::kUnsupported:
     case StatusCode::kIncompatible: return TRITONSERVER_ERROR_UNSUPPORTED;
     case StatusCode::kIoError: return TRITONSERVER_ERROR_UNAVAILABLE;
+    case StatusCode::kCancelled: return TRITONSERVER_ERROR_CANCELLED;
     case StatusCode::kOk:
     case StatusCode::kInternal: break;
   }

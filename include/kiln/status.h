@@ -20,6 +20,7 @@ enum class StatusCode {
   kIoError,          // the OS refused (permissions, disk full)
   kIncompatible,     // engine built for another environment
   kInternal,         // a kiln bug
+  kCancelled,        // the caller stopped the work (a background build when its model closes)
 };
 
 const char* status_code_name(StatusCode code);

@@ -9,6 +9,7 @@ Errors raise kiln.Error subclasses whose message is the one line `kiln` prints.
 """
 
 from ._kiln import (
+    CancelledError,
     CorruptError,
     Error,
     IncompatibleError,
@@ -26,5 +27,5 @@ from .results import OBB, Boxes, Keypoints, Masks, Probs, Results
 __all__ = [
     "YOLO", "Results", "Boxes", "Masks", "Keypoints", "OBB", "Probs", "build", "check",
     "Error", "InvalidArgumentError", "NotFoundError", "UnsupportedError", "CorruptError",
-    "IoError", "IncompatibleError", "InternalError", "__version__",
+    "IoError", "IncompatibleError", "InternalError", "CancelledError", "__version__",
 ]

@@ -18,7 +18,7 @@ struct ErrorClass {
 };
 
 // Indexed by StatusCode; filled once at import.
-std::array<PyObject*, 8> g_classes{};
+std::array<PyObject*, 9> g_classes{};
 
 }  // namespace
 
@@ -34,6 +34,7 @@ void bind_errors(nb::module_& m) {
       {StatusCode::kIoError, "IoError", PyExc_OSError, "The operating system refused (permissions, disk full)."},
       {StatusCode::kIncompatible, "IncompatibleError", nullptr, "An engine built for another environment."},
       {StatusCode::kInternal, "InternalError", nullptr, "A kiln bug."},
+      {StatusCode::kCancelled, "CancelledError", nullptr, "Work stopped before it finished."},
   };
   g_classes.fill(base);
   for (const ErrorClass& c : classes) {

@@ -84,6 +84,7 @@ Status Model::prepare(int width, int height) {
   if (width <= 0 || height <= 0)
     return error(StatusCode::kInvalidArgument, m.name, ": prepare for ", width, "x", height, ": the size must be positive");
   if (!m.info.device.is_cuda() || m.info.task.empty()) return Status::Ok();
+  KILN_RETURN_IF_ERROR(m.runner->prepare(m.info, width, height));
   // A predict of a blank image takes the path every later image of this size takes.
   return predict(Image(width, height)).status();
 }

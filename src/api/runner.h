@@ -58,6 +58,10 @@ class Runner {
   virtual Result<std::vector<ir::Tensor>> run(const std::vector<ir::Tensor>& inputs) = 0;
   // The GPU path of predict when this runner has one (the CUDA runner), else null.
   virtual Result<DevicePredictor*> device_predictor() { return nullptr; }
+  // Readies the runner for images of width x height that will keep coming (a video's
+  // frames): a dynamic-size runner builds that size's tuned engine now. Nothing to do for
+  // the others.
+  virtual Status prepare(const ModelInfo& /*info*/, int /*width*/, int /*height*/) { return Status::Ok(); }
 };
 
 // Owns `graph` (optimized; symbolic dims allowed) and runs it node by node on the CPU.
@@ -71,8 +75,10 @@ Result<std::unique_ptr<Runner>> make_cuda_runner(const std::filesystem::path& pa
                                                  std::shared_ptr<engine::CudaEngines> built, int device_index);
 
 // A model with symbolic height/width on a GPU: one engine per input size (batch 1), each
-// compiled on first use (engine/compile.h, through the timing cache) with that size bound,
-// so every image keeps its own minimal-padding letterbox size, as on the CPU.
+// compiled on first use (engine/compile.h) with that size bound, so every image keeps its
+// own minimal-padding letterbox size, as on the CPU. At FP16 a size's first engine has no
+// runtime-compiled kernels (ready in tens of ms); one that keeps coming, or that prepare()
+// names, gets its engine tuned through the timing cache.
 Result<std::unique_ptr<Runner>> make_cuda_shapes_runner(std::filesystem::path model, Precision precision,
                                                         Device device);
 

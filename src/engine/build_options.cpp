@@ -38,6 +38,7 @@ nlohmann::json to_json(const BuildOptions& o) {
   nlohmann::json j{{"device", o.device.to_string()}, {"precision", to_string(o.precision)}, {"batch", o.batch.to_string()},
                    {"imgsz", o.imgsz}, {"workspace_gb", o.workspace_gb}};
   if (o.height || o.width) j["input_hw"] = {o.height, o.width};
+  if (!o.runtime_compiled_kernels) j["runtime_compiled_kernels"] = false;
   if (o.precision == Precision::kInt8) {
     std::error_code ec;
     const std::filesystem::path calib = o.int8.calib.empty() ? "" : std::filesystem::absolute(o.int8.calib, ec);

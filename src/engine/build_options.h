@@ -3,8 +3,10 @@
 // Part of the engine metadata and of the cache key.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +18,10 @@
 #include "ir/model_metadata.h"
 #include "kiln/options.h"
 #include "kiln/status.h"
+
+namespace kiln::cuda {
+class WeightStore;
+}  // namespace kiln::cuda
 
 namespace kiln::engine {
 
@@ -56,6 +62,16 @@ struct BuildOptions {
   // directory by its usual rules.
   std::filesystem::path calibration_cache_dir;
   bool tune = true;  // false: cuDNN's heuristic first choices, untimed and not recorded
+  // false: CUDA plans only with kernels that exist before the build (kiln's own and cuDNN's
+  // precompiled engines), untimed, no timing cache: a dynamic model's new input size is
+  // planned in milliseconds, its engine slower than a tuned one (cuda::BuildOptions).
+  bool runtime_compiled_kernels = true;
+  // Set: a CUDA build stops with a Cancelled error soon after it turns true (the dynamic-size
+  // runner's background builds, when their model closes).
+  const std::atomic<bool>* cancel = nullptr;
+  // Set: the CUDA engines' device copies of constants come from this store, shared with the
+  // other builds of the same model (the dynamic-size runner's input sizes); else a new one.
+  std::shared_ptr<cuda::WeightStore> weights;
   int tune_candidates = 0;
   std::filesystem::path timing_cache;
   // Signs the engine file (engine_signing.h); not part of what the engine is either, so a

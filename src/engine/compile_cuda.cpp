@@ -23,8 +23,11 @@ namespace {
 cuda::BuildOptions backend_options(const BuildOptions& o) {
   cuda::BuildOptions c;
   c.precision = o.precision;
-  c.tune = o.tune;
+  c.tune = o.tune && o.runtime_compiled_kernels;
   if (o.tune_candidates > 0) c.tune_candidates = o.tune_candidates;
+  c.runtime_compiled_kernels = o.runtime_compiled_kernels;
+  c.cancel = o.cancel;
+  c.timing_cache = o.runtime_compiled_kernels;
   c.timing_cache_path = o.timing_cache.string();
   c.max_workspace_bytes = static_cast<size_t>(o.workspace_gb * (1ull << 30));
   return c;
@@ -74,7 +77,7 @@ Status compile_cuda(const GraphForBatch& graph_for_batch, const ir::Graph* refer
     return error(StatusCode::kNotFound, options.device.to_string(), ": cannot select this GPU");
   const cuda::BuildOptions backend = backend_options(options);
   auto engines = std::make_shared<CudaEngines>();
-  engines->weights = std::make_shared<cuda::WeightStore>();
+  engines->weights = options.weights ? options.weights : std::make_shared<cuda::WeightStore>();
   std::string recorded;
   std::map<std::string, int> counts;
   for (int64_t batch : prepared_batches(options.batch)) {

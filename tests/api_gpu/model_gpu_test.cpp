@@ -6,6 +6,9 @@
 // prepared for a size predicts as one that was not.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "api/api_test_util.h"
 #include "engine/engine.h"
 #include "kiln/model.h"
@@ -115,7 +118,8 @@ TEST_P(ApiGpu, CudaPredictionsEqualCpuPredictions) {
 }
 
 // A dynamic-size model at batch 1 keeps each image's own letterbox size on the GPU (one
-// engine per size, as Ultralytics runs dynamic models), so it predicts what the CPU does.
+// engine per size, as Ultralytics runs dynamic models), so it predicts what the CPU does,
+// on a size's first engine (precompiled kernels), a prepared one and a tuned one.
 TEST_P(ApiGpu, DynamicModelKeepsEachImagesSize) {
   KILN_REQUIRE_ASSETS();
   const std::string precision = GetParam();
@@ -131,6 +135,36 @@ TEST_P(ApiGpu, DynamicModelKeepsEachImagesSize) {
   const Image first = images().front();
   ASSERT_TRUE(gpu->prepare(first.width, first.height).ok());
   expect_same_predictions(*gpu, *cpu, precision);
+  // FP16: a size's first engine (dog.jpg's 480x640) has no runtime-compiled kernels; a size
+  // that keeps coming gets its tuned engine built beside the calls, which then takes over.
+  // The switch shows in the raw outputs (the engines round differently); each call, on
+  // whichever engine, predicts what the CPU does.
+  const Image dog = images().at(1);
+  auto want = cpu->predict(dog);
+  ASSERT_TRUE(want.ok()) << want.status().message();
+  Tensor x{{1, 3, 480, 640}, std::vector<float>(static_cast<size_t>(3 * 480 * 640), 0.5f)};
+  auto before = gpu->run(std::span<const Tensor>(&x, 1));
+  ASSERT_TRUE(before.ok()) << before.status().message();
+  Deviation worst;
+  bool switched = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  const bool quick_first = precision == "fp16";
+  for (int i = 0; !switched && (i < 120 || (quick_first && std::chrono::steady_clock::now() < deadline)); ++i) {
+    auto got = gpu->predict(dog);
+    ASSERT_TRUE(got.ok()) << got.status().message();
+    ASSERT_EQ(got->boxes.size(), want->boxes.size()) << "call " << i;
+    const Deviation d = compare_detections(got->boxes, want->boxes);
+    worst.conf = std::max(worst.conf, d.conf);
+    worst.box = std::max(worst.box, d.box);
+    auto raw = gpu->run(std::span<const Tensor>(&x, 1));
+    ASSERT_TRUE(raw.ok()) << raw.status().message();
+    switched = raw->at(0).data != before->at(0).data;
+    if (i >= 120 && !switched) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_LE(worst.conf, kConfTol);
+  EXPECT_LE(worst.box, kBoxTol);
+  // FP32 has no engine without runtime-compiled kernels: each size is tuned at once.
+  EXPECT_EQ(switched, quick_first) << "the first engine of a size that keeps coming was not replaced";
   // Raw runs at two sizes go through two engines and give each size's output.
   for (auto [h, w] : {std::pair{480, 640}, std::pair{640, 384}}) {
     Tensor x{{1, 3, h, w}, std::vector<float>(static_cast<size_t>(3 * h * w), 0.5f)};

@@ -15,6 +15,7 @@
 #include <map>
 
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/ops/conv_mma.h"
 #include "cuda_test_util.h"
 #include "onnx/importer.h"
 #include "passes/pipeline.h"
@@ -201,6 +202,46 @@ TEST(CudaModel, Fp16EngineDecodesBoxesInFp32) {
   // H200: 0.0275 px with the tail, 0.0968 px without.
   EXPECT_LT(with, without);
   EXPECT_LE(with, 0.08);
+}
+
+// A dynamic model's first engine for a new input size (the dynamic-size runner's): no
+// runtime-compiled kernel, nothing tuned or recorded; FP16 convs on our tensor-core kernel,
+// FP32 ones on cuDNN's precompiled engines, each followed by our bias/SiLU kernel. It
+// computes what the CPU does, at a rectangular letterbox size.
+TEST(CudaModel, PrecompiledKernelsEngineMatchesCpu) {
+  KILN_REQUIRE_GPU();
+  KILN_REQUIRE_ASSETS();
+  const ModelCase c{"yolo11n-dynamic.onnx", 480, 640, 1, true};
+  if (!std::filesystem::exists(::kiln::test::asset("models/" + c.model))) GTEST_SKIP() << c.model << " not present";
+  auto loaded = load_case(c);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  const auto& [graph, input] = *loaded;
+  auto cpu = cpu::Executor::create(graph);
+  ASSERT_TRUE(cpu.ok()) << cpu.status().message();
+  auto ref = cpu->run({input});
+  ASSERT_TRUE(ref.ok()) << ref.status().message();
+  for (Precision p : {Precision::kFp32, Precision::kFp16}) {
+    BuildOptions opt = test_build_options(p);
+    opt.runtime_compiled_kernels = false;
+    opt.timing_cache = false;
+    opt.tune = false;
+    auto engine = Engine::build(graph, opt);
+    ASSERT_TRUE(engine.ok()) << engine.status().message();
+    int expected_convs = 0;
+    const std::string expected = p == Precision::kFp16 && mma_kernels_available() ? "conv_mma_fp16_" : "cudnn_conv+bias_act:";
+    for (const Tactic& t : (*engine)->tactics()) {
+      EXPECT_EQ(t.tactic.find("cudnn_fused"), std::string::npos) << t.node << ": " << t.tactic;
+      EXPECT_EQ(t.tactic.find("direct"), std::string::npos) << t.node << ": " << t.tactic;
+      expected_convs += t.tactic.rfind(expected, 0) == 0;
+    }
+    EXPECT_GT(expected_convs, 50) << "yolo11n's " << to_string(p) << " convs should run " << expected;
+    auto got = run_cuda(graph, opt, input);
+    ASSERT_TRUE(got.ok()) << got.status().message();
+    for (const auto& [part, err] : detect_outputs(*got, *ref)) {
+      std::cout << "precompiled kernels, " << to_string(p) << " vs CPU, " << part << ": " << err << std::endl;
+      EXPECT_LE(err, p == Precision::kFp32 ? 1e-3 : c.fp16_tol) << part;
+    }
+  }
 }
 
 TEST(CudaModel, Yolo11nMatchesCpu) { check_model({"yolo11n.onnx", 640, 640, 1, false, detect_outputs}); }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/cuda/ops/conv_mma.h"
 #include "cuda_test_util.h"
 
 namespace kiln::cuda::test {
@@ -115,6 +116,34 @@ TEST(CudaOps, DepthwiseConvOwnKernelAndMeasuredChoice) {
   const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   EXPECT_NE(text.find("|own conv n3 c64 h17 w12 k64 r3x3"), std::string::npos) << "no recorded choice in " << path;
   std::remove(path.c_str());
+}
+
+// An engine without runtime-compiled kernels runs FP16 convs on our tensor-core kernel
+// (conv_mma.h), the activation folded in: yolo11n's layer shapes (16-byte copies, each tile
+// width), then 6 input channels (4-byte copies), 20 output channels (element stores at the
+// tile's edge) over a rectangular batch of 2 with a ReLU, and 2 groups with a Sigmoid.
+TEST(CudaOps, ConvMmaFp16WithoutRuntimeCompiledKernels) {
+  KILN_REQUIRE_GPU();
+  if (!mma_kernels_available()) GTEST_SKIP() << "this GPU has no mma.sync / cp.async (compute capability < 8.0)";
+  NodeCase odd = conv_case(6, 13, 20, 3, 1, 1, false, 23);
+  odd.inputs = {random_tensor({2, 6, 13, 11}, 23)};
+  odd.then_op = "Relu";
+  NodeCase grouped = conv_case(32, 18, 64, 3, 2, 2, false, 29);
+  grouped.then_op = "Sigmoid";
+  const auto make = [](const NodeCase& c) { return [&c](const auto& shapes) { return make_graph(c, shapes); }; };
+  const auto no_compile = [](BuildOptions& o) {
+    o.runtime_compiled_kernels = false;
+    o.tune = false;
+    o.timing_cache = false;
+  };
+  for (const NodeCase& c : {conv_case(32, 40, 32, 3, 1, 1, true, 7), conv_case(64, 40, 128, 3, 2, 1, true, 7),
+                            conv_case(256, 20, 128, 1, 1, 1, true, 7), conv_case(16, 24, 16, 3, 1, 1, true, 19),
+                            conv_case(80, 20, 80, 1, 1, 1, false, 7), odd, grouped}) {
+    BothResults r = run_graph_both(make(c), c.inputs, Precision::kFp16, false, no_compile);
+    ASSERT_EQ(r.tactics.size(), 1u) << "the activation ran as a step of its own";
+    EXPECT_EQ(r.tactics[0].tactic.rfind("conv_mma_fp16_", 0), 0u) << r.tactics[0].tactic;
+    expect_outputs_close(r, c, Precision::kFp16, 1e-2, " (" + r.tactics[0].tactic + ")");
+  }
 }
 
 TEST(CudaOps, MaxPool5x5) {

@@ -27,6 +27,7 @@ TEST(ConvRequestCodec, RoundTripsEveryField) {
   q.x_stride = 128;
   q.y_stride = 192;
   q.r_stride = 160;
+  q.precompiled_only = true;
   auto back = decode_conv_request(encode_conv_request(q));
   ASSERT_TRUE(back.ok()) << back.status().message();
   const ConvShape& s = back->s;
@@ -38,21 +39,22 @@ TEST(ConvRequestCodec, RoundTripsEveryField) {
   EXPECT_EQ(back->variant, ConvVariant::kResidual);
   EXPECT_EQ(back->act, ConvAct::kSigmoid);
   EXPECT_EQ(back->post_act, ConvAct::kRelu);
+  EXPECT_TRUE(back->precompiled_only);
   EXPECT_EQ(back->signature(), q.signature());
 }
 
 TEST(ConvRequestCodec, RefusesMalformedLines) {
   auto few = decode_conv_request("1 2 3");
   ASSERT_FALSE(few.ok());
-  EXPECT_NE(few.status().message().find("expected 25 integers"), std::string::npos) << few.status().message();
+  EXPECT_NE(few.status().message().find("expected 26 integers"), std::string::npos) << few.status().message();
   std::string line;
-  for (int i = 0; i < 25; ++i) line += "1 ";
+  for (int i = 0; i < 26; ++i) line += "1 ";
   EXPECT_TRUE(decode_conv_request(line).ok());
   auto extra = decode_conv_request(line + "9");
   ASSERT_FALSE(extra.ok());
-  EXPECT_NE(extra.status().message().find("more than 25"), std::string::npos) << extra.status().message();
+  EXPECT_NE(extra.status().message().find("more than 26"), std::string::npos) << extra.status().message();
   std::string bad_variant;
-  for (int i = 0; i < 25; ++i) bad_variant += i == 19 ? "7 " : "1 ";
+  for (int i = 0; i < 26; ++i) bad_variant += i == 19 ? "7 " : "1 ";
   auto range = decode_conv_request(bad_variant);
   ASSERT_FALSE(range.ok());
   EXPECT_NE(range.status().message().find("out of range"), std::string::npos) << range.status().message();

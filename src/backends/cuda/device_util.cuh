@@ -20,6 +20,15 @@ template <> __device__ __forceinline__ __half from_float<__half>(float v) { retu
 
 __device__ __forceinline__ float silu(float x) { return x / (1.f + __expf(-x)); }
 __device__ __forceinline__ float sigmoid(float x) { return 1.f / (1.f + __expf(-x)); }
+// A conv's activation after its bias (kernels.h: ConvAct).
+__device__ __forceinline__ float activate(float v, ConvAct act) {
+  switch (act) {
+    case ConvAct::kSiLU: return silu(v);
+    case ConvAct::kRelu: return fmaxf(v, 0.f);
+    case ConvAct::kSigmoid: return sigmoid(v);
+    default: return v;
+  }
+}
 
 // QuantizeLinear of one value to int8, as the CPU kernel computes it (cpu/ops/quantize_util.h):
 // divide, clamp, round half to even, add the zero point. Exact only in code compiled with

@@ -9,6 +9,7 @@
 
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_support.h"
+#include "backends/cuda/ops/conv_mma.h"
 #include "backends/cuda/plan_compile_workers.h"
 #include "backends/cuda/timing_cache.h"
 #include "ir/dtype.h"
@@ -19,6 +20,8 @@ bool gpu_available() {
   int n = 0;
   return cudaGetDeviceCount(&n) == cudaSuccess && n > 0;
 }
+
+bool quick_plans_available(Precision precision) { return precision == Precision::kFp16 && mma_kernels_available(); }
 
 std::string device_summary() {
   if (!gpu_available()) return "";

@@ -25,6 +25,11 @@ namespace kiln::cuda {
 
 // True when a CUDA device can be used (cudaGetDeviceCount succeeds and finds one).
 bool gpu_available();
+// Whether an engine built at `precision` without runtime-compiled kernels runs its convs on
+// kiln's own tensor-core kernel on the current GPU (FP16, compute capability 8.0+): such an
+// engine plans in milliseconds and runs about half as fast as a tuned one. Elsewhere it
+// would plan cuDNN's precompiled engines, no quicker than restoring a tuned engine's plans.
+bool quick_plans_available(Precision precision);
 // "NVIDIA H100 80GB HBM3, cc 9.0, cuDNN 91900, cuBLAS 130000" (empty without a GPU).
 std::string device_summary();
 

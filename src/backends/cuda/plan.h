@@ -9,6 +9,7 @@
 #include <cudnn.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -131,6 +132,15 @@ struct BuildOptions {
   // more are skipped and counted in BuildStats::over_workspace.
   size_t max_workspace_bytes = 0;
   bool direct_conv = false;  // skip cuDNN: own direct conv kernel everywhere (debugging, reference)
+  // false: plan only with kernels that exist before the build, kiln's own and cuDNN's
+  // precompiled engines. cuDNN's fused conv graphs have only runtime-compiled engines, so
+  // each conv runs alone with our bias/activation kernel after it. Nothing is compiled, and
+  // no module is loaded per engine: a dynamic model's new input size plans in milliseconds
+  // and shares its kernels with every other size, running slower than a tuned engine.
+  bool runtime_compiled_kernels = true;
+  // Set: planning stops with a Cancelled error soon after it turns true (before the next
+  // conv plan; plan-compile workers are killed).
+  const std::atomic<bool>* cancel = nullptr;
   bool fuse_residual = true;  // fold Conv(->SiLU)->Add(residual) into the conv's cuDNN graph
   // FP16 engines compute the cheap tail after the last heavy op in FP32 (fp32_tail.h).
   bool fp32_tail = true;

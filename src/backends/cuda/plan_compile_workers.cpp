@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -85,13 +86,13 @@ Result<pid_t> spawn(const std::vector<std::string>& args, const fs::path& log) {
 
 // Whether the worker exited with 0 by `deadline`; one still running then is killed (its
 // requests fall to the planner), so that a stuck worker cannot hang the build.
-bool exited_cleanly(pid_t pid, std::chrono::steady_clock::time_point deadline) {
+bool exited_cleanly(pid_t pid, std::chrono::steady_clock::time_point deadline, const std::atomic<bool>* cancel) {
   int status = 0;
   for (;;) {
     const pid_t r = ::waitpid(pid, &status, WNOHANG);
     if (r == pid) return WIFEXITED(status) && WEXITSTATUS(status) == 0;
     if (r < 0 && errno != EINTR) return false;
-    if (std::chrono::steady_clock::now() > deadline) {
+    if (std::chrono::steady_clock::now() > deadline || (cancel && cancel->load())) {
       ::kill(pid, SIGKILL);
       while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
       }
@@ -110,7 +111,8 @@ void set_plan_compile_worker(std::vector<std::string> command) {
 
 Status precompile_in_workers(const ir::Graph& graph, PlanBuilder& b) {
   const std::vector<std::string> cmd = command();
-  if (cmd.empty() || b.options().direct_conv) return Status::Ok();
+  // Nothing to compile where cuDNN's fused graphs are not planned.
+  if (cmd.empty() || b.options().direct_conv || !b.options().runtime_compiled_kernels) return Status::Ok();
   const auto t0 = std::chrono::steady_clock::now();
   // Every request the planner would compile: those the timing cache does not answer.
   std::vector<ConvRequest> requests = dry_pass_conv_requests(graph, b);
@@ -143,7 +145,7 @@ Status precompile_in_workers(const ir::Graph& graph, PlanBuilder& b) {
   // A worker that did not start, failed or overran leaves its requests to the planner.
   const auto deadline = std::chrono::steady_clock::now() + kWorkerDeadline;
   for (size_t w = 0; w < workers; ++w) {
-    if (pids[w] < 0 || !exited_cleanly(pids[w], deadline)) continue;
+    if (pids[w] < 0 || !exited_cleanly(pids[w], deadline, b.options().cancel)) continue;
     // Parsed, not opened as a TimingCache: that keeps a process-wide snapshot per path, and
     // these files are read once.
     auto text = read_file(dir.path / ("plans." + std::to_string(w)));

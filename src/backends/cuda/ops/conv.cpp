@@ -6,14 +6,18 @@
 // graph (when the conv's (activated) output feeds only an Add whose other operand has the
 // same shape), with the activation that alone reads the Add's output if there is one, then
 // without; conv+bias+activation; conv alone followed by our bias/SiLU kernel; then our
-// direct kernel. The activation is the SiLU, ReLU or Sigmoid that alone reads the conv; ReLU
+// direct kernel. An engine without runtime-compiled kernels (a dynamic model's first
+// engine for an input size) runs FP16 convs on our tensor-core kernel (conv_mma.h), the
+// activation fused, and FP32 ones as cuDNN's plain conv. The activation is the SiLU, ReLU or Sigmoid that alone reads the conv; ReLU
 // and Sigmoid fold only into cuDNN's graphs and the depthwise kernel. Convs with one
 // signature share one cuDNN plan. The step's tactic records what was taken.
 #include <algorithm>
+#include <optional>
 
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/ops/conv_cudnn.h"
+#include "backends/cuda/ops/conv_mma.h"
 #include "backends/cuda/plan.h"
 #include "backends/cuda/tune_util.h"
 #include "core/half.h"
@@ -26,8 +30,9 @@ class ConvStep : public Step {
   int in = 0, out = 0, residual = -1;
   ConvShape shape{};
   ir::DType type{};
-  ConvAct act = ConvAct::kNone;     // applied by our kernels (all but depthwise: SiLU only)
+  ConvAct act = ConvAct::kNone;     // applied by our kernels (all but depthwise and mma: SiLU only)
   bool depthwise = false;           // conv_depthwise kernel, weights [R][S][K]
+  std::optional<MmaTile> mma;       // set: our FP16 tensor-core kernel with this tile
   ConvVariant variant = ConvVariant::kConvOnly;
   const void* weight = nullptr;      // KRSC (depthwise: RSK), activation dtype
   const void* bias_act = nullptr;    // activation dtype, for the fused cuDNN graph
@@ -43,6 +48,10 @@ class ConvStep : public Step {
     }
     if (depthwise) {
       Status s = launch_conv_depthwise_nhwc(st.ptr[in], weight, bias_f32, st.ptr[out], type, shape, act, stream);
+      return s.ok() ? s : error(s.code(), name, ": ", s.message());
+    }
+    if (mma) {
+      Status s = launch_conv_mma_fp16({shape, *mma, st.ptr[in], weight, bias_f32, act, st.ptr[out]}, stream);
       return s.ok() ? s : error(s.code(), name, ": ", s.message());
     }
     if (!plan) {
@@ -153,8 +162,10 @@ Result<ConvDesc> describe(const PlanBuilder& b, const ir::Node& node, const std:
   return d;
 }
 
-// cuDNN variants in order of preference.
+// cuDNN variants in order of preference. Fused graphs have only runtime-compiled engines:
+// without those, a plain conv.
 std::vector<ConvVariant> variants(const PlanBuilder& b, bool residual) {
+  if (!b.options().runtime_compiled_kernels) return {ConvVariant::kConvOnly};
   std::vector<ConvVariant> v;
   if (residual) v.push_back(ConvVariant::kResidual);
   if (float_precision(b.options()) != Precision::kFp32) v.push_back(ConvVariant::kFused);
@@ -165,7 +176,9 @@ std::vector<ConvVariant> variants(const PlanBuilder& b, bool residual) {
 ConvRequest request(const PlanBuilder& b, const ConvDesc& d, ConvVariant v) {
   // A plain conv's graph computes no activation: our kernel after it applies SiLU only.
   const ConvAct act = v == ConvVariant::kConvOnly && d.act_kind != ConvAct::kSiLU ? ConvAct::kNone : d.act_kind;
-  return ConvRequest{d.s, d.pad_bottom, d.pad_right, float_precision(b.options()), v, act};
+  ConvRequest q{d.s, d.pad_bottom, d.pad_right, float_precision(b.options()), v, act};
+  q.precompiled_only = !b.options().runtime_compiled_kernels;
+  return q;
 }
 
 // Whether our depthwise kernel runs d faster than cuDNN's plan for it (prefer_own_kernel),
@@ -208,7 +221,12 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
   if (depthwise_fits) {
     KILN_ASSIGN_OR_RETURN(step->depthwise, depthwise_beats_cudnn(b, d));
   }
-  if (nchw_input || (!depthwise_fits && reads_as_view(b, src))) {
+  // Without runtime-compiled kernels, FP16 convs run our tensor-core kernel: nothing to plan
+  // per shape, and its code serves every input size.
+  if (!b.options().direct_conv && !b.options().runtime_compiled_kernels && !nchw_input && !depthwise_fits &&
+      b.act_dtype() == ir::DType::kFloat16 && conv_mma_fp16_fits(s) && mma_kernels_available())
+    step->mma = choose_mma_tile(s);
+  if (nchw_input || (!depthwise_fits && !step->mma && reads_as_view(b, src))) {
     step->in = raw_in;
   } else {
     KILN_ASSIGN_OR_RETURN(step->in, b.input(node, 0, Layout::kNHWC));
@@ -248,7 +266,7 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
     KILN_ASSIGN_OR_RETURN(step->bias_act, upload_act(bias, node.name + " bias"));
   }
 
-  if (d.act_kind == ConvAct::kSiLU || (step->depthwise && d.act)) {
+  if (d.act_kind == ConvAct::kSiLU || ((step->depthwise || step->mma) && d.act)) {
     step->act = d.act_kind;
     b.skip_node(d.act);
   }
@@ -260,7 +278,7 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
   // The residual operand must be computed already to be read by the fused graph.
   const size_t residual_input = d.add && d.add->input(0) == d.out ? 1 : 0;
   int residual_slot = -1;
-  if (!nchw_input && !depthwise_fits && d.add) {
+  if (!nchw_input && !depthwise_fits && !step->mma && d.add) {
     auto raw = b.input_as_is(*d.add, residual_input);
     if (raw.ok() && reads_as_view(b, b.slot(*raw))) {
       residual_slot = *raw;
@@ -274,7 +292,8 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
   // was placed there (concat_views.h) and cuDNN takes the strided output, else packed.
   std::string why_not;
   int64_t y_stride = 0;
-  Status replay_error = Status::Ok();  // a recorded plan this machine cannot restore
+  // A recorded plan this machine cannot restore, or a cancelled build: no variant is tried.
+  Status replay_error = Status::Ok();
   bool post_folded = false;  // d.post computed by the residual graph
   auto try_variants = [&] {
     for (ConvVariant v : variants(b, residual_slot >= 0)) {
@@ -290,7 +309,7 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
           q.y_stride = ys;
           q.r_stride = v == ConvVariant::kResidual ? b.slot(residual_slot).pixel_stride : 0;
           auto p = get_conv_plan(q, b);
-          if (!p.ok() && p.status().code() == StatusCode::kIncompatible) {
+          if (!p.ok() && (p.status().code() == StatusCode::kIncompatible || p.status().code() == StatusCode::kCancelled)) {
             replay_error = p.status();
             return;
           }
@@ -319,6 +338,8 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
     step->tactic = "conv_nchw_input";
   } else if (step->depthwise) {
     step->tactic = "conv_depthwise";
+  } else if (step->mma) {
+    step->tactic = conv_mma_fp16_tactic(*step->mma);
   } else if (b.options().direct_conv) {
     step->tactic = "direct (forced)";
   } else {
@@ -346,7 +367,7 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
     out_value = d.post->outputs[0];
   }
   // A ReLU or Sigmoid that no cuDNN graph took runs as a step of its own, on the conv's output.
-  if (d.act && d.act_kind != ConvAct::kSiLU && !step->depthwise) {
+  if (d.act && d.act_kind != ConvAct::kSiLU && !step->depthwise && !step->mma) {
     if (step->plan && step->variant != ConvVariant::kConvOnly) b.skip_node(d.act);
     else out_value = node.outputs[0];
   }

@@ -32,6 +32,10 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 class ConvGraph : public fe::graph::Graph {
  public:
   const std::vector<fe::NumericalNote_t>& numeric_notes(int64_t index) const { return plans.numeric_notes.at(index); }
+  bool runtime_compiled(int64_t index) const {
+    const auto& notes = plans.behavior_notes.at(index);
+    return std::find(notes.begin(), notes.end(), fe::BehaviorNote_t::RUNTIME_COMPILATION) != notes.end();
+  }
 };
 
 // Engines a precision must not use. FP32 means FP32: no TF32 tensor cores (~1e-3 relative
@@ -50,11 +54,13 @@ std::vector<fe::NumericalNote_t> barred_notes(Precision p) {
   return {};
 }
 
-// The indices of cuDNN's candidates (in its order) that the precision allows, at most `limit`.
-std::vector<int64_t> allowed_candidates(const ConvGraph& g, Precision p, int64_t limit) {
-  const std::vector<fe::NumericalNote_t> barred = barred_notes(p);
+// The indices of cuDNN's candidates (in its order) that q's precision and kernels allow, at
+// most `limit`.
+std::vector<int64_t> allowed_candidates(const ConvGraph& g, const ConvRequest& q, int64_t limit) {
+  const std::vector<fe::NumericalNote_t> barred = barred_notes(q.precision);
   std::vector<int64_t> out;
   for (int64_t i = 0; i < g.get_execution_plan_count() && static_cast<int64_t>(out.size()) < limit; ++i) {
+    if (q.precompiled_only && g.runtime_compiled(i)) continue;
     const auto& notes = g.numeric_notes(i);
     const bool ok = std::none_of(barred.begin(), barred.end(),
                                  [&](fe::NumericalNote_t n) { return std::find(notes.begin(), notes.end(), n) != notes.end(); });
@@ -120,12 +126,25 @@ Result<std::shared_ptr<ConvGraph>> make_graph(const ConvRequest& q, cudnnHandle_
 }
 
 // A graph with cuDNN's candidate list (heuristics A, then fallback), the engines the
-// precision bars deselected.
+// precision bars (and runtime-compiled ones, where the request takes precompiled only)
+// deselected.
 Result<std::shared_ptr<ConvGraph>> graph_with_candidates(const ConvRequest& q, cudnnHandle_t handle) {
   KILN_ASSIGN_OR_RETURN(auto g, make_graph(q, handle));
+  if (q.precompiled_only) {
+    // Heuristics A alone first: its list has precompiled engines for plain convs, and
+    // adding the fallback list costs a third more (H100: 105 against 150 ms for yolo11n's
+    // 51 conv signatures).
+    if (g->create_execution_plans({fe::HeurMode_t::A}).is_good()) {
+      g->deselect_numeric_notes(barred_notes(q.precision));
+      g->deselect_behavior_notes({fe::BehaviorNote_t::RUNTIME_COMPILATION});
+      if (g->check_support().is_good()) return g;
+    }
+    KILN_ASSIGN_OR_RETURN(g, make_graph(q, handle));
+  }
   KILN_RETURN_IF_ERROR(fe_status(g->create_execution_plans({fe::HeurMode_t::A, fe::HeurMode_t::FALLBACK}),
                                  "create_execution_plans"));
   g->deselect_numeric_notes(barred_notes(q.precision));
+  if (q.precompiled_only) g->deselect_behavior_notes({fe::BehaviorNote_t::RUNTIME_COMPILATION});
   KILN_RETURN_IF_ERROR(fe_status(g->check_support(), "check_support"));
   return g;
 }
@@ -377,7 +396,7 @@ Result<std::shared_ptr<ConvPlan>> compile_first(const ConvRequest& q, PlanBuilde
   // time.
   KILN_ASSIGN_OR_RETURN(auto g, graph_with_candidates(q, b.handles().cudnn));
   const std::vector<int64_t> indices =
-      allowed_candidates(*g, q.precision, b.options().tune ? std::max(1, b.options().tune_candidates) : 1);
+      allowed_candidates(*g, q, b.options().tune ? std::max(1, b.options().tune_candidates) : 1);
   const size_t n = indices.size();
   if (n == 0) return std::shared_ptr<ConvPlan>();
   std::vector<cudnnHandle_t> handles(n, b.handles().cudnn);
@@ -434,6 +453,7 @@ std::string ConvRequest::signature() const {
   if (post_act != ConvAct::kNone) os << " then" << act_suffix(post_act);
   // Packed requests keep the keys recorded before channel views existed.
   if (x_stride || y_stride || r_stride) os << " px" << x_stride << "," << y_stride << "," << r_stride;
+  if (precompiled_only) os << " precompiled";
   return os.str();
 }
 
@@ -525,6 +545,7 @@ Status restore_recorded_conv_plans(PlanBuilder& b, int threads) {
 }
 
 Result<std::shared_ptr<ConvPlan>> get_conv_plan(const ConvRequest& q, PlanBuilder& b) {
+  if (b.options().cancel && b.options().cancel->load()) return error(StatusCode::kCancelled, "build cancelled");
   const std::string sig = q.signature();
   auto& shared = b.shared_plans();
   if (std::vector<ConvRequest>* sink = b.conv_request_sink()) {
@@ -563,7 +584,7 @@ Result<std::shared_ptr<ConvPlan>> get_conv_plan(const ConvRequest& q, PlanBuilde
   if (g.ok()) {
     t0 = std::chrono::steady_clock::now();
     int64_t built = -1;
-    for (int64_t i : allowed_candidates(**g, q.precision, (*g)->get_execution_plan_count())) {
+    for (int64_t i : allowed_candidates(**g, q, (*g)->get_execution_plan_count())) {
       if (built >= 0) break;
       auto e = (*g)->build_plan_at_index(i);
       if (e.is_good()) built = i;
@@ -582,22 +603,24 @@ std::string encode_conv_request(const ConvRequest& q) {
   std::ostringstream os;
   for (int64_t v : {s.n, s.h, s.w, s.c, s.k, s.oh, s.ow, s.r, s.s, s.sh, s.sw, s.ph, s.pw, s.dh, s.dw, s.groups,
                     q.pad_bottom, q.pad_right, static_cast<int64_t>(q.precision), static_cast<int64_t>(q.variant),
-                    static_cast<int64_t>(q.act), q.x_stride, q.y_stride, q.r_stride, static_cast<int64_t>(q.post_act)})
+                    static_cast<int64_t>(q.act), q.x_stride, q.y_stride, q.r_stride, static_cast<int64_t>(q.post_act),
+                    static_cast<int64_t>(q.precompiled_only)})
     os << v << ' ';
   return os.str();
 }
 
 Result<ConvRequest> decode_conv_request(std::string_view line) {
   std::istringstream is{std::string(line)};
-  std::array<int64_t, 25> v{};
+  std::array<int64_t, 26> v{};
   for (int64_t& x : v)
-    if (!(is >> x)) return error(StatusCode::kInvalidArgument, "conv request '", line, "': expected 25 integers");
+    if (!(is >> x)) return error(StatusCode::kInvalidArgument, "conv request '", line, "': expected 26 integers");
   std::string rest;
-  if (is >> rest) return error(StatusCode::kInvalidArgument, "conv request '", line, "': more than 25 integers");
+  if (is >> rest) return error(StatusCode::kInvalidArgument, "conv request '", line, "': more than 26 integers");
   const auto act_ok = [](int64_t a) { return a >= 0 && a <= static_cast<int64_t>(ConvAct::kSigmoid); };
   if (v[18] < 0 || v[18] > static_cast<int64_t>(Precision::kInt8) || v[19] < 0 ||
-      v[19] > static_cast<int64_t>(ConvVariant::kConvOnly) || !act_ok(v[20]) || !act_ok(v[24]))
-    return error(StatusCode::kInvalidArgument, "conv request '", line, "': precision, variant or activation out of range");
+      v[19] > static_cast<int64_t>(ConvVariant::kConvOnly) || !act_ok(v[20]) || !act_ok(v[24]) || v[25] < 0 || v[25] > 1)
+    return error(StatusCode::kInvalidArgument, "conv request '", line,
+                 "': precision, variant, activation or kernel set out of range");
   ConvRequest q;
   q.s = ConvShape{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15]};
   q.pad_bottom = v[16];
@@ -609,6 +632,7 @@ Result<ConvRequest> decode_conv_request(std::string_view line) {
   q.y_stride = v[22];
   q.r_stride = v[23];
   q.post_act = static_cast<ConvAct>(v[24]);
+  q.precompiled_only = v[25] != 0;
   return q;
 }
 
@@ -621,7 +645,7 @@ void compile_conv_candidates(const std::vector<ConvRequest>& requests, int candi
   for (const ConvRequest& q : requests) {
     auto g = graph_with_candidates(q, handle);
     if (!g.ok()) continue;  // the planner's own compile tells why
-    const std::vector<int64_t> indices = allowed_candidates(**g, q.precision, std::max(1, candidates));
+    const std::vector<int64_t> indices = allowed_candidates(**g, q, std::max(1, candidates));
     for (size_t rank = 0; rank < indices.size(); ++rank) {
       // A graph per candidate: a graph serializes the plan built in it.
       std::optional<Candidate> c = build_candidate(q, indices[rank], handle);

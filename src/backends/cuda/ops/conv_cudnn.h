@@ -36,6 +36,8 @@ struct ConvRequest {
   // Pixel strides (elements) of X, Y and R when they are channel views of wider NHWC
   // buffers (Slot::pixel_stride); 0 when packed.
   int64_t x_stride = 0, y_stride = 0, r_stride = 0;
+  // Only cuDNN's precompiled engines (BuildOptions::runtime_compiled_kernels off).
+  bool precompiled_only = false;
 
   bool half() const { return precision == Precision::kFp16; }
   // Everything that decides the plan; the key of shared plans and of the timing cache.

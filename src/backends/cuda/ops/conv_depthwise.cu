@@ -22,15 +22,6 @@ struct DepthwiseArgs {
   int n, h, w, c, oh, ow, r, s, sh, sw, ph, pw, dh, dw, vecs;
 };
 
-__device__ __forceinline__ float activate(float v, ConvAct act) {
-  switch (act) {
-    case ConvAct::kSiLU: return silu(v);
-    case ConvAct::kRelu: return fmaxf(v, 0.f);
-    case ConvAct::kSigmoid: return sigmoid(v);
-    default: return v;
-  }
-}
-
 template <int V>
 __device__ __forceinline__ void accumulate(float (&acc)[V], const Lanes<float, V>& x, const Lanes<float, V>& w) {
 #pragma unroll

@@ -6,6 +6,7 @@
 #include <initializer_list>
 #include <string>
 
+#include "backends/cuda/ops/conv_mma.h"
 #include "backends/cuda/ops/qconv_int8_kernel.h"
 #include "backends/cuda/plan.h"
 #include "ir/qconv_int8.h"
@@ -87,7 +88,7 @@ Result<ConvShape> shape_of(const PlanBuilder& b, const ir::Node& node) {
 }
 
 QConvInt8Kernel kernel_for(const PlanBuilder& b, const ConvShape& s) {
-  return choose_qconv_int8_kernel(s, b.options().int8_tensor_cores && qconv_int8_tensor_cores_available());
+  return choose_qconv_int8_kernel(s, b.options().int8_tensor_cores && mma_kernels_available());
 }
 
 // A folded QuantizeLinear is computed by every block that loads the value: once per input

@@ -4,6 +4,7 @@
 // epilogue is ir/qconv_int8.h's, compiled without FMA contraction (-fmad=false,
 // CMakeLists.txt) so each float step rounds as the CPU kernel's does.
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/ops/conv_mma.h"
 #include "backends/cuda/ops/qconv_int8_device.cuh"
 
 namespace kiln::cuda {
@@ -123,23 +124,17 @@ __global__ void __launch_bounds__(kTiledThreads) qconv_dp4a_kernel(QConvInt8Args
 
 }  // namespace
 
-bool qconv_int8_tensor_cores_available() {
-  int device = 0, major = 0;
-  return cudaGetDevice(&device) == cudaSuccess &&
-         cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess && major >= 8;
-}
-
 QConvInt8Kernel choose_qconv_int8_kernel(const ConvShape& s, bool tensor_cores) {
   if (s.groups == s.c && s.k == s.c && s.c % 4 == 0) return QConvInt8Kernel::kDepthwise;
   if ((s.c / s.groups) % 4) return QConvInt8Kernel::kDirect;  // the tiled kernels read whole 4-channel words
   if (!tensor_cores) return QConvInt8Kernel::kDp4aTiled;
-  // The narrowest channel tile that the group's outputs fill; 128 x 64 where it still gives
-  // every SM several blocks.
-  const int64_t kg = s.k / s.groups, pixels = s.n * s.oh * s.ow;
-  if (kg <= 16) return QConvInt8Kernel::kMma128x16;
-  if (kg <= 32) return QConvInt8Kernel::kMma128x32;
-  const int64_t blocks = (pixels + 127) / 128 * ((kg + 63) / 64) * s.groups;
-  return blocks >= kMma128x64MinBlocks ? QConvInt8Kernel::kMma128x64 : QConvInt8Kernel::kMma64x64;
+  switch (choose_mma_tile(s)) {
+    case MmaTile::k128x64: return QConvInt8Kernel::kMma128x64;
+    case MmaTile::k64x64: return QConvInt8Kernel::kMma64x64;
+    case MmaTile::k128x32: return QConvInt8Kernel::kMma128x32;
+    case MmaTile::k128x16: return QConvInt8Kernel::kMma128x16;
+  }
+  return QConvInt8Kernel::kMma64x64;
 }
 
 const char* qconv_int8_tactic(QConvInt8Kernel kernel) {

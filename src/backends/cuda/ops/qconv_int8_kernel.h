@@ -51,12 +51,6 @@ struct QConvInt8Args {
                                      // in a Concat buffer (float outputs only)
 };
 
-// Whether the current GPU runs the tensor-core (mma.sync s8) kernels.
-bool qconv_int8_tensor_cores_available();
-
-// From this many 128 x 64 blocks on, kMma128x64 rather than kMma64x64.
-inline constexpr int64_t kMma128x64MinBlocks = 512;
-
 // The fastest kernel that fits the shape; tensor_cores: the GPU runs the kMma kernels.
 QConvInt8Kernel choose_qconv_int8_kernel(const ConvShape& s, bool tensor_cores);
 

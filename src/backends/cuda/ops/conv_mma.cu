@@ -1,0 +1,77 @@
+// The FP16 conv of conv_mma.h: the implicit GEMM of implicit_gemm_mma.cuh on half words
+// (mma.sync m16n8k16 f16, FP32 accumulators), bias and activation applied to each
+// accumulator, each thread storing 8 contiguous halves of one pixel's outputs.
+#include "backends/cuda/ops/implicit_gemm_mma.cuh"
+
+namespace kiln::cuda {
+namespace {
+
+using mma::kThreadsPerBlock;
+using mma::Pack;
+
+struct ConvOp {
+  using Args = ConvMmaArgs;
+  using Acc = float;
+  static constexpr int kElemBytes = 2;
+  __device__ static const char* x(const Args& a) { return static_cast<const char*>(a.x); }
+  __device__ static const char* w(const Args& a) { return static_cast<const char*>(a.w); }
+  __device__ static int32_t fill_word(const Args&) { return 0; }  // two half zeros
+  __device__ static void mma(float* c, const uint32_t (&af)[4], const uint32_t (&bf)[2]) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+        : "r"(af[0]), "r"(af[1]), "r"(af[2]), "r"(af[3]), "r"(bf[0]), "r"(bf[1]));
+  }
+  template <int V>
+  __device__ static void load_float(const Args&, int64_t, int32_t*) {}  // no folded QuantizeLinear
+  template <int BM, int BN>
+  __device__ static void store_tile(const Args& a, const float* acc, int64_t p0, int64_t k0, int64_t group) {
+    constexpr int E = 8;
+    mma::for_each_output_run<BM, BN, E>(a.s, p0, k0, group, [&](int at, int64_t pixel, int64_t k, int n) {
+      const float* v = acc + at;
+      __half* y = static_cast<__half*>(a.y) + pixel * a.s.k + k;
+      if (n < E || !aligned16(y)) {
+        for (int e = 0; e < n; ++e) y[e] = __float2half_rn(activate(v[e] + a.bias[k + e], a.act));
+        return;
+      }
+      Pack<__half, E> out;
+#pragma unroll
+      for (int e = 0; e < E; ++e) out.v[e] = __float2half_rn(activate(v[e] + a.bias[k + e], a.act));
+      *reinterpret_cast<int4*>(y) = *reinterpret_cast<const int4*>(&out);
+    });
+  }
+};
+
+}  // namespace
+
+bool mma_kernels_available() {
+  int device = 0, major = 0;
+  return cudaGetDevice(&device) == cudaSuccess &&
+         cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess && major >= 8;
+}
+
+bool conv_mma_fp16_fits(const ConvShape& s) {
+  return s.groups > 0 && s.c % s.groups == 0 && s.k % s.groups == 0 && (s.c / s.groups) % 2 == 0 && s.sh > 0 &&
+         s.sw > 0 && s.dh > 0 && s.dw > 0 && s.r > 0 && s.s > 0 && s.h * s.w <= INT32_MAX;
+}
+
+const char* conv_mma_fp16_tactic(MmaTile tile) {
+  switch (tile) {
+    case MmaTile::k128x64: return "conv_mma_fp16_128x64";
+    case MmaTile::k64x64: return "conv_mma_fp16_64x64";
+    case MmaTile::k128x32: return "conv_mma_fp16_128x32";
+    case MmaTile::k128x16: return "conv_mma_fp16_128x16";
+  }
+  return "conv_mma_fp16";
+}
+
+Status launch_conv_mma_fp16(const ConvMmaArgs& a, cudaStream_t stream) {
+  if (a.s.n * a.s.oh * a.s.ow * a.s.k == 0) return Status::Ok();
+  const bool vec16 = (a.s.c / a.s.groups) % 8 == 0 && reinterpret_cast<uintptr_t>(a.x) % 16 == 0;
+  return mma::launch_mma_tile(a.tile, a.s, "conv_mma_fp16", [&]<int BM, int BN, int kWarpsM>(dim3 grid) {
+    if (vec16) mma::implicit_gemm_kernel<ConvOp, BM, BN, kWarpsM, 4, false><<<grid, kThreadsPerBlock, 0, stream>>>(a);
+    else mma::implicit_gemm_kernel<ConvOp, BM, BN, kWarpsM, 1, false><<<grid, kThreadsPerBlock, 0, stream>>>(a);
+  });
+}
+
+}  // namespace kiln::cuda
