@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <set>
@@ -35,8 +36,13 @@ TEST(CacheKey, ChangesWithModelOptionsAndFingerprint) {
   Fingerprint f = fp; f.compute_capability = "9.0"; add(opts, f);
   f = fp; f.cudnn = "9.2.0"; add(opts, f);
   f = fp; f.driver = "12.6"; add(opts, f);
+  o = opts; o.runtime_compiled_kernels = false; add(o, fp);
   o = opts; o.verify = false;
   EXPECT_EQ(cache_key(model, o, fp).value(), base) << "verification does not change the engine";
+  // Resources a build uses, not what the engine is.
+  const std::atomic<bool> cancel = false;
+  o = opts; o.cancel = &cancel;
+  EXPECT_EQ(cache_key(model, o, fp).value(), base);
   std::ofstream(model) << "model-2";
   EXPECT_TRUE(keys.insert(cache_key(model, opts, fp).value()).second);
 }
