@@ -17,8 +17,8 @@ struct ErrorClass {
   const char* doc;
 };
 
-// Indexed by StatusCode; filled once at import.
-std::array<PyObject*, 9> g_classes{};
+// Indexed by StatusCode (kCancelled is the last); filled once at import.
+std::array<PyObject*, static_cast<size_t>(StatusCode::kCancelled) + 1> g_classes{};
 
 }  // namespace
 

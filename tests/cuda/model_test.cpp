@@ -74,11 +74,13 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }
 
 // Builds and runs the engine twice (eager + capture, then replay) on NaN-poisoned outputs;
-// prints where build time went and which tactics ran.
-Result<std::vector<ir::Tensor>> run_cuda(const ir::Graph& g, const BuildOptions& options, const ir::Tensor& input) {
+// prints where build time went and which tactics ran (and gives them in `tactics`).
+Result<std::vector<ir::Tensor>> run_cuda(const ir::Graph& g, const BuildOptions& options, const ir::Tensor& input,
+                                         std::vector<Tactic>* tactics = nullptr) {
   const Precision p = options.precision;
   auto t0 = std::chrono::steady_clock::now();
   KILN_ASSIGN_OR_RETURN(auto engine, Engine::build(g, options));
+  if (tactics) *tactics = engine->tactics();
   const BuildStats& bs = engine->build_stats();
   std::cout << "[" << to_string(p) << "] build " << seconds_since(t0) << " s (heuristics " << bs.heuristics_s
             << ", compiles " << bs.compile_s << ", tuning " << bs.tune_s << "; " << bs.conv_signatures
@@ -225,18 +227,17 @@ TEST(CudaModel, PrecompiledKernelsEngineMatchesCpu) {
     opt.runtime_compiled_kernels = false;
     opt.timing_cache = false;
     opt.tune = false;
-    auto engine = Engine::build(graph, opt);
-    ASSERT_TRUE(engine.ok()) << engine.status().message();
+    std::vector<Tactic> tactics;
+    auto got = run_cuda(graph, opt, input, &tactics);
+    ASSERT_TRUE(got.ok()) << got.status().message();
     int expected_convs = 0;
     const std::string expected = p == Precision::kFp16 && mma_kernels_available() ? "conv_mma_fp16_" : "cudnn_conv+bias_act:";
-    for (const Tactic& t : (*engine)->tactics()) {
+    for (const Tactic& t : tactics) {
       EXPECT_EQ(t.tactic.find("cudnn_fused"), std::string::npos) << t.node << ": " << t.tactic;
       EXPECT_EQ(t.tactic.find("direct"), std::string::npos) << t.node << ": " << t.tactic;
       expected_convs += t.tactic.rfind(expected, 0) == 0;
     }
     EXPECT_GT(expected_convs, 50) << "yolo11n's " << to_string(p) << " convs should run " << expected;
-    auto got = run_cuda(graph, opt, input);
-    ASSERT_TRUE(got.ok()) << got.status().message();
     for (const auto& [part, err] : detect_outputs(*got, *ref)) {
       std::cout << "precompiled kernels, " << to_string(p) << " vs CPU, " << part << ": " << err << std::endl;
       EXPECT_LE(err, p == Precision::kFp32 ? 1e-3 : c.fp16_tol) << part;

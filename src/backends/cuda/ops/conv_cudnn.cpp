@@ -129,24 +129,20 @@ Result<std::shared_ptr<ConvGraph>> make_graph(const ConvRequest& q, cudnnHandle_
 // precision bars (and runtime-compiled ones, where the request takes precompiled only)
 // deselected.
 Result<std::shared_ptr<ConvGraph>> graph_with_candidates(const ConvRequest& q, cudnnHandle_t handle) {
-  KILN_ASSIGN_OR_RETURN(auto g, make_graph(q, handle));
-  if (q.precompiled_only) {
-    // Heuristics A alone first: its list has precompiled engines for plain convs, and
-    // adding the fallback list costs a third more (H100: 105 against 150 ms for yolo11n's
-    // 51 conv signatures).
-    if (g->create_execution_plans({fe::HeurMode_t::A}).is_good()) {
-      g->deselect_numeric_notes(barred_notes(q.precision));
-      g->deselect_behavior_notes({fe::BehaviorNote_t::RUNTIME_COMPILATION});
-      if (g->check_support().is_good()) return g;
-    }
-    KILN_ASSIGN_OR_RETURN(g, make_graph(q, handle));
-  }
-  KILN_RETURN_IF_ERROR(fe_status(g->create_execution_plans({fe::HeurMode_t::A, fe::HeurMode_t::FALLBACK}),
-                                 "create_execution_plans"));
-  g->deselect_numeric_notes(barred_notes(q.precision));
-  if (q.precompiled_only) g->deselect_behavior_notes({fe::BehaviorNote_t::RUNTIME_COMPILATION});
-  KILN_RETURN_IF_ERROR(fe_status(g->check_support(), "check_support"));
-  return g;
+  auto candidates = [&](const std::vector<fe::HeurMode_t>& modes) -> Result<std::shared_ptr<ConvGraph>> {
+    KILN_ASSIGN_OR_RETURN(auto g, make_graph(q, handle));
+    KILN_RETURN_IF_ERROR(fe_status(g->create_execution_plans(modes), "create_execution_plans"));
+    g->deselect_numeric_notes(barred_notes(q.precision));
+    if (q.precompiled_only) g->deselect_behavior_notes({fe::BehaviorNote_t::RUNTIME_COMPILATION});
+    KILN_RETURN_IF_ERROR(fe_status(g->check_support(), "check_support"));
+    return g;
+  };
+  // Precompiled engines only: heuristics A alone first, whose list has them for plain
+  // convs; adding the fallback list costs a third more (H100: 105 against 150 ms for
+  // yolo11n's 51 conv signatures).
+  if (q.precompiled_only)
+    if (auto g = candidates({fe::HeurMode_t::A}); g.ok()) return g;
+  return candidates({fe::HeurMode_t::A, fe::HeurMode_t::FALLBACK});
 }
 
 std::string plan_name(const fe::graph::Graph& g, int64_t index) {
