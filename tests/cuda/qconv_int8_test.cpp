@@ -1,9 +1,9 @@
 // The CUDA INT8 ops against the CPU integer reference on random data: QuantizeLinear ->
 // QConvInt8 (-> DequantizeLinear) over yolo11n's conv kinds (1x1, 3x3 stride 1 and 2,
 // depthwise (16 and 4 channels per thread, and the direct kernel for other channel counts),
-// grouped; every tensor-core tile, with 16-byte and 4-byte loads, reading int8 or, with the
-// QuantizeLinear folded into its loads, float) with every epilogue (SiLU, residual, int8 or
-// float output), on tensor cores and on dp4a, and QuantizeLinear / DequantizeLinear alone.
+// grouped; every tensor-core tile, with 16-byte and 4-byte loads) with every epilogue (SiLU,
+// residual, int8 or float output), on tensor cores and on dp4a, and QuantizeLinear /
+// DequantizeLinear alone.
 // With the float parts in FP32 the integer path is exact: equal int8 outputs and equal float
 // outputs, except that SiLU's expf differs by an ulp between the GPU and the C library, which
 // may move an int8 output by one step.
@@ -29,7 +29,6 @@ struct QConvCase {
   int64_t n, c, h, k, ksize, stride, group;
   int8_t x_zero = 0;
   const char* mma = "";  // the tactic on tensor cores (tiled shapes)
-  bool folds = false;    // whether that kernel folds the QuantizeLinear in front into its loads
 };
 
 struct Epilogue {
@@ -135,18 +134,11 @@ Mismatch compare(const ir::Tensor& got, const ir::Tensor& want) {
 
 class QConvInt8Test : public ::testing::TestWithParam<QConvCase> {};
 
-// How a case is built: tensor-core kernels where the GPU has them (else dp4a), and whether
-// the QuantizeLinear in front may fold into a tensor-core kernel's loads.
-struct Mode {
-  bool tensor_cores, fold_quantize;
-};
-
-// Float parts in FP32.
-std::function<void(BuildOptions&)> exact_options(Mode mode) {
-  return [mode](BuildOptions& o) {
+// Float parts in FP32; tensor_cores: the tensor-core kernels where the GPU has them (else dp4a).
+std::function<void(BuildOptions&)> exact_options(bool tensor_cores) {
+  return [tensor_cores](BuildOptions& o) {
     o.int8_float = Precision::kFp32;
-    o.int8_tensor_cores = mode.tensor_cores;
-    o.int8_fold_quantize = mode.fold_quantize;
+    o.int8_tensor_cores = tensor_cores;
   };
 }
 
@@ -158,11 +150,10 @@ TEST_P(QConvInt8Test, MatchesCpuIntegerKernel) {
   for (bool silu : {false, true})
     for (bool residual : {false, true})
       for (bool int8_out : {false, true}) epilogues.push_back({silu, residual, int8_out});
-  for (const Mode mode : {Mode{true, true}, Mode{true, false}, Mode{false, true}}) {
-    if (!tiled && !mode.fold_quantize) continue;  // folding needs a tensor-core kernel
+  for (const bool tensor_cores : {true, false}) {
     for (const Epilogue& e : epilogues) {
       BothResults r = run_graph_both([&](const auto& shapes) { return qconv_graph(c, e, shapes); },
-                                     qconv_inputs(c, e), Precision::kInt8, false, exact_options(mode));
+                                     qconv_inputs(c, e), Precision::kInt8, false, exact_options(tensor_cores));
       ASSERT_EQ(r.cuda.size(), 1u) << e.name();
       std::string tactic;
       bool quantize_step = false;
@@ -170,18 +161,17 @@ TEST_P(QConvInt8Test, MatchesCpuIntegerKernel) {
         if (t.node == "qconv") tactic = t.tactic;
         quantize_step = quantize_step || t.tactic == "quantize_int8";
       }
-      const bool mma = tactic.rfind("int8_mma", 0) == 0;
       if (depthwise) {
         EXPECT_EQ(tactic, "int8_depthwise") << e.name();
       } else if (!tiled) {
         EXPECT_EQ(tactic, "int8_direct") << e.name();
-      } else if (!mode.tensor_cores) {
+      } else if (!tensor_cores) {
         EXPECT_EQ(tactic, "int8_dp4a_tiled") << e.name();
       } else {
         EXPECT_TRUE(tactic == c.mma || tactic == "int8_dp4a_tiled") << tactic;  // mma from sm_80
       }
-      EXPECT_EQ(quantize_step, !(mma && mode.fold_quantize && c.folds)) << tactic << " " << e.name();
-      const std::string how = tactic + (quantize_step ? "" : " (quantize folded)");
+      EXPECT_TRUE(quantize_step) << tactic << " " << e.name();
+      const std::string& how = tactic;
       const Mismatch m = compare(r.cuda[0], r.cpu[0]);
       std::cout << c.name << " " << how << " " << e.name() << ": " << m.count << " of " << r.cpu[0].numel()
                 << " differ, max " << m.max_abs << std::endl;
@@ -199,14 +189,14 @@ TEST_P(QConvInt8Test, MatchesCpuIntegerKernel) {
 
 INSTANTIATE_TEST_SUITE_P(
     Yolo11nShapes, QConvInt8Test,
-    ::testing::Values(QConvCase{"pw_1x1", 1, 64, 20, 32, 1, 1, 1, 0, "int8_mma_128x32", true},
-                      QConvCase{"pw_16ch_1x1", 1, 32, 12, 16, 1, 1, 1, 2, "int8_mma_128x16", true},
-                      QConvCase{"pw_cg12_narrow_1x1", 1, 12, 11, 16, 1, 1, 1, 0, "int8_mma_128x16", true},
-                      QConvCase{"pw_cg12_1x1", 1, 12, 11, 24, 1, 1, 1, 0, "int8_mma_128x32", true},
-                      QConvCase{"pw_cg12_wide_1x1", 1, 12, 11, 64, 1, 1, 1, 3, "int8_mma_64x64", true},
-                      QConvCase{"large_1x1", 16, 16, 64, 64, 1, 1, 1, 0, "int8_mma_128x64", true},
-                      QConvCase{"large_cg12_1x1", 16, 12, 64, 64, 1, 1, 1, -3, "int8_mma_128x64", true},
-                      QConvCase{"down_16ch_3x3_s2", 2, 16, 20, 64, 3, 2, 1, -5, "int8_mma_64x64", true},
+    ::testing::Values(QConvCase{"pw_1x1", 1, 64, 20, 32, 1, 1, 1, 0, "int8_mma_128x32"},
+                      QConvCase{"pw_16ch_1x1", 1, 32, 12, 16, 1, 1, 1, 2, "int8_mma_128x16"},
+                      QConvCase{"pw_cg12_narrow_1x1", 1, 12, 11, 16, 1, 1, 1, 0, "int8_mma_128x16"},
+                      QConvCase{"pw_cg12_1x1", 1, 12, 11, 24, 1, 1, 1, 0, "int8_mma_128x32"},
+                      QConvCase{"pw_cg12_wide_1x1", 1, 12, 11, 64, 1, 1, 1, 3, "int8_mma_64x64"},
+                      QConvCase{"large_1x1", 16, 16, 64, 64, 1, 1, 1, 0, "int8_mma_128x64"},
+                      QConvCase{"large_cg12_1x1", 16, 12, 64, 64, 1, 1, 1, -3, "int8_mma_128x64"},
+                      QConvCase{"down_16ch_3x3_s2", 2, 16, 20, 64, 3, 2, 1, -5, "int8_mma_64x64"},
                       QConvCase{"down_3x3_s2", 2, 64, 20, 128, 3, 2, 1, 0, "int8_mma_64x64"},
                       QConvCase{"c3k2_3x3", 1, 32, 20, 32, 3, 1, 1, 0, "int8_mma_128x32"},
                       QConvCase{"c3k2_16ch_3x3", 2, 16, 20, 16, 3, 1, 1, 3, "int8_mma_128x16"},
@@ -227,7 +217,7 @@ INSTANTIATE_TEST_SUITE_P(
 // and float outputs are stored in FP16, so results are close, not equal.
 TEST(CudaQConvInt8, Fp16FloatPartsClose) {
   KILN_REQUIRE_GPU();
-  // 3x3: an FP16 QuantizeLinear step; 1x1: the FP16 input quantized in the tensor-core loads.
+  // An FP16 QuantizeLinear step in front of a 3x3 and a 1x1 conv.
   for (const QConvCase& c :
        {QConvCase{"c3k2_3x3", 1, 32, 20, 32, 3, 1, 1}, QConvCase{"pw_1x1", 1, 64, 20, 32, 1, 1, 1}}) {
     for (const Epilogue& e : {Epilogue{true, true, true}, Epilogue{true, false, false}}) {
@@ -276,7 +266,7 @@ TEST(CudaQConvInt8, QuantizeDequantizeExact) {
     // Values up to twice the int8 range (saturation) and exact halves of a step (ties).
     ir::Tensor x = random_tensor(q.shape, 21, -3.f, 3.f);
     for (int64_t i = 0; i < x.numel(); i += 5) x.data<float>()[i] = 0.01f * (static_cast<float>(i % 40) - 20.f + 0.5f);
-    BothResults r = run_graph_both(make, {x}, Precision::kInt8, false, exact_options(Mode{true, true}));
+    BothResults r = run_graph_both(make, {x}, Precision::kInt8, false, exact_options(true));
     ASSERT_EQ(r.cuda.size(), 1u);
     EXPECT_EQ(compare(r.cuda[0], r.cpu[0]).count, 0) << ir::shape_to_string(q.shape) << " x" << q.channels;
   }
@@ -326,7 +316,7 @@ TEST(CudaQConvInt8, FloatOutputsWrittenIntoConcat) {
     return g;
   };
   BothResults r = run_graph_both(make, {random_tensor({1, kC, kH, kH}, 33)}, Precision::kInt8, false,
-                                 exact_options(Mode{true, true}));
+                                 exact_options(true));
   ASSERT_EQ(r.cuda.size(), 1u);
   std::string steps;
   for (const Tactic& t : r.tactics) steps += " [" + t.node + ": " + t.tactic + "]";

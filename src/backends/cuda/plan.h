@@ -150,9 +150,6 @@ struct BuildOptions {
   // QConvInt8's tiled kernel on tensor cores (mma.sync) where the GPU has them; off: dp4a
   // everywhere (debugging, reference).
   bool int8_tensor_cores = true;
-  // A QuantizeLinear read only by tensor-core QConvInt8 kernels is folded into their loads
-  // (quantize_folds_into_qconv); off: a QuantizeLinear step (debugging, reference).
-  bool int8_fold_quantize = true;
 };
 
 // The precision the float parts of an engine built with `o` run at.
@@ -352,11 +349,6 @@ Status plan_reduce_mean(PlanBuilder& b, const ir::Node& node);  // ReduceMean, G
 Status plan_batch_norm(PlanBuilder& b, const ir::Node& node);
 Status plan_qconv_int8(PlanBuilder& b, const ir::Node& node);
 Status plan_quantize_linear(PlanBuilder& b, const ir::Node& node);
-// Whether QuantizeLinear `q` is folded into the loads of the QConvInt8 kernels that read its
-// output (per-tensor int8, a rank-4 float input, read only as QConvInt8 inputs of tensor-core
-// kernels that load each element a few times at most): it then has no step nor output slot
-// (ops/qconv_int8.cpp).
-bool quantize_folds_into_qconv(const PlanBuilder& b, const ir::Node& q);
 Status plan_dequantize_linear(PlanBuilder& b, const ir::Node& node);
 
 // Restores the serialized conv plans of a recorded timing cache (an engine file's) on up to

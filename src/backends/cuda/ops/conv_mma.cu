@@ -22,8 +22,6 @@ struct ConvOp {
         : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
         : "r"(af[0]), "r"(af[1]), "r"(af[2]), "r"(af[3]), "r"(bf[0]), "r"(bf[1]));
   }
-  template <int V>
-  __device__ static void load_float(const Args&, int64_t, int32_t*) {}  // no folded QuantizeLinear
   template <int BM, int BN>
   __device__ static void store_tile(const Args& a, const float* acc, int64_t p0, int64_t k0, int64_t group) {
     constexpr int E = 8;
@@ -69,8 +67,8 @@ Status launch_conv_mma_fp16(const ConvMmaArgs& a, cudaStream_t stream) {
   if (a.s.n * a.s.oh * a.s.ow * a.s.k == 0) return Status::Ok();
   const bool vec16 = (a.s.c / a.s.groups) % 8 == 0 && reinterpret_cast<uintptr_t>(a.x) % 16 == 0;
   return mma::launch_mma_tile(a.tile, a.s, "conv_mma_fp16", [&]<int BM, int BN, int kWarpsM>(dim3 grid) {
-    if (vec16) mma::implicit_gemm_kernel<ConvOp, BM, BN, kWarpsM, 4, false><<<grid, kThreadsPerBlock, 0, stream>>>(a);
-    else mma::implicit_gemm_kernel<ConvOp, BM, BN, kWarpsM, 1, false><<<grid, kThreadsPerBlock, 0, stream>>>(a);
+    if (vec16) mma::implicit_gemm_kernel<ConvOp, BM, BN, kWarpsM, 4><<<grid, kThreadsPerBlock, 0, stream>>>(a);
+    else mma::implicit_gemm_kernel<ConvOp, BM, BN, kWarpsM, 1><<<grid, kThreadsPerBlock, 0, stream>>>(a);
   });
 }
 

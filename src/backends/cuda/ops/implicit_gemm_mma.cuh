@@ -7,9 +7,7 @@
 // kStages of them are in flight in shared memory, copied there by cp.async (16 bytes, or 4
 // where a group's channels are not a multiple of 16 bytes), one barrier per stage. Taps in
 // the padding read the op's fill word (int8: the zero point, so that the raw sum covers every
-// tap; half: zero), stored into shared memory directly. An int8 input may instead be the
-// float tensor of a QuantizeLinear folded into the loads: that one goes through registers,
-// quantized, and is stored after the stage's mma work.
+// tap; half: zero), stored into shared memory directly.
 //
 // Shared memory is [pixel][64 bytes] and [channel][64 bytes], the four 16-byte chunks of a
 // row permuted by XOR with bits 1-2 of the row, so that the 8 rows x 16 bytes that one
@@ -118,11 +116,10 @@ __device__ __forceinline__ void for_each_output_run(const ConvShape& s, int64_t 
 // (acc: [BM][BN + kAccPad] of Op::Acc) for Op::store_tile. Op, the element and epilogue:
 //   Args (with the ConvShape `s`), Acc (int32_t or float), kElemBytes (1 or 2);
 //   x(a), w(a): the NHWC input's and the KRSC weights' bytes; fill_word(a): a padding tap's
-//   word; mma(c, a, b): one m16n8 step, c += a * b; load_float<V>(a, element, words): V words
-//   of the folded QuantizeLinear's float input, quantized (kFloatIn only);
+//   word; mma(c, a, b): one m16n8 step, c += a * b;
 //   store_tile<BM, BN>(a, acc, p0, k0, group): the outputs of the tile at pixel p0, channel k0.
 // V: words per copy (4 when a group's channels fill 16-byte chunks, else 1).
-template <class Op, int BM, int BN, int kWarpsM, int V, bool kFloatIn>
+template <class Op, int BM, int BN, int kWarpsM, int V>
 __global__ void __launch_bounds__(kThreadsPerBlock, 2) implicit_gemm_kernel(typename Op::Args a) {
 #if __CUDA_ARCH__ >= 800
   using Tl = Tile<BM, BN, kWarpsM>;
@@ -172,9 +169,8 @@ __global__ void __launch_bounds__(kThreadsPerBlock, 2) implicit_gemm_kernel(type
   }
   const int32_t fill_word = Op::fill_word(a);
 
-  int32_t xr[Tl::kXLoads][4];  // kFloatIn: a stage's quantized chunks until stored
-  // Starts loading the next stage into buffer buf: cp.async, or (kFloatIn) x into xr; words
-  // in the padding the fill word, beyond the reduction 0.
+  // Starts loading the next stage into buffer buf by cp.async; words in the padding the fill
+  // word, beyond the reduction 0.
   auto load = [&](int buf) {
     int pw = word, pq = q, pr = r;  // the position of word word0 + j
 #pragma unroll
@@ -190,15 +186,8 @@ __global__ void __launch_bounds__(kThreadsPerBlock, 2) implicit_gemm_kernel(type
         const uint32_t at = buf * Tl::kXBytes + row_at + i * Tl::kRowStep * kRowBytes + j * 4;
         const int y = x_y0[i] + dy, xx = x_x0[i] + dx;
         const bool inside = unsigned(y) < unsigned(s.h) && unsigned(xx) < unsigned(s.w);
-        if constexpr (kFloatIn) {
-          if (live && inside) Op::template load_float<V>(a, x_origin[i] + tap_at, &xr[i][j]);
-          else
-#pragma unroll
-            for (int v = 0; v < V; ++v) xr[i][j + v] = fill[v];
-        } else {
-          if (live && inside) cp_async<V * 4>(smem_at + at, x + (x_origin[i] + tap_at) * Op::kElemBytes);
-          else store_words<V>(smem, at, fill);
-        }
+        if (live && inside) cp_async<V * 4>(smem_at + at, x + (x_origin[i] + tap_at) * Op::kElemBytes);
+        else store_words<V>(smem, at, fill);
       }
 #pragma unroll
       for (int i = 0; i < Tl::kWLoads; ++i) {
@@ -219,13 +208,6 @@ __global__ void __launch_bounds__(kThreadsPerBlock, 2) implicit_gemm_kernel(type
     if (word >= words) word -= words, ++q;
     if (q >= taps_s) q -= taps_s, ++r;
   };
-  // kFloatIn: stores the quantized chunks of the stage that load() started into buffer buf.
-  auto store = [&](int buf) {
-#pragma unroll
-    for (int i = 0; i < Tl::kXLoads; ++i)
-      store_words<4>(smem, buf * Tl::kXBytes + row_at + i * Tl::kRowStep * kRowBytes, xr[i]);
-  };
-
   const int warp = tid / 32, lane = tid % 32, g = lane / 4, t = lane % 4;
   const int pm = (warp % kWarpsM) * (BM / kWarpsM), cn = (warp / kWarpsM) * (BN / Tl::kWarpsN);
   // This lane's ldmatrix row and 16-byte chunk (of a 32-byte k step): A matrices pixels 0-7,
@@ -256,10 +238,7 @@ __global__ void __launch_bounds__(kThreadsPerBlock, 2) implicit_gemm_kernel(type
   // and the barrier also frees the buffer that the previous step read for the next load.
 #pragma unroll
   for (int i = 0; i < kStages - 1; ++i) {
-    if (i < stages) {
-      load(i);
-      if constexpr (kFloatIn) store(i);
-    }
+    if (i < stages) load(i);
     cp_async_commit();
   }
   for (int stage = 0; stage < stages; ++stage) {
@@ -269,8 +248,6 @@ __global__ void __launch_bounds__(kThreadsPerBlock, 2) implicit_gemm_kernel(type
     if (next < stages) load(next % kStages);
     cp_async_commit();
     compute(stage % kStages);
-    if constexpr (kFloatIn)
-      if (next < stages) store(next % kStages);
   }
 
   // The stage buffers become the accumulator tile.

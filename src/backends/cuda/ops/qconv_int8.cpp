@@ -21,12 +21,10 @@ class QConvInt8Step : public Step {
  public:
   QConvInt8Args args;
   int in = 0, out = 0, residual = -1;
-  bool float_input = false;  // `in` is the float input of a folded QuantizeLinear
 
   Status enqueue(const ExecState& st, cudaStream_t stream) const override {
     QConvInt8Args a = args;
-    if (float_input) a.x_float = st.ptr[in];
-    else a.x = static_cast<const int8_t*>(st.ptr[in]);
+    a.x = static_cast<const int8_t*>(st.ptr[in]);
     a.residual = residual >= 0 ? st.ptr[residual] : nullptr;
     a.y = st.ptr[out];
     Status s = launch_qconv_int8(a, stream);
@@ -69,63 +67,11 @@ Result<ConvShape> shape_of(const PlanBuilder& b, const ir::Node& node, const ir:
   return s;
 }
 
-// Output channels per block of a tensor-core kernel; 0 for the others.
-int64_t mma_channel_tile(QConvInt8Kernel k) {
-  switch (k) {
-    case QConvInt8Kernel::kMma128x64: return 64;
-    case QConvInt8Kernel::kMma64x64: return 64;
-    case QConvInt8Kernel::kMma128x32: return 32;
-    case QConvInt8Kernel::kMma128x16: return 16;
-    default: return 0;
-  }
-}
-
-Result<ConvShape> shape_of(const PlanBuilder& b, const ir::Node& node) {
-  const ir::Tensor* w = b.constant_input(node, qconv::kW);
-  if (!w || w->dtype() != ir::DType::kInt8)
-    return error(StatusCode::kInvalidArgument, "weights are not int8 constants");
-  return shape_of(b, node, *w);
-}
-
 QConvInt8Kernel kernel_for(const PlanBuilder& b, const ConvShape& s) {
   return choose_qconv_int8_kernel(s, b.options().int8_tensor_cores && mma_kernels_available());
 }
 
-// A folded QuantizeLinear is computed by every block that loads the value: once per input
-// element and output-channel tile for a 1x1 conv, about taps / stride^2 times for larger
-// windows. Folding pays while that stays within a few times (1x1 convs, 3x3 stride 2 with
-// one channel tile): beyond, the divisions cost more than the int8 round trip saves.
-constexpr int64_t kMaxQuantizeRepeats = 4;
-
 }  // namespace
-
-bool quantize_folds_into_qconv(const PlanBuilder& b, const ir::Node& q) {
-  if (!b.options().int8_fold_quantize || q.op_type != "QuantizeLinear" || q.inputs.size() < 3 ||
-      q.outputs.size() != 1 || b.constant_input(q, 0))
-    return false;
-  const ir::Tensor* scale = b.constant_input(q, 1);
-  const ir::Tensor* zero = b.constant_input(q, 2);
-  if (!scale || scale->dtype() != ir::DType::kFloat32 || scale->numel() != 1 || !zero ||
-      zero->dtype() != ir::DType::kInt8 || zero->numel() != 1)
-    return false;
-  const Result<std::vector<int64_t>> dims = b.dims_of(q, q.input(0));
-  const ir::Value* out = q.outputs[0];
-  if (!dims.ok() || dims->size() != 4 || b.graph().is_graph_output(out)) return false;
-  const std::vector<ir::Node*> readers = b.graph().consumers(out);
-  if (readers.empty()) return false;
-  for (const ir::Node* r : readers) {
-    if (r->op_type != qconv::kOpType) return false;
-    for (size_t i = 0; i < r->inputs.size(); ++i)
-      if (r->input(i) == out && i != qconv::kX) return false;
-    const Result<ConvShape> s = shape_of(b, *r);
-    if (!s.ok()) return false;
-    const int64_t tile = mma_channel_tile(kernel_for(b, *s));
-    if (tile == 0) return false;
-    const int64_t tiles = (s->k / s->groups + tile - 1) / tile;
-    if (s->r * s->s * tiles > kMaxQuantizeRepeats * s->sh * s->sw) return false;
-  }
-  return true;
-}
 
 Status plan_qconv_int8(PlanBuilder& b, const ir::Node& node) {
   const std::string activation = node.attr_string(qconv::kActivationAttr, "");
@@ -156,16 +102,7 @@ Status plan_qconv_int8(PlanBuilder& b, const ir::Node& node) {
   a.y_scale = y_scale ? y_scale->data<float>()[0] : 1.f;
   a.y_zero_point = y_zero ? y_zero->data<int8_t>()[0] : 0;
   a.kernel = kernel_for(b, s);
-  // A folded QuantizeLinear (quantize_folds_into_qconv) has no step: read its float input.
-  const ir::Node* quantize = node.input(qconv::kX)->producer;
-  if (quantize && quantize_folds_into_qconv(b, *quantize)) {
-    KILN_ASSIGN_OR_RETURN(step->in, b.input(*quantize, 0, Layout::kNHWC));
-    a.x_quantize_scale = b.constant_input(*quantize, 1)->data<float>()[0];
-    a.x_quantize_zero_point = b.constant_input(*quantize, 2)->data<int8_t>()[0];
-    step->float_input = true;
-  } else {
-    KILN_ASSIGN_OR_RETURN(step->in, b.input_as(node, qconv::kX, Layout::kNHWC, ir::DType::kInt8));
-  }
+  KILN_ASSIGN_OR_RETURN(step->in, b.input_as(node, qconv::kX, Layout::kNHWC, ir::DType::kInt8));
   if (node.input(qconv::kResidual)) {
     KILN_ASSIGN_OR_RETURN(step->residual, b.input(node, qconv::kResidual, Layout::kNHWC));
   }

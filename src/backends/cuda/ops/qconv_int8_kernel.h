@@ -31,11 +31,6 @@ struct QConvInt8Args {
   QConvInt8Kernel kernel = QConvInt8Kernel::kDirect;
   const int8_t* x = nullptr;         // NHWC int8, packed
   int32_t x_zero_point = 0;
-  // Instead of x (kMma kernels only): the float tensor (NHWC packed, `float_type`) that the
-  // QuantizeLinear of x reads, quantized as it is loaded with that node's scale and zero point.
-  const void* x_float = nullptr;
-  float x_quantize_scale = 1.f;
-  int32_t x_quantize_zero_point = 0;
   const int8_t* w = nullptr;         // [K][R][S][C/groups] int8; kDepthwise: [R][S][K]
   const int32_t* w_sum = nullptr;    // per output channel: the sum of its weights
   const float* scale = nullptr;      // per output channel: accumulator_scale(x_scale, w_scale[k])

@@ -1,8 +1,6 @@
 // QConvInt8's tensor-core kernel: the implicit GEMM of implicit_gemm_mma.cuh on int8 words
 // (mma.sync m16n8k32 s8, int32 accumulators). Taps in the padding read the zero point, so
-// the raw sum covers every tap and acc = raw - zp * sum(w), exact in int32. The input is
-// int8, or the float tensor of a QuantizeLinear folded into the loads (the same
-// quantization, without the int8 tensor's round trip through memory). The epilogue stores
+// the raw sum covers every tap and acc = raw - zp * sum(w), exact in int32. The epilogue stores
 // 16 contiguous bytes of one pixel's outputs per thread (16 int8, 8 halves or 4 floats) and
 // reads its residual likewise.
 #include "backends/cuda/ops/implicit_gemm_mma.cuh"
@@ -13,25 +11,6 @@ namespace {
 
 using mma::kThreadsPerBlock;
 using mma::Pack;
-
-// Words [0, V) of 4 channels at element offset i of the float input: quantized as a
-// QuantizeLinear would, channel j in byte j.
-template <typename T, int V>
-__device__ __forceinline__ void load_quantized(const QConvInt8Args& a, int64_t i, int32_t* words) {
-  struct alignas(4 * sizeof(T)) Quad {
-    T v[4];
-  };
-  const Quad* p = reinterpret_cast<const Quad*>(static_cast<const T*>(a.x_float) + i);
-#pragma unroll
-  for (int j = 0; j < V; ++j) {
-    const Quad q = p[j];
-    uint32_t w = 0;
-#pragma unroll
-    for (int b = 0; b < 4; ++b)
-      w |= uint32_t(uint8_t(quantize_int8(to_float(q.v[b]), a.x_quantize_scale, a.x_quantize_zero_point))) << (8 * b);
-    words[j] = int32_t(w);
-  }
-}
 
 // Stores the block's outputs (dtype O: int8, or T) from their raw accumulators in shared
 // memory (acc: [BM][BN + kAccPad]): each thread 16 bytes of one pixel's outputs at a time,
@@ -66,8 +45,7 @@ __device__ __forceinline__ void store_tile_as(const QConvInt8Args& a, const int3
   });
 }
 
-// The int8 element policy of the implicit GEMM; T: the float dtype (residual, float output,
-// a folded QuantizeLinear's input).
+// The int8 element policy of the implicit GEMM; T: the float dtype (residual, float output).
 template <typename T>
 struct QConvOp {
   using Args = QConvInt8Args;
@@ -83,10 +61,6 @@ struct QConvOp {
         "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
         : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
         : "r"(af[0]), "r"(af[1]), "r"(af[2]), "r"(af[3]), "r"(bf[0]), "r"(bf[1]));
-  }
-  template <int V>
-  __device__ static void load_float(const Args& a, int64_t i, int32_t* words) {
-    load_quantized<T, V>(a, i, words);
   }
   template <int BM, int BN>
   __device__ static void store_tile(const Args& a, const int32_t* acc, int64_t p0, int64_t k0, int64_t group) {
@@ -106,14 +80,12 @@ Status launch_qconv_int8_mma(const QConvInt8Args& a, cudaStream_t stream) {
     case QConvInt8Kernel::kMma128x16: tile = MmaTile::k128x16; break;
     default: return error(StatusCode::kInternal, "qconv_int8: not a tensor-core kernel");
   }
-  const bool vec16 = (a.s.c / a.s.groups) % 16 == 0, float_in = a.x_float != nullptr;
+  const bool vec16 = (a.s.c / a.s.groups) % 16 == 0;
   return mma::launch_mma_tile(tile, a.s, "qconv_int8 (mma)", [&]<int BM, int BN, int kWarpsM>(dim3 grid) {
     dispatch_float(a.float_type, [&](auto t) {
       using Op = QConvOp<decltype(t)>;
-      if (vec16 && float_in) mma::implicit_gemm_kernel<Op, BM, BN, kWarpsM, 4, true><<<grid, kThreadsPerBlock, 0, stream>>>(a);
-      else if (vec16) mma::implicit_gemm_kernel<Op, BM, BN, kWarpsM, 4, false><<<grid, kThreadsPerBlock, 0, stream>>>(a);
-      else if (float_in) mma::implicit_gemm_kernel<Op, BM, BN, kWarpsM, 1, true><<<grid, kThreadsPerBlock, 0, stream>>>(a);
-      else mma::implicit_gemm_kernel<Op, BM, BN, kWarpsM, 1, false><<<grid, kThreadsPerBlock, 0, stream>>>(a);
+      if (vec16) mma::implicit_gemm_kernel<Op, BM, BN, kWarpsM, 4><<<grid, kThreadsPerBlock, 0, stream>>>(a);
+      else mma::implicit_gemm_kernel<Op, BM, BN, kWarpsM, 1><<<grid, kThreadsPerBlock, 0, stream>>>(a);
     });
   });
 }

@@ -156,10 +156,7 @@ Status plan_quant(PlanBuilder& b, const ir::Node& node, bool quantize) {
 
 }  // namespace
 
-Status plan_quantize_linear(PlanBuilder& b, const ir::Node& node) {
-  if (quantize_folds_into_qconv(b, node)) return Status::Ok();  // the QConvInt8 steps quantize
-  return plan_quant(b, node, true);
-}
+Status plan_quantize_linear(PlanBuilder& b, const ir::Node& node) { return plan_quant(b, node, true); }
 Status plan_dequantize_linear(PlanBuilder& b, const ir::Node& node) { return plan_quant(b, node, false); }
 
 }  // namespace kiln::cuda
