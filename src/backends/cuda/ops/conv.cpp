@@ -339,7 +339,7 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
   } else if (step->depthwise) {
     step->tactic = "conv_depthwise";
   } else if (step->mma) {
-    step->tactic = conv_mma_fp16_tactic(*step->mma);
+    step->tactic = std::string("conv_mma_fp16_") + mma_tile_name(*step->mma);
   } else if (b.options().direct_conv) {
     step->tactic = "direct (forced)";
   } else {

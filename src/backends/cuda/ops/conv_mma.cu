@@ -53,14 +53,14 @@ bool conv_mma_fp16_fits(const ConvShape& s) {
          s.sw > 0 && s.dh > 0 && s.dw > 0 && s.r > 0 && s.s > 0 && s.h * s.w <= INT32_MAX;
 }
 
-const char* conv_mma_fp16_tactic(MmaTile tile) {
+const char* mma_tile_name(MmaTile tile) {
   switch (tile) {
-    case MmaTile::k128x64: return "conv_mma_fp16_128x64";
-    case MmaTile::k64x64: return "conv_mma_fp16_64x64";
-    case MmaTile::k128x32: return "conv_mma_fp16_128x32";
-    case MmaTile::k128x16: return "conv_mma_fp16_128x16";
+    case MmaTile::k128x64: return "128x64";
+    case MmaTile::k64x64: return "64x64";
+    case MmaTile::k128x32: return "128x32";
+    case MmaTile::k128x16: return "128x16";
   }
-  return "conv_mma_fp16";
+  return "unknown";
 }
 
 Status launch_conv_mma_fp16(const ConvMmaArgs& a, cudaStream_t stream) {

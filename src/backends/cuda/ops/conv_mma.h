@@ -46,7 +46,7 @@ struct ConvMmaArgs {
 // dilation and stride positive.
 bool conv_mma_fp16_fits(const ConvShape& s);
 Status launch_conv_mma_fp16(const ConvMmaArgs& a, cudaStream_t stream);
-// "conv_mma_fp16_128x64", ...: the tactic a step reports.
-const char* conv_mma_fp16_tactic(MmaTile tile);
+// "128x64", ...: a tile in the tactic names of the kernels that use it.
+const char* mma_tile_name(MmaTile tile);
 
 }  // namespace kiln::cuda

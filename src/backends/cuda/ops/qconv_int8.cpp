@@ -102,6 +102,7 @@ Status plan_qconv_int8(PlanBuilder& b, const ir::Node& node) {
   a.y_scale = y_scale ? y_scale->data<float>()[0] : 1.f;
   a.y_zero_point = y_zero ? y_zero->data<int8_t>()[0] : 0;
   a.kernel = kernel_for(b, s);
+  a.tile = choose_mma_tile(s);  // read by the kMma kernel only
   KILN_ASSIGN_OR_RETURN(step->in, b.input_as(node, qconv::kX, Layout::kNHWC, ir::DType::kInt8));
   if (node.input(qconv::kResidual)) {
     KILN_ASSIGN_OR_RETURN(step->residual, b.input(node, qconv::kResidual, Layout::kNHWC));
@@ -143,7 +144,7 @@ Status plan_qconv_int8(PlanBuilder& b, const ir::Node& node) {
   a.y_pixel_stride = placed ? placed : s.k;
   std::vector<int> reads = {step->in};
   if (step->residual >= 0) reads.push_back(step->residual);
-  step->describe(node, qconv_int8_tactic(a.kernel), reads, {step->out});
+  step->describe(node, qconv_int8_tactic(a), reads, {step->out});
   b.add_step(std::move(step));
   return Status::Ok();
 }

@@ -4,7 +4,6 @@
 // epilogue is ir/qconv_int8.h's, compiled without FMA contraction (-fmad=false,
 // CMakeLists.txt) so each float step rounds as the CPU kernel's does.
 #include "backends/cuda/cuda_check.h"
-#include "backends/cuda/ops/conv_mma.h"
 #include "backends/cuda/ops/qconv_int8_device.cuh"
 
 namespace kiln::cuda {
@@ -127,25 +126,15 @@ __global__ void __launch_bounds__(kTiledThreads) qconv_dp4a_kernel(QConvInt8Args
 QConvInt8Kernel choose_qconv_int8_kernel(const ConvShape& s, bool tensor_cores) {
   if (s.groups == s.c && s.k == s.c && s.c % 4 == 0) return QConvInt8Kernel::kDepthwise;
   if ((s.c / s.groups) % 4) return QConvInt8Kernel::kDirect;  // the tiled kernels read whole 4-channel words
-  if (!tensor_cores) return QConvInt8Kernel::kDp4aTiled;
-  switch (choose_mma_tile(s)) {
-    case MmaTile::k128x64: return QConvInt8Kernel::kMma128x64;
-    case MmaTile::k64x64: return QConvInt8Kernel::kMma64x64;
-    case MmaTile::k128x32: return QConvInt8Kernel::kMma128x32;
-    case MmaTile::k128x16: return QConvInt8Kernel::kMma128x16;
-  }
-  return QConvInt8Kernel::kMma64x64;
+  return tensor_cores ? QConvInt8Kernel::kMma : QConvInt8Kernel::kDp4aTiled;
 }
 
-const char* qconv_int8_tactic(QConvInt8Kernel kernel) {
-  switch (kernel) {
+std::string qconv_int8_tactic(const QConvInt8Args& a) {
+  switch (a.kernel) {
     case QConvInt8Kernel::kDirect: return "int8_direct";
     case QConvInt8Kernel::kDepthwise: return "int8_depthwise";
     case QConvInt8Kernel::kDp4aTiled: return "int8_dp4a_tiled";
-    case QConvInt8Kernel::kMma128x64: return "int8_mma_128x64";
-    case QConvInt8Kernel::kMma64x64: return "int8_mma_64x64";
-    case QConvInt8Kernel::kMma128x32: return "int8_mma_128x32";
-    case QConvInt8Kernel::kMma128x16: return "int8_mma_128x16";
+    case QConvInt8Kernel::kMma: return std::string("int8_mma_") + mma_tile_name(a.tile);
   }
   return "int8_unknown";
 }

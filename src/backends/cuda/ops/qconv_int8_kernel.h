@@ -6,8 +6,10 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <string>
 
 #include "backends/cuda/kernels.h"
+#include "backends/cuda/ops/conv_mma.h"
 #include "ir/dtype.h"
 #include "kiln/status.h"
 
@@ -18,17 +20,15 @@ enum class QConvInt8Kernel {
   kDirect,     // one thread per output element: any shape
   kDepthwise,  // groups == channels == outputs, channels a multiple of 4: 4 or 16 channels per thread
   kDp4aTiled,  // implicit GEMM, 64 pixels x 64 output channels per block, dp4a
-  // Implicit GEMM on tensor cores (mma.sync s8, compute capability 8.0 and later), pixels x
-  // output channels per block: the channel tile that the group's output channels fill.
-  kMma128x64,
-  kMma64x64,
-  kMma128x32,
-  kMma128x16,
+  // Implicit GEMM on tensor cores (mma.sync s8, compute capability 8.0 and later) with the
+  // block tile QConvInt8Args::tile (choose_mma_tile).
+  kMma,
 };
 
 struct QConvInt8Args {
   ConvShape s{};
   QConvInt8Kernel kernel = QConvInt8Kernel::kDirect;
+  MmaTile tile = MmaTile::k64x64;  // kMma: pixels x output channels per block
   const int8_t* x = nullptr;         // NHWC int8, packed
   int32_t x_zero_point = 0;
   const int8_t* w = nullptr;         // [K][R][S][C/groups] int8; kDepthwise: [R][S][K]
@@ -46,11 +46,12 @@ struct QConvInt8Args {
                                      // in a Concat buffer (float outputs only)
 };
 
-// The fastest kernel that fits the shape; tensor_cores: the GPU runs the kMma kernels.
+// The fastest kernel that fits the shape; tensor_cores: the GPU runs the kMma kernel.
 QConvInt8Kernel choose_qconv_int8_kernel(const ConvShape& s, bool tensor_cores);
 
-// The tactic name a kernel reports in profiles and the engine metadata.
-const char* qconv_int8_tactic(QConvInt8Kernel kernel);
+// The tactic name a's kernel (and tile) reports in profiles and the engine metadata:
+// "int8_direct", ..., "int8_mma_128x64".
+std::string qconv_int8_tactic(const QConvInt8Args& a);
 
 // Runs a.kernel.
 Status launch_qconv_int8(const QConvInt8Args& a, cudaStream_t stream);

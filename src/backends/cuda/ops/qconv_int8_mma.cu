@@ -72,16 +72,8 @@ struct QConvOp {
 }  // namespace
 
 Status launch_qconv_int8_mma(const QConvInt8Args& a, cudaStream_t stream) {
-  MmaTile tile{};
-  switch (a.kernel) {
-    case QConvInt8Kernel::kMma128x64: tile = MmaTile::k128x64; break;
-    case QConvInt8Kernel::kMma64x64: tile = MmaTile::k64x64; break;
-    case QConvInt8Kernel::kMma128x32: tile = MmaTile::k128x32; break;
-    case QConvInt8Kernel::kMma128x16: tile = MmaTile::k128x16; break;
-    default: return error(StatusCode::kInternal, "qconv_int8: not a tensor-core kernel");
-  }
   const bool vec16 = (a.s.c / a.s.groups) % 16 == 0;
-  return mma::launch_mma_tile(tile, a.s, "qconv_int8 (mma)", [&]<int BM, int BN, int kWarpsM>(dim3 grid) {
+  return mma::launch_mma_tile(a.tile, a.s, "qconv_int8 (mma)", [&]<int BM, int BN, int kWarpsM>(dim3 grid) {
     dispatch_float(a.float_type, [&](auto t) {
       using Op = QConvOp<decltype(t)>;
       if (vec16) mma::implicit_gemm_kernel<Op, BM, BN, kWarpsM, 4><<<grid, kThreadsPerBlock, 0, stream>>>(a);
