@@ -13,6 +13,8 @@
 // --task / --names supply what a model without metadata lacks for --source and --data.
 // --source IMAGE times Model::predict end to end instead (bench_end_to_end.h), on the GPU or
 // with --device cpu on the CPU backend (fp32 and int8 beside each other, --data adding mAP).
+// --engine-batch MIN:OPT:MAX then runs each --batch n on one engine built for that profile,
+// as the engine runs n (padded or split side by side), beside the engine built for n.
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,6 +25,7 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
@@ -39,6 +42,7 @@
 #include "option_flags.h"
 #include "val_run.h"
 #if KILN_HAS_CUDA
+#include "backends/cuda/batch_context.h"
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/engine.h"
 #endif
@@ -67,6 +71,7 @@ struct BenchOptions {
   std::string task, names;  // for models without metadata (--source, --data)
   std::string device;       // --source only: where predict runs
   Int8Arguments int8;
+  std::string engine_batch;  // MIN:OPT:MAX: also time each batch on one engine for this profile
 };
 
 #if KILN_HAS_CUDA
@@ -127,33 +132,74 @@ Status bench_load(const engine::CompiledModel& compiled, const std::vector<ir::T
   return Status::Ok();
 }
 
-Status bench_one(const BenchOptions& o, const std::string& precision, const Int8Options& int8, int64_t batch,
-                 BenchRow& row) {
-  row.precision = precision;
-  row.batch = batch;
+// o.warmup untimed runs of enqueue() on `stream`, then o.iters timed by CUDA events: GPU ms.
+template <typename Enqueue>
+Status time_replays(const BenchOptions& o, cudaStream_t stream, Enqueue enqueue, std::vector<float>& ms) {
+  std::vector<cudaEvent_t> ev(2 * static_cast<size_t>(o.iters), nullptr);
+  Status st = Status::Ok();
+  for (auto& e : ev)
+    if (st.ok()) st = cuda::cuda_status(cudaEventCreate(&e), "cudaEventCreate");
+  for (int i = 0; i < o.warmup + 1 && st.ok(); ++i) st = enqueue();
+  if (st.ok()) st = cuda::cuda_status(cudaStreamSynchronize(stream), "warm-up");
+  for (int i = 0; i < o.iters && st.ok(); ++i) {
+    st = cuda::cuda_status(cudaEventRecord(ev[2 * i], stream), "cudaEventRecord");
+    if (st.ok()) st = enqueue();
+    if (st.ok()) st = cuda::cuda_status(cudaEventRecord(ev[2 * i + 1], stream), "cudaEventRecord");
+  }
+  if (st.ok()) st = cuda::cuda_status(cudaStreamSynchronize(stream), "timed runs");
+  for (int i = 0; i < o.iters && st.ok(); ++i) {
+    float t = 0;
+    st = cuda::cuda_status(cudaEventElapsedTime(&t, ev[2 * i], ev[2 * i + 1]), "cudaEventElapsedTime");
+    ms.push_back(t);
+  }
+  for (auto& e : ev)
+    if (e) cudaEventDestroy(e);
+  return st;
+}
+
+// The model's input as bench builds it: a dynamic batch and a dynamic size are apart
+// (OSNet exports take any batch at 256x128); a static export runs only at its own batch.
+struct ModelInput {
+  bool dynamic_size = false;
+  int64_t static_batch = 0;  // 0: dynamic
+};
+
+Result<ModelInput> model_input(const std::string& model) {
+  KILN_ASSIGN_OR_RETURN(ir::Graph probe, onnx::import_model(model));
+  const ir::Shape* shape = probe.inputs.empty() || !probe.inputs[0]->shape ? nullptr : &*probe.inputs[0]->shape;
+  ModelInput in;
+  in.dynamic_size = shape && std::any_of(shape->begin() + std::min<size_t>(shape->size(), 2), shape->end(),
+                                         [](const ir::Dim& d) { return !d.is_known(); });
+  if (shape && !shape->empty() && (*shape)[0].is_known()) in.static_batch = (*shape)[0].value;
+  return in;
+}
+
+Result<engine::BuildOptions> build_options(const BenchOptions& o, const std::string& precision, const Int8Options& int8,
+                                           const ModelInput& in, BatchProfile batch) {
   engine::BuildOptions bo;
   bo.device = Device::cuda(0);
   KILN_ASSIGN_OR_RETURN(bo.precision, parse_precision(precision));
   bo.int8 = int8;
-  // A static export runs only at its own batch and size.
-  KILN_ASSIGN_OR_RETURN(ir::Graph probe, onnx::import_model(o.model));
-  // A dynamic batch and a dynamic size are apart: OSNet exports take any batch at 256x128.
-  const ir::Shape* shape = probe.inputs.empty() || !probe.inputs[0]->shape ? nullptr : &*probe.inputs[0]->shape;
-  const bool dynamic_batch = shape && !shape->empty() && !(*shape)[0].is_known();
-  const bool dynamic_size =
-      shape && std::any_of(shape->begin() + std::min<size_t>(shape->size(), 2), shape->end(),
-                           [](const ir::Dim& d) { return !d.is_known(); });
-  if (shape && !shape->empty() && !dynamic_batch && (*shape)[0].value != batch) {
-    row.skipped = "static batch " + std::to_string((*shape)[0].value);
-    return Status::Ok();
-  }
   bo.batch = batch;
-  bo.imgsz = dynamic_size ? o.imgsz : 0;
+  bo.imgsz = in.dynamic_size ? o.imgsz : 0;
   bo.verify = false;
   bo.tune = !o.no_tune;
   bo.tune_candidates = o.tune_candidates;
   bo.timing_cache = o.timing_cache;
   if (o.workspace_gb > 0) bo.workspace_gb = o.workspace_gb;
+  return bo;
+}
+
+Status bench_one(const BenchOptions& o, const std::string& precision, const Int8Options& int8, int64_t batch,
+                 BenchRow& row) {
+  row.precision = precision;
+  row.batch = batch;
+  KILN_ASSIGN_OR_RETURN(const ModelInput in, model_input(o.model));
+  if (in.static_batch && in.static_batch != batch) {
+    row.skipped = "static batch " + std::to_string(in.static_batch);
+    return Status::Ok();
+  }
+  KILN_ASSIGN_OR_RETURN(const engine::BuildOptions bo, build_options(o, precision, int8, in, batch));
   size_t free_before = 0, total = 0;
   cudaMemGetInfo(&free_before, &total);
   const auto t0 = std::chrono::steady_clock::now();
@@ -185,28 +231,11 @@ Status bench_one(const BenchOptions& o, const std::string& precision, const Int8
   KILN_ASSIGN_OR_RETURN(auto want, ctx->run({input}));
   if (compiled.plans.recorded.empty()) row.load_note = "not measured: no recorded plans (--no-tune)";
   else KILN_RETURN_IF_ERROR(bench_load(compiled, {input}, want, row));
+  KILN_CUDA_TRY(cudaMemcpy(ctx->input(0), input.raw(), input.nbytes(), cudaMemcpyHostToDevice), "input");
   cudaStream_t stream = nullptr;
   KILN_CUDA_TRY(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate");
-  std::vector<cudaEvent_t> ev(2 * static_cast<size_t>(o.iters), nullptr);
-  Status st = cuda::cuda_status(cudaMemcpy(ctx->input(0), input.raw(), input.nbytes(), cudaMemcpyHostToDevice), "input");
-  for (auto& e : ev)
-    if (st.ok()) st = cuda::cuda_status(cudaEventCreate(&e), "cudaEventCreate");
-  for (int i = 0; i < o.warmup + 1 && st.ok(); ++i) st = ctx->enqueue(stream);
-  if (st.ok()) st = cuda::cuda_status(cudaStreamSynchronize(stream), "warm-up");
-  for (int i = 0; i < o.iters && st.ok(); ++i) {
-    st = cuda::cuda_status(cudaEventRecord(ev[2 * i], stream), "cudaEventRecord");
-    if (st.ok()) st = ctx->enqueue(stream);
-    if (st.ok()) st = cuda::cuda_status(cudaEventRecord(ev[2 * i + 1], stream), "cudaEventRecord");
-  }
-  if (st.ok()) st = cuda::cuda_status(cudaStreamSynchronize(stream), "timed runs");
   std::vector<float> ms;
-  for (int i = 0; i < o.iters && st.ok(); ++i) {
-    float t = 0;
-    st = cuda::cuda_status(cudaEventElapsedTime(&t, ev[2 * i], ev[2 * i + 1]), "cudaEventElapsedTime");
-    ms.push_back(t);
-  }
-  for (auto& e : ev)
-    if (e) cudaEventDestroy(e);
+  Status st = time_replays(o, stream, [&] { return ctx->enqueue(stream); }, ms);
   if (st.ok() && o.profile) {
     auto prof = ctx->profile(stream, 20);
     if (prof.ok()) {
@@ -237,6 +266,54 @@ std::string fixed(double v, int digits) {
   std::ostringstream s;
   s << std::fixed << std::setprecision(digits) << v;
   return s.str();
+}
+
+// --engine-batch: each --batch n on one engine built for the profile, run as that engine
+// runs n (padded to the next prepared size, or split side by side: engine/batch_splits.h),
+// beside the engine built for exactly n (`rows`, this precision's).
+Status bench_engine_batch(const BenchOptions& o, const std::string& precision, const Int8Options& int8,
+                          const BatchProfile& profile, const std::vector<BenchRow>& rows) {
+  KILN_ASSIGN_OR_RETURN(const ModelInput in, model_input(o.model));
+  if (in.static_batch)
+    return error(StatusCode::kInvalidArgument, "--engine-batch ", profile.to_string(), ": the model's batch is static (",
+                 in.static_batch, ")");
+  KILN_ASSIGN_OR_RETURN(const engine::BuildOptions bo, build_options(o, precision, int8, in, profile));
+  KILN_ASSIGN_OR_RETURN(engine::CompiledModel compiled, engine::compile(o.model, bo));
+  if (!compiled.cuda) return error(StatusCode::kUnsupported, "no CUDA engine was built");
+  const engine::CudaEngines& engines = *compiled.cuda;
+  std::cout << "\n" << precision << " engine for batches " << profile.to_string() << " (prepared";
+  for (int64_t b : engines.batches) std::cout << " " << b;
+  std::cout << "; built in " << std::fixed << std::setprecision(2) << compiled.metadata.build.build_seconds << " s)\n"
+            << "| precision | batch | runs as | median ms | exact-batch engine ms | ratio |\n|---|---|---|---|---|---|\n";
+  cudaStream_t stream = nullptr;
+  KILN_CUDA_TRY(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate");
+  Status st = Status::Ok();
+  for (int64_t n : o.batches) {
+    if (n < profile.min || n > profile.max) continue;
+    std::vector<const cuda::Engine*> chunks;
+    std::string runs_as;
+    for (size_t i : engines.chunks_for(n)) {
+      chunks.push_back(engines.engines[i].get());
+      runs_as += (runs_as.empty() ? "" : " + ") + std::to_string(engines.batches[i]);
+    }
+    auto ctx = cuda::BatchContext::create(chunks);
+    if (!ctx.ok()) {
+      st = ctx.status();
+      break;
+    }
+    std::vector<float> ms;
+    st = time_replays(o, stream, [&] { return (*ctx)->enqueue(stream); }, ms);
+    if (!st.ok()) break;
+    const double median = percentile(ms, 0.5);
+    double exact = NAN;
+    for (const BenchRow& r : rows)
+      if (r.precision == precision && r.batch == n && r.skipped.empty()) exact = r.median_ms;
+    std::cout << "| " << precision << " | " << n << " | " << runs_as << " | " << std::setprecision(3) << median << " | "
+              << fixed(exact, 3) << " | " << fixed(median / exact, 2) << " |\n"
+              << std::flush;
+  }
+  cudaStreamDestroy(stream);
+  return st;
 }
 
 void print_row(const BenchRow& r) {
@@ -342,6 +419,12 @@ int run_bench(const BenchOptions& o, const ModelOptions& metadata) {
     if (Status st = check_output_path(o.csv); !st.ok()) return report_error("bench", st);
   for (const auto& p : o.precisions)
     if (auto parsed = parse_precision(p); !parsed.ok()) return report_error("bench", parsed.status());
+  std::optional<BatchProfile> engine_batch;
+  if (!o.engine_batch.empty()) {
+    auto parsed = parse_batch_profile(o.engine_batch);
+    if (!parsed.ok()) return report_error("bench", error(parsed.status().code(), "--engine-batch: ", parsed.status().message()));
+    engine_batch = *parsed;
+  }
   const bool int8_asked = std::find(o.precisions.begin(), o.precisions.end(), "int8") != o.precisions.end();
   auto int8 = parse_int8_options(o.int8, int8_asked);
   if (!int8.ok()) return report_error("bench", int8.status());
@@ -383,6 +466,10 @@ int run_bench(const BenchOptions& o, const ModelOptions& metadata) {
       rows.push_back(std::move(row));
     }
   }
+  if (engine_batch)
+    for (const auto& p : o.precisions)
+      if (Status st = bench_engine_batch(o, p, *int8, *engine_batch, rows); !st.ok())
+        return report_error("bench", error(st.code(), o.model, ": ", st.message()));
   if (o.json) {
     nlohmann::ordered_json j;
     j["model"] = o.model;
@@ -442,6 +529,9 @@ Runner register_bench(CLI::App& app) {
       ->delimiter(',');
   add_int8_flags(*cmd, o->int8);
   cmd->add_option("--batch", o->batches, "batch sizes (comma separated)")->delimiter(',');
+  cmd->add_option("--engine-batch", o->engine_batch,
+                  "MIN:OPT:MAX: also run each --batch on one engine built for this profile, as it runs them "
+                  "(padded to a prepared batch, or split side by side)");
   cmd->add_option("--iters", o->iters, "timed iterations per configuration");
   cmd->add_option("--warmup", o->warmup, "untimed iterations first");
   CLI::Option* imgsz = cmd->add_option("--imgsz", o->imgsz, "input size for dynamic models");

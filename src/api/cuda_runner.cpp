@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstring>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -26,59 +25,42 @@ namespace kiln::api {
 
 namespace {
 
-// `t` with `rows` leading rows: its own first ones, zeros after them.
-ir::Tensor with_rows(const ir::Tensor& t, int64_t rows) {
-  std::vector<int64_t> shape = t.shape();
-  shape[0] = rows;
-  ir::Tensor out(t.dtype(), std::move(shape));
-  std::memcpy(out.raw(), t.raw(), std::min(out.nbytes(), t.nbytes()));
-  return out;
-}
-
 Status select_device(int device) {
   cudaError_t e = cudaSetDevice(device);
   if (e != cudaSuccess) return error(StatusCode::kNotFound, "cuda:", device, ": ", cudaGetErrorString(e));
   return Status::Ok();
 }
 
-// One engine's execution context and the GPU predictor that drives it: what one inference
-// in flight needs. A runner lends them out, one call at a time each.
+// The execution context of a batch (one prepared engine, or several side by side) and the
+// GPU predictor that drives it: what one inference in flight needs. A runner lends them
+// out, one call at a time each.
 struct Session {
-  std::unique_ptr<cuda::ExecutionContext> context;
+  std::unique_ptr<cuda::BatchContext> context;
   std::unique_ptr<DevicePredictor> predictor;  // uses context: declared after it, destroyed first
 };
 
 // The prepared engines of one CUDA engine file (one per batch size of its profile), with a
-// pool of sessions per engine: concurrent calls each borrow a session, created when none is
-// free, so N threads in flight cost N contexts and share the weights.
+// pool of sessions per way of running a batch (engine::CudaEngines::chunks_for): concurrent
+// calls each borrow a session, created when none is free, so N threads in flight cost N
+// contexts and share the weights.
 class CudaRunner : public Runner, public DevicePredictor {
  public:
-  CudaRunner(std::shared_ptr<engine::CudaEngines> engines, int device)
-      : engines_(std::move(engines)), device_(device), free_(engines_->engines.size()) {}
+  CudaRunner(std::shared_ptr<engine::CudaEngines> engines, int device) : engines_(std::move(engines)), device_(device) {}
 
-  // n rows run on the smallest engine prepared for >= n: with zero rows after the inputs'
-  // when n falls between prepared sizes, the outputs' extra rows dropped.
+  // n rows run as chunks_for(n) says: padded to the smallest engine prepared for >= n with
+  // zero rows, the outputs' extra rows dropped, or split side by side.
   Result<std::vector<ir::Tensor>> run(const std::vector<ir::Tensor>& inputs) override {
     KILN_RETURN_IF_ERROR(select_device(device_));
-    const int64_t n = inputs.empty() || inputs[0].rank() == 0 ? 1 : inputs[0].dim(0);
-    const size_t index = engines_->index_for(n);
-    const int64_t prepared = engines_->batches[index];
-    if (n < 1 || n > prepared)
-      return error(StatusCode::kInvalidArgument, "batch ", n, " is outside the engine's profile (1 to ", prepared, ")");
-    KILN_ASSIGN_OR_RETURN(Lease lease, borrow(index));
-    if (n == prepared) return lease.session->context->run(inputs);
-    std::vector<ir::Tensor> padded;
-    padded.reserve(inputs.size());
-    for (const ir::Tensor& t : inputs) padded.push_back(t.rank() > 0 && t.dim(0) == n ? with_rows(t, prepared) : t);
-    KILN_ASSIGN_OR_RETURN(std::vector<ir::Tensor> out, lease.session->context->run(padded));
-    for (ir::Tensor& t : out)
-      if (t.rank() > 0 && t.dim(0) == prepared) t = with_rows(t, n);
-    return out;
+    const int64_t n = inputs.empty() || inputs[0].rank() == 0 ? 1 : inputs[0].dim(0), most = engines_->batches.back();
+    if (n < 1 || n > most)
+      return error(StatusCode::kInvalidArgument, "batch ", n, " is outside the engine's profile (1 to ", most, ")");
+    KILN_ASSIGN_OR_RETURN(Lease lease, borrow(engines_->chunks_for(n)));
+    return lease.session->context->run(inputs);
   }
   Result<DevicePredictor*> device_predictor() override { return this; }
 
-  // Chunks of at most the largest prepared batch; each chunk of n images runs on the
-  // smallest engine prepared for >= n.
+  // Chunks of at most the largest prepared batch; each chunk of n images runs as
+  // chunks_for(n) says.
   Result<std::vector<Prediction>> predict(const ModelInfo& info, const std::string& name, bool end2end,
                                           std::span<const ImageView> images, const PredictOptions& o) override {
     return in_chunks(images.size(), [&](DevicePredictor& p, size_t first, size_t n) {
@@ -103,7 +85,7 @@ class CudaRunner : public Runner, public DevicePredictor {
     const int64_t n = input.shape.empty() ? 0 : input.shape[0], most = engines_->batches.back();
     if (n < 1 || n > most)
       return error(StatusCode::kInvalidArgument, "run: a device input of ", n, " rows; the engine takes 1 to ", most);
-    KILN_ASSIGN_OR_RETURN(Lease lease, borrow(engines_->index_for(n)));
+    KILN_ASSIGN_OR_RETURN(Lease lease, borrow(engines_->chunks_for(n)));
     return lease.session->predictor->run_input(input);
   }
   Status check_memory(std::span<const Frame> frames) const override { return check_frame_memory(frames, device_); }
@@ -126,47 +108,51 @@ class CudaRunner : public Runner, public DevicePredictor {
     out.reserve(count);
     for (size_t first = 0; first < count; first += most) {
       const size_t n = std::min(most, count - first);
-      KILN_ASSIGN_OR_RETURN(Lease lease, borrow(engines_->index_for(static_cast<int64_t>(n))));
+      KILN_ASSIGN_OR_RETURN(Lease lease, borrow(engines_->chunks_for(static_cast<int64_t>(n))));
       KILN_ASSIGN_OR_RETURN(auto got, call(*lease.session->predictor, first, n));
       for (Prediction& p : got) out.push_back(std::move(p));
     }
     return out;
   }
 
-  // A borrowed session, given back to its engine's free list when the lease ends.
+  using Chunks = std::vector<size_t>;  // engines side by side, by index
+
+  // A borrowed session, given back to its free list when the lease ends.
   struct Lease {
     CudaRunner* owner = nullptr;
-    size_t index = 0;
+    Chunks chunks;
     std::unique_ptr<Session> session;
-    Lease(CudaRunner* o, size_t i, std::unique_ptr<Session> s) : owner(o), index(i), session(std::move(s)) {}
+    Lease(CudaRunner* o, Chunks c, std::unique_ptr<Session> s) : owner(o), chunks(std::move(c)), session(std::move(s)) {}
     Lease(Lease&& other) noexcept = default;
     ~Lease() {
       if (!session) return;
       std::lock_guard<std::mutex> lock(owner->mu_);
-      owner->free_[index].push_back(std::move(session));
+      owner->free_[chunks].push_back(std::move(session));
     }
   };
 
-  Result<Lease> borrow(size_t index) {
+  Result<Lease> borrow(Chunks chunks) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (!free_[index].empty()) {
-        std::unique_ptr<Session> s = std::move(free_[index].back());
-        free_[index].pop_back();
-        return Lease(this, index, std::move(s));
+      auto& free = free_[chunks];
+      if (!free.empty()) {
+        std::unique_ptr<Session> s = std::move(free.back());
+        free.pop_back();
+        return Lease(this, std::move(chunks), std::move(s));
       }
     }
-    const cuda::Engine& engine = *engines_->engines[index];
+    std::vector<const cuda::Engine*> engines;
+    for (size_t i : chunks) engines.push_back(engines_->engines.at(i).get());
     auto session = std::make_unique<Session>();
-    KILN_ASSIGN_OR_RETURN(session->context, cuda::ExecutionContext::create(engine));
-    KILN_ASSIGN_OR_RETURN(session->predictor, make_gpu_predictor(engine, *session->context, device_));
-    return Lease(this, index, std::move(session));
+    KILN_ASSIGN_OR_RETURN(session->context, cuda::BatchContext::create(engines));
+    KILN_ASSIGN_OR_RETURN(session->predictor, make_gpu_predictor(*session->context, device_));
+    return Lease(this, std::move(chunks), std::move(session));
   }
 
   std::shared_ptr<engine::CudaEngines> engines_;
   int device_;
   std::mutex mu_;
-  std::vector<std::vector<std::unique_ptr<Session>>> free_;  // by engine; declared after engines_
+  std::map<Chunks, std::vector<std::unique_ptr<Session>>> free_;  // declared after engines_
 };
 
 // A model with symbolic height/width on the GPU: one engine per input size; predict

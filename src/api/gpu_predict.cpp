@@ -22,8 +22,7 @@ struct Event {
 
 class GpuPredictor : public DevicePredictor {
  public:
-  GpuPredictor(const cuda::Engine& engine, cuda::ExecutionContext& context, int device)
-      : engine_(engine), context_(context), device_(device) {}
+  GpuPredictor(cuda::BatchContext& context, int device) : context_(context), device_(device) {}
   ~GpuPredictor() override { cudaStreamDestroy(stream_); }
 
   Status init() {
@@ -68,14 +67,14 @@ class GpuPredictor : public DevicePredictor {
   Result<std::vector<Tensor>> run_input(const DeviceInput& input) override {
     KILN_RETURN_IF_ERROR(cuda_check(cudaSetDevice(device_), "cuda:" + std::to_string(device_)));
     KILN_RETURN_IF_ERROR(check_input_size("run", input));
-    const int64_t batch = engine_.input_dims(0)[0], n = input.shape[0];
+    const int64_t batch = context_.input_dims(0)[0], n = input.shape[0];
     if (n > batch) return error(StatusCode::kInternal, "run: ", n, " inputs for an engine of batch ", batch);
     KILN_RETURN_IF_ERROR(fill(input, 0, static_cast<size_t>(n)));
     KILN_RETURN_IF_ERROR(pad_batch(static_cast<size_t>(n)));
     KILN_RETURN_IF_ERROR(context_.enqueue(stream_));
-    std::vector<Tensor> out(engine_.num_outputs());
+    std::vector<Tensor> out(context_.num_outputs());
     for (size_t i = 0; i < out.size(); ++i) {
-      out[i].shape = engine_.output_dims(i);
+      out[i].shape = context_.output_dims(i);
       if (!out[i].shape.empty() && out[i].shape[0] == batch) out[i].shape[0] = n;  // the padding rows' outputs dropped
       out[i].data.resize(static_cast<size_t>(ir::shape_numel(out[i].shape)));
       KILN_RETURN_IF_ERROR(cuda_check(cudaMemcpyAsync(out[i].data.data(), context_.output(i), out[i].data.size() * sizeof(float),
@@ -104,7 +103,7 @@ class GpuPredictor : public DevicePredictor {
   Result<std::vector<Prediction>> predict_chunks(const ModelInfo& info, const std::string& name, bool end2end, size_t count,
                                                  const PredictOptions& o, Prepare prepare) {
     KILN_RETURN_IF_ERROR(cuda_check(cudaSetDevice(device_), "cuda:" + std::to_string(device_)));
-    const std::vector<int64_t>& in = engine_.input_dims(0);
+    const std::vector<int64_t>& in = context_.input_dims(0);
     if (in.size() != 4 || in[1] != 3)
       return error(StatusCode::kUnsupported, name, ": input ", ir::shape_to_string(in), " is not [batch, 3, h, w]");
     std::vector<Prediction> out;
@@ -120,7 +119,7 @@ class GpuPredictor : public DevicePredictor {
 
   // A device input's [N, 3, H, W] against this engine's input.
   Status check_input_size(const std::string& name, const DeviceInput& input) const {
-    const std::vector<int64_t>& in = engine_.input_dims(0);
+    const std::vector<int64_t>& in = context_.input_dims(0);
     if (input.shape.size() != 4 || input.shape[0] < 1 || in.size() != 4 ||
         !std::equal(input.shape.begin() + 1, input.shape.end(), in.begin() + 1))
       return error(StatusCode::kInvalidArgument, name, ": device input ", ir::shape_to_string(input.shape),
@@ -137,7 +136,7 @@ class GpuPredictor : public DevicePredictor {
 
   // Zeros in the slots of a partial batch (their outputs are ignored).
   Status pad_batch(size_t n) {
-    const std::vector<int64_t>& in = engine_.input_dims(0);
+    const std::vector<int64_t>& in = context_.input_dims(0);
     const size_t batch = static_cast<size_t>(in[0]), per_image = static_cast<size_t>(in[1] * in[2] * in[3]);
     if (n >= batch) return Status::Ok();
     return cuda_check(cudaMemsetAsync(context_.input(0) + n * per_image, 0, (batch - n) * per_image * sizeof(float), stream_),
@@ -146,7 +145,7 @@ class GpuPredictor : public DevicePredictor {
 
   // sources_ letterboxed (classifiers: cropped) into the engine's input, sizes_ set.
   Status write_sources(const ModelInfo& info, const std::string& name) {
-    const std::vector<int64_t>& in = engine_.input_dims(0);
+    const std::vector<int64_t>& in = context_.input_dims(0);
     const int ih = static_cast<int>(in[2]), iw = static_cast<int>(in[3]);
     const size_t per_image = static_cast<size_t>(3) * ih * iw;
     float* input = context_.input(0);
@@ -232,7 +231,7 @@ class GpuPredictor : public DevicePredictor {
 
   Result<vision_cuda::RawLayout> raw_layout(const ModelInfo& info, const std::string& name, bool end2end) const {
     vision_cuda::RawLayout l;
-    const std::vector<int64_t>& d = engine_.output_dims(0);
+    const std::vector<int64_t>& d = context_.output_dims(0);
     if (d.size() != 3) return bad_output(info, name, d, "[batch, channels, anchors]");
     l.batch = static_cast<int>(d[0]);
     l.end2end = end2end;
@@ -241,9 +240,9 @@ class GpuPredictor : public DevicePredictor {
     int extra = 0;
     if (info.task == "segment") {
       l.task = vision_cuda::Task::kSegment;
-      if (engine_.num_outputs() < 2 || engine_.output_dims(1).size() != 4)
+      if (context_.num_outputs() < 2 || context_.output_dims(1).size() != 4)
         return bad_output(info, name, d, "followed by [batch, masks, h, w] prototypes");
-      extra = static_cast<int>(engine_.output_dims(1)[1]);
+      extra = static_cast<int>(context_.output_dims(1)[1]);
     } else if (info.task == "pose") {
       l.task = vision_cuda::Task::kPose;
       if (info.kpt_shape.size() != 2) return error(StatusCode::kUnsupported, name, ": pose model without kpt_shape");
@@ -264,7 +263,7 @@ class GpuPredictor : public DevicePredictor {
   // Inference over the input prepare() wrote, sizes_ of it (events_[0] already recorded).
   Status chunk(const ModelInfo& info, const std::string& name, bool end2end, const PredictOptions& o,
                std::vector<Prediction>& out) {
-    const std::vector<int64_t>& in = engine_.input_dims(0);
+    const std::vector<int64_t>& in = context_.input_dims(0);
     const int batch = static_cast<int>(in[0]), ih = static_cast<int>(in[2]), iw = static_cast<int>(in[3]);
     const size_t n = sizes_.size();
     const bool classify = info.task == "classify";
@@ -278,7 +277,7 @@ class GpuPredictor : public DevicePredictor {
     vision_cuda::RawLayout layout;
     const float* raw = context_.output(0);
     if (classify) {
-      const std::vector<int64_t>& d = engine_.output_dims(0);
+      const std::vector<int64_t>& d = context_.output_dims(0);
       if (d.size() != 2) return bad_output(info, name, d, "[batch, classes]");
       KILN_RETURN_IF_ERROR(ensure_decoder({vision_cuda::Task::kDetect, batch, false, 0, 1, 0, 0, 0}, o.max_det));
       KILN_RETURN_IF_ERROR(decoder_->enqueue_top5(raw, static_cast<int>(n), static_cast<int>(d[1]), stream_));
@@ -301,7 +300,7 @@ class GpuPredictor : public DevicePredictor {
       p.input_width = iw, p.input_height = ih;
       if (classify) {
         const vision_cuda::GpuClassScore* top = decoder_->top5(static_cast<int>(i));
-        const int k = std::min<int>(5, static_cast<int>(engine_.output_dims(0)[1]));
+        const int k = std::min<int>(5, static_cast<int>(context_.output_dims(0)[1]));
         for (int j = 0; j < k; ++j) p.top5.push_back({top[j].class_id, top[j].score});
         continue;
       }
@@ -341,7 +340,7 @@ class GpuPredictor : public DevicePredictor {
       return Status::Ok();
     }
     if (l.task == vision_cuda::Task::kSegment && count > 0) {
-      const std::vector<int64_t>& pd = engine_.output_dims(1);
+      const std::vector<int64_t>& pd = context_.output_dims(1);
       const size_t plane = static_cast<size_t>(pd[1]) * pd[2] * pd[3];
       KILN_RETURN_IF_ERROR(decoder_->enqueue_masks(context_.output(0), l, i, context_.output(1) + i * plane,
                                                    static_cast<int>(pd[1]), static_cast<int>(pd[2]),
@@ -368,8 +367,7 @@ class GpuPredictor : public DevicePredictor {
     return Status::Ok();
   }
 
-  const cuda::Engine& engine_;
-  cuda::ExecutionContext& context_;
+  cuda::BatchContext& context_;
   int device_;
   cudaStream_t stream_ = nullptr;
   Event events_[4];
@@ -413,9 +411,8 @@ Status check_frame_memory(std::span<const Frame> frames, int model_device) {
   return Status::Ok();
 }
 
-Result<std::unique_ptr<DevicePredictor>> make_gpu_predictor(const cuda::Engine& engine, cuda::ExecutionContext& context,
-                                                            int device) {
-  auto p = std::make_unique<GpuPredictor>(engine, context, device);
+Result<std::unique_ptr<DevicePredictor>> make_gpu_predictor(cuda::BatchContext& context, int device) {
+  auto p = std::make_unique<GpuPredictor>(context, device);
   KILN_RETURN_IF_ERROR(p->init());
   return std::unique_ptr<DevicePredictor>(std::move(p));
 }

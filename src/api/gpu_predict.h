@@ -1,5 +1,6 @@
 // Model::predict on the GPU for a CUDA engine (CUDA builds only): pinned staging, one
-// stream, letterbox kernel into the context's input, the engine, decode kernels, the
+// stream, letterbox kernel into the context's input, the engine (one prepared batch, or
+// several side by side: cuda::BatchContext), decode kernels, the
 // kept items read from mapped host memory after one sync (segment masks: a second pass
 // once the detections are known).
 #pragma once
@@ -7,7 +8,7 @@
 #include <memory>
 
 #include "api/runner.h"
-#include "backends/cuda/engine.h"
+#include "backends/cuda/batch_context.h"
 
 namespace kiln::api {
 
@@ -23,7 +24,6 @@ PlaneMemory plane_memory(const void* plane);
 // DevicePredictor::check_memory for a model on cuda:device (plane_memory).
 Status check_frame_memory(std::span<const Frame> frames, int device);
 
-Result<std::unique_ptr<DevicePredictor>> make_gpu_predictor(const cuda::Engine& engine, cuda::ExecutionContext& context,
-                                                            int device);
+Result<std::unique_ptr<DevicePredictor>> make_gpu_predictor(cuda::BatchContext& context, int device);
 
 }  // namespace kiln::api

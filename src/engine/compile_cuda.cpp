@@ -4,11 +4,13 @@
 #if KILN_ENGINE_CUDA
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <map>
 
 #include "backends/cpu/executor.h"
+#include "backends/cuda/batch_context.h"
 #include "backends/cuda/engine.h"
 #include "backends/cuda/timing_cache.h"
 #include "engine/graph_serialization.h"
@@ -62,6 +64,35 @@ std::string planned_line(int64_t batch, const cuda::BuildStats& s) {
          (s.compile_processes ? ", compiled in " + std::to_string(s.compile_processes) + " worker processes" : "") + ")";
 }
 
+// The profile's batches between prepared sizes that run faster split (batch_splits.h), each
+// way timed on the GPU; none where the engines' inputs and outputs do not stack by rows.
+Result<BatchSplits> measure_batch_splits(const CudaEngines& e) {
+  std::vector<const cuda::Engine*> engines;
+  for (const auto& x : e.engines) engines.push_back(x.get());
+  if (!cuda::BatchContext::check_stackable(engines).ok()) return BatchSplits{};
+  KILN_ASSIGN_OR_RETURN(auto timer, cuda::ChunkTimer::create(engines));
+  std::map<std::vector<int64_t>, double> timed;  // padded sizes repeat
+  return choose_batch_splits(e.batches, [&](const std::vector<int64_t>& chunks) -> Result<double> {
+    if (auto it = timed.find(chunks); it != timed.end()) return it->second;
+    std::vector<size_t> at;
+    for (int64_t b : chunks) at.push_back(static_cast<size_t>(std::find(e.batches.begin(), e.batches.end(), b) - e.batches.begin()));
+    KILN_ASSIGN_OR_RETURN(const double ms, timer->median_ms(at, 15));
+    return timed[chunks] = ms;
+  });
+}
+
+// "batches split side by side (0.9 s): 17 = 16 + 1, ..." or that none measured faster.
+std::string splits_line(const BatchSplits& splits, double seconds) {
+  std::string line = "measured batches between prepared sizes in " + fixed(seconds) + " s: ";
+  if (splits.empty()) return line + "each runs padded to the next prepared size";
+  line += "split side by side";
+  for (const auto& [n, chunks] : splits) {
+    line += (n == splits.begin()->first ? " " : ", ") + std::to_string(n) + " =";
+    for (size_t i = 0; i < chunks.size(); ++i) line += (i ? " + " : " ") + std::to_string(chunks[i]);
+  }
+  return line;
+}
+
 }  // namespace
 
 Status compile_cuda(const GraphForBatch& graph_for_batch, const ir::Graph* reference, const BuildOptions& options,
@@ -103,6 +134,17 @@ Status compile_cuda(const GraphForBatch& graph_for_batch, const ir::Graph* refer
     }
     engines->batches.push_back(batch);
     engines->engines.push_back(std::move(built));
+  }
+  if (engines->batches.size() > 1) {
+    const auto t0 = std::chrono::steady_clock::now();
+    // A GPU short of memory for the measuring contexts keeps every batch padded.
+    auto splits = measure_batch_splits(*engines);
+    if (splits.ok()) {
+      engines->splits = out.plans.splits = std::move(*splits);
+      say(splits_line(engines->splits, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()));
+    } else {
+      say("batches between prepared sizes run padded: " + splits.status().message());
+    }
   }
   out.plans.weight_bytes = engines->weights->bytes();
   out.plans.recorded = std::move(recorded);
@@ -151,6 +193,7 @@ Result<std::shared_ptr<CudaEngines>> load_cuda_engines(const std::filesystem::pa
     engines->batches.push_back(p.input[0]);
     engines->engines.push_back(std::move(built).value());
   }
+  engines->splits = plans.splits;
   return engines;
 }
 

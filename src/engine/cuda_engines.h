@@ -5,11 +5,13 @@
 // carry it.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <vector>
 
+#include "engine/batch_splits.h"
 #include "kiln/status.h"
 
 namespace kiln::cuda {
@@ -26,12 +28,14 @@ struct CudaEngines {
   std::shared_ptr<cuda::WeightStore> weights;
   std::vector<int64_t> batches;                        // ascending
   std::vector<std::shared_ptr<cuda::Engine>> engines;  // one per batch
+  BatchSplits splits;  // batches between prepared sizes that run as chunks side by side
 
-  // The engine for n images: the smallest prepared batch >= n, else the largest.
-  size_t index_for(int64_t n) const {
-    for (size_t i = 0; i < batches.size(); ++i)
-      if (batches[i] >= n) return i;
-    return batches.size() - 1;
+  // The engines that run n images side by side (batch_splits.h: chunks_for), by index.
+  std::vector<size_t> chunks_for(int64_t n) const {
+    std::vector<size_t> out;
+    for (int64_t b : engine::chunks_for(batches, splits, n))
+      out.push_back(static_cast<size_t>(std::find(batches.begin(), batches.end(), b) - batches.begin()));
+    return out;
   }
 };
 

@@ -15,7 +15,8 @@ std::string mib(uint64_t bytes) {
   return os.str();
 }
 
-// The CUDA plans a file records: prepared batches, memory, and each step with its tactic.
+// The CUDA plans a file records: prepared batches, the batches run split, memory, and each
+// step with its tactic.
 void describe_plans(const EnginePlans& plans, std::ostringstream& os, nlohmann::json& j) {
   if (plans.empty()) {
     os << "plans       none (a CPU engine, or built where no GPU could plan it)\n";
@@ -38,10 +39,19 @@ void describe_plans(const EnginePlans& plans, std::ostringstream& os, nlohmann::
                         {"workspace_bytes", p.workspace_bytes}, {"io_bytes", p.io_bytes}, {"cublas_bytes", p.cublas_bytes},
                         {"context_bytes", p.context_bytes()}, {"steps", steps}});
   }
+  nlohmann::json splits = nlohmann::json::array();
+  if (!plans.splits.empty()) os << "split       batches run as chunks side by side (measured faster than padded):";
+  for (const auto& [n, chunks] : plans.splits) {
+    os << (n == plans.splits.begin()->first ? " " : ", ") << n << " =";
+    for (size_t i = 0; i < chunks.size(); ++i) os << (i ? " + " : " ") << chunks[i];
+    splits.push_back({{"batch", n}, {"chunks", chunks}});
+  }
+  if (!plans.splits.empty()) os << "\n";
   const PreparedPlan& first = plans.prepared.front();
   os << "steps       " << first.steps.size() << " at batch " << first.input[0] << " (node: tactic)\n";
   for (const PlanStep& s : first.steps) os << "  " << s.name << ": " << s.tactic << "\n";
-  j["plans"] = {{"weight_bytes", plans.weight_bytes}, {"recorded_entries", recorded}, {"prepared", prepared}};
+  j["plans"] = {{"weight_bytes", plans.weight_bytes}, {"recorded_entries", recorded}, {"prepared", prepared},
+                {"splits", splits}};
 }
 
 // An INT8 engine: where its ranges came from, how many layers run in INT8, and each float

@@ -1,5 +1,7 @@
 #include "engine/engine_plans.h"
 
+#include <algorithm>
+
 #include "core/json_text.h"
 
 namespace kiln::engine {
@@ -20,7 +22,13 @@ std::vector<uint8_t> encode_plans(const EnginePlans& p) {
                         {"cublas_bytes", s.cublas_bytes},
                         {"steps", steps}});
   }
-  const std::string text = json_text(json{{"weight_bytes", p.weight_bytes}, {"prepared", prepared}});
+  json doc{{"weight_bytes", p.weight_bytes}, {"prepared", prepared}};
+  if (!p.splits.empty()) {
+    json splits = json::array();
+    for (const auto& [n, chunks] : p.splits) splits.push_back({n, chunks});
+    doc["splits"] = std::move(splits);
+  }
+  const std::string text = json_text(doc);
   return std::vector<uint8_t>(text.begin(), text.end());
 }
 
@@ -48,6 +56,24 @@ Result<EnginePlans> decode_plans(std::span<const uint8_t> bytes, const std::stri
       }
       if (pp.input.size() != 4 || pp.input[0] < 1) return bad("a prepared shape has no [batch, c, h, w] input");
       p.prepared.push_back(std::move(pp));
+    }
+    if (j.contains("splits")) {
+      std::vector<int64_t> batches;
+      for (const PreparedPlan& pp : p.prepared) batches.push_back(pp.input[0]);
+      for (const json& s : j.at("splits")) {
+        if (!s.is_array() || s.size() != 2) return bad("a batch split is not [rows, [batches]]");
+        const auto n = s[0].get<int64_t>();
+        const auto chunks = s[1].get<std::vector<int64_t>>();
+        int64_t rows = 0;
+        for (int64_t c : chunks) {
+          if (std::find(batches.begin(), batches.end(), c) == batches.end())
+            return bad("batch split of " + std::to_string(n) + " names batch " + std::to_string(c) + ", not prepared");
+          rows += c;
+        }
+        if (batches.empty() || n <= batches.front() || n >= batches.back() || chunks.size() < 2 || rows < n)
+          return bad("batch split of " + std::to_string(n) + " does not fit the prepared batches");
+        p.splits[n] = chunks;
+      }
     }
   } catch (const json::exception&) {
     return bad("a field is missing or of the wrong type");

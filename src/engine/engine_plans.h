@@ -5,7 +5,8 @@
 // execution plans with their compiled kernels, cuBLASLt algorithms) the shapes replay.
 // The section is JSON, so `kiln info` reads it in any build; the entries are text in a
 // section of their own (engine_format.h): an FP16 engine's are megabytes of base64, which a
-// JSON string would make every load parse character by character.
+// JSON string would make every load parse character by character. A profile's batches
+// that run as chunks side by side (batch_splits.h) are recorded here too.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/batch_splits.h"
 #include "kiln/status.h"
 
 namespace kiln::engine {
@@ -34,6 +36,7 @@ struct PreparedPlan {
 struct EnginePlans {
   uint64_t weight_bytes = 0;
   std::vector<PreparedPlan> prepared;  // by batch, ascending
+  BatchSplits splits;                  // batches between prepared sizes that run split
   std::string recorded;                // timing-cache entries (cuda::TimingCache text form; not in encode_plans)
   bool empty() const { return prepared.empty(); }
 };

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "api/api_test_util.h"
+#include "backends/cuda/batch_context.h"
 #include "backends/cuda/engine.h"
 #include "engine/builder.h"
 #include "engine/compile.h"
@@ -176,8 +177,8 @@ TEST(EngineV2Gpu, EveryBatchOfAProfileMatchesAStaticEngine) {
       EXPECT_LE(d.box, 0.01) << "batch " << n;
     }
     // Raw run of n rows gives what the engine built for exactly n gives; n = 3, between the
-    // prepared 2 and 4, runs on the batch-4 plan (zero rows after the inputs', dropped from
-    // the outputs).
+    // prepared 2 and 4, runs padded on the batch-4 plan (zero rows after the inputs', dropped
+    // from the outputs) or as 2 + 1 side by side, whichever the build measured faster.
     Tensor input{{n, 3, 640, 640}, std::vector<float>(static_cast<size_t>(n) * 3 * 640 * 640)};
     for (size_t k = 0; k < input.data.size(); ++k) input.data[k] = static_cast<float>((k * 2654435761u) % 1000) / 1000.f;
     auto raw_got = profile->run(std::span<const Tensor>(&input, 1));
@@ -197,6 +198,58 @@ TEST(EngineV2Gpu, EveryBatchOfAProfileMatchesAStaticEngine) {
       EXPECT_LE(worst, 1e-4f * scale) << "batch " << n << " output " << o;
     }
   }
+}
+
+// Chunks side by side read and write their rows of the shared buffers in place: each row's
+// outputs are bit for bit those of its chunk's engine run alone on the same rows, and a
+// batch of fewer rows than the chunks hold pads the rest. The build records the splits it
+// measured, each naming prepared batches that hold its rows.
+TEST(EngineV2Gpu, ChunksSideBySideGiveEachChunkEnginesOutputs) {
+  KILN_REQUIRE_ASSETS();
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
+  engine::BuildOptions o = gpu_build(temp_dir(), Precision::kFp32);
+  o.batch = BatchProfile(1, 4, 4);
+  o.imgsz = 320;
+  o.verify = false;
+  auto compiled = engine::compile(asset("models/yolo11n-dynamic.onnx"), o);
+  ASSERT_TRUE(compiled.ok()) << compiled.status().message();
+  const engine::CudaEngines& e = *compiled->cuda;
+  ASSERT_EQ(e.batches, (std::vector<int64_t>{1, 2, 4}));
+  EXPECT_EQ(compiled->plans.splits, e.splits);
+  for (const auto& [n, chunks] : e.splits) {
+    EXPECT_EQ(n, 3);
+    EXPECT_EQ(chunks, (std::vector<int64_t>{2, 1}));
+  }
+  auto batch = cuda::BatchContext::create({e.engines[1].get(), e.engines[0].get()});
+  ASSERT_TRUE(batch.ok()) << batch.status().message();
+  ASSERT_EQ((*batch)->rows(), 3);
+  const ir::Tensor three = deterministic_input({3, 3, 320, 320});
+  auto rows = [&](int64_t first, int64_t n) {
+    ir::Tensor t(ir::DType::kFloat32, {n, 3, 320, 320});
+    std::memcpy(t.raw(), static_cast<const uint8_t*>(three.raw()) + first * (three.nbytes() / 3), t.nbytes());
+    return t;
+  };
+  auto got = (*batch)->run({three});
+  auto first_two = run_engine(*e.engines[1], rows(0, 2));
+  auto last = run_engine(*e.engines[0], rows(2, 1));
+  ASSERT_TRUE(got.ok() && first_two.ok() && last.ok()) << got.status().message();
+  ASSERT_EQ(got->size(), first_two->size());
+  for (size_t i = 0; i < got->size(); ++i) {
+    const ir::Tensor& g = (*got)[i];
+    ASSERT_EQ(g.dim(0), 3);
+    const size_t two = (*first_two)[i].nbytes();
+    EXPECT_EQ(std::memcmp(g.raw(), (*first_two)[i].raw(), two), 0) << "output " << i << ", rows 0-1";
+    EXPECT_EQ(std::memcmp(static_cast<const uint8_t*>(g.raw()) + two, (*last)[i].raw(), (*last)[i].nbytes()), 0)
+        << "output " << i << ", row 2";
+  }
+  // Two rows on the same chunks: the third row is zeros, the outputs two rows, as the
+  // batch-2 engine gives them.
+  auto fewer = (*batch)->run({rows(0, 2)});
+  ASSERT_TRUE(fewer.ok()) << fewer.status().message();
+  EXPECT_TRUE(same_bits(*fewer, *first_two));
+  // More rows than the chunks hold: an error, not a write past the buffers.
+  auto wrong = (*batch)->run({deterministic_input({4, 3, 320, 320})});
+  EXPECT_FALSE(wrong.ok());
 }
 
 TEST(EngineV2Gpu, EightThreadsOnOneModelGetTheSingleThreadResults) {

@@ -96,6 +96,31 @@ TEST(EngineFile, RoundTripsMetadataGraphAndPlans) {
   EXPECT_EQ(std::string(bytes.begin(), bytes.begin() + 4), "KILN");
 }
 
+// The batches a profile runs split side by side travel in the plans section; a split that
+// names a batch the file does not prepare is a corrupt file, not a crash at run time.
+TEST(EngineFile, BatchSplitsRoundTripAndAreChecked) {
+  EnginePlans plans = sample_plans();
+  PreparedPlan two = plans.prepared[0], four = plans.prepared[0];
+  two.input[0] = 2;
+  four.input[0] = 4;
+  plans.prepared.push_back(two);
+  plans.prepared.push_back(four);
+  plans.splits = {{3, {2, 1}}};
+  auto back = decode_plans(encode_plans(plans), "x.kiln");
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->splits, plans.splits);
+  EXPECT_TRUE(decode_plans(encode_plans(sample_plans()), "x.kiln")->splits.empty());
+  for (const BatchSplits& bad : {BatchSplits{{3, {2, 3}}}, BatchSplits{{3, {1, 1}}}, BatchSplits{{4, {2, 2}}},
+                                 BatchSplits{{3, {4}}}}) {
+    plans.splits = bad;
+    auto got = decode_plans(encode_plans(plans), "x.kiln");
+    ASSERT_FALSE(got.ok()) << bad.begin()->first;
+    EXPECT_EQ(got.status().code(), StatusCode::kCorrupt);
+    EXPECT_NE(got.status().message().find("x.kiln"), std::string::npos);
+    EXPECT_EQ(got.status().message().find('\n'), std::string::npos);
+  }
+}
+
 TEST(EngineFile, EveryTruncationIsOneLineCorruptError) {
   fs::path dir = test::temp_dir();
   auto bytes = bytes_of(write_sample(dir));

@@ -203,16 +203,21 @@ ExecutionContext::~ExecutionContext() {
   for (void* p : owned_) cudaFree(p);
 }
 
-Result<std::unique_ptr<ExecutionContext>> ExecutionContext::create(const Engine& engine, bool use_cuda_graph) {
+Result<std::unique_ptr<ExecutionContext>> ExecutionContext::create(const Engine& engine, bool use_cuda_graph,
+                                                                   const IoAddresses* io) {
+  if (io && (io->inputs.size() != engine.input_slots_.size() || io->outputs.size() != engine.output_slots_.size()))
+    return error(StatusCode::kInvalidArgument, "context I/O addresses: ", io->inputs.size(), " inputs and ",
+                 io->outputs.size(), " outputs for an engine of ", engine.input_slots_.size(), " and ",
+                 engine.output_slots_.size());
   std::unique_ptr<ExecutionContext> c(new ExecutionContext(engine));
   c->use_graph_ = use_cuda_graph;
-  KILN_RETURN_IF_ERROR(c->allocate());
+  KILN_RETURN_IF_ERROR(c->allocate(io));
   return c;
 }
 
 // The engine's memory plan made real: one arena, workspaces and I/O buffers of this
-// context's own, and the lanes' streams and events.
-Status ExecutionContext::allocate() {
+// context's own (or the caller's, io), and the lanes' streams and events.
+Status ExecutionContext::allocate(const IoAddresses* io) {
   const auto& slots = engine_.slots_;
   const Schedule& sched = engine_.schedule_;
   ExecState state;
@@ -237,12 +242,21 @@ Status ExecutionContext::allocate() {
         cublas_status(cublasSetWorkspace(cublas_, cublas_workspace, kCublasWorkspace), "cublasSetWorkspace"));
   }
   state.ptr.assign(slots.size(), nullptr);
+  auto io_address = [&](const IoAddresses& a, int slot) -> float* {
+    for (size_t i = 0; i < engine_.input_slots_.size(); ++i)
+      if (engine_.input_slots_[i] == slot) return a.inputs[i];
+    for (size_t i = 0; i < engine_.output_slots_.size(); ++i)
+      if (engine_.output_slots_[i] == slot) return a.outputs[i];
+    return nullptr;
+  };
   for (int s = 0; s < static_cast<int>(slots.size()); ++s) {
     const Slot& sl = slots[s];
     if (sl.constant) {
       state.ptr[s] = const_cast<void*>(sl.constant);
     } else if (sl.root >= 0) {
       state.ptr[s] = static_cast<uint8_t*>(state.ptr[sl.root]) + sl.offset;
+    } else if (float* given = io ? io_address(*io, s) : nullptr) {
+      state.ptr[s] = given;
     } else if (sl.persistent) {
       void* p = nullptr;
       KILN_CUDA_TRY(cudaMalloc(&p, std::max<size_t>(sl.bytes(), 16)), "cudaMalloc for '" + sl.name + "'");

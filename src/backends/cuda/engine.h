@@ -110,11 +110,19 @@ class Engine {
   mutable std::mutex capture_mu_;  // shared handles are used by one eager run at a time
 };
 
+// Device addresses a context uses for its graph inputs and outputs (by index, float32 in
+// the engine's dims) instead of buffers of its own: rows of a larger batch's buffers
+// (batch_context.h).
+struct IoAddresses {
+  std::vector<float*> inputs, outputs;
+};
+
 class ExecutionContext {
  public:
-  // Allocates the arena and I/O buffers. With use_cuda_graph=false every enqueue launches
-  // the steps one by one (debugging).
-  static Result<std::unique_ptr<ExecutionContext>> create(const Engine& engine, bool use_cuda_graph = true);
+  // Allocates the arena and I/O buffers (the latter at `io`'s addresses when given). With
+  // use_cuda_graph=false every enqueue launches the steps one by one (debugging).
+  static Result<std::unique_ptr<ExecutionContext>> create(const Engine& engine, bool use_cuda_graph = true,
+                                                          const IoAddresses* io = nullptr);
   ~ExecutionContext();
   ExecutionContext(const ExecutionContext&) = delete;
   ExecutionContext& operator=(const ExecutionContext&) = delete;
@@ -140,7 +148,7 @@ class ExecutionContext {
 
  private:
   explicit ExecutionContext(const Engine& engine) : engine_(engine) {}
-  Status allocate();
+  Status allocate(const IoAddresses* io);
   // Enqueues every step: on `stream` alone for a one-lane schedule, else forked from
   // `stream` onto the lanes and joined back into it.
   Status enqueue_steps(cudaStream_t stream) const;
