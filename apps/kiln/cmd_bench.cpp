@@ -285,24 +285,20 @@ Status bench_engine_batch(const BenchOptions& o, const std::string& precision, c
   for (int64_t b : engines.batches) std::cout << " " << b;
   std::cout << "; built in " << std::fixed << std::setprecision(2) << compiled.metadata.build.build_seconds << " s)\n"
             << "| precision | batch | runs as | median ms | exact-batch engine ms | ratio |\n|---|---|---|---|---|---|\n";
+  std::vector<const cuda::Engine*> all;
+  for (const auto& e : engines.engines) all.push_back(e.get());
+  KILN_ASSIGN_OR_RETURN(auto ctx, cuda::BatchContext::create(all));
   cudaStream_t stream = nullptr;
   KILN_CUDA_TRY(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate");
   Status st = Status::Ok();
   for (int64_t n : o.batches) {
     if (n < profile.min || n > profile.max) continue;
-    std::vector<const cuda::Engine*> chunks;
     std::string runs_as;
-    for (size_t i : engines.chunks_for(n)) {
-      chunks.push_back(engines.engines[i].get());
-      runs_as += (runs_as.empty() ? "" : " + ") + std::to_string(engines.batches[i]);
-    }
-    auto ctx = cuda::BatchContext::create(chunks);
-    if (!ctx.ok()) {
-      st = ctx.status();
-      break;
-    }
+    for (size_t i : engines.chunks_for(n)) runs_as += (runs_as.empty() ? "" : " + ") + std::to_string(engines.batches[i]);
+    st = ctx->select(engines.chunks_for(n));
+    if (!st.ok()) break;
     std::vector<float> ms;
-    st = time_replays(o, stream, [&] { return (*ctx)->enqueue(stream); }, ms);
+    st = time_replays(o, stream, [&] { return ctx->enqueue(stream); }, ms);
     if (!st.ok()) break;
     const double median = percentile(ms, 0.5);
     double exact = NAN;

@@ -31,18 +31,18 @@ Status select_device(int device) {
   return Status::Ok();
 }
 
-// The execution context of a batch (one prepared engine, or several side by side) and the
-// GPU predictor that drives it: what one inference in flight needs. A runner lends them
-// out, one call at a time each.
+// The execution context of a batch over the prepared engines (one of them, or several side
+// by side: cuda::BatchContext) and the GPU predictor that drives it: what one inference in
+// flight needs. A runner lends them out, one call at a time each.
 struct Session {
   std::unique_ptr<cuda::BatchContext> context;
   std::unique_ptr<DevicePredictor> predictor;  // uses context: declared after it, destroyed first
 };
 
 // The prepared engines of one CUDA engine file (one per batch size of its profile), with a
-// pool of sessions per way of running a batch (engine::CudaEngines::chunks_for): concurrent
-// calls each borrow a session, created when none is free, so N threads in flight cost N
-// contexts and share the weights.
+// pool of sessions: concurrent calls each borrow one, created when none is free, and select
+// the way their batch runs (engine::CudaEngines::chunks_for), so N threads in flight cost N
+// sessions and share the weights.
 class CudaRunner : public Runner, public DevicePredictor {
  public:
   CudaRunner(std::shared_ptr<engine::CudaEngines> engines, int device) : engines_(std::move(engines)), device_(device) {}
@@ -115,44 +115,45 @@ class CudaRunner : public Runner, public DevicePredictor {
     return out;
   }
 
-  using Chunks = std::vector<size_t>;  // engines side by side, by index
-
-  // A borrowed session, given back to its free list when the lease ends.
+  // A borrowed session, given back to the pool when the lease ends.
   struct Lease {
     CudaRunner* owner = nullptr;
-    Chunks chunks;
     std::unique_ptr<Session> session;
-    Lease(CudaRunner* o, Chunks c, std::unique_ptr<Session> s) : owner(o), chunks(std::move(c)), session(std::move(s)) {}
+    Lease(CudaRunner* o, std::unique_ptr<Session> s) : owner(o), session(std::move(s)) {}
     Lease(Lease&& other) noexcept = default;
     ~Lease() {
       if (!session) return;
       std::lock_guard<std::mutex> lock(owner->mu_);
-      owner->free_[chunks].push_back(std::move(session));
+      owner->free_.push_back(std::move(session));
     }
   };
 
-  Result<Lease> borrow(Chunks chunks) {
+  // A session with `chunks` (engines side by side, by index) selected.
+  Result<Lease> borrow(const std::vector<size_t>& chunks) {
+    std::unique_ptr<Session> session;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      auto& free = free_[chunks];
-      if (!free.empty()) {
-        std::unique_ptr<Session> s = std::move(free.back());
-        free.pop_back();
-        return Lease(this, std::move(chunks), std::move(s));
+      if (!free_.empty()) {
+        session = std::move(free_.back());
+        free_.pop_back();
       }
     }
-    std::vector<const cuda::Engine*> engines;
-    for (size_t i : chunks) engines.push_back(engines_->engines.at(i).get());
-    auto session = std::make_unique<Session>();
-    KILN_ASSIGN_OR_RETURN(session->context, cuda::BatchContext::create(engines));
-    KILN_ASSIGN_OR_RETURN(session->predictor, make_gpu_predictor(*session->context, device_));
-    return Lease(this, std::move(chunks), std::move(session));
+    if (!session) {
+      std::vector<const cuda::Engine*> engines;
+      for (const auto& e : engines_->engines) engines.push_back(e.get());
+      session = std::make_unique<Session>();
+      KILN_ASSIGN_OR_RETURN(session->context, cuda::BatchContext::create(engines));
+      KILN_ASSIGN_OR_RETURN(session->predictor, make_gpu_predictor(*session->context, device_));
+    }
+    Lease lease(this, std::move(session));
+    KILN_RETURN_IF_ERROR(lease.session->context->select(chunks));
+    return lease;
   }
 
   std::shared_ptr<engine::CudaEngines> engines_;
   int device_;
   std::mutex mu_;
-  std::map<Chunks, std::vector<std::unique_ptr<Session>>> free_;  // declared after engines_
+  std::vector<std::unique_ptr<Session>> free_;  // declared after engines_
 };
 
 // A model with symbolic height/width on the GPU: one engine per input size; predict

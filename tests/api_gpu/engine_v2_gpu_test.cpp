@@ -201,9 +201,10 @@ TEST(EngineV2Gpu, EveryBatchOfAProfileMatchesAStaticEngine) {
 }
 
 // Chunks side by side read and write their rows of the shared buffers in place: each row's
-// outputs are bit for bit those of its chunk's engine run alone on the same rows, and a
-// batch of fewer rows than the chunks hold pads the rest. The build records the splits it
-// measured, each naming prepared batches that hold its rows.
+// outputs are bit for bit those of its chunk's engine run alone on the same rows, a batch
+// of fewer rows than the chunks hold pads the rest, and one context serves a split and a
+// padded size in turn. The build records the splits it measured, each naming prepared
+// batches that hold its rows.
 TEST(EngineV2Gpu, ChunksSideBySideGiveEachChunkEnginesOutputs) {
   KILN_REQUIRE_ASSETS();
   if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
@@ -220,8 +221,9 @@ TEST(EngineV2Gpu, ChunksSideBySideGiveEachChunkEnginesOutputs) {
     EXPECT_EQ(n, 3);
     EXPECT_EQ(chunks, (std::vector<int64_t>{2, 1}));
   }
-  auto batch = cuda::BatchContext::create({e.engines[1].get(), e.engines[0].get()});
+  auto batch = cuda::BatchContext::create({e.engines[0].get(), e.engines[1].get(), e.engines[2].get()});
   ASSERT_TRUE(batch.ok()) << batch.status().message();
+  ASSERT_TRUE((*batch)->select({1, 0}).ok());  // 2 + 1
   ASSERT_EQ((*batch)->rows(), 3);
   const ir::Tensor three = deterministic_input({3, 3, 320, 320});
   auto rows = [&](int64_t first, int64_t n) {
@@ -247,9 +249,20 @@ TEST(EngineV2Gpu, ChunksSideBySideGiveEachChunkEnginesOutputs) {
   auto fewer = (*batch)->run({rows(0, 2)});
   ASSERT_TRUE(fewer.ok()) << fewer.status().message();
   EXPECT_TRUE(same_bits(*fewer, *first_two));
-  // More rows than the chunks hold: an error, not a write past the buffers.
+  // More rows than the selection holds: an error, not a write past the buffers.
   auto wrong = (*batch)->run({deterministic_input({4, 3, 320, 320})});
   EXPECT_FALSE(wrong.ok());
+  // The batch-4 engine alone on the same buffers, then 2 + 1 again on the contexts made first.
+  ASSERT_TRUE((*batch)->select({2}).ok());
+  const ir::Tensor four = deterministic_input({4, 3, 320, 320});
+  auto padded = (*batch)->run({four});
+  auto alone = run_engine(*e.engines[2], four);
+  ASSERT_TRUE(padded.ok() && alone.ok());
+  EXPECT_TRUE(same_bits(*padded, *alone));
+  ASSERT_TRUE((*batch)->select({1, 0}).ok());
+  auto again = (*batch)->run({three});
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(same_bits(*again, *got));
 }
 
 TEST(EngineV2Gpu, EightThreadsOnOneModelGetTheSingleThreadResults) {

@@ -49,55 +49,88 @@ Status BatchContext::check_stackable(const std::vector<const Engine*>& engines) 
   return Status::Ok();
 }
 
-Result<std::unique_ptr<BatchContext>> BatchContext::create(const std::vector<const Engine*>& chunks) {
-  if (chunks.empty()) return error(StatusCode::kInvalidArgument, "chunked batch: no chunks");
+Result<std::unique_ptr<BatchContext>> BatchContext::create(const std::vector<const Engine*>& engines) {
+  if (engines.empty()) return error(StatusCode::kInvalidArgument, "batch context: no engines");
   std::unique_ptr<BatchContext> b(new BatchContext());
-  const Engine& first = *chunks.front();
-  if (chunks.size() == 1) {  // the engine as it is, whatever its dims
-    for (size_t i = 0; i < first.num_inputs(); ++i) b->input_dims_.push_back(first.input_dims(i));
-    for (size_t i = 0; i < first.num_outputs(); ++i) b->output_dims_.push_back(first.output_dims(i));
-  } else {
-    KILN_RETURN_IF_ERROR(check_stackable(chunks));
-    for (size_t i = 0; i < first.num_inputs(); ++i) {
-      KILN_ASSIGN_OR_RETURN(auto d, stacked(chunks, true, i));
-      b->input_dims_.push_back(std::move(d));
-    }
-    for (size_t i = 0; i < first.num_outputs(); ++i) {
-      KILN_ASSIGN_OR_RETURN(auto d, stacked(chunks, false, i));
-      b->output_dims_.push_back(std::move(d));
-    }
-  }
-  b->rows_ = b->input_dims_.empty() || b->input_dims_[0].empty() ? 1 : b->input_dims_[0][0];
-  auto alloc = [](const std::vector<int64_t>& dims, std::vector<float*>& into) -> Status {
+  b->engines_ = engines;
+  const Engine& first = *engines.front();
+  for (const Engine* e : engines)
+    if (e->num_inputs() != first.num_inputs() || e->num_outputs() != first.num_outputs())
+      return error(StatusCode::kInvalidArgument, "batch context: the engines' inputs and outputs differ");
+  auto alloc = [&](bool input, size_t i, std::vector<float*>& into) -> Status {
+    int64_t most = 1;
+    for (const Engine* e : engines) most = std::max(most, numel(input ? e->input_dims(i) : e->output_dims(i)));
     float* p = nullptr;
-    KILN_CUDA_TRY(cudaMalloc(&p, std::max<size_t>(numel(dims) * sizeof(float), 16)), "cudaMalloc batch I/O");
+    KILN_CUDA_TRY(cudaMalloc(&p, static_cast<size_t>(most) * sizeof(float)), "cudaMalloc batch I/O");
     into.push_back(p);
     return Status::Ok();
   };
-  for (const auto& d : b->input_dims_) KILN_RETURN_IF_ERROR(alloc(d, b->inputs_));
-  for (const auto& d : b->output_dims_) KILN_RETURN_IF_ERROR(alloc(d, b->outputs_));
-  // Chunk c's rows start at the rows of the chunks before it.
+  for (size_t i = 0; i < first.num_inputs(); ++i) KILN_RETURN_IF_ERROR(alloc(true, i, b->inputs_));
+  for (size_t i = 0; i < first.num_outputs(); ++i) KILN_RETURN_IF_ERROR(alloc(false, i, b->outputs_));
+  KILN_CUDA_TRY(cudaEventCreateWithFlags(&b->fork_, cudaEventDisableTiming), "cudaEventCreate");
+  return b;
+}
+
+Status BatchContext::select(const std::vector<size_t>& chunks) {
+  std::vector<const Engine*> picked;
+  for (size_t c : chunks) {
+    if (c >= engines_.size()) return error(StatusCode::kInvalidArgument, "batch context: no engine ", c);
+    picked.push_back(engines_[c]);
+  }
+  if (picked.empty()) return error(StatusCode::kInvalidArgument, "batch context: nothing selected");
+  std::vector<std::vector<int64_t>> in, out;
+  if (picked.size() == 1) {  // the engine as it is, whatever its dims
+    for (size_t i = 0; i < picked[0]->num_inputs(); ++i) in.push_back(picked[0]->input_dims(i));
+    for (size_t i = 0; i < picked[0]->num_outputs(); ++i) out.push_back(picked[0]->output_dims(i));
+  } else {
+    KILN_RETURN_IF_ERROR(check_stackable(picked));
+    for (size_t i = 0; i < picked[0]->num_inputs(); ++i) {
+      KILN_ASSIGN_OR_RETURN(auto d, stacked(picked, true, i));
+      in.push_back(std::move(d));
+    }
+    for (size_t i = 0; i < picked[0]->num_outputs(); ++i) {
+      KILN_ASSIGN_OR_RETURN(auto d, stacked(picked, false, i));
+      out.push_back(std::move(d));
+    }
+    for (size_t i = 0; i < in.size(); ++i)  // the engines' largest holds every stacked selection
+      if (numel(in[i]) > numel(engines_.back()->input_dims(i)))
+        return error(StatusCode::kInvalidArgument, "batch context: ", ir::shape_to_string(in[i]), " exceeds the buffers");
+  }
+  // Chunk c reads and writes from the row where the chunks before it end.
+  std::vector<ExecutionContext*> selected;
   int64_t row = 0;
   for (size_t c = 0; c < chunks.size(); ++c) {
-    const Engine& e = *chunks[c];
-    IoAddresses io;
-    for (size_t i = 0; i < e.num_inputs(); ++i)
-      io.inputs.push_back(b->inputs_[i] + row * (numel(e.input_dims(i)) / e.input_dims(i)[0]));
-    for (size_t i = 0; i < e.num_outputs(); ++i)
-      io.outputs.push_back(b->outputs_[i] + row * (numel(e.output_dims(i)) / e.output_dims(i)[0]));
-    KILN_ASSIGN_OR_RETURN(auto ctx, ExecutionContext::create(e, true, &io));
-    b->contexts_.push_back(std::move(ctx));
-    row += e.input_dims(0)[0];
-    if (c == 0) continue;
+    const Engine& e = *picked[c];
+    std::unique_ptr<ExecutionContext>& ctx = contexts_[{chunks[c], row}];
+    if (!ctx) {
+      IoAddresses io;
+      for (size_t i = 0; i < e.num_inputs(); ++i)
+        io.inputs.push_back(inputs_[i] + row * (numel(e.input_dims(i)) / std::max<int64_t>(e.input_dims(i)[0], 1)));
+      for (size_t i = 0; i < e.num_outputs(); ++i)
+        io.outputs.push_back(outputs_[i] + row * (numel(e.output_dims(i)) / std::max<int64_t>(e.output_dims(i)[0], 1)));
+      auto made = ExecutionContext::create(e, true, &io);
+      if (!made.ok()) {
+        contexts_.erase({chunks[c], row});
+        return made.status();
+      }
+      ctx = std::move(*made);
+    }
+    selected.push_back(ctx.get());
+    row += e.input_dims(0).empty() ? 1 : e.input_dims(0)[0];
+  }
+  while (streams_.size() + 1 < selected.size()) {
     cudaStream_t s = nullptr;
     KILN_CUDA_TRY(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreate for a chunk");
-    b->streams_.push_back(s);
+    streams_.push_back(s);
     cudaEvent_t done = nullptr;
     KILN_CUDA_TRY(cudaEventCreateWithFlags(&done, cudaEventDisableTiming), "cudaEventCreate");
-    b->done_.push_back(done);
+    done_.push_back(done);
   }
-  if (chunks.size() > 1) KILN_CUDA_TRY(cudaEventCreateWithFlags(&b->fork_, cudaEventDisableTiming), "cudaEventCreate");
-  return b;
+  selected_ = std::move(selected);
+  input_dims_ = std::move(in);
+  output_dims_ = std::move(out);
+  rows_ = input_dims_.empty() || input_dims_[0].empty() ? 1 : input_dims_[0][0];
+  return Status::Ok();
 }
 
 BatchContext::~BatchContext() {
@@ -112,17 +145,19 @@ BatchContext::~BatchContext() {
 
 Status BatchContext::enqueue(cudaStream_t stream) {
   if (stream == nullptr) return error(StatusCode::kInvalidArgument, "enqueue needs a created stream, not the default one");
-  if (contexts_.size() > 1) {
+  if (selected_.empty()) return error(StatusCode::kInternal, "batch context: enqueue before select");
+  if (selected_.size() > 1) {
     KILN_CUDA_TRY(cudaEventRecord(fork_, stream), "cudaEventRecord");
-    for (cudaStream_t s : streams_) KILN_CUDA_TRY(cudaStreamWaitEvent(s, fork_, 0), "cudaStreamWaitEvent");
+    for (size_t c = 1; c < selected_.size(); ++c)
+      KILN_CUDA_TRY(cudaStreamWaitEvent(streams_[c - 1], fork_, 0), "cudaStreamWaitEvent");
   }
-  // The later chunks first: the first, on the caller's stream, is usually the largest.
-  for (size_t c = contexts_.size(); c-- > 1;) {
-    KILN_RETURN_IF_ERROR(contexts_[c]->enqueue(streams_[c - 1]));
+  // The later chunks first: the first, on the caller's stream, is the largest.
+  for (size_t c = selected_.size(); c-- > 1;) {
+    KILN_RETURN_IF_ERROR(selected_[c]->enqueue(streams_[c - 1]));
     KILN_CUDA_TRY(cudaEventRecord(done_[c - 1], streams_[c - 1]), "cudaEventRecord");
   }
-  KILN_RETURN_IF_ERROR(contexts_.front()->enqueue(stream));
-  for (cudaEvent_t e : done_) KILN_CUDA_TRY(cudaStreamWaitEvent(stream, e, 0), "cudaStreamWaitEvent");
+  KILN_RETURN_IF_ERROR(selected_.front()->enqueue(stream));
+  for (size_t c = 1; c < selected_.size(); ++c) KILN_CUDA_TRY(cudaStreamWaitEvent(stream, done_[c - 1], 0), "cudaStreamWaitEvent");
   return Status::Ok();
 }
 

@@ -1,17 +1,21 @@
-// One inference of a batch as chunks side by side: each chunk an engine prepared for its
-// batch size (engines of one model, differing only in the batch), run by a context of its
-// own on a stream of its own, its inputs and outputs rows of one shared buffer per graph
-// input and output, so that the chunks read and write in place and nothing is copied.
-// A batch between two prepared sizes (17 of an engine prepared for 16 and 32) runs as
-// 16 + 1 in about the time of 17 rather than padded to 32 (yolo11n FP16 on an H100: 32
-// rows take 1.73x the time of 17), where the GPU has room for both; engine/batch_splits.h
-// chooses, by measuring, which batches run so. One chunk is the engine's context alone.
+// The execution context of a batch over a profile's prepared engines (engines of one
+// model differing only in the batch): each inference runs one of them, or several side by
+// side as chunks of the batch, each chunk a context of its own engine on a stream of its
+// own whose inputs and outputs are rows of one shared buffer per graph input and output,
+// so that the chunks read and write in place and nothing is copied. A batch between two
+// prepared sizes (17 of an engine prepared for 16 and 32) runs as 16 + 1 in about the time
+// of 17 rather than padded to 32 (yolo11n FP16 on an H100: 1.700 ms against 1.693 for an
+// engine built for 17 and 2.909 padded); engine/batch_splits.h chooses, by measuring,
+// which batches run so. Contexts are made on first use, one per engine and first row, and
+// kept: every split and padded size of the profile share them.
 #pragma once
 
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "backends/cuda/engine.h"
@@ -22,27 +26,32 @@ namespace kiln::cuda {
 
 class BatchContext {
  public:
-  // `chunks` in row order. Several: Unsupported when an engine's input or output lacks its
-  // batch as the leading dim, or the engines' other dims differ. One: any engine.
-  static Result<std::unique_ptr<BatchContext>> create(const std::vector<const Engine*>& chunks);
-  // Whether `engines` stack as chunks (create's check alone, nothing allocated).
+  // `engines`: the prepared engines; the I/O buffers hold the largest of each input and
+  // output. Nothing is selected yet.
+  static Result<std::unique_ptr<BatchContext>> create(const std::vector<const Engine*>& engines);
+  // Whether `engines` stack as chunks: every input and output leads with the engine's
+  // batch, the other dims equal.
   static Status check_stackable(const std::vector<const Engine*>& engines);
   ~BatchContext();
   BatchContext(const BatchContext&) = delete;
   BatchContext& operator=(const BatchContext&) = delete;
 
-  int64_t rows() const { return rows_; }  // the chunks' batches summed
+  // Runs `chunks` (indices into the engines, in row order) from now on; several only where
+  // they stack (else Unsupported).
+  Status select(const std::vector<size_t>& chunks);
+
+  // The selection's: its batches summed, and the dims with that batch.
+  int64_t rows() const { return rows_; }
   size_t num_inputs() const { return input_dims_.size(); }
   size_t num_outputs() const { return output_dims_.size(); }
-  // Dims with rows() as the batch.
   const std::vector<int64_t>& input_dims(size_t i) const { return input_dims_.at(i); }
   const std::vector<int64_t>& output_dims(size_t i) const { return output_dims_.at(i); }
   // Device buffers of graph input i and output i (FP32, all rows).
   float* input(size_t i) const { return inputs_.at(i); }
   const float* output(size_t i) const { return outputs_.at(i); }
 
-  // Enqueues one inference of all rows on `stream` (not the legacy default stream): the
-  // chunks forked onto their streams and joined back.
+  // Enqueues one inference of the selection on `stream` (not the legacy default stream):
+  // the chunks forked onto their streams and joined back.
   Status enqueue(cudaStream_t stream);
   // Copies host inputs in (each of its input_dims, or n < rows() rows of them: the rest
   // zeros), runs, copies the outputs out (n rows of those that lead with rows()), waits.
@@ -51,14 +60,16 @@ class BatchContext {
  private:
   BatchContext() = default;
 
+  std::vector<const Engine*> engines_;
+  std::vector<float*> inputs_, outputs_;  // owned, the largest engine's size
+  std::map<std::pair<size_t, int64_t>, std::unique_ptr<ExecutionContext>> contexts_;  // by engine, first row
+  std::vector<ExecutionContext*> selected_;  // the chunks, in row order
   int64_t rows_ = 0;
   std::vector<std::vector<int64_t>> input_dims_, output_dims_;
-  std::vector<float*> inputs_, outputs_;  // owned
-  std::vector<std::unique_ptr<ExecutionContext>> contexts_;  // by chunk
-  std::vector<cudaStream_t> streams_;     // by chunk after the first (which runs on the caller's)
-  std::vector<cudaEvent_t> done_;         // by chunk after the first
+  std::vector<cudaStream_t> streams_;  // by chunk after the first (which runs on the caller's)
+  std::vector<cudaEvent_t> done_;      // by chunk after the first
   cudaEvent_t fork_ = nullptr;
-  cudaStream_t own_stream_ = nullptr;     // run()'s
+  cudaStream_t own_stream_ = nullptr;  // run()'s
 };
 
 // Times prepared engines run side by side as a BatchContext runs them (each on a context
