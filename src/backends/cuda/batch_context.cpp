@@ -1,7 +1,6 @@
 #include "backends/cuda/batch_context.h"
 
 #include <algorithm>
-#include <cstring>
 
 #include "backends/cuda/cuda_check.h"
 
@@ -230,6 +229,7 @@ ChunkTimer::~ChunkTimer() {
 }
 
 Result<double> ChunkTimer::median_ms(const std::vector<size_t>& chunks, int iters) {
+  if (iters < 1 || chunks.empty()) return error(StatusCode::kInvalidArgument, "chunk timer: nothing to time");
   std::vector<Lane*> use;
   std::vector<int> taken(lanes_.size(), 0);
   for (size_t c : chunks) {
@@ -239,12 +239,10 @@ Result<double> ChunkTimer::median_ms(const std::vector<size_t>& chunks, int iter
   }
   // As kiln bench times a replay: events around each run, the runs queued back to back.
   const int runs = iters + 1;  // run 0 warms the lanes up together
-  if (static_cast<int>(marks_.size()) < 2 * runs) {
-    for (size_t i = marks_.size(); i < static_cast<size_t>(2 * runs); ++i) {
-      cudaEvent_t e = nullptr;
-      KILN_CUDA_TRY(cudaEventCreate(&e), "cudaEventCreate");
-      marks_.push_back(e);
-    }
+  while (marks_.size() < static_cast<size_t>(2 * runs)) {
+    cudaEvent_t e = nullptr;
+    KILN_CUDA_TRY(cudaEventCreate(&e), "cudaEventCreate");
+    marks_.push_back(e);
   }
   for (int it = 0; it < runs; ++it) {
     KILN_CUDA_TRY(cudaEventRecord(marks_[2 * it], stream_), "cudaEventRecord");
