@@ -293,8 +293,7 @@ Status bench_engine_batch(const BenchOptions& o, const std::string& precision, c
   Status st = Status::Ok();
   for (int64_t n : o.batches) {
     if (n < profile.min || n > profile.max) continue;
-    std::string runs_as;
-    for (size_t i : engines.chunks_for(n)) runs_as += (runs_as.empty() ? "" : " + ") + std::to_string(engines.batches[i]);
+    const std::string runs_as = engine::chunks_text(engine::chunks_for(engines.batches, engines.splits, n));
     st = ctx->select(engines.chunks_for(n));
     if (!st.ok()) break;
     std::vector<float> ms;

@@ -30,6 +30,18 @@ std::vector<int64_t> chunks_for(const std::vector<int64_t>& prepared, const Batc
   return {smallest_holding(prepared, n)};
 }
 
+std::string chunks_text(const std::vector<int64_t>& chunks) {
+  std::string out;
+  for (int64_t c : chunks) out += (out.empty() ? "" : " + ") + std::to_string(c);
+  return out;
+}
+
+std::string splits_text(const BatchSplits& splits) {
+  std::string out;
+  for (const auto& [n, chunks] : splits) out += (out.empty() ? "" : ", ") + std::to_string(n) + " = " + chunks_text(chunks);
+  return out;
+}
+
 std::vector<std::vector<int64_t>> split_candidates(const std::vector<int64_t>& prepared, int64_t n) {
   std::vector<std::vector<int64_t>> out = {{smallest_holding(prepared, n)}};
   std::vector<int64_t> taken;

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <string>
 #include <vector>
 
 #include "kiln/status.h"
@@ -22,6 +23,11 @@ using BatchSplits = std::map<int64_t, std::vector<int64_t>>;
 // The prepared batches that run n rows: its split, else the smallest prepared size >= n
 // (else the largest). `prepared` ascending.
 std::vector<int64_t> chunks_for(const std::vector<int64_t>& prepared, const BatchSplits& splits, int64_t n);
+
+// "16 + 1"; and "3 = 2 + 1, 17 = 16 + 1": how kiln info, the build log and kiln bench name
+// a way to run a batch and the splits.
+std::string chunks_text(const std::vector<int64_t>& chunks);
+std::string splits_text(const BatchSplits& splits);
 
 // Every way to run n rows that choose_batch_splits weighs, padded first.
 std::vector<std::vector<int64_t>> split_candidates(const std::vector<int64_t>& prepared, int64_t n);

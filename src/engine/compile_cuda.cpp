@@ -74,23 +74,15 @@ Result<BatchSplits> measure_batch_splits(const CudaEngines& e) {
   std::map<std::vector<int64_t>, double> timed;  // padded sizes repeat
   return choose_batch_splits(e.batches, [&](const std::vector<int64_t>& chunks) -> Result<double> {
     if (auto it = timed.find(chunks); it != timed.end()) return it->second;
-    std::vector<size_t> at;
-    for (int64_t b : chunks) at.push_back(static_cast<size_t>(std::find(e.batches.begin(), e.batches.end(), b) - e.batches.begin()));
-    KILN_ASSIGN_OR_RETURN(const double ms, timer->median_ms(at, 15));
+    KILN_ASSIGN_OR_RETURN(const double ms, timer->median_ms(e.indices_of(chunks), 15));
     return timed[chunks] = ms;
   });
 }
 
-// "batches split side by side (0.9 s): 17 = 16 + 1, ..." or that none measured faster.
+// "measured batches ... in 0.9 s: split side by side 17 = 16 + 1, ..." or that none split.
 std::string splits_line(const BatchSplits& splits, double seconds) {
-  std::string line = "measured batches between prepared sizes in " + fixed(seconds) + " s: ";
-  if (splits.empty()) return line + "each runs padded to the next prepared size";
-  line += "split side by side";
-  for (const auto& [n, chunks] : splits) {
-    line += (n == splits.begin()->first ? " " : ", ") + std::to_string(n) + " =";
-    for (size_t i = 0; i < chunks.size(); ++i) line += (i ? " + " : " ") + std::to_string(chunks[i]);
-  }
-  return line;
+  const std::string line = "measured batches between prepared sizes in " + fixed(seconds) + " s: ";
+  return line + (splits.empty() ? "each runs padded to the next prepared size" : "split side by side " + splits_text(splits));
 }
 
 }  // namespace

@@ -31,10 +31,11 @@ struct CudaEngines {
   BatchSplits splits;  // batches between prepared sizes that run as chunks side by side
 
   // The engines that run n images side by side (batch_splits.h: chunks_for), by index.
-  std::vector<size_t> chunks_for(int64_t n) const {
+  std::vector<size_t> chunks_for(int64_t n) const { return indices_of(engine::chunks_for(batches, splits, n)); }
+  // The engines of prepared batches `chunks`, by index.
+  std::vector<size_t> indices_of(const std::vector<int64_t>& chunks) const {
     std::vector<size_t> out;
-    for (int64_t b : engine::chunks_for(batches, splits, n))
-      out.push_back(static_cast<size_t>(std::find(batches.begin(), batches.end(), b) - batches.begin()));
+    for (int64_t b : chunks) out.push_back(static_cast<size_t>(std::find(batches.begin(), batches.end(), b) - batches.begin()));
     return out;
   }
 };

@@ -40,13 +40,10 @@ void describe_plans(const EnginePlans& plans, std::ostringstream& os, nlohmann::
                         {"context_bytes", p.context_bytes()}, {"steps", steps}});
   }
   nlohmann::json splits = nlohmann::json::array();
-  if (!plans.splits.empty()) os << "split       batches run as chunks side by side (measured faster than padded):";
-  for (const auto& [n, chunks] : plans.splits) {
-    os << (n == plans.splits.begin()->first ? " " : ", ") << n << " =";
-    for (size_t i = 0; i < chunks.size(); ++i) os << (i ? " + " : " ") << chunks[i];
-    splits.push_back({{"batch", n}, {"chunks", chunks}});
-  }
-  if (!plans.splits.empty()) os << "\n";
+  for (const auto& [n, chunks] : plans.splits) splits.push_back({{"batch", n}, {"chunks", chunks}});
+  if (!plans.splits.empty())
+    os << "split       batches run as chunks side by side (measured faster than padded): " << splits_text(plans.splits)
+       << "\n";
   const PreparedPlan& first = plans.prepared.front();
   os << "steps       " << first.steps.size() << " at batch " << first.input[0] << " (node: tactic)\n";
   for (const PlanStep& s : first.steps) os << "  " << s.name << ": " << s.tactic << "\n";

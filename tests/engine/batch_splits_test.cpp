@@ -31,6 +31,13 @@ TEST(BatchSplits, ChunksForTakesTheSplitElseTheSmallestPreparedThatHolds) {
   EXPECT_EQ(chunks_for(kPowers, splits, 40), (Chunks{32}));  // the caller bounds n; the largest
 }
 
+TEST(BatchSplits, TextNamesEachSplit) {
+  EXPECT_EQ(chunks_text({16, 8, 1}), "16 + 8 + 1");
+  EXPECT_EQ(chunks_text({32}), "32");
+  EXPECT_EQ(splits_text({{3, {2, 1}}, {17, {16, 1}}}), "3 = 2 + 1, 17 = 16 + 1");
+  EXPECT_EQ(splits_text({}), "");
+}
+
 // GPU ms of chunks side by side on a GPU that runs up to 16 rows' work at once: each chunk
 // costs a fixed 0.27 ms plus 0.085 ms a row; chunks overlap while their rows fit.
 double model_ms(const Chunks& chunks) {

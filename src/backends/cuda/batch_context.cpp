@@ -71,6 +71,7 @@ Result<std::unique_ptr<BatchContext>> BatchContext::create(const std::vector<con
 }
 
 Status BatchContext::select(const std::vector<size_t>& chunks) {
+  if (chunks == selection_) return Status::Ok();  // a session mostly runs one size after another
   std::vector<const Engine*> picked;
   for (size_t c : chunks) {
     if (c >= engines_.size()) return error(StatusCode::kInvalidArgument, "batch context: no engine ", c);
@@ -81,8 +82,7 @@ Status BatchContext::select(const std::vector<size_t>& chunks) {
   if (picked.size() == 1) {  // the engine as it is, whatever its dims
     for (size_t i = 0; i < picked[0]->num_inputs(); ++i) in.push_back(picked[0]->input_dims(i));
     for (size_t i = 0; i < picked[0]->num_outputs(); ++i) out.push_back(picked[0]->output_dims(i));
-  } else {
-    KILN_RETURN_IF_ERROR(check_stackable(picked));
+  } else {  // the engines' input and output counts agree (create)
     for (size_t i = 0; i < picked[0]->num_inputs(); ++i) {
       KILN_ASSIGN_OR_RETURN(auto d, stacked(picked, true, i));
       in.push_back(std::move(d));
@@ -126,6 +126,7 @@ Status BatchContext::select(const std::vector<size_t>& chunks) {
     done_.push_back(done);
   }
   selected_ = std::move(selected);
+  selection_ = chunks;
   input_dims_ = std::move(in);
   output_dims_ = std::move(out);
   rows_ = input_dims_.empty() || input_dims_[0].empty() ? 1 : input_dims_[0][0];

@@ -63,7 +63,8 @@ class BatchContext {
   std::vector<const Engine*> engines_;
   std::vector<float*> inputs_, outputs_;  // owned, the largest engine's size
   std::map<std::pair<size_t, int64_t>, std::unique_ptr<ExecutionContext>> contexts_;  // by engine, first row
-  std::vector<ExecutionContext*> selected_;  // the chunks, in row order
+  std::vector<size_t> selection_;            // select()'s chunks
+  std::vector<ExecutionContext*> selected_;  // their contexts, in row order
   int64_t rows_ = 0;
   std::vector<std::vector<int64_t>> input_dims_, output_dims_;
   std::vector<cudaStream_t> streams_;  // by chunk after the first (which runs on the caller's)
