@@ -132,6 +132,15 @@ Status bench_load(const engine::CompiledModel& compiled, const std::vector<ir::T
   return Status::Ok();
 }
 
+// Random image-like input (never zeros: they can run faster than real data).
+ir::Tensor random_input(const std::vector<int64_t>& dims) {
+  ir::Tensor input(ir::DType::kFloat32, dims);
+  std::mt19937 rng(0);
+  std::uniform_real_distribution<float> u(0.f, 1.f);
+  for (int64_t i = 0; i < input.numel(); ++i) input.data<float>()[i] = u(rng);
+  return input;
+}
+
 // o.warmup untimed runs of enqueue() on `stream`, then o.iters timed by CUDA events: GPU ms.
 template <typename Enqueue>
 Status time_replays(const BenchOptions& o, cudaStream_t stream, Enqueue enqueue, std::vector<float>& ms) {
@@ -222,11 +231,7 @@ Status bench_one(const BenchOptions& o, const std::string& precision, const Int8
       if (t.tactic.find("direct") == 0) ++row.direct_convs;
     }
 
-  // Random image-like input (never zeros: they can run faster than real data).
-  ir::Tensor input(ir::DType::kFloat32, engine->input_dims(0));
-  std::mt19937 rng(0);
-  std::uniform_real_distribution<float> u(0.f, 1.f);
-  for (int64_t i = 0; i < input.numel(); ++i) input.data<float>()[i] = u(rng);
+  const ir::Tensor input = random_input(engine->input_dims(0));
   // The compiled engine's outputs, then the same from the engine file loaded back.
   KILN_ASSIGN_OR_RETURN(auto want, ctx->run({input}));
   if (compiled.plans.recorded.empty()) row.load_note = "not measured: no recorded plans (--no-tune)";
@@ -281,9 +286,20 @@ Status bench_engine_batch(const BenchOptions& o, const std::string& precision, c
   KILN_ASSIGN_OR_RETURN(engine::CompiledModel compiled, engine::compile(o.model, bo));
   if (!compiled.cuda) return error(StatusCode::kUnsupported, "no CUDA engine was built");
   const engine::CudaEngines& engines = *compiled.cuda;
+  // The profile's engine file loaded back (every prepared batch's plans restored), checked
+  // bit for bit on the smallest prepared batch.
+  BenchRow load;
+  {
+    const ir::Tensor input = random_input(engines.engines.front()->input_dims(0));
+    KILN_ASSIGN_OR_RETURN(auto ctx, cuda::ExecutionContext::create(*engines.engines.front()));
+    KILN_ASSIGN_OR_RETURN(auto want, ctx->run({input}));
+    KILN_RETURN_IF_ERROR(bench_load(compiled, {input}, want, load));
+  }
   std::cout << "\n" << precision << " engine for batches " << profile.to_string() << " (prepared";
   for (int64_t b : engines.batches) std::cout << " " << b;
-  std::cout << "; built in " << std::fixed << std::setprecision(2) << compiled.metadata.build.build_seconds << " s)\n"
+  std::cout << "; built in " << std::fixed << std::setprecision(2) << compiled.metadata.build.build_seconds
+            << " s; loaded from its file in " << std::setprecision(1) << load.load_ms << " ms, reading "
+            << load.load_read_ms << " ms, outputs " << (load.load_identical ? "bit-identical" : "DIFFERENT") << ")\n"
             << "| precision | batch | runs as | median ms | exact-batch engine ms | ratio |\n|---|---|---|---|---|---|\n";
   std::vector<const cuda::Engine*> all;
   for (const auto& e : engines.engines) all.push_back(e.get());

@@ -6,8 +6,10 @@ namespace kiln::engine {
 
 std::vector<int64_t> prepared_batches(const BatchProfile& p) {
   std::vector<int64_t> out{p.min};
-  for (int64_t b = 1; b < p.max; b *= 2)
+  for (int64_t b = 1; b < p.max; b *= 2) {
     if (b > p.min) out.push_back(b);
+    if (b >= 2 && b * 3 / 2 > p.min && b * 3 / 2 < p.max) out.push_back(b * 3 / 2);
+  }
   out.push_back(p.opt);
   out.push_back(p.max);
   std::sort(out.begin(), out.end());

@@ -28,7 +28,11 @@ namespace kiln::engine {
 using kiln::BatchProfile;
 using kiln::parse_batch_profile;
 // The batch sizes an engine of `profile` is planned for, ascending: MIN, the powers of two
-// between MIN and MAX, OPT and MAX. A request for n images runs at the smallest one >= n.
+// and their midpoints (3, 6, 12, 24, ...) between MIN and MAX, OPT and MAX. A request for n
+// images runs on the smallest one >= n, or split side by side (batch_splits.h). With steps
+// of 1.5x or less, one chunk of the size below n and a small one beside it come within a few
+// percent of an engine built for n; steps of 2x left batches such as 28 (padded to 32) 15%
+// slower on an H100.
 std::vector<int64_t> prepared_batches(const BatchProfile& profile);
 
 // Bounds of the input size a model is built or run for, checked in one place before anything

@@ -149,8 +149,8 @@ TEST(EngineV2Gpu, EveryBatchOfAProfileMatchesAStaticEngine) {
   if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
   const fs::path dir = temp_dir();
   const fs::path model = asset("models/yolo11n-dynamic.onnx");
-  // Engine files at 640x640: one of the profile 1:4:4 (batches 1, 2, 4 prepared), and one
-  // static engine per batch size 1..4.
+  // Engine files at 640x640: one of the profile 1:6:6 (batches 1, 2, 3, 4, 6 prepared), and
+  // one static engine per batch size 1..5.
   auto engine_file = [&](BatchProfile batch) -> Result<Model> {
     engine::BuildOptions o = gpu_build(dir, Precision::kFp32);
     o.batch = batch;
@@ -159,11 +159,12 @@ TEST(EngineV2Gpu, EveryBatchOfAProfileMatchesAStaticEngine) {
     KILN_RETURN_IF_ERROR(engine::build_engine(model, o, file).status());
     return Model::load(file);
   };
-  auto profile = engine_file(BatchProfile(1, 4, 4));
+  auto profile = engine_file(BatchProfile(1, 6, 6));
   ASSERT_TRUE(profile.ok()) << profile.status().message();
-  EXPECT_EQ(profile->info().batch, 4);
+  EXPECT_EQ(profile->info().batch, 6);
   const std::vector<Image> all = images();
-  for (int n = 1; n <= 4; ++n) {
+  ASSERT_GE(all.size(), 5u);
+  for (int n = 1; n <= 5; ++n) {
     auto fixed = engine_file(n);
     ASSERT_TRUE(fixed.ok()) << fixed.status().message();
     std::span<const Image> some(all.data(), static_cast<size_t>(n));
@@ -176,9 +177,9 @@ TEST(EngineV2Gpu, EveryBatchOfAProfileMatchesAStaticEngine) {
       EXPECT_LE(d.conf, 1e-4) << "batch " << n;
       EXPECT_LE(d.box, 0.01) << "batch " << n;
     }
-    // Raw run of n rows gives what the engine built for exactly n gives; n = 3, between the
-    // prepared 2 and 4, runs padded on the batch-4 plan (zero rows after the inputs', dropped
-    // from the outputs) or as 2 + 1 side by side, whichever the build measured faster.
+    // Raw run of n rows gives what the engine built for exactly n gives; n = 5, between the
+    // prepared 4 and 6, runs padded on the batch-6 plan (zero rows after the inputs', dropped
+    // from the outputs) or as 4 + 1 side by side, whichever the build measured faster.
     Tensor input{{n, 3, 640, 640}, std::vector<float>(static_cast<size_t>(n) * 3 * 640 * 640)};
     for (size_t k = 0; k < input.data.size(); ++k) input.data[k] = static_cast<float>((k * 2654435761u) % 1000) / 1000.f;
     auto raw_got = profile->run(std::span<const Tensor>(&input, 1));
@@ -209,19 +210,21 @@ TEST(EngineV2Gpu, ChunksSideBySideGiveEachChunkEnginesOutputs) {
   KILN_REQUIRE_ASSETS();
   if (!have_gpu()) GTEST_SKIP() << "no CUDA device";
   engine::BuildOptions o = gpu_build(temp_dir(), Precision::kFp32);
-  o.batch = BatchProfile(1, 4, 4);
+  o.batch = BatchProfile(1, 6, 6);
   o.imgsz = 320;
   o.verify = false;
   auto compiled = engine::compile(asset("models/yolo11n-dynamic.onnx"), o);
   ASSERT_TRUE(compiled.ok()) << compiled.status().message();
   const engine::CudaEngines& e = *compiled->cuda;
-  ASSERT_EQ(e.batches, (std::vector<int64_t>{1, 2, 4}));
+  ASSERT_EQ(e.batches, (std::vector<int64_t>{1, 2, 3, 4, 6}));
   EXPECT_EQ(compiled->plans.splits, e.splits);
   for (const auto& [n, chunks] : e.splits) {
-    EXPECT_EQ(n, 3);
-    EXPECT_EQ(chunks, (std::vector<int64_t>{2, 1}));
+    EXPECT_EQ(n, 5);
+    EXPECT_EQ(chunks, (std::vector<int64_t>{4, 1}));
   }
-  auto batch = cuda::BatchContext::create({e.engines[0].get(), e.engines[1].get(), e.engines[2].get()});
+  std::vector<const cuda::Engine*> engines;
+  for (const auto& engine : e.engines) engines.push_back(engine.get());
+  auto batch = cuda::BatchContext::create(engines);
   ASSERT_TRUE(batch.ok()) << batch.status().message();
   ASSERT_TRUE((*batch)->select({1, 0}).ok());  // 2 + 1
   ASSERT_EQ((*batch)->rows(), 3);
@@ -253,10 +256,10 @@ TEST(EngineV2Gpu, ChunksSideBySideGiveEachChunkEnginesOutputs) {
   auto wrong = (*batch)->run({deterministic_input({4, 3, 320, 320})});
   EXPECT_FALSE(wrong.ok());
   // The batch-4 engine alone on the same buffers, then 2 + 1 again on the contexts made first.
-  ASSERT_TRUE((*batch)->select({2}).ok());
+  ASSERT_TRUE((*batch)->select({3}).ok());
   const ir::Tensor four = deterministic_input({4, 3, 320, 320});
   auto padded = (*batch)->run({four});
-  auto alone = run_engine(*e.engines[2], four);
+  auto alone = run_engine(*e.engines[3], four);
   ASSERT_TRUE(padded.ok() && alone.ok());
   EXPECT_TRUE(same_bits(*padded, *alone));
   ASSERT_TRUE((*batch)->select({1, 0}).ok());

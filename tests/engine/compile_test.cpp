@@ -20,12 +20,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-TEST(Compile, ProfilePreparesMinPowersOfTwoOptAndMax) {
+TEST(Compile, ProfilePreparesMinPowersOfTwoTheirMidpointsOptAndMax) {
   EXPECT_EQ(prepared_batches(BatchProfile(1)), (std::vector<int64_t>{1}));
   EXPECT_EQ(prepared_batches(BatchProfile(8)), (std::vector<int64_t>{8}));
-  EXPECT_EQ(prepared_batches(BatchProfile(1, 4, 8)), (std::vector<int64_t>{1, 2, 4, 8}));
-  EXPECT_EQ(prepared_batches(BatchProfile(2, 3, 16)), (std::vector<int64_t>{2, 3, 4, 8, 16}));
+  EXPECT_EQ(prepared_batches(BatchProfile(1, 4, 8)), (std::vector<int64_t>{1, 2, 3, 4, 6, 8}));
+  EXPECT_EQ(prepared_batches(BatchProfile(2, 3, 16)), (std::vector<int64_t>{2, 3, 4, 6, 8, 12, 16}));
   EXPECT_EQ(prepared_batches(BatchProfile(3, 5, 6)), (std::vector<int64_t>{3, 4, 5, 6}));
+  EXPECT_EQ(prepared_batches(BatchProfile(5, 5, 7)), (std::vector<int64_t>{5, 6, 7}));
+  EXPECT_EQ(prepared_batches(BatchProfile(1, 8, 32)), (std::vector<int64_t>{1, 2, 3, 4, 6, 8, 12, 16, 24, 32}));
 }
 
 TEST(Compile, TimingCacheFollowsTheEngineCacheDirectory) {
