@@ -13,6 +13,7 @@
 #include "backends/cuda/batch_context.h"
 #include "backends/cuda/engine.h"
 #include "backends/cuda/timing_cache.h"
+#include "core/parallel_for.h"
 #include "engine/graph_serialization.h"
 #include "engine/sha256.h"
 #include "engine/verification.h"
@@ -165,7 +166,10 @@ Result<std::shared_ptr<CudaEngines>> load_cuda_engines(const std::filesystem::pa
   // Copies of the loaded graph, not the file read again: it may have changed since it was
   // checked (and signed).
   const SerializedGraph symbolic = batch_bound ? SerializedGraph{} : serialize_graph(engine.graph);
-  for (const PreparedPlan& p : plans.prepared) {
+  // One prepared batch's engine, its recorded plans restored.
+  auto restore = [&](const PreparedPlan& p) -> Result<std::unique_ptr<cuda::Engine>> {
+    if (cudaSetDevice(build.device.index) != cudaSuccess)
+      return error(StatusCode::kNotFound, build.device.to_string(), ": cannot select this GPU");
     ir::Graph bound;
     const ir::Graph* g = &engine.graph;
     if (!batch_bound) {  // one graph with a symbolic batch: bind this plan's batch
@@ -182,8 +186,22 @@ Result<std::shared_ptr<CudaEngines>> load_cuda_engines(const std::filesystem::pa
     if (to_hex(Sha256().update((*built)->structure()).finish()) != p.structure_sha256)
       return error(StatusCode::kIncompatible, path.string(), ": batch ", p.input[0],
                    ": the plan made here differs from the recorded one (another kiln build?)");
-    engines->batches.push_back(p.input[0]);
-    engines->engines.push_back(std::move(built).value());
+    return built;
+  };
+  // A profile's prepared batches are restored side by side: each is mostly host work
+  // (binding the graph, restoring cuDNN's plans and loading their kernels), and a 1:32:32
+  // profile prepares ten.
+  std::vector<std::unique_ptr<cuda::Engine>> restored(plans.prepared.size());
+  std::vector<Status> statuses(plans.prepared.size());
+  core::parallel_for(plans.prepared.size(), [&](size_t i) {
+    auto r = restore(plans.prepared[i]);
+    if (r.ok()) restored[i] = std::move(r).value();
+    else statuses[i] = r.status();
+  });
+  for (size_t i = 0; i < restored.size(); ++i) {
+    KILN_RETURN_IF_ERROR(statuses[i]);
+    engines->batches.push_back(plans.prepared[i].input[0]);
+    engines->engines.push_back(std::move(restored[i]));
   }
   engines->splits = plans.splits;
   return engines;
