@@ -75,14 +75,15 @@ def main():
             r = run_kiln(args + ["--device", "cuda", "--quiet"])
             checks.expect(r.returncode == 0 and r.stderr == "" and r.stdout == "", "--quiet: nothing printed", r)
             check("--quiet: the fallback still in the JSON", events(out) == ["fallback"], str(events(out)))
-            r = run_kiln(["val", "--model", MODEL, "--data", COCO8, "--device", "cuda:99", "--json"])
+            # The test's own cache, which holds this engine by now: the fallback is the only event.
+            r = run_kiln(["val", "--model", MODEL, "--data", COCO8, "--device", "cuda:99", "--json", "--cache-dir", cache])
             doc = json.loads(r.stdout) if r.returncode == 0 else {}
             checks.expect(r.returncode == 0 and "cuda:99" in r.stderr and "CPU" in r.stderr
                           and [e["event"] for e in doc.get("events", [])] == ["fallback"],
                           "val --device cuda:99 without a GPU: a fallback line and event", r)
 
         # Progress when stderr is piped: a line at the end (and every few seconds).
-        r = run_kiln(["val", "--model", MODEL, "--data", COCO8])
+        r = run_kiln(["val", "--model", MODEL, "--data", COCO8, "--cache-dir", cache])
         checks.expect(r.returncode == 0 and lines_with(r.stderr, "kiln val: 4/4 images (100%)") != [],
                       "val: progress line on piped stderr", r)
         r = run_kiln(["predict", "--model", MODEL, "--source", IMAGES, "--cache-dir", cache])
