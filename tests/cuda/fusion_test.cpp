@@ -420,6 +420,37 @@ TEST(CudaTimingCache, RoundTripsAndSkipsMalformedLines) {
   std::remove(path.c_str());
 }
 
+// A text of several MB (an engine's recorded plans) is parsed in pieces side by side: every
+// entry comes back whole wherever the pieces split it, a key repeated later takes the later
+// line's value as a single pass would, and malformed lines are skipped.
+TEST(CudaTimingCache, LargeTextsParseInPiecesAsInOnePass) {
+  std::string text;
+  for (int n = 0; n < 300; ++n) {
+    std::vector<uint8_t> plan(20000 + static_cast<size_t>(n));
+    for (size_t i = 0; i < plan.size(); ++i) plan[i] = static_cast<uint8_t>(i * 31 + static_cast<size_t>(n));
+    TimingEntries one{{"gpu|cudnn9|conv " + std::to_string(n), TunedChoice{n, {{1, n}}, 0.5, plan}}};
+    auto cache = TimingCache::recorded(std::make_shared<const TimingEntries>(one));
+    cache.find(one.begin()->first);
+    text += cache.used_text();
+    if (n % 50 == 7) text += "garbage line\n";
+  }
+  ASSERT_GT(text.size(), 4u << 20);  // several pieces
+  text += "gpu|cudnn9|conv 3\t99\t\t0.25\n";  // the last word on conv 3, in the last piece
+  auto entries = TimingCache::parse(text);
+  ASSERT_EQ(entries->size(), 300u);
+  for (int n = 0; n < 300; ++n) {
+    const TunedChoice& t = entries->at("gpu|cudnn9|conv " + std::to_string(n));
+    if (n == 3) {
+      EXPECT_EQ(t.engine_id, 99);
+      EXPECT_TRUE(t.plan.empty());
+      continue;
+    }
+    ASSERT_EQ(t.engine_id, n);
+    ASSERT_EQ(t.plan.size(), 20000u + static_cast<size_t>(n));
+    for (size_t i = 0; i < t.plan.size(); i += 997) ASSERT_EQ(t.plan[i], static_cast<uint8_t>(i * 31 + static_cast<size_t>(n))) << n;
+  }
+}
+
 // An engine file's recorded entries: parsed once, replayed, and written back byte for byte
 // (the next build of the engine records exactly what it replayed).
 TEST(CudaTimingCache, RecordedEntriesReplayAndWriteBackByteForByte) {

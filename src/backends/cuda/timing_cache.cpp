@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "core/file_util.h"
+#include "core/parallel_for.h"
 
 namespace kiln::cuda {
 namespace {
@@ -136,6 +137,25 @@ TimingCache TimingCache::recorded(std::shared_ptr<const TimingEntries> entries) 
 }
 
 void TimingCache::parse_into(std::string_view text, Entries& out) {
+  // A text of many plans (an engine's recorded ones: tens of MB of base64) in pieces of
+  // whole lines side by side, merged in order so that a later line wins as in one pass.
+  constexpr size_t kPieceBytes = size_t{1} << 20;
+  std::vector<std::string_view> pieces;
+  while (text.size() > kPieceBytes) {
+    const size_t eol = text.find('\n', kPieceBytes);
+    if (eol == std::string_view::npos) break;
+    pieces.push_back(text.substr(0, eol + 1));
+    text.remove_prefix(eol + 1);
+  }
+  pieces.push_back(text);
+  if (pieces.size() == 1) return parse_lines(text, out);
+  std::vector<Entries> parsed(pieces.size());
+  core::parallel_for(pieces.size(), [&](size_t i) { parse_lines(pieces[i], parsed[i]); });
+  for (Entries& piece : parsed)
+    for (auto& [key, choice] : piece) out.insert_or_assign(key, std::move(choice));
+}
+
+void TimingCache::parse_lines(std::string_view text, Entries& out) {
   while (!text.empty()) {
     const size_t eol = text.find('\n');
     std::string_view line = text.substr(0, eol);

@@ -60,6 +60,7 @@ class TimingCache {
  private:
   using Entries = TimingEntries;
   static void parse_into(std::string_view text, Entries& out);
+  static void parse_lines(std::string_view text, Entries& out);  // one thread's part of parse_into
   static std::string text(const Entries& entries);  // the file's form
   // The entries of the file at `path` as it is now, from the process's snapshot of it.
   static std::shared_ptr<const Entries> snapshot(const std::string& path);
