@@ -1,6 +1,7 @@
 #include "engine/batch_splits.h"
 
 #include <algorithm>
+#include <numeric>
 
 namespace kiln::engine {
 
@@ -52,7 +53,9 @@ std::vector<std::vector<int64_t>> split_candidates(const std::vector<int64_t>& p
     left -= b;
     std::vector<int64_t> c = taken;
     c.push_back(smallest_holding(prepared, left));
-    if (c != out.front()) out.push_back(std::move(c));
+    // The chunks' rows must fit the buffers a batch context holds: the largest prepared size.
+    const int64_t rows = std::accumulate(c.begin(), c.end(), int64_t{0});
+    if (c != out.front() && rows <= prepared.back()) out.push_back(std::move(c));
   }
   return out;
 }

@@ -3,7 +3,8 @@
 // and recorded in the engine's plans, so that a load runs the choice that was measured.
 // A batch of n runs on the smallest prepared size >= n unless a split measured faster; the
 // candidates are the greedy ones: the largest prepared size <= the rows left, k times
-// (k = 1, 2, ...), then the rest on the smallest prepared size that holds it.
+// (k = 1, 2, ...), then the rest on the smallest prepared size that holds it, each holding at
+// most the largest prepared size's rows.
 #pragma once
 
 #include <cstdint>

@@ -70,7 +70,8 @@ Result<EnginePlans> decode_plans(std::span<const uint8_t> bytes, const std::stri
             return bad("batch split of " + std::to_string(n) + " names batch " + std::to_string(c) + ", not prepared");
           rows += c;
         }
-        if (batches.empty() || n <= batches.front() || n >= batches.back() || chunks.size() < 2 || rows < n)
+        if (batches.empty() || n <= batches.front() || n >= batches.back() || chunks.size() < 2 || rows < n ||
+            rows > batches.back())
           return bad("batch split of " + std::to_string(n) + " does not fit the prepared batches");
         p.splits[n] = chunks;
       }

@@ -20,6 +20,10 @@ TEST(BatchSplits, CandidatesArePaddedThenGreedySplits) {
   // A profile from 4: one or two rows more than a prepared size pad their own chunk to 4.
   EXPECT_EQ(split_candidates({4, 8, 16}, 5), (std::vector<Chunks>{{8}, {4, 4}}));
   EXPECT_EQ(split_candidates({4, 8, 16}, 13), (std::vector<Chunks>{{16}, {8, 8}, {8, 4, 4}}));
+  // No candidate holds more rows than the largest prepared size (the batch buffers): 6 of a
+  // 5:5:8 profile is 8 padded, never 5 + 5.
+  EXPECT_EQ(split_candidates({5, 6, 8}, 7), (std::vector<Chunks>{{8}}));
+  EXPECT_EQ(split_candidates({5, 8}, 6), (std::vector<Chunks>{{8}}));
 }
 
 TEST(BatchSplits, ChunksForTakesTheSplitElseTheSmallestPreparedThatHolds) {

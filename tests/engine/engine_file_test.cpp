@@ -97,7 +97,8 @@ TEST(EngineFile, RoundTripsMetadataGraphAndPlans) {
 }
 
 // The batches a profile runs split side by side travel in the plans section; a split that
-// names a batch the file does not prepare is a corrupt file, not a crash at run time.
+// names a batch the file does not prepare, or more rows than its largest, is a corrupt file,
+// not a crash at run time.
 TEST(EngineFile, BatchSplitsRoundTripAndAreChecked) {
   EnginePlans plans = sample_plans();
   PreparedPlan two = plans.prepared[0], four = plans.prepared[0];
@@ -111,7 +112,7 @@ TEST(EngineFile, BatchSplitsRoundTripAndAreChecked) {
   EXPECT_EQ(back->splits, plans.splits);
   EXPECT_TRUE(decode_plans(encode_plans(sample_plans()), "x.kiln")->splits.empty());
   for (const BatchSplits& bad : {BatchSplits{{3, {2, 3}}}, BatchSplits{{3, {1, 1}}}, BatchSplits{{4, {2, 2}}},
-                                 BatchSplits{{3, {4}}}}) {
+                                 BatchSplits{{3, {4}}}, BatchSplits{{3, {2, 2, 1}}}}) {  // last: 5 rows of at most 4
     plans.splits = bad;
     auto got = decode_plans(encode_plans(plans), "x.kiln");
     ASSERT_FALSE(got.ok()) << bad.begin()->first;
