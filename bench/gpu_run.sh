@@ -22,7 +22,8 @@
 # 8 threads on one Model), then kiln bench --json of yolo11n FP16 batches 1,32 on the warm
 # cache (load time, memory per context, bit-identical replay);
 # folder: kiln predict of coco128 at batch 1 on yolo11n-dynamic FP16, twice (cold, then warm
-# timing cache), and kiln val of yolo11n-dynamic FP32 (wall times);
+# timing cache), with the time before each new input size's first result (bench/new_sizes.py),
+# and kiln val of yolo11n-dynamic FP32 (wall times);
 # tasks: kiln bench + PyTorch peer, batch 1, on whichever of yolov8n-seg, yolo11n-pose,
 # yolo11n-obb-random (1024), yolo11n-cls-random (224) are in .assets;
 # predict: kiln predict on the images with CUDA FP16 (end-to-end speed split per image);
@@ -175,7 +176,8 @@ for s in "$@"; do
     folder)
       for i in cold warm; do
         [[ $i == cold ]] && rm -rf /tmp/kiln-folder
-        KILN_CACHE_DIR=/tmp/kiln-folder stage "folder-$i" "${FOLDER_LIMIT:-200}" "$kiln" predict --model "$m11" \
+        KILN_CACHE_DIR=/tmp/kiln-folder stage "folder-$i" "${FOLDER_LIMIT:-200}" python3 bench/new_sizes.py \
+          --json "$out/folder-$i-sizes.json" -- "$kiln" predict --model "$m11" \
           --source "$assets/datasets/coco128/images/train2017" --device cuda --precision fp16 --json /tmp/folder.json
       done
       [[ -n "${FOLDER_VAL:-1}" ]] && KILN_CACHE_DIR=/tmp/kiln-folder stage folder-val 250 "$kiln" val --model "$m11" \
