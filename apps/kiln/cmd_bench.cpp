@@ -303,6 +303,8 @@ Status bench_engine_batch(const BenchOptions& o, const std::string& precision, c
             << "| precision | batch | runs as | median ms | exact-batch engine ms | ratio |\n|---|---|---|---|---|---|\n";
   std::vector<const cuda::Engine*> all;
   for (const auto& e : engines.engines) all.push_back(e.get());
+  size_t free_before = 0, free_after = 0, total = 0;
+  cudaMemGetInfo(&free_before, &total);
   KILN_ASSIGN_OR_RETURN(auto ctx, cuda::BatchContext::create(all));
   cudaStream_t stream = nullptr;
   KILN_CUDA_TRY(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate");
@@ -324,6 +326,11 @@ Status bench_engine_batch(const BenchOptions& o, const std::string& precision, c
               << std::flush;
   }
   cudaStreamDestroy(stream);
+  // What a session that has run every size above holds: its contexts, buffers and graphs.
+  cudaMemGetInfo(&free_after, &total);
+  if (st.ok())
+    std::cout << "one batch context after these sizes: " << std::setprecision(1)
+              << (static_cast<double>(free_before) - static_cast<double>(free_after)) / 1048576.0 << " MiB of device memory\n";
   return st;
 }
 

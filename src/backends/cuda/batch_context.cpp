@@ -14,6 +14,9 @@ int64_t numel(const std::vector<int64_t>& dims) {
   return n;
 }
 
+// The rows an engine's run takes in the shared buffers: its batch.
+int64_t rows_of(const Engine& e) { return e.input_dims(0).empty() ? 1 : std::max<int64_t>(e.input_dims(0)[0], 1); }
+
 // `dims` of every chunk with their batches summed, or Unsupported where they do not stack.
 Result<std::vector<int64_t>> stacked(const std::vector<const Engine*>& chunks, bool input, size_t i) {
   std::vector<int64_t> out;
@@ -66,6 +69,18 @@ Result<std::unique_ptr<BatchContext>> BatchContext::create(const std::vector<con
   };
   for (size_t i = 0; i < first.num_inputs(); ++i) KILN_RETURN_IF_ERROR(alloc(true, i, b->inputs_));
   for (size_t i = 0; i < first.num_outputs(); ++i) KILN_RETURN_IF_ERROR(alloc(false, i, b->outputs_));
+  // One arena for every context, a region per first row: a context's arena fits in its rows'
+  // share (arena_per_row_ x its batch), so the chunks of a selection, on disjoint rows, never
+  // overlap, and contexts of different selections, which never run at once, reuse the memory.
+  int64_t most_rows = 1;
+  for (const Engine* e : engines) {
+    const int64_t rows = rows_of(*e);
+    most_rows = std::max(most_rows, rows);
+    const size_t per_row = (e->memory().arena + static_cast<size_t>(rows) - 1) / static_cast<size_t>(rows);
+    b->arena_per_row_ = std::max(b->arena_per_row_, (per_row + 255) / 256 * 256);
+  }
+  if (b->arena_per_row_)
+    KILN_CUDA_TRY(cudaMalloc(&b->arena_, b->arena_per_row_ * static_cast<size_t>(most_rows)), "cudaMalloc batch arena");
   KILN_CUDA_TRY(cudaEventCreateWithFlags(&b->fork_, cudaEventDisableTiming), "cudaEventCreate");
   return b;
 }
@@ -107,6 +122,7 @@ Status BatchContext::select(const std::vector<size_t>& chunks) {
         io.inputs.push_back(inputs_[i] + row * (numel(e.input_dims(i)) / std::max<int64_t>(e.input_dims(i)[0], 1)));
       for (size_t i = 0; i < e.num_outputs(); ++i)
         io.outputs.push_back(outputs_[i] + row * (numel(e.output_dims(i)) / std::max<int64_t>(e.output_dims(i)[0], 1)));
+      if (arena_) io.arena = static_cast<uint8_t*>(arena_) + arena_per_row_ * static_cast<size_t>(row);
       auto made = ExecutionContext::create(e, true, &io);
       if (!made.ok()) {
         contexts_.erase({chunks[c], row});
@@ -115,7 +131,7 @@ Status BatchContext::select(const std::vector<size_t>& chunks) {
       ctx = std::move(*made);
     }
     selected.push_back(ctx.get());
-    row += e.input_dims(0).empty() ? 1 : e.input_dims(0)[0];
+    row += rows_of(e);
   }
   while (streams_.size() + 1 < selected.size()) {
     cudaStream_t s = nullptr;
@@ -141,6 +157,7 @@ BatchContext::~BatchContext() {
   if (own_stream_) cudaStreamDestroy(own_stream_);
   for (float* p : inputs_) cudaFree(p);
   for (float* p : outputs_) cudaFree(p);
+  if (arena_) cudaFree(arena_);
 }
 
 Status BatchContext::enqueue(cudaStream_t stream) {

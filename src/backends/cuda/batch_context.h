@@ -7,7 +7,8 @@
 // of 17 rather than padded to 32 (yolo11n FP16 on an H100: 1.700 ms against 1.693 for an
 // engine built for 17 and 2.909 padded); engine/batch_splits.h chooses, by measuring,
 // which batches run so. Contexts are made on first use, one per engine and first row, and
-// kept: every split and padded size of the profile share them.
+// kept: every split and padded size of the profile share them, and their activation arenas
+// are regions of one allocation, sized for the largest engine's rows.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -62,6 +63,8 @@ class BatchContext {
 
   std::vector<const Engine*> engines_;
   std::vector<float*> inputs_, outputs_;  // owned, the largest engine's size
+  void* arena_ = nullptr;                  // owned: arena_per_row_ bytes for each row
+  size_t arena_per_row_ = 0;               // the most any engine's arena needs per row of its batch
   std::map<std::pair<size_t, int64_t>, std::unique_ptr<ExecutionContext>> contexts_;  // by engine, first row
   std::vector<size_t> selection_;            // select()'s chunks
   std::vector<ExecutionContext*> selected_;  // their contexts, in row order

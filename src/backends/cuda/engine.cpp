@@ -216,13 +216,13 @@ Result<std::unique_ptr<ExecutionContext>> ExecutionContext::create(const Engine&
 }
 
 // The engine's memory plan made real: one arena, workspaces and I/O buffers of this
-// context's own (or the caller's, io), and the lanes' streams and events.
+// context's own (or the caller's arena and I/O, io), and the lanes' streams and events.
 Status ExecutionContext::allocate(const IoAddresses* io) {
   const auto& slots = engine_.slots_;
   const Schedule& sched = engine_.schedule_;
   ExecState state;
-  void* arena = nullptr;
-  if (engine_.arena_bytes_) {
+  void* arena = io ? io->arena : nullptr;
+  if (engine_.arena_bytes_ && !arena) {
     KILN_CUDA_TRY(cudaMalloc(&arena, engine_.arena_bytes_), "cudaMalloc activation arena");
     owned_.push_back(arena);
   }

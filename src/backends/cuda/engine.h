@@ -112,14 +112,17 @@ class Engine {
 
 // Device addresses a context uses for its graph inputs and outputs (by index, float32 in
 // the engine's dims) instead of buffers of its own: rows of a larger batch's buffers
-// (batch_context.h).
+// (batch_context.h); and, when not null, for its activation arena (at least the engine's
+// arena bytes, 256-byte aligned): a region of memory that contexts which never run at
+// the same time share.
 struct IoAddresses {
   std::vector<float*> inputs, outputs;
+  void* arena = nullptr;
 };
 
 class ExecutionContext {
  public:
-  // Allocates the arena and I/O buffers (the latter at `io`'s addresses when given). With
+  // Allocates the arena and I/O buffers (at `io`'s addresses where it gives them). With
   // use_cuda_graph=false every enqueue launches the steps one by one (debugging).
   static Result<std::unique_ptr<ExecutionContext>> create(const Engine& engine, bool use_cuda_graph = true,
                                                           const IoAddresses* io = nullptr);
