@@ -234,7 +234,6 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
 
   // Weights KCRS -> KRSC in the activation dtype; bias in FP32 and in the activation dtype.
   const bool half = b.act_dtype() == ir::DType::kFloat16;
-  ir::Tensor wf = d.weight->to_float32();
   const int64_t cg = s.c / s.groups;
   std::vector<float> bias(static_cast<size_t>(s.k), 0.f);
   if (const ir::Tensor* bt = b.constant_input(node, 2)) {
@@ -242,27 +241,51 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
     if (bf.numel() != s.k) return error(StatusCode::kInvalidArgument, "bias has ", bf.numel(), " values for ", s.k, " channels");
     std::copy(bf.data<float>(), bf.data<float>() + s.k, bias.begin());
   }
-  auto upload_act = [&](const std::vector<float>& v, const std::string& what) -> Result<const void*> {
-    if (!half) return b.upload(v.data(), v.size() * 4, what);
+  auto as_bytes = [](const void* p, size_t n) {
+    const auto* u = static_cast<const uint8_t*>(p);
+    return std::vector<uint8_t>(u, u + n);
+  };
+  auto act_bytes = [&](const std::vector<float>& v) {
+    if (!half) return as_bytes(v.data(), v.size() * 4);
     std::vector<uint16_t> h(v.size());
     for (size_t i = 0; i < v.size(); ++i) h[i] = kiln::float_to_half(v[i]);
-    return b.upload(h.data(), h.size() * 2, what);
+    return as_bytes(h.data(), h.size() * 2);
+  };
+  auto upload_act = [&](const std::vector<float>& v, const std::string& what) -> Result<const void*> {
+    const std::vector<uint8_t> bytes = act_bytes(v);
+    return b.upload(bytes.data(), bytes.size(), what);
   };
   KILN_ASSIGN_OR_RETURN(const void* bias_f32, b.upload(bias.data(), bias.size() * 4, node.name + " bias"));
   step->bias_f32 = static_cast<const float*>(bias_f32);
+  // The weights in the form this step reads, converted once per model: engines of its other
+  // sizes share the weight store and find the form there.
+  const ir::Tensor& w = *d.weight;
+  const std::string source = ir::shape_to_string(w.shape()) + " " + std::string(ir::dtype_name(w.dtype()));
   if (nchw_input) {
-    KILN_ASSIGN_OR_RETURN(const void* kcrs, b.upload(wf.raw(), wf.numel() * 4, node.name + " weights"));
+    auto kcrs_f32 = [&] {
+      const ir::Tensor wf = w.to_float32();
+      return as_bytes(wf.raw(), wf.nbytes());
+    };
+    KILN_ASSIGN_OR_RETURN(const void* kcrs, b.weights()->upload_derived(w.raw(), w.nbytes(), "KCRS f32 of " + source,
+                                                                        kcrs_f32, node.name + " weights"));
     step->weight_kcrs_f32 = static_cast<const float*>(kcrs);
   } else {
     // KRSC for cuDNN and the direct kernel; RSK (cg is 1) for the depthwise kernel's vectors.
-    std::vector<float> krsc(static_cast<size_t>(wf.numel()));
-    for (int64_t k = 0; k < s.k; ++k)
-      for (int64_t c = 0; c < cg; ++c)
-        for (int64_t r = 0; r < s.r; ++r)
-          for (int64_t q = 0; q < s.s; ++q)
-            krsc[step->depthwise ? (r * s.s + q) * s.k + k : ((k * s.r + r) * s.s + q) * cg + c] =
-                wf.data<float>()[((k * cg + c) * s.r + r) * s.s + q];
-    KILN_ASSIGN_OR_RETURN(step->weight, upload_act(krsc, node.name + " weights"));
+    const bool rsk = step->depthwise;
+    auto krsc_act = [&] {
+      const ir::Tensor wf = w.to_float32();
+      std::vector<float> krsc(static_cast<size_t>(wf.numel()));
+      for (int64_t k = 0; k < s.k; ++k)
+        for (int64_t c = 0; c < cg; ++c)
+          for (int64_t r = 0; r < s.r; ++r)
+            for (int64_t q = 0; q < s.s; ++q)
+              krsc[rsk ? (r * s.s + q) * s.k + k : ((k * s.r + r) * s.s + q) * cg + c] =
+                  wf.data<float>()[((k * cg + c) * s.r + r) * s.s + q];
+      return act_bytes(krsc);
+    };
+    const std::string form = std::string(rsk ? "RSK " : "KRSC ") + (half ? "f16" : "f32") + " of " + source;
+    KILN_ASSIGN_OR_RETURN(step->weight,
+                          b.weights()->upload_derived(w.raw(), w.nbytes(), form, krsc_act, node.name + " weights"));
     KILN_ASSIGN_OR_RETURN(step->bias_act, upload_act(bias, node.name + " bias"));
   }
 
