@@ -4,7 +4,7 @@
 #   cmake --build build-cuda -j2 --target kiln kiln_cuda_tests
 #   scripts/gpu-check.sh --prepare build-cuda build-gpu
 # then run on the GPU machine from the repo root (carry build-gpu, .assets, .whl):
-#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, coldn, fp32, notune, v8, tests, int8, int8bench, int8val, api, fp16, vision, videogpu, pipelinetests, pipeline, track, tritongpu, strict, soak, soakloop, soakfolder, engine, engines, predict, predref, e2e, video, tasks, val, valn, peer, trackpeer, drift, folder, python
+#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, coldn, fp32, notune, v8, tests, int8, int8bench, int8ncu, int8val, api, fp16, vision, videogpu, pipelinetests, pipeline, track, tritongpu, strict, soak, soakloop, soakfolder, engine, engines, predict, predref, e2e, video, tasks, val, valn, peer, trackpeer, drift, folder, python
 # cold: yolo11n-dynamic FP16 batches 1,32 on an empty timing cache, with --profile;
 # warm: the same model FP16 batches 1,8,32 again on the now warm cache (build time warm);
 # coldn: cold then warm with $TUNE_CANDIDATES (default 3) timed candidates per conv signature (own cache);
@@ -29,7 +29,10 @@
 # predict: kiln predict on the images with CUDA FP16 (end-to-end speed split per image);
 # tests: kiln_cuda_tests; int8: its INT8 tests alone (QConvInt8 / Q / DQ vs the CPU integer
 # kernels, quantized yolo11n vs CPU INT8 and FP32, calibration on the GPU vs the CPU); int8bench: yolo11n-dynamic FP16 beside INT8
-# (calibrated on $INT8_CALIB, default the assets' images) at batches 1 and 32; int8val: kiln val
+# (calibrated on $INT8_CALIB, default the assets' images) at batches 1 and 32; int8ncu: Nsight
+# Compute on the first $NCU_KERNELS (default 16) tensor-core conv launches of the INT8 engine at
+# batch 32 (throughput, occupancy, warp stalls, instruction mix: what bounds them; after int8bench,
+# whose cached engine leaves no tuning launches before the model's); int8val: kiln val
 # on coco128 at fp32,fp16,int8 (calibration: coco128, $INT8_CALIB_IMAGES images, default 128);
 # api: kiln_api_gpu_tests (predict on CUDA vs CPU); videogpu: kiln_video_gpu_tests (NVDEC);
 # tritongpu: kiln_triton_gpu_tests (Triton instances placed on every GPU, one Model per cuda:N);
@@ -124,6 +127,11 @@ for s in "$@"; do
     int8bench) KILN_CACHE_DIR=/tmp/kiln-int8 stage int8bench 300 "$kiln" bench --model "$m11" --precision fp16,int8 \
                  --batch 1,32 --iters 300 --timing-cache "$cache" --calib "${INT8_CALIB:-$assets/images}" --profile \
                  --profile-top 20 ;;
+    int8ncu) ncu=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null)
+             KILN_CACHE_DIR=/tmp/kiln-int8 stage int8ncu 400 "$ncu" --clock-control none -k regex:implicit_gemm_kernel \
+               -c "${NCU_KERNELS:-16}" --section SpeedOfLight --section Occupancy --section WarpStateStats \
+               --section InstructionStats --section LaunchStats "$kiln" bench --model "$m11" --precision int8 --batch 32 \
+               --iters 1 --timing-cache "$cache" --calib "${INT8_CALIB:-$assets/images}" ;;
     int8val) data=$assets/datasets/coco128/coco128.yaml
              for m in yolo11n-dynamic yolov8n; do
                [[ -f "$assets/models/$m.onnx" ]] && KILN_CACHE_DIR=/tmp/kiln-int8val stage "int8val-$m" 300 "$kiln" val \
