@@ -431,12 +431,16 @@ std::string summary_csv(const std::vector<BenchRow>& rows) {
 }
 
 int run_bench(const BenchOptions& o, const ModelOptions& metadata) {
-  if (!cuda::gpu_available()) return report_error("bench", error(StatusCode::kUnsupported, "no CUDA device available"));
+  // Every option is checked before the device, so that a wrong one gets the same error on
+  // any machine.
   if (o.iters < 1) return report_error("bench", error(StatusCode::kInvalidArgument, "--iters must be >= 1"));
+  for (int64_t b : o.batches)
+    if (b < 1) return report_error("bench", error(StatusCode::kInvalidArgument, "--batch sizes must be >= 1, got ", b));
   if (!o.csv.empty())
     if (Status st = check_output_path(o.csv); !st.ok()) return report_error("bench", st);
   for (const auto& p : o.precisions)
-    if (auto parsed = parse_precision(p); !parsed.ok()) return report_error("bench", parsed.status());
+    if (auto parsed = parse_precision(p); !parsed.ok())
+      return report_error("bench", error(parsed.status().code(), "--precision: ", parsed.status().message()));
   std::optional<BatchProfile> engine_batch;
   if (!o.engine_batch.empty()) {
     auto parsed = parse_batch_profile(o.engine_batch);
@@ -446,6 +450,7 @@ int run_bench(const BenchOptions& o, const ModelOptions& metadata) {
   const bool int8_asked = std::find(o.precisions.begin(), o.precisions.end(), "int8") != o.precisions.end();
   auto int8 = parse_int8_options(o.int8, int8_asked);
   if (!int8.ok()) return report_error("bench", int8.status());
+  if (!cuda::gpu_available()) return report_error("bench", error(StatusCode::kUnsupported, "no CUDA device available"));
   const std::string device = cuda::device_summary();
   if (!o.json) {
     std::cout << "kiln bench " << o.model << " on " << device << " (dynamic models at imgsz " << o.imgsz << ", "
@@ -551,7 +556,7 @@ Runner register_bench(CLI::App& app) {
                   "MIN:OPT:MAX: also run each --batch on one engine built for this profile, as it runs them "
                   "(padded to a prepared batch, or split side by side)");
   cmd->add_option("--iters", o->iters, "timed iterations per configuration");
-  cmd->add_option("--warmup", o->warmup, "untimed iterations first");
+  cmd->add_option("--warmup", o->warmup, "untimed iterations first")->check(CLI::Range(0, 1000000));
   CLI::Option* imgsz = cmd->add_option("--imgsz", o->imgsz, "input size for dynamic models");
   cmd->add_flag("--no-tune", o->no_tune, "take cuDNN's heuristic first engine per conv instead of timing candidates");
   cmd->add_option("--tune-candidates", o->tune_candidates, "cuDNN candidates timed per conv signature")

@@ -1,7 +1,7 @@
 """Options kiln accepts are honoured or refused with a line that says why: --imgsz on a
 static engine, --classes ids the model lacks or on a classifier, --save-txt without --save,
-an unknown command, a PyTorch .pt model; and --json works on every command (predict's
-"--json -" on stdout)."""
+an unknown command, a PyTorch .pt model, kiln bench's options (checked before any GPU is
+looked for); and --json works on every command (predict's "--json -" on stdout)."""
 import json
 import os
 import shutil
@@ -55,6 +55,17 @@ def main():
                             ["--hide-conf", "--save"])
         checks.expect_error("unknown command names the word and the commands", ["predcit", "--model", DETECT],
                             ["'predcit'", "predict", "val", "build", "run"])
+        # kiln bench checks its options before the device: the same error with or without a GPU.
+        for label, extra, words in [
+                ("an unknown precision", ["--precision", "fp16,fp9"], ["--precision", "'fp9'", "fp32", "int8"]),
+                ("a batch size of 0", ["--batch", "1,0"], ["--batch", "got 0"]),
+                ("a profile with MIN > MAX", ["--engine-batch", "4:2:1"], ["--engine-batch", "4:2:1"]),
+                ("no timed iterations", ["--iters", "0"], ["--iters", ">= 1"]),
+                ("negative warm-up", ["--warmup", "-1"], ["--warmup", "-1"]),
+                ("an unknown calibration method", ["--precision", "int8", "--calib-method", "foo"],
+                 ["--calib-method", "'foo'", "mse"])]:
+            checks.expect_error(f"bench: {label} is refused on any machine", ["bench", "--model", DETECT] + extra,
+                                words)
 
         # A PyTorch checkpoint (a zip archive): refused with the export command, by name
         # and by content (a checkpoint renamed to .onnx).
