@@ -36,18 +36,34 @@ std::string shape_text(const std::vector<int64_t>& shape) {
   return s + "]";
 }
 
-// The model's inputs in its order, from the file: an .npy for a one-input model, else an
-// .npz member per input name. Shapes must match what the model declares (-1: any).
-Result<std::vector<Tensor>> read_inputs(const RunArgs& a, const ModelInfo& info) {
+// The arrays of --inputs, read before the model is loaded so that a missing or malformed
+// file is reported before an engine is built: an .npz's by name, an .npy's one unnamed.
+struct InputArrays {
   std::vector<std::pair<std::string, NpyArray>> arrays;
-  if (fs::path(a.inputs).extension() == ".npz") {
-    KILN_ASSIGN_OR_RETURN(arrays, read_npz(a.inputs));
-  } else {
+  bool named = true;  // false: one .npy array, for the model's only input
+};
+
+Result<InputArrays> read_arrays(const std::string& path) {
+  InputArrays in;
+  if (fs::path(path).extension() == ".npz") {
+    KILN_ASSIGN_OR_RETURN(in.arrays, read_npz(path));
+    return in;
+  }
+  KILN_ASSIGN_OR_RETURN(NpyArray array, read_npy(path));
+  in.arrays.emplace_back(std::string(), std::move(array));
+  in.named = false;
+  return in;
+}
+
+// The model's inputs in its order: an .npy's array for a one-input model, else an .npz member
+// per input name. Shapes must match what the model declares (-1: any).
+Result<std::vector<Tensor>> match_inputs(const RunArgs& a, InputArrays file, const ModelInfo& info) {
+  std::vector<std::pair<std::string, NpyArray>>& arrays = file.arrays;
+  if (!file.named) {
     if (info.inputs.size() != 1)
       return error(StatusCode::kInvalidArgument, a.inputs, ": ", a.model.model, " has ", info.inputs.size(),
                    " inputs; give an .npz with one array per input name");
-    KILN_ASSIGN_OR_RETURN(NpyArray array, read_npy(a.inputs));
-    arrays.emplace_back(info.inputs[0].name, std::move(array));
+    arrays[0].first = info.inputs[0].name;
   }
   std::vector<Tensor> tensors;
   for (const TensorInfo& in : info.inputs) {
@@ -66,10 +82,11 @@ Result<std::vector<Tensor>> read_inputs(const RunArgs& a, const ModelInfo& info)
 
 Status run(const RunArgs& a) {
   if (!a.outputs.empty()) KILN_RETURN_IF_ERROR(check_output_path(a.outputs));
+  KILN_ASSIGN_OR_RETURN(InputArrays arrays, read_arrays(a.inputs));
   Messages messages("run", a.verbosity);
   KILN_ASSIGN_OR_RETURN(LoadedModel loaded, load_model(a.model, messages));
   const ModelInfo& info = loaded.model.info();
-  KILN_ASSIGN_OR_RETURN(std::vector<Tensor> inputs, read_inputs(a, info));
+  KILN_ASSIGN_OR_RETURN(std::vector<Tensor> inputs, match_inputs(a, std::move(arrays), info));
   KILN_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, loaded.model.run(inputs));
 
   std::vector<std::pair<std::string, NpyArray>> named;

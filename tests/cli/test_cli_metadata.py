@@ -121,6 +121,14 @@ def main():
         checks.expect_error("kiln run: an .npz without the input's name",
                             ["run", "--model", REID, "--inputs", os.path.join(tmp, "z.npz"), "--cache-dir", cache],
                             ["'images'"])
+        # A missing or malformed --inputs file is one line before any model is loaded (on a
+        # machine without a GPU, no CPU-fallback line comes first).
+        with open(os.path.join(tmp, "junk.npy"), "w") as f:
+            f.write("not numpy")
+        for name, words in (("missing.npy", ["missing.npy", "no such file"]), ("junk.npy", ["junk.npy", "not a .npy"])):
+            checks.expect_error(f"kiln run: {name} reported before the model loads",
+                                ["run", "--model", REID, "--device", "cuda", "--inputs", os.path.join(tmp, name),
+                                 "--cache-dir", cache], words)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     checks.finish("--task / --names supply metadata, the file name is a noted fallback, kiln run matches ONNX Runtime")
