@@ -556,11 +556,11 @@ Runner register_bench(CLI::App& app) {
                   "MIN:OPT:MAX: also run each --batch on one engine built for this profile, as it runs them "
                   "(padded to a prepared batch, or split side by side)");
   cmd->add_option("--iters", o->iters, "timed iterations per configuration");
-  cmd->add_option("--warmup", o->warmup, "untimed iterations first")->check(CLI::Range(0, 1000000));
+  cmd->add_option("--warmup", o->warmup, "untimed iterations first")->check(number_in(0, 1000000));
   CLI::Option* imgsz = cmd->add_option("--imgsz", o->imgsz, "input size for dynamic models");
   cmd->add_flag("--no-tune", o->no_tune, "take cuDNN's heuristic first engine per conv instead of timing candidates");
   cmd->add_option("--tune-candidates", o->tune_candidates, "cuDNN candidates timed per conv signature")
-      ->check(CLI::Range(1, 64));
+      ->check(number_in(1, 64));
   cmd->add_option("--timing-cache", o->timing_cache, "timing cache file (default: in the engine cache folder)");
   cmd->add_option("--workspace", o->workspace_gb, "cap on a tactic's cuDNN/cuBLASLt workspace, GB (default 4)");
   cmd->add_flag("--profile", o->profile, "print per-step GPU times (a one-lane graph replay, CUDA events per step)");

@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "core/json_text.h"
 #include "engine/cache.h"
+#include "option_flags.h"
 
 namespace kiln::cli {
 namespace {
@@ -87,7 +88,8 @@ Runner register_cache(CLI::App& app) {
   a->ls->add_option("--cache-dir", a->cache_dir, "Engine cache");
   a->prune = sub->add_subcommand("prune", "Remove cached engines");
   a->prune->add_flag("--all", a->all, "Remove every engine");
-  a->prune->add_option("--older-than", a->older_than, "Remove engines unused for this many days")->check(CLI::NonNegativeNumber);
+  a->prune->add_option("--older-than", a->older_than, "Remove engines unused for this many days")
+      ->check(number_in(0, 36500));
   a->prune->add_option("--cache-dir", a->cache_dir, "Engine cache");
   a->prune->add_flag("--json", a->json, "Print the removed engines as JSON");
   return [a] { return run_cache(*a); };

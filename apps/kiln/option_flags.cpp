@@ -1,5 +1,8 @@
 #include "option_flags.h"
 
+#include <cstdlib>
+#include <sstream>
+
 namespace kiln::cli {
 
 Result<std::optional<Device>> device_flag(const std::string& text) {
@@ -40,12 +43,31 @@ void add_int8_flags(CLI::App& cmd, Int8Arguments& f) {
 void add_live_flags(CLI::App& cmd, video::LiveOptions& live) {
   cmd.add_option("--reconnect", live.reconnect_attempts,
                  "URLs and cameras: attempts to reopen a stream that drops (waits 0.5, 1, 2, 4, 4 ... s); 0: none")
-      ->check(CLI::Range(0, 1000))
+      ->check(number_in(0, 1000))
       ->capture_default_str();
   cmd.add_option("--timeout", live.stream.timeout_s,
                  "URLs and cameras: seconds without data (connecting or reading) before it is an error")
-      ->check(CLI::Range(0.1, 3600.0))
+      ->check(number_in(0.1, 3600.0))
       ->capture_default_str();
+}
+
+CLI::Validator number_in(double lo, double hi) {
+  auto text = [](double v) {
+    std::ostringstream s;
+    s.precision(12);  // 1000000, not 1e+06
+    s << v;
+    return s.str();
+  };
+  const std::string range = text(lo) + " to " + text(hi);
+  return CLI::Validator(
+      [lo, hi, range](std::string& given) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(given.c_str(), &end);
+        if (given.empty() || *end != '\0' || !(v >= lo && v <= hi))
+          return "expected a number from " + range + ", got '" + given + "'";
+        return std::string();
+      },
+      "NUMBER in " + range);
 }
 
 }  // namespace kiln::cli

@@ -27,4 +27,8 @@ void add_int8_flags(CLI::App& cmd, Int8Arguments& args);
 // --reconnect N and --timeout S: how URLs and cameras are read (predict, track, pipeline).
 void add_live_flags(CLI::App& cmd, video::LiveOptions& live);
 
+// A number option's range check whose error writes the range as a person would ("0.1 to
+// 3600", where CLI::Range prints "0.100000 to 3600.000000") and quotes what was given.
+CLI::Validator number_in(double lo, double hi);
+
 }  // namespace kiln::cli

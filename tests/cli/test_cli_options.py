@@ -66,6 +66,13 @@ def main():
                  ["--calib-method", "'foo'", "mse"])]:
             checks.expect_error(f"bench: {label} is refused on any machine", ["bench", "--model", DETECT] + extra,
                                 words)
+        # Number ranges read as written, the value quoted.
+        checks.expect_error("cache prune --older-than of a word", ["cache", "prune", "--older-than", "xyz",
+                                                                   "--cache-dir", cache],
+                            ["--older-than", "from 0 to 36500", "got 'xyz'"])
+        checks.expect_error("--timeout below its range", ["predict", "--model", engine, "--source", BUS,
+                                                          "--timeout", "0"],
+                            ["--timeout", "from 0.1 to 3600", "got '0'"])
 
         # A PyTorch checkpoint (a zip archive): refused with the export command, by name
         # and by content (a checkpoint renamed to .onnx).
