@@ -304,7 +304,7 @@ Status bench_engine_batch(const BenchOptions& o, const std::string& precision, c
   std::vector<const cuda::Engine*> all;
   for (const auto& e : engines.engines) all.push_back(e.get());
   size_t free_before = 0, free_after = 0, total = 0;
-  cudaMemGetInfo(&free_before, &total);
+  const bool measured = cudaMemGetInfo(&free_before, &total) == cudaSuccess;
   KILN_ASSIGN_OR_RETURN(auto ctx, cuda::BatchContext::create(all));
   cudaStream_t stream = nullptr;
   KILN_CUDA_TRY(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate");
@@ -327,8 +327,7 @@ Status bench_engine_batch(const BenchOptions& o, const std::string& precision, c
   }
   cudaStreamDestroy(stream);
   // What a session that has run every size above holds: its contexts, buffers and graphs.
-  cudaMemGetInfo(&free_after, &total);
-  if (st.ok())
+  if (st.ok() && measured && cudaMemGetInfo(&free_after, &total) == cudaSuccess)
     std::cout << "one batch context after these sizes: " << std::setprecision(1)
               << (static_cast<double>(free_before) - static_cast<double>(free_after)) / 1048576.0 << " MiB of device memory\n";
   return st;
