@@ -40,11 +40,11 @@ Device default_device() {
 
 // The image sits in pinned host memory (PinnedImage), as a decoder writing there would
 // leave it: the GPU path uploads it by DMA without a staging copy.
-Status bench_precision(const EndToEndOptions& o, const ImageView& image, const std::string& precision, Row& row) {
+Status bench_precision(const EndToEndOptions& o, const ImageView& image, Precision precision, Row& row) {
   ModelOptions mo = o.model_options;
   mo.device = o.device.value_or(default_device());
-  KILN_ASSIGN_OR_RETURN(mo.precision, parse_precision(precision));
-  row.precision = precision;
+  mo.precision = precision;
+  row.precision = to_string(precision);
   row.device = mo.device->to_string();
   engine::BuildOptions bo;
   bo.device = *mo.device;
@@ -91,9 +91,10 @@ int run_bench_end_to_end(const EndToEndOptions& o) {
             << "| precision | device | detections | p50 ms | p95 ms | p99 ms | preprocess ms | inference ms | "
                "postprocess ms | "
             << (o.data.empty() ? "accuracy" : "mAP50-95 (cls: top1)") << " |\n|---|---|---|---|---|---|---|---|---|---|\n";
-  for (const std::string& p : o.precisions) {
+  for (const Precision precision : o.precisions) {
+    const std::string p(to_string(precision));
     Row row;
-    Status st = bench_precision(o, pinned->view(), p, row);
+    Status st = bench_precision(o, pinned->view(), precision, row);
     if (!st.ok()) return report_error("bench", error(st.code(), o.model, " (", p, "): ", st.message()));
     char line[512];
     if (!row.skipped.empty()) {

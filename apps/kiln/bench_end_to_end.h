@@ -14,7 +14,7 @@ namespace kiln::cli {
 struct EndToEndOptions {
   std::string model;
   std::string source;                   // one image file
-  std::vector<std::string> precisions;  // one row each
+  std::vector<Precision> precisions;  // one row each
   int iters = 200;
   int warmup = 20;
   ModelOptions model_options;  // --task / --names, int8 options; device and precision are set per row

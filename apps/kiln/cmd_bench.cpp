@@ -52,7 +52,7 @@ namespace {
 
 struct BenchOptions {
   std::string model;
-  std::vector<std::string> precisions = {"fp32", "fp16"};
+  std::vector<std::string> precisions = {"fp32", "fp16"};  // as given; precisions_flag parses them
   std::vector<int64_t> batches = {1};
   int iters = 200;
   int warmup = 20;
@@ -183,11 +183,11 @@ Result<ModelInput> model_input(const std::string& model) {
   return in;
 }
 
-Result<engine::BuildOptions> build_options(const BenchOptions& o, const std::string& precision, const Int8Options& int8,
-                                           const ModelInput& in, BatchProfile batch) {
+engine::BuildOptions build_options(const BenchOptions& o, Precision precision, const Int8Options& int8, const ModelInput& in,
+                                   BatchProfile batch) {
   engine::BuildOptions bo;
   bo.device = Device::cuda(0);
-  KILN_ASSIGN_OR_RETURN(bo.precision, parse_precision(precision));
+  bo.precision = precision;
   bo.int8 = int8;
   bo.batch = batch;
   bo.imgsz = in.dynamic_size ? o.imgsz : 0;
@@ -199,16 +199,15 @@ Result<engine::BuildOptions> build_options(const BenchOptions& o, const std::str
   return bo;
 }
 
-Status bench_one(const BenchOptions& o, const std::string& precision, const Int8Options& int8, int64_t batch,
-                 BenchRow& row) {
-  row.precision = precision;
+Status bench_one(const BenchOptions& o, Precision precision, const Int8Options& int8, int64_t batch, BenchRow& row) {
+  row.precision = to_string(precision);
   row.batch = batch;
   KILN_ASSIGN_OR_RETURN(const ModelInput in, model_input(o.model));
   if (in.static_batch && in.static_batch != batch) {
     row.skipped = "static batch " + std::to_string(in.static_batch);
     return Status::Ok();
   }
-  KILN_ASSIGN_OR_RETURN(const engine::BuildOptions bo, build_options(o, precision, int8, in, batch));
+  const engine::BuildOptions bo = build_options(o, precision, int8, in, batch);
   size_t free_before = 0, total = 0;
   cudaMemGetInfo(&free_before, &total);
   const auto t0 = std::chrono::steady_clock::now();
@@ -276,13 +275,13 @@ std::string fixed(double v, int digits) {
 // --engine-batch: each --batch n on one engine built for the profile, run as that engine
 // runs n (padded to the next prepared size, or split side by side: engine/batch_splits.h),
 // beside the engine built for exactly n (`rows`, this precision's).
-Status bench_engine_batch(const BenchOptions& o, const std::string& precision, const Int8Options& int8,
+Status bench_engine_batch(const BenchOptions& o, Precision precision, const Int8Options& int8,
                           const BatchProfile& profile, const std::vector<BenchRow>& rows) {
   KILN_ASSIGN_OR_RETURN(const ModelInput in, model_input(o.model));
   if (in.static_batch)
     return error(StatusCode::kInvalidArgument, "--engine-batch ", profile.to_string(), ": the model's batch is static (",
                  in.static_batch, ")");
-  KILN_ASSIGN_OR_RETURN(const engine::BuildOptions bo, build_options(o, precision, int8, in, profile));
+  const engine::BuildOptions bo = build_options(o, precision, int8, in, profile);
   KILN_ASSIGN_OR_RETURN(engine::CompiledModel compiled, engine::compile(o.model, bo));
   if (!compiled.cuda) return error(StatusCode::kUnsupported, "no CUDA engine was built");
   const engine::CudaEngines& engines = *compiled.cuda;
@@ -320,7 +319,7 @@ Status bench_engine_batch(const BenchOptions& o, const std::string& precision, c
     const double median = percentile(ms, 0.5);
     double exact = NAN;
     for (const BenchRow& r : rows)
-      if (r.precision == precision && r.batch == n && r.skipped.empty()) exact = r.median_ms;
+      if (r.precision == to_string(precision) && r.batch == n && r.skipped.empty()) exact = r.median_ms;
     std::cout << "| " << precision << " | " << n << " | " << runs_as << " | " << std::setprecision(3) << median << " | "
               << fixed(exact, 3) << " | " << fixed(median / exact, 2) << " |\n"
               << std::flush;
@@ -429,7 +428,7 @@ std::string summary_csv(const std::vector<BenchRow>& rows) {
   return s.str();
 }
 
-int run_bench(const BenchOptions& o, const ModelOptions& metadata) {
+int run_bench(const BenchOptions& o, const std::vector<Precision>& precisions, const ModelOptions& metadata) {
   // Every option is checked before the device, so that a wrong one gets the same error on
   // any machine.
   if (o.iters < 1) return report_error("bench", error(StatusCode::kInvalidArgument, "--iters must be >= 1"));
@@ -437,16 +436,13 @@ int run_bench(const BenchOptions& o, const ModelOptions& metadata) {
     if (b < 1) return report_error("bench", error(StatusCode::kInvalidArgument, "--batch sizes must be >= 1, got ", b));
   if (!o.csv.empty())
     if (Status st = check_output_path(o.csv); !st.ok()) return report_error("bench", st);
-  for (const auto& p : o.precisions)
-    if (auto parsed = parse_precision(p); !parsed.ok())
-      return report_error("bench", error(parsed.status().code(), "--precision: ", parsed.status().message()));
   std::optional<BatchProfile> engine_batch;
   if (!o.engine_batch.empty()) {
     auto parsed = parse_batch_profile(o.engine_batch);
     if (!parsed.ok()) return report_error("bench", error(parsed.status().code(), "--engine-batch: ", parsed.status().message()));
     engine_batch = *parsed;
   }
-  const bool int8_asked = std::find(o.precisions.begin(), o.precisions.end(), "int8") != o.precisions.end();
+  const bool int8_asked = std::find(precisions.begin(), precisions.end(), Precision::kInt8) != precisions.end();
   auto int8 = parse_int8_options(o.int8, int8_asked);
   if (!int8.ok()) return report_error("bench", int8.status());
   if (!cuda::gpu_available()) return report_error("bench", error(StatusCode::kUnsupported, "no CUDA device available"));
@@ -465,12 +461,12 @@ int run_bench(const BenchOptions& o, const ModelOptions& metadata) {
   }
   // Accuracy first: kiln val through the API at each precision but tf32 (which the GPU's
   // FP32 figure stands for).
-  std::map<std::string, double> accuracy;
-  for (const auto& p : o.precisions) {
-    if (o.data.empty() || p == "tf32") continue;
+  std::map<Precision, double> accuracy;
+  for (const Precision p : precisions) {
+    if (o.data.empty() || p == Precision::kTf32) continue;
     ModelOptions mo = metadata;
     mo.device = Device::cuda(0);
-    if (auto parsed = parse_precision(p); parsed.ok()) mo.precision = *parsed;
+    mo.precision = p;
     mo.int8 = *int8;
     auto figures = val_figures(o.model, o.data, mo);
     if (!figures.ok()) return report_error("bench", figures.status());
@@ -478,7 +474,7 @@ int run_bench(const BenchOptions& o, const ModelOptions& metadata) {
       if (name == "mAP50-95" || name == "top1") accuracy[p] = v;
   }
   std::vector<BenchRow> rows;
-  for (const auto& p : o.precisions) {
+  for (const Precision p : precisions) {
     for (int64_t b : o.batches) {
       BenchRow row;
       if (accuracy.count(p)) row.accuracy = accuracy[p];
@@ -489,7 +485,7 @@ int run_bench(const BenchOptions& o, const ModelOptions& metadata) {
     }
   }
   if (engine_batch)
-    for (const auto& p : o.precisions)
+    for (const Precision p : precisions)
       if (Status st = bench_engine_batch(o, p, *int8, *engine_batch, rows); !st.ok())
         return report_error("bench", error(st.code(), o.model, ": ", st.message()));
   if (o.json) {
@@ -577,19 +573,21 @@ Runner register_bench(CLI::App& app) {
     if (Status st = apply_metadata_args(o->task, o->names, metadata); !st.ok()) return report_error("bench", st);
     auto device = device_flag(o->device);
     if (!device.ok()) return report_error("bench", device.status());
+    auto precisions = precisions_flag(o->precisions);
+    if (!precisions.ok()) return report_error("bench", precisions.status());
     if (!o->source.empty()) {
-      const bool int8 = std::find(o->precisions.begin(), o->precisions.end(), "int8") != o->precisions.end();
+      const bool int8 = std::find(precisions->begin(), precisions->end(), Precision::kInt8) != precisions->end();
       auto int8_opts = parse_int8_options(o->int8, int8);
       if (!int8_opts.ok()) return report_error("bench", int8_opts.status());
       metadata.int8 = *int8_opts;
       if (imgsz->count() > 0) metadata.imgsz = o->imgsz;  // dynamic models; a static one refuses it
-      return run_bench_end_to_end({o->model, o->source, o->precisions, o->iters, o->warmup, metadata, *device, o->data});
+      return run_bench_end_to_end({o->model, o->source, *precisions, o->iters, o->warmup, metadata, *device, o->data});
     }
     if (*device)
       return report_error("bench", error(StatusCode::kInvalidArgument,
                                          "--device applies to --source runs; the engine table times CUDA engines"));
 #if KILN_HAS_CUDA
-    return run_bench(*o, metadata);
+    return run_bench(*o, *precisions, metadata);
 #else
     return report_error("bench", error(StatusCode::kUnsupported, "this kiln was built without CUDA (KILN_CUDA=OFF)"));
 #endif

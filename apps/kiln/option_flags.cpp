@@ -1,5 +1,6 @@
 #include "option_flags.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <sstream>
 
@@ -24,6 +25,18 @@ Result<std::optional<Precision>> precision_flag(const std::string& text) {
   auto p = parse_precision(text);
   if (!p.ok()) return error(p.status().code(), "--precision: ", p.status().message());
   return std::optional<Precision>(*p);
+}
+
+Result<std::vector<Precision>> precisions_flag(const std::vector<std::string>& names) {
+  std::vector<Precision> out;
+  for (const std::string& name : names) {
+    KILN_ASSIGN_OR_RETURN(std::optional<Precision> p, precision_flag(name));
+    if (!p) return error(StatusCode::kInvalidArgument, "--precision: empty entry");
+    if (std::find(out.begin(), out.end(), *p) != out.end())
+      return error(StatusCode::kInvalidArgument, "--precision: ", name, " given twice");
+    out.push_back(*p);
+  }
+  return out;
 }
 
 void add_int8_flags(CLI::App& cmd, Int8Arguments& f) {

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -15,6 +16,8 @@ namespace kiln::cli {
 
 Result<std::optional<Device>> device_flag(const std::string& text);
 Result<std::optional<Precision>> precision_flag(const std::string& text);
+// --precision as a list (kiln bench): each name parsed, none given twice.
+Result<std::vector<Precision>> precisions_flag(const std::vector<std::string>& names);
 // --strict-gpu (no CPU fallback of the model or of video decoding) contradicts --device
 // cpu: InvalidArgument saying so.
 Status check_strict_gpu(bool strict_gpu, const std::optional<Device>& device);

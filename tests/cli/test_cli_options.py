@@ -58,6 +58,7 @@ def main():
         # kiln bench checks its options before the device: the same error with or without a GPU.
         for label, extra, words in [
                 ("an unknown precision", ["--precision", "fp16,fp9"], ["--precision", "'fp9'", "fp32", "int8"]),
+                ("a precision given twice", ["--precision", "fp16,fp32,fp16"], ["--precision", "fp16 given twice"]),
                 ("a batch size of 0", ["--batch", "1,0"], ["--batch", "got 0"]),
                 ("a profile with MIN > MAX", ["--engine-batch", "4:2:1"], ["--engine-batch", "4:2:1"]),
                 ("no timed iterations", ["--iters", "0"], ["--iters", ">= 1"]),
