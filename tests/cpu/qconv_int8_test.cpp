@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <random>
 
 #include "ir/qconv_int8.h"
 #include "run_op.h"
@@ -56,6 +57,37 @@ TEST(QConvInt8, RequantizesHalfToEvenAndSaturates) {
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ((*r)[0].dtype(), ir::DType::kInt8);
   EXPECT_EQ(values_of<int8_t>((*r)[0]), (std::vector<int8_t>{1, 3, 3, -1, 51, 65, 127, 127, -128, 127}));
+}
+
+// The GPU epilogue requantizes by a product with 1 / y_scale, dividing only near a rounding
+// tie: every value equals the division's result. Values: the half-integer quotients
+// themselves and their float neighbours (where a product and a quotient can round apart),
+// and random ones, over scales from 1e-4 to 10 and the zero points' range.
+TEST(QConvInt8, RequantizeByReciprocalEqualsTheDivision) {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> log_scale(-4.f, 1.f), unit(-1.f, 1.f);
+  int64_t checked = 0, near_ties = 0;
+  for (int si = 0; si < 400; ++si) {
+    const float y_scale = si == 0 ? 1.f / 3.f : std::pow(10.f, log_scale(rng)), inv = 1.f / y_scale;
+    for (int32_t zp : {-128, -5, 0, 77, 127}) {
+      auto check = [&](float y) {
+        const int8_t want = ir::qconv::requantize(y, y_scale, zp);
+        const int8_t got = ir::qconv::requantize_by_reciprocal(y, y_scale, inv, zp);
+        ASSERT_EQ(got, want) << "y " << y << " y_scale " << y_scale << " zero point " << zp;
+        ++checked;
+      };
+      for (int k = -420; k <= 420; ++k) {
+        float y = (static_cast<float>(k) + 0.5f) * y_scale;
+        const float q = y * inv;
+        near_ties += std::fabs(q - std::nearbyint(q)) > 0.5f - 0x1p-11f;
+        for (int step = 0; step < 3; ++step) y = std::nextafter(y, -INFINITY);
+        for (int step = 0; step < 7; ++step, y = std::nextafter(y, INFINITY)) check(y);
+      }
+      for (int i = 0; i < 400; ++i) check(unit(rng) * 2000.f * y_scale);
+    }
+  }
+  EXPECT_GT(checked, 10'000'000);
+  EXPECT_GT(near_ties, 1'000'000);  // the division's branch was taken
 }
 
 TEST(QConvInt8, SiluThenResidual) {

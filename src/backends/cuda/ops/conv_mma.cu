@@ -25,16 +25,22 @@ struct ConvOp {
   template <int BM, int BN>
   __device__ static void store_tile(const Args& a, const float* acc, int64_t p0, int64_t k0, int64_t group) {
     constexpr int E = 8;
-    mma::for_each_output_run<BM, BN, E>(a.s, p0, k0, group, [&](int at, int64_t pixel, int64_t k, int n) {
+    const mma::OutputRun run = mma::output_run<BN, E>(a.s, k0, group);
+    float bias[E];  // the run's, read once
+#pragma unroll
+    for (int e = 0; e < E; ++e) bias[e] = e < run.n ? a.bias[run.k + e] : 0.f;
+    mma::for_each_run_pixel<BM, BN, E>(a.s, p0, run, [&](int at, int64_t pixel) {
       const float* v = acc + at;
-      __half* y = static_cast<__half*>(a.y) + pixel * a.s.k + k;
-      if (n < E || !aligned16(y)) {
-        for (int e = 0; e < n; ++e) y[e] = __float2half_rn(activate(v[e] + a.bias[k + e], a.act));
+      __half* y = static_cast<__half*>(a.y) + pixel * a.s.k + run.k;
+      if (run.n < E || !aligned16(y)) {
+#pragma unroll
+        for (int e = 0; e < E; ++e)  // unrolled, so that bias stays in registers
+          if (e < run.n) y[e] = __float2half_rn(activate(v[e] + bias[e], a.act));
         return;
       }
       Pack<__half, E> out;
 #pragma unroll
-      for (int e = 0; e < E; ++e) out.v[e] = __float2half_rn(activate(v[e] + a.bias[k + e], a.act));
+      for (int e = 0; e < E; ++e) out.v[e] = __float2half_rn(activate(v[e] + bias[e], a.act));
       *reinterpret_cast<int4*>(y) = *reinterpret_cast<const int4*>(&out);
     });
   }

@@ -94,22 +94,33 @@ struct alignas(16) Pack {
   U v[E];
 };
 
-// Calls f(at, pixel, k, n) for each run of E consecutive output channels of one pixel in the
-// block's tile at pixel p0, channel k0 of `group`: `at` the run's offset in the accumulator
-// tile ([BM][BN + kAccPad]), k its first channel, n < E where the group's channels end. Each
-// thread takes one run at a time, consecutive threads along a pixel's channels, so that
-// their 16-byte stores are contiguous.
+// The run of E consecutive output channels that this thread stores for each of its pixels of
+// the block's tile at channel k0 of `group` (the same run for every pixel: the block's
+// threads are a multiple of BN / E). col: the run's offset in the tile's row; k: its first
+// output channel; n: how many lie within the group (< E at the group's end, 0 beyond it).
+struct OutputRun {
+  int col;
+  int64_t k;
+  int n;
+};
+template <int BN, int E>
+__device__ __forceinline__ OutputRun output_run(const ConvShape& s, int64_t k0, int64_t group) {
+  static_assert(BN % E == 0 && kThreadsPerBlock % (BN / E) == 0);
+  const int col = int(threadIdx.x) % (BN / E) * E;
+  const int64_t kg = s.k / s.groups, kc = k0 + col;
+  return {col, group * kg + kc, int(kc >= kg ? 0 : (kg - kc < E ? kg - kc : E))};
+}
+
+// Calls f(at, pixel) for each pixel of the block's tile at p0 whose outputs `run` this thread
+// stores: at, the run's offset in the accumulator tile ([BM][BN + kAccPad]). Consecutive
+// threads take consecutive runs of one pixel, so that their 16-byte stores are contiguous.
 template <int BM, int BN, int E, typename F>
-__device__ __forceinline__ void for_each_output_run(const ConvShape& s, int64_t p0, int64_t k0, int64_t group, F&& f) {
+__device__ __forceinline__ void for_each_run_pixel(const ConvShape& s, int64_t p0, const OutputRun& run, F&& f) {
   constexpr int kVecs = BN / E, kStride = BN + kAccPad;
-  static_assert(BN % E == 0);
-  const int64_t pixels = s.n * s.oh * s.ow, kg = s.k / s.groups;
-  for (int i = threadIdx.x; i < BM * kVecs; i += kThreadsPerBlock) {
-    const int row = i / kVecs, col = i % kVecs * E;
-    const int64_t pixel = p0 + row, kc = k0 + col;
-    if (pixel >= pixels || kc >= kg) continue;
-    f(row * kStride + col, pixel, group * kg + kc, int(kg - kc < E ? kg - kc : E));
-  }
+  if (run.n == 0) return;
+  const int64_t pixels = s.n * s.oh * s.ow;
+  for (int row = int(threadIdx.x) / kVecs; row < BM && p0 + row < pixels; row += kThreadsPerBlock / kVecs)
+    f(row * kStride + run.col, p0 + row);
 }
 
 // The block's BM x BN tile, accumulated on tensor cores, left in shared memory

@@ -100,6 +100,7 @@ Status plan_qconv_int8(PlanBuilder& b, const ir::Node& node) {
   a.float_type = b.act_dtype();
   a.int8_output = y_scale != nullptr;
   a.y_scale = y_scale ? y_scale->data<float>()[0] : 1.f;
+  a.y_inv_scale = 1.f / a.y_scale;
   a.y_zero_point = y_zero ? y_zero->data<int8_t>()[0] : 0;
   a.kernel = kernel_for(b, s);
   a.tile = choose_mma_tile(s);  // read by the kMma kernel only

@@ -34,7 +34,7 @@ __global__ void qconv_depthwise_kernel(QConvInt8Args a) {
       int8_t* ob = reinterpret_cast<int8_t*>(&out);
 #pragma unroll
       for (int j = 0; j < V; ++j)
-        ob[j] = ir::qconv::requantize(qconv_epilogue<T>(a, pixel, k0 + j, acc[j]), a.y_scale, a.y_zero_point);
+        ob[j] = qconv_output<int8_t>(a, qconv_epilogue<T>(a, pixel, k0 + j, acc[j]));
       *reinterpret_cast<Vec*>(static_cast<int8_t*>(a.y) + pixel * a.y_pixel_stride + k0) = out;
     } else {
 #pragma unroll

@@ -16,31 +16,41 @@ using mma::Pack;
 // memory (acc: [BM][BN + kAccPad]): each thread 16 bytes of one pixel's outputs at a time,
 // consecutive threads along the pixel's channels, with the residual read as 16-byte vectors
 // too; element by element where the 16 bytes are not all outputs or not aligned (channel
-// counts not a multiple of the vector, an output placed in a Concat buffer).
+// counts not a multiple of the vector, an output placed in a Concat buffer). A thread's
+// channels are the same for each of its pixels, so their constants are read once.
 template <typename O, typename T, int BM, int BN>
 __device__ __forceinline__ void store_tile_as(const QConvInt8Args& a, const int32_t* acc, int64_t p0, int64_t k0,
                                               int64_t group) {
   constexpr int E = 16 / sizeof(O);
-  mma::for_each_output_run<BM, BN, E>(a.s, p0, k0, group, [&](int at, int64_t pixel, int64_t k, int n) {
+  const mma::OutputRun run = mma::output_run<BN, E>(a.s, k0, group);
+  QConvChannel ch[E];
+#pragma unroll
+  for (int e = 0; e < E; ++e) ch[e] = qconv_channel(a, e < run.n ? run.k + e : 0);
+  mma::for_each_run_pixel<BM, BN, E>(a.s, p0, run, [&](int at, int64_t pixel) {
     const int32_t* raw = acc + at;
-    O* y = static_cast<O*>(a.y) + pixel * a.y_pixel_stride + k;
-    const T* res = a.residual ? static_cast<const T*>(a.residual) + pixel * a.s.k + k : nullptr;
-    if (n < E || !aligned16(y) || (res && !aligned16(res))) {
-      for (int e = 0; e < n; ++e) qconv_store<T>(a, pixel, k + e, raw[e] - a.x_zero_point * a.w_sum[k + e]);
+    O* y = static_cast<O*>(a.y) + pixel * a.y_pixel_stride + run.k;
+    const T* res = a.residual ? static_cast<const T*>(a.residual) + pixel * a.s.k + run.k : nullptr;
+    if (run.n < E || !aligned16(y) || (res && !aligned16(res))) {
+#pragma unroll
+      for (int e = 0; e < E; ++e)  // unrolled, so that ch stays in registers
+        if (e < run.n)
+          y[e] = qconv_output<O>(
+              a, qconv_epilogue(a, ch[e].scale, ch[e].bias, raw[e] - ch[e].zero_sum, res ? to_float(res[e]) : 0.f));
       return;
     }
-    Pack<T, E> r;
-    if (res)
+    float residual[E] = {};
+    if (res) {
+      Pack<T, E> r;
 #pragma unroll
       for (int j = 0; j < int(sizeof(r)) / 16; ++j) reinterpret_cast<int4*>(&r)[j] = reinterpret_cast<const int4*>(res)[j];
+#pragma unroll
+      for (int e = 0; e < E; ++e) residual[e] = to_float(r.v[e]);
+    }
     Pack<int32_t, E> in;
 #pragma unroll
     for (int j = 0; j < E / 4; ++j) reinterpret_cast<int4*>(&in)[j] = reinterpret_cast<const int4*>(raw)[j];
     Pack<O, E> out;
-#pragma unroll
-    for (int e = 0; e < E; ++e)
-      out.v[e] = qconv_output<O>(
-          a, qconv_epilogue(a, k + e, in.v[e] - a.x_zero_point * a.w_sum[k + e], res ? to_float(r.v[e]) : 0.f));
+    qconv_run_outputs<O, E>(a, ch, in.v, residual, out.v);
     *reinterpret_cast<int4*>(y) = *reinterpret_cast<const int4*>(&out);
   });
 }
