@@ -127,7 +127,9 @@ for s in "$@"; do
     int8bench) KILN_CACHE_DIR=/tmp/kiln-int8 stage int8bench 300 "$kiln" bench --model "$m11" --precision fp16,int8 \
                  --batch 1,32 --iters 300 --timing-cache "$cache" --calib "${INT8_CALIB:-$assets/images}" --profile \
                  --profile-top 20 ;;
-    int8ncu) ncu=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null)
+    int8ncu) # the GPU image has ncu under /opt/nvidia/nsight-compute/<version>/, not on PATH
+             ncu=$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+             [[ -x "$ncu" ]] || { echo "int8ncu: no ncu (PATH, /usr/local/cuda/bin, /opt/nvidia/nsight-compute)"; continue; }
              KILN_CACHE_DIR=/tmp/kiln-int8 stage int8ncu 400 "$ncu" --clock-control none -k regex:implicit_gemm_kernel \
                -c "${NCU_KERNELS:-16}" --section SpeedOfLight --section Occupancy --section WarpStateStats \
                --section InstructionStats --section LaunchStats "$kiln" bench --model "$m11" --precision int8 --batch 32 \
