@@ -39,7 +39,7 @@
 # pipelinetests: kiln_pipeline_gpu_tests (pipelines on device frames vs host frames);
 # pipeline: kiln pipeline person -> ByteTrack -> pose + OSNet, every model FP16, on the NVDEC
 # frames of each video in $assets/video (FPS and per-stage times), then again under the CUPTI
-# copy census (bench/memcpy: the copies by direction, and how many device-to-host copies were
+# copy census (bench/cupti: the copies by direction, and how many device-to-host copies were
 # frame-sized); track and pipeline detect with $KILN_DETECTOR (default the assets' yolo11n.onnx);
 # strict: tests/cli/test_strict_gpu.py (NVDEC, the CPU-decoder fallback line, --strict-gpu;
 # its 4:4:4 clip from $assets/video/yuv444.mp4 and its 4:2:0-then-4:4:4 clips from
@@ -289,11 +289,11 @@ YAML
         run_pipeline=("$kiln" pipeline people --config /tmp/kiln-pipeline.yaml --device cuda --cache-dir /tmp/kiln-cache
                       --source "$v")
         stage "pipeline-$name" 200 "${run_pipeline[@]}" --json "$out/pipeline_$name.jsonl"
-        # Every copy the run makes, counted by CUPTI (bench/memcpy; Nsight Systems is not
+        # Every copy the run makes, counted by CUPTI (bench/cupti; Nsight Systems is not
         # usable here): a 720p NV12 frame is 1,382,400 bytes, and no device-to-host copy of
         # 1 MiB or more should happen ("dtoh_large": 0).
-        if [[ -f "$carry/kiln_memcpy_census.so" ]]; then
-          CUDA_INJECTION64_PATH=$(realpath "$carry/kiln_memcpy_census.so") KILN_MEMCPY_REPORT="$out/memcpy_$name.json" \
+        if [[ -f "$carry/kiln_cupti_probe.so" ]]; then
+          CUDA_INJECTION64_PATH=$(realpath "$carry/kiln_cupti_probe.so") KILN_MEMCPY_REPORT="$out/memcpy_$name.json" \
             stage "pipelinememcpy-$name" 200 "${run_pipeline[@]}" --quiet
           cat "$out/memcpy_$name.json"
         fi

@@ -27,8 +27,9 @@ if [[ "${1:-}" == "--prepare" ]]; then
   done
   [[ -x "$build/kiln_soak" ]] && bins+=("$build/kiln_soak")
   cp "${bins[@]}" "$carry/"
-  # The CUPTI copy census the pipeline stage injects (bench/memcpy), with libcupti packed below.
-  [[ -f "$build/libkiln_memcpy_census.so" ]] && cp "$build/libkiln_memcpy_census.so" "$carry/kiln_memcpy_census.so"
+  # The CUPTI probe the pipeline stage injects (bench/cupti: copy census, KILN_TRACE timeline),
+  # with libcupti packed below.
+  [[ -f "$build/libkiln_cupti_probe.so" ]] && cp "$build/libkiln_cupti_probe.so" "$carry/kiln_cupti_probe.so"
   strip "$carry"/kiln*
   pybuild=${4:-$build}
   modules=()
