@@ -37,13 +37,15 @@ nlohmann::json frame_json(const std::string& source, const pipeline::Pipeline& p
   return {{"source", source},
           {"frame", f.number},
           {"objects", std::move(objects)},
-          {"speed", {{"detect_ms", detect_ms(f.objects)}, {"track_ms", f.track_ms}, {"stages", std::move(stages_speed)}}}};
+          {"speed", {{"detect_ms", detect_ms(f.objects)}, {"track_ms", f.track_ms}, {"stages_ms", f.stages_ms},
+                     {"stages", std::move(stages_speed)}}}};
 }
 
 void StageTimes::add(const pipeline::PipelineFrame& f) {
   ++frames_;
   detect_ms_ += detect_ms(f.objects);
   track_ms_ += f.track_ms;
+  stages_ms_ += f.stages_ms;
   stage_ms_.resize(f.stage_ms.size(), 0.0);
   stage_crops_.resize(f.stage_crops.size(), 0);
   for (size_t k = 0; k < f.stage_ms.size(); ++k) stage_ms_[k] += f.stage_ms[k], stage_crops_[k] += f.stage_crops[k];
@@ -60,6 +62,7 @@ nlohmann::json StageTimes::summary(const std::string& source, const pipeline::Pi
                       {"end_to_end_fps", wall_s > 0 ? frames_ / wall_s : 0.0},
                       {"detect_ms", detect_ms_ / n},
                       {"track_ms", track_ms_ / n},
+                      {"stages_ms", stages_ms_ / n},
                       {"stages", std::move(stages)}};
   if (extra.is_object()) s.update(extra);
   return {{"source", source}, {"summary", std::move(s)}};
@@ -79,6 +82,10 @@ std::string StageTimes::line(const std::string& source, const pipeline::Pipeline
   for (size_t k = 0; k < stage_ms_.size(); ++k) {
     std::snprintf(buf, sizeof buf, ", %.1fms %s (%.1f crops)", stage_ms_[k] / n, pipe.stages()[k].config().name.c_str(),
                   static_cast<double>(stage_crops_[k]) / n);
+    text += buf;
+  }
+  if (stage_ms_.size() > 1) {
+    std::snprintf(buf, sizeof buf, "; stages together %.1fms", stages_ms_ / n);
     text += buf;
   }
   return text;

@@ -22,8 +22,8 @@ class StageTimes {
  public:
   void add(const pipeline::PipelineFrame& f);
   // {"source", "summary": {"frames", "wall_s", "end_to_end_fps", "detect_ms", "track_ms",
-  // "stages": {"<name>": {"ms", "crops"}}}} (per frame), plus `extra` (a video's decode and
-  // encode times).
+  // "stages_ms", "stages": {"<name>": {"ms", "crops"}}}} (per frame), plus `extra` (a
+  // video's decode and encode times).
   nlohmann::json summary(const std::string& source, const pipeline::Pipeline& pipe, double wall_s,
                          const nlohmann::json& extra) const;
   // "Pipeline people on clip.mp4: 12 frames, 8.1 FPS end to end; per frame 20.1ms detect, ..."
@@ -32,6 +32,7 @@ class StageTimes {
  private:
   int64_t frames_ = 0;
   double detect_ms_ = 0, track_ms_ = 0;
+  double stages_ms_ = 0;
   std::vector<double> stage_ms_;
   std::vector<size_t> stage_crops_;
 };

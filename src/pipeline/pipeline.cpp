@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "core/parallel_for.h"
+
 namespace kiln::pipeline {
 
 namespace {
@@ -30,6 +32,10 @@ struct Pipeline::State {
   std::vector<Stage> stages;
   std::optional<track::TrackerConfig> tracker;  // each sequence gets a tracker of its own
   std::optional<size_t> reid_stage;  // the embed stage that feeds BoT-SORT's with_reid
+  // Every stage model on a GPU: the stages after the tracker run side by side, each on a
+  // thread and stream of its own (a frame's pose and ReID overlap on the GPU). Not on the
+  // CPU, where each model's kernels already take every core.
+  bool stages_side_by_side = false;
 
   // Why the sequences need host frames ("" when device frames go through): BoT-SORT's
   // motion compensation estimates the camera's motion on host pixels, and a stage model
@@ -102,6 +108,8 @@ Result<Pipeline> Pipeline::load(const engine::Config& config, const std::string&
   if (tracker_config && tracker_config->with_reid && !state->reid_stage)
     return config_error(config, where + ".tracker", "with_reid needs an embed stage (e.g. OSNet ReID) for the appearance vectors");
   state->tracker = tracker_config;
+  state->stages_side_by_side = std::all_of(state->stages.begin(), state->stages.end(),
+                                           [](const Stage& st) { return st.model().info().device.is_cuda(); });
   return Pipeline(std::move(state));
 }
 
@@ -168,7 +176,9 @@ Result<PipelineFrame> Sequence::process_detections(const FramePixels& frame, int
     if (s.reid_stage) {
       std::vector<StageObject> all;
       for (const Detection& d : detections.boxes) all.push_back({d.class_id, d.box, -1});
+      const Clock::time_point t0 = Clock::now();
       KILN_ASSIGN_OR_RETURN(reid, run_stage(*s.reid_stage, all));
+      out.stages_ms += ms_since(t0);
     }
     std::vector<track::TrackDetection> dets;
     for (size_t i = 0; i < detections.boxes.size(); ++i) {
@@ -201,10 +211,24 @@ Result<PipelineFrame> Sequence::process_detections(const FramePixels& frame, int
     const Detection& d = out.objects.boxes[i];
     objects.push_back({d.class_id, d.box, out.track_ids.empty() ? -1 : out.track_ids[i]});
   }
-  for (size_t k = 0; k < s.stages.size(); ++k) {
-    if (s.reid_stage == k) continue;  // ran on the detections before the tracker
-    KILN_ASSIGN_OR_RETURN(out.stage_outputs[k], run_stage(k, objects));
+  std::vector<size_t> after_tracker;
+  for (size_t k = 0; k < s.stages.size(); ++k)
+    if (s.reid_stage != k) after_tracker.push_back(k);  // the reid stage ran on the detections before the tracker
+  std::vector<Status> failed(after_tracker.size(), Status::Ok());
+  auto run_after_tracker = [&](size_t i) {
+    const size_t k = after_tracker[i];
+    Result<std::vector<std::optional<StageOutput>>> results = run_stage(k, objects);
+    if (results.ok()) out.stage_outputs[k] = std::move(results).value();
+    else failed[i] = results.status();
+  };
+  const Clock::time_point t0 = Clock::now();
+  if (s.stages_side_by_side) {
+    core::parallel_for(after_tracker.size(), run_after_tracker);
+  } else {
+    for (size_t i = 0; i < after_tracker.size(); ++i) run_after_tracker(i);
   }
+  out.stages_ms += ms_since(t0);
+  for (const Status& st : failed) KILN_RETURN_IF_ERROR(st);
   return out;
 }
 

@@ -145,6 +145,10 @@ def check_people(tmp, yaml):
     check("people: summary has FPS and per-stage times",
           summary and summary[0]["summary"]["end_to_end_fps"] > 0 and set(summary[0]["summary"]["stages"]) == {"pose", "reid"},
           str(summary)[:300])
+    # On the CPU the stages run one after the other: their time together is at least the sum.
+    speeds = [f["speed"] for f in frames]
+    check("people: stages_ms covers every stage's ms, one after the other on the CPU", all(
+        s["stages_ms"] >= sum(st["ms"] for st in s["stages"].values()) > 0 for s in speeds), str(speeds))
     objects = frames[0]["objects"]
     check("people: frame 1 has tracked persons", len(objects) >= 2 and all(o["class_name"] == "person" and o["track_id"] > 0
                                                                           for o in objects), str(objects)[:300])

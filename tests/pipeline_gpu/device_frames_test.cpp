@@ -10,6 +10,7 @@
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <string>
@@ -62,24 +63,29 @@ double cosine(const std::vector<float>& a, const std::vector<float>& b) {
   return ab / std::sqrt(aa * bb);
 }
 
+// One stage's outputs, object by object.
+void expect_same_stage(const std::vector<std::optional<pipeline::StageOutput>>& got,
+                       const std::vector<std::optional<pipeline::StageOutput>>& want, const std::string& what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  for (size_t o = 0; o < want.size(); ++o) {
+    const std::string where = what + " object " + std::to_string(o);
+    ASSERT_EQ(got[o].has_value(), want[o].has_value()) << where;
+    if (!want[o]) continue;
+    const pipeline::StageOutput &g = *got[o], &w = *want[o];
+    ASSERT_EQ(g.embedding.size(), w.embedding.size()) << where;
+    if (!w.embedding.empty()) {
+      EXPECT_GE(cosine(g.embedding, w.embedding), 0.9999) << where;
+    }
+    expect_near(g.prediction, w.prediction, where);
+  }
+}
+
 void expect_same_frame(const pipeline::PipelineFrame& got, const pipeline::PipelineFrame& want, const std::string& what) {
   expect_near(got.objects, want.objects, what + " objects");
   EXPECT_EQ(got.track_ids, want.track_ids) << what;
   ASSERT_EQ(got.stage_outputs.size(), want.stage_outputs.size());
-  for (size_t s = 0; s < want.stage_outputs.size(); ++s) {
-    ASSERT_EQ(got.stage_outputs[s].size(), want.stage_outputs[s].size()) << what;
-    for (size_t o = 0; o < want.stage_outputs[s].size(); ++o) {
-      const std::string where = what + " stage " + std::to_string(s) + " object " + std::to_string(o);
-      ASSERT_EQ(got.stage_outputs[s][o].has_value(), want.stage_outputs[s][o].has_value()) << where;
-      if (!want.stage_outputs[s][o]) continue;
-      const pipeline::StageOutput &g = *got.stage_outputs[s][o], &w = *want.stage_outputs[s][o];
-      ASSERT_EQ(g.embedding.size(), w.embedding.size()) << where;
-      if (!w.embedding.empty()) {
-        EXPECT_GE(cosine(g.embedding, w.embedding), 0.9999) << where;
-      }
-      expect_near(g.prediction, w.prediction, where);
-    }
-  }
+  for (size_t s = 0; s < want.stage_outputs.size(); ++s)
+    expect_same_stage(got.stage_outputs[s], want.stage_outputs[s], what + " stage " + std::to_string(s));
 }
 
 class PipelineDeviceFrames : public ::testing::Test {
@@ -89,19 +95,26 @@ class PipelineDeviceFrames : public ::testing::Test {
     if (!gpu_present()) GTEST_SKIP() << "no CUDA device";
     const std::filesystem::path yaml = temp_dir() / "pipeline_device_frames.yaml";
     const std::string models = asset("models").string();
-    std::ofstream(yaml) << "models:\n"
-                        << "  detector: {source: " << models << "/yolo11n.onnx}\n"
-                        << "  reid: {source: " << models << "/reid/osnet_x0_25_msmt17.onnx, batch: 8}\n"
-                        << "  parts: {source: " << models << "/yolo11n-dynamic.onnx, imgsz: 320, batch: 4}\n"
-                        << "pipelines:\n"
-                        << "  people:\n"
-                        << "    detector: detector\n"
-                        << "    classes: person\n"
-                        << "    tracker: bytetrack.yaml\n"
-                        << "    stages:\n"
-                        << "      - {name: pose, model: " << models << "/yolo11n-pose.onnx, role: pose, padding: 0.1}\n"
-                        << "      - {name: reid, model: reid, role: embed}\n"
-                        << "      - {name: parts, model: parts, role: detect, crop: resize, conf: 0.1}\n";
+    const std::vector<std::string> stages = {
+        "{name: pose, model: " + models + "/yolo11n-pose.onnx, role: pose, padding: 0.1}",
+        "{name: reid, model: reid, role: embed}",
+        "{name: parts, model: parts, role: detect, crop: resize, conf: 0.1}"};
+    auto pipeline_text = [](const std::string& name, const std::vector<std::string>& its_stages) {
+      std::string text = "  " + name + ":\n    detector: detector\n    classes: person\n    tracker: bytetrack.yaml\n    stages:\n";
+      for (const std::string& stage : its_stages) text += "      - " + stage + "\n";
+      return text;
+    };
+    std::ofstream file(yaml);
+    file << "models:\n"
+         << "  detector: {source: " << models << "/yolo11n.onnx}\n"
+         << "  reid: {source: " << models << "/reid/osnet_x0_25_msmt17.onnx, batch: 8}\n"
+         << "  parts: {source: " << models << "/yolo11n-dynamic.onnx, imgsz: 320, batch: 4}\n"
+         << "pipelines:\n"
+         << pipeline_text("people", stages);
+    // Each stage alone behind the same detector and tracker (stage_alone_<k>): the reference
+    // for the stages that run side by side in `people`.
+    for (size_t k = 0; k < stages.size(); ++k) file << pipeline_text("stage_alone_" + std::to_string(k), {stages[k]});
+    file.close();
     auto config = engine::load_config(yaml);
     ASSERT_TRUE(config.ok()) << config.status().message();
     pipeline::PipelineOverrides overrides;
@@ -111,12 +124,16 @@ class PipelineDeviceFrames : public ::testing::Test {
     auto pipe = pipeline::Pipeline::load(*config, "people", overrides);
     ASSERT_TRUE(pipe.ok()) << pipe.status().message();
     pipe_.emplace(std::move(pipe).value());
+    config_ = std::move(config).value();
+    overrides_ = overrides;
     ASSERT_EQ(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), cudaSuccess);
   }
   void TearDown() override {
     if (stream_) cudaStreamDestroy(stream_);
   }
   std::optional<pipeline::Pipeline> pipe_;
+  engine::Config config_;
+  pipeline::PipelineOverrides overrides_;
   cudaStream_t stream_ = nullptr;
 };
 
@@ -151,6 +168,43 @@ TEST_F(PipelineDeviceFrames, EqualHostFrames) {
     EXPECT_GE(objects, 20u) << "the sequence should have people to crop";
     EXPECT_GE(embedded, 20u);
   }
+}
+
+// The stages after the tracker run side by side on a GPU (each on a thread and stream of its
+// own): each one's outputs equal those of a pipeline that runs it alone, frame by frame, on
+// NVDEC-like NV12 device frames.
+TEST_F(PipelineDeviceFrames, StagesSideBySideEqualEachStageAlone) {
+  std::vector<pipeline::Pipeline> alone;
+  for (size_t k = 0; k < 3; ++k) {
+    auto p = pipeline::Pipeline::load(config_, "stage_alone_" + std::to_string(k), overrides_);
+    ASSERT_TRUE(p.ok()) << p.status().message();
+    alone.push_back(std::move(p).value());
+  }
+  pipeline::Sequence together = pipe_->start_sequence();
+  std::vector<pipeline::Sequence> each;
+  for (pipeline::Pipeline& p : alone) each.push_back(p.start_sequence());
+  size_t crops = 0;
+  for (int i = 1; i <= 4; ++i) {
+    char name[16];
+    std::snprintf(name, sizeof name, "%06d.jpg", i);
+    auto image = load_image(asset(std::string("datasets/MOT17-mini/train/MOT17-09-FRCNN/img1/") + name));
+    ASSERT_TRUE(image.ok()) << image.status().message();
+    const Nv12 planes = to_nv12(*image);
+    DeviceCopy copy(planes.frame(), stream_);
+    auto got = together.process(copy.frame, i);
+    ASSERT_TRUE(got.ok()) << got.status().message();
+    for (size_t k = 0; k < each.size(); ++k) {
+      const std::string what = "frame " + std::to_string(i) + " stage " + std::to_string(k);
+      auto want = each[k].process(copy.frame, i);
+      ASSERT_TRUE(want.ok()) << what << ": " << want.status().message();
+      EXPECT_EQ(got->track_ids, want->track_ids) << what;
+      expect_same_stage(got->stage_outputs.at(k), want->stage_outputs.at(0), what);
+      crops += got->stage_crops.at(k);
+    }
+    const double longest = *std::max_element(got->stage_ms.begin(), got->stage_ms.end());
+    EXPECT_GE(got->stages_ms, longest) << "frame " << i;
+  }
+  EXPECT_GE(crops, 60u) << "every stage should have run on the sequence's people";
 }
 
 // A host Frame goes through the host path (converted as predict converts it); a frame whose
