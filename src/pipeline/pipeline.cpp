@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "core/parallel_for.h"
+#include "core/side_by_side.h"
 
 namespace kiln::pipeline {
 
@@ -32,9 +32,11 @@ struct Pipeline::State {
   std::vector<Stage> stages;
   std::optional<track::TrackerConfig> tracker;  // each sequence gets a tracker of its own
   std::optional<size_t> reid_stage;  // the embed stage that feeds BoT-SORT's with_reid
-  // Every stage model on a GPU: the stages after the tracker run side by side, each on a
-  // thread and stream of its own (a frame's pose and ReID overlap on the GPU). Not on the
-  // CPU, where each model's kernels already take every core.
+  // The stages that run after the tracker (all but the reid_stage).
+  std::vector<size_t> after_tracker;
+  // Every stage model on a GPU: those stages run side by side, each on a thread and stream
+  // of its own (a frame's pose and ReID overlap on the GPU). Not on the CPU, where each
+  // model's kernels already take every core.
   bool stages_side_by_side = false;
 
   // Why the sequences need host frames ("" when device frames go through): BoT-SORT's
@@ -77,7 +79,7 @@ Result<Pipeline> Pipeline::load(const engine::Config& config, const std::string&
   KILN_ASSIGN_OR_RETURN(Model detector, load_pipeline_model(config, pc.detector, where + ".detector", 0, overrides));
   KILN_RETURN_IF_ERROR(check_detector(config, where + ".detector", detector));
   const ModelInfo& dinfo = detector.info();
-  auto state = std::make_unique<State>(State{pc, std::move(detector), {}, {}, {}, {}});
+  auto state = std::make_unique<State>(State{pc, std::move(detector), {}, {}, {}, {}, {}, false});
   PredictOptions& po = state->detector_options;
   po.conf = pc.conf.value_or(pc.tracker ? 0.1f : 0.25f);  // `yolo track` predicts at 0.1 for ByteTrack's low-score pass
   po.iou = pc.iou;
@@ -108,6 +110,8 @@ Result<Pipeline> Pipeline::load(const engine::Config& config, const std::string&
   if (tracker_config && tracker_config->with_reid && !state->reid_stage)
     return config_error(config, where + ".tracker", "with_reid needs an embed stage (e.g. OSNet ReID) for the appearance vectors");
   state->tracker = tracker_config;
+  for (size_t k = 0; k < state->stages.size(); ++k)
+    if (state->reid_stage != k) state->after_tracker.push_back(k);
   state->stages_side_by_side = std::all_of(state->stages.begin(), state->stages.end(),
                                            [](const Stage& st) { return st.model().info().device.is_cuda(); });
   return Pipeline(std::move(state));
@@ -125,7 +129,13 @@ Sequence Pipeline::start_sequence() { return Sequence(*state_); }
 
 Sequence::Sequence(Pipeline::State& state) : state_(&state), caches_(state.stages.size()) {
   if (state.tracker) tracker_.emplace(*state.tracker);
+  if (state.stages_side_by_side && state.after_tracker.size() > 1)
+    side_by_side_ = std::make_unique<core::SideBySide>(state.after_tracker.size() - 1);
 }
+
+Sequence::Sequence(Sequence&&) noexcept = default;
+Sequence& Sequence::operator=(Sequence&&) noexcept = default;
+Sequence::~Sequence() = default;
 
 Result<PipelineFrame> Sequence::process(const Image& frame, int64_t number) {
   KILN_ASSIGN_OR_RETURN(Prediction detections, state_->detector.predict(frame, state_->detector_options));
@@ -211,9 +221,7 @@ Result<PipelineFrame> Sequence::process_detections(const FramePixels& frame, int
     const Detection& d = out.objects.boxes[i];
     objects.push_back({d.class_id, d.box, out.track_ids.empty() ? -1 : out.track_ids[i]});
   }
-  std::vector<size_t> after_tracker;
-  for (size_t k = 0; k < s.stages.size(); ++k)
-    if (s.reid_stage != k) after_tracker.push_back(k);  // the reid stage ran on the detections before the tracker
+  const std::vector<size_t>& after_tracker = s.after_tracker;
   std::vector<Status> failed(after_tracker.size(), Status::Ok());
   auto run_after_tracker = [&](size_t i) {
     const size_t k = after_tracker[i];
@@ -222,8 +230,8 @@ Result<PipelineFrame> Sequence::process_detections(const FramePixels& frame, int
     else failed[i] = results.status();
   };
   const Clock::time_point t0 = Clock::now();
-  if (s.stages_side_by_side) {
-    core::parallel_for(after_tracker.size(), run_after_tracker);
+  if (side_by_side_) {
+    side_by_side_->run(after_tracker.size(), run_after_tracker);
   } else {
     for (size_t i = 0; i < after_tracker.size(); ++i) run_after_tracker(i);
   }

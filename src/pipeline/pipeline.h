@@ -23,6 +23,10 @@
 #include "pipeline/stage.h"
 #include "track/tracker.h"
 
+namespace kiln::core {
+class SideBySide;
+}
+
 namespace kiln::pipeline {
 
 // One frame's result. `objects` holds the detector's objects as a Prediction (with a
@@ -80,6 +84,10 @@ class Pipeline {
 // thread at a time.
 class Sequence {
  public:
+  Sequence(Sequence&&) noexcept;
+  Sequence& operator=(Sequence&&) noexcept;
+  ~Sequence();
+
   // Frame `number` (1-based within the sequence) whose detector prediction is `detections`.
   Result<PipelineFrame> process_detections(const Image& frame, int64_t number, Prediction detections);
   // The detector first, then the above.
@@ -107,6 +115,7 @@ class Sequence {
   Pipeline::State* state_;
   std::optional<track::Tracker> tracker_;
   std::vector<EmbedCache> caches_;  // per stage
+  std::unique_ptr<core::SideBySide> side_by_side_;  // the threads of the stages after the tracker
 };
 
 }  // namespace kiln::pipeline
