@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
 """Summarize a KILN_TRACE timeline written by libkiln_cupti_probe.so (cupti_probe.cpp's header
 gives the format): wall span and GPU busy time, the kernels that take the time, each host
-thread's time in the runtime calls kept, and on request one window row by row (--window) or
-the largest idle stretches of the GPU with what the host was doing meanwhile (--gaps).
+thread's time in the runtime calls kept, and on request one window row by row (--window),
+the largest idle stretches of the GPU with what the host was doing meanwhile (--gaps), or the
+GPU span of each CUDA graph's launches (--graphs).
 
-  trace_summary.py trace.tsv[.xz] [--window START_MS END_MS] [--gaps]
+  trace_summary.py trace.tsv[.xz] [--window START_MS END_MS] [--gaps] [--graphs]
 """
 import argparse
 import bisect
 import collections
 import lzma
 import signal
+import statistics
 import sys
 
 GPU_KINDS = ("K", "C", "S")  # work that occupies the GPU; Y and R rows are host-side waits and calls
@@ -147,6 +149,33 @@ def print_gaps(rows, busy, count=20, per_thread=4):
             print(f"      t{thread}: {shown}{more}")
 
 
+def print_graphs(rows, skip=20, joined_us=150):
+    """Each CUDA graph's launches as GPU spans: a graph's kernels less than `joined_us` apart
+    are one launch (a replay's kernels follow each other within microseconds; the next
+    replay comes a frame later). The first `skip` launches of each graph are warm-up."""
+    launches = collections.defaultdict(list)  # graph -> [start, end, kernels]
+    for r in rows:
+        if r.kind != "K" or not r.graph:
+            continue
+        spans = launches[r.graph]
+        if spans and r.start - spans[-1][1] < joined_us * 1e3:
+            spans[-1][1] = max(spans[-1][1], r.end)
+            spans[-1][2] += 1
+        else:
+            spans.append([r.start, r.end, 1])
+    hosts = sorted(r.end - r.start for r in rows if r.kind == "R" and r.what.startswith("cudaGraphLaunch"))
+    print(f"\nCUDA graphs: the GPU span of one launch, median over launches after the first {skip}")
+    print(f"{'graph':>6} {'launches':>9} {'span us':>9} {'kernels':>8}")
+    for graph, spans in sorted(launches.items(), key=lambda kv: -len(kv[1])):
+        steady = spans[skip:]
+        if steady:
+            print(f"{graph:>6} {len(steady):9d} {statistics.median(s[1] - s[0] for s in steady) / 1e3:9.1f} "
+                  f"{statistics.median(s[2] for s in steady):8.0f}")
+    if hosts:
+        print(f"cudaGraphLaunch host time: median {statistics.median(hosts) / 1e3:.1f} us, "
+              f"p90 {hosts[int(0.9 * (len(hosts) - 1))] / 1e3:.1f} us over {len(hosts)} launches")
+
+
 def main():
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `| head` ends quietly
     parser = argparse.ArgumentParser(description="Summarize a KILN_TRACE timeline of libkiln_cupti_probe.so.")
@@ -154,6 +183,7 @@ def main():
     parser.add_argument("--window", nargs=2, type=float, metavar=("START_MS", "END_MS"),
                         help="print every row overlapping this window, in time order")
     parser.add_argument("--gaps", action="store_true", help="the 20 largest idle gaps of the GPU")
+    parser.add_argument("--graphs", action="store_true", help="each CUDA graph's launches: GPU span and kernels")
     args = parser.parse_args()
     try:
         names, meta, rows = load(args.trace)
@@ -168,6 +198,8 @@ def main():
         print_window(names, rows, threads, *args.window)
     if args.gaps:
         print_gaps(rows, busy)
+    if args.graphs:
+        print_graphs(rows)
 
 
 if __name__ == "__main__":
