@@ -39,8 +39,9 @@
 # pipelinetests: kiln_pipeline_gpu_tests (pipelines on device frames vs host frames);
 # pipeline: kiln pipeline person -> ByteTrack -> pose + OSNet, every model FP16, on the NVDEC
 # frames of each video in $assets/video (FPS and per-stage times), then again under the CUPTI
-# copy census (bench/cupti: the copies by direction, and how many device-to-host copies were
-# frame-sized); track and pipeline detect with $KILN_DETECTOR (default the assets' yolo11n.onnx);
+# probe (bench/cupti: the copies by direction, how many device-to-host copies were
+# frame-sized, and the run's timeline: trace_<video>.tsv.xz, its graphs summarized); track
+# and pipeline detect with $KILN_DETECTOR (default the assets' yolo11n.onnx);
 # strict: tests/cli/test_strict_gpu.py (NVDEC, the CPU-decoder fallback line, --strict-gpu;
 # its 4:4:4 clip from $assets/video/yuv444.mp4 and its 4:2:0-then-4:4:4 clips from
 # $assets/video/mixed/{head,tail,mixed}.ts where there is no ffmpeg); soak = soakloop then
@@ -291,11 +292,15 @@ YAML
         stage "pipeline-$name" 200 "${run_pipeline[@]}" --json "$out/pipeline_$name.jsonl"
         # Every copy the run makes, counted by CUPTI (bench/cupti; Nsight Systems is not
         # usable here): a 720p NV12 frame is 1,382,400 bytes, and no device-to-host copy of
-        # 1 MiB or more should happen ("dtoh_large": 0).
+        # 1 MiB or more should happen ("dtoh_large": 0). The same run's timeline (slowed by
+        # the tracing: compare traced runs with traced runs) gives each model graph's GPU
+        # span per launch and the host time of its launches.
         if [[ -f "$carry/kiln_cupti_probe.so" ]]; then
           CUDA_INJECTION64_PATH=$(realpath "$carry/kiln_cupti_probe.so") KILN_MEMCPY_REPORT="$out/memcpy_$name.json" \
-            stage "pipelinememcpy-$name" 200 "${run_pipeline[@]}" --quiet
+            KILN_TRACE="/tmp/trace_$name.tsv" stage "pipelinememcpy-$name" 200 "${run_pipeline[@]}" --quiet
           cat "$out/memcpy_$name.json"
+          python3 "$(dirname "$0")/cupti/trace_summary.py" "/tmp/trace_$name.tsv" --graphs | sed -n '/^GPU busy/p; /^CUDA graphs/,$p'
+          xz -T4 -c "/tmp/trace_$name.tsv" > "$out/trace_$name.tsv.xz"
         fi
       done ;;
     vision) stage vision 100 "$carry/kiln_vision_cuda_tests" --gtest_output="xml:$out/gtest_vision.xml" ;;
