@@ -38,14 +38,12 @@ __device__ __forceinline__ float qconv_epilogue(const QConvInt8Args& a, float sc
   if (a.residual) v += residual;
   return v;
 }
-__device__ __forceinline__ float qconv_epilogue(const QConvInt8Args& a, int64_t k, int32_t acc, float residual) {
-  return qconv_epilogue(a, a.scale[k], a.bias[k], acc, residual);
-}
 
 // Output element (pixel, k) of the NHWC output as a float, the residual read here.
 template <typename T>
 __device__ __forceinline__ float qconv_epilogue(const QConvInt8Args& a, int64_t pixel, int64_t k, int32_t acc) {
-  return qconv_epilogue(a, k, acc, a.residual ? to_float(static_cast<const T*>(a.residual)[pixel * a.s.k + k]) : 0.f);
+  return qconv_epilogue(a, a.scale[k], a.bias[k], acc,
+                        a.residual ? to_float(static_cast<const T*>(a.residual)[pixel * a.s.k + k]) : 0.f);
 }
 
 // An output value in the output's dtype O: int8 (requantized) or the float dtype.
@@ -82,11 +80,13 @@ __device__ __forceinline__ void qconv_run_outputs(const QConvInt8Args& a, const 
       rounded[e] = nearbyintf(q);
       near_tie |= ir::qconv::near_rounding_tie(q, rounded[e]);
     }
-    if (near_tie)
+    if (near_tie) {  // one branch for the run; rare
 #pragma unroll
-      for (int e = 0; e < E; ++e) rounded[e] = nearbyintf(v[e] / a.y_scale);
+      for (int e = 0; e < E; ++e) out[e] = ir::qconv::requantize(v[e], a.y_scale, a.y_zero_point);
+    } else {
 #pragma unroll
-    for (int e = 0; e < E; ++e) out[e] = ir::qconv::saturate_int8(rounded[e], a.y_zero_point);
+      for (int e = 0; e < E; ++e) out[e] = ir::qconv::saturate_int8(rounded[e], a.y_zero_point);
+    }
   } else {
 #pragma unroll
     for (int e = 0; e < E; ++e) out[e] = from_float<O>(v[e]);
