@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <vector>
 
 #include "vision/letterbox.h"
 #include "vision/nv12.h"
@@ -129,10 +128,16 @@ __global__ void letterbox_kernel(SourceImage src, Params p, float* __restrict__ 
   if (x < p.l.width) write_input(src, p, InputScaling{}, x, blockIdx.y, dst);
 }
 
+// Crop layouts passed in the launch's own parameters, so a launch needs no device memory
+// and no copy: 32 of them (2 KiB) stay well inside the 4 KiB a kernel's parameters may take.
+constexpr int kCropsPerLaunch = 32;
+struct CropParams {
+  Params crop[kCropsPerLaunch];
+};
+
 // blockIdx.z: the crop; its input follows the previous crop's in `dst`.
-__global__ void crops_kernel(SourceImage src, const Params* __restrict__ crops, InputScaling scaling,
-                             float* __restrict__ dst) {
-  const Params& p = crops[blockIdx.z];
+__global__ void crops_kernel(SourceImage src, CropParams crops, InputScaling scaling, float* __restrict__ dst) {
+  const Params& p = crops.crop[blockIdx.z];
   const int x = blockIdx.x * blockDim.x + threadIdx.x;
   if (x >= p.l.width) return;
   write_input(src, p, scaling, x, blockIdx.y, dst + static_cast<size_t>(blockIdx.z) * 3 * p.l.width * p.l.height);
@@ -179,27 +184,19 @@ Status fit_crops(const SourceImage& src, std::span<const LetterboxLayout> layout
                  float* dst, cudaStream_t stream) {
   if (layouts.empty()) return Status::Ok();
   const int width = layouts[0].width, height = layouts[0].height;
-  std::vector<Params> params;
-  params.reserve(layouts.size());
-  for (const LetterboxLayout& l : layouts) {
+  for (const LetterboxLayout& l : layouts)
     if (l.width != width || l.height != height)
       return error(StatusCode::kInvalidArgument, "crop kernel: a ", l.width, "x", l.height, " input among ", width, "x",
                    height, " ones");
-    params.push_back(params_of(l));
+  const size_t input_floats = static_cast<size_t>(3) * width * height;
+  for (size_t first = 0; first < layouts.size(); first += kCropsPerLaunch) {
+    const size_t n = std::min<size_t>(kCropsPerLaunch, layouts.size() - first);
+    CropParams crops;
+    for (size_t i = 0; i < n; ++i) crops.crop[i] = params_of(layouts[first + i]);
+    const dim3 grid((width + kBlock - 1) / kBlock, height, static_cast<unsigned>(n));
+    crops_kernel<<<grid, kBlock, 0, stream>>>(src, crops, scaling, dst + first * input_floats);
   }
-  const size_t bytes = params.size() * sizeof(Params);
-  Params* device = nullptr;
-  KILN_RETURN_IF_ERROR(cuda_check(cudaMallocAsync(reinterpret_cast<void**>(&device), bytes, stream), "crop layouts"));
-  // From pageable memory the copy has taken the values when it returns, so `params` may go.
-  const Status copied =
-      cuda_check(cudaMemcpyAsync(device, params.data(), bytes, cudaMemcpyHostToDevice, stream), "crop layouts");
-  if (copied.ok()) {
-    const dim3 grid((width + kBlock - 1) / kBlock, height, static_cast<unsigned>(params.size()));
-    crops_kernel<<<grid, kBlock, 0, stream>>>(src, device, scaling, dst);
-  }
-  const Status launched = copied.ok() ? cuda_check(cudaGetLastError(), "crop kernel") : copied;
-  cudaFreeAsync(device, stream);
-  return launched;
+  return cuda_check(cudaGetLastError(), "crop kernel");
 }
 
 }  // namespace kiln::vision_cuda

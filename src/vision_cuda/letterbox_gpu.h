@@ -57,7 +57,7 @@ Status letterbox(const SourceImage& src, const LetterboxLayout& layout, float* d
 
 // One launch for every layout: layout i (all of one input size) into dst's [3, height,
 // width] planes number i. Equals vision::fit_crop + the scaling of each crop, value for
-// value. The layouts are staged through stream-ordered device memory on `stream`.
+// value. The layouts travel in the launches' parameters (32 crops a launch).
 Status fit_crops(const SourceImage& src, std::span<const LetterboxLayout> layouts, const InputScaling& scaling,
                  float* dst, cudaStream_t stream);
 

@@ -120,6 +120,18 @@ std::vector<DeviceFrame> frames_of(const std::string& name, const vision::Image&
   return out;
 }
 
+// For each crop, how many of its input values the GPU's fit_crops and the CPU's fit_crop
+// give differently (empty when the sizes differ).
+std::vector<size_t> differing_per_crop(const DeviceFrame& f, const std::vector<CropPlacement>& crops, bool standardize) {
+  const std::vector<float> want = cpu_inputs(f.bgr, crops, standardize);
+  const std::vector<float> got = gpu_inputs(*f.device, crops, standardize);
+  if (got.size() != want.size()) return {};
+  const size_t per_crop = want.size() / crops.size();
+  std::vector<size_t> differing(crops.size(), 0);
+  for (size_t i = 0; i < want.size(); ++i) differing[i / per_crop] += got[i] != want[i];
+  return differing;
+}
+
 TEST(FitCropsGpu, RealCropsEqualCpuFitCropExactly) {
   KILN_REQUIRE_ASSETS();
   KILN_REQUIRE_GPU();
@@ -135,15 +147,11 @@ TEST(FitCropsGpu, RealCropsEqualCpuFitCropExactly) {
             if (!r.empty()) crops.push_back(vision::place_crop(r, fit, iw, ih));
           ASSERT_EQ(crops.size(), 11u) << f.name;
           for (bool standardize : {false, true}) {
-            const std::vector<float> want = cpu_inputs(f.bgr, crops, standardize);
-            const std::vector<float> got = gpu_inputs(*f.device, crops, standardize);
-            ASSERT_EQ(got.size(), want.size());
-            const size_t per_crop = want.size() / crops.size();
+            const std::vector<size_t> differing = differing_per_crop(f, crops, standardize);
+            ASSERT_EQ(differing.size(), crops.size());
             for (size_t k = 0; k < crops.size(); ++k) {
-              size_t differing = 0;
-              for (size_t i = k * per_crop; i < (k + 1) * per_crop; ++i) differing += got[i] != want[i];
               const CropRegion& r = crops[k].region;
-              EXPECT_EQ(differing, 0u) << f.name << " crop [" << r.x1 << ", " << r.y1 << ", " << r.x2 << ", " << r.y2
+              EXPECT_EQ(differing[k], 0u) << f.name << " crop [" << r.x1 << ", " << r.y1 << ", " << r.x2 << ", " << r.y2
                                        << ") into " << iw << "x" << ih << (fit == CropFit::kResize ? " resized" : " letterboxed")
                                        << (standardize ? ", ImageNet scaling" : ", /255");
             }
@@ -151,6 +159,25 @@ TEST(FitCropsGpu, RealCropsEqualCpuFitCropExactly) {
         }
     }
   }
+}
+
+// More crops than one launch carries (32): 77 crops take three launches, each writing
+// its crops after the previous launch's.
+TEST(FitCropsGpu, CropsBeyondOneLaunchEqualCpu) {
+  KILN_REQUIRE_ASSETS();
+  KILN_REQUIRE_GPU();
+  auto image = vision::decode_image(asset("images/zidane.jpg"));
+  ASSERT_TRUE(image.ok()) << image.status().message();
+  const std::vector<DeviceFrame> frames = frames_of("zidane.jpg", *image);
+  const DeviceFrame& f = frames[0];
+  std::vector<CropPlacement> crops;
+  for (int round = 0; round < 7; ++round)
+    for (const CropRegion& r : regions(f.bgr.width, f.bgr.height))
+      crops.push_back(vision::place_crop(r, round % 2 ? CropFit::kResize : CropFit::kLetterbox, 128, 256));
+  ASSERT_EQ(crops.size(), 77u);
+  const std::vector<size_t> differing = differing_per_crop(f, crops, true);
+  ASSERT_EQ(differing.size(), crops.size());
+  for (size_t k = 0; k < crops.size(); ++k) EXPECT_EQ(differing[k], 0u) << "crop " << k << " of 77";
 }
 
 // Crops of other input sizes in one launch are refused, naming both sizes.
