@@ -234,8 +234,10 @@ TEST(CudaFusion, ReluAndSigmoidFoldIntoConvs) {
 }
 
 // Adds gate = Sigmoid(Conv1x1(ReLU(Conv1x1(GlobalAveragePool(y))))), OSNet's channel gate
-// (hidden = c / 4), its nodes named gap, fc1, relu, fc2, sigmoid + `tag`.
-ir::Value* add_channel_gate(ir::Graph& g, const std::string& tag, ir::Value* y, int64_t n, int64_t c, uint32_t seed) {
+// (hidden = c / 4), its nodes named gap, fc1, relu, fc2, sigmoid + `tag`; with `reduce_mean`
+// the means come from a ReduceMean over H and W instead (which the gate does not take in).
+ir::Value* add_channel_gate(ir::Graph& g, const std::string& tag, ir::Value* y, int64_t n, int64_t c, uint32_t seed,
+                            bool reduce_mean = false) {
   auto value = [&](const std::string& name, int64_t channels) {
     ir::Value* v = g.add_value(name + tag);
     v->dtype = ir::DType::kFloat32;
@@ -244,7 +246,11 @@ ir::Value* add_channel_gate(ir::Graph& g, const std::string& tag, ir::Value* y, 
   };
   ir::Value *m = value("m", c), *f1 = value("f1", c / 4), *relu = value("r", c / 4), *f2 = value("f2", c);
   ir::Value* gate = value("g", c);
-  g.add_node("GlobalAveragePool", "gap" + tag, {y}, {m});
+  if (reduce_mean) {
+    g.add_node("ReduceMean", "gap" + tag, {y}, {m})->attrs = {{"axes", std::vector<int64_t>{2, 3}}, {"keepdims", int64_t{1}}};
+  } else {
+    g.add_node("GlobalAveragePool", "gap" + tag, {y}, {m});
+  }
   add_pointwise_conv(g, "fc1" + tag, m, c, c / 4, seed, f1);
   g.add_node("Relu", "relu" + tag, {f1}, {relu});
   add_pointwise_conv(g, "fc2" + tag, relu, c / 4, c, seed + 2, f2);
@@ -273,13 +279,14 @@ std::vector<std::vector<Tactic>> tactics_at_fp32_and_fp16(const ir::Graph& g, co
 }
 
 // OSNet's channel gate on an NHWC tensor: y = Conv1x1(x), gate = Sigmoid(Conv1x1(ReLU(
-// Conv1x1(GlobalAveragePool(y))))), out = y * gate + y. The gate's convs and activations run
-// as one channel_gate step; the Mul (a [N, C, 1, 1] gate times an NHWC tensor) and the Add
-// (same shapes) take the binary fast kernel, with 16-byte vectors (32 channels, batch 2) and
-// without (20 channels, batch 1). Against the CPU at FP32 and FP16.
+// Conv1x1(GlobalAveragePool(y))))), out = y * gate + y. The pool, the gate's convs and
+// activations run as one channel_gate+pool step; means from a ReduceMean run as a step of
+// their own before a channel_gate step. The Mul (a [N, C, 1, 1] gate times an NHWC tensor)
+// and the Add (same shapes) take the binary fast kernel, with 16-byte vectors (32 channels,
+// batch 2) and without (20 channels, batch 1). Against the CPU at FP32 and FP16.
 TEST(CudaFusion, ChannelGateAndItsMulAddOnNhwc) {
   KILN_REQUIRE_GPU();
-  for (const auto& [n, c] : {std::pair<int64_t, int64_t>{2, 32}, {1, 20}}) {
+  for (const auto& [n, c, reduce_mean] : {std::tuple<int64_t, int64_t, bool>{2, 32, false}, {1, 20, false}, {2, 32, true}}) {
     ir::Graph g;
     auto value = [&](const char* name) {
       ir::Value* v = g.add_value(name);
@@ -290,17 +297,21 @@ TEST(CudaFusion, ChannelGateAndItsMulAddOnNhwc) {
     ir::Value *x = value("x"), *y = value("y"), *z = value("z"), *out = value("out");
     g.inputs.push_back(x);
     add_pointwise_conv(g, "conv0", x, c, c, 31, y);
-    ir::Value* gate = add_channel_gate(g, "0", y, n, c, 35);
+    ir::Value* gate = add_channel_gate(g, "0", y, n, c, 35, reduce_mean);
     g.add_node("Mul", "mul0", {y, gate}, {z});
     g.add_node("Add", "add0", {z, y}, {out});
     g.outputs = {out};
-    const std::string what = "batch " + std::to_string(n) + ", " + std::to_string(c) + " channels";
+    const std::string what = "batch " + std::to_string(n) + ", " + std::to_string(c) + " channels" +
+                             (reduce_mean ? ", ReduceMean" : "");
+    const std::vector<std::string> want =
+        reduce_mean ? std::vector<std::string>{"gap0: reduce_mean", "fc10: channel_gate"}
+                    : std::vector<std::string>{"fc10: channel_gate+pool"};
     for (const std::vector<Tactic>& tactics : tactics_at_fp32_and_fp16(g, random_tensor({n, c, 7, 7}, 33), what)) {
       std::vector<std::string> gate_steps;
       for (const Tactic& t : tactics)
-        if (t.node == "fc10" || t.node == "relu0" || t.node == "fc20" || t.node == "sigmoid0")
+        if (t.node == "gap0" || t.node == "fc10" || t.node == "relu0" || t.node == "fc20" || t.node == "sigmoid0")
           gate_steps.push_back(t.node + ": " + t.tactic);
-      EXPECT_EQ(gate_steps, std::vector<std::string>{"fc10: channel_gate"}) << what;
+      EXPECT_EQ(gate_steps, want) << what;
     }
   }
 }
@@ -347,6 +358,62 @@ TEST(CudaFusion, GatedStreamsSumAsOneStep) {
       for (const Tactic& t : tactics)
         if (t.node.rfind("mul", 0) == 0 || t.node.rfind("add", 0) == 0) sum_steps.push_back(t.node + ": " + t.tactic);
       EXPECT_EQ(sum_steps, std::vector<std::string>{"add_all: gated_sum"}) << what;
+    }
+  }
+}
+
+// OSNet's LightConv3x3: x -> Conv1x1 -> Conv3x3 depthwise (+ activation) as one
+// pointwise_depthwise step (the depthwise conv and its activation planned as nothing), at
+// FP32 and FP16 against the CPU: OSNet's stage-2 shape (16 channels, ReLU, a 1x1 without
+// bias), odd sizes whose tiles overhang the image (32 -> 24 channels, a biased 1x1, no
+// activation) and the most channels taken (64, SiLU). 72 channels are beyond the kernel:
+// two steps of their own, still against the CPU.
+TEST(CudaFusion, PointwiseThenDepthwiseAsOneStep) {
+  KILN_REQUIRE_GPU();
+  struct Case {
+    int64_t n, cin, cmid, h, w;
+    bool pw_bias;
+    const char* act;
+    bool fused;
+  };
+  for (const Case& k : {Case{2, 16, 16, 64, 32, false, "Relu", true}, Case{3, 32, 24, 13, 11, true, "", true},
+                        Case{1, 64, 64, 9, 9, false, "SiLU", true}, Case{1, 8, 72, 6, 5, false, "Relu", false}}) {
+    ir::Graph g;
+    auto value = [&](const std::string& name, int64_t c) {
+      ir::Value* v = g.add_value(name);
+      v->dtype = ir::DType::kFloat32;
+      v->shape = ir::make_shape({k.n, c, k.h, k.w});
+      return v;
+    };
+    ir::Value *x = value("x", k.cin), *y = value("y", k.cmid), *z = value("z", k.cmid), *a = value("a", k.cmid);
+    g.inputs.push_back(x);
+    std::vector<ir::Value*> pw_in = {x, g.add_constant("pw_w", random_tensor({k.cmid, k.cin, 1, 1}, 61, -0.3f, 0.3f))};
+    if (k.pw_bias) pw_in.push_back(g.add_constant("pw_b", random_tensor({k.cmid}, 62)));
+    g.add_node("Conv", "pw", pw_in, {y})->attrs = {{"kernel_shape", std::vector<int64_t>{1, 1}},
+                                                   {"strides", std::vector<int64_t>{1, 1}},
+                                                   {"pads", std::vector<int64_t>{0, 0, 0, 0}},
+                                                   {"group", int64_t{1}}};
+    ir::Value* dw_w = g.add_constant("dw_w", random_tensor({k.cmid, 1, 3, 3}, 63, -0.5f, 0.5f));
+    ir::Value* dw_b = g.add_constant("dw_b", random_tensor({k.cmid}, 64));
+    g.add_node("Conv", "dw", {y, dw_w, dw_b}, {z})->attrs = {{"kernel_shape", std::vector<int64_t>{3, 3}},
+                                                             {"strides", std::vector<int64_t>{1, 1}},
+                                                             {"pads", std::vector<int64_t>{1, 1, 1, 1}},
+                                                             {"dilations", std::vector<int64_t>{1, 1}},
+                                                             {"group", k.cmid}};
+    if (*k.act) g.add_node(k.act, "act", {z}, {a});
+    g.outputs = {*k.act ? a : z};
+    const std::string what = std::to_string(k.n) + " x " + std::to_string(k.cin) + " -> " + std::to_string(k.cmid) +
+                             " channels, " + std::to_string(k.h) + "x" + std::to_string(k.w);
+    for (const std::vector<Tactic>& tactics :
+         tactics_at_fp32_and_fp16(g, random_tensor({k.n, k.cin, k.h, k.w}, 65), what)) {
+      std::vector<std::string> steps;
+      for (const Tactic& t : tactics) steps.push_back(t.node + ": " + t.tactic);
+      if (k.fused) {
+        EXPECT_EQ(steps, std::vector<std::string>{"pw: pointwise_depthwise"}) << what;
+      } else {
+        EXPECT_GE(steps.size(), 2u) << what;
+        for (const std::string& step : steps) EXPECT_EQ(step.find("pointwise_depthwise"), std::string::npos) << what;
+      }
     }
   }
 }

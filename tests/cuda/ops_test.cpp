@@ -65,19 +65,45 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<ConvParam>& i) { return std::string(i.param.name); });
 
 // A conv on the graph's FP32 NCHW input with few channels runs conv_nchw_input (which reads
-// that input as it is); the stem shape and one with 4 channels, a 5x5 kernel, 3 output
+// that input as it is), its activation folded in: the stem shape, OSNet's 7x7 stride-2 stem
+// with a ReLU (batch 2, a non-square input) and one with 4 channels, a 5x5 kernel, 3 output
 // groups of 8.
 TEST(CudaOps, ConvOnNchwInputSkipsConvert) {
   KILN_REQUIRE_GPU();
-  for (const NodeCase& c : {conv_case(3, 66, 32, 3, 2, 1, true, 3), conv_case(4, 33, 24, 5, 1, 1, false, 5)}) {
+  NodeCase osnet = conv_case(3, 64, 16, 7, 2, 1, false, 9);
+  osnet.inputs = {random_tensor({2, 3, 64, 32}, 9)};
+  osnet.then_op = "Relu";
+  for (const NodeCase& c : {conv_case(3, 66, 32, 3, 2, 1, true, 3), osnet, conv_case(4, 33, 24, 5, 1, 1, false, 5)}) {
     for (Precision p : {Precision::kFp32, Precision::kFp16}) {
       BothResults r = run_both(c, p);
-      ASSERT_FALSE(r.tactics.empty());
+      ASSERT_EQ(r.tactics.size(), 1u) << "the activation ran as a step of its own";
       EXPECT_EQ(r.tactics[0].tactic, "conv_nchw_input");
     }
     expect_close(c, Precision::kFp32, 1e-4);
     expect_close(c, Precision::kFp16, 1e-2);
   }
+}
+
+// Builds c at FP16 twice with one timing cache file: the first build measures our kernel
+// against cuDNN's plan and records the choice under `own_key`, the second makes the same
+// choice from the file; both match the CPU.
+void expect_measured_choice_recorded(const NodeCase& c, const std::string& own_key) {
+  const auto make = [&c](const auto& shapes) { return make_graph(c, shapes); };
+  const std::string path = ::testing::TempDir() + "kiln_own_kernel_choice.tsv";
+  std::remove(path.c_str());
+  const auto tuned = [&](BuildOptions& o) { o.timing_cache_path = path; };
+  BothResults cold = run_graph_both(make, c.inputs, Precision::kFp16, false, tuned);
+  BothResults warm = run_graph_both(make, c.inputs, Precision::kFp16, false, tuned);
+  EXPECT_FALSE(cold.tactics.empty());
+  EXPECT_FALSE(warm.tactics.empty());
+  if (cold.tactics.empty() || warm.tactics.empty()) return;
+  std::cout << "measured choice: " << cold.tactics[0].tactic << std::endl;
+  EXPECT_EQ(warm.tactics[0].tactic, cold.tactics[0].tactic);
+  expect_outputs_close(cold, c, Precision::kFp16, 1e-2);
+  std::ifstream f(path);
+  const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find(own_key), std::string::npos) << "no recorded choice in " << path;
+  std::remove(path.c_str());
 }
 
 // Depthwise convs: our conv_depthwise kernel with the activation folded in (what an
@@ -102,20 +128,19 @@ TEST(CudaOps, DepthwiseConvOwnKernelAndMeasuredChoice) {
       expect_outputs_close(r, c, p, p == Precision::kFp32 ? 1e-5 : 1e-2);
     }
   }
-  const std::string path = ::testing::TempDir() + "kiln_depthwise_choice.tsv";
-  std::remove(path.c_str());
-  const auto tuned = [&](BuildOptions& o) { o.timing_cache_path = path; };
-  BothResults cold = run_graph_both(make(relu), relu.inputs, Precision::kFp16, false, tuned);
-  BothResults warm = run_graph_both(make(relu), relu.inputs, Precision::kFp16, false, tuned);
-  ASSERT_FALSE(cold.tactics.empty());
-  ASSERT_FALSE(warm.tactics.empty());
-  std::cout << "measured choice: " << cold.tactics[0].tactic << std::endl;
-  EXPECT_EQ(warm.tactics[0].tactic, cold.tactics[0].tactic);
-  expect_outputs_close(cold, relu, Precision::kFp16, 1e-2);
-  std::ifstream f(path);
-  const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  EXPECT_NE(text.find("|own conv n3 c64 h17 w12 k64 r3x3"), std::string::npos) << "no recorded choice in " << path;
-  std::remove(path.c_str());
+  expect_measured_choice_recorded(relu, "|own conv n3 c64 h17 w12 k64 r3x3");
+}
+
+// A tuned FP16 build times our tensor-core kernel against cuDNN's plan for a conv it can take
+// as it stands (OSNet's 1x1 of 64 channels + ReLU at batch 32, 16x8), records the choice and
+// makes it again from the timing cache; whichever runs matches the CPU.
+TEST(CudaOps, ConvMmaMeasuredAgainstCudnn) {
+  KILN_REQUIRE_GPU();
+  if (!mma_kernels_available()) GTEST_SKIP() << "this GPU has no mma.sync / cp.async (compute capability < 8.0)";
+  NodeCase pointwise = conv_case(64, 16, 64, 1, 1, 1, false, 19);
+  pointwise.inputs = {random_tensor({32, 64, 16, 8}, 19)};
+  pointwise.then_op = "Relu";
+  expect_measured_choice_recorded(pointwise, "|own conv n32 c64 h16 w8 k64 r1x1");
 }
 
 // An engine without runtime-compiled kernels runs FP16 convs on our tensor-core kernel

@@ -69,8 +69,9 @@ struct ConvShape {
   int64_t n, h, w, c, k, oh, ow, r, s, sh, sw, ph, pw, dh, dw, groups;
 };
 // The activation applied after a conv's bias. A fused cuDNN graph and our depthwise kernel
-// apply any of them; our bias/activation and direct kernels only SiLU, so a ReLU or Sigmoid
-// (OSNet's convs and channel gates) after those stays a step of its own.
+// and our depthwise and stem kernels apply any of them; our bias/activation and direct
+// kernels only SiLU, so a ReLU or Sigmoid (OSNet's convs and channel gates) after those stays
+// a step of its own.
 enum class ConvAct : uint8_t { kNone, kSiLU, kRelu, kSigmoid };
 
 // Direct convolution, NHWC input/output, KRSC weights (weights in `type`), FP32 accumulate,
@@ -87,12 +88,12 @@ bool conv_depthwise_fits(const ConvShape& s);
 
 // Direct convolution straight from an FP32 NCHW tensor (the graph input) to an NHWC output
 // in `out_type`: the stem conv without a separate layout/dtype convert. Weights KCRS FP32,
-// optional FP32 bias and SiLU. Only for groups 1, few input channels and a whole number of
+// optional FP32 bias, `act` fused. Only for groups 1, few input channels and a whole number of
 // 8-channel output groups (conv_nchw_input_fits).
 inline constexpr int64_t kConvNchwInputMaxChannels = 4;
 inline constexpr int64_t kConvNchwInputMaxWeightBytes = 48 * 1024;  // shared memory per block
 bool conv_nchw_input_fits(const ConvShape& s);
 Status launch_conv_nchw_input(const float* in, const float* weight, const float* bias, void* out, ir::DType out_type,
-                              const ConvShape& s, bool silu, cudaStream_t stream);
+                              const ConvShape& s, ConvAct act, cudaStream_t stream);
 
 }  // namespace kiln::cuda

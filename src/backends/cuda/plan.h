@@ -327,6 +327,10 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node);
 // -> ReLU/SiLU -> Conv -> Sigmoid) and the nodes after it as one channel_gate step; false
 // (nothing planned) when `node` does not start one (ops/channel_gate.cu).
 Result<bool> plan_channel_gate(PlanBuilder& b, const ir::Node& node);
+// A 1x1 conv that alone feeds a 3x3 depthwise conv (stride 1, padding 1; its activation
+// with it), both of at most 64 channels, as one pointwise_depthwise step planned at the 1x1;
+// false (nothing planned) when `node` does not start one (ops/conv_pointwise_depthwise.cu).
+Result<bool> plan_pointwise_depthwise(PlanBuilder& b, const ir::Node& node);
 // A sum of gate products (x * g, g a [N, C, 1, 1] gate of the NHWC x; OSNet's aggregation
 // gate) as one gated_sum step, planned at the tree's root Add; true when `node` (an Add or
 // Mul) belongs to such a tree, whose other nodes are then planned as nothing (ops/gated_sum.cu).

@@ -1,6 +1,7 @@
-// Conv (+ fused bias, activation and residual Add), NHWC. A conv reading the graph's FP32 NCHW
-// input with few channels (the stem) runs our conv_nchw_input kernel, with no convert
-// before it; a depthwise conv runs our conv_depthwise kernel, its activation fused, where
+// Conv (+ fused bias, activation and residual Add), NHWC. A channel gate's convs and a 1x1
+// conv feeding a depthwise one alone are steps of their own (plan_channel_gate,
+// plan_pointwise_depthwise). A conv reading the graph's FP32 NCHW input with few channels
+// (the stem) runs our conv_nchw_input kernel, with no convert before it; a depthwise conv runs our conv_depthwise kernel, its activation fused, where
 // that was measured faster than cuDNN's plan (OSNet's, not yolo11n's SiLU ones). Otherwise
 // cuDNN (conv_cudnn.h), variants tried in order: conv+bias+activation+residual as one cuDNN
 // graph (when the conv's (activated) output feeds only an Add whose other operand has the
@@ -8,8 +9,9 @@
 // without; conv+bias+activation; conv alone followed by our bias/SiLU kernel; then our
 // direct kernel. An engine without runtime-compiled kernels (a dynamic model's first
 // engine for an input size) runs FP16 convs on our tensor-core kernel (conv_mma.h), the
-// activation fused, and FP32 ones as cuDNN's plain conv. The activation is the SiLU, ReLU or Sigmoid that alone reads the conv; ReLU
-// and Sigmoid fold only into cuDNN's graphs and the depthwise kernel. Convs with one
+// activation fused, and FP32 ones as cuDNN's plain conv; a tuned FP16 build times that
+// kernel against cuDNN's plan for the convs it can take as they stand. The activation is the SiLU, ReLU or Sigmoid that alone reads the conv; ReLU
+// and Sigmoid fold only into cuDNN's graphs and the depthwise, mma and stem kernels. Convs with one
 // signature share one cuDNN plan. The step's tactic records what was taken.
 #include <algorithm>
 #include <optional>
@@ -30,7 +32,7 @@ class ConvStep : public Step {
   int in = 0, out = 0, residual = -1;
   ConvShape shape{};
   ir::DType type{};
-  ConvAct act = ConvAct::kNone;     // applied by our kernels (all but depthwise and mma: SiLU only)
+  ConvAct act = ConvAct::kNone;     // applied by our kernels (all but depthwise, mma and stem: SiLU only)
   bool depthwise = false;           // conv_depthwise kernel, weights [R][S][K]
   std::optional<MmaTile> mma;       // set: our FP16 tensor-core kernel with this tile
   ConvVariant variant = ConvVariant::kConvOnly;
@@ -43,7 +45,7 @@ class ConvStep : public Step {
   Status enqueue(const ExecState& st, cudaStream_t stream) const override {
     if (weight_kcrs_f32) {
       Status s = launch_conv_nchw_input(static_cast<const float*>(st.ptr[in]), weight_kcrs_f32, bias_f32, st.ptr[out],
-                                        type, shape, act == ConvAct::kSiLU, stream);
+                                        type, shape, act, stream);
       return s.ok() ? s : error(s.code(), name, ": ", s.message());
     }
     if (depthwise) {
@@ -181,9 +183,10 @@ ConvRequest request(const PlanBuilder& b, const ConvDesc& d, ConvVariant v) {
   return q;
 }
 
-// Whether our depthwise kernel runs d faster than cuDNN's plan for it (prefer_own_kernel),
-// timed on scratch operands. Either way the conv reads a packed input and folds no Add.
-Result<bool> depthwise_beats_cudnn(PlanBuilder& b, const ConvDesc& d) {
+// Whether our kernel for d runs faster than cuDNN's plan for it (prefer_own_kernel), timed
+// on scratch operands: launch(x, weights of weight_elems, bias, y, stream).
+template <typename Launch>
+Result<bool> own_kernel_beats_cudnn(PlanBuilder& b, const ConvDesc& d, int64_t weight_elems, Launch launch) {
   const ConvShape& s = d.s;
   const size_t es = ir::dtype_size(b.act_dtype());
   TuneScratch scratch;
@@ -191,12 +194,28 @@ Result<bool> depthwise_beats_cudnn(PlanBuilder& b, const ConvDesc& d) {
   return prefer_own_kernel(request(b, d, variants(b, false).front()), b, [&](cudaStream_t stream) -> Status {
     if (!x) {
       KILN_ASSIGN_OR_RETURN(x, scratch.alloc(s.n * s.h * s.w * s.c * es));
-      KILN_ASSIGN_OR_RETURN(w, scratch.alloc(s.r * s.s * s.k * es));
+      KILN_ASSIGN_OR_RETURN(w, scratch.alloc(weight_elems * es));
       KILN_ASSIGN_OR_RETURN(bias, scratch.alloc(s.k * sizeof(float)));
       KILN_ASSIGN_OR_RETURN(y, scratch.alloc(s.n * s.oh * s.ow * s.k * es));
     }
-    return launch_conv_depthwise_nhwc(x, w, static_cast<const float*>(bias), y, b.act_dtype(), s, d.act_kind, stream);
+    return launch(x, w, static_cast<const float*>(bias), y, stream);
   });
+}
+
+// Our depthwise kernel against cuDNN. Either way the conv reads a packed input and folds no Add.
+Result<bool> depthwise_beats_cudnn(PlanBuilder& b, const ConvDesc& d) {
+  return own_kernel_beats_cudnn(b, d, d.s.r * d.s.s * d.s.k,
+                                [&](void* x, void* w, const float* bias, void* y, cudaStream_t stream) {
+                                  return launch_conv_depthwise_nhwc(x, w, bias, y, b.act_dtype(), d.s, d.act_kind, stream);
+                                });
+}
+
+// Our FP16 tensor-core kernel against cuDNN's tuned plan (bias and activation fused in both).
+Result<bool> mma_beats_cudnn(PlanBuilder& b, const ConvDesc& d, MmaTile tile) {
+  return own_kernel_beats_cudnn(b, d, d.s.k * d.s.r * d.s.s * (d.s.c / d.s.groups),
+                                [&](void* x, void* w, const float* bias, void* y, cudaStream_t stream) {
+                                  return launch_conv_mma_fp16({d.s, tile, x, w, bias, d.act_kind, y}, stream);
+                                });
 }
 
 // cuDNN reads a channel view (concat_views.h) of the activation dtype through its strides;
@@ -210,6 +229,8 @@ bool reads_as_view(const PlanBuilder& b, const Slot& s) {
 Status plan_conv(PlanBuilder& b, const ir::Node& node) {
   KILN_ASSIGN_OR_RETURN(const bool gate, plan_channel_gate(b, node));
   if (gate) return Status::Ok();
+  KILN_ASSIGN_OR_RETURN(const bool pointwise_depthwise, plan_pointwise_depthwise(b, node));
+  if (pointwise_depthwise) return Status::Ok();
   KILN_ASSIGN_OR_RETURN(const int raw_in, b.input_as_is(node, 0));
   const Slot src = b.slot(raw_in);
   KILN_ASSIGN_OR_RETURN(const ConvDesc d, describe(b, node, src.dims));
@@ -222,10 +243,19 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
     KILN_ASSIGN_OR_RETURN(step->depthwise, depthwise_beats_cudnn(b, d));
   }
   // Without runtime-compiled kernels, FP16 convs run our tensor-core kernel: nothing to plan
-  // per shape, and its code serves every input size.
-  if (!b.options().direct_conv && !b.options().runtime_compiled_kernels && !nchw_input && !depthwise_fits &&
-      b.act_dtype() == ir::DType::kFloat16 && conv_mma_fp16_fits(s) && mma_kernels_available())
+  // per shape, and its code serves every input size. A tuned build times it against cuDNN's
+  // plan where it can take the conv as it stands: a packed input, an output not written
+  // into a Concat buffer, no Add to fold (small convs, e.g. OSNet's 1x1s at batch 20-32,
+  // where cuDNN's best is a generic kernel).
+  const bool mma_fits = !b.options().direct_conv && !nchw_input && !depthwise_fits &&
+                        b.act_dtype() == ir::DType::kFloat16 && conv_mma_fp16_fits(s) && mma_kernels_available();
+  if (mma_fits && !b.options().runtime_compiled_kernels) {
     step->mma = choose_mma_tile(s);
+  } else if (mma_fits && b.options().tune && b.timing_cache() && !d.add && src.packed() &&
+             b.placed_pixel_stride(d.out) == 0) {
+    KILN_ASSIGN_OR_RETURN(const bool own, mma_beats_cudnn(b, d, choose_mma_tile(s)));
+    if (own) step->mma = choose_mma_tile(s);
+  }
   if (nchw_input || (!depthwise_fits && !step->mma && reads_as_view(b, src))) {
     step->in = raw_in;
   } else {
@@ -289,7 +319,7 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
     KILN_ASSIGN_OR_RETURN(step->bias_act, upload_act(bias, node.name + " bias"));
   }
 
-  if (d.act_kind == ConvAct::kSiLU || ((step->depthwise || step->mma) && d.act)) {
+  if (d.act_kind == ConvAct::kSiLU || ((step->depthwise || step->mma || nchw_input) && d.act)) {
     step->act = d.act_kind;
     b.skip_node(d.act);
   }
@@ -390,7 +420,7 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
     out_value = d.post->outputs[0];
   }
   // A ReLU or Sigmoid that no cuDNN graph took runs as a step of its own, on the conv's output.
-  if (d.act && d.act_kind != ConvAct::kSiLU && !step->depthwise && !step->mma) {
+  if (d.act && d.act_kind != ConvAct::kSiLU && !step->depthwise && !step->mma && !nchw_input) {
     if (step->plan && step->variant != ConvVariant::kConvOnly) b.skip_node(d.act);
     else out_value = node.outputs[0];
   }

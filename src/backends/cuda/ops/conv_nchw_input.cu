@@ -38,12 +38,12 @@ __device__ __forceinline__ void store_channels(__half* out, const float (&v)[kCp
 }
 
 // kC, kR, kS > 0 fix the input channels and window at compile time (loops unrolled, the
-// stem's 3x3x3); 0 takes them from the shape. Indexing is 32-bit (the launcher checks).
+// stems' 3x3x3 and 7x7x3); 0 takes them from the shape. Indexing is 32-bit (the launcher checks).
 // Weights arrive KCRS (ONNX order) and are kept in shared memory as [c][r][s][k], so one
 // thread's channels are consecutive floats.
 template <typename T, int kCpt, int kC, int kR, int kS>
 __global__ void conv_nchw_input_kernel(const float* __restrict__ in, const float* __restrict__ wt,
-                                       const float* __restrict__ bias, T* __restrict__ out, ConvShape shape, bool act) {
+                                       const float* __restrict__ bias, T* __restrict__ out, ConvShape shape, ConvAct act) {
   extern __shared__ float w_sh[];
   const int C = kC > 0 ? kC : static_cast<int>(shape.c);
   const int R = kR > 0 ? kR : static_cast<int>(shape.r);
@@ -92,19 +92,19 @@ __global__ void conv_nchw_input_kernel(const float* __restrict__ in, const float
         }
       }
     }
-    if (act) {
 #pragma unroll
-      for (int j = 0; j < kCpt; ++j) acc[j] = silu(acc[j]);
-    }
+    for (int j = 0; j < kCpt; ++j) acc[j] = activate(acc[j], act);
     store_channels<kCpt>(out + static_cast<int64_t>(pixel) * K + k0, acc);
   }
 }
 
 template <typename T, int kCpt>
-void launch_typed(const float* in, const float* weight, const float* bias, T* out, const ConvShape& s, bool act,
+void launch_typed(const float* in, const float* weight, const float* bias, T* out, const ConvShape& s, ConvAct act,
                   unsigned grid, size_t smem, cudaStream_t stream) {
   if (s.c == 3 && s.r == 3 && s.s == 3)
     conv_nchw_input_kernel<T, kCpt, 3, 3, 3><<<grid, kThreads, smem, stream>>>(in, weight, bias, out, s, act);
+  else if (s.c == 3 && s.r == 7 && s.s == 7)  // ResNet-style stems (OSNet)
+    conv_nchw_input_kernel<T, kCpt, 3, 7, 7><<<grid, kThreads, smem, stream>>>(in, weight, bias, out, s, act);
   else
     conv_nchw_input_kernel<T, kCpt, 0, 0, 0><<<grid, kThreads, smem, stream>>>(in, weight, bias, out, s, act);
 }
@@ -120,7 +120,7 @@ bool conv_nchw_input_fits(const ConvShape& s) {
 }
 
 Status launch_conv_nchw_input(const float* in, const float* weight, const float* bias, void* out, ir::DType out_type,
-                              const ConvShape& s, bool silu_act, cudaStream_t stream) {
+                              const ConvShape& s, ConvAct act, cudaStream_t stream) {
   if (!conv_nchw_input_fits(s))
     return error(StatusCode::kUnsupported, "conv_nchw_input: shape outside its limits (", s.c, " channels in, ", s.k,
                  " out, ", s.n * s.c * s.h * s.w, " input elements)");
@@ -130,8 +130,8 @@ Status launch_conv_nchw_input(const float* in, const float* weight, const float*
   const size_t smem = static_cast<size_t>(s.k * s.c * s.r * s.s) * sizeof(float);
   bool ok = dispatch_float(out_type, [&](auto t) {
     using T = decltype(t);
-    if (cpt == 16) launch_typed<T, 16>(in, weight, bias, static_cast<T*>(out), s, silu_act, grid_for(total), smem, stream);
-    else launch_typed<T, 8>(in, weight, bias, static_cast<T*>(out), s, silu_act, grid_for(total), smem, stream);
+    if (cpt == 16) launch_typed<T, 16>(in, weight, bias, static_cast<T*>(out), s, act, grid_for(total), smem, stream);
+    else launch_typed<T, 8>(in, weight, bias, static_cast<T*>(out), s, act, grid_for(total), smem, stream);
   });
   if (!ok) return error(StatusCode::kUnsupported, "conv_nchw_input: dtype ", ir::dtype_name(out_type));
   return launch_status("conv_nchw_input");

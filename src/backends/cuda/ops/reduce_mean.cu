@@ -2,13 +2,15 @@
 // GlobalAveragePool (mean over every dim after N and C), on either layout. In physical
 // (memory) order the reduced dims must form one block, so the input is read as
 // [outer, reduced, inner]: NHWC spatial means are [N, H*W, C], NCHW ones [N*C, H*W, 1].
-// FP32 accumulation; the output keeps the input's physical order.
+// FP32 accumulation; the output keeps the input's physical order. A GlobalAveragePool that
+// alone feeds a channel gate is the gate step's (ops/channel_gate.h).
 #include <numeric>
 
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_util.cuh"
-#include "backends/cuda/plan.h"
+#include "backends/cuda/ops/channel_gate.h"
 #include "backends/cuda/ops/shape_util.h"
+#include "backends/cuda/plan.h"
 
 namespace kiln::cuda {
 namespace {
@@ -91,6 +93,10 @@ std::vector<int64_t> physical_order(const Slot& s) {
 }  // namespace
 
 Status plan_reduce_mean(PlanBuilder& b, const ir::Node& node) {
+  if (pools_into_channel_gate(b, node)) {
+    b.skip_node(&node);
+    return Status::Ok();
+  }
   auto step = std::make_unique<ReduceMeanStep>();
   KILN_ASSIGN_OR_RETURN(step->in, b.input_any_layout(node, 0));
   const Slot src = b.slot(step->in);
