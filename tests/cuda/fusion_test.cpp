@@ -74,7 +74,8 @@ Built build_and_run(const ir::Graph& g, BuildOptions opt, const ir::Tensor& x) {
   auto ctx = ExecutionContext::create(**engine);
   EXPECT_TRUE(ctx.ok()) << ctx.status().message();
   if (!ctx.ok()) return r;
-  EXPECT_EQ(cudaMemset(const_cast<float*>((*ctx)->output(0)), 0xFF, x.nbytes()), cudaSuccess);
+  const size_t out_bytes = static_cast<size_t>(ir::shape_numel((*engine)->output_dims(0))) * sizeof(float);
+  EXPECT_EQ(cudaMemset(const_cast<float*>((*ctx)->output(0)), 0xFF, out_bytes), cudaSuccess);
   auto out = (*ctx)->run({x});
   EXPECT_TRUE(out.ok()) << out.status().message();
   if (out.ok()) r.out = std::move(*out);
