@@ -129,7 +129,9 @@ bool pools_into_channel_gate(const PlanBuilder& b, const ir::Node& pool) {
   const ir::Node* fc1 = b.sole_consumer(pool.outputs[0]);
   if (!fc1 || fc1->op_type != "Conv" || !gate_at(b, *fc1)) return false;
   auto dims = b.dims_of(pool, pool.input(0));
-  return dims.ok() && dims->size() == 4 && (*dims)[2] * (*dims)[3] < (int64_t{1} << 31) / std::max<int64_t>(1, (*dims)[1]) &&
+  // The kernel indexes the pooled image with 32-bit pixel counts.
+  return dims.ok() && dims->size() == 4 &&
+         (*dims)[2] * (*dims)[3] < (int64_t{1} << 31) / std::max<int64_t>(1, (*dims)[1]) &&
          b.act_dtype_of(&pool) == b.act_dtype_of(fc1);
 }
 

@@ -1,18 +1,20 @@
 // Conv (+ fused bias, activation and residual Add), NHWC. A channel gate's convs and a 1x1
 // conv feeding a depthwise one alone are steps of their own (plan_channel_gate,
 // plan_pointwise_depthwise). A conv reading the graph's FP32 NCHW input with few channels
-// (the stem) runs our conv_nchw_input kernel, with no convert before it; a depthwise conv runs our conv_depthwise kernel, its activation fused, where
-// that was measured faster than cuDNN's plan (OSNet's, not yolo11n's SiLU ones). Otherwise
-// cuDNN (conv_cudnn.h), variants tried in order: conv+bias+activation+residual as one cuDNN
-// graph (when the conv's (activated) output feeds only an Add whose other operand has the
-// same shape), with the activation that alone reads the Add's output if there is one, then
-// without; conv+bias+activation; conv alone followed by our bias/SiLU kernel; then our
-// direct kernel. An engine without runtime-compiled kernels (a dynamic model's first
-// engine for an input size) runs FP16 convs on our tensor-core kernel (conv_mma.h), the
-// activation fused, and FP32 ones as cuDNN's plain conv; a tuned FP16 build times that
-// kernel against cuDNN's plan for the convs it can take as they stand. The activation is the SiLU, ReLU or Sigmoid that alone reads the conv; ReLU
-// and Sigmoid fold only into cuDNN's graphs and the depthwise, mma and stem kernels. Convs with one
-// signature share one cuDNN plan. The step's tactic records what was taken.
+// (the stem) runs our conv_nchw_input kernel, with no convert before it; a depthwise conv
+// runs our conv_depthwise kernel, its activation fused, where that was measured faster than
+// cuDNN's plan (OSNet's, not yolo11n's SiLU ones). Otherwise cuDNN (conv_cudnn.h), variants
+// tried in order: conv+bias+activation+residual as one cuDNN graph (when the conv's
+// (activated) output feeds only an Add whose other operand has the same shape), with the
+// activation that alone reads the Add's output if there is one, then without;
+// conv+bias+activation; conv alone followed by our bias/SiLU kernel; then our direct kernel.
+// An engine without runtime-compiled kernels (a dynamic model's first engine for an input
+// size) runs FP16 convs on our tensor-core kernel (conv_mma.h), the activation fused, and
+// FP32 ones as cuDNN's plain conv; a tuned FP16 build times that kernel against cuDNN's plan
+// for the convs it can take as they stand. The activation is the SiLU, ReLU or Sigmoid that
+// alone reads the conv; ReLU and Sigmoid fold only into cuDNN's graphs and the depthwise,
+// mma and stem kernels. Convs with one signature share one cuDNN plan. The step's tactic
+// records what was taken.
 #include <algorithm>
 #include <optional>
 
@@ -253,8 +255,9 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
     step->mma = choose_mma_tile(s);
   } else if (mma_fits && b.options().tune && b.timing_cache() && !d.add && src.packed() &&
              b.placed_pixel_stride(d.out) == 0) {
-    KILN_ASSIGN_OR_RETURN(const bool own, mma_beats_cudnn(b, d, choose_mma_tile(s)));
-    if (own) step->mma = choose_mma_tile(s);
+    const MmaTile tile = choose_mma_tile(s);
+    KILN_ASSIGN_OR_RETURN(const bool own, mma_beats_cudnn(b, d, tile));
+    if (own) step->mma = tile;
   }
   if (nchw_input || (!depthwise_fits && !step->mma && reads_as_view(b, src))) {
     step->in = raw_in;

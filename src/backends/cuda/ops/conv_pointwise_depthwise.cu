@@ -144,7 +144,8 @@ const ir::Node* depthwise_after(const PlanBuilder& b, const ir::Node& n, int64_t
   const ir::Node* dw = sole_op(b, &n, {"Conv"});
   if (!dw || dw->attr_int("group", 1) != channels) return nullptr;
   const ir::Tensor* w = b.constant_input(*dw, 1);
-  if (!w || w->rank() != 4 || w->dim(0) != channels || w->dim(1) != 1 || w->dim(2) != 3 || w->dim(3) != 3) return nullptr;
+  if (!w || w->rank() != 4 || w->dim(0) != channels || w->dim(1) != 1 || w->dim(2) != 3 || w->dim(3) != 3)
+    return nullptr;
   if (dw->input(2) && !b.constant_input(*dw, 2)) return nullptr;
   if (dw->attr_ints("strides", {1, 1}) != std::vector<int64_t>{1, 1} ||
       dw->attr_ints("dilations", {1, 1}) != std::vector<int64_t>{1, 1} ||
@@ -189,7 +190,9 @@ Result<bool> plan_pointwise_depthwise(PlanBuilder& b, const ir::Node& pw) {
   auto dims = b.dims_of(pw, pw.input(0));
   if (!dims.ok() || dims->size() != 4 || (*dims)[1] != cin) return false;
   const int64_t n = (*dims)[0], h = (*dims)[2], w = (*dims)[3];
-  if (cin % 8 || cmid % 8 || cin > kMaxChannels || cmid > kMaxChannels || n > 65535 || n * h * w * std::max(cin, cmid) >= (int64_t{1} << 31))
+  // Whole 16-byte vectors of channels; a grid of at most 65535 images; 32-bit pixel indices.
+  if (cin % 8 || cmid % 8 || cin > kMaxChannels || cmid > kMaxChannels || n > 65535 ||
+      n * h * w * std::max(cin, cmid) >= (int64_t{1} << 31))
     return false;
   const size_t elem = ir::dtype_size(type);
   Args args{static_cast<int>(h), static_cast<int>(w), static_cast<int>(cin), static_cast<int>(cmid), 0, 0};
@@ -216,7 +219,8 @@ Result<bool> plan_pointwise_depthwise(PlanBuilder& b, const ir::Node& pw) {
     KILN_ASSIGN_OR_RETURN(const void* pb1, b.upload(b1.data(), b1.size() * sizeof(float), pw.name + " bias"));
     step->b1 = static_cast<const float*>(pb1);
   }
-  step->w1 = static_cast<const float*>(pw1), step->w2 = static_cast<const float*>(pw2), step->b2 = static_cast<const float*>(pb2);
+  step->w1 = static_cast<const float*>(pw1), step->w2 = static_cast<const float*>(pw2);
+  step->b2 = static_cast<const float*>(pb2);
   step->n = static_cast<int>(n);
   step->args = args;
   step->act = act;
