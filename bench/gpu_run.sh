@@ -4,7 +4,7 @@
 #   cmake --build build-cuda -j2 --target kiln kiln_cuda_tests
 #   scripts/gpu-check.sh --prepare build-cuda build-gpu
 # then run on the GPU machine from the repo root (carry build-gpu, .assets, .whl):
-#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, coldn, fp32, notune, v8, tests, int8, int8bench, int8ncu, int8val, api, fp16, vision, videogpu, pipelinetests, pipeline, track, tritongpu, strict, soak, soakloop, soakfolder, engine, engines, predict, predref, e2e, video, tasks, val, valn, peer, trackpeer, drift, folder, python
+#   bench/gpu_run.sh STAGE...     stages: env, cold, warm, coldn, fp32, notune, v8, tests, int8, int8bench, int8ncu, int8val, api, fp16, vision, videogpu, pipelinetests, pipeline, reid, track, tritongpu, strict, soak, soakloop, soakfolder, engine, engines, predict, predref, e2e, video, tasks, val, valn, peer, trackpeer, drift, folder, python
 # cold: yolo11n-dynamic FP16 batches 1,32 on an empty timing cache, with --profile;
 # warm: the same model FP16 batches 1,8,32 again on the now warm cache (build time warm);
 # coldn: cold then warm with $TUNE_CANDIDATES (default 3) timed candidates per conv signature (own cache);
@@ -37,6 +37,8 @@
 # api: kiln_api_gpu_tests (predict on CUDA vs CPU); videogpu: kiln_video_gpu_tests (NVDEC);
 # tritongpu: kiln_triton_gpu_tests (Triton instances placed on every GPU, one Model per cuda:N);
 # pipelinetests: kiln_pipeline_gpu_tests (pipelines on device frames vs host frames);
+# reid: OSNet x0.25 FP16 at batch 1, 20 (one frame's crops) and 32, then its per-step
+# profile at batch 20;
 # pipeline: kiln pipeline person -> ByteTrack -> pose + OSNet, every model FP16, on the NVDEC
 # frames of each video in $assets/video (FPS and per-stage times), then again under the CUPTI
 # probe (bench/cupti: the copies by direction, how many device-to-host copies were
@@ -303,6 +305,9 @@ YAML
           xz -T4 -c "/tmp/trace_$name.tsv" > "$out/trace_$name.tsv.xz"
         fi
       done ;;
+    reid) osnet="$assets/models/reid/osnet_x0_25_msmt17.onnx"
+      stage reid 150 "$kiln" bench --model "$osnet" --precision fp16 --batch 1,20,32 --iters 300
+      stage reidprofile 100 "$kiln" bench --model "$osnet" --precision fp16 --batch 20 --iters 100 --profile --profile-top 30 ;;
     vision) stage vision 100 "$carry/kiln_vision_cuda_tests" --gtest_output="xml:$out/gtest_vision.xml" ;;
     e2e)  # the end-to-end benchmark: bus.jpg decoded in (pinned) host memory -> detections in host memory
       stage e2e 100 "$kiln" bench --model "$assets/models/yolo11n.onnx" --precision fp16 --batch 1 --iters 500 \
