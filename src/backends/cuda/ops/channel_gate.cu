@@ -71,6 +71,7 @@ __global__ void channel_gate_kernel(const T* __restrict__ in, const float* __res
 
 // Threads of a block that pools first: more pixel lanes for the sums.
 constexpr int kPoolThreads = 1024;
+constexpr size_t kMaxShared = 48 * 1024;  // per block without opting in
 
 class ChannelGateStep : public Step {
  public:
@@ -117,7 +118,7 @@ std::optional<Gate> gate_at(const PlanBuilder& b, const ir::Node& fc1) {
   if (!dims.ok() || dims->size() != 4 || (*dims)[2] != 1 || (*dims)[3] != 1) return std::nullopt;
   g.n = (*dims)[0], g.c = (*dims)[1], g.hidden = g.w1->dim(0);
   if (g.w1->dim(1) != g.c || g.w2->dim(0) != g.c || g.w2->dim(1) != g.hidden ||
-      ChannelGateStep::shared_bytes(g.c, g.hidden, 2) > 48 * 1024 || g.n > 65535)
+      ChannelGateStep::shared_bytes(g.c, g.hidden, 1) > kMaxShared || g.n > 65535)
     return std::nullopt;
   return g;
 }
@@ -127,10 +128,12 @@ std::optional<Gate> gate_at(const PlanBuilder& b, const ir::Node& fc1) {
 bool pools_into_channel_gate(const PlanBuilder& b, const ir::Node& pool) {
   if (pool.op_type != "GlobalAveragePool" || pool.input(0)->is_constant()) return false;
   const ir::Node* fc1 = b.sole_consumer(pool.outputs[0]);
-  if (!fc1 || fc1->op_type != "Conv" || !gate_at(b, *fc1)) return false;
+  if (!fc1 || fc1->op_type != "Conv") return false;
+  const std::optional<Gate> g = gate_at(b, *fc1);
+  if (!g) return false;
   auto dims = b.dims_of(pool, pool.input(0));
-  // The kernel indexes the pooled image with 32-bit pixel counts.
-  return dims.ok() && dims->size() == 4 &&
+  // Room for the pool's partial sums; the kernel indexes the pooled image with 32-bit counts.
+  return dims.ok() && dims->size() == 4 && ChannelGateStep::shared_bytes(g->c, g->hidden, 2) <= kMaxShared &&
          (*dims)[2] * (*dims)[3] < (int64_t{1} << 31) / std::max<int64_t>(1, (*dims)[1]) &&
          b.act_dtype_of(&pool) == b.act_dtype_of(fc1);
 }
