@@ -66,18 +66,26 @@ INSTANTIATE_TEST_SUITE_P(
 
 // A conv on the graph's FP32 NCHW input with few channels runs conv_nchw_input (which reads
 // that input as it is), its activation folded in: the stem shape, OSNet's 7x7 stride-2 stem
-// with a ReLU (batch 2, a non-square input) and one with 4 channels, a 5x5 kernel, 3 output
-// groups of 8.
+// with a ReLU (batch 2, a non-square input, its output tiles overhanging the image) and one
+// with 4 channels, a 5x5 kernel, 3 output groups of 8. At FP16 the two with 64 taps or more
+// run on tensor cores.
 TEST(CudaOps, ConvOnNchwInputSkipsConvert) {
   KILN_REQUIRE_GPU();
   NodeCase osnet = conv_case(3, 64, 16, 7, 2, 1, false, 9);
-  osnet.inputs = {random_tensor({2, 3, 64, 32}, 9)};
+  osnet.inputs = {random_tensor({2, 3, 66, 30}, 9)};
   osnet.then_op = "Relu";
-  for (const NodeCase& c : {conv_case(3, 66, 32, 3, 2, 1, true, 3), osnet, conv_case(4, 33, 24, 5, 1, 1, false, 5)}) {
+  struct Case {
+    NodeCase c;
+    bool tensor_cores;
+  };
+  for (const Case& k : {Case{conv_case(3, 66, 32, 3, 2, 1, true, 3), false}, Case{osnet, true},
+                        Case{conv_case(4, 33, 24, 5, 1, 1, false, 5), true}}) {
+    const NodeCase& c = k.c;
     for (Precision p : {Precision::kFp32, Precision::kFp16}) {
       BothResults r = run_both(c, p);
       ASSERT_EQ(r.tactics.size(), 1u) << "the activation ran as a step of its own";
-      EXPECT_EQ(r.tactics[0].tactic, "conv_nchw_input");
+      EXPECT_EQ(r.tactics[0].tactic,
+                p == Precision::kFp16 && k.tensor_cores ? "conv_nchw_input_mma" : "conv_nchw_input");
     }
     expect_close(c, Precision::kFp32, 1e-4);
     expect_close(c, Precision::kFp16, 1e-2);

@@ -6,6 +6,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <type_traits>
 
 #include "backends/cuda/kernels.h"
 #include "ir/dtype.h"
@@ -27,6 +28,18 @@ __device__ __forceinline__ float activate(float v, ConvAct act) {
     case ConvAct::kRelu: return fmaxf(v, 0.f);
     case ConvAct::kSigmoid: return sigmoid(v);
     default: return v;
+  }
+}
+
+// Calls f with `act` as a compile-time constant (a std::integral_constant), so that a kernel
+// branches on its activation once instead of once per element.
+template <typename F>
+__device__ __forceinline__ void with_activation(ConvAct act, F&& f) {
+  switch (act) {
+    case ConvAct::kSiLU: f(std::integral_constant<ConvAct, ConvAct::kSiLU>{}); break;
+    case ConvAct::kRelu: f(std::integral_constant<ConvAct, ConvAct::kRelu>{}); break;
+    case ConvAct::kSigmoid: f(std::integral_constant<ConvAct, ConvAct::kSigmoid>{}); break;
+    default: f(std::integral_constant<ConvAct, ConvAct::kNone>{}); break;
   }
 }
 

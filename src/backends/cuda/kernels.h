@@ -87,13 +87,17 @@ Status launch_conv_depthwise_nhwc(const void* in, const void* weight, const floa
 bool conv_depthwise_fits(const ConvShape& s);
 
 // Direct convolution straight from an FP32 NCHW tensor (the graph input) to an NHWC output
-// in `out_type`: the stem conv without a separate layout/dtype convert. Weights KCRS FP32,
-// optional FP32 bias, `act` fused. Only for groups 1, few input channels and a whole number of
-// 8-channel output groups (conv_nchw_input_fits).
+// in `out_type`: the stem conv without a separate layout/dtype convert. Optional FP32 bias,
+// `act` fused. Only for groups 1, few input channels and a whole number of 8-channel output
+// groups (conv_nchw_input_fits). Weights KCRS FP32; with `tensor_cores` (FP16 output, compute
+// capability 8.0 or later, conv_nchw_input_mma_fits) the form conv_nchw_input_mma_weights
+// makes, inputs and weights rounded to FP16 for the tensor cores.
 inline constexpr int64_t kConvNchwInputMaxChannels = 4;
 inline constexpr int64_t kConvNchwInputMaxWeightBytes = 48 * 1024;  // shared memory per block
 bool conv_nchw_input_fits(const ConvShape& s);
-Status launch_conv_nchw_input(const float* in, const float* weight, const float* bias, void* out, ir::DType out_type,
-                              const ConvShape& s, ConvAct act, cudaStream_t stream);
+bool conv_nchw_input_mma_fits(const ConvShape& s);
+std::vector<uint16_t> conv_nchw_input_mma_weights(const ConvShape& s, const float* kcrs);  // FP16 bits
+Status launch_conv_nchw_input(const float* in, const void* weight, const float* bias, void* out, ir::DType out_type,
+                              const ConvShape& s, ConvAct act, bool tensor_cores, cudaStream_t stream);
 
 }  // namespace kiln::cuda

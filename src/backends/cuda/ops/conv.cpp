@@ -1,7 +1,8 @@
 // Conv (+ fused bias, activation and residual Add), NHWC. A channel gate's convs and a 1x1
 // conv feeding a depthwise one alone are steps of their own (plan_channel_gate,
 // plan_pointwise_depthwise). A conv reading the graph's FP32 NCHW input with few channels
-// (the stem) runs our conv_nchw_input kernel, with no convert before it; a depthwise conv
+// (the stem) runs our conv_nchw_input kernel, with no convert before it (at FP16 on tensor
+// cores where its window has 64 taps or more, conv_nchw_input_mma_fits); a depthwise conv
 // runs our conv_depthwise kernel, its activation fused, where that was measured faster than
 // cuDNN's plan (OSNet's, not yolo11n's SiLU ones). Otherwise cuDNN (conv_cudnn.h), variants
 // tried in order: conv+bias+activation+residual as one cuDNN graph (when the conv's
@@ -41,13 +42,14 @@ class ConvStep : public Step {
   const void* weight = nullptr;      // KRSC (depthwise: RSK), activation dtype
   const void* bias_act = nullptr;    // activation dtype, for the fused cuDNN graph
   const float* bias_f32 = nullptr;   // for our kernels
-  const float* weight_kcrs_f32 = nullptr;  // set: `in` is FP32 NCHW, conv_nchw_input kernel
+  const void* weight_nchw = nullptr;  // set: `in` is FP32 NCHW, conv_nchw_input kernel (its weight form)
+  bool nchw_tensor_cores = false;     // that kernel on tensor cores
   std::shared_ptr<ConvPlan> plan;    // null: direct kernel
 
   Status enqueue(const ExecState& st, cudaStream_t stream) const override {
-    if (weight_kcrs_f32) {
-      Status s = launch_conv_nchw_input(static_cast<const float*>(st.ptr[in]), weight_kcrs_f32, bias_f32, st.ptr[out],
-                                        type, shape, act, stream);
+    if (weight_nchw) {
+      Status s = launch_conv_nchw_input(static_cast<const float*>(st.ptr[in]), weight_nchw, bias_f32, st.ptr[out],
+                                        type, shape, act, nchw_tensor_cores, stream);
       return s.ok() ? s : error(s.code(), name, ": ", s.message());
     }
     if (depthwise) {
@@ -244,6 +246,8 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
   if (depthwise_fits) {
     KILN_ASSIGN_OR_RETURN(step->depthwise, depthwise_beats_cudnn(b, d));
   }
+  step->nchw_tensor_cores = nchw_input && b.act_dtype() == ir::DType::kFloat16 && conv_nchw_input_mma_fits(s) &&
+                            mma_kernels_available();
   // Without runtime-compiled kernels, FP16 convs run our tensor-core kernel: nothing to plan
   // per shape, and its code serves every input size. A tuned build times it against cuDNN's
   // plan where it can take the conv as it stands: a packed input, an output not written
@@ -295,13 +299,17 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
   const ir::Tensor& w = *d.weight;
   const std::string source = ir::shape_to_string(w.shape()) + " " + std::string(ir::dtype_name(w.dtype()));
   if (nchw_input) {
-    auto kcrs_f32 = [&] {
+    // KCRS FP32, or on tensor cores [K][padded taps] FP16 (conv_nchw_input_mma_weights).
+    const bool mma = step->nchw_tensor_cores;
+    auto nchw_form = [&] {
       const ir::Tensor wf = w.to_float32();
-      return as_bytes(wf.raw(), wf.nbytes());
+      if (!mma) return as_bytes(wf.raw(), wf.nbytes());
+      const std::vector<uint16_t> h = conv_nchw_input_mma_weights(s, wf.data<float>());
+      return as_bytes(h.data(), h.size() * 2);
     };
-    KILN_ASSIGN_OR_RETURN(const void* kcrs, b.weights()->upload_derived(w.raw(), w.nbytes(), "KCRS f32 of " + source,
-                                                                        kcrs_f32, node.name + " weights"));
-    step->weight_kcrs_f32 = static_cast<const float*>(kcrs);
+    const std::string form = (mma ? "K x taps f16 (stem mma) of " : "KCRS f32 of ") + source;
+    KILN_ASSIGN_OR_RETURN(step->weight_nchw, b.weights()->upload_derived(w.raw(), w.nbytes(), form, nchw_form,
+                                                                         node.name + " weights"));
   } else {
     // KRSC for cuDNN and the direct kernel; RSK (cg is 1) for the depthwise kernel's vectors.
     const bool rsk = step->depthwise;
@@ -391,7 +399,7 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
     }
   };
   if (nchw_input) {
-    step->tactic = "conv_nchw_input";
+    step->tactic = step->nchw_tensor_cores ? "conv_nchw_input_mma" : "conv_nchw_input";
   } else if (step->depthwise) {
     step->tactic = "conv_depthwise";
   } else if (step->mma) {
