@@ -38,7 +38,8 @@
 # tritongpu: kiln_triton_gpu_tests (Triton instances placed on every GPU, one Model per cuda:N);
 # pipelinetests: kiln_pipeline_gpu_tests (pipelines on device frames vs host frames);
 # reid: OSNet x0.25 FP16 at batch 1, 20 (one frame's crops) and 32, then its per-step
-# profile at batch 20;
+# profile at batch 20 and, with the CUPTI probe carried, one graph replay at batch 20 kernel by
+# kernel (trace_summary.py --graph-timeline; trace_osnet.tsv.xz);
 # pipeline: kiln pipeline person -> ByteTrack -> pose + OSNet, every model FP16, on the NVDEC
 # frames of each video in $assets/video (FPS and per-stage times), then again under the CUPTI
 # probe (bench/cupti: the copies by direction, how many device-to-host copies were
@@ -307,7 +308,14 @@ YAML
       done ;;
     reid) osnet="$assets/models/reid/osnet_x0_25_msmt17.onnx"
       stage reid 150 "$kiln" bench --model "$osnet" --precision fp16 --batch 1,20,32 --iters 300
-      stage reidprofile 100 "$kiln" bench --model "$osnet" --precision fp16 --batch 20 --iters 100 --profile --profile-top 30 ;;
+      stage reidprofile 100 "$kiln" bench --model "$osnet" --precision fp16 --batch 20 --iters 100 --profile --profile-top 30
+      if [[ -f "$carry/kiln_cupti_probe.so" ]]; then
+        CUDA_INJECTION64_PATH=$(realpath "$carry/kiln_cupti_probe.so") KILN_TRACE=/tmp/trace_osnet.tsv \
+          stage reidtrace 100 "$kiln" bench --model "$osnet" --precision fp16 --batch 20 --iters 50
+        python3 "$(dirname "$0")/cupti/trace_summary.py" /tmp/trace_osnet.tsv --graph-timeline | sed -n '/^graph /,$p' |
+          tee "$out/reid_timeline.txt"
+        xz -T4 -c /tmp/trace_osnet.tsv > "$out/trace_osnet.tsv.xz"
+      fi ;;
     vision) stage vision 100 "$carry/kiln_vision_cuda_tests" --gtest_output="xml:$out/gtest_vision.xml" ;;
     e2e)  # the end-to-end benchmark: bus.jpg decoded in (pinned) host memory -> detections in host memory
       stage e2e 100 "$kiln" bench --model "$assets/models/yolo11n.onnx" --precision fp16 --batch 1 --iters 500 \

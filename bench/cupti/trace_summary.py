@@ -3,9 +3,10 @@
 gives the format): wall span and GPU busy time, the kernels that take the time, each host
 thread's time in the runtime calls kept, and on request one window row by row (--window),
 the largest idle stretches of the GPU with what the host was doing meanwhile (--gaps), or the
-GPU span of each CUDA graph's launches (--graphs).
+GPU span of each CUDA graph's launches (--graphs), or one launch of a graph kernel by kernel,
+with the streams it ran on (--graph-timeline).
 
-  trace_summary.py trace.tsv[.xz] [--window START_MS END_MS] [--gaps] [--graphs]
+  trace_summary.py trace.tsv[.xz] [--window START_MS END_MS] [--gaps] [--graphs] [--graph-timeline [GRAPH]]
 """
 import argparse
 import bisect
@@ -149,31 +150,89 @@ def print_gaps(rows, busy, count=20, per_thread=4):
             print(f"      t{thread}: {shown}{more}")
 
 
-def print_graphs(rows, skip=20, joined_us=150):
-    """Each CUDA graph's launches as GPU spans: a graph's kernels less than `joined_us` apart
-    are one launch (a replay's kernels follow each other within microseconds; the next
-    replay comes a frame later). The first `skip` launches of each graph are warm-up."""
-    launches = collections.defaultdict(list)  # graph -> [start, end, kernels]
+def graph_launches(rows, joined_us=150):
+    """Each CUDA graph's launches, in order, each the list of its kernel rows. The kernels of
+    one launch share its correlation id; without one, a graph's kernels less than `joined_us`
+    apart are one launch (a replay's kernels follow each other within microseconds)."""
+    launches = collections.defaultdict(list)  # graph -> [[rows], ...]
+    last = {}  # graph -> (correlation id, end) of its last launch so far
     for r in rows:
         if r.kind != "K" or not r.graph:
             continue
-        spans = launches[r.graph]
-        if spans and r.start - spans[-1][1] < joined_us * 1e3:
-            spans[-1][1] = max(spans[-1][1], r.end)
-            spans[-1][2] += 1
+        corr, end = last.get(r.graph, (None, None))
+        same = r.corr == corr if r.corr is not None else end is not None and r.start - end < joined_us * 1e3
+        if launches[r.graph] and same:
+            launches[r.graph][-1].append(r)
+            last[r.graph] = (corr, max(end, r.end))
         else:
-            spans.append([r.start, r.end, 1])
+            launches[r.graph].append([r])
+            last[r.graph] = (r.corr, r.end)
+    return launches
+
+
+def span(launch):
+    return max(r.end for r in launch) - min(r.start for r in launch)
+
+
+def print_graphs(rows, skip=20):
+    """Each CUDA graph's launches as GPU spans. The first `skip` launches of each graph are
+    warm-up."""
+    launches = graph_launches(rows)
     hosts = sorted(r.end - r.start for r in rows if r.kind == "R" and r.what.startswith("cudaGraphLaunch"))
     print(f"\nCUDA graphs: the GPU span of one launch, median over launches after the first {skip}")
     print(f"{'graph':>6} {'launches':>9} {'span us':>9} {'kernels':>8}")
     for graph, spans in sorted(launches.items(), key=lambda kv: -len(kv[1])):
         steady = spans[skip:]
         if steady:
-            print(f"{graph:>6} {len(steady):9d} {statistics.median(s[1] - s[0] for s in steady) / 1e3:9.1f} "
-                  f"{statistics.median(s[2] for s in steady):8.0f}")
+            print(f"{graph:>6} {len(steady):9d} {statistics.median(span(s) for s in steady) / 1e3:9.1f} "
+                  f"{statistics.median(len(s) for s in steady):8.0f}")
     if hosts:
         print(f"cudaGraphLaunch host time: median {statistics.median(hosts) / 1e3:.1f} us, "
               f"p90 {hosts[int(0.9 * (len(hosts) - 1))] / 1e3:.1f} us over {len(hosts)} launches")
+
+
+def short_name(name):
+    """A kernel's name without its return type, namespaces and parameter list."""
+    name = name.replace("(anonymous namespace)::", "").replace("kiln::cuda::", "")
+    depth, cut = 0, len(name)
+    for i, ch in enumerate(name):  # the parameter list: the first '(' outside template brackets
+        depth += (ch == "<") - (ch == ">")
+        if ch == "(" and depth == 0:
+            cut = i
+            break
+    head = name[:cut]
+    bracket = head.find("<")
+    return head[head.rfind(" ", 0, bracket if bracket >= 0 else len(head)) + 1:]
+
+
+def print_graph_timeline(names, rows, graph=None, skip=20):
+    """One launch of a CUDA graph kernel by kernel: the launch of median span among those
+    after the first `skip` (of the graph with the most launches when none is named), each
+    kernel's start after the launch's first, its duration and its lane (the launch's streams
+    numbered in order of first use), then the time per kernel name."""
+    launches = graph_launches(rows)
+    if graph is None and launches:
+        graph = max(launches, key=lambda g: len(launches[g]))
+    steady = launches.get(graph, [])[skip:] or launches.get(graph, [])
+    if not steady:
+        print(f"\ngraph {graph}: no launches in this trace")
+        return
+    launch = sorted(steady, key=span)[len(steady) // 2]
+    launch = sorted(launch, key=lambda r: (r.start, r.end))
+    t0, lanes = launch[0].start, {}
+    print(f"\ngraph {graph}: launch of median span {span(launch) / 1e3:.1f} us of {len(steady)}, "
+          f"{len(launch)} kernels, {sum(r.end - r.start for r in launch) / 1e3:.1f} us of kernel time")
+    print(f"{'at us':>8} {'us':>7} {'lane':>4}  kernel")
+    totals = collections.defaultdict(lambda: [0, 0])
+    for r in launch:
+        lane = lanes.setdefault(r.stream, len(lanes))
+        name = short_name(names.get(r.what, f"kernel #{r.what}"))
+        print(f"{(r.start - t0) / 1e3:8.1f} {(r.end - r.start) / 1e3:7.1f} {'L' + str(lane):>4}  {name}")
+        totals[name][0] += 1
+        totals[name][1] += r.end - r.start
+    print(f"{'count':>8} {'us':>9}  kernel")
+    for name, (count, ns) in sorted(totals.items(), key=lambda kv: -kv[1][1]):
+        print(f"{count:8d} {ns / 1e3:9.1f}  {name}")
 
 
 def main():
@@ -184,6 +243,8 @@ def main():
                         help="print every row overlapping this window, in time order")
     parser.add_argument("--gaps", action="store_true", help="the 20 largest idle gaps of the GPU")
     parser.add_argument("--graphs", action="store_true", help="each CUDA graph's launches: GPU span and kernels")
+    parser.add_argument("--graph-timeline", nargs="?", const="", metavar="GRAPH",
+                        help="one launch of a graph (g<id>; default the most launched) kernel by kernel")
     args = parser.parse_args()
     try:
         names, meta, rows = load(args.trace)
@@ -200,6 +261,8 @@ def main():
         print_gaps(rows, busy)
     if args.graphs:
         print_graphs(rows)
+    if args.graph_timeline is not None:
+        print_graph_timeline(names, rows, args.graph_timeline or None)
 
 
 if __name__ == "__main__":
