@@ -17,10 +17,7 @@ struct ConvOp {
   __device__ static const char* w(const Args& a) { return static_cast<const char*>(a.w); }
   __device__ static int32_t fill_word(const Args&) { return 0; }  // two half zeros
   __device__ static void mma(float* c, const uint32_t (&af)[4], const uint32_t (&bf)[2]) {
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-        : "r"(af[0]), "r"(af[1]), "r"(af[2]), "r"(af[3]), "r"(bf[0]), "r"(bf[1]));
+    mma::mma_f16(c, af, bf);
   }
   template <int BM, int BN>
   __device__ static void store_tile(const Args& a, const float* acc, int64_t p0, int64_t k0, int64_t group) {

@@ -11,6 +11,7 @@
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_util.cuh"
 #include "backends/cuda/kernels.h"
+#include "backends/cuda/ops/implicit_gemm_mma.cuh"
 #include "core/half.h"
 
 namespace kiln::cuda {
@@ -114,8 +115,8 @@ void launch_typed(const float* in, const float* weight, const float* bias, T* ou
 }
 
 // The tensor-core path (FP16 outputs). A block computes kMmaRows output rows of kMmaCols
-// pixels, a warp one row: mma.sync m16n8k16, the 16 pixels as A's rows, the window's taps
-// (c, r, s) as the reduction, zero-padded to a multiple of 16, and kNTiles groups of 8
+// pixels, a warp one row: mma::mma_f16 (m16n8k16), the 16 pixels as A's rows, the window's
+// taps (c, r, s) as the reduction, zero-padded to a multiple of 16, and kNTiles groups of 8
 // output channels. The block first stages its input window as FP16 in shared memory
 // ([c][y][x], zeros outside the image), the weights (prepared as [k][tap] FP16 at plan
 // time) and each tap's offset in the window, so every A element is one shared-memory read.
@@ -203,11 +204,8 @@ __global__ void conv_nchw_input_mma_kernel(const float* __restrict__ in, const _
 #pragma unroll
     for (int j = 0; j < kNTiles; ++j) {
       const __half* wrow = ws + (j * 8 + grp) * g.w_stride + t0 + 2 * quad;
-      const uint32_t b0 = *reinterpret_cast<const uint32_t*>(wrow), b1 = *reinterpret_cast<const uint32_t*>(wrow + 8);
-      asm volatile(
-          "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-          : "+f"(acc[j][0]), "+f"(acc[j][1]), "+f"(acc[j][2]), "+f"(acc[j][3])
-          : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+      const uint32_t b[2] = {*reinterpret_cast<const uint32_t*>(wrow), *reinterpret_cast<const uint32_t*>(wrow + 8)};
+      mma::mma_f16(acc[j], a, b);
     }
   }
 

@@ -81,6 +81,15 @@ __device__ __forceinline__ void ldmatrix_x4(uint32_t& r0, uint32_t& r1, uint32_t
                : "r"(addr));
 }
 
+// c += a * b on tensor cores: mma.sync m16n8k16, FP16 operands, FP32 accumulators (the
+// fragment layout above).
+__device__ __forceinline__ void mma_f16(float* c, const uint32_t (&af)[4], const uint32_t (&bf)[2]) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(af[0]), "r"(af[1]), "r"(af[2]), "r"(af[3]), "r"(bf[0]), "r"(bf[1]));
+}
+
 // Words [0, V) at shared byte offset `at`.
 template <int V>
 __device__ __forceinline__ void store_words(int8_t* smem, uint32_t at, const int32_t* words) {
