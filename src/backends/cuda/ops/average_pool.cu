@@ -3,6 +3,7 @@
 // the CPU kernel do). The divisor counts the in-bounds taps, or with count_include_pad every
 // tap inside the padded input. FP32 accumulation.
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/dependent_launch.cuh"
 #include "backends/cuda/device_util.cuh"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/ops/pool_geometry.h"
@@ -20,6 +21,7 @@ struct AvgPoolShape {
 
 template <typename T>
 __global__ void avgpool_kernel(const T* __restrict__ in, T* __restrict__ out, AvgPoolShape a) {
+  begin_kernel();
   const PoolShape& s = a.p;
   const int64_t total = s.n * s.oh * s.ow * s.c;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
@@ -48,12 +50,12 @@ class AvgPoolStep : public Step {
     bool ok = dispatch_float(type, [&](auto t) {
       using T = decltype(t);
       if (const int v = pool_lanes<T>(s, st.ptr[in], st.ptr[out]))
-        pool_lanes_kernel<T, false><<<grid_for(total / v), kThreads, 0, stream>>>(
-            static_cast<const uint2*>(st.ptr[in]), static_cast<uint2*>(st.ptr[out]),
-            pool_lanes_args(s, v, shape.pad_bottom, shape.pad_right, shape.include_pad));
+        launch_kernel(pool_lanes_kernel<T, false>, grid_for(total / v), kThreads, 0, stream,
+                      static_cast<const uint2*>(st.ptr[in]), static_cast<uint2*>(st.ptr[out]),
+                      pool_lanes_args(s, v, shape.pad_bottom, shape.pad_right, shape.include_pad));
       else
-        avgpool_kernel<T><<<grid_for(total), kThreads, 0, stream>>>(static_cast<const T*>(st.ptr[in]),
-                                                                     static_cast<T*>(st.ptr[out]), shape);
+        launch_kernel(avgpool_kernel<T>, grid_for(total), kThreads, 0, stream, static_cast<const T*>(st.ptr[in]),
+                      static_cast<T*>(st.ptr[out]), shape);
     });
     if (!ok) return error(StatusCode::kUnsupported, name, ": dtype ", ir::dtype_name(type));
     return launch_status(name + ": avgpool");

@@ -2,6 +2,7 @@
 // computed once at build time in FP32 (batch_norm_affine.h). Batch norms after a Conv are
 // folded by the passes, after a Gemm by plan_gemm; this runs the rest.
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/dependent_launch.cuh"
 #include "backends/cuda/device_util.cuh"
 #include "backends/cuda/ops/batch_norm_affine.h"
 #include "backends/cuda/plan.h"
@@ -13,6 +14,7 @@ namespace {
 template <typename T>
 __global__ void scale_shift_kernel(const T* __restrict__ in, T* __restrict__ out, const float* __restrict__ a,
                                    const float* __restrict__ b, int64_t n, int64_t channels, int64_t inner) {
+  begin_kernel();
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
     const int64_t c = (i / inner) % channels;
     out[i] = from_float<T>(to_float(in[i]) * a[c] + b[c]);
@@ -31,8 +33,8 @@ class ScaleShiftStep : public Step {
     if (n == 0) return Status::Ok();
     bool ok = dispatch_float(type, [&](auto t) {
       using T = decltype(t);
-      scale_shift_kernel<T><<<grid_for(n), kThreads, 0, stream>>>(static_cast<const T*>(st.ptr[in]),
-                                                                   static_cast<T*>(st.ptr[out]), a, b, n, channels, inner);
+      launch_kernel(scale_shift_kernel<T>, grid_for(n), kThreads, 0, stream, static_cast<const T*>(st.ptr[in]),
+                    static_cast<T*>(st.ptr[out]), a, b, n, channels, inner);
     });
     if (!ok) return error(StatusCode::kUnsupported, name, ": dtype ", ir::dtype_name(type));
     return launch_status(name + ": scale_shift");

@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/dependent_launch.cuh"
 #include "backends/cuda/device_util.cuh"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/plan.h"
@@ -34,6 +35,7 @@ __device__ __forceinline__ float apply(BinaryOp op, float x, float y) {
 template <typename T>
 __global__ void binary_kernel(BinaryOp op, const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ out,
                               BinaryParams p) {
+  begin_kernel();
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < p.numel; i += int64_t(gridDim.x) * blockDim.x) {
     int64_t rem = i, ia = 0, ib = 0, io = 0;
     for (int d = p.rank - 1; d >= 0; --d) {
@@ -53,6 +55,7 @@ __global__ void binary_kernel(BinaryOp op, const T* __restrict__ a, const T* __r
 template <typename T, int V, bool kChannelB>
 __global__ void binary_fast_kernel(BinaryOp op, const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ out,
                                    int vectors, int span, int inner) {
+  begin_kernel();
   using L = Lanes<T, V>;
   for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < vectors; i += gridDim.x * blockDim.x) {
     const L x = reinterpret_cast<const L*>(a)[i];
@@ -84,11 +87,15 @@ bool launch_fast(BinaryOp op, const T* a, const T* b, T* out, const BinaryParams
   const unsigned grid = grid_for(vectors);
   const int sv = static_cast<int>(span / v), iv = static_cast<int>(inner / v);
   if (v == kV) {
-    if (same) binary_fast_kernel<T, kV, false><<<grid, kThreads, 0, stream>>>(op, a, b, out, vectors, sv, iv);
-    else binary_fast_kernel<T, kV, true><<<grid, kThreads, 0, stream>>>(op, a, b, out, vectors, sv, iv);
+    if (same)
+      launch_kernel(binary_fast_kernel<T, kV, false>, grid, kThreads, 0, stream, op, a, b, out, vectors, sv, iv);
+    else
+      launch_kernel(binary_fast_kernel<T, kV, true>, grid, kThreads, 0, stream, op, a, b, out, vectors, sv, iv);
   } else {
-    if (same) binary_fast_kernel<T, 1, false><<<grid, kThreads, 0, stream>>>(op, a, b, out, vectors, sv, iv);
-    else binary_fast_kernel<T, 1, true><<<grid, kThreads, 0, stream>>>(op, a, b, out, vectors, sv, iv);
+    if (same)
+      launch_kernel(binary_fast_kernel<T, 1, false>, grid, kThreads, 0, stream, op, a, b, out, vectors, sv, iv);
+    else
+      launch_kernel(binary_fast_kernel<T, 1, true>, grid, kThreads, 0, stream, op, a, b, out, vectors, sv, iv);
   }
   return true;
 }
@@ -142,8 +149,8 @@ Status launch_binary(BinaryOp op, const void* a, const void* b, void* out, ir::D
   bool ok = dispatch_float(type, [&](auto t) {
     using T = decltype(t);
     if (launch_fast<T>(op, static_cast<const T*>(a), static_cast<const T*>(b), static_cast<T*>(out), p, stream)) return;
-    binary_kernel<T><<<grid_for(p.numel), kThreads, 0, stream>>>(op, static_cast<const T*>(a),
-                                                                  static_cast<const T*>(b), static_cast<T*>(out), p);
+    launch_kernel(binary_kernel<T>, grid_for(p.numel), kThreads, 0, stream, op, static_cast<const T*>(a),
+                  static_cast<const T*>(b), static_cast<T*>(out), p);
   });
   if (!ok) return error(StatusCode::kUnsupported, "binary: dtype ", ir::dtype_name(type));
   return launch_status("binary");

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/dependent_launch.cuh"
 #include "backends/cuda/device_util.cuh"
 #include "backends/cuda/ops/channel_gate.h"
 #include "backends/cuda/ops/conv_nodes.h"
@@ -26,6 +27,7 @@ __global__ void channel_gate_kernel(const T* __restrict__ in, const float* __res
                                     const float* __restrict__ b1, const float* __restrict__ w2,
                                     const float* __restrict__ b2, T* __restrict__ out, int c, int hidden, int hw,
                                     bool silu_hidden) {
+  begin_kernel();
   extern __shared__ float pooled[];  // c inputs, then the hidden layer, then the pool's partial sums
   float* h = pooled + c;
   const int n = blockIdx.x;
@@ -85,8 +87,9 @@ class ChannelGateStep : public Step {
     const int threads = hw > 1 ? kPoolThreads : kThreads;
     bool ok = dispatch_float(type, [&](auto t) {
       using T = decltype(t);
-      channel_gate_kernel<T><<<n, threads, shared_bytes(c, hidden, hw), stream>>>(
-          static_cast<const T*>(st.ptr[in]), w1, b1, w2, b2, static_cast<T*>(st.ptr[out]), c, hidden, hw, silu_hidden);
+      launch_kernel(channel_gate_kernel<T>, n, threads, shared_bytes(c, hidden, hw), stream,
+                    static_cast<const T*>(st.ptr[in]), w1, b1, w2, b2, static_cast<T*>(st.ptr[out]), c, hidden, hw,
+                    silu_hidden);
     });
     if (!ok) return error(StatusCode::kUnsupported, name, ": dtype ", ir::dtype_name(type));
     return launch_status(name + ": channel_gate");

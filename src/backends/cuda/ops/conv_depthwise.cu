@@ -6,6 +6,7 @@
 #include <climits>
 
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/dependent_launch.cuh"
 #include "backends/cuda/device_util.cuh"
 #include "backends/cuda/kernels.h"
 
@@ -48,6 +49,7 @@ template <typename T, int V, int R>
 __global__ void conv_depthwise_kernel(const T* __restrict__ in, const T* __restrict__ wt,
                                       const float* __restrict__ bias, T* __restrict__ out, DepthwiseArgs a,
                                       ConvAct act) {
+  begin_kernel();
   using L = Lanes<T, V>;
   const int total = a.n * a.oh * a.ow * a.vecs;
   const int kr = R ? R : a.r, ks = R ? R : a.s;
@@ -87,8 +89,10 @@ void launch(const T* x, const T* w, const float* bias, T* y, DepthwiseArgs a, Co
   a.vecs = a.c / V;
   const int64_t threads = int64_t(a.n) * a.oh * a.ow * a.vecs;
   if (threads == 0) return;
-  if (a.r == 3 && a.s == 3) conv_depthwise_kernel<T, V, 3><<<grid_for(threads), kThreads, 0, stream>>>(x, w, bias, y, a, act);
-  else conv_depthwise_kernel<T, V, 0><<<grid_for(threads), kThreads, 0, stream>>>(x, w, bias, y, a, act);
+  if (a.r == 3 && a.s == 3)
+    launch_kernel(conv_depthwise_kernel<T, V, 3>, grid_for(threads), kThreads, 0, stream, x, w, bias, y, a, act);
+  else
+    launch_kernel(conv_depthwise_kernel<T, V, 0>, grid_for(threads), kThreads, 0, stream, x, w, bias, y, a, act);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // any groups/stride/padding/dilation) and the bias + activation epilogue used after a
 // conv-only cuDNN plan.
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/dependent_launch.cuh"
 #include "backends/cuda/device_util.cuh"
 #include "backends/cuda/kernels.h"
 
@@ -11,6 +12,7 @@ namespace {
 template <typename T>
 __global__ void conv_direct_kernel(const T* __restrict__ in, const T* __restrict__ wt, const float* __restrict__ bias,
                                    T* __restrict__ out, ConvShape s, bool act) {
+  begin_kernel();
   const int64_t total = s.n * s.oh * s.ow * s.k;
   const int64_t cg = s.c / s.groups, kg = s.k / s.groups;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
@@ -29,6 +31,7 @@ __global__ void conv_direct_kernel(const T* __restrict__ in, const T* __restrict
 template <typename T>
 __global__ void bias_act_kernel(T* __restrict__ x, const float* __restrict__ bias, int64_t n, int64_t channels,
                                 bool act) {
+  begin_kernel();
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
     float v = to_float(x[i]) + (bias ? bias[i % channels] : 0.f);
     x[i] = from_float<T>(act ? silu(v) : v);
@@ -43,8 +46,8 @@ Status launch_conv_direct_nhwc(const void* in, const void* weight, const float* 
   if (total == 0) return Status::Ok();
   bool ok = dispatch_float(type, [&](auto t) {
     using T = decltype(t);
-    conv_direct_kernel<T><<<grid_for(total), kThreads, 0, stream>>>(
-        static_cast<const T*>(in), static_cast<const T*>(weight), bias, static_cast<T*>(out), s, silu_act);
+    launch_kernel(conv_direct_kernel<T>, grid_for(total), kThreads, 0, stream, static_cast<const T*>(in),
+                  static_cast<const T*>(weight), bias, static_cast<T*>(out), s, silu_act);
   });
   if (!ok) return error(StatusCode::kUnsupported, "conv_direct: dtype ", ir::dtype_name(type));
   return launch_status("conv_direct");
@@ -55,7 +58,8 @@ Status launch_bias_act(void* x, const float* bias, int64_t n, int64_t channels, 
   if (n == 0) return Status::Ok();
   bool ok = dispatch_float(type, [&](auto t) {
     using T = decltype(t);
-    bias_act_kernel<T><<<grid_for(n), kThreads, 0, stream>>>(static_cast<T*>(x), bias, n, channels, silu_act);
+    launch_kernel(bias_act_kernel<T>, grid_for(n), kThreads, 0, stream, static_cast<T*>(x), bias, n, channels,
+                  silu_act);
   });
   if (!ok) return error(StatusCode::kUnsupported, "bias_act: dtype ", ir::dtype_name(type));
   return launch_status("bias_act");

@@ -1,6 +1,7 @@
 // The FP16 conv of conv_mma.h: the implicit GEMM of implicit_gemm_mma.cuh on half words
 // (mma.sync m16n8k16 f16, FP32 accumulators), bias and activation applied to each
 // accumulator, each thread storing 8 contiguous halves of one pixel's outputs.
+#include "backends/cuda/dependent_launch.cuh"
 #include "backends/cuda/ops/implicit_gemm_mma.cuh"
 
 namespace kiln::cuda {
@@ -70,8 +71,10 @@ Status launch_conv_mma_fp16(const ConvMmaArgs& a, cudaStream_t stream) {
   if (a.s.n * a.s.oh * a.s.ow * a.s.k == 0) return Status::Ok();
   const bool vec16 = (a.s.c / a.s.groups) % 8 == 0 && reinterpret_cast<uintptr_t>(a.x) % 16 == 0;
   return mma::launch_mma_tile(a.tile, a.s, "conv_mma_fp16", [&]<int BM, int BN, int kWarpsM>(dim3 grid) {
-    if (vec16) mma::implicit_gemm_kernel<ConvOp, BM, BN, kWarpsM, 4><<<grid, kThreadsPerBlock, 0, stream>>>(a);
-    else mma::implicit_gemm_kernel<ConvOp, BM, BN, kWarpsM, 1><<<grid, kThreadsPerBlock, 0, stream>>>(a);
+    if (vec16)
+      launch_kernel(mma::implicit_gemm_kernel<ConvOp, BM, BN, kWarpsM, 4>, grid, kThreadsPerBlock, 0, stream, a);
+    else
+      launch_kernel(mma::implicit_gemm_kernel<ConvOp, BM, BN, kWarpsM, 1>, grid, kThreadsPerBlock, 0, stream, a);
   });
 }
 

@@ -9,6 +9,7 @@
 // weights rounded to FP16 as an FP16 engine's converted input would be, FP32 accumulation:
 // 147 taps x 16 output channels per pixel made OSNet's stem 40 us of FMAs at batch 20.
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/dependent_launch.cuh"
 #include "backends/cuda/device_util.cuh"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/ops/implicit_gemm_mma.cuh"
@@ -49,6 +50,7 @@ __device__ __forceinline__ void store_channels(__half* out, const float (&v)[kCp
 template <typename T, int kCpt, int kC, int kR, int kS>
 __global__ void conv_nchw_input_kernel(const float* __restrict__ in, const float* __restrict__ wt,
                                        const float* __restrict__ bias, T* __restrict__ out, ConvShape shape, ConvAct act) {
+  begin_kernel();
   extern __shared__ float w_sh[];
   const int C = kC > 0 ? kC : static_cast<int>(shape.c);
   const int R = kR > 0 ? kR : static_cast<int>(shape.r);
@@ -107,11 +109,14 @@ template <typename T, int kCpt>
 void launch_typed(const float* in, const float* weight, const float* bias, T* out, const ConvShape& s, ConvAct act,
                   unsigned grid, size_t smem, cudaStream_t stream) {
   if (s.c == 3 && s.r == 3 && s.s == 3)
-    conv_nchw_input_kernel<T, kCpt, 3, 3, 3><<<grid, kThreads, smem, stream>>>(in, weight, bias, out, s, act);
+    launch_kernel(conv_nchw_input_kernel<T, kCpt, 3, 3, 3>, grid, kThreads, smem, stream, in, weight, bias, out, s,
+                  act);
   else if (s.c == 3 && s.r == 7 && s.s == 7)  // ResNet-style stems (OSNet)
-    conv_nchw_input_kernel<T, kCpt, 3, 7, 7><<<grid, kThreads, smem, stream>>>(in, weight, bias, out, s, act);
+    launch_kernel(conv_nchw_input_kernel<T, kCpt, 3, 7, 7>, grid, kThreads, smem, stream, in, weight, bias, out, s,
+                  act);
   else
-    conv_nchw_input_kernel<T, kCpt, 0, 0, 0><<<grid, kThreads, smem, stream>>>(in, weight, bias, out, s, act);
+    launch_kernel(conv_nchw_input_kernel<T, kCpt, 0, 0, 0>, grid, kThreads, smem, stream, in, weight, bias, out, s,
+                  act);
 }
 
 // The tensor-core path (FP16 outputs). A block computes kMmaRows output rows of kMmaCols
@@ -157,6 +162,7 @@ template <int kNTiles>
 __global__ void conv_nchw_input_mma_kernel(const float* __restrict__ in, const __half* __restrict__ wt,
                                            const float* __restrict__ bias, __half* __restrict__ out, ConvShape shape,
                                            MmaGeometry g, ConvAct act) {
+  begin_kernel();
 #if __CUDA_ARCH__ >= 800
   extern __shared__ __align__(16) unsigned char smem[];
   __half* ws = reinterpret_cast<__half*>(smem);                                       // [K][w_stride]
@@ -236,8 +242,8 @@ void launch_mma(const float* in, const __half* weight, const float* bias, __half
   const MmaGeometry g = mma_geometry(s);
   const dim3 grid(static_cast<unsigned>((s.ow + kMmaCols - 1) / kMmaCols),
                   static_cast<unsigned>((s.oh + kMmaRows - 1) / kMmaRows), static_cast<unsigned>(s.n));
-  conv_nchw_input_mma_kernel<kNTiles>
-      <<<grid, kThreads, mma_shared_bytes(s, g), stream>>>(in, weight, bias, out, s, g, act);
+  launch_kernel(conv_nchw_input_mma_kernel<kNTiles>, grid, kThreads, mma_shared_bytes(s, g), stream, in, weight, bias,
+                out, s, g, act);
 }
 
 using MmaLauncher = void (*)(const float*, const __half*, const float*, __half*, const ConvShape&, ConvAct,

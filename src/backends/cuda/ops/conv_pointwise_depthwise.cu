@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/dependent_launch.cuh"
 #include "backends/cuda/device_util.cuh"
 #include "backends/cuda/ops/conv_nodes.h"
 #include "backends/cuda/plan.h"
@@ -61,7 +62,9 @@ __global__ void pointwise_depthwise_kernel(const T* __restrict__ in, const float
   extern __shared__ __align__(16) float shared[];
   float* w1s = shared;
   T* mid = reinterpret_cast<T*>(shared + a.cin * a.cmid);
+  // The weights come from the plan, not from an earlier kernel: staged while that kernel ends.
   for (int i = threadIdx.x; i < a.cin * a.cmid; i += blockDim.x) w1s[i] = w1[i];
+  begin_kernel();
   __syncthreads();
 
   const int groups = a.cmid / V, border_w = a.tile_w + 2, border_pixels = (a.tile_h + 2) * border_w;
@@ -131,8 +134,8 @@ class PointwiseDepthwiseStep : public Step {
     const dim3 grid((args.w + args.tile_w - 1) / args.tile_w, (args.h + args.tile_h - 1) / args.tile_h, n);
     bool ok = dispatch_float(type, [&](auto t) {
       using T = decltype(t);
-      pointwise_depthwise_kernel<T><<<grid, kThreads, shared_bytes(args, sizeof(T)), stream>>>(
-          static_cast<const T*>(st.ptr[in]), w1, b1, w2, b2, static_cast<T*>(st.ptr[out]), args, act);
+      launch_kernel(pointwise_depthwise_kernel<T>, grid, kThreads, shared_bytes(args, sizeof(T)), stream,
+                    static_cast<const T*>(st.ptr[in]), w1, b1, w2, b2, static_cast<T*>(st.ptr[out]), args, act);
     });
     if (!ok) return error(StatusCode::kUnsupported, name, ": dtype ", ir::dtype_name(type));
     return launch_status(name + ": pointwise_depthwise");

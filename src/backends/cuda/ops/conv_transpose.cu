@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/dependent_launch.cuh"
 #include "backends/cuda/device_util.cuh"
 #include "backends/cuda/plan.h"
 #include "core/half.h"
@@ -24,6 +25,7 @@ struct DeconvShape {
 template <typename T>
 __global__ void conv_transpose_kernel(const T* __restrict__ in, const T* __restrict__ weight,
                                       const float* __restrict__ bias, T* __restrict__ out, DeconvShape d) {
+  begin_kernel();
   const int64_t total = d.n * d.oh * d.ow * d.k;
   const int64_t cg = d.c / d.groups, kg = d.k / d.groups;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
@@ -57,6 +59,7 @@ constexpr int64_t kUpsampleMaxC = 512; // shared tile: 16 x 512 floats = 32 KiB
 template <typename T>
 __global__ void conv_transpose_upsample_kernel(const T* __restrict__ in, const T* __restrict__ weight,
                                                const float* __restrict__ bias, T* __restrict__ out, DeconvShape d) {
+  begin_kernel();
   __shared__ __align__(16) float tile[kUpsampleMaxC * kUpsamplePixels];  // [c][pixel]
   const int c_n = static_cast<int>(d.c);
   const int64_t pixels = d.n * d.h * d.w;
@@ -121,9 +124,9 @@ class ConvTransposeStep : public Step {
         const int64_t pixels = shape.n * shape.h * shape.w, cols = shape.r * shape.s * shape.k;
         const dim3 grid(static_cast<unsigned>((pixels + kUpsamplePixels - 1) / kUpsamplePixels),
                         static_cast<unsigned>((cols + kUpsampleThreads - 1) / kUpsampleThreads));
-        conv_transpose_upsample_kernel<T><<<grid, kUpsampleThreads, 0, stream>>>(x, w, bias, y, shape);
+        launch_kernel(conv_transpose_upsample_kernel<T>, grid, kUpsampleThreads, 0, stream, x, w, bias, y, shape);
       } else {
-        conv_transpose_kernel<T><<<grid_for(total), kThreads, 0, stream>>>(x, w, bias, y, shape);
+        launch_kernel(conv_transpose_kernel<T>, grid_for(total), kThreads, 0, stream, x, w, bias, y, shape);
       }
     });
     if (!ok) return error(StatusCode::kUnsupported, name, ": dtype ", ir::dtype_name(type));

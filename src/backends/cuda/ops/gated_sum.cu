@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/dependent_launch.cuh"
 #include "backends/cuda/device_util.cuh"
 #include "backends/cuda/plan.h"
 
@@ -29,6 +30,7 @@ struct Terms {
 // channels (`span` vectors per image, `inner` per pixel).
 template <typename T, int V>
 __global__ void gated_sum_kernel(Terms t, int terms, T* __restrict__ out, int vectors, int span, int inner) {
+  begin_kernel();
   using L = Lanes<T, V>;
   for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < vectors; i += gridDim.x * blockDim.x) {
     const int gi = (i / span) * inner + i % inner;
@@ -67,8 +69,12 @@ class GatedSumStep : public Step {
       const int vectors = static_cast<int>(n * pixels * c / v), span = static_cast<int>(pixels * c / v);
       const int inner = static_cast<int>(c / v), terms = static_cast<int>(x.size());
       T* o = static_cast<T*>(st.ptr[out]);
-      if (v == kV) gated_sum_kernel<T, kV><<<grid_for(vectors), kThreads, 0, stream>>>(t, terms, o, vectors, span, inner);
-      else gated_sum_kernel<T, 1><<<grid_for(vectors), kThreads, 0, stream>>>(t, terms, o, vectors, span, inner);
+      if (v == kV)
+        launch_kernel(gated_sum_kernel<T, kV>, grid_for(vectors), kThreads, 0, stream, t, terms, o, vectors, span,
+                      inner);
+      else
+        launch_kernel(gated_sum_kernel<T, 1>, grid_for(vectors), kThreads, 0, stream, t, terms, o, vectors, span,
+                      inner);
     });
     if (!ok) return error(StatusCode::kUnsupported, name, ": dtype ", ir::dtype_name(type));
     return launch_status(name + ": gated_sum");

@@ -9,6 +9,7 @@
 // matrix is its column-major transpose, so op(X)ᵀ is X's memory read with CUBLAS_OP_N when
 // X is not transposed, CUBLAS_OP_T when it is.
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/dependent_launch.cuh"
 #include "backends/cuda/device_util.cuh"
 #include "backends/cuda/ops/batch_norm_affine.h"
 #include "backends/cuda/plan.h"
@@ -21,6 +22,7 @@ template <typename T>
 __global__ void gemm_epilogue_kernel(const float* __restrict__ acc, const T* __restrict__ c, int64_t c_sm, int64_t c_sn,
                                      float beta, const float* __restrict__ scale, const float* __restrict__ shift,
                                      T* __restrict__ out, int64_t m, int64_t n) {
+  begin_kernel();
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < m * n; i += int64_t(gridDim.x) * blockDim.x) {
     const int64_t row = i / n, col = i % n;
     float v = acc[i];
@@ -54,9 +56,9 @@ class GemmStep : public Step {
         name + ": cublasGemmEx"));
     bool ok = dispatch_float(type, [&](auto tag) {
       using T = decltype(tag);
-      gemm_epilogue_kernel<T><<<grid_for(m * n), kThreads, 0, stream>>>(
-          acc, c >= 0 ? static_cast<const T*>(st.ptr[c]) : nullptr, c_sm, c_sn, beta, scale, shift,
-          static_cast<T*>(st.ptr[out]), m, n);
+      launch_kernel(gemm_epilogue_kernel<T>, grid_for(m * n), kThreads, 0, stream, acc,
+                    c >= 0 ? static_cast<const T*>(st.ptr[c]) : nullptr, c_sm, c_sn, beta, scale, shift,
+                    static_cast<T*>(st.ptr[out]), m, n);
     });
     if (!ok) return error(StatusCode::kUnsupported, name, ": dtype ", ir::dtype_name(type));
     return launch_status(name + ": gemm_epilogue");

@@ -28,6 +28,7 @@
 #include <type_traits>
 
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/dependent_launch.cuh"
 #include "backends/cuda/device_util.cuh"
 #include "backends/cuda/ops/conv_mma.h"
 
@@ -141,6 +142,7 @@ __device__ __forceinline__ void for_each_run_pixel(const ConvShape& s, int64_t p
 // V: words per copy (4 when a group's channels fill 16-byte chunks, else 1).
 template <class Op, int BM, int BN, int kWarpsM, int V>
 __global__ void __launch_bounds__(kThreadsPerBlock, 2) implicit_gemm_kernel(typename Op::Args a) {
+  begin_kernel();
 #if __CUDA_ARCH__ >= 800
   using Tl = Tile<BM, BN, kWarpsM>;
   using Acc = typename Op::Acc;

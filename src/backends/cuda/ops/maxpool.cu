@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/dependent_launch.cuh"
 #include "backends/cuda/device_util.cuh"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/ops/pool_geometry.h"
@@ -17,6 +18,7 @@ namespace {
 
 template <typename T>
 __global__ void maxpool_kernel(const T* __restrict__ in, T* __restrict__ out, PoolShape s) {
+  begin_kernel();
   const int64_t total = s.n * s.oh * s.ow * s.c;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
     const auto [n, oy, ox, c] = nhwc_pos(i, s.oh, s.ow, s.c);
@@ -45,6 +47,7 @@ __device__ __forceinline__ uint2 vmax(uint2 a, uint2 b, __half) { return make_ui
 template <typename T, int kR>
 __global__ void sppf_kernel(const uint2* __restrict__ in, uint2* __restrict__ out, int n, int h, int w, int cv,
                             int r_arg) {
+  begin_kernel();
   const int r = kR > 0 ? kR : r_arg;
   const int total = n * h * w * cv;
   for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
@@ -182,10 +185,11 @@ Status launch_maxpool_nhwc(const void* in, void* out, ir::DType type, const Pool
   bool ok = dispatch_float(type, [&](auto t) {
     using T = decltype(t);
     if (const int v = pool_lanes<T>(s, in, out))
-      pool_lanes_kernel<T, true><<<grid_for(total / v), kThreads, 0, stream>>>(
-          static_cast<const uint2*>(in), static_cast<uint2*>(out), pool_lanes_args(s, v));
+      launch_kernel(pool_lanes_kernel<T, true>, grid_for(total / v), kThreads, 0, stream, static_cast<const uint2*>(in),
+                    static_cast<uint2*>(out), pool_lanes_args(s, v));
     else
-      maxpool_kernel<T><<<grid_for(total), kThreads, 0, stream>>>(static_cast<const T*>(in), static_cast<T*>(out), s);
+      launch_kernel(maxpool_kernel<T>, grid_for(total), kThreads, 0, stream, static_cast<const T*>(in),
+                    static_cast<T*>(out), s);
   });
   if (!ok) return error(StatusCode::kUnsupported, "maxpool: dtype ", ir::dtype_name(type));
   return launch_status("maxpool");
@@ -208,9 +212,10 @@ Status launch_sppf_nhwc(const void* in, void* out, ir::DType type, int64_t n, in
     auto* dst = static_cast<uint2*>(out);
     const int ni = static_cast<int>(n), hi = static_cast<int>(h), wi = static_cast<int>(w), ci = static_cast<int>(cv);
     if (radius == 2)
-      sppf_kernel<T, 2><<<grid_for(total), kThreads, 0, stream>>>(src, dst, ni, hi, wi, ci, 2);
+      launch_kernel(sppf_kernel<T, 2>, grid_for(total), kThreads, 0, stream, src, dst, ni, hi, wi, ci, 2);
     else
-      sppf_kernel<T, 0><<<grid_for(total), kThreads, 0, stream>>>(src, dst, ni, hi, wi, ci, static_cast<int>(radius));
+      launch_kernel(sppf_kernel<T, 0>, grid_for(total), kThreads, 0, stream, src, dst, ni, hi, wi, ci,
+                    static_cast<int>(radius));
   };
   bool ok = dispatch_float(type, args);
   if (!ok) return error(StatusCode::kUnsupported, "sppf: dtype ", ir::dtype_name(type));

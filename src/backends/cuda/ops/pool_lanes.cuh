@@ -8,6 +8,7 @@
 #include <cfloat>
 #include <climits>
 
+#include "backends/cuda/dependent_launch.cuh"
 #include "backends/cuda/device_util.cuh"
 #include "backends/cuda/kernels.h"
 
@@ -38,6 +39,7 @@ inline PoolLanesArgs pool_lanes_args(const PoolShape& s, int v, int64_t pad_bott
 
 template <typename T, bool kMax>
 __global__ void pool_lanes_kernel(const uint2* __restrict__ in, uint2* __restrict__ out, PoolLanesArgs a) {
+  begin_kernel();
   constexpr int V = 8 / sizeof(T);
   using L = Lanes<T, V>;
   const int total = a.n * a.oh * a.ow * a.cv;

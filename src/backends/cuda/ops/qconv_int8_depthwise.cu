@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/dependent_launch.cuh"
 #include "backends/cuda/ops/qconv_int8_device.cuh"
 
 namespace kiln::cuda {
@@ -12,6 +13,7 @@ namespace {
 
 template <typename T, int V>
 __global__ void qconv_depthwise_kernel(QConvInt8Args a) {
+  begin_kernel();
   using Vec = std::conditional_t<V == 16, int4, int32_t>;
   static_assert(sizeof(Vec) == V);
   const ConvShape& s = a.s;
@@ -51,8 +53,10 @@ Status launch_qconv_int8_depthwise(const QConvInt8Args& a, cudaStream_t stream) 
   const int64_t threads = s.n * s.oh * s.ow * (s.c / v);
   dispatch_float(a.float_type, [&](auto t) {
     using T = decltype(t);
-    if (v == 16) qconv_depthwise_kernel<T, 16><<<grid_for(threads), kThreads, 0, stream>>>(a);
-    else qconv_depthwise_kernel<T, 4><<<grid_for(threads), kThreads, 0, stream>>>(a);
+    if (v == 16)
+      launch_kernel(qconv_depthwise_kernel<T, 16>, grid_for(threads), kThreads, 0, stream, a);
+    else
+      launch_kernel(qconv_depthwise_kernel<T, 4>, grid_for(threads), kThreads, 0, stream, a);
   });
   return launch_status("qconv_int8 (depthwise)");
 }

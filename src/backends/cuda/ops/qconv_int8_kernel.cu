@@ -4,6 +4,7 @@
 // epilogue is ir/qconv_int8.h's, compiled without FMA contraction (-fmad=false,
 // CMakeLists.txt) so each float step rounds as the CPU kernel's does.
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/dependent_launch.cuh"
 #include "backends/cuda/ops/qconv_int8_device.cuh"
 
 namespace kiln::cuda {
@@ -12,6 +13,7 @@ namespace {
 // One thread per output element: sum over the window's valid taps of (x - zero point) * w.
 template <typename T>
 __global__ void qconv_direct_kernel(QConvInt8Args a) {
+  begin_kernel();
   const ConvShape& s = a.s;
   const int64_t total = s.n * s.oh * s.ow * s.k;
   const int64_t cg = s.c / s.groups, kg = s.k / s.groups;
@@ -57,6 +59,7 @@ __device__ __forceinline__ void dp4a_stage(const int32_t (*xs)[kTilePixels + kTi
 // exact in int32.
 template <typename T>
 __global__ void __launch_bounds__(kTiledThreads) qconv_dp4a_kernel(QConvInt8Args a) {
+  begin_kernel();
   __shared__ __align__(16) int32_t xs[kTileWords][kTilePixels + kTilePad];
   __shared__ __align__(16) int32_t ws[kTileWords][kTileChannels + kTilePad];
   const ConvShape& s = a.s;
@@ -148,7 +151,7 @@ Status launch_qconv_int8(const QConvInt8Args& a, cudaStream_t stream) {
   if (a.kernel == QConvInt8Kernel::kDepthwise) return launch_qconv_int8_depthwise(a, stream);
   if (a.kernel == QConvInt8Kernel::kDirect) {
     dispatch_float(a.float_type, [&](auto t) {
-      qconv_direct_kernel<decltype(t)><<<grid_for(pixels * s.k), kThreads, 0, stream>>>(a);
+      launch_kernel(qconv_direct_kernel<decltype(t)>, grid_for(pixels * s.k), kThreads, 0, stream, a);
     });
     return launch_status("qconv_int8 (direct)");
   }
@@ -159,9 +162,8 @@ Status launch_qconv_int8(const QConvInt8Args& a, cudaStream_t stream) {
     return error(StatusCode::kUnsupported, "qconv_int8: ", pixels, " pixels x ", kg, " channels x ", s.groups,
                  " groups exceed the launch grid");
   const dim3 grid(unsigned(blocks_p), unsigned(blocks_k), unsigned(s.groups));
-  dispatch_float(a.float_type, [&](auto t) {
-    qconv_dp4a_kernel<decltype(t)><<<grid, kTiledThreads, 0, stream>>>(a);
-  });
+  dispatch_float(a.float_type,
+                 [&](auto t) { launch_kernel(qconv_dp4a_kernel<decltype(t)>, grid, kTiledThreads, 0, stream, a); });
   return launch_status("qconv_int8 (tiled dp4a)");
 }
 

@@ -3,6 +3,7 @@
 // the raw sum covers every tap and acc = raw - zp * sum(w), exact in int32. The epilogue stores
 // 16 contiguous bytes of one pixel's outputs per thread (16 int8, 8 halves or 4 floats) and
 // reads its residual likewise.
+#include "backends/cuda/dependent_launch.cuh"
 #include "backends/cuda/ops/implicit_gemm_mma.cuh"
 #include "backends/cuda/ops/qconv_int8_device.cuh"
 
@@ -86,8 +87,10 @@ Status launch_qconv_int8_mma(const QConvInt8Args& a, cudaStream_t stream) {
   return mma::launch_mma_tile(a.tile, a.s, "qconv_int8 (mma)", [&]<int BM, int BN, int kWarpsM>(dim3 grid) {
     dispatch_float(a.float_type, [&](auto t) {
       using Op = QConvOp<decltype(t)>;
-      if (vec16) mma::implicit_gemm_kernel<Op, BM, BN, kWarpsM, 4><<<grid, kThreadsPerBlock, 0, stream>>>(a);
-      else mma::implicit_gemm_kernel<Op, BM, BN, kWarpsM, 1><<<grid, kThreadsPerBlock, 0, stream>>>(a);
+      if (vec16)
+        launch_kernel(mma::implicit_gemm_kernel<Op, BM, BN, kWarpsM, 4>, grid, kThreadsPerBlock, 0, stream, a);
+      else
+        launch_kernel(mma::implicit_gemm_kernel<Op, BM, BN, kWarpsM, 1>, grid, kThreadsPerBlock, 0, stream, a);
     });
   });
 }

@@ -4,6 +4,7 @@
 // kernels' (cpu/ops/quantize_util.h): divide, clamp, round half to even, add the zero point;
 // (x - zero point) * scale back. Scales and zero points must be constants.
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/dependent_launch.cuh"
 #include "backends/cuda/device_util.cuh"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/plan.h"
@@ -24,6 +25,7 @@ __device__ __forceinline__ int64_t param_index(const QuantParams& p, int64_t i) 
 
 template <typename T>
 __global__ void quantize_kernel(const T* __restrict__ in, int8_t* __restrict__ out, QuantParams p, int64_t n) {
+  begin_kernel();
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
     const int64_t c = param_index(p, i);
     out[i] = quantize_int8(to_float(in[i]), p.scale[c], p.zero_point[c]);
@@ -41,6 +43,7 @@ struct alignas(8) Int8x8 {
 template <typename T>
 __global__ void quantize_per_tensor_kernel(const Pack8<T>* __restrict__ in, Int8x8* __restrict__ out, QuantParams p,
                                            int64_t packs) {
+  begin_kernel();
   const float scale = p.scale[0];
   const int32_t zero = p.zero_point[0];
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < packs; i += int64_t(gridDim.x) * blockDim.x) {
@@ -54,6 +57,7 @@ __global__ void quantize_per_tensor_kernel(const Pack8<T>* __restrict__ in, Int8
 
 template <typename T>
 __global__ void dequantize_kernel(const int8_t* __restrict__ in, T* __restrict__ out, QuantParams p, int64_t n) {
+  begin_kernel();
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
     const int64_t c = param_index(p, i);
     out[i] = from_float<T>(float(int32_t(in[i]) - p.zero_point[c]) * p.scale[c]);
@@ -75,14 +79,14 @@ class QuantStep : public Step {
       const bool packed = n % 8 == 0 && reinterpret_cast<uintptr_t>(st.ptr[in]) % sizeof(Pack8<T>) == 0 &&
                           reinterpret_cast<uintptr_t>(st.ptr[out]) % sizeof(Int8x8) == 0;
       if (quantize && params.count == 1 && packed)
-        quantize_per_tensor_kernel<T><<<grid_for(n / 8), kThreads, 0, stream>>>(
-            static_cast<const Pack8<T>*>(st.ptr[in]), static_cast<Int8x8*>(st.ptr[out]), params, n / 8);
+        launch_kernel(quantize_per_tensor_kernel<T>, grid_for(n / 8), kThreads, 0, stream,
+                      static_cast<const Pack8<T>*>(st.ptr[in]), static_cast<Int8x8*>(st.ptr[out]), params, n / 8);
       else if (quantize)
-        quantize_kernel<T><<<grid_for(n), kThreads, 0, stream>>>(static_cast<const T*>(st.ptr[in]),
-                                                                  static_cast<int8_t*>(st.ptr[out]), params, n);
+        launch_kernel(quantize_kernel<T>, grid_for(n), kThreads, 0, stream, static_cast<const T*>(st.ptr[in]),
+                      static_cast<int8_t*>(st.ptr[out]), params, n);
       else
-        dequantize_kernel<T><<<grid_for(n), kThreads, 0, stream>>>(static_cast<const int8_t*>(st.ptr[in]),
-                                                                    static_cast<T*>(st.ptr[out]), params, n);
+        launch_kernel(dequantize_kernel<T>, grid_for(n), kThreads, 0, stream, static_cast<const int8_t*>(st.ptr[in]),
+                      static_cast<T*>(st.ptr[out]), params, n);
     });
     Status s = launch_status(quantize ? "quantize_linear" : "dequantize_linear");
     return s.ok() ? s : error(s.code(), name, ": ", s.message());

@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/dependent_launch.cuh"
 #include "backends/cuda/device_util.cuh"
 #include "backends/cuda/ops/channel_gate.h"
 #include "backends/cuda/ops/shape_util.h"
@@ -21,6 +22,7 @@ namespace {
 template <typename T>
 __global__ void reduce_mean_kernel(const T* __restrict__ in, T* __restrict__ out, int64_t reduced, int64_t inner,
                                    float scale) {
+  begin_kernel();
   extern __shared__ float partial[];
   const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   const int64_t o = blockIdx.y;
@@ -74,8 +76,8 @@ class ReduceMeanStep : public Step {
     const float scale = reduced > 0 ? 1.f / static_cast<float>(reduced) : 0.f;
     bool ok = dispatch_float(type, [&](auto t) {
       using T = decltype(t);
-      reduce_mean_kernel<T><<<grid, block, smem, stream>>>(static_cast<const T*>(st.ptr[in]), static_cast<T*>(st.ptr[out]),
-                                                           reduced, inner, scale);
+      launch_kernel(reduce_mean_kernel<T>, grid, block, smem, stream, static_cast<const T*>(st.ptr[in]),
+                    static_cast<T*>(st.ptr[out]), reduced, inner, scale);
     });
     if (!ok) return error(StatusCode::kUnsupported, name, ": dtype ", ir::dtype_name(type));
     return launch_status(name + ": reduce_mean");

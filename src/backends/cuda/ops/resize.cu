@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/dependent_launch.cuh"
 #include "backends/cuda/device_util.cuh"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/plan.h"
@@ -15,6 +16,7 @@ namespace {
 template <typename T>
 __global__ void resize_nearest_kernel(const T* __restrict__ in, T* __restrict__ out, int n, int h, int w, int c,
                                       int oh, int ow, float sh, float sw) {
+  begin_kernel();
   const int64_t total = int64_t(n) * oh * ow * c;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
     const int ch = static_cast<int>(i % c);
@@ -51,14 +53,14 @@ Status launch_resize_nearest_nhwc(const void* in, void* out, ir::DType type, int
   const size_t row_bytes = static_cast<size_t>(c) * ir::dtype_size(type);
   if (row_bytes % 16 == 0 && reinterpret_cast<uintptr_t>(in) % 16 == 0 && reinterpret_cast<uintptr_t>(out) % 16 == 0) {
     const int64_t words = static_cast<int64_t>(row_bytes / 16);
-    resize_nearest_kernel<uint4><<<grid_for(total / c * words), kThreads, 0, stream>>>(
-        static_cast<const uint4*>(in), static_cast<uint4*>(out), n, h, w, words, oh, ow, scale_h, scale_w);
+    launch_kernel(resize_nearest_kernel<uint4>, grid_for(total / c * words), kThreads, 0, stream,
+                  static_cast<const uint4*>(in), static_cast<uint4*>(out), n, h, w, words, oh, ow, scale_h, scale_w);
     return launch_status("resize_nearest");
   }
   bool ok = dispatch_float(type, [&](auto t) {
     using T = decltype(t);
-    resize_nearest_kernel<T><<<grid_for(total), kThreads, 0, stream>>>(
-        static_cast<const T*>(in), static_cast<T*>(out), n, h, w, c, oh, ow, scale_h, scale_w);
+    launch_kernel(resize_nearest_kernel<T>, grid_for(total), kThreads, 0, stream, static_cast<const T*>(in),
+                  static_cast<T*>(out), n, h, w, c, oh, ow, scale_h, scale_w);
   });
   if (!ok) return error(StatusCode::kUnsupported, "resize: dtype ", ir::dtype_name(type));
   return launch_status("resize_nearest");

@@ -5,6 +5,7 @@
 #include <cfloat>
 
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/dependent_launch.cuh"
 #include "backends/cuda/device_util.cuh"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/ops/shape_util.h"
@@ -16,6 +17,7 @@ namespace {
 template <typename T>
 __global__ void softmax_kernel(const T* __restrict__ in, T* __restrict__ out, int64_t outer, int64_t axis,
                                int64_t inner) {
+  begin_kernel();
   const int64_t rows = outer * inner;
   for (int64_t r = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; r < rows; r += int64_t(gridDim.x) * blockDim.x) {
     const int64_t o = r / inner, i = r % inner;
@@ -32,6 +34,7 @@ __global__ void softmax_kernel(const T* __restrict__ in, T* __restrict__ out, in
 
 template <typename T>
 __global__ void softmax_last_axis_kernel(const T* __restrict__ in, T* __restrict__ out, int64_t rows, int axis) {
+  begin_kernel();
   const int lane = threadIdx.x % 32;
   const int64_t warps = int64_t(gridDim.x) * (blockDim.x / 32);
   for (int64_t r = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / 32; r < rows; r += warps) {
@@ -67,16 +70,16 @@ Status launch_softmax(const void* in, void* out, ir::DType type, int64_t outer, 
   if (inner == 1 && axis >= 32 && axis < (int64_t(1) << 31)) {
     bool ok = dispatch_float(type, [&](auto t) {
       using T = decltype(t);
-      softmax_last_axis_kernel<T><<<grid_for(outer * 32), kThreads, 0, stream>>>(
-          static_cast<const T*>(in), static_cast<T*>(out), outer, static_cast<int>(axis));
+      launch_kernel(softmax_last_axis_kernel<T>, grid_for(outer * 32), kThreads, 0, stream, static_cast<const T*>(in),
+                    static_cast<T*>(out), outer, static_cast<int>(axis));
     });
     if (!ok) return error(StatusCode::kUnsupported, "softmax: dtype ", ir::dtype_name(type));
     return launch_status("softmax_last_axis");
   }
   bool ok = dispatch_float(type, [&](auto t) {
     using T = decltype(t);
-    softmax_kernel<T><<<grid_for(outer * inner), kThreads, 0, stream>>>(static_cast<const T*>(in),
-                                                                         static_cast<T*>(out), outer, axis, inner);
+    launch_kernel(softmax_kernel<T>, grid_for(outer * inner), kThreads, 0, stream, static_cast<const T*>(in),
+                  static_cast<T*>(out), outer, axis, inner);
   });
   if (!ok) return error(StatusCode::kUnsupported, "softmax: dtype ", ir::dtype_name(type));
   return launch_status("softmax");

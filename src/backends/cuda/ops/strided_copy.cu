@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/dependent_launch.cuh"
 #include "backends/cuda/device_util.cuh"
 #include "backends/cuda/kernels.h"
 
@@ -35,6 +36,7 @@ __device__ __forceinline__ void element_offsets(const CopyParams& p, Index i, In
 
 template <typename Index, typename Tin, typename Tout>
 __global__ void strided_copy_kernel(const Tin* __restrict__ in, Tout* __restrict__ out, CopyParams p) {
+  begin_kernel();
   const Index n = static_cast<Index>(p.numel);
   for (Index i = blockIdx.x * Index(blockDim.x) + threadIdx.x; i < n; i += Index(gridDim.x) * blockDim.x) {
     Index src, dst;
@@ -57,6 +59,7 @@ constexpr int kTile = 32;
 
 template <typename Tin, typename Tout>
 __global__ void transpose_kernel(const Tin* __restrict__ in, Tout* __restrict__ out, TransposeParams p) {
+  begin_kernel();
   __shared__ float tile[kTile][kTile + 1];
   int64_t z = blockIdx.z, base_in = 0, base_out = 0;
   for (int d = p.nbatch - 1; d >= 0; --d) {
@@ -162,6 +165,7 @@ struct CopyGroup {
 
 template <typename Index, typename T>
 __global__ void grouped_copy_kernel(CopyGroup g) {
+  begin_kernel();
   const CopyParams& p = g.p[blockIdx.y];
   const T* __restrict__ in = static_cast<const T*>(g.in[blockIdx.y]);
   T* __restrict__ out = static_cast<T*>(g.out[blockIdx.y]);
@@ -176,19 +180,21 @@ __global__ void grouped_copy_kernel(CopyGroup g) {
 template <typename T>
 void launch_group(const CopyGroup& g, int count, bool wide, int64_t max_numel, cudaStream_t stream) {
   const dim3 grid(grid_for(max_numel), static_cast<unsigned>(count));
-  if (wide) grouped_copy_kernel<int64_t, T><<<grid, kThreads, 0, stream>>>(g);
-  else grouped_copy_kernel<uint32_t, T><<<grid, kThreads, 0, stream>>>(g);
+  if (wide)
+    launch_kernel(grouped_copy_kernel<int64_t, T>, grid, kThreads, 0, stream, g);
+  else
+    launch_kernel(grouped_copy_kernel<uint32_t, T>, grid, kThreads, 0, stream, g);
 }
 
 template <typename Tin, typename Tout>
 void launch_typed(const void* in, void* out, const CopyParams& p, cudaStream_t stream) {
   // 32-bit index arithmetic when every offset fits: the div/mod per dim is most of the cost.
   if (!needs_64bit(p))
-    strided_copy_kernel<uint32_t, Tin, Tout><<<grid_for(p.numel), kThreads, 0, stream>>>(
-        static_cast<const Tin*>(in), static_cast<Tout*>(out), p);
+    launch_kernel(strided_copy_kernel<uint32_t, Tin, Tout>, grid_for(p.numel), kThreads, 0, stream,
+                  static_cast<const Tin*>(in), static_cast<Tout*>(out), p);
   else
-    strided_copy_kernel<int64_t, Tin, Tout><<<grid_for(p.numel), kThreads, 0, stream>>>(
-        static_cast<const Tin*>(in), static_cast<Tout*>(out), p);
+    launch_kernel(strided_copy_kernel<int64_t, Tin, Tout>, grid_for(p.numel), kThreads, 0, stream,
+                  static_cast<const Tin*>(in), static_cast<Tout*>(out), p);
 }
 
 }  // namespace
@@ -247,8 +253,8 @@ Status launch_strided_copy(const void* in, ir::DType in_type, void* out, ir::DTy
         dispatch_float(out_type, [&](auto tout) {
           using Tin = decltype(tin);
           using Tout = decltype(tout);
-          transpose_kernel<Tin, Tout><<<grid, dim3(kTile, 8), 0, stream>>>(static_cast<const Tin*>(in),
-                                                                          static_cast<Tout*>(out), t);
+          launch_kernel(transpose_kernel<Tin, Tout>, grid, dim3(kTile, 8), 0, stream, static_cast<const Tin*>(in),
+                        static_cast<Tout*>(out), t);
         });
       });
       return launch_status("strided_copy (transpose)");

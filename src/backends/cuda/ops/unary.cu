@@ -1,6 +1,7 @@
 // Sigmoid, SiLU, Relu, Cos, Sin: elementwise, any layout (the output takes the input's
 // layout). Cos/Sin (the OBB head's angle) use the accurate cosf/sinf, not the fast intrinsics.
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/dependent_launch.cuh"
 #include "backends/cuda/device_util.cuh"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/plan.h"
@@ -10,6 +11,7 @@ namespace {
 
 template <typename T>
 __global__ void unary_kernel(UnaryOp op, const T* __restrict__ in, T* __restrict__ out, int64_t n) {
+  begin_kernel();
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
     const float x = to_float(in[i]);
     float y;
@@ -42,7 +44,8 @@ Status launch_unary(UnaryOp op, const void* in, void* out, ir::DType type, int64
   if (n == 0) return Status::Ok();
   bool ok = dispatch_float(type, [&](auto t) {
     using T = decltype(t);
-    unary_kernel<T><<<grid_for(n), kThreads, 0, stream>>>(op, static_cast<const T*>(in), static_cast<T*>(out), n);
+    launch_kernel(unary_kernel<T>, grid_for(n), kThreads, 0, stream, op, static_cast<const T*>(in),
+                  static_cast<T*>(out), n);
   });
   if (!ok) return error(StatusCode::kUnsupported, "unary: dtype ", ir::dtype_name(type));
   return launch_status("unary");
