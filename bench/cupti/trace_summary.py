@@ -88,13 +88,19 @@ def print_overview(meta, rows, busy):
             print(f"{key:12} {meta[key][0]} records (missing from this trace)")
 
 
-def print_kernels(names, rows, top=25):
+def kernel_totals(rows, key=lambda r: r.what):
+    """Count and total ns of the kernel rows, by `key` (the kernel's id by default)."""
     stats = collections.defaultdict(lambda: [0, 0])
     for r in rows:
         if r.kind == "K":
-            s = stats[r.what]
+            s = stats[key(r)]
             s[0] += 1
             s[1] += r.end - r.start
+    return stats
+
+
+def print_kernels(names, rows, top=25):
+    stats = kernel_totals(rows)
     print(f"\ntop {min(top, len(stats))} of {len(stats)} kernels by total time")
     print(f"{'count':>8} {'total ms':>10} {'mean us':>9}  name")
     for key, (count, ns) in sorted(stats.items(), key=lambda kv: -kv[1][1])[:top]:
@@ -223,13 +229,11 @@ def print_graph_timeline(names, rows, graph=None, skip=20):
     print(f"\ngraph {graph}: launch of median span {span(launch) / 1e3:.1f} us of {len(steady)}, "
           f"{len(launch)} kernels, {sum(r.end - r.start for r in launch) / 1e3:.1f} us of kernel time")
     print(f"{'at us':>8} {'us':>7} {'lane':>4}  kernel")
-    totals = collections.defaultdict(lambda: [0, 0])
+    name = lambda r: short_name(names.get(r.what, f"kernel #{r.what}"))
     for r in launch:
         lane = lanes.setdefault(r.stream, len(lanes))
-        name = short_name(names.get(r.what, f"kernel #{r.what}"))
-        print(f"{(r.start - t0) / 1e3:8.1f} {(r.end - r.start) / 1e3:7.1f} {'L' + str(lane):>4}  {name}")
-        totals[name][0] += 1
-        totals[name][1] += r.end - r.start
+        print(f"{(r.start - t0) / 1e3:8.1f} {(r.end - r.start) / 1e3:7.1f} {'L' + str(lane):>4}  {name(r)}")
+    totals = kernel_totals(launch, key=name)
     print(f"{'count':>8} {'us':>9}  kernel")
     for name, (count, ns) in sorted(totals.items(), key=lambda kv: -kv[1][1]):
         print(f"{count:8d} {ns / 1e3:9.1f}  {name}")
