@@ -8,6 +8,7 @@
 #include <fstream>
 #include <tuple>
 
+#include "backends/cuda/device_support.h"
 #include "backends/cuda/timing_cache.h"
 #include "cuda_test_util.h"
 
@@ -319,34 +320,43 @@ TEST(CudaFusion, ChannelGateAndItsMulAddOnNhwc) {
 }
 
 // OSNet's aggregation gate: four streams y_k = Conv1x1_k(x), each times its own channel gate,
-// summed. The 4 Mul and 3 Add run as one gated_sum step at the last Add (nothing planned for
-// the others), whether the sum is a chain or a balanced tree and whichever side the gate is
-// on; 32 channels (16-byte vectors) at batch 2 and 20 channels (FP16: scalar) at batch 1.
-// Against the CPU at FP32 and FP16.
+// summed. The 4 Mul and 3 Add run as one step at the last Add (nothing planned for the
+// others), whether the sum is a chain or a balanced tree and whichever side the gate is on.
+// Where thread block clusters run (compute capability 9.0), that step computes the gates
+// too (gated_sum+gates; the pools, the gates' convs and activations planned as nothing);
+// elsewhere, and for gates on means from a ReduceMean, each gate is a step of its own before
+// a gated_sum step. 32 channels (16-byte vectors) at batch 2, 20 channels (FP16: scalar) at
+// batch 1, 24 channels over 16x9 pixels (a cluster's blocks taking 18 pixels each) at
+// batch 3. Against the CPU at FP32 and FP16.
 TEST(CudaFusion, GatedStreamsSumAsOneStep) {
   KILN_REQUIRE_GPU();
-  for (const auto& [n, c, balanced] : {std::tuple<int64_t, int64_t, bool>{2, 32, false}, {1, 20, true}}) {
+  struct Case {
+    int64_t n, c, h, w;
+    bool balanced, reduce_mean;
+  };
+  for (const Case& k : {Case{2, 32, 7, 7, false, false}, Case{1, 20, 7, 7, true, false},
+                        Case{3, 24, 16, 9, false, false}, Case{2, 32, 7, 7, false, true}}) {
     ir::Graph g;
     auto value = [&](const std::string& name) {
       ir::Value* v = g.add_value(name);
       v->dtype = ir::DType::kFloat32;
-      v->shape = ir::make_shape({n, c, 7, 7});
+      v->shape = ir::make_shape({k.n, k.c, k.h, k.w});
       return v;
     };
     ir::Value* x = value("x");
     g.inputs.push_back(x);
     std::vector<ir::Value*> products;
-    for (int k = 0; k < 4; ++k) {
-      const std::string s = std::to_string(k);
+    for (int i = 0; i < 4; ++i) {
+      const std::string s = std::to_string(i);
       ir::Value *y = value("y" + s), *z = value("z" + s);
-      add_pointwise_conv(g, "conv" + s, x, c, c, 40 + 10 * k, y);
-      ir::Value* gate = add_channel_gate(g, s, y, n, c, 43 + 10 * k);
-      g.add_node("Mul", "mul" + s, k % 2 ? std::vector<ir::Value*>{gate, y} : std::vector<ir::Value*>{y, gate}, {z});
+      add_pointwise_conv(g, "conv" + s, x, k.c, k.c, 40 + 10 * i, y);
+      ir::Value* gate = add_channel_gate(g, s, y, k.n, k.c, 43 + 10 * i, k.reduce_mean);
+      g.add_node("Mul", "mul" + s, i % 2 ? std::vector<ir::Value*>{gate, y} : std::vector<ir::Value*>{y, gate}, {z});
       products.push_back(z);
     }
     ir::Value *s01 = value("s01"), *s23 = value("s23"), *s012 = value("s012"), *out = value("out");
     g.add_node("Add", "add01", {products[0], products[1]}, {s01});
-    if (balanced) {
+    if (k.balanced) {
       g.add_node("Add", "add23", {products[2], products[3]}, {s23});
       g.add_node("Add", "add_all", {s01, s23}, {out});
     } else {
@@ -354,12 +364,20 @@ TEST(CudaFusion, GatedStreamsSumAsOneStep) {
       g.add_node("Add", "add_all", {s012, products[3]}, {out});
     }
     g.outputs = {out};
-    const std::string what = "batch " + std::to_string(n) + ", " + std::to_string(c) + " channels";
-    for (const std::vector<Tactic>& tactics : tactics_at_fp32_and_fp16(g, random_tensor({n, c, 7, 7}, 39), what)) {
+    const std::string what = "batch " + std::to_string(k.n) + ", " + std::to_string(k.c) + " channels, " +
+                             std::to_string(k.h) + "x" + std::to_string(k.w) + (k.reduce_mean ? ", ReduceMean" : "");
+    const bool folds = cuda::sm90_kernels_running() && !k.reduce_mean;
+    for (const std::vector<Tactic>& tactics :
+         tactics_at_fp32_and_fp16(g, random_tensor({k.n, k.c, k.h, k.w}, 39), what)) {
       std::vector<std::string> sum_steps;
-      for (const Tactic& t : tactics)
+      int gate_steps = 0;
+      for (const Tactic& t : tactics) {
         if (t.node.rfind("mul", 0) == 0 || t.node.rfind("add", 0) == 0) sum_steps.push_back(t.node + ": " + t.tactic);
-      EXPECT_EQ(sum_steps, std::vector<std::string>{"add_all: gated_sum"}) << what;
+        for (const char* gate_node : {"gap", "fc1", "relu", "fc2", "sigmoid"})
+          if (t.node.rfind(gate_node, 0) == 0) ++gate_steps;
+      }
+      EXPECT_EQ(sum_steps, std::vector<std::string>{folds ? "add_all: gated_sum+gates" : "add_all: gated_sum"}) << what;
+      EXPECT_EQ(gate_steps, folds ? 0 : k.reduce_mean ? 8 : 4) << what;
     }
   }
 }

@@ -4,6 +4,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "backends/cuda/device_support.h"
+
 namespace kiln::cuda {
 namespace {
 
@@ -33,6 +35,8 @@ int64_t wave_threads() {
 }
 
 }  // namespace
+
+bool sm90_kernels_running() { return wave_threads() > 0; }
 
 bool dependent_launch_fits(dim3 grid, dim3 block) {
   const int64_t threads = int64_t{grid.x} * grid.y * grid.z * block.x * block.y * block.z;

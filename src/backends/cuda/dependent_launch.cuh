@@ -32,23 +32,46 @@ __device__ __forceinline__ void begin_kernel() {
 // went 2.934 -> 2.987 ms. Cached per device (dependent_launch.cu).
 bool dependent_launch_fits(dim3 grid, dim3 block);
 
+namespace detail {
+template <typename... Params, typename... Args>
+void launch(void (*kernel)(Params...), dim3 grid, dim3 block, unsigned cluster_x, size_t shared_bytes,
+            cudaStream_t stream, Args&&... args) {
+  cudaLaunchAttribute attributes[2]{};
+  unsigned count = 0;
+  if (dependent_launch_fits(grid, block)) {
+    attributes[count].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attributes[count++].val.programmaticStreamSerializationAllowed = 1;
+  }
+  if (cluster_x > 1) {
+    attributes[count].id = cudaLaunchAttributeClusterDimension;
+    attributes[count++].val.clusterDim = {cluster_x, 1, 1};
+  }
+  cudaLaunchConfig_t config{};
+  config.gridDim = grid;
+  config.blockDim = block;
+  config.dynamicSmemBytes = shared_bytes;
+  config.stream = stream;
+  config.attrs = attributes;
+  config.numAttrs = count;
+  (void)cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...);
+}
+}  // namespace detail
+
 // kernel<<<grid, block, shared_bytes, stream>>>(args...), allowed to overlap the previous
 // kernel's tail where dependent_launch_fits(). Errors surface through launch_status()
 // (cudaGetLastError), as for a <<<>>> launch.
 template <typename... Params, typename... Args>
 void launch_kernel(void (*kernel)(Params...), dim3 grid, dim3 block, size_t shared_bytes, cudaStream_t stream,
                    Args&&... args) {
-  cudaLaunchAttribute dependent{};
-  dependent.id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  dependent.val.programmaticStreamSerializationAllowed = 1;
-  cudaLaunchConfig_t config{};
-  config.gridDim = grid;
-  config.blockDim = block;
-  config.dynamicSmemBytes = shared_bytes;
-  config.stream = stream;
-  config.attrs = &dependent;
-  config.numAttrs = dependent_launch_fits(grid, block) ? 1 : 0;
-  (void)cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...);
+  detail::launch(kernel, grid, block, 1, shared_bytes, stream, std::forward<Args>(args)...);
+}
+
+// The same in clusters of `cluster_x` blocks along x (the kernel's blocks share their shared
+// memory); only where sm90_kernels_running() (device_support.h).
+template <typename... Params, typename... Args>
+void launch_kernel_in_clusters(void (*kernel)(Params...), dim3 grid, dim3 block, unsigned cluster_x,
+                               size_t shared_bytes, cudaStream_t stream, Args&&... args) {
+  detail::launch(kernel, grid, block, cluster_x, shared_bytes, stream, std::forward<Args>(args)...);
 }
 
 }  // namespace kiln::cuda

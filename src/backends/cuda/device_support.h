@@ -35,6 +35,11 @@ std::vector<std::string> cuda_arch_names(const std::vector<CudaArch>& archs);
 // otherwise Unsupported: "compute capability 7.5 is not served by ...".
 Status check_device_support(int major, int minor, const std::vector<CudaArch>& carried);
 
+// Whether the current device runs kiln's kernels from code compiled for compute capability
+// 9.0 or later: code that waits for the previous kernel itself (dependent_launch.cuh) and
+// may be launched in thread block clusters. Cached per device (dependent_launch.cu).
+bool sm90_kernels_running();
+
 // check_device_support for the current CUDA device against carried_cuda_archs(), the
 // message prefixed "cuda:N (<name>)".
 Status check_current_device();

@@ -14,6 +14,7 @@
 #include "backends/cuda/device_util.cuh"
 #include "backends/cuda/ops/channel_gate.h"
 #include "backends/cuda/ops/conv_nodes.h"
+#include "backends/cuda/ops/gated_sum.h"
 #include "backends/cuda/plan.h"
 
 namespace kiln::cuda {
@@ -80,7 +81,7 @@ class ChannelGateStep : public Step {
   int in = 0, out = 0;
   int n = 0, c = 0, hidden = 0, hw = 1;
   bool silu_hidden = false;
-  const float *w1 = nullptr, *b1 = nullptr, *w2 = nullptr, *b2 = nullptr;
+  GateWeights weights;
   ir::DType type{};
 
   Status enqueue(const ExecState& st, cudaStream_t stream) const override {
@@ -88,8 +89,8 @@ class ChannelGateStep : public Step {
     bool ok = dispatch_float(type, [&](auto t) {
       using T = decltype(t);
       launch_kernel(channel_gate_kernel<T>, n, threads, shared_bytes(c, hidden, hw), stream,
-                    static_cast<const T*>(st.ptr[in]), w1, b1, w2, b2, static_cast<T*>(st.ptr[out]), c, hidden, hw,
-                    silu_hidden);
+                    static_cast<const T*>(st.ptr[in]), weights.w1, weights.b1, weights.w2, weights.b2,
+                    static_cast<T*>(st.ptr[out]), c, hidden, hw, silu_hidden);
     });
     if (!ok) return error(StatusCode::kUnsupported, name, ": dtype ", ir::dtype_name(type));
     return launch_status(name + ": channel_gate");
@@ -102,12 +103,7 @@ class ChannelGateStep : public Step {
   }
 };
 
-// The gate that starts at `fc1`: [N, C, 1, 1] -> fc1 -> ReLU/SiLU -> fc2 -> Sigmoid.
-struct Gate {
-  const ir::Tensor *w1 = nullptr, *w2 = nullptr;
-  const ir::Node *act1 = nullptr, *fc2 = nullptr, *act2 = nullptr;
-  int64_t n = 0, c = 0, hidden = 0;
-};
+}  // namespace
 
 std::optional<Gate> gate_at(const PlanBuilder& b, const ir::Node& fc1) {
   Gate g;
@@ -126,8 +122,6 @@ std::optional<Gate> gate_at(const PlanBuilder& b, const ir::Node& fc1) {
   return g;
 }
 
-}  // namespace
-
 bool pools_into_channel_gate(const PlanBuilder& b, const ir::Node& pool) {
   if (pool.op_type != "GlobalAveragePool" || pool.input(0)->is_constant()) return false;
   const ir::Node* fc1 = b.sole_consumer(pool.outputs[0]);
@@ -141,9 +135,24 @@ bool pools_into_channel_gate(const PlanBuilder& b, const ir::Node& pool) {
          b.act_dtype_of(&pool) == b.act_dtype_of(fc1);
 }
 
+Result<GateWeights> upload_gate(PlanBuilder& b, const ir::Node& fc1, const Gate& g) {
+  const ir::Tensor f1 = g.w1->to_float32(), f2 = g.w2->to_float32();
+  const std::vector<float> b1 = bias_of(b, fc1, g.hidden), b2 = bias_of(b, *g.fc2, g.c);
+  KILN_ASSIGN_OR_RETURN(const void* pw1, b.upload(f1.raw(), f1.numel() * sizeof(float), fc1.name + " weights"));
+  KILN_ASSIGN_OR_RETURN(const void* pb1, b.upload(b1.data(), b1.size() * sizeof(float), fc1.name + " bias"));
+  KILN_ASSIGN_OR_RETURN(const void* pw2, b.upload(f2.raw(), f2.numel() * sizeof(float), g.fc2->name + " weights"));
+  KILN_ASSIGN_OR_RETURN(const void* pb2, b.upload(b2.data(), b2.size() * sizeof(float), g.fc2->name + " bias"));
+  return GateWeights{static_cast<const float*>(pw1), static_cast<const float*>(pb1), static_cast<const float*>(pw2),
+                     static_cast<const float*>(pb2)};
+}
+
 Result<bool> plan_channel_gate(PlanBuilder& b, const ir::Node& fc1) {
   const std::optional<Gate> g = gate_at(b, fc1);
   if (!g) return false;
+  if (gate_folds_into_sum(b, fc1)) {  // computed by the gated sum it feeds: nothing to plan
+    for (const ir::Node* fused : {g->act1, g->fc2, g->act2}) b.skip_node(fused);
+    return true;
+  }
   auto step = std::make_unique<ChannelGateStep>();
   // A pool planned as nothing (pools_into_channel_gate): the gate reads the pooled tensor.
   const ir::Node* pool = fc1.input(0)->producer;
@@ -154,14 +163,7 @@ Result<bool> plan_channel_gate(PlanBuilder& b, const ir::Node& fc1) {
   } else {
     KILN_ASSIGN_OR_RETURN(step->in, b.input_any_layout(fc1, 0));
   }
-  const ir::Tensor f1 = g->w1->to_float32(), f2 = g->w2->to_float32();
-  const std::vector<float> b1 = bias_of(b, fc1, g->hidden), b2 = bias_of(b, *g->fc2, g->c);
-  KILN_ASSIGN_OR_RETURN(const void* pw1, b.upload(f1.raw(), f1.numel() * sizeof(float), fc1.name + " weights"));
-  KILN_ASSIGN_OR_RETURN(const void* pb1, b.upload(b1.data(), b1.size() * sizeof(float), fc1.name + " bias"));
-  KILN_ASSIGN_OR_RETURN(const void* pw2, b.upload(f2.raw(), f2.numel() * sizeof(float), g->fc2->name + " weights"));
-  KILN_ASSIGN_OR_RETURN(const void* pb2, b.upload(b2.data(), b2.size() * sizeof(float), g->fc2->name + " bias"));
-  step->w1 = static_cast<const float*>(pw1), step->b1 = static_cast<const float*>(pb1);
-  step->w2 = static_cast<const float*>(pw2), step->b2 = static_cast<const float*>(pb2);
+  KILN_ASSIGN_OR_RETURN(step->weights, upload_gate(b, fc1, *g));
   step->n = static_cast<int>(g->n), step->c = static_cast<int>(g->c), step->hidden = static_cast<int>(g->hidden);
   step->silu_hidden = g->act1->op_type == "SiLU";
   step->type = b.act_dtype();
