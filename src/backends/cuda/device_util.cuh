@@ -5,6 +5,7 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <type_traits>
 
@@ -98,6 +99,8 @@ __host__ __device__ __forceinline__ bool aligned16(const P*... p) {
 }
 
 inline constexpr int kThreads = 256;
+// Dynamic shared memory a block may take without opting in to more.
+inline constexpr size_t kMaxSharedBytes = 48 * 1024;
 // Grid for a grid-stride loop over n elements (capped; the loop covers the rest).
 inline unsigned grid_for(int64_t n) {
   int64_t blocks = (n + kThreads - 1) / kThreads;

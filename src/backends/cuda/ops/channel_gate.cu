@@ -13,6 +13,7 @@
 #include "backends/cuda/dependent_launch.cuh"
 #include "backends/cuda/device_util.cuh"
 #include "backends/cuda/ops/channel_gate.h"
+#include "backends/cuda/ops/channel_gate_mlp.cuh"
 #include "backends/cuda/ops/conv_nodes.h"
 #include "backends/cuda/ops/gated_sum.h"
 #include "backends/cuda/plan.h"
@@ -24,10 +25,8 @@ namespace {
 // per-channel means (the GlobalAveragePool before the gate), rounded to T as the pool's
 // output would be stored; hw == 1: `in` holds the means.
 template <typename T>
-__global__ void channel_gate_kernel(const T* __restrict__ in, const float* __restrict__ w1,
-                                    const float* __restrict__ b1, const float* __restrict__ w2,
-                                    const float* __restrict__ b2, T* __restrict__ out, int c, int hidden, int hw,
-                                    bool silu_hidden) {
+__global__ void channel_gate_kernel(const T* __restrict__ in, GateWeights w, T* __restrict__ out, int c, int hidden,
+                                    int hw, bool silu_hidden) {
   begin_kernel();
   extern __shared__ float pooled[];  // c inputs, then the hidden layer, then the pool's partial sums
   float* h = pooled + c;
@@ -56,25 +55,17 @@ __global__ void channel_gate_kernel(const T* __restrict__ in, const float* __res
     }
   }
   __syncthreads();
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, warps = blockDim.x / 32;
+  const int warp = threadIdx.x / 32, warps = blockDim.x / 32;
   for (int j = warp; j < hidden; j += warps) {
-    float s = 0.f;
-    for (int i = lane; i < c; i += 32) s += w1[j * c + i] * pooled[i];
-    for (int o = 16; o > 0; o /= 2) s += __shfl_xor_sync(0xffffffffu, s, o);
-    s += b1[j];
-    if (lane == 0) h[j] = silu_hidden ? silu(s) : fmaxf(s, 0.f);
+    const float unit = gate_hidden_unit(w, pooled, c, j, silu_hidden);
+    if (threadIdx.x % 32 == 0) h[j] = unit;
   }
   __syncthreads();
-  for (int i = threadIdx.x; i < c; i += blockDim.x) {
-    float s = b2[i];
-    for (int j = 0; j < hidden; ++j) s += w2[i * hidden + j] * h[j];
-    out[n * c + i] = from_float<T>(sigmoid(s));
-  }
+  for (int i = threadIdx.x; i < c; i += blockDim.x) out[n * c + i] = from_float<T>(gate_of_channel(w, h, hidden, i));
 }
 
 // Threads of a block that pools first: more pixel lanes for the sums.
 constexpr int kPoolThreads = 1024;
-constexpr size_t kMaxShared = 48 * 1024;  // per block without opting in
 
 class ChannelGateStep : public Step {
  public:
@@ -89,8 +80,8 @@ class ChannelGateStep : public Step {
     bool ok = dispatch_float(type, [&](auto t) {
       using T = decltype(t);
       launch_kernel(channel_gate_kernel<T>, n, threads, shared_bytes(c, hidden, hw), stream,
-                    static_cast<const T*>(st.ptr[in]), weights.w1, weights.b1, weights.w2, weights.b2,
-                    static_cast<T*>(st.ptr[out]), c, hidden, hw, silu_hidden);
+                    static_cast<const T*>(st.ptr[in]), weights, static_cast<T*>(st.ptr[out]), c, hidden, hw,
+                    silu_hidden);
     });
     if (!ok) return error(StatusCode::kUnsupported, name, ": dtype ", ir::dtype_name(type));
     return launch_status(name + ": channel_gate");
@@ -117,7 +108,7 @@ std::optional<Gate> gate_at(const PlanBuilder& b, const ir::Node& fc1) {
   if (!dims.ok() || dims->size() != 4 || (*dims)[2] != 1 || (*dims)[3] != 1) return std::nullopt;
   g.n = (*dims)[0], g.c = (*dims)[1], g.hidden = g.w1->dim(0);
   if (g.w1->dim(1) != g.c || g.w2->dim(0) != g.c || g.w2->dim(1) != g.hidden ||
-      ChannelGateStep::shared_bytes(g.c, g.hidden, 1) > kMaxShared || g.n > 65535)
+      ChannelGateStep::shared_bytes(g.c, g.hidden, 1) > kMaxSharedBytes || g.n > 65535)
     return std::nullopt;
   return g;
 }
@@ -130,7 +121,7 @@ bool pools_into_channel_gate(const PlanBuilder& b, const ir::Node& pool) {
   if (!g) return false;
   auto dims = b.dims_of(pool, pool.input(0));
   // Room for the pool's partial sums; the kernel indexes the pooled image with 32-bit counts.
-  return dims.ok() && dims->size() == 4 && ChannelGateStep::shared_bytes(g->c, g->hidden, 2) <= kMaxShared &&
+  return dims.ok() && dims->size() == 4 && ChannelGateStep::shared_bytes(g->c, g->hidden, 2) <= kMaxSharedBytes &&
          (*dims)[2] * (*dims)[3] < (int64_t{1} << 31) / std::max<int64_t>(1, (*dims)[1]) &&
          b.act_dtype_of(&pool) == b.act_dtype_of(fc1);
 }

@@ -18,8 +18,7 @@
 namespace kiln::cuda {
 namespace {
 
-constexpr int kMaxChannels = 64;       // either conv's channels: the 1x1 weights stay in shared memory
-constexpr size_t kMaxShared = 48 * 1024;  // per block without opting in
+constexpr int kMaxChannels = 64;  // either conv's channels: the 1x1 weights stay in shared memory
 // Enough blocks to fill an H100 / H200 (132 SMs) twice; smaller tiles only to get there.
 constexpr int64_t kWantBlocks = 264;
 
@@ -163,7 +162,7 @@ Tile choose_tile(int64_t n, Args a, size_t elem) {
   Tile chosen{0, 0};
   for (const Tile t : {Tile{8, 16}, Tile{8, 8}, Tile{4, 8}}) {
     a.tile_h = t.h, a.tile_w = t.w;
-    if (shared_bytes(a, elem) > kMaxShared) continue;
+    if (shared_bytes(a, elem) > kMaxSharedBytes) continue;
     chosen = t;
     const int64_t blocks = n * ((a.h + t.h - 1) / t.h) * ((a.w + t.w - 1) / t.w);
     if (blocks >= kWantBlocks) break;

@@ -25,6 +25,7 @@
 #include "backends/cuda/device_support.h"
 #include "backends/cuda/device_util.cuh"
 #include "backends/cuda/ops/channel_gate.h"
+#include "backends/cuda/ops/channel_gate_mlp.cuh"
 #include "backends/cuda/ops/gated_sum.h"
 #include "backends/cuda/plan.h"
 
@@ -60,8 +61,7 @@ __global__ void gated_sum_kernel(Terms t, int terms, T* __restrict__ out, int ve
   }
 }
 
-constexpr int kClusterBlocks = 8;         // a portable cluster size
-constexpr size_t kMaxShared = 48 * 1024;  // per block without opting in
+constexpr int kClusterBlocks = 8;  // a portable cluster size
 
 struct TermGates {
   GateWeights w[kMaxTerms];
@@ -127,18 +127,13 @@ __global__ void gated_sum_gates_kernel(Terms t, TermGates gw, int terms, T* __re
   // Each gate's MLP: a warp per hidden unit, then a thread per channel.
   for (int item = warp; item < terms * hidden; item += warps) {
     const int k = item / hidden, j = item % hidden;
-    float s = 0.f;
-    for (int i = wl; i < c; i += 32) s += gw.w[k].w1[j * c + i] * gates[k * c + i];
-    for (int o = 16; o > 0; o /= 2) s += __shfl_xor_sync(0xffffffffu, s, o);
-    s += gw.w[k].b1[j];
-    if (wl == 0) hid[item] = silu_hidden ? silu(s) : fmaxf(s, 0.f);
+    const float unit = gate_hidden_unit(gw.w[k], gates + k * c, c, j, silu_hidden);
+    if (wl == 0) hid[item] = unit;
   }
   __syncthreads();
   for (int i = threadIdx.x; i < terms * c; i += blockDim.x) {
-    const int k = i / c, ch = i % c;
-    float s = gw.w[k].b2[ch];
-    for (int j = 0; j < hidden; ++j) s += gw.w[k].w2[ch * hidden + j] * hid[k * hidden + j];
-    gates[i] = to_float(from_float<T>(sigmoid(s)));
+    const int k = i / c;
+    gates[i] = to_float(from_float<T>(gate_of_channel(gw.w[k], hid + k * hidden, hidden, i % c)));
   }
   __syncthreads();
 
@@ -319,7 +314,7 @@ bool takes_gates(const PlanBuilder& b, const std::vector<const ir::Node*>& leave
   }
   const int terms = static_cast<int>(leaves.size());
   return first->n <= 65535 &&
-         gates_shared_bytes(terms, static_cast<int>(first->c), static_cast<int>(first->hidden)) <= kMaxShared;
+         gates_shared_bytes(terms, static_cast<int>(first->c), static_cast<int>(first->hidden)) <= kMaxSharedBytes;
 }
 
 Result<bool> plan_gated_sum_gates(PlanBuilder& b, const ir::Node& root, const std::vector<const ir::Node*>& leaves) {
