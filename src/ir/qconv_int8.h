@@ -2,7 +2,8 @@
 // Conv (+SiLU) (+Add) [-> QuantizeLinear]): its input slots and the one epilogue every backend
 // applies to the exact int32 accumulator, written once here so that CPU and CUDA kernels
 // compute the same float steps (this header compiles as CUDA device code too; the CUDA
-// tensor-core kernel takes SiLU's quotient by a faster intrinsic: ops/qconv_int8_device.cuh).
+// tensor-core kernel takes them in fewer instructions, each output within one quantization
+// step of these: backends/cuda/ops/qconv_int8_device.cuh).
 //
 //   acc[n,c,p] = sum over the window of (x_q - x_zero_point) * w_q   (int8 x int8, exact)
 //   y = float(acc) * (x_scale * w_scale[c]) + bias[c]

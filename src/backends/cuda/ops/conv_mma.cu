@@ -14,6 +14,7 @@ struct ConvOp {
   using Args = ConvMmaArgs;
   using Acc = float;
   static constexpr int kElemBytes = 2;
+  static constexpr int kMinBlocksPerSM = 2;
   __device__ static const char* x(const Args& a) { return static_cast<const char*>(a.x); }
   __device__ static const char* w(const Args& a) { return static_cast<const char*>(a.w); }
   __device__ static int32_t fill_word(const Args&) { return 0; }  // two half zeros

@@ -117,7 +117,7 @@ template <int BN, int E>
 __device__ __forceinline__ OutputRun output_run(const ConvShape& s, int64_t k0, int64_t group) {
   static_assert(BN % E == 0 && kThreadsPerBlock % (BN / E) == 0);
   const int col = int(threadIdx.x) % (BN / E) * E;
-  const int64_t kg = s.k / s.groups, kc = k0 + col;
+  const int64_t kg = int(s.k) / int(s.groups), kc = k0 + col;
   return {col, group * kg + kc, int(kc >= kg ? 0 : (kg - kc < E ? kg - kc : E))};
 }
 
@@ -136,12 +136,13 @@ __device__ __forceinline__ void for_each_run_pixel(const ConvShape& s, int64_t p
 // The block's BM x BN tile, accumulated on tensor cores, left in shared memory
 // (acc: [BM][BN + kAccPad] of Op::Acc) for Op::store_tile. Op, the element and epilogue:
 //   Args (with the ConvShape `s`), Acc (int32_t or float), kElemBytes (1 or 2);
+//   kMinBlocksPerSM: the blocks an SM should hold at once (registers capped to fit them);
 //   x(a), w(a): the NHWC input's and the KRSC weights' bytes; fill_word(a): a padding tap's
 //   word; mma(c, a, b): one m16n8 step, c += a * b;
 //   store_tile<BM, BN>(a, acc, p0, k0, group): the outputs of the tile at pixel p0, channel k0.
 // V: words per copy (4 when a group's channels fill 16-byte chunks, else 1).
 template <class Op, int BM, int BN, int kWarpsM, int V>
-__global__ void __launch_bounds__(kThreadsPerBlock, 2) implicit_gemm_kernel(typename Op::Args a) {
+__global__ void __launch_bounds__(kThreadsPerBlock, Op::kMinBlocksPerSM) implicit_gemm_kernel(typename Op::Args a) {
   begin_kernel();
 #if __CUDA_ARCH__ >= 800
   using Tl = Tile<BM, BN, kWarpsM>;
@@ -153,7 +154,7 @@ __global__ void __launch_bounds__(kThreadsPerBlock, 2) implicit_gemm_kernel(type
   const ConvShape& s = a.s;
   const int tid = threadIdx.x;
   const int64_t group = blockIdx.z;
-  const int64_t cg = s.c / s.groups, kg = s.k / s.groups;
+  const int64_t cg = int(s.c) / int(s.groups), kg = int(s.k) / int(s.groups);  // 32-bit: inline
   const int words = int(cg / kElemsPerWord), taps_r = int(s.r), taps_s = int(s.s), total_words = taps_r * taps_s * words;
   const int stages = (total_words + kStageWords - 1) / kStageWords;
   const int64_t pixels = s.n * s.oh * s.ow;
@@ -172,15 +173,18 @@ __global__ void __launch_bounds__(kThreadsPerBlock, 2) implicit_gemm_kernel(type
 
   // Each pixel row's window origin (rows beyond the pixels load pixel 0: their outputs are
   // not stored), as the element offset of its top-left tap, which may lie in the padding.
+  // Pixel indices fit 32 bits (launch_mma_tile): 32-bit divisions are inline, where 64-bit
+  // ones are calls of some 70 instructions each, a large share of a 1x1 conv's block.
   int64_t x_origin[Tl::kXLoads];
   int x_y0[Tl::kXLoads], x_x0[Tl::kXLoads];
+  const uint32_t plane = uint32_t(s.oh * s.ow), ow = uint32_t(s.ow);
 #pragma unroll
   for (int i = 0; i < Tl::kXLoads; ++i) {
-    const int64_t m = p0 + row0 + i * Tl::kRowStep, mm = m < pixels ? m : 0;
-    const int64_t img = mm / (s.oh * s.ow);
-    x_y0[i] = int(mm / s.ow % s.oh * s.sh - s.ph);
-    x_x0[i] = int(mm % s.ow * s.sw - s.pw);
-    x_origin[i] = ((img * s.h + x_y0[i]) * s.w + x_x0[i]) * s.c + group * cg;
+    const int64_t m = p0 + row0 + i * Tl::kRowStep;
+    const uint32_t mm = m < pixels ? uint32_t(m) : 0u, img = mm / plane, at = mm - img * plane, oy = at / ow;
+    x_y0[i] = int(oy * s.sh - s.ph);
+    x_x0[i] = int((at - oy * ow) * s.sw - s.pw);
+    x_origin[i] = ((int64_t(img) * s.h + x_y0[i]) * s.w + x_x0[i]) * s.c + group * cg;
   }
   // Each channel row's weights at word0 (rows beyond the group's channels load its first).
   const char* w_src[Tl::kWLoads];
@@ -300,7 +304,7 @@ Status launch_mma_tile(MmaTile tile, const ConvShape& s, const char* what, Launc
   auto go = [&]<int BM, int BN, int kWarpsM>() -> Status {
     const int64_t pixels = s.n * s.oh * s.ow, kg = s.k / s.groups;
     const int64_t blocks_p = (pixels + BM - 1) / BM, blocks_k = (kg + BN - 1) / BN;
-    if (blocks_p > INT32_MAX || blocks_k > 65535 || s.groups > 65535)
+    if (pixels > UINT32_MAX || blocks_k > 65535 || s.groups > 65535)
       return error(StatusCode::kUnsupported, what, ": ", pixels, " pixels x ", kg, " channels x ", s.groups,
                    " groups exceed the launch grid");
     launch.template operator()<BM, BN, kWarpsM>(dim3(unsigned(blocks_p), unsigned(blocks_k), unsigned(s.groups)));
