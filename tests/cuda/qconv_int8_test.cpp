@@ -6,9 +6,10 @@
 // DequantizeLinear alone.
 // With the float parts in FP32 the integer path is exact: equal int8 outputs and equal float
 // outputs, except that SiLU's expf differs by an ulp between the GPU and the C library, which
-// may move an int8 output by one step; and the tensor-core kernel's epilogue takes the float
-// steps in fewer instructions (fused multiply-adds, the hardware's exp2 and reciprocal), so
-// its outputs are within a few ulp, or within one quantization step, of the CPU's.
+// may move an int8 output by one step; and the tensor-core and depthwise kernels' epilogue
+// takes the float steps in fewer instructions (fused multiply-adds, the hardware's exp2 and
+// reciprocal), so their outputs are within a few ulp, or within one quantization step, of
+// the CPU's.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -177,7 +178,7 @@ TEST_P(QConvInt8Test, MatchesCpuIntegerKernel) {
       const Mismatch m = compare(r.cuda[0], r.cpu[0]);
       std::cout << c.name << " " << how << " " << e.name() << ": " << m.count << " of " << r.cpu[0].numel()
                 << " differ, max " << m.max_abs << std::endl;
-      const bool fast_epilogue = tactic.rfind("int8_mma", 0) == 0;
+      const bool fast_epilogue = tactic.rfind("int8_mma", 0) == 0 || tactic == "int8_depthwise";
       if (!e.silu && !fast_epilogue) {
         EXPECT_EQ(m.count, 0) << how << " " << e.name();
       } else if (e.int8_out) {
@@ -277,7 +278,7 @@ TEST(CudaQConvInt8, QuantizeDequantizeExact) {
 
 // x -> QuantizeLinear -> two QConvInt8 with float outputs (1x1 on tensor cores, depthwise
 // 3x3) -> Concat: both write their channels of the Concat's buffer in place, so the Concat
-// has no step; the depthwise channels are exact, the tensor-core ones within a few ulp.
+// has no step, and each conv's outputs are within a few ulp of the CPU's.
 TEST(CudaQConvInt8, FloatOutputsWrittenIntoConcat) {
   KILN_REQUIRE_GPU();
   constexpr int64_t kC = 16, kH = 9, kK = 32;
@@ -325,11 +326,6 @@ TEST(CudaQConvInt8, FloatOutputsWrittenIntoConcat) {
   for (const Tactic& t : r.tactics) steps += " [" + t.node + ": " + t.tactic + "]";
   for (const Tactic& t : r.tactics) EXPECT_NE(t.node, "concat") << steps;
   EXPECT_LE(relative_max_error(r.cuda[0], r.cpu[0]), 1e-6) << steps;
-  ASSERT_EQ(r.cuda[0].shape(), r.cpu[0].shape());
-  int64_t depthwise_differ = 0;  // the depthwise channels: the last kC of the one image
-  for (int64_t i = kK * kH * kH; i < r.cpu[0].numel(); ++i)
-    depthwise_differ += r.cuda[0].data<float>()[i] != r.cpu[0].data<float>()[i];
-  EXPECT_EQ(depthwise_differ, 0) << steps;
 }
 
 }  // namespace

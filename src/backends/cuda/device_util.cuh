@@ -60,6 +60,12 @@ struct NhwcPos {
 __device__ __forceinline__ NhwcPos nhwc_pos(int64_t i, int64_t h, int64_t w, int64_t c) {
   return {i / (c * w * h), (i / (c * w)) % h, (i / c) % w, i % c};
 }
+// The same for tensors of under 2^32 elements: 32-bit divisions are inline, where each 64-bit
+// one is a call of some 70 instructions.
+__device__ __forceinline__ NhwcPos nhwc_pos(uint32_t i, uint32_t h, uint32_t w, uint32_t c) {
+  const uint32_t pixel = i / c, row = pixel / w;
+  return {row / h, row % h, pixel - row * w, i - pixel * c};
+}
 
 // An output pixel's kh x kw window over an h x w input (stride, padding, dilation), and
 // for_each_tap, which calls f(r, q, y, x) for each tap (r, q) whose input row y and column x

@@ -10,17 +10,18 @@
 
 namespace kiln::cuda {
 
-// The tensor-core kernel's epilogue (qconv_int8_mma.cu), where the 1x1 convs spend most of
-// their instructions: single-precision steps in fewer instructions than the CPU's exact ones,
-// each output within one quantization step of the CPU's (float outputs within a few ulp):
-// the zero point's share folded into the bias, the scale and bias as one FMA, SiLU by the
-// hardware's exp2 and reciprocal (__expf, __fdividef; 0 below y = -87, where the quotient is
-// under 1e-36), the requantization as one FMA with 1 / y_scale and the zero point, rounded to
-// nearest even and saturated to int8 by one conversion. The other kernels keep
-// qconv_epilogue's exact steps.
+// The epilogue of the tensor-core and depthwise kernels (qconv_int8_mma.cu,
+// qconv_int8_depthwise.cu), where the 1x1 and depthwise convs spend most of their
+// instructions: single-precision steps in fewer instructions than the CPU's exact ones, each
+// output within one quantization step of the CPU's (float outputs within a few ulp): the
+// scale and bias as one FMA, SiLU by the hardware's exp2 and reciprocal (__expf, __fdividef;
+// 0 below y = -87, where the quotient is under 1e-36), the requantization as one FMA with
+// 1 / y_scale and the zero point, rounded to nearest even and saturated to int8 by one
+// conversion. The dp4a and direct kernels keep qconv_epilogue's exact steps.
 //
-// Output channel k's constants: scale, and bias less scale * x_zero_point * sum(w) (the
-// padding taps read the zero point, so the raw sum includes it), read once per channel.
+// An output channel's constants for the sum the kernel has: the depthwise kernel's is exact
+// (scale and bias as they are); the tensor-core kernel's padding taps read the zero point, so
+// its raw sum includes x_zero_point * sum(w), which qconv_channel folds into the bias.
 struct QConvChannel {
   float scale, bias;
 };
@@ -29,7 +30,7 @@ __device__ __forceinline__ QConvChannel qconv_channel(const QConvInt8Args& a, in
   return {scale, __fmaf_rn(-scale, float(a.x_zero_point * a.w_sum[k]), a.bias[k])};
 }
 
-// One output (dtype O: int8 or float) from its raw sum and residual (read when the node has one).
+// One output (dtype O: int8 or float) from its sum and residual (read when the node has one).
 template <typename O>
 __device__ __forceinline__ O qconv_fast_output(const QConvInt8Args& a, const QConvChannel& ch, int32_t raw,
                                                float residual) {
