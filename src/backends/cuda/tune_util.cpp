@@ -5,7 +5,6 @@
 #include "backends/cuda/cuda_check.h"
 
 namespace kiln::cuda {
-
 TuneScratch::~TuneScratch() {
   for (void* p : ptrs_) cudaFree(p);
 }
@@ -24,7 +23,8 @@ Result<double> min_time_ms(cudaStream_t stream, const std::function<Status()>& r
   Status st = cuda_status(cudaEventCreate(&b), "cudaEventCreate");
   double best = 1e30;
   for (int i = 0; i < 6 && st.ok(); ++i) {  // the first run is the warm-up
-    st = cuda_status(cudaEventRecord(a, stream), "cudaEventRecord");
+    st = keep_gpu_busy(stream);
+    if (st.ok()) st = cuda_status(cudaEventRecord(a, stream), "cudaEventRecord");
     if (st.ok()) st = run();
     if (st.ok()) st = cuda_status(cudaEventRecord(b, stream), "cudaEventRecord");
     if (st.ok()) st = cuda_status(cudaEventSynchronize(b), "cudaEventSynchronize");
