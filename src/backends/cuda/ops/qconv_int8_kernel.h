@@ -40,7 +40,7 @@ struct QConvInt8Args {
   ir::DType float_type = ir::DType::kFloat32;  // the residual's and a float output's dtype
   bool int8_output = false;          // requantize with y_scale / y_zero_point
   float y_scale = 1.f;
-  float y_inv_scale = 1.f;           // 1 / y_scale (ir::qconv::requantize_by_reciprocal)
+  float y_inv_scale = 1.f;           // 1 / y_scale: requantize_by_reciprocal, qconv_fast_output
   int32_t y_zero_point = 0;
   void* y = nullptr;                 // NHWC: int8, or `float_type`
   int64_t y_pixel_stride = 0;        // elements from one output pixel to the next: k, or more
