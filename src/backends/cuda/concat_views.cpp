@@ -49,6 +49,14 @@ bool written_by_conv(const ir::Graph& g, const ir::Value* v, const BuildOptions&
 
 bool reads_through_strides(const ir::Graph& g, const ir::Node& user, const ir::Value* v, const BuildOptions& o) {
   if (user.op_type == "Concat" || user.op_type == "Split") return true;
+  // An INT8 engine's quantize steps and its convs' residuals index pixels by the view's
+  // stride (quantize.cu, qconv_int8.cpp).
+  if (user.op_type == "QuantizeLinear") return user.input(0) == v;
+  if (user.op_type == ir::qconv::kOpType) {
+    for (size_t i = 0; i < user.inputs.size(); ++i)
+      if (user.input(i) == v && i != ir::qconv::kResidual) return false;
+    return true;
+  }
   if (user.op_type == "Conv") {
     for (size_t i = 1; i < user.inputs.size(); ++i)
       if (user.input(i) == v) return false;

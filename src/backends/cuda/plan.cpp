@@ -217,12 +217,12 @@ Result<int> PlanBuilder::input_as_is(const ir::Node& node, size_t i) {
   return slot_of(node, v);
 }
 
-Result<int> PlanBuilder::input_keep_views(const ir::Node& node, size_t i) {
+Result<int> PlanBuilder::input_keep_views(const ir::Node& node, size_t i, std::optional<Layout> layout) {
   const ir::Value* v = node.input(i);
   if (!v) return error(StatusCode::kInvalidArgument, "node '", node.name, "' lacks input ", i);
   KILN_ASSIGN_OR_RETURN(int s, slot_of(node, v));
   if (!slots_[s].packed() && slots_[s].dtype == act_dtype()) return s;
-  return convert(s, slots_[s].layout, act_dtype(), node.op_type);
+  return convert(s, layout.value_or(slots_[s].layout), act_dtype(), node.op_type);
 }
 
 Result<int> PlanBuilder::input_any_layout(const ir::Node& node, size_t i) {

@@ -204,9 +204,10 @@ class PlanBuilder {
   // Same, keeping whatever layout the value already has. Both give packed slots: a channel
   // view is copied out first (most kernels index packed tensors).
   Result<int> input_any_layout(const ir::Node& node, size_t i);
-  // Like input_any_layout, but a channel view in the activation dtype comes as it is: for
-  // steps that read through Slot::logical_strides() or explicit cuDNN strides.
-  Result<int> input_keep_views(const ir::Node& node, size_t i);
+  // Like input_any_layout (or input() with `layout`), but a channel view in the activation
+  // dtype comes as it is (views are kNHWC): for steps that read through
+  // Slot::logical_strides(), Slot::pixel_stride or explicit cuDNN strides.
+  Result<int> input_keep_views(const ir::Node& node, size_t i, std::optional<Layout> layout = std::nullopt);
   // Slot of node input i as a packed tensor of `dtype` in `layout`: a float input converted
   // like input(), an int8 one (QuantizeLinear / QConvInt8 outputs) re-laid out but never
   // converted to or from float (that takes a DequantizeLinear / QuantizeLinear).

@@ -106,7 +106,9 @@ Status plan_qconv_int8(PlanBuilder& b, const ir::Node& node) {
   a.tile = choose_mma_tile(s);  // read by the kMma kernel only
   KILN_ASSIGN_OR_RETURN(step->in, b.input_as(node, qconv::kX, Layout::kNHWC, ir::DType::kInt8));
   if (node.input(qconv::kResidual)) {
-    KILN_ASSIGN_OR_RETURN(step->residual, b.input(node, qconv::kResidual, Layout::kNHWC));
+    KILN_ASSIGN_OR_RETURN(step->residual, b.input_keep_views(node, qconv::kResidual, Layout::kNHWC));
+    const Slot& r = b.slot(step->residual);
+    a.residual_pixel_stride = r.packed() ? s.k : r.pixel_stride;
   }
 
   // Weights KCRS -> KRSC (depthwise: RSK, so that a thread's channels are one vector); per

@@ -31,7 +31,7 @@ __global__ void qconv_depthwise_kernel(QConvInt8Args a) {
       for (int j = 0; j < V; ++j) acc[j] += (int32_t(xb[j]) - a.x_zero_point) * int32_t(wb[j]);
     });
     const int64_t pixel = (n * s.oh + oy) * s.ow + ox;
-    const T* res = a.residual ? static_cast<const T*>(a.residual) + pixel * a.s.k + k0 : nullptr;
+    const T* res = a.residual ? static_cast<const T*>(a.residual) + pixel * a.residual_pixel_stride + k0 : nullptr;
     if (a.int8_output) {
       Vec out;
       int8_t* ob = reinterpret_cast<int8_t*>(&out);

@@ -53,7 +53,7 @@ template <typename T>
 __device__ __forceinline__ float qconv_epilogue(const QConvInt8Args& a, int64_t pixel, int64_t k, int32_t acc) {
   float v = ir::qconv::dequantize_accumulator(acc, a.scale[k], a.bias[k]);
   if (a.silu) v = ir::qconv::silu(v);
-  if (a.residual) v += to_float(static_cast<const T*>(a.residual)[pixel * a.s.k + k]);
+  if (a.residual) v += to_float(static_cast<const T*>(a.residual)[pixel * a.residual_pixel_stride + k]);
   return v;
 }
 

@@ -36,7 +36,9 @@ struct QConvInt8Args {
   const float* scale = nullptr;      // per output channel: accumulator_scale(x_scale, w_scale[k])
   const float* bias = nullptr;       // per output channel (zeros when the node has none)
   bool silu = false;
-  const void* residual = nullptr;    // NHWC packed in `float_type`, or null
+  const void* residual = nullptr;    // NHWC in `float_type`, or null
+  int64_t residual_pixel_stride = 0; // elements from one residual pixel to the next: k, or more
+                                     // in a channel view
   ir::DType float_type = ir::DType::kFloat32;  // the residual's and a float output's dtype
   bool int8_output = false;          // requantize with y_scale / y_zero_point
   float y_scale = 1.f;

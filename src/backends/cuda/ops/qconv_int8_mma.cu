@@ -30,7 +30,7 @@ __device__ __forceinline__ void store_tile_as(const QConvInt8Args& a, const int3
   mma::for_each_run_pixel<BM, BN, E>(a.s, p0, run, [&](int at, int64_t pixel) {
     const int32_t* raw = acc + at;
     O* y = static_cast<O*>(a.y) + pixel * a.y_pixel_stride + run.k;
-    const T* res = a.residual ? static_cast<const T*>(a.residual) + pixel * a.s.k + run.k : nullptr;
+    const T* res = a.residual ? static_cast<const T*>(a.residual) + pixel * a.residual_pixel_stride + run.k : nullptr;
     if (run.n < E || !aligned16(y) || (res && !aligned16(res))) {
 #pragma unroll
       for (int e = 0; e < E; ++e)  // unrolled, so that ch stays in registers

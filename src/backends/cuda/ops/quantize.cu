@@ -2,7 +2,9 @@
 // precision boundaries, per tensor or per channel, elementwise in the input's layout (a
 // rank-4 QuantizeLinear writes NHWC, the layout QConvInt8 reads). The arithmetic is the CPU
 // kernels' (cpu/ops/quantize_util.h): divide, clamp, round half to even, add the zero point;
-// (x - zero point) * scale back. Scales and zero points must be constants.
+// (x - zero point) * scale back. Scales and zero points must be constants. A QuantizeLinear
+// reads a channel view (a Split's output, an operand placed in its Concat's buffer) where it
+// is, so that no copy packs it first.
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/dependent_launch.cuh"
 #include "backends/cuda/device_util.cuh"
@@ -23,17 +25,28 @@ __device__ __forceinline__ int64_t param_index(const QuantParams& p, int64_t i) 
   return p.count == 1 ? 0 : (i / p.inner) % p.count;
 }
 
+// Where the input's elements are: packed, or an NHWC channel view whose pixels lie
+// pixel_stride elements apart (Slot::pixel_stride), `channels` of them each.
+struct InputView {
+  int64_t channels = 1, pixel_stride = 0;
+  __device__ __forceinline__ int64_t at(int64_t i) const {
+    return pixel_stride == 0 ? i : i / channels * pixel_stride + i % channels;
+  }
+};
+
 template <typename T>
-__global__ void quantize_kernel(const T* __restrict__ in, int8_t* __restrict__ out, QuantParams p, int64_t n) {
+__global__ void quantize_kernel(const T* __restrict__ in, InputView view, int8_t* __restrict__ out, QuantParams p,
+                                int64_t n) {
   begin_kernel();
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
     const int64_t c = param_index(p, i);
-    out[i] = quantize_int8(to_float(in[i]), p.scale[c], p.zero_point[c]);
+    out[i] = quantize_int8(to_float(in[view.at(i)]), p.scale[c], p.zero_point[c]);
   }
 }
 
-// One scale for the tensor, n a multiple of 8, aligned buffers: each thread 8 elements, one
-// vector load of them and one 8-byte store.
+// One scale for the tensor, n a multiple of 8, aligned buffers (a view's channels and pixel
+// stride multiples of 8 too): each thread 8 elements, one vector load of them and one 8-byte
+// store. `view` counts packs; a view's are indexed in 32 bits (more take quantize_kernel).
 template <typename T>
 using Pack8 = Lanes<T, 8>;
 struct alignas(8) Int8x8 {
@@ -41,13 +54,15 @@ struct alignas(8) Int8x8 {
 };
 
 template <typename T>
-__global__ void quantize_per_tensor_kernel(const Pack8<T>* __restrict__ in, Int8x8* __restrict__ out, QuantParams p,
-                                           int64_t packs) {
+__global__ void quantize_per_tensor_kernel(const Pack8<T>* __restrict__ in, InputView view, Int8x8* __restrict__ out,
+                                           QuantParams p, int64_t packs) {
   begin_kernel();
   const float scale = p.scale[0];
   const int32_t zero = p.zero_point[0];
+  const uint32_t channels = uint32_t(view.channels), pixel_stride = uint32_t(view.pixel_stride);
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < packs; i += int64_t(gridDim.x) * blockDim.x) {
-    const Pack8<T> x = in[i];
+    const uint32_t j = uint32_t(i);
+    const Pack8<T> x = in[pixel_stride == 0 ? i : int64_t(j / channels) * pixel_stride + j % channels];
     Int8x8 q;
 #pragma unroll
     for (int j = 0; j < 8; ++j) q.v[j] = quantize_int8(to_float(x.v[j]), scale, zero);
@@ -69,6 +84,7 @@ class QuantStep : public Step {
   bool quantize = true;
   int in = 0, out = 0;
   int64_t n = 0;
+  InputView view;  // of the input, in elements
   ir::DType float_type{};
   QuantParams params;
 
@@ -76,13 +92,16 @@ class QuantStep : public Step {
     if (n == 0) return Status::Ok();
     dispatch_float(float_type, [&](auto t) {
       using T = decltype(t);
-      const bool packed = n % 8 == 0 && reinterpret_cast<uintptr_t>(st.ptr[in]) % sizeof(Pack8<T>) == 0 &&
+      const bool view8 =
+          view.pixel_stride == 0 || (view.channels % 8 == 0 && view.pixel_stride % 8 == 0 && n / 8 <= UINT32_MAX);
+      const bool packed = n % 8 == 0 && view8 && reinterpret_cast<uintptr_t>(st.ptr[in]) % sizeof(Pack8<T>) == 0 &&
                           reinterpret_cast<uintptr_t>(st.ptr[out]) % sizeof(Int8x8) == 0;
       if (quantize && params.count == 1 && packed)
         launch_kernel(quantize_per_tensor_kernel<T>, grid_for(n / 8), kThreads, 0, stream,
-                      static_cast<const Pack8<T>*>(st.ptr[in]), static_cast<Int8x8*>(st.ptr[out]), params, n / 8);
+                      static_cast<const Pack8<T>*>(st.ptr[in]), InputView{view.channels / 8, view.pixel_stride / 8},
+                      static_cast<Int8x8*>(st.ptr[out]), params, n / 8);
       else if (quantize)
-        launch_kernel(quantize_kernel<T>, grid_for(n), kThreads, 0, stream, static_cast<const T*>(st.ptr[in]),
+        launch_kernel(quantize_kernel<T>, grid_for(n), kThreads, 0, stream, static_cast<const T*>(st.ptr[in]), view,
                       static_cast<int8_t*>(st.ptr[out]), params, n);
       else
         launch_kernel(dequantize_kernel<T>, grid_for(n), kThreads, 0, stream, static_cast<const int8_t*>(st.ptr[in]),
@@ -136,7 +155,7 @@ Status plan_quant(PlanBuilder& b, const ir::Node& node, bool quantize) {
   if (quantize) {
     KILN_ASSIGN_OR_RETURN(const std::vector<int64_t> dims, b.dims_of(node, node.input(0)));
     if (dims.size() == 4) {
-      KILN_ASSIGN_OR_RETURN(step->in, b.input(node, 0, Layout::kNHWC));
+      KILN_ASSIGN_OR_RETURN(step->in, b.input_keep_views(node, 0, Layout::kNHWC));
     } else {
       KILN_ASSIGN_OR_RETURN(step->in, b.input_any_layout(node, 0));
     }
@@ -151,6 +170,7 @@ Status plan_quant(PlanBuilder& b, const ir::Node& node, bool quantize) {
   const Slot in = b.slot(step->in);
   KILN_RETURN_IF_ERROR(quant_params(b, node, in, step->params));
   step->n = in.numel();
+  if (!in.packed()) step->view = {in.dims[1], in.pixel_stride};
   step->out = quantize ? b.define(node.outputs[0], in.dims, in.layout, ir::DType::kInt8)
                        : b.define(node.outputs[0], in.dims, in.layout);
   step->describe(node, quantize ? "quantize_int8" : "dequantize_int8", {step->in}, {step->out});
