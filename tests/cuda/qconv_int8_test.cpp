@@ -170,6 +170,8 @@ TEST_P(QConvInt8Test, MatchesCpuIntegerKernel) {
         EXPECT_EQ(tactic, "int8_depthwise") << e.name();
       } else if (!tiled) {
         EXPECT_EQ(tactic, "int8_direct") << e.name();
+      } else if (c.mma == std::string("int8_pixel")) {
+        EXPECT_EQ(tactic, c.mma) << e.name();
       } else if (!tensor_cores) {
         EXPECT_EQ(tactic, "int8_dp4a_tiled") << e.name();
       } else {
@@ -180,7 +182,8 @@ TEST_P(QConvInt8Test, MatchesCpuIntegerKernel) {
       const Mismatch m = compare(r.cuda[0], r.cpu[0]);
       std::cout << c.name << " " << how << " " << e.name() << ": " << m.count << " of " << r.cpu[0].numel()
                 << " differ, max " << m.max_abs << std::endl;
-      const bool fast_epilogue = tactic.rfind("int8_mma", 0) == 0 || tactic == "int8_depthwise";
+      const bool fast_epilogue =
+          tactic.rfind("int8_mma", 0) == 0 || tactic == "int8_depthwise" || tactic == "int8_pixel";
       if (!e.silu && !fast_epilogue) {
         EXPECT_EQ(m.count, 0) << how << " " << e.name();
       } else if (e.int8_out) {
@@ -205,7 +208,10 @@ INSTANTIATE_TEST_SUITE_P(
                       QConvCase{"down_16ch_3x3_s2", 2, 16, 20, 64, 3, 2, 1, -5, "int8_mma_64x64"},
                       QConvCase{"down_3x3_s2", 2, 64, 20, 128, 3, 2, 1, 0, "int8_mma_64x64"},
                       QConvCase{"c3k2_3x3", 1, 32, 20, 32, 3, 1, 1, 0, "int8_mma_128x32"},
-                      QConvCase{"c3k2_16ch_3x3", 2, 16, 20, 16, 3, 1, 1, 3, "int8_mma_128x16"},
+                      QConvCase{"c3k2_16ch_3x3", 2, 16, 20, 16, 3, 1, 1, 3, "int8_pixel"},
+                      QConvCase{"c3k2_16to8_3x3", 2, 16, 20, 8, 3, 1, 1, 0, "int8_pixel"},
+                      QConvCase{"c3k2_8to16_3x3", 2, 8, 20, 16, 3, 1, 1, -4, "int8_pixel"},
+                      QConvCase{"narrow_32to8_3x3_s2", 1, 32, 15, 8, 3, 2, 1, 5, "int8_mma_128x16"},
                       QConvCase{"narrow_cg12_3x3", 1, 12, 11, 16, 3, 1, 1, 0, "int8_mma_128x16"},
                       QConvCase{"wide_cg12_3x3", 1, 12, 11, 96, 3, 1, 1, -4, "int8_mma_64x64"},
                       QConvCase{"dw_3x3", 1, 64, 20, 64, 3, 1, 64}, QConvCase{"dw_3x3_s2", 1, 64, 21, 64, 3, 2, 64},

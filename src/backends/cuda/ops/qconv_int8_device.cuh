@@ -75,6 +75,7 @@ __device__ __forceinline__ void qconv_store(const QConvInt8Args& a, int64_t pixe
 }
 
 Status launch_qconv_int8_depthwise(const QConvInt8Args& a, cudaStream_t stream);
+Status launch_qconv_int8_pixel(const QConvInt8Args& a, cudaStream_t stream);
 Status launch_qconv_int8_mma(const QConvInt8Args& a, cudaStream_t stream);
 
 }  // namespace kiln::cuda

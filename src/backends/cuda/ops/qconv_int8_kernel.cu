@@ -129,6 +129,7 @@ __global__ void __launch_bounds__(kTiledThreads) qconv_dp4a_kernel(QConvInt8Args
 QConvInt8Kernel choose_qconv_int8_kernel(const ConvShape& s, bool tensor_cores) {
   if (s.groups == s.c && s.k == s.c && s.c % 4 == 0) return QConvInt8Kernel::kDepthwise;
   if ((s.c / s.groups) % 4) return QConvInt8Kernel::kDirect;  // the tiled kernels read whole 4-channel words
+  if (qconv_int8_pixel_fits(s)) return QConvInt8Kernel::kPixel;
   return tensor_cores ? QConvInt8Kernel::kMma : QConvInt8Kernel::kDp4aTiled;
 }
 
@@ -137,6 +138,7 @@ std::string qconv_int8_tactic(const QConvInt8Args& a) {
     case QConvInt8Kernel::kDirect: return "int8_direct";
     case QConvInt8Kernel::kDepthwise: return "int8_depthwise";
     case QConvInt8Kernel::kDp4aTiled: return "int8_dp4a_tiled";
+    case QConvInt8Kernel::kPixel: return "int8_pixel";
     case QConvInt8Kernel::kMma: return std::string("int8_mma_") + mma_tile_name(a.tile);
   }
   return "int8_unknown";
@@ -149,6 +151,7 @@ Status launch_qconv_int8(const QConvInt8Args& a, cudaStream_t stream) {
   if (a.float_type != ir::DType::kFloat32 && a.float_type != ir::DType::kFloat16)
     return error(StatusCode::kUnsupported, "qconv_int8: float dtype ", ir::dtype_name(a.float_type));
   if (a.kernel == QConvInt8Kernel::kDepthwise) return launch_qconv_int8_depthwise(a, stream);
+  if (a.kernel == QConvInt8Kernel::kPixel) return launch_qconv_int8_pixel(a, stream);
   if (a.kernel == QConvInt8Kernel::kDirect) {
     dispatch_float(a.float_type, [&](auto t) {
       launch_kernel(qconv_direct_kernel<decltype(t)>, grid_for(pixels * s.k), kThreads, 0, stream, a);

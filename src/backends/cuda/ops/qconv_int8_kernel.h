@@ -20,6 +20,7 @@ enum class QConvInt8Kernel {
   kDirect,     // one thread per output element: any shape
   kDepthwise,  // groups == channels == outputs, channels a multiple of 4: 4 or 16 channels per thread
   kDp4aTiled,  // implicit GEMM, 64 pixels x 64 output channels per block, dp4a
+  kPixel,      // groups 1, 8 or 16 -> 8 or 16 channels: all of a pixel's outputs per thread, dp4a
   // Implicit GEMM on tensor cores (mma.sync s8, compute capability 8.0 and later) with the
   // block tile QConvInt8Args::tile (choose_mma_tile).
   kMma,
@@ -51,6 +52,8 @@ struct QConvInt8Args {
 
 // The fastest kernel that fits the shape; tensor_cores: the GPU runs the kMma kernel.
 QConvInt8Kernel choose_qconv_int8_kernel(const ConvShape& s, bool tensor_cores);
+// Whether the kPixel kernel takes the shape (qconv_int8_pixel.cu).
+bool qconv_int8_pixel_fits(const ConvShape& s);
 
 // The tactic name a's kernel (and tile) reports in profiles and the engine metadata:
 // "int8_direct", ..., "int8_mma_128x64".
