@@ -398,5 +398,44 @@ TEST(CudaQConvInt8, SplitViewsQuantizedAndAddedInPlace) {
   EXPECT_LE(err, 5e-3) << step_list(r);
 }
 
+// The stem (a float conv reading the graph's NCHW input) feeding an INT8 conv: its kernel
+// quantizes in its store, so the QuantizeLinear has no step, and the INT8 conv's outputs
+// match the CPU's within what a one-step difference in a quantized input moves them.
+TEST(CudaQConvInt8, StemQuantizedInItsStore) {
+  KILN_REQUIRE_GPU();
+  constexpr int64_t kN = 2, kH = 32, kStem = 16;
+  const GraphMaker make = [&](const std::vector<std::vector<int64_t>>&) {
+    Int8GraphBuilder b;
+    ir::Value* x = b.value("x", {kN, 3, kH, kH});
+    b.g.inputs = {x};
+    ir::Value* y = b.value("stem_y", {kN, kStem, kH, kH});
+    ir::Node* conv = b.g.add_node("Conv", "stem",
+                                  {x, b.g.add_constant("stem_w", random_tensor({kStem, 3, 3, 3}, 40, -0.5f, 0.5f)),
+                                   b.g.add_constant("stem_b", random_tensor({kStem}, 41, -0.2f, 0.2f))},
+                                  {y});
+    conv->attrs = {{"kernel_shape", std::vector<int64_t>{3, 3}},
+                   {"strides", std::vector<int64_t>{1, 1}},
+                   {"pads", std::vector<int64_t>{1, 1, 1, 1}},
+                   {"dilations", std::vector<int64_t>{1, 1}},
+                   {"group", int64_t{1}}};
+    ir::Value* a = b.value("stem", {kN, kStem, kH, kH});
+    b.g.add_node("SiLU", "stem_silu", {y}, {a});
+    b.g.outputs = {b.conv("cv", a, 0.02f, 32, 3, 1, true)};
+    return std::move(b.g);
+  };
+  BothResults r =
+      run_graph_both(make, {random_tensor({kN, 3, kH, kH}, 42)}, Precision::kInt8, false, exact_options(true));
+  ASSERT_EQ(r.cuda.size(), 1u);
+  bool fused = false;
+  for (const Tactic& t : r.tactics) {
+    EXPECT_NE(t.node, "stem_quantize") << step_list(r);
+    fused = fused || (t.node == "stem" && t.tactic == "conv_nchw_input+quantize");
+  }
+  EXPECT_TRUE(fused) << step_list(r);
+  const double err = relative_max_error(r.cuda[0], r.cpu[0]);
+  std::cout << "stem + int8 conv: error " << err << step_list(r) << std::endl;
+  EXPECT_LE(err, 5e-3) << step_list(r);
+}
+
 }  // namespace
 }  // namespace kiln::cuda::test

@@ -92,12 +92,19 @@ bool conv_depthwise_fits(const ConvShape& s);
 // groups (conv_nchw_input_fits). Weights KCRS FP32; with `tensor_cores` (FP16 output, compute
 // capability 8.0 or later, conv_nchw_input_mma_fits) the form conv_nchw_input_mma_weights
 // makes, inputs and weights rounded to FP16 for the tensor cores.
+// out_type kInt8 (FMA kernel only): the activated output quantized per tensor as
+// QuantizeLinear does (divide by scale, round half to even, add the zero point, saturate).
+struct OutputQuant {
+  float scale = 1.f;
+  int32_t zero_point = 0;
+};
 inline constexpr int64_t kConvNchwInputMaxChannels = 4;
 inline constexpr int64_t kConvNchwInputMaxWeightBytes = 48 * 1024;  // shared memory per block
 bool conv_nchw_input_fits(const ConvShape& s);
 bool conv_nchw_input_mma_fits(const ConvShape& s);
 std::vector<uint16_t> conv_nchw_input_mma_weights(const ConvShape& s, const float* kcrs);  // FP16 bits
 Status launch_conv_nchw_input(const float* in, const void* weight, const float* bias, void* out, ir::DType out_type,
-                              const ConvShape& s, ConvAct act, bool tensor_cores, cudaStream_t stream);
+                              const ConvShape& s, ConvAct act, bool tensor_cores, const OutputQuant& quant,
+                              cudaStream_t stream);
 
 }  // namespace kiln::cuda

@@ -2,7 +2,8 @@
 // conv feeding a depthwise one alone are steps of their own (plan_channel_gate,
 // plan_pointwise_depthwise). A conv reading the graph's FP32 NCHW input with few channels
 // (the stem) runs our conv_nchw_input kernel, with no convert before it (at FP16 on tensor
-// cores where its window has 64 taps or more, conv_nchw_input_mma_fits); a depthwise conv
+// cores where its window has 64 taps or more, conv_nchw_input_mma_fits; else quantizing its
+// output in the store where a QuantizeLinear alone reads it); a depthwise conv
 // runs our conv_depthwise kernel, its activation fused, where that was measured faster than
 // cuDNN's plan (OSNet's, not yolo11n's SiLU ones). Otherwise cuDNN (conv_cudnn.h), variants
 // tried in order: conv+bias+activation+residual as one cuDNN graph (when the conv's
@@ -44,12 +45,13 @@ class ConvStep : public Step {
   const float* bias_f32 = nullptr;   // for our kernels
   const void* weight_nchw = nullptr;  // set: `in` is FP32 NCHW, conv_nchw_input kernel (its weight form)
   bool nchw_tensor_cores = false;     // that kernel on tensor cores
+  OutputQuant quant;                  // that kernel's int8 output (type kInt8)
   std::shared_ptr<ConvPlan> plan;    // null: direct kernel
 
   Status enqueue(const ExecState& st, cudaStream_t stream) const override {
     if (weight_nchw) {
-      Status s = launch_conv_nchw_input(static_cast<const float*>(st.ptr[in]), weight_nchw, bias_f32, st.ptr[out],
-                                        type, shape, act, nchw_tensor_cores, stream);
+      Status s = launch_conv_nchw_input(static_cast<const float*>(st.ptr[in]), weight_nchw, bias_f32, st.ptr[out], type,
+                                        shape, act, nchw_tensor_cores, quant, stream);
       return s.ok() ? s : error(s.code(), name, ": ", s.message());
     }
     if (depthwise) {
@@ -222,6 +224,20 @@ Result<bool> mma_beats_cudnn(PlanBuilder& b, const ConvDesc& d, MmaTile tile) {
                                 });
 }
 
+// The QuantizeLinear that alone reads y, per tensor to int8 with a constant scale and zero
+// point (an INT8 engine's first INT8 conv reading the stem), with those in `quant`; else null.
+const ir::Node* sole_quantize(const PlanBuilder& b, const ir::Value* y, OutputQuant& quant) {
+  const ir::Node* q = b.sole_consumer(y);
+  if (!q || q->op_type != "QuantizeLinear" || q->input(0) != y || !q->input(2)) return nullptr;
+  const ir::Tensor* scale = b.constant_input(*q, 1);
+  const ir::Tensor* zero = b.constant_input(*q, 2);
+  if (!scale || scale->dtype() != ir::DType::kFloat32 || scale->numel() != 1 || !zero ||
+      zero->dtype() != ir::DType::kInt8 || zero->numel() != 1)
+    return nullptr;
+  quant = {scale->data<float>()[0], zero->data<int8_t>()[0]};
+  return q;
+}
+
 // cuDNN reads a channel view (concat_views.h) of the activation dtype through its strides;
 // our kernels need packed tensors.
 bool reads_as_view(const PlanBuilder& b, const Slot& s) {
@@ -248,6 +264,7 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
   }
   step->nchw_tensor_cores = nchw_input && b.act_dtype() == ir::DType::kFloat16 && conv_nchw_input_mma_fits(s) &&
                             mma_kernels_available();
+  const ir::Node* quantize = nchw_input && !step->nchw_tensor_cores ? sole_quantize(b, d.out, step->quant) : nullptr;
   // Without runtime-compiled kernels, FP16 convs run our tensor-core kernel: nothing to plan
   // per shape, and its code serves every input size. A tuned build times it against cuDNN's
   // plan where it can take the conv as it stands: a packed input, an output not written
@@ -336,6 +353,11 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
   }
   const ir::Value* out_value = d.out;
   step->type = b.act_dtype();
+  if (quantize) {
+    b.skip_node(quantize);
+    out_value = quantize->outputs[0];
+    step->type = ir::DType::kInt8;
+  }
   step->name = node.name;
   ++b.stats().convs;
 
@@ -399,7 +421,9 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
     }
   };
   if (nchw_input) {
-    step->tactic = step->nchw_tensor_cores ? "conv_nchw_input_mma" : "conv_nchw_input";
+    step->tactic = step->nchw_tensor_cores ? "conv_nchw_input_mma"
+                   : quantize              ? "conv_nchw_input+quantize"
+                                           : "conv_nchw_input";
   } else if (step->depthwise) {
     step->tactic = "conv_depthwise";
   } else if (step->mma) {
@@ -436,7 +460,8 @@ Status plan_conv(PlanBuilder& b, const ir::Node& node) {
     else out_value = node.outputs[0];
   }
   const std::vector<int64_t> out_dims = {s.n, s.k, s.oh, s.ow};
-  step->out = y_stride ? b.define_placed(out_value, out_dims) : b.define(out_value, out_dims, Layout::kNHWC);
+  step->out =
+      y_stride ? b.define_placed(out_value, out_dims) : b.define(out_value, out_dims, Layout::kNHWC, step->type);
   step->reads = {step->in};
   if (step->residual >= 0) step->reads.push_back(step->residual);
   step->writes = {step->out};

@@ -8,6 +8,11 @@
 // more (OSNet's 7x7x3) run as a small implicit GEMM on tensor cores instead, inputs and
 // weights rounded to FP16 as an FP16 engine's converted input would be, FP32 accumulation:
 // 147 taps x 16 output channels per pixel made OSNet's stem 40 us of FMAs at batch 20.
+// In an INT8 engine whose first INT8 conv reads the stem, the FMA kernel quantizes its FP32
+// outputs in the store (QuantizeLinear's arithmetic): one int8 write instead of a float
+// write, a read of it and the int8 write of a quantize step.
+#include <type_traits>
+
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/dependent_launch.cuh"
 #include "backends/cuda/device_util.cuh"
@@ -43,13 +48,22 @@ __device__ __forceinline__ void store_channels(__half* out, const float (&v)[kCp
   }
 }
 
+template <int kCpt>
+__device__ __forceinline__ void store_quantized(int8_t* out, const float (&v)[kCpt], const OutputQuant& q) {
+  Lanes<int8_t, kCpt> pack;
+#pragma unroll
+  for (int j = 0; j < kCpt; ++j) pack.v[j] = quantize_int8(v[j], q.scale, q.zero_point);
+  *reinterpret_cast<Lanes<int8_t, kCpt>*>(out) = pack;
+}
+
 // kC, kR, kS > 0 fix the input channels and window at compile time (loops unrolled, the
 // stems' 3x3x3 and 7x7x3); 0 takes them from the shape. Indexing is 32-bit (the launcher checks).
 // Weights arrive KCRS (ONNX order) and are kept in shared memory as [c][r][s][k], so one
 // thread's channels are consecutive floats.
 template <typename T, int kCpt, int kC, int kR, int kS>
 __global__ void conv_nchw_input_kernel(const float* __restrict__ in, const float* __restrict__ wt,
-                                       const float* __restrict__ bias, T* __restrict__ out, ConvShape shape, ConvAct act) {
+                                       const float* __restrict__ bias, T* __restrict__ out, ConvShape shape,
+                                       ConvAct act, OutputQuant quant) {
   begin_kernel();
   extern __shared__ float w_sh[];
   const int C = kC > 0 ? kC : static_cast<int>(shape.c);
@@ -101,22 +115,34 @@ __global__ void conv_nchw_input_kernel(const float* __restrict__ in, const float
     }
 #pragma unroll
     for (int j = 0; j < kCpt; ++j) acc[j] = activate(acc[j], act);
-    store_channels<kCpt>(out + static_cast<int64_t>(pixel) * K + k0, acc);
+    if constexpr (std::is_same_v<T, int8_t>)
+      store_quantized<kCpt>(out + static_cast<int64_t>(pixel) * K + k0, acc, quant);
+    else
+      store_channels<kCpt>(out + static_cast<int64_t>(pixel) * K + k0, acc);
   }
 }
 
 template <typename T, int kCpt>
 void launch_typed(const float* in, const float* weight, const float* bias, T* out, const ConvShape& s, ConvAct act,
-                  unsigned grid, size_t smem, cudaStream_t stream) {
+                  const OutputQuant& quant, unsigned grid, size_t smem, cudaStream_t stream) {
   if (s.c == 3 && s.r == 3 && s.s == 3)
-    launch_kernel(conv_nchw_input_kernel<T, kCpt, 3, 3, 3>, grid, kThreads, smem, stream, in, weight, bias, out, s,
-                  act);
+    launch_kernel(conv_nchw_input_kernel<T, kCpt, 3, 3, 3>, grid, kThreads, smem, stream, in, weight, bias, out, s, act,
+                  quant);
   else if (s.c == 3 && s.r == 7 && s.s == 7)  // ResNet-style stems (OSNet)
-    launch_kernel(conv_nchw_input_kernel<T, kCpt, 3, 7, 7>, grid, kThreads, smem, stream, in, weight, bias, out, s,
-                  act);
+    launch_kernel(conv_nchw_input_kernel<T, kCpt, 3, 7, 7>, grid, kThreads, smem, stream, in, weight, bias, out, s, act,
+                  quant);
   else
-    launch_kernel(conv_nchw_input_kernel<T, kCpt, 0, 0, 0>, grid, kThreads, smem, stream, in, weight, bias, out, s,
-                  act);
+    launch_kernel(conv_nchw_input_kernel<T, kCpt, 0, 0, 0>, grid, kThreads, smem, stream, in, weight, bias, out, s, act,
+                  quant);
+}
+
+template <typename T>
+void launch_fma(const float* in, const float* weight, const float* bias, void* out, const ConvShape& s, ConvAct act,
+                const OutputQuant& quant, int cpt, unsigned grid, size_t smem, cudaStream_t stream) {
+  if (cpt == 16)
+    launch_typed<T, 16>(in, weight, bias, static_cast<T*>(out), s, act, quant, grid, smem, stream);
+  else
+    launch_typed<T, 8>(in, weight, bias, static_cast<T*>(out), s, act, quant, grid, smem, stream);
 }
 
 // The tensor-core path (FP16 outputs). A block computes kMmaRows output rows of kMmaCols
@@ -277,7 +303,8 @@ std::vector<uint16_t> conv_nchw_input_mma_weights(const ConvShape& s, const floa
 }
 
 Status launch_conv_nchw_input(const float* in, const void* weight, const float* bias, void* out, ir::DType out_type,
-                              const ConvShape& s, ConvAct act, bool tensor_cores, cudaStream_t stream) {
+                              const ConvShape& s, ConvAct act, bool tensor_cores, const OutputQuant& quant,
+                              cudaStream_t stream) {
   if (!conv_nchw_input_fits(s))
     return error(StatusCode::kUnsupported, "conv_nchw_input: shape outside its limits (", s.c, " channels in, ", s.k,
                  " out, ", s.n * s.c * s.h * s.w, " input elements)");
@@ -292,13 +319,14 @@ Status launch_conv_nchw_input(const float* in, const void* weight, const float* 
     return launch_status("conv_nchw_input");
   }
   const size_t smem = static_cast<size_t>(s.k * s.c * s.r * s.s) * sizeof(float);
-  bool ok = dispatch_float(out_type, [&](auto t) {
-    using T = decltype(t);
-    const float* w = static_cast<const float*>(weight);
-    if (cpt == 16) launch_typed<T, 16>(in, w, bias, static_cast<T*>(out), s, act, grid_for(total), smem, stream);
-    else launch_typed<T, 8>(in, w, bias, static_cast<T*>(out), s, act, grid_for(total), smem, stream);
-  });
-  if (!ok) return error(StatusCode::kUnsupported, "conv_nchw_input: dtype ", ir::dtype_name(out_type));
+  const float* w = static_cast<const float*>(weight);
+  if (out_type == ir::DType::kInt8) {
+    launch_fma<int8_t>(in, w, bias, out, s, act, quant, cpt, grid_for(total), smem, stream);
+  } else if (!dispatch_float(out_type, [&](auto t) {
+               launch_fma<decltype(t)>(in, w, bias, out, s, act, quant, cpt, grid_for(total), smem, stream);
+             })) {
+    return error(StatusCode::kUnsupported, "conv_nchw_input: dtype ", ir::dtype_name(out_type));
+  }
   return launch_status("conv_nchw_input");
 }
 
