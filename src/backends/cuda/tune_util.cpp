@@ -5,6 +5,7 @@
 #include "backends/cuda/cuda_check.h"
 
 namespace kiln::cuda {
+
 TuneScratch::~TuneScratch() {
   for (void* p : ptrs_) cudaFree(p);
 }
