@@ -12,12 +12,13 @@ namespace kiln::cuda {
 
 // The epilogue of the tensor-core, depthwise and narrow-conv kernels (qconv_int8_mma.cu,
 // qconv_int8_depthwise.cu, qconv_int8_pixel.cu), where the 1x1 and depthwise convs spend
-// most of their instructions: single-precision steps in fewer instructions than the CPU's exact ones, each
-// output within one quantization step of the CPU's (float outputs within a few ulp): the
-// scale and bias as one FMA, SiLU by the hardware's exp2 and reciprocal (__expf, __fdividef;
-// 0 below y = -87, where the quotient is under 1e-36), the requantization as one FMA with
-// 1 / y_scale and the zero point, rounded to nearest even and saturated to int8 by one
-// conversion. The tiled dp4a and direct kernels keep qconv_epilogue's exact steps.
+// most of their instructions: single-precision steps in fewer instructions than the CPU's
+// exact ones, each output within one quantization step of the CPU's (float outputs within a
+// few ulp): the scale and bias as one FMA, SiLU by the hardware's exp2 and reciprocal
+// (__expf, __fdividef; 0 below y = -87, where the quotient is under 1e-36), the
+// requantization as one FMA with 1 / y_scale and the zero point, rounded to nearest even and
+// saturated to int8 by one conversion. The tiled dp4a and direct kernels keep
+// qconv_epilogue's exact steps.
 //
 // An output channel's constants for the sum the kernel has: the depthwise kernel's is exact
 // (scale and bias as they are); the tensor-core and narrow-conv kernels' padding taps read the
