@@ -386,6 +386,24 @@ TEST(CudaOps, AddSameShapeAndBroadcast) {
   expect_close(scalar, Precision::kFp16, 1e-3);
 }
 
+// A one-value operand (attention's scale on its [N, heads, 400, 400] scores; a rank-0 and a
+// [1, 1, 1, 1] constant; an odd element count that takes the one-element kernel), and Sub
+// and Div, whose operands do not commute.
+TEST(CudaOps, BinaryWithOneValueOperand) {
+  KILN_REQUIRE_GPU();
+  for (const char* op : {"Mul", "Sub", "Div"})
+    for (std::vector<int64_t> scalar_dims : {std::vector<int64_t>{}, std::vector<int64_t>{1, 1, 1, 1}})
+      for (std::vector<int64_t> dims : {std::vector<int64_t>{1, 2, 400, 400}, std::vector<int64_t>{1, 3, 5, 7}}) {
+        NodeCase c;
+        c.op_type = op;
+        c.num_inputs = 2;
+        c.inputs = {random_tensor(dims, 31)};
+        c.constants[1] = random_tensor(scalar_dims, 32, 0.5f, 2.f);
+        expect_close(c, Precision::kFp32, 1e-6);
+        expect_close(c, Precision::kFp16, 1e-3);
+      }
+}
+
 TEST(CudaOps, SigmoidAndSiLU) {
   KILN_REQUIRE_GPU();
   for (const char* op : {"Sigmoid", "SiLU"}) {
