@@ -4,6 +4,7 @@
 // round-trips and ignores malformed lines.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <tuple>
@@ -436,6 +437,54 @@ TEST(CudaFusion, PointwiseThenDepthwiseAsOneStep) {
       }
     }
   }
+}
+
+// x [N, bins, 4, A] -> Softmax(axis 1) -> Conv 1x1 to `outputs` channels (weights: the
+// bins' distances 0..bins-1, then random), with a bias or without: the DFL of a YOLO head.
+ir::Graph dfl_graph(int64_t n, int64_t bins, int64_t anchors, int64_t outputs, bool bias) {
+  ir::Graph g;
+  auto value = [&](const std::string& name, int64_t channels) {
+    ir::Value* v = g.add_value(name);
+    v->dtype = ir::DType::kFloat32;
+    v->shape = ir::make_shape({n, channels, 4, anchors});
+    return v;
+  };
+  ir::Value* x = value("x", bins);
+  g.inputs.push_back(x);
+  ir::Value* p = value("p", bins);
+  g.add_node("Softmax", "softmax", {x}, {p})->attrs = {{"axis", int64_t{1}}};
+  ir::Tensor w = random_tensor({outputs, bins, 1, 1}, 41);
+  for (int64_t i = 0; i < bins; ++i) w.data<float>()[i] = float(i);
+  std::vector<ir::Value*> in = {p, g.add_constant("w", w)};
+  if (bias) in.push_back(g.add_constant("b", random_tensor({outputs}, 42)));
+  ir::Value* y = value("y", outputs);
+  g.add_node("Conv", "dfl", in, {y})->attrs = {{"kernel_shape", std::vector<int64_t>{1, 1}},
+                                               {"strides", std::vector<int64_t>{1, 1}},
+                                               {"pads", std::vector<int64_t>{0, 0, 0, 0}},
+                                               {"dilations", std::vector<int64_t>{1, 1}},
+                                               {"group", int64_t{1}}};
+  g.outputs = {y};
+  return g;
+}
+
+// The DFL's Softmax and its one-channel Conv run as one softmax_expectation step (no conv,
+// no layout copy), with and without a bias, against the CPU; a Conv to two channels is left
+// to the conv planner.
+TEST(CudaFusion, DflSoftmaxAndConvAsOneStep) {
+  KILN_REQUIRE_GPU();
+  for (bool bias : {false, true}) {
+    const ir::Graph g = dfl_graph(2, 16, 300, 1, bias);
+    for (const std::vector<Tactic>& tactics :
+         tactics_at_fp32_and_fp16(g, random_tensor({2, 16, 4, 300}, 43, -4.f, 4.f), bias ? "dfl with bias" : "dfl")) {
+      ASSERT_EQ(tactics.size(), 1u);
+      EXPECT_EQ(tactics[0].tactic, "softmax_expectation+conv");
+    }
+  }
+  const ir::Graph two = dfl_graph(2, 16, 300, 2, false);
+  for (const std::vector<Tactic>& tactics :
+       tactics_at_fp32_and_fp16(two, random_tensor({2, 16, 4, 300}, 44), "two outputs"))
+    EXPECT_TRUE(
+        std::any_of(tactics.begin(), tactics.end(), [](const Tactic& t) { return t.tactic == "softmax_rows"; }));
 }
 
 TEST(CudaFusion, WarmTimingCacheSkipsTuning) {

@@ -2,7 +2,15 @@
 // subtracted. Softmax over the last axis (attention scores): one warp per row, lanes
 // reading consecutive elements. Otherwise one thread per (outer, inner) row, whose
 // neighbours read neighbouring inner elements (the DFL's softmax over 16 bins).
+//
+// The DFL's expectation, a Softmax over axis 1 whose sole reader is a 1x1 Conv to one
+// channel (constant weights: the bins' distances), is one step that writes the Conv's
+// output in FP32: the softmax never lands in memory, and the Conv needs no NHWC copy of it
+// (yolo11n at batch 32 on an H100: softmax 39 us, its NHWC copy 98 us, the cuDNN conv
+// 38 us).
+#include <algorithm>
 #include <cfloat>
+#include <vector>
 
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/dependent_launch.cuh"
@@ -51,6 +59,78 @@ __global__ void softmax_last_axis_kernel(const T* __restrict__ in, T* __restrict
   }
 }
 
+// The DFL expectation's weights (and bias) by value: at most kMaxBins bins.
+constexpr int kMaxBins = 32;
+struct BinWeights {
+  float w[kMaxBins];
+  float bias;
+};
+
+// y[o, i] = bias + sum_a w[a] * softmax_a(x[o, :, i]): one thread per (outer, inner) row.
+template <typename T>
+__global__ void softmax_expectation_kernel(const T* __restrict__ in, float* __restrict__ out, int64_t outer, int axis,
+                                           int64_t inner, BinWeights bins) {
+  begin_kernel();
+  const int64_t rows = outer * inner;
+  for (int64_t r = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; r < rows; r += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t o = r / inner, i = r % inner;
+    const T* x = in + o * axis * inner + i;
+    float v[kMaxBins];
+    float m = -FLT_MAX;
+#pragma unroll
+    for (int a = 0; a < kMaxBins; ++a)
+      if (a < axis) v[a] = to_float(x[a * inner]), m = fmaxf(m, v[a]);
+    float sum = 0.f, dot = 0.f;
+#pragma unroll
+    for (int a = 0; a < kMaxBins; ++a)
+      if (a < axis) {
+        const float e = __expf(v[a] - m);
+        sum += e;
+        dot += e * bins.w[a];
+      }
+    out[r] = dot / sum + bins.bias;
+  }
+}
+
+class SoftmaxExpectationStep : public Step {
+ public:
+  int in = 0, out = 0;
+  int64_t outer = 0, axis = 0, inner = 0;
+  BinWeights bins{};
+  ir::DType type{};
+  Status enqueue(const ExecState& st, cudaStream_t stream) const override {
+    const bool ok = dispatch_float(type, [&](auto t) {
+      using T = decltype(t);
+      launch_kernel(softmax_expectation_kernel<T>, grid_for(outer * inner), kThreads, 0, stream,
+                    static_cast<const T*>(st.ptr[in]), static_cast<float*>(st.ptr[out]), outer, int(axis), inner, bins);
+    });
+    if (!ok) return error(StatusCode::kUnsupported, name, ": softmax_expectation: dtype ", ir::dtype_name(type));
+    Status s = launch_status("softmax_expectation");
+    return s.ok() ? s : error(s.code(), name, ": ", s.message());
+  }
+};
+
+// The Conv that alone reads a rank-4 Softmax over axis 1 of `axis` bins and takes them to
+// one channel as a weighted sum (1x1, stride 1, no padding, one group, constant weights and
+// bias): the DFL. Null for any other reader.
+const ir::Node* expectation_conv(const PlanBuilder& b, const ir::Node& softmax, int64_t rank, int64_t axis,
+                                 int64_t bins) {
+  if (rank != 4 || axis != 1 || bins > kMaxBins) return nullptr;
+  const ir::Node* conv = b.sole_consumer(softmax.outputs[0]);
+  if (!conv || conv->op_type != "Conv" || conv->input(0) != softmax.outputs[0] || !conv->input(1)) return nullptr;
+  const ir::Tensor* w = b.constant_input(*conv, 1);
+  if (!w || w->shape() != std::vector<int64_t>{1, bins, 1, 1} || (conv->input(2) && !b.constant_input(*conv, 2)))
+    return nullptr;
+  auto all = [&](const char* attr, int64_t want, int64_t n) {
+    const std::vector<int64_t> v = conv->attr_ints(attr, std::vector<int64_t>(size_t(n), want));
+    return std::all_of(v.begin(), v.end(), [&](int64_t x) { return x == want; });
+  };
+  if (conv->attr_int("group", 1) != 1 || !all("kernel_shape", 1, 2) || !all("strides", 1, 2) || !all("pads", 0, 4) ||
+      !all("dilations", 1, 2) || conv->attr_string("auto_pad", "NOTSET") != "NOTSET")
+    return nullptr;
+  return conv;
+}
+
 class SoftmaxStep : public Step {
  public:
   int in = 0, out = 0;
@@ -97,6 +177,20 @@ Status plan_softmax(PlanBuilder& b, const ir::Node& node) {
   for (int64_t d = 0; d < axis; ++d) step->outer *= src.dims[d];
   for (int64_t d = axis + 1; d < rank; ++d) step->inner *= src.dims[d];
   step->axis = src.dims[axis];
+  if (const ir::Node* conv = expectation_conv(b, node, rank, axis, step->axis)) {
+    auto e = std::make_unique<SoftmaxExpectationStep>();
+    e->in = step->in, e->outer = step->outer, e->axis = step->axis, e->inner = step->inner, e->type = src.dtype;
+    const ir::Tensor w = b.constant_input(*conv, 1)->to_float32();
+    for (int64_t a = 0; a < e->axis; ++a) e->bins.w[a] = w.data<float>()[a];
+    if (conv->input(2)) e->bins.bias = b.constant_input(*conv, 2)->to_float32().data<float>()[0];
+    std::vector<int64_t> dims = src.dims;
+    dims[1] = 1;
+    e->out = b.define(conv->outputs[0], dims, Layout::kLinear, ir::DType::kFloat32);
+    e->describe(node, "softmax_expectation+conv", {e->in}, {e->out});
+    b.skip_node(conv);
+    b.add_step(std::move(e));
+    return Status::Ok();
+  }
   step->out = b.define(node.outputs[0], src.dims, Layout::kLinear);
   step->type = src.dtype;
   step->describe(node, "softmax_rows", {step->in}, {step->out});
