@@ -3,6 +3,7 @@
 // fused (per-channel scale, bias, SiLU, residual add, requantization to int8 or a float
 // output in the engine's float dtype), one kernel launch chosen by shape (qconv_int8_kernel.h).
 #include <algorithm>
+#include <cmath>
 #include <initializer_list>
 #include <string>
 
@@ -111,33 +112,40 @@ Status plan_qconv_int8(PlanBuilder& b, const ir::Node& node) {
     a.residual_pixel_stride = r.packed() ? s.k : r.pixel_stride;
   }
 
-  // Weights KCRS -> KRSC (depthwise: RSK, so that a thread's channels are one vector); per
-  // channel the sum of the weights (the zero point's share of the tiled kernel's sum), the
-  // accumulator's scale as the CPU kernel computes it, the bias.
+  // Weights KCRS -> KRSC (depthwise: RSK, so that a thread's channels are one vector; the
+  // narrow-conv kernel: [tap][4-channel word][k][4], the layout its blocks copy to shared
+  // memory as they lie); per channel the sum of the weights (the zero point's share of the
+  // tiled kernel's sum), the accumulator's scale as the CPU kernel computes it, the bias.
   const int64_t cg = s.c / s.groups, taps = s.r * s.s;
-  const bool depthwise = a.kernel == QConvInt8Kernel::kDepthwise;
+  const bool depthwise = a.kernel == QConvInt8Kernel::kDepthwise, pixel = a.kernel == QConvInt8Kernel::kPixel;
   const int8_t* kcrs = w->data<int8_t>();
   std::vector<int8_t> krsc(static_cast<size_t>(w->numel()));
   std::vector<int32_t> w_sum(static_cast<size_t>(s.k), 0);
-  std::vector<float> scale(static_cast<size_t>(s.k)), bias_k(static_cast<size_t>(s.k), 0.f);
+  std::vector<float> scale(static_cast<size_t>(s.k)), bias_k(static_cast<size_t>(s.k), 0.f),
+      raw_bias(static_cast<size_t>(s.k));
   for (int64_t k = 0; k < s.k; ++k) {
     for (int64_t c = 0; c < cg; ++c)
       for (int64_t t = 0; t < taps; ++t) {
         const int8_t v = kcrs[(k * cg + c) * taps + t];
-        krsc[depthwise ? t * s.k + k : (k * taps + t) * cg + c] = v;
+        krsc[depthwise ? t * s.k + k
+             : pixel   ? ((t * (cg / 4) + c / 4) * s.k + k) * 4 + c % 4
+                       : (k * taps + t) * cg + c] = v;
         w_sum[k] += v;
       }
     scale[k] = qconv::accumulator_scale(x_scale->data<float>()[0], w_scale->data<float>()[w_scale->numel() == 1 ? 0 : k]);
     if (bias) bias_k[k] = bias->data<float>()[k];
+    raw_bias[k] = std::fma(-scale[k], float(a.x_zero_point * w_sum[k]), bias_k[k]);
   }
   KILN_ASSIGN_OR_RETURN(const void* wd, b.upload(krsc.data(), krsc.size(), node.name + " weights"));
   KILN_ASSIGN_OR_RETURN(const void* sum, b.upload(w_sum.data(), w_sum.size() * 4, node.name + " weight sums"));
   KILN_ASSIGN_OR_RETURN(const void* sc, b.upload(scale.data(), scale.size() * 4, node.name + " scales"));
   KILN_ASSIGN_OR_RETURN(const void* bd, b.upload(bias_k.data(), bias_k.size() * 4, node.name + " bias"));
+  KILN_ASSIGN_OR_RETURN(const void* rb, b.upload(raw_bias.data(), raw_bias.size() * 4, node.name + " raw-sum bias"));
   a.w = static_cast<const int8_t*>(wd);
   a.w_sum = static_cast<const int32_t*>(sum);
   a.scale = static_cast<const float*>(sc);
   a.bias = static_cast<const float*>(bd);
+  a.raw_bias = static_cast<const float*>(rb);
 
   // A float output placed in its Concat's buffer (concat_views.h) is written there in place.
   const int64_t placed = a.int8_output ? 0 : b.placed_pixel_stride(node.outputs[0]);

@@ -36,6 +36,8 @@ struct QConvInt8Args {
   const int32_t* w_sum = nullptr;    // per output channel: the sum of its weights
   const float* scale = nullptr;      // per output channel: accumulator_scale(x_scale, w_scale[k])
   const float* bias = nullptr;       // per output channel (zeros when the node has none)
+  const float* raw_bias = nullptr;   // per output channel: bias - scale * x_zero_point * sum(w),
+                                     // the bias of a raw sum whose padding taps read the zero point
   bool silu = false;
   const void* residual = nullptr;    // NHWC in `float_type`, or null
   int64_t residual_pixel_stride = 0; // elements from one residual pixel to the next: k, or more

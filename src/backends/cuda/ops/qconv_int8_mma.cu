@@ -25,8 +25,20 @@ __device__ __forceinline__ void store_tile_as(const QConvInt8Args& a, const int3
   constexpr int E = 16 / sizeof(O);
   const mma::OutputRun run = mma::output_run<BN, E>(a.s, k0, group);
   QConvChannel ch[E];
+  if (run.n == E && run.k % 4 == 0) {  // 16-byte loads of whole runs
 #pragma unroll
-  for (int e = 0; e < E; ++e) ch[e] = qconv_channel(a, e < run.n ? run.k + e : 0);
+    for (int j = 0; j < E / 4; ++j) {
+      const float4 sc = __ldg(reinterpret_cast<const float4*>(a.scale + run.k) + j);
+      const float4 bi = __ldg(reinterpret_cast<const float4*>(a.raw_bias + run.k) + j);
+      ch[4 * j] = {sc.x, bi.x};
+      ch[4 * j + 1] = {sc.y, bi.y};
+      ch[4 * j + 2] = {sc.z, bi.z};
+      ch[4 * j + 3] = {sc.w, bi.w};
+    }
+  } else {
+#pragma unroll
+    for (int e = 0; e < E; ++e) ch[e] = qconv_channel(a, e < run.n ? run.k + e : 0);
+  }
   mma::for_each_run_pixel<BM, BN, E>(a.s, p0, run, [&](int at, int64_t pixel) {
     const int32_t* raw = acc + at;
     O* y = static_cast<O*>(a.y) + pixel * a.y_pixel_stride + run.k;

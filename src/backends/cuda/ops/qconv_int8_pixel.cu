@@ -1,7 +1,8 @@
 // QConvInt8's few-channel kernel (groups 1, 8 or 16 input and output channels, the narrow
 // 3x3 convs inside YOLO's C3k2 bottlenecks): each thread all output channels of one pixel,
 // its input taps read as 8- or 16-byte vectors and multiplied by dp4a against weights
-// staged in shared memory as [tap][input word][output channel], read as 16-byte broadcasts.
+// staged in shared memory as [tap][input word][output channel] (the plan's layout, copied
+// in 16-byte pieces), read as 16-byte broadcasts.
 // The tensor-core kernel's smallest tile (128 pixels x 16 channels) walks such a window one
 // short stage at a time and waits on each load; here every thread has its own taps in
 // flight (yolo11n's 16 -> 8 and 8 -> 16 3x3s at 160x160, batch 32, on an H100: 126 -> 38
@@ -19,13 +20,11 @@ namespace {
 template <typename T, int kWords, int kK>
 __global__ void __launch_bounds__(kThreads) qconv_pixel_kernel(QConvInt8Args a) {
   begin_kernel();
-  extern __shared__ __align__(16) int32_t w_sh[];  // [tap][word][k]
+  extern __shared__ __align__(16) int32_t w_sh[];  // [tap][word][k], as the plan laid them out
   const ConvShape& s = a.s;
   const int taps = int(s.r * s.s);
-  for (int i = threadIdx.x; i < taps * kWords * kK; i += blockDim.x) {
-    const int k = i % kK, word = i / kK % kWords, tap = i / (kK * kWords);
-    w_sh[i] = __ldg(reinterpret_cast<const int32_t*>(a.w + (k * taps + tap) * kWords * 4) + word);
-  }
+  for (int i = threadIdx.x; i < taps * kWords * kK / 4; i += blockDim.x)
+    reinterpret_cast<int4*>(w_sh)[i] = __ldg(reinterpret_cast<const int4*>(a.w) + i);
   __syncthreads();
   const int32_t zero_word = int32_t(uint32_t(uint8_t(int8_t(a.x_zero_point))) * 0x01010101u);
   QConvChannel ch[kK];

@@ -10,6 +10,7 @@
 #include "backends/cuda/device_util.cuh"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/plan.h"
+#include "ir/qconv_int8.h"
 
 namespace kiln::cuda {
 namespace {
@@ -46,7 +47,9 @@ __global__ void quantize_kernel(const T* __restrict__ in, InputView view, int8_t
 
 // One scale for the tensor, n a multiple of 8, aligned buffers (a view's channels and pixel
 // stride multiples of 8 too): each thread 8 elements, one vector load of them and one 8-byte
-// store. `view` counts packs; a view's are indexed in 32 bits (more take quantize_kernel).
+// store, each quotient by the reciprocal and the division only near a rounding tie
+// (requantize_by_reciprocal: the same int8 as quantize_int8's). `view` counts packs; a
+// view's are indexed in 32 bits (more take quantize_kernel).
 template <typename T>
 using Pack8 = Lanes<T, 8>;
 struct alignas(8) Int8x8 {
@@ -57,7 +60,7 @@ template <typename T>
 __global__ void quantize_per_tensor_kernel(const Pack8<T>* __restrict__ in, InputView view, Int8x8* __restrict__ out,
                                            QuantParams p, int64_t packs) {
   begin_kernel();
-  const float scale = p.scale[0];
+  const float scale = p.scale[0], inv_scale = 1.f / scale;
   const int32_t zero = p.zero_point[0];
   const uint32_t channels = uint32_t(view.channels), pixel_stride = uint32_t(view.pixel_stride);
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < packs; i += int64_t(gridDim.x) * blockDim.x) {
@@ -65,7 +68,7 @@ __global__ void quantize_per_tensor_kernel(const Pack8<T>* __restrict__ in, Inpu
     const Pack8<T> x = in[pixel_stride == 0 ? i : int64_t(j / channels) * pixel_stride + j % channels];
     Int8x8 q;
 #pragma unroll
-    for (int j = 0; j < 8; ++j) q.v[j] = quantize_int8(to_float(x.v[j]), scale, zero);
+    for (int j = 0; j < 8; ++j) q.v[j] = ir::qconv::requantize_by_reciprocal(to_float(x.v[j]), scale, inv_scale, zero);
     out[i] = q;
   }
 }
