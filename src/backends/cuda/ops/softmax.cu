@@ -10,6 +10,7 @@
 // 38 us).
 #include <algorithm>
 #include <cfloat>
+#include <climits>
 #include <vector>
 
 #include "backends/cuda/cuda_check.h"
@@ -67,13 +68,15 @@ struct BinWeights {
 };
 
 // y[o, i] = bias + sum_a w[a] * softmax_a(x[o, :, i]): one thread per (outer, inner) row.
-template <typename T>
-__global__ void softmax_expectation_kernel(const T* __restrict__ in, float* __restrict__ out, int64_t outer, int axis,
-                                           int64_t inner, BinWeights bins) {
+// Indices in I: 32 bits where the input fits (a 64-bit division is a call of some 70
+// instructions).
+template <typename T, typename I>
+__global__ void softmax_expectation_kernel(const T* __restrict__ in, float* __restrict__ out, I outer, int axis,
+                                           I inner, BinWeights bins) {
   begin_kernel();
-  const int64_t rows = outer * inner;
-  for (int64_t r = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; r < rows; r += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t o = r / inner, i = r % inner;
+  const I rows = outer * inner;
+  for (I r = blockIdx.x * I(blockDim.x) + threadIdx.x; r < rows; r += I(gridDim.x) * blockDim.x) {
+    const I o = r / inner, i = r % inner;
     const T* x = in + o * axis * inner + i;
     float v[kMaxBins];
     float m = -FLT_MAX;
@@ -101,8 +104,14 @@ class SoftmaxExpectationStep : public Step {
   Status enqueue(const ExecState& st, cudaStream_t stream) const override {
     const bool ok = dispatch_float(type, [&](auto t) {
       using T = decltype(t);
-      launch_kernel(softmax_expectation_kernel<T>, grid_for(outer * inner), kThreads, 0, stream,
-                    static_cast<const T*>(st.ptr[in]), static_cast<float*>(st.ptr[out]), outer, int(axis), inner, bins);
+      const T* x = static_cast<const T*>(st.ptr[in]);
+      float* y = static_cast<float*>(st.ptr[out]);
+      if (outer * axis * inner <= INT32_MAX)
+        launch_kernel(softmax_expectation_kernel<T, uint32_t>, grid_for(outer * inner), kThreads, 0, stream, x, y,
+                      uint32_t(outer), int(axis), uint32_t(inner), bins);
+      else
+        launch_kernel(softmax_expectation_kernel<T, int64_t>, grid_for(outer * inner), kThreads, 0, stream, x, y, outer,
+                      int(axis), inner, bins);
     });
     if (!ok) return error(StatusCode::kUnsupported, name, ": softmax_expectation: dtype ", ir::dtype_name(type));
     Status s = launch_status("softmax_expectation");
