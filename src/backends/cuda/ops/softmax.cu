@@ -17,6 +17,7 @@
 #include "backends/cuda/dependent_launch.cuh"
 #include "backends/cuda/device_util.cuh"
 #include "backends/cuda/kernels.h"
+#include "backends/cuda/ops/conv_nodes.h"
 #include "backends/cuda/ops/shape_util.h"
 #include "backends/cuda/plan.h"
 
@@ -119,24 +120,17 @@ class SoftmaxExpectationStep : public Step {
   }
 };
 
-// The Conv that alone reads a rank-4 Softmax over axis 1 of `axis` bins and takes them to
+// The Conv that alone reads a rank-4 Softmax over axis 1 of `bins` bins and takes them to
 // one channel as a weighted sum (1x1, stride 1, no padding, one group, constant weights and
-// bias): the DFL. Null for any other reader.
+// bias: conv_nodes.h's pointwise_weight): the DFL. Null for any other reader.
 const ir::Node* expectation_conv(const PlanBuilder& b, const ir::Node& softmax, int64_t rank, int64_t axis,
                                  int64_t bins) {
   if (rank != 4 || axis != 1 || bins > kMaxBins) return nullptr;
-  const ir::Node* conv = b.sole_consumer(softmax.outputs[0]);
-  if (!conv || conv->op_type != "Conv" || conv->input(0) != softmax.outputs[0] || !conv->input(1)) return nullptr;
-  const ir::Tensor* w = b.constant_input(*conv, 1);
-  if (!w || w->shape() != std::vector<int64_t>{1, bins, 1, 1} || (conv->input(2) && !b.constant_input(*conv, 2)))
-    return nullptr;
-  auto all = [&](const char* attr, int64_t want, int64_t n) {
-    const std::vector<int64_t> v = conv->attr_ints(attr, std::vector<int64_t>(size_t(n), want));
-    return std::all_of(v.begin(), v.end(), [&](int64_t x) { return x == want; });
-  };
-  if (conv->attr_int("group", 1) != 1 || !all("kernel_shape", 1, 2) || !all("strides", 1, 2) || !all("pads", 0, 4) ||
-      !all("dilations", 1, 2) || conv->attr_string("auto_pad", "NOTSET") != "NOTSET")
-    return nullptr;
+  const ir::Node* conv = sole_op(b, &softmax, {"Conv"});
+  const ir::Tensor* w = pointwise_weight(b, conv);
+  if (!w || w->dim(0) != 1 || w->dim(1) != bins) return nullptr;
+  for (int64_t stride : conv->attr_ints("strides", {1, 1}))
+    if (stride != 1) return nullptr;
   return conv;
 }
 
@@ -175,33 +169,32 @@ Status launch_softmax(const void* in, void* out, ir::DType type, int64_t outer, 
 }
 
 Status plan_softmax(PlanBuilder& b, const ir::Node& node) {
-  auto step = std::make_unique<SoftmaxStep>();
-  KILN_ASSIGN_OR_RETURN(step->in, b.input(node, 0, Layout::kLinear));
-  const Slot src = b.slot(step->in);
+  KILN_ASSIGN_OR_RETURN(const int in, b.input(node, 0, Layout::kLinear));
+  const Slot src = b.slot(in);
   const int64_t rank = static_cast<int64_t>(src.dims.size());
   const int64_t axis = normalize_axis(node.attr_int("axis", -1), rank);
   if (axis < 0) return error(StatusCode::kInvalidArgument, "axis out of range");
-  step->outer = 1;
-  step->inner = 1;
-  for (int64_t d = 0; d < axis; ++d) step->outer *= src.dims[d];
-  for (int64_t d = axis + 1; d < rank; ++d) step->inner *= src.dims[d];
-  step->axis = src.dims[axis];
-  if (const ir::Node* conv = expectation_conv(b, node, rank, axis, step->axis)) {
-    auto e = std::make_unique<SoftmaxExpectationStep>();
-    e->in = step->in, e->outer = step->outer, e->axis = step->axis, e->inner = step->inner, e->type = src.dtype;
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= src.dims[d];
+  for (int64_t d = axis + 1; d < rank; ++d) inner *= src.dims[d];
+  const int64_t bins = src.dims[axis];
+  if (const ir::Node* conv = expectation_conv(b, node, rank, axis, bins)) {
+    auto step = std::make_unique<SoftmaxExpectationStep>();
+    step->in = in, step->outer = outer, step->axis = bins, step->inner = inner, step->type = src.dtype;
     const ir::Tensor w = b.constant_input(*conv, 1)->to_float32();
-    for (int64_t a = 0; a < e->axis; ++a) e->bins.w[a] = w.data<float>()[a];
-    if (conv->input(2)) e->bins.bias = b.constant_input(*conv, 2)->to_float32().data<float>()[0];
+    std::copy(w.data<float>(), w.data<float>() + bins, step->bins.w);
+    step->bins.bias = bias_of(b, *conv, 1)[0];
     std::vector<int64_t> dims = src.dims;
     dims[1] = 1;
-    e->out = b.define(conv->outputs[0], dims, Layout::kLinear, ir::DType::kFloat32);
-    e->describe(node, "softmax_expectation+conv", {e->in}, {e->out});
+    step->out = b.define(conv->outputs[0], dims, Layout::kLinear, ir::DType::kFloat32);
+    step->describe(node, "softmax_expectation+conv", {step->in}, {step->out});
     b.skip_node(conv);
-    b.add_step(std::move(e));
+    b.add_step(std::move(step));
     return Status::Ok();
   }
+  auto step = std::make_unique<SoftmaxStep>();
+  step->in = in, step->outer = outer, step->axis = bins, step->inner = inner, step->type = src.dtype;
   step->out = b.define(node.outputs[0], src.dims, Layout::kLinear);
-  step->type = src.dtype;
   step->describe(node, "softmax_rows", {step->in}, {step->out});
   b.add_step(std::move(step));
   return Status::Ok();
